@@ -1,0 +1,1 @@
+"""The command line: argv -> sources -> engine -> render. Thin by design."""

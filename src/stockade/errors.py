@@ -1,0 +1,47 @@
+"""The exceptions stockade raises, split by what the caller should do about them.
+
+    StockadeError            base class; never raised itself
+    ├── InputError           the user's input is wrong or unreadable: fix the input (exit 2)
+    │   └── InvalidObjects   objects failed validation; carries every Finding
+    ├── UsageError           the command line is wrong (exit 2)
+    └── EnvironmentProblem   the machine lacks something (root, nft, a kernel feature)
+        └── CommandFailed    an external command (nft, ip) failed; carries its stderr
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stockade.model.errors import Finding
+
+
+class StockadeError(Exception):
+    """Base of every error stockade raises on purpose."""
+
+
+class InputError(StockadeError):
+    """Input that cannot be read or used: a missing file, broken YAML, an unknown pod."""
+
+
+class InvalidObjects(InputError):
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = tuple(findings)
+        super().__init__("\n".join(str(f) for f in self.findings))
+
+
+class UsageError(StockadeError):
+    """A command line that does not make sense."""
+
+
+class EnvironmentProblem(StockadeError):
+    """Something the machine must provide is missing (root, a binary, a kernel feature)."""
+
+
+class CommandFailed(EnvironmentProblem):
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
+        self.argv = tuple(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+        super().__init__(f"{' '.join(self.argv)} exited {returncode}: {stderr.strip()}")

@@ -1,0 +1,1 @@
+"""API objects as typed immutable values, their decoding from manifests and validation."""

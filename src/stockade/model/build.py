@@ -1,0 +1,208 @@
+"""From raw manifest objects to a ``Cluster``: decode, default, validate, resolve namespaces.
+
+Pure: the raw objects come from ``stockade.sources``. Objects of kinds stockade does not
+model are skipped with a note; invalid objects become ``Finding``s (all of them, not only
+the first), and the caller decides whether to refuse the input or skip those objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from stockade.model.decode import Decoder
+from stockade.model.errors import FieldError, Finding, invalid, required
+from stockade.model.types import (
+    Cluster,
+    Namespace,
+    NetworkPolicy,
+    ObjectMeta,
+    Origin,
+    Pod,
+    Service,
+    Workload,
+)
+from stockade.model.validate import validate_namespace, validate_network_policy, validate_pod
+
+
+@dataclass(frozen=True, slots=True)
+class RawObject:
+    """One manifest object as read, before decoding, with where it was read from."""
+
+    data: Mapping[str, Any]
+    origin: Origin
+
+    @property
+    def kind(self) -> str:
+        kind = self.data.get("kind")
+        return kind if isinstance(kind, str) else ""
+
+    @property
+    def api_version(self) -> str:
+        version = self.data.get("apiVersion")
+        return version if isinstance(version, str) else ""
+
+
+# kind -> apiVersions stockade decodes it from. Other groups with the same kind name
+# (Calico's projectcalico.org/v3 NetworkPolicy, say) are different objects and are skipped.
+WORKLOAD_KINDS: dict[str, tuple[str, ...]] = {
+    "Deployment": ("apps/v1",),
+    "ReplicaSet": ("apps/v1",),
+    "StatefulSet": ("apps/v1",),
+    "DaemonSet": ("apps/v1",),
+    "Job": ("batch/v1",),
+    "CronJob": ("batch/v1",),
+    "ReplicationController": ("v1",),
+}
+CORE_KINDS: dict[str, tuple[str, ...]] = {
+    "Namespace": ("v1",),
+    "Pod": ("v1",),
+    "Service": ("v1",),
+    "NetworkPolicy": ("networking.k8s.io/v1",),
+}
+KNOWN_KINDS = {**CORE_KINDS, **WORKLOAD_KINDS}
+
+
+@dataclass(slots=True)
+class BuildResult:
+    cluster: Cluster
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # notes about objects not modelled
+    invalid_keys: set[str] = field(default_factory=set)  # "Kind ns/name" of invalid objects
+
+
+Decoded = Namespace | Pod | NetworkPolicy | Service | Workload
+
+
+def _decode(raw: RawObject, decoder: Decoder) -> Decoded:
+    kind = raw.kind
+    table: dict[str, Callable[[Mapping[str, Any], Origin], Decoded]] = {
+        "Namespace": decoder.namespace,
+        "Pod": decoder.pod,
+        "Service": decoder.service,
+        "NetworkPolicy": decoder.network_policy,
+    }
+    if kind in table:
+        return table[kind](raw.data, raw.origin)
+    return decoder.workload(raw.data, raw.origin)
+
+
+def _with_namespace(obj: Decoded, namespace: str) -> Decoded:
+    """Namespaced objects without ``metadata.namespace`` land in ``default``, as with kubectl."""
+    if isinstance(obj, Namespace) or obj.metadata.namespace:
+        return obj
+    meta = obj.metadata
+    new_meta = ObjectMeta(meta.name, namespace, meta.labels, meta.generate_name,
+                          meta.owner_references)
+    if isinstance(obj, Workload):
+        tmpl = obj.template
+        tmeta = ObjectMeta(tmpl.metadata.name, namespace, tmpl.metadata.labels)
+        template = Pod(tmeta, tmpl.spec, tmpl.ips, tmpl.host_ip, tmpl.origin, tmpl.template_of)
+        return Workload(obj.kind_name, new_meta, obj.selector, template, obj.origin)
+    if isinstance(obj, Pod):
+        return Pod(new_meta, obj.spec, obj.ips, obj.host_ip, obj.origin, obj.template_of)
+    if isinstance(obj, Service):
+        return Service(new_meta, obj.selector, obj.ports, obj.type, obj.external_name,
+                       obj.cluster_ips, obj.origin)
+    return NetworkPolicy(new_meta, obj.pod_selector, obj.policy_types, obj.ingress,
+                         obj.egress, obj.origin)
+
+
+def _validate(obj: Decoded) -> list[FieldError]:
+    if isinstance(obj, NetworkPolicy):
+        return validate_network_policy(obj)
+    if isinstance(obj, Pod):
+        return validate_pod(obj)
+    if isinstance(obj, Workload):
+        return validate_pod(obj.template, prefix="spec.template.spec"
+                            if obj.kind_name != "CronJob"
+                            else "spec.jobTemplate.spec.template.spec")
+    if isinstance(obj, Namespace):
+        return validate_namespace(obj)
+    return []
+
+
+def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default") -> BuildResult:
+    """Decode and validate every object; the ``Cluster`` holds the valid ones."""
+    namespaces: dict[str, Namespace] = {}
+    pods: list[Pod] = []
+    policies: list[NetworkPolicy] = []
+    services: list[Service] = []
+    workloads: list[Workload] = []
+    result = BuildResult(Cluster())
+    seen: dict[tuple[str, str, str], Origin] = {}
+    skipped_kinds: dict[str, int] = {}
+
+    for raw in raws:
+        kind = raw.kind
+        meta = raw.data.get("metadata")
+        name = meta.get("name", "") if isinstance(meta, Mapping) else ""
+        name = name if isinstance(name, str) else ""
+        ns = meta.get("namespace", "") if isinstance(meta, Mapping) else ""
+        ns = ns if isinstance(ns, str) else ""
+
+        def finding(err: FieldError, kind: str = kind, ns: str = ns, name: str = name,
+                    origin: Origin = raw.origin) -> Finding:
+            return Finding(origin, kind or "object", ns, name, err)
+
+        if not kind:
+            result.findings.append(finding(required("kind", "every manifest needs a kind")))
+            continue
+        if kind not in KNOWN_KINDS:
+            skipped_kinds[kind] = skipped_kinds.get(kind, 0) + 1
+            continue
+        if not raw.api_version:
+            result.findings.append(finding(required("apiVersion")))
+            continue
+        if raw.api_version not in KNOWN_KINDS[kind]:
+            label = f"{kind} ({raw.api_version})"
+            skipped_kinds[label] = skipped_kinds.get(label, 0) + 1
+            continue
+
+        decoder = Decoder()
+        obj = _with_namespace(_decode(raw, decoder), default_namespace)
+        errors = decoder.errors + _validate(obj)
+        ns = "" if isinstance(obj, Namespace) else obj.metadata.namespace
+        ident = (kind, ns, obj.metadata.name)
+        if obj.metadata.name and ident in seen:
+            errors.append(invalid("metadata.name", obj.metadata.name,
+                                  f"duplicate {kind}: also defined at {seen[ident]}"))
+        seen.setdefault(ident, raw.origin)
+        if errors:
+            result.findings.extend(finding(e, ns=ns, name=obj.metadata.name) for e in errors)
+            result.invalid_keys.add(f"{kind} {ns}/{obj.metadata.name}")
+            continue
+        if isinstance(obj, Namespace):
+            namespaces[obj.name] = obj
+        elif isinstance(obj, Pod):
+            pods.append(obj)
+        elif isinstance(obj, NetworkPolicy):
+            policies.append(obj)
+        elif isinstance(obj, Service):
+            services.append(obj)
+        else:
+            workloads.append(obj)
+
+    used = [p.namespace for p in pods] + [p.namespace for p in policies]
+    used += [s.namespace for s in services] + [w.namespace for w in workloads]
+    implied = sorted(set(used) - set(namespaces))
+    for name in implied:
+        namespaces[name] = Namespace(ObjectMeta(name), Origin("<implied>"), declared=False)
+    if implied:
+        result.warnings.append(
+            "namespace(s) used but not declared, assumed to carry only the label "
+            f"kubernetes.io/metadata.name: {', '.join(implied)}"
+        )
+    for kind, count in sorted(skipped_kinds.items()):
+        result.skipped.append(f"skipped {count} object(s) of kind {kind}: not modelled")
+
+    result.cluster = Cluster(
+        namespaces=tuple(sorted(namespaces.values(), key=lambda n: n.name)),
+        pods=tuple(pods),
+        policies=tuple(policies),
+        services=tuple(services),
+        workloads=tuple(workloads),
+    )
+    return result

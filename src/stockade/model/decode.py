@@ -1,0 +1,380 @@
+"""Decode manifests (plain dicts from YAML/JSON) into model values, with API-server defaults.
+
+This is the step the API server's JSON decoder does before validation: it checks shapes and
+types (a list where a list belongs, an integer port) and applies defaulting (``protocol:
+TCP``, ``policyTypes``). It never raises on user data: every problem becomes a
+``FieldError`` and the best-effort value is still returned, so that all errors of an object
+are reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from stockade.model.errors import FieldError, invalid, required
+from stockade.model.types import (
+    Container,
+    ContainerPort,
+    HostAlias,
+    IPBlock,
+    LabelSelector,
+    LabelSelectorRequirement,
+    Namespace,
+    NetworkPolicy,
+    NetworkPolicyPeer,
+    NetworkPolicyPort,
+    NetworkPolicyRule,
+    ObjectMeta,
+    Origin,
+    OwnerReference,
+    Pod,
+    PodSpec,
+    Service,
+    ServicePort,
+    VolumeMount,
+    Workload,
+)
+
+T = TypeVar("T")
+
+_TYPE_NAMES = {dict: "object", list: "array", str: "string", int: "integer", bool: "boolean"}
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    for py, name in _TYPE_NAMES.items():
+        if isinstance(value, py) and not (py is int and isinstance(value, bool)):
+            return name
+    if isinstance(value, float):
+        return "number"
+    return type(value).__name__
+
+
+class Decoder:
+    """Collects type errors while reading one object."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def _wrong(self, path: str, value: object, expected: str) -> None:
+        shown: str | int
+        shown = value if isinstance(value, str | int) and not isinstance(value, bool) else (
+            _type_name(value)
+        )
+        self.errors.append(invalid(path, shown, f"must be of type {expected}"))
+
+    def mapping(self, value: object, path: str) -> Mapping[str, Any]:
+        if value is None:
+            return {}
+        if isinstance(value, Mapping):
+            return value
+        self._wrong(path, value, "object")
+        return {}
+
+    def sequence(self, value: object, path: str) -> list[Any]:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        self._wrong(path, value, "array")
+        return []
+
+    def string(self, value: object, path: str, default: str = "") -> str:
+        if value is None:
+            return default
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            self._wrong(path, value, "string")
+            return default
+        if isinstance(value, int | float):
+            # YAML turns `name: 123` into a number; Kubernetes' decoder would reject it too.
+            self._wrong(path, value, "string")
+            return str(value)
+        self._wrong(path, value, "string")
+        return default
+
+    def integer(self, value: object, path: str) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        self._wrong(path, value, "integer")
+        return None
+
+    def boolean(self, value: object, path: str) -> bool:
+        if value is None:
+            return False
+        if isinstance(value, bool):
+            return value
+        self._wrong(path, value, "boolean")
+        return False
+
+    def int_or_string(self, value: object, path: str) -> int | str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        self._wrong(path, value, "integer or string")
+        return None
+
+    def string_map(self, value: object, path: str) -> tuple[tuple[str, str], ...]:
+        out: list[tuple[str, str]] = []
+        for key, val in self.mapping(value, path).items():
+            sub = f"{path}[{key}]"
+            if not isinstance(key, str):
+                self._wrong(sub, key, "string")
+                key = str(key)
+            out.append((key, self.string(val, sub)))
+        return tuple(out)
+
+    def strings(self, value: object, path: str) -> tuple[str, ...]:
+        return tuple(
+            self.string(item, f"{path}[{i}]") for i, item in enumerate(self.sequence(value, path))
+        )
+
+    def each(
+        self, value: object, path: str, item: Callable[[Any, str], T]
+    ) -> tuple[T, ...]:
+        return tuple(item(v, f"{path}[{i}]") for i, v in enumerate(self.sequence(value, path)))
+
+    # --- metav1 -----------------------------------------------------------------------------
+
+    def object_meta(self, value: object, path: str = "metadata") -> ObjectMeta:
+        meta = self.mapping(value, path)
+        owners = self.each(meta.get("ownerReferences"), f"{path}.ownerReferences", self._owner)
+        return ObjectMeta(
+            name=self.string(meta.get("name"), f"{path}.name"),
+            namespace=self.string(meta.get("namespace"), f"{path}.namespace"),
+            labels=self.string_map(meta.get("labels"), f"{path}.labels"),
+            generate_name=self.string(meta.get("generateName"), f"{path}.generateName"),
+            owner_references=owners,
+        )
+
+    def _owner(self, value: object, path: str) -> OwnerReference:
+        ref = self.mapping(value, path)
+        return OwnerReference(
+            kind=self.string(ref.get("kind"), f"{path}.kind"),
+            name=self.string(ref.get("name"), f"{path}.name"),
+            controller=self.boolean(ref.get("controller"), f"{path}.controller"),
+        )
+
+    def label_selector(self, value: object, path: str) -> LabelSelector:
+        sel = self.mapping(value, path)
+        return LabelSelector(
+            match_labels=self.string_map(sel.get("matchLabels"), f"{path}.matchLabels"),
+            match_expressions=self.each(
+                sel.get("matchExpressions"), f"{path}.matchExpressions", self._requirement
+            ),
+        )
+
+    def _requirement(self, value: object, path: str) -> LabelSelectorRequirement:
+        req = self.mapping(value, path)
+        return LabelSelectorRequirement(
+            key=self.string(req.get("key"), f"{path}.key"),
+            operator=self.string(req.get("operator"), f"{path}.operator"),
+            values=self.strings(req.get("values"), f"{path}.values"),
+        )
+
+    # --- networking/v1 ----------------------------------------------------------------------
+
+    def network_policy(self, obj: Mapping[str, Any], origin: Origin) -> NetworkPolicy:
+        spec = self.mapping(obj.get("spec"), "spec")
+        if "spec" not in obj:
+            self.errors.append(required("spec"))
+        ingress = self.each(spec.get("ingress"), "spec.ingress", self._ingress_rule)
+        egress = self.each(spec.get("egress"), "spec.egress", self._egress_rule)
+        types = self.strings(spec.get("policyTypes"), "spec.policyTypes")
+        if not types:  # SetDefaults_NetworkPolicy: absent or empty
+            types = ("Ingress", "Egress") if egress else ("Ingress",)
+        return NetworkPolicy(
+            metadata=self.object_meta(obj.get("metadata")),
+            pod_selector=self.label_selector(spec.get("podSelector"), "spec.podSelector"),
+            policy_types=types,
+            ingress=ingress,
+            egress=egress,
+            origin=origin,
+        )
+
+    def _ingress_rule(self, value: object, path: str) -> NetworkPolicyRule:
+        return self._rule(value, path, "from")
+
+    def _egress_rule(self, value: object, path: str) -> NetworkPolicyRule:
+        return self._rule(value, path, "to")
+
+    def _rule(self, value: object, path: str, peers_field: str) -> NetworkPolicyRule:
+        rule = self.mapping(value, path)
+        return NetworkPolicyRule(
+            ports=self.each(rule.get("ports"), f"{path}.ports", self._policy_port),
+            peers=self.each(rule.get(peers_field), f"{path}.{peers_field}", self._peer),
+        )
+
+    def _policy_port(self, value: object, path: str) -> NetworkPolicyPort:
+        port = self.mapping(value, path)
+        return NetworkPolicyPort(
+            protocol=self.string(port.get("protocol"), f"{path}.protocol") or "TCP",
+            port=self.int_or_string(port.get("port"), f"{path}.port"),
+            end_port=self.integer(port.get("endPort"), f"{path}.endPort"),
+        )
+
+    def _peer(self, value: object, path: str) -> NetworkPolicyPeer:
+        peer = self.mapping(value, path)
+        pod = peer.get("podSelector")
+        ns = peer.get("namespaceSelector")
+        block = peer.get("ipBlock")
+        return NetworkPolicyPeer(
+            pod_selector=None if pod is None else self.label_selector(pod, f"{path}.podSelector"),
+            namespace_selector=None
+            if ns is None
+            else self.label_selector(ns, f"{path}.namespaceSelector"),
+            ip_block=None if block is None else self._ip_block(block, f"{path}.ipBlock"),
+        )
+
+    def _ip_block(self, value: object, path: str) -> IPBlock:
+        block = self.mapping(value, path)
+        return IPBlock(
+            cidr=self.string(block.get("cidr"), f"{path}.cidr"),
+            except_=self.strings(block.get("except"), f"{path}.except"),
+        )
+
+    # --- core/v1 ----------------------------------------------------------------------------
+
+    def namespace(self, obj: Mapping[str, Any], origin: Origin) -> Namespace:
+        return Namespace(metadata=self.object_meta(obj.get("metadata")), origin=origin)
+
+    def pod(self, obj: Mapping[str, Any], origin: Origin) -> Pod:
+        status = self.mapping(obj.get("status"), "status")
+        ips: list[str] = []
+        for i, entry in enumerate(self.sequence(status.get("podIPs"), "status.podIPs")):
+            ip = self.string(self.mapping(entry, f"status.podIPs[{i}]").get("ip"),
+                             f"status.podIPs[{i}].ip")
+            if ip and ip not in ips:
+                ips.append(ip)
+        primary = self.string(status.get("podIP"), "status.podIP")
+        if primary and primary not in ips:
+            ips.insert(0, primary)
+        return Pod(
+            metadata=self.object_meta(obj.get("metadata")),
+            spec=self.pod_spec(obj.get("spec"), "spec"),
+            ips=tuple(ips),
+            host_ip=self.string(status.get("hostIP"), "status.hostIP"),
+            origin=origin,
+        )
+
+    def pod_spec(self, value: object, path: str) -> PodSpec:
+        spec = self.mapping(value, path)
+        return PodSpec(
+            containers=self.each(spec.get("containers"), f"{path}.containers", self._container),
+            init_containers=self.each(
+                spec.get("initContainers"), f"{path}.initContainers", self._container
+            ),
+            host_network=self.boolean(spec.get("hostNetwork"), f"{path}.hostNetwork"),
+            host_aliases=self.each(spec.get("hostAliases"), f"{path}.hostAliases", self._alias),
+            hostname=self.string(spec.get("hostname"), f"{path}.hostname"),
+            subdomain=self.string(spec.get("subdomain"), f"{path}.subdomain"),
+            set_hostname_as_fqdn=self.boolean(
+                spec.get("setHostnameAsFQDN"), f"{path}.setHostnameAsFQDN"
+            ),
+            node_name=self.string(spec.get("nodeName"), f"{path}.nodeName"),
+        )
+
+    def _container(self, value: object, path: str) -> Container:
+        c = self.mapping(value, path)
+        return Container(
+            name=self.string(c.get("name"), f"{path}.name"),
+            ports=self.each(c.get("ports"), f"{path}.ports", self._container_port),
+            command=self.strings(c.get("command"), f"{path}.command"),
+            args=self.strings(c.get("args"), f"{path}.args"),
+            volume_mounts=self.each(c.get("volumeMounts"), f"{path}.volumeMounts", self._mount),
+            image=self.string(c.get("image"), f"{path}.image"),
+        )
+
+    def _container_port(self, value: object, path: str) -> ContainerPort:
+        p = self.mapping(value, path)
+        number = self.integer(p.get("containerPort"), f"{path}.containerPort")
+        if number is None and "containerPort" not in p:
+            self.errors.append(required(f"{path}.containerPort"))
+        return ContainerPort(
+            container_port=number or 0,
+            protocol=self.string(p.get("protocol"), f"{path}.protocol") or "TCP",
+            name=self.string(p.get("name"), f"{path}.name"),
+        )
+
+    def _mount(self, value: object, path: str) -> VolumeMount:
+        m = self.mapping(value, path)
+        return VolumeMount(
+            name=self.string(m.get("name"), f"{path}.name"),
+            mount_path=self.string(m.get("mountPath"), f"{path}.mountPath"),
+        )
+
+    def _alias(self, value: object, path: str) -> HostAlias:
+        a = self.mapping(value, path)
+        return HostAlias(
+            ip=self.string(a.get("ip"), f"{path}.ip"),
+            hostnames=self.strings(a.get("hostnames"), f"{path}.hostnames"),
+        )
+
+    def service(self, obj: Mapping[str, Any], origin: Origin) -> Service:
+        spec = self.mapping(obj.get("spec"), "spec")
+        selector = None if spec.get("selector") is None else self.string_map(
+            spec.get("selector"), "spec.selector"
+        )
+        ips = self.strings(spec.get("clusterIPs"), "spec.clusterIPs") or tuple(
+            ip for ip in [self.string(spec.get("clusterIP"), "spec.clusterIP")] if ip
+        )
+        return Service(
+            metadata=self.object_meta(obj.get("metadata")),
+            selector=selector,
+            ports=self.each(spec.get("ports"), "spec.ports", self._service_port),
+            type=self.string(spec.get("type"), "spec.type") or "ClusterIP",
+            external_name=self.string(spec.get("externalName"), "spec.externalName"),
+            cluster_ips=ips,
+            origin=origin,
+        )
+
+    def _service_port(self, value: object, path: str) -> ServicePort:
+        p = self.mapping(value, path)
+        number = self.integer(p.get("port"), f"{path}.port")
+        if number is None:
+            self.errors.append(required(f"{path}.port"))
+        return ServicePort(
+            port=number or 0,
+            target_port=self.int_or_string(p.get("targetPort"), f"{path}.targetPort"),
+            protocol=self.string(p.get("protocol"), f"{path}.protocol") or "TCP",
+            name=self.string(p.get("name"), f"{path}.name"),
+        )
+
+    def workload(self, obj: Mapping[str, Any], origin: Origin) -> Workload:
+        kind = str(obj.get("kind"))
+        meta = self.object_meta(obj.get("metadata"))
+        spec = self.mapping(obj.get("spec"), "spec")
+        path = "spec.template"
+        if kind == "CronJob":
+            job = self.mapping(spec.get("jobTemplate"), "spec.jobTemplate")
+            spec = self.mapping(job.get("spec"), "spec.jobTemplate.spec")
+            path = "spec.jobTemplate.spec.template"
+        selector = spec.get("selector")
+        template = self.mapping(spec.get("template"), path)
+        tmeta = self.object_meta(template.get("metadata"), f"{path}.metadata")
+        pod = Pod(
+            metadata=ObjectMeta(
+                name=meta.name, namespace=meta.namespace, labels=tmeta.labels
+            ),
+            spec=self.pod_spec(template.get("spec"), f"{path}.spec"),
+            origin=origin,
+            template_of=f"{kind}/{meta.name}",
+        )
+        parsed: LabelSelector | None = None
+        if isinstance(selector, Mapping):
+            if kind == "ReplicationController":  # a plain map, not a LabelSelector
+                parsed = LabelSelector(match_labels=self.string_map(selector, "spec.selector"))
+            else:
+                parsed = self.label_selector(selector, "spec.selector")
+        return Workload(kind_name=kind, metadata=meta, selector=parsed, template=pod,
+                        origin=origin)

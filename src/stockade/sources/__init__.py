@@ -1,0 +1,1 @@
+"""Where manifests come from: files, directories, stdin, and (read-only) live clusters."""

@@ -1,0 +1,148 @@
+"""Read Kubernetes manifests from files, directories and stdin.
+
+YAML (multi-document) and JSON, ``kind: List`` and ``*List`` objects flattened into their
+items. Each object keeps the file and line it starts on, so that every error can point at
+it. This is the only module that opens manifest files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from stockade.errors import InputError
+from stockade.model.build import RawObject
+from stockade.model.types import Origin
+
+try:
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def expand_paths(paths: Sequence[str]) -> list[str]:
+    """Files named, and manifest files below directories named (recursively, sorted)."""
+    out: list[str] = []
+    for path in paths:
+        if path == "-":
+            out.append(path)
+            continue
+        p = Path(path)
+        if p.is_dir():
+            found = sorted(
+                str(f)
+                for f in p.rglob("*")
+                if f.is_file() and f.suffix.lower() in MANIFEST_SUFFIXES
+            )
+            out.extend(found)
+        elif p.exists():
+            out.append(path)
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    return out
+
+
+def read_paths(paths: Sequence[str], stdin: IO[str] | None = None) -> list[RawObject]:
+    """Every object in the files, directories and ``-`` (stdin) named, in order."""
+    objects: list[RawObject] = []
+    for path in expand_paths(paths):
+        if path == "-":
+            text = (stdin or sys.stdin).read()
+            objects.extend(parse_text(text, "<stdin>"))
+            continue
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InputError(f"{path}: cannot read: {reason}") from exc
+        objects.extend(parse_text(text, path, json_hint=path.lower().endswith(".json")))
+    return objects
+
+
+def parse_text(text: str, name: str, *, json_hint: bool = False) -> list[RawObject]:
+    """Parse one file's text: JSON when it is JSON, otherwise a YAML stream."""
+    stripped = text.lstrip()
+    if json_hint or stripped.startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if json_hint:
+                raise InputError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+        else:
+            docs = data if isinstance(data, list) else [data]
+            return list(_objects(((d, 1) for d in docs), name))
+    return list(_objects(_yaml_documents(text, name), name))
+
+
+def _yaml_documents(text: str, name: str) -> Iterator[tuple[Any, int]]:
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            line = node.start_mark.line + 1
+            data = loader.construct_document(node)
+            if isinstance(data, dict) and isinstance(data.get("items"), list):
+                lines = _item_lines(node)
+                yield data, line
+                # Remember where each List item starts, for error messages.
+                data["__stockade_item_lines__"] = lines
+            else:
+                yield data, line
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{name}:{mark.line + 1}" if mark else name
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError(f"{where}: invalid YAML: {problem}") from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"{name}: invalid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+
+
+def _item_lines(node: yaml.Node) -> list[int]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
+                return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _objects(docs: Iterable[tuple[Any, int]], name: str) -> Iterator[RawObject]:
+    for data, line in docs:
+        if data is None:
+            continue  # empty document: `---` noise, comments only
+        if not isinstance(data, dict):
+            raise InputError(
+                f"{name}:{line}: a manifest must be an object with apiVersion and kind, "
+                f"not a {type(data).__name__}"
+            )
+        kind = data.get("kind")
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
+            lines = data.pop("__stockade_item_lines__", [])
+            items: list[Any] = data["items"]
+            for i, item in enumerate(items):
+                item_line = lines[i] if i < len(lines) else line
+                if not isinstance(item, dict):
+                    raise InputError(f"{name}:{item_line}: {kind} items[{i}] is not an object")
+                yield RawObject(item, Origin(name, item_line))
+            continue
+        data.pop("__stockade_item_lines__", None)
+        yield RawObject(data, Origin(name, line))
+
+
+def display_name(path: str) -> str:
+    """A path as the user typed it, relative when below the working directory."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
