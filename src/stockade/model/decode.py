@@ -126,12 +126,11 @@ class Decoder:
 
     def string_map(self, value: object, path: str) -> tuple[tuple[str, str], ...]:
         out: list[tuple[str, str]] = []
-        for key, val in self.mapping(value, path).items():
-            sub = f"{path}[{key}]"
-            if not isinstance(key, str):
-                self._wrong(sub, key, "string")
-                key = str(key)
-            out.append((key, self.string(val, sub)))
+        for raw_key, val in self.mapping(value, path).items():
+            sub = f"{path}[{raw_key}]"
+            if not isinstance(raw_key, str):
+                self._wrong(sub, raw_key, "string")
+            out.append((str(raw_key), self.string(val, sub)))
         return tuple(out)
 
     def strings(self, value: object, path: str) -> tuple[str, ...]:

@@ -1,21 +1,14 @@
 """API-server validation of decoded objects: NetworkPolicy, Pod (hostAliases), Namespace.
 
-Placeholder entry points; the validation rules land in this package's modules.
+Each function returns every ``FieldError`` the Kubernetes API server would report when the
+object is created, with the same paths, values and messages, in the same order. Pure: no
+I/O, never raises on user data. What is and is not checked: ``docs/validation.md``.
 """
 
 from __future__ import annotations
 
-from stockade.model.errors import FieldError
-from stockade.model.types import Namespace, NetworkPolicy, Pod
+from stockade.model.validate.namespace import validate_namespace
+from stockade.model.validate.network_policy import validate_network_policy
+from stockade.model.validate.pod import validate_pod
 
-
-def validate_network_policy(policy: NetworkPolicy) -> list[FieldError]:
-    return []
-
-
-def validate_pod(pod: Pod, prefix: str = "spec") -> list[FieldError]:
-    return []
-
-
-def validate_namespace(namespace: Namespace) -> list[FieldError]:
-    return []
+__all__ = ["validate_namespace", "validate_network_policy", "validate_pod"]

@@ -1,0 +1,166 @@
+"""Behaviour classes: pods that no selector, ipBlock or named port of any policy can tell apart.
+
+Two replicas of a Deployment carry the same labels and ports, so every policy treats them
+alike; the engine computes on classes and expands to pods only for output. A class key is
+the namespace, the labels restricted to the keys some podSelector mentions, the named ports
+some rule mentions, whether the pod is host-networked (and its node, which decides node
+traffic), and which region of the ipBlock boundaries each of its addresses falls in.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from stockade.model.netparse import IPAddress, IPNetwork, effective_address, parse_ip
+from stockade.model.types import Pod, Protocol
+
+FAMILIES = (4, 6)
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourClass:
+    index: int
+    namespace: str
+    labels: tuple[tuple[str, str], ...]  # restricted to the keys selectors mention
+    host_network: bool
+    node: str
+    named_ports: tuple[tuple[Protocol, str, int], ...]  # (protocol, name) -> number
+    regions: tuple[int, int]  # ipBlock region per family (v4, v6); -1: no address
+    primary_family: int  # 4, 6, or 0 when the pod has no address
+    members: tuple[int, ...]  # pod indices
+
+    def named_port(self, protocol: Protocol, name: str) -> int | None:
+        for proto, port_name, number in self.named_ports:
+            if proto == protocol and port_name == name:
+                return number
+        return None
+
+
+def pod_addresses(pod: Pod) -> tuple[IPAddress, ...]:
+    """The pod's parseable addresses in order (primary first); unparseable ones are dropped
+    here because validation of status is not the engine's job."""
+    out: list[IPAddress] = []
+    for text in pod.ips:
+        addr = parse_ip(text)
+        if addr is not None:
+            out.append(effective_address(addr))
+    return tuple(out)
+
+
+def address_of_family(addrs: Sequence[IPAddress], family: int) -> IPAddress | None:
+    for addr in addrs:
+        if addr.version == family:
+            return addr
+    return None
+
+
+class Regions:
+    """The address line cut at every ipBlock boundary, per family."""
+
+    def __init__(self, networks: Iterable[IPNetwork]) -> None:
+        cuts: dict[int, set[int]] = {4: set(), 6: set()}
+        for net in networks:
+            cuts[net.version].add(int(net.network_address))
+            cuts[net.version].add(int(net.broadcast_address) + 1)
+        self._cuts = {f: sorted(c) for f, c in cuts.items()}
+
+    def region(self, addr: IPAddress | None) -> int:
+        if addr is None:
+            return -1
+        return bisect.bisect_right(self._cuts[addr.version], int(addr))
+
+    def span(self, net: IPNetwork) -> tuple[int, int]:
+        """Regions ``[first, last)`` covered by a network (it starts and ends on cuts)."""
+        cuts = self._cuts[net.version]
+        first = bisect.bisect_right(cuts, int(net.network_address))
+        last = bisect.bisect_right(cuts, int(net.broadcast_address))
+        return first, last + 1
+
+
+class _Key(NamedTuple):
+    namespace: str
+    labels: tuple[tuple[str, str], ...]
+    host_network: bool
+    node: str
+    named_ports: tuple[tuple[Protocol, str, int], ...]
+    regions: tuple[int, int]
+    primary_family: int
+
+
+def build_classes(
+    pods: Sequence[Pod],
+    label_keys: set[str],
+    named: set[tuple[Protocol, str]],
+    regions: Regions,
+    *,
+    nodes_matter: bool,
+) -> tuple[list[BehaviourClass], list[int]]:
+    """Group pods into classes; returns the classes and each pod's class index."""
+    keys: dict[_Key, int] = {}
+    members: list[list[int]] = []
+    protos: list[_Key] = []
+    pod_class: list[int] = []
+    for i, pod in enumerate(pods):
+        labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in label_keys))
+        ports: list[tuple[Protocol, str, int]] = []
+        if named:
+            seen: set[tuple[Protocol, str]] = set()
+            for cp in pod.container_ports():
+                try:
+                    proto = Protocol(cp.protocol)
+                except ValueError:
+                    continue
+                if (proto, cp.name) in named and (proto, cp.name) not in seen:
+                    seen.add((proto, cp.name))
+                    ports.append((proto, cp.name, cp.container_port))
+        addrs = pod_addresses(pod)
+        region_pair = (
+            regions.region(address_of_family(addrs, 4)),
+            regions.region(address_of_family(addrs, 6)),
+        )
+        primary = addrs[0].version if addrs else 0
+        node = pod.spec.node_name if nodes_matter else ""
+        key = _Key(pod.namespace, labels, pod.host_network, node, tuple(sorted(ports)),
+                   region_pair, primary)
+        index = keys.get(key)
+        if index is None:
+            index = keys[key] = len(members)
+            members.append([])
+            protos.append(key)
+        members[index].append(i)
+        pod_class.append(index)
+    classes = [
+        BehaviourClass(index, k.namespace, k.labels, k.host_network, k.node, k.named_ports,
+                       k.regions, k.primary_family, tuple(members[index]))
+        for index, k in enumerate(protos)
+    ]
+    return classes, pod_class
+
+
+def contains(net: IPNetwork, excepts: Sequence[IPNetwork], addr: IPAddress) -> bool:
+    if addr.version != net.version or addr not in net:
+        return False
+    return not any(addr in e for e in excepts if e.version == addr.version)
+
+
+def exclude(net: IPNetwork, excepts: Sequence[IPNetwork]) -> list[IPNetwork]:
+    """``net`` minus every except, as a list of CIDRs (what a dataplane loads)."""
+    remaining: list[IPNetwork] = [net]
+    for ex in excepts:
+        nxt: list[IPNetwork] = []
+        for block in remaining:
+            if ex.version != block.version:
+                nxt.append(block)
+            elif block.subnet_of(ex):  # type: ignore[arg-type]
+                continue
+            elif ex.subnet_of(block):  # type: ignore[arg-type]
+                nxt.extend(block.address_exclude(ex))  # type: ignore[arg-type]
+            else:
+                nxt.append(block)
+        remaining = nxt
+    return sorted(remaining, key=lambda n: (n.version, int(n.network_address)))
+
+

@@ -1,0 +1,259 @@
+"""Policies compiled once into matchers over behaviour classes and port segments.
+
+Each rule becomes: the classes its peers match (selector part, plus an ipBlock part per IP
+family), the port segments its numeric/protocol-only entries cover, and its named entries.
+Each policy becomes: the classes it selects. Nothing here is evaluated per pair of pods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from stockade.engine.classes import FAMILIES, BehaviourClass, Regions
+from stockade.engine.ports import MAX_PORT, PortSpace
+from stockade.engine.selectors import BoolArray, LabelIndex
+from stockade.model.netparse import IPNetwork, effective_network, parse_cidr
+from stockade.model.types import (
+    IPBlock,
+    Namespace,
+    NetworkPolicy,
+    NetworkPolicyPeer,
+    NetworkPolicyPort,
+    NetworkPolicyRule,
+    PolicyType,
+    Protocol,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """An ipBlock with its networks normalised (host bits masked, IPv4-mapped unwrapped)."""
+
+    network: IPNetwork
+    excepts: tuple[IPNetwork, ...]
+
+
+def normalise_block(block: IPBlock) -> Block | None:
+    net = parse_cidr(block.cidr)
+    if net is None:
+        return None
+    excepts = tuple(
+        effective_network(e) for e in (parse_cidr(x) for x in block.except_) if e is not None
+    )
+    return Block(effective_network(net), excepts)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPeer:
+    peer: NetworkPolicyPeer
+    selected: BoolArray | None  # classes matched by the selectors; None for an ipBlock peer
+    block: Block | None
+    block_members: dict[int, BoolArray]  # family -> classes whose address is inside
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPort:
+    port: NetworkPolicyPort
+    protocol: Protocol
+    first: int  # numeric range, or 1..65535 for protocol-only entries
+    last: int
+    name: str  # named port, "" for numeric/protocol-only
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    policy: int  # index into the engine's policy list
+    direction: PolicyType
+    index: int  # position in spec.ingress / spec.egress
+    rule: NetworkPolicyRule
+    any_peer: bool
+    peers: tuple[CompiledPeer, ...]
+    selected: BoolArray  # union of the selector peers
+    block_members: dict[int, BoolArray]  # family -> union of the ipBlock peers
+    any_port: bool
+    ports: tuple[CompiledPort, ...]
+    segments: BoolArray  # port segments the numeric / protocol-only entries cover
+    named: tuple[tuple[Protocol, str], ...]
+
+    def peer_classes(self, family: int) -> BoolArray:
+        if family in self.block_members:
+            return self.selected | self.block_members[family]
+        return self.selected
+
+    def port_classes(self, segment: int, classes: Sequence[BehaviourClass],
+                     space: PortSpace) -> BoolArray | None:
+        """For one port segment: ``None`` if the rule covers it for every destination, else
+        the destination classes whose named ports land in it (possibly none)."""
+        if self.any_port or self.segments[segment]:
+            return None
+        hit = np.zeros(len(classes), dtype=np.bool_)
+        span = space.segments[segment]
+        for proto, name in self.named:
+            if proto != span.protocol:
+                continue
+            for cls in classes:
+                number = cls.named_port(proto, name)
+                if number is not None and span.first <= number <= span.last:
+                    hit[cls.index] = True
+        return hit
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    policy: NetworkPolicy
+    subjects: BoolArray  # classes the policy selects
+    rules: dict[PolicyType, tuple[CompiledRule, ...]]
+
+
+class Compiler:
+    """Holds the indexes shared by all policies of one cluster while compiling them."""
+
+    def __init__(
+        self,
+        classes: Sequence[BehaviourClass],
+        namespaces: Sequence[Namespace],
+        regions: Regions,
+        space: PortSpace,
+    ) -> None:
+        self.classes = classes
+        self.space = space
+        self.regions = regions
+        n = len(classes)
+        self.pod_network = np.array([not c.host_network for c in classes], dtype=np.bool_)
+        self.class_index = LabelIndex([dict(c.labels) for c in classes])
+        self.ns_names = [ns.name for ns in namespaces]
+        self.ns_index = LabelIndex([ns.labels for ns in namespaces])
+        self.ns_members: dict[str, BoolArray] = {}
+        for cls in classes:
+            arr = self.ns_members.setdefault(cls.namespace, np.zeros(n, dtype=np.bool_))
+            arr[cls.index] = True
+        self.region_of = {
+            f: np.array([c.regions[i] for c in classes], dtype=np.int64)
+            for i, f in enumerate(FAMILIES)
+        }
+        self._none = np.zeros(n, dtype=np.bool_)
+        self._block_cache: dict[Block, dict[int, BoolArray]] = {}
+
+    def in_namespace(self, namespace: str) -> BoolArray:
+        return self.ns_members.get(namespace, self._none)
+
+    def namespaces_matching(self, selected: BoolArray) -> BoolArray:
+        out = self._none.copy()
+        for i in np.flatnonzero(selected):
+            out |= self.in_namespace(self.ns_names[int(i)])
+        return out
+
+    def block_members(self, block: Block) -> dict[int, BoolArray]:
+        cached = self._block_cache.get(block)
+        if cached is not None:
+            return cached
+        family = block.network.version
+        regions = self.region_of[family]
+        first, last = self.regions.span(block.network)
+        inside = (regions >= first) & (regions < last)
+        for ex in block.excepts:
+            if ex.version == family:
+                lo, hi = self.regions.span(ex)
+                inside &= ~((regions >= lo) & (regions < hi))
+        result: dict[int, BoolArray] = {family: inside}
+        self._block_cache[block] = result
+        return result
+
+    def peer(self, peer: NetworkPolicyPeer, namespace: str) -> CompiledPeer:
+        if peer.ip_block is not None:
+            block = normalise_block(peer.ip_block)
+            members = self.block_members(block) if block else {}
+            return CompiledPeer(peer, None, block, members)
+        selected = self.pod_network.copy()
+        if peer.pod_selector is not None:
+            selected &= self.class_index.select(peer.pod_selector)
+        if peer.namespace_selector is not None:
+            selected &= self.namespaces_matching(self.ns_index.select(peer.namespace_selector))
+        else:
+            selected &= self.in_namespace(namespace)
+        return CompiledPeer(peer, selected, None, {})
+
+    def port(self, port: NetworkPolicyPort) -> CompiledPort | None:
+        try:
+            proto = Protocol(port.protocol)
+        except ValueError:
+            return None
+        if isinstance(port.port, str):
+            return CompiledPort(port, proto, 0, 0, port.port)
+        if port.port is None:
+            return CompiledPort(port, proto, 1, MAX_PORT, "")
+        last = port.end_port if port.end_port is not None else port.port
+        return CompiledPort(port, proto, port.port, last, "")
+
+    def rule(self, policy_index: int, policy: NetworkPolicy, direction: PolicyType,
+             index: int, rule: NetworkPolicyRule) -> CompiledRule:
+        peers = tuple(self.peer(p, policy.namespace) for p in rule.peers)
+        selected = self._none.copy()
+        blocks: dict[int, BoolArray] = {}
+        for cp in peers:
+            if cp.selected is not None:
+                selected |= cp.selected
+            for family, members in cp.block_members.items():
+                blocks[family] = blocks.get(family, self._none) | members
+        ports = tuple(p for p in (self.port(x) for x in rule.ports) if p is not None)
+        segments = np.zeros(len(self.space), dtype=np.bool_)
+        for cp_ in ports:
+            if not cp_.name:
+                segments[list(self.space.segments_in(cp_.protocol, cp_.first, cp_.last))] = True
+        any_peer = not rule.peers
+        if any_peer:
+            selected = np.ones(len(self.classes), dtype=np.bool_)
+        return CompiledRule(
+            policy=policy_index, direction=direction, index=index, rule=rule,
+            any_peer=any_peer, peers=peers, selected=selected, block_members=blocks,
+            any_port=not rule.ports, ports=ports, segments=segments,
+            named=tuple(sorted({(p.protocol, p.name) for p in ports if p.name})),
+        )
+
+    def policy(self, index: int, policy: NetworkPolicy) -> CompiledPolicy:
+        subjects = self.pod_network & self.in_namespace(policy.namespace)
+        subjects = subjects & self.class_index.select(policy.pod_selector)
+        rules: dict[PolicyType, tuple[CompiledRule, ...]] = {}
+        for direction, spec_rules in ((PolicyType.INGRESS, policy.ingress),
+                                      (PolicyType.EGRESS, policy.egress)):
+            if policy.applies_to(direction):
+                rules[direction] = tuple(
+                    self.rule(index, policy, direction, i, r) for i, r in enumerate(spec_rules)
+                )
+        return CompiledPolicy(policy, subjects, rules)
+
+
+def port_cuts(policies: Sequence[NetworkPolicy],
+              named_numbers: Sequence[tuple[Protocol, int]]) -> dict[Protocol, set[int]]:
+    """Every port boundary the rules and the resolved named ports introduce."""
+    cuts: dict[Protocol, set[int]] = {p: set() for p in Protocol}
+    for policy in policies:
+        for rule in (*policy.ingress, *policy.egress):
+            for port in rule.ports:
+                if not isinstance(port.port, int):
+                    continue
+                try:
+                    proto = Protocol(port.protocol)
+                except ValueError:
+                    continue
+                last = port.end_port if port.end_port is not None else port.port
+                cuts[proto].update((port.port, last + 1))
+    for proto, number in named_numbers:
+        cuts[proto].update((number, number + 1))
+    return cuts
+
+
+def policy_networks(policies: Sequence[NetworkPolicy]) -> list[IPNetwork]:
+    nets: list[IPNetwork] = []
+    for policy in policies:
+        for rule in (*policy.ingress, *policy.egress):
+            for peer in rule.peers:
+                if peer.ip_block is not None:
+                    block = normalise_block(peer.ip_block)
+                    if block is not None:
+                        nets.append(block.network)
+                        nets.extend(block.excepts)
+    return nets

@@ -1,0 +1,346 @@
+"""The engine over one cluster: built once, then asked about connections, pods and matrices.
+
+Evaluation of a connection follows the reference algorithm of the semantics spec (§10): a
+pod reaches itself; the source's egress side and the destination's ingress side must both
+allow; a side is isolated by the policies that select the pod and list that direction, and
+then some rule of theirs must match peer and port. Every answer records the deciding rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from stockade.engine.classes import (
+    BehaviourClass,
+    Regions,
+    address_of_family,
+    build_classes,
+    pod_addresses,
+)
+from stockade.engine.compile import (
+    CompiledPeer,
+    CompiledPolicy,
+    CompiledPort,
+    CompiledRule,
+    Compiler,
+    policy_networks,
+    port_cuts,
+)
+from stockade.engine.explain import DirectionVerdict, RuleMatch, RuleMiss, Verdict
+from stockade.engine.ports import PortSpace
+from stockade.engine.resolved import (
+    NamedPort,
+    PodRules,
+    PortRange,
+    ResolvedBlock,
+    ResolvedPeers,
+    ResolvedRule,
+)
+from stockade.engine.selectors import describe_selector, selector_keys, selector_matches
+from stockade.engine.traffic import Endpoint, Traffic
+from stockade.errors import InputError
+from stockade.model.netparse import IPAddress, parse_ip
+from stockade.model.types import Cluster, Namespace, ObjectMeta, Pod, PolicyType, Protocol
+
+INGRESS, EGRESS = PolicyType.INGRESS, PolicyType.EGRESS
+
+
+def _selector_label_keys(cluster: Cluster) -> set[str]:
+    keys: set[str] = set()
+    for policy in cluster.policies:
+        keys |= selector_keys(policy.pod_selector)
+        for rule in (*policy.ingress, *policy.egress):
+            for peer in rule.peers:
+                if peer.pod_selector is not None:
+                    keys |= selector_keys(peer.pod_selector)
+    return keys
+
+
+def _named_ports(cluster: Cluster) -> set[tuple[Protocol, str]]:
+    named: set[tuple[Protocol, str]] = set()
+    for policy in cluster.policies:
+        for rule in (*policy.ingress, *policy.egress):
+            for port in rule.ports:
+                if isinstance(port.port, str) and port.protocol in Protocol.__members__:
+                    named.add((Protocol(port.protocol), port.port))
+    return named
+
+
+class Engine:
+    """Compiled policies of one cluster. Immutable after construction."""
+
+    def __init__(self, cluster: Cluster, *, extra_pods: Sequence[Pod] = ()) -> None:
+        self.cluster = cluster
+        self.pods: tuple[Pod, ...] = (*cluster.pods, *extra_pods)
+        self.policies = cluster.policies
+        self._by_key = {pod.key: i for i, pod in enumerate(self.pods)}
+        self._addresses = [pod_addresses(pod) for pod in self.pods]
+        self._by_ip: dict[IPAddress, int] = {}
+        for i, addrs in enumerate(self._addresses):
+            for addr in addrs:
+                # A hostNetwork pod shares its node's address; prefer the pod-network owner.
+                if addr not in self._by_ip or not self.pods[i].host_network:
+                    self._by_ip.setdefault(addr, i)
+        self.namespaces: dict[str, Namespace] = {ns.name: ns for ns in cluster.namespaces}
+        for pod in self.pods:
+            if pod.namespace not in self.namespaces:
+                self.namespaces[pod.namespace] = Namespace(ObjectMeta(pod.namespace),
+                                                           declared=False)
+
+        named = _named_ports(cluster)
+        self.regions = Regions(policy_networks(self.policies))
+        self.classes, self.pod_class = build_classes(
+            self.pods, _selector_label_keys(cluster), named, self.regions,
+            nodes_matter=any(p.host_network for p in self.pods),
+        )
+        numbers = {(proto, n) for c in self.classes for proto, _, n in c.named_ports}
+        self.space = PortSpace(port_cuts(self.policies, sorted(numbers)))
+        self.compiler = Compiler(self.classes, list(self.namespaces.values()), self.regions,
+                                 self.space)
+        self.compiled: tuple[CompiledPolicy, ...] = tuple(
+            self.compiler.policy(i, p) for i, p in enumerate(self.policies)
+        )
+        # Per class and direction: the policies that isolate it, and their rules.
+        self.isolating: dict[PolicyType, list[list[int]]] = {
+            d: [[] for _ in self.classes] for d in (INGRESS, EGRESS)
+        }
+        for i, cp in enumerate(self.compiled):
+            for direction in cp.rules:
+                for c in np.flatnonzero(cp.subjects):
+                    self.isolating[direction][int(c)].append(i)
+
+    # --- endpoints -------------------------------------------------------------------------
+
+    def pod(self, key: str) -> Pod:
+        index = self._by_key.get(key)
+        if index is None:
+            raise InputError(f"no pod {key!r} in the input")
+        return self.pods[index]
+
+    def class_of(self, pod: Pod) -> BehaviourClass:
+        return self.classes[self.pod_class[self._by_key[pod.key]]]
+
+    def endpoint(self, text: str) -> Endpoint:
+        """``ns/name`` (or ``ns/Kind/name``) of a pod, or an IP address (a pod's or not)."""
+        addr = parse_ip(text)
+        if addr is not None:
+            index = self._by_ip.get(addr)
+            return Endpoint(self.pods[index] if index is not None else None, addr)
+        if "/" not in text:
+            raise InputError(f"{text!r} is neither ns/pod nor an IP address")
+        return Endpoint(self.pod(text))
+
+    # --- evaluation ------------------------------------------------------------------------
+
+    def allowed(self, src: str, dst: str, protocol: Protocol, port: int) -> bool:
+        traffic = Traffic(self.endpoint(src), self.endpoint(dst), protocol, port)
+        return self.evaluate(traffic).allowed
+
+    def evaluate(self, traffic: Traffic) -> Verdict:
+        src, dst = traffic.source, traffic.destination
+        if src.pod is not None and src.pod is dst.pod:
+            ok = DirectionVerdict(EGRESS, True, note="a pod always reaches itself")
+            return Verdict(traffic, True, ok, DirectionVerdict(INGRESS, True, note=ok.note),
+                           ("a pod always reaches itself",))
+        family = self._family(src, dst)
+        egress = self._side(EGRESS, src, dst, family, traffic)
+        ingress = self._side(INGRESS, dst, src, family, traffic)
+        return Verdict(traffic, egress.allowed and ingress.allowed, egress, ingress)
+
+    def _family(self, src: Endpoint, dst: Endpoint) -> int:
+        """The IP family of a pod-to-pod connection: the address given, else the source's
+        primary family, else the destination's (pods without addresses: 0)."""
+        for ep in (src, dst):
+            if ep.ip is not None:
+                return ep.ip.version
+        for ep in (src, dst):
+            if ep.pod is not None:
+                addrs = self._addresses[self._by_key[ep.pod.key]]
+                if addrs:
+                    return addrs[0].version
+        return 0
+
+    def _address(self, ep: Endpoint, family: int) -> IPAddress | None:
+        if ep.ip is not None:
+            return ep.ip
+        if ep.pod is None:
+            return None
+        return address_of_family(self._addresses[self._by_key[ep.pod.key]], family)
+
+    def _side(self, direction: PolicyType, subject: Endpoint, peer: Endpoint, family: int,
+              traffic: Traffic) -> DirectionVerdict:
+        if subject.pod is None:
+            return DirectionVerdict(direction, True, note="not a pod: no policy applies")
+        if subject.pod.host_network:
+            return DirectionVerdict(direction, True,
+                                    note="host-network pod: node traffic, no policy applies")
+        if (peer.pod is not None and peer.pod.host_network and peer.pod.spec.node_name
+                and peer.pod.spec.node_name == subject.pod.spec.node_name):
+            note = ("from the pod's own node: always allowed" if direction is INGRESS
+                    else "to the pod's own node: always allowed")
+            return DirectionVerdict(direction, True, note=note)
+        if (direction is INGRESS and peer.pod is None and peer.ip is not None
+                and subject.pod.host_ip and parse_ip(subject.pod.host_ip) == peer.ip):
+            return DirectionVerdict(direction, True,
+                                    note="from the pod's own node: always allowed")
+        cls = self.class_of(subject.pod)
+        isolating = self.isolating[direction][cls.index]
+        if not isolating:
+            return DirectionVerdict(direction, True, note=f"not isolated for {direction.lower()}")
+        policies = tuple(self.policies[i].key for i in isolating)
+        dst = traffic.destination
+        matches: list[RuleMatch] = []
+        misses: list[RuleMiss] = []
+        for i in isolating:
+            for rule in self.compiled[i].rules[direction]:
+                peer_hit, peer_why = self._match_peers(rule, peer, family)
+                port_hit, port_why = self._match_ports(rule, dst, traffic)
+                if peer_hit is not False and port_hit is not False:
+                    matches.append(RuleMatch(self.policies[i].key, direction, rule.index,
+                                             peer_hit, port_hit))
+                else:
+                    closeness = int(peer_hit is not False or port_hit is not False)
+                    reasons = (*peer_why, *port_why)
+                    misses.append(RuleMiss(self.policies[i].key, direction, rule.index,
+                                           closeness, reasons))
+        misses.sort(key=lambda m: -m.closeness)
+        return DirectionVerdict(direction, bool(matches), True, policies, tuple(matches),
+                                tuple(misses) if not matches else ())
+
+    def _match_peers(self, rule: CompiledRule, peer: Endpoint,
+                     family: int) -> tuple[int | bool | None, list[str]]:
+        """Index of the first matching peer (``None``: no list, all match) or ``False``,
+        with the reasons each peer missed."""
+        if rule.any_peer:
+            return None, []
+        why: list[str] = []
+        for j, cp in enumerate(rule.peers):
+            ok, reason = self._peer_matches(rule, cp, peer, family)
+            if ok:
+                return j, []
+            why.append(f"{'from' if rule.direction is INGRESS else 'to'}[{j}]: {reason}")
+        return False, why
+
+    def _peer_matches(self, rule: CompiledRule, cp: CompiledPeer, peer: Endpoint,
+                      family: int) -> tuple[bool, str]:
+        if cp.block is not None:
+            addr = self._address(peer, family)
+            cidr = str(cp.block.network)
+            if addr is None:
+                what = "has no IP address" if not family else f"has no IPv{family} address"
+                return False, f"{peer.name} {what}, and an ipBlock matches addresses only"
+            if addr.version != cp.block.network.version or addr not in cp.block.network:
+                return False, f"{addr} is outside ipBlock {cidr}"
+            for ex in cp.block.excepts:
+                if addr.version == ex.version and addr in ex:
+                    return False, f"{addr} is inside except {ex} of ipBlock {cidr}"
+            return True, ""
+        if peer.pod is None:
+            return False, f"{peer.name} is no pod's address; only ipBlock peers match it"
+        if peer.pod.host_network:
+            return False, (f"{peer.name} is host-network (node traffic); only ipBlock peers "
+                           "match it")
+        policy = self.policies[rule.policy]
+        sel = cp.peer
+        if sel.namespace_selector is None and peer.pod.namespace != policy.namespace:
+            return False, (f"{peer.name} is in namespace {peer.pod.namespace}; a podSelector "
+                           f"alone selects pods of {policy.namespace} only")
+        if sel.namespace_selector is not None:
+            ns = self.namespaces[peer.pod.namespace]
+            if not selector_matches(sel.namespace_selector, ns.labels):
+                return False, (f"namespace {ns.name} does not match namespaceSelector "
+                               f"{describe_selector(sel.namespace_selector)}")
+        if sel.pod_selector is not None and not selector_matches(sel.pod_selector,
+                                                                 peer.pod.labels):
+            return False, (f"{peer.name} does not match podSelector "
+                           f"{describe_selector(sel.pod_selector)}")
+        return True, ""
+
+    def _match_ports(self, rule: CompiledRule, dst: Endpoint,
+                     traffic: Traffic) -> tuple[int | bool | None, list[str]]:
+        if rule.any_port:
+            return None, []
+        why: list[str] = []
+        for j, cp in enumerate(rule.ports):
+            ok, reason = self._port_matches(cp, dst, traffic)
+            if ok:
+                return j, []
+            why.append(f"ports[{j}]: {reason}")
+        return False, why
+
+    def _port_matches(self, cp: CompiledPort, dst: Endpoint,
+                      traffic: Traffic) -> tuple[bool, str]:
+        if not cp.name:
+            span = "all ports" if (cp.first, cp.last) == (1, 65535) else (
+                str(cp.first) if cp.first == cp.last else f"{cp.first}-{cp.last}")
+            if cp.protocol != traffic.protocol:
+                return False, f"allows {cp.protocol} {span}, not {traffic.protocol}"
+            if not cp.first <= traffic.port <= cp.last:
+                return False, f"allows {cp.protocol} {span}, not port {traffic.port}"
+            return True, ""
+        if cp.protocol != traffic.protocol:
+            return False, f"named port {cp.name!r} is {cp.protocol}, not {traffic.protocol}"
+        if dst.pod is None or dst.pod.host_network:
+            return False, (f"named port {cp.name!r} cannot match {dst.name}: only pods "
+                           "declare named ports")
+        declared = [p for p in dst.pod.container_ports() if p.name == cp.name]
+        if not declared:
+            return False, f"named port {cp.name!r} is not declared by {dst.name}"
+        same = [p for p in declared if p.protocol == cp.protocol]
+        if not same:
+            return False, (f"{dst.name} declares {cp.name!r} as {declared[0].protocol}, "
+                           f"not {cp.protocol}")
+        number = same[0].container_port
+        if number != traffic.port:
+            return False, f"named port {cp.name!r} is {cp.protocol} {number} on {dst.name}"
+        return True, ""
+
+    # --- resolved rules for a dataplane -----------------------------------------------------
+
+    def pod_rules(self, pod_key: str, direction: PolicyType) -> PodRules:
+        pod = self.pod(pod_key)
+        if pod.host_network:
+            return PodRules(pod_key, False)
+        cls = self.class_of(pod)
+        isolating = self.isolating[direction][cls.index]
+        if not isolating:
+            return PodRules(pod_key, False)
+        rules = tuple(
+            self._resolve(rule, pod)
+            for i in isolating
+            for rule in self.compiled[i].rules[direction]
+        )
+        return PodRules(pod_key, True, rules)
+
+    def _resolve(self, rule: CompiledRule, subject: Pod) -> ResolvedRule:
+        policy = self.policies[rule.policy]
+        if rule.any_peer:
+            peers = ResolvedPeers(True)
+        else:
+            pods = frozenset(
+                self.pods[m].key
+                for c in np.flatnonzero(rule.selected)
+                for m in self.classes[int(c)].members
+            )
+            blocks = tuple(ResolvedBlock(cp.block.network, cp.block.excepts)
+                           for cp in rule.peers if cp.block is not None)
+            peers = ResolvedPeers(False, pods, blocks)
+        if rule.any_port:
+            return ResolvedRule(policy.key, rule.index, peers, None)
+        ranges: list[PortRange] = []
+        named: list[NamedPort] = []
+        for cp in rule.ports:
+            if not cp.name:
+                ranges.append(PortRange(cp.protocol, cp.first, cp.last))
+            elif rule.direction is INGRESS:
+                for p in subject.container_ports():
+                    if p.name == cp.name and p.protocol == cp.protocol:
+                        ranges.append(PortRange(cp.protocol, p.container_port, p.container_port))
+                        break
+            else:
+                named.append(NamedPort(cp.protocol, cp.name))
+        return ResolvedRule(policy.key, rule.index, peers, tuple(ranges), tuple(named))
+
+

@@ -1,0 +1,65 @@
+"""Verdicts as data: which policies isolate an endpoint, which rule allowed the connection,
+and, when nothing did, how close each rule came. Renderers turn these into text or JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stockade.engine.traffic import Traffic
+from stockade.model.types import PolicyType
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """A rule that matched: ``peer``/``port`` are the indices of the matching ``from``/``to``
+    and ``ports`` entries, ``None`` when that list is empty (unrestricted)."""
+
+    policy: str
+    direction: PolicyType
+    rule: int
+    peer: int | None
+    port: int | None
+
+    @property
+    def path(self) -> str:
+        field_name = "ingress" if self.direction is PolicyType.INGRESS else "egress"
+        return f"{field_name}[{self.rule}]"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMiss:
+    """A rule of an isolating policy that did not match, and why; ``closeness`` is 1 when
+    either its peers or its ports matched (a near miss), 0 when neither did."""
+
+    policy: str
+    direction: PolicyType
+    rule: int
+    closeness: int
+    reasons: tuple[str, ...]
+
+    @property
+    def path(self) -> str:
+        field_name = "ingress" if self.direction is PolicyType.INGRESS else "egress"
+        return f"{field_name}[{self.rule}]"
+
+
+@dataclass(frozen=True, slots=True)
+class DirectionVerdict:
+    """One side of a connection: the source's egress or the destination's ingress."""
+
+    direction: PolicyType
+    allowed: bool
+    isolated: bool = False
+    policies: tuple[str, ...] = ()  # the policies that isolate this side
+    allowed_by: tuple[RuleMatch, ...] = ()
+    misses: tuple[RuleMiss, ...] = ()
+    note: str = ""  # why policy was not consulted (external address, node traffic, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    traffic: Traffic
+    allowed: bool
+    egress: DirectionVerdict
+    ingress: DirectionVerdict
+    notes: tuple[str, ...] = field(default=())

@@ -1,0 +1,89 @@
+"""IP and CIDR parsing with the API server's "sloppy" rules, and their canonical forms.
+
+The API server parses ``ipBlock.cidr`` and ``hostAliases[].ip`` with
+``netutils.ParseCIDRSloppy`` / ``ParseIPSloppy``: Go's ``net`` parser that also accepts
+leading zeros in IPv4 octets (read as decimal) and in the prefix length. Python's
+``ipaddress`` rejects those, and accepts IPv6 zones (``fe80::1%eth0``) that Go rejects, so
+this module sits between the two. Host bits are masked off, as the loose parser does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+
+IPAddress = IPv4Address | IPv6Address
+IPNetwork = IPv4Network | IPv6Network
+
+
+def _ipv4_sloppy(text: str) -> str | None:
+    parts = text.split(".")
+    if len(parts) != 4:
+        return None
+    values: list[str] = []
+    for part in parts:
+        if not part or not part.isascii() or not part.isdigit():
+            return None
+        value = int(part)
+        if value > 255:
+            return None
+        values.append(str(value))
+    return ".".join(values)
+
+
+def parse_ip(text: str) -> IPAddress | None:
+    """Parse an address as Go's ``ParseIPSloppy``; ``None`` when it does not parse."""
+    if not text or "%" in text or not text.isascii():
+        return None
+    if ":" not in text:
+        v4 = _ipv4_sloppy(text)
+        return IPv4Address(v4) if v4 is not None else None
+    head, sep, tail = text.rpartition(":")
+    if "." in tail:  # IPv6 with an embedded IPv4 tail, e.g. ::ffff:010.1.2.3
+        v4 = _ipv4_sloppy(tail)
+        if v4 is None:
+            return None
+        text = head + sep + v4
+    try:
+        return IPv6Address(text)
+    except ValueError:
+        return None
+
+
+def parse_cidr(text: str) -> IPNetwork | None:
+    """Parse a CIDR as ``ParseCIDRSloppy`` and mask the host bits; ``None`` if invalid."""
+    addr_text, sep, prefix_text = text.partition("/")
+    if not sep or not prefix_text.isascii() or not prefix_text.isdigit():
+        return None
+    addr = parse_ip(addr_text)
+    if addr is None:
+        return None
+    prefix = int(prefix_text)
+    if prefix > addr.max_prefixlen:
+        return None
+    return ipaddress.ip_network((addr, prefix), strict=False)
+
+
+def effective_network(network: IPNetwork) -> IPNetwork:
+    """The network as Go's ``IPNet.Contains`` tests it: an IPv4-mapped IPv6 network of
+    prefix 96 or longer contains the corresponding IPv4 addresses."""
+    if isinstance(network, IPv6Network) and network.prefixlen >= 96:
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            return IPv4Network((mapped, network.prefixlen - 96))
+    return network
+
+
+def effective_address(addr: IPAddress) -> IPAddress:
+    """An IPv4-mapped IPv6 address is its IPv4 address, as Go's ``To4`` makes it."""
+    if isinstance(addr, IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+def has_leading_zeros(text: str) -> bool:
+    """True when an IPv4 octet or the prefix length has a leading zero (strict checks)."""
+    addr_text, _, prefix_text = text.partition("/")
+    octets = addr_text.rpartition(":")[2].split(".") if "." in addr_text else []
+    parts = [*octets, prefix_text] if prefix_text else octets
+    return any(len(p) > 1 and p.startswith("0") for p in parts)

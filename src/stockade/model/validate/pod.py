@@ -1,0 +1,86 @@
+"""Pod and pod-template validation, limited to what stockade models and acts on.
+
+Checks metadata, container and init-container ports (``validateContainerPorts``) and
+``hostAliases`` (``ValidateHostAliases``, 1.33+ paths and messages), in the API server's
+order. Everything else in a PodSpec is left to the cluster: stockade neither pulls images
+nor schedules.
+"""
+
+from __future__ import annotations
+
+from stockade.model.errors import ErrorType, FieldError, invalid, not_supported, required
+from stockade.model.types import Container, HostAlias, Pod
+from stockade.model.validate.addresses import validate_ip
+from stockade.model.validate.labels import validate_labels
+from stockade.model.validate.meta import validate_namespace_field, validate_object_meta
+from stockade.model.validate.names import is_dns1123_subdomain, name_is_dns_subdomain
+from stockade.model.validate.ports import is_valid_port_name, is_valid_port_num
+
+# Upstream passes sets.List(...) of the supported protocols: sorted, unlike NetworkPolicy.
+CONTAINER_PROTOCOLS = ("SCTP", "TCP", "UDP")
+
+
+def validate_pod(pod: Pod, prefix: str = "spec") -> list[FieldError]:
+    """Validate a Pod (``prefix="spec"``) or a workload's pod template (``template_of`` set,
+    ``prefix`` the template's spec path, e.g. ``spec.template.spec``)."""
+    if pod.template_of:
+        errors = _validate_template_meta(pod, prefix)
+    else:
+        errors = validate_object_meta(pod.metadata, name_is_dns_subdomain,
+                                      requires_namespace=True)
+    for i, container in enumerate(pod.spec.containers):
+        errors.extend(_validate_container(container, f"{prefix}.containers[{i}]"))
+    for i, container in enumerate(pod.spec.init_containers):
+        errors.extend(_validate_container(container, f"{prefix}.initContainers[{i}]"))
+    errors.extend(validate_host_aliases(pod.spec.host_aliases, f"{prefix}.hostAliases"))
+    return errors
+
+
+def _validate_template_meta(pod: Pod, prefix: str) -> list[FieldError]:
+    # The namespace is the workload's own (checked at metadata.namespace by its
+    # ValidateObjectMeta); its name rules vary by kind and are not checked here. The
+    # template's labels are checked at "<template>.labels": upstream's
+    # ValidatePodTemplateSpec uses that path, without "metadata".
+    template_path = prefix.removesuffix(".spec")
+    errors = validate_namespace_field(pod.metadata.namespace, "metadata.namespace")
+    errors.extend(validate_labels(pod.metadata.labels, f"{template_path}.labels"))
+    return errors
+
+
+def _validate_container(container: Container, path: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    names: set[str] = set()
+    for j, port in enumerate(container.ports):
+        port_path = f"{path}.ports[{j}]"
+        if port.name:
+            messages = is_valid_port_name(port.name)
+            errors.extend(invalid(f"{port_path}.name", port.name, m) for m in messages)
+            if not messages and port.name in names:
+                errors.append(FieldError(f"{port_path}.name", ErrorType.DUPLICATE,
+                                         value=port.name))
+            names.add(port.name)
+        if port.container_port == 0:
+            errors.append(required(f"{port_path}.containerPort"))
+        else:
+            errors.extend(
+                invalid(f"{port_path}.containerPort", port.container_port, m)
+                for m in is_valid_port_num(port.container_port)
+            )
+        if not port.protocol:
+            errors.append(required(f"{port_path}.protocol"))
+        elif port.protocol not in CONTAINER_PROTOCOLS:
+            errors.append(
+                not_supported(f"{port_path}.protocol", port.protocol, CONTAINER_PROTOCOLS)
+            )
+    return errors
+
+
+def validate_host_aliases(aliases: tuple[HostAlias, ...], path: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for i, alias in enumerate(aliases):
+        errors.extend(validate_ip(alias.ip, f"{path}[{i}].ip"))
+        for j, hostname in enumerate(alias.hostnames):
+            hostname_path = f"{path}[{i}].hostnames[{j}]"
+            errors.extend(invalid(hostname_path, hostname, m)
+                          for m in is_dns1123_subdomain(hostname))
+    return errors

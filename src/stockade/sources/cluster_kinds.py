@@ -1,0 +1,51 @@
+"""The Kubernetes resources stockade reads from a live cluster, and how the API names them.
+
+Kept apart from the reader so that error messages and the snapshot writer can name a
+resource the way RBAC and kubectl do (``networkpolicies.networking.k8s.io``) without I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceKind:
+    kind: str
+    group: str  # "" for the core group
+    version: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def qualified(self) -> str:
+        """The name RBAC and ``kubectl get`` use: plural, dot, group (core: plural alone)."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def group_phrase(self) -> str:
+        return f"group {self.group}" if self.group else 'core group ""'
+
+
+NAMESPACE = ResourceKind("Namespace", "", "v1", "namespaces", namespaced=False)
+
+# Read in this order; a snapshot lists them in this order too, policies near the top where
+# a reader looks first and the (many) pods last.
+NAMESPACED: tuple[ResourceKind, ...] = (
+    ResourceKind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"),
+    ResourceKind("Service", "", "v1", "services"),
+    ResourceKind("Deployment", "apps", "v1", "deployments"),
+    ResourceKind("ReplicaSet", "apps", "v1", "replicasets"),
+    ResourceKind("StatefulSet", "apps", "v1", "statefulsets"),
+    ResourceKind("DaemonSet", "apps", "v1", "daemonsets"),
+    ResourceKind("Job", "batch", "v1", "jobs"),
+    ResourceKind("CronJob", "batch", "v1", "cronjobs"),
+    ResourceKind("ReplicationController", "", "v1", "replicationcontrollers"),
+    ResourceKind("Pod", "", "v1", "pods"),
+)
+
+ALL: tuple[ResourceKind, ...] = (NAMESPACE, *NAMESPACED)
