@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 
 from stockade.errors import InvalidObjects, UsageError
 from stockade.model.build import BuildResult, RawObject, build_cluster
+from stockade.model.types import Protocol
 from stockade.sources.files import read_paths
 
 
@@ -53,11 +53,6 @@ def read_inputs(args: argparse.Namespace) -> list[RawObject]:
     return read_paths(args.paths)
 
 
-@dataclass(frozen=True, slots=True)
-class Loaded:
-    result: BuildResult
-
-
 def load(args: argparse.Namespace, *, refuse_invalid: bool = True) -> BuildResult:
     """Read and build the cluster; refuse invalid input unless ``--skip-invalid``."""
     result = build_cluster(read_inputs(args))
@@ -71,3 +66,15 @@ def load(args: argparse.Namespace, *, refuse_invalid: bool = True) -> BuildResul
         for note in result.skipped:
             print(f"note: {note}", file=sys.stderr)
     return result
+
+
+def parse_port(text: str) -> tuple[int, Protocol]:
+    """``80/TCP``, ``53/udp`` or ``80`` (TCP) -> (port, protocol)."""
+    number, _, proto = text.partition("/")
+    try:
+        protocol = Protocol(proto.upper() or "TCP")
+    except ValueError:
+        raise UsageError(f"--port {text}: protocol must be TCP, UDP or SCTP") from None
+    if not number.isdigit() or not 1 <= int(number) <= 65535:
+        raise UsageError(f"--port {text}: port must be a number from 1 to 65535")
+    return int(number), protocol

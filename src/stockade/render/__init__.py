@@ -1,0 +1,1 @@
+"""Pure renderers: results -> text, JSON, CSV, Markdown. No I/O beyond the stream handed in."""

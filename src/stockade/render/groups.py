@@ -1,0 +1,39 @@
+"""Names for groups of pods that behave identically, readable at a glance.
+
+A group of one is the pod itself (``ns/name``); replicas sharing a name prefix read as
+``ns/web-*``; otherwise the namespace and the labels that policies look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from stockade.engine.classes import BehaviourClass
+from stockade.model.types import Pod
+
+
+def _prefix(names: Sequence[str]) -> str:
+    common = os.path.commonprefix(list(names))
+    cut = max(common.rfind("-"), common.rfind("."))
+    return common[: cut + 1] if cut > 0 else ""
+
+
+def group_names(classes: Sequence[BehaviourClass], pods: Sequence[Pod]) -> list[str]:
+    names: list[str] = []
+    used: dict[str, int] = {}
+    for cls in classes:
+        members = [pods[i] for i in cls.members]
+        if len(members) == 1:
+            name = members[0].key
+        else:
+            prefix = _prefix([p.name for p in members])
+            if prefix:
+                name = f"{cls.namespace}/{prefix}*"
+            else:
+                labels = ",".join(f"{k}={v}" for k, v in cls.labels) or "*"
+                name = f"{cls.namespace}/{{{labels}}}"
+        count = used.get(name, 0)
+        used[name] = count + 1
+        names.append(name if count == 0 else f"{name}#{count + 1}")
+    return names

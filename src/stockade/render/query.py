@@ -1,0 +1,95 @@
+"""A query's verdict as text for people or JSON for tools."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+from stockade.engine.explain import DirectionVerdict, RuleMiss, Verdict
+from stockade.model.types import PolicyType
+from stockade.render.style import Style
+
+NEAREST = 3  # misses shown per side; the JSON has them all
+
+
+def _match_text(direction: PolicyType, peer: int | None, port: int | None) -> str:
+    peers = "from" if direction is PolicyType.INGRESS else "to"
+    peer_text = f"{peers}[{peer}]" if peer is not None else f"any {'source' if peers == 'from' else 'destination'}"
+    port_text = f"ports[{port}]" if port is not None else "any port"
+    return f"{peer_text}, {port_text}"
+
+
+def _side_lines(label: str, who: str, side: DirectionVerdict, style: Style) -> list[str]:
+    head = f"  {label:<8}{who}: "
+    if not side.isolated:
+        return [head + (side.note or "not isolated")]
+    lines = [head + "isolated by " + ", ".join(side.policies)]
+    for m in side.allowed_by:
+        lines.append(f"          {style.good('allowed by')} {m.policy} {m.path} "
+                     f"({_match_text(m.direction, m.peer, m.port)})")
+    if not side.allowed:
+        lines.append("          " + style.bad("no rule of these policies matches"))
+        for miss in side.misses[:NEAREST]:
+            lines.extend(_miss_lines(miss))
+        hidden = len(side.misses) - NEAREST
+        if hidden > 0:
+            lines.append(f"          ... and {hidden} more rule(s) (-o json lists them all)")
+    return lines
+
+
+def _miss_lines(miss: RuleMiss) -> list[str]:
+    kind = "nearest miss" if miss.closeness else "miss"
+    lines = [f"          {kind}: {miss.policy} {miss.path}"]
+    lines.extend(f"            {reason}" for reason in miss.reasons)
+    return lines
+
+
+def write_text(verdict: Verdict, out: IO[str], style: Style) -> None:
+    t = verdict.traffic
+    outcome = style.good("allowed") if verdict.allowed else style.bad("denied")
+    out.write(f"{t.source.name} -> {t.destination.name} {t.protocol.value} {t.port}: "
+              f"{outcome}\n")
+    for note in verdict.notes:
+        out.write(f"  {note}\n")
+    if verdict.notes:
+        return
+    for line in _side_lines("egress", t.source.name, verdict.egress, style):
+        out.write(line + "\n")
+    for line in _side_lines("ingress", t.destination.name, verdict.ingress, style):
+        out.write(line + "\n")
+
+
+def _side_json(side: DirectionVerdict) -> dict[str, Any]:
+    return {
+        "allowed": side.allowed,
+        "isolated": side.isolated,
+        "policies": list(side.policies),
+        "allowed_by": [
+            {"policy": m.policy, "rule": m.rule, "path": m.path, "peer": m.peer, "port": m.port}
+            for m in side.allowed_by
+        ],
+        "misses": [
+            {"policy": m.policy, "rule": m.rule, "path": m.path, "near": bool(m.closeness),
+             "reasons": list(m.reasons)}
+            for m in side.misses
+        ],
+        "note": side.note,
+    }
+
+
+def to_json(verdict: Verdict) -> dict[str, Any]:
+    t = verdict.traffic
+    return {
+        "from": t.source.name,
+        "to": t.destination.name,
+        "protocol": t.protocol.value,
+        "port": t.port,
+        "allowed": verdict.allowed,
+        "egress": _side_json(verdict.egress),
+        "ingress": _side_json(verdict.ingress),
+        "notes": list(verdict.notes),
+    }
+
+
+def write_json(verdict: Verdict, out: IO[str]) -> None:
+    out.write(json.dumps(to_json(verdict), indent=2) + "\n")
