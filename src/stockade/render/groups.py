@@ -6,7 +6,6 @@ A group of one is the pod itself (``ns/name``); replicas sharing a name prefix r
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from stockade.engine.classes import BehaviourClass
@@ -14,7 +13,11 @@ from stockade.model.types import Pod
 
 
 def _prefix(names: Sequence[str]) -> str:
-    common = os.path.commonprefix(list(names))
+    first, last = min(names), max(names)
+    size = 0
+    while size < min(len(first), len(last)) and first[size] == last[size]:
+        size += 1
+    common = first[:size]
     cut = max(common.rfind("-"), common.rfind("."))
     return common[: cut + 1] if cut > 0 else ""
 

@@ -14,7 +14,8 @@ NEAREST = 3  # misses shown per side; the JSON has them all
 
 def _match_text(direction: PolicyType, peer: int | None, port: int | None) -> str:
     peers = "from" if direction is PolicyType.INGRESS else "to"
-    peer_text = f"{peers}[{peer}]" if peer is not None else f"any {'source' if peers == 'from' else 'destination'}"
+    anyone = "any source" if peers == "from" else "any destination"
+    peer_text = f"{peers}[{peer}]" if peer is not None else anyone
     port_text = f"ports[{port}]" if port is not None else "any port"
     return f"{peer_text}, {port_text}"
 

@@ -126,7 +126,7 @@ class ClusterSource:
             request = Request("get", kind, namespace, name=namespace)
         try:
             if request.verb == "list":
-                return list(self._list(client, request))
+                return self._fetch(client, request)
             obj = client.get(_CLASSES[kind], name=request.name or "")
             return [self._raw(obj, kind)]
         except (httpx2.HTTPError, ConfigError, OSError) as exc:
@@ -144,17 +144,20 @@ class ClusterSource:
             raise translate(exc, request, self._where) from exc
 
     def _list(self, client: Client, request: Request) -> Iterable[RawObject]:
-        kind = request.resource
-        scope = request.namespace or _ALL_NAMESPACES
         try:
-            if kind.namespaced:
-                items = client.list(_CLASSES[kind], namespace=scope, chunk_size=self.chunk_size)
-            else:
-                items = client.list(_CLASSES[kind], chunk_size=self.chunk_size)
-            # Materialise inside the try: the pages are fetched while iterating.
-            return [self._raw(item, kind) for item in items]
+            return self._fetch(client, request)
         except (httpx2.HTTPError, ConfigError, OSError) as exc:
             raise translate(exc, request, self._where) from exc
+
+    def _fetch(self, client: Client, request: Request) -> list[RawObject]:
+        """Every page of one list; lightkube follows ``continue`` while we iterate."""
+        kind = request.resource
+        if kind.namespaced:
+            scope = request.namespace or _ALL_NAMESPACES
+            items = client.list(_CLASSES[kind], namespace=scope, chunk_size=self.chunk_size)
+        else:
+            items = client.list(_CLASSES[kind], chunk_size=self.chunk_size)
+        return [self._raw(item, kind) for item in items]
 
     def _raw(self, obj: Mapping[str, Any], kind: ResourceKind) -> RawObject:
         data = clean_object(obj, api_version=kind.api_version, kind=kind.kind)
