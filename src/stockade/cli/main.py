@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    args = argparse.Namespace()
     try:
         parser = build_parser()
         args = parser.parse_args(args_list)
@@ -53,8 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for finding in exc.findings:
             print(f"error: {finding}", file=sys.stderr)
         count = len(exc.findings)
-        print(f"stockade: {count} error{'s' if count != 1 else ''}; nothing analysed "
-              "(--skip-invalid analyses the valid objects only)", file=sys.stderr)
+        hint = " (--skip-invalid analyses the valid objects only)" if hasattr(
+            args, "skip_invalid") else ""
+        print(f"stockade: {count} error{'s' if count != 1 else ''}; nothing analysed{hint}",
+              file=sys.stderr)
         return EXIT_INPUT
     except (InputError, UsageError) as exc:
         print(f"stockade: error: {exc}", file=sys.stderr)

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 from stockade.model.netparse import IPAddress, IPNetwork, effective_address, parse_ip
 from stockade.model.types import Pod, Protocol
 
@@ -28,7 +30,7 @@ class BehaviourClass:
     host_network: bool
     node: str
     named_ports: tuple[tuple[Protocol, str, int], ...]  # (protocol, name) -> number
-    regions: tuple[int, int]  # ipBlock region per family (v4, v6); -1: no address
+    regions: tuple[int, int]  # a raw ipBlock region per family (v4, v6); -1: no address
     primary_family: int  # 4, 6, or 0 when the pod has no address
     members: tuple[int, ...]  # pod indices
 
@@ -58,19 +60,48 @@ def address_of_family(addrs: Sequence[IPAddress], family: int) -> IPAddress | No
 
 
 class Regions:
-    """The address line cut at every ipBlock boundary, per family."""
+    """The address line cut at every ipBlock boundary, per family, with regions that every
+    block treats alike (inside all the same blocks) merged under one canonical id."""
 
-    def __init__(self, networks: Iterable[IPNetwork]) -> None:
+    def __init__(self, blocks: Sequence[tuple[IPNetwork, Sequence[IPNetwork]]]) -> None:
         cuts: dict[int, set[int]] = {4: set(), 6: set()}
-        for net in networks:
-            cuts[net.version].add(int(net.network_address))
-            cuts[net.version].add(int(net.broadcast_address) + 1)
+        for net, excepts in blocks:
+            for n in (net, *excepts):
+                cuts[n.version].add(int(n.network_address))
+                cuts[n.version].add(int(n.broadcast_address) + 1)
         self._cuts = {f: sorted(c) for f, c in cuts.items()}
+        self._canonical: dict[int, list[int]] = {}
+        for family in FAMILIES:
+            size = len(self._cuts[family]) + 1
+            inside = [np.zeros(size, dtype=np.bool_)]
+            for net, excepts in blocks:
+                if net.version != family:
+                    continue
+                member = np.zeros(size, dtype=np.bool_)
+                first, last = self.span(net)
+                member[first:last] = True
+                for ex in excepts:
+                    if ex.version == family:
+                        lo, hi = self.span(ex)
+                        member[lo:hi] = False
+                inside.append(member)
+            columns = np.packbits(np.stack(inside), axis=0)
+            ids: dict[bytes, int] = {}
+            self._canonical[family] = [
+                ids.setdefault(columns[:, r].tobytes(), len(ids)) for r in range(size)
+            ]
 
     def region(self, addr: IPAddress | None) -> int:
+        """The raw region of an address (-1: none)."""
         if addr is None:
             return -1
         return bisect.bisect_right(self._cuts[addr.version], int(addr))
+
+    def canonical(self, addr: IPAddress | None) -> int:
+        """The region id shared by every address that all blocks treat alike (-1: none)."""
+        if addr is None:
+            return -1
+        return self._canonical[addr.version][self.region(addr)]
 
     def span(self, net: IPNetwork) -> tuple[int, int]:
         """Regions ``[first, last)`` covered by a network (it starts and ends on cuts)."""
@@ -117,10 +148,8 @@ def build_classes(
                     seen.add((proto, cp.name))
                     ports.append((proto, cp.name, cp.container_port))
         addrs = pod_addresses(pod)
-        region_pair = (
-            regions.region(address_of_family(addrs, 4)),
-            regions.region(address_of_family(addrs, 6)),
-        )
+        v4, v6 = address_of_family(addrs, 4), address_of_family(addrs, 6)
+        region_pair = (regions.canonical(v4), regions.canonical(v6))
         primary = addrs[0].version if addrs else 0
         node = pod.spec.node_name if nodes_matter else ""
         key = _Key(pod.namespace, labels, pod.host_network, node, tuple(sorted(ports)),
@@ -129,7 +158,8 @@ def build_classes(
         if index is None:
             index = keys[key] = len(members)
             members.append([])
-            protos.append(key)
+            # Members share the canonical region; any member's raw region stands for all.
+            protos.append(key._replace(regions=(regions.region(v4), regions.region(v6))))
         members[index].append(i)
         pod_class.append(index)
     classes = [

@@ -246,14 +246,14 @@ def port_cuts(policies: Sequence[NetworkPolicy],
     return cuts
 
 
-def policy_networks(policies: Sequence[NetworkPolicy]) -> list[IPNetwork]:
-    nets: list[IPNetwork] = []
+def policy_blocks(policies: Sequence[NetworkPolicy]) -> list[tuple[IPNetwork, tuple[IPNetwork, ...]]]:
+    """Every distinct ipBlock of the policies, normalised."""
+    blocks: dict[Block, None] = {}
     for policy in policies:
         for rule in (*policy.ingress, *policy.egress):
             for peer in rule.peers:
                 if peer.ip_block is not None:
                     block = normalise_block(peer.ip_block)
                     if block is not None:
-                        nets.append(block.network)
-                        nets.extend(block.excepts)
-    return nets
+                        blocks[block] = None
+    return [(b.network, b.excepts) for b in blocks]

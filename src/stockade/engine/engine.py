@@ -25,7 +25,7 @@ from stockade.engine.compile import (
     CompiledPort,
     CompiledRule,
     Compiler,
-    policy_networks,
+    policy_blocks,
     port_cuts,
 )
 from stockade.engine.explain import DirectionVerdict, RuleMatch, RuleMiss, Verdict
@@ -90,7 +90,7 @@ class Engine:
                                                            declared=False)
 
         named = _named_ports(cluster)
-        self.regions = Regions(policy_networks(self.policies))
+        self.regions = Regions(policy_blocks(self.policies))
         self.classes, self.pod_class = build_classes(
             self.pods, _selector_label_keys(cluster), named, self.regions,
             nodes_matter=any(p.host_network for p in self.pods),

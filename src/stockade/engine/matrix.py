@@ -1,22 +1,29 @@
 """The connectivity matrix: for every ordered pair of behaviour classes, the connections
-allowed, computed with boolean matrices per *port class* (port segments on which every rule
-agrees), never per pair of pods. ``allowed[src, dst] = egress[src, dst] & ingress[dst, src]``.
+allowed, as a bit set over *port classes* (port segments on which every rule agrees).
+
+Nothing is evaluated per pair of pods. Each rule becomes, once, a vector over classes of the
+port classes it allows to that class (``peer ? numeric | named-at-that-class : 0``). Classes
+isolated by the same policies share one egress row; classes with the same policies and the
+same resolved named ports share one ingress row. A pair's code is then
+``egress_row[src][dst] & ingress_row[dst][src]``: two gathers and an AND, in row chunks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.ports import PortSpan, format_connections
-from stockade.engine.selectors import BoolArray
 from stockade.model.types import PolicyType, Protocol
 
 BoolMatrix = npt.NDArray[np.bool_]
+Words = npt.NDArray[np.uint64]  # trailing axis: 64-bit words of a port-class bit set
+CHUNK_CELLS = 4_000_000  # pairs computed at once; bounds memory at any cluster size
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +32,10 @@ class PortClasses:
 
     of_segment: npt.NDArray[np.int64]
     segments: tuple[tuple[int, ...], ...]  # port class -> its segments
+
+    @property
+    def words(self) -> int:
+        return max(1, (len(self.segments) + 63) // 64)
 
 
 def port_classes(engine: Engine) -> PortClasses:
@@ -43,8 +54,7 @@ def port_classes(engine: Engine) -> PortClasses:
     of_segment = np.zeros(len(space), dtype=np.int64)
     groups: list[list[int]] = []
     for s in range(len(space)):
-        key = (columns[s], frozenset(named_at.get(s, ())))
-        k = keys.setdefault(key, len(keys))
+        k = keys.setdefault((columns[s], frozenset(named_at.get(s, ()))), len(keys))
         if k == len(groups):
             groups.append([])
         groups[k].append(s)
@@ -52,76 +62,163 @@ def port_classes(engine: Engine) -> PortClasses:
     return PortClasses(of_segment, tuple(tuple(g) for g in groups))
 
 
-def _same_node(engine: Engine) -> BoolMatrix | None:
-    """Pairs of classes where one is host-networked on the other's node (node traffic)."""
-    host = [c for c in engine.classes if c.host_network and c.node]
-    if not host:
-        return None
-    n = len(engine.classes)
-    out = np.zeros((n, n), dtype=np.bool_)
-    for h in host:
-        for c in engine.classes:
-            if c.node == h.node:
-                out[h.index, c.index] = out[c.index, h.index] = True
+def _bits(indices: npt.NDArray[np.int64], words: int) -> Words:
+    """One-hot bit sets (shape ``(n, words)``) for port class indices; -1 gives no bit."""
+    out = np.zeros((len(indices), words), dtype=np.uint64)
+    valid = indices >= 0
+    rows = np.flatnonzero(valid)
+    ks = indices[valid]
+    np.bitwise_or.at(out, (rows, ks // 64), np.left_shift(np.uint64(1),
+                                                          (ks % 64).astype(np.uint64)))
     return out
 
 
 class MatrixBuilder:
-    """Computes class-by-class allowed matrices for one port class at a time."""
+    """Computes port-class codes between classes, in chunks of source classes."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.ports = port_classes(engine)
         self.n = len(engine.classes)
-        self.host = np.array([c.host_network for c in engine.classes], dtype=np.bool_)
-        self.same_node = _same_node(engine)
-        primary = np.array([c.primary_family for c in engine.classes], dtype=np.int64)
-        # The family of a pair: the source's primary family, else the destination's.
-        pair_family = np.where(primary[:, None] != 0, primary[:, None], primary[None, :])
-        self.families = {int(f): pair_family == f for f in np.unique(pair_family)}
-
-    def _side(self, direction: PolicyType, family: int, port_class: int) -> BoolMatrix:
-        """Rows: subject classes; columns: peers they accept (egress: destinations,
-        ingress: sources), for one family and port class."""
-        engine = self.engine
-        segment = self.ports.segments[port_class][0]
-        out = np.ones((self.n, self.n), dtype=np.bool_)
-        cache: dict[tuple[int, ...], BoolArray] = {}
+        self.words = self.ports.words
+        k_total = len(self.ports.segments)
+        self.full = _bits(np.arange(k_total, dtype=np.int64), self.words)
+        self.full = np.bitwise_or.reduce(self.full, axis=0) if k_total else np.zeros(
+            self.words, dtype=np.uint64)
+        # Each class's named ports as port classes, per (protocol, name).
+        self._named: dict[tuple[Protocol, str], npt.NDArray[np.int64]] = {}
+        space = engine.space
         for cls in engine.classes:
-            isolating = engine.isolating[direction][cls.index]
-            if not isolating:
-                continue
-            key = tuple(isolating)
-            row = cache.get(key) if direction is EGRESS else None
-            if row is None:
-                row = np.zeros(self.n, dtype=np.bool_)
-                for i in isolating:
-                    for rule in engine.compiled[i].rules[direction]:
-                        ports = rule.port_classes(segment, engine.classes, engine.space)
-                        peers = rule.peer_classes(family)
-                        if direction is EGRESS:
-                            row |= peers if ports is None else peers & ports
-                        elif ports is None or ports[cls.index]:
-                            row |= peers
-                if direction is EGRESS:
-                    cache[key] = row
-            out[cls.index] = row
-        if self.same_node is not None:
-            out |= self.same_node
+            for proto, name, number in cls.named_ports:
+                arr = self._named.setdefault((proto, name), np.full(self.n, -1, dtype=np.int64))
+                arr[cls.index] = self.ports.of_segment[space.segment_of(proto, number)]
+        self._rule_ports: dict[int, Words] = {}
+        primary = np.array([c.primary_family for c in engine.classes], dtype=np.int64)
+        self.primary = primary
+        blocks = {f for cp in engine.compiled for rs in cp.rules.values() for r in rs
+                  for f in r.block_members}
+        self.variants = sorted(blocks) + [0]  # families whose ipBlocks differ, then none
+        self._egress: dict[int, tuple[npt.NDArray[np.int64], Words]] = {}
+        self._ingress: dict[int, tuple[npt.NDArray[np.int64], Words]] = {}
+        self.same_node = self._same_node()
+
+    def _same_node(self) -> list[tuple[int, int]]:
+        """Pairs (either order) where one class is host-networked on the other's node."""
+        host = [c for c in self.engine.classes if c.host_network and c.node]
+        pairs: list[tuple[int, int]] = []
+        for h in host:
+            for c in self.engine.classes:
+                if c.node == h.node:
+                    pairs += [(h.index, c.index), (c.index, h.index)]
+        return pairs
+
+    def rule_ports(self, rule: CompiledRule) -> Words:
+        """Per destination class, the port classes the rule's ports allow (``(n, words)``)."""
+        key = id(rule)
+        cached = self._rule_ports.get(key)
+        if cached is not None:
+            return cached
+        if rule.any_port:
+            out = np.broadcast_to(self.full, (self.n, self.words)).copy()
+        else:
+            numeric = np.unique(self.ports.of_segment[np.flatnonzero(rule.segments)])
+            mask = np.bitwise_or.reduce(_bits(numeric, self.words), axis=0) if len(
+                numeric) else np.zeros(self.words, dtype=np.uint64)
+            out = np.broadcast_to(mask, (self.n, self.words)).copy()
+            for entry in rule.named:
+                arr = self._named.get(entry)
+                if arr is not None:
+                    out |= _bits(arr, self.words)
+        self._rule_ports[key] = out
         return out
 
-    def allowed(self, port_class: int) -> BoolMatrix:
-        """``allowed[src, dst]`` between classes (pairs of distinct pods) for a port class."""
-        result = np.zeros((self.n, self.n), dtype=np.bool_)
-        for family, mask in self.families.items():
-            egress = self._side(EGRESS, family, port_class)
-            ingress = self._side(INGRESS, family, port_class)
-            result |= egress & ingress.T & mask
+    def _family_of(self, variant: int) -> int:
+        return variant
+
+    def _rules(self, policies: Sequence[int], direction: PolicyType) -> list[CompiledRule]:
+        return [r for i in policies for r in self.engine.compiled[i].rules[direction]]
+
+    def egress_rows(self, variant: int) -> tuple[npt.NDArray[np.int64], Words]:
+        """Row type of each source class and the rows: ``rows[type][dst]`` = allowed ports."""
+        if variant in self._egress:
+            return self._egress[variant]
+        engine = self.engine
+        types: dict[tuple[int, ...], int] = {(): 0}
+        of_class = np.zeros(self.n, dtype=np.int64)
+        for cls in engine.classes:
+            key = tuple(engine.isolating[EGRESS][cls.index])
+            of_class[cls.index] = types.setdefault(key, len(types))
+        rows = np.zeros((len(types), self.n, self.words), dtype=np.uint64)
+        rows[0] = self.full
+        for key, t in types.items():
+            for rule in self._rules(key, EGRESS):
+                peers = rule.peer_classes(variant)
+                rows[t] |= np.where(peers[:, None], self.rule_ports(rule), np.uint64(0))
+        self._egress[variant] = (of_class, rows)
+        return of_class, rows
+
+    def ingress_rows(self, variant: int) -> tuple[npt.NDArray[np.int64], Words]:
+        """Row type of each destination class and the rows: ``rows[type][src]``."""
+        if variant in self._ingress:
+            return self._ingress[variant]
+        engine = self.engine
+        types: dict[tuple[object, ...], int] = {(): 0}
+        members: list[tuple[tuple[int, ...], int]] = [((), -1)]
+        of_class = np.zeros(self.n, dtype=np.int64)
+        for cls in engine.classes:
+            isolating = tuple(engine.isolating[INGRESS][cls.index])
+            if not isolating:
+                continue
+            ports = tuple(self.rule_ports(r)[cls.index].tobytes()
+                          for r in self._rules(isolating, INGRESS))
+            key = (isolating, ports)
+            if key not in types:
+                types[key] = len(types)
+                members.append((isolating, cls.index))
+            of_class[cls.index] = types[key]
+        rows = np.zeros((len(types), self.n, self.words), dtype=np.uint64)
+        rows[0] = self.full
+        for t in range(1, len(types)):
+            isolating, representative = members[t]
+            for rule in self._rules(isolating, INGRESS):
+                port_bits = self.rule_ports(rule)[representative]
+                rows[t] |= np.where(rule.peer_classes(variant)[:, None], port_bits,
+                                    np.uint64(0))
+        self._ingress[variant] = (of_class, rows)
+        return of_class, rows
+
+    def codes(self, first: int, last: int) -> Words:
+        """Port-class bit sets for source classes ``first..last-1`` to every class:
+        shape ``(last - first, n, words)``."""
+        src = np.arange(first, last)
+        result = np.zeros((last - first, self.n, self.words), dtype=np.uint64)
+        # The family of a pair: the source's primary family, else the destination's.
+        fam = np.where(self.primary[src, None] != 0, self.primary[src, None],
+                       self.primary[None, :])
+        done = np.zeros(fam.shape, dtype=np.bool_)
+        for variant in self.variants:
+            mask = (fam == variant) if variant else ~done
+            if not mask.any():
+                continue
+            done |= mask
+            e_type, e_rows = self.egress_rows(variant)
+            i_type, i_rows = self.ingress_rows(variant)
+            egress = e_rows[e_type[src]]  # (chunk, dst, w)
+            ingress = i_rows[i_type][:, first:last].transpose(1, 0, 2)  # (chunk, dst, w)
+            result |= np.where(mask[:, :, None], egress & ingress, np.uint64(0))
+        for a, b in self.same_node:
+            if first <= a < last:
+                result[a - first, b] = self.full
         return result
 
     def spans(self, port_class: int) -> list[PortSpan]:
         space = self.engine.space
         return [space.segments[s] for s in self.ports.segments[port_class]]
+
+    def chunks(self) -> Iterator[tuple[int, int]]:
+        step = max(1, CHUNK_CELLS // max(1, self.n * self.words))
+        for first in range(0, self.n, step):
+            yield first, min(self.n, first + step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +226,7 @@ class ConnectivityMatrix:
     """Connections allowed between classes: ``texts[codes[src, dst]]``."""
 
     engine: Engine
-    codes: npt.NDArray[np.int64]
+    codes: npt.NDArray[np.int32]
     texts: tuple[str, ...]
 
     def between_classes(self, src: int, dst: int) -> str:
@@ -146,34 +243,37 @@ class ConnectivityMatrix:
 
 def connectivity(engine: Engine) -> ConnectivityMatrix:
     builder = MatrixBuilder(engine)
-    n, k_total = builder.n, len(builder.ports.segments)
-    planes = np.zeros((n, n, max(1, (k_total + 7) // 8)), dtype=np.uint8)
-    for k in range(k_total):
-        planes[:, :, k // 8] |= builder.allowed(k).astype(np.uint8) << np.uint8(k % 8)
-    flat = planes.reshape(n * n, -1)
-    if flat.shape[1] <= 8:
-        padded = np.zeros((n * n, 8), dtype=np.uint8)
-        padded[:, : flat.shape[1]] = flat
-        keys = padded.view(np.uint64).ravel()
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        uniq_rows = uniq.view(np.uint8).reshape(-1, 8)[:, : flat.shape[1]]
-    else:
-        void = np.ascontiguousarray(flat).view(np.dtype((np.void, flat.shape[1]))).ravel()
-        uniq_v, inverse = np.unique(void, return_inverse=True)
-        uniq_rows = uniq_v.view(np.uint8).reshape(-1, flat.shape[1])
+    n, words = builder.n, builder.words
+    k_total = len(builder.ports.segments)
+    ids = np.zeros((n, n), dtype=np.int32)
+    known: dict[bytes, int] = {}
     texts: list[str] = []
-    for row in uniq_rows:
-        bits = np.unpackbits(row, bitorder="little")[:k_total]
-        spans = [s for k in np.flatnonzero(bits) for s in builder.spans(int(k))]
-        texts.append(format_connections(spans))
-    return ConnectivityMatrix(engine, inverse.reshape(n, n).astype(np.int64), tuple(texts))
+    for first, last in builder.chunks():
+        block = builder.codes(first, last).reshape(-1, words)
+        void = np.ascontiguousarray(block).view(np.dtype((np.void, 8 * words))).ravel()
+        uniq, inverse = np.unique(void, return_inverse=True)
+        local = np.empty(len(uniq), dtype=np.int32)
+        for u, value in enumerate(uniq):
+            raw = value.tobytes()
+            if raw not in known:
+                bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
+                spans = [s for k in np.flatnonzero(bits[:k_total]) for s in builder.spans(int(k))]
+                known[raw] = len(texts)
+                texts.append(format_connections(spans))
+            local[u] = known[raw]
+        ids[first:last] = local[inverse.reshape(last - first, n)]
+    return ConnectivityMatrix(engine, ids, tuple(texts))
 
 
 def port_reachability(engine: Engine, protocol: Protocol, port: int) -> BoolMatrix:
     """``allowed[src, dst]`` between classes for one protocol and port."""
     builder = MatrixBuilder(engine)
-    segment = engine.space.segment_of(protocol, port)
-    return builder.allowed(int(builder.ports.of_segment[segment]))
+    k = int(builder.ports.of_segment[engine.space.segment_of(protocol, port)])
+    word, bit = k // 64, np.uint64(1 << (k % 64))
+    out = np.zeros((builder.n, builder.n), dtype=np.bool_)
+    for first, last in builder.chunks():
+        out[first:last] = (builder.codes(first, last)[:, :, word] & bit) != 0
+    return out
 
 
 def reachable_pods(engine: Engine, allowed: BoolMatrix, src: int) -> Iterator[int]:

@@ -297,8 +297,6 @@ class Decoder:
     def _container_port(self, value: object, path: str) -> ContainerPort:
         p = self.mapping(value, path)
         number = self.integer(p.get("containerPort"), f"{path}.containerPort")
-        if number is None and "containerPort" not in p:
-            self.errors.append(required(f"{path}.containerPort"))
         return ContainerPort(
             container_port=number or 0,
             protocol=self.string(p.get("protocol"), f"{path}.protocol") or "TCP",

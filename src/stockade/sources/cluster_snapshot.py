@@ -32,7 +32,11 @@ def render_snapshot(objects: Sequence[RawObject], header: Sequence[str] = ()) ->
 
 
 def summarise(objects: Sequence[RawObject]) -> str:
-    """``3 Namespaces, 1 NetworkPolicy, 12 Pods``: what a snapshot holds, kinds in order."""
+    """``3 Namespaces, 2 NetworkPolicies, 12 Pods``: what a snapshot holds, kinds in order."""
     counts = Counter(obj.kind for obj in objects)
-    parts = [f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items()]
+    parts = [f"{n} {kind if n == 1 else _plural(kind)}" for kind, n in counts.items()]
     return ", ".join(parts) if parts else "no objects"
+
+
+def _plural(kind: str) -> str:
+    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"

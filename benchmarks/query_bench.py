@@ -1,0 +1,142 @@
+"""Point-query latency through the library API on a generated cluster (issue 5: <= 1 ms).
+
+Loads the manifests once (read_paths -> build_cluster -> Engine), then times each of many
+random ``Engine.allowed(src, dst, protocol, port)`` calls on its own and reports the median
+and the 99th percentile. A sample of the answers is checked against the reference
+evaluator, so a fast wrong answer does not pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import random
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if not __package__:  # run as a script: make the ``benchmarks`` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.generate import Params, generate, write
+from benchmarks.reference import ReferenceCluster
+from benchmarks.run import load_manifests
+
+HERE = Path(__file__).resolve().parent
+PORTS = (53, 80, 443, 3868, 5060, 5432, 6379, 8080, 8125, 9090, 9100)
+
+
+def build_engine(directory: Path) -> tuple[Any, dict[str, Any]]:
+    """The engine for ``directory`` and its pods by ``ns/name``.
+
+    The engine is looked up at run time because it is written in parallel with this
+    benchmark; the contract is ``stockade.engine.Engine(cluster).allowed(src, dst,
+    protocol, port)``."""
+    from stockade.model.build import build_cluster
+    from stockade.sources.files import read_paths
+
+    result = build_cluster(read_paths([str(directory)]))
+    if result.findings:
+        raise SystemExit(f"{directory}: {len(result.findings)} invalid object(s), e.g. "
+                         f"{result.findings[0]}")
+    engine_cls = importlib.import_module("stockade.engine").Engine
+    pods = {f"{p.metadata.namespace}/{p.metadata.name}": p for p in result.cluster.pods}
+    return engine_cls(result.cluster), pods
+
+
+def prepare(engine: Any, pods: dict[str, Any],
+            queries: Sequence[tuple[str, str, str, int]]) -> list[tuple[Any, Any, Any, int]]:
+    """Arguments for ``allowed`` built before timing: pod keys (or Pod objects, if its
+    first parameter is annotated as a Pod) and ``Protocol`` values."""
+    from stockade.model.types import Protocol
+
+    params = list(inspect.signature(engine.allowed).parameters.values())
+    wants_pods = bool(params) and "Pod" in str(params[0].annotation)
+    out: list[tuple[Any, Any, Any, int]] = []
+    for src, dst, proto, port in queries:
+        a, b = (pods[src], pods[dst]) if wants_pods else (src, dst)
+        out.append((a, b, Protocol(proto), port))
+    return out
+
+
+def verdict(answer: object) -> bool:
+    """A bool, or a result object with an ``allowed`` attribute."""
+    return bool(getattr(answer, "allowed", answer))
+
+
+def random_queries(keys: Sequence[str], count: int, seed: int) -> list[tuple[str, str, str, int]]:
+    rng = random.Random(seed)
+    out: list[tuple[str, str, str, int]] = []
+    for _ in range(count):
+        src, dst = rng.sample(list(keys), 2)
+        protocol = rng.choices(("TCP", "UDP", "SCTP"), weights=(8, 3, 1))[0]
+        port = rng.choice(PORTS) if rng.random() < 0.8 else rng.randint(1, 65535)
+        out.append((src, dst, protocol, port))
+    return out
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.query_bench",
+                                     description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--pods", type=int, default=10000)
+    parser.add_argument("--namespaces", type=int, default=500)
+    parser.add_argument("--policies", type=int, default=3333)
+    parser.add_argument("--queries", type=int, default=10000)
+    parser.add_argument("--check", type=int, default=500,
+                        help="answers compared with the reference (default 500)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=HERE / ".work")
+    args = parser.parse_args(argv)
+
+    params = Params(args.pods, args.namespaces, args.policies, args.seed)
+    directory = args.work / f"cluster-{params.pods}-{params.namespaces}-{params.policies}"
+    write(generate(params), directory)
+
+    start = time.perf_counter()
+    engine, pods = build_engine(directory)
+    load_s = time.perf_counter() - start
+    queries = random_queries(sorted(pods), args.queries, args.seed)
+    prepared = prepare(engine, pods, queries)
+    allowed = engine.allowed
+
+    allowed(*prepared[0])  # let any lazy first-use work happen outside the timings
+    micros: list[float] = []
+    raw: list[object] = []
+    clock = time.perf_counter_ns
+    for a, b, proto, port in prepared:
+        t0 = clock()
+        answer = allowed(a, b, proto, port)
+        micros.append((clock() - t0) / 1000)
+        raw.append(answer)
+    answers = [verdict(a) for a in raw]
+
+    ref = ReferenceCluster.from_dicts(load_manifests(directory))
+    wrong = [(q, a) for q, a in zip(queries[:args.check], answers, strict=False)
+             if ref.allowed(*q) != a]
+
+    print(f"cluster: {params.pods:,} pods, {params.namespaces:,} namespaces, "
+          f"{params.policies:,} policies; load + engine construction {load_s:.2f} s")
+    print(f"{len(queries):,} queries: median {statistics.median(micros):.1f} us, "
+          f"p99 {percentile(micros, 0.99):.1f} us, max {max(micros):.1f} us, "
+          f"{sum(answers):,} allowed")
+    if wrong:
+        print(f"FAILED: {len(wrong)} of {min(args.check, len(queries))} checked answers differ "
+              "from the reference, e.g.:")
+        for (src, dst, proto, port), got in wrong[:10]:
+            print(f"  {src} -> {dst} {proto}/{port}: engine {got}, reference {not got}")
+        return 1
+    print(f"{min(args.check, len(queries))} answers agree with the reference")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

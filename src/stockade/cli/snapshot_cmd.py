@@ -1,0 +1,85 @@
+"""``stockade snapshot``: save what ``--cluster`` reads as a YAML file for offline analysis.
+
+The file holds the same objects, trimmed the same way, so ``stockade matrix cluster.yaml``
+gives the answer ``stockade matrix --cluster`` gave when the snapshot was taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from stockade.errors import InputError, UsageError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "snapshot",
+        help="save a live cluster's namespaces, pods, policies, services and workloads as YAML",
+        description="Read Namespaces, Pods, NetworkPolicies, Services and workloads from a "
+        "live cluster (read-only: list and get) and save them as one multi-document YAML "
+        "file that every stockade command reads like any manifest.",
+    )
+    parser.add_argument("--cluster", action="store_true",
+                        help="read from the live cluster (implied; accepted for symmetry "
+                        "with the other commands)")
+    parser.add_argument("--context", metavar="NAME",
+                        help="kubeconfig context to use (default: the current context)")
+    parser.add_argument("--kubeconfig", metavar="FILE",
+                        help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config, "
+                        "else the in-cluster service account)")
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", dest="cluster_namespace", metavar="NAMESPACE",
+                       help="read only this namespace")
+    scope.add_argument("-A", "--all-namespaces", action="store_true",
+                       help="read every namespace (the default)")
+    parser.add_argument("-o", "--output", default="-", metavar="FILE",
+                        help="where to write the snapshot (default: - for stdout)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from stockade.sources.cluster import ClusterSource
+    from stockade.sources.cluster_snapshot import render_snapshot, summarise
+
+    if args.cluster_namespace is not None and not args.cluster_namespace:
+        raise UsageError("snapshot: -n needs a namespace name")
+    source = ClusterSource.from_kubeconfig(kubeconfig=args.kubeconfig, context=args.context)
+    objects = source.read(namespace=args.cluster_namespace)
+    scope = f'namespace "{args.cluster_namespace}"' if args.cluster_namespace else \
+        "all namespaces"
+    taken = datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat()
+    header = [
+        f"stockade snapshot of {source.description}, {scope}, taken {taken}",
+        f"{summarise(objects)}",
+        "read it back with: stockade matrix THIS_FILE (or query, check)",
+    ]
+    header += [f"warning: {w}" for w in source.warnings]
+    text = render_snapshot(objects, header)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        _write_atomically(Path(args.output), text)
+        print(f"stockade: wrote {summarise(objects)} from {source.description} to "
+              f"{args.output}", file=sys.stderr)
+    return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a failed read never leaves half a file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc

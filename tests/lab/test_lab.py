@@ -1,0 +1,268 @@
+"""The lab with real namespaces and real packets (root). The differential test compares the
+packet matrix with the engine's for every scenario; the others check policy updates under
+traffic, replies under egress isolation, node access, logs, SCTP and cleanup."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from lab_support import ROOT, SCENARIOS, leftovers
+
+from stockade.engine import Engine
+from stockade.lab import lifecycle, measure
+from stockade.lab.probe import DROPPED, REACHABLE, UNTESTABLE, Target, probe_all
+from stockade.model.types import Protocol
+from stockade.sources.files import read_paths
+
+pytestmark = pytest.mark.lab
+
+TCP_UDP = [(80, "TCP"), (53, "UDP")]
+
+
+def _raws(*paths: Path):  # type: ignore[no-untyped-def]
+    return read_paths([str(p) for p in paths])
+
+
+def _cases() -> list[tuple[str, list[Path]]]:
+    cases = [(p.name, [p]) for p in sorted((ROOT / "tests" / "scenarios").glob("*.yaml"))]
+    cases.append(("nine-pods", [SCENARIOS / "nine-pods-base.yaml",
+                                SCENARIOS / "nine-pods-policies.yaml"]))
+    cases.append(("allocated-dual-stack", [SCENARIOS / "allocated-dual-stack.yaml"]))
+    return cases
+
+
+@pytest.mark.parametrize(("case", "paths"), _cases(), ids=[c[0] for c in _cases()])
+def test_packets_agree_with_engine(case: str, paths: list[Path], lab_name: str) -> None:
+    lab = lifecycle.up(_raws(*paths), lab_name)
+    declared = measure.declared_ports(lab.state)
+    ports = [p for p in declared if p[1] in ("TCP", "UDP")] or TCP_UDP
+    if not any(p[1] == "UDP" for p in ports):
+        ports.append((53, "UDP"))
+    if not any(p[1] == "TCP" for p in ports):
+        ports.append((80, "TCP"))
+    m = measure.measure(lab.state, lab.engine, ports)
+    assert m.problems == ()
+    assert m.mismatches == ()
+    judged = [p for p in m.probes if p.outcome in (REACHABLE, DROPPED)]
+    # A source whose primary family the destination lacks cannot be probed the way the
+    # engine judges it (by the source's primary family); every other probe is judged.
+    no_family = [p for p in m.probes if p.outcome == UNTESTABLE and "has no IPv" in p.detail]
+    assert len(judged) + len(no_family) == len(lab.state.pods) ** 2 * len(ports)
+    assert len(no_family) == (12 if case == "allocated-dual-stack" else 0)
+    if case in ("nine-pods", "allocated-dual-stack"):
+        outcomes = {p.outcome for p in judged}
+        assert outcomes == {REACHABLE, DROPPED}
+
+
+def test_drops_come_from_the_ruleset(lab_name: str) -> None:
+    base = SCENARIOS / "nine-pods-base.yaml"
+    lab = lifecycle.up(_raws(base, SCENARIOS / "nine-pods-policies.yaml"), lab_name)
+    before = measure.measure(lab.state, lab.engine, TCP_UDP)
+    assert any(p.outcome == DROPPED for p in before.probes)
+    engine = lifecycle.apply(lab_name, [])  # no policies at all
+    assert engine.policies == ()
+    after = measure.measure(lifecycle.engine_of(lab_name)[0], engine, TCP_UDP)
+    assert {p.outcome for p in after.probes} == {REACHABLE}
+    assert after.mismatches == ()
+
+
+def test_policy_update_under_traffic(lab_name: str) -> None:
+    base = SCENARIOS / "nine-pods-base.yaml"
+    policies = SCENARIOS / "nine-pods-policies.yaml"
+    lab = lifecycle.up(_raws(base, policies), lab_name)
+    old = lab.engine
+    new = Engine(lifecycle.build(_raws(base)).cluster)  # after the swap: no policies
+    # The pods carry the same addresses for both engines (all IPs are in the manifests).
+    targets = measure.targets_of(lab.state)
+    seen: list[tuple[str, str, int, str, str]] = []
+    stop = threading.Event()
+
+    def traffic() -> None:
+        while not stop.is_set():
+            for p in probe_all(targets, TCP_UDP, timeout=0.3):
+                seen.append((p.src, p.dst, p.port, p.protocol, p.outcome))
+
+    worker = threading.Thread(target=traffic)
+    worker.start()
+    try:
+        for round_ in range(6):
+            time.sleep(0.2)
+            lifecycle.apply(lab_name, _raws(policies) if round_ % 2 else [])
+    finally:
+        stop.set()
+        worker.join()
+    assert len(seen) > len(targets) ** 2 * 2 * 3
+    impossible = []
+    for src, dst, port, protocol, outcome in seen:
+        verdicts = {old.allowed(src, dst, Protocol(protocol), port),
+                    new.allowed(src, dst, Protocol(protocol), port)}
+        if outcome not in (REACHABLE, DROPPED) or (outcome == REACHABLE) not in verdicts:
+            impossible.append((src, dst, port, protocol, outcome))
+    assert impossible == []
+    changed = {(s, d, p, pr) for s, d, p, pr, _ in seen
+               if old.allowed(s, d, Protocol(pr), p) != new.allowed(s, d, Protocol(pr), p)}
+    both = {(s, d, p, pr, o) for s, d, p, pr, o in seen if (s, d, p, pr) in changed}
+    assert {o for *_, o in both} == {REACHABLE, DROPPED}  # the swap really happened
+
+
+REPLY_LAB = """
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: r, labels: {app: client}}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.66.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: server, namespace: r, labels: {app: server}}
+spec: {containers: [{name: c, ports: [{containerPort: 80}, {containerPort: 53, protocol: UDP}]}]}
+status: {podIP: 10.66.0.3}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: client-out-only, namespace: r}
+spec:
+  podSelector: {matchLabels: {app: client}}
+  policyTypes: [Ingress, Egress]
+  egress: [{to: [{podSelector: {matchLabels: {app: server}}}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: server-in-only, namespace: r}
+spec:
+  podSelector: {matchLabels: {app: server}}
+  policyTypes: [Ingress, Egress]
+  ingress: [{}]
+"""
+
+
+def test_replies_pass_under_egress_isolation_and_node_reaches_pods(
+        lab_name: str, tmp_path: Path) -> None:
+    source = tmp_path / "reply.yaml"
+    source.write_text(REPLY_LAB)
+    lab = lifecycle.up(_raws(source), lab_name)
+    client, server = measure.targets_of(lab.state)
+    # The replies (server -> client) are denied by both the server's egress and the client's
+    # ingress; only connection tracking lets them through.
+    assert not lab.engine.allowed("r/server", "r/client", Protocol.TCP, 80)
+    forward = probe_all([client, server], TCP_UDP, pairs=[(client, server), (server, client)])
+    outcome = {(p.src, p.protocol): p.outcome for p in forward}
+    assert outcome == {("r/client", "TCP"): REACHABLE, ("r/client", "UDP"): REACHABLE,
+                       ("r/server", "TCP"): DROPPED, ("r/server", "UDP"): DROPPED}
+    node = Target("node", lab.state.node_netns, ("169.254.77.1",))
+    from_node = probe_all([client, server], TCP_UDP, pairs=[(node, client), (node, server)])
+    assert {p.outcome for p in from_node} == {REACHABLE}
+
+
+def test_mismatch_is_reported_and_exits_1(lab_name: str) -> None:
+    base = SCENARIOS / "nine-pods-base.yaml"
+    lifecycle.up(_raws(base, SCENARIOS / "nine-pods-policies.yaml"), lab_name)
+    # Load a ruleset the lab's engine does not know about (no policies): packets now pass
+    # where the engine says denied.
+    lab_state, _ = lifecycle.engine_of(lab_name)
+    lifecycle.load_ruleset(lab_state.node_netns, Engine(lifecycle.build(_raws(base)).cluster),
+                           lab_state.table)
+    done = subprocess.run([sys.executable, "-m", "stockade", "lab", "probe", lab_name,
+                           "--port", "80/TCP", "-o", "json"], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["mismatches"]
+    assert all(m["packets"] == "reachable" and m["engine"] == "denied"
+               for m in report["mismatches"])
+
+
+def test_lab_run_json_logs_seed_pod_and_sctp_untestable() -> None:
+    seed = ROOT / "examples" / "hostaliases" / "hostaliases-konvoy-pod.yaml"
+    done = subprocess.run([sys.executable, "-m", "stockade", "lab", "run", str(seed),
+                           "--name", f"r{os.getpid() % 100000}", "--port", "80/TCP",
+                           "--port", "9/SCTP", "-o", "json"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    expected = (ROOT / "examples" / "hostaliases" / "hostaliases-konvoy-pod.hosts").read_text()
+    assert report["logs"] == {"default/hostaliases-konvoy-pod": {"cat-hosts": expected}}
+    assert report["pods"] == ["default/hostaliases-konvoy-pod"]
+    sctp = next(r for r in report["results"] if r["protocol"] == "SCTP")
+    assert sctp["reachable"] is None and "not testable on this kernel" in sctp["note"]
+    tcp = next(r for r in report["results"] if r["protocol"] == "TCP")
+    assert tcp["reachable"] == {"default/hostaliases-konvoy-pod":
+                                ["default/hostaliases-konvoy-pod"]}
+    assert report["mismatches"] == []
+    assert leftovers(f"r{os.getpid() % 100000}") == []
+
+
+SLEEPER = """
+apiVersion: v1
+kind: Pod
+metadata: {name: sleeper, namespace: s}
+spec: {containers: [{name: c, command: [sleep, "30"], ports: [{containerPort: 80}]}]}
+status: {podIP: 10.67.0.2}
+"""
+
+
+def test_ctrl_c_removes_everything(tmp_path: Path) -> None:
+    source = tmp_path / "sleeper.yaml"
+    source.write_text(SLEEPER)
+    name = f"c{os.getpid() % 100000}"
+    before_tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True,
+                                   check=True).stdout
+    before_links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
+                                  check=True).stdout
+    proc = subprocess.Popen([sys.executable, "-m", "stockade", "lab", "run", str(source),
+                             "--name", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (Path("/run/netns") / f"stk-{name}-p0").exists():
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside the wait for the pod's command
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert leftovers(name) == []
+    assert subprocess.run(["nft", "list", "tables"], capture_output=True, text=True,
+                          check=True).stdout == before_tables
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
+                           check=True).stdout
+    assert "stk-" not in links and len(links.splitlines()) == len(before_links.splitlines())
+
+
+def test_down_cleans_a_crashed_lab(lab_name: str) -> None:
+    lifecycle.up(_raws(SCENARIOS / "nine-pods-base.yaml"), lab_name)
+    import shutil
+
+    from stockade.lab.names import LabNames
+
+    shutil.rmtree(LabNames(lab_name).state_dir)  # a crash before the state was kept
+    assert leftovers(lab_name)  # namespaces and hosts files are still there
+    done = subprocess.run([sys.executable, "-m", "stockade", "lab", "down", lab_name],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert leftovers(lab_name) == []
+
+
+def test_exec_sees_the_hosts_file_and_the_pod_address(lab_name: str) -> None:
+    seed = ROOT / "examples" / "hostaliases" / "hostaliases-konvoy-pod.yaml"
+    lifecycle.up(_raws(seed), lab_name)
+    done = subprocess.run([sys.executable, "-m", "stockade", "lab", "exec", lab_name,
+                           "default/hostaliases-konvoy-pod", "--", "sh", "-c",
+                           "cat /etc/hosts; ip -o -4 addr show dev eth0"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "10.1.2.3\tfoo.node.remote\tbar.node.remote" in done.stdout
+    assert "10.200.0.5/32" in done.stdout
+    logs = subprocess.run([sys.executable, "-m", "stockade", "lab", "logs", lab_name,
+                           "default/hostaliases-konvoy-pod"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "foo.node.local" in logs
+    listed = subprocess.run([sys.executable, "-m", "stockade", "lab", "list"],
+                            capture_output=True, text=True, check=True).stdout
+    assert lab_name in listed
+    assert UNTESTABLE == "untestable"

@@ -1,0 +1,49 @@
+"""Interval arithmetic: CIDR differences and disjoint rectangles, checked by brute force."""
+
+from __future__ import annotations
+
+import itertools
+from ipaddress import IPv4Network
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stockade.nft.intervals import Range, disjoint_rectangles, merge, network_range, subtract
+
+
+def test_subtract_is_the_cidr_difference() -> None:
+    base = IPv4Network("10.0.0.0/24")
+    holes = [IPv4Network("10.0.0.0/26"), IPv4Network("10.0.0.128/25")]
+    got = subtract(network_range(base), [network_range(h) for h in holes])
+    expected = [network_range(n) for h in [holes[0]] for n in base.address_exclude(h)
+                if not n.overlaps(holes[1])]
+    assert merge(got) == merge(expected) == [(int(IPv4Network("10.0.0.64/26").network_address),
+                                              int(IPv4Network("10.0.0.64/26")
+                                                  .broadcast_address))]
+
+
+def test_subtract_everything_leaves_nothing() -> None:
+    assert subtract((0, 255), [(0, 255)]) == []
+    assert subtract((10, 20), [(0, 5), (30, 40)]) == [(10, 20)]
+
+
+ranges = st.tuples(st.integers(0, 30), st.integers(0, 30)).map(lambda t: (min(t), max(t)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(ranges, ranges), max_size=6))
+def test_disjoint_rectangles_cover_exactly_the_union(rects: list[tuple[Range, Range]]) -> None:
+    out = disjoint_rectangles(rects)
+    for a in range(32):
+        for p in range(32):
+            inside = any(alo <= a <= ahi and plo <= p <= phi for (alo, ahi), (plo, phi) in rects)
+            hits = sum(alo <= a <= ahi and plo <= p <= phi for (alo, ahi), (plo, phi) in out)
+            assert hits == (1 if inside else 0), (a, p)
+
+
+@given(st.lists(ranges, max_size=8))
+def test_merge_is_disjoint_and_equal(values: list[Range]) -> None:
+    out = merge(values)
+    assert all(a[1] + 1 < b[0] for a, b in itertools.pairwise(out))
+    covered = {v for lo, hi in values for v in range(lo, hi + 1)}
+    assert covered == {v for lo, hi in out for v in range(lo, hi + 1)}
