@@ -140,27 +140,21 @@ class _Generator:
 
     # --- pods -------------------------------------------------------------------------
 
-    def _pod_ips(self, node: int) -> list[str]:
-        rng = self.rng
-        if rng.random() < 0.01:
+    def _pod_ips(self, node: int, stack: str) -> list[str]:
+        if self.rng.random() < 0.01:
             return []  # pending: no IP yet
         self.node_hosts[node] += 1
         host = self.node_hosts[node]
-        v4 = f"10.{node // 256}.{node % 256}.{host}"
-        roll = rng.random()
-        if roll < 0.03:
-            return [f"fd00:10:{node:x}::{host:x}", v4]  # IPv6-primary dual stack
-        if roll < 0.2:
-            return [v4, f"fd00:10:{node:x}::{host:x}"]
-        return [v4]
+        v4, v6 = f"10.{node // 256}.{node % 256}.{host}", f"fd00:10:{node:x}::{host:x}"
+        return {"v4": [v4], "dual": [v4, v6], "dual6": [v6, v4]}[stack]
 
     def _pod(self, ns: _NamespaceState, name: str, labels: dict[str, str], kind: AppKind,
-             *, host_network: bool = False, node: int | None = None) -> Doc:
+             *, host_network: bool = False, node: int | None = None, stack: str = "v4") -> Doc:
         if node is None:
             node = self.pod_count % self.nodes
         self.pod_count += 1
         node_ip = f"172.16.{node // 250}.{node % 250 + 1}"
-        ips = [node_ip] if host_network else self._pod_ips(node)
+        ips = [node_ip] if host_network else self._pod_ips(node, stack)
         container: Doc = {"name": kind.name, "image": f"registry.example.com/{kind.name}:1.0"}
         if kind.ports:
             ports: list[Doc] = []
@@ -195,11 +189,15 @@ class _Generator:
         labels.update(extra or {})
         ns.deployments.append(_Deployment(app, kind, labels))
         template_hash = _hash(rng, 10)
+        # IP families are a property of the workload (its Service's ipFamilyPolicy), so
+        # replicas agree: a fifth of the workloads are dual-stack, a few IPv6-primary.
+        roll = rng.random()
+        stack = "dual6" if roll < 0.03 else "dual" if roll < 0.2 else "v4"
         for _ in range(replicas):
             pod_labels = dict(labels)
             pod_labels["pod-template-hash"] = template_hash
             name = f"{app}-{template_hash}-{_hash(rng, 5)}"
-            ns.docs.append(self._pod(ns, name, pod_labels, kind))
+            ns.docs.append(self._pod(ns, name, pod_labels, kind, stack=stack))
 
     def make_pods(self) -> None:
         rng = self.rng
@@ -239,18 +237,38 @@ class _Generator:
             return {"matchLabels": {"app": "nothing"}}
         return {"matchLabels": {"app": dep.app}}
 
-    def _pod_cidr(self) -> tuple[str, list[str]]:
-        """An IPv4 block over pod subnets, with excepts carved inside (covers pod IPs)."""
+    def _ip_block(self) -> Doc:
+        """Mostly external ranges and coarse pod ranges; a few narrow ones on a handful of
+        "legacy" node subnets. Narrow blocks over every node would split each Deployment's
+        replicas (spread over nodes) into classes of their own, which real clusters avoid."""
         rng = self.rng
-        node = rng.randrange(self.nodes)
-        second, third = node // 256, node % 256
-        if rng.random() < 0.5:
-            cidr = f"10.{second}.0.0/16"
-            excepts = [f"10.{second}.{rng.randrange(256)}.0/24" for _ in range(rng.randint(0, 2))]
+        roll = rng.random()
+        second = rng.randrange(self.nodes // 256 + 1)
+        if roll < 0.35:
+            cidr, excepts = rng.choice((
+                ("203.0.113.0/24", []), ("198.51.100.0/24", ["198.51.100.128/25"]),
+                ("192.0.2.0/24", []), ("0.0.0.0/0", ["10.0.0.0/8"]),
+                ("100.64.0.0/10", ["100.64.0.0/16", "100.100.0.0/16"])))
+        elif roll < 0.6:
+            cidr, excepts = rng.choice(((f"10.{second}.0.0/16", []),
+                                        ("10.0.0.0/8", [f"10.{second}.0.0/16"]),
+                                        ("10.0.0.0/8", ["10.255.0.0/16"])))
+        elif roll < 0.7:
+            cidr, excepts = "172.16.0.0/16", []  # node addresses (hostNetwork pods)
+        elif roll < 0.85:
+            cidr, excepts = rng.choice((("fd00:10::/32", []), ("::/0", ["fd00::/8"]),
+                                        ("2001:db8::/32", ["2001:db8:1::/48"])))
         else:
-            cidr = f"10.{second}.{third}.0/24"
-            excepts = [f"10.{second}.{third}.{rng.choice((0, 64, 128, 192))}/26"]
-        return cidr, sorted(set(excepts))
+            node = rng.randrange(min(3, self.nodes))
+            if rng.random() < 0.7:
+                cidr = f"10.{node // 256}.{node % 256}.0/24"
+                excepts = [f"10.{node // 256}.{node % 256}.{rng.choice((0, 64, 128, 192))}/26"]
+            else:
+                cidr, excepts = f"fd00:10:{node:x}::/48", []
+        block: Doc = {"cidr": cidr}
+        if excepts:
+            block["except"] = excepts
+        return block
 
     def _peer(self, ns: _NamespaceState) -> Doc:
         rng = self.rng
@@ -273,14 +291,8 @@ class _Generator:
                 "matchLabels": {"kubernetes.io/metadata.name": other.name}},
                     "podSelector": {"matchExpressions": [
                         {"key": "version", "operator": "Exists"}]}}
-        if roll == 5:
-            cidr, excepts = self._pod_cidr()
-            block: Doc = {"cidr": cidr}
-            if excepts:
-                block["except"] = excepts
-            return {"ipBlock": block}
-        if roll == 6:
-            return {"ipBlock": {"cidr": f"fd00:10:{rng.randrange(self.nodes):x}::/48"}}
+        if roll in (5, 6):
+            return {"ipBlock": self._ip_block()}
         if roll == 7:
             return {"namespaceSelector": {}}
         return {"podSelector": {}}

@@ -158,7 +158,7 @@ class ReferenceCluster:
         policies = self.applying(src, "Egress")
         if not policies:
             return True
-        dst_ip = _same_family_ip(dst, src.ips[0] if src.ips else None)
+        dst_ip = _ip_of(dst, _connection_family(src, dst))
         for pol in policies:
             for rule in _list(pol.spec.get("egress")):
                 if (self._peers_match(_list(rule.get("to")), pol.namespace, dst, dst_ip)
@@ -172,7 +172,7 @@ class ReferenceCluster:
             return True
         if src.host_network and src.node_name and src.node_name == dst.node_name:
             return True  # from the pod's own node
-        src_ip = src.ips[0] if src.ips else None
+        src_ip = _ip_of(src, _connection_family(src, dst))
         for pol in policies:
             for rule in _list(pol.spec.get("ingress")):
                 if (self._peers_match(_list(rule.get("from")), pol.namespace, src, src_ip)
@@ -294,12 +294,26 @@ def _ports_match(entries: list[Any], dst: RefPod, protocol: str, port: int) -> b
     return False
 
 
-def _same_family_ip(pod: RefPod, like: IPAddress | None) -> IPAddress | None:
-    """Pod's IP of the family of ``like`` (the sender's primary), else its primary IP."""
+def _connection_family(src: RefPod, dst: RefPod) -> int:
+    """The IP version a pod-to-pod connection uses: the sender's primary version when the
+    receiver has it, else another version both have, else the sender's primary (then the
+    receiver has no address of it), else the receiver's; 0 when neither has an address."""
+    src_versions = [ip.version for ip in src.ips]
+    dst_versions = {ip.version for ip in dst.ips}
+    for version in src_versions:
+        if version in dst_versions:
+            return version
+    if src_versions:
+        return src_versions[0]
+    return dst.ips[0].version if dst.ips else 0
+
+
+def _ip_of(pod: RefPod, version: int) -> IPAddress | None:
+    """The pod's first address of that IP version, if it has one."""
     for ip in pod.ips:
-        if like is not None and ip.version == like.version:
+        if ip.version == version:
             return ip
-    return pod.ips[0] if pod.ips else None
+    return None
 
 
 def _pod(obj: Mapping[str, Any], namespace: str) -> RefPod:

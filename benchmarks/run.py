@@ -347,7 +347,13 @@ def run_size(params: Params, args: argparse.Namespace, nca: Path | None) -> tupl
     else:
         _log(f"[{params.pods} pods] stockade: {row.stockade.wall_s:.2f} s, "
              f"{row.stockade.peak_mib:.0f} MiB")
-        if args.samples > 0:
+        size = out.stat().st_size
+        if args.samples > 0 and size > args.max_check_mib * 2**20:
+            # json.load needs several times the text in memory: refuse rather than swap.
+            row.checked = f"unchecked ({size / 2**30:.1f} GiB JSON)"
+            _log(f"[{params.pods} pods] NOT CHECKED: the answer is {size / 2**20:,.0f} MiB, "
+                 f"more than --max-check-mib {args.max_check_mib}")
+        elif args.samples > 0:
             ref = ReferenceCluster.from_dicts(load_manifests(cluster_dir))
             try:
                 with open(out, encoding="utf-8") as fh:
@@ -398,6 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=2000,
                         help="ordered pod pairs checked against the reference per size "
                              "(default 2000, 0 to skip)")
+    parser.add_argument("--max-check-mib", type=int, default=1024,
+                        help="largest stockade JSON answer loaded for the check (default 1024)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=HERE / ".work",
                         help="where clusters and outputs are written (default benchmarks/.work)")

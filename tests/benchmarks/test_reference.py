@@ -258,13 +258,14 @@ def test_dual_stack_ip_block_family() -> None:
     assert c.connections("b/client", "a/dual") == "all"
     # v6first sends from IPv6: dual's IPv6 address is used, outside the IPv4 block
     assert c.connections("b/v6first", "a/dual") == "none"
-    # db has no IPv6: its primary (IPv4) is used
+    # db has no IPv6: the connection uses IPv4, the family both have
     assert c.connections("b/v6first", "a/db") == "all"
-    # ingress matches the source's primary IP
+    # ingress matches the source's address of the connection's family
     v6_in = policy("a", "i", {"podSelector": {}, "ingress": [{"from": [
         {"ipBlock": {"cidr": "fd00::/64"}}]}]})
     c2 = cluster(*objs, v6_in)
-    assert c2.connections("b/v6first", "a/db") == "all"
+    assert c2.connections("b/v6first", "a/dual") == "all"  # IPv6: fd00::5 is inside
+    assert c2.connections("b/v6first", "a/db") == "none"  # IPv4: 10.0.1.5 is outside
     assert c2.connections("b/client", "a/db") == "none"
 
 

@@ -139,3 +139,13 @@ def test_harness_reports_a_crashing_stockade(
     assert code == 1
     assert "failed (exit 1)" in out
     assert "boom" in err
+
+
+def test_harness_does_not_load_an_answer_too_large_to_check(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--sizes", "20:3:5", "--skip-nca", "--work", str(tmp_path),
+                 "--max-check-mib", "0", "--stockade", f"{sys.executable} {FAKE}"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "unchecked (0.0 GiB JSON)" in out
+    assert "NOT CHECKED" in err

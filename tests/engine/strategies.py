@@ -234,7 +234,7 @@ def boundary_ports(manifests: Iterable[Mapping[str, Any]]) -> list[int]:
                         for key in ("port", "endPort"):
                             if isinstance(entry.get(key), int):
                                 numbers.add(entry[key])
-    out = set()
+    out: set[int] = set()
     for n in numbers:
         out.update(p for p in (n - 1, n, n + 1) if 1 <= p <= 65535)
     return sorted(out)

@@ -8,6 +8,7 @@ connection), ``port_reachability`` + ``reachable_pods`` (one port, all pairs), a
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,10 +29,11 @@ EXPECTATIONS_KIND = "Expectations"
 ALLOWED, DENIED = ".", "X"
 CORNER = "from\\to"
 
-# Scenario id -> why the engine is known to disagree with the hand-derived table. Each entry
-# must name the spec section the engine violates; the tests stay xfail(strict=True) so they
-# turn red as soon as the engine is fixed and the entry can go.
-KNOWN_ENGINE_BUGS: dict[str, str] = {}
+# (scenario id, check) -> why the engine is known to disagree with the hand-derived table;
+# checks are "allowed", "port_reachability" and "connectivity". Each reason names the spec
+# section the engine violates. The tests stay xfail(strict=True): they turn red as soon as
+# the engine is fixed, and the entry must then go.
+KNOWN_ENGINE_BUGS: dict[tuple[str, str], str] = {}
 
 
 class ScenarioError(ValueError):
@@ -123,7 +125,7 @@ def _expectations(data: Mapping[str, Any], where: str) -> tuple[str, str, list[C
             raise ScenarioError(f"{here}.port must be a port number 1-65535, got {port!r}")
         proto_text = entry.get("protocol")
         try:
-            protocol = Protocol(proto_text)
+            protocol = Protocol(str(proto_text))
         except ValueError:
             raise ScenarioError(f"{here}.protocol must be TCP, UDP or SCTP, got "
                                 f"{proto_text!r}") from None
@@ -184,12 +186,13 @@ def connection_allows(text: str, protocol: Protocol, port: int) -> bool:
 # --- the checks --------------------------------------------------------------------------
 
 
-def _scenario_params() -> list[Any]:
+def _scenario_params(check: str) -> list[Any]:
     params = []
     for path in scenario_paths():
         marks = []
-        if path.stem in KNOWN_ENGINE_BUGS:
-            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_ENGINE_BUGS[path.stem]))
+        reason = KNOWN_ENGINE_BUGS.get((path.stem, check))
+        if reason is not None:
+            marks.append(pytest.mark.xfail(strict=True, reason=reason))
         params.append(pytest.param(path, id=path.stem, marks=marks))
     return params
 
@@ -220,7 +223,14 @@ def test_corpus_is_large_enough() -> None:
     assert len(scenario_paths()) >= 30
 
 
-@pytest.mark.parametrize("path", _scenario_params())
+def test_known_bugs_name_existing_scenarios() -> None:
+    stems = {p.stem for p in scenario_paths()}
+    checks = {"allowed", "port_reachability", "connectivity"}
+    for stem, check in KNOWN_ENGINE_BUGS:
+        assert stem in stems and check in checks, (stem, check)
+
+
+@pytest.mark.parametrize("path", _scenario_params("allowed"))
 def test_allowed(path: Path) -> None:
     scenario = load_scenario(path)
     engine = _engine(scenario)
@@ -234,7 +244,7 @@ def test_allowed(path: Path) -> None:
     assert not wrong, _report(wrong, scenario, "Engine.allowed")
 
 
-@pytest.mark.parametrize("path", _scenario_params())
+@pytest.mark.parametrize("path", _scenario_params("port_reachability"))
 def test_port_reachability(path: Path) -> None:
     scenario = load_scenario(path)
     engine = _engine(scenario)
@@ -254,7 +264,7 @@ def test_port_reachability(path: Path) -> None:
     assert not wrong, _report(wrong, scenario, "port_reachability + reachable_pods")
 
 
-@pytest.mark.parametrize("path", _scenario_params())
+@pytest.mark.parametrize("path", _scenario_params("connectivity"))
 def test_connectivity_text(path: Path) -> None:
     scenario = load_scenario(path)
     engine = _engine(scenario)
@@ -282,6 +292,19 @@ def test_scenario_is_well_formed(path: Path) -> None:
     full = build_cluster(read_paths([str(path)]))
     assert any(EXPECTATIONS_KIND in note for note in full.skipped)
     assert full.cluster.pods == result.cluster.pods
+    # The lab needs a server on every tested destination port.
+    served = {pod.key: {(p.protocol, p.container_port) for p in pod.container_ports()}
+              for pod in result.cluster.pods}
+    missing = sorted({f"{c.destination} {c.protocol} {c.port}" for c in scenario.cells
+                      if (c.protocol.value, c.port) not in served[c.destination]})
+    assert not missing, f"{path}: destinations without a container port: {missing}"
+    # ... and addresses it may use on a lab host.
+    private = [ipaddress.ip_network(n) for n in
+               ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8")]
+    for pod in result.cluster.pods:
+        for ip in pod.ips:
+            addr = ipaddress.ip_address(ip)
+            assert any(addr in n for n in private if n.version == addr.version), (pod.key, ip)
 
 
 # --- the loader rejects malformed scenarios ----------------------------------------------

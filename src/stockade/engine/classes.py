@@ -3,8 +3,9 @@
 Two replicas of a Deployment carry the same labels and ports, so every policy treats them
 alike; the engine computes on classes and expands to pods only for output. A class key is
 the namespace, the labels restricted to the keys some podSelector mentions, the named ports
-some rule mentions, whether the pod is host-networked (and its node, which decides node
-traffic), and which region of the ipBlock boundaries each of its addresses falls in.
+some rule mentions, whether the pod is host-networked, and which region of the ipBlock
+boundaries each of its addresses falls in. Node traffic (a host-network pod and a pod on
+the same node) is a per-pod exception applied on top of the class answers.
 """
 
 from __future__ import annotations
@@ -28,11 +29,16 @@ class BehaviourClass:
     namespace: str
     labels: tuple[tuple[str, str], ...]  # restricted to the keys selectors mention
     host_network: bool
-    node: str
     named_ports: tuple[tuple[Protocol, str, int], ...]  # (protocol, name) -> number
     regions: tuple[int, int]  # a raw ipBlock region per family (v4, v6); -1: no address
     primary_family: int  # 4, 6, or 0 when the pod has no address
     members: tuple[int, ...]  # pod indices
+
+    @property
+    def secondary_family(self) -> int:
+        """The other family when the pod is dual-stack, else 0."""
+        other = 6 if self.primary_family == 4 else 4
+        return other if self.primary_family and self.regions[(4, 6).index(other)] >= 0 else 0
 
     def named_port(self, protocol: Protocol, name: str) -> int | None:
         for proto, port_name, number in self.named_ports:
@@ -115,7 +121,6 @@ class _Key(NamedTuple):
     namespace: str
     labels: tuple[tuple[str, str], ...]
     host_network: bool
-    node: str
     named_ports: tuple[tuple[Protocol, str, int], ...]
     regions: tuple[int, int]
     primary_family: int
@@ -126,8 +131,6 @@ def build_classes(
     label_keys: set[str],
     named: set[tuple[Protocol, str]],
     regions: Regions,
-    *,
-    nodes_matter: bool,
 ) -> tuple[list[BehaviourClass], list[int]]:
     """Group pods into classes; returns the classes and each pod's class index."""
     keys: dict[_Key, int] = {}
@@ -137,7 +140,7 @@ def build_classes(
     for i, pod in enumerate(pods):
         labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in label_keys))
         ports: list[tuple[Protocol, str, int]] = []
-        if named:
+        if named and not pod.host_network:  # node traffic: no named ports to resolve
             seen: set[tuple[Protocol, str]] = set()
             for cp in pod.container_ports():
                 try:
@@ -151,8 +154,7 @@ def build_classes(
         v4, v6 = address_of_family(addrs, 4), address_of_family(addrs, 6)
         region_pair = (regions.canonical(v4), regions.canonical(v6))
         primary = addrs[0].version if addrs else 0
-        node = pod.spec.node_name if nodes_matter else ""
-        key = _Key(pod.namespace, labels, pod.host_network, node, tuple(sorted(ports)),
+        key = _Key(pod.namespace, labels, pod.host_network, tuple(sorted(ports)),
                    region_pair, primary)
         index = keys.get(key)
         if index is None:
@@ -163,7 +165,7 @@ def build_classes(
         members[index].append(i)
         pod_class.append(index)
     classes = [
-        BehaviourClass(index, k.namespace, k.labels, k.host_network, k.node, k.named_ports,
+        BehaviourClass(index, k.namespace, k.labels, k.host_network, k.named_ports,
                        k.regions, k.primary_family, tuple(members[index]))
         for index, k in enumerate(protos)
     ]

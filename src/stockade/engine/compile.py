@@ -126,25 +126,30 @@ class Compiler:
         self.class_index = LabelIndex([dict(c.labels) for c in classes])
         self.ns_names = [ns.name for ns in namespaces]
         self.ns_index = LabelIndex([ns.labels for ns in namespaces])
-        self.ns_members: dict[str, BoolArray] = {}
+        ns_position = {name: i for i, name in enumerate(self.ns_names)}
+        # Row i: the classes living in namespace i.
+        self.ns_matrix = np.zeros((len(self.ns_names), n), dtype=np.bool_)
         for cls in classes:
-            arr = self.ns_members.setdefault(cls.namespace, np.zeros(n, dtype=np.bool_))
-            arr[cls.index] = True
+            self.ns_matrix[ns_position[cls.namespace], cls.index] = True
+        self.ns_members = {name: self.ns_matrix[i] for name, i in ns_position.items()}
         self.region_of = {
             f: np.array([c.regions[i] for c in classes], dtype=np.int64)
             for i, f in enumerate(FAMILIES)
         }
         self._none = np.zeros(n, dtype=np.bool_)
         self._block_cache: dict[Block, dict[int, BoolArray]] = {}
+        self._ns_cache: dict[bytes, BoolArray] = {}
 
     def in_namespace(self, namespace: str) -> BoolArray:
         return self.ns_members.get(namespace, self._none)
 
     def namespaces_matching(self, selected: BoolArray) -> BoolArray:
-        out = self._none.copy()
-        for i in np.flatnonzero(selected):
-            out |= self.in_namespace(self.ns_names[int(i)])
-        return out
+        """The classes living in the selected namespaces (cached per selection)."""
+        key = selected.tobytes()
+        cached = self._ns_cache.get(key)
+        if cached is None:
+            cached = self._ns_cache[key] = np.any(self.ns_matrix[selected], axis=0)
+        return cached
 
     def block_members(self, block: Block) -> dict[int, BoolArray]:
         cached = self._block_cache.get(block)

@@ -93,7 +93,6 @@ class Engine:
         self.regions = Regions(policy_blocks(self.policies))
         self.classes, self.pod_class = build_classes(
             self.pods, _selector_label_keys(cluster), named, self.regions,
-            nodes_matter=any(p.host_network for p in self.pods),
         )
         numbers = {(proto, n) for c in self.classes for proto, _, n in c.named_ports}
         self.space = PortSpace(port_cuts(self.policies, sorted(numbers)))
@@ -132,6 +131,14 @@ class Engine:
             raise InputError(f"{text!r} is neither ns/pod nor an IP address")
         return Endpoint(self.pod(text))
 
+    def node_traffic(self, src: int, dst: int) -> bool:
+        """True when one pod is host-networked on the other's node: node traffic, which
+        NetworkPolicy always allows (kubelet probes; a pod reaching its node)."""
+        a, b = self.pods[src], self.pods[dst]
+        if a.host_network == b.host_network or not a.spec.node_name:
+            return False
+        return a.spec.node_name == b.spec.node_name
+
     # --- evaluation ------------------------------------------------------------------------
 
     def allowed(self, src: str, dst: str, protocol: Protocol, port: int) -> bool:
@@ -150,17 +157,25 @@ class Engine:
         return Verdict(traffic, egress.allowed and ingress.allowed, egress, ingress)
 
     def _family(self, src: Endpoint, dst: Endpoint) -> int:
-        """The IP family of a pod-to-pod connection: the address given, else the source's
-        primary family, else the destination's (pods without addresses: 0)."""
+        """The IP family of a connection: the address given, else the source's primary
+        family when the destination has it, else a family both have, else the source's
+        primary (the destination then has no address of it), else the destination's."""
         for ep in (src, dst):
             if ep.ip is not None:
                 return ep.ip.version
-        for ep in (src, dst):
-            if ep.pod is not None:
-                addrs = self._addresses[self._by_key[ep.pod.key]]
-                if addrs:
-                    return addrs[0].version
-        return 0
+        src_families = self._families(src)
+        dst_families = self._families(dst)
+        for family in src_families:
+            if family in dst_families:
+                return family
+        if src_families:
+            return src_families[0]
+        return dst_families[0] if dst_families else 0
+
+    def _families(self, ep: Endpoint) -> list[int]:
+        if ep.pod is None:
+            return []
+        return [a.version for a in self._addresses[self._by_key[ep.pod.key]]]
 
     def _address(self, ep: Endpoint, family: int) -> IPAddress | None:
         if ep.ip is not None:

@@ -93,24 +93,16 @@ class MatrixBuilder:
                 arr = self._named.setdefault((proto, name), np.full(self.n, -1, dtype=np.int64))
                 arr[cls.index] = self.ports.of_segment[space.segment_of(proto, number)]
         self._rule_ports: dict[int, Words] = {}
-        primary = np.array([c.primary_family for c in engine.classes], dtype=np.int64)
-        self.primary = primary
+        self.primary = np.array([c.primary_family for c in engine.classes], dtype=np.int64)
+        self.secondary = np.array([c.secondary_family for c in engine.classes],
+                                  dtype=np.int64)
+        self.has = {f: np.array([c.regions[i] >= 0 for c in engine.classes], dtype=np.bool_)
+                    for i, f in enumerate((4, 6))}
         blocks = {f for cp in engine.compiled for rs in cp.rules.values() for r in rs
                   for f in r.block_members}
         self.variants = sorted(blocks) + [0]  # families whose ipBlocks differ, then none
         self._egress: dict[int, tuple[npt.NDArray[np.int64], Words]] = {}
         self._ingress: dict[int, tuple[npt.NDArray[np.int64], Words]] = {}
-        self.same_node = self._same_node()
-
-    def _same_node(self) -> list[tuple[int, int]]:
-        """Pairs (either order) where one class is host-networked on the other's node."""
-        host = [c for c in self.engine.classes if c.host_network and c.node]
-        pairs: list[tuple[int, int]] = []
-        for h in host:
-            for c in self.engine.classes:
-                if c.node == h.node:
-                    pairs += [(h.index, c.index), (c.index, h.index)]
-        return pairs
 
     def rule_ports(self, rule: CompiledRule) -> Words:
         """Per destination class, the port classes the rule's ports allow (``(n, words)``)."""
@@ -131,9 +123,6 @@ class MatrixBuilder:
                     out |= _bits(arr, self.words)
         self._rule_ports[key] = out
         return out
-
-    def _family_of(self, variant: int) -> int:
-        return variant
 
     def _rules(self, policies: Sequence[int], direction: PolicyType) -> list[CompiledRule]:
         return [r for i in policies for r in self.engine.compiled[i].rules[direction]]
@@ -191,10 +180,8 @@ class MatrixBuilder:
         """Port-class bit sets for source classes ``first..last-1`` to every class:
         shape ``(last - first, n, words)``."""
         src = np.arange(first, last)
-        result = np.zeros((last - first, self.n, self.words), dtype=np.uint64)
-        # The family of a pair: the source's primary family, else the destination's.
-        fam = np.where(self.primary[src, None] != 0, self.primary[src, None],
-                       self.primary[None, :])
+        fam = self.pair_family(src)
+        result: Words | None = None
         done = np.zeros(fam.shape, dtype=np.bool_)
         for variant in self.variants:
             mask = (fam == variant) if variant else ~done
@@ -204,12 +191,28 @@ class MatrixBuilder:
             e_type, e_rows = self.egress_rows(variant)
             i_type, i_rows = self.ingress_rows(variant)
             egress = e_rows[e_type[src]]  # (chunk, dst, w)
-            ingress = i_rows[i_type][:, first:last].transpose(1, 0, 2)  # (chunk, dst, w)
-            result |= np.where(mask[:, :, None], egress & ingress, np.uint64(0))
-        for a, b in self.same_node:
-            if first <= a < last:
-                result[a - first, b] = self.full
+            ingress = i_rows[:, first:last][i_type].transpose(1, 0, 2)  # (chunk, dst, w)
+            codes = egress & ingress
+            if not mask.all():
+                codes = np.where(mask[:, :, None], codes, np.uint64(0))
+            result = codes if result is None else result | codes
+        if result is None:
+            return np.zeros((last - first, self.n, self.words), dtype=np.uint64)
         return result
+
+    def pair_family(self, src: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The family of each (source, destination) pair, as ``Engine._family`` picks it:
+        the source's primary family if the destination has it, else the source's other
+        family if the destination has that, else the source's primary, else the
+        destination's primary."""
+        first, second = self.primary[src, None], self.secondary[src, None]
+
+        def dst_has(family: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+            return ((family == 4) & self.has[4][None, :]) | ((family == 6) & self.has[6][None, :])
+
+        fallback = np.where(first != 0, first, self.primary[None, :])
+        return np.where(dst_has(first), first,
+                        np.where(dst_has(second), second, fallback)).astype(np.int64)
 
     def spans(self, port_class: int) -> list[PortSpan]:
         space = self.engine.space
@@ -235,10 +238,13 @@ class ConnectivityMatrix:
         return self.texts[int(self.codes[src, dst])]
 
     def between_pods(self, src: int, dst: int) -> str:
-        if src == dst:
+        if src == dst or self.engine.node_traffic(src, dst):
             return "all"
         pc = self.engine.pod_class
         return self.texts[int(self.codes[pc[src], pc[dst]])]
+
+
+LOOKUP_BITS = 22  # up to this many port classes, codes are numbered through a table
 
 
 def connectivity(engine: Engine) -> ConnectivityMatrix:
@@ -248,19 +254,31 @@ def connectivity(engine: Engine) -> ConnectivityMatrix:
     ids = np.zeros((n, n), dtype=np.int32)
     known: dict[bytes, int] = {}
     texts: list[str] = []
+
+    def text_id(raw: bytes) -> int:
+        if raw not in known:
+            bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
+            spans = [s for k in np.flatnonzero(bits[:k_total]) for s in builder.spans(int(k))]
+            known[raw] = len(texts)
+            texts.append(format_connections(spans))
+        return known[raw]
+
+    table: npt.NDArray[np.int32] | None = None
+    if k_total <= LOOKUP_BITS:
+        table = np.full(1 << k_total, -1, dtype=np.int32)
     for first, last in builder.chunks():
-        block = builder.codes(first, last).reshape(-1, words)
-        void = np.ascontiguousarray(block).view(np.dtype((np.void, 8 * words))).ravel()
+        block = builder.codes(first, last)
+        if table is not None:
+            flat = block[:, :, 0].astype(np.int64)
+            for value in np.flatnonzero(np.bincount(flat.ravel(), minlength=len(table))):
+                if table[value] < 0:
+                    table[value] = text_id(np.uint64(value).tobytes())
+            ids[first:last] = table[flat]
+            continue
+        void = np.ascontiguousarray(block.reshape(-1, words)).view(
+            np.dtype((np.void, 8 * words))).ravel()
         uniq, inverse = np.unique(void, return_inverse=True)
-        local = np.empty(len(uniq), dtype=np.int32)
-        for u, value in enumerate(uniq):
-            raw = value.tobytes()
-            if raw not in known:
-                bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
-                spans = [s for k in np.flatnonzero(bits[:k_total]) for s in builder.spans(int(k))]
-                known[raw] = len(texts)
-                texts.append(format_connections(spans))
-            local[u] = known[raw]
+        local = np.array([text_id(u.tobytes()) for u in uniq], dtype=np.int32)
         ids[first:last] = local[inverse.reshape(last - first, n)]
     return ConnectivityMatrix(engine, ids, tuple(texts))
 
@@ -280,5 +298,5 @@ def reachable_pods(engine: Engine, allowed: BoolMatrix, src: int) -> Iterator[in
     """Pod indices that pod ``src`` may connect to (itself included), in input order."""
     row = allowed[engine.pod_class[src]]
     for dst in range(len(engine.pods)):
-        if dst == src or row[engine.pod_class[dst]]:
+        if dst == src or row[engine.pod_class[dst]] or engine.node_traffic(src, dst):
             yield dst
