@@ -1,8 +1,9 @@
 """Real probes: TCP connects and UDP request/reply, from inside each source pod's namespace,
 all in flight at once from one thread, each with a short timeout.
 
-The destination address is of the source's primary IP family (the family the engine judges
-a pod-to-pod connection by). A listener answers on every probed port (the lab daemon's, or
+The destination address is of the family the engine judges a pod-to-pod connection by: the
+source's primary family when the destination has it, else a family both have; pods with no
+family in common cannot talk at all, and such a pair is reported as untestable. A listener answers on every probed port (the lab daemon's, or
 one opened here for ports no pod declared), so "dropped" means the ruleset dropped it.
 SCTP is probed only where the kernel has SCTP sockets; elsewhere it is "untestable".
 """
@@ -42,6 +43,11 @@ class Target:
     @property
     def primary_family(self) -> int:
         return 6 if ":" in self.ips[0] else 4
+
+    def family_towards(self, dst: Target) -> int:
+        """The family a connection to ``dst`` uses (``Engine._family``'s rule)."""
+        ordered = [6 if ":" in ip else 4 for ip in self.ips]
+        return next((f for f in ordered if f in dst.families()), self.primary_family)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +171,7 @@ def probe_all(targets: Sequence[Target], ports: Sequence[tuple[int, str]], *,
     planned: list[tuple[Target, Target, int, str, int, str]] = []
     for src, dst in pair_list:
         for port, protocol in ports:
-            family = src.primary_family
+            family = src.family_towards(dst)
             address = dst.address(family)
             if protocol == "SCTP" and not sctp:
                 results.append(Probe(src.key, dst.key, port, protocol, address or "",
