@@ -134,10 +134,16 @@ class Matrix:
 
     group_of: dict[str, str]
     text: dict[tuple[str, str], str] = field(default_factory=dict)
+    default: dict[str, str] = field(default_factory=dict)  # row -> its "*" text
+    node_traffic: set[tuple[str, str]] = field(default_factory=set)
 
     def connections(self, src: str, dst: str) -> str:
-        """The text for two distinct pods; a group pair the answer leaves out is ``none``."""
-        return self.text.get((self.group_of[src], self.group_of[dst]), "none")
+        """The text for two distinct pods: node traffic is ``all``; else the group cell,
+        the row's ``"*"`` text when the row does not list the destination group."""
+        if (src, dst) in self.node_traffic:
+            return "all"
+        g_src, g_dst = self.group_of[src], self.group_of[dst]
+        return self.text.get((g_src, g_dst), self.default.get(g_src, "none"))
 
 
 def read_matrix(data: object) -> Matrix:
@@ -161,6 +167,11 @@ def read_matrix(data: object) -> Matrix:
         if not isinstance(row, dict):
             raise CheckError(f"stockade JSON: matrix[{src!r}] is not an object")
         for text, dsts in row.items():
+            if text == "*":
+                if not isinstance(dsts, str):
+                    raise CheckError(f'stockade JSON: matrix[{src!r}]["*"] is not a text')
+                matrix.default[src] = dsts
+                continue
             for dst in dsts if isinstance(dsts, list) else [dsts]:
                 if dst not in data["groups"]:
                     raise CheckError(f"stockade JSON: matrix[{src!r}][{text!r}] names "
@@ -169,6 +180,12 @@ def read_matrix(data: object) -> Matrix:
                     raise CheckError(f"stockade JSON: {src!r} -> {dst!r} has two answers: "
                                      f"{matrix.text[(src, dst)]!r} and {text!r}")
                 matrix.text[(src, dst)] = text
+    node_traffic = data.get("node_traffic", {})
+    if not isinstance(node_traffic, dict):
+        raise CheckError('stockade JSON: "node_traffic" is not an object')
+    for host, peers in node_traffic.items():
+        for peer in peers:
+            matrix.node_traffic.update({(host, peer), (peer, host)})
     return matrix
 
 

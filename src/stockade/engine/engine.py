@@ -83,6 +83,11 @@ class Engine:
                 # A hostNetwork pod shares its node's address; prefer the pod-network owner.
                 if addr not in self._by_ip or not self.pods[i].host_network:
                     self._by_ip.setdefault(addr, i)
+        self._on_node: dict[str, list[int]] = {}
+        if any(p.host_network for p in self.pods):
+            for i, pod in enumerate(self.pods):
+                if pod.spec.node_name:
+                    self._on_node.setdefault(pod.spec.node_name, []).append(i)
         self.namespaces: dict[str, Namespace] = {ns.name: ns for ns in cluster.namespaces}
         for pod in self.pods:
             if pod.namespace not in self.namespaces:
@@ -138,6 +143,14 @@ class Engine:
         if a.host_network == b.host_network or not a.spec.node_name:
             return False
         return a.spec.node_name == b.spec.node_name
+
+    def node_peers(self, index: int) -> list[int]:
+        """Pods with which pod ``index`` exchanges node traffic (see ``node_traffic``)."""
+        pod = self.pods[index]
+        if not pod.spec.node_name:
+            return []
+        return [i for i in self._on_node.get(pod.spec.node_name, ())
+                if self.pods[i].host_network != pod.host_network]
 
     # --- evaluation ------------------------------------------------------------------------
 

@@ -226,22 +226,42 @@ class MatrixBuilder:
 
 @dataclass(frozen=True, slots=True)
 class ConnectivityMatrix:
-    """Connections allowed between classes: ``texts[codes[src, dst]]``."""
+    """Connections allowed between classes: ``texts[codes[src, dst]]``. ``texts`` always
+    holds ``all`` (the verdict of a pod towards itself and node traffic)."""
 
     engine: Engine
     codes: npt.NDArray[np.int32]
     texts: tuple[str, ...]
 
+    @property
+    def all_id(self) -> int:
+        return self.texts.index("all")
+
     def between_classes(self, src: int, dst: int) -> str:
-        if src == dst and len(self.engine.classes[src].members) == 1:
-            return "all"  # the only pair is the pod and itself
-        return self.texts[int(self.codes[src, dst])]
+        return self.texts[int(self.class_row(src)[dst])]
 
     def between_pods(self, src: int, dst: int) -> str:
         if src == dst or self.engine.node_traffic(src, dst):
             return "all"
         pc = self.engine.pod_class
         return self.texts[int(self.codes[pc[src], pc[dst]])]
+
+    def class_row(self, src: int) -> npt.NDArray[np.int32]:
+        """Text ids from class ``src`` to every class; a class of one pod reaches itself."""
+        row = self.codes[src]
+        if len(self.engine.classes[src].members) == 1:
+            row = row.copy()
+            row[src] = self.all_id
+        return row
+
+    def pod_row(self, src: int) -> npt.NDArray[np.int32]:
+        """Text ids from pod ``src`` to every pod, node traffic and itself included."""
+        pc = np.asarray(self.engine.pod_class)
+        row = self.codes[pc[src]][pc].copy()
+        row[src] = self.all_id
+        for dst in self.engine.node_peers(src):
+            row[dst] = self.all_id
+        return row
 
 
 LOOKUP_BITS = 22  # up to this many port classes, codes are numbered through a table
@@ -280,6 +300,7 @@ def connectivity(engine: Engine) -> ConnectivityMatrix:
         uniq, inverse = np.unique(void, return_inverse=True)
         local = np.array([text_id(u.tobytes()) for u in uniq], dtype=np.int32)
         ids[first:last] = local[inverse.reshape(last - first, n)]
+    text_id(builder.full.tobytes())  # "all" always has an id
     return ConnectivityMatrix(engine, ids, tuple(texts))
 
 
@@ -296,7 +317,10 @@ def port_reachability(engine: Engine, protocol: Protocol, port: int) -> BoolMatr
 
 def reachable_pods(engine: Engine, allowed: BoolMatrix, src: int) -> Iterator[int]:
     """Pod indices that pod ``src`` may connect to (itself included), in input order."""
-    row = allowed[engine.pod_class[src]]
-    for dst in range(len(engine.pods)):
-        if dst == src or row[engine.pod_class[dst]] or engine.node_traffic(src, dst):
-            yield dst
+    pc = np.asarray(engine.pod_class)
+    row = allowed[pc[src]][pc].copy()
+    row[src] = True
+    for dst in engine.node_peers(src):
+        row[dst] = True
+    for dst in np.flatnonzero(row):
+        yield int(dst)

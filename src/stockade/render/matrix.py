@@ -1,7 +1,9 @@
 """The connectivity matrix as text, JSON, CSV or Markdown, for groups of pods or every pod.
 
 The JSON forms are contracts tools rely on:
-- full matrix: ``{"groups": {group: [pods]}, "matrix": {src: {connections: [dsts]}}}``
+- full matrix: ``{"groups": {group: [pods]}, "matrix": {src: {"*": text, text: [dsts]}}}``
+  where ``"*"`` is the verdict of every destination the row does not list elsewhere, plus
+  ``"node_traffic": {host-network pod: [pods on its node]}`` (pairs always allowed both ways)
 - per port: ``{"pods": [...], "results": [{"port", "protocol", "reachable": {src: [dsts]}}]}``,
   streamed pod by pod so that 10,000 pods never sit in memory as one text.
 """
@@ -10,9 +12,12 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import IO
+
+import numpy as np
+import numpy.typing as npt
 
 from stockade.engine.engine import Engine
 from stockade.engine.matrix import BoolMatrix, ConnectivityMatrix, reachable_pods
@@ -23,57 +28,82 @@ from stockade.render.style import Style
 
 @dataclass(frozen=True, slots=True)
 class MatrixView:
-    """Rows/columns to show: groups (behaviour classes) or single pods."""
+    """Rows/columns to show (groups of identical pods, or single pods), and for each row the
+    id of the text in ``texts`` that every column gets."""
 
     names: tuple[str, ...]
     members: tuple[tuple[str, ...], ...]
-    cell: Callable[[int, int], str]
+    texts: tuple[str, ...]
+    row: Callable[[int], npt.NDArray[np.int32]]
+    # Grouped view only: host-network pod -> pods on its node. Such pairs always reach each
+    # other (node traffic) whatever their groups' cells say; per-pod rows already show it.
+    node_traffic: dict[str, list[str]] = field(default_factory=dict)
+
+    def cell(self, src: int, dst: int) -> str:
+        return self.texts[int(self.row(src)[dst])]
+
+    def rows(self) -> Iterator[tuple[int, dict[str, list[int]]]]:
+        """Each row as ``{text: [column, ...]}``, texts in order of first appearance."""
+        for src in range(len(self.names)):
+            ids = self.row(src)
+            order = np.argsort(ids, kind="stable")
+            bounds = np.flatnonzero(np.diff(ids[order])) + 1
+            groups = np.split(order, bounds)
+            groups.sort(key=lambda g: int(g[0]))
+            yield src, {self.texts[int(ids[g[0]])]: g.tolist() for g in groups}
 
 
 def matrix_view(matrix: ConnectivityMatrix, *, per_pod: bool) -> MatrixView:
     engine = matrix.engine
     if per_pod:
         keys = tuple(p.key for p in engine.pods)
-        return MatrixView(keys, tuple((k,) for k in keys), matrix.between_pods)
+        return MatrixView(keys, tuple((k,) for k in keys), matrix.texts, matrix.pod_row)
     names = group_names(engine.classes, engine.pods)
     members = tuple(tuple(engine.pods[i].key for i in c.members) for c in engine.classes)
-    return MatrixView(tuple(names), members, matrix.between_classes)
+    node_traffic = {
+        pod.key: [engine.pods[j].key for j in engine.node_peers(i)]
+        for i, pod in enumerate(engine.pods)
+        if pod.host_network and engine.node_peers(i)
+    }
+    return MatrixView(tuple(names), members, matrix.texts, matrix.class_row, node_traffic)
 
 
 def write_json(view: MatrixView, out: IO[str]) -> None:
+    """``{"groups": {...}, "matrix": {src: {"*": text, text: [dst, ...]}}}``: under ``"*"``
+    the verdict of every destination not listed under another text (the row's commonest)."""
+    encoded = [json.dumps(name) for name in view.names]
     out.write('{"groups": {')
-    for i, (name, members) in enumerate(zip(view.names, view.members, strict=True)):
-        out.write(("," if i else "") + json.dumps(name) + ": " + json.dumps(list(members)))
-    out.write('}, "matrix": {')
-    n = len(view.names)
-    for src in range(n):
-        by_text: dict[str, list[str]] = {}
-        for dst in range(n):
-            by_text.setdefault(view.cell(src, dst), []).append(view.names[dst])
-        out.write(("," if src else "") + json.dumps(view.names[src]) + ": "
-                  + json.dumps(by_text))
-    out.write("}}\n")
+    for i, (name, members) in enumerate(zip(encoded, view.members, strict=True)):
+        out.write(("," if i else "") + name + ": " + json.dumps(list(members)))
+    out.write('},\n"matrix": {')
+    for src, by_text in view.rows():
+        common = max(by_text, key=lambda t: len(by_text[t]))
+        parts = ['"*": ' + json.dumps(common)]
+        for text, dsts in by_text.items():
+            if text != common:
+                parts.append(json.dumps(text) + ": [" + ", ".join(encoded[d] for d in dsts) + "]")
+        out.write((",\n" if src else "") + encoded[src] + ": {" + ", ".join(parts) + "}")
+    out.write("}")
+    if view.node_traffic:
+        out.write(',\n"node_traffic": ' + json.dumps(view.node_traffic))
+    out.write("}\n")
 
 
 def write_csv(view: MatrixView, out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["from", "to", "allowed"])
-    n = len(view.names)
-    for src in range(n):
-        for dst in range(n):
-            writer.writerow([view.names[src], view.names[dst], view.cell(src, dst)])
+    for src in range(len(view.names)):
+        ids = view.row(src)
+        writer.writerows([view.names[src], view.names[d], view.texts[int(t)]]
+                         for d, t in enumerate(ids))
 
 
 def write_markdown(view: MatrixView, out: IO[str]) -> None:
-    out.write("| from | to | allowed |\n|---|---|---|\n")
-    n = len(view.names)
-    for src in range(n):
-        for dst in range(n):
-            out.write(f"| {view.names[src]} | {view.names[dst]} | {view.cell(src, dst)} |\n")
-    _legend_markdown(view, out)
-
-
-def _legend_markdown(view: MatrixView, out: IO[str]) -> None:
+    out.write("| from | allowed | to |\n|---|---|---|\n")
+    for src, by_text in view.rows():
+        for text, dsts in by_text.items():
+            out.write(f"| {view.names[src]} | {text} | "
+                      f"{', '.join(view.names[d] for d in dsts)} |\n")
     groups = [(n, m) for n, m in zip(view.names, view.members, strict=True) if len(m) > 1]
     if groups:
         out.write("\n| group | pods |\n|---|---|\n")
@@ -83,24 +113,25 @@ def _legend_markdown(view: MatrixView, out: IO[str]) -> None:
 
 def write_text(view: MatrixView, out: IO[str], style: Style) -> None:
     """Per source, its destinations gathered by what is allowed to them."""
-    n = len(view.names)
-    for src in range(n):
-        by_text: dict[str, list[str]] = {}
-        for dst in range(n):
-            by_text.setdefault(view.cell(src, dst), []).append(view.names[dst])
+    for src, by_text in view.rows():
         out.write(style.bold(view.names[src]) + "\n")
         width = max(len(text) for text in by_text)
         for text, dsts in by_text.items():
             shown = f"{text:<{width}}"
             shown = style.bad(shown) if text == "none" else (
                 style.good(shown) if text == "all" else shown)
-            out.write(f"  -> {shown}  {', '.join(dsts)}\n")
+            out.write(f"  -> {shown}  {', '.join(view.names[d] for d in dsts)}\n")
     groups = [(nm, m) for nm, m in zip(view.names, view.members, strict=True) if len(m) > 1]
     if groups:
         out.write("\n" + style.bold("groups") + " (pods that every policy treats alike; "
                   "--pods shows each)\n")
         for name, members in groups:
             out.write(f"  {name}: {', '.join(members)}\n")
+    if view.node_traffic:
+        out.write("\n" + style.bold("node traffic") + " (a host-network pod and the pods on "
+                  "its node always reach each other, whatever the groups above say)\n")
+        for host, peers in view.node_traffic.items():
+            out.write(f"  {host} <-> {', '.join(peers)}\n")
 
 
 def write_port_json(engine: Engine, results: Sequence[tuple[int, Protocol, BoolMatrix]],

@@ -1,0 +1,195 @@
+"""Which endpoints an analysis shows: workloads' pod templates and the real Pods.
+
+People keep Deployments and StatefulSets, not Pods; clusters have both. A Pod owned by a
+workload of the same input (through ``ownerReferences``, following a ReplicaSet up to its
+Deployment, or because its labels match the workload's selector) is represented by that
+workload unless each pod is asked for. Pure: decides a list, reads nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from stockade.model.types import (
+    Cluster,
+    LabelSelector,
+    LabelSelectorRequirement,
+    OwnerReference,
+    Pod,
+    Workload,
+)
+
+TEMPLATE_NOTE = ("workloads stand for their pods through their pod templates, which have no "
+                 "IP addresses: selectors match them, ipBlocks never do")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """The pods the engine is built over, and how the input's pods map to workloads.
+
+    ``owner`` maps every owned pod's key (``ns/name``) to its workload's key
+    (``ns/Kind/name``), whether the pod is shown or folded into the workload.
+    """
+
+    pods: tuple[Pod, ...]
+    owner: Mapping[str, str]
+    folded: tuple[str, ...]  # keys of pods (and owned workloads) not shown themselves
+    notes: tuple[str, ...]
+
+    @property
+    def has_templates(self) -> bool:
+        return any(p.template_of for p in self.pods)
+
+
+def _requirement_matches(req: LabelSelectorRequirement, labels: Mapping[str, str]) -> bool:
+    present = req.key in labels
+    if req.operator == "In":
+        return present and labels[req.key] in req.values
+    if req.operator == "NotIn":
+        return not present or labels[req.key] not in req.values
+    if req.operator == "Exists":
+        return present
+    if req.operator == "DoesNotExist":
+        return not present
+    return False
+
+
+def _matches(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in selector.match_labels):
+        return False
+    return all(_requirement_matches(r, labels) for r in selector.match_expressions)
+
+
+def effective_selector(workload: Workload) -> LabelSelector | None:
+    """The selector that claims pods: the workload's own, or (as for a ReplicationController
+    or a Job, whose selector the API server generates) its template's labels. ``None`` when
+    neither says anything: an empty selector would claim every pod of the namespace."""
+    if workload.selector is not None and not workload.selector.is_empty:
+        return workload.selector
+    labels = workload.template.metadata.labels
+    return LabelSelector(match_labels=labels) if labels else None
+
+
+def _ordered(refs: Sequence[OwnerReference]) -> list[OwnerReference]:
+    """The controller reference first: it is the one that manages the object."""
+    return sorted(refs, key=lambda r: not r.controller)
+
+
+class _Owners:
+    """Workloads of one input indexed for ownership lookups."""
+
+    def __init__(self, workloads: Sequence[Workload]) -> None:
+        self.by_ref = {(w.namespace, w.kind_name, w.name): w for w in workloads}
+        self.by_namespace: dict[str, list[Workload]] = {}
+        for w in workloads:
+            self.by_namespace.setdefault(w.namespace, []).append(w)
+        self.selectors = {w.key: effective_selector(w) for w in workloads}
+
+    def owner_of(self, namespace: str, refs: Sequence[OwnerReference]) -> Workload | None:
+        for ref in _ordered(refs):
+            found = self.by_ref.get((namespace, ref.kind, ref.name))
+            if found is not None:
+                return found
+        return None
+
+    def root(self, workload: Workload) -> Workload:
+        """Follow owners up (ReplicaSet -> Deployment, Job -> CronJob) within the input."""
+        seen = {workload.key}
+        current = workload
+        while True:
+            parent = self.owner_of(current.namespace, current.metadata.owner_references)
+            if parent is None or parent.key in seen:
+                return current
+            seen.add(parent.key)
+            current = parent
+
+    def claiming(self, pod: Pod) -> list[Workload]:
+        """Root workloads whose selector matches the pod's labels, in input order."""
+        labels = pod.labels
+        roots: list[Workload] = []
+        for w in self.by_namespace.get(pod.namespace, ()):
+            selector = self.selectors[w.key]
+            if selector is not None and _matches(selector, labels):
+                root = self.root(w)
+                if root not in roots:
+                    roots.append(root)
+        return roots
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def choose_endpoints(cluster: Cluster, *, per_pod: bool = False,
+                     keep: Collection[str] = ()) -> Endpoints:
+    """Workload templates plus the Pods no workload of the input owns.
+
+    With ``per_pod`` every Pod is shown and a workload appears only when the input has none
+    of its pods. ``keep`` names endpoints (pod or workload keys, or pod IPs) that are shown
+    whatever the mode, so that a query about one pod of a Deployment can be answered.
+    """
+    owners = _Owners(cluster.workloads)
+    owner: dict[str, str] = {}
+    ambiguous: list[str] = []
+    for pod in cluster.pods:
+        direct = owners.owner_of(pod.namespace, pod.metadata.owner_references)
+        if direct is not None:
+            owner[pod.key] = owners.root(direct).key
+            continue
+        claims = owners.claiming(pod)
+        if claims:
+            owner[pod.key] = claims[0].key
+            if len(claims) > 1:
+                ambiguous.append(f"{pod.key} ({', '.join(w.key for w in claims)})")
+
+    kept = set(keep)
+    roots = [w for w in cluster.workloads if owners.root(w) is w]
+    owned_workloads = [w for w in cluster.workloads if owners.root(w) is not w]
+    with_pods = set(owner.values())
+
+    def keeps(pod: Pod) -> bool:
+        return pod.key in kept or any(ip in kept for ip in pod.ips)
+
+    pods: list[Pod] = []
+    folded: list[str] = []
+    for pod in cluster.pods:
+        if pod.key in owner and not per_pod and not keeps(pod):
+            folded.append(pod.key)
+        else:
+            pods.append(pod)
+    for w in roots:
+        if per_pod and w.key in with_pods and w.key not in kept:
+            folded.append(w.key)
+        else:
+            pods.append(w.template)
+    for w in owned_workloads:
+        if w.key in kept:
+            pods.append(w.template)
+        else:
+            folded.append(w.key)
+
+    notes: list[str] = []
+    folded_pods = sum(1 for key in folded if key in owner)
+    if folded_pods:
+        notes.append(f"{_plural(folded_pods, 'pod')} shown as the workload that owns "
+                     f"{'it' if folded_pods == 1 else 'them'} (--per-pod shows each pod)")
+    folded_owned = [w for w in owned_workloads if w.key not in kept]
+    if folded_owned:
+        kinds = sorted({w.kind_name for w in folded_owned})
+        notes.append(f"{_plural(len(folded_owned), 'workload')} ({', '.join(kinds)}) shown "
+                     "as the workload that owns them")
+    if per_pod:
+        replaced = [w for w in roots if w.key in with_pods and w.key not in kept]
+        if replaced:
+            notes.append(f"{_plural(len(replaced), 'workload')} shown as their pods "
+                         "(--per-pod)")
+    for text in ambiguous:
+        notes.append(f"pod {text.split(' ', 1)[0]} matches the selectors of several "
+                     f"workloads {text.split(' ', 1)[1]}; shown as the first")
+    return Endpoints(tuple(pods), owner, tuple(folded), tuple(notes))
+
+
+def with_endpoints(cluster: Cluster, endpoints: Endpoints) -> Cluster:
+    """The cluster whose ``pods`` are the chosen endpoints, ready for ``Engine``."""
+    return replace(cluster, pods=endpoints.pods)
