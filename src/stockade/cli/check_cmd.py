@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from stockade.cli.common import add_input_arguments, read_inputs
+from stockade.cli.common import add_input_arguments, default_namespace, read_inputs
 from stockade.model.build import build_cluster
 
 
@@ -19,13 +19,13 @@ def register(sub: Any) -> None:
         "the API server's rules, field paths and messages. Every error of every object is "
         "reported. Exit 0 when all are valid, 2 otherwise.",
     )
-    add_input_arguments(parser)
+    add_input_arguments(parser, helm=True)
     parser.add_argument("-o", "--output", choices=("text", "json"), default="text")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    result = build_cluster(read_inputs(args))
+    result = build_cluster(read_inputs(args), default_namespace=default_namespace(args))
     cluster = result.cluster
     if args.output == "json":
         doc = {

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Collection
 
 from stockade.errors import InvalidObjects, UsageError
 from stockade.model.build import BuildResult, RawObject, build_cluster
-from stockade.model.types import Protocol
+from stockade.model.types import Cluster, Protocol
+from stockade.model.workloads import TEMPLATE_NOTE, Endpoints, choose_endpoints, with_endpoints
 from stockade.sources.files import read_paths
 
 
-def add_input_arguments(parser: argparse.ArgumentParser, *, cluster: bool = True) -> None:
+def add_input_arguments(parser: argparse.ArgumentParser, *, cluster: bool = True,
+                        helm: bool = False) -> None:
     parser.add_argument(
         "paths", nargs="*", metavar="PATH",
         help="manifest files or directories (.yaml, .yml, .json; recursive), or - for stdin",
@@ -34,11 +37,40 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, cluster: bool = True
                            help="read only this namespace (with --cluster)")
         group.add_argument("-A", "--all-namespaces", action="store_true",
                            help="read every namespace (with --cluster; the default)")
+    if helm:
+        chart = parser.add_argument_group("Helm chart (runs `helm template`)")
+        chart.add_argument("--helm", metavar="CHART_DIR",
+                           help="render this chart with the helm binary and analyse the "
+                           "output (with or without PATHs)")
+        chart.add_argument("--values", action="append", default=[], metavar="FILE",
+                           help="a values file for --helm (repeatable, later files win)")
+        chart.add_argument("--helm-namespace", metavar="NS",
+                           help="the release namespace for --helm; objects without a "
+                           "namespace land there instead of default")
+
+
+def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--per-pod", action="store_true",
+                        help="show pods owned by a workload one by one instead of as their "
+                        "workload (ns/Kind/name)")
+
+
+def choose(args: argparse.Namespace, cluster: Cluster,
+           keep: Collection[str] = ()) -> tuple[Cluster, Endpoints]:
+    """The cluster over the endpoints to analyse (workloads, pods), notes on stderr once."""
+    endpoints = choose_endpoints(cluster, per_pod=getattr(args, "per_pod", False), keep=keep)
+    for note in endpoints.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if endpoints.has_templates:
+        print(f"note: {TEMPLATE_NOTE}", file=sys.stderr)
+    return with_endpoints(cluster, endpoints), endpoints
 
 
 def read_inputs(args: argparse.Namespace) -> list[RawObject]:
     """The raw objects named on the command line (files, stdin, or a live cluster)."""
     if getattr(args, "cluster", False):
+        if getattr(args, "helm", None):
+            raise UsageError("give either --helm or --cluster, not both")
         if args.paths:
             raise UsageError("give either PATHs or --cluster, not both")
         from stockade.sources.cluster import ClusterSource
@@ -47,15 +79,29 @@ def read_inputs(args: argparse.Namespace) -> list[RawObject]:
             kubeconfig=args.kubeconfig, context=args.context
         )
         return source.read(namespace=args.cluster_namespace)
-    if not args.paths:
+    helm_chart = getattr(args, "helm", None)
+    if getattr(args, "values", None) and not helm_chart:
+        raise UsageError("--values is for --helm CHART_DIR")
+    if not args.paths and not helm_chart:
         raise UsageError("no input: give manifest files or directories, - for stdin, "
-                         "or --cluster")
-    return read_paths(args.paths)
+                         "--helm CHART_DIR, or --cluster")
+    objects = read_paths(args.paths) if args.paths else []
+    if helm_chart:
+        from stockade.sources.helm import render_chart
+
+        objects += render_chart(helm_chart, args.values, namespace=args.helm_namespace,
+                                command=getattr(args, "command", None) or "matrix")
+    return objects
+
+
+def default_namespace(args: argparse.Namespace) -> str:
+    """Where objects without ``metadata.namespace`` land: Helm's release namespace if given."""
+    return getattr(args, "helm_namespace", None) or "default"
 
 
 def load(args: argparse.Namespace, *, refuse_invalid: bool = True) -> BuildResult:
     """Read and build the cluster; refuse invalid input unless ``--skip-invalid``."""
-    result = build_cluster(read_inputs(args))
+    result = build_cluster(read_inputs(args), default_namespace=default_namespace(args))
     if result.findings and refuse_invalid and not args.skip_invalid:
         raise InvalidObjects(result.findings)
     for finding in result.findings:

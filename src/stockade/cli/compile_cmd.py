@@ -11,8 +11,7 @@ import json
 import sys
 
 from stockade.cli.common import add_input_arguments, load
-from stockade.nft.compile import DEFAULT_TABLE
-from stockade.nft.names import check_table_name
+from stockade.nft.names import DEFAULT_TABLE, check_table_name
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

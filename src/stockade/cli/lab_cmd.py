@@ -16,8 +16,7 @@ from types import FrameType
 
 from stockade.cli.common import add_input_arguments, read_inputs
 from stockade.errors import UsageError
-from stockade.lab.names import check_lab_name
-from stockade.lab.plan import DEFAULT_POD_CIDR
+from stockade.lab.names import DEFAULT_POD_CIDR, check_lab_name
 
 _PROTOCOLS = ("TCP", "UDP", "SCTP")
 

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
 import sys
-from typing import Any
+from typing import IO, Any
 
-from stockade.cli.common import add_input_arguments, load, parse_port
+from stockade.cli.common import (
+    add_endpoint_arguments,
+    add_input_arguments,
+    choose,
+    load,
+    parse_port,
+)
 from stockade.engine import Engine
 from stockade.engine.matrix import connectivity, port_reachability
+from stockade.engine.services import ColumnReach, reach_columns, service_columns
+from stockade.errors import UsageError
 from stockade.render import matrix as render
+from stockade.render import query as render_services
+from stockade.render.groups import group_names
 from stockade.render.style import Style
 
 
@@ -21,7 +34,11 @@ def register(sub: Any) -> None:
         "alike are grouped unless --pods. With --port (repeatable): a reachable yes/no "
         "matrix per port. A pod always reaches itself.",
     )
-    add_input_arguments(parser)
+    add_input_arguments(parser, helm=True)
+    add_endpoint_arguments(parser)
+    parser.add_argument("--services", action="store_true",
+                        help="add every Service port as a destination (svc/NS/NAME:PORT): "
+                        "reachable when the policies allow each backend on its targetPort")
     parser.add_argument("--port", action="append", default=[], metavar="PORT/PROTO",
                         help="a port to tabulate, e.g. 80/TCP or 53/UDP (repeatable)")
     parser.add_argument("--pods", action="store_true",
@@ -33,11 +50,17 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ports = [parse_port(p) for p in args.port]
+    if args.services and ports and args.output in ("csv", "md"):
+        raise UsageError(f"--services with --port cannot be written as {args.output}; "
+                         "leave out --port, or use -o text or -o json")
     result = load(args)
-    engine = Engine(result.cluster)
-    out = sys.stdout
-    style = Style.for_stream(out)
-    unaddressed = [p.key for p in engine.pods if not p.ips and not p.host_network]
+    cluster, _ = choose(args, result.cluster)
+    engine = Engine(cluster)
+    final = sys.stdout
+    out: IO[str] = io.StringIO() if args.services and args.output == "json" else final
+    style = Style.for_stream(final, os.environ)
+    unaddressed = [p.key for p in engine.pods
+                   if not p.ips and not p.host_network and not p.template_of]
     if unaddressed and args.output == "text":
         print(f"note: {len(unaddressed)} pod(s) without an IP ({', '.join(unaddressed[:5])}"
               f"{', ...' if len(unaddressed) > 5 else ''}): matched by selectors, never by "
@@ -49,12 +72,42 @@ def run(args: argparse.Namespace) -> int:
             render.write_port_json(engine, results, out)
         else:
             render.write_port_table(engine, results, out, style, args.output)
-        return 0
-    view = render.matrix_view(connectivity(engine), per_pod=args.pods)
-    writers = {"json": render.write_json, "csv": render.write_csv,
-               "md": render.write_markdown}
-    if args.output in writers:
-        writers[args.output](view, out)
     else:
-        render.write_text(view, out, style)
+        view = render.matrix_view(connectivity(engine), per_pod=args.pods)
+        writers = {"json": render.write_json, "csv": render.write_csv,
+                   "md": render.write_markdown}
+        if args.output in writers:
+            writers[args.output](view, out)
+        else:
+            render.write_text(view, out, style)
+    if args.services:
+        _write_services(args, engine, bool(ports), (out, final), style)
     return 0
+
+
+def _rows(engine: Engine, per_pod: bool) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The matrix's rows: every endpoint, or the groups of endpoints policies treat alike."""
+    if per_pod:
+        keys = [p.key for p in engine.pods]
+        return keys, [(k,) for k in keys]
+    members = [tuple(engine.pods[i].key for i in c.members) for c in engine.classes]
+    return group_names(engine.classes, engine.pods), members
+
+
+def _write_services(args: argparse.Namespace, engine: Engine, per_port: bool,
+                    streams: tuple[IO[str], IO[str]], style: Style) -> None:
+    """After the matrix: its output stream (a buffer for JSON) and the real stdout."""
+    out, final = streams
+    names, members = _rows(engine, per_pod=args.pods or per_port)
+    columns = service_columns(engine.cluster.services, engine.pods)
+    reaches: list[ColumnReach] = reach_columns(engine, columns, members)
+    if args.output == "json":
+        # The matrix JSON is one object; the Service columns join it as one more key.
+        assert isinstance(out, io.StringIO)
+        text = out.getvalue().rstrip()
+        doc = render_services.services_json(reaches, names)
+        final.write(text[:-1] + ', "services": ' + json.dumps(doc) + "}\n")
+    elif args.output == "text":
+        render_services.write_services_text(reaches, names, out, style)
+    else:
+        render_services.write_services_rows(reaches, names, out, args.output)

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
-from stockade.cli.common import add_input_arguments, load, parse_port
-from stockade.engine import Engine, Traffic
+from stockade.cli.common import (
+    add_endpoint_arguments,
+    add_input_arguments,
+    choose,
+    load,
+    parse_port,
+)
+from stockade.engine import Endpoint, Engine, Traffic
+from stockade.engine.services import (
+    check_resolvable,
+    find_service,
+    parse_service_ref,
+    query_service,
+    service_port,
+)
+from stockade.errors import InputError, UsageError
+from stockade.model.types import Cluster
 from stockade.render import query as render
 from stockade.render.style import Style
 
@@ -17,28 +33,68 @@ def register(sub: Any) -> None:
         "query", help="can SRC reach DST on a port? which policies and rules decide",
         description="Answer whether SRC may open a connection to DST on PORT/PROTO, per "
         "direction: whether each end is isolated and by which policies, which rule allows "
-        "it, or the nearest misses. Exit 0 allowed, 1 denied, 2 bad input.",
+        "it, or the nearest misses. With --to svc/NS/NAME:PORT, answer for every backend of "
+        "the Service on its targetPort. Exit 0 allowed (to every backend), 1 denied (or "
+        "only partially allowed), 2 bad input.",
     )
-    add_input_arguments(parser)
+    add_input_arguments(parser, helm=True)
+    add_endpoint_arguments(parser)
     parser.add_argument("--from", dest="source", required=True, metavar="SRC",
-                        help="ns/pod, or an IP address (a pod's, or outside the cluster)")
+                        help="ns/pod, ns/Kind/name (a workload), or an IP address (a pod's, "
+                        "or outside the cluster)")
     parser.add_argument("--to", dest="destination", required=True, metavar="DST",
-                        help="ns/pod, or an IP address")
-    parser.add_argument("--port", required=True, metavar="PORT/PROTO",
+                        help="ns/pod, ns/Kind/name, an IP address, or svc/NS/NAME:PORT (a "
+                        "Service port by number or name; then no --port)")
+    parser.add_argument("--port", metavar="PORT/PROTO",
                         help="destination port and protocol, e.g. 6379/TCP (TCP if omitted)")
     parser.add_argument("-o", "--output", choices=("text", "json"), default="text")
     parser.set_defaults(func=run)
 
 
+def _endpoint(engine: Engine, cluster: Cluster, text: str) -> Endpoint:
+    """The endpoint named, with a hint when a plain name is a workload's."""
+    try:
+        return engine.endpoint(text)
+    except InputError as exc:
+        namespace, _, name = text.partition("/")
+        workloads = [w.key for w in cluster.workloads
+                     if w.namespace == namespace and w.name == name]
+        if workloads:
+            raise InputError(f"{exc}; workloads are named ns/Kind/name: "
+                             f"{', '.join(workloads)}") from None
+        raise
+
+
 def run(args: argparse.Namespace) -> int:
-    port, protocol = parse_port(args.port)
+    if parse_service_ref(args.source) is not None:
+        raise UsageError(f"--from {args.source}: a Service is only a destination (clients "
+                         "connect to it; its backends answer)")
+    ref = parse_service_ref(args.destination)
+    if ref is None and not args.port:
+        raise UsageError("--port is required (unless --to names a Service: svc/NS/NAME:PORT)")
+    if ref is not None and args.port:
+        raise UsageError(f"--port {args.port}: with --to {args.destination} the port is the "
+                         "Service's (svc/NS/NAME:PORT); leave out --port")
+    port, protocol = parse_port(args.port) if ref is None else (0, None)
     result = load(args)
-    engine = Engine(result.cluster)
-    traffic = Traffic(engine.endpoint(args.source), engine.endpoint(args.destination),
-                      protocol, port)
+    cluster, _ = choose(args, result.cluster, keep={args.source, args.destination})
+    engine = Engine(cluster)
+    source = _endpoint(engine, cluster, args.source)
+    out = sys.stdout
+    if ref is not None:
+        service = find_service(cluster.services, ref)
+        check_resolvable(service)
+        answer = query_service(engine, source, service, service_port(service, ref))
+        if args.output == "json":
+            render.write_service_json(answer, out)
+        else:
+            render.write_service_text(answer, out, Style.for_stream(out, os.environ))
+        return 0 if answer.allowed else 1
+    assert protocol is not None  # parsed above when --to is no Service
+    traffic = Traffic(source, _endpoint(engine, cluster, args.destination), protocol, port)
     verdict = engine.evaluate(traffic)
     if args.output == "json":
-        render.write_json(verdict, sys.stdout)
+        render.write_json(verdict, out)
     else:
-        render.write_text(verdict, sys.stdout, Style.for_stream(sys.stdout))
+        render.write_text(verdict, out, Style.for_stream(out, os.environ))
     return 0 if verdict.allowed else 1

@@ -11,7 +11,7 @@ the same node) is a per-pod exception applied on top of the class answers.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 

@@ -141,14 +141,16 @@ class Compiler:
         self._ns_cache: dict[bytes, BoolArray] = {}
 
     def in_namespace(self, namespace: str) -> BoolArray:
-        return self.ns_members.get(namespace, self._none)
+        found: BoolArray = self.ns_members.get(namespace, self._none)
+        return found
 
     def namespaces_matching(self, selected: BoolArray) -> BoolArray:
         """The classes living in the selected namespaces (cached per selection)."""
         key = selected.tobytes()
         cached = self._ns_cache.get(key)
         if cached is None:
-            cached = self._ns_cache[key] = np.any(self.ns_matrix[selected], axis=0)
+            cached = np.asarray(np.any(self.ns_matrix[selected], axis=0), dtype=np.bool_)
+            self._ns_cache[key] = cached
         return cached
 
     def block_members(self, block: Block) -> dict[int, BoolArray]:
@@ -251,7 +253,9 @@ def port_cuts(policies: Sequence[NetworkPolicy],
     return cuts
 
 
-def policy_blocks(policies: Sequence[NetworkPolicy]) -> list[tuple[IPNetwork, tuple[IPNetwork, ...]]]:
+def policy_blocks(
+    policies: Sequence[NetworkPolicy],
+) -> list[tuple[IPNetwork, tuple[IPNetwork, ...]]]:
     """Every distinct ipBlock of the policies, normalised."""
     blocks: dict[Block, None] = {}
     for policy in policies:

@@ -100,7 +100,7 @@ class MatrixBuilder:
                     for i, f in enumerate((4, 6))}
         blocks = {f for cp in engine.compiled for rs in cp.rules.values() for r in rs
                   for f in r.block_members}
-        self.variants = sorted(blocks) + [0]  # families whose ipBlocks differ, then none
+        self.variants = [*sorted(blocks), 0]  # families whose ipBlocks differ, then none
         self._egress: dict[int, tuple[npt.NDArray[np.int64], Words]] = {}
         self._ingress: dict[int, tuple[npt.NDArray[np.int64], Words]] = {}
 
@@ -208,7 +208,9 @@ class MatrixBuilder:
         first, second = self.primary[src, None], self.secondary[src, None]
 
         def dst_has(family: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-            return ((family == 4) & self.has[4][None, :]) | ((family == 6) & self.has[6][None, :])
+            has: npt.NDArray[np.bool_] = (((family == 4) & self.has[4][None, :])
+                                          | ((family == 6) & self.has[6][None, :]))
+            return has
 
         fallback = np.where(first != 0, first, self.primary[None, :])
         return np.where(dst_has(first), first,
@@ -248,7 +250,7 @@ class ConnectivityMatrix:
 
     def class_row(self, src: int) -> npt.NDArray[np.int32]:
         """Text ids from class ``src`` to every class; a class of one pod reaches itself."""
-        row = self.codes[src]
+        row: npt.NDArray[np.int32] = self.codes[src]
         if len(self.engine.classes[src].members) == 1:
             row = row.copy()
             row[src] = self.all_id
@@ -257,7 +259,7 @@ class ConnectivityMatrix:
     def pod_row(self, src: int) -> npt.NDArray[np.int32]:
         """Text ids from pod ``src`` to every pod, node traffic and itself included."""
         pc = np.asarray(self.engine.pod_class)
-        row = self.codes[pc[src]][pc].copy()
+        row: npt.NDArray[np.int32] = self.codes[pc[src]][pc].copy()
         row[src] = self.all_id
         for dst in self.engine.node_peers(src):
             row[dst] = self.all_id
@@ -320,7 +322,7 @@ def reachable_pods(engine: Engine, allowed: BoolMatrix, src: int) -> Iterator[in
     pc = np.asarray(engine.pod_class)
     row = allowed[pc[src]][pc].copy()
     row[src] = True
-    for dst in engine.node_peers(src):
-        row[dst] = True
+    for peer in engine.node_peers(src):
+        row[peer] = True
     for dst in np.flatnonzero(row):
         yield int(dst)

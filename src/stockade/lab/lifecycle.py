@@ -23,8 +23,8 @@ from stockade.engine import Engine
 from stockade.errors import EnvironmentProblem, InputError, InvalidObjects
 from stockade.hosts.write import write_hosts_file
 from stockade.lab import state as lab_state
-from stockade.lab.names import NETNS_ETC, LabNames
-from stockade.lab.plan import DEFAULT_POD_CIDR, LabPlan, make_plan
+from stockade.lab.names import DEFAULT_POD_CIDR, NETNS_ETC, LabNames
+from stockade.lab.plan import LabPlan, make_plan
 from stockade.lab.state import LabState, PodState
 from stockade.lab.system import ip_batch, list_netns, netns_pids, sysctl
 from stockade.model.build import BuildResult, RawObject, build_cluster

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from stockade.errors import UsageError
 
+DEFAULT_POD_CIDR = "10.244.0.0/16"  # where the lab allocates addresses for pods without one
+
 PREFIX = "stk-"
 STATE_ROOT = Path("/run/stockade/labs")
 NETNS_ETC = Path("/etc/netns")

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 from stockade.errors import InputError
 from stockade.hosts import render_hosts_file
-from stockade.lab.names import LabNames
+from stockade.lab.names import (
+    DEFAULT_POD_CIDR,
+    LabNames,
+)
 from stockade.model.netparse import effective_address, parse_ip
 from stockade.model.types import Cluster, Pod
 
-DEFAULT_POD_CIDR = "10.244.0.0/16"
 NODE_IPV4 = "169.254.77.1"
 NODE_IPV6 = "fd00:57ad:e::1"
 

@@ -1,10 +1,11 @@
 """Real probes: TCP connects and UDP request/reply, from inside each source pod's namespace,
 all in flight at once from one thread, each with a short timeout.
 
-The destination address is of the family the engine judges a pod-to-pod connection by: the
-source's primary family when the destination has it, else a family both have; pods with no
-family in common cannot talk at all, and such a pair is reported as untestable. A listener answers on every probed port (the lab daemon's, or
-one opened here for ports no pod declared), so "dropped" means the ruleset dropped it.
+The destination address is of the family the engine judges a pod-to-pod connection by:
+the source's primary family when the destination has it, else a family both have; pods
+with no family in common cannot talk at all, and such a pair is reported as untestable.
+A listener answers on every probed port (the lab daemon's, or one opened here for ports no
+pod declared), so "dropped" means the ruleset dropped it.
 SCTP is probed only where the kernel has SCTP sockets; elsewhere it is "untestable".
 """
 

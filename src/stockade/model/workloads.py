@@ -94,13 +94,16 @@ class _Owners:
         return None
 
     def root(self, workload: Workload) -> Workload:
-        """Follow owners up (ReplicaSet -> Deployment, Job -> CronJob) within the input."""
+        """Follow owners up (ReplicaSet -> Deployment, Job -> CronJob) within the input.
+        Owners that go round in a circle own nothing: each workload stands for itself."""
         seen = {workload.key}
         current = workload
         while True:
             parent = self.owner_of(current.namespace, current.metadata.owner_references)
-            if parent is None or parent.key in seen:
+            if parent is None:
                 return current
+            if parent.key in seen:
+                return workload
             seen.add(parent.key)
             current = parent
 

@@ -27,11 +27,11 @@ from stockade.model.netparse import IPAddress, effective_address, parse_ip
 from stockade.model.types import Pod, PolicyType, Protocol
 from stockade.nft.intervals import Range, disjoint_rectangles, network_range, subtract
 from stockade.nft.ir import Chain, NftSet, Table
+from stockade.nft.names import DEFAULT_TABLE
 
 if TYPE_CHECKING:
     from stockade.engine import Engine
 
-DEFAULT_TABLE = "stockade"
 FAMILIES = (4, 6)
 PROTOCOLS = (Protocol.TCP, Protocol.UDP, Protocol.SCTP)
 ALL_PORTS: Range = (0, 65535)

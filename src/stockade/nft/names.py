@@ -6,6 +6,8 @@ import re
 
 from stockade.errors import UsageError
 
+DEFAULT_TABLE = "stockade"
+
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 
 

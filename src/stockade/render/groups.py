@@ -1,7 +1,8 @@
 """Names for groups of pods that behave identically, readable at a glance.
 
-A group of one is the pod itself (``ns/name``); replicas sharing a name prefix read as
-``ns/web-*``; otherwise the namespace and the labels that policies look at.
+A group of one is the pod itself (``ns/name``) or the workload (``ns/Kind/name``); replicas
+sharing a name prefix read as ``ns/web-*``, workloads of one kind as ``ns/Deployment/web-*``;
+otherwise the namespace and the labels that policies look at.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def _prefix(names: Sequence[str]) -> str:
     while size < min(len(first), len(last)) and first[size] == last[size]:
         size += 1
     common = first[:size]
-    cut = max(common.rfind("-"), common.rfind("."))
+    cut = max(common.rfind("-"), common.rfind("."), common.rfind("/"))
     return common[: cut + 1] if cut > 0 else ""
 
 
@@ -30,7 +31,8 @@ def group_names(classes: Sequence[BehaviourClass], pods: Sequence[Pod]) -> list[
         if len(members) == 1:
             name = members[0].key
         else:
-            prefix = _prefix([p.name for p in members])
+            # A workload reads as Kind/name, so a prefix never mixes pods and workloads.
+            prefix = _prefix([p.key.partition("/")[2] for p in members])
             if prefix:
                 name = f"{cls.namespace}/{prefix}*"
             else:

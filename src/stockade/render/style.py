@@ -1,8 +1,9 @@
-"""Terminal styling: colour only when writing to a terminal and ``NO_COLOR`` is unset."""
+"""Terminal styling: colour only when writing to a terminal and ``NO_COLOR`` is unset (the
+caller reads the environment; this module stays pure)."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from typing import IO
 
 
@@ -11,9 +12,9 @@ class Style:
         self.enabled = enabled
 
     @classmethod
-    def for_stream(cls, stream: IO[str]) -> Style:
+    def for_stream(cls, stream: IO[str], environ: Mapping[str, str]) -> Style:
         isatty = getattr(stream, "isatty", None)
-        return cls(bool(isatty and isatty()) and "NO_COLOR" not in os.environ)
+        return cls(bool(isatty and isatty()) and "NO_COLOR" not in environ)
 
     def _wrap(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text

@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
 from stockade.errors import InputError
 from stockade.model.build import RawObject
 from stockade.model.types import Origin
-
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+from stockade.sources.yaml_docs import YAMLProblem, documents
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -79,44 +74,43 @@ def parse_text(text: str, name: str, *, json_hint: bool = False) -> list[RawObje
                 raise InputError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
         else:
             docs = data if isinstance(data, list) else [data]
-            return list(_objects(((d, 1) for d in docs), name))
-    return list(_objects(_yaml_documents(text, name), name))
-
-
-def _yaml_documents(text: str, name: str) -> Iterator[tuple[Any, int]]:
-    loader = _Loader(text)
+            return list(_objects(((d, 1) for d in docs), name, text))
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            line = node.start_mark.line + 1
-            data = loader.construct_document(node)
-            if isinstance(data, dict) and isinstance(data.get("items"), list):
-                lines = _item_lines(node)
-                yield data, line
-                # Remember where each List item starts, for error messages.
-                data["__stockade_item_lines__"] = lines
-            else:
-                yield data, line
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{name}:{mark.line + 1}" if mark else name
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise InputError(f"{where}: invalid YAML: {problem}") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"{name}: invalid YAML: {exc}") from exc
-    finally:
-        loader.dispose()
+        parsed = documents(text)
+    except YAMLProblem as exc:
+        where = f"{name}:{exc.line}" if exc.line else name
+        raise InputError(f"{where}: invalid YAML: {exc.problem}") from exc
+    return list(_objects(parsed, name, text))
 
 
-def _item_lines(node: yaml.Node) -> list[int]:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
-                return [item.start_mark.line + 1 for item in value.value]
-    return []
+_ITEM = re.compile(r"^(\s*)- ")
 
 
-def _objects(docs: Iterable[tuple[Any, int]], name: str) -> Iterator[RawObject]:
+def _item_lines(text: str, doc_line: int, count: int) -> list[int]:
+    """Where the items of a List document start: the ``- `` lines under its ``items:``."""
+    lines = text.splitlines()
+    at = next((i for i in range(max(0, doc_line - 1), len(lines))
+               if lines[i].startswith("items:")), None)
+    if at is None:
+        return []
+    found: list[int] = []
+    indent: str | None = None
+    for i in range(at + 1, len(lines)):
+        match = _ITEM.match(lines[i])
+        if match is None:
+            if lines[i][:1] not in ("", " ", "\t", "#"):
+                break  # the next key of the List object, or the next document
+            continue
+        if indent is None:
+            indent = match.group(1)
+        if match.group(1) == indent:
+            found.append(i + 1)
+            if len(found) == count:
+                break
+    return found
+
+
+def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str) -> Iterator[RawObject]:
     for data, line in docs:
         if data is None:
             continue  # empty document: `---` noise, comments only
@@ -127,15 +121,14 @@ def _objects(docs: Iterable[tuple[Any, int]], name: str) -> Iterator[RawObject]:
             )
         kind = data.get("kind")
         if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
-            lines = data.pop("__stockade_item_lines__", [])
             items: list[Any] = data["items"]
+            lines = _item_lines(text, line, len(items))
             for i, item in enumerate(items):
                 item_line = lines[i] if i < len(lines) else line
                 if not isinstance(item, dict):
                     raise InputError(f"{name}:{item_line}: {kind} items[{i}] is not an object")
                 yield RawObject(item, Origin(name, item_line))
             continue
-        data.pop("__stockade_item_lines__", None)
         yield RawObject(data, Origin(name, line))
 
 

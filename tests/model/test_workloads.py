@@ -1,0 +1,220 @@
+"""Workloads as endpoints: each kind's template, and which Pods a workload represents."""
+
+from __future__ import annotations
+
+import pytest
+
+from stockade.engine import Engine
+from stockade.model.build import build_cluster
+from stockade.model.types import Cluster, Protocol
+from stockade.model.workloads import choose_endpoints, effective_selector, with_endpoints
+from stockade.sources.files import parse_text
+
+TEMPLATE = """    metadata:
+      labels: {app: x, role: server}
+    spec:
+      containers:
+      - name: c
+        image: busybox
+        ports:
+        - {name: http, containerPort: 8080}
+"""
+
+
+def indent(text: str, spaces: int) -> str:
+    return "".join(" " * spaces + line if line.strip() else line
+                   for line in text.splitlines(keepends=True))
+
+
+WORKLOADS = {
+    "Deployment": ("apps/v1", "  selector: {matchLabels: {app: x}}\n  template:\n" + TEMPLATE),
+    "ReplicaSet": ("apps/v1", "  selector: {matchLabels: {app: x}}\n  template:\n" + TEMPLATE),
+    "StatefulSet": ("apps/v1", "  serviceName: x\n  selector: {matchLabels: {app: x}}\n"
+                    "  template:\n" + TEMPLATE),
+    "DaemonSet": ("apps/v1", "  selector: {matchLabels: {app: x}}\n  template:\n" + TEMPLATE),
+    "Job": ("batch/v1", "  template:\n" + TEMPLATE),
+    "CronJob": ("batch/v1", "  schedule: '0 * * * *'\n  jobTemplate:\n    spec:\n"
+                "      template:\n" + indent(TEMPLATE, 4)),
+    "ReplicationController": ("v1", "  selector: {app: x}\n  template:\n" + TEMPLATE),
+}
+
+POLICY = """---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-http, namespace: ns}
+spec:
+  podSelector: {matchLabels: {role: server}}
+  ingress:
+  - ports: [{port: http}]
+"""
+
+
+def workload_yaml(kind: str, name: str = "x") -> str:
+    version, spec = WORKLOADS[kind]
+    return (f"apiVersion: {version}\nkind: {kind}\nmetadata: {{name: {name}, namespace: ns}}\n"
+            f"spec:\n{spec}")
+
+
+def cluster_of(text: str) -> Cluster:
+    result = build_cluster(parse_text(text, "test.yaml"))
+    assert not result.findings, [str(f) for f in result.findings]
+    return result.cluster
+
+
+def pod_yaml(name: str, labels: str = "{app: x, role: server}", owners: str = "",
+             namespace: str = "ns", ip: str = "") -> str:
+    owner_block = f"  ownerReferences: {owners}\n" if owners else ""
+    status = f"status: {{podIP: {ip}}}\n" if ip else ""
+    return (f"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n"
+            f"  namespace: {namespace}\n  labels: {labels}\n{owner_block}spec:\n"
+            "  containers:\n  - name: c\n    image: busybox\n    ports:\n"
+            f"    - {{name: http, containerPort: 8080}}\n{status}")
+
+
+@pytest.mark.parametrize("kind", sorted(WORKLOADS))
+def test_each_workload_kind_is_an_endpoint_with_its_template(kind: str) -> None:
+    cluster = cluster_of(workload_yaml(kind) + POLICY)
+    endpoints = choose_endpoints(cluster)
+    assert [p.key for p in endpoints.pods] == [f"ns/{kind}/x"]
+    template = endpoints.pods[0]
+    assert template.labels == {"app": "x", "role": "server"}
+    assert [(p.name, p.container_port) for p in template.container_ports()] == [("http", 8080)]
+    assert template.ips == ()
+    # The policy's named port resolves on the template: 8080 allowed, 8081 not.
+    engine = Engine(with_endpoints(cluster, endpoints))
+    key = f"ns/{kind}/x"
+    assert engine.allowed("192.0.2.1", key, Protocol.TCP, 8080)
+    assert not engine.allowed("192.0.2.1", key, Protocol.TCP, 8081)
+
+
+def test_cronjob_template_comes_from_the_job_template_path() -> None:
+    text = workload_yaml("CronJob").replace("role: server", "role: batch")
+    cluster = cluster_of(text)
+    (workload,) = cluster.workloads
+    assert workload.template.labels == {"app": "x", "role": "batch"}
+    assert effective_selector(workload) is not None
+
+
+def test_cronjob_template_errors_name_the_job_template_path() -> None:
+    text = workload_yaml("CronJob").replace("containerPort: 8080", "containerPort: 70000")
+    result = build_cluster(parse_text(text, "cron.yaml"))
+    assert any("spec.jobTemplate.spec.template.spec.containers[0].ports[0].containerPort"
+               in str(f) for f in result.findings)
+
+
+OWNED_CHAIN = (workload_yaml("Deployment", "web")
+               + "---\n" + workload_yaml("ReplicaSet", "web-5d4f8").replace(
+                   "namespace: ns}", "namespace: ns, ownerReferences: "
+                   "[{kind: Deployment, name: web, controller: true}]}")
+               + pod_yaml("web-5d4f8-abcde", owners="[{kind: ReplicaSet, name: web-5d4f8, "
+                          "controller: true}]", ip="10.0.0.5")
+               + pod_yaml("web-5d4f8-fghij", owners="[{kind: ReplicaSet, name: web-5d4f8, "
+                          "controller: true}]", ip="10.0.0.6"))
+
+
+def test_pods_owned_through_a_replicaset_are_shown_as_the_deployment() -> None:
+    cluster = cluster_of(OWNED_CHAIN)
+    endpoints = choose_endpoints(cluster)
+    assert [p.key for p in endpoints.pods] == ["ns/Deployment/web"]
+    assert endpoints.owner == {"ns/web-5d4f8-abcde": "ns/Deployment/web",
+                               "ns/web-5d4f8-fghij": "ns/Deployment/web"}
+    assert set(endpoints.folded) == {"ns/web-5d4f8-abcde", "ns/web-5d4f8-fghij",
+                                     "ns/ReplicaSet/web-5d4f8"}
+    assert "2 pods shown as the workload that owns them (--per-pod shows each pod)" in (
+        endpoints.notes)
+    assert "1 workload (ReplicaSet) shown as the workload that owns them" in endpoints.notes
+
+
+def test_per_pod_shows_each_pod_and_drops_the_workload_they_stand_for() -> None:
+    cluster = cluster_of(OWNED_CHAIN + workload_yaml("StatefulSet", "db").replace(
+        "apiVersion", "---\napiVersion", 1))
+    endpoints = choose_endpoints(cluster, per_pod=True)
+    assert [p.key for p in endpoints.pods] == ["ns/web-5d4f8-abcde", "ns/web-5d4f8-fghij",
+                                               "ns/StatefulSet/db"]
+    assert "1 workload shown as their pods (--per-pod)" in endpoints.notes
+
+
+def test_a_named_pod_or_its_ip_is_kept_whatever_the_mode() -> None:
+    cluster = cluster_of(OWNED_CHAIN)
+    by_name = choose_endpoints(cluster, keep={"ns/web-5d4f8-abcde"})
+    assert [p.key for p in by_name.pods] == ["ns/web-5d4f8-abcde", "ns/Deployment/web"]
+    by_ip = choose_endpoints(cluster, keep={"10.0.0.6"})
+    assert [p.key for p in by_ip.pods] == ["ns/web-5d4f8-fghij", "ns/Deployment/web"]
+    assert "1 pod shown as the workload that owns it (--per-pod shows each pod)" in (
+        by_ip.notes)
+
+
+def test_pods_of_a_job_owned_by_a_cronjob_count_for_the_cronjob() -> None:
+    job = ("---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: x-28930\n"
+           "  namespace: ns\n  ownerReferences: [{kind: CronJob, name: x, controller: true}]\n"
+           "spec:\n  template:\n" + TEMPLATE)
+    pod = pod_yaml("x-28930-q7", owners="[{kind: Job, name: x-28930, controller: true}]")
+    endpoints = choose_endpoints(cluster_of(workload_yaml("CronJob") + job + pod))
+    assert [p.key for p in endpoints.pods] == ["ns/CronJob/x"]
+    assert endpoints.owner == {"ns/x-28930-q7": "ns/CronJob/x"}
+
+
+def test_ownership_by_selector_in_the_same_namespace_only() -> None:
+    text = (workload_yaml("Deployment", "web") + pod_yaml("web-1")
+            + pod_yaml("stray", labels="{app: other}")
+            + pod_yaml("elsewhere", namespace="other"))
+    endpoints = choose_endpoints(cluster_of(text))
+    assert endpoints.owner == {"ns/web-1": "ns/Deployment/web"}
+    assert [p.key for p in endpoints.pods] == ["ns/stray", "other/elsewhere",
+                                               "ns/Deployment/web"]
+
+
+def test_match_expressions_selectors_claim_pods() -> None:
+    text = workload_yaml("Deployment", "web").replace(
+        "selector: {matchLabels: {app: x}}",
+        "selector: {matchExpressions: [{key: app, operator: In, values: [x, y]}, "
+        "{key: canary, operator: DoesNotExist}]}")
+    text += pod_yaml("a") + pod_yaml("b", labels="{app: x, canary: 'true'}")
+    endpoints = choose_endpoints(cluster_of(text))
+    assert endpoints.owner == {"ns/a": "ns/Deployment/web"}
+
+
+def test_an_owner_reference_beats_a_matching_selector() -> None:
+    text = (workload_yaml("Deployment", "first") + "---\n" + workload_yaml("DaemonSet", "second")
+            + pod_yaml("p", owners="[{kind: DaemonSet, name: second, controller: true}]"))
+    endpoints = choose_endpoints(cluster_of(text))
+    assert endpoints.owner == {"ns/p": "ns/DaemonSet/second"}
+    assert not any("several" in note for note in endpoints.notes)
+
+
+def test_a_pod_matching_several_workloads_is_noted() -> None:
+    text = (workload_yaml("Deployment", "first") + "---\n" + workload_yaml("DaemonSet", "second")
+            + pod_yaml("p"))
+    endpoints = choose_endpoints(cluster_of(text))
+    assert endpoints.owner == {"ns/p": "ns/Deployment/first"}
+    assert ("pod ns/p matches the selectors of several workloads (ns/Deployment/first, "
+            "ns/DaemonSet/second); shown as the first") in endpoints.notes
+
+
+def test_a_job_without_selector_claims_pods_by_its_template_labels() -> None:
+    endpoints = choose_endpoints(cluster_of(workload_yaml("Job") + pod_yaml("x-abc")))
+    assert endpoints.owner == {"ns/x-abc": "ns/Job/x"}
+
+
+def test_a_workload_without_selector_or_labels_claims_nothing() -> None:
+    text = workload_yaml("Job").replace("labels: {app: x, role: server}", "labels: {}")
+    endpoints = choose_endpoints(cluster_of(text + pod_yaml("p", labels="{}")))
+    assert endpoints.owner == {}
+    assert [p.key for p in endpoints.pods] == ["ns/p", "ns/Job/x"]
+
+
+def test_replicationcontroller_selector_is_a_plain_map() -> None:
+    cluster = cluster_of(workload_yaml("ReplicationController") + pod_yaml("rc-1")
+                         + pod_yaml("other", labels="{app: y}"))
+    (rc,) = cluster.workloads
+    assert rc.selector is not None and rc.selector.match_labels == (("app", "x"),)
+    assert choose_endpoints(cluster).owner == {"ns/rc-1": "ns/ReplicationController/x"}
+
+
+def test_ownership_cycles_do_not_hang() -> None:
+    a = workload_yaml("ReplicaSet", "a").replace(
+        "namespace: ns}", "namespace: ns, ownerReferences: [{kind: ReplicaSet, name: b}]}")
+    b = workload_yaml("ReplicaSet", "b").replace(
+        "namespace: ns}", "namespace: ns, ownerReferences: [{kind: ReplicaSet, name: a}]}")
+    endpoints = choose_endpoints(cluster_of(a + "---\n" + b))
+    assert [p.key for p in endpoints.pods] == ["ns/ReplicaSet/a", "ns/ReplicaSet/b"]

@@ -1,0 +1,107 @@
+"""The fast YAML path must read every stream exactly as PyYAML (YAML 1.1, as Kubernetes)
+reads it, documents and start lines alike; where the two YAML versions differ, or the
+stream is broken, PyYAML decides."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stockade.errors import InputError
+from stockade.sources import yaml_docs
+from stockade.sources.files import parse_text
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = sorted(
+    p for d in ("examples", "tests/scenarios", "tests/lab/scenarios", "tests/hosts/golden")
+    for p in (ROOT / d).rglob("*.y*ml")
+)
+
+
+def _pyyaml(text: str) -> list[tuple[Any, int]]:
+    loader = yaml.CSafeLoader(text)
+    out = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            assert node is not None
+            out.append((loader.construct_document(node), node.start_mark.line + 1))
+    finally:
+        loader.dispose()
+    return out
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[str(p.relative_to(ROOT)) for p in CORPUS])
+def test_corpus_reads_as_pyyaml_reads_it(path: Path) -> None:
+    text = path.read_text()
+    assert yaml_docs.documents(text) == _pyyaml(text)
+
+
+def test_generated_cluster_reads_as_pyyaml_reads_it(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, str(ROOT / "benchmarks/generate.py"), str(tmp_path),
+                    "--pods", "300"], check=True, capture_output=True)
+    files = sorted(tmp_path.glob("*.yaml"))
+    assert files
+    for path in files:
+        text = path.read_text()
+        assert yaml_docs.documents(text) == _pyyaml(text), path.name
+
+
+def test_the_corpus_really_takes_the_fast_path() -> None:
+    """Otherwise the tests above compare PyYAML with itself."""
+    fast = [p for p in CORPUS if not yaml_docs._VERSION_SENSITIVE.search(p.read_text())]
+    assert len(fast) > len(CORPUS) // 2
+    assert importlib.util.find_spec("yaml_rs") is not None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("hostNetwork: yes\n", {"hostNetwork": True}),
+    ("enabled: off\n", {"enabled": False}),
+    ("port: 010\n", {"port": 8}),
+    ("v: 1_000\n", {"v": 1000}),
+    ("v: 1e3\n", {"v": "1e3"}),
+    ("v: 1:30\n", {"v": 90}),
+    ("v: [on, NO]\n", {"v": [True, False]}),
+])
+def test_yaml_1_1_scalars_keep_their_kubernetes_meaning(text: str, expected: Any) -> None:
+    assert yaml_docs.documents(text) == [(expected, 1)]
+
+
+def test_document_lines_with_comments_and_empty_documents() -> None:
+    text = ("# Source: chart/templates/a.yaml\n---\n---\n# a comment\nkind: A\n---\n\n"
+            "kind: B\n...\n---\nkind: C\n")
+    assert yaml_docs.documents(text) == _pyyaml(text)
+
+
+def test_random_streams_read_as_pyyaml_reads_them() -> None:
+    rng = random.Random(7)
+    words = ["a", "web", "80", "8080", "'80'", '"x"', "true", "null", "~", "-1", "3.5",
+             "10.0.0.0/8", "fd00::1", "a b", "{}", "[]", "[1, 2]", "{k: v}"]
+    for _ in range(300):
+        docs = []
+        for d in range(rng.randint(1, 4)):
+            lines = [f"k{i}: {rng.choice(words)}" for i in range(rng.randint(0, 5))]
+            lines += [f"list{d}:", *(f"  - {rng.choice(words)}" for _ in range(rng.randint(0, 3)))]
+            docs.append("\n".join(lines))
+        sep = rng.choice(["\n---\n", "\n---\n# c\n", "\n---\n\n"])
+        text = (rng.choice(["", "---\n", "# head\n---\n"]) + sep.join(docs) + "\n")
+        assert yaml_docs.documents(text) == _pyyaml(text), text
+
+
+def test_list_items_keep_their_lines() -> None:
+    text = ("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n"
+            "  metadata: {name: a}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: b}\n")
+    objects = parse_text(text, "list.yaml")
+    assert [o.origin.line for o in objects] == [4, 7]
+
+
+def test_broken_yaml_names_file_and_line() -> None:
+    with pytest.raises(InputError, match=r"^bad.yaml:3: invalid YAML: "):
+        parse_text("a: 1\nb: [1, 2\nc: 3\n", "bad.yaml")
