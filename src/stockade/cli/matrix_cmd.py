@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import os
 import sys
-from typing import IO, Any
+from typing import Any
 
 from stockade.cli.common import (
     add_endpoint_arguments,
@@ -16,12 +14,13 @@ from stockade.cli.common import (
     load,
     parse_port,
 )
+from stockade.cli.progress import Progress
 from stockade.engine import Engine
 from stockade.engine.matrix import connectivity, port_reachability
 from stockade.engine.services import ColumnReach, reach_columns, service_columns
 from stockade.errors import UsageError
 from stockade.render import matrix as render
-from stockade.render import query as render_services
+from stockade.render import services as render_services
 from stockade.render.groups import group_names
 from stockade.render.style import Style
 
@@ -56,12 +55,15 @@ def run(args: argparse.Namespace) -> int:
     result = load(args)
     cluster, _ = choose(args, result.cluster)
     engine = Engine(cluster)
-    final = sys.stdout
-    out: IO[str] = io.StringIO() if args.services and args.output == "json" else final
-    style = Style.for_stream(final, os.environ)
+    out = sys.stdout
+    style = Style.for_stream(out, os.environ)
     unaddressed = [p.key for p in engine.pods
                    if not p.ips and not p.host_network and not p.template_of]
-    if unaddressed and args.output == "text":
+    extra: dict[str, Any] = {}
+    if args.services and args.output == "json":
+        names, reaches = _service_reach(args, engine, per_port=bool(ports))
+        extra["services"] = render_services.services_json(reaches, names)
+    if unaddressed:
         print(f"note: {len(unaddressed)} pod(s) without an IP ({', '.join(unaddressed[:5])}"
               f"{', ...' if len(unaddressed) > 5 else ''}): matched by selectors, never by "
               "ipBlock", file=sys.stderr)
@@ -69,19 +71,28 @@ def run(args: argparse.Namespace) -> int:
         results = [(port, proto, port_reachability(engine, proto, port))
                    for port, proto in ports]
         if args.output == "json":
-            render.write_port_json(engine, results, out)
+            render.write_port_json(engine, results, out, extra)
         else:
             render.write_port_table(engine, results, out, style, args.output)
     else:
-        view = render.matrix_view(connectivity(engine), per_pod=args.pods)
-        writers = {"json": render.write_json, "csv": render.write_csv,
-                   "md": render.write_markdown}
-        if args.output in writers:
-            writers[args.output](view, out)
+        progress = Progress(sys.stderr, "stockade: computing the matrix")
+        matrix = connectivity(engine, progress)
+        progress.done()
+        view = render.matrix_view(matrix, per_pod=args.pods)
+        if args.output == "json":
+            render.write_json(view, out, extra)
+        elif args.output == "csv":
+            render.write_csv(view, out)
+        elif args.output == "md":
+            render.write_markdown(view, out)
         else:
             render.write_text(view, out, style)
-    if args.services:
-        _write_services(args, engine, bool(ports), (out, final), style)
+    if args.services and args.output != "json":
+        names, reaches = _service_reach(args, engine, per_port=bool(ports))
+        if args.output == "text":
+            render_services.write_services_text(reaches, names, out, style)
+        else:
+            render_services.write_services_rows(reaches, names, out, args.output)
     return 0
 
 
@@ -94,20 +105,9 @@ def _rows(engine: Engine, per_pod: bool) -> tuple[list[str], list[tuple[str, ...
     return group_names(engine.classes, engine.pods), members
 
 
-def _write_services(args: argparse.Namespace, engine: Engine, per_port: bool,
-                    streams: tuple[IO[str], IO[str]], style: Style) -> None:
-    """After the matrix: its output stream (a buffer for JSON) and the real stdout."""
-    out, final = streams
+def _service_reach(args: argparse.Namespace, engine: Engine,
+                   per_port: bool) -> tuple[list[str], list[ColumnReach]]:
+    """The rows (as the matrix shows them) and, per Service port, who reaches it."""
     names, members = _rows(engine, per_pod=args.pods or per_port)
     columns = service_columns(engine.cluster.services, engine.pods)
-    reaches: list[ColumnReach] = reach_columns(engine, columns, members)
-    if args.output == "json":
-        # The matrix JSON is one object; the Service columns join it as one more key.
-        assert isinstance(out, io.StringIO)
-        text = out.getvalue().rstrip()
-        doc = render_services.services_json(reaches, names)
-        final.write(text[:-1] + ', "services": ' + json.dumps(doc) + "}\n")
-    elif args.output == "text":
-        render_services.write_services_text(reaches, names, out, style)
-    else:
-        render_services.write_services_rows(reaches, names, out, args.output)
+    return names, reach_columns(engine, columns, members)

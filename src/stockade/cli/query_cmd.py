@@ -25,6 +25,7 @@ from stockade.engine.services import (
 from stockade.errors import InputError, UsageError
 from stockade.model.types import Cluster
 from stockade.render import query as render
+from stockade.render import services as render_services
 from stockade.render.style import Style
 
 
@@ -86,9 +87,9 @@ def run(args: argparse.Namespace) -> int:
         check_resolvable(service)
         answer = query_service(engine, source, service, service_port(service, ref))
         if args.output == "json":
-            render.write_service_json(answer, out)
+            render_services.write_service_json(answer, out)
         else:
-            render.write_service_text(answer, out, Style.for_stream(out, os.environ))
+            render_services.write_service_text(answer, out, Style.for_stream(out, os.environ))
         return 0 if answer.allowed else 1
     assert protocol is not None  # parsed above when --to is no Service
     traffic = Traffic(source, _endpoint(engine, cluster, args.destination), protocol, port)

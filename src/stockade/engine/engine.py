@@ -38,10 +38,10 @@ from stockade.engine.resolved import (
     ResolvedPeers,
     ResolvedRule,
 )
-from stockade.engine.selectors import describe_selector, selector_keys, selector_matches
 from stockade.engine.traffic import Endpoint, Traffic
 from stockade.errors import InputError
 from stockade.model.netparse import IPAddress, parse_ip
+from stockade.model.selectors import describe_selector, selector_keys, selector_matches
 from stockade.model.types import Cluster, Namespace, ObjectMeta, Pod, PolicyType, Protocol
 
 INGRESS, EGRESS = PolicyType.INGRESS, PolicyType.EGRESS

@@ -10,7 +10,7 @@ same resolved named ports share one ingress row. A pair's code is then
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -269,7 +269,9 @@ class ConnectivityMatrix:
 LOOKUP_BITS = 22  # up to this many port classes, codes are numbered through a table
 
 
-def connectivity(engine: Engine) -> ConnectivityMatrix:
+def connectivity(engine: Engine,
+                 progress: Callable[[float], None] | None = None) -> ConnectivityMatrix:
+    """The whole matrix; ``progress`` (if given) hears the fraction done after each chunk."""
     builder = MatrixBuilder(engine)
     n, words = builder.n, builder.words
     k_total = len(builder.ports.segments)
@@ -296,12 +298,16 @@ def connectivity(engine: Engine) -> ConnectivityMatrix:
                 if table[value] < 0:
                     table[value] = text_id(np.uint64(value).tobytes())
             ids[first:last] = table[flat]
+            if progress is not None:
+                progress(last / n)
             continue
         void = np.ascontiguousarray(block.reshape(-1, words)).view(
             np.dtype((np.void, 8 * words))).ravel()
         uniq, inverse = np.unique(void, return_inverse=True)
         local = np.array([text_id(u.tobytes()) for u in uniq], dtype=np.int32)
         ids[first:last] = local[inverse.reshape(last - first, n)]
+        if progress is not None:
+            progress(last / n)
     text_id(builder.full.tobytes())  # "all" always has an id
     return ConnectivityMatrix(engine, ids, tuple(texts))
 

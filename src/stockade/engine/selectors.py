@@ -1,5 +1,6 @@
-"""Label selectors: one-off matching, and an inverted index to evaluate a selector over many
-label sets at once (each selector costs a few vector operations, never one test per pod)."""
+"""An inverted index of label sets that evaluates a selector over all of them at once (a few
+vector operations per selector, never one test per pod). One-off matching lives in
+``stockade.model.selectors``."""
 
 from __future__ import annotations
 
@@ -11,30 +12,6 @@ import numpy.typing as npt
 from stockade.model.types import LabelSelector, LabelSelectorRequirement
 
 BoolArray = npt.NDArray[np.bool_]
-
-
-def requirement_matches(req: LabelSelectorRequirement, labels: Mapping[str, str]) -> bool:
-    present = req.key in labels
-    if req.operator == "In":
-        return present and labels[req.key] in req.values
-    if req.operator == "NotIn":
-        return not present or labels[req.key] not in req.values
-    if req.operator == "Exists":
-        return present
-    if req.operator == "DoesNotExist":
-        return not present
-    return False  # validation rejects other operators; match nothing rather than everything
-
-
-def selector_matches(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
-    """``matchLabels`` AND every ``matchExpressions`` entry; the empty selector matches all."""
-    if any(labels.get(k) != v for k, v in selector.match_labels):
-        return False
-    return all(requirement_matches(r, labels) for r in selector.match_expressions)
-
-
-def selector_keys(selector: LabelSelector) -> set[str]:
-    return {k for k, _ in selector.match_labels} | {r.key for r in selector.match_expressions}
 
 
 class LabelIndex:
@@ -88,21 +65,3 @@ class LabelIndex:
         result.flags.writeable = False
         self._cache[selector] = result
         return result
-
-
-def describe_selector(selector: LabelSelector) -> str:
-    """kubectl-style selector text: ``{role=db,tier in (a,b),!legacy}``; ``{}`` selects all."""
-    parts = [f"{k}={v}" for k, v in selector.match_labels]
-    for req in selector.match_expressions:
-        values = ",".join(req.values)
-        if req.operator == "In":
-            parts.append(f"{req.key} in ({values})")
-        elif req.operator == "NotIn":
-            parts.append(f"{req.key} notin ({values})")
-        elif req.operator == "Exists":
-            parts.append(req.key)
-        elif req.operator == "DoesNotExist":
-            parts.append(f"!{req.key}")
-        else:
-            parts.append(f"{req.key} {req.operator} ({values})")
-    return "{" + ",".join(parts) + "}"

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from stockade.model.selectors import selector_matches
 from stockade.model.types import (
     Cluster,
     LabelSelector,
-    LabelSelectorRequirement,
     OwnerReference,
     Pod,
     Workload,
@@ -40,25 +40,6 @@ class Endpoints:
     @property
     def has_templates(self) -> bool:
         return any(p.template_of for p in self.pods)
-
-
-def _requirement_matches(req: LabelSelectorRequirement, labels: Mapping[str, str]) -> bool:
-    present = req.key in labels
-    if req.operator == "In":
-        return present and labels[req.key] in req.values
-    if req.operator == "NotIn":
-        return not present or labels[req.key] not in req.values
-    if req.operator == "Exists":
-        return present
-    if req.operator == "DoesNotExist":
-        return not present
-    return False
-
-
-def _matches(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
-    if any(labels.get(k) != v for k, v in selector.match_labels):
-        return False
-    return all(_requirement_matches(r, labels) for r in selector.match_expressions)
 
 
 def effective_selector(workload: Workload) -> LabelSelector | None:
@@ -113,7 +94,7 @@ class _Owners:
         roots: list[Workload] = []
         for w in self.by_namespace.get(pod.namespace, ()):
             selector = self.selectors[w.key]
-            if selector is not None and _matches(selector, labels):
+            if selector is not None and selector_matches(selector, labels):
                 root = self.root(w)
                 if root not in roots:
                     roots.append(root)

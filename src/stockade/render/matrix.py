@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,7 +68,12 @@ def matrix_view(matrix: ConnectivityMatrix, *, per_pod: bool) -> MatrixView:
     return MatrixView(tuple(names), members, matrix.texts, matrix.class_row, node_traffic)
 
 
-def write_json(view: MatrixView, out: IO[str]) -> None:
+def _write_extra(extra: Mapping[str, Any] | None, out: IO[str]) -> None:
+    for key, value in (extra or {}).items():
+        out.write(",\n" + json.dumps(key) + ": " + json.dumps(value))
+
+
+def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None = None) -> None:
     """``{"groups": {...}, "matrix": {src: {"*": text, text: [dst, ...]}}}``: under ``"*"``
     the verdict of every destination not listed under another text (the row's commonest)."""
     encoded = [json.dumps(name) for name in view.names]
@@ -86,6 +91,7 @@ def write_json(view: MatrixView, out: IO[str]) -> None:
     out.write("}")
     if view.node_traffic:
         out.write(',\n"node_traffic": ' + json.dumps(view.node_traffic))
+    _write_extra(extra, out)
     out.write("}\n")
 
 
@@ -135,7 +141,7 @@ def write_text(view: MatrixView, out: IO[str], style: Style) -> None:
 
 
 def write_port_json(engine: Engine, results: Sequence[tuple[int, Protocol, BoolMatrix]],
-                    out: IO[str]) -> None:
+                    out: IO[str], extra: Mapping[str, Any] | None = None) -> None:
     keys = [p.key for p in engine.pods]
     out.write('{"pods": ' + json.dumps(keys) + ', "results": [')
     for r, (port, protocol, allowed) in enumerate(results):
@@ -145,7 +151,9 @@ def write_port_json(engine: Engine, results: Sequence[tuple[int, Protocol, BoolM
             dsts = [keys[d] for d in reachable_pods(engine, allowed, src)]
             out.write(("," if src else "") + json.dumps(key) + ": " + json.dumps(dsts))
         out.write("}}")
-    out.write("]}\n")
+    out.write("]")
+    _write_extra(extra, out)
+    out.write("}\n")
 
 
 def write_port_table(engine: Engine, results: Sequence[tuple[int, Protocol, BoolMatrix]],

@@ -1,0 +1,30 @@
+"""A progress line on stderr for long runs: shown only on a terminal, and only once a run has
+taken more than a second, so that quick runs and pipes stay quiet."""
+
+from __future__ import annotations
+
+import time
+from typing import IO
+
+
+class Progress:
+    def __init__(self, stream: IO[str], label: str, *, delay: float = 1.0) -> None:
+        isatty = getattr(stream, "isatty", None)
+        self.enabled = bool(isatty and isatty())
+        self.stream = stream
+        self.label = label
+        self.start = time.monotonic()
+        self.delay = delay
+        self.shown = False
+
+    def __call__(self, fraction: float) -> None:
+        if not self.enabled or time.monotonic() - self.start < self.delay:
+            return
+        self.stream.write(f"\r{self.label} {fraction:4.0%}")
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * (len(self.label) + 6) + "\r")
+            self.stream.flush()
