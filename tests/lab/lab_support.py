@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from stockade.lab import lifecycle
 from stockade.lab.names import NETNS_ETC, LabNames
 
 ROOT = Path(__file__).parents[2]
@@ -19,4 +20,5 @@ def leftovers(name: str) -> list[str]:
         found += [str(p) for p in NETNS_ETC.iterdir() if names.owns_netns(p.name)]
     if names.state_dir.exists():
         found.append(str(names.state_dir))
+    found += [f"lab daemon pid {pid}" for pid in lifecycle.servers_of(name)]
     return found

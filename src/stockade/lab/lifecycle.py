@@ -262,7 +262,7 @@ def _is_our_server(pid: int, name: str) -> bool:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"stockade.lab.serve" in argv and name.encode() in argv
+    return b"stockade.lab.serve" in argv and name.encode() in argv[1:]
 
 
 def _kill(pids: Sequence[int]) -> None:
@@ -281,14 +281,20 @@ def _kill(pids: Sequence[int]) -> None:
         pids = alive
 
 
+def servers_of(name: str) -> list[int]:
+    """Every running lab daemon of lab ``name``, found by its command line (so also after a
+    crash that lost the lab's state file)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _is_our_server(int(entry.name), name):
+            pids.append(int(entry.name))
+    return pids
+
+
 def down(name: str) -> list[str]:
     """Remove everything lab ``name`` created; returns the namespaces removed."""
     names = LabNames(name)
-    server = 0
-    with contextlib.suppress(InputError, OSError, ValueError, KeyError):
-        server = lab_state.load(name).server_pid
-    if server and _is_our_server(server, name):
-        _kill([server])
+    _kill(servers_of(name))
     ours = [n for n in list_netns() if names.owns_netns(n)]
     # Processes inside the lab's namespaces were started by the lab (pod commands).
     _kill([pid for ns in ours for pid in netns_pids(ns)])
