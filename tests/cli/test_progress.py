@@ -34,3 +34,8 @@ def test_shows_and_clears_on_a_terminal() -> None:
     assert out.getvalue() == "\rwork  50%"
     p.done()
     assert out.getvalue().endswith("\r")
+
+
+def test_silent_when_results_go_to_the_same_terminal() -> None:
+    p = Progress(_Terminal(), "work", delay=0, output=_Terminal())
+    assert not p.enabled

@@ -16,7 +16,7 @@ from stockade.cli.common import (
 )
 from stockade.cli.progress import Progress
 from stockade.engine import Engine
-from stockade.engine.matrix import connectivity, port_reachability
+from stockade.engine.matrix import ClassRows, connectivity, port_reachability
 from stockade.engine.services import ColumnReach, reach_columns, service_columns
 from stockade.errors import UsageError
 from stockade.render import matrix as render
@@ -75,10 +75,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             render.write_port_table(engine, results, out, style, args.output)
     else:
-        progress = Progress(sys.stderr, "stockade: computing the matrix")
-        matrix = connectivity(engine, progress)
-        progress.done()
-        view = render.matrix_view(matrix, per_pod=args.pods)
+        progress = Progress(sys.stderr, "stockade: computing the matrix", output=out)
+        view = (render.pod_view(connectivity(engine, progress)) if args.pods
+                else render.group_view(ClassRows(engine, progress)))
         if args.output == "json":
             render.write_json(view, out, extra)
         elif args.output == "csv":
@@ -87,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             render.write_markdown(view, out)
         else:
             render.write_text(view, out, style)
+        progress.done()
     if args.services and args.output != "json":
         names, reaches = _service_reach(args, engine, per_port=bool(ports))
         if args.output == "text":

@@ -7,10 +7,17 @@ import time
 from typing import IO
 
 
+def _tty(stream: IO[str]) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 class Progress:
-    def __init__(self, stream: IO[str], label: str, *, delay: float = 1.0) -> None:
-        isatty = getattr(stream, "isatty", None)
-        self.enabled = bool(isatty and isatty())
+    def __init__(self, stream: IO[str], label: str, *, delay: float = 1.0,
+                 output: IO[str] | None = None) -> None:
+        """``output``: where the results go; when that is the same terminal, the results
+        themselves show progress and this line would only garble them."""
+        self.enabled = _tty(stream) and not (output is not None and _tty(output))
         self.stream = stream
         self.label = label
         self.start = time.monotonic()

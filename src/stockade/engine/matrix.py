@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +23,7 @@ from stockade.engine.ports import PortSpan, format_connections
 from stockade.model.types import PolicyType, Protocol
 
 BoolMatrix = npt.NDArray[np.bool_]
-Words = npt.NDArray[np.uint64]  # trailing axis: 64-bit words of a port-class bit set
+Words = npt.NDArray[Any]  # unsigned ints; trailing axis: words of a port-class bit set
 CHUNK_CELLS = 4_000_000  # pairs computed at once; bounds memory at any cluster size
 
 
@@ -62,15 +63,29 @@ def port_classes(engine: Engine) -> PortClasses:
     return PortClasses(of_segment, tuple(tuple(g) for g in groups))
 
 
-def _bits(indices: npt.NDArray[np.int64], words: int) -> Words:
-    """One-hot bit sets (shape ``(n, words)``) for port class indices; -1 gives no bit."""
-    out = np.zeros((len(indices), words), dtype=np.uint64)
-    valid = indices >= 0
-    rows = np.flatnonzero(valid)
-    ks = indices[valid]
-    np.bitwise_or.at(out, (rows, ks // 64), np.left_shift(np.uint64(1),
-                                                          (ks % 64).astype(np.uint64)))
-    return out
+def _word_type(port_classes: int) -> type[np.unsignedinteger[Any]]:
+    """The narrowest unsigned integer that holds a bit per port class (64 bits per word
+    beyond that): memory is the matrix's main cost at scale."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if port_classes <= np.iinfo(dtype).bits:
+            return dtype
+    return np.uint64
+
+
+@dataclass(frozen=True, slots=True)
+class RulePorts:
+    """The port classes a rule allows: the same ``mask`` towards every class, plus, for a
+    rule with named ports, what each class's named ports add (``named``, per class)."""
+
+    mask: Words  # (words,)
+    named: Words | None  # (n, words) or None
+
+    def towards(self, cls: int) -> Words:
+        return self.mask if self.named is None else self.mask | self.named[cls]
+
+    def table(self) -> Words:
+        """Per destination class (``(n, words)``, or ``(words,)`` to broadcast)."""
+        return self.mask if self.named is None else self.mask | self.named
 
 
 class MatrixBuilder:
@@ -80,11 +95,12 @@ class MatrixBuilder:
         self.engine = engine
         self.ports = port_classes(engine)
         self.n = len(engine.classes)
-        self.words = self.ports.words
         k_total = len(self.ports.segments)
-        self.full = _bits(np.arange(k_total, dtype=np.int64), self.words)
-        self.full = np.bitwise_or.reduce(self.full, axis=0) if k_total else np.zeros(
-            self.words, dtype=np.uint64)
+        self.dtype = _word_type(k_total)
+        self.bits = np.iinfo(self.dtype).bits
+        self.words = max(1, (k_total + self.bits - 1) // self.bits)
+        self.full = np.bitwise_or.reduce(self.onehot(np.arange(k_total, dtype=np.int64)),
+                                         axis=0) if k_total else self.zero()
         # Each class's named ports as port classes, per (protocol, name).
         self._named: dict[tuple[Protocol, str], npt.NDArray[np.int64]] = {}
         space = engine.space
@@ -92,7 +108,7 @@ class MatrixBuilder:
             for proto, name, number in cls.named_ports:
                 arr = self._named.setdefault((proto, name), np.full(self.n, -1, dtype=np.int64))
                 arr[cls.index] = self.ports.of_segment[space.segment_of(proto, number)]
-        self._rule_ports: dict[int, Words] = {}
+        self._rule_ports: dict[int, RulePorts] = {}
         self.primary = np.array([c.primary_family for c in engine.classes], dtype=np.int64)
         self.secondary = np.array([c.secondary_family for c in engine.classes],
                                   dtype=np.int64)
@@ -102,33 +118,49 @@ class MatrixBuilder:
                   for f in r.block_members}
         self.variants = [*sorted(blocks), 0]  # families whose ipBlocks differ, then none
         self._egress: dict[int, tuple[npt.NDArray[np.int64], Words]] = {}
-        self._ingress: dict[int, tuple[npt.NDArray[np.int64], Words]] = {}
+        self._ingress_types: tuple[npt.NDArray[np.int64], list[tuple[tuple[int, ...], int]]] \
+            | None = None
 
-    def rule_ports(self, rule: CompiledRule) -> Words:
-        """Per destination class, the port classes the rule's ports allow (``(n, words)``)."""
+    def zero(self) -> Words:
+        return np.zeros(self.words, dtype=self.dtype)
+
+    def onehot(self, indices: npt.NDArray[np.int64]) -> Words:
+        """One-hot bit sets (``(len, words)``) for port class indices; -1 gives no bit."""
+        out = np.zeros((len(indices), self.words), dtype=self.dtype)
+        valid = indices >= 0
+        ks = indices[valid]
+        one = self.dtype(1)
+        np.bitwise_or.at(out, (np.flatnonzero(valid), ks // self.bits),
+                         np.left_shift(one, (ks % self.bits).astype(self.dtype)))
+        return out
+
+    def rule_ports(self, rule: CompiledRule) -> RulePorts:
         key = id(rule)
         cached = self._rule_ports.get(key)
         if cached is not None:
             return cached
         if rule.any_port:
-            out = np.broadcast_to(self.full, (self.n, self.words)).copy()
+            result = RulePorts(self.full, None)
         else:
             numeric = np.unique(self.ports.of_segment[np.flatnonzero(rule.segments)])
-            mask = np.bitwise_or.reduce(_bits(numeric, self.words), axis=0) if len(
-                numeric) else np.zeros(self.words, dtype=np.uint64)
-            out = np.broadcast_to(mask, (self.n, self.words)).copy()
+            mask = (np.bitwise_or.reduce(self.onehot(numeric), axis=0) if len(numeric)
+                    else self.zero())
+            named: Words | None = None
             for entry in rule.named:
                 arr = self._named.get(entry)
                 if arr is not None:
-                    out |= _bits(arr, self.words)
-        self._rule_ports[key] = out
-        return out
+                    bits = self.onehot(arr)
+                    named = bits if named is None else named | bits
+            result = RulePorts(mask, named)
+        self._rule_ports[key] = result
+        return result
 
     def _rules(self, policies: Sequence[int], direction: PolicyType) -> list[CompiledRule]:
         return [r for i in policies for r in self.engine.compiled[i].rules[direction]]
 
     def egress_rows(self, variant: int) -> tuple[npt.NDArray[np.int64], Words]:
-        """Row type of each source class and the rows: ``rows[type][dst]`` = allowed ports."""
+        """Row type of each source class and the rows: ``rows[type][dst]`` = allowed ports.
+        Classes isolated by the same policies share a row."""
         if variant in self._egress:
             return self._egress[variant]
         engine = self.engine
@@ -137,19 +169,22 @@ class MatrixBuilder:
         for cls in engine.classes:
             key = tuple(engine.isolating[EGRESS][cls.index])
             of_class[cls.index] = types.setdefault(key, len(types))
-        rows = np.zeros((len(types), self.n, self.words), dtype=np.uint64)
+        rows = np.zeros((len(types), self.n, self.words), dtype=self.dtype)
         rows[0] = self.full
         for key, t in types.items():
             for rule in self._rules(key, EGRESS):
                 peers = rule.peer_classes(variant)
-                rows[t] |= np.where(peers[:, None], self.rule_ports(rule), np.uint64(0))
+                rows[t] |= np.where(peers[:, None], self.rule_ports(rule).table(),
+                                    self.dtype(0))
         self._egress[variant] = (of_class, rows)
         return of_class, rows
 
-    def ingress_rows(self, variant: int) -> tuple[npt.NDArray[np.int64], Words]:
-        """Row type of each destination class and the rows: ``rows[type][src]``."""
-        if variant in self._ingress:
-            return self._ingress[variant]
+    def ingress_types(self) -> tuple[npt.NDArray[np.int64], list[tuple[tuple[int, ...], int]]]:
+        """Row type of each destination class, and per type its isolating policies and a
+        representative class: classes with the same policies and the same ports allowed
+        to them by every rule share a row."""
+        if self._ingress_types is not None:
+            return self._ingress_types
         engine = self.engine
         types: dict[tuple[object, ...], int] = {(): 0}
         members: list[tuple[tuple[int, ...], int]] = [((), -1)]
@@ -158,23 +193,29 @@ class MatrixBuilder:
             isolating = tuple(engine.isolating[INGRESS][cls.index])
             if not isolating:
                 continue
-            ports = tuple(self.rule_ports(r)[cls.index].tobytes()
+            ports = tuple(self.rule_ports(r).towards(cls.index).tobytes()
                           for r in self._rules(isolating, INGRESS))
             key = (isolating, ports)
             if key not in types:
                 types[key] = len(types)
                 members.append((isolating, cls.index))
             of_class[cls.index] = types[key]
-        rows = np.zeros((len(types), self.n, self.words), dtype=np.uint64)
+        self._ingress_types = (of_class, members)
+        return self._ingress_types
+
+    def ingress_block(self, variant: int, first: int, last: int) -> Words:
+        """``rows[type][src]`` for sources ``first..last-1`` only: computed per chunk, so
+        memory stays at types x chunk however large the cluster."""
+        _, members = self.ingress_types()
+        rows = np.zeros((len(members), last - first, self.words), dtype=self.dtype)
         rows[0] = self.full
-        for t in range(1, len(types)):
+        for t in range(1, len(members)):
             isolating, representative = members[t]
             for rule in self._rules(isolating, INGRESS):
-                port_bits = self.rule_ports(rule)[representative]
-                rows[t] |= np.where(rule.peer_classes(variant)[:, None], port_bits,
-                                    np.uint64(0))
-        self._ingress[variant] = (of_class, rows)
-        return of_class, rows
+                port_bits = self.rule_ports(rule).towards(representative)
+                rows[t] |= np.where(rule.peer_classes(variant)[first:last, None], port_bits,
+                                    self.dtype(0))
+        return rows
 
     def codes(self, first: int, last: int) -> Words:
         """Port-class bit sets for source classes ``first..last-1`` to every class:
@@ -189,15 +230,15 @@ class MatrixBuilder:
                 continue
             done |= mask
             e_type, e_rows = self.egress_rows(variant)
-            i_type, i_rows = self.ingress_rows(variant)
+            i_type, _ = self.ingress_types()
             egress = e_rows[e_type[src]]  # (chunk, dst, w)
-            ingress = i_rows[:, first:last][i_type].transpose(1, 0, 2)  # (chunk, dst, w)
+            ingress = self.ingress_block(variant, first, last)[i_type].transpose(1, 0, 2)
             codes = egress & ingress
             if not mask.all():
-                codes = np.where(mask[:, :, None], codes, np.uint64(0))
+                codes = np.where(mask[:, :, None], codes, self.dtype(0))
             result = codes if result is None else result | codes
         if result is None:
-            return np.zeros((last - first, self.n, self.words), dtype=np.uint64)
+            return np.zeros((last - first, self.n, self.words), dtype=self.dtype)
         return result
 
     def pair_family(self, src: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -251,9 +292,6 @@ class ConnectivityMatrix:
     def class_row(self, src: int) -> npt.NDArray[np.int32]:
         """Text ids from class ``src`` to every class; a class of one pod reaches itself."""
         row: npt.NDArray[np.int32] = self.codes[src]
-        if len(self.engine.classes[src].members) == 1:
-            row = row.copy()
-            row[src] = self.all_id
         return row
 
     def pod_row(self, src: int) -> npt.NDArray[np.int32]:
@@ -269,54 +307,83 @@ class ConnectivityMatrix:
 LOOKUP_BITS = 22  # up to this many port classes, codes are numbered through a table
 
 
+class ClassRows:
+    """The matrix streamed: iterating yields ``(src, ids)`` per source class, where
+    ``texts[ids[dst]]`` is what class ``src`` may open to class ``dst`` (distinct pods; a class
+    of one pod reaches itself). ``texts`` grows as new connection sets turn up, and always
+    holds ``all``. Memory stays at one chunk of rows, whatever the cluster's size."""
+
+    def __init__(self, engine: Engine,
+                 progress: Callable[[float], None] | None = None) -> None:
+        self.engine = engine
+        self.builder = MatrixBuilder(engine)
+        self.progress = progress
+        self.texts: list[str] = []
+        self._known: dict[bytes, int] = {}
+        k_total = len(self.builder.ports.segments)
+        self._table: npt.NDArray[np.int32] | None = None
+        if k_total <= LOOKUP_BITS and self.builder.words == 1:
+            self._table = np.full(1 << k_total, -1, dtype=np.int32)
+        self.all_id = self._text_id(self.builder.full.tobytes())
+
+    def _text_id(self, raw: bytes) -> int:
+        known = self._known.get(raw)
+        if known is None:
+            k_total = len(self.builder.ports.segments)
+            bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
+            spans = [s for k in np.flatnonzero(bits[:k_total])
+                     for s in self.builder.spans(int(k))]
+            known = self._known[raw] = len(self.texts)
+            self.texts.append(format_connections(spans))
+        return known
+
+    def _ids(self, block: Words) -> npt.NDArray[np.int32]:
+        """Text ids of a block of codes (``(chunk, n, words)`` -> ``(chunk, n)``)."""
+        chunk, n, words = block.shape
+        if self._table is not None:
+            flat = block[:, :, 0].astype(np.int64)
+            for value in np.flatnonzero(np.bincount(flat.ravel(), minlength=len(self._table))):
+                if self._table[value] < 0:
+                    raw = np.array([value], dtype=self.builder.dtype).tobytes()
+                    self._table[value] = self._text_id(raw)
+            ids: npt.NDArray[np.int32] = self._table[flat]
+            return ids
+        void = np.ascontiguousarray(block.reshape(-1, words)).view(
+            np.dtype((np.void, block.dtype.itemsize * words))).ravel()
+        uniq, inverse = np.unique(void, return_inverse=True)
+        local = np.array([self._text_id(u.tobytes()) for u in uniq], dtype=np.int32)
+        out: npt.NDArray[np.int32] = local[inverse.reshape(chunk, n)]
+        return out
+
+    def __iter__(self) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
+        n = self.builder.n
+        for first, last in self.builder.chunks():
+            ids = self._ids(self.builder.codes(first, last))
+            for src in range(first, last):
+                row = ids[src - first]
+                if len(self.engine.classes[src].members) == 1:
+                    row[src] = self.all_id
+                yield src, row
+            if self.progress is not None:
+                self.progress(last / n)
+
+
 def connectivity(engine: Engine,
                  progress: Callable[[float], None] | None = None) -> ConnectivityMatrix:
-    """The whole matrix; ``progress`` (if given) hears the fraction done after each chunk."""
-    builder = MatrixBuilder(engine)
-    n, words = builder.n, builder.words
-    k_total = len(builder.ports.segments)
+    """The whole matrix in memory (classes x classes); ``ClassRows`` streams it instead."""
+    rows = ClassRows(engine, progress)
+    n = len(engine.classes)
     ids = np.zeros((n, n), dtype=np.int32)
-    known: dict[bytes, int] = {}
-    texts: list[str] = []
-
-    def text_id(raw: bytes) -> int:
-        if raw not in known:
-            bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
-            spans = [s for k in np.flatnonzero(bits[:k_total]) for s in builder.spans(int(k))]
-            known[raw] = len(texts)
-            texts.append(format_connections(spans))
-        return known[raw]
-
-    table: npt.NDArray[np.int32] | None = None
-    if k_total <= LOOKUP_BITS:
-        table = np.full(1 << k_total, -1, dtype=np.int32)
-    for first, last in builder.chunks():
-        block = builder.codes(first, last)
-        if table is not None:
-            flat = block[:, :, 0].astype(np.int64)
-            for value in np.flatnonzero(np.bincount(flat.ravel(), minlength=len(table))):
-                if table[value] < 0:
-                    table[value] = text_id(np.uint64(value).tobytes())
-            ids[first:last] = table[flat]
-            if progress is not None:
-                progress(last / n)
-            continue
-        void = np.ascontiguousarray(block.reshape(-1, words)).view(
-            np.dtype((np.void, 8 * words))).ravel()
-        uniq, inverse = np.unique(void, return_inverse=True)
-        local = np.array([text_id(u.tobytes()) for u in uniq], dtype=np.int32)
-        ids[first:last] = local[inverse.reshape(last - first, n)]
-        if progress is not None:
-            progress(last / n)
-    text_id(builder.full.tobytes())  # "all" always has an id
-    return ConnectivityMatrix(engine, ids, tuple(texts))
+    for src, row in rows:
+        ids[src] = row
+    return ConnectivityMatrix(engine, ids, tuple(rows.texts))
 
 
 def port_reachability(engine: Engine, protocol: Protocol, port: int) -> BoolMatrix:
     """``allowed[src, dst]`` between classes for one protocol and port."""
     builder = MatrixBuilder(engine)
     k = int(builder.ports.of_segment[engine.space.segment_of(protocol, port)])
-    word, bit = k // 64, np.uint64(1 << (k % 64))
+    word, bit = k // builder.bits, builder.dtype(1 << (k % builder.bits))
     out = np.zeros((builder.n, builder.n), dtype=np.bool_)
     for first, last in builder.chunks():
         out[first:last] = (builder.codes(first, last)[:, :, word] & bit) != 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stockade.engine.engine import Engine
-from stockade.engine.matrix import BoolMatrix, ConnectivityMatrix, reachable_pods
+from stockade.engine.matrix import BoolMatrix, ClassRows, ConnectivityMatrix, reachable_pods
 from stockade.model.types import Protocol
 from stockade.render.groups import group_names
 from stockade.render.style import Style
@@ -33,19 +33,15 @@ class MatrixView:
 
     names: tuple[str, ...]
     members: tuple[tuple[str, ...], ...]
-    texts: tuple[str, ...]
-    row: Callable[[int], npt.NDArray[np.int32]]
+    texts: Sequence[str]  # may grow while ``source`` is read
+    source: Iterable[tuple[int, npt.NDArray[np.int32]]]  # each row once, in order
     # Grouped view only: host-network pod -> pods on its node. Such pairs always reach each
     # other (node traffic) whatever their groups' cells say; per-pod rows already show it.
     node_traffic: dict[str, list[str]] = field(default_factory=dict)
 
-    def cell(self, src: int, dst: int) -> str:
-        return self.texts[int(self.row(src)[dst])]
-
     def rows(self) -> Iterator[tuple[int, dict[str, list[int]]]]:
         """Each row as ``{text: [column, ...]}``, texts in order of first appearance."""
-        for src in range(len(self.names)):
-            ids = self.row(src)
+        for src, ids in self.source:
             order = np.argsort(ids, kind="stable")
             bounds = np.flatnonzero(np.diff(ids[order])) + 1
             groups = np.split(order, bounds)
@@ -53,11 +49,16 @@ class MatrixView:
             yield src, {self.texts[int(ids[g[0]])]: g.tolist() for g in groups}
 
 
-def matrix_view(matrix: ConnectivityMatrix, *, per_pod: bool) -> MatrixView:
-    engine = matrix.engine
-    if per_pod:
-        keys = tuple(p.key for p in engine.pods)
-        return MatrixView(keys, tuple((k,) for k in keys), matrix.texts, matrix.pod_row)
+def pod_view(matrix: ConnectivityMatrix) -> MatrixView:
+    """Every pod, node traffic and self included."""
+    keys = tuple(p.key for p in matrix.engine.pods)
+    rows = ((src, matrix.pod_row(src)) for src in range(len(keys)))
+    return MatrixView(keys, tuple((k,) for k in keys), matrix.texts, rows)
+
+
+def group_view(rows: ClassRows) -> MatrixView:
+    """Groups of pods every policy treats alike, streamed row by row."""
+    engine = rows.engine
     names = group_names(engine.classes, engine.pods)
     members = tuple(tuple(engine.pods[i].key for i in c.members) for c in engine.classes)
     node_traffic = {
@@ -65,7 +66,7 @@ def matrix_view(matrix: ConnectivityMatrix, *, per_pod: bool) -> MatrixView:
         for i, pod in enumerate(engine.pods)
         if pod.host_network and engine.node_peers(i)
     }
-    return MatrixView(tuple(names), members, matrix.texts, matrix.class_row, node_traffic)
+    return MatrixView(tuple(names), members, rows.texts, rows, node_traffic)
 
 
 def _write_extra(extra: Mapping[str, Any] | None, out: IO[str]) -> None:
@@ -98,8 +99,7 @@ def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None =
 def write_csv(view: MatrixView, out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["from", "to", "allowed"])
-    for src in range(len(view.names)):
-        ids = view.row(src)
+    for src, ids in view.source:
         writer.writerows([view.names[src], view.names[d], view.texts[int(t)]]
                          for d, t in enumerate(ids))
 
