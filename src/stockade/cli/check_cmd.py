@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from stockade.cli.common import add_input_arguments, default_namespace, read_inputs
+from stockade.cli.common import add_input_arguments, default_namespace, read_inputs, report
 from stockade.model.build import build_cluster
 
 
@@ -40,13 +40,7 @@ def run(args: argparse.Namespace) -> int:
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 2 if result.findings else 0
-    for finding in result.findings:
-        print(f"error: {finding}", file=sys.stderr)
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    if args.verbose:
-        for note in result.skipped:
-            print(f"note: {note}", file=sys.stderr)
+    report(result, args, invalid_prefix="error: ")
     if result.findings:
         objects = len({(f.origin, f.kind, f.namespace, f.name) for f in result.findings})
         print(f"{len(result.findings)} error(s) in {objects} object(s)", file=sys.stderr)

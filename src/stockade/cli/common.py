@@ -104,14 +104,19 @@ def load(args: argparse.Namespace, *, refuse_invalid: bool = True) -> BuildResul
     result = build_cluster(read_inputs(args), default_namespace=default_namespace(args))
     if result.findings and refuse_invalid and not args.skip_invalid:
         raise InvalidObjects(result.findings)
+    report(result, args, invalid_prefix="warning: skipping invalid object: ")
+    return result
+
+
+def report(result: BuildResult, args: argparse.Namespace, *, invalid_prefix: str) -> None:
+    """Invalid objects, warnings and (with ``--verbose``) skipped kinds, on stderr."""
     for finding in result.findings:
-        print(f"warning: skipping invalid object: {finding}", file=sys.stderr)
+        print(f"{invalid_prefix}{finding}", file=sys.stderr)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.verbose:
         for note in result.skipped:
             print(f"note: {note}", file=sys.stderr)
-    return result
 
 
 def parse_port(text: str) -> tuple[int, Protocol]:

@@ -9,6 +9,11 @@ from stockade.engine.traffic import Traffic
 from stockade.model.types import PolicyType
 
 
+def rule_path(direction: PolicyType, index: int) -> str:
+    """A rule's field path in its policy: ``ingress[0]``, ``egress[2]``."""
+    return f"{'ingress' if direction is PolicyType.INGRESS else 'egress'}[{index}]"
+
+
 @dataclass(frozen=True, slots=True)
 class RuleMatch:
     """A rule that matched: ``peer``/``port`` are the indices of the matching ``from``/``to``
@@ -22,8 +27,7 @@ class RuleMatch:
 
     @property
     def path(self) -> str:
-        field_name = "ingress" if self.direction is PolicyType.INGRESS else "egress"
-        return f"{field_name}[{self.rule}]"
+        return rule_path(self.direction, self.rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +43,7 @@ class RuleMiss:
 
     @property
     def path(self) -> str:
-        field_name = "ingress" if self.direction is PolicyType.INGRESS else "egress"
-        return f"{field_name}[{self.rule}]"
+        return rule_path(self.direction, self.rule)
 
 
 @dataclass(frozen=True, slots=True)

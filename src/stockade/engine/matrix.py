@@ -25,6 +25,7 @@ from stockade.model.types import PolicyType, Protocol
 BoolMatrix = npt.NDArray[np.bool_]
 Words = npt.NDArray[Any]  # unsigned ints; trailing axis: words of a port-class bit set
 CHUNK_CELLS = 4_000_000  # pairs computed at once; bounds memory at any cluster size
+EGRESS_CACHE_BYTES = 256 << 20  # egress rows kept between chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,8 @@ class MatrixBuilder:
         blocks = {f for cp in engine.compiled for rs in cp.rules.values() for r in rs
                   for f in r.block_members}
         self.variants = [*sorted(blocks), 0]  # families whose ipBlocks differ, then none
-        self._egress: dict[int, tuple[npt.NDArray[np.int64], Words]] = {}
+        self._egress_types: tuple[npt.NDArray[np.int64], list[tuple[int, ...]]] | None = None
+        self._egress_rows: dict[tuple[int, int], Words] = {}
         self._ingress_types: tuple[npt.NDArray[np.int64], list[tuple[tuple[int, ...], int]]] \
             | None = None
 
@@ -158,26 +160,38 @@ class MatrixBuilder:
     def _rules(self, policies: Sequence[int], direction: PolicyType) -> list[CompiledRule]:
         return [r for i in policies for r in self.engine.compiled[i].rules[direction]]
 
-    def egress_rows(self, variant: int) -> tuple[npt.NDArray[np.int64], Words]:
-        """Row type of each source class and the rows: ``rows[type][dst]`` = allowed ports.
-        Classes isolated by the same policies share a row."""
-        if variant in self._egress:
-            return self._egress[variant]
-        engine = self.engine
-        types: dict[tuple[int, ...], int] = {(): 0}
-        of_class = np.zeros(self.n, dtype=np.int64)
-        for cls in engine.classes:
-            key = tuple(engine.isolating[EGRESS][cls.index])
-            of_class[cls.index] = types.setdefault(key, len(types))
-        rows = np.zeros((len(types), self.n, self.words), dtype=self.dtype)
-        rows[0] = self.full
-        for key, t in types.items():
-            for rule in self._rules(key, EGRESS):
-                peers = rule.peer_classes(variant)
-                rows[t] |= np.where(peers[:, None], self.rule_ports(rule).table(),
-                                    self.dtype(0))
-        self._egress[variant] = (of_class, rows)
-        return of_class, rows
+    def egress_types(self) -> tuple[npt.NDArray[np.int64], list[tuple[int, ...]]]:
+        """Row type of each source class (classes isolated by the same policies share one),
+        and per type its isolating policies; type 0 is "not isolated"."""
+        if self._egress_types is None:
+            engine = self.engine
+            types: dict[tuple[int, ...], int] = {(): 0}
+            of_class = np.zeros(self.n, dtype=np.int64)
+            for cls in engine.classes:
+                key = tuple(engine.isolating[EGRESS][cls.index])
+                of_class[cls.index] = types.setdefault(key, len(types))
+            self._egress_types = (of_class, list(types))
+        return self._egress_types
+
+    def egress_row(self, variant: int, row_type: int) -> Words:
+        """``row[dst]`` = the port classes a source of this type may open to ``dst``.
+        Cached up to a memory bound: chunks mostly need the types of one namespace."""
+        key = (variant, row_type)
+        row = self._egress_rows.get(key)
+        if row is not None:
+            return row
+        row = np.empty((self.n, self.words), dtype=self.dtype)
+        row[:] = self.full
+        policies = self.egress_types()[1][row_type]
+        if policies:
+            row[:] = 0
+            for rule in self._rules(policies, EGRESS):
+                row |= np.where(rule.peer_classes(variant)[:, None],
+                                self.rule_ports(rule).table(), self.dtype(0))
+        if len(self._egress_rows) * row.nbytes > EGRESS_CACHE_BYTES:
+            self._egress_rows.clear()
+        self._egress_rows[key] = row
+        return row
 
     def ingress_types(self) -> tuple[npt.NDArray[np.int64], list[tuple[tuple[int, ...], int]]]:
         """Row type of each destination class, and per type its isolating policies and a
@@ -229,9 +243,11 @@ class MatrixBuilder:
             if not mask.any():
                 continue
             done |= mask
-            e_type, e_rows = self.egress_rows(variant)
+            e_type = self.egress_types()[0][src]
+            present, inverse = np.unique(e_type, return_inverse=True)
+            rows = np.stack([self.egress_row(variant, int(t)) for t in present])
+            egress = rows[inverse.ravel()]  # (chunk, dst, w)
             i_type, _ = self.ingress_types()
-            egress = e_rows[e_type[src]]  # (chunk, dst, w)
             ingress = self.ingress_block(variant, first, last)[i_type].transpose(1, 0, 2)
             codes = egress & ingress
             if not mask.all():
