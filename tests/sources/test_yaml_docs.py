@@ -105,3 +105,16 @@ def test_list_items_keep_their_lines() -> None:
 def test_broken_yaml_names_file_and_line() -> None:
     with pytest.raises(InputError, match=r"^bad.yaml:3: invalid YAML: "):
         parse_text("a: 1\nb: [1, 2\nc: 3\n", "bad.yaml")
+
+
+@pytest.mark.parametrize("text", [
+    "ip: fd00:10:7::5\n", "cidr: 10.0.0.0/8\n", "name: web-010\n", "time: '1:30'\n",
+    "v: [80, 443]\n", "image: nginx:1.25\n",
+])
+def test_ordinary_values_take_the_fast_path(text: str) -> None:
+    assert yaml_docs._VERSION_SENSITIVE.search(text) is None
+
+
+@pytest.mark.parametrize("text", ["yes: 1\n", "a: {on: 1}\n", "- no\n", "k: 0777\n"])
+def test_version_sensitive_values_are_noticed(text: str) -> None:
+    assert yaml_docs._VERSION_SENSITIVE.search(text) is not None

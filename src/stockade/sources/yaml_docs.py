@@ -31,7 +31,7 @@ class YAMLProblem(ValueError):
 # a leading zero or underscores, sexagesimal and binary ints, exponents without a dot. False
 # positives (inside a longer string, say) only cost the slow path.
 _VERSION_SENSITIVE = re.compile(
-    r"""(?<![^\s\[{,:?-])
+    r"""(?<![^\s\[{,])
         (?: (?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)
           | [-+]?0[0-9_]+
           | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
@@ -39,7 +39,7 @@ _VERSION_SENSITIVE = re.compile(
           | [-+]?[0-9][0-9_]*_[0-9_]*
           | [-+]?[0-9]+[eE][-+]?[0-9]+
           | = | <<
-        )[ \t]*(?:$|[,\]}\#:])""",
+        )[ \t]*(?:$|[,\]}\#]|:(?=[ \t]|$))""",
     re.MULTILINE | re.VERBOSE,
 )
 _DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)
