@@ -144,7 +144,9 @@ class MatrixBuilder:
         if rule.any_port:
             result = RulePorts(self.full, None)
         else:
-            numeric = np.unique(self.ports.of_segment[np.flatnonzero(rule.segments)])
+            # bincount, not np.unique: the latter imports numpy.ma (20 ms of start-up).
+            covered = self.ports.of_segment[np.flatnonzero(rule.segments)]
+            numeric = np.flatnonzero(np.bincount(covered, minlength=1)).astype(np.int64)
             mask = (np.bitwise_or.reduce(self.onehot(numeric), axis=0) if len(numeric)
                     else self.zero())
             named: Words | None = None
