@@ -1,7 +1,5 @@
 """``python -m stockade``."""
 
-import sys
+from stockade.cli.main import entry
 
-from stockade.cli.main import main
-
-sys.exit(main())
+entry()

@@ -74,16 +74,22 @@ def _start_lines(text: str) -> list[int]:
     """The first line of each document: after each ``---``, or of the first content."""
     marks = [m.start() for m in _DOC_START.finditer(text)]
     lines: list[int] = []
+    counted, line_no = 0, 1  # newlines are counted once, left to right
+
+    def line_of(pos: int) -> int:
+        nonlocal counted, line_no
+        line_no += text.count("\n", counted, pos)
+        counted = pos
+        return line_no
+
     first = _CONTENT.search(text)
     if first is not None and (not marks or first.start() < marks[0]):
-        lines.append(text.count("\n", 0, first.start()) + 1)
+        lines.append(line_of(first.start()))
     for pos in marks:
-        line = text.count("\n", 0, pos) + 1
         after = text.find("\n", pos)
         nxt = _CONTENT.search(text, after + 1) if after >= 0 else None
-        if nxt is not None:  # an empty document "starts" at the next marker, as in PyYAML
-            line = text.count("\n", 0, nxt.start()) + 1
-        lines.append(line)
+        # an empty document "starts" at the next marker, as in PyYAML
+        lines.append(line_of(nxt.start() if nxt is not None else pos))
     return lines or [1]
 
 
