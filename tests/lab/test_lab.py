@@ -233,6 +233,29 @@ def test_ctrl_c_removes_everything(tmp_path: Path) -> None:
     assert "stk-" not in links and len(links.splitlines()) == len(before_links.splitlines())
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_at_any_moment_leaves_nothing(sig: signal.Signals) -> None:
+    """Interrupt ``lab run`` at moments spread over its whole life, the teardown included
+    (a signal there once left the lab half removed): nothing may remain, whatever the moment."""
+    konvoy = ROOT / "examples" / "konvoy"
+    name = f"i{os.getpid() % 10000}{int(sig)}"
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "stockade", "lab", "run", str(konvoy), "--name",
+                    name], capture_output=True, check=False, timeout=60)
+    lifetime = time.monotonic() - started
+    try:
+        for step in range(1, 10):
+            proc = subprocess.Popen([sys.executable, "-m", "stockade", "lab", "run",
+                                     str(konvoy), "--name", name],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(lifetime * step / 10)
+            proc.send_signal(sig)
+            proc.wait(timeout=60)
+            assert leftovers(name) == [], f"interrupted after {lifetime * step / 10:.2f} s"
+    finally:
+        lifecycle.down(name)
+
+
 def test_down_cleans_a_crashed_lab(lab_name: str) -> None:
     lifecycle.up(_raws(SCENARIOS / "nine-pods-base.yaml"), lab_name)
     import shutil

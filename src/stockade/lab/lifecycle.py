@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -291,8 +291,28 @@ def servers_of(name: str) -> list[int]:
     return pids
 
 
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back until the block ends: a teardown cut short would leave
+    namespaces and a daemon behind. Blocked signals are delivered right after, so the
+    program still stops, only with nothing left. Child processes (``ip``) inherit the
+    mask, so a Ctrl-C sent to the terminal's process group cannot kill them half-way."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def down(name: str) -> list[str]:
-    """Remove everything lab ``name`` created; returns the namespaces removed."""
+    """Remove everything lab ``name`` created; returns the namespaces removed. Not
+    interruptible (see ``_signals_deferred``)."""
+    with _signals_deferred():
+        return _down(name)
+
+
+def _down(name: str) -> list[str]:
     names = LabNames(name)
     _kill(servers_of(name))
     ours = [n for n in list_netns() if names.owns_netns(n)]
