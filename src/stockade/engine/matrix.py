@@ -1,263 +1,151 @@
 """The connectivity matrix: for every ordered pair of behaviour classes, the connections
-allowed, as a bit set over *port classes* (port segments on which every rule agrees).
+allowed, computed without ever evaluating a pair of pods on its own.
 
-Nothing is evaluated per pair of pods. Each rule becomes, once, a vector over classes of the
-port classes it allows to that class (``peer ? numeric | named-at-that-class : 0``). Classes
-isolated by the same policies share one egress row; classes with the same policies and the
-same resolved named ports share one ingress row. A pair's code is then
-``egress_row[src][dst] & ingress_row[dst][src]``: two gathers and an AND, in row chunks.
+What a source class may open to a destination class depends only on a *pair key*: the
+source's egress type (the policies isolating it), which of that type's egress rules have
+peers matching the destination (a bit mask), the destination's named ports, its ingress type
+(the policies isolating it, with their ports resolved on it), and which of those ingress
+rules have peers matching the source (a bit mask). Keys are computed for a chunk of source
+rows at a time with a few vector operations per rule; the connection set of each distinct
+key is then worked out once, as interval arithmetic on the rules' ports. The cost follows the
+number of pairs and rules, not the number of distinct port numbers the policies mention.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
-from stockade.engine.ports import PortSpan, format_connections
+from stockade.engine.ports import MAX_PORT, MIN_PORT, PROTOCOLS, PortSpan, format_connections
 from stockade.model.types import PolicyType, Protocol
 
 BoolMatrix = npt.NDArray[np.bool_]
-Words = npt.NDArray[Any]  # unsigned ints; trailing axis: words of a port-class bit set
-CHUNK_CELLS = 4_000_000  # pairs computed at once; bounds memory at any cluster size
-EGRESS_CACHE_BYTES = 256 << 20  # egress rows kept between chunks
+Keys = npt.NDArray[np.uint64]
+CHUNK_CELLS = 2_000_000  # pairs whose keys are computed at once: bounds memory at any size
+MASK_CACHE_BYTES = 256 << 20  # egress masks kept between chunks
+
+# Port sets as sorted, merged (protocol index, first, last) triples.
+Spans = tuple[tuple[int, int, int], ...]
+ALL: Spans = tuple((p, MIN_PORT, MAX_PORT) for p in range(len(PROTOCOLS)))
+_PROTOCOL_INDEX = {p: i for i, p in enumerate(PROTOCOLS)}
 
 
-@dataclass(frozen=True, slots=True)
-class PortClasses:
-    """Port segments grouped by behaviour: ``of_segment[s]`` is segment s's port class."""
-
-    of_segment: npt.NDArray[np.int64]
-    segments: tuple[tuple[int, ...], ...]  # port class -> its segments
-
-    @property
-    def words(self) -> int:
-        return max(1, (len(self.segments) + 63) // 64)
+def _merge(spans: Sequence[tuple[int, int, int]]) -> Spans:
+    out: list[tuple[int, int, int]] = []
+    for proto, first, last in sorted(spans):
+        if out and out[-1][0] == proto and first <= out[-1][2] + 1:
+            out[-1] = (proto, out[-1][1], max(out[-1][2], last))
+        else:
+            out.append((proto, first, last))
+    return tuple(out)
 
 
-def port_classes(engine: Engine) -> PortClasses:
-    space = engine.space
-    rules = [r for cp in engine.compiled for rs in cp.rules.values() for r in rs if not r.any_port]
-    if rules:
-        covered = np.packbits(np.stack([r.segments for r in rules]), axis=0)
-        columns = [covered[:, s].tobytes() for s in range(len(space))]
-    else:
-        columns = [b""] * len(space)
-    named_at: dict[int, set[tuple[Protocol, str, int]]] = {}
-    for cls in engine.classes:
-        for proto, name, number in cls.named_ports:
-            named_at.setdefault(space.segment_of(proto, number), set()).add((proto, name, number))
-    keys: dict[tuple[bytes, frozenset[tuple[Protocol, str, int]]], int] = {}
-    of_segment = np.zeros(len(space), dtype=np.int64)
-    groups: list[list[int]] = []
-    for s in range(len(space)):
-        k = keys.setdefault((columns[s], frozenset(named_at.get(s, ()))), len(keys))
-        if k == len(groups):
-            groups.append([])
-        groups[k].append(s)
-        of_segment[s] = k
-    return PortClasses(of_segment, tuple(tuple(g) for g in groups))
+def _intersect(a: Spans, b: Spans) -> Spans:
+    if a is ALL:
+        return b
+    if b is ALL:
+        return a
+    out = [(p, max(f1, f2), min(l1, l2)) for p, f1, l1 in a for q, f2, l2 in b
+           if p == q and max(f1, f2) <= min(l1, l2)]
+    return _merge(out)
 
 
-def _word_type(port_classes: int) -> type[np.unsignedinteger[Any]]:
-    """The narrowest unsigned integer that holds a bit per port class (64 bits per word
-    beyond that): memory is the matrix's main cost at scale."""
-    for dtype in (np.uint8, np.uint16, np.uint32):
-        if port_classes <= np.iinfo(dtype).bits:
-            return dtype
-    return np.uint64
+def _contains(spans: Spans, protocol: int, port: int) -> bool:
+    return any(p == protocol and first <= port <= last for p, first, last in spans)
 
 
-@dataclass(frozen=True, slots=True)
-class RulePorts:
-    """The port classes a rule allows: the same ``mask`` towards every class, plus, for a
-    rule with named ports, what each class's named ports add (``named``, per class)."""
-
-    mask: Words  # (words,)
-    named: Words | None  # (n, words) or None
-
-    def towards(self, cls: int) -> Words:
-        return self.mask if self.named is None else self.mask | self.named[cls]
-
-    def table(self) -> Words:
-        """Per destination class (``(n, words)``, or ``(words,)`` to broadcast)."""
-        return self.mask if self.named is None else self.mask | self.named
+def _text(spans: Spans) -> str:
+    return format_connections(PortSpan(PROTOCOLS[p], first, last) for p, first, last in spans)
 
 
-class MatrixBuilder:
-    """Computes port-class codes between classes, in chunks of source classes."""
+# Odd 64-bit multipliers for hashing key rows (see ``PairKeys.number``).
+_MIX = (np.random.default_rng(20261126).integers(1, 2**62, size=4096, dtype=np.uint64)
+        * np.uint64(2) + np.uint64(1))
+
+
+class PairKeys:
+    """Pair keys of one engine, in chunks of source classes, and what each key allows."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.ports = port_classes(engine)
-        self.n = len(engine.classes)
-        k_total = len(self.ports.segments)
-        self.dtype = _word_type(k_total)
-        self.bits = np.iinfo(self.dtype).bits
-        self.words = max(1, (k_total + self.bits - 1) // self.bits)
-        self.full = np.bitwise_or.reduce(self.onehot(np.arange(k_total, dtype=np.int64)),
-                                         axis=0) if k_total else self.zero()
-        # Each class's named ports as port classes, per (protocol, name).
-        self._named: dict[tuple[Protocol, str], npt.NDArray[np.int64]] = {}
-        space = engine.space
-        for cls in engine.classes:
-            for proto, name, number in cls.named_ports:
-                arr = self._named.setdefault((proto, name), np.full(self.n, -1, dtype=np.int64))
-                arr[cls.index] = self.ports.of_segment[space.segment_of(proto, number)]
-        self._rule_ports: dict[int, RulePorts] = {}
-        self.primary = np.array([c.primary_family for c in engine.classes], dtype=np.int64)
-        self.secondary = np.array([c.secondary_family for c in engine.classes],
-                                  dtype=np.int64)
-        self.has = {f: np.array([c.regions[i] >= 0 for c in engine.classes], dtype=np.bool_)
+        classes = engine.classes
+        self.n = n = len(classes)
+        # Egress types: classes isolated for egress by the same policies share one.
+        e_types: dict[tuple[int, ...], int] = {(): 0}
+        self.e_type = np.zeros(n, dtype=np.int64)
+        for cls in classes:
+            key = tuple(engine.isolating[EGRESS][cls.index])
+            self.e_type[cls.index] = e_types.setdefault(key, len(e_types))
+        self.e_rules = [self._rules(policies, EGRESS) for policies in e_types]
+        # Ingress types: the same policies, and the same ports once named ports are resolved
+        # on the class (the destination).
+        i_types: dict[tuple[object, ...], int] = {(): 0}
+        self.i_type = np.zeros(n, dtype=np.int64)
+        self.i_rules: list[list[CompiledRule]] = [[]]
+        self.i_spans: list[list[Spans]] = [[]]
+        for cls in classes:
+            isolating = tuple(engine.isolating[INGRESS][cls.index])
+            if not isolating:
+                continue
+            rules = self._rules(isolating, INGRESS)
+            spans = [self.rule_spans(rule, cls.index) for rule in rules]
+            i_key = (isolating, tuple(spans))
+            if i_key not in i_types:
+                i_types[i_key] = len(i_types)
+                self.i_rules.append(rules)
+                self.i_spans.append(spans)
+            self.i_type[cls.index] = i_types[i_key]
+        # Destinations with the same named ports resolve every egress rule alike.
+        signatures: dict[object, int] = {}
+        self.named = np.zeros(n, dtype=np.int64)
+        self.named_rep: list[int] = []
+        for cls in classes:
+            sig = signatures.setdefault(cls.named_ports, len(signatures))
+            if sig == len(self.named_rep):
+                self.named_rep.append(cls.index)
+            self.named[cls.index] = sig
+        # Only egress types with named-port rules care which named ports a destination has.
+        self.e_named = np.array([any(r.named for r in rules) for rules in self.e_rules],
+                                dtype=np.int64)
+        self.e_words = max(1, (max(map(len, self.e_rules)) + 63) // 64)
+        self.i_words = max(1, (max(map(len, self.i_rules)) + 63) // 64)
+        self.width = 3 + self.e_words + self.i_words
+        self.primary = np.array([c.primary_family for c in classes], dtype=np.int64)
+        self.secondary = np.array([c.secondary_family for c in classes], dtype=np.int64)
+        self.has = {f: np.array([c.regions[i] >= 0 for c in classes], dtype=np.bool_)
                     for i, f in enumerate((4, 6))}
         blocks = {f for cp in engine.compiled for rs in cp.rules.values() for r in rs
                   for f in r.block_members}
         self.variants = [*sorted(blocks), 0]  # families whose ipBlocks differ, then none
-        self._egress_types: tuple[npt.NDArray[np.int64], list[tuple[int, ...]]] | None = None
-        self._egress_rows: dict[tuple[int, int], Words] = {}
-        self._ingress_types: tuple[npt.NDArray[np.int64], list[tuple[tuple[int, ...], int]]] \
-            | None = None
-
-    def zero(self) -> Words:
-        return np.zeros(self.words, dtype=self.dtype)
-
-    def onehot(self, indices: npt.NDArray[np.int64]) -> Words:
-        """One-hot bit sets (``(len, words)``) for port class indices; -1 gives no bit."""
-        out = np.zeros((len(indices), self.words), dtype=self.dtype)
-        valid = indices >= 0
-        ks = indices[valid]
-        one = self.dtype(1)
-        np.bitwise_or.at(out, (np.flatnonzero(valid), ks // self.bits),
-                         np.left_shift(one, (ks % self.bits).astype(self.dtype)))
-        return out
-
-    def rule_ports(self, rule: CompiledRule) -> RulePorts:
-        key = id(rule)
-        cached = self._rule_ports.get(key)
-        if cached is not None:
-            return cached
-        if rule.any_port:
-            result = RulePorts(self.full, None)
-        else:
-            # bincount, not np.unique: the latter imports numpy.ma (20 ms of start-up).
-            covered = self.ports.of_segment[np.flatnonzero(rule.segments)]
-            numeric = np.flatnonzero(np.bincount(covered, minlength=1)).astype(np.int64)
-            mask = (np.bitwise_or.reduce(self.onehot(numeric), axis=0) if len(numeric)
-                    else self.zero())
-            named: Words | None = None
-            for entry in rule.named:
-                arr = self._named.get(entry)
-                if arr is not None:
-                    bits = self.onehot(arr)
-                    named = bits if named is None else named | bits
-            result = RulePorts(mask, named)
-        self._rule_ports[key] = result
-        return result
+        self._e_masks: dict[tuple[int, int], Keys] = {}
+        self._e_spans: dict[tuple[int, bytes, int], Spans] = {}
+        self._i_spans: dict[tuple[int, bytes], Spans] = {}
 
     def _rules(self, policies: Sequence[int], direction: PolicyType) -> list[CompiledRule]:
         return [r for i in policies for r in self.engine.compiled[i].rules[direction]]
 
-    def egress_types(self) -> tuple[npt.NDArray[np.int64], list[tuple[int, ...]]]:
-        """Row type of each source class (classes isolated by the same policies share one),
-        and per type its isolating policies; type 0 is "not isolated"."""
-        if self._egress_types is None:
-            engine = self.engine
-            types: dict[tuple[int, ...], int] = {(): 0}
-            of_class = np.zeros(self.n, dtype=np.int64)
-            for cls in engine.classes:
-                key = tuple(engine.isolating[EGRESS][cls.index])
-                of_class[cls.index] = types.setdefault(key, len(types))
-            self._egress_types = (of_class, list(types))
-        return self._egress_types
-
-    def egress_row(self, variant: int, row_type: int) -> Words:
-        """``row[dst]`` = the port classes a source of this type may open to ``dst``.
-        Cached up to a memory bound: chunks mostly need the types of one namespace."""
-        key = (variant, row_type)
-        row = self._egress_rows.get(key)
-        if row is not None:
-            return row
-        row = np.empty((self.n, self.words), dtype=self.dtype)
-        row[:] = self.full
-        policies = self.egress_types()[1][row_type]
-        if policies:
-            row[:] = 0
-            for rule in self._rules(policies, EGRESS):
-                row |= np.where(rule.peer_classes(variant)[:, None],
-                                self.rule_ports(rule).table(), self.dtype(0))
-        if len(self._egress_rows) * row.nbytes > EGRESS_CACHE_BYTES:
-            self._egress_rows.clear()
-        self._egress_rows[key] = row
-        return row
-
-    def ingress_types(self) -> tuple[npt.NDArray[np.int64], list[tuple[tuple[int, ...], int]]]:
-        """Row type of each destination class, and per type its isolating policies and a
-        representative class: classes with the same policies and the same ports allowed
-        to them by every rule share a row."""
-        if self._ingress_types is not None:
-            return self._ingress_types
-        engine = self.engine
-        types: dict[tuple[object, ...], int] = {(): 0}
-        members: list[tuple[tuple[int, ...], int]] = [((), -1)]
-        of_class = np.zeros(self.n, dtype=np.int64)
-        for cls in engine.classes:
-            isolating = tuple(engine.isolating[INGRESS][cls.index])
-            if not isolating:
+    def rule_spans(self, rule: CompiledRule, destination: int) -> Spans:
+        """The ports a rule allows towards a destination class (named ports resolved)."""
+        if rule.any_port:
+            return ALL
+        cls = self.engine.classes[destination]
+        spans = []
+        for port in rule.ports:
+            proto = _PROTOCOL_INDEX[port.protocol]
+            if not port.name:
+                spans.append((proto, port.first, port.last))
                 continue
-            ports = tuple(self.rule_ports(r).towards(cls.index).tobytes()
-                          for r in self._rules(isolating, INGRESS))
-            key = (isolating, ports)
-            if key not in types:
-                types[key] = len(types)
-                members.append((isolating, cls.index))
-            of_class[cls.index] = types[key]
-        self._ingress_types = (of_class, members)
-        return self._ingress_types
+            number = cls.named_port(port.protocol, port.name)
+            if number is not None:
+                spans.append((proto, number, number))
+        return _merge(spans)
 
-    def ingress_block(self, variant: int, first: int, last: int) -> Words:
-        """``rows[type][src]`` for sources ``first..last-1`` only: computed per chunk, so
-        memory stays at types x chunk however large the cluster."""
-        _, members = self.ingress_types()
-        rows = np.zeros((len(members), last - first, self.words), dtype=self.dtype)
-        rows[0] = self.full
-        for t in range(1, len(members)):
-            isolating, representative = members[t]
-            for rule in self._rules(isolating, INGRESS):
-                port_bits = self.rule_ports(rule).towards(representative)
-                rows[t] |= np.where(rule.peer_classes(variant)[first:last, None], port_bits,
-                                    self.dtype(0))
-        return rows
-
-    def codes(self, first: int, last: int) -> Words:
-        """Port-class bit sets for source classes ``first..last-1`` to every class:
-        shape ``(last - first, n, words)``."""
-        src = np.arange(first, last)
-        fam = self.pair_family(src)
-        result: Words | None = None
-        done = np.zeros(fam.shape, dtype=np.bool_)
-        for variant in self.variants:
-            mask = (fam == variant) if variant else ~done
-            if not mask.any():
-                continue
-            done |= mask
-            e_type = self.egress_types()[0][src]
-            present, inverse = np.unique(e_type, return_inverse=True)
-            rows = np.stack([self.egress_row(variant, int(t)) for t in present])
-            egress = rows[inverse.ravel()]  # (chunk, dst, w)
-            i_type, _ = self.ingress_types()
-            ingress = self.ingress_block(variant, first, last)[i_type].transpose(1, 0, 2)
-            codes = egress & ingress
-            if not mask.all():
-                codes = np.where(mask[:, :, None], codes, self.dtype(0))
-            result = codes if result is None else result | codes
-        if result is None:
-            return np.zeros((last - first, self.n, self.words), dtype=self.dtype)
-        return result
+    # --- keys ------------------------------------------------------------------------------
 
     def pair_family(self, src: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """The family of each (source, destination) pair, as ``Engine._family`` picks it:
@@ -275,12 +163,146 @@ class MatrixBuilder:
         return np.where(dst_has(first), first,
                         np.where(dst_has(second), second, fallback)).astype(np.int64)
 
-    def spans(self, port_class: int) -> list[PortSpan]:
-        space = self.engine.space
-        return [space.segments[s] for s in self.ports.segments[port_class]]
+    @staticmethod
+    def _masks(rules: Sequence[CompiledRule], variant: int, rows: slice, size: int,
+               words: int) -> Keys:
+        """Bit j of a row: rule j's peers match that class (``(size, words)``)."""
+        out = np.zeros((size, words), dtype=np.uint64)
+        for j, rule in enumerate(rules):
+            hit = rule.peer_classes(variant)[rows].astype(np.uint64)
+            out[:, j // 64] |= hit << np.uint64(j % 64)
+        return out
+
+    def egress_masks(self, variant: int, e_type: int) -> Keys:
+        """Per destination class, which rules of this egress type match it (cached)."""
+        key = (variant, e_type)
+        masks = self._e_masks.get(key)
+        if masks is None:
+            masks = self._masks(self.e_rules[e_type], variant, slice(None), self.n,
+                                self.e_words)
+            if len(self._e_masks) * masks.nbytes > MASK_CACHE_BYTES:
+                self._e_masks.clear()
+            self._e_masks[key] = masks
+        return masks
+
+    def keys(self, first: int, last: int) -> Keys:
+        """Keys of the pairs (source ``first..last-1``, every destination):
+        ``(chunk, n, width)``."""
+        n, chunk = self.n, last - first
+        src = np.arange(first, last)
+        keys = np.zeros((chunk, n, self.width), dtype=np.uint64)
+        e_type = self.e_type[src]
+        keys[:, :, 0] = e_type[:, None].astype(np.uint64)
+        keys[:, :, 1] = (self.named[None, :] * self.e_named[e_type][:, None]).astype(np.uint64)
+        keys[:, :, 2] = self.i_type[None, :].astype(np.uint64)
+        fam = self.pair_family(src)
+        done = np.zeros(fam.shape, dtype=np.bool_)
+        e_cols = slice(3, 3 + self.e_words)
+        i_cols = slice(3 + self.e_words, self.width)
+        for variant in self.variants:
+            mask = (fam == variant) if variant else ~done
+            if not mask.any():
+                continue
+            done |= mask
+            egress = np.zeros((chunk, n, self.e_words), dtype=np.uint64)
+            for t in np.unique(e_type):
+                if t:
+                    egress[e_type == t] = self.egress_masks(variant, int(t))
+            ingress = np.zeros((chunk, n, self.i_words), dtype=np.uint64)
+            for t in range(1, len(self.i_rules)):
+                dsts = np.flatnonzero(self.i_type == t)
+                if len(dsts):
+                    block = self._masks(self.i_rules[t], variant, slice(first, last), chunk,
+                                        self.i_words)
+                    ingress[:, dsts] = block[:, None, :]
+            if mask.all():
+                keys[:, :, e_cols] = egress
+                keys[:, :, i_cols] = ingress
+            else:
+                keys[:, :, e_cols] |= np.where(mask[:, :, None], egress, np.uint64(0))
+                keys[:, :, i_cols] |= np.where(mask[:, :, None], ingress, np.uint64(0))
+        return keys
+
+    @staticmethod
+    def number(flat: Keys) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Distinct rows of ``flat`` (cells x columns): (index of each distinct row's first
+        cell, each cell's distinct row). Rows are numbered through a 64-bit hash, checked
+        cell by cell against the first cell of its hash; a collision falls back to an exact
+        sort."""
+        width = flat.shape[1]
+        flat = np.ascontiguousarray(flat)
+        mixed = flat * _MIX[:width]
+        hashes = np.bitwise_xor.reduce(mixed ^ (mixed >> np.uint64(31)), axis=1)
+        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        if not np.array_equal(flat, flat[first[inverse]]):
+            void = flat.view(np.dtype((np.void, 8 * width))).ravel()
+            _, first, inverse = np.unique(void, return_index=True, return_inverse=True)
+            inverse = inverse.ravel()
+        return first, inverse
+
+    # --- what a key allows -----------------------------------------------------------------
+
+    def spans(self, key: Keys) -> Spans:
+        return _intersect(self.egress_spans(key), self.ingress_spans(key))
+
+    def egress_spans(self, key: Keys) -> Spans:
+        return self._egress_spans(int(key[0]), key[3: 3 + self.e_words], int(key[1]))
+
+    def ingress_spans(self, key: Keys) -> Spans:
+        return self._ingress_spans(int(key[2]), key[3 + self.e_words:])
+
+    def halves(self, block: Keys) -> tuple[Keys, Keys]:
+        """A block's keys as (egress half, ingress half), one row per cell."""
+        flat = block.reshape(-1, self.width)
+        e_cols = [0, 1, *range(3, 3 + self.e_words)]
+        i_cols = [2, *range(3 + self.e_words, self.width)]
+        return flat[:, e_cols], flat[:, i_cols]
+
+    def full_key(self, e_half: Keys, i_half: Keys) -> Keys:
+        key = np.zeros(self.width, dtype=np.uint64)
+        key[[0, 1, *range(3, 3 + self.e_words)]] = e_half
+        key[[2, *range(3 + self.e_words, self.width)]] = i_half
+        return key
+
+    def _egress_spans(self, e_type: int, mask: Keys, named: int) -> Spans:
+        if e_type == 0:
+            return ALL
+        memo = (e_type, mask.tobytes(), named)
+        found = self._e_spans.get(memo)
+        if found is None:
+            dst = self.named_rep[named]
+            found = self._union(self.e_rules[e_type], mask,
+                                lambda _j, rule: self.rule_spans(rule, dst))
+            self._e_spans[memo] = found
+        return found
+
+    def _ingress_spans(self, i_type: int, mask: Keys) -> Spans:
+        if i_type == 0:
+            return ALL
+        memo = (i_type, mask.tobytes())
+        found = self._i_spans.get(memo)
+        if found is None:
+            spans = self.i_spans[i_type]
+            found = self._union(self.i_rules[i_type], mask, lambda j, _rule: spans[j])
+            self._i_spans[memo] = found
+        return found
+
+    @staticmethod
+    def _union(rules: Sequence[CompiledRule], mask: Keys,
+               spans_of: Callable[[int, CompiledRule], Spans]) -> Spans:
+        parts: list[tuple[int, int, int]] = []
+        for j, rule in enumerate(rules):
+            if int(mask[j // 64]) >> (j % 64) & 1:
+                found = spans_of(j, rule)
+                if found is ALL:
+                    return ALL
+                parts.extend(found)
+        merged = _merge(parts)
+        return ALL if merged == ALL else merged
 
     def chunks(self) -> Iterator[tuple[int, int]]:
-        step = max(1, CHUNK_CELLS // max(1, self.n * self.words))
+        step = max(1, CHUNK_CELLS // max(1, self.n))
         for first in range(0, self.n, step):
             yield first, min(self.n, first + step)
 
@@ -322,7 +344,52 @@ class ConnectivityMatrix:
         return row
 
 
-LOOKUP_BITS = 22  # up to this many port classes, codes are numbered through a table
+
+
+class _Sets:
+    """Port sets numbered as they turn up, so that pairs of them are memoised by number."""
+
+    def __init__(self) -> None:
+        self.ids: dict[Spans, int] = {}
+        self.spans: list[Spans] = []
+
+    def id(self, spans: Spans) -> int:
+        found = self.ids.get(spans)
+        if found is None:
+            found = self.ids[spans] = len(self.spans)
+            self.spans.append(spans)
+        return found
+
+
+def _block_sets(keys: PairKeys, block: Keys, sets: _Sets,
+                memo: dict[tuple[int, bytes], int]) -> tuple[npt.NDArray[np.int64],
+                                                             npt.NDArray[np.int64]]:
+    """For each cell of a block: the number of its egress port set and of its ingress one."""
+    halves = keys.halves(block)
+    out = []
+    for side, half in enumerate(halves):
+        cells, inverse = keys.number(half)
+        local = np.empty(len(cells), dtype=np.int64)
+        for u, c in enumerate(cells):
+            raw = (side, half[c].tobytes())
+            found = memo.get(raw)
+            if found is None:
+                key = (keys.full_key(half[c], np.zeros(len(halves[1][0]), dtype=np.uint64))
+                       if side == 0 else
+                       keys.full_key(np.zeros(len(halves[0][0]), dtype=np.uint64), half[c]))
+                spans = keys.egress_spans(key) if side == 0 else keys.ingress_spans(key)
+                found = memo[raw] = sets.id(spans)
+            local[u] = found
+        out.append(local[inverse])
+    return out[0], out[1]
+
+
+def _pairs(e_ids: npt.NDArray[np.int64], i_ids: npt.NDArray[np.int64]
+           ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Distinct (egress set, ingress set) pairs: (the pairs as numbers, each cell's pair)."""
+    combined = e_ids * np.int64(1 << 31) + i_ids
+    uniq, inverse = np.unique(combined, return_inverse=True)
+    return uniq, inverse.ravel()
 
 
 class ClassRows:
@@ -334,49 +401,35 @@ class ClassRows:
     def __init__(self, engine: Engine,
                  progress: Callable[[float], None] | None = None) -> None:
         self.engine = engine
-        self.builder = MatrixBuilder(engine)
+        self.keys = PairKeys(engine)
         self.progress = progress
-        self.texts: list[str] = []
-        self._known: dict[bytes, int] = {}
-        k_total = len(self.builder.ports.segments)
-        self._table: npt.NDArray[np.int32] | None = None
-        if k_total <= LOOKUP_BITS and self.builder.words == 1:
-            self._table = np.full(1 << k_total, -1, dtype=np.int32)
-        self.all_id = self._text_id(self.builder.full.tobytes())
+        self.texts: list[str] = ["all"]
+        self.all_id = 0
+        self._ids: dict[str, int] = {"all": 0}
+        self._sets = _Sets()
+        self._half_memo: dict[tuple[int, bytes], int] = {}
+        self._pair_memo: dict[int, int] = {}
 
-    def _text_id(self, raw: bytes) -> int:
-        known = self._known.get(raw)
-        if known is None:
-            k_total = len(self.builder.ports.segments)
-            bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
-            spans = [s for k in np.flatnonzero(bits[:k_total])
-                     for s in self.builder.spans(int(k))]
-            known = self._known[raw] = len(self.texts)
-            self.texts.append(format_connections(spans))
-        return known
-
-    def _ids(self, block: Words) -> npt.NDArray[np.int32]:
-        """Text ids of a block of codes (``(chunk, n, words)`` -> ``(chunk, n)``)."""
-        chunk, n, words = block.shape
-        if self._table is not None:
-            flat = block[:, :, 0].astype(np.int64)
-            for value in np.flatnonzero(np.bincount(flat.ravel(), minlength=len(self._table))):
-                if self._table[value] < 0:
-                    raw = np.array([value], dtype=self.builder.dtype).tobytes()
-                    self._table[value] = self._text_id(raw)
-            ids: npt.NDArray[np.int32] = self._table[flat]
-            return ids
-        void = np.ascontiguousarray(block.reshape(-1, words)).view(
-            np.dtype((np.void, block.dtype.itemsize * words))).ravel()
-        uniq, inverse = np.unique(void, return_inverse=True)
-        local = np.array([self._text_id(u.tobytes()) for u in uniq], dtype=np.int32)
-        out: npt.NDArray[np.int32] = local[inverse.reshape(chunk, n)]
-        return out
+    def _text_id(self, pair: int) -> int:
+        found = self._pair_memo.get(pair)
+        if found is None:
+            e_set, i_set = divmod(pair, 1 << 31)
+            spans = _intersect(self._sets.spans[e_set], self._sets.spans[i_set])
+            text = _text(spans)
+            found = self._ids.setdefault(text, len(self.texts))
+            if found == len(self.texts):
+                self.texts.append(text)
+            self._pair_memo[pair] = found
+        return found
 
     def __iter__(self) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
-        n = self.builder.n
-        for first, last in self.builder.chunks():
-            ids = self._ids(self.builder.codes(first, last))
+        n = self.keys.n
+        for first, last in self.keys.chunks():
+            e_ids, i_ids = _block_sets(self.keys, self.keys.keys(first, last), self._sets,
+                                       self._half_memo)
+            pairs, inverse = _pairs(e_ids, i_ids)
+            local = np.array([self._text_id(int(p)) for p in pairs], dtype=np.int32)
+            ids = local[inverse].reshape(last - first, n)
             for src in range(first, last):
                 row = ids[src - first]
                 if len(self.engine.classes[src].members) == 1:
@@ -399,12 +452,16 @@ def connectivity(engine: Engine,
 
 def port_reachability(engine: Engine, protocol: Protocol, port: int) -> BoolMatrix:
     """``allowed[src, dst]`` between classes for one protocol and port."""
-    builder = MatrixBuilder(engine)
-    k = int(builder.ports.of_segment[engine.space.segment_of(protocol, port)])
-    word, bit = k // builder.bits, builder.dtype(1 << (k % builder.bits))
-    out = np.zeros((builder.n, builder.n), dtype=np.bool_)
-    for first, last in builder.chunks():
-        out[first:last] = (builder.codes(first, last)[:, :, word] & bit) != 0
+    keys = PairKeys(engine)
+    proto = _PROTOCOL_INDEX[protocol]
+    out = np.zeros((keys.n, keys.n), dtype=np.bool_)
+    sets = _Sets()
+    half_memo: dict[tuple[int, bytes], int] = {}
+    for first, last in keys.chunks():
+        e_ids, i_ids = _block_sets(keys, keys.keys(first, last), sets, half_memo)
+        has = np.array([_contains(s, proto, port) for s in sets.spans], dtype=np.bool_)
+        # A pair allows the port iff both of its sets contain it (intersection).
+        out[first:last] = (has[e_ids] & has[i_ids]).reshape(last - first, keys.n)
     return out
 
 
