@@ -25,7 +25,7 @@ from stockade.engine.ports import MAX_PORT, MIN_PORT, PROTOCOLS, PortSpan, forma
 from stockade.model.types import PolicyType, Protocol
 
 BoolMatrix = npt.NDArray[np.bool_]
-Keys = npt.NDArray[np.uint64]
+Keys = npt.NDArray[np.uint64]  # rule masks: bit j = rule j's peers match
 CHUNK_CELLS = 2_000_000  # pairs whose keys are computed at once: bounds memory at any size
 MASK_CACHE_BYTES = 256 << 20  # egress masks kept between chunks
 
@@ -114,7 +114,6 @@ class PairKeys:
                                 dtype=np.int64)
         self.e_words = max(1, (max(map(len, self.e_rules)) + 63) // 64)
         self.i_words = max(1, (max(map(len, self.i_rules)) + 63) // 64)
-        self.width = 3 + self.e_words + self.i_words
         self.primary = np.array([c.primary_family for c in classes], dtype=np.int64)
         self.secondary = np.array([c.secondary_family for c in classes], dtype=np.int64)
         self.has = {f: np.array([c.regions[i] >= 0 for c in classes], dtype=np.bool_)
@@ -122,9 +121,10 @@ class PairKeys:
         blocks = {f for cp in engine.compiled for rs in cp.rules.values() for r in rs
                   for f in r.block_members}
         self.variants = [*sorted(blocks), 0]  # families whose ipBlocks differ, then none
-        self._e_masks: dict[tuple[int, int], Keys] = {}
-        self._e_spans: dict[tuple[int, bytes, int], Spans] = {}
-        self._i_spans: dict[tuple[int, bytes], Spans] = {}
+        self.sets: list[Spans] = [ALL]
+        self._set_ids: dict[Spans, int] = {ALL: 0}
+        self._e_ids: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
+        self._i_ids: dict[int, npt.NDArray[np.int64]] = {}
 
     def _rules(self, policies: Sequence[int], direction: PolicyType) -> list[CompiledRule]:
         return [r for i in policies for r in self.engine.compiled[i].rules[direction]]
@@ -173,131 +173,103 @@ class PairKeys:
             out[:, j // 64] |= hit << np.uint64(j % 64)
         return out
 
-    def egress_masks(self, variant: int, e_type: int) -> Keys:
-        """Per destination class, which rules of this egress type match it (cached)."""
-        key = (variant, e_type)
-        masks = self._e_masks.get(key)
-        if masks is None:
-            masks = self._masks(self.e_rules[e_type], variant, slice(None), self.n,
-                                self.e_words)
-            if len(self._e_masks) * masks.nbytes > MASK_CACHE_BYTES:
-                self._e_masks.clear()
-            self._e_masks[key] = masks
-        return masks
+    # --- port sets, numbered ----------------------------------------------------------------
 
-    def keys(self, first: int, last: int) -> Keys:
-        """Keys of the pairs (source ``first..last-1``, every destination):
-        ``(chunk, n, width)``."""
-        n, chunk = self.n, last - first
+    def set_id(self, spans: Spans) -> int:
+        """The number of a port set (numbers are given as sets turn up; 0 is ``ALL``)."""
+        found = self._set_ids.get(spans)
+        if found is None:
+            found = self._set_ids[spans] = len(self.sets)
+            self.sets.append(spans)
+        return found
+
+    @staticmethod
+    def _distinct(rows: Keys) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Distinct rows of a small 2-D array: (first index of each, each row's distinct)."""
+        void = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.dtype.itemsize
+                                                         * rows.shape[1]))).ravel()
+        _, first, inverse = np.unique(void, return_index=True, return_inverse=True)
+        return first, inverse.ravel()
+
+    def egress_ids(self, variant: int, e_type: int) -> npt.NDArray[np.int64]:
+        """Per destination class, the number of the port set a source of this egress type
+        may open to it: the union of the type's rules whose peers match it."""
+        key = (variant, e_type)
+        ids = self._e_ids.get(key)
+        if ids is not None:
+            return ids
+        if e_type == 0:
+            ids = np.zeros(self.n, dtype=np.int64)
+        else:
+            rules = self.e_rules[e_type]
+            masks = self._masks(rules, variant, slice(None), self.n, self.e_words)
+            named = (self.named * self.e_named[e_type]).astype(np.uint64)
+            rows = np.concatenate([masks, named[:, None]], axis=1)
+            first, inverse = self._distinct(rows)
+            local = np.empty(len(first), dtype=np.int64)
+            for u, f in enumerate(first):
+                # Named ports resolve on the destination; its named signature stands for it.
+                dst = self.named_rep[int(self.named[f])]
+                spans = [self.rule_spans(rule, dst) for rule in rules]
+                local[u] = self.set_id(self._union(rows[f, :-1], spans))
+            ids = local[inverse]
+        if len(self._e_ids) * ids.nbytes > MASK_CACHE_BYTES:
+            self._e_ids.clear()
+        self._e_ids[key] = ids
+        return ids
+
+    def ingress_ids(self, variant: int) -> npt.NDArray[np.int64]:
+        """``ids[type][src]``: the number of the port set a destination of this ingress
+        type accepts from class ``src`` (row 0, not isolated: every port)."""
+        found = self._i_ids.get(variant)
+        if found is not None:
+            return found
+        ids = np.zeros((len(self.i_rules), self.n), dtype=np.int64)
+        for t in range(1, len(self.i_rules)):
+            rules, spans = self.i_rules[t], self.i_spans[t]
+            masks = self._masks(rules, variant, slice(None), self.n, self.i_words)
+            first, inverse = self._distinct(masks)
+            local = [self.set_id(self._union(masks[f], spans)) for f in first]
+            ids[t] = np.array(local, dtype=np.int64)[inverse]
+        self._i_ids[variant] = ids
+        return ids
+
+    def block(self, first: int, last: int) -> tuple[npt.NDArray[np.int64],
+                                                    npt.NDArray[np.int64]]:
+        """For sources ``first..last-1`` and every destination: the number of the egress
+        port set and of the ingress port set (``(chunk, n)`` each). A pair allows their
+        intersection."""
         src = np.arange(first, last)
-        keys = np.zeros((chunk, n, self.width), dtype=np.uint64)
+        chunk = last - first
         e_type = self.e_type[src]
-        keys[:, :, 0] = e_type[:, None].astype(np.uint64)
-        keys[:, :, 1] = (self.named[None, :] * self.e_named[e_type][:, None]).astype(np.uint64)
-        keys[:, :, 2] = self.i_type[None, :].astype(np.uint64)
         fam = self.pair_family(src)
         done = np.zeros(fam.shape, dtype=np.bool_)
-        e_cols = slice(3, 3 + self.e_words)
-        i_cols = slice(3 + self.e_words, self.width)
+        e_ids = np.zeros((chunk, self.n), dtype=np.int64)
+        i_ids = np.zeros((chunk, self.n), dtype=np.int64)
         for variant in self.variants:
             mask = (fam == variant) if variant else ~done
             if not mask.any():
                 continue
             done |= mask
-            egress = np.zeros((chunk, n, self.e_words), dtype=np.uint64)
-            for t in np.unique(e_type):
-                if t:
-                    egress[e_type == t] = self.egress_masks(variant, int(t))
-            ingress = np.zeros((chunk, n, self.i_words), dtype=np.uint64)
-            for t in range(1, len(self.i_rules)):
-                dsts = np.flatnonzero(self.i_type == t)
-                if len(dsts):
-                    block = self._masks(self.i_rules[t], variant, slice(first, last), chunk,
-                                        self.i_words)
-                    ingress[:, dsts] = block[:, None, :]
+            present, which = np.unique(e_type, return_inverse=True)
+            egress = np.stack([self.egress_ids(variant, int(t)) for t in present])[which]
+            ingress = self.ingress_ids(variant)[:, first:last][self.i_type].T
             if mask.all():
-                keys[:, :, e_cols] = egress
-                keys[:, :, i_cols] = ingress
+                e_ids, i_ids = egress, ingress
             else:
-                keys[:, :, e_cols] |= np.where(mask[:, :, None], egress, np.uint64(0))
-                keys[:, :, i_cols] |= np.where(mask[:, :, None], ingress, np.uint64(0))
-        return keys
+                e_ids = np.where(mask, egress, e_ids)
+                i_ids = np.where(mask, ingress, i_ids)
+        return e_ids, i_ids
 
     @staticmethod
-    def number(flat: Keys) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Distinct rows of ``flat`` (cells x columns): (index of each distinct row's first
-        cell, each cell's distinct row). Rows are numbered through a 64-bit hash, checked
-        cell by cell against the first cell of its hash; a collision falls back to an exact
-        sort."""
-        width = flat.shape[1]
-        flat = np.ascontiguousarray(flat)
-        mixed = flat * _MIX[:width]
-        hashes = np.bitwise_xor.reduce(mixed ^ (mixed >> np.uint64(31)), axis=1)
-        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        inverse = inverse.ravel()
-        if not np.array_equal(flat, flat[first[inverse]]):
-            void = flat.view(np.dtype((np.void, 8 * width))).ravel()
-            _, first, inverse = np.unique(void, return_index=True, return_inverse=True)
-            inverse = inverse.ravel()
-        return first, inverse
-
-    # --- what a key allows -----------------------------------------------------------------
-
-    def spans(self, key: Keys) -> Spans:
-        return _intersect(self.egress_spans(key), self.ingress_spans(key))
-
-    def egress_spans(self, key: Keys) -> Spans:
-        return self._egress_spans(int(key[0]), key[3: 3 + self.e_words], int(key[1]))
-
-    def ingress_spans(self, key: Keys) -> Spans:
-        return self._ingress_spans(int(key[2]), key[3 + self.e_words:])
-
-    def halves(self, block: Keys) -> tuple[Keys, Keys]:
-        """A block's keys as (egress half, ingress half), one row per cell."""
-        flat = block.reshape(-1, self.width)
-        e_cols = [0, 1, *range(3, 3 + self.e_words)]
-        i_cols = [2, *range(3 + self.e_words, self.width)]
-        return flat[:, e_cols], flat[:, i_cols]
-
-    def full_key(self, e_half: Keys, i_half: Keys) -> Keys:
-        key = np.zeros(self.width, dtype=np.uint64)
-        key[[0, 1, *range(3, 3 + self.e_words)]] = e_half
-        key[[2, *range(3 + self.e_words, self.width)]] = i_half
-        return key
-
-    def _egress_spans(self, e_type: int, mask: Keys, named: int) -> Spans:
-        if e_type == 0:
-            return ALL
-        memo = (e_type, mask.tobytes(), named)
-        found = self._e_spans.get(memo)
-        if found is None:
-            dst = self.named_rep[named]
-            found = self._union(self.e_rules[e_type], mask,
-                                lambda _j, rule: self.rule_spans(rule, dst))
-            self._e_spans[memo] = found
-        return found
-
-    def _ingress_spans(self, i_type: int, mask: Keys) -> Spans:
-        if i_type == 0:
-            return ALL
-        memo = (i_type, mask.tobytes())
-        found = self._i_spans.get(memo)
-        if found is None:
-            spans = self.i_spans[i_type]
-            found = self._union(self.i_rules[i_type], mask, lambda j, _rule: spans[j])
-            self._i_spans[memo] = found
-        return found
-
-    @staticmethod
-    def _union(rules: Sequence[CompiledRule], mask: Keys,
-               spans_of: Callable[[int, CompiledRule], Spans]) -> Spans:
+    def _union(mask: Keys, spans: Sequence[Spans]) -> Spans:
+        """The union of the port sets of the rules whose bits are set in ``mask``."""
         parts: list[tuple[int, int, int]] = []
-        for j, rule in enumerate(rules):
+        for j, rule_spans in enumerate(spans):
             if int(mask[j // 64]) >> (j % 64) & 1:
-                found = spans_of(j, rule)
-                if found is ALL:
+                if rule_spans is ALL:
                     return ALL
-                parts.extend(found)
+                parts.extend(rule_spans)
         merged = _merge(parts)
         return ALL if merged == ALL else merged
 
@@ -346,50 +318,7 @@ class ConnectivityMatrix:
 
 
 
-class _Sets:
-    """Port sets numbered as they turn up, so that pairs of them are memoised by number."""
-
-    def __init__(self) -> None:
-        self.ids: dict[Spans, int] = {}
-        self.spans: list[Spans] = []
-
-    def id(self, spans: Spans) -> int:
-        found = self.ids.get(spans)
-        if found is None:
-            found = self.ids[spans] = len(self.spans)
-            self.spans.append(spans)
-        return found
-
-
-def _block_sets(keys: PairKeys, block: Keys, sets: _Sets,
-                memo: dict[tuple[int, bytes], int]) -> tuple[npt.NDArray[np.int64],
-                                                             npt.NDArray[np.int64]]:
-    """For each cell of a block: the number of its egress port set and of its ingress one."""
-    halves = keys.halves(block)
-    out = []
-    for side, half in enumerate(halves):
-        cells, inverse = keys.number(half)
-        local = np.empty(len(cells), dtype=np.int64)
-        for u, c in enumerate(cells):
-            raw = (side, half[c].tobytes())
-            found = memo.get(raw)
-            if found is None:
-                key = (keys.full_key(half[c], np.zeros(len(halves[1][0]), dtype=np.uint64))
-                       if side == 0 else
-                       keys.full_key(np.zeros(len(halves[0][0]), dtype=np.uint64), half[c]))
-                spans = keys.egress_spans(key) if side == 0 else keys.ingress_spans(key)
-                found = memo[raw] = sets.id(spans)
-            local[u] = found
-        out.append(local[inverse])
-    return out[0], out[1]
-
-
-def _pairs(e_ids: npt.NDArray[np.int64], i_ids: npt.NDArray[np.int64]
-           ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Distinct (egress set, ingress set) pairs: (the pairs as numbers, each cell's pair)."""
-    combined = e_ids * np.int64(1 << 31) + i_ids
-    uniq, inverse = np.unique(combined, return_inverse=True)
-    return uniq, inverse.ravel()
+PAIR_TABLE_CELLS = 1 << 24  # (egress set, ingress set) pairs numbered through a table
 
 
 class ClassRows:
@@ -406,30 +335,40 @@ class ClassRows:
         self.texts: list[str] = ["all"]
         self.all_id = 0
         self._ids: dict[str, int] = {"all": 0}
-        self._sets = _Sets()
-        self._half_memo: dict[tuple[int, bytes], int] = {}
-        self._pair_memo: dict[int, int] = {}
+        self._pair_memo: dict[tuple[int, int], int] = {}
 
-    def _text_id(self, pair: int) -> int:
-        found = self._pair_memo.get(pair)
+    def _text_id(self, e_set: int, i_set: int) -> int:
+        found = self._pair_memo.get((e_set, i_set))
         if found is None:
-            e_set, i_set = divmod(pair, 1 << 31)
-            spans = _intersect(self._sets.spans[e_set], self._sets.spans[i_set])
-            text = _text(spans)
+            sets = self.keys.sets
+            text = _text(_intersect(sets[e_set], sets[i_set]))
             found = self._ids.setdefault(text, len(self.texts))
             if found == len(self.texts):
                 self.texts.append(text)
-            self._pair_memo[pair] = found
+            self._pair_memo[e_set, i_set] = found
         return found
+
+    def _ids_of(self, e_ids: npt.NDArray[np.int64],
+                i_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        width = int(i_ids.max()) + 1
+        combined = e_ids * width + i_ids
+        if (int(e_ids.max()) + 1) * width <= PAIR_TABLE_CELLS:
+            present = np.flatnonzero(np.bincount(combined.ravel()))
+            table = np.zeros(int(present[-1]) + 1, dtype=np.int32)
+            for c in present:
+                table[c] = self._text_id(*divmod(int(c), width))
+            found: npt.NDArray[np.int32] = table[combined]
+            return found
+        uniq, inverse = np.unique(combined, return_inverse=True)
+        local = np.array([self._text_id(*divmod(int(c), width)) for c in uniq],
+                         dtype=np.int32)
+        out: npt.NDArray[np.int32] = local[inverse.reshape(combined.shape)]
+        return out
 
     def __iter__(self) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
         n = self.keys.n
         for first, last in self.keys.chunks():
-            e_ids, i_ids = _block_sets(self.keys, self.keys.keys(first, last), self._sets,
-                                       self._half_memo)
-            pairs, inverse = _pairs(e_ids, i_ids)
-            local = np.array([self._text_id(int(p)) for p in pairs], dtype=np.int32)
-            ids = local[inverse].reshape(last - first, n)
+            ids = self._ids_of(*self.keys.block(first, last))
             for src in range(first, last):
                 row = ids[src - first]
                 if len(self.engine.classes[src].members) == 1:
@@ -455,13 +394,11 @@ def port_reachability(engine: Engine, protocol: Protocol, port: int) -> BoolMatr
     keys = PairKeys(engine)
     proto = _PROTOCOL_INDEX[protocol]
     out = np.zeros((keys.n, keys.n), dtype=np.bool_)
-    sets = _Sets()
-    half_memo: dict[tuple[int, bytes], int] = {}
     for first, last in keys.chunks():
-        e_ids, i_ids = _block_sets(keys, keys.keys(first, last), sets, half_memo)
-        has = np.array([_contains(s, proto, port) for s in sets.spans], dtype=np.bool_)
-        # A pair allows the port iff both of its sets contain it (intersection).
-        out[first:last] = (has[e_ids] & has[i_ids]).reshape(last - first, keys.n)
+        e_ids, i_ids = keys.block(first, last)
+        has = np.array([_contains(s, proto, port) for s in keys.sets], dtype=np.bool_)
+        # The pair allows the intersection of its two sets: the port must be in both.
+        out[first:last] = has[e_ids] & has[i_ids]
     return out
 
 
