@@ -112,6 +112,8 @@ class PairKeys:
         # Only egress types with named-port rules care which named ports a destination has.
         self.e_named = np.array([any(r.named for r in rules) for rules in self.e_rules],
                                 dtype=np.int64)
+        self.e_blocks = [any(r.block_members for r in rules) for rules in self.e_rules]
+        self.i_blocks = [any(r.block_members for r in rules) for rules in self.i_rules]
         self.e_words = max(1, (max(map(len, self.e_rules)) + 63) // 64)
         self.i_words = max(1, (max(map(len, self.i_rules)) + 63) // 64)
         self.primary = np.array([c.primary_family for c in classes], dtype=np.int64)
@@ -186,6 +188,9 @@ class PairKeys:
     @staticmethod
     def _distinct(rows: Keys) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Distinct rows of a small 2-D array: (first index of each, each row's distinct)."""
+        if rows.shape[1] == 1:
+            _, first, inverse = np.unique(rows[:, 0], return_index=True, return_inverse=True)
+            return first, inverse.ravel()
         void = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.dtype.itemsize
                                                          * rows.shape[1]))).ravel()
         _, first, inverse = np.unique(void, return_index=True, return_inverse=True)
@@ -194,7 +199,8 @@ class PairKeys:
     def egress_ids(self, variant: int, e_type: int) -> npt.NDArray[np.int64]:
         """Per destination class, the number of the port set a source of this egress type
         may open to it: the union of the type's rules whose peers match it."""
-        key = (variant, e_type)
+        # Without ipBlock peers a type's rules match alike whatever the address family.
+        key = (variant if self.e_blocks[e_type] else 0, e_type)
         ids = self._e_ids.get(key)
         if ids is not None:
             return ids
@@ -203,14 +209,21 @@ class PairKeys:
         else:
             rules = self.e_rules[e_type]
             masks = self._masks(rules, variant, slice(None), self.n, self.e_words)
-            named = (self.named * self.e_named[e_type]).astype(np.uint64)
-            rows = np.concatenate([masks, named[:, None]], axis=1)
-            first, inverse = self._distinct(rows)
+            if self.e_named[e_type]:
+                named = self.named.astype(np.uint64)
+                rows = np.concatenate([masks, named[:, None]], axis=1)
+            else:  # the destination's named ports do not matter: all share signature 0
+                rows = np.concatenate([masks, np.zeros((self.n, 1), dtype=np.uint64)], axis=1)
+            first, inverse = self._distinct(rows if self.e_named[e_type] else masks)
             local = np.empty(len(first), dtype=np.int64)
+            by_named: dict[int, list[Spans]] = {}
             for u, f in enumerate(first):
                 # Named ports resolve on the destination; its named signature stands for it.
-                dst = self.named_rep[int(self.named[f])]
-                spans = [self.rule_spans(rule, dst) for rule in rules]
+                sig = int(rows[f, -1])
+                spans = by_named.get(sig)
+                if spans is None:
+                    dst = self.named_rep[int(self.named[f])]
+                    spans = by_named[sig] = [self.rule_spans(rule, dst) for rule in rules]
                 local[u] = self.set_id(self._union(rows[f, :-1], spans))
             ids = local[inverse]
         if len(self._e_ids) * ids.nbytes > MASK_CACHE_BYTES:
@@ -224,8 +237,13 @@ class PairKeys:
         found = self._i_ids.get(variant)
         if found is not None:
             return found
+        # Types without ipBlock peers have the same rows in every family: share them.
+        plain = self.ingress_ids(0) if variant else None
         ids = np.zeros((len(self.i_rules), self.n), dtype=np.int64)
         for t in range(1, len(self.i_rules)):
+            if plain is not None and not self.i_blocks[t]:
+                ids[t] = plain[t]
+                continue
             rules, spans = self.i_rules[t], self.i_spans[t]
             masks = self._masks(rules, variant, slice(None), self.n, self.i_words)
             first, inverse = self._distinct(masks)
