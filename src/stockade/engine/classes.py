@@ -131,8 +131,10 @@ def build_classes(
     label_keys: set[str],
     named: set[tuple[Protocol, str]],
     regions: Regions,
+    addresses: Sequence[Sequence[IPAddress]],
 ) -> tuple[list[BehaviourClass], list[int]]:
-    """Group pods into classes; returns the classes and each pod's class index."""
+    """Group pods into classes; returns the classes and each pod's class index.
+    ``addresses[i]`` are pod i's parsed addresses (``pod_addresses``)."""
     keys: dict[_Key, int] = {}
     members: list[list[int]] = []
     protos: list[_Key] = []
@@ -150,7 +152,7 @@ def build_classes(
                 if (proto, cp.name) in named and (proto, cp.name) not in seen:
                     seen.add((proto, cp.name))
                     ports.append((proto, cp.name, cp.container_port))
-        addrs = pod_addresses(pod)
+        addrs = addresses[i]
         v4, v6 = address_of_family(addrs, 4), address_of_family(addrs, 6)
         region_pair = (regions.canonical(v4), regions.canonical(v6))
         primary = addrs[0].version if addrs else 0

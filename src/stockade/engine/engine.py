@@ -97,7 +97,7 @@ class Engine:
         named = _named_ports(cluster)
         self.regions = Regions(policy_blocks(self.policies))
         self.classes, self.pod_class = build_classes(
-            self.pods, _selector_label_keys(cluster), named, self.regions,
+            self.pods, _selector_label_keys(cluster), named, self.regions, self._addresses,
         )
         numbers = {(proto, n) for c in self.classes for proto, _, n in c.named_ports}
         self.space = PortSpace(port_cuts(self.policies, sorted(numbers)))

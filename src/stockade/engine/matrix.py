@@ -63,11 +63,6 @@ def _text(spans: Spans) -> str:
     return format_connections(PortSpan(PROTOCOLS[p], first, last) for p, first, last in spans)
 
 
-# Odd 64-bit multipliers for hashing key rows (see ``PairKeys.number``).
-_MIX = (np.random.default_rng(20261126).integers(1, 2**62, size=4096, dtype=np.uint64)
-        * np.uint64(2) + np.uint64(1))
-
-
 class PairKeys:
     """Pair keys of one engine, in chunks of source classes, and what each key allows."""
 

@@ -16,19 +16,20 @@ IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 
 
-def _ipv4_sloppy(text: str) -> str | None:
+def _ipv4_sloppy(text: str) -> int | None:
+    """The address as an integer, octets read as decimal even with leading zeros."""
     parts = text.split(".")
     if len(parts) != 4:
         return None
-    values: list[str] = []
+    value = 0
     for part in parts:
         if not part or not part.isascii() or not part.isdigit():
             return None
-        value = int(part)
-        if value > 255:
+        octet = int(part)
+        if octet > 255:
             return None
-        values.append(str(value))
-    return ".".join(values)
+        value = value << 8 | octet
+    return value
 
 
 def parse_ip(text: str) -> IPAddress | None:
@@ -37,13 +38,13 @@ def parse_ip(text: str) -> IPAddress | None:
         return None
     if ":" not in text:
         v4 = _ipv4_sloppy(text)
-        return IPv4Address(v4) if v4 is not None else None
+        return IPv4Address(v4) if v4 is not None else None  # from an int: no second parse
     head, sep, tail = text.rpartition(":")
     if "." in tail:  # IPv6 with an embedded IPv4 tail, e.g. ::ffff:010.1.2.3
         v4 = _ipv4_sloppy(tail)
         if v4 is None:
             return None
-        text = head + sep + v4
+        text = head + sep + str(IPv4Address(v4))
     try:
         return IPv6Address(text)
     except ValueError:

@@ -7,6 +7,7 @@ upstream, errors about a label map carry the map's path without the key
 
 from __future__ import annotations
 
+import functools
 import re
 
 from stockade.model.errors import FieldError, invalid
@@ -75,10 +76,17 @@ def validate_label_name(key: str, path: str) -> list[FieldError]:
     return [invalid(path, key, msg) for msg in is_label_key(key)]
 
 
+@functools.lru_cache(maxsize=65536)
+def _label_messages(key: str, value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The same labels recur on every replica: check each (key, value) once."""
+    return tuple(is_label_key(key)), tuple(is_label_value(value))
+
+
 def validate_labels(labels: tuple[tuple[str, str], ...], path: str) -> list[FieldError]:
     """``ValidateLabels``. Go walks the map in random order; we keep the manifest's order."""
     errors: list[FieldError] = []
     for key, value in labels:
-        errors.extend(validate_label_name(key, path))
-        errors.extend(invalid(path, value, msg) for msg in is_label_value(value))
+        key_messages, value_messages = _label_messages(key, value)
+        errors.extend(invalid(path, key, msg) for msg in key_messages)
+        errors.extend(invalid(path, value, msg) for msg in value_messages)
     return errors
