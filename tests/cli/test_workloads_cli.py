@@ -116,29 +116,50 @@ def test_matrix_names_workloads_ns_kind_name(capsys: pytest.CaptureFixture[str])
             "{tier=backend,track=stable}") in out
 
 
-def test_owned_pods_are_shown_as_their_deployment(capsys: pytest.CaptureFixture[str],
-                                                  running: str) -> None:
-    code, out, err = run(capsys, "matrix", running, "--pods", "-o", "json")
+def test_owned_pods_are_grouped_under_their_deployment(capsys: pytest.CaptureFixture[str],
+                                                       running: str) -> None:
+    code, out, err = run(capsys, "matrix", running, "-o", "json")
+    doc = json.loads(out)
     assert code == 0
-    assert list(json.loads(out)["matrix"]) == ["shop/debug", "shop/Deployment/web"]
-    assert "note: 2 pods shown as the workload that owns them (--per-pod shows each pod)" in err
+    assert set(doc["matrix"]) == {"shop/debug", "shop/Deployment/web"}
+    assert doc["groups"]["shop/Deployment/web"] == ["shop/web-7c9f-a1", "shop/web-7c9f-b2"]
+    assert ("note: 1 workload analysed through 2 pods of the input that they own (grouped "
+            "under the workload's name)") in err
     assert "note: 1 workload (ReplicaSet) shown as the workload that owns them" in err
-    assert err.count(TEMPLATE_NOTE) == 1
+    assert TEMPLATE_NOTE not in err  # the pods, with their IPs, stand for the Deployment
     assert "Widget" not in err and "ConfigMap" not in err  # skipped silently
 
 
-def test_template_pods_never_match_an_ipblock(capsys: pytest.CaptureFixture[str],
-                                             running: str) -> None:
-    # debug's IP is allowed into web pods by ipBlock: true for each real pod...
-    code, out, _ = run(capsys, "query", running, "--per-pod", "--from", "shop/debug",
-                       "--to", "shop/web-7c9f-a1", "--port", "8080")
+def test_a_workload_with_pods_is_judged_by_its_pods(capsys: pytest.CaptureFixture[str],
+                                                    running: str) -> None:
+    """ipBlocks match the pods' addresses, which the template lacks: a workload whose pods
+    are in the input is answered for one of them, never for its IP-less template."""
+    code, out, _ = run(capsys, "query", running, "--from", "shop/debug",
+                       "--to", "shop/Deployment/web", "--port", "8080")
     assert code == 0 and "allowed" in out.splitlines()[0]
-    # ...while the Deployment's template matches no ipBlock as a source.
-    code, out, _ = run(capsys, "query", running, "--from", "shop/Deployment/web",
-                       "--to", "shop/web-7c9f-b2", "--port", "8080")
+    code, out, err = run(capsys, "query", running, "--from", "shop/Deployment/web",
+                         "--to", "shop/web-7c9f-b2", "--port", "8080")
     assert code == 1
-    assert "shop/Deployment/web has no IPv4 address, and an ipBlock matches addresses only" in (
-        out)
+    assert "shop/Deployment/web answered for its pod shop/web-7c9f-a1" in err
+    assert "is outside ipBlock 10.1.0.99/32" in out
+
+
+def test_template_pods_never_match_an_ipblock(capsys: pytest.CaptureFixture[str],
+                                             tmp_path: Path) -> None:
+    """A workload none of whose pods is in the input is its template, which has no IP."""
+    docs = [d for d in RUNNING.split("\n---\n") if "name: web-7c9f-" not in d]
+    docs.append("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                "metadata: {name: debug-in, namespace: shop}\n"
+                "spec:\n  podSelector: {matchLabels: {run: debug}}\n"
+                "  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}]}]\n")
+    path = tmp_path / "t.yaml"
+    path.write_text("\n---\n".join(docs))
+    code, out, err = run(capsys, "query", str(path), "--from", "shop/Deployment/web",
+                         "--to", "shop/debug", "--port", "80")
+    assert code == 1
+    assert TEMPLATE_NOTE in err
+    assert ("from[0]: shop/Deployment/web has no IP address, and an ipBlock matches "
+            "addresses only") in out
 
 
 def test_per_pod_shows_each_pod(capsys: pytest.CaptureFixture[str], running: str) -> None:
@@ -146,7 +167,8 @@ def test_per_pod_shows_each_pod(capsys: pytest.CaptureFixture[str], running: str
     assert code == 0
     assert list(json.loads(out)["matrix"]) == ["shop/web-7c9f-a1", "shop/web-7c9f-b2",
                                               "shop/debug"]
-    assert "note: 1 workload shown as their pods (--per-pod)" in err
+    assert ("note: 1 workload analysed through 2 pods of the input that they own (by pod "
+            "name)") in err
     assert TEMPLATE_NOTE not in err
 
 

@@ -112,36 +112,34 @@ OWNED_CHAIN = (workload_yaml("Deployment", "web")
                           "controller: true}]", ip="10.0.0.6"))
 
 
-def test_pods_owned_through_a_replicaset_are_shown_as_the_deployment() -> None:
+def test_pods_owned_through_a_replicaset_stand_for_the_deployment() -> None:
+    """The real pods, with their IPs, are the endpoints; the Deployment's template is not
+    (it has no IP, so ipBlocks would misjudge it); ``owner`` names them after it."""
     cluster = cluster_of(OWNED_CHAIN)
     endpoints = choose_endpoints(cluster)
-    assert [p.key for p in endpoints.pods] == ["ns/Deployment/web"]
+    assert [p.key for p in endpoints.pods] == ["ns/web-5d4f8-abcde", "ns/web-5d4f8-fghij"]
     assert endpoints.owner == {"ns/web-5d4f8-abcde": "ns/Deployment/web",
                                "ns/web-5d4f8-fghij": "ns/Deployment/web"}
-    assert set(endpoints.folded) == {"ns/web-5d4f8-abcde", "ns/web-5d4f8-fghij",
-                                     "ns/ReplicaSet/web-5d4f8"}
-    assert "2 pods shown as the workload that owns them (--per-pod shows each pod)" in (
-        endpoints.notes)
+    assert set(endpoints.folded) == {"ns/Deployment/web", "ns/ReplicaSet/web-5d4f8"}
+    assert ("1 workload analysed through 2 pods of the input that they own (grouped under "
+            "the workload's name)") in endpoints.notes
     assert "1 workload (ReplicaSet) shown as the workload that owns them" in endpoints.notes
 
 
-def test_per_pod_shows_each_pod_and_drops_the_workload_they_stand_for() -> None:
+def test_a_workload_without_pods_in_the_input_is_its_template() -> None:
     cluster = cluster_of(OWNED_CHAIN + workload_yaml("StatefulSet", "db").replace(
         "apiVersion", "---\napiVersion", 1))
     endpoints = choose_endpoints(cluster, per_pod=True)
     assert [p.key for p in endpoints.pods] == ["ns/web-5d4f8-abcde", "ns/web-5d4f8-fghij",
                                                "ns/StatefulSet/db"]
-    assert "1 workload shown as their pods (--per-pod)" in endpoints.notes
+    assert ("1 workload analysed through 2 pods of the input that they own (by pod name)"
+            in endpoints.notes)
 
 
-def test_a_named_pod_or_its_ip_is_kept_whatever_the_mode() -> None:
+def test_naming_a_workload_with_pods_does_not_bring_back_its_template() -> None:
     cluster = cluster_of(OWNED_CHAIN)
-    by_name = choose_endpoints(cluster, keep={"ns/web-5d4f8-abcde"})
-    assert [p.key for p in by_name.pods] == ["ns/web-5d4f8-abcde", "ns/Deployment/web"]
-    by_ip = choose_endpoints(cluster, keep={"10.0.0.6"})
-    assert [p.key for p in by_ip.pods] == ["ns/web-5d4f8-fghij", "ns/Deployment/web"]
-    assert "1 pod shown as the workload that owns it (--per-pod shows each pod)" in (
-        by_ip.notes)
+    endpoints = choose_endpoints(cluster, keep={"ns/Deployment/web"})
+    assert [p.key for p in endpoints.pods] == ["ns/web-5d4f8-abcde", "ns/web-5d4f8-fghij"]
 
 
 def test_pods_of_a_job_owned_by_a_cronjob_count_for_the_cronjob() -> None:
@@ -150,7 +148,7 @@ def test_pods_of_a_job_owned_by_a_cronjob_count_for_the_cronjob() -> None:
            "spec:\n  template:\n" + TEMPLATE)
     pod = pod_yaml("x-28930-q7", owners="[{kind: Job, name: x-28930, controller: true}]")
     endpoints = choose_endpoints(cluster_of(workload_yaml("CronJob") + job + pod))
-    assert [p.key for p in endpoints.pods] == ["ns/CronJob/x"]
+    assert [p.key for p in endpoints.pods] == ["ns/x-28930-q7"]
     assert endpoints.owner == {"ns/x-28930-q7": "ns/CronJob/x"}
 
 
@@ -160,8 +158,7 @@ def test_ownership_by_selector_in_the_same_namespace_only() -> None:
             + pod_yaml("elsewhere", namespace="other"))
     endpoints = choose_endpoints(cluster_of(text))
     assert endpoints.owner == {"ns/web-1": "ns/Deployment/web"}
-    assert [p.key for p in endpoints.pods] == ["ns/stray", "other/elsewhere",
-                                               "ns/Deployment/web"]
+    assert [p.key for p in endpoints.pods] == ["ns/web-1", "ns/stray", "other/elsewhere"]
 
 
 def test_match_expressions_selectors_claim_pods() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from stockade.cli.common import (
@@ -53,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--services with --port cannot be written as {args.output}; "
                          "leave out --port, or use -o text or -o json")
     result = load(args)
-    cluster, _ = choose(args, result.cluster)
+    cluster, endpoints = choose(args, result.cluster)
+    # Groups of one workload's pods are named after it, unless --per-pod.
+    owner = {} if args.per_pod else endpoints.owner
     engine = Engine(cluster)
     out = sys.stdout
     style = Style.for_stream(out, os.environ)
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                    if not p.ips and not p.host_network and not p.template_of]
     extra: dict[str, Any] = {}
     if args.services and args.output == "json":
-        names, reaches = _service_reach(args, engine, per_port=bool(ports))
+        names, reaches = _service_reach(args, engine, bool(ports), owner)
         extra["services"] = render_services.services_json(reaches, names)
     if unaddressed:
         print(f"note: {len(unaddressed)} pod(s) without an IP ({', '.join(unaddressed[:5])}"
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         progress = Progress(sys.stderr, "stockade: computing the matrix", output=out)
         view = (render.pod_view(connectivity(engine, progress)) if args.pods
-                else render.group_view(ClassRows(engine, progress)))
+                else render.group_view(ClassRows(engine, progress), owner))
         if args.output == "json":
             render.write_json(view, out, extra)
         elif args.output == "csv":
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             render.write_text(view, out, style)
         progress.done()
     if args.services and args.output != "json":
-        names, reaches = _service_reach(args, engine, per_port=bool(ports))
+        names, reaches = _service_reach(args, engine, bool(ports), owner)
         if args.output == "text":
             render_services.write_services_text(reaches, names, out, style)
         else:
@@ -96,18 +99,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rows(engine: Engine, per_pod: bool) -> tuple[list[str], list[tuple[str, ...]]]:
+def _rows(engine: Engine, per_pod: bool,
+          owner: Mapping[str, str]) -> tuple[list[str], list[tuple[str, ...]]]:
     """The matrix's rows: every endpoint, or the groups of endpoints policies treat alike."""
     if per_pod:
         keys = [p.key for p in engine.pods]
         return keys, [(k,) for k in keys]
     members = [tuple(engine.pods[i].key for i in c.members) for c in engine.classes]
-    return group_names(engine.classes, engine.pods), members
+    return group_names(engine.classes, engine.pods, owner), members
 
 
-def _service_reach(args: argparse.Namespace, engine: Engine,
-                   per_port: bool) -> tuple[list[str], list[ColumnReach]]:
+def _service_reach(args: argparse.Namespace, engine: Engine, per_port: bool,
+                   owner: Mapping[str, str]) -> tuple[list[str], list[ColumnReach]]:
     """The rows (as the matrix shows them) and, per Service port, who reaches it."""
-    names, members = _rows(engine, per_pod=args.pods or per_port)
+    names, members = _rows(engine, args.pods or per_port, owner)
     columns = service_columns(engine.cluster.services, engine.pods)
     return names, reach_columns(engine, columns, members)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from stockade.cli.common import (
@@ -52,8 +53,21 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _endpoint(engine: Engine, cluster: Cluster, text: str) -> Endpoint:
-    """The endpoint named, with a hint when a plain name is a workload's."""
+def _endpoint(engine: Engine, cluster: Cluster, text: str,
+              owner: Mapping[str, str]) -> Endpoint:
+    """The endpoint named, with a hint when a plain name is a workload's. A workload whose
+    pods are in the input stands for them: answered for one when they all behave alike."""
+    members = [p for p in engine.pods if owner.get(p.key) == text]
+    if members:
+        classes = {engine.class_of(p).index for p in members}
+        if len(classes) > 1:
+            raise InputError(
+                f"the {len(members)} pods of {text} are not alike for the policies (their "
+                f"labels, ports or IPs differ): name one of them: "
+                f"{', '.join(p.key for p in members[:8])}{', ...' if len(members) > 8 else ''}")
+        print(f"note: {text} answered for its pod {members[0].key} (all {len(members)} of "
+              "its pods behave alike)", file=sys.stderr)
+        return Endpoint(members[0])
     try:
         return engine.endpoint(text)
     except InputError as exc:
@@ -78,9 +92,10 @@ def run(args: argparse.Namespace) -> int:
                          "Service's (svc/NS/NAME:PORT); leave out --port")
     port, protocol = parse_port(args.port) if ref is None else (0, None)
     result = load(args)
-    cluster, _ = choose(args, result.cluster, keep={args.source, args.destination})
+    cluster, endpoints = choose(args, result.cluster, keep={args.source, args.destination})
     engine = Engine(cluster)
-    source = _endpoint(engine, cluster, args.source)
+    owner = endpoints.owner
+    source = _endpoint(engine, cluster, args.source, owner)
     out = sys.stdout
     if ref is not None:
         service = find_service(cluster.services, ref)
@@ -92,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
             render_services.write_service_text(answer, out, Style.for_stream(out, os.environ))
         return 0 if answer.allowed else 1
     assert protocol is not None  # parsed above when --to is no Service
-    traffic = Traffic(source, _endpoint(engine, cluster, args.destination), protocol, port)
+    traffic = Traffic(source, _endpoint(engine, cluster, args.destination, owner), protocol,
+                      port)
     verdict = engine.evaluate(traffic)
     if args.output == "json":
         render.write_json(verdict, out)

@@ -257,7 +257,8 @@ class Engine:
             addr = self._address(peer, family)
             cidr = str(cp.block.network)
             if addr is None:
-                what = "has no IP address" if not family else f"has no IPv{family} address"
+                what = ("has no IP address" if not family or not self._families(peer)
+                        else f"has no IPv{family} address")
                 return False, f"{peer.name} {what}, and an ipBlock matches addresses only"
             if addr.version != cp.block.network.version or addr not in cp.block.network:
                 return False, f"{addr} is outside ipBlock {cidr}"

@@ -107,11 +107,11 @@ def _plural(count: int, word: str) -> str:
 
 def choose_endpoints(cluster: Cluster, *, per_pod: bool = False,
                      keep: Collection[str] = ()) -> Endpoints:
-    """Workload templates plus the Pods no workload of the input owns.
-
-    With ``per_pod`` every Pod is shown and a workload appears only when the input has none
-    of its pods. ``keep`` names endpoints (pod or workload keys, or pod IPs) that are shown
-    whatever the mode, so that a query about one pod of a Deployment can be answered.
+    """Every Pod of the input, plus the template of each workload none of whose pods is in
+    the input. A workload's real pods stand for it: they have the IPs that ipBlocks match,
+    which its template lacks; outputs group them under the workload's name (``owner``)
+    unless ``per_pod``. ``keep`` names workloads whose template is wanted all the same
+    (a query about a workload the input has no pod of).
     """
     owners = _Owners(cluster.workloads)
     owner: dict[str, str] = {}
@@ -132,19 +132,11 @@ def choose_endpoints(cluster: Cluster, *, per_pod: bool = False,
     owned_workloads = [w for w in cluster.workloads if owners.root(w) is not w]
     with_pods = set(owner.values())
 
-    def keeps(pod: Pod) -> bool:
-        return pod.key in kept or any(ip in kept for ip in pod.ips)
-
-    pods: list[Pod] = []
+    pods: list[Pod] = list(cluster.pods)
     folded: list[str] = []
-    for pod in cluster.pods:
-        if pod.key in owner and not per_pod and not keeps(pod):
-            folded.append(pod.key)
-        else:
-            pods.append(pod)
     for w in roots:
-        if per_pod and w.key in with_pods and w.key not in kept:
-            folded.append(w.key)
+        if w.key in with_pods:
+            folded.append(w.key)  # its pods stand for it
         else:
             pods.append(w.template)
     for w in owned_workloads:
@@ -154,20 +146,16 @@ def choose_endpoints(cluster: Cluster, *, per_pod: bool = False,
             folded.append(w.key)
 
     notes: list[str] = []
-    folded_pods = sum(1 for key in folded if key in owner)
-    if folded_pods:
-        notes.append(f"{_plural(folded_pods, 'pod')} shown as the workload that owns "
-                     f"{'it' if folded_pods == 1 else 'them'} (--per-pod shows each pod)")
+    through_pods = [w for w in roots if w.key in with_pods]
+    if through_pods:
+        shown = "by pod name" if per_pod else "grouped under the workload's name"
+        notes.append(f"{_plural(len(through_pods), 'workload')} analysed through "
+                     f"{_plural(len(owner), 'pod')} of the input that they own ({shown})")
     folded_owned = [w for w in owned_workloads if w.key not in kept]
     if folded_owned:
         kinds = sorted({w.kind_name for w in folded_owned})
         notes.append(f"{_plural(len(folded_owned), 'workload')} ({', '.join(kinds)}) shown "
                      "as the workload that owns them")
-    if per_pod:
-        replaced = [w for w in roots if w.key in with_pods and w.key not in kept]
-        if replaced:
-            notes.append(f"{_plural(len(replaced), 'workload')} shown as their pods "
-                         "(--per-pod)")
     for text in ambiguous:
         notes.append(f"pod {text.split(' ', 1)[0]} matches the selectors of several "
                      f"workloads {text.split(' ', 1)[1]}; shown as the first")

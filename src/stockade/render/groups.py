@@ -7,7 +7,7 @@ otherwise the namespace and the labels that policies look at.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from stockade.engine.classes import BehaviourClass
 from stockade.model.types import Pod
@@ -23,12 +23,18 @@ def _prefix(names: Sequence[str]) -> str:
     return common[: cut + 1] if cut > 0 else ""
 
 
-def group_names(classes: Sequence[BehaviourClass], pods: Sequence[Pod]) -> list[str]:
+def group_names(classes: Sequence[BehaviourClass], pods: Sequence[Pod],
+                owner: Mapping[str, str] | None = None) -> list[str]:
+    """A name per class. With ``owner`` (pod key -> workload key), a group of pods one
+    workload owns is named after the workload (``shop/Deployment/web``)."""
     names: list[str] = []
     used: dict[str, int] = {}
     for cls in classes:
         members = [pods[i] for i in cls.members]
-        if len(members) == 1:
+        owners = {owner.get(p.key) for p in members} if owner else {None}
+        if len(owners) == 1 and None not in owners:
+            name = str(next(iter(owners)))
+        elif len(members) == 1:
             name = members[0].key
         else:
             # A workload reads as Kind/name, so a prefix never mixes pods and workloads.

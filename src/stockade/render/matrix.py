@@ -59,10 +59,11 @@ def pod_view(matrix: ConnectivityMatrix) -> MatrixView:
     return MatrixView(keys, tuple((k,) for k in keys), matrix.texts, rows)
 
 
-def group_view(rows: ClassRows) -> MatrixView:
-    """Groups of pods every policy treats alike, streamed row by row."""
+def group_view(rows: ClassRows, owner: Mapping[str, str] | None = None) -> MatrixView:
+    """Groups of pods every policy treats alike, streamed row by row; ``owner`` names a
+    group of one workload's pods after the workload."""
     engine = rows.engine
-    names = group_names(engine.classes, engine.pods)
+    names = group_names(engine.classes, engine.pods, owner)
     members = tuple(tuple(engine.pods[i].key for i in c.members) for c in engine.classes)
     node_traffic = {
         pod.key: [engine.pods[j].key for j in engine.node_peers(i)]
