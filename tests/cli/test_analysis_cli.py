@@ -253,3 +253,32 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             main([command, "--help"])
         assert exit_info.value.code == 0
         assert "usage: stockade " + command in capsys.readouterr().out
+
+
+def test_query_between_address_families_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "query", KONVOY, "--from", "10.244.0.11", "--to", "fd00::4",
+                       "--port", "80")
+    assert code == 2
+    assert "is IPv4 and fd00::4 is IPv6: no connection goes between them" in err
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("apiVersion: v1\nkind: List\nitems: {a: 1}\n", "List: items: must be of type array"),
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nstatus: {podIP: 999.1.1.1}\n",
+     'status.podIP: Invalid value: "999.1.1.1": must be a valid IP address'),
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {hostname: Web}\n",
+     'spec.hostname: Invalid value: "Web": a lowercase RFC 1123 label'),
+])
+def test_more_malformed_input(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str,
+                              message: str) -> None:
+    code, _, err = run(capsys, "check", write(tmp_path, "m.yaml", text))
+    assert code == 2
+    assert message in err
+
+
+def test_a_type_error_is_reported_once(capsys: pytest.CaptureFixture[str],
+                                       tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+                 "spec: {hostAliases: [{ip: 5}]}\n")
+    _, _, err = run(capsys, "check", path)
+    assert err.count("spec.hostAliases[0].ip") == 1

@@ -107,8 +107,12 @@ def run(args: argparse.Namespace) -> int:
             render_services.write_service_text(answer, out, Style.for_stream(out, os.environ))
         return 0 if answer.allowed else 1
     assert protocol is not None  # parsed above when --to is no Service
-    traffic = Traffic(source, _endpoint(engine, cluster, args.destination, owner), protocol,
-                      port)
+    destination = _endpoint(engine, cluster, args.destination, owner)
+    if (source.ip is not None and destination.ip is not None
+            and source.ip.version != destination.ip.version):
+        raise UsageError(f"{args.source} is IPv{source.ip.version} and {args.destination} is "
+                         f"IPv{destination.ip.version}: no connection goes between them")
+    traffic = Traffic(source, destination, protocol, port)
     verdict = engine.evaluate(traffic)
     if args.output == "json":
         render.write_json(verdict, out)

@@ -163,7 +163,9 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
 
         decoder = Decoder()
         obj = _with_namespace(_decode(raw, decoder), default_namespace)
-        errors = decoder.errors + _validate(obj)
+        # A field that failed to decode is reported once, not again by validation.
+        undecodable = {e.path for e in decoder.errors}
+        errors = decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
         ns = "" if isinstance(obj, Namespace) else obj.metadata.namespace
         ident = (kind, ns, obj.metadata.name)
         if obj.metadata.name and ident in seen:

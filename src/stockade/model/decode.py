@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from stockade.model.errors import FieldError, invalid, required
+from stockade.model.netparse import parse_ip
 from stockade.model.types import (
     Container,
     ContainerPort,
@@ -35,6 +36,7 @@ from stockade.model.types import (
     VolumeMount,
     Workload,
 )
+from stockade.model.validate.addresses import IP_MESSAGE
 
 T = TypeVar("T")
 
@@ -253,9 +255,11 @@ class Decoder:
         for i, entry in enumerate(self.sequence(status.get("podIPs"), "status.podIPs")):
             ip = self.string(self.mapping(entry, f"status.podIPs[{i}]").get("ip"),
                              f"status.podIPs[{i}].ip")
+            self._address(ip, f"status.podIPs[{i}].ip")
             if ip and ip not in ips:
                 ips.append(ip)
         primary = self.string(status.get("podIP"), "status.podIP")
+        self._address(primary, "status.podIP")
         if primary and primary not in ips:
             ips.insert(0, primary)
         return Pod(
@@ -265,6 +269,11 @@ class Decoder:
             host_ip=self.string(status.get("hostIP"), "status.hostIP"),
             origin=origin,
         )
+
+    def _address(self, ip: str, path: str) -> None:
+        """A pod IP the API server would refuse (status validation): never dropped quietly."""
+        if ip and parse_ip(ip) is None:
+            self.errors.append(invalid(path, ip, IP_MESSAGE))
 
     def pod_spec(self, value: object, path: str) -> PodSpec:
         spec = self.mapping(value, path)

@@ -120,6 +120,9 @@ def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str) -> Iterator[
                 f"not a {type(data).__name__}"
             )
         kind = data.get("kind")
+        if (isinstance(kind, str) and kind.endswith("List") and "items" in data
+                and not isinstance(data["items"], list)):
+            raise InputError(f"{name}:{line}: {kind}: items: must be of type array")
         if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
             items: list[Any] = data["items"]
             lines = _item_lines(text, line, len(items))

@@ -13,7 +13,11 @@ from stockade.model.types import Container, HostAlias, Pod
 from stockade.model.validate.addresses import validate_ip
 from stockade.model.validate.labels import validate_labels
 from stockade.model.validate.meta import validate_namespace_field, validate_object_meta
-from stockade.model.validate.names import is_dns1123_subdomain, name_is_dns_subdomain
+from stockade.model.validate.names import (
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    name_is_dns_subdomain,
+)
 from stockade.model.validate.ports import is_valid_port_name, is_valid_port_num
 
 # Upstream passes sets.List(...) of the supported protocols: sorted, unlike NetworkPolicy.
@@ -32,6 +36,11 @@ def validate_pod(pod: Pod, prefix: str = "spec") -> list[FieldError]:
         errors.extend(_validate_container(container, f"{prefix}.containers[{i}]"))
     for i, container in enumerate(pod.spec.init_containers):
         errors.extend(_validate_container(container, f"{prefix}.initContainers[{i}]"))
+    # ValidatePodSpec: hostname and subdomain are DNS-1123 labels when set.
+    for field, value in (("hostname", pod.spec.hostname), ("subdomain", pod.spec.subdomain)):
+        if value:
+            errors.extend(invalid(f"{prefix}.{field}", value, msg)
+                          for msg in is_dns1123_label(value))
     errors.extend(validate_host_aliases(pod.spec.host_aliases, f"{prefix}.hostAliases"))
     return errors
 
