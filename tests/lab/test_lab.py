@@ -288,3 +288,20 @@ def test_exec_sees_the_hosts_file_and_the_pod_address(lab_name: str) -> None:
                             capture_output=True, text=True, check=True).stdout
     assert lab_name in listed
     assert UNTESTABLE == "untestable"
+
+
+def test_workloads_run_as_one_pod_each(lab_name: str) -> None:
+    """A workload none of whose pods is in the input runs as one pod of its template, with
+    an address from the lab's pod CIDR; packets agree with the engine on it."""
+    done = subprocess.run([sys.executable, "-m", "stockade", "lab", "run",
+                           str(ROOT / "examples" / "shop"), "--name", lab_name, "-o", "json",
+                           "--port", "8000/TCP", "--port", "5432/TCP"],
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert {"shop/Deployment/web", "shop/StatefulSet/db", "shop/CronJob/nightly-report"} <= set(
+        doc["pods"])
+    assert doc["mismatches"] == []
+    to_db = doc["results"][1]["reachable"]
+    assert "shop/StatefulSet/db" in to_db["shop/Deployment/api"]
+    assert "shop/StatefulSet/db" not in to_db["shop/Deployment/web"]

@@ -37,6 +37,12 @@ def run(args: argparse.Namespace) -> int:
     table = check_table_name(args.table)
     result = load(args)
     compiled = compile_engine(Engine(result.cluster), table=table)
+    if result.cluster.workloads:
+        names = ", ".join(w.key for w in result.cluster.workloads[:3])
+        more = ", ..." if len(result.cluster.workloads) > 3 else ""
+        print(f"note: {len(result.cluster.workloads)} workload(s) not enforced ({names}{more}): "
+              "a dataplane needs pod IPs, which pod templates lack; compile the running pods "
+              "(kubectl get pods -A -o yaml) instead", file=sys.stderr)
     for note in compiled.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.output == "json":

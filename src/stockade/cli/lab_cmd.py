@@ -144,7 +144,16 @@ def _probe(args: argparse.Namespace) -> int:
 def _apply(args: argparse.Namespace) -> int:
     from stockade.lab import lifecycle
 
-    engine = lifecycle.apply(args.name, read_inputs(args), skip_invalid=args.skip_invalid)
+    raws = read_inputs(args)
+    others = sorted({r.kind or "(no kind)" for r in raws if r.kind != "NetworkPolicy"})
+    if others:
+        print(f"note: ignored {', '.join(others)}: lab apply replaces the lab's "
+              "NetworkPolicies only (for other changes: lab down, then lab up)",
+              file=sys.stderr)
+    engine = lifecycle.apply(args.name, raws, skip_invalid=args.skip_invalid)
+    if not engine.policies:
+        print(f"warning: no NetworkPolicy in the input: lab {args.name} now enforces none",
+              file=sys.stderr)
     print(f"lab {args.name}: {len(engine.policies)} policies applied")
     return 0
 

@@ -28,7 +28,8 @@ from stockade.lab.plan import LabPlan, make_plan
 from stockade.lab.state import LabState, PodState
 from stockade.lab.system import ip_batch, list_netns, netns_pids, sysctl
 from stockade.model.build import BuildResult, RawObject, build_cluster
-from stockade.model.types import Origin
+from stockade.model.types import Cluster, Origin
+from stockade.model.workloads import choose_endpoints, with_endpoints
 from stockade.nft.apply import NftRunner
 from stockade.nft.compile import compile_engine
 from stockade.nft.render import render_replace
@@ -170,7 +171,7 @@ def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR
         raise InputError(f"lab {name!r} already exists; remove it with: stockade lab down "
                          f"{name}")
     result = build(raws, skip_invalid=skip_invalid)
-    plan = make_plan(result.cluster, names, pod_cidr=pod_cidr)
+    plan = make_plan(lab_cluster(result), names, pod_cidr=pod_cidr)
     if not plan.pods:
         raise InputError("no pod to run: the input has no pod-network Pod")
     engine = Engine(plan.cluster)
@@ -200,6 +201,12 @@ def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR
     return Lab(lab, plan, engine, time.monotonic() - started)
 
 
+def lab_cluster(result: BuildResult) -> Cluster:
+    """The pods the lab runs: every Pod, and each workload none of whose pods is in the input
+    as one pod of its template (it gets an address from the lab's pod CIDR)."""
+    return with_endpoints(result.cluster, choose_endpoints(result.cluster))
+
+
 def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False) -> Engine:
     """Replace the lab's policies by those of ``raws``, atomically (one nft transaction).
     Pods and namespaces stay as the lab was built; other kinds in ``raws`` are ignored."""
@@ -209,7 +216,7 @@ def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False) -
     policies = [r for r in raws if r.kind == "NetworkPolicy"]
     result = build([*kept, *policies], skip_invalid=skip_invalid)
     fixed = {k: tuple(v) for k, v in lab.allocated.items()}
-    plan = make_plan(result.cluster, LabNames(name), pod_cidr=lab.pod_cidr, fixed=fixed)
+    plan = make_plan(lab_cluster(result), LabNames(name), pod_cidr=lab.pod_cidr, fixed=fixed)
     engine = Engine(plan.cluster)
     load_ruleset(lab.node_netns, engine, lab.table)
     lab.raws = _raw_records([*kept, *policies])  # what ``probe`` now compares with
@@ -225,7 +232,7 @@ def engine_of(name: str) -> tuple[LabState, Engine]:
     lab = lab_state.load(name)
     result = build(_raws_of(lab.raws), skip_invalid=True)
     fixed = {k: tuple(v) for k, v in lab.allocated.items()}
-    plan = make_plan(result.cluster, LabNames(name), pod_cidr=lab.pod_cidr, fixed=fixed)
+    plan = make_plan(lab_cluster(result), LabNames(name), pod_cidr=lab.pod_cidr, fixed=fixed)
     return lab, Engine(plan.cluster)
 
 
