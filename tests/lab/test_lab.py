@@ -305,3 +305,17 @@ def test_workloads_run_as_one_pod_each(lab_name: str) -> None:
     to_db = doc["results"][1]["reachable"]
     assert "shop/StatefulSet/db" in to_db["shop/Deployment/api"]
     assert "shop/StatefulSet/db" not in to_db["shop/Deployment/web"]
+
+
+@pytest.mark.parametrize("address", ["127.0.0.5", "224.0.0.1", "169.254.77.1", "fe80::1"])
+def test_addresses_a_lab_pod_cannot_have_are_refused(address: str, lab_name: str,
+                                                     tmp_path: Path) -> None:
+    source = tmp_path / "pod.yaml"
+    source.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+                      f"status: {{podIP: '{address}'}}\n")
+    done = subprocess.run([sys.executable, "-m", "stockade", "lab", "run", str(source),
+                           "--name", lab_name], capture_output=True, text=True, check=False,
+                          timeout=60)
+    assert done.returncode == 2
+    assert f'pod IP "{address}" cannot be a pod\'s address in the lab' in done.stderr
+    assert leftovers(lab_name) == []

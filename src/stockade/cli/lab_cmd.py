@@ -163,6 +163,10 @@ def _logs(args: argparse.Namespace) -> int:
     from stockade.lab import state as lab_state
 
     logs = lifecycle.read_logs(lab_state.load(args.name), args.pod)
+    if not logs:
+        print(f"pod {args.pod} ran no command (no container has command or args)",
+              file=sys.stderr)
+        return 0
     if args.container:
         if args.container not in logs:
             raise UsageError(f"pod {args.pod} ran no command in container {args.container!r}")

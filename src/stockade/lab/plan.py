@@ -60,7 +60,13 @@ def _addresses(pod: Pod) -> list[str]:
         ip = parse_ip(text)
         if ip is None:
             raise InputError(f'{pod.origin}: Pod {pod.key}: pod IP "{text}" is not an IP')
-        found.append(str(effective_address(ip)))
+        ip = effective_address(ip)
+        if (ip.is_loopback or ip.is_multicast or ip.is_link_local or ip.is_unspecified
+                or str(ip) in (NODE_IPV4, NODE_IPV6)):
+            raise InputError(f'{pod.origin}: Pod {pod.key}: pod IP "{text}" cannot be a pod\'s '
+                             "address in the lab (loopback, multicast, link-local, unspecified "
+                             "or the lab node's own address)")
+        found.append(str(ip))
     return found
 
 
