@@ -99,7 +99,10 @@ def measure(cmd: Sequence[str], stdout_path: Path, timeout_s: float,
 
 
 def stockade_command(prefix: str, directory: Path) -> list[str]:
-    base = shlex.split(prefix) if prefix else [sys.executable, "-m", "stockade"]
+    # The command users type: the installed ``stockade`` next to this Python, if any.
+    script = Path(sys.executable).with_name("stockade")
+    default = [str(script)] if script.exists() else [sys.executable, "-m", "stockade"]
+    base = shlex.split(prefix) if prefix else default
     return [*base, "matrix", str(directory), "-o", "json"]
 
 
@@ -427,7 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=HERE / ".work",
                         help="where clusters and outputs are written (default benchmarks/.work)")
     parser.add_argument("--stockade", default="",
-                        help="command prefix to run stockade (default: this Python -m stockade)")
+                        help="command prefix to run stockade (default: the stockade command "
+                        "next to this Python, else this Python -m stockade)")
     parser.add_argument("--nca-venv", type=Path, default=HERE / ".nca-venv")
     args = parser.parse_args(argv)
     try:

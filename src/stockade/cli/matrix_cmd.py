@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stockade.cli.common import (
     add_endpoint_arguments,
@@ -18,13 +18,13 @@ from stockade.cli.common import (
 from stockade.cli.progress import Progress
 from stockade.engine import Engine
 from stockade.engine.matrix import ClassRows, connectivity, port_reachability
-from stockade.engine.services import ColumnReach, reach_columns, service_columns
 from stockade.errors import UsageError
 from stockade.render import matrix as render
-from stockade.render import services as render_services
 from stockade.render.groups import group_names
 from stockade.render.style import Style
 
+if TYPE_CHECKING:
+    from stockade.engine.services import ColumnReach
 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
                    if not p.ips and not p.host_network and not p.template_of]
     extra: dict[str, Any] = {}
     if args.services and args.output == "json":
+        from stockade.render import services as render_services
+
         names, reaches = _service_reach(args, engine, bool(ports), owner)
         extra["services"] = render_services.services_json(reaches, names)
     if unaddressed:
@@ -91,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
             render.write_text(view, out, style)
         progress.done()
     if args.services and args.output != "json":
+        from stockade.render import services as render_services
+
         names, reaches = _service_reach(args, engine, bool(ports), owner)
         if args.output == "text":
             render_services.write_services_text(reaches, names, out, style)
@@ -112,6 +116,8 @@ def _rows(engine: Engine, per_pod: bool,
 def _service_reach(args: argparse.Namespace, engine: Engine, per_port: bool,
                    owner: Mapping[str, str]) -> tuple[list[str], list[ColumnReach]]:
     """The rows (as the matrix shows them) and, per Service port, who reaches it."""
+    from stockade.engine.services import reach_columns, service_columns
+
     names, members = _rows(engine, args.pods or per_port, owner)
     columns = service_columns(engine.cluster.services, engine.pods)
     return names, reach_columns(engine, columns, members)

@@ -1,7 +1,7 @@
-"""Policies compiled once into matchers over behaviour classes and port segments.
+"""Policies compiled once into matchers over behaviour classes.
 
 Each rule becomes: the classes its peers match (selector part, plus an ipBlock part per IP
-family), the port segments its numeric/protocol-only entries cover, and its named entries.
+family), and its port entries (numbers and ranges, protocol-only, named).
 Each policy becomes: the classes it selects. Nothing here is evaluated per pair of pods.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stockade.engine.classes import FAMILIES, BehaviourClass, Regions
-from stockade.engine.ports import MAX_PORT, PortSpace
+from stockade.engine.ports import MAX_PORT
 from stockade.engine.selectors import BoolArray, LabelIndex
 from stockade.model.netparse import IPNetwork, effective_network, parse_cidr
 from stockade.model.types import (
@@ -75,30 +75,12 @@ class CompiledRule:
     block_members: dict[int, BoolArray]  # family -> union of the ipBlock peers
     any_port: bool
     ports: tuple[CompiledPort, ...]
-    segments: BoolArray  # port segments the numeric / protocol-only entries cover
     named: tuple[tuple[Protocol, str], ...]
 
     def peer_classes(self, family: int) -> BoolArray:
         if family in self.block_members:
             return self.selected | self.block_members[family]
         return self.selected
-
-    def port_classes(self, segment: int, classes: Sequence[BehaviourClass],
-                     space: PortSpace) -> BoolArray | None:
-        """For one port segment: ``None`` if the rule covers it for every destination, else
-        the destination classes whose named ports land in it (possibly none)."""
-        if self.any_port or self.segments[segment]:
-            return None
-        hit = np.zeros(len(classes), dtype=np.bool_)
-        span = space.segments[segment]
-        for proto, name in self.named:
-            if proto != span.protocol:
-                continue
-            for cls in classes:
-                number = cls.named_port(proto, name)
-                if number is not None and span.first <= number <= span.last:
-                    hit[cls.index] = True
-        return hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +98,8 @@ class Compiler:
         classes: Sequence[BehaviourClass],
         namespaces: Sequence[Namespace],
         regions: Regions,
-        space: PortSpace,
     ) -> None:
         self.classes = classes
-        self.space = space
         self.regions = regions
         n = len(classes)
         self.pod_network = np.array([not c.host_network for c in classes], dtype=np.bool_)
@@ -206,17 +186,13 @@ class Compiler:
             for family, members in cp.block_members.items():
                 blocks[family] = blocks.get(family, self._none) | members
         ports = tuple(p for p in (self.port(x) for x in rule.ports) if p is not None)
-        segments = np.zeros(len(self.space), dtype=np.bool_)
-        for cp_ in ports:
-            if not cp_.name:
-                segments[list(self.space.segments_in(cp_.protocol, cp_.first, cp_.last))] = True
         any_peer = not rule.peers
         if any_peer:
             selected = np.ones(len(self.classes), dtype=np.bool_)
         return CompiledRule(
             policy=policy_index, direction=direction, index=index, rule=rule,
             any_peer=any_peer, peers=peers, selected=selected, block_members=blocks,
-            any_port=not rule.ports, ports=ports, segments=segments,
+            any_port=not rule.ports, ports=ports,
             named=tuple(sorted({(p.protocol, p.name) for p in ports if p.name})),
         )
 
@@ -231,26 +207,6 @@ class Compiler:
                     self.rule(index, policy, direction, i, r) for i, r in enumerate(spec_rules)
                 )
         return CompiledPolicy(policy, subjects, rules)
-
-
-def port_cuts(policies: Sequence[NetworkPolicy],
-              named_numbers: Sequence[tuple[Protocol, int]]) -> dict[Protocol, set[int]]:
-    """Every port boundary the rules and the resolved named ports introduce."""
-    cuts: dict[Protocol, set[int]] = {p: set() for p in Protocol}
-    for policy in policies:
-        for rule in (*policy.ingress, *policy.egress):
-            for port in rule.ports:
-                if not isinstance(port.port, int):
-                    continue
-                try:
-                    proto = Protocol(port.protocol)
-                except ValueError:
-                    continue
-                last = port.end_port if port.end_port is not None else port.port
-                cuts[proto].update((port.port, last + 1))
-    for proto, number in named_numbers:
-        cuts[proto].update((number, number + 1))
-    return cuts
 
 
 def policy_blocks(

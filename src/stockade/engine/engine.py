@@ -26,10 +26,8 @@ from stockade.engine.compile import (
     CompiledRule,
     Compiler,
     policy_blocks,
-    port_cuts,
 )
 from stockade.engine.explain import DirectionVerdict, RuleMatch, RuleMiss, Verdict
-from stockade.engine.ports import PortSpace
 from stockade.engine.resolved import (
     NamedPort,
     PodRules,
@@ -99,10 +97,7 @@ class Engine:
         self.classes, self.pod_class = build_classes(
             self.pods, _selector_label_keys(cluster), named, self.regions, self._addresses,
         )
-        numbers = {(proto, n) for c in self.classes for proto, _, n in c.named_ports}
-        self.space = PortSpace(port_cuts(self.policies, sorted(numbers)))
-        self.compiler = Compiler(self.classes, list(self.namespaces.values()), self.regions,
-                                 self.space)
+        self.compiler = Compiler(self.classes, list(self.namespaces.values()), self.regions)
         self.compiled: tuple[CompiledPolicy, ...] = tuple(
             self.compiler.policy(i, p) for i, p in enumerate(self.policies)
         )

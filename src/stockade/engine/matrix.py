@@ -1,14 +1,14 @@
 """The connectivity matrix: for every ordered pair of behaviour classes, the connections
 allowed, computed without ever evaluating a pair of pods on its own.
 
-What a source class may open to a destination class depends only on a *pair key*: the
-source's egress type (the policies isolating it), which of that type's egress rules have
-peers matching the destination (a bit mask), the destination's named ports, its ingress type
-(the policies isolating it, with their ports resolved on it), and which of those ingress
-rules have peers matching the source (a bit mask). Keys are computed for a chunk of source
-rows at a time with a few vector operations per rule; the connection set of each distinct
-key is then worked out once, as interval arithmetic on the rules' ports. The cost follows the
-number of pairs and rules, not the number of distinct port numbers the policies mention.
+A source class's egress side towards a destination is the union of the ports of the rules
+(of the policies isolating it) whose peers match the destination: which rules match is a bit
+mask, one vector operation per rule over all destinations. The destination's ingress side
+towards the source is the same with its own rules. Classes isolated by the same policies
+share these rows, each distinct mask's port set is worked out once (interval arithmetic on
+the rules' ports) and numbered, and a pair allows the intersection of its two sets, looked
+up by their numbers. The cost follows the number of pairs and rules, not the number of
+distinct ports the policies name; rows are computed in chunks, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from stockade.model.types import PolicyType, Protocol
 
 BoolMatrix = npt.NDArray[np.bool_]
 Keys = npt.NDArray[np.uint64]  # rule masks: bit j = rule j's peers match
-CHUNK_CELLS = 2_000_000  # pairs whose keys are computed at once: bounds memory at any size
-MASK_CACHE_BYTES = 256 << 20  # egress masks kept between chunks
+CHUNK_CELLS = 2_000_000  # pairs computed at once: bounds memory at any size
+MASK_CACHE_BYTES = 256 << 20  # egress rows kept between chunks
 
 # Port sets as sorted, merged (protocol index, first, last) triples.
 Spans = tuple[tuple[int, int, int], ...]
@@ -63,8 +63,9 @@ def _text(spans: Spans) -> str:
     return format_connections(PortSpan(PROTOCOLS[p], first, last) for p, first, last in spans)
 
 
-class PairKeys:
-    """Pair keys of one engine, in chunks of source classes, and what each key allows."""
+class PairSets:
+    """For one engine: the numbered port sets that sources may open (egress) and that
+destinations accept (ingress), per pair of classes, in chunks of source classes."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -343,7 +344,7 @@ class ClassRows:
     def __init__(self, engine: Engine,
                  progress: Callable[[float], None] | None = None) -> None:
         self.engine = engine
-        self.keys = PairKeys(engine)
+        self.keys = PairSets(engine)
         self.progress = progress
         self.texts: list[str] = ["all"]
         self.all_id = 0
@@ -404,7 +405,7 @@ def connectivity(engine: Engine,
 
 def port_reachability(engine: Engine, protocol: Protocol, port: int) -> BoolMatrix:
     """``allowed[src, dst]`` between classes for one protocol and port."""
-    keys = PairKeys(engine)
+    keys = PairSets(engine)
     proto = _PROTOCOL_INDEX[protocol]
     out = np.zeros((keys.n, keys.n), dtype=np.bool_)
     for first, last in keys.chunks():

@@ -1,10 +1,8 @@
-"""Destination ports: the protocol/port space split into segments on which every rule agrees,
-and connection sets printed canonically (``all``, ``TCP 80-81,443, UDP 53``, ``none``)."""
+"""Destination ports: spans of one protocol, and connection sets printed canonically
+(``all``, ``TCP 80-81,443, UDP 53``, ``none``)."""
 
 from __future__ import annotations
 
-import bisect
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -53,35 +51,3 @@ def format_connections(spans: Iterable[PortSpan]) -> str:
         text = "all" if proto in full else ",".join(str(s) for s in mine)
         parts.append(f"{proto.value} {text}")
     return ", ".join(parts)
-
-
-class PortSpace:
-    """All (protocol, port) pairs cut at every boundary any rule or named port introduces."""
-
-    def __init__(self, cuts: dict[Protocol, set[int]]) -> None:
-        self.segments: list[PortSpan] = []
-        self._starts: dict[Protocol, list[int]] = {}
-        self._offset: dict[Protocol, int] = {}
-        for proto in PROTOCOLS:
-            points = sorted({MIN_PORT, MAX_PORT + 1} | {
-                c for c in cuts.get(proto, set()) if MIN_PORT < c <= MAX_PORT
-            })
-            self._offset[proto] = len(self.segments)
-            self._starts[proto] = points[:-1]
-            for lo, hi in itertools.pairwise(points):
-                self.segments.append(PortSpan(proto, lo, hi - 1))
-
-    def __len__(self) -> int:
-        return len(self.segments)
-
-    def segment_of(self, protocol: Protocol, port: int) -> int:
-        starts = self._starts[protocol]
-        return self._offset[protocol] + bisect.bisect_right(starts, port) - 1
-
-    def segments_in(self, protocol: Protocol, first: int, last: int) -> range:
-        """Indices of the segments covering ``first..last`` (both must be cut points)."""
-        return range(self.segment_of(protocol, first), self.segment_of(protocol, last) + 1)
-
-    def protocol_segments(self, protocol: Protocol) -> range:
-        start = self._offset[protocol]
-        return range(start, start + len(self._starts[protocol]))
