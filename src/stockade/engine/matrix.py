@@ -110,6 +110,9 @@ destinations accept (ingress), per pair of classes, in chunks of source classes.
                                 dtype=np.int64)
         self.e_blocks = [any(r.block_members for r in rules) for rules in self.e_rules]
         self.i_blocks = [any(r.block_members for r in rules) for rules in self.i_rules]
+        self.i_block_types = [t for t, blocky in enumerate(self.i_blocks) if blocky]
+        self.i_block_index = np.full(len(self.i_rules), -1, dtype=np.int64)
+        self.i_block_index[self.i_block_types] = np.arange(len(self.i_block_types))
         self.e_words = max(1, (max(map(len, self.e_rules)) + 63) // 64)
         self.i_words = max(1, (max(map(len, self.i_rules)) + 63) // 64)
         self.primary = np.array([c.primary_family for c in classes], dtype=np.int64)
@@ -122,7 +125,7 @@ destinations accept (ingress), per pair of classes, in chunks of source classes.
         self.sets: list[Spans] = [ALL]
         self._set_ids: dict[Spans, int] = {ALL: 0}
         self._e_ids: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
-        self._i_ids: dict[int, npt.NDArray[np.int64]] = {}
+        self._i_ids: dict[int, npt.NDArray[np.int32]] = {}
 
     def _rules(self, policies: Sequence[int], direction: PolicyType) -> list[CompiledRule]:
         return [r for i in policies for r in self.engine.compiled[i].rules[direction]]
@@ -227,25 +230,38 @@ destinations accept (ingress), per pair of classes, in chunks of source classes.
         self._e_ids[key] = ids
         return ids
 
-    def ingress_ids(self, variant: int) -> npt.NDArray[np.int64]:
+    def _ingress_row(self, variant: int, i_type: int) -> npt.NDArray[np.int32]:
+        rules, spans = self.i_rules[i_type], self.i_spans[i_type]
+        masks = self._masks(rules, variant, slice(None), self.n, self.i_words)
+        first, inverse = self._distinct(masks)
+        local = [self.set_id(self._union(masks[f], spans)) for f in first]
+        row: npt.NDArray[np.int32] = np.array(local, dtype=np.int32)[inverse]
+        return row
+
+    def ingress_ids(self, variant: int) -> npt.NDArray[np.int32]:
         """``ids[type][src]``: the number of the port set a destination of this ingress
-        type accepts from class ``src`` (row 0, not isolated: every port)."""
+        type accepts from class ``src`` (row 0, not isolated: every port). Kept whole for
+        the family-less variant; another family keeps rows only for the types whose rules
+        have ipBlock peers (``ids[k]`` for ``self.i_block_types[k]``), the rest being
+        shared."""
         found = self._i_ids.get(variant)
         if found is not None:
             return found
-        # Types without ipBlock peers have the same rows in every family: share them.
-        plain = self.ingress_ids(0) if variant else None
-        ids = np.zeros((len(self.i_rules), self.n), dtype=np.int64)
-        for t in range(1, len(self.i_rules)):
-            if plain is not None and not self.i_blocks[t]:
-                ids[t] = plain[t]
-                continue
-            rules, spans = self.i_rules[t], self.i_spans[t]
-            masks = self._masks(rules, variant, slice(None), self.n, self.i_words)
-            first, inverse = self._distinct(masks)
-            local = [self.set_id(self._union(masks[f], spans)) for f in first]
-            ids[t] = np.array(local, dtype=np.int64)[inverse]
+        types = range(1, len(self.i_rules)) if variant == 0 else self.i_block_types
+        ids = np.zeros((len(self.i_rules) if variant == 0 else len(types), self.n),
+                       dtype=np.int32)
+        for k, t in enumerate(types):
+            ids[t if variant == 0 else k] = self._ingress_row(variant, t)
         self._i_ids[variant] = ids
+        return ids
+
+    def ingress_block(self, variant: int, first: int, last: int) -> npt.NDArray[np.int32]:
+        """``ids[dst][src]`` for sources ``first..last-1`` in one family."""
+        ids = self.ingress_ids(0)[:, first:last][self.i_type]  # (dst, chunk)
+        if variant and self.i_block_types:
+            own = self.i_block_index[self.i_type]
+            rows = np.flatnonzero(own >= 0)
+            ids[rows] = self.ingress_ids(variant)[:, first:last][own[rows]]
         return ids
 
     def block(self, first: int, last: int) -> tuple[npt.NDArray[np.int64],
@@ -259,7 +275,7 @@ destinations accept (ingress), per pair of classes, in chunks of source classes.
         fam = self.pair_family(src)
         done = np.zeros(fam.shape, dtype=np.bool_)
         e_ids = np.zeros((chunk, self.n), dtype=np.int64)
-        i_ids = np.zeros((chunk, self.n), dtype=np.int64)
+        i_ids: npt.NDArray[np.int64] = np.zeros((chunk, self.n), dtype=np.int64)
         for variant in self.variants:
             mask = (fam == variant) if variant else ~done
             if not mask.any():
@@ -267,7 +283,7 @@ destinations accept (ingress), per pair of classes, in chunks of source classes.
             done |= mask
             present, which = np.unique(e_type, return_inverse=True)
             egress = np.stack([self.egress_ids(variant, int(t)) for t in present])[which]
-            ingress = self.ingress_ids(variant)[:, first:last][self.i_type].T
+            ingress = self.ingress_block(variant, first, last).T.astype(np.int64)
             if mask.all():
                 e_ids, i_ids = egress, ingress
             else:
