@@ -65,7 +65,7 @@ def _text(spans: Spans) -> str:
 
 class PairSets:
     """For one engine: the numbered port sets that sources may open (egress) and that
-destinations accept (ingress), per pair of classes, in chunks of source classes."""
+    destinations accept (ingress), per pair of classes, in chunks of source classes."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
