@@ -2,9 +2,9 @@
 
 Kubernetes reads YAML with YAML 1.1 rules (``yes`` is a boolean, ``010`` is octal 8). PyYAML
 follows them but builds every object in Python; the Rust parser ``yaml_rs`` is about ten
-times faster but follows YAML 1.2. So a stream goes through ``yaml_rs`` only when it holds
-no plain scalar that the two versions read differently, and through PyYAML otherwise, and
-also for any parse error, so that the error names the line as PyYAML reports it.
+times faster but follows YAML 1.2. So a stream's ``yaml_rs`` reading is kept only when it
+holds no value that the two versions read differently, and PyYAML reads it otherwise, and
+also on any parse error, so that the error names the line as PyYAML reports it.
 """
 
 from __future__ import annotations
@@ -27,32 +27,65 @@ class YAMLProblem(ValueError):
         self.problem = problem
 
 
-# Plain scalars that YAML 1.1 and YAML 1.2 read differently: the 1.1-only booleans, ints with
-# a leading zero or underscores, sexagesimal and binary ints, exponents without a dot. False
-# positives (inside a longer string, say) only cost the slow path.
-_VERSION_SENSITIVE = re.compile(
-    r"""(?<![^\s\[{,])
-        (?: (?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)
-          | [-+]?0[0-9_]+
-          | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
-          | [-+]?0b[01_]+ | [-+]?0o[0-7_]+
-          | [-+]?[0-9][0-9_]*_[0-9_]*
-          | [-+]?[0-9]+[eE][-+]?[0-9]+
-          | = | <<
-        )[ \t]*(?:$|[,\]}\#]|:(?=[ \t]|$))""",
-    re.MULTILINE | re.VERBOSE,
-)
+# Where YAML 1.1 and 1.2 read a plain scalar differently, 1.2 (yaml_rs) mostly yields a
+# string or a float that the parsed data shows: 1.1's extra booleans, sexagesimal and
+# underscored or binary integers, exponents without a dot, merge keys. Only integers with
+# a leading zero (octal in 1.1) or 0o (a string in 1.1) look alike once parsed; the text is
+# searched for those. A false alarm (a quoted "yes", say) only costs the slow path.
+_BOOL_11 = frozenset(["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"])
+_LEADING_ZERO = re.compile(r"(?<![\w.:/+-])[-+]?0(?:[0-9_]|o[0-7])")
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_UNDERSCORED = re.compile(r"[-+]?(?:0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)")
+
+
+def _string_differs(value: str) -> bool:
+    if value in _BOOL_11 or value in ("=", "<<"):
+        return True
+    if ":" in value and _SEXAGESIMAL.fullmatch(value):
+        return True
+    return ("_" in value or "0b" in value) and _UNDERSCORED.fullmatch(value) is not None
+
+
+def _differs(data: Any) -> bool:
+    """Whether parsed data holds a value YAML 1.1 would have read differently."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            for key, item in value.items():
+                if type(key) is not str or _string_differs(key):
+                    return True
+                stack.append(item)
+        elif kind is list:
+            stack.extend(value)
+        elif kind is str:
+            if _string_differs(value):
+                return True
+        elif kind is float:
+            return True
+    return False
+
+
 _DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)
 _CONTENT = re.compile(r"^[^\s#]", re.MULTILINE)
 
 
 def documents(text: str) -> list[tuple[Any, int]]:
     """Every document of the stream with its first line (empty documents as ``None``)."""
-    if yaml_rs is not None and not _VERSION_SENSITIVE.search(text) and "!" not in text:
-        fast = _fast(text)
-        if fast is not None:
-            return fast
-    return list(_pyyaml(text))
+    fast = fast_documents(text)
+    return fast if fast is not None else list(_pyyaml(text))
+
+
+def fast_documents(text: str) -> list[tuple[Any, int]] | None:
+    """The ``yaml_rs`` reading of the stream, or ``None`` when it cannot be trusted to be
+    what YAML 1.1 (and PyYAML) reads, or when it fails."""
+    if yaml_rs is None or "!" in text or _LEADING_ZERO.search(text):
+        return None
+    fast = _fast(text)
+    if fast is None or any(_differs(doc) for doc, _ in fast):
+        return None
+    return fast
 
 
 def _fast(text: str) -> list[tuple[Any, int]] | None:
