@@ -70,6 +70,9 @@ class Params:
     # policyTypes lacks Ingress (ignored by Kubernetes), and policyTypes [Egress, Ingress].
     # Off only when the files need not be readable by the peer tool.
     peer_compatible: bool = True
+    # Add a random port or port range to every rule's ports: clusters whose policies name
+    # thousands of distinct ports (a stress case for the matrix).
+    random_ports: bool = False
 
 
 def default_params(pods: int, seed: int = 1) -> Params:
@@ -316,7 +319,13 @@ class _Generator:
             {"protocol": "UDP", "port": 8125},
             {"port": 6379, "endPort": 6380},
         ]
-        return [dict(p) for p in rng.sample(choices, rng.randint(1, 3))]
+        ports = [dict(p) for p in rng.sample(choices, rng.randint(1, 3))]
+        if self.p.random_ports:
+            first = rng.randint(1024, 60000)
+            ports.append({"port": first, "endPort": first + rng.randint(0, 50)}
+                         if rng.random() < 0.5
+                         else {"protocol": rng.choice(("TCP", "UDP")), "port": first})
+        return ports
 
     def _rule(self, ns: _NamespaceState, direction: str) -> Doc:
         rng = self.rng
@@ -543,13 +552,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--namespaces", type=int, help="default: pods / 20 (at least 3)")
     parser.add_argument("--policies", type=int, help="default: pods / 3")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--random-ports", action="store_true",
+                        help="add a random port or range to every rule (many distinct ports)")
     parser.add_argument("--all-shapes", action="store_true",
                         help="also emit API-valid shapes network-config-analyzer refuses")
     args = parser.parse_args(argv)
     base = default_params(args.pods, args.seed)
     params = Params(args.pods, args.namespaces or base.namespaces,
                     base.policies if args.policies is None else args.policies, args.seed,
-                    peer_compatible=not args.all_shapes)
+                    peer_compatible=not args.all_shapes, random_ports=args.random_ports)
     start = time.perf_counter()
     try:
         files = generate(params)

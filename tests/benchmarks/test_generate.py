@@ -159,3 +159,20 @@ def test_ten_thousand_pods_are_written_in_seconds(tmp_path: Path) -> None:
     write(generate(default_params(10000)), tmp_path)
     assert time.perf_counter() - start < 5
     assert len(list(tmp_path.glob("*.yaml"))) == 500
+
+
+def _port_numbers(docs: list[Doc]) -> set[int]:
+    found: set[int] = set()
+    for policy in kinds(docs, "NetworkPolicy"):
+        for value in walk(policy["spec"]):
+            if isinstance(value, dict) and isinstance(value.get("port"), int):
+                found.add(value["port"])
+    return found
+
+
+def test_random_ports_name_many_distinct_ports(tmp_path: Path) -> None:
+    plain = Params(pods=700, namespaces=35, policies=233, seed=1)
+    many = Params(pods=700, namespaces=35, policies=233, seed=1, random_ports=True)
+    assert len(_port_numbers(docs_of(many))) > 10 * len(_port_numbers(docs_of(plain)))
+    write(generate(many), tmp_path)
+    assert build_cluster(read_paths([str(tmp_path)])).findings == []
