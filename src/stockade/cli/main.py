@@ -15,7 +15,7 @@ from stockade.errors import EnvironmentProblem, InputError, InvalidObjects, Usag
 # Each name is a module ``stockade.cli.<name>_cmd`` with ``register(subparsers)``.
 COMMANDS = ("check", "matrix", "query", "hosts", "compile", "lab", "snapshot")
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_INPUT = 0, 2  # 1 (findings: a denied query, say) is the commands' own
 
 
 class _Parser(argparse.ArgumentParser):

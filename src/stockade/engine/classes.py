@@ -172,29 +172,3 @@ def build_classes(
         for index, k in enumerate(protos)
     ]
     return classes, pod_class
-
-
-def contains(net: IPNetwork, excepts: Sequence[IPNetwork], addr: IPAddress) -> bool:
-    if addr.version != net.version or addr not in net:
-        return False
-    return not any(addr in e for e in excepts if e.version == addr.version)
-
-
-def exclude(net: IPNetwork, excepts: Sequence[IPNetwork]) -> list[IPNetwork]:
-    """``net`` minus every except, as a list of CIDRs (what a dataplane loads)."""
-    remaining: list[IPNetwork] = [net]
-    for ex in excepts:
-        nxt: list[IPNetwork] = []
-        for block in remaining:
-            if ex.version != block.version:
-                nxt.append(block)
-            elif block.subnet_of(ex):  # type: ignore[arg-type]
-                continue
-            elif ex.subnet_of(block):  # type: ignore[arg-type]
-                nxt.extend(block.address_exclude(ex))  # type: ignore[arg-type]
-            else:
-                nxt.append(block)
-        remaining = nxt
-    return sorted(remaining, key=lambda n: (n.version, int(n.network_address)))
-
-

@@ -322,19 +322,11 @@ class ConnectivityMatrix:
     def all_id(self) -> int:
         return self.texts.index("all")
 
-    def between_classes(self, src: int, dst: int) -> str:
-        return self.texts[int(self.class_row(src)[dst])]
-
     def between_pods(self, src: int, dst: int) -> str:
         if src == dst or self.engine.node_traffic(src, dst):
             return "all"
         pc = self.engine.pod_class
         return self.texts[int(self.codes[pc[src], pc[dst]])]
-
-    def class_row(self, src: int) -> npt.NDArray[np.int32]:
-        """Text ids from class ``src`` to every class; a class of one pod reaches itself."""
-        row: npt.NDArray[np.int32] = self.codes[src]
-        return row
 
     def pod_row(self, src: int) -> npt.NDArray[np.int32]:
         """Text ids from pod ``src`` to every pod, node traffic and itself included."""

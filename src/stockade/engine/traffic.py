@@ -21,10 +21,6 @@ class Endpoint:
             return self.pod.key
         return str(self.ip)
 
-    @property
-    def is_pod(self) -> bool:
-        return self.pod is not None and not self.pod.host_network
-
 
 @dataclass(frozen=True, slots=True)
 class Traffic:

@@ -80,11 +80,3 @@ def effective_address(addr: IPAddress) -> IPAddress:
     if isinstance(addr, IPv6Address) and addr.ipv4_mapped is not None:
         return addr.ipv4_mapped
     return addr
-
-
-def has_leading_zeros(text: str) -> bool:
-    """True when an IPv4 octet or the prefix length has a leading zero (strict checks)."""
-    addr_text, _, prefix_text = text.partition("/")
-    octets = addr_text.rpartition(":")[2].split(".") if "." in addr_text else []
-    parts = [*octets, prefix_text] if prefix_text else octets
-    return any(len(p) > 1 and p.startswith("0") for p in parts)

@@ -181,9 +181,6 @@ class Container:
     volume_mounts: tuple[VolumeMount, ...] = ()
     image: str = ""
 
-    def mounts_etc_hosts(self) -> bool:
-        return any(m.mount_path == "/etc/hosts" for m in self.volume_mounts)
-
 
 @dataclass(frozen=True, slots=True)
 class HostAlias:

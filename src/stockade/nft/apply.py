@@ -40,7 +40,3 @@ class NftRunner:
         if done.returncode != 0:
             raise CommandFailed(argv, done.returncode, done.stderr)
         return [line.strip() for line in done.stdout.splitlines() if line.strip()]
-
-
-def apply_script(script: str, *, netns: str = "", check: bool = False) -> None:
-    NftRunner(netns).run(script, check=check)

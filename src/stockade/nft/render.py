@@ -58,11 +58,6 @@ def render_replace(table: Table) -> str:
     return head + render_table(table)
 
 
-def render_delete(table_family: str, table_name: str) -> str:
-    """Remove the table if it exists (create-then-delete, so a missing table is fine)."""
-    return f"table {table_family} {table_name} {{}}\ndelete table {table_family} {table_name}\n"
-
-
 def render_json(table: Table) -> dict[str, Any]:
     """The IR as plain data: what ``stockade compile -o json`` prints."""
     return {

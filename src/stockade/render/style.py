@@ -25,8 +25,5 @@ class Style:
     def bad(self, text: str) -> str:
         return self._wrap("31;1", text)
 
-    def dim(self, text: str) -> str:
-        return self._wrap("2", text)
-
     def bold(self, text: str) -> str:
         return self._wrap("1", text)

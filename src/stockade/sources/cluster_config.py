@@ -23,7 +23,6 @@ from lightkube.core.exceptions import ConfigError
 from stockade.errors import InputError
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-DEFAULT_KUBECONFIG = "~/.kube/config"
 
 # Kubeconfig fields that hold file paths, by section; kubectl resolves them against the
 # directory of the kubeconfig file that contains them.

@@ -8,7 +8,6 @@ it. This is the only module that opens manifest files.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -133,12 +132,3 @@ def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str) -> Iterator[
                 yield RawObject(item, Origin(name, item_line))
             continue
         yield RawObject(data, Origin(name, line))
-
-
-def display_name(path: str) -> str:
-    """A path as the user typed it, relative when below the working directory."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
