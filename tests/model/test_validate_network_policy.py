@@ -11,23 +11,13 @@ from typing import Any
 
 import pytest
 import yaml
+from upstream_messages import DNS_LABEL_MSG, SUBDOMAIN_MSG
 
 from stockade.model.decode import Decoder
 from stockade.model.errors import api_server_message
 from stockade.model.types import NetworkPolicy, Origin
 from stockade.model.validate import validate_network_policy
 
-SUBDOMAIN_MSG = (
-    r"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-    r"'-' or '.', and must start and end with an alphanumeric character (e.g. "
-    r"'example.com', regex used for validation is "
-    r"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-)
-DNS_LABEL_MSG = (
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-    "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
-    "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-)
 KEY_NAME_MSG = (
     "name part must consist of alphanumeric characters, '-', '_' or '.', and must start "
     "and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', "

@@ -9,23 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from upstream_messages import DNS_LABEL_MSG, SUBDOMAIN_MSG
 
 from stockade.model.decode import Decoder
 from stockade.model.errors import api_server_message
 from stockade.model.types import Origin
 from stockade.model.validate import validate_namespace, validate_pod
 
-SUBDOMAIN_MSG = (
-    r"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-    r"'-' or '.', and must start and end with an alphanumeric character (e.g. "
-    r"'example.com', regex used for validation is "
-    r"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-)
-DNS_LABEL_MSG = (
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-    "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
-    "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-)
 IP_MSG = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 RANGE_MSG = "must be between 1 and 65535, inclusive"
 

@@ -66,9 +66,9 @@ def group_view(rows: ClassRows, owner: Mapping[str, str] | None = None) -> Matri
     names = group_names(engine.classes, engine.pods, owner)
     members = tuple(tuple(engine.pods[i].key for i in c.members) for c in engine.classes)
     node_traffic = {
-        pod.key: [engine.pods[j].key for j in engine.node_peers(i)]
+        pod.key: [engine.pods[j].key for j in peers]
         for i, pod in enumerate(engine.pods)
-        if pod.host_network and engine.node_peers(i)
+        if pod.host_network and (peers := engine.node_peers(i))
     }
     return MatrixView(tuple(names), members, rows.texts, rows, node_traffic)
 
