@@ -36,7 +36,7 @@ from stockade.engine.resolved import (
     ResolvedPeers,
     ResolvedRule,
 )
-from stockade.engine.traffic import Endpoint, Traffic
+from stockade.engine.traffic import Endpoint, Traffic, connection_family
 from stockade.errors import InputError
 from stockade.model.netparse import IPAddress, parse_ip
 from stockade.model.selectors import describe_selector, selector_keys, selector_matches
@@ -165,20 +165,12 @@ class Engine:
         return Verdict(traffic, egress.allowed and ingress.allowed, egress, ingress)
 
     def _family(self, src: Endpoint, dst: Endpoint) -> int:
-        """The IP family of a connection: the address given, else the source's primary
-        family when the destination has it, else a family both have, else the source's
-        primary (the destination then has no address of it), else the destination's."""
+        """The IP family of a connection: the address given, else by the pods' addresses
+        (``connection_family``)."""
         for ep in (src, dst):
             if ep.ip is not None:
                 return ep.ip.version
-        src_families = self._families(src)
-        dst_families = self._families(dst)
-        for family in src_families:
-            if family in dst_families:
-                return family
-        if src_families:
-            return src_families[0]
-        return dst_families[0] if dst_families else 0
+        return connection_family(self._families(src), self._families(dst))
 
     def _families(self, ep: Endpoint) -> list[int]:
         if ep.pod is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stockade.model.netparse import IPAddress
@@ -20,6 +21,19 @@ class Endpoint:
         if self.pod is not None:
             return self.pod.key
         return str(self.ip)
+
+
+def connection_family(source: Sequence[int], destination: Sequence[int]) -> int:
+    """The IP family a pod-to-pod connection uses, from each end's families (primary
+    first): the source's first family the destination has, else the source's primary (the
+    destination then has no address of it), else the destination's primary; 0 when
+    neither end has an address."""
+    for family in source:
+        if family in destination:
+            return family
+    if source:
+        return source[0]
+    return destination[0] if destination else 0
 
 
 @dataclass(frozen=True, slots=True)

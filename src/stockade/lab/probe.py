@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from stockade.engine.traffic import connection_family
 from stockade.lab.listeners import Responder
 from stockade.lab.system import in_netns
 
@@ -41,14 +42,10 @@ class Target:
     def address(self, family: int) -> str | None:
         return next((ip for ip in self.ips if (6 if ":" in ip else 4) == family), None)
 
-    @property
-    def primary_family(self) -> int:
-        return 6 if ":" in self.ips[0] else 4
-
     def family_towards(self, dst: Target) -> int:
-        """The family a connection to ``dst`` uses (``Engine._family``'s rule)."""
-        ordered = [6 if ":" in ip else 4 for ip in self.ips]
-        return next((f for f in ordered if f in dst.families()), self.primary_family)
+        """The family a connection to ``dst`` uses: the engine's rule, so that packets
+        test what the engine judged."""
+        return connection_family([6 if ":" in ip else 4 for ip in self.ips], dst.families())
 
 
 @dataclass(frozen=True, slots=True)
