@@ -28,7 +28,7 @@
       else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
       else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
     }
-    for (const c of children) {
+    for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined || c === false) continue;
       e.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
@@ -44,7 +44,8 @@
     return e;
   }
   const $ = (id) => document.getElementById(id);
-  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const IRREGULAR = { match: "matches", policy: "policies", address: "addresses" };
+  const plural = (n, word) => `${n} ${n === 1 ? word : IRREGULAR[word] || `${word}s`}`;
   const cellAt = (s, d) => D.cells[s * N + d];
   const levelOf = (s, d) => { const c = cellAt(s, d); return c < 0 ? -1 : D.levels[c]; };
   const textOf = (s, d) => { const c = cellAt(s, d); return c < 0 ? "" : D.texts[c]; };
@@ -390,7 +391,7 @@
   // ---- details panel -------------------------------------------------------------------
   function details(...children) {
     const box = $("details");
-    box.replaceChildren(...children);
+    box.replaceChildren(...children.filter((c) => c !== null && c !== undefined));
     box.scrollTop = 0;
   }
   function nodeLink(i) {
@@ -555,7 +556,7 @@
   function graphModel() {
     const focus = state.focus;
     const show = (s, d) => levelOf(s, d) > 0 && s !== d && visible(s) && visible(d);
-    let nodes = new Set(), edges = [], hidden = 0, hiddenNodes = new Set(), title = "";
+    let nodes = new Set(), edges = [], hidden = 0, hiddenNodes = new Set(), title = "", core = () => false;
     const consider = (s, d) => {
       if (!show(s, d)) return false;
       if (!decided(s, d) && !state.showOpen) { hidden++; hiddenNodes.add(s); hiddenNodes.add(d); return false; }
@@ -572,16 +573,20 @@
     } else if (mode.startsWith("ns:")) {
       const ns = mode.slice(3);
       title = `Namespace ${nsName(ns)} and its peers`;
+      core = (i) => D.nodes[i].ns === ns;
       for (const i of byNs.get(ns) || []) if (visible(i)) nodes.add(i);
       for (let s = 0; s < N; s++) for (let d = 0; d < N; d++) if (D.nodes[s].ns === ns || D.nodes[d].ns === ns) consider(s, d);
     } else if (mode.startsWith("node:")) {
       const i = Number(mode.slice(5));
       title = `${D.nodes[i].name} and its neighbours`;
+      core = (j) => j === i || D.nodes[j].ns === D.nodes[i].ns;
       nodes.add(i);
       for (let j = 0; j < N; j++) { consider(i, j); consider(j, i); }
     } else if (mode.startsWith("policy:")) {
       const k = Number(mode.slice(7));
       title = `What ${D.policies[k].key} allows`;
+      const subjects = new Set(D.policies[k].subjects);
+      core = (i) => subjects.has(i);
       for (const i of D.policies[k].subjects) if (visible(i)) nodes.add(i);
       const cells = policyCells(k);
       for (const c of cells) { const s = Math.floor(c / N), d = c % N; if (show(s, d)) { edges.push([s, d]); nodes.add(s); nodes.add(d); } }
@@ -589,10 +594,11 @@
       const [a, b] = mode.slice(5).split(">").map(Number);
       const path = shortestPath(a, b);
       title = path ? `A shortest path from ${D.nodes[a].name} to ${D.nodes[b].name} (${plural(path.length - 1, "hop")})` : `No path from ${D.nodes[a].name} to ${D.nodes[b].name}`;
+      core = () => true;
       nodes.add(a); nodes.add(b);
       if (path) for (let k = 1; k < path.length; k++) { edges.push([path[k - 1], path[k]]); nodes.add(path[k]); }
     }
-    return { nodes: [...nodes], edges, hidden, hiddenNodes: hiddenNodes.size, title, focusNode: mode.startsWith("node:") ? Number(mode.slice(5)) : -1 };
+    return { nodes: [...nodes], edges, hidden, hiddenNodes: hiddenNodes.size, title, core, focusNode: mode.startsWith("node:") ? Number(mode.slice(5)) : -1 };
   }
 
   function shortestPath(a, b) {
@@ -612,85 +618,122 @@
 
   function overviewModel() {
     const list = nsOrder.filter((ns) => !state.hidden.has(ns) && byNs.get(ns).some(visible));
-    const pairs = new Map();
+    const pairs = [];
     let hidden = 0;
+    const hiddenNodes = new Set();
     for (let s = 0; s < N; s++) {
       if (!visible(s)) continue;
       for (let d = 0; d < N; d++) {
         if (!visible(d) || D.nodes[s].ns === D.nodes[d].ns || levelOf(s, d) <= 0) continue;
-        if (!decided(s, d) && !state.showOpen) { hidden++; continue; }
-        const key = `${D.nodes[s].ns}\u0000${D.nodes[d].ns}`;
-        const e = pairs.get(key) || { count: 0, all: true };
-        e.count++; if (levelOf(s, d) !== 2) e.all = false;
-        pairs.set(key, e);
+        if (!decided(s, d) && !state.showOpen) { hidden++; hiddenNodes.add(s); hiddenNodes.add(d); continue; }
+        pairs.push([s, d]);
       }
     }
-    return { list, pairs, hidden };
+    return { list, pairs, hidden, hiddenNodes: hiddenNodes.size };
   }
 
   const textWidth = (t, px) => Math.ceil(t.length * px * 0.6) + 4;
 
+  // What to draw: nodes (groups, or whole namespaces standing for their groups) and edges.
+  // Past AGGREGATE_OVER nodes, the peers outside the focus are drawn as their namespaces.
+  const AGGREGATE_OVER = 60;
+  function drawable(model) {
+    const nodes = new Map(), edges = new Map();
+    const nsNode = (ns) => {
+      const id = `s:${ns}`;
+      if (!nodes.has(id)) {
+        const label = `${nsName(ns)} (${byNs.get(ns).filter(visible).length})`;
+        nodes.set(id, { id, ns, label, sub: "namespace", kind: "ns" });
+      }
+      return id;
+    };
+    const groupNode = (i) => {
+      const id = `n:${i}`;
+      if (!nodes.has(id)) {
+        const n = D.nodes[i];
+        const sub = n.members && n.members.length > 1 ? plural(n.members.length, "pod") : n.host ? "host network" : "";
+        nodes.set(id, { id, i, ns: n.ns, label: shortName(i), sub, kind: "group" });
+      }
+      return id;
+    };
+    const addEdge = (a, b, s, d) => {
+      const key = `${a}>${b}`;
+      const e = edges.get(key) || { id: key, from: a, to: b, pairs: [] };
+      e.pairs.push([s, d]);
+      edges.set(key, e);
+    };
+    if (model.overview) {
+      const ov = overviewModel();
+      for (const ns of ov.list) nsNode(ns);
+      for (const [s, d] of ov.pairs) addEdge(nsNode(D.nodes[s].ns), nsNode(D.nodes[d].ns), s, d);
+      return { nodes, edges, hidden: ov.hidden, hiddenNodes: ov.hiddenNodes, aggregated: true };
+    }
+    const aggregate = model.nodes.length > AGGREGATE_OVER;
+    const core = (i) => !aggregate || model.core(i);
+    for (const i of model.nodes) if (core(i)) groupNode(i);
+    for (const [s, d] of model.edges) {
+      const a = core(s) ? groupNode(s) : nsNode(D.nodes[s].ns);
+      const b = core(d) ? groupNode(d) : nsNode(D.nodes[d].ns);
+      if (a !== b) addEdge(a, b, s, d);
+    }
+    return { nodes, edges, hidden: model.hidden, hiddenNodes: model.hiddenNodes, aggregated: aggregate };
+  }
+
+  function edgeKind(e) {
+    if (e.pairs.length === 1) {
+      const [s, d] = e.pairs[0];
+      const c = change(s, d);
+      if (c !== "same") return c;
+      return levelOf(s, d) === 2 ? (decided(s, d) ? "all" : "open") : "some";
+    }
+    const kinds = new Set(e.pairs.map(([s, d]) => change(s, d)));
+    kinds.delete("same");
+    if (kinds.size) return kinds.size === 1 ? [...kinds][0] : "changed";
+    return e.pairs.every(([s, d]) => levelOf(s, d) === 2) ? (e.pairs.some(([s, d]) => decided(s, d)) ? "all" : "open") : "some";
+  }
+
   function renderGraph() {
     const svgEl = $("graph");
     svgEl.replaceChildren();
+    fillFocusOptions();
     const model = graphModel();
     const note = $("graph-note");
-    fillFocusOptions();
+    const draw = drawable(model);
+    const n = draw.nodes.size, m = draw.edges.size;
+    const hiddenText = draw.hidden ? ` Unrestricted, not drawn: ${plural(draw.hidden, "connection")} on all ports among ${plural(draw.hiddenNodes, "group")} that no policy isolates on that side (tick "show unrestricted edges").` : "";
+    window.stockade.lastLayout = { nodes: n, edges: m };
+    if (n > GRAPH_MAX_NODES || m > GRAPH_MAX_EDGES) {
+      note.textContent = `${model.title}: ${plural(n, "node")} and ${plural(m, "edge")}: too dense to draw (limits ${GRAPH_MAX_NODES} and ${GRAPH_MAX_EDGES}). Pick a narrower focus: a namespace, a group or a policy.${hiddenText}`;
+      return;
+    }
+    note.textContent = `${model.title}: ${plural(n, "node")}, ${plural(m, "edge")}${draw.aggregated && !model.overview ? "; peers outside the focus drawn as their namespaces (click one to open it)" : ""}.${hiddenText}`;
     const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
     g.setGraph({ rankdir: "LR", nodesep: 16, ranksep: 80, edgesep: 10, marginx: 16, marginy: 16 });
     g.setDefaultEdgeLabel(() => ({}));
-    let drawn;
-    if (model.overview) {
-      const ov = overviewModel();
-      drawn = { nodes: ov.list.length, edges: ov.pairs.size };
-      if (ov.pairs.size > GRAPH_MAX_EDGES * 2) {
-        note.textContent = `${model.title}: ${ov.list.length} namespaces, ${ov.pairs.size} connected pairs: too dense to draw. Pick a namespace, a group or a policy in Focus.`;
-        return;
+    const clusters = new Set();
+    for (const node of draw.nodes.values()) {
+      g.setNode(node.id, { ...node, width: Math.max(textWidth(node.label, 11), textWidth(node.sub, 9)) + 26, height: node.sub ? 36 : 26 });
+      if (node.kind === "group") {
+        const cluster = `c:${node.ns}`;
+        if (!clusters.has(cluster)) { clusters.add(cluster); g.setNode(cluster, { label: nsName(node.ns), cluster: true }); }
+        g.setParent(node.id, cluster);
       }
-      for (const ns of ov.list) {
-        const label = `${nsName(ns)} (${byNs.get(ns).filter(visible).length})`;
-        g.setNode(`s:${ns}`, { label, width: textWidth(label, 12) + 16, height: 30, ns });
-      }
-      for (const [key, e] of ov.pairs) {
-        const [a, b] = key.split("\u0000");
-        const label = plural(e.count, "connection");
-        g.setEdge(`s:${a}`, `s:${b}`, { label, width: textWidth(label, 10), height: 14, labelpos: "c", all: e.all, nsPair: [a, b] }, key);
-      }
-      note.textContent = `${model.title}. ${ov.hidden ? `Unrestricted, not drawn: ${plural(ov.hidden, "connection")} between groups that no policy isolates on that side (tick "show unrestricted edges").` : ""}`;
-    } else {
-      drawn = { nodes: model.nodes.length, edges: model.edges.length };
-      if (model.nodes.length > GRAPH_MAX_NODES || model.edges.length > GRAPH_MAX_EDGES) {
-        note.textContent = `${model.title}: ${plural(model.nodes.length, "node")} and ${plural(model.edges.length, "edge")}: too dense to draw (limits ${GRAPH_MAX_NODES} and ${GRAPH_MAX_EDGES}). Pick a narrower focus, or the overview.`;
-        return;
-      }
-      const clusters = new Set();
-      for (const i of model.nodes) {
-        const n = D.nodes[i];
-        const cluster = `c:${n.ns}`;
-        if (!clusters.has(cluster)) { clusters.add(cluster); g.setNode(cluster, { label: nsName(n.ns), clusterLabelPos: "top", cluster: true }); }
-        const label = shortName(i);
-        const sub = n.members && n.members.length > 1 ? plural(n.members.length, "pod") : n.host ? "host network" : "";
-        g.setNode(`n:${i}`, { label, sub, width: Math.max(textWidth(label, 11), textWidth(sub, 9)) + 26, height: sub ? 36 : 26, i });
-        g.setParent(`n:${i}`, cluster);
-      }
-      for (const [s, d] of model.edges) {
-        const label = textOf(s, d);
-        g.setEdge(`n:${s}`, `n:${d}`, { label, width: textWidth(label, 10), height: 14, labelpos: "c", s, d }, `${s}>${d}`);
-      }
-      note.textContent = `${model.title}: ${plural(model.nodes.length, "node")}, ${plural(model.edges.length, "edge")}.` +
-        (model.hidden ? ` Unrestricted, not drawn: ${plural(model.hidden, "connection")} on all ports among ${plural(model.hiddenNodes, "group")} that no policy isolates on that side (tick "show unrestricted edges").` : "");
+    }
+    for (const e of draw.edges.values()) {
+      const label = e.pairs.length === 1 ? textOf(...e.pairs[0]) : plural(e.pairs.length, "connection");
+      g.setEdge(e.from, e.to, { ...e, label, width: textWidth(label, 10), height: 14, labelpos: "c" }, e.id);
     }
     const started = performance.now();
     dagre.layout(g);
     window.stockade.lastLayoutMs = performance.now() - started;
-    window.stockade.lastLayout = drawn;
     drawSvg(g, model);
   }
 
+  const EDGE_COLOURS = { all: COLOURS.all, some: "#b7791f", open: "#7fbf9a", gained: COLOURS.gained, lost: COLOURS.lost, changed: COLOURS.changed };
   function drawSvg(g, model) {
     const svgEl = $("graph");
     const defs = svg("defs");
-    for (const [name, colour] of Object.entries({ all: COLOURS.all, some: "#b7791f", open: "#7fbf9a", gained: COLOURS.gained, lost: COLOURS.lost, changed: COLOURS.changed })) {
+    for (const [name, colour] of Object.entries(EDGE_COLOURS)) {
       defs.append(svg("marker", { id: `arrow-${name}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
         svg("path", { d: "M0,0 L10,5 L0,10 z", fill: colour })));
     }
@@ -703,45 +746,39 @@
         svg("rect", { x: n.x - n.width / 2, y: n.y - n.height / 2, width: n.width, height: n.height }),
         svg("text", { x: n.x - n.width / 2 + 8, y: n.y - n.height / 2 + 14 }, n.label)));
     }
-    for (const e of g.edges()) {
-      const data = g.edge(e);
-      let kind, text = data.label, attrs;
-      if (data.nsPair) {
-        kind = data.all ? "all" : "some";
-        attrs = { "data-src": data.nsPair[0], "data-dst": data.nsPair[1], "data-text": text, onclick: () => { state.focus = `ns:${data.nsPair[0]}`; renderGraph(); } };
-      } else {
-        const c = change(data.s, data.d);
-        kind = c !== "same" ? c : levelOf(data.s, data.d) === 2 ? (decided(data.s, data.d) ? "all" : "open") : "some";
-        attrs = { "data-src": D.nodes[data.s].name, "data-dst": D.nodes[data.d].name, "data-text": text, "data-change": c, onclick: () => showCell(data.s, data.d) };
-      }
-      const colour = { all: COLOURS.all, some: "#b7791f", open: "#7fbf9a", gained: COLOURS.gained, lost: COLOURS.lost, changed: COLOURS.changed }[kind];
-      const pts = data.points;
+    for (const id of g.edges()) {
+      const e = g.edge(id);
+      const kind = edgeKind(e);
+      const colour = EDGE_COLOURS[kind];
+      const single = e.pairs.length === 1;
+      const name = (x) => { const n = g.node(x); return n.kind === "ns" ? `ns:${n.ns}` : D.nodes[n.i].name; };
+      const attrs = { class: "edge", "data-src": name(e.from), "data-dst": name(e.to), "data-text": e.label, "data-change": kind,
+        onclick: () => (single ? showCell(...e.pairs[0]) : showPairs(e.pairs, `${name(e.from)} → ${name(e.to)}`)) };
+      const pts = e.points;
       let d = `M${pts[0].x},${pts[0].y}`;
       for (let k = 1; k < pts.length; k++) d += ` L${pts[k].x},${pts[k].y}`;
-      const group = svg("g", { class: "edge", ...attrs });
-      group.append(svg("path", { class: "hitarea", d }), svg("path", { d, stroke: colour, "marker-end": `url(#arrow-${kind})`, "stroke-dasharray": kind === "open" ? "5,4" : null }));
-      group.append(svg("rect", { x: data.x - data.width / 2, y: data.y - 7, width: data.width, height: 14, fill: "#fff", opacity: 0.9 }));
-      group.append(svg("text", { x: data.x, y: data.y + 4, "text-anchor": "middle", fill: colour }, text));
-      root.append(group);
+      root.append(svg("g", attrs,
+        svg("path", { class: "hitarea", d }),
+        svg("path", { d, stroke: colour, "marker-end": `url(#arrow-${kind})`, "stroke-dasharray": kind === "open" ? "5,4" : null }),
+        svg("rect", { x: e.x - e.width / 2, y: e.y - 7, width: e.width, height: 14, fill: "#fff", opacity: 0.9 }),
+        svg("text", { x: e.x, y: e.y + 4, "text-anchor": "middle", fill: colour }, e.label)));
     }
     for (const id of g.nodes()) {
       const n = g.node(id);
       if (n.cluster) continue;
       const x = n.x - n.width / 2, y = n.y - n.height / 2;
-      if (n.ns !== undefined) {
-        root.append(svg("g", { class: "node namespace", "data-ns": n.ns, onclick: () => { state.focus = `ns:${n.ns}`; renderGraph(); } },
-          svg("rect", { x, y, width: n.width, height: n.height }),
-          svg("text", { x: n.x, y: n.y + 4, "text-anchor": "middle" }, n.label)));
+      const label = [svg("rect", { x, y, width: n.width, height: n.height }),
+        svg("text", { x: n.x, y: n.sub ? n.y - 2 : n.y + 4, "text-anchor": "middle" }, n.label)];
+      if (n.sub) label.push(svg("text", { x: n.x, y: n.y + 12, "text-anchor": "middle", style: "font-size:9px;fill:#616e7c" }, n.sub));
+      if (n.kind === "ns") {
+        root.append(svg("g", { class: "node namespace", "data-ns": n.ns, onclick: () => { state.focus = `ns:${n.ns}`; renderGraph(); } }, ...label));
         continue;
       }
       const i = n.i, node = D.nodes[i];
       const cls = ["node", node.range ? "address" : "", i === model.focusNode ? "focus" : "", state.matches && state.matches.has(i) ? "hit" : ""].join(" ");
-      const group = svg("g", { class: cls, "data-node": node.name, "data-in": node.in.length ? "isolated" : "open", "data-out": node.out.length ? "isolated" : "open", onclick: () => showNode(i) },
-        svg("rect", { x, y, width: n.width, height: n.height }),
-        svg("text", { x: n.x, y: n.sub ? n.y - 2 : n.y + 4, "text-anchor": "middle" }, n.label));
-      if (n.sub) group.append(svg("text", { x: n.x, y: n.y + 12, "text-anchor": "middle", class: "muted", style: "font-size:9px;fill:#616e7c" }, n.sub));
-      // Isolation marks: a bar on the side traffic enters (ingress, left) or leaves (egress, right).
-      if (node.in.length) group.append(svg("rect", { class: "iso", x: x, y: y + 3, width: 4, height: n.height - 6 }, svg("title", {}, "isolated for ingress")));
+      const group = svg("g", { class: cls, "data-node": node.name, "data-in": node.in.length ? "isolated" : "open", "data-out": node.out.length ? "isolated" : "open", onclick: () => showNode(i) }, ...label);
+      // Isolation marks: a bar where traffic enters (ingress, left) or leaves (egress, right).
+      if (node.in.length) group.append(svg("rect", { class: "iso", x, y: y + 3, width: 4, height: n.height - 6 }, svg("title", {}, "isolated for ingress")));
       if (node.out.length) group.append(svg("rect", { class: "iso", x: x + n.width - 4, y: y + 3, width: 4, height: n.height - 6 }, svg("title", {}, "isolated for egress")));
       if (findingsOfNode.has(i)) group.append(svg("text", { x: x + n.width - 10, y: y + 11, style: "fill:#b45309;font-size:11px" }, "⚠"));
       root.append(group);
@@ -751,6 +788,14 @@
     applyView();
     const sel = state.selected;
     if (sel && sel.kind === "cell") highlightGraphEdge(sel.s, sel.d);
+  }
+
+  function showPairs(pairs, title) {
+    state.selected = { kind: "pairs" };
+    const list = el("div", {});
+    for (const [s, d] of pairs.slice(0, 60)) list.append(el("div", {}, el("a", { class: "link", onclick: () => showCell(s, d) }, `${D.nodes[s].name} → ${D.nodes[d].name}`), `: ${textOf(s, d)}`));
+    if (pairs.length > 60) list.append(el("div", { class: "muted" }, `... and ${pairs.length - 60} more`));
+    details(el("h2", {}, title), el("div", {}, plural(pairs.length, "connection")), list);
   }
 
   let view = { x: 0, y: 0, w: 100, h: 100 };
@@ -809,7 +854,7 @@
     const ranges = N - groups.length;
     const isoIn = groups.filter((g) => g.in.length).length, isoOut = groups.filter((g) => g.out.length).length;
     $("summary").textContent = `${plural(groups.length, "group")} of ${plural(pods, "pod")} in ${plural(D.namespaces.length, "namespace")} · ` +
-      `${plural(ranges, "address range")} · ${plural(D.policies.length, "policy").replace("policys", "policies")} · ` +
+      `${plural(ranges, "address range")} · ${plural(D.policies.length, "policy")} · ` +
       `isolated: ${isoIn} for ingress, ${isoOut} for egress` + (D.findings.length ? ` · ${plural(D.findings.length, "lint finding")}` : "") +
       (D.sources.length ? ` · from ${D.sources.join(", ")}` : "");
     $("notes").replaceChildren(...D.notes.map((t) => el("div", {}, t)), el("div", {}, `stockade ${D.version}`));

@@ -1,0 +1,219 @@
+"""The report in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Each test opens a report that ``stockade report`` wrote and looks at it as a person would:
+what is drawn, what a click shows, what the filter hides. The expected nodes and edges of
+the two examples are written out by hand from their policies.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from browser_support import Watch, browser, open_report, unavailable
+
+from stockade.cli.main import main
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "ok")
+
+KONVOY_NODES = ["default/db", "default/konvoy-app", "frontend/web", "bridge/in-cidr",
+                "bridge/in-except", "unrelated/stranger", "10.0.0.0/24",
+                "172.17.0.0/16 except 172.17.1.0/24", "other IPv4 addresses"]
+KONVOY_EDGES = {  # what the policy decides; the rest is unrestricted
+    ("default/db", "10.0.0.0/24", "TCP 5978"),
+    ("default/konvoy-app", "default/db", "TCP 6379"),
+    ("frontend/web", "default/db", "TCP 6379"),
+    ("bridge/in-cidr", "default/db", "TCP 6379"),
+    ("172.17.0.0/16 except 172.17.1.0/24", "default/db", "TCP 6379"),
+}
+SHOP_NODES = ["shop/Deployment/api", "shop/Deployment/api-canary", "shop/Deployment/cache",
+              "shop/StatefulSet/db", "shop/CronJob/nightly-report", "shop/Deployment/web",
+              "monitoring/Deployment/prometheus", "monitoring/DaemonSet/node-exporter",
+              "other IPv4 addresses"]
+WEB = "shop/Deployment/web"
+SHOP_EDGES = {
+    # default-deny in shop, then: web's http (8080) from anyone, node-exporter included
+    *((src, WEB, "TCP 8080") for src in (
+        "shop/Deployment/api", "shop/Deployment/api-canary", "shop/Deployment/cache",
+        "shop/StatefulSet/db", "shop/CronJob/nightly-report",
+        "monitoring/DaemonSet/node-exporter", "other IPv4 addresses")),
+    # ... and its metrics port (9113) from prometheus too
+    ("monitoring/Deployment/prometheus", WEB, "TCP 8080,9113"),
+    ("monitoring/Deployment/prometheus", "shop/Deployment/api", "TCP 9090"),
+    (WEB, "shop/Deployment/api", "TCP 8000"),
+    (WEB, "shop/Deployment/api-canary", "TCP 8000"),
+    ("shop/Deployment/api", "shop/StatefulSet/db", "TCP 5432"),  # stable backend only
+    ("shop/CronJob/nightly-report", "shop/StatefulSet/db", "TCP 5432"),
+    ("shop/Deployment/api", "shop/Deployment/cache", "TCP 6379"),
+    ("shop/Deployment/api-canary", "shop/Deployment/cache", "TCP 6379"),
+}
+
+
+def write_report(example: str, out: Path) -> Path:
+    assert main(["report", str(ROOT / "examples" / example), "-o", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def context() -> Iterator[BrowserContext]:
+    with browser() as ctx:
+        yield ctx
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    where = tmp_path_factory.mktemp("reports")
+    return {name: write_report(name, where / f"{name}.html") for name in ("konvoy", "shop")}
+
+
+def graph_edges(page: Page) -> set[tuple[str, str, str]]:
+    found = page.evaluate("[...document.querySelectorAll('#graph .edge')]"
+                          ".map(e => [e.dataset.src, e.dataset.dst, e.dataset.text])")
+    return {(a, b, c) for a, b, c in found}
+
+
+def query_text(*argv: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "stockade", "query", *argv],
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode in (0, 1), result.stderr
+    return result.stdout.rstrip("\n")
+
+
+def clean(watch: Watch) -> None:
+    assert watch.console == [] and watch.errors == []
+
+
+@pytest.mark.parametrize("example", ["konvoy", "shop"])
+def test_page_loads_without_errors_or_network(context: BrowserContext, reports: dict[str, Path],
+                                              example: str) -> None:
+    page, watch = open_report(context, reports[example])
+    page.click("button[data-view=graph]")
+    page.click("button[data-view=policies]")
+    clean(watch)
+    # The one request is the file itself: scripts, styles and data are all inline.
+    assert watch.requests == [reports[example].resolve().as_uri()]
+    page.close()
+
+
+@pytest.mark.parametrize(("example", "nodes", "edges"), [
+    ("konvoy", KONVOY_NODES, KONVOY_EDGES), ("shop", SHOP_NODES, SHOP_EDGES)])
+def test_expected_nodes_and_edges(context: BrowserContext, reports: dict[str, Path],
+                                  example: str, nodes: list[str],
+                                  edges: set[tuple[str, str, str]]) -> None:
+    page, watch = open_report(context, reports[example])
+    assert page.evaluate("stockade.axisNames()") == nodes
+    labels = page.eval_on_selector_all("#row-labels .row-lbl", "ls => ls.map(l => l.title)")
+    assert labels == nodes
+    page.click("button[data-view=graph]")
+    assert graph_edges(page) == edges
+    drawn = page.eval_on_selector_all("#graph .node", "ns => ns.map(n => n.dataset.node)")
+    assert sorted(drawn) == sorted(nodes)
+    note = page.inner_text("#graph-note")
+    assert "Unrestricted, not drawn" in note
+    page.check("#show-open")
+    everything = graph_edges(page)
+    assert edges < everything
+    assert all(text == "all" for _, _, text in everything - edges)
+    clean(watch)
+    page.close()
+
+
+@pytest.mark.parametrize(("src", "dst", "port"), [
+    ("frontend/web", "default/db", "6379/TCP"),       # allowed by ingress[0] from[1]
+    ("bridge/in-except", "default/db", "6379/TCP"),   # denied: the nearest miss
+    ("default/db", "frontend/web", "5978/TCP"),       # denied on the egress side
+])
+def test_clicking_a_cell_shows_what_query_prints(context: BrowserContext,
+                                                 reports: dict[str, Path], src: str, dst: str,
+                                                 port: str) -> None:
+    page, watch = open_report(context, reports["konvoy"])
+    where = page.evaluate(f"stockade.cellCenter({src!r}, {dst!r})")
+    page.mouse.click(where["x"], where["y"])
+    assert page.inner_text("#details h2") == f"{src} → {dst}"
+    shown = page.eval_on_selector_all("#details pre.why", "ps => ps.map(p => p.innerText)")
+    expected = query_text(str(ROOT / "examples/konvoy"), "--from", src, "--to", dst,
+                          "--port", port)
+    assert shown[0] == expected
+    if src == "frontend/web":
+        assert "allowed by default/network-konvoy-policy ingress[0] (from[1], ports[0])" in shown[0]
+        # The policy's name links to it.
+        page.click("#details pre.why a[data-policy='default/network-konvoy-policy']")
+        assert page.inner_text("#details h2") == "default/network-konvoy-policy"
+    clean(watch)
+    page.close()
+
+
+def test_namespace_filter_hides_its_groups_and_their_edges(context: BrowserContext,
+                                                          reports: dict[str, Path]) -> None:
+    page, watch = open_report(context, reports["konvoy"])
+    page.click("#ns-button")
+    page.uncheck("#ns-list input[data-ns=bridge]")
+    assert page.evaluate("stockade.axisNames()") == [
+        n for n in KONVOY_NODES if not n.startswith("bridge/")]
+    assert page.inner_text("#ns-button") == "Namespaces: 4 of 5"
+    page.click("button[data-view=graph]")
+    assert graph_edges(page) == {e for e in KONVOY_EDGES if e[0] != "bridge/in-cidr"}
+    assert not page.query_selector("#graph .node[data-node='bridge/in-except']")
+    page.click("#ns-button")
+    page.check("#ns-list input[data-ns=bridge]")
+    assert graph_edges(page) == KONVOY_EDGES
+    clean(watch)
+    page.close()
+
+
+def test_search_by_label_and_by_name(context: BrowserContext, reports: dict[str, Path]) -> None:
+    page, watch = open_report(context, reports["shop"])
+    page.fill("#search", "tier=data")
+    assert page.evaluate("stockade.axisNames()") == ["shop/Deployment/cache",
+                                                     "shop/StatefulSet/db"]
+    assert page.inner_text("#search-count") == "2 matches"
+    page.fill("#search", "prometheus")
+    assert page.evaluate("stockade.axisNames()") == ["monitoring/Deployment/prometheus"]
+    page.fill("#search", "")
+    assert page.evaluate("stockade.axisNames()") == SHOP_NODES
+    clean(watch)
+    page.close()
+
+
+def test_a_policy_shows_what_it_isolates_and_allows(context: BrowserContext,
+                                                    reports: dict[str, Path]) -> None:
+    page, watch = open_report(context, reports["shop"])
+    page.click("button[data-view=policies]")
+    card = "#policy-list .policy[data-policy='shop/cache-from-api']"
+    assert "isolates 1 group: shop/Deployment/cache" in page.inner_text(card)
+    page.click(f"{card} button:has-text('Show its effect in the graph')")
+    assert graph_edges(page) == {("shop/Deployment/api", "shop/Deployment/cache", "TCP 6379"),
+                                 ("shop/Deployment/api-canary", "shop/Deployment/cache",
+                                  "TCP 6379")}
+    # From a group to the policies that isolate it, and back.
+    page.click("#graph .node[data-node='shop/Deployment/cache']")
+    page.click("#details a:has-text('shop/cache-from-api')")
+    assert page.inner_text("#details h2") == "shop/cache-from-api"
+    clean(watch)
+    page.close()
+
+
+def test_screenshot_is_not_blank(context: BrowserContext, reports: dict[str, Path]) -> None:
+    from PIL import Image
+
+    page, watch = open_report(context, reports["shop"])
+    where = page.evaluate(f"stockade.cellCenter({WEB!r}, 'shop/Deployment/api')")
+    page.mouse.click(where["x"], where["y"])
+    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    assert image.size == (1500, 900)
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 50
+    background = max(colours)[1]
+    drawn = sum(count for count, colour in colours if colour != background)
+    assert drawn > 0.05 * image.size[0] * image.size[1]
+    clean(watch)
+    page.close()
