@@ -11,8 +11,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
-
 from benchmarks.generate import default_params, generate, write
+
 from stockade.cli.main import main
 from stockade.engine import Endpoint, Engine, Traffic
 from stockade.engine.addresses import address_ranges
@@ -22,7 +22,7 @@ from stockade.model.build import build_cluster
 from stockade.model.workloads import choose_endpoints, with_endpoints
 from stockade.render.connections import ConnectionGraph, connection_graph
 from stockade.render.html import explain_cells, render_page, report_data
-from stockade.render.html.reasons import CellReasons, DST_ADDR, DST_NAME, SRC_ADDR, SRC_NAME
+from stockade.render.html.reasons import DST_ADDR, DST_NAME, SRC_ADDR, SRC_NAME, CellReasons
 from stockade.sources.files import read_paths
 
 ROOT = Path(__file__).resolve().parents[2]

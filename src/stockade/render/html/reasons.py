@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from stockade.engine.classes import pod_addresses
 from stockade.engine.engine import EGRESS, INGRESS, Engine
-from stockade.engine.explain import DirectionVerdict, Verdict
+from stockade.engine.explain import DirectionVerdict
 from stockade.engine.ports import MAX_PORT, MIN_PORT, PROTOCOLS, PortSpan, parse_connections
 from stockade.engine.traffic import Endpoint, Traffic
 from stockade.model.types import Protocol
@@ -115,6 +116,17 @@ class CellReasons:
     cells: npt.NDArray[np.int32]  # set id per cell, NOT_COMPUTED between address ranges
     # Cells explained on other members than the nodes' first two (node traffic avoided):
     pairs: dict[int, tuple[str, str]]
+
+
+class _Cell(NamedTuple):
+    """A cell and the two endpoints standing for it; ``shared``: they are the nodes' usual
+    ones, so sides worded for another subject of the same kind serve."""
+
+    src: int
+    dst: int
+    a: Endpoint
+    b: Endpoint
+    shared: bool
 
 
 class _Explainer:
@@ -242,10 +254,9 @@ class _Explainer:
         allowing = tuple(sorted({self.policy_index[m.policy] for m in side.allowed_by}))
         return self.table.side(ids, allowing), not subject.occurs_in(text)
 
-    def example(self, src: int, dst: int, a: Endpoint, b: Endpoint, proto: Protocol,
-                port: int, shared: bool) -> int:
-        """One port's explanation; ``shared``: the endpoints are the nodes' usual ones, so
-        sides worded for another subject of the same kind serve."""
+    def example(self, cell: _Cell, proto: Protocol, port: int) -> int:
+        """One port's explanation."""
+        src, dst, a, b, shared = cell
         p = PROTOCOLS.index(proto)
         e_key = (self.e_kind[src], dst, p, port)
         i_key = (self.i_kind[dst], src, p, port)
@@ -272,11 +283,11 @@ class _Explainer:
         found = self.endpoints(src, dst)
         if found is None:  # one pod and itself
             ep = self.graph.nodes[src].representative
-            example = self.example(src, dst, ep, ep, Protocol.TCP, EXAMPLE_PORT, False)
+            example = self.example(_Cell(src, dst, ep, ep, False), Protocol.TCP, EXAMPLE_PORT)
             return self.table.set((example,)), False, ep, ep
         a, b, moved = found
         shared = not moved and src != dst
-        ids = tuple(self.example(src, dst, a, b, proto, port, shared)
+        ids = tuple(self.example(_Cell(src, dst, a, b, shared), proto, port)
                     for proto, port in self.ports(src, dst, text, b))
         return self.table.set(ids), moved, a, b
 

@@ -708,7 +708,7 @@
     }
     note.textContent = `${model.title}: ${plural(n, "node")}, ${plural(m, "edge")}${draw.aggregated && !model.overview ? "; peers outside the focus drawn as their namespaces (click one to open it)" : ""}.${hiddenText}`;
     const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
-    g.setGraph({ rankdir: "LR", nodesep: 16, ranksep: 80, edgesep: 10, marginx: 16, marginy: 16 });
+    g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 55, edgesep: 8, marginx: 16, marginy: 16 });
     g.setDefaultEdgeLabel(() => ({}));
     const clusters = new Set();
     for (const node of draw.nodes.values()) {
@@ -783,8 +783,12 @@
       if (findingsOfNode.has(i)) group.append(svg("text", { x: x + n.width - 10, y: y + 11, style: "fill:#b45309;font-size:11px" }, "⚠"));
       root.append(group);
     }
-    const gw = g.graph();
-    view = { x: 0, y: 0, w: Math.max(gw.width || 100, 100), h: Math.max(gw.height || 100, 100) };
+    // Natural size when it fits; else shrunk to fit, but never below 55 % (pan
+    // and zoom with the mouse for the rest).
+    const gw = g.graph(), svgBox = $("graph");
+    const cw = svgBox.clientWidth || 800, ch = svgBox.clientHeight || 600;
+    const scale = Math.min(1, Math.max(0.55, Math.min(cw / (gw.width || 1), ch / (gw.height || 1))));
+    view = { x: 0, y: Math.min(0, ((gw.height || 0) - ch / scale) / 2), w: cw / scale, h: ch / scale };
     applyView();
     const sel = state.selected;
     if (sel && sel.kind === "cell") highlightGraphEdge(sel.s, sel.d);
