@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, str]] = [
         ("cluster", f"{args.pods} pods, {params.namespaces} namespaces, "
                     f"{params.policies} policies"),
-        ("report build, wall (median of runs)", f"{statistics.median(b[0] for b in builds):.1f} s"),
+        ("report build, wall (median of runs)",
+         f"{statistics.median(b[0] for b in builds):.1f} s"),
         ("report build, CPU (median)", f"{statistics.median(b[1] for b in builds):.1f} s"),
         ("file size", f"{size / 1024 / 1024:.1f} MiB"),
     ]
@@ -97,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             ("open in headless Chromium until drawn (median)",
              f"{statistics.median(opens):.2f} s (runs: {', '.join(f'{t:.2f}' for t in opens)})"),
             ("graph overview layout (dagre)",
-             f"{overview[0]:.0f} ms for {overview[1]['nodes']} nodes, {overview[1]['edges']} edges"),
+             (f"{overview[0]:.0f} ms" if overview[0] else "not drawn: too dense")
+             + f" ({overview[1]['nodes']} nodes, {overview[1]['edges']} edges)"),
             ("namespace focus layouts (dagre)",
              f"{len(drawn)} of {len(layouts)} drawn; median {statistics.median(drawn):.0f} ms, "
              f"max {max(drawn):.0f} ms" if drawn else "none drawn"),

@@ -40,7 +40,8 @@ def shoot(out: Path) -> list[Path]:
             written.append(out / "report-shop-matrix.png")
             page.screenshot(path=str(written[-1]))
             page.click("button[data-view=graph]")
-            page.click("#graph .edge[data-src='shop/Deployment/api'][data-dst='shop/StatefulSet/db'] text")
+            edge = "[data-src='shop/Deployment/api'][data-dst='shop/StatefulSet/db']"
+            page.click(f"#graph .edge{edge} text")
             written.append(out / "report-shop-graph.png")
             page.screenshot(path=str(written[-1]))
             if watch.console or watch.errors:

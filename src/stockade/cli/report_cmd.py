@@ -4,16 +4,20 @@ and the policies."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from stockade.cli.common import add_endpoint_arguments, add_input_arguments, choose, load
+from stockade.cli.common import (
+    add_endpoint_arguments,
+    add_input_arguments,
+    choose,
+    load,
+    write_atomically,
+)
 from stockade.cli.progress import Progress
 from stockade.engine import Engine
-from stockade.errors import InputError, UsageError
+from stockade.errors import UsageError
 
 
 def register(sub: Any) -> None:
@@ -73,25 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(page)
         return 0
-    _write(Path(args.output), page)
+    write_atomically(Path(args.output), page, 0o644)
     print(f"stockade: wrote {args.output} ({len(graph.nodes)} nodes, "
           f"{len(page.encode()) // 1024} KiB)", file=sys.stderr)
     return 0
-
-
-def _write(path: Path, text: str) -> None:
-    """Write through a temporary file beside the target, then rename: a reader never sees
-    half a report."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write: {exc.strerror}") from None

@@ -20,6 +20,7 @@ from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.matrix import ClassRows, _text
 from stockade.engine.traffic import Endpoint
 from stockade.render.groups import group_names
+from stockade.render.matrix import node_traffic
 
 NOT_COMPUTED = -1  # address range to address range: not the cluster's business
 
@@ -99,9 +100,4 @@ def connection_graph(engine: Engine, owner: Mapping[str, str] | None = None,
         into = address_connections(rows.keys, r.address, INGRESS)
         cells[:g, g + k] = [code(_text(s)) for s in out]
         cells[g + k, :g] = [code(_text(s)) for s in into]
-    node_traffic = {
-        pod.key: [engine.pods[j].key for j in peers]
-        for i, pod in enumerate(engine.pods)
-        if pod.host_network and (peers := engine.node_peers(i))
-    }
-    return ConnectionGraph(engine, tuple(nodes), cells, tuple(texts), node_traffic)
+    return ConnectionGraph(engine, tuple(nodes), cells, tuple(texts), node_traffic(engine))

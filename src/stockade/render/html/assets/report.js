@@ -700,6 +700,7 @@
     const note = $("graph-note");
     const draw = drawable(model);
     const n = draw.nodes.size, m = draw.edges.size;
+    window.stockade.lastLayoutMs = 0;
     const hiddenText = draw.hidden ? ` Unrestricted, not drawn: ${plural(draw.hidden, "connection")} on all ports among ${plural(draw.hiddenNodes, "group")} that no policy isolates on that side (tick "show unrestricted edges").` : "";
     window.stockade.lastLayout = { nodes: n, edges: m };
     if (n > GRAPH_MAX_NODES || m > GRAPH_MAX_EDGES) {
