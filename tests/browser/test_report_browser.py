@@ -217,3 +217,80 @@ def test_screenshot_is_not_blank(context: BrowserContext, reports: dict[str, Pat
     assert drawn > 0.05 * image.size[0] * image.size[1]
     clean(watch)
     page.close()
+
+
+def _konvoy_page_with(tmp: Path, **overlays: object) -> Path:
+    """A konvoy report built through the library with an overlay (the seams ``stockade diff
+    -o html`` and ``stockade lint`` fill)."""
+    from stockade.engine import Engine
+    from stockade.model.build import build_cluster
+    from stockade.render.connections import connection_graph
+    from stockade.render.html import explain_cells, render_page, report_data
+    from stockade.sources.files import read_paths
+
+    graph = connection_graph(Engine(build_cluster(
+        read_paths([str(ROOT / "examples/konvoy")])).cluster))
+    data = report_data(graph, explain_cells(graph), title="overlay", **overlays)  # type: ignore[arg-type]
+    path = tmp / "overlay.html"
+    path.write_text(render_page(data))
+    return path
+
+
+def test_changed_cells_are_coloured_as_a_diff_shows_them(context: BrowserContext,
+                                                         tmp_path: Path) -> None:
+    from stockade.render.html import CellChange, EdgeChange
+
+    names = KONVOY_NODES
+    web, db, stranger = (names.index(n) for n in ("frontend/web", "default/db",
+                                                  "unrelated/stranger"))
+    changes = {(web, db): CellChange(EdgeChange.GAINED, "none"),
+               (stranger, web): CellChange(EdgeChange.LOST, "TCP 80")}
+    page, watch = open_report(context, _konvoy_page_with(tmp_path, changes=changes))
+    assert "gained" in page.inner_text("#legend") and "lost" in page.inner_text("#legend")
+    where = page.evaluate("stockade.cellCenter('frontend/web', 'default/db')")
+    page.mouse.click(where["x"], where["y"])
+    assert "gained before: none" in page.inner_text("#details")
+    pixel = page.evaluate(
+        "(() => { const c = document.getElementById('cells'); const r = window.devicePixelRatio;"
+        f" const at = stockade.cellCenter('frontend/web', 'default/db');"
+        " const b = c.getBoundingClientRect();"
+        " return [...c.getContext('2d').getImageData((at.x - b.left) * r, (at.y - b.top) * r,"
+        " 1, 1).data]; })()")
+    assert pixel[:3] == [0x16, 0xA3, 0x4A]  # the "gained" green
+    page.click("button[data-view=graph]")
+    edge = page.query_selector("#graph .edge[data-src='frontend/web'][data-dst='default/db']")
+    assert edge is not None and edge.get_attribute("data-change") == "gained"
+    clean(watch)
+    page.close()
+
+
+def test_lint_findings_show_on_their_objects(context: BrowserContext, tmp_path: Path) -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Finding:  # the shape of stockade.lint.LintFinding (lint is not merged here yet)
+        check: str
+        severity: str
+        kind: str
+        namespace: str
+        name: str
+        path: str
+        message: str
+        hint: str = ""
+        related: tuple[str, ...] = ()
+
+    findings = [Finding("SP101", "warning", "Pod", "bridge", "in-except", "",
+                        "an example finding on a pod"),
+                Finding("SP201", "error", "NetworkPolicy", "default", "network-konvoy-policy",
+                        "spec.ingress[0].from[0]", "an example finding on a policy")]
+    page, watch = open_report(context, _konvoy_page_with(tmp_path, findings=findings))
+    row = page.query_selector("#row-labels .row-lbl[data-node='bridge/in-except']")
+    assert row is not None and "⚠" in row.inner_text()
+    row.click()
+    assert "warning SP101 Pod bridge/in-except: an example finding on a pod" in page.inner_text(
+        "#details")
+    page.click("button[data-view=policies]")
+    card = page.inner_text("#policy-list .policy[data-policy='default/network-konvoy-policy']")
+    assert "error SP201" in card and "spec.ingress[0].from[0]" in card
+    clean(watch)
+    page.close()
