@@ -252,7 +252,7 @@ def test_changed_cells_are_coloured_as_a_diff_shows_them(context: BrowserContext
     assert "gained before: none" in page.inner_text("#details")
     pixel = page.evaluate(
         "(() => { const c = document.getElementById('cells'); const r = window.devicePixelRatio;"
-        f" const at = stockade.cellCenter('frontend/web', 'default/db');"
+        " const at = stockade.cellCenter('frontend/web', 'default/db');"
         " const b = c.getBoundingClientRect();"
         " return [...c.getContext('2d').getImageData((at.x - b.left) * r, (at.y - b.top) * r,"
         " 1, 1).data]; })()")
