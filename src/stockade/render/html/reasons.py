@@ -19,11 +19,12 @@ import numpy as np
 import numpy.typing as npt
 
 from stockade.engine.classes import pod_addresses
+from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.explain import DirectionVerdict
 from stockade.engine.ports import MAX_PORT, MIN_PORT, PROTOCOLS, PortSpan, parse_connections
 from stockade.engine.traffic import Endpoint, Traffic
-from stockade.model.types import Protocol
+from stockade.model.types import PolicyType, Protocol
 from stockade.render.connections import NOT_COMPUTED, ConnectionGraph
 from stockade.render.query import side_text
 from stockade.render.style import Style
@@ -220,9 +221,16 @@ class _Explainer:
 
     def _kinds(self) -> tuple[list[object], list[object]]:
         """Per node, what its egress and its ingress side depend on besides the peer and
-        the port: the policies isolating it, host networking, its address families and,
-        for ingress (named ports resolve on the destination), its declared ports. An
-        address range is a kind of its own."""
+        the port: the policies isolating it, host networking, its address families when
+        those policies have ipBlock peers (only they read the peer's address of the
+        connection's family) and, for ingress, its declared ports of the names those
+        policies' rules use (named ports resolve on the destination). An address range is a
+        kind of its own."""
+        compiled = self.engine.compiled
+
+        def rules(policies: tuple[int, ...], direction: PolicyType) -> list[CompiledRule]:
+            return [r for i in policies for r in compiled[i].rules[direction]]
+
         egress: list[object] = []
         ingress: list[object] = []
         for i, node in enumerate(self.graph.nodes):
@@ -232,9 +240,14 @@ class _Explainer:
                 ingress.append(("address", i))
                 continue
             families = tuple(a.version for a in pod_addresses(pod))
-            egress.append((node.isolated_egress, pod.host_network, families))
-            ports = tuple((p.name, p.protocol, p.container_port) for p in pod.container_ports())
-            ingress.append((node.isolated_ingress, pod.host_network, families, ports))
+            out, into = rules(node.isolated_egress, EGRESS), rules(node.isolated_ingress, INGRESS)
+            blocks = [any(cp.block is not None for r in rs for cp in r.peers) for rs in (out, into)]
+            names = {p.name for r in into for p in r.ports if p.name}
+            ports = tuple((p.name, p.protocol, p.container_port)
+                          for p in pod.container_ports() if p.name in names)
+            egress.append((node.isolated_egress, pod.host_network, blocks[0] and families))
+            ingress.append((node.isolated_ingress, pod.host_network, blocks[1] and families,
+                            ports))
         return egress, ingress
 
     def _word(self, side: DirectionVerdict, subject: _Templater,
