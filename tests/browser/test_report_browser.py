@@ -294,3 +294,41 @@ def test_lint_findings_show_on_their_objects(context: BrowserContext, tmp_path: 
     assert "error SP201" in card and "spec.ingress[0].from[0]" in card
     clean(watch)
     page.close()
+
+
+def test_three_hundred_groups_open_by_namespace_and_drill_down(context: BrowserContext,
+                                                               tmp_path: Path) -> None:
+    """A generated cluster of 500 pods (334 groups in 25 namespaces): the page opens on one
+    row and column per namespace; a namespace opens to its groups, a block's cell lists its
+    pairs, and the graph draws a namespace with its peers as namespaces."""
+    from benchmarks.generate import default_params, generate, write
+
+    write(generate(default_params(500, seed=1)), tmp_path / "cluster")
+    page_file = tmp_path / "big.html"
+    assert main(["report", str(tmp_path / "cluster"), "-o", str(page_file)]) == 0
+    page, watch = open_report(context, page_file)
+    axis = page.evaluate("stockade.axisNames()")
+    assert all(name.startswith("ns:") for name in axis) and 20 <= len(axis) <= 30
+    groups = page.evaluate("stockade.data.nodes.filter(n => !n.range).length")
+    assert groups > 300
+    first = axis[0][3:]
+    page.click(f"#row-labels .row-lbl[data-ns='{first}']")
+    opened = page.evaluate("stockade.axisNames()")
+    members = [n for n in opened if not n.startswith("ns:")]
+    assert members and all(n.startswith(first + "/") for n in members)
+    assert len(opened) == len(axis) - 1 + len(members)
+    where = page.evaluate(f"stockade.cellCenter({axis[1]!r}, {axis[2]!r})")
+    page.mouse.click(where["x"], where["y"])
+    assert page.inner_text("#details h2") == f"{axis[1][3:]} → {axis[2][3:]}"
+    pairs = page.query_selector_all("#details a.link")
+    assert pairs
+    pairs[0].click()
+    assert page.query_selector("#details pre.why") is not None
+    page.click("button[data-view=graph]")
+    page.select_option("#focus", f"ns:{first}")
+    note = page.inner_text("#graph-note")
+    assert note.startswith(f"Namespace {first} and its peers")
+    if "too dense" not in note:
+        assert page.query_selector_all("#graph .node[data-node]")
+    clean(watch)
+    page.close()
