@@ -17,7 +17,8 @@ import numpy.typing as npt
 
 from stockade.engine.addresses import AddressRange, address_connections, address_ranges
 from stockade.engine.engine import EGRESS, INGRESS, Engine
-from stockade.engine.matrix import ClassRows, _text
+from stockade.engine.matrix import ClassRows, Spans
+from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
 from stockade.engine.traffic import Endpoint
 from stockade.render.groups import group_names
 from stockade.render.matrix import node_traffic
@@ -95,9 +96,12 @@ def connection_graph(engine: Engine, owner: Mapping[str, str] | None = None,
             texts.append(text)
         return found
 
+    def text(spans: Spans) -> str:
+        return format_connections(PortSpan(PROTOCOLS[p], first, last) for p, first, last in spans)
+
     for k, r in enumerate(ranges):
         out = address_connections(rows.keys, r.address, EGRESS)
         into = address_connections(rows.keys, r.address, INGRESS)
-        cells[:g, g + k] = [code(_text(s)) for s in out]
-        cells[g + k, :g] = [code(_text(s)) for s in into]
+        cells[:g, g + k] = [code(text(s)) for s in out]
+        cells[g + k, :g] = [code(text(s)) for s in into]
     return ConnectionGraph(engine, tuple(nodes), cells, tuple(texts), node_traffic(engine))
