@@ -188,7 +188,7 @@ def test_host_network_unreadable_node_file(capsysbinary: pytest.CaptureFixture[b
     code, out, err = run(capsysbinary, str(GOLDEN / "host-network.yaml"),
                          "--node-hosts", str(missing))
     assert (code, out) == (2, b"")
-    assert f"{missing}: cannot read the node's hosts file" in err
+    assert f"{missing} (the node's hosts file, needed for a hostNetwork pod): no such " in err
 
 
 def test_host_network_ignores_pod_ip_with_a_note(capsysbinary: pytest.CaptureFixture[bytes]
