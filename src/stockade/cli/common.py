@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from stockade.cli import diagnostics
+from stockade.cli.options import check_input_options
 from stockade.errors import DocumentError, InputError, InvalidObjects, UsageError
 from stockade.model.build import BuildResult, RawObject, build_cluster
 from stockade.model.types import Cluster, Protocol
@@ -75,23 +76,18 @@ def read_inputs(args: argparse.Namespace,
     documents raise ``DocumentError``, or are collected in ``broken`` when it is given.
     Input that holds no object at all is refused, as ``kubectl apply`` refuses it: an
     empty stdin usually means that the command piping into stockade failed."""
+    check_input_options(args)
     if getattr(args, "cluster", False):
-        if getattr(args, "helm", None):
-            raise UsageError("give either --helm or --cluster, not both")
-        if args.paths:
-            raise UsageError("give either PATHs or --cluster, not both")
         from stockade.sources.cluster import ClusterSource
 
         source = ClusterSource.from_kubeconfig(
-            kubeconfig=args.kubeconfig, context=args.context
+            kubeconfig=args.kubeconfig, context=args.context, warn=diagnostics.warning
         )
         return source.read(namespace=args.cluster_namespace)
     helm_chart = getattr(args, "helm", None)
-    if getattr(args, "values", None) and not helm_chart:
-        raise UsageError("--values is for --helm CHART_DIR")
-    if not args.paths and not helm_chart:
-        raise UsageError("no input: give manifest files or directories, - for stdin, "
-                         "--helm CHART_DIR, or --cluster")
+    skipping = broken is None and bool(getattr(args, "skip_invalid", False))
+    if skipping:
+        broken = []
     budget = Budget()
     objects = read_paths(args.paths, broken=broken, budget=budget) if args.paths else []
     if helm_chart:
@@ -100,6 +96,12 @@ def read_inputs(args: argparse.Namespace,
         objects += render_chart(helm_chart, args.values, namespace=args.helm_namespace,
                                 command=getattr(args, "command", None) or "matrix",
                                 broken=broken, budget=budget)
+    if skipping:
+        for problem in broken or ():
+            diagnostics.warning(f"skipping a document that cannot be read: {problem}")
+        if not objects and broken:
+            raise InputError(f"no document of the input can be read "
+                             f"({count(len(broken), 'broken document')}): nothing to analyse")
     if not objects and not broken:
         raise InputError(no_objects(args.paths, helm_chart))
     return objects
@@ -121,19 +123,12 @@ def default_namespace(args: argparse.Namespace) -> str:
     return getattr(args, "helm_namespace", None) or "default"
 
 
-def load(args: argparse.Namespace, *, refuse_invalid: bool = True) -> BuildResult:
+def load(args: argparse.Namespace) -> BuildResult:
     """Read and build the cluster; refuse invalid input unless ``--skip-invalid``, which
     also skips documents that cannot be read (each named in a warning)."""
-    skip = bool(args.skip_invalid) or not refuse_invalid
-    broken: list[DocumentError] | None = [] if skip else None
-    raws = read_inputs(args, broken)
-    for problem in broken or ():
-        diagnostics.warning(f"skipping a document that cannot be read: {problem}")
-    if not raws:
-        raise InputError(f"no document of the input can be read: "
-                         f"{count(len(broken or ()), 'broken document')}, nothing to analyse")
+    raws = read_inputs(args)
     result = build_cluster(raws, default_namespace=default_namespace(args))
-    if result.findings and not skip:
+    if result.findings and not args.skip_invalid:
         raise InvalidObjects(result.findings)
     report(result, args, errors=False)
     return result

@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from stockade.engine.explain import DirectionVerdict, RuleMiss, Verdict
 from stockade.model.types import PolicyType
+from stockade.render.escape import escape
 from stockade.render.style import Style
 
 NEAREST = 3  # misses shown per side; the JSON has them all
@@ -22,12 +23,13 @@ def _match_text(direction: PolicyType, peer: int | None, port: int | None) -> st
 
 
 def side_lines(label: str, who: str, side: DirectionVerdict, style: Style) -> list[str]:
-    head = f"  {label:<8}{who}: "
+    """One direction of a verdict as text lines; every name in them escaped."""
+    head = f"  {label:<8}{escape(who)}: "
     if not side.isolated:
-        return [head + (side.note or "not isolated")]
-    lines = [head + "isolated by " + ", ".join(side.policies)]
+        return [head + escape(side.note or "not isolated")]
+    lines = [head + "isolated by " + ", ".join(escape(p) for p in side.policies)]
     for m in side.allowed_by:
-        lines.append(f"          {style.good('allowed by')} {m.policy} {m.path} "
+        lines.append(f"          {style.good('allowed by')} {escape(m.policy)} {m.path} "
                      f"({_match_text(m.direction, m.peer, m.port)})")
     if not side.allowed:
         lines.append("          " + style.bad("no rule of these policies matches"))
@@ -41,18 +43,18 @@ def side_lines(label: str, who: str, side: DirectionVerdict, style: Style) -> li
 
 def _miss_lines(miss: RuleMiss) -> list[str]:
     kind = "nearest miss" if miss.closeness else "miss"
-    lines = [f"          {kind}: {miss.policy} {miss.path}"]
-    lines.extend(f"            {reason}" for reason in miss.reasons)
+    lines = [f"          {kind}: {escape(miss.policy)} {miss.path}"]
+    lines.extend(f"            {escape(reason)}" for reason in miss.reasons)
     return lines
 
 
 def write_text(verdict: Verdict, out: IO[str], style: Style) -> None:
     t = verdict.traffic
     outcome = style.good("allowed") if verdict.allowed else style.bad("denied")
-    out.write(f"{t.source.name} -> {t.destination.name} {t.protocol.value} {t.port}: "
-              f"{outcome}\n")
+    out.write(f"{escape(t.source.name)} -> {escape(t.destination.name)} {t.protocol.value} "
+              f"{t.port}: {outcome}\n")
     for note in verdict.notes:
-        out.write(f"  {note}\n")
+        out.write(f"  {escape(note)}\n")
     if verdict.notes:
         return
     for line in side_lines("egress", t.source.name, verdict.egress, style):
