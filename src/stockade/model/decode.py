@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from stockade.model.errors import FieldError, invalid, required
 from stockade.model.netparse import parse_ip
-from stockade.model.numbers import number_text
+from stockade.model.numbers import plain_text
 from stockade.model.types import (
     Container,
     ContainerPort,
@@ -97,7 +97,8 @@ class Decoder:
         if isinstance(value, int | float):
             # YAML turns `name: 123` into a number; Kubernetes' decoder would reject it too.
             self._wrong(path, value, "string")
-            return number_text(value) if isinstance(value, int) else str(value)
+            text = plain_text(value)
+            return default if text is None else text
         self._wrong(path, value, "string")
         return default
 
@@ -135,7 +136,7 @@ class Decoder:
             sub = f"{path}[{raw_key}]"
             if not isinstance(raw_key, str):
                 self._wrong(sub, raw_key, "string")
-            out.append((str(raw_key), self.string(val, sub)))
+            out.append((plain_text(raw_key) or "", self.string(val, sub)))
         return tuple(out)
 
     def strings(self, value: object, path: str) -> tuple[str, ...]:

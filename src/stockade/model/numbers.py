@@ -24,7 +24,7 @@ class LongNumber(int):
         return value
 
     def __str__(self) -> str:
-        return f"<{'-' if self < 0 else ''}{self.digits}-digit number>"
+        return f"{'-' if self < 0 else ''}<{self.digits}-digit number>"
 
     __repr__ = __str__
 
@@ -38,7 +38,18 @@ def number_text(value: int) -> str:
     try:
         text = str(value)
     except ValueError:  # more digits than Python converts: only a LongNumber should be
-        return f"<{'-' if value < 0 else ''}{int(value.bit_length() * 0.30103) + 1}-digit number>"
+        return f"{'-' if value < 0 else ''}<{int(value.bit_length() * 0.30103) + 1}-digit number>"
     sign = "-" if text.startswith("-") else ""
     digits = text.lstrip("-")
     return f"{sign}{digits[:12]}...{digits[-4:]} ({len(digits)} digits)"
+
+
+def plain_text(value: object) -> str | None:
+    """``str(value)``, or ``None`` for an integer with more digits than Python converts (a
+    LongNumber, or a long hexadecimal YAML integer)."""
+    if isinstance(value, LongNumber):
+        return None
+    try:
+        return str(value)
+    except ValueError:
+        return None

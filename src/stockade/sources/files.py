@@ -106,7 +106,7 @@ def _walk(root: str, root_info: os.stat_result) -> Iterator[str]:
         directory, ancestors = stack.pop()
         try:
             with os.scandir(directory) as entries:
-                listed = list(entries)
+                listed = sorted(entries, key=lambda e: e.name)
         except OSError as exc:
             raise InputError(f"{directory}: cannot read directory: "
                              f"{exc.strerror or exc}") from exc
@@ -237,8 +237,8 @@ def decode_text(data: bytes, name: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"{name}:{line}: not UTF-8 at line {line}: Kubernetes manifests "
-                         "are UTF-8 text") from None
+        raise InputError(f"{name}: not UTF-8 at line {line} (Kubernetes manifests are "
+                         "UTF-8 text)") from None
     return _normalise(text)
 
 
@@ -254,6 +254,7 @@ def parse_text(text: str, name: str, *, json_hint: bool = False,
                budget: Budget | None = None) -> list[RawObject]:
     """Parse one file's text: JSON when it is JSON, otherwise a YAML stream."""
     budget = budget or Budget()
+    budget.take_values(text, name)
     stripped = text.lstrip()
     if json_hint or stripped.startswith(("{", "[")):
         try:

@@ -22,6 +22,13 @@ MAX_OBJECTS = 500_000
 207,500. Counted from the ``---`` markers before a stream is parsed, so that a file of
 millions of tiny documents is refused before it is read into memory."""
 
+MAX_VALUES = 25_000_000
+"""Mappings, lists and their entries of one run together, estimated before parsing from the
+characters that make them (``:``, ``- ``, ``,``, ``{``, ``[``; an upper bound). Each costs
+50 to 300 bytes once parsed, so this bounds the parsed data to a few GB whatever its shape:
+a List of millions of tiny items is refused before it is read into memory, as millions of
+tiny documents are. The 150,000-pod cluster is 7 million in YAML, 12.6 million in JSON."""
+
 MAX_DEPTH = 200
 """How deeply a document may nest mappings and lists. Kubernetes objects nest about 10
 levels (a container port of a CronJob: 12), a CustomResourceDefinition's schema rarely more
@@ -40,15 +47,21 @@ whatever the stream's length, and a broken document is found by itself."""
 
 
 
-class Budget:
-    """What one run has read so far, against ``MAX_INPUT_BYTES`` and ``MAX_OBJECTS``."""
+_VALUE_MARKS = (":", "- ", ",", "{", "[")
 
-    def __init__(self, max_bytes: int = MAX_INPUT_BYTES,
-                 max_objects: int = MAX_OBJECTS) -> None:
+
+class Budget:
+    """What one run has read so far, against ``MAX_INPUT_BYTES``, ``MAX_OBJECTS`` and
+    ``MAX_VALUES``."""
+
+    def __init__(self, max_bytes: int = MAX_INPUT_BYTES, max_objects: int = MAX_OBJECTS,
+                 max_values: int = MAX_VALUES) -> None:
         self.max_bytes = max_bytes
         self.max_objects = max_objects
+        self.max_values = max_values
         self.bytes = 0
         self.objects = 0
+        self.values = 0
 
     @property
     def bytes_left(self) -> int:
@@ -64,6 +77,16 @@ class Budget:
     def take_bytes(self, count: int, where: str) -> None:
         self.check_bytes(count, where)
         self.bytes += count
+
+    def take_values(self, text: str, where: str) -> None:
+        """Count the values ``text`` may hold (an upper bound) against ``MAX_VALUES``."""
+        estimate = sum(text.count(mark) for mark in _VALUE_MARKS)
+        if self.values + estimate > self.max_values:
+            raise InputError(
+                f"{where}: too large: about {estimate:,} values (mappings, lists and their "
+                f"entries); stockade reads at most {self.max_values:,} in one run "
+                "(MAX_VALUES in stockade.sources.limits)")
+        self.values += estimate
 
     def take_objects(self, count: int, where: str) -> None:
         if self.objects + count > self.max_objects:
