@@ -46,10 +46,13 @@ RECURSIVE = "an alias refers to its own mapping or list: the document never ends
 # a leading zero (octal in 1.1) or 0o (a string in 1.1) look alike once parsed; the text is
 # searched for those. A false alarm (a quoted "yes", say) only costs the slow path. So is a
 # run of digits longer than Python converts quickly, which the slow path keeps as a
-# LongNumber (``yaml_rs`` would spend seconds converting it).
+# LongNumber (``yaml_rs`` would spend seconds converting it), and an anchor: ``yaml_rs``
+# reads an alias to its own anchor as null, and copies what aliases share (an alias bomb
+# grows to a million nodes), where PyYAML shares, and the recursion is refused.
 _BOOL_11 = frozenset(["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"])
 _SLOW_TEXT = re.compile(r"(?<![\w.:/+-])[-+]?0(?:[0-9_]|o[0-7])"
-                        rf"|(?<![0-9])[0-9]{{{MAX_INTEGER_DIGITS + 1}}}")
+                        rf"|(?<![0-9])[0-9]{{{MAX_INTEGER_DIGITS + 1}}}"
+                        r"|(?:^|(?<=[\s\[{,]))&[^\s\]},]")
 _SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _UNDERSCORED = re.compile(r"[-+]?(?:0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)")
 
