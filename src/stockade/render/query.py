@@ -10,6 +10,7 @@ from stockade.engine.explain import DirectionVerdict, RuleMiss, Verdict
 from stockade.model.types import PolicyType
 from stockade.render.escape import escape
 from stockade.render.style import Style
+from stockade.wording import count
 
 NEAREST = 3  # misses shown per side; the JSON has them all
 
@@ -37,7 +38,7 @@ def side_lines(label: str, who: str, side: DirectionVerdict, style: Style) -> li
             lines.extend(_miss_lines(miss))
         hidden = len(side.misses) - NEAREST
         if hidden > 0:
-            lines.append(f"          ... and {hidden} more rule(s) (-o json lists them all)")
+            lines.append(f"          ... and {count(hidden, 'more rule')} (-o json lists them all)")
     return lines
 
 
