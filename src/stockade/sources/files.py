@@ -182,7 +182,9 @@ def read_file(path: str, budget: Budget, *, what: str = "") -> bytes:
         budget.check_bytes(info.st_size, label)
     try:
         with open(path, "rb") as fh:
-            return _read_bounded(fh, label, budget)
+            # A regular file in one read (no second copy); a pipe block by block.
+            block = budget.bytes_left + 1 if stat.S_ISREG(mode) else _READ_BLOCK
+            return _read_bounded(fh, label, budget, block)
     except OSError as exc:
         raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from exc
 
@@ -199,14 +201,15 @@ def read_stream(stream: IO[str] | IO[bytes], name: str, budget: Budget) -> str:
     return _normalise(text.removeprefix("\ufeff"))
 
 
-def _read_bounded(fh: IO[bytes], name: str, budget: Budget) -> bytes:
+def _read_bounded(fh: IO[bytes], name: str, budget: Budget,
+                  block_size: int = _READ_BLOCK) -> bytes:
     """Read in blocks, so that an endless or binary stream is refused early: past the
     limit, or at its first NUL byte (which no UTF-8 YAML or JSON text holds)."""
     blocks: list[bytes] = []
     total = 0
     limit = budget.bytes_left
     while True:
-        block = fh.read(min(_READ_BLOCK, limit + 1 - total))
+        block = fh.read(min(block_size, limit + 1 - total))
         if not block:
             break
         if not blocks and block.startswith(_UTF16_BOMS):
