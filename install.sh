@@ -36,3 +36,13 @@ fi
 # every run (about 45 ms of each command's start-up). A stale .pyc is simply ignored.
 .venv/bin/python -m compileall -q src >/dev/null
 echo "install.sh: stockade installed in .venv" >&2
+# The README's examples type `stockade`; say how to get it on PATH unless it already is.
+if [ "$(command -v stockade 2>/dev/null)" != "$PWD/.venv/bin/stockade" ]; then
+  cat >&2 <<EOF
+install.sh: stockade is not on your PATH yet; to type \`stockade ...\` as the README does:
+  source .venv/bin/activate                       # in this shell
+  ln -s "$PWD/.venv/bin/stockade" ~/.local/bin/   # in every shell (~/.local/bin on PATH)
+  pipx install .                                  # or: its own environment, with pipx
+or type .venv/bin/stockade; as root for the lab: sudo .venv/bin/stockade lab ...
+EOF
+fi

@@ -2,6 +2,8 @@
 
     StockadeError            base class; never raised itself
     ├── InputError           the user's input is wrong or unreadable: fix the input (exit 2)
+    │   ├── DocumentError    one document cannot be read (broken YAML, not an object);
+    │   │                    --skip-invalid skips it and reads the others
     │   └── InvalidObjects   objects failed validation; carries every Finding
     ├── UsageError           the command line is wrong (exit 2)
     └── EnvironmentProblem   the machine lacks something (root, nft, a kernel feature)
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from stockade.model.types import Origin
 
 if TYPE_CHECKING:
     from stockade.model.errors import Finding
@@ -25,6 +29,15 @@ class InputError(StockadeError):
     """Input that cannot be read or used: a missing file, broken YAML, an unknown pod."""
 
 
+class DocumentError(InputError):
+    """One document of a stream that cannot be read; the stream's other documents can."""
+
+    def __init__(self, origin: Origin, problem: str) -> None:
+        self.origin = origin
+        self.problem = problem
+        super().__init__(f"{origin}: {problem}")
+
+
 class InvalidObjects(InputError):
     def __init__(self, findings: Sequence[Finding]) -> None:
         self.findings = tuple(findings)
@@ -32,7 +45,12 @@ class InvalidObjects(InputError):
 
 
 class UsageError(StockadeError):
-    """A command line that does not make sense."""
+    """A command line that does not make sense. ``program`` is the (sub)command whose
+    arguments are wrong, as in ``stockade query: error: ...``."""
+
+    def __init__(self, message: str, program: str = "stockade") -> None:
+        super().__init__(message)
+        self.program = program
 
 
 class EnvironmentProblem(StockadeError):

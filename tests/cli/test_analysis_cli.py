@@ -35,7 +35,7 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 def test_check_valid(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", KONVOY)
     assert code == 0
-    assert out == "valid: 1 NetworkPolicy, 6 Pod, 4 Namespace\n"
+    assert out == "valid: 1 NetworkPolicy, 6 Pods, 4 Namespaces\n"
 
 
 BAD_POLICY = """\
@@ -69,7 +69,7 @@ def test_check_reports_every_error_with_file_line_object_and_field(
         prefix + 'spec.policyTypes[0]: Unsupported value: "ingress": supported values: '
         '"Ingress", "Egress"',
     ]
-    assert err.splitlines()[-1] == "4 error(s) in 1 object(s)"
+    assert err.splitlines()[-1] == "4 errors in 1 object"
 
 
 def test_check_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -237,7 +237,7 @@ def test_query_wrong_port_names_the_port(capsys: pytest.CaptureFixture[str]) -> 
 
 @pytest.mark.parametrize(("src", "message"), [
     ("default/nope", "no pod 'default/nope' in the input"),
-    ("nonsense", "'nonsense' is neither ns/pod nor an IP address"),
+    ("nonsense", "--from 'nonsense': give ns/pod, ns/Kind/name (a workload) or an IP address"),
 ])
 def test_query_unknown_endpoint(capsys: pytest.CaptureFixture[str], src: str,
                                 message: str) -> None:

@@ -188,7 +188,7 @@ def test_host_network_unreadable_node_file(capsysbinary: pytest.CaptureFixture[b
     code, out, err = run(capsysbinary, str(GOLDEN / "host-network.yaml"),
                          "--node-hosts", str(missing))
     assert (code, out) == (2, b"")
-    assert f"{missing}: cannot read the node's hosts file" in err
+    assert f"{missing} (the node's hosts file, needed for a hostNetwork pod): no such " in err
 
 
 def test_host_network_ignores_pod_ip_with_a_note(capsysbinary: pytest.CaptureFixture[bytes]
@@ -271,7 +271,10 @@ def test_deployment_example(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     code, out, _ = run(capsysbinary, str(EXAMPLES / "hostaliases-deployment.yaml"),
                        "--pod-name", "web-7d4b9c6f5-x2x9z", "--pod-ip", "10.200.0.7")
     assert code == 0
-    assert out == (GOLDEN / "deployment-template.hosts").read_bytes()
+    # The golden Deployment is in namespace shop; the example in its own, hosts-demo.
+    golden = (GOLDEN / "deployment-template.hosts").read_bytes()
+    assert b".web.shop.svc." in golden
+    assert out == golden.replace(b".web.shop.svc.", b".web.hosts-demo.svc.")
 
 
 def test_host_network_example(capsysbinary: pytest.CaptureFixture[bytes]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,44 @@ def test_readme_example(command: str, expected: str, capsys: pytest.CaptureFixtu
         assert out[:len(head)] == head
     else:
         assert out == shown
+
+
+def test_every_example_reads_together(capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Users point stockade at the whole folder: no object is defined twice."""
+    monkeypatch.chdir(ROOT)
+    code = main(["check", "examples"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.startswith("valid: ")
+    assert "more than once" not in err
+
+
+def test_the_first_two_commands_stay_as_they_are() -> None:
+    top = (ROOT / "README.md").read_text().split("```")[1]
+    assert [line.split("#")[0].strip() for line in top.splitlines()[1:]] == [
+        "./install.sh && .venv/bin/stockade matrix examples/konvoy",
+        "./install.sh --dev && .venv/bin/pytest"]
+
+
+def test_install_sh_says_how_to_put_stockade_on_path(tmp_path: Path) -> None:
+    """The closing part of install.sh, run by bash in a copy of the tree's layout: without
+    stockade on PATH it names each way, and the README names the same ones."""
+    script = (ROOT / "install.sh").read_text()
+    block = script[script.index("# The README's examples type"):]
+    done = subprocess.run(["bash", "-c", block], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=30, check=False,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0
+    readme = (ROOT / "README.md").read_text()
+    for way in ("source .venv/bin/activate", "ln -s \"$PWD/.venv/bin/stockade\" ~/.local/bin/",
+                "pipx install .", "sudo .venv/bin/stockade lab"):
+        assert way.replace("$PWD", str(tmp_path)) in done.stderr, way
+        assert way in readme, way
+
+
+def test_validation_doc_lists_what_is_validated() -> None:
+    doc = (ROOT / "docs" / "validation.md").read_text()
+    for field in ("spec.hostname", "spec.subdomain", "status.podIP", "status.podIPs[i].ip",
+                  "mapping key", "duplicate field"):
+        assert field in doc, field

@@ -191,8 +191,8 @@ def test_query_with_a_plain_workload_name_hints_the_form(capsys: pytest.CaptureF
 
 def test_verbose_lists_skipped_kinds(capsys: pytest.CaptureFixture[str], running: str) -> None:
     _, _, err = run(capsys, "matrix", running, "-v")
-    assert "note: skipped 1 object(s) of kind ConfigMap: not modelled" in err
-    assert "note: skipped 1 object(s) of kind Widget: not modelled" in err
+    assert "note: skipped 1 object of kind ConfigMap: not modelled" in err
+    assert "note: skipped 1 object of kind Widget: not modelled" in err
 
 
 def test_group_names_for_workloads(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -216,4 +216,4 @@ def test_check_counts_workloads_and_reads_stdin(capsys: pytest.CaptureFixture[st
     monkeypatch.setattr("sys.stdin", io.StringIO(RUNNING))
     code, out, _ = run(capsys, "check", "-")
     assert code == 0
-    assert out == "valid: 1 NetworkPolicy, 3 Pod, 1 Deployment, 1 ReplicaSet\n"
+    assert out == "valid: 1 NetworkPolicy, 3 Pods, 1 Deployment, 1 ReplicaSet\n"

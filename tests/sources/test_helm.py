@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 
 from stockade.cli.main import main
+from stockade.errors import InputError
 from stockade.sources.files import parse_text
-from stockade.sources.helm import attribute_sources, helm_argv, source_lines
+from stockade.sources.helm import attribute_sources, helm_argv, render_chart, source_lines
+from stockade.sources.limits import Budget
 
 RENDERED = """\
 ---
@@ -203,3 +205,25 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
     code, _, err = run(capsys, "matrix", *args)
     assert code == 2
     assert err == message.format(tmp=tmp_path, chart=chart) + "\n"
+
+
+def test_helm_output_counts_against_the_input_limit(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, chart: Path) -> None:
+    """A chart that renders more than stockade reads is stopped, not read into memory."""
+    install_fake_helm(tmp_path / "bin")
+    only_on_path(monkeypatch, tmp_path / "bin")
+    assert len(render_chart(str(chart), budget=Budget(max_bytes=len(RENDERED)))) == 2
+    with pytest.raises(InputError, match=r"helm template .*: too large: stockade reads at "
+                       r"most 100 bytes"):
+        render_chart(str(chart), budget=Budget(max_bytes=100))
+
+
+def test_helm_output_that_renders_nothing_is_no_objects(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        chart: Path) -> None:
+    install_fake_helm(tmp_path / "bin", stdout="---\n# Source: web/templates/empty.yaml\n")
+    only_on_path(monkeypatch, tmp_path / "bin")
+    code, out, err = run(capsys, "matrix", "--helm", str(chart))
+    assert (code, out) == (2, "")
+    assert err == (f"stockade: error: no objects in the output of helm template {chart}: "
+                   "nothing to analyse\n")

@@ -299,7 +299,7 @@ def test_helm_stream_builds_in_the_default_namespace() -> None:
     cluster = result.cluster
     assert [w.key for w in cluster.workloads] == ["default/Deployment/release-name-shop"]
     assert [s.key for s in cluster.services] == ["default/release-name-shop"]
-    assert result.skipped == ["skipped 1 object(s) of kind ServiceAccount: not modelled"]
+    assert result.skipped == ["skipped 1 object of kind ServiceAccount: not modelled"]
 
 
 def test_helm_template_piped_into_matrix(capsys: pytest.CaptureFixture[str],
@@ -336,7 +336,7 @@ def test_kustomize_build_piped_into_matrix(capsys: pytest.CaptureFixture[str],
     doc = json.loads(out)
     assert set(doc["matrix"]) == {"staging/Deployment/staging-api",
                                   "staging/Deployment/staging-frontend"}
-    assert "note: skipped 1 object(s) of kind ConfigMap: not modelled" in err
+    assert "note: skipped 1 object of kind ConfigMap: not modelled" in err
     code, out, _ = run_stdin(capsys, monkeypatch, KUSTOMIZE_OUTPUT, "query", "-", "--from",
                              "staging/Deployment/staging-frontend", "--to",
                              "svc/staging/staging-api:http")
@@ -355,11 +355,19 @@ def test_windows_line_endings() -> None:
                                          "Deployment", "NetworkPolicy"]
 
 
-def test_empty_stdin_is_no_objects(capsys: pytest.CaptureFixture[str],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = run_stdin(capsys, monkeypatch, "---\n# nothing rendered\n---\n", "check",
-                             "-")
-    assert (code, out) == (0, "valid: no objects\n")
+@pytest.mark.parametrize("text", ["", "---\n# nothing rendered\n---\n", "\n\n"])
+@pytest.mark.parametrize("command", [
+    ["check", "-"], ["matrix", "-"], ["matrix", "-", "--port", "80"], ["compile", "-"],
+    ["query", "-", "--from", "a/b", "--to", "c/d", "--port", "80"], ["hosts", "-"],
+])
+def test_empty_stdin_is_refused_by_every_command(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, text: str,
+        command: list[str]) -> None:
+    """Empty stdin usually means that the command before the pipe failed (helm template
+    did not render): saying nothing and exiting 0 would pass a broken pipeline."""
+    code, out, err = run_stdin(capsys, monkeypatch, text, *command)
+    assert (code, out) == (2, "")
+    assert err.startswith("stockade: error: no objects on stdin"), err
 
 
 def test_helm_error_text_on_stdin_is_reported_with_its_line(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stockade.errors import InputError
 from stockade.sources import yaml_docs
@@ -134,3 +137,19 @@ def test_what_pyyaml_refuses_is_refused() -> None:
     path must not accept it as a string."""
     with pytest.raises(yaml_docs.YAMLProblem):
         yaml_docs.documents("v: [1, =]\n")
+
+
+_LEADING_ZERO_AS_WRITTEN = re.compile(r"(?<![\w.:/+-])[-+]?0(?:[0-9_]|o[0-7])")
+
+
+@given(st.text(alphabet="0o7_-+.:/a \n19x", max_size=12))
+def test_the_fast_leading_zero_search_finds_what_the_plain_one_finds(text: str) -> None:
+    assert (yaml_docs._LEADING_ZERO.search(text) is None) == (
+        _LEADING_ZERO_AS_WRITTEN.search(text) is None)
+
+
+@given(st.integers(0, 9000), st.integers(4000, 9000), st.integers(0, 50))
+def test_long_digit_runs_are_found_wherever_they_start(before: int, digits: int,
+                                                       after: int) -> None:
+    text = "a" * before + "7" * digits + " b" * after
+    assert yaml_docs._long_number(text) == (digits > 4300)

@@ -8,8 +8,12 @@ import sys
 from collections import Counter
 from typing import Any
 
+from stockade.cli import diagnostics
 from stockade.cli.common import add_input_arguments, default_namespace, read_inputs, report
+from stockade.cli.options import check_input_options
+from stockade.errors import DocumentError
 from stockade.model.build import build_cluster
+from stockade.wording import count, plural
 
 
 def register(sub: Any) -> None:
@@ -17,7 +21,9 @@ def register(sub: Any) -> None:
         "check", help="validate manifests exactly as the API server would",
         description="Validate NetworkPolicies, Pods (hostAliases, ports) and Namespaces with "
         "the API server's rules, field paths and messages. Every error of every object is "
-        "reported. Exit 0 when all are valid, 2 otherwise.",
+        "reported, and every document that cannot be read. Objects defined more than once "
+        "are warnings (the later definition wins, as with kubectl apply). Exit 0 when all "
+        "are valid, 2 otherwise.",
     )
     add_input_arguments(parser, helm=True)
     parser.add_argument("-o", "--output", choices=("text", "json"), default="text")
@@ -25,12 +31,20 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = build_cluster(read_inputs(args), default_namespace=default_namespace(args))
+    check_input_options(args)
+    broken: list[DocumentError] = []
+    result = build_cluster(read_inputs(args, broken), default_namespace=default_namespace(args))
     cluster = result.cluster
+    failed = bool(result.findings or broken)
     if args.output == "json":
         doc = {
-            "valid": not result.findings,
+            "valid": not failed,
             "errors": [
+                {"file": b.origin.file, "line": b.origin.line, "kind": "", "namespace": "",
+                 "name": "", "field": "", "type": "Unreadable document",
+                 "message": b.problem}
+                for b in broken
+            ] + [
                 {"file": f.origin.file, "line": f.origin.line, "kind": f.kind,
                  "namespace": f.namespace, "name": f.name, "field": f.error.path,
                  "type": f.error.type.value, "message": str(f.error)}
@@ -39,11 +53,19 @@ def run(args: argparse.Namespace) -> int:
             "warnings": result.warnings,
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-        return 2 if result.findings else 0
-    report(result, args, invalid_prefix="error: ")
-    if result.findings:
-        objects = len({(f.origin, f.kind, f.namespace, f.name) for f in result.findings})
-        print(f"{len(result.findings)} error(s) in {objects} object(s)", file=sys.stderr)
+        return 2 if failed else 0
+    for problem in broken:
+        diagnostics.error(str(problem))
+    report(result, args, errors=True)
+    if failed:
+        parts = []
+        if broken:
+            parts.append(f"{count(len(broken), 'document')} that cannot be read")
+        if result.findings:
+            objects = len({(f.origin, f.kind, f.namespace, f.name) for f in result.findings})
+            parts.append(f"{count(len(result.findings), 'error')} in "
+                         f"{count(objects, 'object')}")
+        print("; ".join(parts), file=sys.stderr)
         return 2
     counts: Counter[str] = Counter()
     counts["NetworkPolicy"] = len(cluster.policies)
@@ -52,6 +74,6 @@ def run(args: argparse.Namespace) -> int:
     counts["Service"] = len(cluster.services)
     for w in cluster.workloads:
         counts[w.kind] += 1
-    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-    print(f"valid: {summary or 'no objects'}")
+    summary = ", ".join(count(n, k, plural(k)) for k, n in counts.items() if n)
+    print(f"valid: {summary or 'no objects of the kinds stockade reads'}")
     return 0

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
+import re
 import tempfile
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from stockade.errors import InputError, InvalidObjects, UsageError
+from stockade.cli import diagnostics
+from stockade.cli.options import check_input_options
+from stockade.errors import DocumentError, InputError, InvalidObjects, UsageError
 from stockade.model.build import BuildResult, RawObject, build_cluster
 from stockade.model.types import Cluster, Protocol
 from stockade.model.workloads import TEMPLATE_NOTE, Endpoints, choose_endpoints, with_endpoints
 from stockade.sources.files import read_paths
+from stockade.sources.limits import Budget
+from stockade.wording import count
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, cluster: bool = True,
@@ -62,39 +66,59 @@ def choose(args: argparse.Namespace, cluster: Cluster,
            keep: Collection[str] = ()) -> tuple[Cluster, Endpoints]:
     """The cluster over the endpoints to analyse (workloads, pods), notes on stderr once."""
     endpoints = choose_endpoints(cluster, per_pod=getattr(args, "per_pod", False), keep=keep)
-    for note in endpoints.notes:
-        print(f"note: {note}", file=sys.stderr)
+    for text in endpoints.notes:
+        diagnostics.note(text)
     if endpoints.has_templates:
-        print(f"note: {TEMPLATE_NOTE}", file=sys.stderr)
+        diagnostics.note(TEMPLATE_NOTE)
     return with_endpoints(cluster, endpoints), endpoints
 
 
-def read_inputs(args: argparse.Namespace) -> list[RawObject]:
-    """The raw objects named on the command line (files, stdin, or a live cluster)."""
+def read_inputs(args: argparse.Namespace,
+                broken: list[DocumentError] | None = None) -> list[RawObject]:
+    """The raw objects named on the command line (files, stdin, or a live cluster). Broken
+    documents raise ``DocumentError``, or are collected in ``broken`` when it is given.
+    Input that holds no object at all is refused, as ``kubectl apply`` refuses it: an
+    empty stdin usually means that the command piping into stockade failed."""
+    check_input_options(args)
     if getattr(args, "cluster", False):
-        if getattr(args, "helm", None):
-            raise UsageError("give either --helm or --cluster, not both")
-        if args.paths:
-            raise UsageError("give either PATHs or --cluster, not both")
         from stockade.sources.cluster import ClusterSource
 
         source = ClusterSource.from_kubeconfig(
-            kubeconfig=args.kubeconfig, context=args.context
+            kubeconfig=args.kubeconfig, context=args.context, warn=diagnostics.warning
         )
         return source.read(namespace=args.cluster_namespace)
     helm_chart = getattr(args, "helm", None)
-    if getattr(args, "values", None) and not helm_chart:
-        raise UsageError("--values is for --helm CHART_DIR")
-    if not args.paths and not helm_chart:
-        raise UsageError("no input: give manifest files or directories, - for stdin, "
-                         "--helm CHART_DIR, or --cluster")
-    objects = read_paths(args.paths) if args.paths else []
+    skipping = broken is None and bool(getattr(args, "skip_invalid", False))
+    if skipping:
+        broken = []
+    budget = Budget()
+    objects = read_paths(args.paths, broken=broken, budget=budget) if args.paths else []
     if helm_chart:
         from stockade.sources.helm import render_chart
 
         objects += render_chart(helm_chart, args.values, namespace=args.helm_namespace,
-                                command=getattr(args, "command", None) or "matrix")
+                                command=getattr(args, "command", None) or "matrix",
+                                broken=broken, budget=budget)
+    if skipping:
+        for problem in broken or ():
+            diagnostics.warning(f"skipping a document that cannot be read: {problem}")
+        if not objects and broken:
+            raise InputError(f"no document of the input can be read "
+                             f"({count(len(broken), 'broken document')}): nothing to analyse")
+    if not objects and not broken:
+        raise InputError(no_objects(args.paths, helm_chart))
     return objects
+
+
+def no_objects(paths: Sequence[str], helm_chart: str | None = None) -> str:
+    """Why an input without objects is refused, naming where stockade looked."""
+    if list(paths) == ["-"] and not helm_chart:
+        return ("no objects on stdin (the stream is empty or holds only comments: did the "
+                "command before the pipe fail?)")
+    where = [*(("stdin" if p == "-" else p) for p in paths)]
+    if helm_chart:
+        where.append(f"the output of helm template {helm_chart}")
+    return f"no objects in {', '.join(where)}: nothing to analyse"
 
 
 def default_namespace(args: argparse.Namespace) -> str:
@@ -102,35 +126,45 @@ def default_namespace(args: argparse.Namespace) -> str:
     return getattr(args, "helm_namespace", None) or "default"
 
 
-def load(args: argparse.Namespace, *, refuse_invalid: bool = True) -> BuildResult:
-    """Read and build the cluster; refuse invalid input unless ``--skip-invalid``."""
-    result = build_cluster(read_inputs(args), default_namespace=default_namespace(args))
-    if result.findings and refuse_invalid and not args.skip_invalid:
+def load(args: argparse.Namespace) -> BuildResult:
+    """Read and build the cluster; refuse invalid input unless ``--skip-invalid``, which
+    also skips documents that cannot be read (each named in a warning)."""
+    raws = read_inputs(args)
+    result = build_cluster(raws, default_namespace=default_namespace(args))
+    if result.findings and not args.skip_invalid:
         raise InvalidObjects(result.findings)
-    report(result, args, invalid_prefix="warning: skipping invalid object: ")
+    report(result, args, errors=False)
     return result
 
 
-def report(result: BuildResult, args: argparse.Namespace, *, invalid_prefix: str) -> None:
-    """Invalid objects, warnings and (with ``--verbose``) skipped kinds, on stderr."""
+def report(result: BuildResult, args: argparse.Namespace, *, errors: bool) -> None:
+    """Invalid objects (as errors, or as warnings that they are skipped), warnings and (with
+    ``--verbose``) skipped kinds, on stderr."""
     for finding in result.findings:
-        print(f"{invalid_prefix}{finding}", file=sys.stderr)
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        if errors:
+            diagnostics.error(str(finding))
+        else:
+            diagnostics.warning(f"skipping invalid object: {finding}")
+    for text in result.warnings:
+        diagnostics.warning(text)
     if args.verbose:
-        for note in result.skipped:
-            print(f"note: {note}", file=sys.stderr)
+        for text in result.skipped:
+            diagnostics.note(text)
 
 
-def parse_port(text: str) -> tuple[int, Protocol]:
-    """``80/TCP``, ``53/udp`` or ``80`` (TCP) -> (port, protocol)."""
+_ASCII_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def parse_port(text: str, option: str = "--port") -> tuple[int, Protocol]:
+    """``80/TCP``, ``53/udp`` or ``80`` (TCP) -> (port, protocol). Only ASCII digits make a
+    number, as the API server reads them: Arabic-Indic or full-width digits are refused."""
     number, _, proto = text.partition("/")
     try:
         protocol = Protocol(proto.upper() or "TCP")
     except ValueError:
-        raise UsageError(f"--port {text}: protocol must be TCP, UDP or SCTP") from None
-    if not number.isdigit() or not 1 <= int(number) <= 65535:
-        raise UsageError(f"--port {text}: port must be a number from 1 to 65535")
+        raise UsageError(f"{option} {text}: protocol must be TCP, UDP or SCTP") from None
+    if not _ASCII_PORT.fullmatch(number) or not 1 <= int(number) <= 65535:
+        raise UsageError(f"{option} {text}: port must be a number from 1 to 65535")
     return int(number), protocol
 
 

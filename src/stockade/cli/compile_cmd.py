@@ -10,8 +10,11 @@ import argparse
 import json
 import sys
 
+from stockade.cli import diagnostics
 from stockade.cli.common import add_input_arguments, load
+from stockade.cli.options import check_input_options
 from stockade.nft.names import DEFAULT_TABLE, check_table_name
+from stockade.wording import count
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,17 +37,18 @@ def run(args: argparse.Namespace) -> int:
     from stockade.nft.compile import compile_engine
     from stockade.nft.render import render_json, render_replace
 
+    check_input_options(args)
     table = check_table_name(args.table)
     result = load(args)
     compiled = compile_engine(Engine(result.cluster), table=table)
     if result.cluster.workloads:
         names = ", ".join(w.key for w in result.cluster.workloads[:3])
         more = ", ..." if len(result.cluster.workloads) > 3 else ""
-        print(f"note: {len(result.cluster.workloads)} workload(s) not enforced ({names}{more}): "
-              "a dataplane needs pod IPs, which pod templates lack; compile the running pods "
-              "(kubectl get pods -A -o yaml) instead", file=sys.stderr)
+        diagnostics.note(f"{count(len(result.cluster.workloads), 'workload')} not enforced "
+                         f"({names}{more}): a dataplane needs pod IPs, which pod templates "
+                         "lack; compile the running pods (kubectl get pods -A -o yaml) instead")
     for note in compiled.notes:
-        print(f"note: {note}", file=sys.stderr)
+        diagnostics.note(note)
     if args.output == "json":
         json.dump(render_json(compiled.table), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -13,6 +13,8 @@ import re
 import sys
 from typing import Any
 
+from stockade.cli import diagnostics
+from stockade.cli.common import no_objects
 from stockade.errors import InputError, InvalidObjects, UsageError
 from stockade.hosts import (
     DEFAULT_CLUSTER_DOMAIN,
@@ -25,7 +27,9 @@ from stockade.hosts import (
 from stockade.model.build import build_cluster
 from stockade.model.netparse import parse_ip
 from stockade.model.types import ObjectMeta, Pod
-from stockade.sources.files import read_paths
+from stockade.model.validate.names import is_dns1123_label, is_dns1123_subdomain
+from stockade.sources.files import read_file, read_paths
+from stockade.sources.limits import Budget
 
 EXIT_OK, EXIT_NOT_MANAGED = 0, 1
 NODE_HOSTS_DEFAULT = "/etc/hosts"
@@ -65,13 +69,30 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    pod = load_pod(args.pod_file, args.pod_name)
+def check_options(args: argparse.Namespace) -> None:
+    """Every option, before the manifest is read."""
     for ip in args.pod_ip:
         if parse_ip(ip) is None:
             raise UsageError(f'--pod-ip "{ip}": not a valid IP address')
-    if any(c.isspace() for c in args.cluster_domain) or not args.cluster_domain:
-        raise UsageError(f'--cluster-domain "{args.cluster_domain}": not a domain name')
+    # The kubelet joins clusterDomain into DNS names: a DNS-1123 subdomain (a trailing dot,
+    # as in resolv.conf, is accepted).
+    domain = args.cluster_domain
+    if not domain or is_dns1123_subdomain(domain.removesuffix(".")):
+        raise UsageError(f'--cluster-domain "{domain}": not a domain name (lowercase '
+                         "letters, digits, '-' and '.', as cluster.local)")
+    if args.pod_name is not None:
+        _check_pod_name(args.pod_name)
+    if args.container is not None and is_dns1123_label(args.container):
+        raise UsageError(f'--container "{args.container}": not a container name (a '
+                         "lowercase RFC 1123 label)")
+    if not args.node_hosts:
+        raise UsageError("--node-hosts needs a file name")
+
+
+def run(args: argparse.Namespace) -> int:
+    check_options(args)
+    budget = Budget()
+    pod = load_pod(args.pod_file, args.pod_name, budget)
 
     pod_ips = tuple(args.pod_ip) or pod.ips
     if not pod.spec.host_network and not pod_ips:
@@ -97,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         _note_own_hosts_files(pod, pod_ips)
 
-    node_hosts = _read_node_hosts(args.node_hosts) if pod.spec.host_network else None
+    node_hosts = _read_node_hosts(args.node_hosts, budget) if pod.spec.host_network else None
     content = render_hosts_file(pod, pod_ips, cluster_domain=args.cluster_domain,
                                 node_hosts=node_hosts)
     names = pod_hostname_and_domain(pod, args.cluster_domain)
@@ -109,9 +130,15 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def load_pod(path: str, pod_name: str | None) -> Pod:
+def load_pod(path: str, pod_name: str | None, budget: Budget | None = None) -> Pod:
     """The one Pod (or workload template, named ``pod_name``) in ``path``, validated."""
-    result = build_cluster(read_paths([path]))
+    raws = read_paths([path], budget=budget)
+    if not raws:
+        raise InputError(no_objects([path]))
+    result = build_cluster(raws)
+    for warning in result.warnings:
+        if "defined more than once" in warning:
+            _warn(warning)
     if result.findings:
         raise InvalidObjects(result.findings)
     candidates = [*result.cluster.pods, *(w.template for w in result.cluster.workloads)]
@@ -125,12 +152,8 @@ def load_pod(path: str, pod_name: str | None) -> Pod:
         raise InputError(f"{path}: holds {len(candidates)} pods and workloads ({found}); "
                          "give a file with exactly one")
     pod = candidates[0]
-    if pod_name is not None and not _DNS1123_SUBDOMAIN.fullmatch(pod_name):
-        raise UsageError(f'--pod-name "{pod_name}": a pod name must be a lowercase RFC 1123 '
-                         "subdomain (lower case alphanumeric characters, '-' or '.', "
-                         "starting and ending with an alphanumeric character)")
-    if pod_name is not None and len(pod_name) > 253:
-        raise UsageError(f'--pod-name "{pod_name}": must be no more than 253 characters')
+    if pod_name is not None:
+        _check_pod_name(pod_name)
     if pod.template_of:
         if pod_name is None:
             raise UsageError(f"{pod.origin}: {pod.template_of} is a workload: its pods' names "
@@ -147,19 +170,24 @@ def load_pod(path: str, pod_name: str | None) -> Pod:
     return pod
 
 
+def _check_pod_name(pod_name: str) -> None:
+    if not _DNS1123_SUBDOMAIN.fullmatch(pod_name):
+        raise UsageError(f'--pod-name "{pod_name}": a pod name must be a lowercase RFC 1123 '
+                         "subdomain (lower case alphanumeric characters, '-' or '.', "
+                         "starting and ending with an alphanumeric character)")
+    if len(pod_name) > 253:
+        raise UsageError(f'--pod-name "{pod_name}": must be no more than 253 characters')
+
+
 def _named(pod: Pod, name: str) -> Pod:
     meta = pod.metadata
     return dataclasses.replace(pod, metadata=ObjectMeta(name, meta.namespace, meta.labels))
 
 
-def _read_node_hosts(path: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise InputError(f"{path}: cannot read the node's hosts file (needed for a "
-                         f"hostNetwork pod): {reason}") from exc
+def _read_node_hosts(path: str, budget: Budget) -> bytes:
+    """The node's hosts file, read as every input is (a regular file or a pipe, within the
+    input limits): ``/dev/zero`` or a FIFO nobody writes to is refused, not waited for."""
+    return read_file(path, budget, what="the node's hosts file, needed for a hostNetwork pod")
 
 
 def _note_own_hosts_files(pod: Pod, pod_ips: tuple[str, ...]) -> None:
@@ -180,4 +208,8 @@ def _ident(pod: Pod) -> str:
 
 
 def _note(text: str) -> None:
-    print(f"note: {text}", file=sys.stderr)
+    diagnostics.note(text)
+
+
+def _warn(text: str) -> None:
+    diagnostics.warning(text)

@@ -17,6 +17,7 @@ from types import FrameType
 from stockade.cli.common import add_input_arguments, read_inputs
 from stockade.errors import UsageError
 from stockade.lab.names import DEFAULT_POD_CIDR, check_lab_name
+from stockade.wording import count
 
 _PROTOCOLS = ("TCP", "UDP", "SCTP")
 
@@ -154,7 +155,7 @@ def _apply(args: argparse.Namespace) -> int:
     if not engine.policies:
         print(f"warning: no NetworkPolicy in the input: lab {args.name} now enforces none",
               file=sys.stderr)
-    print(f"lab {args.name}: {len(engine.policies)} policies applied")
+    print(f"lab {args.name}: {count(len(engine.policies), 'policy')} applied")
     return 0
 
 
@@ -183,7 +184,7 @@ def _down(args: argparse.Namespace) -> int:
 
     lifecycle.require_root()
     removed = lifecycle.down(args.name)
-    print(f"lab {args.name}: removed {len(removed)} namespace(s)")
+    print(f"lab {args.name}: removed {count(len(removed), 'namespace')}")
     return 0
 
 

@@ -10,7 +10,15 @@ import sys
 from collections.abc import Sequence
 
 from stockade import __version__
-from stockade.errors import EnvironmentProblem, InputError, InvalidObjects, UsageError
+from stockade.cli import diagnostics
+from stockade.errors import (
+    CommandFailed,
+    EnvironmentProblem,
+    InputError,
+    InvalidObjects,
+    UsageError,
+)
+from stockade.wording import count
 
 # Each name is a module ``stockade.cli.<name>_cmd`` with ``register(subparsers)``.
 COMMANDS = ("check", "matrix", "query", "report", "hosts", "compile", "lab", "snapshot")
@@ -20,7 +28,7 @@ EXIT_OK, EXIT_INPUT = 0, 2  # 1 (findings: a denied query, say) is the commands'
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{message} (see {self.prog} --help)", program=self.prog)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -58,18 +66,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except InvalidObjects as exc:
         for finding in exc.findings:
-            print(f"error: {finding}", file=sys.stderr)
-        count = len(exc.findings)
+            diagnostics.error(str(finding))
         hint = " (--skip-invalid analyses the valid objects only)" if hasattr(
             args, "skip_invalid") else ""
-        print(f"stockade: {count} error{'s' if count != 1 else ''}; nothing analysed{hint}",
+        print(f"stockade: {count(len(exc.findings), 'error')}; nothing analysed{hint}",
               file=sys.stderr)
         return EXIT_INPUT
-    except (InputError, UsageError) as exc:
-        print(f"stockade: error: {exc}", file=sys.stderr)
+    except UsageError as exc:
+        diagnostics.fatal(str(exc), exc.program)
+        return EXIT_INPUT
+    except InputError as exc:
+        diagnostics.fatal(str(exc))
         return EXIT_INPUT
     except EnvironmentProblem as exc:
-        print(f"stockade: error: {exc}", file=sys.stderr)
+        diagnostics.fatal(str(exc), lines=isinstance(exc, CommandFailed))
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("stockade: interrupted", file=sys.stderr)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from stockade.cli import diagnostics
 from stockade.cli.common import (
     add_endpoint_arguments,
     add_input_arguments,
@@ -15,6 +16,7 @@ from stockade.cli.common import (
     load,
     parse_port,
 )
+from stockade.cli.options import check_input_options
 from stockade.cli.progress import Progress
 from stockade.engine import Engine
 from stockade.engine.matrix import ClassRows, connectivity, port_reachability
@@ -22,6 +24,7 @@ from stockade.errors import UsageError
 from stockade.render import matrix as render
 from stockade.render.groups import group_names
 from stockade.render.style import Style
+from stockade.wording import count
 
 if TYPE_CHECKING:
     from stockade.engine.services import ColumnReach
@@ -56,6 +59,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_input_options(args)
     ports = [parse_port(p) for p in args.port]
     if args.services and ports and args.output in ("csv", "md"):
         raise UsageError(f"--services with --port cannot be written as {args.output}; "
@@ -81,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
         names, reaches = _service_reach(args, engine, bool(ports), owner)
         extra["services"] = render_services.services_json(reaches, names)
     if unaddressed:
-        print(f"note: {len(unaddressed)} pod(s) without an IP ({', '.join(unaddressed[:5])}"
-              f"{', ...' if len(unaddressed) > 5 else ''}): matched by selectors, never by "
-              "ipBlock", file=sys.stderr)
+        diagnostics.note(f"{count(len(unaddressed), 'pod')} without an IP "
+                         f"({', '.join(unaddressed[:5])}{', ...' if len(unaddressed) > 5 else ''}"
+                         "): matched by selectors, never by ipBlock")
     if args.output in ("dot", "svg"):
         _write_graph(args, engine, owner)
         return 0

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from stockade.cli import diagnostics
 from stockade.cli.common import (
     add_endpoint_arguments,
     add_input_arguments,
@@ -15,6 +16,7 @@ from stockade.cli.common import (
     load,
     parse_port,
 )
+from stockade.cli.options import check_endpoint, check_input_options, check_service_ref
 from stockade.engine import Endpoint, Engine, Traffic
 from stockade.engine.services import (
     check_resolvable,
@@ -65,8 +67,8 @@ def _endpoint(engine: Engine, cluster: Cluster, text: str,
                 f"the {len(members)} pods of {text} are not alike for the policies (their "
                 f"labels, ports or IPs differ): name one of them: "
                 f"{', '.join(p.key for p in members[:8])}{', ...' if len(members) > 8 else ''}")
-        print(f"note: {text} answered for its pod {members[0].key} (all {len(members)} of "
-              "its pods behave alike)", file=sys.stderr)
+        diagnostics.note(f"{text} answered for its pod {members[0].key} (all "
+                         f"{len(members)} of its pods behave alike)")
         return Endpoint(members[0])
     try:
         return engine.endpoint(text)
@@ -81,6 +83,7 @@ def _endpoint(engine: Engine, cluster: Cluster, text: str,
 
 
 def run(args: argparse.Namespace) -> int:
+    check_input_options(args)
     if parse_service_ref(args.source) is not None:
         raise UsageError(f"--from {args.source}: a Service is only a destination (clients "
                          "connect to it; its backends answer)")
@@ -90,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
     if ref is not None and args.port:
         raise UsageError(f"--port {args.port}: with --to {args.destination} the port is the "
                          "Service's (svc/NS/NAME:PORT); leave out --port")
+    check_endpoint("--from", args.source)
+    if ref is None:
+        check_endpoint("--to", args.destination)
+    else:
+        check_service_ref("--to", args.destination)
     port, protocol = parse_port(args.port) if ref is None else (0, None)
     result = load(args)
     cluster, endpoints = choose(args, result.cluster, keep={args.source, args.destination})

@@ -15,9 +15,12 @@ from stockade.cli.common import (
     load,
     write_atomically,
 )
+from stockade.cli.options import check_input_options, check_output_file
 from stockade.cli.progress import Progress
 from stockade.engine import Engine
 from stockade.errors import UsageError
+from stockade.render.escape import escape
+from stockade.wording import count
 
 
 def register(sub: Any) -> None:
@@ -48,6 +51,9 @@ def _sources(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if args.output == "-" and sys.stdout.isatty():
         raise UsageError("the report is an HTML file: give -o FILE (or redirect the output)")
+    check_input_options(args)
+    if args.output != "-":
+        check_output_file("-o/--output", args.output)
     from stockade.render.connections import connection_graph
     from stockade.render.html import explain_cells, render_page, report_data
 
@@ -62,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     unaddressed = [p.key for p in engine.pods
                    if not p.ips and not p.host_network and not p.template_of]
     if unaddressed:
-        notes.append(f"{len(unaddressed)} pod(s) without an IP ({', '.join(unaddressed[:5])}"
+        notes.append(f"{count(len(unaddressed), 'pod')} without an IP ({', '.join(unaddressed[:5])}"
                      f"{', ...' if len(unaddressed) > 5 else ''}): matched by selectors, never "
                      "by ipBlock.")
     progress = Progress(sys.stderr, "stockade: computing the matrix")
@@ -78,6 +84,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(page)
         return 0
     write_atomically(Path(args.output), page, 0o644)
-    print(f"stockade: wrote {args.output} ({len(graph.nodes)} nodes, "
-          f"{len(page.encode()) // 1024} KiB)", file=sys.stderr)
+    print(escape(f"stockade: wrote {args.output} ({count(len(graph.nodes), 'node')}, "
+                 f"{len(page.encode()) // 1024} KiB)"), file=sys.stderr)
     return 0

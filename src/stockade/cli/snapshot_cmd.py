@@ -11,8 +11,11 @@ import datetime
 import sys
 from pathlib import Path
 
+from stockade.cli import diagnostics
 from stockade.cli.common import write_atomically
+from stockade.cli.options import check_cluster_options, check_output_file
 from stockade.errors import UsageError
+from stockade.render.escape import escape
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.cluster_namespace is not None and not args.cluster_namespace:
         raise UsageError("snapshot: -n needs a namespace name")
-    source = ClusterSource.from_kubeconfig(kubeconfig=args.kubeconfig, context=args.context)
+    check_cluster_options(args)
+    check_output_file("-o/--output", args.output)
+    source = ClusterSource.from_kubeconfig(kubeconfig=args.kubeconfig, context=args.context,
+                                           warn=diagnostics.warning)
     objects = source.read(namespace=args.cluster_namespace)
     scope = f'namespace "{args.cluster_namespace}"' if args.cluster_namespace else \
         "all namespaces"
@@ -58,11 +64,12 @@ def run(args: argparse.Namespace) -> int:
         "read it back with: stockade matrix THIS_FILE (or query, check)",
     ]
     header += [f"warning: {w}" for w in source.warnings]
-    text = render_snapshot(objects, header)
+    # Comment lines of the YAML file: a newline from the server must not end the comment.
+    text = render_snapshot(objects, [escape(line) for line in header])
     if args.output == "-":
         sys.stdout.write(text)
     else:
         write_atomically(Path(args.output), text)
-        print(f"stockade: wrote {summarise(objects)} from {source.description} to "
-              f"{args.output}", file=sys.stderr)
+        print(escape(f"stockade: wrote {summarise(objects)} from {source.description} to "
+                     f"{args.output}"), file=sys.stderr)
     return 0

@@ -90,7 +90,7 @@ def service_port(service: Service, ref: ServiceRef) -> ServicePort:
             return ports[0]
         raise UsageError(f"{where} has ports {_describe_ports(service)}: name one, e.g. "
                          f"svc/{service.key}:{(service.ports or [ServicePort(80)])[0].port}")
-    if ref.port.isdigit():
+    if ref.port.isascii() and ref.port.isdigit():  # ASCII digits only, as the API reads
         found = [p for p in ports if p.port == int(ref.port)]
     else:
         found = [p for p in ports if p.name == ref.port]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stockade.model.decode import Decoder
-from stockade.model.errors import FieldError, Finding, invalid, required
+from stockade.model.errors import FieldError, Finding, required
 from stockade.model.types import (
     Cluster,
     Namespace,
@@ -24,6 +24,7 @@ from stockade.model.types import (
     Workload,
 )
 from stockade.model.validate import validate_namespace, validate_network_policy, validate_pod
+from stockade.wording import count as counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +126,14 @@ def _validate(obj: Decoded) -> list[FieldError]:
 
 
 def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default") -> BuildResult:
-    """Decode and validate every object; the ``Cluster`` holds the valid ones."""
-    namespaces: dict[str, Namespace] = {}
-    pods: list[Pod] = []
-    policies: list[NetworkPolicy] = []
-    services: list[Service] = []
-    workloads: list[Workload] = []
+    """Decode and validate every object; the ``Cluster`` holds the valid ones.
+
+    An object defined twice (same kind, namespace and name) is taken from its later
+    definition, as ``kubectl apply`` leaves it, with a warning naming both places; an invalid
+    later definition leaves the earlier one in place, as the API server would refuse it.
+    """
     result = BuildResult(Cluster())
+    valid: dict[tuple[str, str, str] | int, Decoded] = {}
     seen: dict[tuple[str, str, str], Origin] = {}
     skipped_kinds: dict[str, int] = {}
 
@@ -168,14 +170,25 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         errors = decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
         ns = "" if isinstance(obj, Namespace) else obj.metadata.namespace
         ident = (kind, ns, obj.metadata.name)
-        if obj.metadata.name and ident in seen:
-            errors.append(invalid("metadata.name", obj.metadata.name,
-                                  f"duplicate {kind}: also defined at {seen[ident]}"))
-        seen.setdefault(ident, raw.origin)
+        if obj.metadata.name:
+            if ident in seen:
+                result.warnings.append(
+                    f"{kind} {f'{ns}/' if ns else ''}{obj.metadata.name} is defined more "
+                    f"than once ({seen[ident]}, then {raw.origin}): the later definition "
+                    "wins, as with kubectl apply")
+            seen[ident] = raw.origin
         if errors:
             result.findings.extend(finding(e, ns=ns, name=obj.metadata.name) for e in errors)
             result.invalid_keys.add(f"{kind} {ns}/{obj.metadata.name}")
             continue
+        valid[ident if obj.metadata.name else len(valid)] = obj
+
+    namespaces: dict[str, Namespace] = {}
+    pods: list[Pod] = []
+    policies: list[NetworkPolicy] = []
+    services: list[Service] = []
+    workloads: list[Workload] = []
+    for obj in valid.values():
         if isinstance(obj, Namespace):
             namespaces[obj.name] = obj
         elif isinstance(obj, Pod):
@@ -194,11 +207,12 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         namespaces[name] = Namespace(ObjectMeta(name), Origin("<implied>"), declared=False)
     if implied:
         result.warnings.append(
-            "namespace(s) used but not declared, assumed to carry only the label "
-            f"kubernetes.io/metadata.name: {', '.join(implied)}"
+            f"{'namespace' if len(implied) == 1 else 'namespaces'} used but not declared, "
+            "assumed to carry only the label kubernetes.io/metadata.name: "
+            f"{', '.join(implied)}"
         )
-    for kind, count in sorted(skipped_kinds.items()):
-        result.skipped.append(f"skipped {count} object(s) of kind {kind}: not modelled")
+    for kind, number in sorted(skipped_kinds.items()):
+        result.skipped.append(f"skipped {counted(number, 'object')} of kind {kind}: not modelled")
 
     result.cluster = Cluster(
         namespaces=tuple(sorted(namespaces.values(), key=lambda n: n.name)),

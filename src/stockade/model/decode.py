@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from stockade.model.errors import FieldError, invalid, required
 from stockade.model.netparse import parse_ip
+from stockade.model.numbers import plain_text
 from stockade.model.types import (
     Container,
     ContainerPort,
@@ -43,7 +44,9 @@ T = TypeVar("T")
 _TYPE_NAMES = {dict: "object", list: "array", str: "string", int: "integer", bool: "boolean"}
 
 
-def _type_name(value: object) -> str:
+def json_type_name(value: object) -> str:
+    """The JSON type of a value, as apimachinery names types in errors (``string``,
+    ``integer``, ``object``, ...)."""
     if value is None:
         return "null"
     for py, name in _TYPE_NAMES.items():
@@ -63,7 +66,7 @@ class Decoder:
     def _wrong(self, path: str, value: object, expected: str) -> None:
         shown: str | int
         shown = value if isinstance(value, str | int) and not isinstance(value, bool) else (
-            _type_name(value)
+            json_type_name(value)
         )
         self.errors.append(invalid(path, shown, f"must be of type {expected}"))
 
@@ -94,7 +97,8 @@ class Decoder:
         if isinstance(value, int | float):
             # YAML turns `name: 123` into a number; Kubernetes' decoder would reject it too.
             self._wrong(path, value, "string")
-            return str(value)
+            text = plain_text(value)
+            return default if text is None else text
         self._wrong(path, value, "string")
         return default
 
@@ -132,7 +136,7 @@ class Decoder:
             sub = f"{path}[{raw_key}]"
             if not isinstance(raw_key, str):
                 self._wrong(sub, raw_key, "string")
-            out.append((str(raw_key), self.string(val, sub)))
+            out.append((plain_text(raw_key) or "", self.string(val, sub)))
         return tuple(out)
 
     def strings(self, value: object, path: str) -> tuple[str, ...]:

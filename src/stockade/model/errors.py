@@ -11,6 +11,7 @@ import enum
 import json
 from dataclasses import dataclass
 
+from stockade.model.numbers import number_text
 from stockade.model.types import Origin
 
 
@@ -43,7 +44,7 @@ def render_value(value: Value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return number_text(value)
     if isinstance(value, str):
         return go_quote(value)
     if isinstance(value, list):

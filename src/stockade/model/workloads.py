@@ -19,6 +19,7 @@ from stockade.model.types import (
     Pod,
     Workload,
 )
+from stockade.wording import count
 
 TEMPLATE_NOTE = ("workloads stand for their pods through their pod templates, which have no "
                  "IP addresses: selectors match them, ipBlocks never do")
@@ -101,10 +102,6 @@ class _Owners:
         return roots
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def choose_endpoints(cluster: Cluster, *, per_pod: bool = False,
                      keep: Collection[str] = ()) -> Endpoints:
     """Every Pod of the input, plus the template of each workload none of whose pods is in
@@ -149,12 +146,12 @@ def choose_endpoints(cluster: Cluster, *, per_pod: bool = False,
     through_pods = [w for w in roots if w.key in with_pods]
     if through_pods:
         shown = "by pod name" if per_pod else "grouped under the workload's name"
-        notes.append(f"{_plural(len(through_pods), 'workload')} analysed through "
-                     f"{_plural(len(owner), 'pod')} of the input that they own ({shown})")
+        notes.append(f"{count(len(through_pods), 'workload')} analysed through "
+                     f"{count(len(owner), 'pod')} of the input that they own ({shown})")
     folded_owned = [w for w in owned_workloads if w.key not in kept]
     if folded_owned:
         kinds = sorted({w.kind_name for w in folded_owned})
-        notes.append(f"{_plural(len(folded_owned), 'workload')} ({', '.join(kinds)}) shown "
+        notes.append(f"{count(len(folded_owned), 'workload')} ({', '.join(kinds)}) shown "
                      "as the workload that owns them")
     for text in ambiguous:
         notes.append(f"pod {text.split(' ', 1)[0]} matches the selectors of several "

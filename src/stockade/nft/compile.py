@@ -28,6 +28,7 @@ from stockade.model.types import Pod, PolicyType, Protocol
 from stockade.nft.intervals import Range, disjoint_rectangles, network_range, subtract
 from stockade.nft.ir import Chain, NftSet, Table
 from stockade.nft.names import DEFAULT_TABLE
+from stockade.wording import count
 
 if TYPE_CHECKING:
     from stockade.engine import Engine
@@ -201,7 +202,7 @@ def _direction(
                                  for ip in members[key].ips_of(family)]
         body.append("drop")
         policies = sorted({r.policy for r in group.rules})
-        comment = (f"{len(group.members)} pod(s) e.g. {group.members[0]}; "
+        comment = (f"{count(len(group.members), 'pod')} e.g. {group.members[0]}; "
                    f"policies: {', '.join(policies) or 'none (deny all)'}")
         chains.append(Chain(chain_name, tuple(body), comment=comment))
     forward: list[str] = []

@@ -11,10 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from stockade.nft.ir import Chain, NftSet, Table
+from stockade.render.escape import escape
 
 
 def _quote(text: str) -> str:
-    return text.replace("\\", "").replace('"', "'").replace("\n", " ")
+    """A comment line's text: no character of a name can end the line or reach the
+    terminal that shows the script as a control sequence."""
+    return escape(text.replace("\\", "")).replace('"', "'")
 
 
 def _set_lines(nft_set: NftSet) -> list[str]:

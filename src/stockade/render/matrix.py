@@ -22,6 +22,7 @@ import numpy.typing as npt
 from stockade.engine.engine import Engine
 from stockade.engine.matrix import BoolMatrix, ClassRows, ConnectivityMatrix, reachable_pods
 from stockade.model.types import Protocol
+from stockade.render.escape import escape
 from stockade.render.groups import group_names
 from stockade.render.style import Style
 
@@ -107,45 +108,47 @@ def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None =
 def write_csv(view: MatrixView, out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["from", "to", "allowed"])
+    names = [escape(n) for n in view.names]
     for src, ids in view.source:
-        writer.writerows([view.names[src], view.names[d], view.texts[int(t)]]
+        writer.writerows([names[src], names[d], view.texts[int(t)]]
                          for d, t in enumerate(ids))
 
 
 def write_markdown(view: MatrixView, out: IO[str]) -> None:
     out.write("| from | allowed | to |\n|---|---|---|\n")
+    names = [escape(n) for n in view.names]
     for src, by_text in view.rows():
         for text, dsts in by_text.items():
-            out.write(f"| {view.names[src]} | {text} | "
-                      f"{', '.join(view.names[d] for d in dsts)} |\n")
-    groups = [(n, m) for n, m in zip(view.names, view.members, strict=True) if len(m) > 1]
+            out.write(f"| {names[src]} | {text} | {', '.join(names[d] for d in dsts)} |\n")
+    groups = [(n, m) for n, m in zip(names, view.members, strict=True) if len(m) > 1]
     if groups:
         out.write("\n| group | pods |\n|---|---|\n")
         for name, members in groups:
-            out.write(f"| {name} | {', '.join(members)} |\n")
+            out.write(f"| {name} | {', '.join(escape(m) for m in members)} |\n")
 
 
 def write_text(view: MatrixView, out: IO[str], style: Style) -> None:
     """Per source, its destinations gathered by what is allowed to them."""
+    names = [escape(n) for n in view.names]
     for src, by_text in view.rows():
-        out.write(style.bold(view.names[src]) + "\n")
+        out.write(style.bold(names[src]) + "\n")
         width = max(len(text) for text in by_text)
         for text, dsts in by_text.items():
             shown = f"{text:<{width}}"
             shown = style.bad(shown) if text == "none" else (
                 style.good(shown) if text == "all" else shown)
-            out.write(f"  -> {shown}  {', '.join(view.names[d] for d in dsts)}\n")
-    groups = [(nm, m) for nm, m in zip(view.names, view.members, strict=True) if len(m) > 1]
+            out.write(f"  -> {shown}  {', '.join(names[d] for d in dsts)}\n")
+    groups = [(nm, m) for nm, m in zip(names, view.members, strict=True) if len(m) > 1]
     if groups:
         out.write("\n" + style.bold("groups") + " (pods that every policy treats alike; "
                   "--pods shows each)\n")
         for name, members in groups:
-            out.write(f"  {name}: {', '.join(members)}\n")
+            out.write(f"  {name}: {', '.join(escape(m) for m in members)}\n")
     if view.node_traffic:
         out.write("\n" + style.bold("node traffic") + " (a host-network pod and the pods on "
                   "its node always reach each other, whatever the groups above say)\n")
         for host, peers in view.node_traffic.items():
-            out.write(f"  {host} <-> {', '.join(peers)}\n")
+            out.write(f"  {escape(host)} <-> {', '.join(escape(p) for p in peers)}\n")
 
 
 def write_port_json(engine: Engine, results: Sequence[tuple[int, Protocol, BoolMatrix]],
@@ -167,7 +170,7 @@ def write_port_json(engine: Engine, results: Sequence[tuple[int, Protocol, BoolM
 def write_port_table(engine: Engine, results: Sequence[tuple[int, Protocol, BoolMatrix]],
                      out: IO[str], style: Style, fmt: str) -> None:
     """Truth tables in the upstream e2e style: ``.`` reachable, ``X`` not."""
-    keys = [p.key for p in engine.pods]
+    keys = [escape(p.key) for p in engine.pods]
     for r, (port, protocol, allowed) in enumerate(results):
         rows = [set(reachable_pods(engine, allowed, s)) for s in range(len(keys))]
         if fmt == "csv":

@@ -8,7 +8,9 @@ from typing import IO, Any
 
 from stockade.engine.explain import DirectionVerdict, RuleMiss, Verdict
 from stockade.model.types import PolicyType
+from stockade.render.escape import escape
 from stockade.render.style import Style
+from stockade.wording import count
 
 NEAREST = 3  # misses shown per side; the JSON has them all
 
@@ -23,18 +25,18 @@ def _match_text(direction: PolicyType, peer: int | None, port: int | None) -> st
 
 def side_lines(label: str, who: str, side: DirectionVerdict, style: Style) -> list[str]:
     first, rest = side_text(side, style)
-    return [f"  {label:<8}{who}: {first}", *rest]
+    return [f"  {label:<8}{escape(who)}: {first}", *rest]
 
 
 def side_text(side: DirectionVerdict, style: Style) -> tuple[str, list[str]]:
     """One side as ``query`` prints it, without its ``  egress  ns/pod: `` lead: the rest
-    of the first line, and the lines below it."""
+    of the first line, and the lines below it; every name in them escaped."""
     if not side.isolated:
-        return side.note or "not isolated", []
-    first = "isolated by " + ", ".join(side.policies)
+        return escape(side.note or "not isolated"), []
+    first = "isolated by " + ", ".join(escape(p) for p in side.policies)
     lines: list[str] = []
     for m in side.allowed_by:
-        lines.append(f"          {style.good('allowed by')} {m.policy} {m.path} "
+        lines.append(f"          {style.good('allowed by')} {escape(m.policy)} {m.path} "
                      f"({_match_text(m.direction, m.peer, m.port)})")
     if not side.allowed:
         lines.append("          " + style.bad("no rule of these policies matches"))
@@ -42,24 +44,24 @@ def side_text(side: DirectionVerdict, style: Style) -> tuple[str, list[str]]:
             lines.extend(_miss_lines(miss))
         hidden = len(side.misses) - NEAREST
         if hidden > 0:
-            lines.append(f"          ... and {hidden} more rule(s) (-o json lists them all)")
+            lines.append(f"          ... and {count(hidden, 'more rule')} (-o json lists them all)")
     return first, lines
 
 
 def _miss_lines(miss: RuleMiss) -> list[str]:
     kind = "nearest miss" if miss.closeness else "miss"
-    lines = [f"          {kind}: {miss.policy} {miss.path}"]
-    lines.extend(f"            {reason}" for reason in miss.reasons)
+    lines = [f"          {kind}: {escape(miss.policy)} {miss.path}"]
+    lines.extend(f"            {escape(reason)}" for reason in miss.reasons)
     return lines
 
 
 def write_text(verdict: Verdict, out: IO[str], style: Style) -> None:
     t = verdict.traffic
     outcome = style.good("allowed") if verdict.allowed else style.bad("denied")
-    out.write(f"{t.source.name} -> {t.destination.name} {t.protocol.value} {t.port}: "
-              f"{outcome}\n")
+    out.write(f"{escape(t.source.name)} -> {escape(t.destination.name)} {t.protocol.value} "
+              f"{t.port}: {outcome}\n")
     for note in verdict.notes:
-        out.write(f"  {note}\n")
+        out.write(f"  {escape(note)}\n")
     if verdict.notes:
         return
     for line in side_lines("egress", t.source.name, verdict.egress, style):

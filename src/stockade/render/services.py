@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from stockade.engine.services import BackendAnswer, ColumnReach, ServiceAnswer
+from stockade.render.escape import escape
 from stockade.render.query import side_lines, to_json
 from stockade.render.style import Style
 
@@ -26,23 +27,26 @@ def write_service_text(answer: ServiceAnswer, out: IO[str], style: Style) -> Non
     port = answer.port
     word = _OUTCOME_WORDS[answer.outcome]
     shown = style.good(word) if answer.outcome == "allowed" else style.bad(word)
-    out.write(f"{answer.source.name} -> {answer.key} ({port.protocol} {port.port}): {shown} "
+    out.write(f"{escape(answer.source.name)} -> {escape(answer.key)} ({port.protocol} "
+              f"{port.port}): {shown} "
               f"({answer.reachable} of {answer.usable} "
               f"backend{'' if answer.usable == 1 else 's'} reachable)\n")
     if not answer.answers:
         selector = ",".join(f"{k}={v}" for k, v in answer.service.selector or ())
-        out.write(f"  no pod or workload in namespace {answer.service.namespace} matches the "
-                  f"selector {selector}: the Service has no endpoints\n")
+        out.write(escape(f"  no pod or workload in namespace {answer.service.namespace} "
+                         f"matches the selector {selector}: the Service has no endpoints")
+                  + "\n")
     for item in answer.answers:
         backend = item.backend
         if item.verdict is None:
-            out.write(f"  backend {backend.pod.key}: {backend.problem}\n")
+            out.write(escape(f"  backend {backend.pod.key}: {backend.problem}") + "\n")
             continue
         verdict = item.verdict
         result = style.good("allowed") if verdict.allowed else style.bad("denied")
-        out.write(f"  backend {backend.pod.key} {_target(item, port.protocol)}: {result}\n")
+        out.write(f"  backend {escape(backend.pod.key)} {_target(item, port.protocol)}: "
+                  f"{result}\n")
         for note in verdict.notes:
-            out.write(f"    {note}\n")
+            out.write(f"    {escape(note)}\n")
         if verdict.notes:
             continue
         t = verdict.traffic
@@ -129,8 +133,8 @@ def write_services_text(reaches: Sequence[ColumnReach], names: Sequence[str], ou
     for row, name in enumerate(names if resolved else ()):
         by_cell: dict[str, list[str]] = {}
         for reach in resolved:
-            by_cell.setdefault(_cell(reach, row), []).append(reach.column.key)
-        out.write(style.bold(name) + "\n")
+            by_cell.setdefault(_cell(reach, row), []).append(escape(reach.column.key))
+        out.write(style.bold(escape(name)) + "\n")
         width = max(len(text) for text in by_cell)
         for text, keys in by_cell.items():
             shown = f"{text:<{width}}"
@@ -141,7 +145,7 @@ def write_services_text(reaches: Sequence[ColumnReach], names: Sequence[str], ou
     if problems:
         out.write(style.bold("not resolved") + " (no backends known from manifests)\n")
     for col in problems:
-        out.write(f"  {col.key}: {col.problem}\n")
+        out.write(escape(f"  {col.key}: {col.problem}") + "\n")
 
 
 def write_services_rows(reaches: Sequence[ColumnReach], names: Sequence[str], out: IO[str],
@@ -154,6 +158,6 @@ def write_services_rows(reaches: Sequence[ColumnReach], names: Sequence[str], ou
         for reach in reaches:
             cell = _cell(reach, row)
             if fmt == "md":
-                out.write(f"| {name} | {reach.column.key} | {cell} |\n")
+                out.write(f"| {escape(name)} | {escape(reach.column.key)} | {cell} |\n")
             else:
-                writer.writerow([name, reach.column.key, cell])
+                writer.writerow([escape(name), escape(reach.column.key), cell])

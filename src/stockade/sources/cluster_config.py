@@ -113,12 +113,17 @@ def _single(config: KubeConfig, context: str) -> SingleConfig:
     return single
 
 
+# Far above any real kubeconfig (embedded certificates are kilobytes): a kubeconfig
+# named by $KUBECONFIG is read like a manifest, bounded, never /dev/zero or a FIFO.
+KUBECONFIG_MAX_BYTES = 16 * 1024 * 1024
+
+
 def _read_kubeconfig(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InputError(f"kubeconfig {path}: cannot read: {reason}") from exc
+    from stockade.sources.files import decode_text, read_file
+    from stockade.sources.limits import Budget
+
+    label = f"kubeconfig {path}"
+    text = decode_text(read_file(str(path), Budget(max_bytes=KUBECONFIG_MAX_BYTES)), label)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from stockade.model.build import RawObject
+from stockade.wording import count
 
 try:
     _Dumper: Any = yaml.CSafeDumper
@@ -34,9 +35,6 @@ def render_snapshot(objects: Sequence[RawObject], header: Sequence[str] = ()) ->
 def summarise(objects: Sequence[RawObject]) -> str:
     """``3 Namespaces, 2 NetworkPolicies, 12 Pods``: what a snapshot holds, kinds in order."""
     counts = Counter(obj.kind for obj in objects)
-    parts = [f"{n} {kind if n == 1 else _plural(kind)}" for kind, n in counts.items()]
+    parts = [count(n, kind) for kind, n in counts.items()]
     return ", ".join(parts) if parts else "no objects"
 
-
-def _plural(kind: str) -> str:
-    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"

@@ -3,23 +3,71 @@
 YAML (multi-document) and JSON, ``kind: List`` and ``*List`` objects flattened into their
 items. Each object keeps the file and line it starts on, so that every error can point at
 it. This is the only module that opens manifest files.
+
+Reading is bounded (``stockade.sources.limits``): only regular files, stdin and process
+substitution (``<(...)``) are read, never more than ``MAX_INPUT_BYTES`` in all; the text must
+be UTF-8 (a byte-order mark is accepted); a directory is walked completely or not at all (an
+unreadable subdirectory, a dangling or looping symbolic link is an error, never a silent
+gap). A document that cannot be read is an error; ``broken=`` collects them instead, so that
+``--skip-invalid`` analyses the documents that can be.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import IO, Any
 
-from stockade.errors import InputError
+from stockade.errors import DocumentError, InputError
 from stockade.model.build import RawObject
+from stockade.model.decode import json_type_name
+from stockade.model.numbers import LongNumber
 from stockade.model.types import Origin
-from stockade.sources.yaml_docs import YAMLProblem, documents
+from stockade.sources.limits import MAX_INTEGER_DIGITS, Budget
+from stockade.sources.yaml_docs import (
+    RECURSIVE,
+    TOO_DEEP,
+    YAMLProblem,
+    deeper_than_limit,
+    document_starts,
+    documents,
+)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+STDIN = "<stdin>"
+
+# Paths through which a shell hands over a pipe: bash's and zsh's <(...), /dev/stdin.
+_PROCESS_SUBSTITUTION = re.compile(r"/dev/fd/[0-9]+|/proc/(?:self|[0-9]+)/fd/[0-9]+|/dev/stdin")
+_READ_BLOCK = 1 << 20
+
+
+def _describe_mode(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _link_problem(path: str, exc: OSError) -> InputError:
+    """A path that names a symbolic link we cannot follow, or another unreadable path."""
+    if exc.errno == errno.ELOOP:
+        return InputError(f"{path}: a symbolic link loop (the link leads back to itself)")
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return InputError(f"{path}: a dangling symbolic link (to {os.readlink(path)!r}, "
+                          "which does not exist)")
+    if exc.errno == errno.ENOENT:
+        return InputError(f"{path}: no such file or directory")
+    return InputError(f"{path}: cannot read: {exc.strerror or exc}")
 
 
 def expand_paths(paths: Sequence[str]) -> list[str]:
@@ -29,58 +77,298 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
         if path == "-":
             out.append(path)
             continue
-        p = Path(path)
-        if p.is_dir():
-            found = sorted(
-                str(f)
-                for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in MANIFEST_SUFFIXES
-            )
-            out.extend(found)
-        elif p.exists():
-            out.append(path)
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            raise _link_problem(path, exc) from exc
+        if stat.S_ISDIR(info.st_mode):
+            out.extend(sorted(_walk(path, info)))
         else:
-            raise InputError(f"{path}: no such file or directory")
+            out.append(path)
     return out
 
 
-def read_paths(paths: Sequence[str], stdin: IO[str] | None = None) -> list[RawObject]:
-    """Every object in the files, directories and ``-`` (stdin) named, in order."""
+def _maybe_manifest(name: str) -> bool:
+    """Whether a name we cannot resolve could have been a manifest or a directory of them
+    (names with another extension are never read: they are not reported either)."""
+    suffix = os.path.splitext(name)[1].lower()
+    return suffix in MANIFEST_SUFFIXES or not suffix
+
+
+def _walk(root: str, root_info: os.stat_result) -> Iterator[str]:
+    """Every manifest file below ``root``. Symbolic links are followed (a directory only
+    once; one that leads back to a directory being walked is a loop); anything that cannot
+    be read is an error naming it."""
+    seen = {(root_info.st_dev, root_info.st_ino)}
+    stack: list[tuple[str, tuple[tuple[int, int], ...]]] = [
+        (root, ((root_info.st_dev, root_info.st_ino),))]
+    while stack:
+        directory, ancestors = stack.pop()
+        try:
+            with os.scandir(directory) as entries:
+                listed = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            raise InputError(f"{directory}: cannot read directory: "
+                             f"{exc.strerror or exc}") from exc
+        for entry in listed:
+            info: os.stat_result | None = None
+            try:
+                if entry.is_symlink():
+                    try:
+                        info = os.stat(entry.path)
+                    except OSError as exc:
+                        if _maybe_manifest(entry.name):
+                            raise _link_problem(entry.path, exc) from exc
+                        continue
+                    is_dir = stat.S_ISDIR(info.st_mode)
+                else:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                    info = entry.stat(follow_symlinks=False) if is_dir else None
+            except OSError as exc:
+                raise InputError(f"{entry.path}: cannot read: {exc.strerror or exc}") from exc
+            if is_dir:
+                assert info is not None
+                key = (info.st_dev, info.st_ino)
+                if key in ancestors:
+                    raise InputError(f"{entry.path}: a symbolic link loop (it leads back to "
+                                     "a directory that contains it)")
+                if key not in seen:
+                    seen.add(key)
+                    stack.append((entry.path, (*ancestors, key)))
+            elif os.path.splitext(entry.name)[1].lower() in MANIFEST_SUFFIXES:
+                yield entry.path
+
+
+def read_paths(paths: Sequence[str], stdin: IO[str] | IO[bytes] | None = None, *,
+               broken: list[DocumentError] | None = None,
+               budget: Budget | None = None) -> list[RawObject]:
+    """Every object in the files, directories and ``-`` (stdin) named, in order.
+
+    A document that cannot be read raises ``DocumentError``; with ``broken`` given, it is
+    appended there and the others are read. Files that cannot be read, and input beyond
+    the limits, always raise ``InputError``.
+    """
+    budget = budget or Budget()
     objects: list[RawObject] = []
     for path in expand_paths(paths):
         if path == "-":
-            text = (stdin or sys.stdin).read()
-            objects.extend(parse_text(text, "<stdin>"))
+            text = read_stream(stdin or sys.stdin, STDIN, budget)
+            objects.extend(parse_text(text, STDIN, broken=broken, budget=budget))
             continue
-        try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise InputError(f"{path}: cannot read: {reason}") from exc
-        objects.extend(parse_text(text, path, json_hint=path.lower().endswith(".json")))
+        text = decode_text(read_file(path, budget), path)
+        objects.extend(parse_text(text, path, json_hint=path.lower().endswith(".json"),
+                                  broken=broken, budget=budget))
     return objects
 
 
-def parse_text(text: str, name: str, *, json_hint: bool = False) -> list[RawObject]:
+def read_file(path: str, budget: Budget, *, what: str = "") -> bytes:
+    """The bytes of a regular file or of a pipe from process substitution, within the
+    budget. ``what`` says what the file is for, in errors."""
+    label = f"{path}{f' ({what})' if what else ''}"
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise _link_problem(label, exc) from exc
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{label}: a directory, not a file")
+    piped = (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)) and bool(
+        _PROCESS_SUBSTITUTION.fullmatch(path))
+    if not stat.S_ISREG(mode) and not piped:
+        raise InputError(f"{label}: {_describe_mode(mode)}, not a regular file; stockade "
+                         "reads regular files, directories, - (stdin) and <(...) process "
+                         "substitution")
+    if stat.S_ISREG(mode):
+        budget.check_bytes(info.st_size, label)
+    try:
+        with open(path, "rb") as fh:
+            # A regular file in one read (no second copy); a pipe block by block.
+            block = budget.bytes_left + 1 if stat.S_ISREG(mode) else _READ_BLOCK
+            return _read_bounded(fh, label, budget, block)
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from exc
+
+
+def read_stream(stream: IO[str] | IO[bytes], name: str, budget: Budget) -> str:
+    """All of a stream (stdin), within the budget, as text."""
+    raw = getattr(stream, "buffer", None)
+    if raw is not None:
+        return decode_text(_read_bounded(raw, name, budget), name)
+    text = stream.read(budget.bytes_left + 1)
+    if isinstance(text, bytes):
+        return decode_text(text, name)
+    budget.take_bytes(len(text.encode("utf-8", "surrogatepass")), name)
+    return _normalise(text.removeprefix("\ufeff"))
+
+
+def _read_bounded(fh: IO[bytes], name: str, budget: Budget,
+                  block_size: int = _READ_BLOCK) -> bytes:
+    """Read in blocks, so that an endless or binary stream is refused early: past the
+    limit, or at its first NUL byte (which no UTF-8 YAML or JSON text holds)."""
+    blocks: list[bytes] = []
+    total = 0
+    limit = budget.bytes_left
+    while True:
+        block = fh.read(min(block_size, limit + 1 - total))
+        if not block:
+            break
+        if not blocks and block.startswith(_UTF16_BOMS):
+            raise InputError(_UTF16.format(name=name))
+        if b"\x00" in block:
+            data = b"".join(blocks) + block
+            line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+            raise InputError(f"{name}:{line}: binary data (a NUL byte at line {line}), not "
+                             "YAML or JSON text")
+        blocks.append(block)
+        total += len(block)
+        if total > limit:
+            budget.check_bytes(total, name)  # raises
+    budget.take_bytes(total, name)
+    return b"".join(blocks)
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF16 = "{name}:1: not UTF-8: the file starts with a UTF-16 byte-order mark; save it as UTF-8"
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 text (a leading byte-order mark dropped, line ends made ``\\n``), or an error
+    naming the first line that is not UTF-8."""
+    if data.startswith(_UTF16_BOMS):
+        raise InputError(_UTF16.format(name=name))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{name}: not UTF-8 at line {line} (Kubernetes manifests are "
+                         "UTF-8 text)") from None
+    return _normalise(text)
+
+
+def _normalise(text: str) -> str:
+    """Line ends as Python's text files read them: ``\\r\\n`` and ``\\r`` become ``\\n``."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def parse_text(text: str, name: str, *, json_hint: bool = False,
+               broken: list[DocumentError] | None = None,
+               budget: Budget | None = None) -> list[RawObject]:
     """Parse one file's text: JSON when it is JSON, otherwise a YAML stream."""
+    budget = budget or Budget()
+    budget.take_values(text, name)
     stripped = text.lstrip()
     if json_hint or stripped.startswith(("{", "[")):
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
+            data = _load_json(text)
+        except _JSONProblem as exc:
             if json_hint:
-                raise InputError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+                _report(DocumentError(Origin(name, exc.line), exc.problem), broken)
+                return []
         else:
             docs = data if isinstance(data, list) else [data]
-            return list(_objects(((d, 1) for d in docs), name, text))
+            budget.take_objects(len(docs), name)
+            return list(_objects(((d, 1) for d in docs), name, text, broken, budget))
+    starts = document_starts(text)
+    budget.take_objects(len(starts), name)
+    problems: list[YAMLProblem] | None = None if broken is None else []
     try:
-        parsed = documents(text)
+        parsed = documents(text, broken=problems, starts=starts)
     except YAMLProblem as exc:
-        where = f"{name}:{exc.line}" if exc.line else name
-        raise InputError(f"{where}: invalid YAML: {exc.problem}") from exc
-    return list(_objects(parsed, name, text))
+        raise _yaml_error(name, exc) from exc
+    for problem in problems or ():
+        _report(_yaml_error(name, problem), broken)
+    return list(_objects(parsed, name, text, broken, budget))
 
+
+def _yaml_error(name: str, exc: YAMLProblem) -> DocumentError:
+    plain = exc.problem in (TOO_DEEP, RECURSIVE)
+    return DocumentError(Origin(name, exc.line),
+                         exc.problem if plain else f"invalid YAML: {exc.problem}")
+
+
+def _report(error: DocumentError, broken: list[DocumentError] | None) -> None:
+    if broken is None:
+        raise error
+    broken.append(error)
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+class _JSONProblem(Exception):
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
+
+
+class _DuplicateField(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object without repeated keys: apimachinery's strict JSON decoding refuses them
+    (``duplicate field "x"``), as its YAML decoding does."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateField(key)
+            seen.add(key)
+    return obj
+
+
+def _long_int(text: str) -> int:
+    return int(text) if len(text.lstrip("-")) <= MAX_INTEGER_DIGITS else LongNumber(text)
+
+
+def _load_json(text: str) -> Any:
+    try:
+        try:
+            data = json.loads(text, object_pairs_hook=_strict_object)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer longer than Python converts
+            data = json.loads(text, object_pairs_hook=_strict_object, parse_int=_long_int)
+    except json.JSONDecodeError as exc:
+        raise _JSONProblem(exc.lineno, f"invalid JSON: {exc.msg}") from None
+    except _DuplicateField as exc:
+        raise _JSONProblem(_duplicate_line(text, exc.key),
+                           f'invalid JSON: duplicate field "{exc.key}"') from None
+    except RecursionError:
+        raise _JSONProblem(1, TOO_DEEP) from None
+    if deeper_than_limit(data):
+        raise _JSONProblem(1, TOO_DEEP)
+    return data
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
+
+
+def _duplicate_line(text: str, key: str) -> int:
+    """The line of the first key repeated within one JSON object (``text`` is valid JSON)."""
+    frames: list[set[str] | None] = []  # per open bracket: the object's keys, None for [
+    last: re.Match[str] | None = None
+    for token in _JSON_TOKEN.finditer(text):
+        t = token.group()
+        if t in "{[":
+            frames.append(set() if t == "{" else None)
+        elif t in "}]":
+            frames.pop()
+        elif t == ":" and last is not None and frames and frames[-1] is not None:
+            name = json.loads(last.group())
+            if name in frames[-1]:
+                return text.count("\n", 0, last.start()) + 1
+            frames[-1].add(name)
+        last = token if t.startswith('"') else None
+    return 1
+
+
+# --- objects -----------------------------------------------------------------------------
 
 _ITEM = re.compile(r"^(\s*)- ")
 
@@ -109,26 +397,60 @@ def _item_lines(text: str, doc_line: int, count: int) -> list[int]:
     return found
 
 
-def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str) -> Iterator[RawObject]:
+def _is_list_kind(kind: object) -> bool:
+    return isinstance(kind, str) and kind.endswith("List")
+
+
+def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str,
+             broken: list[DocumentError] | None, budget: Budget) -> Iterator[RawObject]:
     for data, line in docs:
         if data is None:
             continue  # empty document: `---` noise, comments only
+        where = Origin(name, line)
         if not isinstance(data, dict):
-            raise InputError(
-                f"{name}:{line}: a manifest must be an object with apiVersion and kind, "
-                f"not a {type(data).__name__}"
-            )
-        kind = data.get("kind")
-        if (isinstance(kind, str) and kind.endswith("List") and "items" in data
-                and not isinstance(data["items"], list)):
-            raise InputError(f"{name}:{line}: {kind}: items: must be of type array")
-        if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
-            items: list[Any] = data["items"]
-            lines = _item_lines(text, line, len(items))
-            for i, item in enumerate(items):
-                item_line = lines[i] if i < len(lines) else line
-                if not isinstance(item, dict):
-                    raise InputError(f"{name}:{item_line}: {kind} items[{i}] is not an object")
-                yield RawObject(item, Origin(name, item_line))
+            _report(DocumentError(where, "a manifest must be an object with apiVersion and "
+                                  f"kind, not {_a(json_type_name(data))}"), broken)
             continue
-        yield RawObject(data, Origin(name, line))
+        kind = data.get("kind")
+        if not _is_list_kind(kind) or "items" not in data:
+            yield RawObject(data, where)
+            continue
+        items = data["items"]
+        if not isinstance(items, list):
+            _report(DocumentError(where, f"{kind}: items: must be of type array"), broken)
+            continue
+        budget.take_objects(len(items), name)
+        yield from _list_items(data, items, where, text, broken)
+
+
+def _a(type_name: str) -> str:
+    return f"{'an' if type_name[0] in 'aeiou' else 'a'} {type_name}"
+
+
+def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text: str,
+                broken: list[DocumentError] | None) -> Iterator[RawObject]:
+    """A List's items. A typed list (``PodList``, as a list call returns it) names its items'
+    kind and apiVersion once: an item with neither gets them, as apimachinery's
+    unstructured list decoding does; an item of another kind is an error."""
+    kind: str = data["kind"]
+    item_kind = kind.removesuffix("List")
+    api_version = data.get("apiVersion")
+    lines = _item_lines(text, origin.line, len(items))
+    for i, item in enumerate(items):
+        where = Origin(origin.file, lines[i] if i < len(lines) else origin.line)
+        if not isinstance(item, dict):
+            _report(DocumentError(where, f"{kind} items[{i}]: must be an object, not "
+                                  f"{_a(json_type_name(item))}"), broken)
+            continue
+        own_kind = item.get("kind")
+        obj: dict[str, Any] = item
+        if item_kind and not own_kind and not item.get("apiVersion"):
+            obj = {"kind": item_kind, **item}
+            if api_version:
+                obj = {"apiVersion": api_version, **obj}
+        elif item_kind and own_kind and own_kind != item_kind:
+            _report(DocumentError(where, f"{kind} items[{i}]: kind {own_kind!r} in a list "
+                                  f"of {item_kind} (a {kind} holds only {item_kind} "
+                                  "objects)"), broken)
+            continue
+        yield RawObject(obj, where)

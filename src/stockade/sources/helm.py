@@ -7,16 +7,20 @@ keeps the chart file it came from (Helm's ``# Source:`` comments) for error mess
 
 from __future__ import annotations
 
+import os
 import re
+import selectors
 import shutil
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from stockade.errors import CommandFailed, EnvironmentProblem, InputError
+from stockade.errors import CommandFailed, DocumentError, EnvironmentProblem, InputError
 from stockade.model.build import RawObject
 from stockade.model.types import Origin
-from stockade.sources.files import parse_text
+from stockade.sources.files import decode_text, parse_text
+from stockade.sources.limits import Budget
 
 NOT_INSTALLED = (
     "--helm needs the helm binary, and there is no `helm` on PATH. Install Helm "
@@ -25,6 +29,7 @@ NOT_INSTALLED = (
     "`helm template RELEASE CHART_DIR [--values FILE] | stockade {command} -`"
 )
 TIMEOUT_SECONDS = 120
+ERRORS_KEPT = 1 << 20  # bytes of helm's own error output shown at most
 
 _SOURCE = re.compile(r"^# Source: (\S.*?)\s*$")
 
@@ -69,11 +74,14 @@ def attribute_sources(objects: Sequence[RawObject], text: str, stream: str) -> l
 
 
 def render_chart(chart: str, values: Sequence[str] = (), *, namespace: str | None = None,
-                 command: str = "matrix") -> list[RawObject]:
-    """Run ``helm template`` on a chart directory (or packaged chart) and parse its output.
+                 command: str = "matrix", broken: list[DocumentError] | None = None,
+                 budget: Budget | None = None) -> list[RawObject]:
+    """Run ``helm template`` on a chart directory (or packaged chart) and parse its output,
+    which counts against the input limits like any file.
 
     ``command`` only shapes the not-installed message (which stockade command to pipe to).
     """
+    budget = budget or Budget()
     if not Path(chart).exists():
         raise InputError(f"--helm {chart}: no such chart directory or file")
     for path in values:
@@ -83,15 +91,58 @@ def render_chart(chart: str, values: Sequence[str] = (), *, namespace: str | Non
     if helm is None:
         raise EnvironmentProblem(NOT_INSTALLED.format(command=command))
     argv = helm_argv(chart, values, namespace=namespace, helm=helm)
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False,
-                              timeout=TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        raise CommandFailed(argv, -1, f"timed out after {TIMEOUT_SECONDS} s") from None
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot run {helm}: {exc.strerror or exc}") from exc
-    if done.returncode != 0:
-        raise CommandFailed(["helm", *argv[1:]], done.returncode,
-                            done.stderr or done.stdout or "no output")
     stream = f"helm template {chart}"
-    return attribute_sources(parse_text(done.stdout, stream), done.stdout, "helm template")
+    returncode, out, err = _run_bounded(argv, budget, stream)
+    if returncode != 0:
+        raise CommandFailed(["helm", *argv[1:]], returncode,
+                            decode_lossy(err) or decode_lossy(out) or "no output")
+    budget.take_bytes(len(out), stream)
+    text = decode_text(out, stream)
+    return attribute_sources(parse_text(text, stream, broken=broken, budget=budget), text,
+                             "helm template")
+
+
+def decode_lossy(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+def _run_bounded(argv: list[str], budget: Budget, stream: str) -> tuple[int, bytes, bytes]:
+    """Run a command, keeping no more of its output than the budget allows (and 1 MiB of
+    its errors): a chart that renders endlessly is stopped, not read into memory."""
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+    assert proc.stdout is not None and proc.stderr is not None
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    buffers = {out_fd: bytearray(), err_fd: bytearray()}
+    limits = {out_fd: budget.bytes_left, err_fd: ERRORS_KEPT}
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    try:
+        with selectors.DefaultSelector() as selector:
+            for pipe in (proc.stdout, proc.stderr):
+                selector.register(pipe, selectors.EVENT_READ)
+            while selector.get_map():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise CommandFailed(argv, -1, f"timed out after {TIMEOUT_SECONDS} s")
+                for key, _ in selector.select(timeout=left):
+                    fd = key.fd
+                    block = os.read(fd, 1 << 16)
+                    if not block:
+                        selector.unregister(key.fileobj)
+                        continue
+                    buffers[fd] += block
+                    if len(buffers[fd]) > limits[fd] and fd == out_fd:
+                        budget.check_bytes(len(buffers[fd]), stream)  # raises
+                    del buffers[fd][limits[fd] + 1:]
+        returncode = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        proc.stdout.close()
+        proc.stderr.close()
+    return returncode, bytes(buffers[out_fd]), bytes(buffers[err_fd])

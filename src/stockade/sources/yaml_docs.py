@@ -1,22 +1,32 @@
-"""YAML streams to Python documents, each with the line it starts on; fast and faithful.
+"""YAML streams to Python documents, each with the line it starts on; fast, faithful, strict.
 
 Kubernetes reads YAML with YAML 1.1 rules (``yes`` is a boolean, ``010`` is octal 8). PyYAML
 follows them but builds every object in Python; the Rust parser ``yaml_rs`` is about ten
 times faster but follows YAML 1.2. So a stream's ``yaml_rs`` reading is kept only when it
 holds no value that the two versions read differently, and PyYAML reads it otherwise, and
 also on any parse error, so that the error names the line as PyYAML reports it.
+
+Both paths read as the API server's strict decoding does (``sigs.k8s.io/yaml``): a key
+repeated in one mapping is an error, timestamps stay strings. A stream is parsed a few
+documents at a time (``YAML_CHUNK_BYTES``), so that the parsers' memory stays small and a
+broken document can be reported by itself while the others are kept.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 try:
     import yaml_rs
 except ImportError:  # pragma: no cover - the fast path is optional
     yaml_rs = None  # type: ignore[assignment]
+
+from stockade.model.numbers import LongNumber
+from stockade.sources.limits import MAX_DEPTH, MAX_INTEGER_DIGITS, YAML_CHUNK_BYTES
+
 
 class YAMLProblem(ValueError):
     """A stream that does not parse: ``line`` is 1-based (0 when unknown)."""
@@ -27,15 +37,49 @@ class YAMLProblem(ValueError):
         self.problem = problem
 
 
+TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (stockade's limit, MAX_DEPTH)"
+RECURSIVE = "an alias refers to its own mapping or list: the document never ends"
+
 # Where YAML 1.1 and 1.2 read a plain scalar differently, 1.2 (yaml_rs) mostly yields a
 # string or a float that the parsed data shows: 1.1's extra booleans, sexagesimal and
 # underscored or binary integers, exponents without a dot, merge keys. Only integers with
 # a leading zero (octal in 1.1) or 0o (a string in 1.1) look alike once parsed; the text is
-# searched for those. A false alarm (a quoted "yes", say) only costs the slow path.
+# searched for those. A false alarm (a quoted "yes", say) only costs the slow path. So is a
+# run of digits longer than Python converts quickly, which the slow path keeps as a
+# LongNumber (``yaml_rs`` would spend seconds converting it), and an anchor: ``yaml_rs``
+# reads an alias to its own anchor as null, and copies what aliases share (an alias bomb
+# grows to a million nodes), where PyYAML shares, and the recursion is refused.
 _BOOL_11 = frozenset(["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"])
-_LEADING_ZERO = re.compile(r"(?<![\w.:/+-])[-+]?0(?:[0-9_]|o[0-7])")
+# An integer with a leading zero or 0o, not inside a word, an address or a path: the same
+# as (?<![\w.:/+-])[-+]?0(?:[0-9_]|o[0-7]), written to start at the literal "0" so that the
+# regular expression engine skips to each zero instead of trying every position (27 times
+# faster on manifests).
+_LEADING_ZERO = re.compile(r"0(?=[0-9_]|o[0-7])(?:(?<![\w.:/+-]0)|(?<=[^\w.:/+-][-+]0)"
+                           r"|(?<=^[-+]0))")
+_ANCHOR = re.compile(r"(?:^|(?<=[\s\[{,]))&[^\s\]},]")
+_LONG_DIGITS = re.compile(f"[0-9]{{{MAX_INTEGER_DIGITS + 1}}}")
 _SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _UNDERSCORED = re.compile(r"[-+]?(?:0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)")
+
+
+def _long_number(text: str) -> bool:
+    """Whether ``text`` holds more than ``MAX_INTEGER_DIGITS`` digits in a row. Such a run
+    covers two samples half that far apart, with only digits between them; only there is
+    the text searched (a regular expression over all of it would cost a tenth of a second
+    per ten megabytes)."""
+    step = MAX_INTEGER_DIGITS // 2
+    for pos in range(0, len(text) - step, step):
+        if text[pos].isdigit() and text[pos + step].isdigit() and text[pos:pos + step].isdigit():
+            window = (max(0, pos - MAX_INTEGER_DIGITS), pos + step + MAX_INTEGER_DIGITS + 1)
+            if _LONG_DIGITS.search(text, *window):
+                return True
+    return False
+
+
+def _slow_text(text: str) -> bool:
+    """Whether the text holds what only PyYAML reads right (see above)."""
+    return ("!" in text or _LEADING_ZERO.search(text) is not None
+            or ("&" in text and _ANCHOR.search(text) is not None) or _long_number(text))
 
 
 def _string_differs(value: str) -> bool:
@@ -46,45 +90,167 @@ def _string_differs(value: str) -> bool:
     return ("_" in value or "0b" in value) and _UNDERSCORED.fullmatch(value) is not None
 
 
+class _TooDeep(Exception):
+    pass
+
+
 def _differs(data: Any) -> bool:
-    """Whether parsed data holds a value YAML 1.1 would have read differently."""
-    stack = [data]
-    while stack:
-        value = stack.pop()
-        kind = type(value)
-        if kind is dict:
-            for key, item in value.items():
-                if type(key) is not str or _string_differs(key):
+    """Whether parsed data holds a value YAML 1.1 would have read differently; raises
+    ``_TooDeep`` when it nests deeper than ``MAX_DEPTH`` (walked level by level: the fast
+    parser copies what aliases share, so nothing is walked twice by sharing)."""
+    level = [data]
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise _TooDeep
+        below: list[Any] = []
+        for value in level:
+            kind = type(value)
+            if kind is dict:
+                for key, item in value.items():
+                    if type(key) is not str or _string_differs(key):
+                        return True
+                    below.append(item)
+            elif kind is list:
+                below.extend(value)
+            elif kind is str:
+                if _string_differs(value):
                     return True
-                stack.append(item)
-        elif kind is list:
-            stack.extend(value)
-        elif kind is str:
-            if _string_differs(value):
+            elif kind is float:
                 return True
-        elif kind is float:
-            return True
+        level = below
     return False
+
+
+def deeper_than_limit(data: Any) -> bool:
+    """Whether data without shared parts (JSON, say) nests deeper than ``MAX_DEPTH``."""
+    level = [data]
+    for _ in range(MAX_DEPTH):
+        below: list[Any] = []
+        for value in level:
+            if type(value) is dict:
+                below.extend(v for v in value.values() if type(v) is dict or type(v) is list)
+            elif type(value) is list:
+                below.extend(v for v in value if type(v) is dict or type(v) is list)
+        if not below:
+            return False
+        level = below
+    return True
+
+
+def too_deep(data: Any) -> str | None:
+    """Why ``data`` nests too deeply to be read (``MAX_DEPTH``, or an alias that contains
+    itself), or ``None``. Containers shared through aliases are measured once."""
+    height: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        node, done = stack.pop()
+        ident = id(node)
+        children = node.values() if type(node) is dict else node
+        if done:
+            on_path.discard(ident)
+            below = [height[id(c)] for c in children if type(c) is dict or type(c) is list]
+            height[ident] = 1 + max(below, default=0)
+            if height[ident] > MAX_DEPTH:
+                return TOO_DEEP
+            continue
+        if ident in height:
+            continue
+        if ident in on_path:
+            return RECURSIVE
+        on_path.add(ident)
+        stack.append((node, True))
+        for child in children:
+            if type(child) is dict or type(child) is list:
+                if id(child) in on_path:
+                    return RECURSIVE
+                stack.append((child, False))
+    return None
 
 
 _DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)
 _CONTENT = re.compile(r"^[^\s#]", re.MULTILINE)
 
 
-def documents(text: str) -> list[tuple[Any, int]]:
-    """Every document of the stream with its first line (empty documents as ``None``)."""
+def document_starts(text: str) -> list[int]:
+    """Offsets where the stream's documents start: 0, and each ``---`` marker after it."""
+    return [0, *(m.start() for m in _DOC_START.finditer(text) if m.start())]
+
+
+def documents(text: str, *, broken: list[YAMLProblem] | None = None,
+              starts: list[int] | None = None) -> list[tuple[Any, int]]:
+    """Every document of the stream with its first line (empty documents as ``None``).
+
+    A document that does not parse raises ``YAMLProblem``; when ``broken`` is a list it is
+    appended there instead, and every other document is still read. ``starts`` may pass
+    ``document_starts(text)`` when the caller computed it already.
+    """
+    out: list[tuple[Any, int]] = []
+    for chunk, first_line in _chunks(text, document_starts(text) if starts is None else starts):
+        try:
+            out.extend(_parse(chunk, first_line))
+        except YAMLProblem:
+            if broken is None:
+                raise
+            # Read this chunk's documents one by one, to keep all but the broken ones.
+            for doc, doc_line in _chunks(chunk, document_starts(chunk), 0, first_line):
+                try:
+                    out.extend(_parse(doc, doc_line))
+                except YAMLProblem as exc:
+                    broken.append(exc)
+    return out
+
+
+def _chunks(text: str, starts: list[int], size: int = YAML_CHUNK_BYTES,
+            first_line: int = 1) -> Iterator[tuple[str, int]]:
+    """Consecutive documents of about ``size`` characters (each alone when ``size`` is 0),
+    with the line each piece starts on. Directives (``%YAML``) bind to the next document,
+    so a stream that has any is read whole."""
+    if len(starts) <= 1 or text.startswith("%") or "\n%" in text:
+        yield text, first_line
+        return
+    line = first_line
+    begin = 0
+    for end in [*starts[1:], len(text)]:
+        if end - begin < size and end != len(text):
+            continue
+        yield text[begin:end], line
+        line += text.count("\n", begin, end)
+        begin = end
+
+
+def _parse(text: str, first_line: int) -> list[tuple[Any, int]]:
+    """One piece of a stream, lines counted from ``first_line``."""
+    shift = first_line - 1
     fast = fast_documents(text)
-    return fast if fast is not None else list(_pyyaml(text))
+    if fast is not None:
+        return [(doc, line + shift) for doc, line in fast]
+    try:
+        docs = list(_pyyaml(text))
+    except YAMLProblem as exc:
+        raise YAMLProblem(exc.line + shift if exc.line else first_line, exc.problem) from exc
+    for doc, line in docs:
+        problem = too_deep(doc)
+        if problem is not None:
+            raise YAMLProblem(line + shift, problem)
+    return [(doc, line + shift) for doc, line in docs]
 
 
 def fast_documents(text: str) -> list[tuple[Any, int]] | None:
     """The ``yaml_rs`` reading of the stream, or ``None`` when it cannot be trusted to be
-    what YAML 1.1 (and PyYAML) reads, or when it fails."""
-    if yaml_rs is None or "!" in text or _LEADING_ZERO.search(text):
+    what YAML 1.1 (and PyYAML) reads, or when it fails (a duplicate key among others)."""
+    if yaml_rs is None or _slow_text(text):
         return None
     fast = _fast(text)
-    if fast is None or any(_differs(doc) for doc, _ in fast):
+    if fast is None:
         return None
+    try:
+        if any(_differs(doc) for doc, _ in fast):
+            return None
+    except _TooDeep:
+        return None  # PyYAML reads it again and names the line
     return fast
 
 
@@ -126,22 +292,71 @@ def _start_lines(text: str) -> list[int]:
     return lines or [1]
 
 
-def _pyyaml(text: str) -> Iterator[tuple[Any, int]]:
+@functools.cache
+def _strict_loader() -> Any:
+    """PyYAML's safe loader, reading as Kubernetes' strict YAML decoding does: a repeated
+    key is an error (``mapping key "x" already defined at line N``, go-yaml's words);
+    timestamps stay strings (go-yaml does not turn them into times for an untyped value);
+    an integer too long to convert becomes a ``LongNumber``."""
     import yaml  # only on the slow path: importing PyYAML costs start-up time
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictLoader(base):  # type: ignore[misc]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                _refuse_duplicates(self, node)
+            return super().construct_mapping(node, deep)
+
+        def construct_yaml_int(self, node: Any) -> Any:
+            try:
+                return super().construct_yaml_int(node)
+            except ValueError:  # more digits than Python converts
+                return LongNumber(str(self.construct_scalar(node)))
+
+    def _refuse_duplicates(loader: Any, node: Any) -> None:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                    key_node, yaml.ScalarNode):
+                continue  # merged keys may be overridden; complex keys cannot be compared
+            key = loader.construct_object(key_node)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:
+                continue
+            if first is not key_node:
+                shown = f'"{key}"' if isinstance(key, str) else str(key)
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"mapping key {shown} already defined at line "
+                    f"{first.start_mark.line + 1}", key_node.start_mark)
+
+    StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+    StrictLoader.add_constructor("tag:yaml.org,2002:timestamp",
+                                 base.construct_yaml_str)
+    return StrictLoader
+
+
+def _pyyaml(text: str) -> Iterator[tuple[Any, int]]:
+    import yaml
+
+    loader = _strict_loader()(text)
+    construct: Callable[[Any], Any] = loader.construct_document
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 break
-            data = loader.construct_document(node)
-            yield data, node.start_mark.line + 1
+            yield construct(node), node.start_mark.line + 1
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise YAMLProblem(mark.line + 1 if mark else 0,
-                          exc.problem or exc.context or "invalid YAML") from exc
+        problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem and "nesting depth" in exc.problem:
+            problem = TOO_DEEP
+        raise YAMLProblem(mark.line + 1 if mark else 0, problem) from exc
     except yaml.YAMLError as exc:
         raise YAMLProblem(0, str(exc)) from exc
+    except RecursionError as exc:
+        raise YAMLProblem(0, TOO_DEEP) from exc
     finally:
         loader.dispose()

@@ -1,0 +1,55 @@
+"""Integers too long to convert, and integers shown in messages.
+
+Python refuses to turn more than 4,300 decimal digits into an ``int`` (the conversion time
+grows with the square of the length), so a reader that meets such a number in a manifest
+keeps it as a ``LongNumber``: an ``int`` far outside every range Kubernetes accepts, which
+remembers its sign and digit count. Validation then reports it like any other value out of
+range, and messages show it as ``<5000-digit number>`` rather than five thousand digits.
+"""
+
+from __future__ import annotations
+
+SHOWN_DIGITS = 24  # longer integers are abbreviated in messages
+
+
+class LongNumber(int):
+    """An integer literal of more than 4,300 digits, as its sign and length."""
+
+    digits: int
+
+    def __new__(cls, text: str) -> LongNumber:
+        negative = text.lstrip().startswith("-")
+        value = super().__new__(cls, -(2**64) if negative else 2**64)
+        value.digits = sum(c.isdigit() for c in text)
+        return value
+
+    def __str__(self) -> str:
+        return f"{'-' if self < 0 else ''}<{self.digits}-digit number>"
+
+    __repr__ = __str__
+
+
+def number_text(value: int) -> str:
+    """An integer for a message: in full up to 24 digits, else abbreviated."""
+    if isinstance(value, LongNumber):
+        return str(value)
+    if -(10**SHOWN_DIGITS) < value < 10**SHOWN_DIGITS:
+        return str(value)
+    try:
+        text = str(value)
+    except ValueError:  # more digits than Python converts: only a LongNumber should be
+        return f"{'-' if value < 0 else ''}<{int(value.bit_length() * 0.30103) + 1}-digit number>"
+    sign = "-" if text.startswith("-") else ""
+    digits = text.lstrip("-")
+    return f"{sign}{digits[:12]}...{digits[-4:]} ({len(digits)} digits)"
+
+
+def plain_text(value: object) -> str | None:
+    """``str(value)``, or ``None`` for an integer with more digits than Python converts (a
+    LongNumber, or a long hexadecimal YAML integer)."""
+    if isinstance(value, LongNumber):
+        return None
+    try:
+        return str(value)
+    except ValueError:
+        return None

@@ -1,0 +1,101 @@
+"""How much input stockade reads in one run, and why: every limit is checked while reading,
+so hostile or mistaken input (``/dev/zero``, millions of tiny documents, nesting a parser
+cannot follow) ends in one clear error instead of exhausting memory or the stack.
+
+The limits are sized against the largest cluster the benchmarks generate: 150,000 pods,
+7,500 namespaces and 50,000 policies (``benchmarks/generate.py DIR --pods 150000``) are
+126 MB of YAML in 207,500 documents and take about 1.4 GB of memory to check. Every
+command accepts two to four times that; beyond, memory (about 2 to 7 KB per object, 10 to
+25 bytes per byte of YAML) would outgrow ordinary machines.
+"""
+
+from __future__ import annotations
+
+from stockade.errors import InputError
+
+MAX_INPUT_BYTES = 512 * 1024 * 1024
+"""Bytes read from all files and stdin of one run together (512 MiB): four times the
+150,000-pod cluster's YAML, twice its JSON."""
+
+MAX_OBJECTS = 500_000
+"""Documents and List items of one run together: 2.4 times the 150,000-pod cluster's
+207,500. Counted from the ``---`` markers before a stream is parsed, so that a file of
+millions of tiny documents is refused before it is read into memory."""
+
+MAX_VALUES = 25_000_000
+"""Mappings, lists and their entries of one run together, estimated before parsing from the
+characters that make them (``:``, ``- ``, ``,``, ``{``, ``[``; an upper bound). Each costs
+50 to 300 bytes once parsed, so this bounds the parsed data to a few GB whatever its shape:
+a List of millions of tiny items is refused before it is read into memory, as millions of
+tiny documents are. The 150,000-pod cluster is 7 million in YAML, 12.6 million in JSON."""
+
+MAX_DEPTH = 200
+"""How deeply a document may nest mappings and lists. Kubernetes objects nest about 10
+levels (a container port of a CronJob: 12), a CustomResourceDefinition's schema rarely more
+than 60; deeper input is an attack on the parsers (Python's JSON reader overflows near
+1,000 levels, the YAML readers stop at 256 to 1,000) and on whatever walks the data."""
+
+MAX_INTEGER_DIGITS = 4300
+"""Python's own limit on converting decimal text to an integer (conversion time grows with
+the square of the length). A longer integer in a manifest is kept as a ``LongNumber``
+(``stockade.model.decode``), which validation reports as out of range."""
+
+YAML_CHUNK_BYTES = 4 * 1024 * 1024
+"""A YAML stream is parsed a few documents at a time, in chunks of about this many bytes
+(a single larger document is one chunk): the parser's own working memory stays small
+whatever the stream's length, and a broken document is found by itself."""
+
+
+
+_VALUE_MARKS = (":", "- ", ",", "{", "[")
+
+
+class Budget:
+    """What one run has read so far, against ``MAX_INPUT_BYTES``, ``MAX_OBJECTS`` and
+    ``MAX_VALUES``."""
+
+    def __init__(self, max_bytes: int = MAX_INPUT_BYTES, max_objects: int = MAX_OBJECTS,
+                 max_values: int = MAX_VALUES) -> None:
+        self.max_bytes = max_bytes
+        self.max_objects = max_objects
+        self.max_values = max_values
+        self.bytes = 0
+        self.objects = 0
+        self.values = 0
+
+    @property
+    def bytes_left(self) -> int:
+        return self.max_bytes - self.bytes
+
+    def check_bytes(self, count: int, where: str) -> None:
+        """Refuse ``count`` more bytes if they would exceed the limit."""
+        if self.bytes + count > self.max_bytes:
+            raise InputError(
+                f"{where}: too large: stockade reads at most {_size(self.max_bytes)} of "
+                "manifests in one run (MAX_INPUT_BYTES in stockade.sources.limits)")
+
+    def take_bytes(self, count: int, where: str) -> None:
+        self.check_bytes(count, where)
+        self.bytes += count
+
+    def take_values(self, text: str, where: str) -> None:
+        """Count the values ``text`` may hold (an upper bound) against ``MAX_VALUES``."""
+        estimate = sum(text.count(mark) for mark in _VALUE_MARKS)
+        if self.values + estimate > self.max_values:
+            raise InputError(
+                f"{where}: too large: about {estimate:,} values (mappings, lists and their "
+                f"entries); stockade reads at most {self.max_values:,} in one run "
+                "(MAX_VALUES in stockade.sources.limits)")
+        self.values += estimate
+
+    def take_objects(self, count: int, where: str) -> None:
+        if self.objects + count > self.max_objects:
+            raise InputError(
+                f"{where}: too many objects: stockade reads at most {self.max_objects:,} "
+                "documents and List items in one run (MAX_OBJECTS in "
+                "stockade.sources.limits)")
+        self.objects += count
+
+
+def _size(count: int) -> str:
+    return f"{count // 2**20} MiB" if count >= 2**20 else f"{count:,} bytes"

@@ -1,0 +1,554 @@
+"""Hostile and careless input: every attack ends in one clear error (exit 2) or is read as
+Kubernetes reads it, never in a traceback, a hang, unbounded memory or a silent gap.
+
+The commands run in a real process where the operating system matters (devices, FIFOs,
+process substitution, permissions, stdin), and in-process otherwise.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from stockade.cli.main import main
+from stockade.errors import DocumentError, InputError
+from stockade.model.build import build_cluster
+from stockade.model.numbers import LongNumber
+from stockade.sources import limits
+from stockade.sources.files import parse_text, read_paths
+from stockade.sources.limits import Budget
+from stockade.sources.yaml_docs import documents, fast_documents
+
+ROOT = Path(__file__).resolve().parents[2]
+KONVOY = ROOT / "examples" / "konvoy"
+# Every command that reads manifests, with the arguments it needs besides the input.
+COMMANDS: list[list[str]] = [
+    ["check"], ["matrix"], ["matrix", "--port", "80"], ["compile"],
+    ["query", "--from", "default/db", "--to", "frontend/web", "--port", "80"], ["hosts"],
+]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def command(args: list[str], path: str) -> list[str]:
+    """The command line with the input put where the command takes it."""
+    return [args[0], path, *args[1:]]
+
+
+def stockade(argv: Sequence[str], *, stdin: int | None = None, timeout: float = 60,
+             prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*prefix, sys.executable, "-m", "stockade", *argv], stdin=stdin,
+                          capture_output=True, text=True, timeout=timeout, check=False,
+                          cwd=ROOT)
+
+
+def deep_json(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+POD = ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default}\n"
+       "spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}\n")
+
+
+# --- nesting -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: "-".join(a[:3]))
+def test_deep_nesting_is_refused_by_every_command(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, suffix: str,
+        args: list[str]) -> None:
+    path = tmp_path / f"deep{suffix}"
+    path.write_text(deep_json(100_000))
+    code, out, err = run(capsys, *command(args, str(path)))
+    assert (code, out) == (2, "")
+    assert f"{path}:1: nested more than {limits.MAX_DEPTH} levels deep" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("text", [
+    deep_json(100_000),                                               # JSON on stdin
+    "a: " + deep_json(5_000),                                         # YAML flow
+    "a:\n" + "".join("  " * i + "k:\n" for i in range(1, 400)),         # YAML block mappings
+    "a:\n" + "".join("  " * i + "-\n" for i in range(1, 400)),          # YAML block lists
+])
+def test_deep_nesting_on_stdin(capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    code, _, err = run(capsys, "matrix", "-")
+    assert code == 2
+    assert f"nested more than {limits.MAX_DEPTH} levels deep" in err
+
+
+def test_nesting_at_the_limit_is_read_and_one_more_level_is_not() -> None:
+    """The same limit on every path: JSON, the fast YAML reader and PyYAML."""
+    inner = limits.MAX_DEPTH - 1  # the document itself is the first level
+    for text in (f'{{"a": {deep_json(inner)}}}', f"a: {deep_json(inner)}\n",
+                 f"!!map {{a: {deep_json(inner)}}}\n"):
+        assert parse_text(text, "x")[0].data["a"] is not None
+        with pytest.raises(InputError, match="nested more than"):
+            parse_text(text.replace("[", "[[", 1).replace("]", "]]", 1), "x")
+
+
+def test_a_recursive_alias_is_refused() -> None:
+    with pytest.raises(InputError, match="alias refers to its own"):
+        parse_text("apiVersion: v1\nkind: Pod\nmetadata: &m {labels: [*m]}\n", "x.yaml")
+
+
+def test_an_alias_bomb_is_read_once_not_expanded() -> None:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    text = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: bomb\n  namespace: x\n"
+            "  annotations:\n" + "".join(f"    {line}\n" for line in lines) +
+            "spec: {containers: [{name: c}]}\n")
+    (obj,) = parse_text(text, "bomb.yaml")
+    assert build_cluster([obj]).findings == []
+
+
+# --- numbers -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("field", "document"), [
+    ("spec.ingress[0].ports[0].port", "networking.k8s.io/v1|NetworkPolicy|"
+     "spec: {podSelector: {}, ingress: [{ports: [{port: N}]}]}"),
+    ("spec.ingress[0].ports[0].endPort", "networking.k8s.io/v1|NetworkPolicy|"
+     "spec: {podSelector: {}, ingress: [{ports: [{port: 80, endPort: N}]}]}"),
+    ("spec.containers[0].ports[0].containerPort", "v1|Pod|"
+     "spec: {containers: [{name: c, ports: [{containerPort: N}]}]}"),
+])
+@pytest.mark.parametrize("form", ["yaml", "yaml-slow", "json"])
+def test_integers_longer_than_python_converts_are_validation_errors(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, field: str, document: str,
+        form: str) -> None:
+    version, kind, spec = document.split("|")
+    digits = "9" * 5000
+    text = (f"apiVersion: {version}\nkind: {kind}\nmetadata: {{name: x, namespace: a}}\n"
+            f"{spec.replace('N', digits)}\n")
+    if form == "yaml-slow":  # a tag sends the stream to PyYAML
+        text = text.replace("metadata:", "metadata: !!map", 1)
+    path = tmp_path / ("x.json" if form == "json" else "x.yaml")
+    if form == "json":
+        import yaml
+
+        data = yaml.safe_load(text.replace(digits, "1"))
+        path.write_text(json.dumps(data).replace(": 1}", f": {digits}}}"))
+    else:
+        path.write_text(text)
+    code, _, err = run(capsys, "check", str(path))
+    assert code == 2
+    assert f"{field}: Invalid value: <5000-digit number>: must be between 1 and 65535" in err
+
+
+def test_long_number_keeps_sign_and_length() -> None:
+    number = LongNumber("-" + "1" * 6000)
+    assert (str(number), number < -65535) == ("-<6000-digit number>", True)
+
+
+def test_long_hexadecimal_integers_never_reach_str() -> None:
+    text = ("apiVersion: v1\nkind: Pod\nmetadata: {name: 0x" + "f" * 5000
+            + ", namespace: a}\nspec: {containers: []}\n")
+    findings = build_cluster(parse_text(text, "hex.yaml")).findings
+    assert any("metadata.name: Invalid value: <6021-digit number>: must be of type string"
+               in str(f) for f in findings)
+
+
+# --- size ----------------------------------------------------------------------------------
+
+def test_too_many_documents_are_refused_before_they_are_parsed() -> None:
+    budget = Budget(max_objects=1000)
+    text = "---\na: 1\n" * 1001
+    with pytest.raises(InputError, match=r"x.yaml: too many objects: stockade reads at most "
+                       r"1,000 documents and List items in one run \(MAX_OBJECTS"):
+        parse_text(text, "x.yaml", budget=budget)
+
+
+def test_too_many_list_items_and_values() -> None:
+    items = "apiVersion: v1\nkind: List\nitems:\n" + "- {kind: ConfigMap}\n" * 50
+    with pytest.raises(InputError, match="too many objects"):
+        parse_text(items, "l.yaml", budget=Budget(max_objects=40))
+    with pytest.raises(InputError, match=r"too large: about 153 values .* \(MAX_VALUES"):
+        parse_text(items, "l.yaml", budget=Budget(max_values=100))
+    with pytest.raises(InputError, match="too many objects"):
+        parse_text(json.dumps([{"kind": "ConfigMap"}] * 50), "l.json",
+                   budget=Budget(max_objects=40))
+
+
+def test_the_limits_count_across_files(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(POD)
+    size = len(POD.encode())
+    assert len(read_paths([str(tmp_path)], budget=Budget(max_bytes=2 * size))) == 2
+    with pytest.raises(InputError, match=r"b.yaml: too large: stockade reads at most "):
+        read_paths([str(tmp_path)], budget=Budget(max_bytes=2 * size - 1))
+
+
+def test_the_benchmark_cluster_fits_the_limits_with_room() -> None:
+    """Measured on ``benchmarks/generate.py DIR --pods 150000``: 126 MB of YAML (222 MB as
+    one JSON List), 207,500 documents, 7.0 million values (12.6 million in JSON)."""
+    assert limits.MAX_INPUT_BYTES >= 2 * 222 * 10**6
+    assert limits.MAX_OBJECTS >= 2 * 207_500
+    assert limits.MAX_VALUES >= 1.5 * 12_600_000
+
+
+def test_millions_of_small_documents_are_refused_quickly(tmp_path: Path) -> None:
+    path = tmp_path / "many.yaml"
+    with path.open("w") as fh:
+        for i in range(limits.MAX_OBJECTS + 1):
+            fh.write(f"---\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n")
+    done = stockade(["check", str(path)], timeout=120)
+    assert done.returncode == 2
+    assert "too many objects" in done.stderr and "MAX_OBJECTS" in done.stderr
+
+
+# --- files that are not files ----------------------------------------------------------------
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_devices_are_refused_as_manifests(device: str) -> None:
+    done = stockade(["check", device], timeout=30)
+    assert done.returncode == 2
+    assert f"{device}: a character device, not a regular file" in done.stderr
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_devices_on_stdin_stop_at_the_first_nul(device: str) -> None:
+    with open(device, "rb") as fh:
+        done = stockade(["matrix", "-"], stdin=fh.fileno(), timeout=30)
+    assert done.returncode == 2
+    assert "binary data (a NUL byte" in done.stderr
+
+
+def test_an_endless_stdin_stops_at_the_limit() -> None:
+    """``yes | stockade check -``: text without end is refused at MAX_INPUT_BYTES, not read
+    until memory runs out (a small limit through the library, the real one in a process)."""
+    endless = subprocess.Popen(["yes", "a: b"], stdout=subprocess.PIPE)
+    assert endless.stdout is not None
+    try:
+        done = stockade(["check", "-"], stdin=endless.stdout.fileno(), timeout=120)
+    finally:
+        endless.kill()
+        endless.wait()
+        endless.stdout.close()
+    assert done.returncode == 2
+    assert "<stdin>: too large: stockade reads at most 512 MiB" in done.stderr
+
+
+@pytest.mark.parametrize("where", ["argument", "directory", "node-hosts"])
+def test_a_fifo_is_refused_not_waited_for(tmp_path: Path, where: str) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    argv = {"argument": ["check", str(fifo)], "directory": ["check", str(tmp_path)],
+            "node-hosts": ["hosts", "examples/hostaliases/hostaliases-hostnetwork-pod.yaml",
+                           "--node-hosts", str(fifo)]}[where]
+    done = stockade(argv, timeout=30)
+    assert done.returncode == 2
+    assert f"{fifo}" in done.stderr and "a named pipe (FIFO), not a regular file" in done.stderr
+
+
+def test_node_hosts_from_a_device_is_refused() -> None:
+    done = stockade(["hosts", "examples/hostaliases/hostaliases-hostnetwork-pod.yaml",
+                     "--node-hosts", "/dev/zero"], timeout=30)
+    assert done.returncode == 2
+    assert "/dev/zero (the node's hosts file" in done.stderr
+
+
+def test_process_substitution_and_dev_stdin_are_read() -> None:
+    """``stockade check <(cat a) <(cat b)`` as bash runs it: /dev/fd/N pipes."""
+    script = (f'{sys.executable} -m stockade check <(cat {KONVOY}/pods.yaml) '
+              f'<(cat {KONVOY}/namespaces.yaml) && '
+              f'{sys.executable} -m stockade check /dev/stdin < {KONVOY}/policy.yaml')
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                          check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["valid: 6 Pods, 4 Namespaces", "valid: 1 NetworkPolicy"]
+
+
+# --- directories ---------------------------------------------------------------------------
+
+def _without_root_privileges() -> list[str]:
+    """As root, drop the capabilities that read anything, so that permissions apply; the
+    files stay root's, so the process still reads what its owner may."""
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+def test_an_unreadable_subdirectory_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "pod.yaml").write_text(POD)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "policy.yaml").write_text((KONVOY / "policy.yaml").read_text())
+    locked.chmod(0)
+    try:
+        done = stockade(["check", str(tmp_path)], prefix=_without_root_privileges())
+    finally:
+        locked.chmod(0o755)
+    assert done.returncode == 2, done.stdout
+    assert f"{locked}: cannot read directory: Permission denied" in done.stderr
+
+
+def test_an_unreadable_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "pod.yaml"
+    path.write_text(POD)
+    path.chmod(0)
+    done = stockade(["check", str(tmp_path)], prefix=_without_root_privileges())
+    assert done.returncode == 2
+    assert f"{path}: cannot read: Permission denied" in done.stderr
+
+
+@pytest.mark.parametrize(("links", "message"), [
+    ({"dangling.yaml": "nowhere.yaml"}, "dangling.yaml: a dangling symbolic link"),
+    ({"dangling": "gone"}, "dangling: a dangling symbolic link"),
+    ({"loop1.yaml": "loop2.yaml", "loop2.yaml": "loop1.yaml"}, "a symbolic link loop"),
+    ({"sub/up": ".."}, "sub/up: a symbolic link loop (it leads back to a directory"),
+])
+def test_broken_symbolic_links_inside_a_directory_are_errors(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, links: dict[str, str],
+        message: str) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "policy.yaml").write_text((KONVOY / "policy.yaml").read_text())
+    for name, target in links.items():
+        (tmp_path / name).symlink_to(target)
+    code, out, err = run(capsys, "check", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert message in err
+
+
+def test_symbolic_links_that_work_are_followed(capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").symlink_to("nowhere")  # not a manifest's name: never read
+    (tmp_path / "linked").symlink_to(KONVOY)
+    code, out, _ = run(capsys, "check", str(tmp_path))
+    assert (code, out) == (0, "valid: 1 NetworkPolicy, 6 Pods, 4 Namespaces\n")
+
+
+# --- duplicate keys ------------------------------------------------------------------------
+
+DUPLICATE = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: x\n  name: b\n"
+
+
+@pytest.mark.parametrize("text", [DUPLICATE, DUPLICATE.replace("kind: Pod", "kind: !!str Pod")])
+def test_duplicate_yaml_keys_are_errors_on_both_readers(text: str) -> None:
+    """The second text has a tag, which sends it to PyYAML; the first takes the fast path,
+    which must refuse it too rather than keep the last value."""
+    assert fast_documents(text) is None
+    with pytest.raises(DocumentError) as caught:
+        parse_text(text, "dup.yaml")
+    assert str(caught.value) == (
+        'dup.yaml:6: invalid YAML: mapping key "name" already defined at line 4')
+
+
+def test_duplicate_keys_in_flow_mappings_and_merge_keys() -> None:
+    with pytest.raises(DocumentError, match='mapping key "a" already defined at line 2'):
+        parse_text("kind: Pod\nmetadata: {labels: {a: '1', a: '2'}}\n", "d.yaml")
+    # A merge key's values may be overridden: that is what merging is for.
+    merged = parse_text("base: &b {k: 1}\nkind: X\nm:\n  <<: *b\n  k: 2\n", "m.yaml")
+    assert merged[0].data["m"] == {"k": 2}
+
+
+def test_duplicate_json_fields_are_errors_with_their_line() -> None:
+    text = '{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "a",\n "name": "b"}}'
+    with pytest.raises(DocumentError) as caught:
+        parse_text(text, "dup.json", json_hint=True)
+    assert str(caught.value) == 'dup.json:3: invalid JSON: duplicate field "name"'
+
+
+def test_timestamps_stay_strings_on_both_readers() -> None:
+    """go-yaml leaves a timestamp in an untyped value a string; so must both readers."""
+    text = "kind: Pod\nmetadata: {name: 2001-12-14}\n"
+    assert documents(text)[0][0]["metadata"]["name"] == "2001-12-14"
+    slow = text.replace("kind: Pod", "kind: !!str Pod")  # a tag: PyYAML reads it
+    assert fast_documents(slow) is None
+    assert documents(slow)[0][0]["metadata"]["name"] == "2001-12-14"
+
+
+# --- encodings and shapes ------------------------------------------------------------------
+
+def test_not_utf8_names_the_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"apiVersion: v1\nkind: Namespace\nmetadata: {name: caf\xe9}\n")
+    code, _, err = run(capsys, "check", str(path))
+    assert code == 2
+    assert err == f"stockade: error: {path}: not UTF-8 at line 3 (Kubernetes manifests are " \
+        "UTF-8 text)\n"
+
+
+def test_utf16_is_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "u16.yaml"
+    path.write_bytes("kind: Namespace\n".encode("utf-16"))
+    code, _, err = run(capsys, "check", str(path))
+    assert code == 2
+    assert "the file starts with a UTF-16 byte-order mark; save it as UTF-8" in err
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_utf8_byte_order_mark_is_accepted(capsys: pytest.CaptureFixture[str],
+                                            tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"bom{suffix}"
+    text = ('{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}'
+            if suffix == ".json"
+            else "apiVersion: v1\r\nkind: Namespace\r\nmetadata: {name: a}\r\n")
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    code, out, _ = run(capsys, "check", str(path))
+    assert (code, out) == (0, "valid: 1 Namespace\n")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("hello\n", "a manifest must be an object with apiVersion and kind, not a string"),
+    ("42\n", "not an integer"),
+    ("- a\n", "not an array"),
+    ("kind: PodList\napiVersion: v1\nitems: [1]\n", "PodList items[0]: must be an object, "
+     "not an integer"),
+])
+def test_documents_of_the_wrong_type_are_named_in_kubernetes_words(text: str,
+                                                                   message: str) -> None:
+    with pytest.raises(DocumentError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_text(text, "x.yaml")
+
+
+# --- typed lists ---------------------------------------------------------------------------
+
+LIST_ITEMS = {
+    "NamespaceList": ("v1", "{metadata: {name: team}}"),
+    "PodList": ("v1", "{metadata: {name: p, namespace: team}, spec: {containers: [{name: c}]}, "
+                "status: {podIP: 10.0.0.1}}"),
+    "NetworkPolicyList": ("networking.k8s.io/v1",
+                          "{metadata: {name: deny, namespace: team}, spec: {podSelector: {}}}"),
+    "ServiceList": ("v1", "{metadata: {name: s, namespace: team}, spec: {selector: {a: b}, "
+                    "ports: [{port: 80}]}}"),
+    **{f"{kind}List": (version, "{metadata: {name: w, namespace: team}, spec: {selector: "
+                       "{matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: "
+                       "{containers: [{name: c}]}}}}")
+       for kind, version in [("Deployment", "apps/v1"), ("ReplicaSet", "apps/v1"),
+                             ("StatefulSet", "apps/v1"), ("DaemonSet", "apps/v1"),
+                             ("Job", "batch/v1")]},
+    "CronJobList": ("batch/v1", "{metadata: {name: w, namespace: team}, spec: {jobTemplate: "
+                    "{spec: {template: {metadata: {labels: {a: b}}, spec: {containers: "
+                    "[{name: c}]}}}}}}"),
+    "ReplicationControllerList": ("v1", "{metadata: {name: w, namespace: team}, spec: "
+                                  "{selector: {a: b}, template: {metadata: {labels: {a: b}}, "
+                                  "spec: {containers: [{name: c}]}}}}"),
+}
+
+
+@pytest.mark.parametrize("list_kind", sorted(LIST_ITEMS))
+def test_typed_list_items_take_the_lists_kind_and_api_version(list_kind: str) -> None:
+    version, item = LIST_ITEMS[list_kind]
+    text = (f"apiVersion: {version}\nkind: {list_kind}\nmetadata: {{resourceVersion: '42'}}\n"
+            f"items:\n- {item}\n")
+    (raw,) = parse_text(text, "list.yaml")
+    assert (raw.kind, raw.api_version, raw.origin.line) == (
+        list_kind.removesuffix("List"), version, 5)
+    result = build_cluster([raw])
+    assert result.findings == []
+    assert not result.skipped
+
+
+def test_a_raw_api_list_response(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """What ``GET /api/v1/pods`` returns, as JSON: kind and apiVersion on the list only."""
+    response = {
+        "kind": "PodList", "apiVersion": "v1",
+        "metadata": {"resourceVersion": "8841", "continue": ""},
+        "items": [
+            {"metadata": {"name": n, "namespace": "default", "uid": f"u-{n}",
+                          "resourceVersion": "17", "creationTimestamp": "2024-01-01T00:00:00Z",
+                          "labels": {"app": n}},
+             "spec": {"containers": [{"name": "c", "image": "nginx"}], "nodeName": "n1"},
+             "status": {"phase": "Running", "podIP": f"10.0.0.{i}",
+                        "podIPs": [{"ip": f"10.0.0.{i}"}], "hostIP": "192.168.0.1"}}
+            for i, n in enumerate(["a", "b"], start=1)],
+    }
+    path = tmp_path / "pods.json"
+    path.write_text(json.dumps(response))
+    code, out, _ = run(capsys, "matrix", str(path), "--pods", "-o", "json")
+    assert code == 0
+    assert set(json.loads(out)["matrix"]) == {"default/a", "default/b"}
+
+
+def test_an_item_of_another_kind_is_an_error_naming_both() -> None:
+    text = ("apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: p}\n"
+            "- kind: Service\n  apiVersion: v1\n  metadata: {name: s}\n")
+    with pytest.raises(DocumentError) as caught:
+        parse_text(text, "l.yaml")
+    assert str(caught.value) == ("l.yaml:5: PodList items[1]: kind 'Service' in a list of Pod "
+                                 "(a PodList holds only Pod objects)")
+
+
+def test_an_item_with_only_an_api_version_is_left_as_upstream_leaves_it() -> None:
+    (raw,) = parse_text("apiVersion: v1\nkind: PodList\nitems:\n- apiVersion: v1\n", "l.yaml")
+    assert raw.kind == ""
+
+
+# --- empty input ---------------------------------------------------------------------------
+
+def test_an_empty_directory_or_file_is_no_objects(capsys: pytest.CaptureFixture[str],
+                                                  tmp_path: Path) -> None:
+    (tmp_path / "empty.yaml").write_text("# nothing\n")
+    code, out, err = run(capsys, "matrix", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert err == f"stockade: error: no objects in {tmp_path}: nothing to analyse\n"
+
+
+# --- --skip-invalid and broken documents ----------------------------------------------------
+
+BROKEN_STREAM = (
+    (KONVOY / "namespaces.yaml").read_text() + "---\napiVersion: v1\nkind: Pod\n"
+    "metadata: {name: broken\n  bad: [\n---\n" + (KONVOY / "pods.yaml").read_text()
+    + "---\n" + (KONVOY / "policy.yaml").read_text())
+BROKEN_LINE = BROKEN_STREAM.splitlines().index("  bad: [") + 1
+
+
+def test_skip_invalid_analyses_every_document_that_parses(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(BROKEN_STREAM))
+    code, out, err = run(capsys, "matrix", "-", "--skip-invalid", "--pods", "-o", "json")
+    assert code == 0
+    assert len(json.loads(out)["matrix"]) == 6
+    assert (f"warning: skipping a document that cannot be read: <stdin>:{BROKEN_LINE}: "
+            "invalid YAML: ") in err
+    _, expected, _ = run(capsys, "matrix", str(KONVOY), "--pods", "-o", "json")
+    assert out == expected
+
+
+def test_without_skip_invalid_a_broken_document_refuses_the_input(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(BROKEN_STREAM))
+    code, out, err = run(capsys, "matrix", "-")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"stockade: error: <stdin>:{BROKEN_LINE}: invalid YAML: ")
+
+
+def test_check_reports_broken_documents_with_every_other_error(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(BROKEN_STREAM.replace("containerPort: 6379", "containerPort: 0"))
+    code, out, err = run(capsys, "check", str(path), "-o", "json")
+    doc = json.loads(out)
+    assert code == 2
+    first = doc["errors"][0]
+    assert (first["line"], first["type"]) == (BROKEN_LINE, "Unreadable document")
+    code, _, err = run(capsys, "check", str(path))
+    assert err.splitlines()[0].startswith(f"error: {path}:{BROKEN_LINE}: invalid YAML: ")
+    assert err.splitlines()[-1].startswith("1 document that cannot be read")
+
+
+def test_broken_documents_are_found_in_large_streams() -> None:
+    """A stream longer than one parsing chunk: the broken document is found by itself."""
+    good = (KONVOY / "pods.yaml").read_text()
+    copies = limits.YAML_CHUNK_BYTES // len(good) + 2
+    docs = [good.replace("name: ", f"name: c{i}-", 1) for i in range(copies)]
+    docs[copies // 2] = "a: [\n"
+    broken: list[DocumentError] = []
+    objects = parse_text("---\n".join(docs), "big.yaml", broken=broken)
+    assert len(broken) == 1 and "invalid YAML" in str(broken[0])
+    assert len(objects) == (copies - 1) * good.count("kind: Pod")
