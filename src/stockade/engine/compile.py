@@ -15,7 +15,7 @@ import numpy as np
 from stockade.engine.classes import FAMILIES, BehaviourClass, Regions
 from stockade.engine.ports import MAX_PORT
 from stockade.engine.selectors import BoolArray, LabelIndex
-from stockade.model.netparse import IPNetwork, effective_network, parse_cidr
+from stockade.model.netparse import IPAddress, IPNetwork, effective_network, parse_cidr
 from stockade.model.types import (
     IPBlock,
     Namespace,
@@ -34,6 +34,12 @@ class Block:
 
     network: IPNetwork
     excepts: tuple[IPNetwork, ...]
+
+    def contains(self, addr: IPAddress) -> bool:
+        """Inside ``network`` and inside none of ``excepts`` (families never mix)."""
+        if addr.version != self.network.version or addr not in self.network:
+            return False
+        return not any(addr.version == ex.version and addr in ex for ex in self.excepts)
 
 
 def normalise_block(block: IPBlock) -> Block | None:

@@ -205,24 +205,97 @@ class Engine:
         if not isolating:
             return DirectionVerdict(direction, True, note=f"not isolated for {direction.lower()}")
         policies = tuple(self.policies[i].key for i in isolating)
+        classes = self._peer_classes(peer, family)
+        matches = tuple(
+            found
+            for i in isolating
+            for rule in self.compiled[i].rules[direction]
+            if (found := self._rule_match(rule, peer, classes, family, traffic)) is not None
+        )
+        if matches:
+            return DirectionVerdict(direction, True, True, policies, matches)
+
+        def explain() -> tuple[RuleMiss, ...]:
+            return self._misses(direction, isolating, peer, family, traffic)
+
+        return DirectionVerdict(direction, False, True, policies, explain=explain)
+
+    # The verdict: which rules match, without a word of why the others did not.
+
+    def _peer_classes(self, peer: Endpoint, family: int) -> int | None:
+        """The class whose compiled peer vectors answer for ``peer`` in this family: a pod
+        seen at its own address of the family. ``None``: test the peers one by one (an
+        address no pod has, or a pod asked about at another address)."""
+        if peer.pod is None:
+            return None
+        index = self._by_key[peer.pod.key]
+        if peer.ip is not None and peer.ip != address_of_family(self._addresses[index], family):
+            return None
+        return self.pod_class[index]
+
+    def _rule_match(self, rule: CompiledRule, peer: Endpoint, cls: int | None, family: int,
+                    traffic: Traffic) -> RuleMatch | None:
+        port = self._port_index(rule, traffic)
+        if port is False:
+            return None
+        if rule.any_peer:
+            hit: int | None = None
+        else:
+            found = next((j for j, cp in enumerate(rule.peers)
+                          if self._peer_hit(cp, peer, cls, family)), None)
+            if found is None:
+                return None
+            hit = found
+        return RuleMatch(self.policies[rule.policy].key, rule.direction, rule.index, hit,
+                         port)
+
+    def _peer_hit(self, cp: CompiledPeer, peer: Endpoint, cls: int | None,
+                  family: int) -> bool:
+        if cls is not None:  # a pod: the compiled vectors over classes answer
+            if cp.selected is not None:
+                return bool(cp.selected[cls])
+            members = cp.block_members.get(family)
+            return members is not None and bool(members[cls])
+        if cp.block is None:
+            return False  # selectors match pods only, never a bare address
+        addr = self._address(peer, family)
+        return addr is not None and cp.block.contains(addr)
+
+    def _port_index(self, rule: CompiledRule, traffic: Traffic) -> int | bool | None:
+        """Index of the first matching ``ports`` entry (``None``: no list, all ports), or
+        ``False``."""
+        if rule.any_port:
+            return None
+        dst = traffic.destination.pod
+        for j, cp in enumerate(rule.ports):
+            if cp.protocol != traffic.protocol:
+                continue
+            if not cp.name:
+                if cp.first <= traffic.port <= cp.last:
+                    return j
+            elif dst is not None and not dst.host_network:
+                # The first container port of that name and protocol decides.
+                number = next((p.container_port for p in dst.container_ports()
+                               if p.name == cp.name and p.protocol == cp.protocol), None)
+                if number == traffic.port:
+                    return j
+        return False
+
+    # The explanation: every rule of the isolating policies, and why each one missed.
+
+    def _misses(self, direction: PolicyType, isolating: Sequence[int], peer: Endpoint,
+                family: int, traffic: Traffic) -> tuple[RuleMiss, ...]:
         dst = traffic.destination
-        matches: list[RuleMatch] = []
         misses: list[RuleMiss] = []
         for i in isolating:
             for rule in self.compiled[i].rules[direction]:
                 peer_hit, peer_why = self._match_peers(rule, peer, family)
                 port_hit, port_why = self._match_ports(rule, dst, traffic)
-                if peer_hit is not False and port_hit is not False:
-                    matches.append(RuleMatch(self.policies[i].key, direction, rule.index,
-                                             peer_hit, port_hit))
-                else:
-                    closeness = int(peer_hit is not False or port_hit is not False)
-                    reasons = (*peer_why, *port_why)
-                    misses.append(RuleMiss(self.policies[i].key, direction, rule.index,
-                                           closeness, reasons))
+                closeness = int(peer_hit is not False or port_hit is not False)
+                misses.append(RuleMiss(self.policies[i].key, direction, rule.index,
+                                       closeness, (*peer_why, *port_why)))
         misses.sort(key=lambda m: -m.closeness)
-        return DirectionVerdict(direction, bool(matches), True, policies, tuple(matches),
-                                tuple(misses) if not matches else ())
+        return tuple(misses)
 
     def _match_peers(self, rule: CompiledRule, peer: Endpoint,
                      family: int) -> tuple[int | bool | None, list[str]]:
