@@ -38,7 +38,7 @@ from stockade.engine.resolved import (
 )
 from stockade.engine.traffic import Endpoint, Traffic, connection_family
 from stockade.errors import InputError
-from stockade.model.netparse import IPAddress, parse_ip
+from stockade.model.netparse import IPAddress, effective_address, parse_ip
 from stockade.model.selectors import describe_selector, selector_keys, selector_matches
 from stockade.model.types import Cluster, Namespace, ObjectMeta, Pod, PolicyType, Protocol
 
@@ -122,9 +122,12 @@ class Engine:
         return self.classes[self.pod_class[self._by_key[pod.key]]]
 
     def endpoint(self, text: str) -> Endpoint:
-        """``ns/name`` (or ``ns/Kind/name``) of a pod, or an IP address (a pod's or not)."""
+        """``ns/name`` (or ``ns/Kind/name``) of a pod, or an IP address (a pod's or not).
+        An IPv4-mapped IPv6 address (``::ffff:10.0.0.1``) is its IPv4 address, as Go's
+        ``net.ParseIP`` reads it and as pod IPs and ipBlocks are read."""
         addr = parse_ip(text)
         if addr is not None:
+            addr = effective_address(addr)
             index = self._by_ip.get(addr)
             return Endpoint(self.pods[index] if index is not None else None, addr)
         if "/" not in text:
