@@ -28,6 +28,7 @@ from stockade.engine.compile import (
     policy_blocks,
 )
 from stockade.engine.explain import DirectionVerdict, RuleMatch, RuleMiss, Verdict
+from stockade.engine.nodes import NodeAddresses
 from stockade.engine.resolved import (
     NamedPort,
     PodRules,
@@ -81,11 +82,7 @@ class Engine:
                 # A hostNetwork pod shares its node's address; prefer the pod-network owner.
                 if addr not in self._by_ip or not self.pods[i].host_network:
                     self._by_ip.setdefault(addr, i)
-        self._on_node: dict[str, list[int]] = {}
-        if any(p.host_network for p in self.pods):
-            for i, pod in enumerate(self.pods):
-                if pod.spec.node_name:
-                    self._on_node.setdefault(pod.spec.node_name, []).append(i)
+        self.nodes = NodeAddresses(self.pods, self._addresses, cluster.nodes)
         self.namespaces: dict[str, Namespace] = {ns.name: ns for ns in cluster.namespaces}
         for pod in self.pods:
             if pod.namespace not in self.namespaces:
@@ -138,17 +135,21 @@ class Engine:
         """True when one pod is host-networked on the other's node: node traffic, which
         NetworkPolicy always allows (kubelet probes; a pod reaching its node)."""
         a, b = self.pods[src], self.pods[dst]
-        if a.host_network == b.host_network or not a.spec.node_name:
+        if a.host_network == b.host_network:
             return False
-        return a.spec.node_name == b.spec.node_name
+        return self.nodes.shared(dst, src) if a.host_network else self.nodes.shared(src, dst)
 
     def node_peers(self, index: int) -> list[int]:
         """Pods with which pod ``index`` exchanges node traffic (see ``node_traffic``)."""
-        pod = self.pods[index]
-        if not pod.spec.node_name:
-            return []
-        return [i for i in self._on_node.get(pod.spec.node_name, ())
-                if self.pods[i].host_network != pod.host_network]
+        return self.nodes.peers(index)
+
+    def own_node(self, subject: Pod, peer: Endpoint) -> bool:
+        """Is ``peer`` the node ``subject`` runs on: a host-network pod there, or any of the
+        node's addresses (``NodeAddresses``)? A pod-network pod never is."""
+        index = self._by_key[subject.key]
+        if peer.pod is not None:
+            return peer.pod.host_network and self.nodes.shared(index, self._by_key[peer.pod.key])
+        return peer.ip is not None and peer.ip in self.nodes.own(index)
 
     # --- evaluation ------------------------------------------------------------------------
 
@@ -194,15 +195,10 @@ class Engine:
         if subject.pod.host_network:
             return DirectionVerdict(direction, True,
                                     note="host-network pod: node traffic, no policy applies")
-        if (peer.pod is not None and peer.pod.host_network and peer.pod.spec.node_name
-                and peer.pod.spec.node_name == subject.pod.spec.node_name):
+        if self.own_node(subject.pod, peer):
             note = ("from the pod's own node: always allowed" if direction is INGRESS
                     else "to the pod's own node: always allowed")
             return DirectionVerdict(direction, True, note=note)
-        if (direction is INGRESS and peer.pod is None and peer.ip is not None
-                and subject.pod.host_ip and parse_ip(subject.pod.host_ip) == peer.ip):
-            return DirectionVerdict(direction, True,
-                                    note="from the pod's own node: always allowed")
         cls = self.class_of(subject.pod)
         isolating = self.isolating[direction][cls.index]
         if not isolating:
