@@ -109,6 +109,7 @@ class ReferenceCluster:
         self.pods: dict[str, RefPod] = {p.key: p for p in pods}
         self._node_objects = {name: tuple(ips) for name, ips in (nodes or {}).items()}
         self._node_addresses: dict[str, set[IPAddress]] = {}
+        self._named: dict[str, set[IPAddress]] | None = None
         self._declared = dict(namespaces)
         self._policies_by_ns: dict[str, list[RefPolicy]] = {}
         for pol in policies:
@@ -171,32 +172,48 @@ class ReferenceCluster:
         owners.sort(key=lambda p: p.host_network)
         return owners[0] if owners else RefAddress(ip)
 
-    def node_addresses(self, pod: RefPod) -> set[IPAddress]:
-        """Every address the input knows for ``pod``'s node: its own status.hostIPs and,
-        when it names its node, every pod's hostIPs on that node, the addresses of
-        host-network pods there, and the Node object's InternalIP/ExternalIP addresses."""
-        cached = self._node_addresses.get(pod.key)
-        if cached is not None:
-            return cached
-        found = set(pod.host_ips)
-        if pod.node_name:
+    def named_node_addresses(self, name: str) -> set[IPAddress]:
+        """Every address the input knows for node ``name``: the hostIPs of the pods that
+        run there, the addresses of its host-network pods, the Node object's
+        InternalIP/ExternalIP addresses."""
+        return self._nodes().get(name, set())
+
+    def _nodes(self) -> dict[str, set[IPAddress]]:
+        """``named_node_addresses`` of every node at once: one pass over the pods."""
+        if self._named is None:
+            self._named = {n: set(ips) for n, ips in self._node_objects.items()}
             for other in self.pods.values():
-                if other.node_name == pod.node_name:
+                if other.node_name:
+                    found = self._named.setdefault(other.node_name, set())
                     found.update(other.host_ips)
                     if other.host_network:
                         found.update(other.ips)
-            found.update(self._node_objects.get(pod.node_name, ()))
-        self._node_addresses[pod.key] = found
-        return found
+        return self._named
 
-    def _on_own_node(self, pod: RefPod, other: RefPod | RefAddress, version: int) -> bool:
+    def node_names(self, pod: RefPod) -> set[str]:
+        """The node ``pod`` runs on: the one it names, or, naming none, every node one of
+        its hostIPs belongs to."""
+        if pod.node_name:
+            return {pod.node_name}
+        return {n for n, ips in self._nodes().items() if ips & set(pod.host_ips)}
+
+    def node_addresses(self, pod: RefPod) -> set[IPAddress]:
+        """The addresses of ``pod``'s node: its own status.hostIPs and those of its node."""
+        cached = self._node_addresses.get(pod.key)
+        if cached is None:
+            cached = set(pod.host_ips).union(
+                *(self.named_node_addresses(n) for n in self.node_names(pod)))
+            self._node_addresses[pod.key] = cached
+        return cached
+
+    def _on_own_node(self, pod: RefPod, other: RefPod | RefAddress) -> bool:
         """Is ``other`` (the far end of a connection of ``pod``) ``pod``'s own node: a
         host-network pod there, or one of the node's addresses?"""
         if isinstance(other, RefAddress):
             return other.ip in self.node_addresses(pod)
         if not other.host_network:
             return False
-        if other.node_name and other.node_name == pod.node_name:
+        if other.node_name and other.node_name in self.node_names(pod):
             return True
         return bool(set(other.ips) & self.node_addresses(pod))
 
@@ -214,7 +231,7 @@ class ReferenceCluster:
                    protocol: str, port: int) -> bool:
         if isinstance(src, RefAddress) or src.host_network:
             return True  # not a pod, or node traffic: no policy applies to it
-        if self._on_own_node(src, dst, version):
+        if self._on_own_node(src, dst):
             return True  # traffic to the pod's own node
         policies = self.applying(src, "Egress")
         if not policies:
@@ -234,7 +251,7 @@ class ReferenceCluster:
         policies = self.applying(dst, "Ingress")
         if not policies:
             return True
-        if self._on_own_node(dst, src, version):
+        if self._on_own_node(dst, src):
             return True  # from the pod's own node
         src_ip = _ip_of(src, version)
         for pol in policies:
