@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from benchmarks.reference import ReferenceCluster
 
 from stockade.engine import Engine
