@@ -105,8 +105,8 @@ def test_matrix_forms_show_node_traffic_known_by_address(capsys: pytest.CaptureF
     rows = json.loads(out)["matrix"]
 
     def cell(src: str, dst: str) -> str:
-        return next((t for t, dsts in rows[src].items() if t != "*" and dst in dsts),
-                    rows[src]["*"])
+        return str(next((t for t, dsts in rows[src].items() if t != "*" and dst in dsts),
+                        rows[src]["*"]))
 
     assert cell("default/app", "kube-system/agent") == "all"
     assert cell("kube-system/agent", "default/app") == "all"
