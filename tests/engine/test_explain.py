@@ -8,6 +8,7 @@ second implementation of matching, so it is checked against the first on random 
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling module, no p
 import strategies as gen
 
 from stockade.engine import Engine, Traffic
+from stockade.engine.compile import BlockIndex, CompiledPeer, normalise_block
 from stockade.engine.explain import RuleMatch
-from stockade.model.types import PolicyType, Protocol
+from stockade.model.types import IPBlock, NetworkPolicyPeer, PolicyType, Protocol
 
 Manifests = list[dict[str, Any]]
 
@@ -123,3 +125,65 @@ def test_the_quick_verdict_matches_the_worded_one(manifests: Manifests,
                 rules = sum(len(engine.compiled[i].rules[side.direction]) for i in
                             engine.isolating[side.direction][engine.class_of(subject.pod).index])
                 assert len(side.misses) == rules
+
+
+def test_a_pod_asked_about_at_its_second_address() -> None:
+    """Selectors see the pod, ipBlocks the address the question names: the quick verdict
+    and the worded one agree when that is not the address the pod's class stands for."""
+    pod = _pod("b", "10.0.0.2")
+    pod["status"]["podIPs"] = [{"ip": "10.0.0.2"}, {"ip": "10.0.0.3"}]
+    pod["metadata"]["labels"] = {"app": "b"}
+    policy: dict[str, Any] = {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"namespace": "x", "name": "out"},
+        "spec": {"podSelector": {"matchLabels": {"app": "a"}}, "policyTypes": ["Egress"],
+                 "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.3/32"}}],
+                             "ports": [{"port": 443}]},
+                            {"to": [{"podSelector": {"matchLabels": {"app": "b"}}}],
+                             "ports": [{"port": 80}]}]}}
+    a = _pod("a", "10.0.0.1")
+    a["metadata"]["labels"] = {"app": "a"}
+    engine = gen.engine_of([a, pod, policy])
+    for dst, port, expected in (("10.0.0.3", 443, [(0, 0)]), ("10.0.0.2", 443, []),
+                                ("x/b", 443, []), ("10.0.0.3", 80, [(1, 0)]),
+                                ("x/b", 80, [(1, 0)])):
+        traffic = Traffic(engine.endpoint("x/a"), engine.endpoint(dst), Protocol.TCP, port)
+        verdict = engine.evaluate(traffic)
+        assert [(m.rule, m.peer) for m in verdict.egress.allowed_by] == expected, (dst, port)
+        assert list(verdict.egress.allowed_by) == _worded_matches(engine, traffic,
+                                                                   PolicyType.EGRESS)
+
+
+@st.composite
+def _blocks(draw: st.DrawFn) -> list[tuple[str, list[str]]]:
+    """ipBlocks of both families around a few anchors, some with excepts, many of them."""
+    out = []
+    for _ in range(draw(st.integers(9, 30))):
+        if draw(st.booleans()):
+            prefix = draw(st.integers(20, 32))
+            net = ipaddress.ip_network((draw(st.sampled_from(V4)), prefix), strict=False)
+        else:
+            prefix = draw(st.integers(100, 128))
+            net = ipaddress.ip_network((draw(st.sampled_from(V6)), prefix), strict=False)
+        excepts = []
+        if prefix < net.max_prefixlen and draw(st.booleans()):
+            excepts.append(str(next(net.subnets(new_prefix=prefix + 1))))
+        out.append((str(net), excepts))
+    return out
+
+
+V4 = ("10.1.2.3", "10.1.2.200", "10.1.3.1", "192.0.2.1")
+V6 = ("fd00::1", "fd00::ff:1", "2001:db8::5")
+
+
+@settings(max_examples=100, deadline=None)
+@given(_blocks(), st.sampled_from((*V4, *V6, "10.9.9.9", "fd00:1::1")))
+def test_the_block_index_finds_the_first_block_a_scan_finds(
+        blocks: list[tuple[str, list[str]]], address: str) -> None:
+    peers = tuple(CompiledPeer(NetworkPolicyPeer(ip_block=IPBlock(cidr, tuple(ex))), None,
+                               normalise_block(IPBlock(cidr, tuple(ex))), {})
+                  for cidr, ex in blocks)
+    addr = ipaddress.ip_address(address)
+    scan = next((j for j, cp in enumerate(peers)
+                 if cp.block is not None and cp.block.contains(addr)), None)
+    assert BlockIndex.of(peers).first_containing(addr) == scan

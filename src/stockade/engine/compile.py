@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from stockade.engine.classes import FAMILIES, BehaviourClass, Regions
 from stockade.engine.ports import MAX_PORT
@@ -40,6 +42,42 @@ class Block:
         if addr.version != self.network.version or addr not in self.network:
             return False
         return not any(addr.version == ex.version and addr in ex for ex in self.excepts)
+
+
+SCAN_LIMIT = 8  # ipBlock peers of one family tested one by one; more are looked up at once
+
+
+@dataclass(frozen=True, slots=True)
+class BlockIndex:
+    """The ipBlock peers of one rule, per family, so that the first one containing an
+    address is found with a few vector operations however many there are."""
+
+    peers: dict[int, tuple[tuple[int, Block], ...]]  # family -> (peer index, block), in order
+    firsts: dict[int, npt.NDArray[Any]]  # family -> each network's first address
+    lasts: dict[int, npt.NDArray[Any]]
+
+    @classmethod
+    def of(cls, peers: Sequence[CompiledPeer]) -> BlockIndex:
+        by_family: dict[int, list[tuple[int, Block]]] = {}
+        for j, cp in enumerate(peers):
+            if cp.block is not None:
+                by_family.setdefault(cp.block.network.version, []).append((j, cp.block))
+        # IPv6 addresses exceed 64 bits: compared as Python integers.
+        dtype: dict[int, Any] = {4: np.int64, 6: object}
+        firsts = {f: np.array([int(b.network.network_address) for _, b in found],
+                              dtype=dtype[f]) for f, found in by_family.items()}
+        lasts = {f: np.array([int(b.network.broadcast_address) for _, b in found],
+                             dtype=dtype[f]) for f, found in by_family.items()}
+        return cls({f: tuple(found) for f, found in by_family.items()}, firsts, lasts)
+
+    def first_containing(self, addr: IPAddress) -> int | None:
+        """The index (in the rule's peers) of the first ipBlock peer containing ``addr``."""
+        found = self.peers.get(addr.version, ())
+        if len(found) > SCAN_LIMIT:
+            value = int(addr)
+            inside = (self.firsts[addr.version] <= value) & (value <= self.lasts[addr.version])
+            found = tuple(found[int(k)] for k in np.flatnonzero(inside))
+        return next((j for j, block in found if block.contains(addr)), None)
 
 
 def normalise_block(block: IPBlock) -> Block | None:
@@ -82,6 +120,7 @@ class CompiledRule:
     any_port: bool
     ports: tuple[CompiledPort, ...]
     named: tuple[tuple[Protocol, str], ...]
+    blocks: BlockIndex
 
     def peer_classes(self, family: int) -> BoolArray:
         if family in self.block_members:
@@ -200,6 +239,7 @@ class Compiler:
             any_peer=any_peer, peers=peers, selected=selected, block_members=blocks,
             any_port=not rule.ports, ports=ports,
             named=tuple(sorted({(p.protocol, p.name) for p in ports if p.name})),
+            blocks=BlockIndex.of(peers),
         )
 
     def policy(self, index: int, policy: NetworkPolicy) -> CompiledPolicy:

@@ -9,6 +9,7 @@ then some rule of theirs must match peer and port. Every answer records the deci
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,6 +45,17 @@ from stockade.model.selectors import describe_selector, selector_keys, selector_
 from stockade.model.types import Cluster, Namespace, ObjectMeta, Pod, PolicyType, Protocol
 
 INGRESS, EGRESS = PolicyType.INGRESS, PolicyType.EGRESS
+
+
+@dataclass(frozen=True, slots=True)
+class _PeerView:
+    """The far end of a connection as rules' peers see it: its class (``None``: no pod),
+    whether ``addr`` is the class's own address in ``family``, and that address."""
+
+    cls: int | None
+    own_address: bool
+    addr: IPAddress | None
+    family: int
 
 
 def _selector_label_keys(cluster: Cluster) -> set[str]:
@@ -204,12 +216,12 @@ class Engine:
         if not isolating:
             return DirectionVerdict(direction, True, note=f"not isolated for {direction.lower()}")
         policies = tuple(self.policies[i].key for i in isolating)
-        classes = self._peer_classes(peer, family)
+        view = self._peer_view(peer, family)
         matches = tuple(
             found
             for i in isolating
             for rule in self.compiled[i].rules[direction]
-            if (found := self._rule_match(rule, peer, classes, family, traffic)) is not None
+            if (found := self._rule_match(rule, view, traffic)) is not None
         )
         if matches:
             return DirectionVerdict(direction, True, True, policies, matches)
@@ -221,44 +233,48 @@ class Engine:
 
     # The verdict: which rules match, without a word of why the others did not.
 
-    def _peer_classes(self, peer: Endpoint, family: int) -> int | None:
-        """The class whose compiled peer vectors answer for ``peer`` in this family: a pod
-        seen at its own address of the family. ``None``: test the peers one by one (an
-        address no pod has, or a pod asked about at another address)."""
+    def _peer_view(self, peer: Endpoint, family: int) -> _PeerView:
+        """What the rules' peers are matched against: the peer's class (selectors), and its
+        address in the connection's family (ipBlocks)."""
         if peer.pod is None:
-            return None
+            return _PeerView(None, False, self._address(peer, family), family)
         index = self._by_key[peer.pod.key]
-        if peer.ip is not None and peer.ip != address_of_family(self._addresses[index], family):
-            return None
-        return self.pod_class[index]
+        own = address_of_family(self._addresses[index], family)
+        addr = peer.ip if peer.ip is not None else own
+        return _PeerView(self.pod_class[index], addr == own, addr, family)
 
-    def _rule_match(self, rule: CompiledRule, peer: Endpoint, cls: int | None, family: int,
+    def _rule_match(self, rule: CompiledRule, view: _PeerView,
                     traffic: Traffic) -> RuleMatch | None:
         port = self._port_index(rule, traffic)
         if port is False:
             return None
-        if rule.any_peer:
-            hit: int | None = None
-        else:
-            found = next((j for j, cp in enumerate(rule.peers)
-                          if self._peer_hit(cp, peer, cls, family)), None)
+        hit: int | None = None
+        if not rule.any_peer:
+            found = self._first_peer(rule, view)
             if found is None:
                 return None
             hit = found
         return RuleMatch(self.policies[rule.policy].key, rule.direction, rule.index, hit,
                          port)
 
-    def _peer_hit(self, cp: CompiledPeer, peer: Endpoint, cls: int | None,
-                  family: int) -> bool:
-        if cls is not None:  # a pod: the compiled vectors over classes answer
-            if cp.selected is not None:
-                return bool(cp.selected[cls])
-            members = cp.block_members.get(family)
-            return members is not None and bool(members[cls])
-        if cp.block is None:
-            return False  # selectors match pods only, never a bare address
-        addr = self._address(peer, family)
-        return addr is not None and cp.block.contains(addr)
+    def _first_peer(self, rule: CompiledRule, view: _PeerView) -> int | None:
+        """The index of the first of the rule's peers that matches, or ``None``: selector
+        peers by the peer's class, ipBlock peers by its address (by its class, when that
+        is the class's own address, to reject at once)."""
+        cls = view.cls
+        by_selector: int | None = None
+        if cls is not None and rule.selected[cls]:
+            by_selector = next(j for j, cp in enumerate(rule.peers)
+                               if cp.selected is not None and cp.selected[cls])
+        by_block: int | None = None
+        if view.addr is not None:
+            members = rule.block_members.get(view.family)
+            if not (view.own_address and cls is not None
+                    and (members is None or not members[cls])):
+                by_block = rule.blocks.first_containing(view.addr)
+        if by_selector is None or by_block is None:
+            return by_selector if by_block is None else by_block
+        return min(by_selector, by_block)
 
     def _port_index(self, rule: CompiledRule, traffic: Traffic) -> int | bool | None:
         """Index of the first matching ``ports`` entry (``None``: no list, all ports), or
