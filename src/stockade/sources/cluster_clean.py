@@ -1,8 +1,8 @@
 """Trim objects read from the API server down to what a manifest needs, keeping meaning.
 
 Drops bookkeeping (managedFields, uid, resourceVersion, timestamps, last-applied annotations)
-and status, except a Pod's phase and IPs and a Node's addresses. Pure: used both by the live reader and by the
-snapshot writer, so a snapshot reads back exactly as the cluster was read.
+and status, except a Pod's phase and IPs and a Node's addresses. Pure: used both by the live
+reader and by the snapshot writer, so a snapshot reads back exactly as the cluster was read.
 """
 
 from __future__ import annotations
