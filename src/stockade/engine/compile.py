@@ -8,7 +8,7 @@ Each policy becomes: the classes it selects. Nothing here is evaluated per pair 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -50,11 +50,12 @@ SCAN_LIMIT = 8  # ipBlock peers of one family tested one by one; more are looked
 @dataclass(frozen=True, slots=True)
 class BlockIndex:
     """The ipBlock peers of one rule, per family, so that the first one containing an
-    address is found with a few vector operations however many there are."""
+    address is found with a few vector operations however many there are (the vectors are
+    built on first use: most rules are never asked about an address)."""
 
     peers: dict[int, tuple[tuple[int, Block], ...]]  # family -> (peer index, block), in order
-    firsts: dict[int, npt.NDArray[Any]]  # family -> each network's first address
-    lasts: dict[int, npt.NDArray[Any]]
+    _ranges: dict[int, tuple[npt.NDArray[Any], npt.NDArray[Any]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, peers: Sequence[CompiledPeer]) -> BlockIndex:
@@ -62,20 +63,27 @@ class BlockIndex:
         for j, cp in enumerate(peers):
             if cp.block is not None:
                 by_family.setdefault(cp.block.network.version, []).append((j, cp.block))
-        # IPv6 addresses exceed 64 bits: compared as Python integers.
-        dtype: dict[int, Any] = {4: np.int64, 6: object}
-        firsts = {f: np.array([int(b.network.network_address) for _, b in found],
-                              dtype=dtype[f]) for f, found in by_family.items()}
-        lasts = {f: np.array([int(b.network.broadcast_address) for _, b in found],
-                             dtype=dtype[f]) for f, found in by_family.items()}
-        return cls({f: tuple(found) for f, found in by_family.items()}, firsts, lasts)
+        return cls({f: tuple(found) for f, found in by_family.items()})
+
+    def _firsts_lasts(self, family: int) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        found = self._ranges.get(family)
+        if found is None:
+            nets = [b.network for _, b in self.peers[family]]
+            # IPv6 addresses exceed 64 bits: compared as Python integers.
+            dtype: Any = np.int64 if family == 4 else object
+            found = (np.array([int(n.network_address) for n in nets], dtype=dtype),
+                     np.array([int(n.network_address) + n.num_addresses - 1 for n in nets],
+                              dtype=dtype))
+            self._ranges[family] = found
+        return found
 
     def first_containing(self, addr: IPAddress) -> int | None:
         """The index (in the rule's peers) of the first ipBlock peer containing ``addr``."""
         found = self.peers.get(addr.version, ())
         if len(found) > SCAN_LIMIT:
+            firsts, lasts = self._firsts_lasts(addr.version)
             value = int(addr)
-            inside = (self.firsts[addr.version] <= value) & (value <= self.lasts[addr.version])
+            inside = (firsts <= value) & (value <= lasts)
             found = tuple(found[int(k)] for k in np.flatnonzero(inside))
         return next((j for j, block in found if block.contains(addr)), None)
 

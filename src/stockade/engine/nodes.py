@@ -32,12 +32,25 @@ def parse_addresses(texts: Sequence[str]) -> tuple[IPAddress, ...]:
 
 class NodeAddresses:
     """Per pod, the addresses of its own node; per pod, the pods it exchanges node traffic
-    with (a host-network pod and a pod-network pod on one node)."""
+    with (a host-network pod and a pod-network pod on one node). Worked out for every pod
+    at once, on first use, so that building an engine does not pay for it."""
 
     def __init__(self, pods: Sequence[Pod], addresses: Sequence[Sequence[IPAddress]],
                  nodes: Sequence[Node]) -> None:
         self._pods = pods
-        host = [parse_addresses(p.host_ips) for p in pods]
+        self._addresses = addresses
+        self._nodes = nodes
+        self._own: list[Addresses] = []
+        self._peers: dict[int, frozenset[int]] = {}
+        self._host_peers: dict[int, list[int]] = {}
+        self._built = False
+
+    def _build(self) -> None:
+        self._built = True
+        pods, addresses, nodes = self._pods, self._addresses, self._nodes
+        parsed: dict[tuple[str, ...], tuple[IPAddress, ...]] = {}  # few distinct: per node
+        host = [parsed[p.host_ips] if p.host_ips in parsed
+                else parsed.setdefault(p.host_ips, parse_addresses(p.host_ips)) for p in pods]
         named: dict[str, set[IPAddress]] = {}
         for i, pod in enumerate(pods):
             if pod.spec.node_name:
@@ -66,9 +79,6 @@ class NodeAddresses:
 
         # Pods of one node with the same hostIPs share one set (and one peer list).
         memo: dict[tuple[str, tuple[IPAddress, ...]], tuple[Addresses, frozenset[int]]] = {}
-        self._own: list[Addresses] = []
-        self._peers: dict[int, frozenset[int]] = {}
-        self._host_peers: dict[int, list[int]] = {}
         for i, pod in enumerate(pods):
             if pod.host_network:
                 self._own.append(_NONE)  # node traffic itself: no policy applies to it
@@ -93,16 +103,22 @@ class NodeAddresses:
 
     def own(self, index: int) -> Addresses:
         """The addresses of pod ``index``'s node (empty for a host-network pod)."""
+        if not self._built:
+            self._build()
         return self._own[index]
 
     def peers(self, index: int) -> list[int]:
         """The pods pod ``index`` exchanges node traffic with, in input order."""
+        if not self._built:
+            self._build()
         if self._pods[index].host_network:
             return list(self._host_peers.get(index, ()))
         return sorted(self._peers.get(index, ()))
 
     def shared(self, subject: int, host: int) -> bool:
         """Is host-network pod ``host`` on the node of pod-network pod ``subject``?"""
+        if not self._built:
+            self._build()
         return host in self._peers.get(subject, _NO_PEERS)
 
 
