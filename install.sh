@@ -12,13 +12,20 @@ command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v conntrack >/dev/null 2>&1 || need_apt+=(conntrack)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)  # matrix -o svg
+if [ -n "$extras" ]; then
+  # The report's tests open it in a real browser; text needs a font.
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "install.sh: apt-get install ${need_apt[*]}" >&2
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
-    echo "install.sh: not root; skipping ${need_apt[*]} (needed only by the lab and enforcement)" >&2
+    echo "install.sh: not root; skipping ${need_apt[*]} (needed by the lab and enforcement," \
+      "matrix -o svg, and the report's browser tests)" >&2
   fi
 fi
 

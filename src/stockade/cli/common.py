@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Collection
+from pathlib import Path
 
-from stockade.errors import InvalidObjects, UsageError
+from stockade.errors import InputError, InvalidObjects, UsageError
 from stockade.model.build import BuildResult, RawObject, build_cluster
 from stockade.model.types import Cluster, Protocol
 from stockade.model.workloads import TEMPLATE_NOTE, Endpoints, choose_endpoints, with_endpoints
@@ -129,3 +132,21 @@ def parse_port(text: str) -> tuple[int, Protocol]:
     if not number.isdigit() or not 1 <= int(number) <= 65535:
         raise UsageError(f"--port {text}: port must be a number from 1 to 65535")
     return int(number), protocol
+
+
+def write_atomically(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write via a temporary file beside the target and rename, so that a failure never
+    leaves half a file and a reader never sees one."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc

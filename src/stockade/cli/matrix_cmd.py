@@ -43,8 +43,15 @@ def register(sub: Any) -> None:
                         help="a port to tabulate, e.g. 80/TCP or 53/UDP (repeatable)")
     parser.add_argument("--pods", action="store_true",
                         help="show every pod instead of groups of identical pods")
-    parser.add_argument("-o", "--output", choices=("text", "json", "csv", "md"),
-                        default="text")
+    parser.add_argument("-o", "--output", choices=("text", "json", "csv", "md", "dot", "svg"),
+                        default="text",
+                        help="dot and svg draw the graph of groups and address ranges (svg "
+                        "runs Graphviz's dot)")
+    graph = parser.add_argument_group("graph (-o dot, -o svg)")
+    graph.add_argument("--all-edges", action="store_true",
+                       help="also draw unrestricted connections (no policy isolates either "
+                       "end); by default they are summarised in the graph's label")
+    graph.add_argument("--title", default="", help="a title drawn above the graph")
     parser.set_defaults(func=run)
 
 
@@ -53,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
     if args.services and ports and args.output in ("csv", "md"):
         raise UsageError(f"--services with --port cannot be written as {args.output}; "
                          "leave out --port, or use -o text or -o json")
+    if args.output in ("dot", "svg") and (ports or args.pods or args.services):
+        raise UsageError(f"-o {args.output} draws the graph of groups; it takes no --port, "
+                         "--pods or --services")
+    if (args.all_edges or args.title) and args.output not in ("dot", "svg"):
+        raise UsageError("--all-edges and --title are for -o dot and -o svg")
     result = load(args)
     cluster, endpoints = choose(args, result.cluster)
     # Groups of one workload's pods are named after it, unless --per-pod.
@@ -72,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {len(unaddressed)} pod(s) without an IP ({', '.join(unaddressed[:5])}"
               f"{', ...' if len(unaddressed) > 5 else ''}): matched by selectors, never by "
               "ipBlock", file=sys.stderr)
+    if args.output in ("dot", "svg"):
+        _write_graph(args, engine, owner)
+        return 0
     if ports:
         results = [(port, proto, port_reachability(engine, proto, port))
                    for port, proto in ports]
@@ -101,6 +116,25 @@ def run(args: argparse.Namespace) -> int:
         else:
             render_services.write_services_rows(reaches, names, out, args.output)
     return 0
+
+
+def _write_graph(args: argparse.Namespace, engine: Engine, owner: Mapping[str, str]) -> None:
+    import io
+
+    from stockade.render.connections import connection_graph
+    from stockade.render.dot import write_dot
+
+    progress = Progress(sys.stderr, "stockade: computing the matrix")
+    graph = connection_graph(engine, owner, progress)
+    progress.done()
+    text = io.StringIO()
+    write_dot(graph, text, title=args.title, all_edges=args.all_edges)
+    if args.output == "dot":
+        sys.stdout.write(text.getvalue())
+        return
+    from stockade.cli.graphviz import dot_to_svg
+
+    sys.stdout.write(dot_to_svg(text.getvalue()))
 
 
 def _rows(engine: Engine, per_pod: bool,

@@ -51,3 +51,22 @@ def format_connections(spans: Iterable[PortSpan]) -> str:
         text = "all" if proto in full else ",".join(str(s) for s in mine)
         parts.append(f"{proto.value} {text}")
     return ", ".join(parts)
+
+
+def parse_connections(text: str) -> list[PortSpan]:
+    """The spans of a connection set's canonical text (``format_connections``'s inverse)."""
+    if text == "none":
+        return []
+    if text == "all":
+        return [PortSpan(p, MIN_PORT, MAX_PORT) for p in PROTOCOLS]
+    spans: list[PortSpan] = []
+    for part in text.split(", "):
+        proto, _, ports = part.partition(" ")
+        protocol = Protocol(proto)
+        if ports == "all":
+            spans.append(PortSpan(protocol, MIN_PORT, MAX_PORT))
+            continue
+        for item in ports.split(","):
+            first, _, last = item.partition("-")
+            spans.append(PortSpan(protocol, int(first), int(last or first)))
+    return spans

@@ -65,12 +65,16 @@ def group_view(rows: ClassRows, owner: Mapping[str, str] | None = None) -> Matri
     engine = rows.engine
     names = group_names(engine.classes, engine.pods, owner)
     members = tuple(tuple(engine.pods[i].key for i in c.members) for c in engine.classes)
-    node_traffic = {
+    return MatrixView(tuple(names), members, rows.texts, rows, node_traffic(engine))
+
+
+def node_traffic(engine: Engine) -> dict[str, list[str]]:
+    """Host-network pod -> the pods on its node: pairs that always reach each other."""
+    return {
         pod.key: [engine.pods[j].key for j in peers]
         for i, pod in enumerate(engine.pods)
         if pod.host_network and (peers := engine.node_peers(i))
     }
-    return MatrixView(tuple(names), members, rows.texts, rows, node_traffic)
 
 
 def _write_extra(extra: Mapping[str, Any] | None, out: IO[str]) -> None:

@@ -22,10 +22,17 @@ def _match_text(direction: PolicyType, peer: int | None, port: int | None) -> st
 
 
 def side_lines(label: str, who: str, side: DirectionVerdict, style: Style) -> list[str]:
-    head = f"  {label:<8}{who}: "
+    first, rest = side_text(side, style)
+    return [f"  {label:<8}{who}: {first}", *rest]
+
+
+def side_text(side: DirectionVerdict, style: Style) -> tuple[str, list[str]]:
+    """One side as ``query`` prints it, without its ``  egress  ns/pod: `` lead: the rest
+    of the first line, and the lines below it."""
     if not side.isolated:
-        return [head + (side.note or "not isolated")]
-    lines = [head + "isolated by " + ", ".join(side.policies)]
+        return side.note or "not isolated", []
+    first = "isolated by " + ", ".join(side.policies)
+    lines: list[str] = []
     for m in side.allowed_by:
         lines.append(f"          {style.good('allowed by')} {m.policy} {m.path} "
                      f"({_match_text(m.direction, m.peer, m.port)})")
@@ -36,7 +43,7 @@ def side_lines(label: str, who: str, side: DirectionVerdict, style: Style) -> li
         hidden = len(side.misses) - NEAREST
         if hidden > 0:
             lines.append(f"          ... and {hidden} more rule(s) (-o json lists them all)")
-    return lines
+    return first, lines
 
 
 def _miss_lines(miss: RuleMiss) -> list[str]:

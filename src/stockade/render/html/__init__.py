@@ -1,0 +1,15 @@
+"""The report as one self-contained HTML file: the matrix, a focused graph, the reasons and
+the policies, drawn in the browser from data the engine computed.
+
+``report_data`` gathers the data (``data.py``), ``explain_cells`` the explanations
+(``reasons.py``), ``render_page`` inlines everything into the page (``page.py``). Pure.
+"""
+
+from __future__ import annotations
+
+from stockade.render.html.data import CellChange, EdgeChange, FindingLike, report_data
+from stockade.render.html.page import render_page
+from stockade.render.html.reasons import CellReasons, explain_cells
+
+__all__ = ["CellChange", "CellReasons", "EdgeChange", "FindingLike", "explain_cells",
+           "render_page", "report_data"]

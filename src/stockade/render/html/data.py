@@ -1,0 +1,216 @@
+"""The report's data: everything the page shows, as one JSON-able value built from what the
+engine computed (the connection graph, the explanations, the compiled policies).
+
+The page never decides anything: colours, edges, highlights and explanations are all read
+from here. Two optional overlays leave room for other commands: ``findings`` (lint findings
+shown on the objects they concern) and ``changes`` (a diff's gained and lost edges).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from stockade import __version__
+from stockade.engine.addresses import AddressRange
+from stockade.engine.classes import pod_addresses
+from stockade.engine.explain import rule_path
+from stockade.model.selectors import describe_selector
+from stockade.model.types import (
+    NetworkPolicy,
+    NetworkPolicyPeer,
+    NetworkPolicyPort,
+    NetworkPolicyRule,
+    PolicyType,
+)
+from stockade.render.connections import ConnectionGraph
+from stockade.render.html.reasons import TOKENS, CellReasons
+
+
+class EdgeChange(enum.StrEnum):
+    """How a cell changed between two versions (``stockade diff -o html``)."""
+
+    SAME = "same"
+    GAINED = "gained"  # nothing was allowed before, something is now
+    LOST = "lost"  # something was allowed before, nothing is now
+    CHANGED = "changed"  # allowed before and after, on other ports
+
+
+@dataclass(frozen=True, slots=True)
+class CellChange:
+    """A cell of the report's graph as it was before (``before``: its connection set)."""
+
+    change: EdgeChange
+    before: str
+
+
+class FindingLike(Protocol):
+    """What the report reads from a lint finding (``stockade.lint.LintFinding`` fits)."""
+
+    @property
+    def check(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def hint(self) -> str: ...
+    @property
+    def related(self) -> tuple[str, ...]: ...
+
+
+LEVELS = {"none": 0, "all": 2}  # anything else: some ports (1)
+
+
+def _peer_text(peer: NetworkPolicyPeer) -> str:
+    if peer.ip_block is not None:
+        block = peer.ip_block
+        text = f"ipBlock {block.cidr}"
+        return text + (f" except {', '.join(block.except_)}" if block.except_ else "")
+    parts = []
+    if peer.namespace_selector is not None:
+        parts.append(f"namespaceSelector {describe_selector(peer.namespace_selector)}")
+    if peer.pod_selector is not None:
+        parts.append(f"podSelector {describe_selector(peer.pod_selector)}")
+    return " and ".join(parts) or "(empty peer)"
+
+
+def _port_text(port: NetworkPolicyPort) -> str:
+    if port.port is None:
+        return f"{port.protocol} (every port)"
+    if port.end_port is not None:
+        return f"{port.protocol} {port.port}-{port.end_port}"
+    return f"{port.protocol} {port.port}"
+
+
+def _rule(direction: PolicyType, index: int, rule: NetworkPolicyRule) -> dict[str, Any]:
+    anyone = "any source" if direction is PolicyType.INGRESS else "any destination"
+    return {"path": rule_path(direction, index),
+            "peers": [_peer_text(p) for p in rule.peers] or [anyone],
+            "ports": [_port_text(p) for p in rule.ports] or ["any port"]}
+
+
+def _policy(graph: ConnectionGraph, index: int, policy: NetworkPolicy) -> dict[str, Any]:
+    compiled = graph.engine.compiled[index]
+    group_of_class = np.flatnonzero(compiled.subjects).tolist()
+    rules = [_rule(d, i, r) for d, spec in ((PolicyType.INGRESS, policy.ingress),
+                                            (PolicyType.EGRESS, policy.egress))
+             if policy.applies_to(d) for i, r in enumerate(spec)]
+    ignored = [d.value for d, spec in ((PolicyType.INGRESS, policy.ingress),
+                                       (PolicyType.EGRESS, policy.egress))
+               if spec and not policy.applies_to(d)]
+    return {"key": policy.key, "ns": policy.namespace, "name": policy.name,
+            "origin": str(policy.origin), "podSelector": describe_selector(policy.pod_selector),
+            "types": list(policy.policy_types), "subjects": group_of_class, "rules": rules,
+            "ignored": ignored}
+
+
+def _range(r: AddressRange) -> dict[str, Any]:
+    return {"family": r.family, "address": str(r.address), "blocks": list(r.blocks)}
+
+
+def _node(graph: ConnectionGraph, i: int) -> dict[str, Any]:
+    node = graph.nodes[i]
+    out: dict[str, Any] = {"name": node.name, "ns": node.namespace,
+                           "in": list(node.isolated_ingress), "out": list(node.isolated_egress)}
+    if node.address_range is not None:
+        out["range"] = _range(node.address_range)
+        return out
+    pod = node.representative.pod
+    assert pod is not None
+    out["members"] = list(node.members)
+    out["labels"] = dict(pod.labels)
+    out["ips"] = list(pod.ips)
+    if node.host_network:
+        out["host"] = True
+    if pod.template_of:
+        out["template"] = True
+    return out
+
+
+def report_data(graph: ConnectionGraph, reasons: CellReasons, *, title: str,
+                sources: Sequence[str] = (), notes: Sequence[str] = (),
+                findings: Sequence[FindingLike] = (),
+                changes: Mapping[tuple[int, int], CellChange] | None = None) -> dict[str, Any]:
+    """The page's data (see the module docstring); ``sources`` and ``notes`` are shown in
+    the page's header and footer as given."""
+    engine = graph.engine
+    n = len(graph.nodes)
+    namespaces: dict[str, None] = {}
+    for node in graph.nodes:
+        if node.namespace:
+            namespaces.setdefault(node.namespace, None)
+    table = reasons.table
+    endpoints: dict[str, list[str]] = {}
+    for node in graph.nodes:
+        ep = node.representative
+        endpoints[ep.name] = ([str(a) for a in pod_addresses(ep.pod)] if ep.pod is not None
+                              else [ep.name])
+        if ep.pod is not None and len(node.members) > 1:
+            second = engine.pod(node.members[1])
+            endpoints[second.key] = [str(a) for a in pod_addresses(second)]
+    for a, b in reasons.pairs.values():
+        for key in (a, b):
+            endpoints.setdefault(key, [str(x) for x in pod_addresses(engine.pod(key))])
+    data: dict[str, Any] = {
+        "version": __version__,
+        "title": title,
+        "sources": list(sources),
+        "notes": list(notes),
+        "namespaces": [{"name": ns, "labels": dict(engine.namespaces[ns].labels),
+                        "declared": engine.namespaces[ns].declared} for ns in namespaces],
+        "nodes": [_node(graph, i) for i in range(n)],
+        "texts": list(graph.texts),
+        "levels": [LEVELS.get(t, 1) for t in graph.texts],
+        "cells": graph.cells.ravel().tolist(),
+        "policies": [_policy(graph, i, p) for i, p in enumerate(engine.policies)],
+        "reasons": {
+            "tokens": list(TOKENS),
+            "lines": table.lines,
+            "sides": [list(s) for s in table.sides],
+            "allowing": [list(a) for a in table.allowing],
+            "examples": [list(e) for e in table.examples],
+            "sets": [list(s) for s in table.sets],
+            "cells": reasons.cells.ravel().tolist(),
+            "pairs": {str(k): list(v) for k, v in reasons.pairs.items()},
+            "endpoints": endpoints,
+        },
+        "nodeTraffic": graph.node_traffic,
+        "findings": [_finding(f) for f in findings],
+        "changes": None,
+    }
+    if changes is not None:
+        status = [0] * (n * n)
+        before = [-1] * (n * n)
+        kinds = list(EdgeChange)
+        texts: list[str] = data["texts"]
+        for (src, dst), change in changes.items():
+            status[src * n + dst] = kinds.index(change.change)
+            if change.before not in texts:
+                texts.append(change.before)
+                data["levels"].append(LEVELS.get(change.before, 1))
+            before[src * n + dst] = texts.index(change.before)
+        data["changes"] = {"kinds": [k.value for k in kinds], "status": status,
+                           "before": before}
+    return data
+
+
+def _finding(f: FindingLike) -> dict[str, Any]:
+    return {"check": f.check, "severity": str(f.severity), "kind": f.kind,
+            "ns": f.namespace, "name": f.name, "path": f.path, "message": f.message,
+            "hint": f.hint, "related": list(f.related)}
+
+
+__all__ = ["CellChange", "EdgeChange", "FindingLike", "report_data"]

@@ -1,0 +1,207 @@
+"""The report's data: explanations equal to what ``stockade query`` prints, reuse of worded
+sides equal to evaluating every cell afresh, the address ranges' connections equal to
+``Engine.evaluate``, and a page that can hold no markup from the data."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+from benchmarks.generate import default_params, generate, write
+
+from stockade.cli.main import main
+from stockade.engine import Endpoint, Engine, Traffic
+from stockade.engine.addresses import address_ranges
+from stockade.engine.matrix import ClassRows
+from stockade.engine.ports import PROTOCOLS, format_connections, parse_connections
+from stockade.model.build import build_cluster
+from stockade.model.workloads import choose_endpoints, with_endpoints
+from stockade.render.connections import ConnectionGraph, connection_graph
+from stockade.render.html import explain_cells, render_page, report_data
+from stockade.render.html.reasons import DST_ADDR, DST_NAME, SRC_ADDR, SRC_NAME, CellReasons
+from stockade.sources.files import read_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def graph_of(*paths: str | Path) -> ConnectionGraph:
+    result = build_cluster(read_paths([str(p) for p in paths]))
+    endpoints = choose_endpoints(result.cluster, per_pod=False)
+    return connection_graph(Engine(with_endpoints(result.cluster, endpoints)), endpoints.owner)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> ConnectionGraph:
+    where = tmp_path_factory.mktemp("cluster")
+    write(generate(default_params(120, seed=3)), where)
+    return graph_of(where)
+
+
+def explained(graph: ConnectionGraph, reasons: CellReasons, src: int, dst: int) -> list[str]:
+    """What the page shows for a cell: the tokens put back, the query layout rebuilt."""
+    table = reasons.table
+    engine = graph.engine
+    pair = reasons.pairs.get(src * len(graph.nodes) + dst)
+    nodes = graph.nodes
+    if pair is not None:
+        a, b = pair
+    elif src == dst and len(nodes[src].members) > 1:
+        a, b = nodes[src].members[0], nodes[src].members[1]
+    else:
+        a, b = nodes[src].representative.name, nodes[dst].representative.name
+
+    def addresses(name: str) -> list[str]:
+        ep = engine.endpoint(name) if "/" not in name else Endpoint(engine.pod(name))
+        if ep.pod is None:
+            return [name]
+        from stockade.engine.classes import pod_addresses
+        return [str(x) for x in pod_addresses(ep.pod)]
+
+    values = {SRC_NAME: a, DST_NAME: b}
+    values.update(zip(SRC_ADDR, addresses(a), strict=False))
+    values.update(zip(DST_ADDR, addresses(b), strict=False))
+
+    def sub(text: str) -> str:
+        for token, value in values.items():
+            text = text.replace(token, value)
+        return text
+
+    out = []
+    for x in table.sets[int(reasons.cells[src, dst])]:
+        proto, port, allowed, e, i, note = table.examples[x]
+        lines = [f"{a} -> {b} {PROTOCOLS[proto].value} {port}: "
+                 f"{'allowed' if allowed else 'denied'}"]
+        if note >= 0:
+            lines += [f"  {n}" for n in sub(table.lines[note]).split("\n")]
+        else:
+            for label, who, side in (("egress", a, e), ("ingress", b, i)):
+                ids = table.sides[side]
+                lines.append(f"  {label:<8}{who}: {sub(table.lines[ids[0]])}")
+                lines += [sub(table.lines[k]) for k in ids[1:]]
+        out.append("\n".join(lines))
+    return out
+
+
+def test_every_konvoy_cell_reads_as_query_prints_it(capsys: pytest.CaptureFixture[str]) -> None:
+    graph = graph_of(ROOT / "examples/konvoy")
+    reasons = explain_cells(graph)
+    n = len(graph.nodes)
+    checked = 0
+    for src in range(n):
+        for dst in range(n):
+            if reasons.cells[src, dst] < 0:
+                continue
+            for shown in explained(graph, reasons, src, dst):
+                head = shown.split("\n", 1)[0]
+                a, _, rest = head.partition(" -> ")
+                b, proto, port_text = rest.split(" ")[:3]
+                out = io.StringIO()
+                with redirect_stdout(out):
+                    main(["query", str(ROOT / "examples/konvoy"), "--from", a, "--to", b,
+                          "--port", f"{port_text.rstrip(':')}/{proto}"])
+                assert shown == out.getvalue().rstrip("\n")
+                checked += 1
+    assert checked >= 72
+
+
+def test_reused_sides_equal_fresh_evaluation(generated: ConnectionGraph) -> None:
+    fresh = explain_cells(generated, reuse=False)
+    reused = explain_cells(generated)
+    assert len(reused.table.examples) <= len(fresh.table.examples) + 1000
+    n = len(generated.nodes)
+    for src in range(n):
+        for dst in range(n):
+            if fresh.cells[src, dst] >= 0:
+                assert (explained(generated, reused, src, dst)
+                        == explained(generated, fresh, src, dst)), (src, dst)
+
+
+def test_explained_ports_agree_with_the_cell(generated: ConnectionGraph) -> None:
+    """An explained port is allowed exactly when the cell's connection set holds it, except
+    between a host-network pod and a pod on its node (node traffic, which the group cells
+    leave aside and the page notes), when no other two members stand for the cell."""
+    reasons = explain_cells(generated)
+    engine = generated.engine
+    index = {p.key: i for i, p in enumerate(engine.pods)}
+    n = len(generated.nodes)
+    skipped = 0
+    for src in range(n):
+        for dst in range(n):
+            text = generated.text(src, dst)
+            if not text:
+                continue
+            a, b = generated.nodes[src], generated.nodes[dst]
+            if (a.members and b.members and src != dst
+                    and engine.node_traffic(index[a.members[0]], index[b.members[0]])
+                    and src * n + dst not in reasons.pairs):
+                skipped += 1
+                continue
+            spans = parse_connections(text)
+            assert format_connections(spans) == text
+            for x in reasons.table.sets[int(reasons.cells[src, dst])]:
+                proto, port, allowed, *_ = reasons.table.examples[x]
+                inside = any(s.protocol is PROTOCOLS[proto] and s.first <= port <= s.last
+                             for s in spans)
+                assert bool(allowed) == inside, (src, dst, text, proto, port)
+    assert skipped < n
+
+
+def test_address_ranges_connect_as_evaluate_says(generated: ConnectionGraph) -> None:
+    engine = generated.engine
+    ranges = address_ranges(engine)
+    assert ranges and len({r.name for r in ranges}) == len(ranges)
+    pod_ips = {ip for p in engine.pods for ip in (*p.ips, *(ip for ip in [p.host_ip] if ip))}
+    assert not {str(r.address) for r in ranges} & pod_ips
+    g = len(engine.classes)
+    ports = {(p.protocol, q) for cp in engine.compiled for rules in cp.rules.values()
+             for r in rules for p in r.ports if not p.name
+             for q in {p.first, p.last, max(1, p.first - 1), min(65535, p.last + 1)}}
+    ports |= {(proto, 80) for proto in PROTOCOLS}
+    for k, r in enumerate(ranges):
+        address = Endpoint(None, r.address)
+        for cls in engine.classes[::3]:
+            pod = Endpoint(engine.pods[cls.members[0]])
+            out = parse_connections(generated.text(cls.index, g + k))
+            into = parse_connections(generated.text(g + k, cls.index))
+            for proto, port in sorted(ports):
+                for spans, traffic in ((out, Traffic(pod, address, proto, port)),
+                                       (into, Traffic(address, pod, proto, port))):
+                    inside = any(s.protocol is proto and s.first <= port <= s.last
+                                 for s in spans)
+                    assert engine.evaluate(traffic).allowed == inside, (r.name, cls.index,
+                                                                        proto, port)
+
+
+def test_konvoy_address_ranges() -> None:
+    graph = graph_of(ROOT / "examples/konvoy")
+    names = [n.name for n in graph.nodes if n.is_address]
+    assert names == ["10.0.0.0/24", "172.17.0.0/16 except 172.17.1.0/24",
+                     "other IPv4 addresses"]
+
+
+def test_group_cells_are_the_matrix() -> None:
+    graph = graph_of(ROOT / "examples/shop")
+    rows = ClassRows(graph.engine)
+    for src, ids in rows:
+        assert [graph.text(src, d) for d in range(len(ids))] == [rows.texts[i] for i in ids]
+
+
+def test_the_page_holds_no_markup_from_the_data() -> None:
+    graph = graph_of(ROOT / "examples/konvoy")
+    title = "</script><script>alert(1)</script> & <b>"
+    page = render_page(report_data(graph, explain_cells(graph), title=title,
+                                   notes=["<!-- note -->"]))
+    assert "<script>alert(1)" not in page
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in page
+    data = re.search(r'<script type="application/json" id="stockade-data">(.*?)</script>',
+                     page, re.S)
+    assert data is not None
+    assert json.loads(data.group(1))["title"] == title
+    # Nothing to fetch: no external script, style, font or image, and a policy saying so.
+    assert not re.search(r"<script[^>]+src=|<link\b|@import|url\((?!#)", page)
+    assert "default-src 'none'" in page
+    assert page.count("<script") == 3
