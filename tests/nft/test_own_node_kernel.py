@@ -35,7 +35,7 @@ from stockade.nft.render import render_replace
 POD_IP, GATEWAY, INTERNAL, EXTERNAL, STRANGER = (
     "10.244.0.5", "10.244.0.1", "10.0.0.1", "203.0.113.7", "203.0.113.8")
 PORTS = [(80, "TCP"), (80, "UDP")]
-TIMEOUT = 1.5  # a drop waits this long; a pass takes a millisecond
+TIMEOUT = 3.0  # a drop waits this long; a pass takes a millisecond, more on a busy machine
 
 MANIFESTS = [
     {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": "default"},
@@ -125,9 +125,13 @@ def _outcomes(net: Net) -> dict[tuple[str, str, str], str]:
 
 
 def _plumbing_works(net: Net) -> None:
-    """Before any ruleset: every probe passes, so a drop later is the ruleset's."""
-    outcomes = _outcomes(net)
-    assert set(outcomes.values()) == {REACHABLE}, outcomes
+    """Before any ruleset: every probe passes, so a drop later is the ruleset's. The first
+    round also resolves the neighbours; a busy machine gets two more tries."""
+    for _ in range(3):
+        outcomes = _outcomes(net)
+        if set(outcomes.values()) == {REACHABLE}:
+            return
+    raise AssertionError(f"the plumbing drops packets with no ruleset loaded: {outcomes}")
 
 
 def test_packets_to_and_from_the_own_node_agree_with_the_engine(
@@ -150,6 +154,7 @@ def test_only_addresses_beyond_the_node_cross_forward(net: tuple[Net, str]) -> N
     """Compiled without the own-node pairs, the node's own address still passes (input,
     output) while its translated ExternalIP, routed through forward, is dropped."""
     names, _ = net
+    _plumbing_works(names)
     engine = _engine()
     rules = {d: {"default/app": engine.pod_rules("default/app", d)} for d in PolicyType}
     table = compile_ruleset(engine.pods, rules[PolicyType.INGRESS], rules[PolicyType.EGRESS],
