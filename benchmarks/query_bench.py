@@ -4,6 +4,11 @@ Loads the manifests once (read_paths -> build_cluster -> Engine), then times eac
 random ``Engine.allowed(src, dst, protocol, port)`` calls on its own and reports the median
 and the 99th percentile. A sample of the answers is checked against the reference
 evaluator, so a fast wrong answer does not pass.
+
+``--ipblock-peers N`` adds one policy with N ipBlock peers per direction (an allow-list of
+external ranges, as real clusters keep them) isolating one namespace, and asks only about
+connections from or to that namespace, or to addresses in and around those ranges; it
+also times what ``query`` does (the verdict with its explanation, rendered as text).
 """
 
 from __future__ import annotations
@@ -68,6 +73,58 @@ def verdict(answer: object) -> bool:
     return bool(getattr(answer, "allowed", answer))
 
 
+IPBLOCK_FILE = "zz-many-ipblocks.yaml"
+IPBLOCK_POLICY = "many-ipblocks"
+
+
+def ipblock_cidr(i: int) -> str:
+    """The i-th range of the allow-list: /24s in 100.64.0.0/10, outside every pod and node
+    range the generator uses."""
+    return f"100.{64 + i // 256}.{i % 256}.0/24"
+
+
+def ipblock_policy(namespace: str, count: int) -> dict[str, Any]:
+    """A policy isolating every pod of ``namespace`` both ways, allowing ``count`` ipBlock
+    peers in each direction (every fourth with an ``except``) on TCP 443."""
+    def peers() -> list[dict[str, Any]]:
+        out = []
+        for i in range(count):
+            block: dict[str, Any] = {"cidr": ipblock_cidr(i)}
+            if i % 4 == 0:
+                block["except"] = [ipblock_cidr(i).replace(".0/24", ".128/25")]
+            out.append({"ipBlock": block})
+        return out
+
+    ports = [{"protocol": "TCP", "port": 443}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": IPBLOCK_POLICY, "namespace": namespace},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                     "ingress": [{"from": peers(), "ports": ports}],
+                     "egress": [{"to": peers(), "ports": ports}]}}
+
+
+def ipblock_queries(keys: Sequence[str], namespace: str, blocks: int, count: int,
+                    seed: int) -> list[tuple[str, str, str, int]]:
+    """Connections the many-ipBlock policy decides: from its namespace to pods or to
+    addresses (a third inside the ranges), and from other pods into its namespace."""
+    rng = random.Random(seed)
+    inside = [k for k in keys if k.startswith(namespace + "/")]
+    others = [k for k in keys if not k.startswith(namespace + "/")]
+    out: list[tuple[str, str, str, int]] = []
+    for _ in range(count):
+        port = rng.choice((443, 443, 80, 8080))
+        roll = rng.random()
+        if roll < 0.4:
+            out.append((rng.choice(inside), rng.choice(others), "TCP", port))
+        elif roll < 0.7:
+            out.append((rng.choice(others), rng.choice(inside), "TCP", port))
+        else:
+            i = rng.randrange(blocks * 3)  # two in three beyond the allow-list
+            address = f"100.{64 + i // 256}.{i % 256}.{rng.randrange(1, 255)}"
+            out.append((rng.choice(inside), address, "TCP", port))
+    return out
+
+
 def random_queries(keys: Sequence[str], count: int, seed: int) -> list[tuple[str, str, str, int]]:
     rng = random.Random(seed)
     out: list[tuple[str, str, str, int]] = []
@@ -84,6 +141,32 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def explained(engine: Any, queries: Sequence[tuple[str, str, str, int]]) -> list[float]:
+    """Microseconds per query as ``stockade query`` answers it: the verdict with its
+    explanation, rendered as text (the CLI's parsing and loading excluded)."""
+    import io
+
+    from stockade.engine import Traffic
+    from stockade.model.types import Protocol
+    from stockade.render import query as render
+    from stockade.render.style import Style
+
+    style = Style(False)
+    micros: list[float] = []
+    clock = time.perf_counter_ns
+    for src, dst, proto, port in queries:
+        traffic = Traffic(engine.endpoint(src), engine.endpoint(dst), Protocol(proto), port)
+        t0 = clock()
+        render.write_text(engine.evaluate(traffic), io.StringIO(), style)
+        micros.append((clock() - t0) / 1000)
+    return micros
+
+
+def summary(micros: Sequence[float]) -> str:
+    return (f"median {statistics.median(micros):.1f} us, p99 {percentile(micros, 0.99):.1f} us, "
+            f"max {max(micros):.1f} us")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.query_bench",
                                      description=__doc__.splitlines()[0] if __doc__ else None)
@@ -93,18 +176,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=10000)
     parser.add_argument("--check", type=int, default=500,
                         help="answers compared with the reference (default 500)")
+    parser.add_argument("--ipblock-peers", type=int, default=0, metavar="N",
+                        help="add a policy with N ipBlock peers per direction and ask about "
+                        "the connections it decides (default 0: none)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=HERE / ".work")
     args = parser.parse_args(argv)
 
     params = Params(args.pods, args.namespaces, args.policies, args.seed)
     directory = args.work / f"cluster-{params.pods}-{params.namespaces}-{params.policies}"
-    write(generate(params), directory)
+    files = generate(params)
+    target = ""
+    if args.ipblock_peers:
+        target = next(d["metadata"]["namespace"] for docs in files.values() for d in docs
+                      if d["kind"] == "Pod" and d["metadata"]["namespace"] not in
+                      ("kube-system", "monitoring"))
+        files[IPBLOCK_FILE] = [ipblock_policy(target, args.ipblock_peers)]
+    write(files, directory)
 
     start = time.perf_counter()
     engine, pods = build_engine(directory)
     load_s = time.perf_counter() - start
-    queries = random_queries(sorted(pods), args.queries, args.seed)
+    if target:
+        queries = ipblock_queries(sorted(pods), target, args.ipblock_peers, args.queries,
+                                  args.seed)
+    else:
+        queries = random_queries(sorted(pods), args.queries, args.seed)
     prepared = prepare(engine, pods, queries)
     allowed = engine.allowed
 
@@ -125,9 +222,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"cluster: {params.pods:,} pods, {params.namespaces:,} namespaces, "
           f"{params.policies:,} policies; load + engine construction {load_s:.2f} s")
-    print(f"{len(queries):,} queries: median {statistics.median(micros):.1f} us, "
-          f"p99 {percentile(micros, 0.99):.1f} us, max {max(micros):.1f} us, "
-          f"{sum(answers):,} allowed")
+    if target:
+        print(f"policy {target}/{IPBLOCK_POLICY}: {args.ipblock_peers} ipBlock peers per "
+              f"direction; queries from or to namespace {target}")
+    print(f"{len(queries):,} queries: {summary(micros)}, {sum(answers):,} allowed")
+    if target:
+        print(f"the same queries explained and rendered as `query` does: "
+              f"{summary(explained(engine, queries))}")
     if wrong:
         print(f"FAILED: {len(wrong)} of {min(args.check, len(queries))} checked answers differ "
               "from the reference, e.g.:")

@@ -30,10 +30,19 @@ class RefPod:
     host_network: bool
     node_name: str
     container_ports: tuple[tuple[str, int, str], ...]  # (name, number, protocol)
+    host_ips: tuple[IPAddress, ...] = ()  # status.hostIP(s): the node's addresses
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class RefAddress:
+    """An endpoint given by an address that no pod has: outside the cluster, or one of a
+    node's addresses."""
+
+    ip: IPAddress
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +104,12 @@ class ReferenceCluster:
     """Pods, namespaces and policies from raw manifests, and the §10 evaluation."""
 
     def __init__(self, namespaces: Mapping[str, Mapping[str, str]], pods: Sequence[RefPod],
-                 policies: Sequence[RefPolicy]) -> None:
+                 policies: Sequence[RefPolicy],
+                 nodes: Mapping[str, Sequence[IPAddress]] | None = None) -> None:
         self.pods: dict[str, RefPod] = {p.key: p for p in pods}
+        self._node_objects = {name: tuple(ips) for name, ips in (nodes or {}).items()}
+        self._node_addresses: dict[str, set[IPAddress]] = {}
+        self._named: dict[str, set[IPAddress]] | None = None
         self._declared = dict(namespaces)
         self._policies_by_ns: dict[str, list[RefPolicy]] = {}
         for pol in policies:
@@ -108,6 +121,7 @@ class ReferenceCluster:
         namespaces: dict[str, Mapping[str, str]] = {}
         pods: list[RefPod] = []
         policies: list[RefPolicy] = []
+        nodes: dict[str, list[IPAddress]] = {}
         for obj in objects:
             kind, api = obj.get("kind"), obj.get("apiVersion")
             meta = _mapping(obj.get("metadata"))
@@ -119,7 +133,12 @@ class ReferenceCluster:
             elif kind == "NetworkPolicy" and api == "networking.k8s.io/v1":
                 spec = _mapping(obj.get("spec"))
                 policies.append(RefPolicy(ns, meta["name"], spec, default_policy_types(spec)))
-        return cls(namespaces, pods, policies)
+            elif kind == "Node" and api == "v1":
+                status = _mapping(obj.get("status"))
+                nodes[meta["name"]] = [
+                    _address(a["address"]) for a in _list(status.get("addresses"))
+                    if a.get("type") in ("InternalIP", "ExternalIP")]
+        return cls(namespaces, pods, policies, nodes)
 
     def namespace_labels(self, name: str) -> dict[str, str]:
         """§7: declared labels plus the name label; undeclared namespaces have only that."""
@@ -142,23 +161,82 @@ class ReferenceCluster:
 
     # --- the evaluation -----------------------------------------------------------------
 
-    def allowed(self, src_key: str, dst_key: str, protocol: str, port: int) -> bool:
-        """Is a new ``protocol`` connection from pod ``src_key`` to ``dst_key``:``port`` allowed?"""
-        src, dst = self.pods[src_key], self.pods[dst_key]
-        if src_key == dst_key:
-            return True  # a pod cannot block itself
-        return (self._egress_ok(src, dst, protocol, port)
-                and self._ingress_ok(src, dst, protocol, port))
+    def endpoint(self, text: str) -> RefPod | RefAddress:
+        """A pod by ``ns/name``, or an address: the pod-network pod that has it, else the
+        host-network pod that has it, else the address itself. An IPv4-mapped IPv6
+        address is its IPv4 address (Go's ``net.ParseIP``)."""
+        if text in self.pods:
+            return self.pods[text]
+        ip = _address(text)
+        owners = [p for p in self.pods.values() if ip in p.ips]
+        owners.sort(key=lambda p: p.host_network)
+        return owners[0] if owners else RefAddress(ip)
 
-    def _egress_ok(self, src: RefPod, dst: RefPod, protocol: str, port: int) -> bool:
-        if src.host_network:
-            return True  # node traffic: no policy applies to it
-        if dst.host_network and dst.node_name and dst.node_name == src.node_name:
+    def named_node_addresses(self, name: str) -> set[IPAddress]:
+        """Every address the input knows for node ``name``: the hostIPs of the pods that
+        run there, the addresses of its host-network pods, the Node object's
+        InternalIP/ExternalIP addresses."""
+        return self._nodes().get(name, set())
+
+    def _nodes(self) -> dict[str, set[IPAddress]]:
+        """``named_node_addresses`` of every node at once: one pass over the pods."""
+        if self._named is None:
+            self._named = {n: set(ips) for n, ips in self._node_objects.items()}
+            for other in self.pods.values():
+                if other.node_name:
+                    found = self._named.setdefault(other.node_name, set())
+                    found.update(other.host_ips)
+                    if other.host_network:
+                        found.update(other.ips)
+        return self._named
+
+    def node_names(self, pod: RefPod) -> set[str]:
+        """The node ``pod`` runs on: the one it names, or, naming none, every node one of
+        its hostIPs belongs to."""
+        if pod.node_name:
+            return {pod.node_name}
+        return {n for n, ips in self._nodes().items() if ips & set(pod.host_ips)}
+
+    def node_addresses(self, pod: RefPod) -> set[IPAddress]:
+        """The addresses of ``pod``'s node: its own status.hostIPs and those of its node."""
+        cached = self._node_addresses.get(pod.key)
+        if cached is None:
+            cached = set(pod.host_ips).union(
+                *(self.named_node_addresses(n) for n in self.node_names(pod)))
+            self._node_addresses[pod.key] = cached
+        return cached
+
+    def _on_own_node(self, pod: RefPod, other: RefPod | RefAddress) -> bool:
+        """Is ``other`` (the far end of a connection of ``pod``) ``pod``'s own node: a
+        host-network pod there, or one of the node's addresses?"""
+        if isinstance(other, RefAddress):
+            return other.ip in self.node_addresses(pod)
+        if not other.host_network:
+            return False
+        if other.node_name and other.node_name in self.node_names(pod):
+            return True
+        return bool(set(other.ips) & self.node_addresses(pod))
+
+    def allowed(self, src_key: str, dst_key: str, protocol: str, port: int) -> bool:
+        """Is a new ``protocol`` connection from ``src_key`` to ``dst_key``:``port`` allowed?
+        Each end is a pod's ``ns/name`` or an address."""
+        src, dst = self.endpoint(src_key), self.endpoint(dst_key)
+        if src is dst:
+            return True  # a pod cannot block itself
+        version = _version(src, dst)
+        return (self._egress_ok(src, dst, version, protocol, port)
+                and self._ingress_ok(src, dst, version, protocol, port))
+
+    def _egress_ok(self, src: RefPod | RefAddress, dst: RefPod | RefAddress, version: int,
+                   protocol: str, port: int) -> bool:
+        if isinstance(src, RefAddress) or src.host_network:
+            return True  # not a pod, or node traffic: no policy applies to it
+        if self._on_own_node(src, dst):
             return True  # traffic to the pod's own node
         policies = self.applying(src, "Egress")
         if not policies:
             return True
-        dst_ip = _ip_of(dst, _connection_family(src, dst))
+        dst_ip = _ip_of(dst, version)
         for pol in policies:
             for rule in _list(pol.spec.get("egress")):
                 if (self._peers_match(_list(rule.get("to")), pol.namespace, dst, dst_ip)
@@ -166,13 +244,16 @@ class ReferenceCluster:
                     return True
         return False
 
-    def _ingress_ok(self, src: RefPod, dst: RefPod, protocol: str, port: int) -> bool:
+    def _ingress_ok(self, src: RefPod | RefAddress, dst: RefPod | RefAddress, version: int,
+                    protocol: str, port: int) -> bool:
+        if isinstance(dst, RefAddress):
+            return True
         policies = self.applying(dst, "Ingress")
         if not policies:
             return True
-        if src.host_network and src.node_name and src.node_name == dst.node_name:
+        if self._on_own_node(dst, src):
             return True  # from the pod's own node
-        src_ip = _ip_of(src, _connection_family(src, dst))
+        src_ip = _ip_of(src, version)
         for pol in policies:
             for rule in _list(pol.spec.get("ingress")):
                 if (self._peers_match(_list(rule.get("from")), pol.namespace, src, src_ip)
@@ -180,9 +261,10 @@ class ReferenceCluster:
                     return True
         return False
 
-    def _peers_match(self, peers: list[Any], policy_ns: str, other: RefPod,
+    def _peers_match(self, peers: list[Any], policy_ns: str, other: RefPod | RefAddress,
                      other_ip: IPAddress | None) -> bool:
-        """§5.1-5.3 against the other end; a hostNetwork pod is only its (node) IP."""
+        """§5.1-5.3 against the other end; a hostNetwork pod is only its (node) IP, and an
+        address no pod has only matches ipBlocks."""
         if not peers:
             return True
         for peer in peers:
@@ -191,7 +273,7 @@ class ReferenceCluster:
                 if other_ip is not None and ip_in_block(other_ip, block):
                     return True
                 continue
-            if other.host_network:
+            if isinstance(other, RefAddress) or other.host_network:
                 continue
             pod_sel, ns_sel = peer.get("podSelector"), peer.get("namespaceSelector")
             if ns_sel is None:
@@ -272,10 +354,12 @@ def _merge(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _ports_match(entries: list[Any], dst: RefPod, protocol: str, port: int) -> bool:
+def _ports_match(entries: list[Any], dst: RefPod | RefAddress, protocol: str,
+                 port: int) -> bool:
     """§5.4: empty list = everything; named ports resolve on dst's container ports.
 
-    A hostNetwork destination is node traffic, not a pod: its names never resolve."""
+    A hostNetwork destination is node traffic, not a pod, and an address is no pod: their
+    names never resolve."""
     if not entries:
         return True
     for entry in entries:
@@ -287,11 +371,20 @@ def _ports_match(entries: list[Any], dst: RefPod, protocol: str, port: int) -> b
         if isinstance(value, int):
             if value <= port <= entry.get("endPort", value):
                 return True
-        elif not dst.host_network and any(
+        elif isinstance(dst, RefPod) and not dst.host_network and any(
                 name == value and proto == protocol and number == port
                 for name, number, proto in dst.container_ports):
             return True
     return False
+
+
+def _version(src: RefPod | RefAddress, dst: RefPod | RefAddress) -> int:
+    """The IP version of a connection: an address's own, else as between two pods."""
+    for end in (src, dst):
+        if isinstance(end, RefAddress):
+            return end.ip.version
+    assert isinstance(src, RefPod) and isinstance(dst, RefPod)
+    return _connection_family(src, dst)
 
 
 def _connection_family(src: RefPod, dst: RefPod) -> int:
@@ -308,12 +401,22 @@ def _connection_family(src: RefPod, dst: RefPod) -> int:
     return dst.ips[0].version if dst.ips else 0
 
 
-def _ip_of(pod: RefPod, version: int) -> IPAddress | None:
-    """The pod's first address of that IP version, if it has one."""
-    for ip in pod.ips:
+def _ip_of(end: RefPod | RefAddress, version: int) -> IPAddress | None:
+    """The pod's first address of that IP version, if it has one; an address itself."""
+    if isinstance(end, RefAddress):
+        return end.ip if end.ip.version == version else None
+    for ip in end.ips:
         if ip.version == version:
             return ip
     return None
+
+
+def _address(text: str) -> IPAddress:
+    """An address as Go reads it: an IPv4-mapped IPv6 address is the IPv4 address."""
+    ip = ipaddress.ip_address(text)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
 
 
 def _pod(obj: Mapping[str, Any], namespace: str) -> RefPod:
@@ -329,8 +432,11 @@ def _pod(obj: Mapping[str, Any], namespace: str) -> RefPod:
         namespace=namespace,
         name=meta["name"],
         labels=dict(_mapping(meta.get("labels"))),
-        ips=tuple(ipaddress.ip_address(t) for t in texts),
+        ips=tuple(_address(t) for t in texts),
         host_network=bool(spec.get("hostNetwork", False)),
         node_name=str(spec.get("nodeName", "")),
         container_ports=ports,
+        host_ips=tuple(_address(t) for t in {
+            *(e["ip"] for e in _list(status.get("hostIPs")) if e.get("ip")),
+            *([status["hostIP"]] if status.get("hostIP") else [])}),
     )

@@ -370,3 +370,68 @@ def test_connections_equals_exhaustive_scan() -> None:
     for src, dst in (("b/client", "a/db"), ("b/agent2", "a/db"), ("b/client", "a/web")):
         assert c.connections(src, dst) == _scan(c, src, dst)
     assert c.connections("b/client", "a/db") == "TCP 3-5,7,5432, UDP 53,65530-65535"
+
+
+# --- §8 the pod's own node, by every address the input knows ------------------------------
+
+def node(name: str, *addresses: tuple[str, str]) -> Doc:
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+            "status": {"addresses": [{"type": t, "address": a} for t, a in addresses]}}
+
+
+def with_host_ip(doc: Doc, *ips: str, node_name: str | None = None) -> Doc:
+    doc["status"]["hostIP"] = ips[0]
+    doc["status"]["hostIPs"] = [{"ip": ip} for ip in ips]
+    if node_name is None:
+        del doc["spec"]["nodeName"]
+    return doc
+
+
+NODE_CLUSTER = (
+    ns("a"),
+    with_host_ip(pod("a", "app", {}, ("10.244.0.5",), node="n1"), "192.168.0.1",
+                 node_name="n1"),
+    with_host_ip(pod("a", "nameless", {}, ("10.244.0.6",)), "192.168.0.1"),
+    with_host_ip(pod("a", "far", {}, ("10.244.1.5",), node="n2"), "192.168.0.2",
+                 node_name="n2"),
+    node("n1", ("InternalIP", "192.168.0.1"), ("ExternalIP", "203.0.113.7"),
+         ("Hostname", "n1")),
+    policy("a", "deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+)
+
+
+def test_egress_to_and_ingress_from_every_address_of_the_own_node() -> None:
+    c = cluster(*NODE_CLUSTER)
+    for address in ("192.168.0.1", "203.0.113.7", "::ffff:192.168.0.1"):
+        assert c.allowed("a/app", address, "TCP", 80)
+        assert c.allowed(address, "a/app", "UDP", 53)
+    # n2's address, the hostname (not an address type) and strangers meet the deny.
+    for address in ("192.168.0.2", "203.0.113.8"):
+        assert not c.allowed("a/app", address, "TCP", 80)
+        assert not c.allowed(address, "a/app", "TCP", 80)
+    assert not c.allowed("a/far", "203.0.113.7", "TCP", 80)
+
+
+def test_a_pod_that_names_no_node_is_on_the_node_of_its_host_ip() -> None:
+    c = cluster(*NODE_CLUSTER)
+    assert c.node_names(c.pods["a/nameless"]) == {"n1"}
+    assert c.allowed("a/nameless", "203.0.113.7", "TCP", 80)  # n1's ExternalIP
+
+
+def test_a_host_network_pod_that_names_no_node_is_on_the_node_of_its_address() -> None:
+    agent = pod("b", "agent", {}, ("203.0.113.7",), host_network=True)
+    del agent["spec"]["nodeName"]
+    c = cluster(*NODE_CLUSTER, agent)
+    assert c.connections("a/app", "b/agent") == "all"
+    assert c.connections("b/agent", "a/app") == "all"
+    assert c.connections("a/far", "b/agent") == "none"
+    # The same packet named by the agent's address: the same answer.
+    assert c.allowed("a/app", "203.0.113.7", "TCP", 9)
+    assert c.endpoint("203.0.113.7") is c.pods["b/agent"]
+
+
+def test_an_address_of_a_pod_network_pod_is_that_pod_not_the_node() -> None:
+    squatter = pod("b", "squatter", {}, ("203.0.113.7",), node="n9")
+    c = cluster(*NODE_CLUSTER, squatter)
+    assert c.endpoint("203.0.113.7") is c.pods["b/squatter"]
+    assert not c.allowed("a/app", "203.0.113.7", "TCP", 80)

@@ -29,6 +29,11 @@ PROTOCOLS = ("TCP", "UDP", "SCTP")
 NODES = ("n1", "n2")
 SUBNET = ipaddress.IPv4Network("10.0.0.0/28")
 HOSTS = tuple(str(h) for h in SUBNET.hosts())
+# The nodes' InternalIPs (hostIPs) and ExternalIPs: inside the subnet, so that ipBlocks hit
+# them too, but never a pod-network pod's address.
+NODE_IPS = {"n1": "10.0.0.13", "n2": "10.0.0.14"}
+EXTERNAL_IPS = {"n1": "10.0.0.15", "n2": "192.0.2.2"}
+POD_HOSTS = tuple(h for h in HOSTS if h not in NODE_IPS.values())
 # sampled_from, unlike integers(), is not biased towards its bounds: True one time in 15.
 RARELY = st.sampled_from((True, *([False] * 14)))
 # Never carried by a generated pod: a podSelector on it selects nothing.
@@ -158,7 +163,7 @@ def policies(draw: st.DrawFn, namespaces: Sequence[str], name: str) -> Manifest:
 
 @st.composite
 def pods(draw: st.DrawFn, namespaces: Sequence[str], count: int) -> list[Manifest]:
-    addresses = draw(st.lists(st.sampled_from(HOSTS), min_size=count, max_size=count,
+    addresses = draw(st.lists(st.sampled_from(POD_HOSTS), min_size=count, max_size=count,
                               unique=True))
     out = []
     for i in range(count):
@@ -168,11 +173,18 @@ def pods(draw: st.DrawFn, namespaces: Sequence[str], count: int) -> list[Manifes
             ports.append({"name": port_name,
                           "containerPort": draw(st.sampled_from(PORT_NUMBERS)),
                           "protocol": draw(st.sampled_from(PROTOCOLS))})
+        node = draw(st.sampled_from(NODES))
         spec: Manifest = {"containers": [{"name": "main", "image": "agnhost", "ports": ports}],
-                          "nodeName": draw(st.sampled_from(NODES))}
+                          "nodeName": node}
         # Rare on purpose: host-network pods and pods still waiting for an address.
-        if draw(RARELY):
+        host_network = draw(RARELY)
+        if host_network:
             spec["hostNetwork"] = True
+            if draw(st.booleans()):
+                addresses[i] = NODE_IPS[node]  # the node's address, as in a real cluster
+        # Sometimes the node is known only by the pod's hostIP (no nodeName).
+        if draw(RARELY):
+            del spec["nodeName"]
         pod: Manifest = {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -182,6 +194,8 @@ def pods(draw: st.DrawFn, namespaces: Sequence[str], count: int) -> list[Manifes
         }
         if not draw(RARELY):
             pod["status"] = {"podIP": addresses[i], "podIPs": [{"ip": addresses[i]}]}
+            if draw(st.booleans()):
+                pod["status"]["hostIP"] = NODE_IPS[node]
         out.append(pod)
     return out
 
@@ -196,6 +210,13 @@ def clusters(draw: st.DrawFn, *, min_policies: int = 0, max_policies: int = 4) -
             out.append({"apiVersion": "v1", "kind": "Namespace",
                         "metadata": {"name": ns, "labels": _labels(draw, NS_LABELS)}})
     out.extend(draw(pods(namespaces, draw(st.integers(2, 6)))))
+    for node in NODES:
+        if draw(st.booleans()):
+            out.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node},
+                        "status": {"addresses": [
+                            {"type": "InternalIP", "address": NODE_IPS[node]},
+                            {"type": "ExternalIP", "address": EXTERNAL_IPS[node]},
+                            {"type": "Hostname", "address": node}]}})
     count = draw(st.integers(min_policies, max_policies))
     for i in range(count):
         out.append(draw(policies(namespaces, f"pol{i}")))

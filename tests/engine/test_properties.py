@@ -187,6 +187,16 @@ def test_engine_equals_reference_evaluator(manifests: Manifests) -> None:
                 for port in ports:
                     assert engine.allowed(src, dst, proto, port) == reference.allowed(
                         src, dst, proto.value, port), f"{src} -> {dst} {proto} {port}"
+    # Addresses as either end: the nodes' (hostIPs, Node objects' InternalIP and
+    # ExternalIP, host-network pods'), in the IPv4-mapped form too, and pods' or nobody's.
+    addresses = [*gen.NODE_IPS.values(), *gen.EXTERNAL_IPS.values(), "::ffff:10.0.0.13",
+                 gen.HOSTS[0], "10.0.0.12", "192.0.2.99"]
+    for key in keys:
+        for address in addresses:
+            for src, dst in ((key, address), (address, key)):
+                for port in ports[:4]:
+                    assert engine.allowed(src, dst, Protocol.TCP, port) == reference.allowed(
+                        src, dst, "TCP", port), f"{src} -> {dst} TCP {port}"
 
 
 def _pod(name: str, node: str, ip: str, *, host_network: bool = False,

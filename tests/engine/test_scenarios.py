@@ -3,7 +3,10 @@
 Each scenario is a manifest stream plus one ``Expectations`` document of hand-derived truth
 tables. Every cell is checked three ways, which must agree: ``Engine.allowed`` (one
 connection), ``port_reachability`` + ``reachable_pods`` (one port, all pairs), and
-``connectivity(...).between_pods`` (all ports, all pairs, as canonical text).
+``connectivity(...).between_pods`` (all ports, all pairs, as canonical text); and once more
+by the independent reference evaluator (``benchmarks/reference.py``). A row or column may
+be an IP address instead of a pod (a node's, say): the matrices are between pods, so such
+cells are checked by ``Engine.allowed`` and the reference.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmarks.reference import ReferenceCluster
 
 from stockade.engine import Engine
 from stockade.engine.matrix import connectivity, port_reachability, reachable_pods
 from stockade.model.build import RawObject, build_cluster
+from stockade.model.netparse import parse_ip
 from stockade.model.types import Protocol
 from stockade.sources.files import parse_text, read_paths
 
@@ -42,12 +47,20 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Cell:
-    source: str  # ns/name
+    source: str  # ns/name, or an IP address
     destination: str
     protocol: Protocol
     port: int
     allowed: bool
     where: str  # "file: expect[i] line n" for failure messages
+
+    @property
+    def between_pods(self) -> bool:
+        return not (_is_address(self.source) or _is_address(self.destination))
+
+
+def _is_address(endpoint: str) -> bool:
+    return parse_ip(endpoint) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +218,7 @@ def _engine(scenario: Scenario) -> Engine:
     )
     known = {p.key for p in result.cluster.pods}
     named = {c.source for c in scenario.cells} | {c.destination for c in scenario.cells}
-    unknown = sorted(named - known)
+    unknown = sorted(n for n in named - known if not _is_address(n))
     assert not unknown, f"{scenario.path}: tables name pods that do not exist: {unknown}"
     return Engine(result.cluster)
 
@@ -251,7 +264,7 @@ def test_port_reachability(path: Path) -> None:
     index = {pod.key: i for i, pod in enumerate(engine.pods)}
     reach: dict[tuple[Protocol, int, str], set[int]] = {}
     wrong = []
-    for cell in scenario.cells:
+    for cell in filter(lambda c: c.between_pods, scenario.cells):
         key = (cell.protocol, cell.port, cell.source)
         if key not in reach:
             matrix = port_reachability(engine, cell.protocol, cell.port)
@@ -271,7 +284,7 @@ def test_connectivity_text(path: Path) -> None:
     index = {pod.key: i for i, pod in enumerate(engine.pods)}
     matrix = connectivity(engine)
     wrong = []
-    for cell in scenario.cells:
+    for cell in filter(lambda c: c.between_pods, scenario.cells):
         text = matrix.between_pods(index[cell.source], index[cell.destination])
         got = connection_allows(text, cell.protocol, cell.port)
         if got != cell.allowed:
@@ -279,6 +292,21 @@ def test_connectivity_text(path: Path) -> None:
                          f"{cell.port}: expected {_mark(cell.allowed)}, connectivity says "
                          f"{text!r}")
     assert not wrong, _report(wrong, scenario, "connectivity().between_pods")
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in scenario_paths()])
+def test_reference_agrees(path: Path) -> None:
+    """The independent evaluator, fed the same manifests, gives every cell too."""
+    scenario = load_scenario(path)
+    reference = ReferenceCluster.from_dicts([dict(r.data) for r in scenario.raws])
+    wrong = []
+    for cell in scenario.cells:
+        got = reference.allowed(cell.source, cell.destination, cell.protocol.value, cell.port)
+        if got != cell.allowed:
+            wrong.append(f"{cell.where}: {cell.source} -> {cell.destination} {cell.protocol} "
+                         f"{cell.port}: expected {_mark(cell.allowed)}, reference says "
+                         f"{_mark(got)}")
+    assert not wrong, _report(wrong, scenario, "benchmarks/reference.py")
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in scenario_paths()])
@@ -296,7 +324,8 @@ def test_scenario_is_well_formed(path: Path) -> None:
     served = {pod.key: {(p.protocol, p.container_port) for p in pod.container_ports()}
               for pod in result.cluster.pods}
     missing = sorted({f"{c.destination} {c.protocol} {c.port}" for c in scenario.cells
-                      if (c.protocol.value, c.port) not in served[c.destination]})
+                      if not _is_address(c.destination)
+                      and (c.protocol.value, c.port) not in served[c.destination]})
     assert not missing, f"{path}: destinations without a container port: {missing}"
     # ... and addresses it may use on a lab host.
     private = [ipaddress.ip_network(n) for n in

@@ -25,6 +25,7 @@ import trustme
 # (group, version, plural) -> kind; what this server serves.
 SERVED: dict[tuple[str, str, str], str] = {
     ("", "v1", "namespaces"): "Namespace",
+    ("", "v1", "nodes"): "Node",
     ("", "v1", "pods"): "Pod",
     ("", "v1", "services"): "Service",
     ("", "v1", "replicationcontrollers"): "ReplicationController",

@@ -78,6 +78,25 @@ def pod(name: str, ns: str, labels: dict[str, str], ip: str, uid: int, *,
     }
 
 
+def node(name: str, address: str, uid: int) -> dict[str, Any]:
+    """A kubelet-registered Node: most of its status is of no use to stockade."""
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": _meta(name, None, {"kubernetes.io/hostname": name,
+                                       "kubernetes.io/os": "linux"}, uid,
+                          annotations={"node.alpha.kubernetes.io/ttl": "0"}),
+        "spec": {"podCIDR": "10.244.1.0/24", "podCIDRs": ["10.244.1.0/24"],
+                 "providerID": f"kind://docker/kind/{name}"},
+        "status": {"addresses": [{"type": "InternalIP", "address": address},
+                                 {"type": "Hostname", "address": name}],
+                   "capacity": {"cpu": "2", "memory": "24Gi", "pods": "110"},
+                   "conditions": [{"type": "Ready", "status": "True",
+                                   "lastHeartbeatTime": "2024-05-02T09:20:00Z"}],
+                   "nodeInfo": {"kubeletVersion": "v1.30.0"},
+                   "images": [{"names": ["registry.k8s.io/pause:3.9"], "sizeBytes": 321}]},
+    }
+
+
 def workload(kind: str, name: str, ns: str, labels: dict[str, str], uid: int) -> dict[str, Any]:
     api = {"Job": "batch/v1", "CronJob": "batch/v1", "ReplicationController": "v1"}
     spec: dict[str, Any]
@@ -107,6 +126,8 @@ def recorded_cluster() -> list[dict[str, Any]]:
         namespace("default", {}, 1),
         namespace("prod", {"env": "prod", "team": "payments"}, 2),
         namespace("dev", {"env": "dev"}, 3),
+        node("kind-control-plane", "172.18.0.3", 4),
+        node("kind-worker", "172.18.0.2", 5),
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
          "metadata": _meta("db-ingress", "prod", {}, 10, generation=1),
          "spec": {"podSelector": {"matchLabels": {"app": "db"}},

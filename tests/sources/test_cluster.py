@@ -22,7 +22,7 @@ from stockade.errors import EnvironmentProblem, InputError
 from stockade.model.build import KNOWN_KINDS, build_cluster
 from stockade.sources.cluster import ClusterSource
 
-ALL_KINDS = {"Namespace": 3, "NetworkPolicy": 2, "Service": 1, "Deployment": 1,
+ALL_KINDS = {"Namespace": 3, "Node": 2, "NetworkPolicy": 2, "Service": 1, "Deployment": 1,
              "ReplicaSet": 1, "StatefulSet": 1, "DaemonSet": 1, "Job": 1, "CronJob": 1,
              "ReplicationController": 1, "Pod": 4}
 
@@ -57,6 +57,11 @@ def test_keeps_labels_spec_pod_ips_and_drops_other_status(
         alpha: ApiServerDouble, beta: ApiServerDouble, kubeconfigs: Kubeconfigs) -> None:
     objects = source(kubeconfigs.two_contexts(alpha, beta)).read()
     by_name = {(o.kind, o.data["metadata"]["name"]): o.data for o in objects}
+    # A Node keeps its spec and, of its status, only its addresses.
+    worker = by_name[("Node", "kind-worker")]
+    assert worker["status"] == {"addresses": [{"type": "InternalIP", "address": "172.18.0.2"},
+                                              {"type": "Hostname", "address": "kind-worker"}]}
+    assert worker["spec"]["podCIDR"] == "10.244.1.0/24"
     db = by_name[("Pod", "db-0")]
     assert db["status"] == {"phase": "Running", "podIP": "10.244.1.6",
                             "podIPs": [{"ip": "10.244.1.6"}], "hostIP": "172.18.0.2",
@@ -84,6 +89,8 @@ def test_what_is_read_builds_a_valid_cluster(
     assert [n.name for n in cluster.namespaces] == ["default", "dev", "prod"]
     assert len(cluster.pods) == 4 and len(cluster.policies) == 2
     assert len(cluster.workloads) == 7 and len(cluster.services) == 1
+    assert [(n.name, n.ips) for n in cluster.nodes] == [
+        ("kind-control-plane", ("172.18.0.3",)), ("kind-worker", ("172.18.0.2",))]
     prod = next(n for n in cluster.namespaces if n.name == "prod")
     assert prod.labels["team"] == "payments"
 
@@ -147,13 +154,15 @@ def test_namespace_filter_reads_only_that_namespace(
     objects = src.read(namespace="prod")
 
     assert Counter(o.kind for o in objects) == {
-        "Namespace": 1, "NetworkPolicy": 1, "Service": 1, "Deployment": 1, "ReplicaSet": 1,
-        "StatefulSet": 1, "Job": 1, "Pod": 2}
+        "Namespace": 1, "Node": 2, "NetworkPolicy": 1, "Service": 1, "Deployment": 1,
+        "ReplicaSet": 1, "StatefulSet": 1, "Job": 1, "Pod": 2}
     assert {o.data["metadata"].get("namespace", o.data["metadata"]["name"])
-            for o in objects} == {"prod"}
+            for o in objects if o.kind != "Node"} == {"prod"}
     assert alpha.seen[0].path == "/api/v1/namespaces/prod"
+    # Nodes are outside every namespace: the one cluster-wide list.
     assert all(s.path.endswith("/namespaces/prod") or "/namespaces/prod/" in s.path
-               for s in alpha.seen)
+               for s in alpha.seen if s.path != "/api/v1/nodes")
+    assert [s.path for s in alpha.seen].count("/api/v1/nodes") == 1
     assert src.warnings == []
 
 
@@ -166,7 +175,7 @@ def test_forbidden_namespace_get_warns_and_continues(
     objects = src.read(namespace="prod")
 
     assert "Namespace" not in {o.kind for o in objects}
-    assert len(objects) == 8
+    assert len(objects) == 10
     assert warnings == src.warnings == [
         'context alpha: cannot get namespaces "prod" in the namespace "prod": RBAC needs verb '
         '"get" on resource "namespaces" (core group ""); continuing without it: the labels of '
@@ -188,6 +197,24 @@ def test_forbidden_namespace_list_warns_and_continues(
         "context alpha: cannot list namespaces at the cluster scope (all namespaces): RBAC "
         'needs verb "list" on resource "namespaces" (core group "") in a ClusterRole')
     assert "the labels of the namespaces are unknown" in src.warnings[0]
+
+
+@pytest.mark.parametrize("namespace", [None, "prod"])
+def test_forbidden_nodes_warn_and_continue(
+        alpha: ApiServerDouble, beta: ApiServerDouble, kubeconfigs: Kubeconfigs,
+        namespace: str | None) -> None:
+    alpha.denies.append(Deny("list", "nodes"))
+    src = source(kubeconfigs.two_contexts(alpha, beta))
+    objects = src.read(namespace=namespace)
+    assert "Node" not in {o.kind for o in objects}
+    assert "Pod" in {o.kind for o in objects}
+    assert src.warnings == [
+        "context alpha: cannot list nodes at the cluster scope: RBAC needs verb \"list\" on "
+        'resource "nodes" (core group "") in a ClusterRole bound by a ClusterRoleBinding; '
+        "continuing without them: a node's addresses are "
+        "then only its pods' status.hostIPs and its host-network pods' IPs, so traffic "
+        "between a pod and another address of its node (an ExternalIP) is judged by the "
+        "policies"]
 
 
 def test_forbidden_list_in_a_namespace_names_the_missing_rbac(
@@ -322,7 +349,7 @@ def test_in_cluster_service_account(alpha: ApiServerDouble, ca: trustme.CA,
     objects = src.read(namespace="prod")
     assert src.config.label == "in-cluster service account"
     assert {str(o.origin) for o in objects} == {f"cluster {alpha.url}"}
-    assert len(objects) == 9
+    assert len(objects) == 11
     assert {s.user for s in alpha.seen} == {"system:serviceaccount:prod:stockade"}
 
 
@@ -348,7 +375,7 @@ def test_exec_credential_plugin(alpha: ApiServerDouble, kubeconfigs: Kubeconfigs
     alpha.tokens["from-plugin"] = "carol"
     user = exec_user(tmp_path, "client.authentication.k8s.io/v1beta1", "from-plugin")
     objects = source(kubeconfigs.one(alpha, user)).read(namespace="dev")
-    assert len(objects) == 6
+    assert len(objects) == 8
     assert {s.user for s in alpha.seen} == {"carol"}
 
 

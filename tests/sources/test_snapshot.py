@@ -124,7 +124,7 @@ def test_cluster_flag_of_the_analysing_commands(
     assert [p.name for p in result.cluster.pods] == ["canary"]
     assert [n.name for n in result.cluster.namespaces] == ["staging"]
     assert result.cluster.namespaces[0].labels["env"] == "staging"
-    assert [s.path for s in beta.seen][:2] == ["/api/v1/namespaces/staging",
+    assert [s.path for s in beta.seen][:3] == ["/api/v1/namespaces/staging", "/api/v1/nodes",
                                                "/apis/networking.k8s.io/v1/namespaces/staging"
                                                "/networkpolicies"]
 

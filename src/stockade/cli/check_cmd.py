@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     counts["Pod"] = len(cluster.pods)
     counts["Namespace"] = sum(1 for ns in cluster.namespaces if ns.declared)
     counts["Service"] = len(cluster.services)
+    counts["Node"] = len(cluster.nodes)
     for w in cluster.workloads:
         counts[w.kind] += 1
     summary = ", ".join(count(n, k, plural(k)) for k, n in counts.items() if n)

@@ -26,6 +26,7 @@ from stockade.engine.services import (
     service_port,
 )
 from stockade.errors import InputError, UsageError
+from stockade.model.netparse import parse_ip
 from stockade.model.types import Cluster
 from stockade.render import query as render
 from stockade.render import services as render_services
@@ -71,7 +72,7 @@ def _endpoint(engine: Engine, cluster: Cluster, text: str,
                          f"{len(members)} of its pods behave alike)")
         return Endpoint(members[0])
     try:
-        return engine.endpoint(text)
+        endpoint = engine.endpoint(text)
     except InputError as exc:
         namespace, _, name = text.partition("/")
         workloads = [w.key for w in cluster.workloads
@@ -80,6 +81,10 @@ def _endpoint(engine: Engine, cluster: Cluster, text: str,
             raise InputError(f"{exc}; workloads are named ns/Kind/name: "
                              f"{', '.join(workloads)}") from None
         raise
+    if endpoint.ip is not None and parse_ip(text) != endpoint.ip:
+        print(f"note: {text} is the IPv4-mapped form of {endpoint.ip}: read as {endpoint.ip}, "
+              "as Go's net.ParseIP reads it", file=sys.stderr)
+    return endpoint
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from stockade.engine.compile import Block, CompiledRule, policy_blocks
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.matrix import _PROTOCOL_INDEX, ALL, PairSets, Spans, _merge
-from stockade.model.netparse import IPAddress, parse_ip
+from stockade.model.netparse import IPAddress, effective_address, parse_ip
 from stockade.model.types import PolicyType
 
 _SEARCH = 256  # addresses tried per region for one that no pod or node has
@@ -99,11 +99,11 @@ def address_ranges(engine: Engine) -> list[AddressRange]:
     if not blocks and not engine.policies:
         return []
     taken: set[IPAddress] = set()
-    for pod in engine.pods:
-        for text in (*pod.ips, pod.host_ip):
-            addr = parse_ip(text) if text else None
-            if addr is not None:
-                taken.add(addr)
+    node_ips = (ip for node in engine.cluster.nodes for ip in node.ips)
+    for text in (*(ip for pod in engine.pods for ip in (*pod.ips, *pod.host_ips)), *node_ips):
+        addr = parse_ip(text)
+        if addr is not None:
+            taken.add(effective_address(addr))
     families = {b.network.version for b in blocks} | {a.version for a in taken} | {4}
     ranges: list[AddressRange] = []
     names: dict[str, int] = {}

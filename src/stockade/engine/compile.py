@@ -8,14 +8,16 @@ Each policy becomes: the classes it selects. Nothing here is evaluated per pair 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from stockade.engine.classes import FAMILIES, BehaviourClass, Regions
 from stockade.engine.ports import MAX_PORT
 from stockade.engine.selectors import BoolArray, LabelIndex
-from stockade.model.netparse import IPNetwork, effective_network, parse_cidr
+from stockade.model.netparse import IPAddress, IPNetwork, effective_network, parse_cidr
 from stockade.model.types import (
     IPBlock,
     Namespace,
@@ -34,6 +36,56 @@ class Block:
 
     network: IPNetwork
     excepts: tuple[IPNetwork, ...]
+
+    def contains(self, addr: IPAddress) -> bool:
+        """Inside ``network`` and inside none of ``excepts`` (families never mix)."""
+        if addr.version != self.network.version or addr not in self.network:
+            return False
+        return not any(addr.version == ex.version and addr in ex for ex in self.excepts)
+
+
+SCAN_LIMIT = 8  # ipBlock peers of one family tested one by one; more are looked up at once
+
+
+@dataclass(frozen=True, slots=True)
+class BlockIndex:
+    """The ipBlock peers of one rule, per family, so that the first one containing an
+    address is found with a few vector operations however many there are (the vectors are
+    built on first use: most rules are never asked about an address)."""
+
+    peers: dict[int, tuple[tuple[int, Block], ...]]  # family -> (peer index, block), in order
+    _ranges: dict[int, tuple[npt.NDArray[Any], npt.NDArray[Any]]] = field(
+        default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, peers: Sequence[CompiledPeer]) -> BlockIndex:
+        by_family: dict[int, list[tuple[int, Block]]] = {}
+        for j, cp in enumerate(peers):
+            if cp.block is not None:
+                by_family.setdefault(cp.block.network.version, []).append((j, cp.block))
+        return cls({f: tuple(found) for f, found in by_family.items()})
+
+    def _firsts_lasts(self, family: int) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        found = self._ranges.get(family)
+        if found is None:
+            nets = [b.network for _, b in self.peers[family]]
+            # IPv6 addresses exceed 64 bits: compared as Python integers.
+            dtype: Any = np.int64 if family == 4 else object
+            found = (np.array([int(n.network_address) for n in nets], dtype=dtype),
+                     np.array([int(n.network_address) + n.num_addresses - 1 for n in nets],
+                              dtype=dtype))
+            self._ranges[family] = found
+        return found
+
+    def first_containing(self, addr: IPAddress) -> int | None:
+        """The index (in the rule's peers) of the first ipBlock peer containing ``addr``."""
+        found = self.peers.get(addr.version, ())
+        if len(found) > SCAN_LIMIT:
+            firsts, lasts = self._firsts_lasts(addr.version)
+            value = int(addr)
+            inside = (firsts <= value) & (value <= lasts)
+            found = tuple(found[int(k)] for k in np.flatnonzero(inside))
+        return next((j for j, block in found if block.contains(addr)), None)
 
 
 def normalise_block(block: IPBlock) -> Block | None:
@@ -76,6 +128,7 @@ class CompiledRule:
     any_port: bool
     ports: tuple[CompiledPort, ...]
     named: tuple[tuple[Protocol, str], ...]
+    blocks: BlockIndex
 
     def peer_classes(self, family: int) -> BoolArray:
         if family in self.block_members:
@@ -194,6 +247,7 @@ class Compiler:
             any_peer=any_peer, peers=peers, selected=selected, block_members=blocks,
             any_port=not rule.ports, ports=ports,
             named=tuple(sorted({(p.protocol, p.name) for p in ports if p.name})),
+            blocks=BlockIndex.of(peers),
         )
 
     def policy(self, index: int, policy: NetworkPolicy) -> CompiledPolicy:

@@ -9,6 +9,7 @@ then some rule of theirs must match peer and port. Every answer records the deci
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from stockade.engine.compile import (
     policy_blocks,
 )
 from stockade.engine.explain import DirectionVerdict, RuleMatch, RuleMiss, Verdict
+from stockade.engine.nodes import NodeAddresses
 from stockade.engine.resolved import (
     NamedPort,
     PodRules,
@@ -38,11 +40,22 @@ from stockade.engine.resolved import (
 )
 from stockade.engine.traffic import Endpoint, Traffic, connection_family
 from stockade.errors import InputError
-from stockade.model.netparse import IPAddress, parse_ip
+from stockade.model.netparse import IPAddress, effective_address, parse_ip
 from stockade.model.selectors import describe_selector, selector_keys, selector_matches
 from stockade.model.types import Cluster, Namespace, ObjectMeta, Pod, PolicyType, Protocol
 
 INGRESS, EGRESS = PolicyType.INGRESS, PolicyType.EGRESS
+
+
+@dataclass(frozen=True, slots=True)
+class _PeerView:
+    """The far end of a connection as rules' peers see it: its class (``None``: no pod),
+    whether ``addr`` is the class's own address in ``family``, and that address."""
+
+    cls: int | None
+    own_address: bool
+    addr: IPAddress | None
+    family: int
 
 
 def _selector_label_keys(cluster: Cluster) -> set[str]:
@@ -81,11 +94,7 @@ class Engine:
                 # A hostNetwork pod shares its node's address; prefer the pod-network owner.
                 if addr not in self._by_ip or not self.pods[i].host_network:
                     self._by_ip.setdefault(addr, i)
-        self._on_node: dict[str, list[int]] = {}
-        if any(p.host_network for p in self.pods):
-            for i, pod in enumerate(self.pods):
-                if pod.spec.node_name:
-                    self._on_node.setdefault(pod.spec.node_name, []).append(i)
+        self.nodes = NodeAddresses(self.pods, self._addresses, cluster.nodes)
         self.namespaces: dict[str, Namespace] = {ns.name: ns for ns in cluster.namespaces}
         for pod in self.pods:
             if pod.namespace not in self.namespaces:
@@ -122,9 +131,12 @@ class Engine:
         return self.classes[self.pod_class[self._by_key[pod.key]]]
 
     def endpoint(self, text: str) -> Endpoint:
-        """``ns/name`` (or ``ns/Kind/name``) of a pod, or an IP address (a pod's or not)."""
+        """``ns/name`` (or ``ns/Kind/name``) of a pod, or an IP address (a pod's or not).
+        An IPv4-mapped IPv6 address (``::ffff:10.0.0.1``) is its IPv4 address, as Go's
+        ``net.ParseIP`` reads it and as pod IPs and ipBlocks are read."""
         addr = parse_ip(text)
         if addr is not None:
+            addr = effective_address(addr)
             index = self._by_ip.get(addr)
             return Endpoint(self.pods[index] if index is not None else None, addr)
         if "/" not in text:
@@ -135,17 +147,21 @@ class Engine:
         """True when one pod is host-networked on the other's node: node traffic, which
         NetworkPolicy always allows (kubelet probes; a pod reaching its node)."""
         a, b = self.pods[src], self.pods[dst]
-        if a.host_network == b.host_network or not a.spec.node_name:
+        if a.host_network == b.host_network:
             return False
-        return a.spec.node_name == b.spec.node_name
+        return self.nodes.shared(dst, src) if a.host_network else self.nodes.shared(src, dst)
 
     def node_peers(self, index: int) -> list[int]:
         """Pods with which pod ``index`` exchanges node traffic (see ``node_traffic``)."""
-        pod = self.pods[index]
-        if not pod.spec.node_name:
-            return []
-        return [i for i in self._on_node.get(pod.spec.node_name, ())
-                if self.pods[i].host_network != pod.host_network]
+        return self.nodes.peers(index)
+
+    def own_node(self, subject: Pod, peer: Endpoint) -> bool:
+        """Is ``peer`` the node ``subject`` runs on: a host-network pod there, or any of the
+        node's addresses (``NodeAddresses``)? A pod-network pod never is."""
+        index = self._by_key[subject.key]
+        if peer.pod is not None:
+            return peer.pod.host_network and self.nodes.shared(index, self._by_key[peer.pod.key])
+        return peer.ip is not None and peer.ip in self.nodes.own(index)
 
     # --- evaluation ------------------------------------------------------------------------
 
@@ -191,38 +207,110 @@ class Engine:
         if subject.pod.host_network:
             return DirectionVerdict(direction, True,
                                     note="host-network pod: node traffic, no policy applies")
-        if (peer.pod is not None and peer.pod.host_network and peer.pod.spec.node_name
-                and peer.pod.spec.node_name == subject.pod.spec.node_name):
+        if self.own_node(subject.pod, peer):
             note = ("from the pod's own node: always allowed" if direction is INGRESS
                     else "to the pod's own node: always allowed")
             return DirectionVerdict(direction, True, note=note)
-        if (direction is INGRESS and peer.pod is None and peer.ip is not None
-                and subject.pod.host_ip and parse_ip(subject.pod.host_ip) == peer.ip):
-            return DirectionVerdict(direction, True,
-                                    note="from the pod's own node: always allowed")
         cls = self.class_of(subject.pod)
         isolating = self.isolating[direction][cls.index]
         if not isolating:
             return DirectionVerdict(direction, True, note=f"not isolated for {direction.lower()}")
         policies = tuple(self.policies[i].key for i in isolating)
+        view = self._peer_view(peer, family)
+        matches = tuple(
+            found
+            for i in isolating
+            for rule in self.compiled[i].rules[direction]
+            if (found := self._rule_match(rule, view, traffic)) is not None
+        )
+        if matches:
+            return DirectionVerdict(direction, True, True, policies, matches)
+
+        def explain() -> tuple[RuleMiss, ...]:
+            return self._misses(direction, isolating, peer, family, traffic)
+
+        return DirectionVerdict(direction, False, True, policies, explain=explain)
+
+    # The verdict: which rules match, without a word of why the others did not.
+
+    def _peer_view(self, peer: Endpoint, family: int) -> _PeerView:
+        """What the rules' peers are matched against: the peer's class (selectors), and its
+        address in the connection's family (ipBlocks)."""
+        if peer.pod is None:
+            return _PeerView(None, False, self._address(peer, family), family)
+        index = self._by_key[peer.pod.key]
+        own = address_of_family(self._addresses[index], family)
+        addr = peer.ip if peer.ip is not None else own
+        return _PeerView(self.pod_class[index], addr == own, addr, family)
+
+    def _rule_match(self, rule: CompiledRule, view: _PeerView,
+                    traffic: Traffic) -> RuleMatch | None:
+        port = self._port_index(rule, traffic)
+        if port is False:
+            return None
+        hit: int | None = None
+        if not rule.any_peer:
+            found = self._first_peer(rule, view)
+            if found is None:
+                return None
+            hit = found
+        return RuleMatch(self.policies[rule.policy].key, rule.direction, rule.index, hit,
+                         port)
+
+    def _first_peer(self, rule: CompiledRule, view: _PeerView) -> int | None:
+        """The index of the first of the rule's peers that matches, or ``None``: selector
+        peers by the peer's class, ipBlock peers by its address (by its class, when that
+        is the class's own address, to reject at once)."""
+        cls = view.cls
+        by_selector: int | None = None
+        if cls is not None and rule.selected[cls]:
+            by_selector = next(j for j, cp in enumerate(rule.peers)
+                               if cp.selected is not None and cp.selected[cls])
+        by_block: int | None = None
+        if view.addr is not None:
+            members = rule.block_members.get(view.family)
+            if not (view.own_address and cls is not None
+                    and (members is None or not members[cls])):
+                by_block = rule.blocks.first_containing(view.addr)
+        if by_selector is None or by_block is None:
+            return by_selector if by_block is None else by_block
+        return min(by_selector, by_block)
+
+    def _port_index(self, rule: CompiledRule, traffic: Traffic) -> int | bool | None:
+        """Index of the first matching ``ports`` entry (``None``: no list, all ports), or
+        ``False``."""
+        if rule.any_port:
+            return None
+        dst = traffic.destination.pod
+        for j, cp in enumerate(rule.ports):
+            if cp.protocol != traffic.protocol:
+                continue
+            if not cp.name:
+                if cp.first <= traffic.port <= cp.last:
+                    return j
+            elif dst is not None and not dst.host_network:
+                # The first container port of that name and protocol decides.
+                number = next((p.container_port for p in dst.container_ports()
+                               if p.name == cp.name and p.protocol == cp.protocol), None)
+                if number == traffic.port:
+                    return j
+        return False
+
+    # The explanation: every rule of the isolating policies, and why each one missed.
+
+    def _misses(self, direction: PolicyType, isolating: Sequence[int], peer: Endpoint,
+                family: int, traffic: Traffic) -> tuple[RuleMiss, ...]:
         dst = traffic.destination
-        matches: list[RuleMatch] = []
         misses: list[RuleMiss] = []
         for i in isolating:
             for rule in self.compiled[i].rules[direction]:
                 peer_hit, peer_why = self._match_peers(rule, peer, family)
                 port_hit, port_why = self._match_ports(rule, dst, traffic)
-                if peer_hit is not False and port_hit is not False:
-                    matches.append(RuleMatch(self.policies[i].key, direction, rule.index,
-                                             peer_hit, port_hit))
-                else:
-                    closeness = int(peer_hit is not False or port_hit is not False)
-                    reasons = (*peer_why, *port_why)
-                    misses.append(RuleMiss(self.policies[i].key, direction, rule.index,
-                                           closeness, reasons))
+                closeness = int(peer_hit is not False or port_hit is not False)
+                misses.append(RuleMiss(self.policies[i].key, direction, rule.index,
+                                       closeness, (*peer_why, *port_why)))
         misses.sort(key=lambda m: -m.closeness)
-        return DirectionVerdict(direction, bool(matches), True, policies, tuple(matches),
-                                tuple(misses) if not matches else ())
+        return tuple(misses)
 
     def _match_peers(self, rule: CompiledRule, peer: Endpoint,
                      family: int) -> tuple[int | bool | None, list[str]]:

@@ -1,8 +1,13 @@
 """Verdicts as data: which policies isolate an endpoint, which rule allowed the connection,
-and, when nothing did, how close each rule came. Renderers turn these into text or JSON."""
+and, when nothing did, how close each rule came. Renderers turn these into text or JSON.
+
+Why each rule missed is prose, and costly on rules with many peers: a side's misses are
+worked out only when first read, so callers that want the answer alone never pay for it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stockade.engine.traffic import Traffic
@@ -48,15 +53,30 @@ class RuleMiss:
 
 @dataclass(frozen=True, slots=True)
 class DirectionVerdict:
-    """One side of a connection: the source's egress or the destination's ingress."""
+    """One side of a connection: the source's egress or the destination's ingress.
+
+    ``explain``, given for a denied isolated side, works out ``misses`` (every rule of the
+    isolating policies and why it did not match) on first access; it is kept after."""
 
     direction: PolicyType
     allowed: bool
     isolated: bool = False
     policies: tuple[str, ...] = ()  # the policies that isolate this side
     allowed_by: tuple[RuleMatch, ...] = ()
-    misses: tuple[RuleMiss, ...] = ()
     note: str = ""  # why policy was not consulted (external address, node traffic, ...)
+    explain: Callable[[], tuple[RuleMiss, ...]] | None = field(
+        default=None, repr=False, compare=False)
+    _explained: list[tuple[RuleMiss, ...]] = field(
+        default_factory=list, init=False, repr=False, compare=False)
+
+    @property
+    def misses(self) -> tuple[RuleMiss, ...]:
+        """The rules that did not match, nearest misses first (empty when allowed)."""
+        if self.explain is None:
+            return ()
+        if not self._explained:
+            self._explained.append(self.explain())
+        return self._explained[0]
 
 
 @dataclass(frozen=True, slots=True)

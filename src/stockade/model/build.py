@@ -13,17 +13,25 @@ from typing import Any
 
 from stockade.model.decode import Decoder
 from stockade.model.errors import FieldError, Finding, required
+from stockade.model.netparse import parse_ip
 from stockade.model.types import (
+    NODE_IP_TYPES,
     Cluster,
     Namespace,
     NetworkPolicy,
+    Node,
     ObjectMeta,
     Origin,
     Pod,
     Service,
     Workload,
 )
-from stockade.model.validate import validate_namespace, validate_network_policy, validate_pod
+from stockade.model.validate import (
+    validate_namespace,
+    validate_network_policy,
+    validate_node,
+    validate_pod,
+)
 from stockade.wording import count as counted
 
 
@@ -61,6 +69,7 @@ CORE_KINDS: dict[str, tuple[str, ...]] = {
     "Pod": ("v1",),
     "Service": ("v1",),
     "NetworkPolicy": ("networking.k8s.io/v1",),
+    "Node": ("v1",),
 }
 KNOWN_KINDS = {**CORE_KINDS, **WORKLOAD_KINDS}
 
@@ -74,7 +83,7 @@ class BuildResult:
     invalid_keys: set[str] = field(default_factory=set)  # "Kind ns/name" of invalid objects
 
 
-Decoded = Namespace | Pod | NetworkPolicy | Service | Workload
+Decoded = Namespace | Pod | NetworkPolicy | Service | Workload | Node
 
 
 def _decode(raw: RawObject, decoder: Decoder) -> Decoded:
@@ -84,6 +93,7 @@ def _decode(raw: RawObject, decoder: Decoder) -> Decoded:
         "Pod": decoder.pod,
         "Service": decoder.service,
         "NetworkPolicy": decoder.network_policy,
+        "Node": decoder.node,
     }
     if kind in table:
         return table[kind](raw.data, raw.origin)
@@ -92,7 +102,7 @@ def _decode(raw: RawObject, decoder: Decoder) -> Decoded:
 
 def _with_namespace(obj: Decoded, namespace: str) -> Decoded:
     """Namespaced objects without ``metadata.namespace`` land in ``default``, as with kubectl."""
-    if isinstance(obj, Namespace) or obj.metadata.namespace:
+    if isinstance(obj, Namespace | Node) or obj.metadata.namespace:
         return obj
     meta = obj.metadata
     new_meta = ObjectMeta(meta.name, namespace, meta.labels, meta.generate_name,
@@ -100,10 +110,10 @@ def _with_namespace(obj: Decoded, namespace: str) -> Decoded:
     if isinstance(obj, Workload):
         tmpl = obj.template
         tmeta = ObjectMeta(tmpl.metadata.name, namespace, tmpl.metadata.labels)
-        template = Pod(tmeta, tmpl.spec, tmpl.ips, tmpl.host_ip, tmpl.origin, tmpl.template_of)
+        template = Pod(tmeta, tmpl.spec, tmpl.ips, tmpl.host_ips, tmpl.origin, tmpl.template_of)
         return Workload(obj.kind_name, new_meta, obj.selector, template, obj.origin)
     if isinstance(obj, Pod):
-        return Pod(new_meta, obj.spec, obj.ips, obj.host_ip, obj.origin, obj.template_of)
+        return Pod(new_meta, obj.spec, obj.ips, obj.host_ips, obj.origin, obj.template_of)
     if isinstance(obj, Service):
         return Service(new_meta, obj.selector, obj.ports, obj.type, obj.external_name,
                        obj.cluster_ips, obj.origin)
@@ -122,7 +132,18 @@ def _validate(obj: Decoded) -> list[FieldError]:
                             else "spec.jobTemplate.spec.template.spec")
     if isinstance(obj, Namespace):
         return validate_namespace(obj)
+    if isinstance(obj, Node):
+        return validate_node(obj)
     return []
+
+
+def _unusable_addresses(node: Node) -> list[str]:
+    """Warnings for InternalIP/ExternalIP entries that are no IP address: the API server
+    stores them, NetworkPolicy cannot use them as the node's addresses."""
+    return [f'{node.origin}: Node {node.name}: status.addresses[{i}].address "{a.address}" '
+            f"({a.type}) is not an IP address; not counted among the node's addresses"
+            for i, a in enumerate(node.addresses)
+            if a.type in NODE_IP_TYPES and parse_ip(a.address) is None]
 
 
 def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default") -> BuildResult:
@@ -168,7 +189,7 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         # A field that failed to decode is reported once, not again by validation.
         undecodable = {e.path for e in decoder.errors}
         errors = decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
-        ns = "" if isinstance(obj, Namespace) else obj.metadata.namespace
+        ns = "" if isinstance(obj, Namespace | Node) else obj.metadata.namespace
         ident = (kind, ns, obj.metadata.name)
         if obj.metadata.name:
             if ident in seen:
@@ -188,6 +209,7 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     policies: list[NetworkPolicy] = []
     services: list[Service] = []
     workloads: list[Workload] = []
+    nodes: list[Node] = []
     for obj in valid.values():
         if isinstance(obj, Namespace):
             namespaces[obj.name] = obj
@@ -197,6 +219,9 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
             policies.append(obj)
         elif isinstance(obj, Service):
             services.append(obj)
+        elif isinstance(obj, Node):
+            nodes.append(obj)
+            result.warnings.extend(_unusable_addresses(obj))
         else:
             workloads.append(obj)
 
@@ -220,5 +245,6 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         policies=tuple(policies),
         services=tuple(services),
         workloads=tuple(workloads),
+        nodes=tuple(nodes),
     )
     return result

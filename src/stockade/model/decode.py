@@ -27,6 +27,8 @@ from stockade.model.types import (
     NetworkPolicyPeer,
     NetworkPolicyPort,
     NetworkPolicyRule,
+    Node,
+    NodeAddress,
     ObjectMeta,
     Origin,
     OwnerReference,
@@ -255,27 +257,33 @@ class Decoder:
 
     def pod(self, obj: Mapping[str, Any], origin: Origin) -> Pod:
         status = self.mapping(obj.get("status"), "status")
-        ips: list[str] = []
-        for i, entry in enumerate(self.sequence(status.get("podIPs"), "status.podIPs")):
-            ip = self.string(self.mapping(entry, f"status.podIPs[{i}]").get("ip"),
-                             f"status.podIPs[{i}].ip")
-            self._address(ip, f"status.podIPs[{i}].ip")
-            if ip and ip not in ips:
-                ips.append(ip)
-        primary = self.string(status.get("podIP"), "status.podIP")
-        self._address(primary, "status.podIP")
-        if primary and primary not in ips:
-            ips.insert(0, primary)
         return Pod(
             metadata=self.object_meta(obj.get("metadata")),
             spec=self.pod_spec(obj.get("spec"), "spec"),
-            ips=tuple(ips),
-            host_ip=self.string(status.get("hostIP"), "status.hostIP"),
+            ips=self._ips(status, "podIPs", "podIP"),
+            host_ips=self._ips(status, "hostIPs", "hostIP"),
             origin=origin,
         )
 
+    def _ips(self, status: Mapping[str, Any], plural: str, single: str) -> tuple[str, ...]:
+        """``status.podIPs``/``podIP`` (or ``hostIPs``/``hostIP``): the list's addresses
+        with the single field's first, each once."""
+        ips: list[str] = []
+        for i, entry in enumerate(self.sequence(status.get(plural), f"status.{plural}")):
+            path = f"status.{plural}[{i}]"
+            ip = self.string(self.mapping(entry, path).get("ip"), f"{path}.ip")
+            self._address(ip, f"{path}.ip")
+            if ip and ip not in ips:
+                ips.append(ip)
+        primary = self.string(status.get(single), f"status.{single}")
+        self._address(primary, f"status.{single}")
+        if primary and primary not in ips:
+            ips.insert(0, primary)
+        return tuple(ips)
+
     def _address(self, ip: str, path: str) -> None:
-        """A pod IP the API server would refuse (status validation): never dropped quietly."""
+        """A pod or host IP the API server would refuse (status validation): never dropped
+        quietly."""
         if ip and parse_ip(ip) is None:
             self.errors.append(invalid(path, ip, IP_MESSAGE))
 
@@ -329,6 +337,20 @@ class Decoder:
             ip=self.string(a.get("ip"), f"{path}.ip"),
             hostnames=self.strings(a.get("hostnames"), f"{path}.hostnames"),
         )
+
+    def node(self, obj: Mapping[str, Any], origin: Origin) -> Node:
+        status = self.mapping(obj.get("status"), "status")
+        return Node(
+            metadata=self.object_meta(obj.get("metadata")),
+            addresses=self.each(status.get("addresses"), "status.addresses",
+                                self._node_address),
+            origin=origin,
+        )
+
+    def _node_address(self, value: object, path: str) -> NodeAddress:
+        a = self.mapping(value, path)
+        return NodeAddress(type=self.string(a.get("type"), f"{path}.type"),
+                           address=self.string(a.get("address"), f"{path}.address"))
 
     def service(self, obj: Mapping[str, Any], origin: Origin) -> Service:
         spec = self.mapping(obj.get("spec"), "spec")

@@ -204,13 +204,14 @@ class PodSpec:
 class Pod:
     """A Pod, or a workload's pod template standing for its pods (``template_of`` set).
 
-    ``ips`` come from ``status.podIPs`` / ``status.podIP``, primary first.
+    ``ips`` come from ``status.podIPs`` / ``status.podIP``, primary first; ``host_ips``, the
+    addresses of the pod's node, from ``status.hostIPs`` / ``status.hostIP``.
     """
 
     metadata: ObjectMeta
     spec: PodSpec = PodSpec()
     ips: tuple[str, ...] = ()
-    host_ip: str = ""
+    host_ips: tuple[str, ...] = ()
     origin: Origin = UNKNOWN_ORIGIN
     template_of: str = ""  # "Deployment/web" for a workload's template, "" for a real Pod
     kind = "Pod"
@@ -302,6 +303,41 @@ class Workload:
         return f"{self.metadata.namespace}/{self.kind_name}/{self.metadata.name}"
 
 
+NODE_IP_TYPES = ("InternalIP", "ExternalIP")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAddress:
+    """One ``status.addresses`` entry: ``type`` is InternalIP, ExternalIP, Hostname, ..."""
+
+    type: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A Node, reduced to what NetworkPolicy needs: its name and its addresses (traffic
+    between a pod and its own node is always allowed)."""
+
+    metadata: ObjectMeta
+    addresses: tuple[NodeAddress, ...] = ()
+    origin: Origin = UNKNOWN_ORIGIN
+    kind = "Node"
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def key(self) -> str:
+        return self.metadata.name
+
+    @property
+    def ips(self) -> tuple[str, ...]:
+        """The InternalIP and ExternalIP addresses, in order (other types are names)."""
+        return tuple(a.address for a in self.addresses if a.type in NODE_IP_TYPES)
+
+
 @dataclass(frozen=True, slots=True)
 class Cluster:
     """Everything read from the inputs, after decoding. Namespaces include implied ones."""
@@ -312,6 +348,7 @@ class Cluster:
     services: tuple[Service, ...] = ()
     workloads: tuple[Workload, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    nodes: tuple[Node, ...] = ()
 
     def namespace(self, name: str) -> Namespace | None:
         for ns in self.namespaces:

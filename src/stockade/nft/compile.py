@@ -8,10 +8,17 @@ the number of policies except set sizes, and set lookups do not slow down with s
 
 Shape of the forward chain (bridged pod traffic; needs ``bridge-nf-call-iptables=1``):
 ``ct state established,related accept`` (replies), non-TCP/UDP/SCTP accept (NetworkPolicy
-does not define them, and IPv6 neighbour discovery must pass), then egress of the source,
-then ingress of the destination. Traffic the node itself sends to its pods (kubelet probes)
-and pod traffic to the node never crosses ``forward``, so it is allowed, as with real plugins;
-a pod talking to itself stays on its loopback.
+does not define them, and IPv6 neighbour discovery must pass), traffic between a pod and its
+own node accepted, then egress of the source, then ingress of the destination.
+
+Traffic between a pod and its own node is always allowed. What the node itself sends to
+its pods (kubelet probes, host-network pods) leaves through ``output`` and what a pod sends
+to an address the node holds is delivered through ``input``: neither crosses ``forward``.
+But the input may know addresses of the node that the node does not hold (an ExternalIP
+that the cloud translates, or one ruleset loaded on every node); packets to those are
+routed on and do cross ``forward``, so the ``own_node`` sets accept (pod, node address) and
+(node address, pod) pairs explicitly, and the ruleset says what the engine says whatever
+the node holds. A pod talking to itself stays on its loopback.
 """
 
 from __future__ import annotations
@@ -215,28 +222,67 @@ def _direction(
     return sets, chains, forward
 
 
+def _own_node(
+    own_node: Mapping[str, Iterable[IPAddress]],
+    ingress: Mapping[str, PodRules],
+    egress: Mapping[str, PodRules],
+    members: Mapping[str, _Member],
+) -> tuple[list[NftSet], list[str]]:
+    """Sets of (source, destination) address pairs between a pod and its own node, and the
+    rules that accept them: pod to node for a pod isolated for egress, node to pod for one
+    isolated for ingress (the other pods need nothing). A node address that is also a pod's
+    is that pod's, as in the engine."""
+    pod_ips = {ip for m in members.values() for ip in m.ips}
+    pairs: dict[int, list[str]] = {4: [], 6: []}
+    for key, member in members.items():
+        isolated = [(egress.get(key), True), (ingress.get(key), False)]
+        nodes = [n for n in own_node.get(key, ()) if n not in pod_ips]
+        for side, outwards in isolated:
+            if side is None or not side.isolated:
+                continue
+            for ip in member.ips:
+                for node in nodes:
+                    if node.version == ip.version:
+                        ends = (ip, node) if outwards else (node, ip)
+                        pairs[ip.version].append(f"{ends[0]} . {ends[1]}")
+    sets: list[NftSet] = []
+    rules: list[str] = []
+    for family in FAMILIES:
+        if pairs[family]:
+            name = f"own_node_v{family}"
+            addr = _ADDR_TYPE[family]
+            sets.append(NftSet(name, f"{addr} . {addr}", tuple(pairs[family])))
+            rules.append(f"{_IP[family]} saddr . {_IP[family]} daddr @{name} accept")
+    return sets, rules
+
+
 def compile_ruleset(
     pods: Sequence[Pod],
     ingress: Mapping[str, PodRules],
     egress: Mapping[str, PodRules],
     *,
     table: str = DEFAULT_TABLE,
+    own_node: Mapping[str, Iterable[IPAddress]] | None = None,
 ) -> CompileResult:
-    """The table enforcing ``ingress``/``egress`` (pod key -> rules) for ``pods``."""
+    """The table enforcing ``ingress``/``egress`` (pod key -> rules) for ``pods``;
+    ``own_node`` gives each pod's node addresses (pod key -> addresses)."""
     notes: list[str] = []
     members = _members(pods, notes)
+    n_sets, n_rules = _own_node(own_node or {}, ingress, egress, members)
     e_sets, e_chains, e_rules = _direction(PolicyType.EGRESS, egress, members)
     i_sets, i_chains, i_rules = _direction(PolicyType.INGRESS, ingress, members)
     forward = Chain(
         "forward",
         ("ct state established,related accept",
          "meta l4proto != { tcp, udp, sctp } accept",
-         *e_rules, *i_rules),
+         *n_rules, *e_rules, *i_rules),
         hook="forward",
-        comment="replies pass; then the source's egress, then the destination's ingress",
+        comment=("replies pass; " + ("traffic between a pod and its own node passes; "
+                                      if n_rules else "")
+                 + "then the source's egress, then the destination's ingress"),
     )
-    result = Table(table, "inet", (*e_sets, *i_sets), (forward, *e_chains, *i_chains),
-                   comments=tuple(notes))
+    result = Table(table, "inet", (*n_sets, *e_sets, *i_sets),
+                   (forward, *e_chains, *i_chains), comments=tuple(notes))
     return CompileResult(result, tuple(notes))
 
 
@@ -244,9 +290,11 @@ def compile_engine(engine: Engine, *, table: str = DEFAULT_TABLE) -> CompileResu
     """Compile every pod of ``engine`` with the rules the engine resolves for it."""
     ingress: dict[str, PodRules] = {}
     egress: dict[str, PodRules] = {}
-    for pod in engine.pods:
+    own_node: dict[str, Iterable[IPAddress]] = {}
+    for index, pod in enumerate(engine.pods):
         if pod.host_network or not pod.ips:
             continue
         ingress[pod.key] = engine.pod_rules(pod.key, PolicyType.INGRESS)
         egress[pod.key] = engine.pod_rules(pod.key, PolicyType.EGRESS)
-    return compile_ruleset(engine.pods, ingress, egress, table=table)
+        own_node[pod.key] = sorted(engine.nodes.own(index), key=lambda a: (a.version, a))
+    return compile_ruleset(engine.pods, ingress, egress, table=table, own_node=own_node)

@@ -106,12 +106,18 @@ def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None =
 
 
 def write_csv(view: MatrixView, out: IO[str]) -> None:
+    """``from,to,allowed`` per pair of rows; then, in the grouped view, the node-traffic
+    pairs of pods (both ways ``all``), which override their groups' rows."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["from", "to", "allowed"])
     names = [escape(n) for n in view.names]
     for src, ids in view.source:
         writer.writerows([names[src], names[d], view.texts[int(t)]]
                          for d, t in enumerate(ids))
+    for host, peers in view.node_traffic.items():
+        for peer in peers:
+            writer.writerows([[escape(host), escape(peer), "all"],
+                             [escape(peer), escape(host), "all"]])
 
 
 def write_markdown(view: MatrixView, out: IO[str]) -> None:
@@ -125,6 +131,11 @@ def write_markdown(view: MatrixView, out: IO[str]) -> None:
         out.write("\n| group | pods |\n|---|---|\n")
         for name, members in groups:
             out.write(f"| {name} | {', '.join(escape(m) for m in members)} |\n")
+    if view.node_traffic:
+        out.write("\n| host-network pod | pods on its node (always reach each other both ways) "
+                  "|\n|---|---|\n")
+        for host, peers in view.node_traffic.items():
+            out.write(f"| {escape(host)} | {', '.join(escape(p) for p in peers)} |\n")
 
 
 def write_text(view: MatrixView, out: IO[str], style: Style) -> None:

@@ -1,4 +1,4 @@
-"""Read Namespaces, Pods, NetworkPolicies, Services and workloads from a live cluster.
+"""Read Namespaces, Nodes, Pods, NetworkPolicies, Services and workloads from a live cluster.
 
 Read-only (list and get, nothing else) through lightkube, with kubectl's kubeconfig rules
 (``cluster_config``), paginated lists (``limit``/``continue``), and objects returned as plain
@@ -100,6 +100,7 @@ class ClusterSource:
         objects: list[RawObject] = []
         with self._client() as client:
             objects.extend(self._namespaces(client, namespace))
+            objects.extend(self._nodes(client))
             for kind in cluster_kinds.NAMESPACED:
                 request = Request("list", kind, namespace)
                 objects.extend(self._list(client, request))
@@ -141,6 +142,23 @@ class ClusterSource:
             if status_code(exc) == 404 and namespace is not None:
                 raise InputError(f'namespace "{namespace}" not found in {self.description}') \
                     from exc
+            raise translate(exc, request, self._where) from exc
+
+    def _nodes(self, client: Client) -> Iterable[RawObject]:
+        """The Node objects, for their addresses; when RBAC forbids them, a warning and none
+        (also with ``-n``: a pod's node is outside any namespace)."""
+        request = Request("list", cluster_kinds.NODE)
+        try:
+            return self._fetch(client, request)
+        except (httpx2.HTTPError, ConfigError, OSError) as exc:
+            if is_forbidden(exc):
+                self._warn_once(
+                    f"{self.config.label}: {forbidden_text(request)}; continuing without "
+                    "them: a node's addresses are then only its pods' status.hostIPs and "
+                    "its host-network pods' IPs, so traffic between a pod and another "
+                    "address of its node (an ExternalIP) is judged by the policies"
+                )
+                return []
             raise translate(exc, request, self._where) from exc
 
     def _list(self, client: Client, request: Request) -> Iterable[RawObject]:

@@ -1,8 +1,8 @@
 """Trim objects read from the API server down to what a manifest needs, keeping meaning.
 
 Drops bookkeeping (managedFields, uid, resourceVersion, timestamps, last-applied annotations)
-and status, except a Pod's phase and IPs. Pure: used both by the live reader and by the
-snapshot writer, so a snapshot reads back exactly as the cluster was read.
+and status, except a Pod's phase and IPs and a Node's addresses. Pure: used both by the live
+reader and by the snapshot writer, so a snapshot reads back exactly as the cluster was read.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ _KEEP_METADATA = ("name", "generateName", "namespace", "labels", "annotations",
 _KEEP_OWNER = ("apiVersion", "kind", "name", "controller")
 _NOISY_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 _KEEP_POD_STATUS = ("phase", "podIP", "podIPs", "hostIP", "hostIPs")
+_KEEP_NODE_STATUS = ("addresses",)
 
 
 def clean_object(obj: Mapping[str, Any], *, api_version: str, kind: str) -> dict[str, Any]:
@@ -28,8 +29,9 @@ def clean_object(obj: Mapping[str, Any], *, api_version: str, kind: str) -> dict
             continue
         out[key] = value
     status = obj.get("status")
-    if kind == "Pod" and isinstance(status, Mapping):
-        kept = {k: status[k] for k in _KEEP_POD_STATUS if k in status}
+    keep = {"Pod": _KEEP_POD_STATUS, "Node": _KEEP_NODE_STATUS}.get(kind, ())
+    if keep and isinstance(status, Mapping):
+        kept = {k: status[k] for k in keep if k in status}
         if kept:
             out["status"] = kept
     return out

@@ -33,9 +33,17 @@ class Request:
             self.resource.qualified
 
     @property
+    def _outside_namespaces(self) -> bool:
+        """A kind no namespace holds and ``-n`` does not avoid (Nodes; not Namespaces,
+        which ``-n`` reads one by one with ``get``)."""
+        return not self.resource.namespaced and self.resource.kind != "Namespace"
+
+    @property
     def scope(self) -> str:
         if self.namespace:
             return f'in the namespace "{self.namespace}"'
+        if self._outside_namespaces:
+            return "at the cluster scope"
         return "at the cluster scope (all namespaces)"
 
     @property
@@ -44,6 +52,8 @@ class Request:
                 f"({self.resource.group_phrase})")
         if self.namespace:
             return need
+        if self._outside_namespaces:
+            return f"{need} in a ClusterRole bound by a ClusterRoleBinding"
         return (f"{need} in a ClusterRole bound by a ClusterRoleBinding; or read one "
                 "namespace with -n NAMESPACE")
 

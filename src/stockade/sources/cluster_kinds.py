@@ -32,6 +32,9 @@ class ResourceKind:
 
 
 NAMESPACE = ResourceKind("Namespace", "", "v1", "namespaces", namespaced=False)
+# Read for the nodes' addresses (traffic between a pod and its node is always allowed);
+# cluster-scoped, so a namespaced Role cannot read them: the reader then warns and goes on.
+NODE = ResourceKind("Node", "", "v1", "nodes", namespaced=False)
 
 # Read in this order; a snapshot lists them in this order too, policies near the top where
 # a reader looks first and the (many) pods last.
@@ -48,4 +51,4 @@ NAMESPACED: tuple[ResourceKind, ...] = (
     ResourceKind("Pod", "", "v1", "pods"),
 )
 
-ALL: tuple[ResourceKind, ...] = (NAMESPACE, *NAMESPACED)
+ALL: tuple[ResourceKind, ...] = (NAMESPACE, NODE, *NAMESPACED)
