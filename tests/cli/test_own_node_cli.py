@@ -142,7 +142,7 @@ def test_check_counts_and_validates_nodes(capsys: pytest.CaptureFixture[str],
                                           cluster: str, tmp_path: Path) -> None:
     code, out, _ = run(capsys, "check", cluster)
     assert code == 0
-    assert out == "valid: 1 NetworkPolicy, 3 Pod, 1 Node\n"
+    assert out == "valid: 1 NetworkPolicy, 3 Pods, 1 Node\n"
     bad = tmp_path / "bad.yaml"
     bad.write_text("""\
 apiVersion: v1
