@@ -131,7 +131,7 @@ def test_golden_covers_every_kind_of_reason() -> None:
                    "does not match namespaceSelector", "a podSelector alone selects",
                    "does not match podSelector", "is not declared by", "not port",
                    "is no pod's address", "has no IP address", "host-network (node traffic)",
-                   "more rule(s)", "only pods declare named ports", "not UDP", "not TCP"):
+                   "more rules (-o json", "only pods declare named ports", "not UDP", "not TCP"):
         assert phrase in text, phrase
 
 
