@@ -162,6 +162,7 @@ class Decoder:
             labels=self.string_map(meta.get("labels"), f"{path}.labels"),
             generate_name=self.string(meta.get("generateName"), f"{path}.generateName"),
             owner_references=owners,
+            annotations=self.string_map(meta.get("annotations"), f"{path}.annotations"),
         )
 
     def _owner(self, value: object, path: str) -> OwnerReference:
@@ -198,7 +199,8 @@ class Decoder:
         ingress = self.each(spec.get("ingress"), "spec.ingress", self._ingress_rule)
         egress = self.each(spec.get("egress"), "spec.egress", self._egress_rule)
         types = self.strings(spec.get("policyTypes"), "spec.policyTypes")
-        if not types:  # SetDefaults_NetworkPolicy: absent or empty
+        defaulted = not types
+        if defaulted:  # SetDefaults_NetworkPolicy: absent or empty
             types = ("Ingress", "Egress") if egress else ("Ingress",)
         return NetworkPolicy(
             metadata=self.object_meta(obj.get("metadata")),
@@ -207,6 +209,7 @@ class Decoder:
             ingress=ingress,
             egress=egress,
             origin=origin,
+            policy_types_defaulted=defaulted,
         )
 
     def _ingress_rule(self, value: object, path: str) -> NetworkPolicyRule:
