@@ -1,0 +1,96 @@
+"""Lint findings as SARIF 2.1.0, the format GitHub code scanning ingests.
+
+One ``reportingDescriptor`` per check ID (with its help text and default level), one
+``result`` per finding with a repository-relative ``physicalLocation`` (file, line) and a
+logical location naming the object and field, and a stable ``partialFingerprints`` entry
+(check, object, field) so that code scanning tracks a finding across commits. Pure: the
+caller says which directory paths are relative to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from typing import IO, Any
+
+from stockade import __version__
+from stockade.lint import CHECKS, Check, LintFinding, LintReport, Severity
+
+SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _rule(check: Check) -> dict[str, Any]:
+    return {
+        "id": check.id,
+        "name": "".join(part.capitalize() for part in check.id.split("-")),
+        "shortDescription": {"text": check.summary},
+        "fullDescription": {"text": check.help},
+        "help": {"text": check.help,
+                 "markdown": f"**{check.id}** ({check.severity.value}): {check.help}"},
+        "defaultConfiguration": {"level": LEVELS[check.severity],
+                                 "enabled": check.default},
+        "properties": {"tags": ["kubernetes", "networkpolicy"]},
+    }
+
+
+def artifact_uri(file: str, root: str | None) -> str:
+    """The file as a URI reference relative to ``root`` (forward slashes), when under it."""
+    if root is not None and not file.startswith("<"):
+        rel = os.path.relpath(os.path.abspath(file), os.path.abspath(root))
+        if not rel.startswith(".."):
+            return PurePosixPath(*rel.split(os.sep)).as_posix()
+    return PurePosixPath(*file.split(os.sep)).as_posix() if os.sep != "/" else file
+
+
+def _fingerprint(f: LintFinding) -> str:
+    ident = "\0".join((f.check, f.kind, f.namespace, f.name, f.path))
+    return hashlib.sha256(ident.encode()).hexdigest()[:32]
+
+
+def _result(f: LintFinding, index: dict[str, int], root: str | None) -> dict[str, Any]:
+    text = f.message + (f" Hint: {f.hint}" if f.hint else "")
+    where = f"{f.kind}/{f.namespace + '/' if f.namespace else ''}{f.name}"
+    location: dict[str, Any] = {
+        "physicalLocation": {
+            "artifactLocation": {"uri": artifact_uri(f.origin.file, root)},
+            "region": {"startLine": max(1, f.location.line)},
+        },
+        "logicalLocations": [{
+            "fullyQualifiedName": f"{where}/{f.path}" if f.path else where,
+            "kind": "object",
+        }],
+    }
+    if root is not None and not f.origin.file.startswith("<"):
+        location["physicalLocation"]["artifactLocation"]["uriBaseId"] = "%SRCROOT%"
+    return {
+        "ruleId": f.check,
+        "ruleIndex": index[f.check],
+        "level": LEVELS[f.severity],
+        "message": {"text": text},
+        "locations": [location],
+        "partialFingerprints": {"stockadeFinding/v1": _fingerprint(f)},
+    }
+
+
+def sarif_log(report: LintReport, root: str | None = None,
+              checks: Sequence[Check] = CHECKS) -> dict[str, Any]:
+    index = {c.id: i for i, c in enumerate(checks)}
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "stockade", "version": __version__,
+                            "semanticVersion": __version__,
+                            "rules": [_rule(c) for c in checks]}},
+        "results": [_result(f, index, root) for f in report.findings],
+        "columnKind": "unicodeCodePoints",
+    }
+    if root is not None:
+        base = PurePosixPath(os.path.abspath(root)).as_posix().rstrip("/") + "/"
+        run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": "file://" + base}}
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def write_sarif(report: LintReport, out: IO[str], root: str | None = None) -> None:
+    out.write(json.dumps(sarif_log(report, root), indent=2) + "\n")
