@@ -111,14 +111,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def place(report: LintReport, texts: dict[str, str]) -> LintReport:
-    """Findings with the line of their field, from the files' texts (a source map)."""
-    if not any(f.path for f in report.findings):
-        return report
-    from stockade.sources.positions import SourceMap
+    """Findings with the line of their field (from the files' texts, through a source
+    map), in file and line order."""
+    findings = list(report.findings)
+    asked = [i for i, f in enumerate(findings) if f.path]
+    if asked:
+        from stockade.sources.positions import SourceMap
 
-    source = SourceMap(texts)
-    placed = tuple(
-        dataclasses.replace(f, line=source.line(f.origin, f.kind, f.name, f.path))
-        if f.path else f
-        for f in report.findings)
-    return dataclasses.replace(report, findings=placed)
+        lines = SourceMap(texts).lines([(findings[i].origin, findings[i].kind,
+                                         findings[i].name, findings[i].path) for i in asked])
+        for i, line in zip(asked, lines, strict=True):
+            findings[i] = dataclasses.replace(findings[i], line=line)
+    findings.sort(key=lambda f: (f.origin.file, f.location.line, f.path, f.check, f.message))
+    return dataclasses.replace(report, findings=tuple(findings))

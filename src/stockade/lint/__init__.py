@@ -8,14 +8,14 @@ placing findings on lines is the source map's job (``stockade.sources.positions`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 from stockade.lint import dns, hostaliases, peers, policies, ports, redundancy
 from stockade.lint.context import LintContext
 from stockade.lint.findings import LintFinding, Severity
 from stockade.lint.registry import BY_ID, CHECKS, DEFAULT_IDS, Check
-from stockade.model.types import Cluster
+from stockade.model.types import Cluster, NetworkPolicy, Pod, Workload
 from stockade.model.workloads import Endpoints
 
 __all__ = ["BY_ID", "CHECKS", "DEFAULT_IDS", "DISABLE_ANNOTATION", "Check", "LintFinding",
@@ -40,14 +40,16 @@ def _silences(cluster: Cluster) -> tuple[dict[tuple[str, str, str], set[str]], l
     """(kind, namespace, name) -> IDs silenced by the object's annotation; notes."""
     out: dict[tuple[str, str, str], set[str]] = {}
     notes: list[str] = []
-    objects: Iterable[tuple[str, str, str, str | None, str]] = [
-        *((p.kind, p.namespace, p.name, p.metadata.annotation(DISABLE_ANNOTATION),
-           str(p.origin)) for p in (*cluster.policies, *cluster.pods)),
-        *((w.kind, w.namespace, w.name, w.metadata.annotation(DISABLE_ANNOTATION),
-           str(w.origin)) for w in cluster.workloads),
-        *(("Namespace", "", n.name, n.metadata.annotation(DISABLE_ANNOTATION),
-           str(n.origin)) for n in cluster.namespaces),
-    ]
+    objects: list[tuple[str, str, str, str | None, str]] = []
+    annotated: tuple[NetworkPolicy | Pod | Workload, ...] = (
+        *cluster.policies, *cluster.pods, *cluster.workloads)
+    for obj in annotated:
+        objects.append((obj.kind, obj.namespace, obj.name,
+                        obj.metadata.annotation(DISABLE_ANNOTATION), str(obj.origin)))
+    for namespace in cluster.namespaces:
+        objects.append(("Namespace", "", namespace.name,
+                        namespace.metadata.annotation(DISABLE_ANNOTATION),
+                        str(namespace.origin)))
     for kind, ns, name, value, origin in objects:
         if value is None:
             continue

@@ -19,7 +19,7 @@ from stockade.engine.matrix import ALL, Spans, _contains, _intersect, _merge
 from stockade.engine.ports import PROTOCOLS
 from stockade.lint.context import LintContext, is_dns_server, listing
 from stockade.lint.findings import LintFinding
-from stockade.lint.reach import EXTERNAL, Rows, allowed
+from stockade.lint.reach import EXTERNAL, allowed
 from stockade.model.types import Protocol
 
 CHECK_IDS = frozenset({"egress-blocks-dns"})
@@ -31,7 +31,7 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
         return
     engine = ctx.engine
     keys = ctx.pair_sets
-    rows = Rows(ctx)
+    rows = ctx.rows
     sides = _Sides(ctx)
     servers = sorted({engine.pod_class[j] for j, pod in enumerate(engine.pods)
                       if is_dns_server(pod)})
@@ -42,15 +42,15 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
         outside = [allowed(mask, tr.spans[EXTERNAL])
                    for mask, sig in zip(tr.masks, tr.signatures, strict=True)
                    if int(sig) == EXTERNAL]
-        for c in subjects:
+        for c in subjects.tolist():
             lacking = set()
             for proto in (UDP, TCP):
                 if any(_contains(s, proto, 53) for s in outside):
                     continue
-                if not any(sides.reaches(int(c), k, proto) for k in servers):
+                if not any(sides.reaches(c, k, proto) for k in servers):
                     lacking.add(proto)
             if lacking:
-                missing[int(c)] = lacking
+                missing[c] = lacking
     by_policy: dict[int, dict[int, set[int]]] = {}
     for c, lacking in missing.items():
         for p in engine.isolating[EGRESS][c]:
@@ -68,14 +68,14 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
                 "and cannot reach a DNS server on UDP 53 (kube-dns in kube-system, or any "
                 "address outside the pods): name resolution fails",
                 "allow egress to namespaceSelector {kubernetes.io/metadata.name: kube-system} "
-                "with podSelector {k8s-app: kube-dns} on UDP 53 and TCP 53", names)
+                "with podSelector {k8s-app: kube-dns} on UDP 53 and TCP 53", related=names)
         if no_tcp:
             names = ctx.names(no_tcp)
             yield ctx.finding(
                 "egress-blocks-dns", policy, path,
                 f"{listing(names)} may reach DNS on UDP 53 but not on TCP 53: answers too "
                 "large for UDP are retried over TCP and fail",
-                "allow TCP 53 wherever UDP 53 is allowed to the DNS servers", names)
+                "allow TCP 53 wherever UDP 53 is allowed to the DNS servers", related=names)
 
 
 class _Sides:

@@ -83,8 +83,8 @@ def why_nothing(selector: LabelSelector, what: str, label_sets: Sequence[Mapping
             if near:
                 vals = _values(label_sets, near)
                 exact = next((v for v in req.values if v in vals), None)
-                shown = f"{near}={exact}" if exact else near
-                return reason, f"did you mean {shown}?"
+                guess = f"{near}={exact}" if exact else near
+                return reason, f"did you mean {guess}?"
             pairs = _pairs(label_sets)
             if req.values:
                 near_pair = closest(f"{req.key}={req.values[0]}", pairs)

@@ -62,7 +62,7 @@ def _selects_nothing(ctx: LintContext, policy: NetworkPolicy, cp: CompiledPeer,
         return
     populated = [n for n in namespaces if n in ctx.populated]
     assert cp.selected is not None
-    if not populated or ctx.members(cp.selected):
+    if not populated or ctx.any_member(cp.selected):
         return
     where = (f"namespace {populated[0]}" if len(populated) == 1 else
              f"namespaces {listing(populated)}")
@@ -78,7 +78,7 @@ def _selects_nothing(ctx: LintContext, policy: NetworkPolicy, cp: CompiledPeer,
             "peer-selects-nothing", policy, f"{path}.podSelector",
             f"podSelector {selector} matches only host-network pods in {where} "
             f"({listing(host)}): their traffic is node traffic, which selectors never match",
-            "match the nodes' addresses with an ipBlock instead", host)
+            "match the nodes' addresses with an ipBlock instead", related=host)
         return
     reason, hint = why_nothing(peer.pod_selector, "pod",
                                [p.labels for p in pods if not p.host_network])
@@ -93,9 +93,9 @@ def _covers_pods(ctx: LintContext, policy: NetworkPolicy,
     inside = np.zeros(len(ctx.engine.classes), dtype=np.bool_)
     for members in cp.block_members.values():
         inside |= members
-    pods = ctx.members(inside)
-    if not pods:
+    if not ctx.any_member(inside):
         return
+    pods = ctx.members(inside)
     shown = []
     for j in pods[:3]:
         pod = ctx.engine.pods[j]
@@ -110,7 +110,7 @@ def _covers_pods(ctx: LintContext, policy: NetworkPolicy,
         f"of the input: {', '.join(shown)}{more}; whether an ipBlock matches pod traffic "
         "differs between network plugins",
         "select those pods with podSelector/namespaceSelector, and except the pod network "
-        "from the block", ctx.names(pods))
+        "from the block", related=ctx.names(pods))
 
 
 def _host_bits(ctx: LintContext, policy: NetworkPolicy) -> Iterator[LintFinding]:

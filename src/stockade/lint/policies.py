@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from stockade.engine.engine import EGRESS, INGRESS
-from stockade.lint.context import LintContext, listing
+from stockade.lint.context import LintContext, Names, listing
 from stockade.lint.findings import LintFinding
 from stockade.lint.labels import why_nothing
 from stockade.model.netparse import parse_cidr
@@ -80,7 +80,7 @@ def _ignored(ctx: LintContext, policy: NetworkPolicy) -> Iterator[LintFinding]:
 
 
 def _selects_nothing(ctx: LintContext, i: int, policy: NetworkPolicy) -> Iterator[LintFinding]:
-    if policy.namespace not in ctx.populated or ctx.subjects(i):
+    if policy.namespace not in ctx.populated or ctx.any_member(ctx.compiled[i].subjects):
         return
     selector = describe_selector(policy.pod_selector)
     in_ns = [j for j in ctx.pods_in([policy.namespace])]
@@ -93,7 +93,7 @@ def _selects_nothing(ctx: LintContext, i: int, policy: NetworkPolicy) -> Iterato
             f"podSelector {selector} matches only host-network pods ({listing(names)}): "
             "NetworkPolicy never isolates them, their traffic is node traffic",
             "restrict host-network pods with ipBlocks on the node addresses in other "
-            "pods' policies", names)
+            "pods' policies", related=names)
         return
     labels = [ctx.engine.pods[j].labels for j in in_ns if not ctx.engine.pods[j].host_network]
     reason, hint = why_nothing(policy.pod_selector, "pod", labels)
@@ -103,11 +103,11 @@ def _selects_nothing(ctx: LintContext, i: int, policy: NetworkPolicy) -> Iterato
         f"{policy.namespace}; {reason}", hint)
 
 
-def _opens(ctx: LintContext, i: int, policy: NetworkPolicy) -> tuple[str, list[str]]:
+def _opens(ctx: LintContext, i: int, policy: NetworkPolicy) -> tuple[str, Names]:
     names = ctx.names(ctx.subjects(i))
     if names:
         return listing(names), names
-    return f"the pods podSelector {describe_selector(policy.pod_selector)} selects", []
+    return f"the pods podSelector {describe_selector(policy.pod_selector)} selects", names
 
 
 def _everything(peer: NetworkPolicyPeer) -> str:
@@ -138,7 +138,7 @@ def _allow_all(ctx: LintContext, i: int, policy: NetworkPolicy) -> Iterator[Lint
                     f"{name}[{r}] has no {peers}: it allows {describe_ports(rule)} {side} "
                     f"every pod and every address, {verb} {what}",
                     f"list the peers in {peers}, or silence this finding on the policy if "
-                    "it is meant", related)
+                    "it is meant", related=related)
                 continue
             for k, peer in enumerate(rule.peers):
                 everything = _everything(peer)
@@ -148,7 +148,7 @@ def _allow_all(ctx: LintContext, i: int, policy: NetworkPolicy) -> Iterator[Lint
                         f"{peers}[{k}] matches {everything}: {name}[{r}] allows "
                         f"{describe_ports(rule)} {side} all of them, {verb} {what}",
                         "narrow the peer to the namespaces, pods or addresses meant",
-                        related)
+                        related=related)
 
 
 def _implicit(policy: NetworkPolicy) -> bool:
@@ -160,7 +160,7 @@ def _implicit_ingress(ctx: LintContext, i: int, policy: NetworkPolicy) -> Iterat
     if not _implicit(policy):
         return
     classes = np.flatnonzero(ctx.compiled[i].subjects)
-    affected = [c for c in classes
+    affected = [int(c) for c in classes
                 if all(_implicit(ctx.policies[q]) for q in ctx.engine.isolating[INGRESS][c])]
     pods = ctx.members(affected)
     if len(classes) and not pods:
@@ -172,7 +172,7 @@ def _implicit_ingress(ctx: LintContext, i: int, policy: NetworkPolicy) -> Iterat
         "policyTypes is not set and the policy has egress rules, so it defaults to "
         f"[Ingress, Egress]: with no ingress rules it denies all ingress to {whom}",
         "set policyTypes: [Egress] if only egress was meant, or [Ingress, Egress] to make "
-        "the deny explicit", names)
+        "the deny explicit", related=names)
 
 
 def _open_namespaces(ctx: LintContext) -> Iterator[LintFinding]:
@@ -193,4 +193,4 @@ def _open_namespaces(ctx: LintContext) -> Iterator[LintFinding]:
             "namespace-without-default-deny", ns, "",
             f"namespace {ns_name}: {listing(names)} {'is' if len(names) == 1 else 'are'} "
             "isolated in no direction: no policy restricts their traffic",
-            "add a default deny: podSelector: {}, policyTypes: [Ingress, Egress]", names)
+            "add a default deny: podSelector: {}, policyTypes: [Ingress, Egress]", related=names)

@@ -8,13 +8,11 @@ Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import numpy as np
+from collections.abc import Iterable, Iterator
 
 from stockade.engine.compile import CompiledPort, CompiledRule
 from stockade.engine.engine import INGRESS
-from stockade.lint.context import LintContext, listing
+from stockade.lint.context import BoolArray, LintContext, listing
 from stockade.lint.findings import LintFinding
 from stockade.lint.policies import field_of
 from stockade.model.types import NetworkPolicy
@@ -38,21 +36,21 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
                 else:
                     classes = _destinations(ctx, rule)
                     what = "destinations of this rule"
-                pods = ctx.members(classes, stand_ins=True)
+                reached = ctx.any_member(classes, stand_ins=True)
                 for cp in named:
-                    if not pods:
+                    if not reached:
                         if (direction is not INGRESS and addressed and not rule.any_peer
                                 and all(p.block is not None for p in rule.peers)):
                             yield _finding(ctx, policy, rule, cp,
                                            f"named port {cp.name!r} can never match: the "
                                            "rule's peers are ipBlocks holding no pod of the "
                                            "input, and only pods declare named ports",
-                                           "use the port number")
+                                           hint="use the port number")
                         continue
-                    yield from _check(ctx, policy, rule, cp, classes, pods, what)
+                    yield from _check(ctx, policy, rule, cp, classes, what=what)
 
 
-def _destinations(ctx: LintContext, rule: CompiledRule) -> np.ndarray:  # type: ignore[type-arg]
+def _destinations(ctx: LintContext, rule: CompiledRule) -> BoolArray:
     out = rule.selected.copy()
     for members in rule.block_members.values():
         out |= members
@@ -60,37 +58,37 @@ def _destinations(ctx: LintContext, rule: CompiledRule) -> np.ndarray:  # type: 
 
 
 def _check(ctx: LintContext, policy: NetworkPolicy, rule: CompiledRule, cp: CompiledPort,
-           classes: np.ndarray, pods: list[int],  # type: ignore[type-arg]
-           what: str) -> Iterator[LintFinding]:
+           classes: BoolArray, *, what: str) -> Iterator[LintFinding]:
     engine = ctx.engine
-    for c in np.flatnonzero(classes):
-        cls = engine.classes[int(c)]
-        if not cls.host_network and cls.named_port(cp.protocol, cp.name) is not None:
-            return
-    other: dict[str, list[str]] = {}
-    for j in pods:
-        for port in engine.pods[j].container_ports():
-            if port.name == cp.name and port.protocol != cp.protocol:
-                other.setdefault(port.protocol, []).append(ctx.display(j))
+    if (classes & ctx.declaring(cp.protocol, cp.name)).any():
+        return
+    pods = ctx.members(classes, stand_ins=True)
+    other: dict[str, list[int]] = {}
+    for protocol, declared in ctx.declaring_name(cp.name).items():
+        if protocol != cp.protocol:
+            mine = [j for j in declared if classes[engine.pod_class[j]]]
+            if mine:
+                other[protocol] = mine
     names = ctx.names(pods)
     if other:
-        protocol, holders = next(iter(sorted(other.items())))
-        holders = list(dict.fromkeys(holders))
+        protocol, holding = next(iter(sorted(other.items())))
+        holders = ctx.names(holding)
         yield _finding(ctx, policy, rule, cp,
                        f"named port {cp.name!r} ({cp.protocol}) is declared by none of the "
                        f"{what}; {listing(holders)} declare{'s' if len(holders) == 1 else ''}"
                        f" {cp.name!r} as {protocol}",
-                       f"set protocol: {protocol} on this port entry", names)
+                       hint=f"set protocol: {protocol} on this port entry", related=names)
         return
     yield _finding(ctx, policy, rule, cp,
                    f"named port {cp.name!r} ({cp.protocol}) is declared by none of the {what} "
                    f"({listing(names)}), so this entry matches nothing",
-                   "name the container port in those pods, or use its number", names)
+                   hint="name the container port in those pods, or use its number",
+                   related=names)
 
 
 def _finding(ctx: LintContext, policy: NetworkPolicy, rule: CompiledRule, cp: CompiledPort,
-             message: str, hint: str, related: list[str] | None = None) -> LintFinding:
+             message: str, *, hint: str, related: Iterable[str] = ()) -> LintFinding:
     name = field_of(rule.direction)[0]
     k = next(n for n, entry in enumerate(rule.rule.ports) if entry is cp.port)
     return ctx.finding("named-port-undeclared", policy, f"spec.{name}[{rule.index}].ports[{k}]",
-                       message, hint, related or ())
+                       message, hint, related=related)

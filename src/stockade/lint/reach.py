@@ -61,6 +61,8 @@ class Rows:
         self.node = [self._one_node(c.members) for c in self.classes]
         self._regions = self._external_regions()
         self._region_bits: dict[tuple[int, int], npt.NDArray[np.bool_]] = {}
+        self._families: dict[tuple[PolicyType, int], npt.NDArray[np.int64]] = {}
+        self._rows: dict[tuple[PolicyType, int], TypeRows] = {}
 
     def _one_node(self, members: Sequence[int]) -> str:
         nodes = {self.ctx.engine.pods[m].spec.node_name for m in members}
@@ -140,7 +142,24 @@ class Rows:
 
     # --- rows of a type -------------------------------------------------------------------
 
+    def _family_row(self, direction: PolicyType, d: int) -> npt.NDArray[np.int64]:
+        """The family of every pair between subject class ``d`` and each peer class."""
+        everyone = np.arange(len(self.classes))
+        found = self._families.get((direction, d))
+        if found is None:
+            found = (self.keys.families(everyone, d) if direction is INGRESS
+                     else self.keys.families(d, everyone))
+            self._families[direction, d] = found
+        return found
+
     def type_rows(self, direction: PolicyType, t: int) -> TypeRows:
+        """The distinct peer rows of type ``t`` (cached)."""
+        found = self._rows.get((direction, t))
+        if found is None:
+            found = self._rows[direction, t] = self._type_rows(direction, t)
+        return found
+
+    def _type_rows(self, direction: PolicyType, t: int) -> TypeRows:
         keys = self.keys
         if direction is INGRESS:
             rules = tuple(keys.i_rules[t])
@@ -164,13 +183,13 @@ class Rows:
             else:
                 profile = (int(keys.primary[d]), int(keys.secondary[d]))
             profiles.setdefault(profile, int(d))
-        everyone = np.arange(len(self.classes))
-        for profile, d in profiles.items():
+        # Only rows where some rule matches differ; one row without any stands for the rest.
+        empty = False
+        for profile, rep in profiles.items():
+            fam = self._family_row(direction, rep)
             if direction is INGRESS:
-                fam = keys.families(everyone, d)
                 fams = {f for f, has in zip((4, 6), profile, strict=True) if has} or {4, 6}
             else:
-                fam = keys.families(d, everyone)
                 fams = {f for f in profile if f} or {4, 6}
             families |= fams
             for variant in np.unique(fam[valid]):
@@ -179,8 +198,13 @@ class Rows:
                 if masks is None:
                     masks = masks_by_variant[v] = keys.rule_masks(rules, v)
                 pick = valid & (fam == v)
-                parts.append(masks[pick])
-                sigs.append(keys.named[pick] if named else np.zeros(int(pick.sum()), np.int64))
+                hit = pick & masks.any(axis=1)
+                empty = empty or bool((pick & ~hit).any())
+                parts.append(masks[hit])
+                sigs.append(keys.named[hit] if named else np.zeros(int(hit.sum()), np.int64))
+        if empty:
+            parts.append(np.zeros((1, words), dtype=np.uint64))
+            sigs.append(np.zeros(1, dtype=np.int64))
         for family in sorted(families):
             ext = self._external_masks(rules, family, words)
             parts.append(ext)

@@ -66,11 +66,9 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
             for p in policies:
                 if p in verdicts.needed_policies:
                     continue
-                rest = [q for q in policies if q != p]
-                if rest:
-                    after = allowed(without(mask, by_policy.get(p, [])), spans)
-                else:
-                    after = ALL
+                # With no other policy left, the pod is no longer isolated: all is allowed.
+                alone = all(q == p for q in policies)
+                after = ALL if alone else allowed(without(mask, by_policy.get(p, [])), spans)
                 if after != whole:
                     verdicts.needed_policies.add(p)
                 else:
@@ -83,7 +81,7 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
 def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
     if not {"redundant-rule", "redundant-policy"} & enabled or not ctx.engine.classes:
         return
-    rows = Rows(ctx)
+    rows = ctx.rows
     verdicts = _Verdicts()
     for direction in (PolicyType.INGRESS, PolicyType.EGRESS):
         _judge(ctx, rows, direction, verdicts)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from stockade.lint import LintFinding, LintReport, Severity
@@ -37,8 +37,8 @@ def text_line(f: LintFinding) -> str:
 
 
 def write_text(report: LintReport, out: IO[str], style: Style) -> None:
-    paint = {Severity.ERROR: style.bad, Severity.WARNING: style.bold,
-             Severity.INFO: lambda s: s}
+    paint: dict[Severity, Callable[[str], str]] = {
+        Severity.ERROR: style.bad, Severity.WARNING: style.bold, Severity.INFO: str}
     for f in report.findings:
         line = text_line(f)
         head, sep, tail = line.partition(f": {f.severity.value}: ")
