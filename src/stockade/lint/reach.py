@@ -61,7 +61,8 @@ class Rows:
         self.node = [self._one_node(c.members) for c in self.classes]
         self._regions = self._external_regions()
         self._region_bits: dict[tuple[int, int], npt.NDArray[np.bool_]] = {}
-        self._families: dict[tuple[PolicyType, int], npt.NDArray[np.int64]] = {}
+        self._families: dict[tuple[PolicyType, tuple[int, ...]], npt.NDArray[np.int64]] = {}
+        self._span_cache: dict[tuple[int, int], Spans] = {}
         self._rows: dict[tuple[PolicyType, int], TypeRows] = {}
 
     def _one_node(self, members: Sequence[int]) -> str:
@@ -142,14 +143,25 @@ class Rows:
 
     # --- rows of a type -------------------------------------------------------------------
 
-    def _family_row(self, direction: PolicyType, d: int) -> npt.NDArray[np.int64]:
-        """The family of every pair between subject class ``d`` and each peer class."""
+    def _family_row(self, direction: PolicyType, profile: tuple[int, ...],
+                    d: int) -> npt.NDArray[np.int64]:
+        """The family of every pair between subject class ``d`` and each peer class (the
+        same for every subject of ``d``'s profile)."""
         everyone = np.arange(len(self.classes))
-        found = self._families.get((direction, d))
+        found = self._families.get((direction, profile))
         if found is None:
             found = (self.keys.families(everyone, d) if direction is INGRESS
                      else self.keys.families(d, everyone))
-            self._families[direction, d] = found
+            self._families[direction, profile] = found
+        return found
+
+    def _spans(self, rule: CompiledRule, signature: int) -> Spans:
+        """A rule's ports towards destinations of a named-port signature (or outside)."""
+        key = (id(rule), signature)
+        found = self._span_cache.get(key)
+        if found is None:
+            dst = None if signature == EXTERNAL else self.keys.named_rep[signature]
+            found = self._span_cache[key] = self.keys.rule_spans(rule, dst)
         return found
 
     def type_rows(self, direction: PolicyType, t: int) -> TypeRows:
@@ -174,21 +186,22 @@ class Rows:
         sigs: list[npt.NDArray[np.int64]] = []
         masks_by_variant: dict[int, Keys] = {}
         families: set[int] = set()
-        profiles: dict[tuple[int, int], int] = {}
+        profiles: dict[tuple[int, ...], int] = {}
         for d in subjects:
-            # What decides the family of a pair: the destination's families (ingress) or
-            # the source's (egress).
+            # What decides the family of a pair on the subject's side: its families (as a
+            # destination, ingress) or its primary and other family (as a source, egress).
             if direction is INGRESS:
-                profile = (int(keys.has[4][d]), int(keys.has[6][d]))
+                profile: tuple[int, ...] = (int(keys.has[4][d]), int(keys.has[6][d]),
+                                            int(keys.primary[d]))
             else:
                 profile = (int(keys.primary[d]), int(keys.secondary[d]))
             profiles.setdefault(profile, int(d))
         # Only rows where some rule matches differ; one row without any stands for the rest.
         empty = False
         for profile, rep in profiles.items():
-            fam = self._family_row(direction, rep)
+            fam = self._family_row(direction, profile, rep)
             if direction is INGRESS:
-                fams = {f for f, has in zip((4, 6), profile, strict=True) if has} or {4, 6}
+                fams = {f for f, has in zip((4, 6), profile[:2], strict=True) if has} or {4, 6}
             else:
                 fams = {f for f in profile if f} or {4, 6}
             families |= fams
@@ -221,10 +234,8 @@ class Rows:
             s = int(sig)
             if direction is INGRESS:
                 spans[s] = list(keys.i_spans[t])
-            elif s == EXTERNAL:
-                spans[s] = [keys.rule_spans(r, None) for r in rules]
             else:
-                spans[s] = [keys.rule_spans(r, keys.named_rep[s]) for r in rules]
+                spans[s] = [self._spans(r, s) for r in rules]
         return TypeRows(direction, t, rules, subjects, masks, signatures, spans)
 
     def types(self, direction: PolicyType) -> range:
