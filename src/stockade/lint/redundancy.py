@@ -27,6 +27,7 @@ RuleKey = tuple[int, PolicyType, int]  # (policy, direction, rule index)
 class _Verdicts:
     needed_rules: set[RuleKey] = field(default_factory=set)
     active_rules: set[RuleKey] = field(default_factory=set)  # allow something somewhere
+    seen_rules: set[RuleKey] = field(default_factory=set)  # of a policy selecting pods
     needed_policies: set[int] = field(default_factory=set)
     seen_policies: set[int] = field(default_factory=set)
     cover: dict[RuleKey, dict[RuleKey, None]] = field(default_factory=dict)
@@ -47,6 +48,7 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
         policies = (rows.keys.engine.isolating[direction][int(tr.subjects[0])]
                     if len(tr.subjects) else [])
         verdicts.seen_policies.update(policies)
+        verdicts.seen_rules.update(keys)
         for mask, spans in tr.rows():
             on = bits(mask)
             whole = allowed(mask, spans)
@@ -78,6 +80,19 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
                             cover_p.setdefault(tr.rules[k].policy, None)
 
 
+def _matches_someone(ctx: LintContext, key: RuleKey) -> bool:
+    """Whether a rule's peers match some endpoint (a rule matching none allows nothing:
+    that is ``peer-selects-nothing``'s to say, when the input can tell)."""
+    p, direction, index = key
+    rule = ctx.compiled[p].rules[direction][index]
+    if rule.any_peer:
+        return True
+    matched = rule.selected.copy()
+    for members in rule.block_members.values():
+        matched |= members
+    return ctx.any_member(matched, stand_ins=True)
+
+
 def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
     if not {"redundant-rule", "redundant-policy"} & enabled or not ctx.engine.classes:
         return
@@ -105,7 +120,9 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
                        "meant to stay")
     if "redundant-rule" not in enabled:
         return
-    for key in sorted(verdicts.active_rules - verdicts.needed_rules):
+    candidates = verdicts.active_rules | {
+        key for key in verdicts.seen_rules if _matches_someone(ctx, key)}
+    for key in sorted(candidates - verdicts.needed_rules):
         p, direction, index = key
         if p in redundant_policies:
             continue  # reported once, for the whole policy
