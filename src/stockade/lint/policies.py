@@ -70,12 +70,12 @@ def _ignored(ctx: LintContext, policy: NetworkPolicy) -> Iterator[LintFinding]:
         rules = rules_of(policy, direction)
         if rules and not policy.applies_to(direction):
             name = field_of(direction)[0]
-            count = f"{len(rules)} {name} rule{'s' if len(rules) > 1 else ''}"
+            what = (f"the {name} rule has" if len(rules) == 1
+                    else f"the {len(rules)} {name} rules have")
             types = ", ".join(policy.policy_types)
             yield ctx.finding(
                 "rules-ignored-by-policy-types", policy, f"spec.{name}",
-                f"policyTypes [{types}] does not list {direction.value}: the {count} "
-                "have no effect",
+                f"policyTypes [{types}] does not list {direction.value}: {what} no effect",
                 f"add {direction.value} to spec.policyTypes, or delete spec.{name}")
 
 

@@ -80,7 +80,7 @@ def write_markdown(report: LintReport, out: IO[str], title: str = "stockade lint
         return
     out.write("\n| severity | check | where | object | finding |\n|---|---|---|---|---|\n")
     for f in report.findings:
-        where = f"{f.location}" + (f" `{_md(f.path)}`" if f.path else "")
+        where = _md(str(f.location)) + (f" `{_md(f.path)}`" if f.path else "")
         hint = f"<br>*{_md(f.hint)}*" if f.hint else ""
-        out.write(f"| {f.severity.value} | `{f.check}` | {_md(where)} | {_md(f.object_ref)} "
+        out.write(f"| {f.severity.value} | `{f.check}` | {where} | {_md(f.object_ref)} "
                   f"| {_md(f.message)}{hint} |\n")
