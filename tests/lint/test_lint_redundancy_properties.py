@@ -16,11 +16,11 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from benchmarks.reference import ReferenceCluster, selector_matches
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import HOSTS, clusters, defaulted_types
 
-from benchmarks.reference import ReferenceCluster, selector_matches
 from stockade.lint import lint
 from stockade.model.build import RawObject, build_cluster
 from stockade.model.types import Origin
@@ -66,11 +66,11 @@ def _one_side(manifests: list[Manifest], direction: str) -> list[Manifest]:
             continue
         if direction not in defaulted_types(m["spec"]):
             continue
-        m = copy.deepcopy(m)
+        half = copy.deepcopy(m)
         other = FIELDS["Egress" if direction == "Ingress" else "Ingress"][0]
-        m["spec"].pop(other, None)
-        m["spec"]["policyTypes"] = [direction]
-        out.append(m)
+        half["spec"].pop(other, None)
+        half["spec"]["policyTypes"] = [direction]
+        out.append(half)
     return out
 
 
@@ -136,7 +136,7 @@ def _peers_match_a_pod(manifests: list[Manifest], policy: Manifest,
         if pod.host_network:
             continue
         for ip in pod.ips or (None,):
-            if ref._peers_match(peers, ns, pod, ip):  # noqa: SLF001 - the oracle's matcher
+            if ref._peers_match(peers, ns, pod, ip):  # the oracle's own matcher
                 return True
     return False
 
@@ -160,7 +160,8 @@ def with_overlaps(draw: st.DrawFn) -> list[Manifest]:
         if op == "policy" or not fields:
             twin = copy.deepcopy(policy)
             twin["metadata"]["name"] += f"-twin{len(policies)}"
-            if fields and draw(st.booleans()):
+            first_only: bool = draw(st.booleans())
+            if fields and first_only:
                 field = draw(st.sampled_from(fields))
                 twin["spec"][field] = twin["spec"][field][:1]
             manifests.append(twin)
@@ -230,6 +231,6 @@ def test_redundant_policies_agree_with_the_reference(manifests: list[Manifest]) 
 def test_outside_addresses_are_no_pods() -> None:
     used = {"10.0.0.1"}
     pods = [{"kind": "Pod", "status": {"podIP": ip}} for ip in used]
-    found = {m["status"]["podIP"] for m in _outside(pods)}  # type: ignore[arg-type]
+    found = {m["status"]["podIP"] for m in _outside(pods)}
     assert not found & used
     assert all(ipaddress.ip_address(a) for a in found)

@@ -8,7 +8,7 @@ import argparse
 import dataclasses
 import os
 import sys
-from typing import Any
+from typing import IO, Any
 
 from stockade.cli.common import add_input_arguments, load
 from stockade.errors import UsageError
@@ -101,13 +101,20 @@ def run(args: argparse.Namespace) -> int:
     if args.sarif:
         from stockade.render.sarif import write_sarif
 
-        with open(args.sarif, "w", encoding="utf-8") as fh:
+        with _output(args.sarif, "w", "--sarif") as fh:
             write_sarif(report, fh, args.source_root)
     if args.summary:
-        with open(args.summary, "a", encoding="utf-8") as fh:
+        with _output(args.summary, "a", "--summary") as fh:
             render.write_markdown(report, fh)
     threshold = Severity(args.fail_on).rank
     return 1 if any(f.severity.rank >= threshold for f in report.findings) else 0
+
+
+def _output(path: str, mode: str, option: str) -> IO[str]:
+    try:
+        return open(path, mode, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write: {exc.strerror or exc}") from exc
 
 
 def place(report: LintReport, texts: dict[str, str]) -> LintReport:
