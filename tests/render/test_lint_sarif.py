@@ -108,3 +108,21 @@ def test_sarif_file_beside_another_output(capsys: pytest.CaptureFixture[str],
     doc = json.loads(target.read_text())
     _validate(doc)
     assert len(doc["runs"][0]["results"]) == 2
+
+
+def test_objects_from_stdin_have_only_a_logical_location(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    konvoy = sorted((ROOT / "examples" / "konvoy").glob("*.yaml"))
+    text = "\n---\n".join(p.read_text() for p in konvoy)
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    code, doc = _sarif(capsys, "-")
+    _validate(doc)
+    results = doc["runs"][0]["results"]
+    assert code == 1
+    assert len(results) == 2
+    for r in results:
+        assert "physicalLocation" not in r["locations"][0]
+        assert r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith(
+            "NetworkPolicy/default/network-konvoy-policy")

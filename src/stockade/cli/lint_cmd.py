@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     result = load(args, texts=texts)
     report = lint(result.cluster, enabled=enabled)
     report = place(report, texts)
+    files = {name for name in texts if name != "<stdin>"}
     for note in report.notes:
         print(f"warning: {note}", file=sys.stderr)
     out = sys.stdout
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.output == "sarif":
         from stockade.render.sarif import write_sarif
 
-        write_sarif(report, out, args.source_root)
+        write_sarif(report, out, args.source_root, files)
     elif args.output == "md":
         render.write_markdown(report, out)
     else:
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         from stockade.render.sarif import write_sarif
 
         with _output(args.sarif, "w", "--sarif") as fh:
-            write_sarif(report, fh, args.source_root)
+            write_sarif(report, fh, args.source_root, files)
     if args.summary:
         with _output(args.summary, "a", "--summary") as fh:
             render.write_markdown(report, fh)

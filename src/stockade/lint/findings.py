@@ -28,7 +28,8 @@ class LintFinding:
     ``path`` is the field inside the object the finding is about (``spec.egress[1].to[0]``;
     ``""`` for the whole object) and ``line`` its line in ``origin.file`` once a source map
     has placed it (0 until then: the object's own line stands for it). ``related`` names the
-    endpoints concerned (``ns/pod`` or ``ns/Kind/name``), so that a report can link them.
+    endpoints concerned (``ns/pod`` or ``ns/Kind/name``; the first 25), so that a report
+    can link them.
     """
 
     check: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import PurePosixPath
 from typing import IO, Any
 
@@ -39,7 +39,7 @@ def _rule(check: Check) -> dict[str, Any]:
 
 def artifact_uri(file: str, root: str | None) -> str:
     """The file as a URI reference relative to ``root`` (forward slashes), when under it."""
-    if root is not None and not file.startswith("<"):
+    if root is not None:
         rel = os.path.relpath(os.path.abspath(file), os.path.abspath(root))
         if not rel.startswith(".."):
             return PurePosixPath(*rel.split(os.sep)).as_posix()
@@ -51,21 +51,25 @@ def _fingerprint(f: LintFinding) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:32]
 
 
-def _result(f: LintFinding, index: dict[str, int], root: str | None) -> dict[str, Any]:
+def _result(f: LintFinding, index: dict[str, int], root: str | None,
+            files: Collection[str] | None) -> dict[str, Any]:
     text = f.message + (f" Hint: {f.hint}" if f.hint else "")
     where = f"{f.kind}/{f.namespace + '/' if f.namespace else ''}{f.name}"
     location: dict[str, Any] = {
-        "physicalLocation": {
-            "artifactLocation": {"uri": artifact_uri(f.origin.file, root)},
-            "region": {"startLine": max(1, f.location.line)},
-        },
         "logicalLocations": [{
             "fullyQualifiedName": f"{where}/{f.path}" if f.path else where,
             "kind": "object",
         }],
     }
-    if root is not None and not f.origin.file.startswith("<"):
-        location["physicalLocation"]["artifactLocation"]["uriBaseId"] = "%SRCROOT%"
+    # Objects read from a cluster, stdin or Helm's output have no file to point at.
+    if files is None or f.origin.file in files:
+        artifact = {"uri": artifact_uri(f.origin.file, root)}
+        if root is not None:
+            artifact["uriBaseId"] = "%SRCROOT%"
+        location["physicalLocation"] = {
+            "artifactLocation": artifact,
+            "region": {"startLine": max(1, f.location.line)},
+        }
     return {
         "ruleId": f.check,
         "ruleIndex": index[f.check],
@@ -77,13 +81,16 @@ def _result(f: LintFinding, index: dict[str, int], root: str | None) -> dict[str
 
 
 def sarif_log(report: LintReport, root: str | None = None,
+              files: Collection[str] | None = None,
               checks: Sequence[Check] = CHECKS) -> dict[str, Any]:
+    """The SARIF log; ``files`` are the origins that are files on disk (``None``: all),
+    located relative to ``root``."""
     index = {c.id: i for i, c in enumerate(checks)}
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "stockade", "version": __version__,
                             "semanticVersion": __version__,
                             "rules": [_rule(c) for c in checks]}},
-        "results": [_result(f, index, root) for f in report.findings],
+        "results": [_result(f, index, root, files) for f in report.findings],
         "columnKind": "unicodeCodePoints",
     }
     if root is not None:
@@ -92,5 +99,6 @@ def sarif_log(report: LintReport, root: str | None = None,
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def write_sarif(report: LintReport, out: IO[str], root: str | None = None) -> None:
-    out.write(json.dumps(sarif_log(report, root), indent=2) + "\n")
+def write_sarif(report: LintReport, out: IO[str], root: str | None = None,
+                files: Collection[str] | None = None) -> None:
+    out.write(json.dumps(sarif_log(report, root, files), indent=2) + "\n")
