@@ -65,6 +65,9 @@ def test_konvoy_as_sarif(capsys: pytest.CaptureFixture[str],
     assert location["logicalLocations"][0]["fullyQualifiedName"] == (
         "NetworkPolicy/default/network-konvoy-policy/spec.ingress[0].from[0].ipBlock")
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == f"file://{ROOT}/"
+    related = results[0]["relatedLocations"][0]
+    assert related["physicalLocation"]["region"] == {"startLine": 2}  # the object itself
+    assert related["message"]["text"] == "NetworkPolicy default/network-konvoy-policy"
 
 
 def test_no_findings_is_valid_sarif_too(capsys: pytest.CaptureFixture[str]) -> None:

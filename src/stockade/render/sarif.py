@@ -70,7 +70,7 @@ def _result(f: LintFinding, index: dict[str, int], root: str | None,
             "artifactLocation": artifact,
             "region": {"startLine": max(1, f.location.line)},
         }
-    return {
+    result: dict[str, Any] = {
         "ruleId": f.check,
         "ruleIndex": index[f.check],
         "level": LEVELS[f.severity],
@@ -78,6 +78,17 @@ def _result(f: LintFinding, index: dict[str, int], root: str | None,
         "locations": [location],
         "partialFingerprints": {"stockadeFinding/v1": _fingerprint(f)},
     }
+    if "physicalLocation" in location and f.origin.line and f.line != f.origin.line:
+        # The field's line is the finding's location; the object's own line goes with it.
+        result["relatedLocations"] = [{
+            "id": 1,
+            "physicalLocation": {
+                "artifactLocation": location["physicalLocation"]["artifactLocation"],
+                "region": {"startLine": f.origin.line},
+            },
+            "message": {"text": f"{f.kind} {where.split('/', 1)[1]}"},
+        }]
+    return result
 
 
 def sarif_log(report: LintReport, root: str | None = None,
