@@ -12,7 +12,7 @@ from typing import IO, Any
 from stockade.lint import LintFinding, LintReport, Severity
 from stockade.render.style import Style
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def printable(text: str) -> str:
