@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     result = load(args, texts=texts)
     report = lint(result.cluster, enabled=enabled)
     report = place(report, texts)
-    files = {name for name in texts if name != "<stdin>"}
+    files = {name: os.path.abspath(name) for name in texts if name != "<stdin>"}
+    root = os.path.abspath(args.source_root)
     for note in report.notes:
         print(f"warning: {note}", file=sys.stderr)
     out = sys.stdout
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.output == "sarif":
         from stockade.render.sarif import write_sarif
 
-        write_sarif(report, out, args.source_root, files)
+        write_sarif(report, out, root, files)
     elif args.output == "md":
         render.write_markdown(report, out)
     else:
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         from stockade.render.sarif import write_sarif
 
         with _output(args.sarif, "w", "--sarif") as fh:
-            write_sarif(report, fh, args.source_root, files)
+            write_sarif(report, fh, root, files)
     if args.summary:
         with _output(args.summary, "a", "--summary") as fh:
             render.write_markdown(report, fh)

@@ -4,16 +4,15 @@ One ``reportingDescriptor`` per check ID (with its help text and default level),
 ``result`` per finding with a repository-relative ``physicalLocation`` (file, line) and a
 logical location naming the object and field, and a stable ``partialFingerprints`` entry
 (check, object, field) so that code scanning tracks a finding across commits. Pure: the
-caller says which directory paths are relative to.
+caller gives the files' absolute paths and the directory URIs are relative to.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-from collections.abc import Collection, Sequence
-from pathlib import PurePosixPath
+import posixpath
+from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from stockade import __version__
@@ -37,13 +36,15 @@ def _rule(check: Check) -> dict[str, Any]:
     }
 
 
-def artifact_uri(file: str, root: str | None) -> str:
-    """The file as a URI reference relative to ``root`` (forward slashes), when under it."""
-    if root is not None:
-        rel = os.path.relpath(os.path.abspath(file), os.path.abspath(root))
-        if not rel.startswith(".."):
-            return PurePosixPath(*rel.split(os.sep)).as_posix()
-    return PurePosixPath(*file.split(os.sep)).as_posix() if os.sep != "/" else file
+def artifact_uri(file: str, where: Mapping[str, str], root: str | None) -> str:
+    """The file as a URI reference: relative to ``root`` when its absolute path
+    (``where[file]``) lies under it, else as it was named."""
+    absolute = where.get(file)
+    if root is not None and absolute is not None:
+        rel = posixpath.relpath(absolute, root)
+        if rel != ".." and not rel.startswith("../"):
+            return rel
+    return file
 
 
 def _fingerprint(f: LintFinding) -> str:
@@ -52,7 +53,7 @@ def _fingerprint(f: LintFinding) -> str:
 
 
 def _result(f: LintFinding, index: dict[str, int], root: str | None,
-            files: Collection[str] | None) -> dict[str, Any]:
+            files: Mapping[str, str] | None) -> dict[str, Any]:
     text = f.message + (f" Hint: {f.hint}" if f.hint else "")
     where = f"{f.kind}/{f.namespace + '/' if f.namespace else ''}{f.name}"
     location: dict[str, Any] = {
@@ -63,7 +64,7 @@ def _result(f: LintFinding, index: dict[str, int], root: str | None,
     }
     # Objects read from a cluster, stdin or Helm's output have no file to point at.
     if files is None or f.origin.file in files:
-        artifact = {"uri": artifact_uri(f.origin.file, root)}
+        artifact = {"uri": artifact_uri(f.origin.file, files or {}, root)}
         if root is not None:
             artifact["uriBaseId"] = "%SRCROOT%"
         location["physicalLocation"] = {
@@ -92,10 +93,11 @@ def _result(f: LintFinding, index: dict[str, int], root: str | None,
 
 
 def sarif_log(report: LintReport, root: str | None = None,
-              files: Collection[str] | None = None,
+              files: Mapping[str, str] | None = None,
               checks: Sequence[Check] = CHECKS) -> dict[str, Any]:
-    """The SARIF log; ``files`` are the origins that are files on disk (``None``: all),
-    located relative to ``root``."""
+    """The SARIF log. ``files`` maps the origins that are files on disk to their absolute
+    paths (``None``: every origin is a file, named as it should be shown); ``root`` is the
+    absolute directory that URIs are relative to."""
     index = {c.id: i for i, c in enumerate(checks)}
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "stockade", "version": __version__,
@@ -105,11 +107,10 @@ def sarif_log(report: LintReport, root: str | None = None,
         "columnKind": "unicodeCodePoints",
     }
     if root is not None:
-        base = PurePosixPath(os.path.abspath(root)).as_posix().rstrip("/") + "/"
-        run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": "file://" + base}}
+        run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": "file://" + root.rstrip("/") + "/"}}
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
 def write_sarif(report: LintReport, out: IO[str], root: str | None = None,
-                files: Collection[str] | None = None) -> None:
+                files: Mapping[str, str] | None = None) -> None:
     out.write(json.dumps(sarif_log(report, root, files), indent=2) + "\n")
