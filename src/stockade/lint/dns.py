@@ -42,13 +42,14 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
         outside = [allowed(mask, tr.spans[EXTERNAL])
                    for mask, sig in zip(tr.masks, tr.signatures, strict=True)
                    if int(sig) == EXTERNAL]
+        # Protocols no address outside the pods answers on for this type's pods.
+        todo = [proto for proto in (UDP, TCP)
+                if not any(_contains(s, proto, 53) for s in outside)]
+        if not todo:
+            continue
         for c in subjects.tolist():
-            lacking = set()
-            for proto in (UDP, TCP):
-                if any(_contains(s, proto, 53) for s in outside):
-                    continue
-                if not any(sides.reaches(c, k, proto) for k in servers):
-                    lacking.add(proto)
+            lacking = {proto for proto in todo
+                       if not any(sides.reaches(c, k, proto) for k in servers)}
             if lacking:
                 missing[c] = lacking
     by_policy: dict[int, dict[int, set[int]]] = {}
