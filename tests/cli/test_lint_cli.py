@@ -215,3 +215,17 @@ def test_lint_reads_stdin() -> None:
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert proc.stdout.startswith("<stdin>:22: warning: NetworkPolicy shop/web: ")
+
+
+def test_report_shows_lint_findings(capsys: pytest.CaptureFixture[str],
+                                    tmp_path: Path) -> None:
+    import html
+
+    page = tmp_path / "konvoy.html"
+    assert main(["report", str(EXAMPLES / "konvoy"), "-o", str(page)]) == 0
+    text = html.unescape(page.read_text())
+    assert '"check":"egress-blocks-dns"' in text
+    assert '"check":"ipblock-covers-pods"' in text
+    assert main(["report", str(EXAMPLES / "konvoy"), "-o", str(page), "--no-lint"]) == 0
+    assert '"check":' not in html.unescape(page.read_text())
+    capsys.readouterr()
