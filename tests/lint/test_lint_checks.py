@@ -430,7 +430,7 @@ status: {{podIP: 10.1.0.7}}
     ("[{ip: 10.0.0.1, hostnames: [a.local, b.local]}, {ip: 10.0.0.2, hostnames: [b.local]}]",
      "spec.hostAliases[1].hostnames[0]",
      "b.local -> 10.0.0.2 is shadowed by hostAliases[0], which lists b.local -> 10.0.0.1 "
-     "first: resolvers return 10.0.0.1"),
+     "first: lookups answer 10.0.0.1 first"),
     ("[{ip: 10.0.0.1, hostnames: [a.local]}, {ip: 10.0.0.1, hostnames: [a.local]}]",
      "spec.hostAliases[1].hostnames[0]",
      "a.local is listed twice for 10.0.0.1 (first in hostAliases[0]): the later entry is "

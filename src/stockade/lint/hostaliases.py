@@ -85,7 +85,7 @@ def _check(ctx: LintContext, obj: Pod | Workload, pod: Pod,
                     hint = "delete the repeated name"
                 else:
                     message = (f"{host} -> {alias.ip} is shadowed by hostAliases[{at}], "
-                               f"which lists {host} -> {ip} first: resolvers return {ip}")
+                               f"which lists {host} -> {ip} first: lookups answer {ip} first")
                     hint = "keep one address per hostname"
                 yield ctx.finding("hostaliases-shadowed", obj, path, message, hint)
                 continue
