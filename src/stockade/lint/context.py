@@ -84,6 +84,8 @@ def listing(names: Sequence[str] | Names, limit: int = 3) -> str:
     """``a, b and c`` or ``a, b, c and 7 more``."""
     shown = list(names.shown if isinstance(names, Names) else names)
     total = len(names)
+    if not shown:
+        return "none"
     if total <= limit and len(shown) == total:
         return shown[0] if total == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
     return ", ".join(shown[:limit]) + f" and {total - limit} more"
@@ -108,7 +110,7 @@ class LintContext:
         self.compiled: tuple[CompiledPolicy, ...] = self.engine.compiled
         # Namespaces whose pods the input holds: lint judges selectors only there.
         self.populated = {p.namespace for p in pods}
-        # Namespaces whose labels are all known (declared, or assumed system namespaces).
+        # Namespaces no manifest declares: their labels beyond the name are unknown.
         self.implied = {ns.name for ns in cluster.namespaces if not ns.declared}
         self._subjects: dict[int, list[int]] = {}
         self._declaring: dict[tuple[str, str], BoolArray] = {}
