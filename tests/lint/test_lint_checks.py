@@ -512,3 +512,16 @@ def test_ipblock_host_bits() -> None:
 
 def test_ipblock_host_bits_quiet() -> None:
     assert not of(run(_peer("ipBlock: {cidr: 192.168.0.0/16}")), "ipblock-host-bits")
+
+
+def test_dns_outside_counts_only_in_the_pods_address_families() -> None:
+    v6_resolver = policy("out", "podSelector: {}\npolicyTypes: [Egress]\negress:\n"
+                         "- to: [{ipBlock: {cidr: '2001:db8::/32'}}]\n"
+                         "  ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]")
+    found = of(run(CLUSTER + v6_resolver), "egress-blocks-dns")
+    assert [f.related for f in found] == [("payments/api", "payments/db")]  # IPv4 only
+    dual = CLUSTER.replace("status: {podIP: 10.1.0.1}",
+                           "status: {podIP: 10.1.0.1, podIPs: [{ip: 10.1.0.1}, "
+                           "{ip: 'fd00::1'}]}")
+    found = of(run(dual + v6_resolver), "egress-blocks-dns")
+    assert [f.related for f in found] == [("payments/db",)]  # api has an IPv6 address

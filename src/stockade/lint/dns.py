@@ -19,7 +19,7 @@ from stockade.engine.matrix import ALL, Spans, _contains, _intersect, _merge
 from stockade.engine.ports import PROTOCOLS
 from stockade.lint.context import LintContext, is_dns_server, listing
 from stockade.lint.findings import LintFinding
-from stockade.lint.reach import EXTERNAL, allowed
+from stockade.lint.reach import allowed
 from stockade.model.types import Protocol
 
 CHECK_IDS = frozenset({"egress-blocks-dns"})
@@ -39,17 +39,18 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
     for t in rows.types(EGRESS):
         subjects = np.flatnonzero(keys.e_type == t)
         tr = rows.type_rows(EGRESS, t)
-        outside = [allowed(mask, tr.spans[EXTERNAL])
-                   for mask, sig in zip(tr.masks, tr.signatures, strict=True)
-                   if int(sig) == EXTERNAL]
-        # Protocols no address outside the pods answers on for this type's pods.
-        todo = [proto for proto in (UDP, TCP)
-                if not any(_contains(s, proto, 53) for s in outside)]
-        if not todo:
-            continue
+        # Per family, the protocols some address outside the pods answers on.
+        outside: dict[int, set[int]] = {4: set(), 6: set()}
+        for mask, sig in zip(tr.masks, tr.signatures, strict=True):
+            if int(sig) < 0:
+                spans = allowed(mask, tr.spans[int(sig)])
+                outside[-int(sig)] |= {p for p in (UDP, TCP) if _contains(spans, p, 53)}
         for c in subjects.tolist():
-            lacking = {proto for proto in todo
-                       if not any(sides.reaches(c, k, proto) for k in servers)}
+            cls = engine.classes[c]
+            families = [f for f in (cls.primary_family, cls.secondary_family) if f] or [4, 6]
+            reached = set().union(*(outside[f] for f in families))
+            lacking = {proto for proto in (UDP, TCP) if proto not in reached
+                       and not any(sides.reaches(c, k, proto) for k in servers)}
             if lacking:
                 missing[c] = lacking
     by_policy: dict[int, dict[int, set[int]]] = {}

@@ -25,14 +25,17 @@ from stockade.lint.context import LintContext
 from stockade.model.types import PolicyType
 
 Keys = npt.NDArray[np.uint64]
-EXTERNAL = -1  # the named-port signature of an address that is no pod's
+# The named-port signature of an address that is no pod's (no named ports): minus its
+# family, so that rows of the two families stay apart.
+def external(family: int) -> int:
+    return -family
 
 
 @dataclass(frozen=True, slots=True)
 class TypeRows:
     """The distinct peer rows of one type: ``masks[r]`` with the named-port signature
-    ``signatures[r]`` of the peer when it is the destination (egress), and the port sets
-    of the rules per signature."""
+    ``signatures[r]`` of the peer when it is the destination (egress; ``external(family)``
+    for addresses outside the pods), and the port sets of the rules per signature."""
 
     direction: PolicyType
     type_index: int
@@ -160,7 +163,7 @@ class Rows:
         key = (id(rule), signature)
         found = self._span_cache.get(key)
         if found is None:
-            dst = None if signature == EXTERNAL else self.keys.named_rep[signature]
+            dst = None if signature < 0 else self.keys.named_rep[signature]
             found = self._span_cache[key] = self.keys.rule_spans(rule, dst)
         return found
 
@@ -221,7 +224,8 @@ class Rows:
         for family in sorted(families):
             ext = self._external_masks(rules, family, words)
             parts.append(ext)
-            sigs.append(np.full(len(ext), EXTERNAL if direction is EGRESS else 0, np.int64))
+            sigs.append(np.full(len(ext), external(family) if direction is EGRESS else 0,
+                                np.int64))
         masks = np.concatenate(parts) if parts else np.zeros((0, words), np.uint64)
         signatures = np.concatenate(sigs) if sigs else np.zeros(0, np.int64)
         if len(masks):
