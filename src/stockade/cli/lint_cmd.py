@@ -10,7 +10,9 @@ import os
 import sys
 from typing import IO, Any
 
+from stockade.cli import diagnostics
 from stockade.cli.common import add_input_arguments, load
+from stockade.cli.options import check_output_file
 from stockade.errors import UsageError
 from stockade.lint import BY_ID, CHECKS, DEFAULT_IDS, DISABLE_ANNOTATION, LintReport, lint
 from stockade.lint.findings import Severity
@@ -81,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
     if args.list_checks:
         return _list_checks()
     enabled = enabled_checks(args)
+    if args.sarif:
+        check_output_file("--sarif", args.sarif)
+    if args.summary:
+        check_output_file("--summary", args.summary)
     texts: dict[str, str] = {}
     result = load(args, texts=texts)
     report = lint(result.cluster, enabled=enabled)
@@ -88,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     files = {name: os.path.abspath(name) for name in texts if name != "<stdin>"}
     root = os.path.abspath(args.source_root)
     for note in report.notes:
-        print(f"warning: {note}", file=sys.stderr)
+        diagnostics.warning(note)
     out = sys.stdout
     if args.output == "json":
         render.write_json(report, out)

@@ -1,23 +1,16 @@
 """Lint findings as text (one line each, with a hint), JSON and Markdown (the GitHub step
-summary). Pure: findings in, text out."""
+summary). Text from the input is escaped (``render.escape``). Pure: findings in, text out."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from stockade.lint import LintFinding, LintReport, Severity
+from stockade.render.escape import escape
 from stockade.render.style import Style
-
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """User-supplied text made safe for a terminal: control characters escaped."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def counts(findings: Sequence[LintFinding]) -> str:
@@ -33,7 +26,7 @@ def counts(findings: Sequence[LintFinding]) -> str:
 
 def text_line(f: LintFinding) -> str:
     where = f"{f.object_ref}: {f.path}: " if f.path else f"{f.object_ref}: "
-    return printable(f"{f.location}: {f.severity.value}: {where}{f.message} [{f.check}]")
+    return escape(f"{f.location}: {f.severity.value}: {where}{f.message} [{f.check}]")
 
 
 def write_text(report: LintReport, out: IO[str], style: Style) -> None:
@@ -45,7 +38,7 @@ def write_text(report: LintReport, out: IO[str], style: Style) -> None:
         out.write(f"{head}{sep[:2]}{paint[f.severity](f.severity.value)}: {tail}\n"
                   if sep else line + "\n")
         if f.hint:
-            out.write(f"    hint: {printable(f.hint)}\n")
+            out.write(f"    hint: {escape(f.hint)}\n")
     silenced = f" ({report.silenced} silenced by annotations)" if report.silenced else ""
     out.write(f"{counts(report.findings)}{silenced}\n")
 
@@ -68,7 +61,7 @@ def write_json(report: LintReport, out: IO[str]) -> None:
 
 def _md(text: str) -> str:
     """Text for a Markdown table cell: pipes and backticks cannot break out of it."""
-    return printable(text).replace("|", "\\|").replace("\n", " ").replace("`", "'")
+    return escape(text).replace("|", "\\|").replace("\n", " ").replace("`", "'")
 
 
 def write_markdown(report: LintReport, out: IO[str], title: str = "stockade lint") -> None:
