@@ -229,3 +229,18 @@ def test_report_shows_lint_findings(capsys: pytest.CaptureFixture[str],
     assert main(["report", str(EXAMPLES / "konvoy"), "-o", str(page), "--no-lint"]) == 0
     assert '"check":' not in html.unescape(page.read_text())
     capsys.readouterr()
+
+
+def test_a_lint_disable_annotation_must_be_a_string(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    path = tmp_path / "bad-annotation.yaml"
+    path.write_text(BROKEN.replace(
+        "  name: web\n  namespace: shop\n",
+        "  name: web\n  namespace: shop\n  annotations:\n"
+        "    stockade.dev/lint-disable: [peer-selects-nothing]\n"
+        "    other.example/anything: [not, read]\n"))
+    code, _, err = run(capsys, "lint", str(path))
+    assert code == 2
+    assert "metadata.annotations[stockade.dev/lint-disable]: Invalid value: \"array\": must " \
+           "be of type string" in err
+    assert "other.example" not in err

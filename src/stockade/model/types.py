@@ -101,7 +101,7 @@ class ObjectMeta:
     labels: tuple[tuple[str, str], ...] = ()
     generate_name: str = ""
     owner_references: tuple[OwnerReference, ...] = ()
-    annotations: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()  # only stockade's own (stockade.dev/...)
 
     @property
     def label_map(self) -> dict[str, str]:
