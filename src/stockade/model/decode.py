@@ -42,6 +42,7 @@ from stockade.model.types import (
 from stockade.model.validate.addresses import IP_MESSAGE
 
 T = TypeVar("T")
+ANNOTATION_PREFIX = "stockade.dev/"
 
 _TYPE_NAMES = {dict: "object", list: "array", str: "string", int: "integer", bool: "boolean"}
 
@@ -162,7 +163,17 @@ class Decoder:
             labels=self.string_map(meta.get("labels"), f"{path}.labels"),
             generate_name=self.string(meta.get("generateName"), f"{path}.generateName"),
             owner_references=owners,
+            annotations=self._own_annotations(meta.get("annotations"), f"{path}.annotations"),
         )
+
+    def _own_annotations(self, value: object, path: str) -> tuple[tuple[str, str], ...]:
+        """The annotations stockade reads (``stockade.dev/...``); others are not decoded,
+        as no analysis depends on them."""
+        if not isinstance(value, Mapping):
+            return ()
+        ours = {k: v for k, v in value.items()
+                if isinstance(k, str) and k.startswith(ANNOTATION_PREFIX)}
+        return self.string_map(ours, path) if ours else ()
 
     def _owner(self, value: object, path: str) -> OwnerReference:
         ref = self.mapping(value, path)
@@ -198,7 +209,8 @@ class Decoder:
         ingress = self.each(spec.get("ingress"), "spec.ingress", self._ingress_rule)
         egress = self.each(spec.get("egress"), "spec.egress", self._egress_rule)
         types = self.strings(spec.get("policyTypes"), "spec.policyTypes")
-        if not types:  # SetDefaults_NetworkPolicy: absent or empty
+        defaulted = not types
+        if defaulted:  # SetDefaults_NetworkPolicy: absent or empty
             types = ("Ingress", "Egress") if egress else ("Ingress",)
         return NetworkPolicy(
             metadata=self.object_meta(obj.get("metadata")),
@@ -207,6 +219,7 @@ class Decoder:
             ingress=ingress,
             egress=egress,
             origin=origin,
+            policy_types_defaulted=defaulted,
         )
 
     def _ingress_rule(self, value: object, path: str) -> NetworkPolicyRule:

@@ -101,10 +101,14 @@ class ObjectMeta:
     labels: tuple[tuple[str, str], ...] = ()
     generate_name: str = ""
     owner_references: tuple[OwnerReference, ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()  # only stockade's own (stockade.dev/...)
 
     @property
     def label_map(self) -> dict[str, str]:
         return dict(self.labels)
+
+    def annotation(self, key: str) -> str | None:
+        return next((v for k, v in self.annotations if k == key), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,8 @@ class NetworkPolicy:
     ingress: tuple[NetworkPolicyRule, ...] = ()
     egress: tuple[NetworkPolicyRule, ...] = ()
     origin: Origin = UNKNOWN_ORIGIN
+    # True when spec.policyTypes was absent or empty and the API server's default applied.
+    policy_types_defaulted: bool = False
     kind = "NetworkPolicy"
 
     @property
