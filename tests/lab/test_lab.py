@@ -183,7 +183,7 @@ def test_lab_run_json_logs_seed_pod_and_sctp_untestable() -> None:
     seed = ROOT / "examples" / "hostaliases" / "hostaliases-konvoy-pod.yaml"
     done = subprocess.run([sys.executable, "-m", "stockade", "lab", "run", str(seed),
                            "--name", f"r{os.getpid() % 100000}", "--port", "80/TCP",
-                           "--port", "9/SCTP", "-o", "json"],
+                           "--port", "9/SCTP", "-o", "json", "--run-commands"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -217,7 +217,8 @@ def test_ctrl_c_removes_everything(tmp_path: Path) -> None:
     before_links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
                                   check=True).stdout
     proc = subprocess.Popen([sys.executable, "-m", "stockade", "lab", "run", str(source),
-                             "--name", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--name", name, "--run-commands"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not (Path("/run/netns") / f"stk-{name}-p0").exists():
         time.sleep(0.05)
@@ -272,7 +273,8 @@ def test_down_cleans_a_crashed_lab(lab_name: str) -> None:
 
 def test_exec_sees_the_hosts_file_and_the_pod_address(lab_name: str) -> None:
     seed = ROOT / "examples" / "hostaliases" / "hostaliases-konvoy-pod.yaml"
-    lifecycle.up(_raws(seed), lab_name)
+    lab = lifecycle.up(_raws(seed), lab_name, run_commands=True)
+    lifecycle.wait_for_commands(lab.state, 10)
     done = subprocess.run([sys.executable, "-m", "stockade", "lab", "exec", lab_name,
                            "default/hostaliases-konvoy-pod", "--", "sh", "-c",
                            "cat /etc/hosts; ip -o -4 addr show dev eth0"],
