@@ -49,7 +49,7 @@ def test_packets_agree_with_engine(case: str, paths: list[Path], lab_name: str) 
     if not any(p[1] == "TCP" for p in ports):
         ports.append((80, "TCP"))
     m = measure.measure(lab.state, lab.engine, ports)
-    assert m.problems == ()
+    assert m.plumbing == ()
     assert m.mismatches == ()
     judged = [p for p in m.probes if p.outcome in (REACHABLE, DROPPED)]
     # Pods with no IP family in common cannot talk at all; every other probe is judged.

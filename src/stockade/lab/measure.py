@@ -4,9 +4,9 @@ First the lab checks its own plumbing: every pod's link, addresses, routes and l
 by probing each pod from its node and its node from each pod (traffic no policy governs).
 Then every pod probes every pod. The result is the engine's matrix shape measured with
 packets (``pods``, ``results`` with ``reachable`` per source), plus the pods' command
-output (``logs``), the probes whose packets disagree with the engine (``mismatches``),
-refused probes (``problems``) and the lab's own failures (``plumbing``), which are never
-counted as drops.
+output (``logs``), the probes whose packets disagree with the engine (``mismatches``) and
+the lab's own failures (``plumbing``: a pod or listener that does not answer although no
+ruleset dropped the packet, a refused connection), which are never counted as drops.
 """
 
 from __future__ import annotations
@@ -44,13 +44,12 @@ class Measurement:
     ports: tuple[PortSpec, ...]
     probes: tuple[Probe, ...]
     mismatches: tuple[dict[str, Any], ...]
-    problems: tuple[dict[str, Any], ...]  # refused probes: a listener was missing
     plumbing: tuple[dict[str, Any], ...]  # the lab's own failures, not the policies'
     seconds: float
 
     @property
     def ok(self) -> bool:
-        return not self.mismatches and not self.problems and not self.plumbing
+        return not self.mismatches and not self.plumbing
 
 
 def declared_ports(lab: LabState) -> tuple[PortSpec, ...]:
@@ -131,17 +130,11 @@ def measure(lab: LabState, engine: Engine, ports: Sequence[PortSpec] | None = No
     seconds = time.monotonic() - started
     verdicts = _verdicts(engine, spec)
     mismatches: list[dict[str, Any]] = []
-    problems: list[dict[str, Any]] = []
     for probe in probes:
         if probe.outcome == UNTESTABLE:
             continue
-        if probe.outcome == LOST:
+        if probe.outcome not in (REACHABLE, DROPPED):  # lost, or refused
             plumbing.append(_record(probe, "a pod reaches a pod"))
-            continue
-        if probe.outcome not in (REACHABLE, DROPPED):
-            problems.append({"src": probe.src, "dst": probe.dst, "port": probe.port,
-                             "protocol": probe.protocol, "outcome": probe.outcome,
-                             "detail": probe.detail})
             continue
         allowed = (probe.src, probe.dst) in verdicts[(probe.port, probe.protocol)]
         if allowed != (probe.outcome == REACHABLE):
@@ -150,7 +143,7 @@ def measure(lab: LabState, engine: Engine, ports: Sequence[PortSpec] | None = No
                                "packets": probe.outcome,
                                "engine": "allowed" if allowed else "denied"})
     return Measurement(tuple(p.key for p in lab.pods), spec, tuple(probes), tuple(mismatches),
-                       tuple(problems), tuple(plumbing), seconds)
+                       tuple(plumbing), seconds)
 
 
 def to_json(m: Measurement, logs: dict[str, dict[str, str]]) -> dict[str, Any]:
@@ -174,38 +167,39 @@ def to_json(m: Measurement, logs: dict[str, dict[str, str]]) -> dict[str, Any]:
                                   for src, dsts in reach.items()}
         results.append(entry)
     return {"pods": list(m.pods), "results": results, "logs": logs,
-            "mismatches": list(m.mismatches), "problems": list(m.problems),
-            "plumbing": list(m.plumbing), "probes": len(m.probes),
+            "mismatches": list(m.mismatches), "plumbing": list(m.plumbing), "probes": len(m.probes),
             "seconds": round(m.seconds, 3)}
 
 
 # The upstream e2e convention, as ``matrix --port`` prints it: "." reachable, "X" blocked.
 _MARK = {REACHABLE: ".", DROPPED: "X", UNTESTABLE: "?", LOST: "~"}
-LEGEND = (". reachable, X dropped, ? untestable, ! refused (no listener), ~ lost (the lab's "
-          "own failure, not the policies'), * packets disagree with the engine")
+LEGEND = (". reachable, X dropped, ? untestable, ! refused, ~ lost (both the lab's own "
+          "failures, not the policies'), * packets disagree with the engine")
 
 
 def to_text(m: Measurement, logs: dict[str, dict[str, str]]) -> str:
-    index = {key: i for i, key in enumerate(m.pods)}
+    """Grids laid out as ``matrix --port`` lays them out, with the same marks."""
     wrong = {(x["src"], x["dst"], x["port"], x["protocol"]) for x in m.mismatches}
-    width = max(len(k) for k in m.pods)
-    lines = ["pods:"] + [f"  {i:>3}  {key}" for i, key in enumerate(m.pods)]
-    lines.append(LEGEND)
+    cw = len(str(len(m.pods)))
+    labels = [f"{i + 1:>{cw}} {key}" for i, key in enumerate(m.pods)]
+    width = max((len(label) for label in labels), default=0)
+    lines = [LEGEND]
     grids: dict[PortSpec, dict[tuple[str, str], Probe]] = {p: {} for p in m.ports}
     for p in m.probes:
         grids[(p.port, p.protocol)][(p.src, p.dst)] = p
     for port, protocol in m.ports:
         grid = grids[(port, protocol)]
-        lines.append(f"\n{protocol}/{port}  (row: from, column: to)")
-        lines.append(" " * (width + 2) + " ".join(f"{i:>3}" for i in range(len(m.pods))))
-        for src in m.pods:
+        lines.append(f"\n{port}/{protocol}  (. reachable, X dropped; rows: from, numbered "
+                     "columns: to)")
+        lines.append(" " * width + "  " + " ".join(f"{i + 1:>{cw}}" for i in range(len(m.pods))))
+        for s, src in enumerate(m.pods):
             cells = []
             for dst in m.pods:
                 probe = grid.get((src, dst))
                 mark = _MARK.get(probe.outcome, "!") if probe else " "
                 star = "*" if (src, dst, port, protocol) in wrong else " "
-                cells.append(f" {mark}{star}")
-            lines.append(f"{src:<{width}}  " + " ".join(cells) + f"  {index[src]}")
+                cells.append(" " * (cw - 1) + mark + star)
+            lines.append(f"{labels[s]:<{width}}  " + "".join(cells).rstrip())
         untestable = [p for p in grid.values() if p.outcome == UNTESTABLE]
         if untestable:
             lines.append(f"  ? {untestable[0].detail}")
@@ -216,9 +210,6 @@ def to_text(m: Measurement, logs: dict[str, dict[str, str]]) -> str:
     for x in m.mismatches:
         lines.append(f"MISMATCH {x['src']} -> {x['dst']} {x['protocol']}/{x['port']}: packets "
                      f"{x['packets']}, engine says {x['engine']}")
-    for x in m.problems:
-        lines.append(f"PROBLEM {x['src']} -> {x['dst']} {x['protocol']}/{x['port']}: "
-                     f"{x['outcome']} {x['detail']}")
     for x in m.plumbing:
         lines.append(f"PLUMBING {x['src']} -> {x['dst']} ({x['address']}) "
                      f"{x['protocol']}/{x['port']}: {x['outcome']}; {x['check']} failed "

@@ -70,11 +70,14 @@ def path_of(name: str) -> Path:
 
 
 def private_dir(path: Path) -> Path:
-    """``path`` and its missing parents, each made with mode 0700."""
+    """``path`` and its missing parents, each made with mode 0700; stockade's own
+    directories (``/run/stockade`` and below) are made 0700 also when they exist."""
+    ours = STATE_ROOT.parent
     for directory in reversed([path, *path.parents]):
         if not directory.exists():
             directory.mkdir(mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
+        if directory == ours or ours in directory.parents:
+            os.chmod(directory, 0o700)
     return path
 
 
