@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,6 +57,10 @@ def test_packets_agree_with_engine(case: str, paths: list[Path], lab_name: str) 
     no_family = [p for p in m.probes if p.outcome == UNTESTABLE and "has no IPv" in p.detail]
     assert len(judged) + len(no_family) == len(lab.state.pods) ** 2 * len(ports)
     assert no_family == []
+    # The lab compares with the engine's matrix; its point queries say the same.
+    point = [p for p in judged if lab.engine.allowed(p.src, p.dst, Protocol(p.protocol),
+                                                     p.port) != (p.outcome == REACHABLE)]
+    assert point == []
     if case in ("nine-pods", "allocated-dual-stack"):
         outcomes = {p.outcome for p in judged}
         assert outcomes == {REACHABLE, DROPPED}
@@ -321,3 +326,24 @@ def test_addresses_a_lab_pod_cannot_have_are_refused(address: str, lab_name: str
     assert done.returncode == 2
     assert f'pod IP "{address}" cannot be a pod\'s address in the lab' in done.stderr
     assert leftovers(lab_name) == []
+
+
+def test_lab_grids_use_the_marks_and_layout_of_matrix_port(lab_name: str) -> None:
+    """One convention: the lab's grids and ``matrix --port`` print the same rows (``.``
+    reachable, ``X`` not), cell for cell, when packets and engine agree."""
+    konvoy = str(ROOT / "examples" / "konvoy")
+    ports = ["--port", "8080/TCP", "--port", "6379/TCP", "--port", "53/UDP"]
+    lab = subprocess.run([sys.executable, "-m", "stockade", "lab", "run", konvoy, "--name",
+                          lab_name, *ports], capture_output=True, text=True, check=False,
+                         timeout=120)
+    assert lab.returncode == 0, lab.stderr
+    matrix = subprocess.run([sys.executable, "-m", "stockade", "matrix", konvoy, *ports],
+                            capture_output=True, text=True, check=True)
+
+    def grids(text: str) -> list[str]:
+        return [line.rstrip() for line in text.splitlines()
+                if re.match(r"\d+ \S+/\S+ +[.X]", line) or re.fullmatch(r" +[\d ]+", line)]
+
+    assert grids(lab.stdout) == grids(matrix.stdout)
+    assert {"X", "."} <= set("".join(grids(lab.stdout)))
+    assert "Y" not in "".join(grids(lab.stdout))
