@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -347,3 +348,50 @@ def test_lab_grids_use_the_marks_and_layout_of_matrix_port(lab_name: str) -> Non
     assert grids(lab.stdout) == grids(matrix.stdout)
     assert {"X", "."} <= set("".join(grids(lab.stdout)))
     assert "Y" not in "".join(grids(lab.stdout))
+
+
+def test_listener_survives_a_connection_closed_while_its_event_is_pending(
+        lab_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon once died on a 500-pod lab: a connection answered early (too many open)
+    still had a read event in the same round, and reading a closed socket raised."""
+    from stockade.lab import listeners
+    from stockade.lab.system import in_netns
+
+    monkeypatch.setattr(listeners, "MAX_OPEN", 1)
+    netns = f"stk-{lab_name}-p0"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    subprocess.run(["ip", "-n", netns, "link", "set", "lo", "up"], check=True)
+    responder = listeners.Responder()
+    assert responder.listen(netns, "t/p", 80, "TCP", (4,))
+    thread = threading.Thread(target=responder.serve)
+    thread.start()
+    try:
+        with in_netns(netns):
+            first = socket.create_connection(("127.0.0.1", 80), timeout=5)
+            first.sendall(b"GET / HTTP/1.1\r\n")  # not complete: stays open
+            time.sleep(0.3)
+            second = socket.create_connection(("127.0.0.1", 80), timeout=5)
+            first.sendall(b"Host: x\r\n")  # read event for a connection about to be closed
+            time.sleep(0.5)
+            assert thread.is_alive()
+            assert first.recv(100).startswith(b"HTTP/1.0 200 OK")  # answered when pushed out
+            second.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert second.recv(200).endswith(b"stockade t/p\n")
+            first.close()
+            second.close()
+    finally:
+        responder.stop.set()
+        thread.join()
+        responder.close()
+
+
+def test_a_dead_daemon_is_reported_as_plumbing(lab_name: str) -> None:
+    lab = lifecycle.up(_raws(SCENARIOS / "nine-pods-base.yaml"), lab_name)
+    os.kill(lab.state.server_pid, signal.SIGKILL)
+    done = subprocess.run([sys.executable, "-m", "stockade", "lab", "probe", lab_name,
+                           "--port", "80/TCP"], capture_output=True, text=True, check=False,
+                          timeout=120)
+    assert done.returncode == 1
+    assert (f"PLUMBING the lab's daemon serves the declared ports: no; the daemon (pid "
+            f"{lab.state.server_pid}) has exited") in done.stdout
+    assert "MISMATCH" not in done.stdout

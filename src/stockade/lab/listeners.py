@@ -51,6 +51,7 @@ class _Conn:
     label: str
     deadline: float
     request: bytes = b""
+    closed: bool = False
 
 
 @dataclass(slots=True)
@@ -92,7 +93,8 @@ class Responder:
         while not self.stop.is_set():
             for key, _ in self.selector.select(timeout=0.2):
                 if isinstance(key.data, _Conn):
-                    self._read(key.data)
+                    if not key.data.closed:  # not already answered in this round
+                        self._read(key.data)
                     continue
                 sock = key.fileobj
                 assert isinstance(sock, socket.socket)
@@ -148,6 +150,9 @@ class Responder:
         self._close(conn)
 
     def _close(self, conn: _Conn) -> None:
+        if conn.closed:
+            return
+        conn.closed = True
         self._open.pop(conn.sock.fileno(), None)
         self.selector.unregister(conn.sock)
         conn.sock.close()

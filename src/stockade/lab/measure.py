@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from stockade.engine import Engine
@@ -107,6 +108,22 @@ def check_plumbing(lab: LabState, ports: Sequence[PortSpec]) -> list[dict[str, A
     return failures
 
 
+def _daemon_gone(lab: LabState) -> list[dict[str, Any]]:
+    """A failure record when the lab's daemon (its listeners, its containers) has died."""
+    if not lab.server_pid:
+        return []
+    try:
+        alive = ") Z" not in Path(f"/proc/{lab.server_pid}/stat").read_text()
+    except OSError:
+        alive = False
+    if alive:
+        return []
+    log = LabNames(lab.name).state_dir / "serve.log"
+    return [{"src": "", "dst": "", "port": 0, "protocol": "", "address": "",
+             "outcome": "exited", "check": "the lab's daemon serves the declared ports",
+             "detail": f"the daemon (pid {lab.server_pid}) has exited; see {log}"}]
+
+
 def _verdicts(engine: Engine, ports: Sequence[PortSpec]) -> dict[PortSpec, set[tuple[str, str]]]:
     """Per port, the (source, destination) pod pairs the engine allows."""
     keys = [p.key for p in engine.pods]
@@ -127,6 +144,7 @@ def measure(lab: LabState, engine: Engine, ports: Sequence[PortSpec] | None = No
         plumbing = check_plumbing(lab, spec)
         probes = probe_all(targets, spec, timeout=timeout, open_listeners=False,
                            nodes=[n.netns for n in lab.nodes])
+        plumbing += _daemon_gone(lab)
     seconds = time.monotonic() - started
     verdicts = _verdicts(engine, spec)
     mismatches: list[dict[str, Any]] = []
@@ -211,6 +229,9 @@ def to_text(m: Measurement, logs: dict[str, dict[str, str]]) -> str:
         lines.append(f"MISMATCH {x['src']} -> {x['dst']} {x['protocol']}/{x['port']}: packets "
                      f"{x['packets']}, engine says {x['engine']}")
     for x in m.plumbing:
+        if not x["src"]:
+            lines.append(f"PLUMBING {x['check']}: no; {x['detail']}")
+            continue
         lines.append(f"PLUMBING {x['src']} -> {x['dst']} ({x['address']}) "
                      f"{x['protocol']}/{x['port']}: {x['outcome']}; {x['check']} failed "
                      f"{x['detail']}".rstrip())
