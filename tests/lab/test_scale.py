@@ -15,7 +15,7 @@ import pytest
 from benchmarks.lab_bench import lab_manifests, unexpected
 
 from stockade.lab import lifecycle, measure
-from stockade.lab.probe import DROPPED, LOST, REACHABLE
+from stockade.lab.probe import DROPPED, REACHABLE
 
 pytestmark = pytest.mark.lab
 
@@ -91,7 +91,3 @@ def test_a_broken_pod_link_is_reported_as_plumbing_not_as_drops(lab_name: str) -
     assert rows[broken.key][column] == "."  # itself
     assert {c for i, c in enumerate(rows[broken.key]) if i != column} == {"!"}  # no route
     assert {cells[column] for key, cells in rows.items() if key != broken.key} == {"~"}
-
-
-def test_lost_is_not_dropped() -> None:
-    assert LOST not in (REACHABLE, DROPPED)

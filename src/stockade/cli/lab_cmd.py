@@ -15,11 +15,15 @@ import signal
 import subprocess
 import sys
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from stockade.cli.common import add_input_arguments, read_inputs
 from stockade.errors import UsageError
 from stockade.lab.names import DEFAULT_POD_CIDR, check_lab_name
 from stockade.wording import count
+
+if TYPE_CHECKING:
+    from stockade.lab.lifecycle import Lab
 
 _PROTOCOLS = ("TCP", "UDP", "SCTP")
 MIN_TIMEOUT, MAX_TIMEOUT = 0.05, 60.0
@@ -168,11 +172,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rn.set_defaults(func=_run)
 
 
-def _notes(lab: object) -> None:
+def _notes(lab: Lab) -> None:
     """Pods not run, containers not run (once, with how to opt in), what was not honoured."""
-    from stockade.lab.lifecycle import Lab
-
-    assert isinstance(lab, Lab)
     for note in lab.plan.skipped:
         print(f"note: {note}", file=sys.stderr)
     with_commands = [p for p in lab.state.pods if p.containers]
