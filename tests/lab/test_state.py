@@ -18,6 +18,7 @@ from lab_support import leftovers
 from stockade.lab import lifecycle
 from stockade.lab.names import LabNames
 from stockade.sources.files import read_paths
+from stockade.sources.limits import MAX_DEPTH
 
 pytestmark = pytest.mark.lab
 
@@ -34,9 +35,12 @@ spec:
   affinity:
 """ + "\n".join("  " + line for line in BOMB) + "\n"
 
+# As deep as input may nest (sources refuse deeper input with a clear error; the issue's
+# 990 levels are now refused there): the lab's state save must not care.
+DEPTH = MAX_DEPTH - 4
 DEEP_POD = ("apiVersion: v1\nkind: Pod\nmetadata: {name: deep, namespace: d}\n"
             "spec:\n  containers: [{name: c, ports: [{containerPort: 80}]}]\n"
-            "  extra: " + "[" * 990 + "]" * 990 + "\n")
+            "  extra: " + "[" * DEPTH + "]" * DEPTH + "\n")
 
 
 def _lab_run(path: Path, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -45,7 +49,7 @@ def _lab_run(path: Path, name: str, *extra: str) -> subprocess.CompletedProcess[
                           text=True, check=False, timeout=120)
 
 
-@pytest.mark.parametrize("text", [BOMB_POD, DEEP_POD], ids=["alias-bomb", "990-levels"])
+@pytest.mark.parametrize("text", [BOMB_POD, DEEP_POD], ids=["alias-bomb", "deepest-input"])
 def test_the_lab_keeps_what_it_runs_not_the_input(text: str, lab_name: str,
                                                   tmp_path: Path) -> None:
     source = tmp_path / "pod.yaml"
