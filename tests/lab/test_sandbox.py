@@ -240,3 +240,18 @@ def test_logs_are_capped_and_state_is_private(lab_name: str, tmp_path: Path) -> 
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), path
     assert stat.S_IMODE(lab_state.path_of(lab_name).parent.parent.stat().st_mode) == 0o700
+
+
+def test_container_output_cannot_drive_the_terminal(lab_name: str, tmp_path: Path) -> None:
+    """A container's log in ``lab run``'s text report keeps its lines and tabs, and shows
+    any other control character escaped (it could retitle a terminal or move its cursor)."""
+    source = tmp_path / "ansi.yaml"
+    source.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: ansi, namespace: t}\n"
+                      "spec: {containers: [{name: c, command: [printf, "
+                      "'a\\tb\\033]0;pwned\\007\\nnext\\n']}]}\n")
+    done = subprocess.run([sys.executable, "-m", "stockade", "lab", "run", str(source),
+                           "--name", lab_name, "--run-commands", "--port", "80/TCP"],
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "\n--- logs t/ansi [c]\na\tb\\x1b]0;pwned\\x07\nnext\n" in done.stdout
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout

@@ -17,9 +17,11 @@ import sys
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from stockade.cli import diagnostics
 from stockade.cli.common import add_input_arguments, read_inputs
 from stockade.errors import UsageError
 from stockade.lab.names import DEFAULT_POD_CIDR, check_lab_name
+from stockade.render.escape import escape, safe_log
 from stockade.wording import count
 
 if TYPE_CHECKING:
@@ -175,21 +177,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _notes(lab: Lab) -> None:
     """Pods not run, containers not run (once, with how to opt in), what was not honoured."""
     for note in lab.plan.skipped:
-        print(f"note: {note}", file=sys.stderr)
+        diagnostics.note(note)
     with_commands = [p for p in lab.state.pods if p.containers]
     if not with_commands:
         return
     if not lab.state.run_commands:
         listed = "; ".join(f"{p.key} [{', '.join(c.name for c in p.containers)}]"
                            for p in with_commands[:10])
-        more = f" and {len(with_commands) - 10} more pod(s)" if len(with_commands) > 10 else ""
-        print(f"note: the lab did not run the commands of {listed}{more}: {RUN_COMMANDS_HINT}",
-              file=sys.stderr)
+        more = (f" and {count(len(with_commands) - 10, 'more pod', 'more pods')}"
+                if len(with_commands) > 10 else "")
+        diagnostics.note(f"the lab did not run the commands of {listed}{more}: "
+                         f"{RUN_COMMANDS_HINT}")
         return
     for pod in with_commands:
         for container in pod.containers:
             for text in container.notes:
-                print(f"note: {pod.key} [{container.name}]: {text}", file=sys.stderr)
+                diagnostics.note(f"{pod.key} [{container.name}]: {text}")
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -200,7 +203,7 @@ def _up(args: argparse.Namespace) -> int:
     _notes(lab)
     print(f"lab {args.name} up in {lab.seconds:.2f} s: {len(lab.plan.pods)} pods")
     for pod in lab.plan.pods:
-        print(f"  {pod.key:<40} {pod.netns:<20} {' '.join(pod.ips)}")
+        print(f"  {escape(pod.key):<40} {pod.netns:<20} {' '.join(pod.ips)}")
     return 0
 
 
@@ -238,13 +241,12 @@ def _apply(args: argparse.Namespace) -> int:
     raws = read_inputs(args)
     others = sorted({r.kind or "(no kind)" for r in raws if r.kind != "NetworkPolicy"})
     if others:
-        print(f"note: ignored {', '.join(others)}: lab apply replaces the lab's "
-              "NetworkPolicies only (for other changes: lab down, then lab up)",
-              file=sys.stderr)
+        diagnostics.note(f"ignored {', '.join(others)}: lab apply replaces the lab's "
+                         "NetworkPolicies only (for other changes: lab down, then lab up)")
     engine = lifecycle.apply(args.name, raws, skip_invalid=args.skip_invalid)
     if not engine.policies:
-        print(f"warning: no NetworkPolicy in the input: lab {args.name} now enforces none",
-              file=sys.stderr)
+        diagnostics.warning(f"no NetworkPolicy in the input: lab {args.name} now enforces "
+                            "none")
     print(f"lab {args.name}: {count(len(engine.policies), 'policy')} applied")
     return 0
 
@@ -256,11 +258,11 @@ def _logs(args: argparse.Namespace) -> int:
     lab = lab_state.load(args.name)
     pod = lab.pod(args.pod)
     if not pod.containers:
-        print(f"pod {args.pod} has no command to run (no container has command or args)",
-              file=sys.stderr)
+        print(f"pod {escape(args.pod)} has no command to run (no container has command or "
+              "args)", file=sys.stderr)
         return 0
     if not lab.run_commands:
-        print(f"pod {args.pod}: lab {args.name} did not run its commands; "
+        print(f"pod {escape(args.pod)}: lab {args.name} did not run its commands; "
               f"{RUN_COMMANDS_HINT}", file=sys.stderr)
         return 0
     logs = lifecycle.read_logs(lab, args.pod)
@@ -270,8 +272,10 @@ def _logs(args: argparse.Namespace) -> int:
         logs = {args.container: logs[args.container]}
     for container, output in logs.items():
         if len(logs) > 1:
-            print(f"--- {container}")
-        sys.stdout.write(output)
+            print(f"--- {escape(container)}")
+        # Raw into a file or pipe, as kubectl logs; escaped on a terminal (a container's
+        # output could otherwise retitle it or move the cursor).
+        sys.stdout.write(safe_log(output) if sys.stdout.isatty() else output)
     return 0
 
 

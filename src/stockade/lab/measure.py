@@ -33,6 +33,8 @@ from stockade.lab.probe import (
 )
 from stockade.lab.state import LabState
 from stockade.model.types import Protocol
+from stockade.render.escape import escape, safe_log
+from stockade.wording import count
 
 PortSpec = tuple[int, str]
 PLUMBING_PORT = 7  # the node's own listener while the plumbing is checked
@@ -199,7 +201,7 @@ def to_text(m: Measurement, logs: dict[str, dict[str, str]]) -> str:
     """Grids laid out as ``matrix --port`` lays them out, with the same marks."""
     wrong = {(x["src"], x["dst"], x["port"], x["protocol"]) for x in m.mismatches}
     cw = len(str(len(m.pods)))
-    labels = [f"{i + 1:>{cw}} {key}" for i, key in enumerate(m.pods)]
+    labels = [f"{i + 1:>{cw}} {escape(key)}" for i, key in enumerate(m.pods)]
     width = max((len(label) for label in labels), default=0)
     lines = [LEGEND]
     grids: dict[PortSpec, dict[tuple[str, str], Probe]] = {p: {} for p in m.ports}
@@ -223,8 +225,8 @@ def to_text(m: Measurement, logs: dict[str, dict[str, str]]) -> str:
             lines.append(f"  ? {untestable[0].detail}")
     for key, containers in logs.items():
         for container, output in containers.items():
-            lines.append(f"\n--- logs {key} [{container}]")
-            lines.append(output.rstrip("\n"))
+            lines.append(f"\n--- logs {escape(key)} [{escape(container)}]")
+            lines.append(safe_log(output.rstrip("\n")))
     for x in m.mismatches:
         lines.append(f"MISMATCH {x['src']} -> {x['dst']} {x['protocol']}/{x['port']}: packets "
                      f"{x['packets']}, engine says {x['engine']}")
@@ -236,10 +238,10 @@ def to_text(m: Measurement, logs: dict[str, dict[str, str]]) -> str:
                      f"{x['protocol']}/{x['port']}: {x['outcome']}; {x['check']} failed "
                      f"{x['detail']}".rstrip())
     rate = len(m.probes) / m.seconds if m.seconds else 0.0
-    summary = (f"\n{len(m.probes)} probes in {m.seconds:.2f} s ({rate:.0f}/s); "
-               f"{len(m.mismatches)} mismatch(es) with the engine")
+    summary = (f"\n{count(len(m.probes), 'probe')} in {m.seconds:.2f} s ({rate:,.0f}/s); "
+               f"{count(len(m.mismatches), 'mismatch')} with the engine")
     if m.plumbing:
-        summary += (f"; {len(m.plumbing)} failure(s) of the lab's own plumbing (not judged: "
-                    "not the policies')")
+        summary += (f"; {count(len(m.plumbing), 'failure')} of the lab's own plumbing "
+                    "(not judged: not the policies')")
     lines.append(summary)
     return "\n".join(lines) + "\n"
