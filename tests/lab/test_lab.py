@@ -62,6 +62,15 @@ def test_packets_agree_with_engine(case: str, paths: list[Path], lab_name: str) 
     point = [p for p in judged if lab.engine.allowed(p.src, p.dst, Protocol(p.protocol),
                                                      p.port) != (p.outcome == REACHABLE)]
     assert point == []
+    # Between the pods and every node address the input knows, both ways, all judged.
+    addresses = lab.state.addresses
+    assert len(m.address_probes) == 2 * len(ports) * sum(
+        1 for pod in lab.state.pods for a in addresses
+        if any((":" in a) == (":" in ip) for ip in pod.ips))
+    assert {p.outcome for p in m.address_probes} <= {REACHABLE, DROPPED}
+    if case == "36-own-node-addresses.yaml":
+        assert addresses == ["172.16.0.1", "172.20.0.1", "172.16.0.2"]
+        assert {p.outcome for p in m.address_probes} == {REACHABLE, DROPPED}
     if case in ("nine-pods", "allocated-dual-stack"):
         outcomes = {p.outcome for p in judged}
         assert outcomes == {REACHABLE, DROPPED}

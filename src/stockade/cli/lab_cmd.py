@@ -176,7 +176,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _notes(lab: Lab) -> None:
     """Pods not run, containers not run (once, with how to opt in), what was not honoured."""
-    for note in lab.plan.skipped:
+    for note in lab.state.skipped:
         diagnostics.note(note)
     with_commands = [p for p in lab.state.pods if p.containers]
     if not with_commands:

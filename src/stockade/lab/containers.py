@@ -75,7 +75,8 @@ def _field(pod: Pod, ips: Sequence[str], path: str) -> str | None:
         "spec.nodeName": pod.spec.node_name,
         "status.podIP": ips[0] if ips else "",
         "status.podIPs": ",".join(ips),
-        "status.hostIP": pod.host_ip,
+        "status.hostIP": pod.host_ips[0] if pod.host_ips else "",
+        "status.hostIPs": ",".join(pod.host_ips),
     }
     if path in simple:
         return simple[path]

@@ -27,7 +27,7 @@ from stockade.hosts.write import write_hosts_file
 from stockade.lab import network, watch
 from stockade.lab import state as lab_state
 from stockade.lab.names import DEFAULT_POD_CIDR, NETNS_ETC, LabNames
-from stockade.lab.plan import LabPlan, make_plan
+from stockade.lab.plan import LabPlan, input_node_addresses, make_plan
 from stockade.lab.state import LabState, NodeState, PodState
 from stockade.lab.supervise import log_path, read_status
 from stockade.lab.system import ip_batch, list_netns, pids_in_netns
@@ -120,11 +120,14 @@ def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR
         raise InputError("no pod to run: the input has no pod-network Pod")
     engine = Engine(plan.cluster)
     lab = _state_of(plan, pod_cidr, run_commands)
+    addresses, notes = input_node_addresses(engine, plan)
+    lab.addresses = list(addresses)
+    lab.skipped += notes
     lab_state.private_dir(names.state_dir)  # first, so that ``down`` finds a half-built lab
     try:
         lab_state.save_cluster(name, result.cluster)
         lab_state.save(lab)
-        network.build(plan)
+        network.build(plan, addresses)
         for node in plan.nodes:
             load_ruleset(node.netns, engine, names.table)
             watch.install(node.netns)

@@ -63,8 +63,10 @@ class Responder:
         default_factory=collections.OrderedDict)
 
     def listen(self, netns: str, label: str, port: int, protocol: str,
-               families: tuple[int, ...]) -> bool:
-        """Open a listener; False when the port is already served (by the lab daemon)."""
+               families: tuple[int, ...], *, address: str = "") -> bool:
+        """Open a listener on every address (or on ``address`` only: in a namespace holding
+        several, a UDP reply must leave from the address the request went to); False when
+        the port is already served (by the lab daemon)."""
         kind = socket.SOCK_STREAM if protocol == "TCP" else socket.SOCK_DGRAM
         opened = False
         with in_netns(netns):
@@ -75,7 +77,8 @@ class Responder:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                     if af == socket.AF_INET6:
                         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                    sock.bind(("::" if af == socket.AF_INET6 else "0.0.0.0", port))
+                    wildcard = "::" if af == socket.AF_INET6 else "0.0.0.0"
+                    sock.bind((address or wildcard, port))
                     if kind == socket.SOCK_STREAM:
                         sock.listen(4096)
                 except OSError as exc:

@@ -49,6 +49,8 @@ class Measurement:
     mismatches: tuple[dict[str, Any], ...]
     plumbing: tuple[dict[str, Any], ...]  # the lab's own failures, not the policies'
     seconds: float
+    addresses: tuple[str, ...] = ()  # the input's node addresses the lab holds
+    address_probes: tuple[Probe, ...] = ()  # between the pods and those addresses
 
     @property
     def ok(self) -> bool:
@@ -62,6 +64,13 @@ def declared_ports(lab: LabState) -> tuple[PortSpec, ...]:
 
 def targets_of(lab: LabState) -> list[Target]:
     return [Target(p.key, p.netns, tuple(p.ips)) for p in lab.pods]
+
+
+def address_targets(lab: LabState) -> list[Target]:
+    """The input's node addresses, one target each (they share one namespace, so each
+    sends from its own address)."""
+    netns = LabNames(lab.name).addresses_netns
+    return [Target(a, netns, (a,), bind=True) for a in lab.addresses]
 
 
 def node_targets(lab: LabState) -> list[list[Target]]:
@@ -79,20 +88,24 @@ def _record(p: Probe, what: str) -> dict[str, Any]:
 
 
 def check_plumbing(lab: LabState, ports: Sequence[PortSpec]) -> list[dict[str, Any]]:
-    """Probe each pod from its node on every probed TCP/UDP port and address, and the node
-    from each pod; every failure, named. Listeners must already answer."""
+    """Probe each pod (and each node address the lab holds) from its node on every probed
+    TCP/UDP port and address, and the node from each; every failure, named. Listeners must
+    already answer."""
     failures: list[dict[str, Any]] = []
     tcp_udp = [p for p in ports if p[1] in ("TCP", "UDP")]
     nodes = node_targets(lab)
-    pods = targets_of(lab)
+    leaves = [(t, lab.pods[i].node, "the pod") for i, t in enumerate(targets_of(lab))]
+    leaves += [(t, 0, "the node address") for t in address_targets(lab)]
     pairs_in: list[tuple[Target, Target]] = []
     pairs_out: list[tuple[Target, Target]] = []
-    for pod_state, pod in zip(lab.pods, pods, strict=True):
-        for family in pod.families():
-            node = next((t for t in nodes[pod_state.node] if t.families() == (family,)), None)
+    what: dict[str, str] = {}
+    for leaf, node_index, kind in leaves:
+        what[leaf.key] = kind
+        for family in leaf.families():
+            node = next((t for t in nodes[node_index] if t.families() == (family,)), None)
             if node is None:
                 continue
-            single = Target(pod.key, pod.netns, (pod.address(family) or "",))
+            single = Target(leaf.key, leaf.netns, (leaf.address(family) or "",), leaf.bind)
             pairs_in.append((node, single))
             pairs_out.append((single, node))
     node_all = [t for group in nodes for t in group]
@@ -104,9 +117,9 @@ def check_plumbing(lab: LabState, ports: Sequence[PortSpec]) -> list[dict[str, A
                            timeout=PLUMBING_TIMEOUT)
     for p in found:
         if p.outcome != REACHABLE:
-            what = ("the node reaches the pod's listener" if p.src.startswith("node ")
-                    else "the pod reaches its node")
-            failures.append(_record(p, what))
+            check = (f"the node reaches {what[p.dst]}'s listener" if p.src.startswith("node ")
+                     else f"{what[p.src]} reaches its node")
+            failures.append(_record(p, check))
     return failures
 
 
@@ -137,33 +150,58 @@ def _verdicts(engine: Engine, ports: Sequence[PortSpec]) -> dict[PortSpec, set[t
     return out
 
 
+def _address_pairs(pods: Sequence[Target],
+                   addresses: Sequence[Target]) -> list[tuple[Target, Target]]:
+    """Every pod to every node address of a family it has, and back."""
+    pairs = []
+    for pod in pods:
+        for addr in addresses:
+            if addr.families()[0] in pod.families():
+                pairs += [(pod, addr), (addr, pod)]
+    return pairs
+
+
+def _compare(probe: Probe, allowed: bool, mismatches: list[dict[str, Any]]) -> None:
+    if allowed != (probe.outcome == REACHABLE):
+        mismatches.append({"src": probe.src, "dst": probe.dst, "port": probe.port,
+                           "protocol": probe.protocol, "address": probe.address,
+                           "packets": probe.outcome,
+                           "engine": "allowed" if allowed else "denied"})
+
+
 def measure(lab: LabState, engine: Engine, ports: Sequence[PortSpec] | None = None, *,
             timeout: float = 0.5) -> Measurement:
     spec = tuple(ports) if ports else declared_ports(lab)
     targets = targets_of(lab)
+    addresses = address_targets(lab)
+    nodes = [n.netns for n in lab.nodes]
     started = time.monotonic()
-    with watch.exclusive(LabNames(lab.name).state_dir), listeners_for(targets, spec):
+    with (watch.exclusive(LabNames(lab.name).state_dir),
+          listeners_for([*targets, *addresses], spec)):
         plumbing = check_plumbing(lab, spec)
-        probes = probe_all(targets, spec, timeout=timeout, open_listeners=False,
-                           nodes=[n.netns for n in lab.nodes])
+        probes = probe_all(targets, spec, timeout=timeout, open_listeners=False, nodes=nodes)
+        address_probes = probe_all([], spec, pairs=_address_pairs(targets, addresses),
+                                   timeout=timeout, open_listeners=False, nodes=nodes)
         plumbing += _daemon_gone(lab)
     seconds = time.monotonic() - started
     verdicts = _verdicts(engine, spec)
     mismatches: list[dict[str, Any]] = []
-    for probe in probes:
-        if probe.outcome == UNTESTABLE:
-            continue
-        if probe.outcome not in (REACHABLE, DROPPED):  # lost, or refused
-            plumbing.append(_record(probe, "a pod reaches a pod"))
-            continue
-        allowed = (probe.src, probe.dst) in verdicts[(probe.port, probe.protocol)]
-        if allowed != (probe.outcome == REACHABLE):
-            mismatches.append({"src": probe.src, "dst": probe.dst, "port": probe.port,
-                               "protocol": probe.protocol, "address": probe.address,
-                               "packets": probe.outcome,
-                               "engine": "allowed" if allowed else "denied"})
+    for group, check in ((probes, "a pod reaches a pod"),
+                         (address_probes, "a pod and a node address reach each other")):
+        for probe in group:
+            if probe.outcome == UNTESTABLE:
+                continue
+            if probe.outcome not in (REACHABLE, DROPPED):  # lost, or refused
+                plumbing.append(_record(probe, check))
+                continue
+            if group is probes:
+                allowed = (probe.src, probe.dst) in verdicts[(probe.port, probe.protocol)]
+            else:  # an address: the engine's point query, as for query --to ADDRESS
+                allowed = engine.allowed(probe.src, probe.dst, Protocol(probe.protocol),
+                                         probe.port)
+            _compare(probe, allowed, mismatches)
     return Measurement(tuple(p.key for p in lab.pods), spec, tuple(probes), tuple(mismatches),
-                       tuple(plumbing), seconds)
+                       tuple(plumbing), seconds, tuple(lab.addresses), tuple(address_probes))
 
 
 def to_json(m: Measurement, logs: dict[str, dict[str, str]]) -> dict[str, Any]:
@@ -186,9 +224,25 @@ def to_json(m: Measurement, logs: dict[str, dict[str, str]]) -> dict[str, Any]:
             entry["reachable"] = {src: sorted(dsts, key=order.__getitem__)
                                   for src, dsts in reach.items()}
         results.append(entry)
-    return {"pods": list(m.pods), "results": results, "logs": logs,
-            "mismatches": list(m.mismatches), "plumbing": list(m.plumbing), "probes": len(m.probes),
-            "seconds": round(m.seconds, 3)}
+    out: dict[str, Any] = {"pods": list(m.pods), "results": results, "logs": logs,
+                           "mismatches": list(m.mismatches), "plumbing": list(m.plumbing),
+                           "probes": len(m.probes) + len(m.address_probes),
+                           "seconds": round(m.seconds, 3)}
+    if m.addresses:
+        out["node_addresses"] = _addresses_json(m)
+    return out
+
+
+def _addresses_json(m: Measurement) -> dict[str, Any]:
+    """Per port, which node addresses each pod reaches and which pods each address does."""
+    results = []
+    for port, protocol in m.ports:
+        mine = [p for p in m.address_probes if (p.port, p.protocol) == (port, protocol)
+                and p.outcome == REACHABLE]
+        to = {pod: [p.dst for p in mine if p.src == pod] for pod in m.pods}
+        back = {addr: [p.dst for p in mine if p.src == addr] for addr in m.addresses}
+        results.append({"port": port, "protocol": protocol, "to": to, "from": back})
+    return {"addresses": list(m.addresses), "results": results}
 
 
 # The upstream e2e convention, as ``matrix --port`` prints it: "." reachable, "X" blocked.
@@ -197,32 +251,47 @@ LEGEND = (". reachable, X dropped, ? untestable, ! refused, ~ lost (both the lab
           "failures, not the policies'), * packets disagree with the engine")
 
 
+def _grid(rows: Sequence[str], columns: Sequence[str], grid: dict[tuple[str, str], Probe],
+          wrong: set[tuple[str, str]]) -> list[str]:
+    """Rows numbered and named, columns numbered, one mark per cell (``*`` after it when
+    packets and engine disagree), as ``matrix --port`` lays its grids out."""
+    cw = len(str(max(len(rows), len(columns))))
+    labels = [f"{i + 1:>{cw}} {escape(key)}" for i, key in enumerate(rows)]
+    width = max((len(label) for label in labels), default=0)
+    lines = [" " * width + "  " + " ".join(f"{i + 1:>{cw}}" for i in range(len(columns)))]
+    for r, src in enumerate(rows):
+        cells = []
+        for dst in columns:
+            probe = grid.get((src, dst))
+            mark = _MARK.get(probe.outcome, "!") if probe else " "
+            cells.append(" " * (cw - 1) + mark + ("*" if (src, dst) in wrong else " "))
+        lines.append(f"{labels[r]:<{width}}  " + "".join(cells).rstrip())
+    return lines
+
+
 def to_text(m: Measurement, logs: dict[str, dict[str, str]]) -> str:
     """Grids laid out as ``matrix --port`` lays them out, with the same marks."""
-    wrong = {(x["src"], x["dst"], x["port"], x["protocol"]) for x in m.mismatches}
-    cw = len(str(len(m.pods)))
-    labels = [f"{i + 1:>{cw}} {escape(key)}" for i, key in enumerate(m.pods)]
-    width = max((len(label) for label in labels), default=0)
     lines = [LEGEND]
-    grids: dict[PortSpec, dict[tuple[str, str], Probe]] = {p: {} for p in m.ports}
-    for p in m.probes:
-        grids[(p.port, p.protocol)][(p.src, p.dst)] = p
     for port, protocol in m.ports:
-        grid = grids[(port, protocol)]
+        spec = (port, protocol)
+        wrong = {(x["src"], x["dst"]) for x in m.mismatches
+                 if (x["port"], x["protocol"]) == spec}
+        grid = {(p.src, p.dst): p for p in m.probes if (p.port, p.protocol) == spec}
         lines.append(f"\n{port}/{protocol}  (. reachable, X dropped; rows: from, numbered "
                      "columns: to)")
-        lines.append(" " * width + "  " + " ".join(f"{i + 1:>{cw}}" for i in range(len(m.pods))))
-        for s, src in enumerate(m.pods):
-            cells = []
-            for dst in m.pods:
-                probe = grid.get((src, dst))
-                mark = _MARK.get(probe.outcome, "!") if probe else " "
-                star = "*" if (src, dst, port, protocol) in wrong else " "
-                cells.append(" " * (cw - 1) + mark + star)
-            lines.append(f"{labels[s]:<{width}}  " + "".join(cells).rstrip())
+        lines += _grid(m.pods, m.pods, grid, wrong)
         untestable = [p for p in grid.values() if p.outcome == UNTESTABLE]
         if untestable:
             lines.append(f"  ? {untestable[0].detail}")
+        if not m.addresses:
+            continue
+        grid = {(p.src, p.dst): p for p in m.address_probes if (p.port, p.protocol) == spec}
+        named = ", ".join(f"{i + 1} {a}" for i, a in enumerate(m.addresses))
+        lines.append(f"\n{port}/{protocol}  pods to the input's node addresses (columns: "
+                     f"{named})")
+        lines += _grid(m.pods, m.addresses, grid, wrong)
+        lines.append(f"\n{port}/{protocol}  node addresses to pods (columns: the pods above)")
+        lines += _grid(m.addresses, m.pods, grid, wrong)
     for key, containers in logs.items():
         for container, output in containers.items():
             lines.append(f"\n--- logs {escape(key)} [{escape(container)}]")
@@ -237,8 +306,9 @@ def to_text(m: Measurement, logs: dict[str, dict[str, str]]) -> str:
         lines.append(f"PLUMBING {x['src']} -> {x['dst']} ({x['address']}) "
                      f"{x['protocol']}/{x['port']}: {x['outcome']}; {x['check']} failed "
                      f"{x['detail']}".rstrip())
-    rate = len(m.probes) / m.seconds if m.seconds else 0.0
-    summary = (f"\n{count(len(m.probes), 'probe')} in {m.seconds:.2f} s ({rate:,.0f}/s); "
+    total = len(m.probes) + len(m.address_probes)
+    rate = total / m.seconds if m.seconds else 0.0
+    summary = (f"\n{count(total, 'probe')} in {m.seconds:.2f} s ({rate:,.0f}/s); "
                f"{count(len(m.mismatches), 'mismatch')} with the engine")
     if m.plumbing:
         summary += (f"; {count(len(m.plumbing), 'failure')} of the lab's own plumbing "

@@ -1,8 +1,9 @@
 """Names of everything a lab creates, all under one prefix so that nothing else is touched.
 
-Namespaces are ``stk-<lab>-n<K>`` (node K) and ``stk-<lab>-p<N>`` (pod N); links live
-inside those namespaces only (``stk-v<N>`` on a node, ``eth0`` in a pod), so no interface
-of the root namespace is ever created or changed. Lab names have no dash, so one lab's
+Namespaces are ``stk-<lab>-n<K>`` (node K), ``stk-<lab>-p<N>`` (pod N) and
+``stk-<lab>-addrs`` (the addresses the input gives its nodes); links live inside those
+namespaces only (``stk-v<N>`` and ``stk-addrs`` on a node, ``eth0`` in the others), so no
+interface of the root namespace is ever created or changed. Lab names have no dash, so one lab's
 prefix is never a prefix of another's. Pure.
 """
 
@@ -19,8 +20,9 @@ DEFAULT_POD_CIDR = "10.244.0.0/16"  # where the lab allocates addresses for pods
 PREFIX = "stk-"
 STATE_ROOT = Path("/run/stockade/labs")
 NETNS_ETC = Path("/etc/netns")
+ADDRESSES_VETH = "stk-addrs"  # the node's link to the addresses namespace
 _LAB_NAME = re.compile(r"[a-z0-9]{1,16}")
-_OWNED_NETNS = re.compile(r"stk-([a-z0-9]{1,16})-(?:node|n[0-9]+|p[0-9]+)")
+_OWNED_NETNS = re.compile(r"stk-([a-z0-9]{1,16})-(?:node|n[0-9]+|p[0-9]+|addrs)")
 
 
 def check_lab_name(name: str) -> str:
@@ -48,6 +50,10 @@ class LabNames:
 
     def pod_netns(self, index: int) -> str:
         return f"{self.prefix}p{index}"
+
+    @property
+    def addresses_netns(self) -> str:
+        return f"{self.prefix}addrs"
 
     @staticmethod
     def node_veth(index: int) -> str:

@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from stockade.errors import EnvironmentProblem
-from stockade.lab.names import LabNames
+from stockade.lab.names import ADDRESSES_VETH, LabNames
 from stockade.lab.plan import (
+    ADDRESSES_MAC,
     GATEWAY_IPV4,
     GATEWAY_IPV6,
     NODE_MAC,
@@ -74,9 +75,15 @@ def node_route_commands(pods: Sequence[LabPod]) -> list[str]:
 
 
 def pod_commands(pod: LabPod) -> list[str]:
+    return leaf_commands(pod.ips)
+
+
+def leaf_commands(ips: Sequence[str]) -> list[str]:
+    """A namespace behind one veth to its node (a pod's, or the node addresses'): its
+    addresses on ``eth0``, everything else via the node's gateway."""
     cmds = ["link set lo up", "link set eth0 addrgenmode none", "link set eth0 up"]
-    v4 = [ip for ip in pod.ips if ":" not in ip]
-    v6 = [ip for ip in pod.ips if ":" in ip]
+    v4 = [ip for ip in ips if ":" not in ip]
+    v6 = [ip for ip in ips if ":" in ip]
     cmds += [f"addr add {ip}/32 dev eth0" for ip in v4]
     cmds += [f"addr add {ip}/128 dev eth0 nodad" for ip in v6]
     if v4:
@@ -95,8 +102,29 @@ def _configure_pod(pod: LabPod) -> str:
     return "" if done.returncode == 0 else f"{pod.key} ({pod.netns}): {done.stderr.strip()}"
 
 
-def build(plan: LabPlan) -> None:
-    """Create every namespace, link, address, route and neighbour entry of ``plan``."""
+def _build_addresses(node: LabNode, netns: str, addresses: Sequence[str]) -> None:
+    """The namespace that holds the addresses the input gives its nodes, behind one veth
+    of the node: what the pods send them, and what they send the pods, crosses the node's
+    ruleset, as on a node where those addresses are not local (``compile`` accepts a pod's
+    own node's addresses there, and judges the others by the policies)."""
+    ip_batch([f"netns add {netns}"])
+    set_sysctls(netns, POD_SYSCTLS)
+    ip_batch([f"link add {ADDRESSES_VETH} address {NODE_MAC} type veth peer name eth0 "
+              f"address {ADDRESSES_MAC} netns {netns}"], netns=node.netns)
+    if any(":" in a for a in addresses):
+        set_sysctls(node.netns, {f"net.ipv6.conf.{ADDRESSES_VETH}.disable_ipv6": "0"})
+        set_sysctls(netns, {"net.ipv6.conf.eth0.disable_ipv6": "0"})
+    cmds = [f"link set {ADDRESSES_VETH} addrgenmode none", f"link set {ADDRESSES_VETH} up"]
+    for ip in addresses:
+        cmds += [f"route add {_host_prefix(ip)} dev {ADDRESSES_VETH}",
+                 f"neigh add {ip} lladdr {ADDRESSES_MAC} dev {ADDRESSES_VETH} nud permanent"]
+    ip_batch(cmds, netns=node.netns)
+    ip_batch(leaf_commands(addresses), netns=netns)
+
+
+def build(plan: LabPlan, addresses: Sequence[str] = ()) -> None:
+    """Create every namespace, link, address, route and neighbour entry of ``plan``, and
+    the addresses namespace when the input gives its nodes ``addresses``."""
     ip_batch([*(f"netns add {n.netns}" for n in plan.nodes),
               *(f"netns add {p.netns}" for p in plan.pods)])
     for pod in plan.pods:
@@ -116,3 +144,5 @@ def build(plan: LabPlan) -> None:
         failures = [f for f in pool.map(_configure_pod, plan.pods) if f]
     if failures:
         raise EnvironmentProblem("configuring pod namespaces failed: " + "; ".join(failures))
+    if addresses:
+        _build_addresses(plan.nodes[0], plan.names.addresses_netns, addresses)

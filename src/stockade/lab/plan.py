@@ -13,13 +13,15 @@ import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from stockade.engine import Engine
+from stockade.engine.nodes import parse_addresses
 from stockade.errors import InputError
 from stockade.hosts import render_hosts_file
 from stockade.hosts.containers import gets_managed_hosts_file
 from stockade.hosts.hostname import kernel_hostname, pod_hostname_and_domain
 from stockade.lab.containers import LabContainer, containers_of
 from stockade.lab.names import DEFAULT_POD_CIDR, LabNames
-from stockade.model.netparse import effective_address, parse_ip
+from stockade.model.netparse import IPAddress, effective_address, parse_ip
 from stockade.model.types import Cluster, Pod
 
 NODE_IPV4 = "169.254.77.1"
@@ -29,6 +31,7 @@ NODE_IPV6 = "fd00:57ad:e::1"
 GATEWAY_IPV4 = "169.254.1.1"
 GATEWAY_IPV6 = "fe80::1"
 NODE_MAC = "ee:ee:ee:ee:ee:ee"  # the node side of every pod link
+ADDRESSES_MAC = "02:5b:00:00:00:00"  # the addresses namespace's side of its link
 
 
 def pod_mac(index: int) -> str:
@@ -92,6 +95,36 @@ def _addresses(pod: Pod) -> list[str]:
 _RESERVED = [ipaddress.ip_network(n) for n in (
     "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32",
     "::/128", "::1/128", "fe80::/10", "ff00::/8")]
+
+
+def input_node_addresses(engine: Engine, plan: LabPlan) -> tuple[tuple[str, ...],
+                                                                  tuple[str, ...]]:
+    """The addresses the input gives the nodes of the lab's pods, and every Node object's
+    InternalIP and ExternalIP, that the lab can hold; and why it cannot hold the others.
+
+    An address that is also a pod's is that pod's, as the engine and ``compile`` decide."""
+    keys = {p.key for p in plan.pods}
+    found: list[IPAddress] = []
+    for index, pod in enumerate(engine.pods):
+        if pod.key in keys:
+            found += sorted(engine.nodes.own(index), key=lambda a: (a.version, int(a)))
+    for node in plan.cluster.nodes:
+        found += parse_addresses(node.ips)
+    pod_ips = {ip for p in plan.pods for ip in p.ips}
+    held: list[str] = []
+    notes: list[str] = []
+    for addr in dict.fromkeys(found):
+        text = str(addr)
+        if text in pod_ips or text in held:
+            continue
+        if (addr.is_loopback or addr.is_link_local or addr.is_multicast or addr.is_unspecified
+                or text in (NODE_IPV4, NODE_IPV6)):
+            notes.append(f"node address {text}: the lab cannot hold a loopback, link-local, "
+                         "multicast or unspecified address (or its own node's); traffic to "
+                         "and from it is not probed")
+            continue
+        held.append(text)
+    return tuple(held), tuple(notes)
 
 
 def check_pod_cidr(text: str) -> str:

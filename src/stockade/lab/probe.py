@@ -49,6 +49,7 @@ class Target:
     key: str
     netns: str
     ips: tuple[str, ...]
+    bind: bool = False  # send from its address (a namespace holding several)
 
     def families(self) -> tuple[int, ...]:
         return tuple(sorted({6 if ":" in ip else 4 for ip in self.ips}))
@@ -97,7 +98,8 @@ def listeners_for(targets: Sequence[Target], ports: Sequence[tuple[int, str]]) -
         for t in targets:
             for port, protocol in ports:
                 if protocol in ("TCP", "UDP"):
-                    responder.listen(t.netns, t.key, port, protocol, t.families())
+                    responder.listen(t.netns, t.key, port, protocol, t.families(),
+                                     address=t.ips[0] if t.bind else "")
         thread = threading.Thread(target=responder.serve, daemon=True)
         thread.start()
         yield
@@ -137,6 +139,8 @@ def _launch(p: _Planned) -> _Flight | Probe:
     sock = socket.socket(af, kind, proto)
     sock.setblocking(False)
     try:
+        if p.src.bind:
+            sock.bind((p.src.address(6 if af == socket.AF_INET6 else 4) or "", 0))
         if kind == socket.SOCK_DGRAM:
             sock.connect((p.address, p.port))
             sock.send(PAYLOAD)

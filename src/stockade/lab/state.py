@@ -52,6 +52,7 @@ class LabState:
     server_pid: int = 0
     skipped: list[str] = field(default_factory=list)
     run_commands: bool = False
+    addresses: list[str] = field(default_factory=list)  # the input's node addresses held
 
     @property
     def node_netns(self) -> str:
@@ -98,6 +99,7 @@ def save(state: LabState) -> None:
         "nodes": [{"netns": n.netns, "ips": n.ips} for n in state.nodes],
         "allocated": state.allocated, "server_pid": state.server_pid,
         "skipped": state.skipped, "run_commands": state.run_commands,
+        "addresses": state.addresses,
         "pods": [{"key": p.key, "netns": p.netns, "ips": p.ips, "ports": p.ports,
                   "node": p.node, "hostname": p.hostname,
                   "containers": [encode(c) for c in p.containers]} for p in state.pods],
@@ -127,7 +129,8 @@ def load(name: str) -> LabState:
                 for p in data["pods"]]
         return LabState(data["name"], [NodeState(n["netns"], n["ips"]) for n in data["nodes"]],
                         data["pod_cidr"], data["table"], pods, data["allocated"],
-                        data["server_pid"], data["skipped"], data["run_commands"])
+                        data["server_pid"], data["skipped"], data["run_commands"],
+                        data["addresses"])
     except (KeyError, TypeError, ValueError) as exc:
         raise _unreadable(name, f"{type(exc).__name__}: {exc}") from None
 
