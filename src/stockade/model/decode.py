@@ -18,6 +18,7 @@ from stockade.model.numbers import plain_text
 from stockade.model.types import (
     Container,
     ContainerPort,
+    EnvVar,
     HostAlias,
     IPBlock,
     LabelSelector,
@@ -34,6 +35,7 @@ from stockade.model.types import (
     OwnerReference,
     Pod,
     PodSpec,
+    SecurityContext,
     Service,
     ServicePort,
     VolumeMount,
@@ -315,6 +317,8 @@ class Decoder:
                 spec.get("setHostnameAsFQDN"), f"{path}.setHostnameAsFQDN"
             ),
             node_name=self.string(spec.get("nodeName"), f"{path}.nodeName"),
+            security_context=self._security_context(
+                spec.get("securityContext"), f"{path}.securityContext"),
         )
 
     def _container(self, value: object, path: str) -> Container:
@@ -326,6 +330,39 @@ class Decoder:
             args=self.strings(c.get("args"), f"{path}.args"),
             volume_mounts=self.each(c.get("volumeMounts"), f"{path}.volumeMounts", self._mount),
             image=self.string(c.get("image"), f"{path}.image"),
+            env=self.each(c.get("env"), f"{path}.env", self._env_var),
+            env_from=self.each(c.get("envFrom"), f"{path}.envFrom", self._env_source),
+            working_dir=self.string(c.get("workingDir"), f"{path}.workingDir"),
+            security_context=self._security_context(
+                c.get("securityContext"), f"{path}.securityContext"),
+        )
+
+    _ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
+
+    def _env_var(self, value: object, path: str) -> EnvVar:
+        e = self.mapping(value, path)
+        source = self.mapping(e.get("valueFrom"), f"{path}.valueFrom")
+        kind = next((k for k in self._ENV_SOURCES if k in source), "")
+        field_path = ""
+        if kind == "fieldRef":
+            ref = self.mapping(source.get(kind), f"{path}.valueFrom.fieldRef")
+            field_path = self.string(ref.get("fieldPath"), f"{path}.valueFrom.fieldRef.fieldPath")
+        return EnvVar(
+            name=self.string(e.get("name"), f"{path}.name"),
+            value=self.string(e.get("value"), f"{path}.value"),
+            value_from=kind,
+            field_path=field_path,
+        )
+
+    def _env_source(self, value: object, path: str) -> str:
+        source = self.mapping(value, path)
+        return next((k for k in ("configMapRef", "secretRef") if k in source), "")
+
+    def _security_context(self, value: object, path: str) -> SecurityContext:
+        sc = self.mapping(value, path)
+        return SecurityContext(
+            run_as_user=self.integer(sc.get("runAsUser"), f"{path}.runAsUser"),
+            run_as_group=self.integer(sc.get("runAsGroup"), f"{path}.runAsGroup"),
         )
 
     def _container_port(self, value: object, path: str) -> ContainerPort:

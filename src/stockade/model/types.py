@@ -179,6 +179,26 @@ class VolumeMount:
 
 
 @dataclass(frozen=True, slots=True)
+class EnvVar:
+    """One ``env`` entry: a literal ``value``, or ``value_from`` naming its source
+    (``fieldRef``, ``resourceFieldRef``, ``configMapKeyRef`` or ``secretKeyRef``;
+    ``field_path`` for a fieldRef)."""
+
+    name: str
+    value: str = ""
+    value_from: str = ""
+    field_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityContext:
+    """The identity fields of a pod's or container's ``securityContext``."""
+
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Container:
     name: str
     ports: tuple[ContainerPort, ...] = ()
@@ -186,6 +206,10 @@ class Container:
     args: tuple[str, ...] = ()
     volume_mounts: tuple[VolumeMount, ...] = ()
     image: str = ""
+    env: tuple[EnvVar, ...] = ()
+    env_from: tuple[str, ...] = ()  # the kinds of its envFrom sources (configMapRef, ...)
+    working_dir: str = ""
+    security_context: SecurityContext = SecurityContext()
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +228,7 @@ class PodSpec:
     subdomain: str = ""
     set_hostname_as_fqdn: bool = False
     node_name: str = ""
+    security_context: SecurityContext = SecurityContext()
 
 
 @dataclass(frozen=True, slots=True)
