@@ -78,16 +78,8 @@ class Attributor:
         self.old_policies = {p.key: p for p in comparison.old.policies}
         self.new_policies = {p.key: p for p in comparison.new.policies}
 
-    def representatives(self, change: PairChange) -> tuple[int, int]:
-        """The pod pair (new indices) a group pair is checked on."""
-        if change.pods is not None:
-            return change.pods
-        src = self.cmp.groups[change.source].members[0]
-        dst = next(m for m in self.cmp.groups[change.destination].members if m != src)
-        return src, dst
-
     def explain(self, change: PairChange) -> tuple[Cause, ...]:
-        a, b = self.representatives(change)
+        a, b = self.cmp.representatives(change)
         new_pods = (self.cmp.new.pods[a], self.cmp.new.pods[b])
         old_pods = (self.cmp.old_pod(a), self.cmp.old_pod(b))
         causes: list[Cause] = []

@@ -13,6 +13,7 @@ are computed. Anything else that differs makes every pair be compared.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 
@@ -156,6 +157,7 @@ class Comparison:
             i for i in self.common_new
             if not same_pod(old.pods[self._old_of_new[i]], new.pods[i]))
         self._changes: list[PairChange] | None = None
+        self._node_traffic: tuple[set[tuple[int, int]], set[tuple[int, int]]] | None = None
 
     # --- what may differ --------------------------------------------------------------------
 
@@ -240,10 +242,32 @@ class Comparison:
                     if (s, d) not in found:
                         found[s, d] = PairChange(s, d, self.old_rows.spans[int(o[r, c])],
                                                  self.new_rows.spans[int(n[r, c])])
-        changes = [found[k] for k in sorted(found)]
+        before, after = self.node_traffic()
+        special = Counter((self.group_of_new[a], self.group_of_new[b])
+                          for a, b in before | after)
+        # A group pair all of whose pairs of pods are node traffic changed in name only.
+        changes = [found[k] for k in sorted(found)
+                   if not special[k] or self._pair_count(*k) > special[k]]
         changes.extend(self._node_traffic_changes())
         self._changes = changes
         return changes
+
+    def _pair_count(self, source: int, destination: int) -> int:
+        """Ordered pairs of distinct pods between two joint groups."""
+        size = len(self.groups[source].members)
+        return size * (size - 1) if source == destination else size * len(
+            self.groups[destination].members)
+
+    def representatives(self, change: PairChange) -> tuple[int, int]:
+        """A pair of pods (new indices) of a change that is node traffic on neither side."""
+        if change.pods is not None:
+            return change.pods
+        before, after = self.node_traffic()
+        for a in self.groups[change.source].members:
+            for b in self.groups[change.destination].members:
+                if a != b and (a, b) not in before and (a, b) not in after:
+                    return a, b
+        raise AssertionError("a group pair without a pair of pods")  # filtered in changes()
 
     # --- node traffic -----------------------------------------------------------------------
 
@@ -262,9 +286,12 @@ class Comparison:
 
     def node_traffic(self) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
         """Node-traffic pairs (new pod indices) on the old side and on the new side."""
-        old_to_new = dict(zip(self.common_old, self.common_new, strict=True))
-        same = {i: i for i in self.common_new}
-        return self._node_pairs(self.old, old_to_new), self._node_pairs(self.new, same)
+        if self._node_traffic is None:
+            old_to_new = dict(zip(self.common_old, self.common_new, strict=True))
+            same = {i: i for i in self.common_new}
+            self._node_traffic = (self._node_pairs(self.old, old_to_new),
+                                  self._node_pairs(self.new, same))
+        return self._node_traffic
 
     def _node_traffic_changes(self) -> list[PairChange]:
         """Pairs that are node traffic (always allowed) on one side only: the other side's
