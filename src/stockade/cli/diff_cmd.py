@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from stockade.cli.common import add_endpoint_arguments, add_input_arguments, parse_port, report
+from stockade.cli.common import add_endpoint_arguments, add_input_arguments, parse_port
 from stockade.engine import Engine
 from stockade.engine.diff import Comparison
 from stockade.engine.diff_result import DiffResult, diff_result, port_results
@@ -120,12 +120,17 @@ def _engine(side: Side, args: argparse.Namespace, notes: dict[str, None]
     if result.findings and not args.skip_invalid:
         print(f"stockade: the {side.label} is invalid:", file=sys.stderr)
         raise InvalidObjects(result.findings)
-    report(result, args, invalid_prefix=f"warning: {side.label}: skipping invalid object: ")
+    for finding in result.findings:
+        print(f"warning: {side.label}: skipping invalid object: {finding}", file=sys.stderr)
+    for text in result.warnings:
+        notes.setdefault(f"warning: {text}")
+    for text in result.skipped if args.verbose else ():
+        notes.setdefault(f"note: {text}")
     endpoints = choose_endpoints(result.cluster, per_pod=args.per_pod)
     for note in endpoints.notes:
-        notes.setdefault(f"{side.label}: {note}")
+        notes.setdefault(f"note: {side.label}: {note}")
     if endpoints.has_templates:
-        notes.setdefault(TEMPLATE_NOTE)
+        notes.setdefault(f"note: {TEMPLATE_NOTE}")
     return Engine(with_endpoints(result.cluster, endpoints)), dict(endpoints.owner)
 
 
@@ -147,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
     notes: dict[str, None] = {}
     old, old_owner = _engine(old_side, args, notes)
     new, new_owner = _engine(new_side, args, notes)
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+    for note in notes:  # warnings and notes once, even when both sides have them
+        print(note, file=sys.stderr)
     comparison = Comparison(old, new)
     owner = {} if args.per_pod else {**old_owner, **new_owner}
     names = group_names(comparison.groups, new.pods, owner)

@@ -84,7 +84,7 @@ class Attributor:
         old_pods = (self.cmp.old_pod(a), self.cmp.old_pod(b))
         causes: list[Cause] = []
         for effect, spans in (("gained", change.gained), ("lost", change.lost)):
-            for protocol, port in _ports(spans):
+            for protocol, port in _ports(spans, new_pods[1]):
                 if change.pods is not None:
                     causes.append(self._node_traffic(effect, new_pods, protocol, port))
                     continue
@@ -192,9 +192,16 @@ def _entry(reasons: tuple[str, ...]) -> str:
     return f".{head}" if head.endswith("]") and " " not in head else ""
 
 
-def _ports(spans: Spans) -> list[tuple[Protocol, int]]:
-    """The first port of each of the first few ranges of a port set."""
-    return [(span_protocol(s), s[1]) for s in spans[:PORTS_CHECKED]]
+def _ports(spans: Spans, destination: Pod) -> list[tuple[Protocol, int]]:
+    """A port of each of the first few ranges of a port set: one the destination declares
+    if there is one (what its clients use), else the range's first."""
+    out: list[tuple[Protocol, int]] = []
+    for span in spans[:PORTS_CHECKED]:
+        protocol, first, last = span_protocol(span), span[1], span[2]
+        declared = sorted(p.container_port for p in destination.container_ports()
+                          if p.protocol == protocol.value and first <= p.container_port <= last)
+        out.append((protocol, declared[0] if declared else first))
+    return out
 
 
 def _evaluate(engine: Engine, pods: tuple[Pod, Pod], protocol: Protocol, port: int) -> Verdict:

@@ -82,7 +82,7 @@ def _pathspecs(prefix: str, paths: Sequence[str]) -> list[str]:
                 parts.pop()
             elif part != ".":
                 parts.append(part)
-        out.append(":(top)" + ("/".join(parts) or "."))
+        out.append("/".join(parts) or ".")  # with --full-tree: from the top
     return out
 
 
