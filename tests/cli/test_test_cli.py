@@ -62,7 +62,7 @@ def test_the_broken_variant_breaks_one_with_its_explanation(
     fail = lines.index(f"FAIL  the canary API never reaches the database  ({PROMISES}:19)")
     assert lines[fail + 1:fail + 7] == [
         "      1 of 1 check is allowed (promised: none allowed)",
-        "      why, for the first:",
+        "      why:",
         "        shop/Deployment/api-canary -> shop/StatefulSet/db TCP 5432: allowed",
         "          egress  shop/Deployment/api-canary: not isolated for egress",
         "          ingress shop/StatefulSet/db: isolated by shop/default-deny, "

@@ -48,7 +48,7 @@ def detail_lines(outcome: Outcome, style: Style) -> list[str]:
         if hidden > 0:
             lines.append(f"  ... and {hidden} more")
     if outcome.explanation is not None:
-        lines.append("why, for the first:")
+        lines.append("why:" if outcome.failures == 1 else "why, for the first:")
         lines.extend(f"  {line}" for line in verdict_lines(outcome.explanation, style))
     return lines
 
