@@ -174,6 +174,10 @@ class Checker:
             extra = f"; workloads are named ns/Kind/name: {', '.join(hint)}" if hint else ""
             raise self._error(promise, field, f"{exc}{extra}") from None
 
+    def endpoint(self, key: str) -> Endpoint:
+        """The endpoint of a pod (or workload) key of the engine."""
+        return Endpoint(self.engine.pod(key))
+
     # --- answering --------------------------------------------------------------------------
 
     def answer(self, probe: Probe) -> Answer:

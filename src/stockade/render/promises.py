@@ -40,7 +40,7 @@ def verdict_lines(verdict: Verdict, style: Style) -> list[str]:
 def detail_lines(outcome: Outcome, style: Style) -> list[str]:
     """What a failed or skipped promise reports under its name."""
     if outcome.status == PASSED:
-        return []
+        return [outcome.message] if outcome.message else []
     lines = [outcome.message]
     if outcome.breaches and (outcome.failures > 1 or outcome.explanation is None):
         lines.extend(f"  {breach_text(b)}" for b in outcome.breaches)
