@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lab_support import ROOT, leftovers
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.lab
 PROMISES = ROOT / "examples" / "shop" / "tests" / "promises.yaml"
 
 
-def lab_test(*argv: str) -> tuple[int, dict[str, object], str]:
+def lab_test(*argv: str) -> tuple[int, dict[str, Any], str]:
     name = f"p{os.getpid() % 100000}"
     done = subprocess.run([sys.executable, "-m", "stockade", "lab", "test", *argv,
                            "--name", name, "-o", "json"],
