@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from k8s_double import ApiServerDouble
+from kubeconfig_files import Kubeconfigs
 
 from stockade.cli.main import main
 
@@ -440,3 +442,18 @@ def test_netassert_problems(capsys: pytest.CaptureFixture[str], tmp_path: Path,
         f"error: {tests}:33: netassert test netassert.yaml: [3].targetPort: Invalid value: "
         "70000: must be a port from 1 to 65535",
     ]
+
+
+def test_promises_against_the_live_cluster(alpha: ApiServerDouble, beta: ApiServerDouble,
+                                           kubeconfigs: Kubeconfigs, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """``--cluster`` reads what the promises are checked against from the API (here its
+    double: no real API server runs in these tests)."""
+    config = str(kubeconfigs.two_contexts(alpha, beta))
+    tests = write(tmp_path, "t.yaml", suite(
+        expect("the API reaches its database", "prod/Deployment/api", "svc/prod/db:pg", True),
+        expect("dev is isolated", "{namespace: dev}", "prod/StatefulSet/db", False,
+               "[5432/TCP]")))
+    code, out, err = run(capsys, "test", tests, "--cluster", "--kubeconfig", config)
+    assert code == 0, err
+    assert out.splitlines()[-1] == "2 promises: 2 passed, 0 failed, 0 skipped"
