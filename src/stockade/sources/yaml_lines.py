@@ -61,8 +61,17 @@ class FieldLines:
         """The line of ``path`` in the object starting on ``object_line`` (the deepest
         part of the path that exists; the object's own line when nothing is found)."""
         node = self._object_at(object_line)
-        if node is None:
-            return object_line
+        return object_line if node is None else self._walk(node, path)
+
+    def value_line(self, object_line: int, path: str) -> int:
+        """As ``line``, for a path into the first document starting on ``object_line`` or
+        after it, whatever it holds (a netassert file is one list)."""
+        for root in self.roots:
+            if root is not None and root.start_mark.line + 1 >= object_line:
+                return self._walk(root, path)
+        return object_line
+
+    def _walk(self, node: Any, path: str) -> int:
         found: int = node.start_mark.line + 1
         for step in split_path(path):
             child = _child(node, step, self._yaml)
@@ -70,20 +79,6 @@ class FieldLines:
                 break
             found, node = child
         return found
-
-    def value_line(self, object_line: int, path: str) -> int:
-        """As ``line``, but for a path into a document that need not have ``kind``."""
-        for root in self.roots:
-            if root is not None and root.start_mark.line + 1 >= object_line:
-                node = root
-                found: int = root.start_mark.line + 1
-                for step in split_path(path):
-                    child = _child(node, step, self._yaml)
-                    if child is None:
-                        break
-                    found, node = child
-                return found
-        return object_line
 
 
 def _has_key(node: Any, key: str) -> bool:
