@@ -263,11 +263,10 @@ def write_markdown(result: DiffResult, out: IO[str]) -> None:
 
 
 def _short(cause: Cause) -> str:
-    """``policies.yaml:55`` — the file's last part and the line."""
+    """``path/policies.yaml:55``, the old file marked as such."""
     if cause.origin.file == "<input>":
         return ""
-    name = cause.origin.file.rsplit("/", 1)[-1]
-    return f"{name}:{cause.origin.line}" if cause.origin.line else name
+    return ("old " if cause.version == "old" else "") + str(cause.origin)
 
 
 def write_port_markdown(results: Sequence[PortResult], out: IO[str]) -> None:
