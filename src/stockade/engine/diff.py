@@ -157,6 +157,7 @@ class Comparison:
             i for i in self.common_new
             if not same_pod(old.pods[self._old_of_new[i]], new.pods[i]))
         self._changes: list[PairChange] | None = None
+        self._namespaces_differ: bool | None = None
         self._node_traffic: tuple[set[tuple[int, int]], set[tuple[int, int]]] | None = None
 
     # --- what may differ --------------------------------------------------------------------
@@ -165,8 +166,12 @@ class Comparison:
         return self.old.pods[self._old_of_new[new_index]]
 
     def namespaces_differ(self) -> bool:
-        old, new = self.old.namespaces, self.new.namespaces
-        return any(old[name].labels != new[name].labels for name in old.keys() & new.keys())
+        """Some namespace of both sides has other labels."""
+        if self._namespaces_differ is None:
+            old, new = self.old.namespaces, self.new.namespaces
+            self._namespaces_differ = any(old[name].labels != new[name].labels
+                                          for name in old.keys() & new.keys())
+        return self._namespaces_differ
 
     def _other_fields_differ(self) -> bool:
         a, b = self.old.cluster, self.new.cluster

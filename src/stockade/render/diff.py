@@ -177,7 +177,21 @@ def to_json(result: DiffResult) -> dict[str, Any]:
 
 
 def write_json(result: DiffResult, out: IO[str]) -> None:
-    out.write(json.dumps(to_json(result), indent=2) + "\n")
+    """One line per changed pair and per group: readable, and quick to write when a change
+    touches thousands of pairs."""
+    body = to_json(result)
+    out.write("{")
+    for i, (key, value) in enumerate(body.items()):
+        out.write(("," if i else "") + "\n" + json.dumps(key) + ": ")
+        if key in ("connections", "groups") and value:
+            items = value if key == "connections" else [
+                json.dumps(k) + ": " + json.dumps(v) for k, v in value.items()]
+            parts = [json.dumps(x) for x in items] if key == "connections" else items
+            brackets = "[]" if key == "connections" else "{}"
+            out.write(brackets[0] + "\n  " + ",\n  ".join(parts) + "\n" + brackets[1])
+        else:
+            out.write(json.dumps(value))
+    out.write("\n}\n")
 
 
 def ports_changed(results: Sequence[PortResult]) -> bool:
