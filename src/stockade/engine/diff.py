@@ -27,7 +27,6 @@ from stockade.engine.matrix import (
     Spans,
     difference,
     spans_allow,
-    spans_text,
 )
 from stockade.model.types import Cluster, NetworkPolicy, Pod, Protocol
 
@@ -329,22 +328,14 @@ class Comparison:
                         yield a, b, change
 
     def port_changes(self, protocol: Protocol, port: int, *, per_pod: bool
-                     ) -> Iterator[tuple[int, int, bool]]:
-        """``(source, destination, now_allowed)`` for every pair whose answer on one port
-        differs: joint groups, or pods (new indices) with ``per_pod``."""
-        if per_pod:
-            for a, b, change in self.pod_changes():
-                was, now = (spans_allow(change.before, protocol, port),
-                            spans_allow(change.after, protocol, port))
-                if was != now:
-                    yield a, b, now
-            return
-        for change in self.changes():
+                     ) -> Iterator[tuple[int, int, bool, bool]]:
+        """``(source, destination, now_allowed, pods)`` for every pair whose answer on one
+        port differs: joint groups, or pods (new indices) when ``pods`` is true (always
+        with ``per_pod``; a pair that differs through node traffic otherwise)."""
+        changes = self.pod_changes() if per_pod else (
+            (*(c.pods or (c.source, c.destination)), c) for c in self.changes())
+        for a, b, change in changes:
             was, now = (spans_allow(change.before, protocol, port),
                         spans_allow(change.after, protocol, port))
             if was != now:
-                yield change.source, change.destination, now
-
-
-def text(spans: Spans) -> str:
-    return spans_text(spans)
+                yield a, b, now, per_pod or change.pods is not None

@@ -114,8 +114,8 @@ def port_results(cmp: Comparison, ports: Sequence[tuple[int, Protocol]], names: 
         added: dict[str, list[str]] = {}
         removed: dict[str, list[str]] = {}
         found = cmp.port_changes(protocol, port, per_pod=per_pod)
-        for a, b, now in sorted(found, key=lambda t: (t[0], t[1])):
-            src, dst = (pods[a].key, pods[b].key) if per_pod else (names[a], names[b])
+        for a, b, now, by_pod in sorted(found, key=lambda t: (t[3], t[0], t[1])):
+            src, dst = (pods[a].key, pods[b].key) if by_pod else (names[a], names[b])
             (added if now else removed).setdefault(src, []).append(dst)
         results.append(PortResult(port, protocol, added, removed))
     return results
