@@ -24,6 +24,9 @@ from stockade.render import promises as render
 from stockade.render.style import Style
 from stockade.sources.promises import manifest_paths, read_suites, split_arguments
 
+TESTS_HELP = ("test files (ConnectivityTest or netassert, told apart by their content) and "
+              "manifest files or directories (.yaml, .yml, .json; recursive), or - for stdin")
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
@@ -34,7 +37,7 @@ def register(sub: Any) -> None:
         "--add adds them). Exit 0 all pass, 1 a promise fails, 2 bad input.",
         usage="stockade test TESTS... [PATH...] [-o text|json|junit] [--add]",
     )
-    add_input_arguments(parser)
+    add_input_arguments(parser, paths_help=TESTS_HELP)
     parser.add_argument("--add", action="store_true",
                         help="PATHs add to the test files' spec.manifests instead of "
                         "replacing them")
