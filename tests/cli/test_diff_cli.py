@@ -301,6 +301,11 @@ def test_base_from_a_subdirectory_and_its_errors(
     monkeypatch.chdir(repo / "manifests")
     code, out, _ = run(capsys, "diff", "--base", "HEAD~1", "-o", "json")  # PATH: .
     assert code == 1 and json.loads(out)["policies"]["added"] == ["x/web-from-a"]
+    code, out, _ = run(capsys, "diff", "--base", "HEAD~1", "../manifests", "-o", "json")
+    causes = [c for x in json.loads(out)["connections"] for c in x["because"]]
+    assert {c["file"] for c in causes} == {"../manifests/policies.yaml"}
+    code, _, err = run(capsys, "diff", "--base", "HEAD", "../../elsewhere")
+    assert code == 2 and err.endswith("../../elsewhere: outside the repository\n")
     code, _, err = run(capsys, "diff", "--base", "no-such-branch")
     assert code == 2
     assert err.startswith("stockade: error: old side (no-such-branch:.): --base "
