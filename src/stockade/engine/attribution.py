@@ -11,7 +11,8 @@ verdict's reasons), or a policy isolates that side now.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
 from stockade.engine.diff import Comparison, PairChange
 from stockade.engine.engine import Engine
@@ -112,8 +113,11 @@ class Attributor:
 
     def _policy_causes(self, effect: str, before: Verdict, after: Verdict) -> list[Cause]:
         traffic = after.traffic
-        base = Cause(effect, "", traffic.source.name, traffic.destination.name,
-                     traffic.protocol, traffic.port)
+        names = (traffic.source.name, traffic.destination.name)
+
+        def cause(what: str, **fields: Any) -> Cause:
+            return Cause(effect, what, *names, traffic.protocol, traffic.port, **fields)
+
         changes = self.cmp.policies
         out: list[Cause] = []
         for direction in (PolicyType.EGRESS, PolicyType.INGRESS):
@@ -124,14 +128,14 @@ class Attributor:
                         entry = "" if m.peer is None else f".{_peers(direction)}[{m.peer}]"
                         version, origin, path = self._locate(m.policy, True,
                                                              f"spec.{m.path}{entry}")
-                        out.append(replace(base, what=ALLOWS, direction=direction,
+                        out.append(cause(ALLOWS, direction=direction,
                                          policy=m.policy, change=changes.change_of(m.policy),
                                          rule=m.path, peer=m.peer, port_entry=m.port,
                                          version=version, origin=origin, path=path))
                 else:
                     for key in old.policies:
                         version, origin, path = self._locate(key, True, "spec.podSelector")
-                        out.append(replace(base, what=UNISOLATED, direction=direction,
+                        out.append(cause(UNISOLATED, direction=direction,
                                          policy=key, change=changes.change_of(key),
                                          version=version, origin=origin,
                                          path=path if version == "new" else ""))
@@ -142,7 +146,7 @@ class Attributor:
                                         if miss.policy == m.policy and miss.path == m.path), ())
                         version, origin, path = self._locate(
                             m.policy, True, f"spec.{m.path}{_entry(reasons)}")
-                        out.append(replace(base, what=NO_LONGER_ALLOWS, direction=direction,
+                        out.append(cause(NO_LONGER_ALLOWS, direction=direction,
                                          policy=m.policy, change=changes.change_of(m.policy),
                                          rule=m.path, peer=m.peer, port_entry=m.port,
                                          reasons=reasons[:MISS_REASONS], version=version,
@@ -152,7 +156,7 @@ class Attributor:
                         reasons = tuple(r for miss in new.misses if miss.policy == key
                                         for r in (f"{miss.path}: {x}" for x in miss.reasons))
                         version, origin, path = self._locate(key, True, "spec.podSelector")
-                        out.append(replace(base, what=ISOLATES, direction=direction,
+                        out.append(cause(ISOLATES, direction=direction,
                                          policy=key, change=changes.change_of(key),
                                          reasons=reasons[:MISS_REASONS], version=version,
                                          origin=origin, path=path))

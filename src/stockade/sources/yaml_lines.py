@@ -107,6 +107,7 @@ class Locator:
     def __init__(self, texts: dict[str, str] | None = None) -> None:
         self._texts = dict(texts or {})
         self._files: dict[str, FieldLines | None] = {}
+        self._lines: dict[tuple[str, int, str], int] = {}
 
     def _file(self, name: str) -> FieldLines | None:
         if name not in self._files:
@@ -121,5 +122,10 @@ class Locator:
         return self._files[name]
 
     def line(self, file: str, object_line: int, path: str) -> int:
-        lines = self._file(file) if path and object_line else None
-        return lines.line(object_line, path) if lines is not None else object_line
+        key = (file, object_line, path)
+        found = self._lines.get(key)
+        if found is None:
+            lines = self._file(file) if path and object_line else None
+            found = lines.line(object_line, path) if lines is not None else object_line
+            self._lines[key] = found
+        return found
