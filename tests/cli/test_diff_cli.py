@@ -18,7 +18,7 @@ from stockade.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = str(ROOT / "examples" / "shop")
-BROKEN = str(ROOT / "examples" / "shop-broken")
+BROKEN = str(ROOT / "variants" / "shop-broken")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -91,10 +91,10 @@ def test_causes_point_at_the_line_of_the_rule(capsys: pytest.CaptureFixture[str]
             gained["lost"]) == ("shop/Deployment/api-canary", "shop/StatefulSet/db", "none",
                                 "TCP 5432", "TCP 5432", "none")
     assert (lost["gained"], lost["lost"]) == ("none", "TCP 8000")
-    lines = (ROOT / "examples/shop-broken/policies.yaml").read_text().splitlines()
+    lines = (ROOT / "variants/shop-broken/policies.yaml").read_text().splitlines()
     for change, expected in ((gained, "- podSelector:"), (lost, "- port: http")):
         [cause] = change["because"]
-        assert cause["file"].endswith("examples/shop-broken/policies.yaml")
+        assert cause["file"].endswith("variants/shop-broken/policies.yaml")
         assert lines[cause["line"] - 1].strip() == expected
         assert cause["change"] == "modified" and cause["version"] == "new"
     assert lost["because"][0]["reasons"] == [
@@ -287,12 +287,12 @@ def test_base_compares_a_revision_with_the_working_tree(
     assert code == 1
     causes = [c for x in json.loads(out)["connections"] for c in x["because"]]
     assert {(c["policy"], c["change"], c["file"]) for c in causes} == {
-        ("x/web-from-a", "modified", "manifests/policies.yaml")}
+        ("x/web-from-a", "modified", "./manifests/policies.yaml")}
     # The old side is read from git; its objects are named REV:path.
     code, out, _ = run(capsys, "diff", "--base", "HEAD", "-o", "json", "--pods")
     lost = [c for x in json.loads(out)["connections"] for c in x["because"]
             if c["effect"] == "lost"]
-    assert {c["file"] for c in lost} == {"manifests/policies.yaml"}
+    assert {c["file"] for c in lost} == {"./manifests/policies.yaml"}
 
 
 def test_base_from_a_subdirectory_and_its_errors(

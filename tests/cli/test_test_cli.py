@@ -18,7 +18,7 @@ from stockade.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMISES = str(ROOT / "examples" / "shop" / "tests" / "promises.yaml")
-BROKEN = str(ROOT / "examples" / "shop-broken")
+BROKEN = str(ROOT / "variants" / "shop-broken")
 SHOP = str(ROOT / "examples" / "shop")
 
 

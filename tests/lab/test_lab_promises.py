@@ -49,7 +49,7 @@ def test_the_shop_keeps_its_promises_with_packets() -> None:
 
 
 def test_the_broken_variant_fails_with_packets() -> None:
-    code, report, err = lab_test(str(PROMISES), str(ROOT / "examples" / "shop-broken"))
+    code, report, err = lab_test(str(PROMISES), str(ROOT / "variants" / "shop-broken"))
     assert code == 1, err
     assert report["summary"] == {"passed": 5, "failed": 1, "skipped": 0}
     [failed] = [r for r in report["results"] if r["status"] == "failed"]

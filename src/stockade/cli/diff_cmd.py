@@ -14,18 +14,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from stockade.cli.common import add_endpoint_arguments, add_input_arguments, parse_port
+from stockade.cli import diagnostics
+from stockade.cli.common import (
+    add_endpoint_arguments,
+    add_input_arguments,
+    parse_port,
+    read_inputs,
+)
+from stockade.cli.options import check_cluster_options
 from stockade.engine import Engine
 from stockade.engine.diff import Comparison
 from stockade.engine.diff_result import DiffResult, diff_result, port_results
-from stockade.errors import InputError, InvalidObjects, UsageError
+from stockade.errors import DocumentError, InputError, InvalidObjects, UsageError
 from stockade.model.build import RawObject, build_cluster
-from stockade.model.types import Origin
+from stockade.model.types import Origin, Protocol
 from stockade.model.workloads import TEMPLATE_NOTE, choose_endpoints, with_endpoints
 from stockade.render import diff as render
+from stockade.render.escape import escape
 from stockade.render.groups import group_names
 from stockade.render.style import Style
-from stockade.sources.files import read_paths
 from stockade.sources.yaml_lines import Locator
 
 
@@ -63,74 +70,99 @@ class Side:
     texts: dict[str, str]
 
 
-def _sides(args: argparse.Namespace) -> tuple[Side, Side]:
+_NOT_CLUSTER = {"cluster": False, "context": None, "kubeconfig": None,
+                "cluster_namespace": None}
+
+
+def check_options(args: argparse.Namespace) -> list[tuple[int, Protocol]]:
+    """Every option, before anything is read; the ``--port`` list."""
+    ports = [parse_port(p) for p in args.port]
     paths: list[str] = args.paths
+    if "" in paths:
+        raise UsageError("an empty PATH: give a file, a directory or - for stdin")
     if paths.count("-") > 1:
         raise UsageError("- (stdin) may be one side only")
     if args.base is not None and args.cluster:
         raise UsageError("give --base or --cluster, not both")
+    if args.cluster:
+        check_cluster_options(args)
+        if not paths:
+            raise UsageError("diff --cluster NEW: give the manifests to compare the cluster "
+                             "with")
+    else:
+        for option, flag in (("context", "--context"), ("kubeconfig", "--kubeconfig"),
+                             ("cluster_namespace", "-n/--namespace")):
+            if getattr(args, option) is not None:
+                raise UsageError(f"{flag} is for --cluster")
+    if args.base is not None:
+        if not args.base or args.base.startswith("-"):
+            raise UsageError(f"--base {args.base!r}: give a git revision, e.g. origin/main")
+        if "-" in paths:
+            raise UsageError("with --base, PATHs are read from git and from the working tree; "
+                             "- (stdin) is neither")
+    elif not args.cluster and len(paths) != 2:
+        raise UsageError("give two paths, OLD and NEW (or --base REV [PATH...], or "
+                         "--cluster NEW)")
+    return ports
+
+
+def _sides(args: argparse.Namespace) -> tuple[Side, Side]:
+    paths: list[str] = args.paths
     if args.base is not None:
         from stockade.sources.git import read_revision
 
         shown = " ".join(paths) or "."
-        objects, texts = _side_read(f"old side ({args.base}:{shown})",
-                                    lambda: read_revision(args.base, paths))
-        new = _files(f"new side ({shown})", paths or ["."])
-        return Side(f"old side ({args.base}:{shown})", objects, texts), new
+        label = f"old side ({args.base}:{shown})"
+        broken: list[DocumentError] | None = [] if args.skip_invalid else None
+        objects, texts = _side_read(label, lambda: read_revision(args.base, paths,
+                                                                 broken=broken))
+        for problem in broken or ():
+            diagnostics.warning(f"{label}: skipping a document that cannot be read: "
+                                f"{problem}")
+        return Side(label, objects, texts), _files(args, f"new side ({shown})", paths or ["."])
     if args.cluster:
-        if not paths:
-            raise UsageError("diff --cluster NEW: give the manifests to compare the cluster "
-                             "with")
-        from stockade.sources.cluster import ClusterSource
-
         label = f"old side (cluster{' context ' + args.context if args.context else ''})"
-
-        def read_cluster() -> tuple[list[RawObject], dict[str, str]]:
-            source = ClusterSource.from_kubeconfig(kubeconfig=args.kubeconfig,
-                                                   context=args.context)
-            return source.read(namespace=args.cluster_namespace), {}
-
-        objects, _ = _side_read(label, read_cluster)
-        return Side(label, objects, {}), _files(f"new side ({' '.join(paths)})", paths)
-    if len(paths) != 2:
-        raise UsageError("give two paths, OLD and NEW (or --base REV [PATH...], or "
-                         "--cluster NEW)")
-    return _files(f"old side ({paths[0]})", [paths[0]]), _files(f"new side ({paths[1]})",
-                                                                [paths[1]])
+        cluster = argparse.Namespace(**{**vars(args), "paths": []})
+        objects, _ = _side_read(label, lambda: (read_inputs(cluster), {}))
+        return Side(label, objects, {}), _files(args, f"new side ({' '.join(paths)})", paths)
+    return (_files(args, f"old side ({paths[0]})", [paths[0]]),
+            _files(args, f"new side ({paths[1]})", [paths[1]]))
 
 
 def _side_read(label: str, read: Any) -> tuple[list[RawObject], dict[str, str]]:
     try:
         result: tuple[list[RawObject], dict[str, str]] = read()
-    except InvalidObjects:
+    except (InvalidObjects, UsageError):
         raise
     except InputError as exc:
         raise InputError(f"{label}: {exc}") from None
     return result
 
 
-def _files(label: str, paths: Sequence[str]) -> Side:
-    objects, _ = _side_read(label, lambda: (read_paths(paths), {}))
+def _files(args: argparse.Namespace, label: str, paths: Sequence[str]) -> Side:
+    """A side read from files as any command reads them (limits, broken documents)."""
+    side = argparse.Namespace(**{**vars(args), **_NOT_CLUSTER, "paths": list(paths)})
+    objects, _ = _side_read(label, lambda: (read_inputs(side), {}))
     return Side(label, objects, {})
 
 
-def _engine(side: Side, args: argparse.Namespace, notes: dict[str, None]
+def _engine(side: Side, args: argparse.Namespace, notes: dict[tuple[str, str], None]
             ) -> tuple[Engine, dict[str, str]]:
     result = build_cluster(side.objects)
     if result.findings and not args.skip_invalid:
-        print(f"stockade: the {side.label} is invalid:", file=sys.stderr)
+        print("stockade: " + escape(f"the {side.label} is invalid:"), file=sys.stderr)
         raise InvalidObjects(result.findings)
     for finding in result.findings:
-        print(f"warning: {side.label}: skipping invalid object: {finding}", file=sys.stderr)
+        diagnostics.warning(f"{side.label}: skipping invalid object: {finding}")
     for text in result.warnings:
-        notes.setdefault(f"warning: {text}")
+        notes.setdefault(("warning", text))
     for text in result.skipped if args.verbose else ():
-        notes.setdefault(f"note: {text}")
+        notes.setdefault(("note", text))
     endpoints = choose_endpoints(result.cluster, per_pod=args.per_pod)
     for note in endpoints.notes:
-        notes.setdefault(f"note: {side.label}: {note}")
+        notes.setdefault(("note", f"{side.label}: {note}"))
     if endpoints.has_templates:
-        notes.setdefault(f"note: {TEMPLATE_NOTE}")
+        notes.setdefault(("note", TEMPLATE_NOTE))
     return Engine(with_endpoints(result.cluster, endpoints)), dict(endpoints.owner)
 
 
@@ -147,13 +179,13 @@ def _located(result: DiffResult, locator: Locator) -> DiffResult:
 
 
 def run(args: argparse.Namespace) -> int:
-    ports = [parse_port(p) for p in args.port]
+    ports = check_options(args)
     old_side, new_side = _sides(args)
-    notes: dict[str, None] = {}
+    notes: dict[tuple[str, str], None] = {}
     old, old_owner = _engine(old_side, args, notes)
     new, new_owner = _engine(new_side, args, notes)
-    for note in notes:  # warnings and notes once, even when both sides have them
-        print(note, file=sys.stderr)
+    for level, text in notes:  # once, even when both sides have them
+        (diagnostics.warning if level == "warning" else diagnostics.note)(text)
     comparison = Comparison(old, new)
     owner = {} if args.per_pod else {**old_owner, **new_owner}
     names = group_names(comparison.groups, new.pods, owner)

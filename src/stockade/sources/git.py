@@ -13,9 +13,10 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-from stockade.errors import InputError
+from stockade.errors import DocumentError, InputError
 from stockade.model.build import RawObject
-from stockade.sources.files import MANIFEST_SUFFIXES, parse_text
+from stockade.sources.files import MANIFEST_SUFFIXES, decode_text, parse_text
+from stockade.sources.limits import Budget
 
 
 def _git(argv: Sequence[str], stdin: bytes | None = None) -> bytes:
@@ -29,7 +30,8 @@ def _git(argv: Sequence[str], stdin: bytes | None = None) -> bytes:
     return result.stdout
 
 
-def revision_files(revision: str, paths: Sequence[str]) -> dict[str, str]:
+def revision_files(revision: str, paths: Sequence[str],
+                   budget: Budget | None = None) -> dict[str, str]:
     """The manifest files (``.yaml``, ``.yml``, ``.json``) under ``paths`` at ``revision``,
     as ``{path as the user would write it: text}``, sorted by path."""
     if revision.startswith("-"):
@@ -47,6 +49,7 @@ def revision_files(revision: str, paths: Sequence[str]) -> dict[str, str]:
                    if n and n.lower().endswith(MANIFEST_SUFFIXES))
     if not names:
         return {}
+    budget = budget or Budget()
     request = "".join(f"{revision}:{name}\n" for name in names).encode()
     blob = _git(["cat-file", "--batch"], stdin=request)
     texts: dict[str, str] = {}
@@ -57,12 +60,11 @@ def revision_files(revision: str, paths: Sequence[str]) -> dict[str, str]:
         if len(header) < 3 or header[1] != b"blob":
             raise InputError(f"{revision}:{name}: cannot read it from git")
         size = int(header[2])
+        label = f"{revision}:{name}"
+        budget.take_bytes(size, label)
         data = blob[header_end + 1:header_end + 1 + size]
         at = header_end + 1 + size + 1
-        try:
-            texts[_relative(prefix, name)] = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{revision}:{name}: cannot read: {exc}") from exc
+        texts[_relative(prefix, name)] = decode_text(data, label)
     return texts
 
 
@@ -99,13 +101,18 @@ def _relative(prefix: str, name: str) -> str:
         return str(PurePosixPath(*([".."] * depth)) / name_path)
 
 
-def read_revision(revision: str, paths: Sequence[str]) -> tuple[list[RawObject], dict[str, str]]:
+def read_revision(revision: str, paths: Sequence[str], *,
+                  broken: list[DocumentError] | None = None
+                  ) -> tuple[list[RawObject], dict[str, str]]:
     """Every object under ``paths`` at ``revision`` (named ``REV:path``), and the texts by
-    those names (for finding lines of fields later)."""
+    those names (for finding lines of fields later), within the limits of any input.
+    Broken documents raise, or are collected in ``broken`` when it is given."""
+    budget = Budget()
     objects: list[RawObject] = []
     texts: dict[str, str] = {}
-    for path, text in revision_files(revision, paths).items():
+    for path, text in revision_files(revision, paths, budget).items():
         name = f"{revision}:{path}"
         texts[name] = text
-        objects.extend(parse_text(text, name, json_hint=path.lower().endswith(".json")))
+        objects.extend(parse_text(text, name, json_hint=path.lower().endswith(".json"),
+                                  broken=broken, budget=budget))
     return objects, texts

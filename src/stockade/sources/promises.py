@@ -16,19 +16,17 @@ from stockade.errors import InputError
 from stockade.model.errors import Finding
 from stockade.model.promises import KIND, Suite, decode_connectivity_test, decode_netassert
 from stockade.model.types import Origin
+from stockade.sources.files import MANIFEST_SUFFIXES, decode_text, read_file
+from stockade.sources.limits import Budget
 from stockade.sources.yaml_docs import YAMLProblem, documents
 from stockade.sources.yaml_lines import FieldLines
 
 NETASSERT_HINTS = frozenset({"targetPort", "src", "dst", "exitCode"})
 
 
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InputError(f"{path}: cannot read: {reason}") from exc
+def _read(path: str, budget: Budget | None = None) -> str:
+    """A test file's text, read within the limits every input has."""
+    return decode_text(read_file(path, budget or Budget(), what="test file"), path)
 
 
 def _docs(text: str, name: str) -> list[tuple[Any, int]]:
@@ -52,7 +50,8 @@ def _format(docs: Sequence[tuple[Any, int]]) -> str:
 
 
 def is_test_file(path: str) -> bool:
-    if path == "-" or not os.path.isfile(path):
+    if path == "-" or not os.path.isfile(path) or not path.lower().endswith(
+            MANIFEST_SUFFIXES):
         return False
     try:
         return bool(_format(_docs(_read(path), path)))
