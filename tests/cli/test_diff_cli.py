@@ -356,3 +356,12 @@ def test_cluster_against_manifests(alpha: ApiServerDouble, beta: ApiServerDouble
     code, _, err = run(capsys, "diff", "--cluster", "--kubeconfig", config, "--context",
                        "nope", str(snapshot))
     assert code == 2 and err.startswith("stockade: error: old side (cluster context nope): ")
+
+
+def test_file_names_are_escaped_in_text(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    old = cluster(tmp_path, "old")
+    new = cluster(tmp_path, "new\x1b[2Jside", DENY_WEB)
+    code, out, _ = run(capsys, "diff", old, new)
+    assert code == 1
+    assert "\x1b" not in out and "new\\x1b[2Jside/policies.yaml:5" in out

@@ -457,3 +457,18 @@ def test_promises_against_the_live_cluster(alpha: ApiServerDouble, beta: ApiServ
     code, out, err = run(capsys, "test", tests, "--cluster", "--kubeconfig", config)
     assert code == 0, err
     assert out.splitlines()[-1] == "2 promises: 2 passed, 0 failed, 0 skipped"
+
+
+def test_names_from_the_input_are_escaped(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                          cluster: str) -> None:
+    """A promise's name is any string: a terminal sequence or a newline in it is written as
+    an escape, never acted on and never a forged line."""
+    tests = write(tmp_path, "t.yaml", suite(expect(
+        '"evil\\e]0;owned\\a\\nPASS  forged"', "ops/probe", "app/db", True, "[5432]")))
+    code, out, _ = run(capsys, "test", tests, cluster)
+    assert code == 1
+    assert "\x1b" not in out and "\x07" not in out
+    assert out.splitlines()[0] == f"FAIL  evil\\x1b]0;owned\\x07\\nPASS  forged  ({tests}:6)"
+    code, out, _ = run(capsys, "test", tests, cluster, "-o", "junit")
+    case = ET.fromstring(out).find(".//testcase")
+    assert case is not None and case.get("name") == "evil]0;owned\nPASS  forged"

@@ -356,16 +356,18 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from stockade.cli.test_cmd import manifest_groups, netassert_notes, read_tests
+    from stockade.cli import diagnostics
+    from stockade.cli.test_cmd import check_options, manifest_groups, netassert_notes, read_tests
     from stockade.engine.promises import Checker, Outcome
     from stockade.lab import lifecycle
     from stockade.lab.promises import check_in_lab
     from stockade.model.workloads import choose_endpoints
     from stockade.render import promises as render
 
+    check_options(args)
     suites, paths = read_tests(args.paths)
     for note in netassert_notes(suites):
-        print(note, file=sys.stderr)
+        diagnostics.note(note)
     groups = manifest_groups(args, suites, paths)
     lifecycle.require_root()
     outcomes: list[Outcome] = []
@@ -408,7 +410,7 @@ def _test(args: argparse.Namespace) -> int:
                   f"{p['outcome']} {p['detail']}" for p in problems]
         render.write_text(outcomes, sys.stdout, Style.for_stream(sys.stdout, os.environ))
         for line in lines:
-            print(line)
+            print(escape(line))
         if untestable:
             print(f"{len(untestable)} probe(s) not testable in the lab (-o json lists them)")
     failed = any(o.status == "failed" for o in outcomes)

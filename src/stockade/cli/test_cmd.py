@@ -14,12 +14,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from stockade.cli.common import add_input_arguments, load
+from stockade.cli import diagnostics
+from stockade.cli.common import add_input_arguments, choose, load
+from stockade.cli.options import check_cluster_options
 from stockade.engine import Engine
 from stockade.engine.promises import FAILED, Checker, Outcome
 from stockade.errors import InvalidObjects, UsageError
 from stockade.model.promises import NETASSERT, Suite
-from stockade.model.workloads import TEMPLATE_NOTE, choose_endpoints, with_endpoints
 from stockade.render import promises as render
 from stockade.render.style import Style
 from stockade.sources.promises import manifest_paths, read_suites, split_arguments
@@ -84,27 +85,38 @@ def manifest_groups(args: argparse.Namespace, suites: Sequence[Suite],
 def check_group(args: argparse.Namespace, paths: Sequence[str],
                 suites: Sequence[Suite]) -> tuple[Engine, dict[str, str], list[Outcome]]:
     """Load the manifests and check the suites' promises with the engine."""
-    result = load(argparse.Namespace(**{**vars(args), "paths": list(paths)}))
-    endpoints = choose_endpoints(result.cluster)
-    for note in endpoints.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if endpoints.has_templates:
-        print(f"note: {TEMPLATE_NOTE}", file=sys.stderr)
-    engine = Engine(with_endpoints(result.cluster, endpoints))
+    group_args = argparse.Namespace(**{**vars(args), "paths": list(paths)})
+    result = load(group_args)
+    cluster, endpoints = choose(group_args, result.cluster)
+    engine = Engine(cluster)
     checker = Checker(engine, endpoints.owner)
     outcomes = [checker.check(p) for suite in suites for p in suite.promises]
     return engine, dict(endpoints.owner), outcomes
 
 
 def netassert_notes(suites: Sequence[Suite]) -> list[str]:
-    return [f"note: {s.origin.file}: netassert fields not used: {', '.join(s.ignored)} "
+    return [f"{s.origin.file}: netassert fields not used: {', '.join(s.ignored)} "
             "(checked statically: no timeouts, no retries)" for s in suites if s.ignored]
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """The options, before any file is read."""
+    if "" in args.paths:
+        raise UsageError("an empty PATH: give a file, a directory or - for stdin")
+    if getattr(args, "cluster", False):
+        check_cluster_options(args)
+        return
+    for option, flag in (("context", "--context"), ("kubeconfig", "--kubeconfig"),
+                         ("cluster_namespace", "-n/--namespace")):
+        if getattr(args, option, None) is not None:
+            raise UsageError(f"{flag} is for --cluster")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_options(args)
     suites, paths = read_tests(args.paths)
     for note in netassert_notes(suites):
-        print(note, file=sys.stderr)
+        diagnostics.note(note)
     outcomes: list[Outcome] = []
     for group_paths, group in manifest_groups(args, suites, paths).items():
         outcomes.extend(check_group(args, group_paths, group)[2])

@@ -22,6 +22,7 @@ from stockade.engine.attribution import (
     Cause,
 )
 from stockade.engine.diff_result import ConnectionChange, DiffResult, PortResult
+from stockade.render.escape import escape
 from stockade.render.query import match_text
 from stockade.render.style import Style
 
@@ -94,8 +95,9 @@ def _policy_lines(result: DiffResult) -> list[str]:
 
 
 def write_text(result: DiffResult, out: IO[str], style: Style) -> None:
+    """Names, reasons and file names from the input are escaped (``render.escape``)."""
     for line in _policy_lines(result):
-        out.write(line + "\n")
+        out.write(escape(line) + "\n")
     if not result.connections:
         verdict = ("no connection changed" if result.changed else
                    "equivalent: no connection changed")
@@ -111,7 +113,7 @@ def write_text(result: DiffResult, out: IO[str], style: Style) -> None:
         out.write("\n" + style.bold("groups") + " (endpoints alike on both sides)\n")
         for name, members in result.groups.items():
             if len(members) > 1 and _shown(result, name):
-                out.write(f"  {name}: {', '.join(members)}\n")
+                out.write(escape(f"  {name}: {', '.join(members)}") + "\n")
 
 
 def _shown(result: DiffResult, name: str) -> bool:
@@ -119,7 +121,7 @@ def _shown(result: DiffResult, name: str) -> bool:
 
 
 def _change_text(change: ConnectionChange, style: Style) -> str:
-    lines = [style.bold(f"{change.source} -> {change.destination}")
+    lines = [style.bold(escape(f"{change.source} -> {change.destination}"))
              + (" (node traffic)" if change.node_traffic else "")]
     lines.append(f"  before  {change.before}")
     lines.append(f"  after   {change.after}")
@@ -128,11 +130,11 @@ def _change_text(change: ConnectionChange, style: Style) -> str:
     if change.lost:
         lines.append(f"  lost    {style.bad(change.lost)}")
     for i, cause in enumerate(change.because[:CAUSES_SHOWN]):
-        lines.append(("  because " if i == 0 else "          ") + cause_text(cause))
+        lines.append(("  because " if i == 0 else "          ") + escape(cause_text(cause)))
         where = cause_where(cause)
         if where:
-            lines.append(f"            {where}")
-        lines.extend(f"            {reason}" for reason in _cause_reasons(cause))
+            lines.append(f"            {escape(where)}")
+        lines.extend(f"            {escape(reason)}" for reason in _cause_reasons(cause))
     hidden = len(change.because) - CAUSES_SHOWN
     if hidden > 0:
         lines.append(f"          ... and {hidden} more (-o json lists them all)")
@@ -214,7 +216,7 @@ def write_port_text(results: Sequence[PortResult], out: IO[str], style: Style) -
         for sign, table in (("+", r.added), ("-", r.removed)):
             for src, dsts in table.items():
                 mark = style.good(sign) if sign == "+" else style.bad(sign)
-                out.write(f"  {mark} {src} -> {', '.join(dsts)}\n")
+                out.write(f"  {mark} " + escape(f"{src} -> {', '.join(dsts)}") + "\n")
 
 
 # --- Markdown -------------------------------------------------------------------------------
@@ -223,7 +225,7 @@ def write_port_text(results: Sequence[PortResult], out: IO[str], style: Style) -
 def md(text: str) -> str:
     """Text safe inside a Markdown table cell or line: no table breaks, no HTML, no code
     spans opened by accident."""
-    out = text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    out = escape(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
     out = out.replace("<", "&lt;").replace(">", "&gt;").replace("*", "\\*").replace("_", "\\_")
     return " ".join(out.split())
 

@@ -13,6 +13,7 @@ from typing import IO, Any
 from stockade.engine.explain import Verdict
 from stockade.engine.promises import FAILED, PASSED, SKIPPED, Breach, Outcome
 from stockade.render import junit
+from stockade.render.escape import escape
 from stockade.render.query import side_lines, to_json
 from stockade.render.style import Style
 
@@ -29,21 +30,21 @@ def breach_text(breach: Breach) -> str:
 def verdict_lines(verdict: Verdict, style: Style) -> list[str]:
     """``query``'s text of one verdict."""
     t = verdict.traffic
-    head = (f"{t.source.name} -> {t.destination.name} {t.protocol.value} {t.port}: "
-            f"{'allowed' if verdict.allowed else 'denied'}")
+    head = escape(f"{t.source.name} -> {t.destination.name}") + (
+        f" {t.protocol.value} {t.port}: {'allowed' if verdict.allowed else 'denied'}")
     if verdict.notes:
-        return [head, *(f"  {note}" for note in verdict.notes)]
-    return [head, *side_lines("egress", t.source.name, verdict.egress, style),
-            *side_lines("ingress", t.destination.name, verdict.ingress, style)]
+        return [head, *(f"  {escape(note)}" for note in verdict.notes)]
+    return [head, *side_lines("egress", escape(t.source.name), verdict.egress, style),
+            *side_lines("ingress", escape(t.destination.name), verdict.ingress, style)]
 
 
 def detail_lines(outcome: Outcome, style: Style) -> list[str]:
-    """What a failed or skipped promise reports under its name."""
+    """What a failed or skipped promise reports under its name (names escaped)."""
     if outcome.status == PASSED:
-        return [outcome.message] if outcome.message else []
-    lines = [outcome.message]
+        return [escape(outcome.message)] if outcome.message else []
+    lines = [escape(outcome.message)]
     if outcome.breaches and (outcome.failures > 1 or outcome.explanation is None):
-        lines.extend(f"  {breach_text(b)}" for b in outcome.breaches)
+        lines.extend(f"  {escape(breach_text(b))}" for b in outcome.breaches)
         hidden = outcome.failures - len(outcome.breaches)
         if hidden > 0:
             lines.append(f"  ... and {hidden} more")
@@ -63,13 +64,13 @@ def summary(outcomes: Sequence[Outcome]) -> str:
 def write_text(outcomes: Sequence[Outcome], out: IO[str], style: Style,
                notes: Sequence[str] = ()) -> None:
     for note in notes:
-        out.write(f"{note}\n")
+        out.write(escape(note) + "\n")
     for outcome in outcomes:
         p = outcome.promise
         label = LABELS[outcome.status]
         shown = (style.good(label) if outcome.status == PASSED else
                  style.bad(label) if outcome.status == FAILED else label)
-        out.write(f"{shown}  {p.name}  ({p.origin})\n")
+        out.write(f"{shown}  " + escape(f"{p.name}  ({p.origin})") + "\n")
         for line in detail_lines(outcome, style):
             out.write(f"      {line}\n")
     out.write(summary(outcomes) + "\n")
