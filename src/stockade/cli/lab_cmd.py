@@ -412,6 +412,7 @@ def _test(args: argparse.Namespace) -> int:
         for line in lines:
             print(escape(line))
         if untestable:
-            print(f"{len(untestable)} probe(s) not testable in the lab (-o json lists them)")
+            print(f"{count(len(untestable), 'probe')} not testable in the lab (-o json lists "
+                  "them)")
     failed = any(o.status == "failed" for o in outcomes)
     return 1 if failed or mismatches or problems else 0

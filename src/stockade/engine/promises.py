@@ -29,6 +29,7 @@ from stockade.model.netparse import parse_ip
 from stockade.model.promises import Promise, Selection, Target, describe_target
 from stockade.model.selectors import selector_matches
 from stockade.model.types import Protocol
+from stockade.wording import count
 
 BREACHES_KEPT = 5  # breaking checks named per promise
 
@@ -244,7 +245,7 @@ def judge(plan: Plan, answers: Sequence[Answer],
     unit = "pair" if promise.ports == () else "check"
     what = "allowed" if not promise.allowed else "denied"
     promised = "none allowed" if not promise.allowed else "all allowed"
-    message = (f"{len(breaches)} of {checks} {unit}{'s' if checks != 1 else ''} "
+    message = (f"{len(breaches)} of {count(checks, unit)} "
                f"{'is' if len(breaches) == 1 else 'are'} {what} (promised: {promised})")
     verdict = explain(first.probe, first.answer) if explain is not None else None
     return Outcome(promise, FAILED, checks, len(breaches), tuple(breaches[:BREACHES_KEPT]),

@@ -23,6 +23,7 @@ from stockade.lab.probe import DROPPED, REACHABLE, UNTESTABLE, Target, probe_all
 from stockade.lab.state import LabState
 from stockade.model.promises import Promise
 from stockade.model.types import Protocol
+from stockade.wording import count
 
 Flow = tuple[str, str, int, str]  # source key, destination key, port, protocol
 
@@ -126,7 +127,7 @@ def check_in_lab(lab: LabState, checker: Checker, promises: Sequence[Promise], *
         outcome = judge(replace(plan, probes=tuple(kept)), answers, checker.explain)
         if reasons and outcome.status != SKIPPED:
             outcome = replace(outcome, message="; ".join(
-                x for x in (outcome.message, f"{len(reasons)} probe(s) not testable in the "
+                x for x in (outcome.message, f"{count(len(reasons), 'probe')} not testable in the "
                             f"lab (e.g. {reasons[0]})") if x))
         outcomes.append(outcome)
     return LabCheck(tuple(outcomes), tuple(mismatches), tuple(untestable), tuple(problems),

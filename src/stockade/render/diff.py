@@ -25,14 +25,11 @@ from stockade.engine.diff_result import ConnectionChange, DiffResult, PortResult
 from stockade.render.escape import escape
 from stockade.render.query import match_text
 from stockade.render.style import Style
+from stockade.wording import count
 
 TABLE_ROWS = 25  # changed pairs in the Markdown table
 DETAILED = 10  # changed pairs explained in the Markdown details
 CAUSES_SHOWN = 4  # causes per pair in text and Markdown
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _unit(result: DiffResult) -> str:
@@ -105,7 +102,7 @@ def write_text(result: DiffResult, out: IO[str], style: Style) -> None:
                   "endpoints present on both sides\n")
         return
     more = "" if result.per_pod else "; --pods lists every pod pair"
-    out.write(style.bold(f"{_plural(len(result.connections), 'connection')} changed")
+    out.write(style.bold(f"{count(len(result.connections), 'connection')} changed")
               + f" ({_unit(result)}s{more}):\n")
     for change in result.connections:
         out.write("\n" + _change_text(change, style))
@@ -209,9 +206,9 @@ def write_port_json(results: Sequence[PortResult], out: IO[str]) -> None:
 
 def write_port_text(results: Sequence[PortResult], out: IO[str], style: Style) -> None:
     for r in results:
-        count = sum(map(len, r.added.values())) + sum(map(len, r.removed.values()))
+        pairs = sum(map(len, r.added.values())) + sum(map(len, r.removed.values()))
         head = f"{r.port}/{r.protocol.value}: "
-        out.write(style.bold(head) + (f"{_plural(count, 'pair')} changed" if count
+        out.write(style.bold(head) + (f"{count(pairs, 'pair')} changed" if pairs
                                       else "no change") + "\n")
         for sign, table in (("+", r.added), ("-", r.removed)):
             for src, dsts in table.items():
@@ -232,7 +229,7 @@ def md(text: str) -> str:
 
 def _summary(result: DiffResult) -> str:
     p = result.policies
-    return (f"**{_plural(len(result.connections), _unit(result))}** changed · endpoints "
+    return (f"**{count(len(result.connections), _unit(result))}** changed · endpoints "
             f"**{len(result.endpoints_added)}** added, **{len(result.endpoints_removed)}** "
             f"removed · policies **{len(p.added)}** added, **{len(p.removed)}** removed, "
             f"**{len(p.modified)}** modified")
@@ -242,7 +239,7 @@ def write_markdown(result: DiffResult, out: IO[str]) -> None:
     if not result.changed:
         out.write("### stockade diff: no connection changed\n\n" + _summary(result) + "\n")
         return
-    out.write(f"### stockade diff: {_plural(len(result.connections), 'connection change')}"
+    out.write(f"### stockade diff: {count(len(result.connections), 'connection change')}"
               "\n\n" + _summary(result) + "\n")
     if result.connections:
         out.write("\n| from | to | gained | lost | because |\n|---|---|---|---|---|\n")
@@ -289,9 +286,9 @@ def write_port_markdown(results: Sequence[PortResult], out: IO[str]) -> None:
     rows = [(r, src, "now reachable", dsts) for r in results for src, dsts in r.added.items()]
     rows += [(r, src, "no longer reachable", dsts) for r in results
              for src, dsts in r.removed.items()]
-    count = sum(len(d) for *_, d in rows)
+    pairs = sum(len(d) for *_, d in rows)
     ports = ", ".join(f"{r.port}/{r.protocol.value}" for r in results)
-    out.write(f"### stockade diff on {md(ports)}: {_plural(count, 'pair')} changed\n")
+    out.write(f"### stockade diff on {md(ports)}: {count(pairs, 'pair')} changed\n")
     if not rows:
         return
     out.write("\n| port | from | change | to |\n|---|---|---|---|\n")

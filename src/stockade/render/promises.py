@@ -16,6 +16,7 @@ from stockade.render import junit
 from stockade.render.escape import escape
 from stockade.render.query import side_lines, to_json
 from stockade.render.style import Style
+from stockade.wording import count
 
 LABELS = {PASSED: "PASS", FAILED: "FAIL", SKIPPED: "SKIP"}
 
@@ -57,7 +58,7 @@ def detail_lines(outcome: Outcome, style: Style) -> list[str]:
 def summary(outcomes: Sequence[Outcome]) -> str:
     counts = {s: sum(o.status == s for o in outcomes) for s in (PASSED, FAILED, SKIPPED)}
     total = len(outcomes)
-    return (f"{total} promise{'s' if total != 1 else ''}: {counts[PASSED]} passed, "
+    return (f"{count(total, 'promise')}: {counts[PASSED]} passed, "
             f"{counts[FAILED]} failed, {counts[SKIPPED]} skipped")
 
 
