@@ -33,7 +33,7 @@ from stockade.render import diff as render
 from stockade.render.escape import escape
 from stockade.render.groups import group_names
 from stockade.render.style import Style
-from stockade.sources.yaml_lines import Locator
+from stockade.sources.positions import SourceMap
 
 
 def register(sub: Any) -> None:
@@ -142,8 +142,9 @@ def _side_read(label: str, read: Any) -> tuple[list[RawObject], dict[str, str]]:
 def _files(args: argparse.Namespace, label: str, paths: Sequence[str]) -> Side:
     """A side read from files as any command reads them (limits, broken documents)."""
     side = argparse.Namespace(**{**vars(args), **_NOT_CLUSTER, "paths": list(paths)})
-    objects, _ = _side_read(label, lambda: (read_inputs(side), {}))
-    return Side(label, objects, {})
+    texts: dict[str, str] = {}
+    objects, _ = _side_read(label, lambda: (read_inputs(side, texts=texts), {}))
+    return Side(label, objects, texts)
 
 
 def _engine(side: Side, args: argparse.Namespace, notes: dict[tuple[str, str], None]
@@ -166,14 +167,18 @@ def _engine(side: Side, args: argparse.Namespace, notes: dict[tuple[str, str], N
     return Engine(with_endpoints(result.cluster, endpoints)), dict(endpoints.owner)
 
 
-def _located(result: DiffResult, locator: Locator) -> DiffResult:
-    """Causes pointing at the line of the rule (or selector) in its file."""
+def _located(result: DiffResult, texts: dict[str, str]) -> DiffResult:
+    """Causes pointing at the line of the rule (or selector) in its file, found in the
+    texts read (the files', and a git revision's)."""
+    causes = [c for change in result.connections for c in change.because
+              if c.policy and c.path]
+    queries = [(c.origin, "NetworkPolicy", c.policy.partition("/")[2], c.path) for c in causes]
+    found = dict(zip(map(id, causes), SourceMap(texts).lines(queries), strict=True))
     connections = []
     for change in result.connections:
         because = tuple(
-            replace(c, origin=Origin(c.origin.file, locator.line(c.origin.file, c.origin.line,
-                                                                 c.path)))
-            for c in change.because)
+            replace(c, origin=Origin(c.origin.file, found[id(c)]))
+            if found.get(id(c)) else c for c in change.because)
         connections.append(replace(change, because=because))
     return replace(result, connections=tuple(connections))
 
@@ -202,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
             render.write_port_text(results, out, style)
         return 1 if render.ports_changed(results) else 0
     result = diff_result(comparison, names, per_pod=args.pods)
-    result = _located(result, Locator({**old_side.texts, **new_side.texts}))
+    result = _located(result, {**old_side.texts, **new_side.texts})
     if args.output == "json":
         render.write_json(result, out)
     elif args.output == "md":

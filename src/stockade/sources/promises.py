@@ -18,8 +18,8 @@ from stockade.model.promises import KIND, Suite, decode_connectivity_test, decod
 from stockade.model.types import Origin
 from stockade.sources.files import MANIFEST_SUFFIXES, decode_text, read_file
 from stockade.sources.limits import Budget
+from stockade.sources.positions import DocumentLines
 from stockade.sources.yaml_docs import YAMLProblem, documents
-from stockade.sources.yaml_lines import FieldLines
 
 NETASSERT_HINTS = frozenset({"targetPort", "src", "dst", "exitCode"})
 
@@ -69,7 +69,7 @@ def read_suites(path: str) -> tuple[list[Suite], list[Finding]]:
     """Every suite of a test file, and every problem in it."""
     text = _read(path)
     docs = _docs(text, path)
-    lines = FieldLines(text)
+    lines = DocumentLines(text)
     kind = _format(docs)
     suites: list[Suite] = []
     findings: list[Finding] = []
@@ -77,7 +77,7 @@ def read_suites(path: str) -> tuple[list[Suite], list[Finding]]:
         data, line = docs[0]
 
         def item_line(field: str, at: int = line) -> int:
-            return lines.value_line(at, field)
+            return lines.line(at, field)
 
         suite, found = decode_netassert(data, Origin(path, line), item_line)
         return [suite], found
