@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,44 @@ def test_packets_against_a_ruleset_the_engine_does_not_know(tmp_path: Path,
         ("p/other", "p/db", 9187, "reachable", "denied")}
     assert result.outcomes[2].breaches[0].answer.connections == "TCP 5432,9187"
     assert not result.ok
+
+
+NODE = """\
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n9}
+status:
+  addresses:
+  - {type: InternalIP, address: 172.31.0.9}
+"""
+
+
+def test_promises_about_a_node_address_the_lab_holds(tmp_path: Path, lab_name: str) -> None:
+    """The lab holds the input's node addresses: promises to and from one are probed."""
+    (tmp_path / "pods.yaml").write_text(PODS + NODE)
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    lab = lifecycle.up(read_paths([str(tmp_path)]), lab_name)
+    assert lab.state.addresses == ["172.31.0.9"]
+    checker = Checker(lab.engine)
+    result = check_in_lab(lab.state, checker, [
+        promise("web reaches the node", "p/web", "172.31.0.9", True, (10250, Protocol.TCP)),
+        promise("the node cannot reach db", "172.31.0.9", "p/db", False,
+                (5432, Protocol.TCP)),
+        promise("other reaches web", "p/other", "p/web", True, (53, Protocol.UDP)),
+    ])
+    assert [o.status for o in result.outcomes] == ["passed", "passed", "passed"], result
+    assert result.mismatches == () and result.problems == () and result.untestable == ()
+
+
+def test_the_readme_lab_test_example_runs_as_shown() -> None:
+    block = next(b for b in re.findall(r"```console\n(.*?)```", (ROOT / "README.md").read_text(),
+                                        re.DOTALL) if "$ sudo stockade lab test " in b)
+    command, _, shown = block.partition("\n")
+    argv = command.removeprefix("$ sudo stockade ").split()
+    done = subprocess.run([sys.executable, "-m", "stockade", *argv], capture_output=True,
+                          text=True, check=False, cwd=ROOT, timeout=300)
+    assert done.returncode == 1, done.stderr
+    head = shown.rstrip("\n").splitlines()
+    head = head[:[line.strip() for line in head].index("...")]
+    assert done.stdout.splitlines()[:len(head)] == head

@@ -1,8 +1,8 @@
 """``stockade lab``: pods as network namespaces, policies enforced by nftables, real probes.
 
 Subcommands up, exec, probe, apply, logs, down, list, run (up + probe + compare with the
-engine + down) and test (up + promises checked with packets + down). Thin: the work is in ``stockade.lab``. Every option is checked here, before
-anything is built.
+engine + down) and test (up + promises checked with packets + down). Thin: the work is in
+``stockade.lab``. Every option is checked here, before anything is built.
 """
 
 from __future__ import annotations
