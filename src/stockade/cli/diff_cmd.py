@@ -57,7 +57,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--pods", action="store_true",
                         help="every pair of pods instead of groups of pods alike on both "
                         "sides")
-    parser.add_argument("-o", "--output", choices=("text", "json", "md"), default="text")
+    parser.add_argument("-o", "--output", choices=("text", "json", "md"), default="text",
+                        help="text (default), JSON for tools (with --port, exactly the "
+                        "--port contract), or a Markdown summary for a pull-request comment")
     parser.set_defaults(func=run)
 
 

@@ -185,7 +185,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ts.add_argument("--add", action="store_true",
                     help="PATHs add to the test files' spec.manifests instead of replacing "
                     "them")
-    ts.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    ts.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                    help="text like stockade test's (default) or its JSON with the lab's "
+                    "mismatches, untestable probes and problems")
     ts.add_argument("--timeout", type=parse_timeout, default=0.5, metavar="SECONDS",
                     help="how long a probe waits for an answer before the node's record of "
                     f"it is checked ({MIN_TIMEOUT} to {MAX_TIMEOUT:g}; default 0.5)")

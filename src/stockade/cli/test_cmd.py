@@ -42,7 +42,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--add", action="store_true",
                         help="PATHs add to the test files' spec.manifests instead of "
                         "replacing them")
-    parser.add_argument("-o", "--output", choices=("text", "json", "junit"), default="text")
+    parser.add_argument("-o", "--output", choices=("text", "json", "junit"), default="text",
+                        help="text (default), JSON for tools, or JUnit XML for CI test "
+                        "reports (one test case per promise)")
     parser.set_defaults(func=run)
 
 
