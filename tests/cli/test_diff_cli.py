@@ -235,6 +235,10 @@ def test_bad_input_names_the_side(tmp_path: Path, capsys: pytest.CaptureFixture[
     (["diff", "--base", "HEAD", "--cluster", SHOP], "give --base or --cluster, not both"),
     (["diff", "--cluster"], "diff --cluster NEW: give the manifests"),
     (["diff", SHOP, BROKEN, "--port", "80/ICMP"], "protocol must be TCP, UDP or SCTP"),
+    (["diff", SHOP, BROKEN, "--context", "prod"], "--context is for --cluster"),
+    (["diff", "--base", "", SHOP], "--base '': give a git revision"),
+    (["diff", "--base", "HEAD", "-"], "- (stdin) is neither"),
+    (["diff", SHOP, ""], "an empty PATH"),
 ])
 def test_usage_errors_exit_2(argv: list[str], message: str,
                              capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,7 +21,7 @@ from stockade.cli.common import (
     parse_port,
     read_inputs,
 )
-from stockade.cli.options import check_cluster_options
+from stockade.cli.options import check_cluster_options, check_no_cluster_options
 from stockade.engine import Engine
 from stockade.engine.diff import Comparison
 from stockade.engine.diff_result import DiffResult, diff_result, port_results
@@ -92,10 +92,7 @@ def check_options(args: argparse.Namespace) -> list[tuple[int, Protocol]]:
             raise UsageError("diff --cluster NEW: give the manifests to compare the cluster "
                              "with")
     else:
-        for option, flag in (("context", "--context"), ("kubeconfig", "--kubeconfig"),
-                             ("cluster_namespace", "-n/--namespace")):
-            if getattr(args, option) is not None:
-                raise UsageError(f"{flag} is for --cluster")
+        check_no_cluster_options(args)
     if args.base is not None:
         if not args.base or args.base.startswith("-"):
             raise UsageError(f"--base {args.base!r}: give a git revision, e.g. origin/main")

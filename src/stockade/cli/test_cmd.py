@@ -16,7 +16,7 @@ from typing import Any
 
 from stockade.cli import diagnostics
 from stockade.cli.common import add_input_arguments, choose, load
-from stockade.cli.options import check_cluster_options
+from stockade.cli.options import check_cluster_options, check_no_cluster_options
 from stockade.engine import Engine
 from stockade.engine.promises import FAILED, Checker, Outcome
 from stockade.errors import InvalidObjects, UsageError
@@ -108,10 +108,7 @@ def check_options(args: argparse.Namespace) -> None:
     if getattr(args, "cluster", False):
         check_cluster_options(args)
         return
-    for option, flag in (("context", "--context"), ("kubeconfig", "--kubeconfig"),
-                         ("cluster_namespace", "-n/--namespace")):
-        if getattr(args, option, None) is not None:
-            raise UsageError(f"{flag} is for --cluster")
+    check_no_cluster_options(args)
 
 
 def run(args: argparse.Namespace) -> int:
