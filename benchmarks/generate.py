@@ -73,6 +73,10 @@ class Params:
     # Add a random port or port range to every rule's ports: clusters whose policies name
     # thousands of distinct ports (a stress case for the matrix).
     random_ports: bool = False
+    # Realistic ownership: pods owned through ownerReferences by Deployments (through their
+    # ReplicaSets), StatefulSets and a DaemonSet, written with those objects; replica counts
+    # and namespace sizes drawn from long-tailed distributions, as in real clusters.
+    workloads: bool = False
 
 
 def default_params(pods: int, seed: int = 1) -> Params:
@@ -100,6 +104,35 @@ class _NamespaceState:
 
 def _hash(rng: random.Random, n: int) -> str:
     return "".join(rng.choice(HASH_CHARS) for _ in range(n))
+
+
+def _uid(rng: random.Random) -> str:
+    """A deterministic object uid in the API server's UUID form."""
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+REPLICA_TAIL = 1.2  # P(replicas >= k) = k ** -1.2: half the workloads run one pod, 1 in 250
+NAMESPACE_TAIL = 1.5  # runs 100 or more; namespace sizes spread the same way, less steeply
+MAX_REPLICAS = 500
+STATEFUL_APPS = frozenset({"db", "cache", "queue", "prometheus"})
+
+
+def long_tailed(rng: random.Random, alpha: float, cap: int) -> int:
+    """A draw from the discrete power law P(X >= k) = k ** -alpha (k >= 1), at most ``cap``."""
+    return max(1, min(cap, int((1.0 - rng.random()) ** (-1.0 / alpha))))
+
+
+def shares(rng: random.Random, total: int, parts: int, alpha: float) -> list[int]:
+    """``total`` split into ``parts`` long-tailed shares (largest remainders, sum exact)."""
+    weights = [(1.0 - rng.random()) ** (-1.0 / alpha) for _ in range(parts)]
+    scale = total / sum(weights)
+    exact = [w * scale for w in weights]
+    out = [int(x) for x in exact]
+    order = sorted(range(parts), key=lambda i: out[i] - exact[i])
+    for i in order[: total - sum(out)]:
+        out[i] += 1
+    return out
 
 
 class _Generator:
@@ -151,13 +184,7 @@ class _Generator:
         v4, v6 = f"10.{node // 256}.{node % 256}.{host}", f"fd00:10:{node:x}::{host:x}"
         return {"v4": [v4], "dual": [v4, v6], "dual6": [v6, v4]}[stack]
 
-    def _pod(self, ns: _NamespaceState, name: str, labels: dict[str, str], kind: AppKind,
-             *, host_network: bool = False, node: int | None = None, stack: str = "v4") -> Doc:
-        if node is None:
-            node = self.pod_count % self.nodes
-        self.pod_count += 1
-        node_ip = f"172.16.{node // 250}.{node % 250 + 1}"
-        ips = [node_ip] if host_network else self._pod_ips(node, stack)
+    def _container(self, kind: AppKind) -> Doc:
         container: Doc = {"name": kind.name, "image": f"registry.example.com/{kind.name}:1.0"}
         if kind.ports:
             ports: list[Doc] = []
@@ -167,6 +194,21 @@ class _Generator:
                     entry["protocol"] = proto
                 ports.append(entry)
             container["ports"] = ports
+        return container
+
+    def _pod(self, ns: _NamespaceState, name: str, labels: dict[str, str], kind: AppKind,
+             *, host_network: bool = False, node: int | None = None, stack: str = "v4",
+             container: Doc | None = None) -> Doc:
+        """A pod; ``container`` is its workload's template container (else one is made)."""
+        if node is None:
+            node = self.pod_count % self.nodes
+        self.pod_count += 1
+        node_ip = f"172.16.{node // 250}.{node % 250 + 1}"
+        ips = [node_ip] if host_network else self._pod_ips(node, stack)
+        if container is None:
+            container = self._container(kind)
+        else:
+            container = json.loads(json.dumps(container))  # every pod its own copy
         spec: Doc = {"containers": [container]}
         if host_network:
             spec["hostNetwork"] = True
@@ -196,11 +238,70 @@ class _Generator:
         # replicas agree: a fifth of the workloads are dual-stack, a few IPv6-primary.
         roll = rng.random()
         stack = "dual6" if roll < 0.03 else "dual" if roll < 0.2 else "v4"
+        if self.p.workloads:
+            self._owned_pods(ns, kind, app, labels=labels, template_hash=template_hash,
+                             replicas=replicas, stack=stack)
+            return
         for _ in range(replicas):
             pod_labels = dict(labels)
             pod_labels["pod-template-hash"] = template_hash
             name = f"{app}-{template_hash}-{_hash(rng, 5)}"
             ns.docs.append(self._pod(ns, name, pod_labels, kind, stack=stack))
+
+    def _workload(self, ns: _NamespaceState, kind: str, name: str, *,
+                  labels: dict[str, str], selector: dict[str, str], container: Doc,
+                  replicas: int | None = None,
+                  owner: Doc | None = None, host_network: bool = False) -> Doc:
+        """A workload object (its template: the pods' labels and container) and an owner
+        reference to it, as its pods or ReplicaSets carry."""
+        meta: Doc = {"name": name, "namespace": ns.name, "uid": _uid(self.rng),
+                     "labels": dict(selector)}
+        if owner is not None:
+            meta["ownerReferences"] = [owner]
+        template_spec: Doc = {"containers": [container]}
+        if host_network:
+            template_spec["hostNetwork"] = True
+        spec: Doc = {"selector": {"matchLabels": dict(selector)},
+                     "template": {"metadata": {"labels": dict(labels)}, "spec": template_spec}}
+        if replicas is not None:
+            spec = {"replicas": replicas, **spec}
+        if kind == "StatefulSet":
+            spec["serviceName"] = name
+        ns.docs.append({"apiVersion": "apps/v1", "kind": kind, "metadata": meta, "spec": spec})
+        return {"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": meta["uid"],
+                "controller": True, "blockOwnerDeletion": True}
+
+    def _owned_pods(self, ns: _NamespaceState, kind: AppKind, app: str, *,
+                    labels: dict[str, str], template_hash: str, replicas: int,
+                    stack: str) -> None:
+        """A Deployment with its ReplicaSet, or a StatefulSet, and the pods they own."""
+        container = self._container(kind)
+        selector = {"app": app}
+        if kind.name in STATEFUL_APPS or kind.tier == "db":
+            owner = self._workload(ns, "StatefulSet", app, labels=labels, selector=selector,
+                                   container=container, replicas=replicas)
+            for i in range(replicas):
+                name = f"{app}-{i}"
+                pod_labels = {**labels, "controller-revision-hash": f"{app}-{template_hash}",
+                              "statefulset.kubernetes.io/pod-name": name}
+                self._add_owned(ns, self._pod(ns, name, pod_labels, kind, stack=stack,
+                                              container=container), owner)
+            return
+        deployment = self._workload(ns, "Deployment", app, labels=labels,
+                                    selector=selector, container=container, replicas=replicas)
+        hashed = {**labels, "pod-template-hash": template_hash}
+        owner = self._workload(ns, "ReplicaSet", f"{app}-{template_hash}", labels=hashed,
+                               selector={**selector, "pod-template-hash": template_hash},
+                               container=container, replicas=replicas, owner=deployment)
+        for _ in range(replicas):
+            name = f"{app}-{template_hash}-{_hash(self.rng, 5)}"
+            self._add_owned(ns, self._pod(ns, name, dict(hashed), kind, stack=stack,
+                                          container=container), owner)
+
+    @staticmethod
+    def _add_owned(ns: _NamespaceState, pod: Doc, owner: Doc) -> None:
+        pod["metadata"]["ownerReferences"] = [dict(owner)]
+        ns.docs.append(pod)
 
     def make_pods(self) -> None:
         rng = self.rng
@@ -213,21 +314,39 @@ class _Generator:
                 self._deployment(ns, kind, replicas, extra, app=kind.name)
                 budget -= replicas
         # node-exporter-like hostNetwork pods on a few nodes
+        labels = {"app": "node-exporter", "tier": "monitoring"}
+        daemon: Doc | None = None
+        exporter: Doc | None = None
+        if self.p.workloads:
+            exporter = self._container(NODE_EXPORTER_KIND)
+            daemon = self._workload(monitoring, "DaemonSet", "node-exporter", labels=labels,
+                                    selector={"app": "node-exporter"}, container=exporter,
+                                    host_network=True)
         for node in range(min(self.nodes, max(1, self.p.pods // 500), budget)):
             name = f"node-exporter-{_hash(rng, 5)}"
-            labels = {"app": "node-exporter", "tier": "monitoring"}
-            monitoring.docs.append(self._pod(monitoring, name, labels, NODE_EXPORTER_KIND,
-                                             host_network=True, node=node))
+            pod = self._pod(monitoring, name, dict(labels), NODE_EXPORTER_KIND,
+                            host_network=True, node=node, container=exporter)
+            if daemon is not None:
+                self._add_owned(monitoring, pod, daemon)
+            else:
+                monitoring.docs.append(pod)
             budget -= 1
         teams = self.namespaces[2:]
-        share, extra_pods = divmod(budget, len(teams))
-        for i, ns in enumerate(teams):
-            quota = share + (1 if i < extra_pods else 0)
-            while quota > 0:
+        if self.p.workloads:
+            quotas = shares(rng, budget, len(teams), NAMESPACE_TAIL)
+        else:
+            share, extra_pods = divmod(budget, len(teams))
+            quotas = [share + (1 if i < extra_pods else 0) for i in range(len(teams))]
+        for ns, quota in zip(teams, quotas, strict=True):
+            left = quota
+            while left > 0:
                 kind = rng.choice(APP_KINDS)
-                replicas = min(quota, rng.choice((1, 2, 2, 3, 3, 3, 4, 5, 6)))
+                if self.p.workloads:
+                    replicas = min(left, long_tailed(rng, REPLICA_TAIL, MAX_REPLICAS))
+                else:
+                    replicas = min(left, rng.choice((1, 2, 2, 3, 3, 3, 4, 5, 6)))
                 self._deployment(ns, kind, replicas)
-                quota -= replicas
+                left -= replicas
 
     # --- policies ---------------------------------------------------------------------
 
@@ -531,11 +650,34 @@ def to_yaml(docs: Sequence[Doc]) -> str:
     return "\n".join(out)
 
 
-def write(files: dict[str, list[Doc]], directory: Path) -> None:
-    """Write the manifests, replacing any YAML files a previous run left in ``directory``."""
+LIST_FILE = "cluster.json"
+# The order in which ``kubectl get namespaces,nodes,deployments,... -A -o json`` lists kinds.
+LIST_ORDER = ("Namespace", "Node", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet",
+              "Pod", "NetworkPolicy")
+
+
+def to_list(files: dict[str, list[Doc]]) -> Doc:
+    """All manifests as one ``kind: List``, as ``kubectl get KINDS -A -o json`` prints them:
+    grouped by kind, each kind's objects in namespace order."""
+    docs = list(iter_docs(files))
+    rank = {kind: i for i, kind in enumerate(LIST_ORDER)}
+    docs.sort(key=lambda d: rank.get(d["kind"], len(rank)))  # stable: namespace order kept
+    return {"apiVersion": "v1", "items": docs, "kind": "List",
+            "metadata": {"resourceVersion": ""}}
+
+
+def write(files: dict[str, list[Doc]], directory: Path, fmt: str = "yaml") -> None:
+    """Write the manifests, replacing whatever manifests a previous run left in
+    ``directory``: one YAML file per namespace, or (``fmt="json"``) one List in
+    ``cluster.json``, indented by four spaces as kubectl writes it."""
     directory.mkdir(parents=True, exist_ok=True)
-    for old in directory.glob("*.yaml"):
+    for old in [*directory.glob("*.yaml"), *directory.glob("*.json")]:
         old.unlink()
+    if fmt == "json":
+        with open(directory / LIST_FILE, "w", encoding="utf-8") as fh:
+            json.dump(to_list(files), fh, indent=4)
+            fh.write("\n")
+        return
     for name, docs in files.items():
         (directory / name).write_text(to_yaml(docs), encoding="utf-8")
 
@@ -547,7 +689,7 @@ def iter_docs(files: dict[str, list[Doc]]) -> Iterator[Doc]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("directory", type=Path, help="where to write the YAML files")
+    parser.add_argument("directory", type=Path, help="where to write the manifests")
     parser.add_argument("--pods", type=int, default=700)
     parser.add_argument("--namespaces", type=int, help="default: pods / 20 (at least 3)")
     parser.add_argument("--policies", type=int, help="default: pods / 3")
@@ -556,19 +698,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="add a random port or range to every rule (many distinct ports)")
     parser.add_argument("--all-shapes", action="store_true",
                         help="also emit API-valid shapes network-config-analyzer refuses")
+    parser.add_argument("--workloads", action="store_true",
+                        help="pods owned by Deployments (through ReplicaSets), StatefulSets "
+                        "and a DaemonSet, written with them; long-tailed replica counts and "
+                        "namespace sizes")
+    parser.add_argument("--format", choices=("yaml", "json"), default="yaml",
+                        help="yaml: one file per namespace (default); json: one kubectl-style "
+                        f"List in {LIST_FILE}")
     args = parser.parse_args(argv)
     base = default_params(args.pods, args.seed)
     params = Params(args.pods, args.namespaces or base.namespaces,
                     base.policies if args.policies is None else args.policies, args.seed,
-                    peer_compatible=not args.all_shapes, random_ports=args.random_ports)
+                    peer_compatible=not args.all_shapes, random_ports=args.random_ports,
+                    workloads=args.workloads)
     start = time.perf_counter()
     try:
         files = generate(params)
     except ValueError as exc:
         parser.error(str(exc))
-    write(files, args.directory)
+    write(files, args.directory, args.format)
+    where = f"one List ({LIST_FILE})" if args.format == "json" else f"{len(files)} files"
     print(f"wrote {params.pods} pods, {params.namespaces} namespaces, {params.policies} "
-          f"policies in {len(files)} files to {args.directory} "
+          f"policies in {where} to {args.directory} "
           f"({time.perf_counter() - start:.2f} s)", file=sys.stderr)
     return 0
 

@@ -7,16 +7,30 @@ API-server validation), so the benchmark never times a refusal of bad input.
 from __future__ import annotations
 
 import ipaddress
+import json
+import statistics
 import time
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from benchmarks.generate import Params, default_params, generate, to_yaml, write
+from benchmarks.generate import (
+    LIST_FILE,
+    LIST_ORDER,
+    Params,
+    default_params,
+    generate,
+    to_yaml,
+    write,
+)
 
-from stockade.model.build import build_cluster
+from stockade.model.build import BuildResult, build_cluster
+from stockade.model.types import Origin, Pod
+from stockade.model.workloads import choose_endpoints
 from stockade.sources.files import read_paths
 
 Doc = dict[str, Any]
@@ -176,3 +190,73 @@ def test_random_ports_name_many_distinct_ports(tmp_path: Path) -> None:
     assert len(_port_numbers(docs_of(many))) > 10 * len(_port_numbers(docs_of(plain)))
     write(generate(many), tmp_path)
     assert build_cluster(read_paths([str(tmp_path)])).findings == []
+
+
+# --- realistic ownership and the kubectl-style List ----------------------------------------
+
+def test_workloads_own_every_pod_through_owner_references() -> None:
+    """--workloads: each pod names its owner (a ReplicaSet of a Deployment, a StatefulSet, the
+    node-exporter DaemonSet) by kind, name and uid, and the owner is in the output."""
+    docs = docs_of(Params(pods=3000, namespaces=150, policies=1000, seed=2, workloads=True))
+    by_uid = {d["metadata"]["uid"]: d for d in docs if "uid" in d["metadata"]}
+    owner_kinds: set[str] = set()
+    for pod in kinds(docs, "Pod"):
+        (ref,) = pod["metadata"]["ownerReferences"]
+        owner = by_uid[ref["uid"]]
+        assert (owner["kind"], owner["metadata"]["name"]) == (ref["kind"], ref["name"])
+        assert owner["metadata"]["namespace"] == pod["metadata"]["namespace"]
+        assert ref["controller"] is True
+        selector = owner["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod["metadata"]["labels"].items()
+        assert owner["spec"]["template"]["spec"]["containers"] == pod["spec"]["containers"]
+        owner_kinds.add(owner["kind"])
+        if owner["kind"] == "ReplicaSet":
+            (up,) = owner["metadata"]["ownerReferences"]
+            assert by_uid[up["uid"]]["kind"] == "Deployment"
+    assert owner_kinds == {"ReplicaSet", "StatefulSet", "DaemonSet"}
+
+
+def test_replica_counts_and_namespace_sizes_are_long_tailed() -> None:
+    docs = docs_of(Params(pods=20000, namespaces=1000, policies=100, seed=3, workloads=True))
+    replicas = sorted(d["spec"]["replicas"] for d in docs
+                      if d["kind"] in ("Deployment", "StatefulSet"))
+    ones = replicas.count(1) / len(replicas)
+    assert 0.4 < ones < 0.7, "about half the workloads run one pod"
+    assert replicas[-1] >= 50, "and a few run many"
+    sizes = Counter(p["metadata"]["namespace"] for p in kinds(docs, "Pod"))
+    assert max(sizes.values()) > 10 * statistics.median(sizes.values())
+    assert sum(sizes.values()) == 20000
+
+
+def test_classic_shape_is_unchanged_by_the_workloads_option() -> None:
+    """Without --workloads the generator draws exactly what it drew before (benchmark
+    results stay comparable): no owner references, no workload objects."""
+    docs = docs_of(default_params(1000))
+    assert {d["kind"] for d in docs} == {"Namespace", "Pod", "NetworkPolicy"}
+    assert not any("ownerReferences" in d["metadata"] for d in docs)
+
+
+def test_the_json_list_reads_back_as_the_same_cluster(tmp_path: Path) -> None:
+    params = Params(pods=1500, namespaces=75, policies=500, seed=4, workloads=True)
+    files = generate(params)
+    write(files, tmp_path / "yaml")
+    write(files, tmp_path / "json", "json")
+    assert [p.name for p in (tmp_path / "json").iterdir()] == [LIST_FILE]
+    text = (tmp_path / "json" / LIST_FILE).read_text()
+    assert text.startswith('{\n    "apiVersion": "v1",\n    "items": [\n')
+    listed = json.loads(text)
+    assert listed["kind"] == "List" and len(listed["items"]) == sum(map(len, files.values()))
+    order = [LIST_ORDER.index(d["kind"]) for d in listed["items"]]
+    assert order == sorted(order)
+    from_yaml = build_cluster(read_paths([str(tmp_path / "yaml")]))
+    from_json = build_cluster(read_paths([str(tmp_path / "json")]))
+    assert from_yaml.findings == from_json.findings == []
+    def pods(result: BuildResult) -> list[Pod]:
+        return sorted((replace(p, origin=Origin("")) for p in result.cluster.pods),
+                      key=lambda p: p.key)
+
+    assert pods(from_json) == pods(from_yaml)
+    assert len(from_json.cluster.workloads) == len(kinds(listed["items"], "Deployment")) * 2 \
+        + len(kinds(listed["items"], "StatefulSet")) + 1
+    endpoints = choose_endpoints(from_json.cluster)
+    assert set(endpoints.owner) == {p.key for p in from_json.cluster.pods}

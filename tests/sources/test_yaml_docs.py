@@ -152,4 +152,4 @@ def test_the_fast_leading_zero_search_finds_what_the_plain_one_finds(text: str) 
 def test_long_digit_runs_are_found_wherever_they_start(before: int, digits: int,
                                                        after: int) -> None:
     text = "a" * before + "7" * digits + " b" * after
-    assert yaml_docs._long_number(text) == (digits > 4300)
+    assert yaml_docs.long_number(text) == (digits > 4300)

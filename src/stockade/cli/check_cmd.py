@@ -9,7 +9,13 @@ from collections import Counter
 from typing import Any
 
 from stockade.cli import diagnostics
-from stockade.cli.common import add_input_arguments, default_namespace, read_inputs, report
+from stockade.cli.common import (
+    add_input_arguments,
+    bulk_allocation,
+    default_namespace,
+    read_inputs,
+    report,
+)
 from stockade.cli.options import check_input_options
 from stockade.errors import DocumentError
 from stockade.model.build import build_cluster
@@ -33,7 +39,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     check_input_options(args)
     broken: list[DocumentError] = []
-    result = build_cluster(read_inputs(args, broken), default_namespace=default_namespace(args))
+    with bulk_allocation():
+        result = build_cluster(read_inputs(args, broken),
+                               default_namespace=default_namespace(args))
     cluster = result.cluster
     failed = bool(result.findings or broken)
     if args.output == "json":

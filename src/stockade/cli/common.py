@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import os
 import re
 import tempfile
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 from stockade.cli import diagnostics
@@ -130,12 +132,30 @@ def default_namespace(args: argparse.Namespace) -> str:
     return getattr(args, "helm_namespace", None) or "default"
 
 
+@contextlib.contextmanager
+def bulk_allocation() -> Iterator[None]:
+    """Reading and decoding a big input makes millions of objects and no garbage cycles,
+    so Python's cyclic collector, which would walk the growing heap again and again (a
+    third of the time of a 150,000-pod read), pauses meanwhile; what was built is then
+    frozen out of its sight (reference counting still frees it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def load(args: argparse.Namespace, texts: dict[str, str] | None = None) -> BuildResult:
     """Read and build the cluster; refuse invalid input unless ``--skip-invalid``, which
     also skips documents that cannot be read (each named in a warning). With ``texts``,
     the files' texts are kept there."""
-    raws = read_inputs(args, texts=texts)
-    result = build_cluster(raws, default_namespace=default_namespace(args))
+    with bulk_allocation():
+        raws = read_inputs(args, texts=texts)
+        result = build_cluster(raws, default_namespace=default_namespace(args))
+        del raws
     if result.findings and not args.skip_invalid:
         raise InvalidObjects(result.findings)
     report(result, args, errors=False)

@@ -15,7 +15,6 @@ gap). A document that cannot be read is an error; ``broken=`` collects them inst
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 import stat
@@ -26,14 +25,13 @@ from typing import IO, Any
 from stockade.errors import DocumentError, InputError
 from stockade.model.build import RawObject
 from stockade.model.decode import json_type_name
-from stockade.model.numbers import LongNumber
 from stockade.model.types import Origin
-from stockade.sources.limits import MAX_INTEGER_DIGITS, Budget
+from stockade.sources.json_docs import JSONProblem, load_json
+from stockade.sources.limits import Budget
 from stockade.sources.yaml_docs import (
     RECURSIVE,
     TOO_DEEP,
     YAMLProblem,
-    deeper_than_limit,
     document_starts,
     documents,
 )
@@ -267,15 +265,16 @@ def parse_text(text: str, name: str, *, json_hint: bool = False,
     stripped = text.lstrip()
     if json_hint or stripped.startswith(("{", "[")):
         try:
-            data = _load_json(text)
-        except _JSONProblem as exc:
+            data = load_json(text)
+        except JSONProblem as exc:
             if json_hint:
                 _report(DocumentError(Origin(name, exc.line), exc.problem), broken)
                 return []
         else:
             docs = data if isinstance(data, list) else [data]
             budget.take_objects(len(docs), name)
-            return list(_objects(((d, 1) for d in docs), name, text, broken, budget))
+            # JSON items are not looked for line by line: they take the document's line.
+            return list(_objects(((d, 1) for d in docs), name, "", broken, budget))
     starts = document_starts(text)
     budget.take_objects(len(starts), name)
     problems: list[YAMLProblem] | None = None if broken is None else []
@@ -298,80 +297,6 @@ def _report(error: DocumentError, broken: list[DocumentError] | None) -> None:
     if broken is None:
         raise error
     broken.append(error)
-
-
-# --- JSON --------------------------------------------------------------------------------
-
-class _JSONProblem(Exception):
-    def __init__(self, line: int, problem: str) -> None:
-        super().__init__(problem)
-        self.line = line
-        self.problem = problem
-
-
-class _DuplicateField(Exception):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object without repeated keys: apimachinery's strict JSON decoding refuses them
-    (``duplicate field "x"``), as its YAML decoding does."""
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _DuplicateField(key)
-            seen.add(key)
-    return obj
-
-
-def _long_int(text: str) -> int:
-    return int(text) if len(text.lstrip("-")) <= MAX_INTEGER_DIGITS else LongNumber(text)
-
-
-def _load_json(text: str) -> Any:
-    try:
-        try:
-            data = json.loads(text, object_pairs_hook=_strict_object)
-        except json.JSONDecodeError:
-            raise
-        except ValueError:  # an integer longer than Python converts
-            data = json.loads(text, object_pairs_hook=_strict_object, parse_int=_long_int)
-    except json.JSONDecodeError as exc:
-        raise _JSONProblem(exc.lineno, f"invalid JSON: {exc.msg}") from None
-    except _DuplicateField as exc:
-        raise _JSONProblem(_duplicate_line(text, exc.key),
-                           f'invalid JSON: duplicate field "{exc.key}"') from None
-    except RecursionError:
-        raise _JSONProblem(1, TOO_DEEP) from None
-    if deeper_than_limit(data):
-        raise _JSONProblem(1, TOO_DEEP)
-    return data
-
-
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
-
-
-def _duplicate_line(text: str, key: str) -> int:
-    """The line of the first key repeated within one JSON object (``text`` is valid JSON)."""
-    frames: list[set[str] | None] = []  # per open bracket: the object's keys, None for [
-    last: re.Match[str] | None = None
-    for token in _JSON_TOKEN.finditer(text):
-        t = token.group()
-        if t in "{[":
-            frames.append(set() if t == "{" else None)
-        elif t in "}]":
-            frames.pop()
-        elif t == ":" and last is not None and frames and frames[-1] is not None:
-            name = json.loads(last.group())
-            if name in frames[-1]:
-                return text.count("\n", 0, last.start()) + 1
-            frames[-1].add(name)
-        last = token if t.startswith('"') else None
-    return 1
 
 
 # --- objects -----------------------------------------------------------------------------
@@ -409,6 +334,8 @@ def _is_list_kind(kind: object) -> bool:
 
 def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str,
              broken: list[DocumentError] | None, budget: Budget) -> Iterator[RawObject]:
+    """The objects of parsed documents; ``text`` is the YAML they were read from, whose
+    lines place a List's items ("" for JSON)."""
     for data, line in docs:
         if data is None:
             continue  # empty document: `---` noise, comments only
@@ -441,7 +368,7 @@ def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text: st
     kind: str = data["kind"]
     item_kind = kind.removesuffix("List")
     api_version = data.get("apiVersion")
-    lines = _item_lines(text, origin.line, len(items))
+    lines = _item_lines(text, origin.line, len(items)) if text else []
     for i, item in enumerate(items):
         where = Origin(origin.file, lines[i] if i < len(lines) else origin.line)
         if not isinstance(item, dict):

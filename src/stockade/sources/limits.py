@@ -2,32 +2,36 @@
 so hostile or mistaken input (``/dev/zero``, millions of tiny documents, nesting a parser
 cannot follow) ends in one clear error instead of exhausting memory or the stack.
 
-The limits are sized against the largest cluster the benchmarks generate: 150,000 pods,
-7,500 namespaces and 50,000 policies (``benchmarks/generate.py DIR --pods 150000``) are
-126 MB of YAML in 207,500 documents and take about 1.4 GB of memory to check. Every
-command accepts two to four times that; beyond, memory (about 2 to 7 KB per object, 10 to
-25 bytes per byte of YAML) would outgrow ordinary machines.
+The limits are sized against the largest cluster the benchmarks generate, Kubernetes' own
+limit of 150,000 pods (5,000 namespaces, 50,000 policies): 116 MB of YAML in 205,000
+documents (``benchmarks/generate.py DIR --pods 150000 --namespaces 5000 --policies
+50000``), and, with the Deployments, ReplicaSets and StatefulSets that own the pods
+(``--workloads --format json``), a 574 MB ``kubectl get -o json`` List of 296,000 items
+and 21.7 million values. Every command accepts about twice that; beyond, memory (about 2 to
+7 KB per object, 100 bytes per parsed value) would outgrow ordinary machines.
 """
 
 from __future__ import annotations
 
 from stockade.errors import InputError
 
-MAX_INPUT_BYTES = 512 * 1024 * 1024
-"""Bytes read from all files and stdin of one run together (512 MiB): four times the
-150,000-pod cluster's YAML, twice its JSON."""
+MAX_INPUT_BYTES = 1024 * 1024 * 1024
+"""Bytes read from all files and stdin of one run together (1 GiB): nine times the
+150,000-pod cluster's YAML, 1.9 times its JSON List with workloads, indented as kubectl
+indents it."""
 
 MAX_OBJECTS = 500_000
-"""Documents and List items of one run together: 2.4 times the 150,000-pod cluster's
-207,500. Counted from the ``---`` markers before a stream is parsed, so that a file of
-millions of tiny documents is refused before it is read into memory."""
+"""Documents and List items of one run together: 1.7 times the 296,000 of the 150,000-pod
+cluster with its workloads. Counted from the ``---`` markers before a stream is parsed, so
+that a file of millions of tiny documents is refused before it is read into memory."""
 
-MAX_VALUES = 25_000_000
+MAX_VALUES = 45_000_000
 """Mappings, lists and their entries of one run together, estimated before parsing from the
 characters that make them (``:``, ``- ``, ``,``, ``{``, ``[``; an upper bound). Each costs
 50 to 300 bytes once parsed, so this bounds the parsed data to a few GB whatever its shape:
 a List of millions of tiny items is refused before it is read into memory, as millions of
-tiny documents are. The 150,000-pod cluster is 7 million in YAML, 12.6 million in JSON."""
+tiny documents are. The 150,000-pod cluster is 7 million in YAML, 21.7 million as a JSON
+List with its workloads."""
 
 MAX_DEPTH = 200
 """How deeply a document may nest mappings and lists. Kubernetes objects nest about 10

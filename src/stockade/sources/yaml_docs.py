@@ -62,7 +62,7 @@ _SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _UNDERSCORED = re.compile(r"[-+]?(?:0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)")
 
 
-def _long_number(text: str) -> bool:
+def long_number(text: str) -> bool:
     """Whether ``text`` holds more than ``MAX_INTEGER_DIGITS`` digits in a row. Such a run
     covers two samples half that far apart, with only digits between them; only there is
     the text searched (a regular expression over all of it would cost a tenth of a second
@@ -79,7 +79,7 @@ def _long_number(text: str) -> bool:
 def _slow_text(text: str) -> bool:
     """Whether the text holds what only PyYAML reads right (see above)."""
     return ("!" in text or _LEADING_ZERO.search(text) is not None
-            or ("&" in text and _ANCHOR.search(text) is not None) or _long_number(text))
+            or ("&" in text and _ANCHOR.search(text) is not None) or long_number(text))
 
 
 def _string_differs(value: str) -> bool:
@@ -123,10 +123,10 @@ def _differs(data: Any) -> bool:
     return False
 
 
-def deeper_than_limit(data: Any) -> bool:
-    """Whether data without shared parts (JSON, say) nests deeper than ``MAX_DEPTH``."""
+def deeper_than_limit(data: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether data without shared parts (JSON, say) nests deeper than ``limit``."""
     level = [data]
-    for _ in range(MAX_DEPTH):
+    for _ in range(limit):
         below: list[Any] = []
         for value in level:
             if type(value) is dict:
