@@ -27,20 +27,25 @@ def main(argv: list[str]) -> int:
     ref = ReferenceCluster.from_dicts(load_manifests(Path(argv[1])))
     keys = sorted(ref.pods)
     breakage = os.environ.get("FAKE_STOCKADE_BREAK", "")
-    groups = {f"g{i}": [key] for i, key in enumerate(keys)}
-    matrix: dict[str, dict[str, list[str]]] = {}
+    groups = [{"name": f"g{i}", "pods": [key]} for i, key in enumerate(keys)]
+    matrix: list[dict[str, object] | int] = []
     for i, src in enumerate(keys):
-        row: dict[str, list[str]] = {}
+        row: dict[str, object] = {"*": "none"}
         for j, dst in enumerate(keys):
             text = "all" if i == j else ref.connections(src, dst)
             if text == "none" and breakage == "none-as-udp":
                 text = "UDP 7"
             if text != "none":
-                row.setdefault(text, []).append(f"g{j}")
-        matrix[f"g{i}"] = row
+                row.setdefault(text, []).append(j)  # type: ignore[union-attr]
+        # A row equal to an earlier one may be written as that row's position.
+        earlier = next((k for k in range(i) if matrix[k] == row), None)
+        matrix.append(earlier if earlier is not None else row)
     if breakage == "drop-pod":
-        groups[f"g{len(keys) - 1}"] = []
-    json.dump({"groups": groups, "matrix": matrix}, sys.stdout)
+        groups[-1]["pods"] = []
+    # Laid out as stockade lays it out: a group, a row per line.
+    out = sys.stdout
+    out.write('{"groups": [\n' + ",\n".join(json.dumps(g) for g in groups) + "\n],\n")
+    out.write('"matrix": [\n' + ",\n".join(json.dumps(r) for r in matrix) + "\n]}\n")
     return 0
 
 

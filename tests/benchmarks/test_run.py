@@ -7,11 +7,13 @@ it end to end against the engine.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from benchmarks.generate import Params, generate
+from benchmarks.generate import Params, generate, write
 from benchmarks.reference import ReferenceCluster
 from benchmarks.run import (
     CheckError,
@@ -21,6 +23,7 @@ from benchmarks.run import (
     measure,
     parse_sizes,
     read_matrix,
+    read_matrix_rows,
     sample_pairs,
 )
 
@@ -59,22 +62,27 @@ def test_read_matrix_and_check_with_shared_groups() -> None:
     ref = _small_reference()
     keys = sorted(ref.pods)
     a, b, c = keys[0], keys[1], keys[2]
-    data = {"groups": {"first": [a], "rest": keys[1:]},
-            "matrix": {"first": {ref.connections(a, b): ["rest"]}}}
+    data = {"groups": [{"name": "first", "pods": [a]}, {"name": "rest", "pods": keys[1:]}],
+            "matrix": [{"*": "none", ref.connections(a, b): [1]}, {"*": "none"}]}
     matrix = read_matrix(data)
     assert matrix.connections(a, b) == ref.connections(a, b)
-    assert matrix.connections(b, a) == "none"  # a group pair left out means none
+    assert matrix.connections(b, a) == "none"  # a group pair left out gets the "*" text
     problems = check(ref, matrix, [(a, b), (b, c)])
     assert len(problems) == sum(ref.connections(s, d) != matrix.connections(s, d)
                                 for s, d in [(a, b), (b, c)])
 
 
+G = {"name": "g", "pods": ["x"]}
+
+
 @pytest.mark.parametrize(("data", "message"), [
     ([], "expected an object"),
-    ({"groups": {"g": ["x"], "h": ["x"]}, "matrix": {}}, "is in groups"),
-    ({"groups": {"g": ["x"]}, "matrix": {"g": {"all": ["nope"]}}}, "unknown group"),
-    ({"groups": {"g": ["x"]}, "matrix": {"zz": {}}}, "is not a group"),
-    ({"groups": {"g": ["x"]}, "matrix": {"g": {"all": ["g"], "none": ["g"]}}}, "two answers"),
+    ({"groups": [G, {"name": "h", "pods": ["x"]}], "matrix": []}, "is in groups"),
+    ({"groups": [G], "matrix": [{"*": "none", "all": [1]}]}, "unknown group"),
+    ({"groups": [G], "matrix": []}, "0 rows for 1 groups"),
+    ({"groups": [G], "matrix": [{"all": [0]}]}, 'with a "\\*" text'),
+    ({"groups": [G], "matrix": [0]}, "not an earlier written row"),
+    ({"groups": [G], "matrix": [{"*": "none", "all": [0], "UDP 1": [0]}]}, "two answers"),
 ])
 def test_read_matrix_rejects_malformed_answers(data: object, message: str) -> None:
     with pytest.raises(CheckError, match=message):
@@ -84,7 +92,7 @@ def test_read_matrix_rejects_malformed_answers(data: object, message: str) -> No
 def test_check_reports_pods_missing_from_groups() -> None:
     ref = _small_reference()
     keys = sorted(ref.pods)
-    problems = check(ref, Matrix({k: "g" for k in keys[1:]}), [])
+    problems = check(ref, Matrix({k: 0 for k in keys[1:]}, ["g"]), [])
     assert problems == [f"1 pod(s) in no group, e.g. {keys[0]}"]
 
 
@@ -141,11 +149,39 @@ def test_harness_reports_a_crashing_stockade(
     assert "boom" in err
 
 
-def test_harness_does_not_load_an_answer_too_large_to_check(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--sizes", "20:3:5", "--skip-nca", "--work", str(tmp_path),
-                 "--max-check-mib", "0", "--stockade", f"{sys.executable} {FAKE}"])
-    out, err = capsys.readouterr()
-    assert code == 0
-    assert "unchecked (0.0 GiB JSON)" in out
-    assert "NOT CHECKED" in err
+def test_answers_are_checked_reading_only_the_sampled_rows(tmp_path: Path) -> None:
+    """The check reads the rows of the sampled sources from the file, a line at a time, and
+    follows a row written as an earlier row's position; what it reads equals the whole."""
+    ref = _small_reference()
+    out = tmp_path / "answer.json"
+    with open(out, "w") as fh:
+        subprocess.run([sys.executable, str(FAKE), "matrix", str(_small_dir(tmp_path)),
+                        "-o", "json"], stdout=fh, check=True)
+    whole = read_matrix(json.loads(out.read_text()))
+    pairs = sample_pairs(ref, 200, seed=3)
+    some = read_matrix_rows(out, {src for src, _ in pairs[:50]})
+    assert len(some.default) < len(whole.default)
+    assert check(ref, some, pairs[:50]) == []
+    assert [some.connections(s, d) for s, d in pairs[:50]] == \
+        [whole.connections(s, d) for s, d in pairs[:50]]
+    with pytest.raises(CheckError, match="was not read"):
+        for s, d in pairs:
+            some.connections(s, d)
+
+
+def test_a_row_written_as_an_earlier_rows_position_is_that_row(tmp_path: Path) -> None:
+    out = tmp_path / "answer.json"
+    out.write_text('{"groups": [\n{"name": "a", "pods": ["ns/a"]},\n{"name": "b", "pods": '
+                   '["ns/b", "ns/c"]}\n],\n"matrix": [\n{"*": "none", "TCP 80": [1]},\n0\n'
+                   '],\n"node_traffic": {"ns/a": ["ns/c"]}}\n')
+    for matrix in (read_matrix(json.loads(out.read_text())),
+                   read_matrix_rows(out, ["ns/a", "ns/b"])):
+        assert matrix.connections("ns/b", "ns/c") == "TCP 80"
+        assert matrix.connections("ns/b", "ns/a") == "none"
+        assert matrix.connections("ns/a", "ns/c") == matrix.connections("ns/c", "ns/a") == "all"
+
+
+def _small_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "small"
+    write(generate(Params(pods=30, namespaces=4, policies=12, seed=5)), directory)
+    return directory

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from matrix_doc import by_name
 from stockade.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,10 +141,14 @@ def test_matrix_json_groups_and_rows(capsys: pytest.CaptureFixture[str]) -> None
     code, out, _ = run(capsys, "matrix", KONVOY, "-o", "json")
     doc = json.loads(out)
     assert code == 0
-    assert sorted(doc["groups"]) == sorted(PODS)
-    assert doc["matrix"]["default/db"] == {"*": "none", "all": ["default/db"]}
-    assert doc["matrix"]["frontend/web"] == {"*": "all", "TCP 6379": ["default/db"]}
-    assert doc["matrix"]["bridge/in-except"] == {"*": "all", "none": ["default/db"]}
+    assert [g["name"] for g in doc["groups"]] == [g["pods"][0] for g in doc["groups"]]
+    groups, matrix = by_name(doc)
+    assert sorted(groups) == sorted(PODS)
+    assert matrix["default/db"] == {"*": "none", "all": ["default/db"]}
+    assert matrix["frontend/web"] == {"*": "all", "TCP 6379": ["default/db"]}
+    assert matrix["bridge/in-except"] == {"*": "all", "none": ["default/db"]}
+    db = [g["name"] for g in doc["groups"]].index("default/db")
+    assert doc["matrix"][db] == {"*": "none", "all": [db]}
 
 
 def test_matrix_csv_has_every_pair(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from matrix_doc import by_name
 from stockade.cli.main import main
 
 CLUSTER = """\
@@ -102,7 +103,7 @@ def test_matrix_forms_show_node_traffic_known_by_address(capsys: pytest.CaptureF
     _, out, _ = run(capsys, "matrix", cluster)
     assert "  kube-system/agent <-> default/app\n" in out
     _, out, _ = run(capsys, "matrix", cluster, "--pods", "-o", "json")
-    rows = json.loads(out)["matrix"]
+    _, rows = by_name(json.loads(out))
 
     def cell(src: str, dst: str) -> str:
         return str(next((t for t, dsts in rows[src].items() if t != "*" and dst in dsts),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from matrix_doc import by_name
 from stockade.cli.main import main
 
 ROOT = Path(__file__).parents[2]
@@ -101,13 +102,13 @@ def running(tmp_path: Path) -> str:
 def test_matrix_names_workloads_ns_kind_name(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "matrix", SHOP, "--pods", "-o", "json")
     assert code == 0
-    doc = json.loads(out)
-    assert set(doc["matrix"]) == {
+    _, matrix = by_name(json.loads(out))
+    assert set(matrix) == {
         "shop/Deployment/web", "shop/Deployment/api", "shop/Deployment/api-canary",
         "shop/StatefulSet/db", "shop/Deployment/cache", "shop/CronJob/nightly-report",
         "monitoring/Deployment/prometheus", "monitoring/DaemonSet/node-exporter"}
-    assert doc["matrix"]["shop/CronJob/nightly-report"]["TCP 5432"] == ["shop/StatefulSet/db"]
-    assert "shop/StatefulSet/db" in doc["matrix"]["shop/Deployment/api"]["TCP 5432"]
+    assert matrix["shop/CronJob/nightly-report"]["TCP 5432"] == ["shop/StatefulSet/db"]
+    assert "shop/StatefulSet/db" in matrix["shop/Deployment/api"]["TCP 5432"]
     assert err.count(TEMPLATE_NOTE) == 1
     code, out, _ = run(capsys, "query", SHOP, "--from", "shop/Deployment/api-canary",
                        "--to", "shop/StatefulSet/db", "--port", "5432")
@@ -119,10 +120,10 @@ def test_matrix_names_workloads_ns_kind_name(capsys: pytest.CaptureFixture[str])
 def test_owned_pods_are_grouped_under_their_deployment(capsys: pytest.CaptureFixture[str],
                                                        running: str) -> None:
     code, out, err = run(capsys, "matrix", running, "-o", "json")
-    doc = json.loads(out)
+    groups, matrix = by_name(json.loads(out))
     assert code == 0
-    assert set(doc["matrix"]) == {"shop/debug", "shop/Deployment/web"}
-    assert doc["groups"]["shop/Deployment/web"] == ["shop/web-7c9f-a1", "shop/web-7c9f-b2"]
+    assert set(matrix) == {"shop/debug", "shop/Deployment/web"}
+    assert groups["shop/Deployment/web"] == ["shop/web-7c9f-a1", "shop/web-7c9f-b2"]
     assert ("note: 1 workload analysed through 2 pods of the input that they own (grouped "
             "under the workload's name)") in err
     assert "note: 1 workload (ReplicaSet) shown as the workload that owns them" in err
@@ -165,8 +166,8 @@ def test_template_pods_never_match_an_ipblock(capsys: pytest.CaptureFixture[str]
 def test_per_pod_shows_each_pod(capsys: pytest.CaptureFixture[str], running: str) -> None:
     code, out, err = run(capsys, "matrix", running, "--per-pod", "--pods", "-o", "json")
     assert code == 0
-    assert list(json.loads(out)["matrix"]) == ["shop/web-7c9f-a1", "shop/web-7c9f-b2",
-                                              "shop/debug"]
+    assert list(by_name(json.loads(out))[1]) == ["shop/web-7c9f-a1", "shop/web-7c9f-b2",
+                                                "shop/debug"]
     assert ("note: 1 workload analysed through 2 pods of the input that they own (by pod "
             "name)") in err
     assert TEMPLATE_NOTE not in err
@@ -205,7 +206,7 @@ def test_group_names_for_workloads(capsys: pytest.CaptureFixture[str], tmp_path:
     path.write_text(text)
     code, out, _ = run(capsys, "matrix", str(path), "-o", "json")
     assert code == 0
-    assert json.loads(out)["groups"] == {"jobs/Deployment/worker-*": [
+    assert by_name(json.loads(out))[0] == {"jobs/Deployment/worker-*": [
         "jobs/Deployment/worker-a", "jobs/Deployment/worker-b", "jobs/Deployment/worker-c"]}
 
 

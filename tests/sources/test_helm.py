@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from matrix_doc import by_name
 from stockade.cli.main import main
 from stockade.errors import InputError
 from stockade.sources.files import parse_text
@@ -138,7 +139,7 @@ def test_runs_helm_template_with_values_and_namespace(
         "--values", str(values[0]), "--values", str(values[1])]
     doc = json.loads(out)
     # No namespace in the rendered objects: they land in the release namespace.
-    assert list(doc["matrix"]) == ["shop/Deployment/release-name-web"]
+    assert list(by_name(doc)[1]) == ["shop/Deployment/release-name-web"]
     assert doc["services"]["svc/shop/release-name-web:http"]["backends"] == [
         {"endpoint": "shop/Deployment/release-name-web", "target_port": 8080,
          "problem": None}]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from matrix_doc import by_name
 from stockade.cli.main import main
 from stockade.errors import DocumentError, InputError
 from stockade.model.build import build_cluster
@@ -473,7 +474,7 @@ def test_a_raw_api_list_response(capsys: pytest.CaptureFixture[str], tmp_path: P
     path.write_text(json.dumps(response))
     code, out, _ = run(capsys, "matrix", str(path), "--pods", "-o", "json")
     assert code == 0
-    assert set(json.loads(out)["matrix"]) == {"default/a", "default/b"}
+    assert set(by_name(json.loads(out))[1]) == {"default/a", "default/b"}
 
 
 def test_an_item_of_another_kind_is_an_error_naming_both() -> None:

@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from matrix_doc import by_name
 from stockade.cli.main import main
 from stockade.model.build import build_cluster
 from stockade.sources.files import parse_text, read_paths
@@ -308,8 +309,8 @@ def test_helm_template_piped_into_matrix(capsys: pytest.CaptureFixture[str],
                                "--services", "-o", "json")
     assert code == 0, err
     doc = json.loads(out)
-    assert list(doc["matrix"]) == ["default/release-name-shop-test-connection",
-                                   "default/Deployment/release-name-shop"]
+    assert list(by_name(doc)[1]) == ["default/release-name-shop-test-connection",
+                                     "default/Deployment/release-name-shop"]
     service = doc["services"]["svc/default/release-name-shop:http"]
     assert service["backends"] == [{"endpoint": "default/Deployment/release-name-shop",
                                     "target_port": 80, "problem": None}]
@@ -333,9 +334,8 @@ def test_kustomize_build_piped_into_matrix(capsys: pytest.CaptureFixture[str],
     code, out, err = run_stdin(capsys, monkeypatch, KUSTOMIZE_OUTPUT, "matrix", "-", "--pods",
                                "-o", "json", "-v")
     assert code == 0, err
-    doc = json.loads(out)
-    assert set(doc["matrix"]) == {"staging/Deployment/staging-api",
-                                  "staging/Deployment/staging-frontend"}
+    assert set(by_name(json.loads(out))[1]) == {"staging/Deployment/staging-api",
+                                                "staging/Deployment/staging-frontend"}
     assert "note: skipped 1 object of kind ConfigMap: not modelled" in err
     code, out, _ = run_stdin(capsys, monkeypatch, KUSTOMIZE_OUTPUT, "query", "-", "--from",
                              "staging/Deployment/staging-frontend", "--to",

@@ -1,9 +1,11 @@
 """The connectivity matrix as text, JSON, CSV or Markdown, for groups of pods or every pod.
 
 The JSON forms are contracts tools rely on:
-- full matrix: ``{"groups": {group: [pods]}, "matrix": {src: {"*": text, text: [dsts]}}}``
-  where ``"*"`` is the verdict of every destination the row does not list elsewhere, plus
-  ``"node_traffic": {host-network pod: [pods on its node]}`` (pairs always allowed both ways)
+- full matrix: ``{"groups": [{"name", "pods"}], "matrix": [{"*": text, text: [dst]}]}``:
+  row ``i`` of ``matrix`` is group ``i``'s, destinations are group positions, and ``"*"`` is
+  the verdict of every destination the row does not list elsewhere; plus ``"node_traffic":
+  {host-network pod: [pods on its node]}`` (pairs always allowed both ways). Positions, not
+  names, because the rows of 150,000 pods list hundreds of millions of destinations.
 - per port: ``{"pods": [...], "results": [{"port", "protocol", "reachable": {src: [dsts]}}]}``,
   streamed pod by pod so that 10,000 pods never sit in memory as one text.
 """
@@ -78,31 +80,91 @@ def node_traffic(engine: Engine) -> dict[str, list[str]]:
     }
 
 
+WRITE_BLOCK = 8 << 20  # bytes of rows gathered before one write
+
+
 def _write_extra(extra: Mapping[str, Any] | None, out: IO[str]) -> None:
     for key, value in (extra or {}).items():
         out.write(",\n" + json.dumps(key) + ": " + json.dumps(value))
 
 
+class RowEncoder:
+    """Rows of text ids as JSON objects ``{"*": text, text: [column, ...]}`` (columns as
+    positions), built with a few vector operations per row: the columns of the row's
+    commonest text are left to ``"*"``, the others ordered by text (a radix sort) and
+    written from a table of every position's digits."""
+
+    def __init__(self, columns: int) -> None:
+        tokens = [f"{i}, ".encode() for i in range(columns)]
+        self._digits = np.frombuffer(b"".join(tokens) or b" ", dtype=np.uint8)
+        self._length = np.array([len(t) for t in tokens], dtype=np.int64)
+        self._start = np.cumsum(self._length) - self._length
+        self._keys: dict[str, bytes] = {}
+
+    def _key(self, text: str) -> bytes:
+        found = self._keys.get(text)
+        if found is None:
+            found = self._keys[text] = json.dumps(text).encode()
+        return found
+
+    def encode(self, ids: npt.NDArray[np.int32], texts: Sequence[str]) -> bytes:
+        counts = np.bincount(ids)
+        common = int(np.argmax(counts))
+        parts = [b'{"*": ', self._key(texts[common])]
+        listed = np.flatnonzero(ids != common)
+        if len(listed):
+            by_text = listed[np.argsort(ids[listed].astype(np.uint16 if len(counts) <= 1 << 16
+                                                         else np.int64), kind="stable")]
+            length = self._length[by_text]
+            ends = np.cumsum(length)
+            where = np.repeat(self._start[by_text] - (ends - length), length)
+            digits = self._digits[where + np.arange(int(ends[-1]))].tobytes()
+            present = np.flatnonzero(counts)
+            present = present[present != common]
+            last = np.cumsum(counts[present])  # each text's columns end there in ``by_text``
+            begin = 0
+            for text, stop in zip(present.tolist(), last.tolist(), strict=True):
+                # the text's digits, without the separator after its last column
+                end = int(ends[stop - 1]) - 2
+                parts += [b", ", self._key(texts[text]), b": [", digits[begin:end], b"]"]
+                begin = end + 2
+        parts.append(b"}")
+        return b"".join(parts)
+
+
 def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None = None) -> None:
-    """``{"groups": {...}, "matrix": {src: {"*": text, text: [dst, ...]}}}``: under ``"*"``
-    the verdict of every destination not listed under another text (the row's commonest)."""
-    encoded = [json.dumps(name) for name in view.names]
-    out.write('{"groups": {')
-    for i, (name, members) in enumerate(zip(encoded, view.members, strict=True)):
-        out.write(("," if i else "") + name + ": " + json.dumps(list(members)))
-    out.write('},\n"matrix": {')
-    for src, by_text in view.rows():
-        common = max(by_text, key=lambda t: len(by_text[t]))
-        parts = ['"*": ' + json.dumps(common)]
-        for text, dsts in by_text.items():
-            if text != common:
-                parts.append(json.dumps(text) + ": [" + ", ".join(encoded[d] for d in dsts) + "]")
-        out.write((",\n" if src else "") + encoded[src] + ": {" + ", ".join(parts) + "}")
-    out.write("}")
+    """``{"groups": [{"name", "pods"}, ...], "matrix": [{"*": text, text: [dst, ...]}]}``:
+    row ``i`` is group ``i``'s, destinations are group positions, and under ``"*"`` is the
+    verdict of every destination not listed under another text (the row's commonest).
+
+    Each group and each row is one line of its own (``{"groups": [`` and ``"matrix": [``
+    on lines before them), so that a tool can read the file a row at a time. Rows are
+    written as they are computed, gathered into large blocks of bytes."""
+    binary = getattr(out, "buffer", None)
+    if binary is not None:
+        out.flush()
+    write = binary.write if binary is not None else (lambda b: out.write(b.decode()))
+    pending: list[bytes] = [b'{"groups": [\n']
+    for i, (name, members) in enumerate(zip(view.names, view.members, strict=True)):
+        pending.append(b"%s{\"name\": %s, \"pods\": %s}" % (
+            b",\n" if i else b"", json.dumps(name).encode(), json.dumps(list(members)).encode()))
+    pending.append(b'\n],\n"matrix": [\n')
+    encoder = RowEncoder(len(view.names))
+    size = 0
+    for src, ids in view.source:
+        row = encoder.encode(ids, view.texts)
+        pending += [b",\n" if src else b"", row]
+        size += len(row)
+        if size > WRITE_BLOCK:
+            write(b"".join(pending))
+            pending, size = [], 0
+    pending.append(b"\n]")
     if view.node_traffic:
-        out.write(',\n"node_traffic": ' + json.dumps(view.node_traffic))
-    _write_extra(extra, out)
-    out.write("}\n")
+        pending.append(b',\n"node_traffic": ' + json.dumps(view.node_traffic).encode())
+    for key, value in (extra or {}).items():
+        pending.append(b",\n" + json.dumps(key).encode() + b": " + json.dumps(value).encode())
+    pending.append(b"}\n")
+    write(b"".join(pending))
 
 
 def write_csv(view: MatrixView, out: IO[str]) -> None:
