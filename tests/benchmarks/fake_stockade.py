@@ -30,13 +30,14 @@ def main(argv: list[str]) -> int:
     groups = [{"name": f"g{i}", "pods": [key]} for i, key in enumerate(keys)]
     matrix: list[dict[str, object] | int] = []
     for i, src in enumerate(keys):
-        row: dict[str, object] = {"*": "none"}
+        listed: dict[str, list[int]] = {}
         for j, dst in enumerate(keys):
             text = "all" if i == j else ref.connections(src, dst)
             if text == "none" and breakage == "none-as-udp":
                 text = "UDP 7"
             if text != "none":
-                row.setdefault(text, []).append(j)  # type: ignore[union-attr]
+                listed.setdefault(text, []).append(j)
+        row: dict[str, object] = {"*": "none", **listed}
         # A row equal to an earlier one may be written as that row's position.
         earlier = next((k for k in range(i) if matrix[k] == row), None)
         matrix.append(earlier if earlier is not None else row)
