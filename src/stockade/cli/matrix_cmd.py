@@ -46,6 +46,10 @@ def register(sub: Any) -> None:
                         help="a port to tabulate, e.g. 80/TCP or 53/UDP (repeatable)")
     parser.add_argument("--pods", action="store_true",
                         help="show every pod instead of groups of identical pods")
+    parser.add_argument("--by", choices=("namespace", "workload"),
+                        help="roll the matrix up to namespaces or workloads: per pair, all, "
+                        "none, or partial with what every member pair may open and counts "
+                        "of pairs (readable at any cluster size)")
     parser.add_argument("-o", "--output", choices=("text", "json", "csv", "md", "dot", "svg"),
                         default="text",
                         help="dot and svg draw the graph of groups and address ranges (svg "
@@ -69,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
                          "--pods or --services")
     if (args.all_edges or args.title) and args.output not in ("dot", "svg"):
         raise UsageError("--all-edges and --title are for -o dot and -o svg")
+    if args.by and (ports or args.pods or args.services or args.output in ("dot", "svg")):
+        raise UsageError("--by rolls up the full matrix: it takes no --port, --pods or "
+                         "--services, and is written as text, json, csv or md")
     result = load(args)
     cluster, endpoints = choose(args, result.cluster)
     # Groups of one workload's pods are named after it, unless --per-pod.
@@ -90,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
                          "): matched by selectors, never by ipBlock")
     if args.output in ("dot", "svg"):
         _write_graph(args, engine, owner)
+        return 0
+    if args.by:
+        _write_rolled_up(args, engine, owner, out, style)
         return 0
     if ports:
         results = [(port, proto, port_reachability(engine, proto, port))
@@ -120,6 +130,24 @@ def run(args: argparse.Namespace) -> int:
         else:
             render_services.write_services_rows(reaches, names, out, args.output)
     return 0
+
+
+def _write_rolled_up(args: argparse.Namespace, engine: Engine, owner: Mapping[str, str],
+                     out: Any, style: Style) -> None:
+    from stockade.engine.aggregate import Aggregation, namespace_units, workload_units
+    from stockade.render import aggregate as render_units
+
+    progress = Progress(sys.stderr, "stockade: computing the matrix", output=out)
+    rows = ClassRows(engine, progress)
+    units = namespace_units(engine) if args.by == "namespace" else workload_units(engine, owner)
+    rolled = Aggregation(engine, units, rows, rows.texts)
+    view = render_units.UnitView(args.by, units.names, tuple(units.sizes().tolist()), rolled,
+                                 rolled.meets.texts)
+    {"json": lambda: render_units.write_json(view, out),
+     "csv": lambda: render_units.write_csv(view, out),
+     "md": lambda: render_units.write_markdown(view, out),
+     "text": lambda: render_units.write_text(view, out, style)}[args.output]()
+    progress.done()
 
 
 def _write_graph(args: argparse.Namespace, engine: Engine, owner: Mapping[str, str]) -> None:

@@ -1,0 +1,147 @@
+"""The matrix rolled up to namespaces or workloads (``matrix --by``) as text, JSON, CSV or
+Markdown: per ordered pair of units, ``all``, ``none``, or ``partial`` with what every member
+pair may open and how many pairs may open everything, something, nothing.
+
+JSON (a contract): ``{"by": "namespace", "units": [{"name", "pods"}], "matrix": [row]}``
+where row ``i`` is unit ``i``'s: ``{"*": "all" | "none", "all": [unit], "none": [unit],
+"partial": [{"to": [unit], "every", "pairs", "all", "some", "none"}]}``, units by position,
+one unit and one row per line; partial cells alike in every number share one entry.
+``"*"`` is the verdict of every unit the row does not list.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO
+
+import numpy as np
+
+from stockade.engine.aggregate import ALL, NONE, PARTIAL, VERDICTS, UnitRow
+from stockade.render.escape import escape
+from stockade.render.style import Style
+from stockade.wording import count
+
+
+@dataclass(frozen=True, slots=True)
+class UnitView:
+    """What the renderers need: the kind of unit, the units and their pod counts, the rows
+    (streamed, in unit order) and the texts their ``every`` ids stand for."""
+
+    by: str  # "namespace" or "workload"
+    names: tuple[str, ...]
+    pods: tuple[int, ...]
+    rows: Iterable[UnitRow]
+    texts: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """Partial cells of one row alike in what every pair opens and in their counts."""
+
+    to: list[int]
+    every: str
+    pairs: int
+    all: int
+    some: int
+    none: int
+
+
+def _split(row: UnitRow, texts: list[str]) -> tuple[str, dict[str, list[int]], list[_Cells]]:
+    """The row's commonest of all/none, the units of each verdict, the partial cells."""
+    lists = {VERDICTS[v]: np.flatnonzero(row.verdict == v).tolist() for v in (ALL, NONE)}
+    common = "all" if len(lists["all"]) >= len(lists["none"]) else "none"
+    partial = np.flatnonzero(row.verdict == PARTIAL)
+    if len(partial) == 0:
+        return common, lists, []
+    keys = np.stack([row.every[partial].astype(np.int64), row.all[partial],
+                     row.some[partial], row.none[partial]], axis=1)
+    alike, first, which = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    which = which.ravel()
+    cells = []
+    for k in np.argsort(first, kind="stable"):  # in order of the first unit of each
+        every, n_all, n_some, n_none = (int(x) for x in alike[k])
+        cells.append(_Cells(partial[which == k].tolist(), texts[every],
+                            n_all + n_some + n_none, n_all, n_some, n_none))
+    return common, lists, cells
+
+
+def write_json(view: UnitView, out: IO[str]) -> None:
+    out.write(f'{{"by": {json.dumps(view.by)}, "units": [\n')
+    out.write(",\n".join(json.dumps({"name": n, "pods": p})
+                         for n, p in zip(view.names, view.pods, strict=True)))
+    out.write('\n],\n"matrix": [\n')
+    for i, row in enumerate(view.rows):
+        common, lists, partial = _split(row, view.texts)
+        doc: dict[str, object] = {"*": common}
+        for verdict in ("all", "none"):
+            if verdict != common and lists[verdict]:
+                doc[verdict] = lists[verdict]
+        if partial:
+            doc["partial"] = [{"to": c.to, "every": c.every, "pairs": c.pairs, "all": c.all,
+                               "some": c.some, "none": c.none} for c in partial]
+        out.write((",\n" if i else "") + json.dumps(doc))
+    out.write("\n]}\n")
+
+
+def _partial_text(cell: _Cells) -> str:
+    each = " each" if len(cell.to) > 1 else ""
+    return (f"every pair: {cell.every}; {count(cell.pairs, 'pair')}{each}: {cell.all:,} all, "
+            f"{cell.some:,} some, {cell.none:,} none")
+
+
+def _lines(view: UnitView) -> Iterator[tuple[str, str, list[str]]]:
+    """Per source unit: (heading, verdict, destination entries) lines."""
+    names = [escape(n) for n in view.names]
+    for row in view.rows:
+        common, lists, partial = _split(row, view.texts)
+        src = row.unit
+        heading = f"{names[src]} ({count(view.pods[src], 'pod')})"
+        for verdict in ("all", "none"):
+            if verdict == common and lists[verdict]:
+                rest = len(lists[verdict])
+                if partial or lists["none" if verdict == "all" else "all"]:
+                    words = f"{rest:,} more {view.by}{'' if rest == 1 else 's'}"
+                else:
+                    words = f"every {view.by}: {rest:,}"
+                yield heading, verdict, [f"({words})"]
+            elif lists[verdict]:
+                yield heading, verdict, [names[y] for y in lists[verdict]]
+        for cell in partial:
+            yield heading, "partial", [*(names[y] for y in cell.to), f"({_partial_text(cell)})"]
+
+
+def write_text(view: UnitView, out: IO[str], style: Style) -> None:
+    """Per source unit, the other units by verdict; the commonest verdict as a count."""
+    current = None
+    for heading, verdict, entries in _lines(view):
+        if heading != current:
+            out.write(style.bold(heading) + "\n")
+            current = heading
+        shown = f"{verdict:<7}"
+        shown = style.bad(shown) if verdict == "none" else (
+            style.good(shown) if verdict == "all" else shown)
+        tail = f" {entries.pop()}" if verdict == "partial" else ""
+        out.write(f"  -> {shown}  {', '.join(entries)}{tail}\n")
+
+
+def write_markdown(view: UnitView, out: IO[str]) -> None:
+    out.write(f"| from | allowed | to ({view.by}s) |\n|---|---|---|\n")
+    for heading, verdict, entries in _lines(view):
+        tail = f" {entries.pop()}" if verdict == "partial" else ""
+        out.write(f"| {heading} | {verdict} | {', '.join(entries)}{tail} |\n")
+
+
+def write_csv(view: UnitView, out: IO[str]) -> None:
+    """A line per ordered pair of units."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["from", "to", "verdict", "every", "pairs", "all", "some", "none"])
+    names = [escape(n) for n in view.names]
+    for row in view.rows:
+        for y, name in enumerate(names):
+            pairs = int(row.all[y] + row.some[y] + row.none[y])
+            writer.writerow([names[row.unit], name, VERDICTS[int(row.verdict[y])],
+                             view.texts[int(row.every[y])], pairs, int(row.all[y]),
+                             int(row.some[y]), int(row.none[y])])
