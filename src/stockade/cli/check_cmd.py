@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from stockade.cli import diagnostics
+from stockade.cli import diagnostics, timings
 from stockade.cli.common import (
     add_input_arguments,
     bulk_allocation,
@@ -40,8 +40,11 @@ def run(args: argparse.Namespace) -> int:
     check_input_options(args)
     broken: list[DocumentError] = []
     with bulk_allocation():
-        result = build_cluster(read_inputs(args, broken),
-                               default_namespace=default_namespace(args))
+        with timings.stage("read"):
+            raws = read_inputs(args, broken)
+        with timings.stage("build"):
+            result = build_cluster(raws, default_namespace=default_namespace(args))
+            del raws
     cluster = result.cluster
     failed = bool(result.findings or broken)
     if args.output == "json":

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
-from stockade.cli import diagnostics
+from stockade.cli import diagnostics, timings
 from stockade.cli.options import check_input_options
 from stockade.errors import DocumentError, InputError, InvalidObjects, UsageError
 from stockade.model.build import BuildResult, RawObject, build_cluster
@@ -153,9 +153,11 @@ def load(args: argparse.Namespace, texts: dict[str, str] | None = None) -> Build
     also skips documents that cannot be read (each named in a warning). With ``texts``,
     the files' texts are kept there."""
     with bulk_allocation():
-        raws = read_inputs(args, texts=texts)
-        result = build_cluster(raws, default_namespace=default_namespace(args))
-        del raws
+        with timings.stage("read"):
+            raws = read_inputs(args, texts=texts)
+        with timings.stage("build"):
+            result = build_cluster(raws, default_namespace=default_namespace(args))
+            del raws
     if result.findings and not args.skip_invalid:
         raise InvalidObjects(result.findings)
     report(result, args, errors=False)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from stockade import __version__
-from stockade.cli import diagnostics
+from stockade.cli import diagnostics, timings
 from stockade.errors import (
     CommandFailed,
     EnvironmentProblem,
@@ -100,6 +100,7 @@ def entry() -> None:
     by one (tens of milliseconds on a large cluster)."""
     argv = sys.argv[1:]
     code = main(argv)
+    timings.report()
     command = next((a for a in argv if not a.startswith("-")), None)
     if command in FAST_EXIT:
         try:

@@ -6,9 +6,10 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from stockade.cli import diagnostics
+from stockade.cli import diagnostics, timings
 from stockade.cli.common import (
     add_endpoint_arguments,
     add_input_arguments,
@@ -77,10 +78,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--by rolls up the full matrix: it takes no --port, --pods or "
                          "--services, and is written as text, json, csv or md")
     result = load(args)
-    cluster, endpoints = choose(args, result.cluster)
+    with timings.stage("endpoints"):
+        cluster, endpoints = choose(args, result.cluster)
     # Groups of one workload's pods are named after it, unless --per-pod.
     owner = {} if args.per_pod else endpoints.owner
-    engine = Engine(cluster)
+    with timings.stage("engine"):
+        engine = Engine(cluster)
     out = sys.stdout
     style = Style.for_stream(out, os.environ)
     unaddressed = [p.key for p in engine.pods
@@ -110,16 +113,18 @@ def run(args: argparse.Namespace) -> int:
             render.write_port_table(engine, results, out, style, args.output)
     else:
         progress = Progress(sys.stderr, "stockade: computing the matrix", output=out)
-        view = (render.pod_view(connectivity(engine, progress)) if args.pods
-                else render.group_view(ClassRows(engine, progress), owner))
-        if args.output == "json":
-            render.write_json(view, out, extra)
-        elif args.output == "csv":
-            render.write_csv(view, out)
-        elif args.output == "md":
-            render.write_markdown(view, out)
-        else:
-            render.write_text(view, out, style)
+        with timings.stage("output"):
+            view = (render.pod_view(connectivity(engine, progress)) if args.pods
+                    else render.group_view(ClassRows(engine, progress), owner))
+            view = replace(view, source=timings.timed("matrix", view.source))
+            if args.output == "json":
+                render.write_json(view, out, extra)
+            elif args.output == "csv":
+                render.write_csv(view, out)
+            elif args.output == "md":
+                render.write_markdown(view, out)
+            else:
+                render.write_text(view, out, style)
         progress.done()
     if args.services and args.output != "json":
         from stockade.render import services as render_services
@@ -140,13 +145,14 @@ def _write_rolled_up(args: argparse.Namespace, engine: Engine, owner: Mapping[st
     progress = Progress(sys.stderr, "stockade: computing the matrix", output=out)
     rows = ClassRows(engine, progress)
     units = namespace_units(engine) if args.by == "namespace" else workload_units(engine, owner)
-    rolled = Aggregation(engine, units, rows, rows.texts)
+    rolled = Aggregation(engine, units, timings.timed("matrix", rows), rows.texts)
     view = render_units.UnitView(args.by, units.names, tuple(units.sizes().tolist()), rolled,
                                  rolled.meets.texts)
-    {"json": lambda: render_units.write_json(view, out),
-     "csv": lambda: render_units.write_csv(view, out),
-     "md": lambda: render_units.write_markdown(view, out),
-     "text": lambda: render_units.write_text(view, out, style)}[args.output]()
+    with timings.stage("output"):
+        {"json": lambda: render_units.write_json(view, out),
+         "csv": lambda: render_units.write_csv(view, out),
+         "md": lambda: render_units.write_markdown(view, out),
+         "text": lambda: render_units.write_text(view, out, style)}[args.output]()
     progress.done()
 
 
