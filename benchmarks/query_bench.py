@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import json
 import random
 import statistics
 import sys
@@ -181,18 +182,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "the connections it decides (default 0: none)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=HERE / ".work")
+    parser.add_argument("--dir", type=Path,
+                        help="query the manifests already in this directory instead of "
+                        "generating a cluster (--pods, --namespaces, --policies and "
+                        "--ipblock-peers are then not used)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the figures as one JSON object instead of text")
     args = parser.parse_args(argv)
 
     params = Params(args.pods, args.namespaces, args.policies, args.seed)
-    directory = args.work / f"cluster-{params.pods}-{params.namespaces}-{params.policies}"
-    files = generate(params)
     target = ""
-    if args.ipblock_peers:
-        target = next(d["metadata"]["namespace"] for docs in files.values() for d in docs
-                      if d["kind"] == "Pod" and d["metadata"]["namespace"] not in
-                      ("kube-system", "monitoring"))
-        files[IPBLOCK_FILE] = [ipblock_policy(target, args.ipblock_peers)]
-    write(files, directory)
+    if args.dir is not None:
+        directory = args.dir
+    else:
+        directory = args.work / f"cluster-{params.pods}-{params.namespaces}-{params.policies}"
+        files = generate(params)
+        if args.ipblock_peers:
+            target = next(d["metadata"]["namespace"] for docs in files.values() for d in docs
+                          if d["kind"] == "Pod" and d["metadata"]["namespace"] not in
+                          ("kube-system", "monitoring"))
+            files[IPBLOCK_FILE] = [ipblock_policy(target, args.ipblock_peers)]
+        write(files, directory)
+        del files
 
     start = time.perf_counter()
     engine, pods = build_engine(directory)
@@ -220,6 +231,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     wrong = [(q, a) for q, a in zip(queries[:args.check], answers, strict=False)
              if ref.allowed(*q) != a]
 
+    if args.json:
+        print(json.dumps({"pods": len(pods), "load_s": load_s, "queries": len(queries),
+                          "median_us": statistics.median(micros),
+                          "p99_us": percentile(micros, 0.99), "max_us": max(micros),
+                          "checked": min(args.check, len(queries)), "wrong": len(wrong)}))
+        return 1 if wrong else 0
     print(f"cluster: {params.pods:,} pods, {params.namespaces:,} namespaces, "
           f"{params.policies:,} policies; load + engine construction {load_s:.2f} s")
     if target:
