@@ -88,9 +88,10 @@ Decoded = Namespace | Pod | NetworkPolicy | Service | Workload | Node
 
 def _decode(raw: RawObject, decoder: Decoder) -> Decoded:
     kind = raw.kind
+    if kind == "Pod":
+        return decoder.pod(raw.data, raw.origin)
     table: dict[str, Callable[[Mapping[str, Any], Origin], Decoded]] = {
         "Namespace": decoder.namespace,
-        "Pod": decoder.pod,
         "Service": decoder.service,
         "NetworkPolicy": decoder.network_policy,
         "Node": decoder.node,
@@ -137,6 +138,15 @@ def _unusable_addresses(node: Node) -> list[str]:
             if a.type in NODE_IP_TYPES and parse_ip(a.address) is None]
 
 
+def _finding(raw: RawObject, kind: str, err: FieldError) -> Finding:
+    """A finding about an object that could not be decoded at all, named as it reads."""
+    meta = raw.data.get("metadata")
+    name = meta.get("name", "") if isinstance(meta, Mapping) else ""
+    ns = meta.get("namespace", "") if isinstance(meta, Mapping) else ""
+    return Finding(raw.origin, kind or "object", ns if isinstance(ns, str) else "",
+                   name if isinstance(name, str) else "", err)
+
+
 def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default") -> BuildResult:
     """Decode and validate every object; the ``Cluster`` holds the valid ones.
 
@@ -151,35 +161,30 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
 
     for raw in raws:
         kind = raw.kind
-        meta = raw.data.get("metadata")
-        name = meta.get("name", "") if isinstance(meta, Mapping) else ""
-        name = name if isinstance(name, str) else ""
-        ns = meta.get("namespace", "") if isinstance(meta, Mapping) else ""
-        ns = ns if isinstance(ns, str) else ""
-
-        def finding(err: FieldError, kind: str = kind, ns: str = ns, name: str = name,
-                    origin: Origin = raw.origin) -> Finding:
-            return Finding(origin, kind or "object", ns, name, err)
-
-        if not kind:
-            result.findings.append(finding(required("kind", "every manifest needs a kind")))
-            continue
         if kind not in KNOWN_KINDS:
-            skipped_kinds[kind] = skipped_kinds.get(kind, 0) + 1
+            if not kind:
+                result.findings.append(_finding(raw, kind, required(
+                    "kind", "every manifest needs a kind")))
+            else:
+                skipped_kinds[kind] = skipped_kinds.get(kind, 0) + 1
             continue
-        if not raw.api_version:
-            result.findings.append(finding(required("apiVersion")))
-            continue
-        if raw.api_version not in KNOWN_KINDS[kind]:
-            label = f"{kind} ({raw.api_version})"
-            skipped_kinds[label] = skipped_kinds.get(label, 0) + 1
+        api_version = raw.api_version
+        if api_version not in KNOWN_KINDS[kind]:
+            if not api_version:
+                result.findings.append(_finding(raw, kind, required("apiVersion")))
+            else:
+                label = f"{kind} ({api_version})"
+                skipped_kinds[label] = skipped_kinds.get(label, 0) + 1
             continue
 
         decoder = Decoder()
         obj = _with_namespace(_decode(raw, decoder), default_namespace)
-        # A field that failed to decode is reported once, not again by validation.
-        undecodable = {e.path for e in decoder.errors}
-        errors = decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
+        if decoder.errors:
+            # A field that failed to decode is reported once, not again by validation.
+            undecodable = {e.path for e in decoder.errors}
+            errors = decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
+        else:
+            errors = _validate(obj)
         ns = "" if isinstance(obj, Namespace | Node) else obj.metadata.namespace
         ident = (kind, ns, obj.metadata.name)
         if obj.metadata.name:
@@ -190,7 +195,8 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
                     "wins, as with kubectl apply")
             seen[ident] = raw.origin
         if errors:
-            result.findings.extend(finding(e, ns=ns, name=obj.metadata.name) for e in errors)
+            result.findings.extend(Finding(raw.origin, kind, ns, obj.metadata.name, e)
+                                   for e in errors)
             result.invalid_keys.add(f"{kind} {ns}/{obj.metadata.name}")
             continue
         valid[ident if obj.metadata.name else len(valid)] = obj

@@ -44,6 +44,7 @@ from stockade.model.types import (
 from stockade.model.validate.addresses import IP_MESSAGE
 
 T = TypeVar("T")
+_NO_SECURITY_CONTEXT = SecurityContext(run_as_user=None, run_as_group=None)
 ANNOTATION_PREFIX = "stockade.dev/"
 
 _TYPE_NAMES = {dict: "object", list: "array", str: "string", int: "integer", bool: "boolean"}
@@ -76,6 +77,8 @@ class Decoder:
         self.errors.append(invalid(path, shown, f"must be of type {expected}"))
 
     def mapping(self, value: object, path: str) -> Mapping[str, Any]:
+        if type(value) is dict:
+            return value
         if value is None:
             return {}
         if isinstance(value, Mapping):
@@ -92,6 +95,8 @@ class Decoder:
         return []
 
     def string(self, value: object, path: str, default: str = "") -> str:
+        if type(value) is str:
+            return value
         if value is None:
             return default
         if isinstance(value, str):
@@ -136,6 +141,9 @@ class Decoder:
         return None
 
     def string_map(self, value: object, path: str) -> tuple[tuple[str, str], ...]:
+        if type(value) is dict and all(type(k) is str and type(v) is str
+                                       for k, v in value.items()):
+            return tuple(value.items())
         out: list[tuple[str, str]] = []
         for raw_key, val in self.mapping(value, path).items():
             sub = f"{path}[{raw_key}]"
@@ -152,20 +160,48 @@ class Decoder:
     def each(
         self, value: object, path: str, item: Callable[[Any, str], T]
     ) -> tuple[T, ...]:
+        if value is None:
+            return ()
         return tuple(item(v, f"{path}[{i}]") for i, v in enumerate(self.sequence(value, path)))
+
+    # Most optional fields are absent: these look them up without writing their paths.
+
+    def field_string(self, obj: Mapping[str, Any], key: str, path: str) -> str:
+        value = obj.get(key)
+        if type(value) is str:
+            return value
+        return "" if value is None else self.string(value, f"{path}.{key}")
+
+    def field_each(self, obj: Mapping[str, Any], key: str, path: str,
+                   item: Callable[[Any, str], T]) -> tuple[T, ...]:
+        value = obj.get(key)
+        return () if value is None else self.each(value, f"{path}.{key}", item)
+
+    def field_strings(self, obj: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+        value = obj.get(key)
+        return () if value is None else self.strings(value, f"{path}.{key}")
+
+    def field_boolean(self, obj: Mapping[str, Any], key: str, path: str) -> bool:
+        value = obj.get(key)
+        if value is None or value is False:
+            return False
+        return value is True or self.boolean(value, f"{path}.{key}")
 
     # --- metav1 -----------------------------------------------------------------------------
 
     def object_meta(self, value: object, path: str = "metadata") -> ObjectMeta:
         meta = self.mapping(value, path)
-        owners = self.each(meta.get("ownerReferences"), f"{path}.ownerReferences", self._owner)
+        owners = self.field_each(meta, "ownerReferences", path, self._owner)
+        labels = meta.get("labels")
+        annotations = meta.get("annotations")
         return ObjectMeta(
-            name=self.string(meta.get("name"), f"{path}.name"),
-            namespace=self.string(meta.get("namespace"), f"{path}.namespace"),
-            labels=self.string_map(meta.get("labels"), f"{path}.labels"),
-            generate_name=self.string(meta.get("generateName"), f"{path}.generateName"),
+            name=self.field_string(meta, "name", path),
+            namespace=self.field_string(meta, "namespace", path),
+            labels=() if labels is None else self.string_map(labels, f"{path}.labels"),
+            generate_name=self.field_string(meta, "generateName", path),
             owner_references=owners,
-            annotations=self._own_annotations(meta.get("annotations"), f"{path}.annotations"),
+            annotations=() if annotations is None else self._own_annotations(
+                annotations, f"{path}.annotations"),
         )
 
     def _own_annotations(self, value: object, path: str) -> tuple[tuple[str, str], ...]:
@@ -187,19 +223,19 @@ class Decoder:
 
     def label_selector(self, value: object, path: str) -> LabelSelector:
         sel = self.mapping(value, path)
+        labels = sel.get("matchLabels")
         return LabelSelector(
-            match_labels=self.string_map(sel.get("matchLabels"), f"{path}.matchLabels"),
-            match_expressions=self.each(
-                sel.get("matchExpressions"), f"{path}.matchExpressions", self._requirement
-            ),
+            match_labels=() if labels is None else self.string_map(labels,
+                                                                    f"{path}.matchLabels"),
+            match_expressions=self.field_each(sel, "matchExpressions", path, self._requirement),
         )
 
     def _requirement(self, value: object, path: str) -> LabelSelectorRequirement:
         req = self.mapping(value, path)
         return LabelSelectorRequirement(
-            key=self.string(req.get("key"), f"{path}.key"),
-            operator=self.string(req.get("operator"), f"{path}.operator"),
-            values=self.strings(req.get("values"), f"{path}.values"),
+            key=self.field_string(req, "key", path),
+            operator=self.field_string(req, "operator", path),
+            values=self.field_strings(req, "values", path),
         )
 
     # --- networking/v1 ----------------------------------------------------------------------
@@ -233,16 +269,20 @@ class Decoder:
     def _rule(self, value: object, path: str, peers_field: str) -> NetworkPolicyRule:
         rule = self.mapping(value, path)
         return NetworkPolicyRule(
-            ports=self.each(rule.get("ports"), f"{path}.ports", self._policy_port),
-            peers=self.each(rule.get(peers_field), f"{path}.{peers_field}", self._peer),
+            ports=self.field_each(rule, "ports", path, self._policy_port),
+            peers=self.field_each(rule, peers_field, path, self._peer),
         )
 
     def _policy_port(self, value: object, path: str) -> NetworkPolicyPort:
         port = self.mapping(value, path)
+        number = port.get("port")
+        end = port.get("endPort")
         return NetworkPolicyPort(
-            protocol=self.string(port.get("protocol"), f"{path}.protocol") or "TCP",
-            port=self.int_or_string(port.get("port"), f"{path}.port"),
-            end_port=self.integer(port.get("endPort"), f"{path}.endPort"),
+            protocol=self.field_string(port, "protocol", path) or "TCP",
+            port=number if type(number) is int or number is None
+            else self.int_or_string(number, f"{path}.port"),
+            end_port=end if type(end) is int or end is None
+            else self.integer(end, f"{path}.endPort"),
         )
 
     def _peer(self, value: object, path: str) -> NetworkPolicyPeer:
@@ -261,8 +301,8 @@ class Decoder:
     def _ip_block(self, value: object, path: str) -> IPBlock:
         block = self.mapping(value, path)
         return IPBlock(
-            cidr=self.string(block.get("cidr"), f"{path}.cidr"),
-            except_=self.strings(block.get("except"), f"{path}.except"),
+            cidr=self.field_string(block, "cidr", path),
+            except_=self.field_strings(block, "except", path),
         )
 
     # --- core/v1 ----------------------------------------------------------------------------
@@ -284,13 +324,17 @@ class Decoder:
         """``status.podIPs``/``podIP`` (or ``hostIPs``/``hostIP``): the list's addresses
         with the single field's first, each once."""
         ips: list[str] = []
-        for i, entry in enumerate(self.sequence(status.get(plural), f"status.{plural}")):
-            path = f"status.{plural}[{i}]"
-            ip = self.string(self.mapping(entry, path).get("ip"), f"{path}.ip")
-            self._address(ip, f"{path}.ip")
+        entries = status.get(plural)
+        for i, entry in enumerate(() if entries is None else
+                                  self.sequence(entries, f"status.{plural}")):
+            ip = entry.get("ip") if type(entry) is dict else None
+            if type(ip) is not str:
+                path = f"status.{plural}[{i}]"
+                ip = self.string(self.mapping(entry, path).get("ip"), f"{path}.ip")
+            self._address(ip, f"status.{plural}[{i}].ip")
             if ip and ip not in ips:
                 ips.append(ip)
-        primary = self.string(status.get(single), f"status.{single}")
+        primary = self.field_string(status, single, "status")
         self._address(primary, f"status.{single}")
         if primary and primary not in ips:
             ips.insert(0, primary)
@@ -305,18 +349,14 @@ class Decoder:
     def pod_spec(self, value: object, path: str) -> PodSpec:
         spec = self.mapping(value, path)
         return PodSpec(
-            containers=self.each(spec.get("containers"), f"{path}.containers", self._container),
-            init_containers=self.each(
-                spec.get("initContainers"), f"{path}.initContainers", self._container
-            ),
-            host_network=self.boolean(spec.get("hostNetwork"), f"{path}.hostNetwork"),
-            host_aliases=self.each(spec.get("hostAliases"), f"{path}.hostAliases", self._alias),
-            hostname=self.string(spec.get("hostname"), f"{path}.hostname"),
-            subdomain=self.string(spec.get("subdomain"), f"{path}.subdomain"),
-            set_hostname_as_fqdn=self.boolean(
-                spec.get("setHostnameAsFQDN"), f"{path}.setHostnameAsFQDN"
-            ),
-            node_name=self.string(spec.get("nodeName"), f"{path}.nodeName"),
+            containers=self.field_each(spec, "containers", path, self._container),
+            init_containers=self.field_each(spec, "initContainers", path, self._container),
+            host_network=self.field_boolean(spec, "hostNetwork", path),
+            host_aliases=self.field_each(spec, "hostAliases", path, self._alias),
+            hostname=self.field_string(spec, "hostname", path),
+            subdomain=self.field_string(spec, "subdomain", path),
+            set_hostname_as_fqdn=self.field_boolean(spec, "setHostnameAsFQDN", path),
+            node_name=self.field_string(spec, "nodeName", path),
             security_context=self._security_context(
                 spec.get("securityContext"), f"{path}.securityContext"),
         )
@@ -324,15 +364,15 @@ class Decoder:
     def _container(self, value: object, path: str) -> Container:
         c = self.mapping(value, path)
         return Container(
-            name=self.string(c.get("name"), f"{path}.name"),
-            ports=self.each(c.get("ports"), f"{path}.ports", self._container_port),
-            command=self.strings(c.get("command"), f"{path}.command"),
-            args=self.strings(c.get("args"), f"{path}.args"),
-            volume_mounts=self.each(c.get("volumeMounts"), f"{path}.volumeMounts", self._mount),
-            image=self.string(c.get("image"), f"{path}.image"),
-            env=self.each(c.get("env"), f"{path}.env", self._env_var),
-            env_from=self.each(c.get("envFrom"), f"{path}.envFrom", self._env_source),
-            working_dir=self.string(c.get("workingDir"), f"{path}.workingDir"),
+            name=self.field_string(c, "name", path),
+            ports=self.field_each(c, "ports", path, self._container_port),
+            command=self.field_strings(c, "command", path),
+            args=self.field_strings(c, "args", path),
+            volume_mounts=self.field_each(c, "volumeMounts", path, self._mount),
+            image=self.field_string(c, "image", path),
+            env=self.field_each(c, "env", path, self._env_var),
+            env_from=self.field_each(c, "envFrom", path, self._env_source),
+            working_dir=self.field_string(c, "workingDir", path),
             security_context=self._security_context(
                 c.get("securityContext"), f"{path}.securityContext"),
         )
@@ -359,6 +399,8 @@ class Decoder:
         return next((k for k in ("configMapRef", "secretRef") if k in source), "")
 
     def _security_context(self, value: object, path: str) -> SecurityContext:
+        if value is None:
+            return _NO_SECURITY_CONTEXT
         sc = self.mapping(value, path)
         return SecurityContext(
             run_as_user=self.integer(sc.get("runAsUser"), f"{path}.runAsUser"),
@@ -367,11 +409,13 @@ class Decoder:
 
     def _container_port(self, value: object, path: str) -> ContainerPort:
         p = self.mapping(value, path)
-        number = self.integer(p.get("containerPort"), f"{path}.containerPort")
+        number = p.get("containerPort")
+        if type(number) is not int:
+            number = self.integer(number, f"{path}.containerPort")
         return ContainerPort(
             container_port=number or 0,
-            protocol=self.string(p.get("protocol"), f"{path}.protocol") or "TCP",
-            name=self.string(p.get("name"), f"{path}.name"),
+            protocol=self.field_string(p, "protocol", path) or "TCP",
+            name=self.field_string(p, "name", path),
         )
 
     def _mount(self, value: object, path: str) -> VolumeMount:

@@ -9,6 +9,7 @@ this module sits between the two. Host bits are masked off, as the loose parser 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
@@ -51,8 +52,10 @@ def parse_ip(text: str) -> IPAddress | None:
         return None
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_cidr(text: str) -> IPNetwork | None:
-    """Parse a CIDR as ``ParseCIDRSloppy`` and mask the host bits; ``None`` if invalid."""
+    """Parse a CIDR as ``ParseCIDRSloppy`` and mask the host bits; ``None`` if invalid.
+    Cached: policies name the same few ranges again and again."""
     addr_text, sep, prefix_text = text.partition("/")
     if not sep or not prefix_text.isascii() or not prefix_text.isdigit():
         return None

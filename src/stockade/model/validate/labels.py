@@ -87,6 +87,7 @@ def validate_labels(labels: tuple[tuple[str, str], ...], path: str) -> list[Fiel
     errors: list[FieldError] = []
     for key, value in labels:
         key_messages, value_messages = _label_messages(key, value)
-        errors.extend(invalid(path, key, msg) for msg in key_messages)
-        errors.extend(invalid(path, value, msg) for msg in value_messages)
+        if key_messages or value_messages:
+            errors.extend(invalid(path, key, msg) for msg in key_messages)
+            errors.extend(invalid(path, value, msg) for msg in value_messages)
     return errors

@@ -7,6 +7,7 @@ without a name, because the API server would generate one before validating.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from stockade.model.errors import FieldError, invalid, required
@@ -43,6 +44,12 @@ def validate_object_meta(
 
 
 def validate_namespace_field(namespace: str, path: str) -> list[FieldError]:
+    return list(_namespace_errors(namespace, path))
+
+
+@functools.lru_cache(maxsize=65536)
+def _namespace_errors(namespace: str, path: str) -> tuple[FieldError, ...]:
+    """Every object of a namespace names it: checked once."""
     if not namespace:
-        return [required(path)]
-    return [invalid(path, namespace, msg) for msg in name_is_dns_label(namespace, False)]
+        return (required(path),)
+    return tuple(invalid(path, namespace, msg) for msg in name_is_dns_label(namespace, False))

@@ -8,6 +8,8 @@ nor schedules.
 
 from __future__ import annotations
 
+import functools
+
 from stockade.model.errors import ErrorType, FieldError, invalid, not_supported, required
 from stockade.model.types import Container, HostAlias, Pod
 from stockade.model.validate.addresses import validate_ip
@@ -57,6 +59,16 @@ def _validate_template_meta(pod: Pod, prefix: str) -> list[FieldError]:
 
 
 def _validate_container(container: Container, path: str) -> list[FieldError]:
+    return list(_container_errors(container, path))
+
+
+@functools.lru_cache(maxsize=65536)
+def _container_errors(container: Container, path: str) -> tuple[FieldError, ...]:
+    """The replicas of a workload have equal containers: each is checked once."""
+    return tuple(_check_container(container, path))
+
+
+def _check_container(container: Container, path: str) -> list[FieldError]:
     errors: list[FieldError] = []
     names: set[str] = set()
     for j, port in enumerate(container.ports):
