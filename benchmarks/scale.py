@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -35,7 +36,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 if not __package__:  # run as a script: make the ``benchmarks`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -252,7 +252,7 @@ def growth_table(sizes: Sequence[Size]) -> str:
 def exponents(sizes: Sequence[Size]) -> str:
     done = [s for s in sizes if s.matrix is not None and s.matrix.ok]
     out = []
-    for a, b in zip(done, done[1:], strict=False):
+    for a, b in itertools.pairwise(done):
         assert a.matrix is not None and b.matrix is not None
         scale = math.log(b.params.pods / a.params.pods)
         cpu = math.log(b.matrix.cpu_s / a.matrix.cpu_s) / scale
