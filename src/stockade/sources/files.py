@@ -157,11 +157,14 @@ def read_paths(paths: Sequence[str], stdin: IO[str] | IO[bytes] | None = None, *
                 texts[STDIN] = text
             objects.extend(parse_text(text, STDIN, broken=broken, budget=budget))
             continue
-        text = decode_text(read_file(path, budget), path)
+        data = read_file(path, budget)
+        budget.take_values(data, path)
+        text = decode_text(data, path)
         if texts is not None:
             texts[path] = text
         objects.extend(parse_text(text, path, json_hint=path.lower().endswith(".json"),
-                                  broken=broken, budget=budget))
+                                  broken=broken, budget=budget, counted=True))
+        del data, text
     return objects
 
 
@@ -258,10 +261,12 @@ def _normalise(text: str) -> str:
 
 def parse_text(text: str, name: str, *, json_hint: bool = False,
                broken: list[DocumentError] | None = None,
-               budget: Budget | None = None) -> list[RawObject]:
-    """Parse one file's text: JSON when it is JSON, otherwise a YAML stream."""
+               budget: Budget | None = None, counted: bool = False) -> list[RawObject]:
+    """Parse one file's text: JSON when it is JSON, otherwise a YAML stream. ``counted``:
+    its values were already counted against the budget (from its bytes)."""
     budget = budget or Budget()
-    budget.take_values(text, name)
+    if not counted:
+        budget.take_values(text, name)
     stripped = text.lstrip()
     if json_hint or stripped.startswith(("{", "[")):
         try:
@@ -370,7 +375,8 @@ def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text: st
     api_version = data.get("apiVersion")
     lines = _item_lines(text, origin.line, len(items)) if text else []
     for i, item in enumerate(items):
-        where = Origin(origin.file, lines[i] if i < len(lines) else origin.line)
+        # Items whose line is not known share the List's origin (one object, not one each).
+        where = Origin(origin.file, lines[i]) if i < len(lines) else origin
         if not isinstance(item, dict):
             _report(DocumentError(where, f"{kind} items[{i}]: must be an object, not "
                                   f"{_a(json_type_name(item))}"), broken)

@@ -50,6 +50,7 @@ def load_json(text: str) -> Any:
 
 # --- the fast reading, checked --------------------------------------------------------------
 
+_NOT_BRACKETS = bytes(c for c in range(256) if chr(c) not in "{[")
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
@@ -64,12 +65,13 @@ def fast_json(text: str) -> tuple[Any] | None:
         return None
     colons = 0
     for units, offset in _units(data):
+        limit = MAX_DEPTH - offset
         for unit in units:
             encoded = _encode(unit)
             colons += encoded.count(b":")
             # A unit nests at most as deep as it has brackets (some may be in strings).
-            if encoded.count(b"{") + encoded.count(b"[") > MAX_DEPTH - offset \
-                    and deeper_than_limit(unit, MAX_DEPTH - offset):
+            if len(encoded.translate(None, _NOT_BRACKETS)) > limit \
+                    and deeper_than_limit(unit, limit):
                 return None  # the strict reader names the problem
     if colons != text.count(":"):
         return None  # a repeated field
