@@ -11,12 +11,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
+from stockade.model.cluster_policies import check_cluster_policy
 from stockade.model.decode import Decoder
 from stockade.model.errors import FieldError, Finding, required
 from stockade.model.netparse import parse_ip
 from stockade.model.types import (
     NODE_IP_TYPES,
     Cluster,
+    ClusterNetworkPolicy,
     Namespace,
     NetworkPolicy,
     Node,
@@ -71,7 +74,7 @@ CORE_KINDS: dict[str, tuple[str, ...]] = {
     "NetworkPolicy": ("networking.k8s.io/v1",),
     "Node": ("v1",),
 }
-KNOWN_KINDS = {**CORE_KINDS, **WORKLOAD_KINDS}
+KNOWN_KINDS = {**CORE_KINDS, **WORKLOAD_KINDS, **CLUSTER_POLICY_KINDS}
 
 
 @dataclass(slots=True)
@@ -154,7 +157,7 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     later definition leaves the earlier one in place, as the API server would refuse it.
     """
     result = BuildResult(Cluster())
-    valid: dict[tuple[str, str, str] | int, Decoded] = {}
+    valid: dict[tuple[str, str, str] | int, Decoded | ClusterNetworkPolicy] = {}
     seen: dict[tuple[str, str, str], Origin] = {}
     skipped_kinds: dict[str, int] = {}
 
@@ -184,6 +187,24 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
             skipped_kinds[label] = skipped_kinds.get(label, 0) + 1
             continue
 
+        if kind in CLUSTER_POLICY_KINDS:  # cluster-scoped CRDs: schema and CEL rules
+            checked = check_cluster_policy(raw.data, raw.origin)
+            ident = (kind, "", name)
+            if name:
+                if ident in seen:
+                    result.warnings.append(
+                        f"{kind} {name} is defined more than once ({seen[ident]}, then "
+                        f"{raw.origin}): the later definition wins, as with kubectl apply")
+                seen[ident] = raw.origin
+            result.warnings.extend(f"{raw.origin}: {kind} {name}: {w}"
+                                   for w in checked.warnings)
+            if checked.errors or checked.policy is None:
+                result.findings.extend(finding(e, ns="") for e in checked.errors)
+                result.invalid_keys.add(f"{kind} /{name}")
+                continue
+            valid[ident if name else len(valid)] = checked.policy
+            continue
+
         decoder = Decoder()
         obj = _with_namespace(_decode(raw, decoder), default_namespace)
         # A field that failed to decode is reported once, not again by validation.
@@ -210,8 +231,11 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     services: list[Service] = []
     workloads: list[Workload] = []
     nodes: list[Node] = []
+    cluster_policies: list[ClusterNetworkPolicy] = []
     for obj in valid.values():
-        if isinstance(obj, Namespace):
+        if isinstance(obj, ClusterNetworkPolicy):
+            cluster_policies.append(obj)
+        elif isinstance(obj, Namespace):
             namespaces[obj.name] = obj
         elif isinstance(obj, Pod):
             pods.append(obj)
@@ -236,6 +260,7 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
             "assumed to carry only the label kubernetes.io/metadata.name: "
             f"{', '.join(implied)}"
         )
+    result.warnings.extend(_mixed_baselines(cluster_policies))
     for kind, number in sorted(skipped_kinds.items()):
         result.skipped.append(f"skipped {counted(number, 'object')} of kind {kind}: not modelled")
 
@@ -246,5 +271,17 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         services=tuple(services),
         workloads=tuple(workloads),
         nodes=tuple(nodes),
+        cluster_policies=tuple(cluster_policies),
     )
     return result
+
+
+def _mixed_baselines(policies: list[ClusterNetworkPolicy]) -> list[str]:
+    """Both API versions' baselines at once is outside either API: say how it is read."""
+    banp = [p for p in policies if p.kind == "BaselineAdminNetworkPolicy"]
+    cnp = [p for p in policies if p.kind == "ClusterNetworkPolicy" and p.tier == "Baseline"]
+    if not (banp and cnp):
+        return []
+    return ["both a BaselineAdminNetworkPolicy (v1alpha1) and Baseline-tier "
+            "ClusterNetworkPolicies (v1alpha2) are present; stockade evaluates the "
+            "BaselineAdminNetworkPolicy after every Baseline ClusterNetworkPolicy"]
