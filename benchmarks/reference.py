@@ -538,14 +538,6 @@ def _cluster_ports_match(rule: Mapping[str, Any], dst: RefPod | RefAddress, prot
     return False
 
 
-def _is_ip(text: object) -> bool:
-    try:
-        ipaddress.ip_address(str(text))
-    except ValueError:
-        return False
-    return True
-
-
 def _version(src: RefPod | RefAddress, dst: RefPod | RefAddress) -> int:
     """The IP version of a connection: an address's own, else as between two pods."""
     for end in (src, dst):
