@@ -12,8 +12,12 @@ from pathlib import Path
 
 import pytest
 from conformance_cases import CaseError, case_paths, load_case
+from test_scenarios import connection_allows
 
+from stockade.engine import Engine
+from stockade.engine.matrix import connectivity, port_reachability, reachable_pods
 from stockade.model.build import build_cluster
+from stockade.model.types import Protocol
 
 # Upstream's tests and how many probes (PokeServer calls) each makes, counted in the Go
 # sources of v0.2.0 (v1alpha2) and v0.1.8 (v1alpha1).
@@ -89,3 +93,42 @@ def test_loader_reports_where_a_transcription_is_wrong(tmp_path: Path) -> None:
         "luna-lovegood-0", "luna"))
     with pytest.raises(CaseError, match=r"pod 'luna' is unknown"):
         load_case(bad)
+
+
+def _probe_params() -> list[object]:
+    return [pytest.param(p, id=f"{p.parent.name}/{p.stem}") for p in case_paths()]
+
+
+@pytest.mark.parametrize("path", _probe_params())
+def test_engine_passes_every_probe(path: Path) -> None:
+    """Every step, every probe, three ways that must agree: ``Engine.allowed`` (the server
+    seen at its pod IP, as upstream probes it), ``port_reachability`` and the connection
+    text of ``connectivity``."""
+    wrong = []
+    for step in load_case(path).steps:
+        result = build_cluster(step.raws)
+        engine = Engine(result.cluster)
+        index = {pod.key: i for i, pod in enumerate(engine.pods)}
+        matrix = connectivity(engine)
+        reach: dict[tuple[Protocol, int], set[tuple[int, int]]] = {}
+        for probe in step.probes:
+            ip = engine.pod(probe.destination).ips[0]
+            src, dst = index[probe.source], index[probe.destination]
+            key = (probe.protocol, probe.port)
+            if key not in reach:
+                allowed = port_reachability(engine, *key)
+                reach[key] = {(s, d) for s in range(len(engine.pods))
+                              for d in reachable_pods(engine, allowed, s)}
+            text = matrix.between_pods(src, dst)
+            got = {
+                "Engine.allowed": engine.allowed(probe.source, ip, probe.protocol, probe.port),
+                "port_reachability": (src, dst) in reach[key],
+                "connectivity": connection_allows(text, probe.protocol, probe.port),
+            }
+            for how, answer in got.items():
+                if answer != probe.allowed:
+                    wrong.append(f"{probe.where}: {probe.source} -> {probe.destination} "
+                                 f"{probe.protocol} {probe.port}: expected "
+                                 f"{'.' if probe.allowed else 'X'}, {how} says "
+                                 f"{'.' if answer else 'X'} ({text})")
+    assert not wrong, "\n".join(wrong)

@@ -1,6 +1,12 @@
 """The connectivity matrix: for every ordered pair of behaviour classes, the connections
 allowed, computed without ever evaluating a pair of pods on its own.
 
+With cluster-wide policies a side's rules are *layers*: the Admin tier's rules in order,
+the NetworkPolicy rules (when NetworkPolicy isolates the class), the Baseline tier's. Which
+of them match is still one bit mask per pair, and each distinct mask's port set is worked
+out once with the tier algebra of ``spans`` (first match per tier, Pass and no match handed
+down), so the cost stays that of the masks, not of the pairs.
+
 A source class's egress side towards a destination is the union of the ports of the rules
 (of the policies isolating it) whose peers match the destination: which rules match is a bit
 mask, one vector operation per rule over all destinations. The destination's ingress side
@@ -19,10 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from stockade.engine import spans as span_ops
+from stockade.engine.classes import BehaviourClass
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.ports import MAX_PORT, MIN_PORT, PROTOCOLS, PortSpan, format_connections
-from stockade.model.types import PolicyType, Protocol
+from stockade.engine.tiers import ClusterPort, CompiledClusterRule
+from stockade.model.types import PolicyType, Protocol, RuleAction, Tier
 
 BoolMatrix = npt.NDArray[np.bool_]
 Keys = npt.NDArray[np.uint64]  # rule masks: bit j = rule j's peers match
@@ -63,6 +72,50 @@ def _text(spans: Spans) -> str:
     return format_connections(PortSpan(PROTOCOLS[p], first, last) for p, first, last in spans)
 
 
+AnyRule = CompiledRule | CompiledClusterRule
+
+
+@dataclass(frozen=True, slots=True)
+class Layers:
+    """A side's rules, in the order masks number them: the Admin tier's, the NetworkPolicy
+    rules (``isolated``: NetworkPolicy isolates the class in this direction), the Baseline
+    tier's. Without cluster rules a side is the union of its NetworkPolicy rules."""
+
+    admin: tuple[CompiledClusterRule, ...]
+    networkpolicy: tuple[CompiledRule, ...]
+    isolated: bool
+    baseline: tuple[CompiledClusterRule, ...]
+
+    @property
+    def rules(self) -> list[AnyRule]:
+        return [*self.admin, *self.networkpolicy, *self.baseline]
+
+    @property
+    def tiered(self) -> bool:
+        return bool(self.admin or self.baseline)
+
+    @property
+    def trivial(self) -> bool:
+        """Nothing applies: every connection is allowed."""
+        return not (self.tiered or self.isolated)
+
+
+NO_LAYERS = Layers((), (), False, ())
+
+
+def _cluster_port_spans(port: ClusterPort,
+                        cls: BehaviourClass) -> list[tuple[int, int, int]]:
+    """A cluster rule's port entry towards a destination class: a named port is the class's
+    container port of that name, whatever its protocol."""
+    if port.never:
+        return []
+    if port.name:
+        return [(_PROTOCOL_INDEX[proto], number, number)
+                for proto, name, number in cls.named_ports if name == port.name][:1]
+    assert port.protocol is not None
+    return [(_PROTOCOL_INDEX[port.protocol], port.first, port.last)]
+
+
 class PairSets:
     """For one engine: the numbered port sets that sources may open (egress) and that
     destinations accept (ingress), per pair of classes, in chunks of source classes."""
@@ -71,31 +124,36 @@ class PairSets:
         self.engine = engine
         classes = engine.classes
         self.n = n = len(classes)
-        # Egress types: classes isolated for egress by the same policies share one.
-        e_types: dict[tuple[int, ...], int] = {(): 0}
+        # Egress types: classes with the same cluster-policy stacks and isolated for egress
+        # by the same policies share one.
+        e_types: dict[tuple[object, ...], int] = {self._layers_key(-1, EGRESS): 0}
         self.e_type = np.zeros(n, dtype=np.int64)
+        self.e_layers: list[Layers] = [NO_LAYERS]
         for cls in classes:
-            key = tuple(engine.isolating[EGRESS][cls.index])
-            self.e_type[cls.index] = e_types.setdefault(key, len(e_types))
-        self.e_rules = [self._rules(policies, EGRESS) for policies in e_types]
-        # Ingress types: the same policies, and the same ports once named ports are resolved
-        # on the class (the destination).
+            key = self._layers_key(cls.index, EGRESS)
+            if key not in e_types:
+                e_types[key] = len(e_types)
+                self.e_layers.append(self._layers(cls.index, EGRESS))
+            self.e_type[cls.index] = e_types[key]
+        self.e_rules = [layers.rules for layers in self.e_layers]
+        # Ingress types: the same, and the same ports once named ports are resolved on the
+        # class (the destination).
         i_types: dict[tuple[object, ...], int] = {(): 0}
         self.i_type = np.zeros(n, dtype=np.int64)
-        self.i_rules: list[list[CompiledRule]] = [[]]
+        self.i_layers: list[Layers] = [NO_LAYERS]
         self.i_spans: list[list[Spans]] = [[]]
         for cls in classes:
-            isolating = tuple(engine.isolating[INGRESS][cls.index])
-            if not isolating:
+            layers = self._layers(cls.index, INGRESS)
+            if layers.trivial:
                 continue
-            rules = self._rules(isolating, INGRESS)
-            spans = [self.rule_spans(rule, cls.index) for rule in rules]
-            i_key = (isolating, tuple(spans))
+            spans = [self.rule_spans(rule, cls.index) for rule in layers.rules]
+            i_key = (self._layers_key(cls.index, INGRESS), tuple(spans))
             if i_key not in i_types:
                 i_types[i_key] = len(i_types)
-                self.i_rules.append(rules)
+                self.i_layers.append(layers)
                 self.i_spans.append(spans)
             self.i_type[cls.index] = i_types[i_key]
+        self.i_rules = [layers.rules for layers in self.i_layers]
         # Destinations with the same named ports resolve every egress rule alike.
         signatures: dict[object, int] = {}
         self.named = np.zeros(n, dtype=np.int64)
@@ -121,20 +179,39 @@ class PairSets:
                     for i, f in enumerate((4, 6))}
         blocks = {f for cp in engine.compiled for rs in cp.rules.values() for r in rs
                   for f in r.block_members}
+        blocks |= {f for ccp in engine.tiers.compiled for rs in ccp.rules.values()
+                   for r in rs for f in r.block_members}
         self.variants = [*sorted(blocks), 0]  # families whose ipBlocks differ, then none
         self.sets: list[Spans] = [ALL]
         self._set_ids: dict[Spans, int] = {ALL: 0}
         self._e_ids: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
         self._i_ids: dict[int, npt.NDArray[np.int32]] = {}
 
-    def _rules(self, policies: Sequence[int], direction: PolicyType) -> list[CompiledRule]:
-        return [r for i in policies for r in self.engine.compiled[i].rules[direction]]
+    def _layers_key(self, cls: int, direction: PolicyType) -> tuple[object, ...]:
+        """What makes two classes' sides alike: their stacks and isolating policies."""
+        if cls < 0:
+            return (0, (), 0)
+        tiers = self.engine.tiers
+        return (int(tiers.stack_of[Tier.ADMIN, direction][cls]),
+                tuple(self.engine.isolating[direction][cls]),
+                int(tiers.stack_of[Tier.BASELINE, direction][cls]))
 
-    def rule_spans(self, rule: CompiledRule, destination: int) -> Spans:
+    def _layers(self, cls: int, direction: PolicyType) -> Layers:
+        isolating = self.engine.isolating[direction][cls]
+        return Layers(
+            self.engine.tiers.stack(Tier.ADMIN, direction, cls),
+            tuple(r for i in isolating for r in self.engine.compiled[i].rules[direction]),
+            bool(isolating),
+            self.engine.tiers.stack(Tier.BASELINE, direction, cls),
+        )
+
+    def rule_spans(self, rule: AnyRule, destination: int) -> Spans:
         """The ports a rule allows towards a destination class (named ports resolved)."""
         if rule.any_port:
             return ALL
         cls = self.engine.classes[destination]
+        if isinstance(rule, CompiledClusterRule):
+            return _merge([s for port in rule.ports for s in _cluster_port_spans(port, cls)])
         spans = []
         for port in rule.ports:
             proto = _PROTOCOL_INDEX[port.protocol]
@@ -165,7 +242,7 @@ class PairSets:
                         np.where(dst_has(second), second, fallback)).astype(np.int64)
 
     @staticmethod
-    def _masks(rules: Sequence[CompiledRule], variant: int, rows: slice, size: int,
+    def _masks(rules: Sequence[AnyRule], variant: int, rows: slice, size: int,
                words: int) -> Keys:
         """Bit j of a row: rule j's peers match that class (``(size, words)``)."""
         out = np.zeros((size, words), dtype=np.uint64)
@@ -203,7 +280,7 @@ class PairSets:
         ids = self._e_ids.get(key)
         if ids is not None:
             return ids
-        if e_type == 0:
+        if self.e_layers[e_type].trivial:
             ids = np.zeros(self.n, dtype=np.int64)
         else:
             rules = self.e_rules[e_type]
@@ -223,7 +300,8 @@ class PairSets:
                 if spans is None:
                     dst = self.named_rep[int(self.named[f])]
                     spans = by_named[sig] = [self.rule_spans(rule, dst) for rule in rules]
-                local[u] = self.set_id(self._union(rows[f, :-1], spans))
+                local[u] = self.set_id(self._combine(self.e_layers[e_type], rows[f, :-1],
+                                                     spans))
             ids = local[inverse]
         if len(self._e_ids) * ids.nbytes > MASK_CACHE_BYTES:
             self._e_ids.clear()
@@ -234,7 +312,8 @@ class PairSets:
         rules, spans = self.i_rules[i_type], self.i_spans[i_type]
         masks = self._masks(rules, variant, slice(None), self.n, self.i_words)
         first, inverse = self._distinct(masks)
-        local = [self.set_id(self._union(masks[f], spans)) for f in first]
+        layers = self.i_layers[i_type]
+        local = [self.set_id(self._combine(layers, masks[f], spans)) for f in first]
         row: npt.NDArray[np.int32] = np.array(local, dtype=np.int32)[inverse]
         return row
 
@@ -290,6 +369,31 @@ class PairSets:
                 e_ids = np.where(mask, egress, e_ids)
                 i_ids = np.where(mask, ingress, i_ids)
         return e_ids, i_ids
+
+    @classmethod
+    def _combine(cls, layers: Layers, mask: Keys, spans: Sequence[Spans]) -> Spans:
+        """The ports a side allows towards a class whose mask says which rules match it."""
+        if not layers.tiered:
+            return cls._union(mask, spans) if layers.isolated else ALL
+
+        def bit(j: int) -> bool:
+            return bool(int(mask[j // 64]) >> (j % 64) & 1)
+
+        def ordered(rules: Sequence[CompiledClusterRule],
+                    start: int) -> list[tuple[RuleAction, Spans]]:
+            return [(rule.action, spans[start + k]) for k, rule in enumerate(rules)
+                    if bit(start + k)]
+
+        n_admin, n_np = len(layers.admin), len(layers.networkpolicy)
+        networkpolicy: Spans | None = None
+        if layers.isolated:
+            networkpolicy = span_ops.merge(
+                s for k in range(n_np) if bit(n_admin + k) for s in spans[n_admin + k])
+        result = span_ops.tiered(span_ops.first_match(ordered(layers.admin, 0)),
+                                 networkpolicy,
+                                 span_ops.first_match(ordered(layers.baseline,
+                                                              n_admin + n_np)))
+        return ALL if result == ALL else result
 
     @staticmethod
     def _union(mask: Keys, spans: Sequence[Spans]) -> Spans:

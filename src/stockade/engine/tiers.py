@@ -146,7 +146,7 @@ class ClusterPeer:
         return any(addr.version == net.version and addr in net for net in self.networks)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared (and hashed) by identity
 class CompiledClusterRule:
     """One rule of a cluster policy, compiled. ``action`` is what it does when it matches:
     a rule with a peer that sets no known field fails closed (upstream): an Accept rule
@@ -305,3 +305,14 @@ def build_tiers(compiler: TierCompiler, policies: Sequence[ClusterNetworkPolicy]
             stacks[tier, direction] = list(numbered)
             stack_of[tier, direction] = local[np.asarray(inverse).ravel()]
     return Tiers(compiled, stacks, stack_of)
+
+
+def domain_matches(pattern: str, name: str) -> bool:
+    """Upstream's DomainName: an exact name, or ``*.`` and one or more whole labels before
+    the rest (``*.kubernetes.io`` matches ``a.b.kubernetes.io``, not ``kubernetes.io``).
+    Names compare as DNS does: case-insensitively, a trailing dot ignored."""
+    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
+    if pattern.startswith("*."):
+        suffix = pattern[1:]
+        return name.endswith(suffix) and len(name) > len(suffix)
+    return name == pattern

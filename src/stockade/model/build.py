@@ -232,10 +232,12 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     workloads: list[Workload] = []
     nodes: list[Node] = []
     cluster_policies: list[ClusterNetworkPolicy] = []
-    for obj in valid.values():
-        if isinstance(obj, ClusterNetworkPolicy):
-            cluster_policies.append(obj)
-        elif isinstance(obj, Namespace):
+    for kept in valid.values():
+        if isinstance(kept, ClusterNetworkPolicy):
+            cluster_policies.append(kept)
+            continue
+        obj = kept
+        if isinstance(obj, Namespace):
             namespaces[obj.name] = obj
         elif isinstance(obj, Pod):
             pods.append(obj)
