@@ -265,7 +265,7 @@ Stack = tuple[CompiledClusterRule, ...]
 @dataclass(frozen=True, slots=True)
 class Tiers:
     """The compiled cluster policies and, per tier, direction and class, the class's stack
-    (numbered: classes with the same policies share a stack number)."""
+    (numbered: classes with the same rules share a stack number; 0 is no rule at all)."""
 
     compiled: tuple[CompiledClusterPolicy, ...]
     stacks: dict[tuple[Tier, PolicyType], list[Stack]]  # stack number -> rules
@@ -296,7 +296,7 @@ def build_tiers(compiler: TierCompiler, policies: Sequence[ClusterNetworkPolicy]
                 stacks[tier, direction] = [()]
                 stack_of[tier, direction] = np.zeros(classes, dtype=np.int64)
                 continue
-            numbered: dict[Stack, int] = {}
+            numbered: dict[Stack, int] = {(): 0}  # stack 0 is always the empty one
             local = np.empty(len(first), dtype=np.int64)
             for u, row in enumerate(first):
                 stack = tuple(rule for k, i in enumerate(order) if selects[row, k]
