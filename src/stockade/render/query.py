@@ -51,7 +51,10 @@ def _tiered_text(side: DirectionVerdict, style: Style) -> tuple[str, list[str]]:
         steps.append(what if steps else "no Admin rule matches → " + what)
         rest = _networkpolicy_lines(side, style)
     elif side.decided_by is None:
-        steps.append("no cluster-wide rule matches, " + escape(side.note or "not isolated"))
+        if side.passed:
+            steps.append("not isolated by NetworkPolicy, no Baseline rule matches: allowed")
+        else:
+            steps.append("no cluster-wide rule matches, " + escape(side.note or "not isolated"))
     elif not side.allowed:
         rest = _misses_lines(side)
     lines = [f"          {s}" for s in steps[1:]] + rest
