@@ -11,6 +11,7 @@ Every answer records the deciding rules.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ from stockade.engine.resolved import (
     PodRules,
     PortRange,
     ResolvedBlock,
+    ResolvedClusterRule,
     ResolvedPeers,
     ResolvedRule,
 )
@@ -61,7 +63,7 @@ from stockade.engine.tiers import (
 )
 from stockade.engine.traffic import Endpoint, Traffic, connection_family
 from stockade.errors import InputError
-from stockade.model.netparse import IPAddress, effective_address, parse_ip
+from stockade.model.netparse import IPAddress, effective_address, effective_network, parse_ip
 from stockade.model.selectors import describe_selector, selector_keys, selector_matches
 from stockade.model.types import (
     Cluster,
@@ -645,14 +647,49 @@ class Engine:
             return PodRules(pod_key, False)
         cls = self.class_of(pod)
         isolating = self.isolating[direction][cls.index]
-        if not isolating:
-            return PodRules(pod_key, False)
+        admin = tuple(self._resolve_cluster(r, pod)
+                      for r in self.tiers.stack(Tier.ADMIN, direction, cls.index))
+        baseline = tuple(self._resolve_cluster(r, pod)
+                         for r in self.tiers.stack(Tier.BASELINE, direction, cls.index))
         rules = tuple(
             self._resolve(rule, pod)
             for i in isolating
             for rule in self.compiled[i].rules[direction]
         )
-        return PodRules(pod_key, True, rules)
+        return PodRules(pod_key, bool(isolating), rules, admin, baseline)
+
+    def _resolve_cluster(self, rule: CompiledClusterRule, subject: Pod) -> ResolvedClusterRule:
+        policy = self.cluster_policies[rule.policy]
+        if rule.all_peers:
+            return ResolvedClusterRule(policy.key, rule.index, rule.action, ResolvedPeers(True),
+                                       None)
+        pods = frozenset(self.pods[m].key for c in np.flatnonzero(rule.selected)
+                         for m in self.classes[int(c)].members)
+        blocks = tuple(ResolvedBlock(net) for cp in rule.peers for net in cp.networks)
+        blocks += tuple(ResolvedBlock(effective_network(ipaddress.ip_network(a)))
+                        for cp in rule.peers
+                        for a in sorted(cp.node_addresses, key=lambda a: (a.version, a)))
+        domains = tuple(d for cp in rule.peers for d in cp.peer.domain_names)
+        peers = ResolvedPeers(False, pods, blocks)
+        if rule.any_port:
+            return ResolvedClusterRule(policy.key, rule.index, rule.action, peers, None,
+                                       domains=domains)
+        ranges: list[PortRange] = []
+        named: list[str] = []
+        for cp in rule.ports:
+            if cp.never:
+                continue
+            if cp.name and rule.direction is INGRESS:
+                found = next((p for p in subject.container_ports() if p.name == cp.name), None)
+                if found is not None and found.protocol in Protocol.__members__:
+                    ranges.append(PortRange(Protocol(found.protocol), found.container_port,
+                                            found.container_port))
+            elif cp.name:
+                named.append(cp.name)
+            elif cp.protocol is not None:
+                ranges.append(PortRange(cp.protocol, cp.first, cp.last))
+        return ResolvedClusterRule(policy.key, rule.index, rule.action, peers, tuple(ranges),
+                                   tuple(named), domains)
 
     def _resolve(self, rule: CompiledRule, subject: Pod) -> ResolvedRule:
         policy = self.policies[rule.policy]
