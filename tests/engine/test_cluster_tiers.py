@@ -21,7 +21,8 @@ from stockade.sources.files import parse_text, read_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 V1ALPHA2 = ROOT / "examples" / "cluster-policies"
-V1ALPHA1 = ROOT / "examples" / "admin-network-policies"
+WORLD = V1ALPHA2 / "world"  # the cluster; the rest of V1ALPHA2 are its cluster policies
+V1ALPHA1 = ROOT / "examples" / "admin-network-policies"  # the same policies in v1alpha1
 TCP, UDP = Protocol.TCP, Protocol.UDP
 
 
@@ -51,26 +52,26 @@ Case = tuple[str, str, Protocol, int, bool, str, str]
 CASES: list[Case] = [
     # dns-for-everyone (priority 5) accepts egress to kube-dns; protect-kube-system accepts
     # DNS into kube-system whatever the caller
-    ("shop/web-0", "kube-system/coredns-0", UDP, 53, True, "Admin",
+    ("store/web-0", "kube-system/coredns-0", UDP, 53, True, "Admin",
      "ClusterNetworkPolicy/protect-kube-system"),
     # protect-kube-system: metrics only from Prometheus, everything else denied
-    ("monitoring/prometheus-0", "kube-system/coredns-1", TCP, 9153, True, "Admin",
+    ("observability/prometheus-0", "kube-system/coredns-1", TCP, 9153, True, "Admin",
      "ClusterNetworkPolicy/protect-kube-system"),
-    ("shop/web-0", "kube-system/coredns-1", TCP, 9153, False, "Admin",
+    ("store/web-0", "kube-system/coredns-1", TCP, 9153, False, "Admin",
      "ClusterNetworkPolicy/protect-kube-system"),
-    # protect-monitoring: nobody outside monitoring
-    ("shop/api-0", "monitoring/prometheus-0", TCP, 9090, False, "Admin",
-     "ClusterNetworkPolicy/protect-monitoring"),
-    # the shop's NetworkPolicies decide for their pods (the baseline does not apply)
-    ("shop/web-0", "shop/api-0", TCP, 8000, True, "NetworkPolicy", ""),
-    ("shop/web-0", "shop/db-0", TCP, 5432, False, "NetworkPolicy", ""),
-    ("billing/invoice-0", "shop/web-0", TCP, 8080, True, "NetworkPolicy", ""),
+    # protect-observability: nobody outside observability
+    ("store/api-0", "observability/prometheus-0", TCP, 9090, False, "Admin",
+     "ClusterNetworkPolicy/protect-observability"),
+    # the store's NetworkPolicies decide for their pods (the baseline does not apply)
+    ("store/web-0", "store/api-0", TCP, 8000, True, "NetworkPolicy", ""),
+    ("store/web-0", "store/db-0", TCP, 5432, False, "NetworkPolicy", ""),
+    ("billing/invoice-0", "store/web-0", TCP, 8080, True, "NetworkPolicy", ""),
     # Prometheus scrapes tenants' metrics ports over their NetworkPolicies (admin Accept)
-    ("monitoring/prometheus-0", "shop/db-0", TCP, 9187, True, "Admin",
+    ("observability/prometheus-0", "store/db-0", TCP, 9187, True, "Admin",
      "ClusterNetworkPolicy/prometheus-scrapes-tenants"),
-    ("monitoring/prometheus-0", "shop/db-0", TCP, 5432, False, "NetworkPolicy", ""),
+    ("observability/prometheus-0", "store/db-0", TCP, 5432, False, "NetworkPolicy", ""),
     # billing has no NetworkPolicy: the tenant baseline denies ingress
-    ("shop/web-0", "billing/invoice-0", TCP, 8080, False, "Baseline",
+    ("store/web-0", "billing/invoice-0", TCP, 8080, False, "Baseline",
      "ClusterNetworkPolicy/tenant-default-deny"),
 ]
 
@@ -88,17 +89,17 @@ def test_who_decides(example: Engine, case: Case) -> None:
 
 
 def test_explanations_name_tier_policy_priority_and_rule(example: Engine) -> None:
-    assert text(example, "shop/web-0", "monitoring/prometheus-0", TCP, 9090) == [
-        "shop/web-0 -> monitoring/prometheus-0 TCP 9090: denied",
-        "  egress  shop/web-0: no cluster-wide rule matches, not isolated for egress",
-        "  ingress monitoring/prometheus-0: denied by admin "
-        "ClusterNetworkPolicy/protect-monitoring priority 20 ingress[1] \"nobody-else\": "
+    assert text(example, "store/web-0", "observability/prometheus-0", TCP, 9090) == [
+        "store/web-0 -> observability/prometheus-0 TCP 9090: denied",
+        "  egress  store/web-0: no cluster-wide rule matches, not isolated for egress",
+        "  ingress observability/prometheus-0: denied by admin "
+        "ClusterNetworkPolicy/protect-observability priority 20 ingress[1] \"nobody-else\": "
         "Deny (from[0], any port)",
     ]
-    assert text(example, "shop/web-0", "shop/api-0", TCP, 8000)[2:] == [
-        "  ingress shop/api-0: no Admin rule matches → NetworkPolicy: isolated by "
-        "shop/api-from-web",
-        "          allowed by shop/api-from-web ingress[0] (from[0], ports[0])",
+    assert text(example, "store/web-0", "store/api-0", TCP, 8000)[2:] == [
+        "  ingress store/api-0: no Admin rule matches → NetworkPolicy: isolated by "
+        "store/api-from-web",
+        "          allowed by store/api-from-web ingress[0] (from[0], ports[0])",
     ]
 
 
@@ -106,7 +107,7 @@ def test_pass_hands_over_to_networkpolicy_then_baseline() -> None:
     extra = """
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {name: prometheus-web, namespace: monitoring}
+metadata: {name: prometheus-web, namespace: observability}
 spec:
   podSelector: {matchLabels: {app: prometheus}}
   ingress:
@@ -114,23 +115,23 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: grafana-0, namespace: monitoring, labels: {app: grafana}}
+metadata: {name: grafana-0, namespace: observability, labels: {app: grafana}}
 spec: {nodeName: node-b, containers: [{name: main}]}
 status: {hostIP: 192.168.10.2, podIP: 10.244.2.3}
 """
     result = build_cluster([*read_paths([str(V1ALPHA2)]), *parse_text(extra, "extra.yaml")])
     engine = Engine(result.cluster)
-    # inside monitoring: protect-monitoring passes, monitoring's NetworkPolicy decides
-    assert text(engine, "monitoring/grafana-0", "monitoring/prometheus-0", TCP, 9090)[2:] == [
-        "  ingress monitoring/prometheus-0: admin ClusterNetworkPolicy/protect-monitoring "
-        "priority 20 ingress[0] \"monitoring-decides-inside\": Pass (from[0], any port) → "
+    # inside observability: protect-observability passes, observability's NetworkPolicy decides
+    assert text(engine, "observability/grafana-0", "observability/prometheus-0", TCP, 9090)[2:] == [
+        "  ingress observability/prometheus-0: admin ClusterNetworkPolicy/protect-observability "
+        "priority 20 ingress[0] \"observability-decides-inside\": Pass (from[0], any port) → "
         "next tier",
-        "          NetworkPolicy: isolated by monitoring/prometheus-web",
-        "          allowed by monitoring/prometheus-web ingress[0] (any source, ports[0])",
+        "          NetworkPolicy: isolated by observability/prometheus-web",
+        "          allowed by observability/prometheus-web ingress[0] (any source, ports[0])",
     ]
-    assert not engine.allowed("monitoring/grafana-0", "monitoring/prometheus-0", TCP, 9091)
+    assert not engine.allowed("observability/grafana-0", "observability/prometheus-0", TCP, 9091)
     # billing-egress passes cluster traffic; nothing below decides: allowed
-    lines = text(engine, "billing/invoice-0", "monitoring/grafana-0", TCP, 3000)
+    lines = text(engine, "billing/invoice-0", "observability/grafana-0", TCP, 3000)
     assert lines[1:3] == [
         "  egress  billing/invoice-0: admin ClusterNetworkPolicy/billing-egress priority 40 "
         "egress[1] \"cluster-traffic-decided-below\": Pass (to[0], any port) → next tier",
@@ -155,8 +156,8 @@ def test_domain_names_are_judged_by_name_only(example: Engine) -> None:
 
 def test_own_node_traffic_is_exempt_from_every_tier(example: Engine) -> None:
     # tenants-stay-off-nodes denies egress to every node; web-0 runs on node-a
-    assert not example.allowed("shop/web-0", "192.168.10.2", TCP, 10250)
-    assert example.allowed("shop/web-0", "192.168.10.1", TCP, 10250)
+    assert not example.allowed("store/web-0", "192.168.10.2", TCP, 10250)
+    assert example.allowed("store/web-0", "192.168.10.1", TCP, 10250)
 
 
 HAIRPIN = """
@@ -199,12 +200,11 @@ def test_hairpin_through_a_service_is_subject_to_cluster_policies() -> None:
 
 
 def test_both_api_versions_of_the_example_agree() -> None:
-    v2, v1 = engine_of(V1ALPHA2), engine_of(V1ALPHA1)
+    v2, v1 = engine_of(V1ALPHA2), engine_of(WORLD, V1ALPHA1)
     m2, m1 = connectivity(v2), connectivity(v1)
     assert [p.key for p in v2.pods] == [p.key for p in v1.pods]
+    assert [p.key for p in v2.cluster.cluster_policies] != \
+        [p.key for p in v1.cluster.cluster_policies]
     n = len(v2.pods)
     assert [[m2.between_pods(i, j) for j in range(n)] for i in range(n)] == \
         [[m1.between_pods(i, j) for j in range(n)] for i in range(n)]
-    for name in ("namespaces.yaml", "nodes.yaml", "pods.yaml", "shop-networkpolicies.yaml"):
-        copy = (V1ALPHA1 / name).read_text().split("\n", 1)[1]  # its first line says "copy"
-        assert copy == (V1ALPHA2 / name).read_text(), name
