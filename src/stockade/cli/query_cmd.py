@@ -133,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
         check_service_ref("--to", args.destination)
     port, protocol = parse_port(args.port) if ref is None else (0, None)
     result = load(args)
-    cluster, endpoints = choose(args, result.cluster, keep={k for k in (args.source, args.destination) if k})
+    named = {args.source, *([args.destination] if args.destination else [])}
+    cluster, endpoints = choose(args, result.cluster, keep=named)
     engine = Engine(cluster)
     owner = endpoints.owner
     source = _endpoint(engine, cluster, args.source, owner)
