@@ -11,6 +11,8 @@ need_apt=()
 command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v conntrack >/dev/null 2>&1 || need_apt+=(conntrack)
+command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)  # the lab's sandbox
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)  # the README's lab example, its test
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)  # matrix -o svg
 if [ -n "$extras" ]; then

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -49,13 +51,26 @@ def test_packets_agree_with_engine(case: str, paths: list[Path], lab_name: str) 
     if not any(p[1] == "TCP" for p in ports):
         ports.append((80, "TCP"))
     m = measure.measure(lab.state, lab.engine, ports)
-    assert m.problems == ()
+    assert m.plumbing == ()
     assert m.mismatches == ()
     judged = [p for p in m.probes if p.outcome in (REACHABLE, DROPPED)]
     # Pods with no IP family in common cannot talk at all; every other probe is judged.
     no_family = [p for p in m.probes if p.outcome == UNTESTABLE and "has no IPv" in p.detail]
     assert len(judged) + len(no_family) == len(lab.state.pods) ** 2 * len(ports)
     assert no_family == []
+    # The lab compares with the engine's matrix; its point queries say the same.
+    point = [p for p in judged if lab.engine.allowed(p.src, p.dst, Protocol(p.protocol),
+                                                     p.port) != (p.outcome == REACHABLE)]
+    assert point == []
+    # Between the pods and every node address the input knows, both ways, all judged.
+    addresses = lab.state.addresses
+    assert len(m.address_probes) == 2 * len(ports) * sum(
+        1 for pod in lab.state.pods for a in addresses
+        if any((":" in a) == (":" in ip) for ip in pod.ips))
+    assert {p.outcome for p in m.address_probes} <= {REACHABLE, DROPPED}
+    if case == "36-own-node-addresses.yaml":
+        assert addresses == ["172.16.0.1", "172.20.0.1", "172.16.0.2"]
+        assert {p.outcome for p in m.address_probes} == {REACHABLE, DROPPED}
     if case in ("nine-pods", "allocated-dual-stack"):
         outcomes = {p.outcome for p in judged}
         assert outcomes == {REACHABLE, DROPPED}
@@ -183,7 +198,7 @@ def test_lab_run_json_logs_seed_pod_and_sctp_untestable() -> None:
     seed = ROOT / "examples" / "hostaliases" / "hostaliases-konvoy-pod.yaml"
     done = subprocess.run([sys.executable, "-m", "stockade", "lab", "run", str(seed),
                            "--name", f"r{os.getpid() % 100000}", "--port", "80/TCP",
-                           "--port", "9/SCTP", "-o", "json"],
+                           "--port", "9/SCTP", "-o", "json", "--run-commands"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -217,7 +232,8 @@ def test_ctrl_c_removes_everything(tmp_path: Path) -> None:
     before_links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
                                   check=True).stdout
     proc = subprocess.Popen([sys.executable, "-m", "stockade", "lab", "run", str(source),
-                             "--name", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--name", name, "--run-commands"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not (Path("/run/netns") / f"stk-{name}-p0").exists():
         time.sleep(0.05)
@@ -272,7 +288,8 @@ def test_down_cleans_a_crashed_lab(lab_name: str) -> None:
 
 def test_exec_sees_the_hosts_file_and_the_pod_address(lab_name: str) -> None:
     seed = ROOT / "examples" / "hostaliases" / "hostaliases-konvoy-pod.yaml"
-    lifecycle.up(_raws(seed), lab_name)
+    lab = lifecycle.up(_raws(seed), lab_name, run_commands=True)
+    lifecycle.wait_for_commands(lab.state, 10)
     done = subprocess.run([sys.executable, "-m", "stockade", "lab", "exec", lab_name,
                            "default/hostaliases-konvoy-pod", "--", "sh", "-c",
                            "cat /etc/hosts; ip -o -4 addr show dev eth0"],
@@ -319,3 +336,71 @@ def test_addresses_a_lab_pod_cannot_have_are_refused(address: str, lab_name: str
     assert done.returncode == 2
     assert f'pod IP "{address}" cannot be a pod\'s address in the lab' in done.stderr
     assert leftovers(lab_name) == []
+
+
+def test_lab_grids_use_the_marks_and_layout_of_matrix_port(lab_name: str) -> None:
+    """One convention: the lab's grids and ``matrix --port`` print the same rows (``.``
+    reachable, ``X`` not), cell for cell, when packets and engine agree."""
+    konvoy = str(ROOT / "examples" / "konvoy")
+    ports = ["--port", "8080/TCP", "--port", "6379/TCP", "--port", "53/UDP"]
+    lab = subprocess.run([sys.executable, "-m", "stockade", "lab", "run", konvoy, "--name",
+                          lab_name, *ports], capture_output=True, text=True, check=False,
+                         timeout=120)
+    assert lab.returncode == 0, lab.stderr
+    matrix = subprocess.run([sys.executable, "-m", "stockade", "matrix", konvoy, *ports],
+                            capture_output=True, text=True, check=True)
+
+    def grids(text: str) -> list[str]:
+        return [line.rstrip() for line in text.splitlines()
+                if re.match(r"\d+ \S+/\S+ +[.X]", line) or re.fullmatch(r" +[\d ]+", line)]
+
+    assert grids(lab.stdout) == grids(matrix.stdout)
+    assert {"X", "."} <= set("".join(grids(lab.stdout)))
+    assert "Y" not in "".join(grids(lab.stdout))
+
+
+def test_listener_survives_a_connection_closed_while_its_event_is_pending(
+        lab_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon once died on a 500-pod lab: a connection answered early (too many open)
+    still had a read event in the same round, and reading a closed socket raised."""
+    from stockade.lab import listeners
+    from stockade.lab.system import in_netns
+
+    monkeypatch.setattr(listeners, "MAX_OPEN", 1)
+    netns = f"stk-{lab_name}-p0"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    subprocess.run(["ip", "-n", netns, "link", "set", "lo", "up"], check=True)
+    responder = listeners.Responder()
+    assert responder.listen(netns, "t/p", 80, "TCP", (4,))
+    thread = threading.Thread(target=responder.serve)
+    thread.start()
+    try:
+        with in_netns(netns):
+            first = socket.create_connection(("127.0.0.1", 80), timeout=5)
+            first.sendall(b"GET / HTTP/1.1\r\n")  # not complete: stays open
+            time.sleep(0.3)
+            second = socket.create_connection(("127.0.0.1", 80), timeout=5)
+            first.sendall(b"Host: x\r\n")  # read event for a connection about to be closed
+            time.sleep(0.5)
+            assert thread.is_alive()
+            assert first.recv(100).startswith(b"HTTP/1.0 200 OK")  # answered when pushed out
+            second.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert second.recv(200).endswith(b"stockade t/p\n")
+            first.close()
+            second.close()
+    finally:
+        responder.stop.set()
+        thread.join()
+        responder.close()
+
+
+def test_a_dead_daemon_is_reported_as_plumbing(lab_name: str) -> None:
+    lab = lifecycle.up(_raws(SCENARIOS / "nine-pods-base.yaml"), lab_name)
+    os.kill(lab.state.server_pid, signal.SIGKILL)
+    done = subprocess.run([sys.executable, "-m", "stockade", "lab", "probe", lab_name,
+                           "--port", "80/TCP"], capture_output=True, text=True, check=False,
+                          timeout=120)
+    assert done.returncode == 1
+    assert (f"PLUMBING the lab's daemon serves the declared ports: no; the daemon (pid "
+            f"{lab.state.server_pid}) has exited") in done.stdout
+    assert "MISMATCH" not in done.stdout

@@ -25,7 +25,7 @@ import pytest
 
 from stockade.engine import Engine
 from stockade.lab.probe import DROPPED, REACHABLE, Target, probe_all
-from stockade.lab.system import ip_batch, sysctl
+from stockade.lab.system import ip_batch, set_sysctls
 from stockade.model.build import RawObject, build_cluster
 from stockade.model.types import Origin, PolicyType, Protocol
 from stockade.nft.apply import NftRunner
@@ -62,11 +62,11 @@ class Net:
 def _setup(net: Net, topology: str) -> None:
     for ns in (net.node, net.pod, net.external, net.stranger):
         subprocess.run(["ip", "netns", "add", ns], check=True)
-    sysctl(net.node, "net.ipv4.ip_forward", "1")
+    set_sysctls(net.node, {"net.ipv4.ip_forward": "1"})
     node = ["link set lo up", f"addr add {INTERNAL}/32 dev lo",
             f"link add pod0 type veth peer name eth0 netns {net.pod}"]
     if topology == "bridge":
-        sysctl(net.node, "net.bridge.bridge-nf-call-iptables", "1")
+        set_sysctls(net.node, {"net.bridge.bridge-nf-call-iptables": "1"})
         # The node speaks to its pods from its InternalIP (the listeners' replies too).
         node += ["link add br0 type bridge", f"addr add {GATEWAY}/24 dev br0",
                  "link set br0 up", "link set pod0 master br0 up",

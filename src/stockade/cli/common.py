@@ -74,11 +74,13 @@ def choose(args: argparse.Namespace, cluster: Cluster,
 
 
 def read_inputs(args: argparse.Namespace,
-                broken: list[DocumentError] | None = None) -> list[RawObject]:
+                broken: list[DocumentError] | None = None,
+                texts: dict[str, str] | None = None) -> list[RawObject]:
     """The raw objects named on the command line (files, stdin, or a live cluster). Broken
     documents raise ``DocumentError``, or are collected in ``broken`` when it is given.
     Input that holds no object at all is refused, as ``kubectl apply`` refuses it: an
-    empty stdin usually means that the command piping into stockade failed."""
+    empty stdin usually means that the command piping into stockade failed. With
+    ``texts``, the files' texts are kept there (see ``read_paths``)."""
     check_input_options(args)
     if getattr(args, "cluster", False):
         from stockade.sources.cluster import ClusterSource
@@ -92,7 +94,8 @@ def read_inputs(args: argparse.Namespace,
     if skipping:
         broken = []
     budget = Budget()
-    objects = read_paths(args.paths, broken=broken, budget=budget) if args.paths else []
+    objects = (read_paths(args.paths, broken=broken, budget=budget, texts=texts)
+               if args.paths else [])
     if helm_chart:
         from stockade.sources.helm import render_chart
 
@@ -126,10 +129,11 @@ def default_namespace(args: argparse.Namespace) -> str:
     return getattr(args, "helm_namespace", None) or "default"
 
 
-def load(args: argparse.Namespace) -> BuildResult:
+def load(args: argparse.Namespace, texts: dict[str, str] | None = None) -> BuildResult:
     """Read and build the cluster; refuse invalid input unless ``--skip-invalid``, which
-    also skips documents that cannot be read (each named in a warning)."""
-    raws = read_inputs(args)
+    also skips documents that cannot be read (each named in a warning). With ``texts``,
+    the files' texts are kept there."""
+    raws = read_inputs(args, texts=texts)
     result = build_cluster(raws, default_namespace=default_namespace(args))
     if result.findings and not args.skip_invalid:
         raise InvalidObjects(result.findings)

@@ -1,34 +1,68 @@
 """``stockade lab``: pods as network namespaces, policies enforced by nftables, real probes.
 
 Subcommands up, exec, probe, apply, logs, down, list and run (up + probe + compare with the
-engine + down). Thin: the work is in ``stockade.lab``.
+engine + down). Thin: the work is in ``stockade.lab``. Every option is checked here, before
+anything is built.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import subprocess
 import sys
 from types import FrameType
+from typing import TYPE_CHECKING
 
+from stockade.cli import diagnostics
 from stockade.cli.common import add_input_arguments, read_inputs
 from stockade.errors import UsageError
 from stockade.lab.names import DEFAULT_POD_CIDR, check_lab_name
+from stockade.render.escape import escape, safe_log
 from stockade.wording import count
 
+if TYPE_CHECKING:
+    from stockade.lab.lifecycle import Lab
+
 _PROTOCOLS = ("TCP", "UDP", "SCTP")
+MIN_TIMEOUT, MAX_TIMEOUT = 0.05, 60.0
+RUN_COMMANDS_HINT = ("run them sandboxed with --run-commands (no image: the host's binaries, "
+                     "read-only; see the README's lab sandbox section)")
 
 
 def parse_port(text: str) -> tuple[int, str]:
     number, _, protocol = text.partition("/")
     protocol = (protocol or "TCP").upper()
-    if not number.isdigit() or not 1 <= int(number) <= 65535 or protocol not in _PROTOCOLS:
+    # ASCII digits only, as the API server reads a port: "²" or "٨٠" are not numbers here.
+    if (not (number.isascii() and number.isdigit()) or len(number) > 5
+            or not 1 <= int(number) <= 65535 or protocol not in _PROTOCOLS):
         raise argparse.ArgumentTypeError(f"{text!r}: expected PORT/PROTOCOL such as 80/TCP "
                                          "or 53/UDP (port 1-65535; TCP, UDP or SCTP)")
     return int(number), protocol
+
+
+def parse_timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT:g} (a probe "
+            "waits this long for an answer before its drop is checked against the ruleset)")
+    return value
+
+
+def parse_pod_cidr(text: str) -> str:
+    from stockade.lab.plan import check_pod_cidr
+
+    try:
+        return check_pod_cidr(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _lab_name(text: str) -> str:
@@ -38,80 +72,138 @@ def _lab_name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _name_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", type=_lab_name, metavar="NAME",
+                        help="the lab's name, as given to lab up --name (see lab list)")
+
+
 def _probe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", action="append", type=parse_port, default=[],
-                        metavar="PORT/PROTO", help="probe this port (repeatable; default: "
-                        "every declared container port)")
-    parser.add_argument("-o", "--output", choices=("text", "json"), default="text")
-    parser.add_argument("--timeout", type=float, default=0.5,
-                        help="seconds a probe waits before it counts as dropped (0.5)")
+                        metavar="PORT/PROTO", help="probe this port, such as 80/TCP or 53/UDP "
+                        "(repeatable; default: every declared container port)")
+    parser.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                        help="text grids (default) or JSON in the shape of matrix --port")
+    parser.add_argument("--timeout", type=parse_timeout, default=0.5, metavar="SECONDS",
+                        help="how long a probe waits for an answer before the node's record "
+                        f"of it is checked ({MIN_TIMEOUT} to {MAX_TIMEOUT:g}; default 0.5)")
+
+
+def _build_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pod-cidr", type=parse_pod_cidr, default=DEFAULT_POD_CIDR,
+                        metavar="CIDR", help="where pods without status.podIP get an "
+                        f"address (default {DEFAULT_POD_CIDR})")
+    parser.add_argument("--run-commands", action="store_true",
+                        help="run the containers' command/args, each in a sandbox (own mount, "
+                        "PID, UTS and IPC namespaces, host read-only, no capabilities, "
+                        "unprivileged user by default); without it no manifest command runs")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lab = subparsers.add_parser(
         "lab", help="run the pods as network namespaces and probe them with real packets",
         description="A lab runs the input's pods as Linux network namespaces on this machine "
-        "(needs root), enforces the policies with the compiled nftables ruleset, writes each "
-        "pod's kubelet /etc/hosts, runs containers' commands with the host's binaries (no "
-        "images) and probes flows with real TCP and UDP packets.")
+        "(needs root), routed by a node namespace that enforces the policies with the "
+        "compiled nftables ruleset, writes each pod's kubelet /etc/hosts, and probes flows "
+        "with real TCP and UDP packets. Containers' commands run only with --run-commands, "
+        "sandboxed.")
     sub = lab.add_subparsers(dest="lab_command", metavar="SUBCOMMAND", required=True,
                              parser_class=type(lab))
 
-    up = sub.add_parser("up", help="build a lab and leave it running")
+    up = sub.add_parser("up", help="build a lab and leave it running",
+                        description="Build a lab from the manifests and leave it running "
+                        "(probe, exec, apply, logs; remove it with lab down).")
     add_input_arguments(up, cluster=False)
-    up.add_argument("--name", type=_lab_name, default="lab", help="lab name (default lab)")
-    up.add_argument("--pod-cidr", default=DEFAULT_POD_CIDR,
-                    help=f"addresses for pods without one (default {DEFAULT_POD_CIDR})")
+    up.add_argument("--name", type=_lab_name, default="lab", metavar="NAME",
+                    help="lab name: 1-16 lowercase letters and digits (default lab)")
+    _build_options(up)
     up.set_defaults(func=_up)
 
-    ex = sub.add_parser("exec", help="run a command inside a pod's network namespace")
-    ex.add_argument("name", type=_lab_name)
-    ex.add_argument("pod", metavar="NS/POD")
-    ex.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD...")
+    ex = sub.add_parser("exec", help="run a command inside a pod's network namespace",
+                        description="Run a command of yours, as root, in a pod's network "
+                        "namespace with the pod's /etc/hosts (not sandboxed: it is yours).")
+    _name_argument(ex)
+    ex.add_argument("pod", metavar="NS/POD", help="the pod, as lab up lists it")
+    ex.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD...",
+                    help="the command and its arguments, after --")
     ex.set_defaults(func=_exec)
 
-    pr = sub.add_parser("probe", help="probe a running lab and compare with the engine")
-    pr.add_argument("name", type=_lab_name)
+    pr = sub.add_parser("probe", help="probe a running lab and compare with the engine",
+                        description="Check the lab's plumbing, probe every pod from every "
+                        "pod and compare each packet's fate with the engine's verdict; exit 1 "
+                        "on any mismatch or plumbing failure.")
+    _name_argument(pr)
     _probe_options(pr)
     pr.set_defaults(func=_probe)
 
-    ap = sub.add_parser("apply", help="replace a running lab's policies atomically")
-    ap.add_argument("name", type=_lab_name)
+    ap = sub.add_parser("apply", help="replace a running lab's policies atomically",
+                        description="Replace the lab's NetworkPolicies with those of the "
+                        "input, in one nftables transaction; other kinds are ignored.")
+    _name_argument(ap)
     add_input_arguments(ap, cluster=False)
     ap.set_defaults(func=_apply)
 
-    lg = sub.add_parser("logs", help="print the output of a pod's commands")
-    lg.add_argument("name", type=_lab_name)
-    lg.add_argument("pod", metavar="NS/POD")
-    lg.add_argument("-c", "--container", help="only this container")
+    lg = sub.add_parser("logs", help="print the output of a pod's commands",
+                        description="Print what a pod's containers wrote (labs started with "
+                        "--run-commands; each log is capped at 1 MiB).")
+    _name_argument(lg)
+    lg.add_argument("pod", metavar="NS/POD", help="the pod, as lab up lists it")
+    lg.add_argument("-c", "--container", metavar="NAME", help="only this container")
     lg.set_defaults(func=_logs)
 
-    dn = sub.add_parser("down", help="remove a lab (also one left behind by a crash)")
-    dn.add_argument("name", type=_lab_name)
+    dn = sub.add_parser("down", help="remove a lab (also one left behind by a crash)",
+                        description="Remove everything the lab created: its processes, "
+                        "namespaces, hosts files and state, also of a half-built or crashed "
+                        "lab.")
+    _name_argument(dn)
     dn.set_defaults(func=_down)
 
-    ls = sub.add_parser("list", help="list running labs")
+    ls = sub.add_parser("list", help="list labs",
+                        description="List every lab on this machine, also half-built ones "
+                        "(remove those with lab down NAME). Takes no argument.")
     ls.set_defaults(func=_list)
 
-    rn = sub.add_parser("run", help="up, probe, compare with the engine, down")
+    rn = sub.add_parser("run", help="up, probe, compare with the engine, down",
+                        description="Build a lab, probe it, compare with the engine and "
+                        "remove it, whatever happens; exit 1 on any mismatch or plumbing "
+                        "failure.")
     add_input_arguments(rn, cluster=False)
     _probe_options(rn)
-    rn.add_argument("--name", type=_lab_name, default=None,
+    rn.add_argument("--name", type=_lab_name, default=None, metavar="NAME",
                     help="lab name (default run<pid>)")
-    rn.add_argument("--pod-cidr", default=DEFAULT_POD_CIDR)
+    _build_options(rn)
     rn.set_defaults(func=_run)
+
+
+def _notes(lab: Lab) -> None:
+    """Pods not run, containers not run (once, with how to opt in), what was not honoured."""
+    for note in lab.state.skipped:
+        diagnostics.note(note)
+    with_commands = [p for p in lab.state.pods if p.containers]
+    if not with_commands:
+        return
+    if not lab.state.run_commands:
+        listed = "; ".join(f"{p.key} [{', '.join(c.name for c in p.containers)}]"
+                           for p in with_commands[:10])
+        more = (f" and {count(len(with_commands) - 10, 'more pod', 'more pods')}"
+                if len(with_commands) > 10 else "")
+        diagnostics.note(f"the lab did not run the commands of {listed}{more}: "
+                         f"{RUN_COMMANDS_HINT}")
+        return
+    for pod in with_commands:
+        for container in pod.containers:
+            for text in container.notes:
+                diagnostics.note(f"{pod.key} [{container.name}]: {text}")
 
 
 def _up(args: argparse.Namespace) -> int:
     from stockade.lab import lifecycle
 
     lab = lifecycle.up(read_inputs(args), args.name, pod_cidr=args.pod_cidr,
-                       skip_invalid=args.skip_invalid)
-    for note in lab.plan.skipped:
-        print(f"note: {note}", file=sys.stderr)
+                       skip_invalid=args.skip_invalid, run_commands=args.run_commands)
+    _notes(lab)
     print(f"lab {args.name} up in {lab.seconds:.2f} s: {len(lab.plan.pods)} pods")
     for pod in lab.plan.pods:
-        print(f"  {pod.key:<40} {pod.netns:<20} {' '.join(pod.ips)}")
+        print(f"  {escape(pod.key):<40} {pod.netns:<20} {' '.join(pod.ips)}")
     return 0
 
 
@@ -136,6 +228,7 @@ def _print(measurement_json: dict[str, object], text: str, output: str) -> None:
 def _probe(args: argparse.Namespace) -> int:
     from stockade.lab import lifecycle, measure
 
+    lifecycle.require_root()
     lab, engine = lifecycle.engine_of(args.name)
     m = measure.measure(lab, engine, args.port, timeout=args.timeout)
     _print(measure.to_json(m, {}), measure.to_text(m, {}), args.output)
@@ -148,13 +241,12 @@ def _apply(args: argparse.Namespace) -> int:
     raws = read_inputs(args)
     others = sorted({r.kind or "(no kind)" for r in raws if r.kind != "NetworkPolicy"})
     if others:
-        print(f"note: ignored {', '.join(others)}: lab apply replaces the lab's "
-              "NetworkPolicies only (for other changes: lab down, then lab up)",
-              file=sys.stderr)
+        diagnostics.note(f"ignored {', '.join(others)}: lab apply replaces the lab's "
+                         "NetworkPolicies only (for other changes: lab down, then lab up)")
     engine = lifecycle.apply(args.name, raws, skip_invalid=args.skip_invalid)
     if not engine.policies:
-        print(f"warning: no NetworkPolicy in the input: lab {args.name} now enforces none",
-              file=sys.stderr)
+        diagnostics.warning(f"no NetworkPolicy in the input: lab {args.name} now enforces "
+                            "none")
     print(f"lab {args.name}: {count(len(engine.policies), 'policy')} applied")
     return 0
 
@@ -163,19 +255,27 @@ def _logs(args: argparse.Namespace) -> int:
     from stockade.lab import lifecycle
     from stockade.lab import state as lab_state
 
-    logs = lifecycle.read_logs(lab_state.load(args.name), args.pod)
-    if not logs:
-        print(f"pod {args.pod} ran no command (no container has command or args)",
-              file=sys.stderr)
+    lab = lab_state.load(args.name)
+    pod = lab.pod(args.pod)
+    if not pod.containers:
+        print(f"pod {escape(args.pod)} has no command to run (no container has command or "
+              "args)", file=sys.stderr)
         return 0
+    if not lab.run_commands:
+        print(f"pod {escape(args.pod)}: lab {args.name} did not run its commands; "
+              f"{RUN_COMMANDS_HINT}", file=sys.stderr)
+        return 0
+    logs = lifecycle.read_logs(lab, args.pod)
     if args.container:
         if args.container not in logs:
             raise UsageError(f"pod {args.pod} ran no command in container {args.container!r}")
         logs = {args.container: logs[args.container]}
     for container, output in logs.items():
         if len(logs) > 1:
-            print(f"--- {container}")
-        sys.stdout.write(output)
+            print(f"--- {escape(container)}")
+        # Raw into a file or pipe, as kubectl logs; escaped on a terminal (a container's
+        # output could otherwise retitle it or move the cursor).
+        sys.stdout.write(safe_log(output) if sys.stdout.isatty() else output)
     return 0
 
 
@@ -189,10 +289,17 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from stockade.errors import InputError
     from stockade.lab import state as lab_state
+    from stockade.lab.system import list_netns
 
-    for name in lab_state.running():
-        lab = lab_state.load(name)
+    for name in lab_state.labs(list_netns()):
+        try:
+            lab = lab_state.load(name)
+        except InputError:
+            print(f"{name}\tincomplete (half built, or its state is unreadable): remove it "
+                  f"with stockade lab down {name}")
+            continue
         print(f"{name}\t{len(lab.pods)} pods\tnode {lab.node_netns}")
     return 0
 
@@ -208,14 +315,14 @@ def _run(args: argparse.Namespace) -> int:
     raws = read_inputs(args)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        lab = lifecycle.up(raws, name, pod_cidr=args.pod_cidr, skip_invalid=args.skip_invalid)
+        lab = lifecycle.up(raws, name, pod_cidr=args.pod_cidr, skip_invalid=args.skip_invalid,
+                           run_commands=args.run_commands)
         try:
-            for note in lab.plan.skipped:
-                print(f"note: {note}", file=sys.stderr)
+            _notes(lab)
             lifecycle.wait_for_commands(lab.state, 2.0)
             m = measure.measure(lab.state, lab.engine, args.port, timeout=args.timeout)
             logs = {p.key: lifecycle.read_logs(lab.state, p.key) for p in lab.state.pods
-                    if p.containers}
+                    if p.containers and lab.state.run_commands}
         finally:
             lifecycle.down(name)
     finally:

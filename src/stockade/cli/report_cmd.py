@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stockade.cli.common import (
     add_endpoint_arguments,
@@ -22,6 +22,9 @@ from stockade.errors import UsageError
 from stockade.render.escape import escape
 from stockade.wording import count
 
+if TYPE_CHECKING:
+    from stockade.lint import LintFinding
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
@@ -36,6 +39,9 @@ def register(sub: Any) -> None:
     parser.add_argument("-o", "--output", default="-", metavar="FILE",
                         help="the HTML file to write (default: standard output)")
     parser.add_argument("--title", help="the page's title (default: the inputs)")
+    parser.add_argument("--no-lint", action="store_true",
+                        help="leave out the findings of `stockade lint` (its default checks), "
+                        "which the page otherwise shows on the objects they concern")
     parser.set_defaults(func=run)
 
 
@@ -79,7 +85,13 @@ def run(args: argparse.Namespace) -> int:
     progress.done()
     sources = _sources(args)
     title = args.title or f"stockade report: {' '.join(sources) or 'stdin'}"
-    page = render_page(report_data(graph, reasons, title=title, sources=sources, notes=notes))
+    findings: tuple[LintFinding, ...] = ()
+    if not args.no_lint:
+        from stockade.lint import lint
+
+        findings = lint(result.cluster).findings
+    page = render_page(report_data(graph, reasons, title=title, sources=sources, notes=notes,
+                                   findings=findings))
     if args.output == "-":
         sys.stdout.write(page)
         return 0

@@ -11,6 +11,7 @@ the same node) is a per-pod exception applied on top of the class answers.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -108,6 +109,12 @@ class Regions:
         if addr is None:
             return -1
         return self._canonical[addr.version][self.region(addr)]
+
+    def bounds(self, family: int) -> list[tuple[int, int]]:
+        """Every raw region of a family as its addresses ``[first, last)`` (integers);
+        region ``r`` is ``bounds(family)[r]``, some of them empty."""
+        edges = [0, *self._cuts[family], 1 << (32 if family == 4 else 128)]
+        return list(itertools.pairwise(edges))
 
     def span(self, net: IPNetwork) -> tuple[int, int]:
         """Regions ``[first, last)`` covered by a network (it starts and ends on cuts)."""

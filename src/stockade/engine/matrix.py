@@ -109,12 +109,14 @@ NO_LAYERS = Layers((), (), False, ())
 
 
 def _cluster_port_spans(port: ClusterPort,
-                        cls: BehaviourClass) -> list[tuple[int, int, int]]:
+                        cls: BehaviourClass | None) -> list[tuple[int, int, int]]:
     """A cluster rule's port entry towards a destination class: a named port is the class's
-    container port of that name, whatever its protocol."""
+    container port of that name, whatever its protocol (towards no pod: nothing)."""
     if port.never:
         return []
     if port.name:
+        if cls is None:
+            return []
         return [(_PROTOCOL_INDEX[proto], number, number)
                 for proto, name, number in cls.named_ports if name == port.name][:1]
     assert port.protocol is not None
@@ -227,11 +229,12 @@ class PairSets:
             self.engine.tiers.stack(Tier.BASELINE, direction, cls),
         )
 
-    def rule_spans(self, rule: AnyRule, destination: int) -> Spans:
-        """The ports a rule allows towards a destination class (named ports resolved)."""
+    def rule_spans(self, rule: AnyRule, destination: int | None) -> Spans:
+        """The ports a rule allows towards a destination class (named ports resolved), or
+        towards an address that is no pod's (``None``: named ports match nothing)."""
         if rule.any_port:
             return ALL
-        cls = self.engine.classes[destination]
+        cls = None if destination is None else self.engine.classes[destination]
         if isinstance(rule, CompiledClusterRule):
             return _merge([s for port in rule.ports for s in _cluster_port_spans(port, cls)])
         spans = []
@@ -240,7 +243,7 @@ class PairSets:
             if not port.name:
                 spans.append((proto, port.first, port.last))
                 continue
-            number = cls.named_port(port.protocol, port.name)
+            number = None if cls is None else cls.named_port(port.protocol, port.name)
             if number is not None:
                 spans.append((proto, number, number))
         return _merge(spans)
@@ -248,18 +251,23 @@ class PairSets:
     # --- keys ------------------------------------------------------------------------------
 
     def pair_family(self, src: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """The family of each (source, destination) pair, as ``Engine._family`` picks it:
-        the source's primary family if the destination has it, else the source's other
-        family if the destination has that, else the source's primary, else the
-        destination's primary."""
-        first, second = self.primary[src, None], self.secondary[src, None]
+        """The family of each (source, destination) pair, ``(len(src), n)``."""
+        return self.families(src[:, None], np.arange(self.n)[None, :])
+
+    def families(self, src: npt.NDArray[np.int64] | int,
+                 dst: npt.NDArray[np.int64] | int) -> npt.NDArray[np.int64]:
+        """The family of the connections between classes ``src`` and ``dst`` (broadcast),
+        as ``Engine._family`` picks it: the source's primary family if the destination has
+        it, else the source's other family if the destination has that, else the source's
+        primary, else the destination's primary."""
+        first, second = self.primary[src], self.secondary[src]
 
         def dst_has(family: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-            has: npt.NDArray[np.bool_] = (((family == 4) & self.has[4][None, :])
-                                          | ((family == 6) & self.has[6][None, :]))
+            has: npt.NDArray[np.bool_] = (((family == 4) & self.has[4][dst])
+                                          | ((family == 6) & self.has[6][dst]))
             return has
 
-        fallback = np.where(first != 0, first, self.primary[None, :])
+        fallback = np.where(first != 0, first, self.primary[dst])
         return np.where(dst_has(first), first,
                         np.where(dst_has(second), second, fallback)).astype(np.int64)
 
@@ -642,6 +650,48 @@ class PairSets:
         step = max(1, CHUNK_CELLS // max(1, self.n))
         for first in range(0, self.n, step):
             yield first, min(self.n, first + step)
+
+    # --- the same pieces for analyses of some rows only (lint) ------------------------------
+
+    def rule_masks(self, rules: Sequence[AnyRule], variant: int) -> Keys:
+        """Bit j of row c: rule j's peers match class c, for every class."""
+        return self._masks(rules, variant, slice(None), self.n, max(1, (len(rules) + 63) // 64))
+
+    @staticmethod
+    def distinct_rows(rows: Keys) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Distinct rows: (first index of each, each row's distinct)."""
+        return PairSets._distinct(rows)
+
+    @staticmethod
+    def union(mask: Keys, spans: Sequence[Spans]) -> Spans:
+        """The union of the port sets ``spans[j]`` of the rules whose bits are set."""
+        return PairSets._union(mask, spans)
+
+    @staticmethod
+    def side_set(layers: Layers, mask: Keys, spans: Sequence[Spans]) -> Spans:
+        """What a side allows a peer whose matching rules are the bits of ``mask`` (rules
+        numbered as ``layers.rules``, ``spans`` their ports): the tiers in order, or the
+        union of the NetworkPolicy rules when no cluster rule applies."""
+        if not layers.tiered:
+            return PairSets._union(mask, spans) if layers.isolated else ALL
+        na, nn = len(layers.admin), len(layers.networkpolicy)
+        on = [j for j in range(len(spans)) if int(mask[j // 64]) >> (j % 64) & 1]
+        admin = span_ops.first_match([(layers.admin[j].action, spans[j])
+                                      for j in on if j < na])
+        baseline = span_ops.first_match([(layers.baseline[j - na - nn].action, spans[j])
+                                         for j in on if j >= na + nn])
+        allowed: Spans | None = None
+        if layers.isolated:
+            allowed = _merge([s for j in on if na <= j < na + nn for s in spans[j]])
+        result = span_ops.tiered(admin, allowed, baseline)
+        return ALL if result == ALL else result
+
+    def ingress_sets(self, variant: int, dst: int) -> npt.NDArray[np.int32]:
+        """Per source class, the number of the port set class ``dst`` accepts from it."""
+        i_type = int(self.i_type[dst])
+        if i_type == 0:
+            return np.zeros(self.n, dtype=np.int32)
+        return self._ingress_row(variant, i_type)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """Names of everything a lab creates, all under one prefix so that nothing else is touched.
 
-Namespaces are ``stk-<lab>-node`` and ``stk-<lab>-p<N>``; links live inside those
-namespaces only (``stk-br0``, ``stk-v<N>``, and ``eth0`` in a pod), so no interface of the
-root namespace is ever created or changed. Lab names have no dash, so one lab's prefix is
-never a prefix of another's. Pure.
+Namespaces are ``stk-<lab>-n<K>`` (node K), ``stk-<lab>-p<N>`` (pod N) and
+``stk-<lab>-addrs`` (the addresses the input gives its nodes); links live inside those
+namespaces only (``stk-v<N>`` and ``stk-addrs`` on a node, ``eth0`` in the others), so no
+interface of the root namespace is ever created or changed. Lab names have no dash, so one lab's
+prefix is never a prefix of another's. Pure.
 """
 
 from __future__ import annotations
@@ -19,13 +20,21 @@ DEFAULT_POD_CIDR = "10.244.0.0/16"  # where the lab allocates addresses for pods
 PREFIX = "stk-"
 STATE_ROOT = Path("/run/stockade/labs")
 NETNS_ETC = Path("/etc/netns")
+ADDRESSES_VETH = "stk-addrs"  # the node's link to the addresses namespace
 _LAB_NAME = re.compile(r"[a-z0-9]{1,16}")
+_OWNED_NETNS = re.compile(r"stk-([a-z0-9]{1,16})-(?:node|n[0-9]+|p[0-9]+|addrs)")
 
 
 def check_lab_name(name: str) -> str:
     if not _LAB_NAME.fullmatch(name):
         raise UsageError(f'lab name "{name}": use 1-16 lowercase letters and digits')
     return name
+
+
+def lab_of_netns(netns: str) -> str | None:
+    """The lab a namespace belongs to, from its name alone (``None``: not a lab's)."""
+    match = _OWNED_NETNS.fullmatch(netns)
+    return match.group(1) if match else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +45,15 @@ class LabNames:
     def prefix(self) -> str:
         return f"{PREFIX}{self.lab}-"
 
-    @property
-    def node_netns(self) -> str:
-        return f"{self.prefix}node"
+    def node_netns(self, index: int = 0) -> str:
+        return f"{self.prefix}n{index}"
 
     def pod_netns(self, index: int) -> str:
         return f"{self.prefix}p{index}"
 
     @property
-    def bridge(self) -> str:
-        return "stk-br0"
+    def addresses_netns(self) -> str:
+        return f"{self.prefix}addrs"
 
     @staticmethod
     def node_veth(index: int) -> str:
@@ -60,4 +68,4 @@ class LabNames:
         return STATE_ROOT / self.lab
 
     def owns_netns(self, netns: str) -> bool:
-        return netns.startswith(self.prefix)
+        return lab_of_netns(netns) == self.lab

@@ -49,22 +49,45 @@ def list_netns() -> list[str]:
     return names
 
 
-def netns_pids(netns: str) -> list[int]:
-    try:
-        out = run(["ip", "netns", "pids", netns])
-    except CommandFailed:
-        return []
-    return [int(p) for p in out.split()]
+def pids_in_netns(netns: Sequence[str]) -> list[int]:
+    """Every process whose network namespace is one of ``netns`` (one pass over /proc)."""
+    wanted = set()
+    for name in netns:
+        try:
+            st = os.stat(f"/run/netns/{name}")
+        except OSError:
+            continue
+        wanted.add((st.st_dev, st.st_ino))
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            st = os.stat(f"/proc/{entry}/ns/net")
+        except OSError:
+            continue  # gone, or a kernel thread
+        if (st.st_dev, st.st_ino) in wanted:
+            found.append(int(entry))
+    return found
 
 
-def sysctl(netns: str, key: str, value: str) -> None:
-    """Set a sysctl inside ``netns`` and read it back: a setting that did not stick is an
-    error (bridge-nf-call-iptables at 0 would let every packet pass silently)."""
-    path = "/proc/sys/" + key.replace(".", "/")
-    out = run(["ip", "netns", "exec", netns, "sh", "-c",
-               f"echo {value} > {path} && cat {path}"])
-    if out.strip() != value:
-        raise EnvironmentProblem(f"{key} is {out.strip()!r} in {netns}, wanted {value}")
+def set_sysctls(netns: str, values: dict[str, str]) -> None:
+    """Set sysctls inside ``netns`` and read each back: a setting that did not stick is an
+    error. Only per-namespace keys (``net.*``) belong here; the host's are never touched."""
+    with in_netns(netns):
+        for key, value in values.items():
+            if not key.startswith("net."):
+                raise EnvironmentProblem(f"{key} is not a per-namespace setting")
+            path = "/proc/sys/" + key.replace(".", "/")
+            try:
+                with open(path, "w") as handle:
+                    handle.write(value)
+                with open(path) as handle:
+                    now = handle.read().strip()
+            except OSError as exc:
+                raise EnvironmentProblem(f"cannot set {key} in {netns}: {exc.strerror}") from None
+            if now != value:
+                raise EnvironmentProblem(f"{key} is {now!r} in {netns}, wanted {value}")
 
 
 def _setns(fd: int) -> None:

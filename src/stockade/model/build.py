@@ -8,7 +8,7 @@ the first), and the caller decides whether to refuse the input or skip those obj
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
@@ -107,21 +107,12 @@ def _with_namespace(obj: Decoded, namespace: str) -> Decoded:
     """Namespaced objects without ``metadata.namespace`` land in ``default``, as with kubectl."""
     if isinstance(obj, Namespace | Node) or obj.metadata.namespace:
         return obj
-    meta = obj.metadata
-    new_meta = ObjectMeta(meta.name, namespace, meta.labels, meta.generate_name,
-                          meta.owner_references)
+    meta = replace(obj.metadata, namespace=namespace)
     if isinstance(obj, Workload):
         tmpl = obj.template
-        tmeta = ObjectMeta(tmpl.metadata.name, namespace, tmpl.metadata.labels)
-        template = Pod(tmeta, tmpl.spec, tmpl.ips, tmpl.host_ips, tmpl.origin, tmpl.template_of)
-        return Workload(obj.kind_name, new_meta, obj.selector, template, obj.origin)
-    if isinstance(obj, Pod):
-        return Pod(new_meta, obj.spec, obj.ips, obj.host_ips, obj.origin, obj.template_of)
-    if isinstance(obj, Service):
-        return Service(new_meta, obj.selector, obj.ports, obj.type, obj.external_name,
-                       obj.cluster_ips, obj.origin)
-    return NetworkPolicy(new_meta, obj.pod_selector, obj.policy_types, obj.ingress,
-                         obj.egress, obj.origin)
+        template = replace(tmpl, metadata=replace(tmpl.metadata, namespace=namespace))
+        return replace(obj, metadata=meta, template=template)
+    return replace(obj, metadata=meta)
 
 
 def _validate(obj: Decoded) -> list[FieldError]:

@@ -18,6 +18,7 @@ from stockade.model.numbers import plain_text
 from stockade.model.types import (
     Container,
     ContainerPort,
+    EnvVar,
     HostAlias,
     IPBlock,
     LabelSelector,
@@ -34,6 +35,7 @@ from stockade.model.types import (
     OwnerReference,
     Pod,
     PodSpec,
+    SecurityContext,
     Service,
     ServicePort,
     VolumeMount,
@@ -42,6 +44,7 @@ from stockade.model.types import (
 from stockade.model.validate.addresses import IP_MESSAGE
 
 T = TypeVar("T")
+ANNOTATION_PREFIX = "stockade.dev/"
 
 _TYPE_NAMES = {dict: "object", list: "array", str: "string", int: "integer", bool: "boolean"}
 
@@ -162,7 +165,17 @@ class Decoder:
             labels=self.string_map(meta.get("labels"), f"{path}.labels"),
             generate_name=self.string(meta.get("generateName"), f"{path}.generateName"),
             owner_references=owners,
+            annotations=self._own_annotations(meta.get("annotations"), f"{path}.annotations"),
         )
+
+    def _own_annotations(self, value: object, path: str) -> tuple[tuple[str, str], ...]:
+        """The annotations stockade reads (``stockade.dev/...``); others are not decoded,
+        as no analysis depends on them."""
+        if not isinstance(value, Mapping):
+            return ()
+        ours = {k: v for k, v in value.items()
+                if isinstance(k, str) and k.startswith(ANNOTATION_PREFIX)}
+        return self.string_map(ours, path) if ours else ()
 
     def _owner(self, value: object, path: str) -> OwnerReference:
         ref = self.mapping(value, path)
@@ -198,7 +211,8 @@ class Decoder:
         ingress = self.each(spec.get("ingress"), "spec.ingress", self._ingress_rule)
         egress = self.each(spec.get("egress"), "spec.egress", self._egress_rule)
         types = self.strings(spec.get("policyTypes"), "spec.policyTypes")
-        if not types:  # SetDefaults_NetworkPolicy: absent or empty
+        defaulted = not types
+        if defaulted:  # SetDefaults_NetworkPolicy: absent or empty
             types = ("Ingress", "Egress") if egress else ("Ingress",)
         return NetworkPolicy(
             metadata=self.object_meta(obj.get("metadata")),
@@ -207,6 +221,7 @@ class Decoder:
             ingress=ingress,
             egress=egress,
             origin=origin,
+            policy_types_defaulted=defaulted,
         )
 
     def _ingress_rule(self, value: object, path: str) -> NetworkPolicyRule:
@@ -302,6 +317,8 @@ class Decoder:
                 spec.get("setHostnameAsFQDN"), f"{path}.setHostnameAsFQDN"
             ),
             node_name=self.string(spec.get("nodeName"), f"{path}.nodeName"),
+            security_context=self._security_context(
+                spec.get("securityContext"), f"{path}.securityContext"),
         )
 
     def _container(self, value: object, path: str) -> Container:
@@ -313,6 +330,39 @@ class Decoder:
             args=self.strings(c.get("args"), f"{path}.args"),
             volume_mounts=self.each(c.get("volumeMounts"), f"{path}.volumeMounts", self._mount),
             image=self.string(c.get("image"), f"{path}.image"),
+            env=self.each(c.get("env"), f"{path}.env", self._env_var),
+            env_from=self.each(c.get("envFrom"), f"{path}.envFrom", self._env_source),
+            working_dir=self.string(c.get("workingDir"), f"{path}.workingDir"),
+            security_context=self._security_context(
+                c.get("securityContext"), f"{path}.securityContext"),
+        )
+
+    _ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
+
+    def _env_var(self, value: object, path: str) -> EnvVar:
+        e = self.mapping(value, path)
+        source = self.mapping(e.get("valueFrom"), f"{path}.valueFrom")
+        kind = next((k for k in self._ENV_SOURCES if k in source), "")
+        field_path = ""
+        if kind == "fieldRef":
+            ref = self.mapping(source.get(kind), f"{path}.valueFrom.fieldRef")
+            field_path = self.string(ref.get("fieldPath"), f"{path}.valueFrom.fieldRef.fieldPath")
+        return EnvVar(
+            name=self.string(e.get("name"), f"{path}.name"),
+            value=self.string(e.get("value"), f"{path}.value"),
+            value_from=kind,
+            field_path=field_path,
+        )
+
+    def _env_source(self, value: object, path: str) -> str:
+        source = self.mapping(value, path)
+        return next((k for k in ("configMapRef", "secretRef") if k in source), "")
+
+    def _security_context(self, value: object, path: str) -> SecurityContext:
+        sc = self.mapping(value, path)
+        return SecurityContext(
+            run_as_user=self.integer(sc.get("runAsUser"), f"{path}.runAsUser"),
+            run_as_group=self.integer(sc.get("runAsGroup"), f"{path}.runAsGroup"),
         )
 
     def _container_port(self, value: object, path: str) -> ContainerPort:

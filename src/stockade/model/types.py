@@ -101,10 +101,14 @@ class ObjectMeta:
     labels: tuple[tuple[str, str], ...] = ()
     generate_name: str = ""
     owner_references: tuple[OwnerReference, ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()  # only stockade's own (stockade.dev/...)
 
     @property
     def label_map(self) -> dict[str, str]:
         return dict(self.labels)
+
+    def annotation(self, key: str) -> str | None:
+        return next((v for k, v in self.annotations if k == key), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,8 @@ class NetworkPolicy:
     ingress: tuple[NetworkPolicyRule, ...] = ()
     egress: tuple[NetworkPolicyRule, ...] = ()
     origin: Origin = UNKNOWN_ORIGIN
+    # True when spec.policyTypes was absent or empty and the API server's default applied.
+    policy_types_defaulted: bool = False
     kind = "NetworkPolicy"
 
     @property
@@ -173,6 +179,26 @@ class VolumeMount:
 
 
 @dataclass(frozen=True, slots=True)
+class EnvVar:
+    """One ``env`` entry: a literal ``value``, or ``value_from`` naming its source
+    (``fieldRef``, ``resourceFieldRef``, ``configMapKeyRef`` or ``secretKeyRef``;
+    ``field_path`` for a fieldRef)."""
+
+    name: str
+    value: str = ""
+    value_from: str = ""
+    field_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityContext:
+    """The identity fields of a pod's or container's ``securityContext``."""
+
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Container:
     name: str
     ports: tuple[ContainerPort, ...] = ()
@@ -180,6 +206,10 @@ class Container:
     args: tuple[str, ...] = ()
     volume_mounts: tuple[VolumeMount, ...] = ()
     image: str = ""
+    env: tuple[EnvVar, ...] = ()
+    env_from: tuple[str, ...] = ()  # the kinds of its envFrom sources (configMapRef, ...)
+    working_dir: str = ""
+    security_context: SecurityContext = SecurityContext()
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +228,7 @@ class PodSpec:
     subdomain: str = ""
     set_hostname_as_fqdn: bool = False
     node_name: str = ""
+    security_context: SecurityContext = SecurityContext()
 
 
 @dataclass(frozen=True, slots=True)

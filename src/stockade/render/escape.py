@@ -40,3 +40,10 @@ def escape(text: str) -> str:
 def escape_lines(text: str) -> list[str]:
     """Text that may span lines on purpose (a tool's error output), as escaped lines."""
     return [escape(line) for line in text.split("\n")]
+
+
+def safe_log(text: str) -> str:
+    """A program's output for a terminal: lines and tabs kept, everything else a terminal
+    would act on escaped."""
+    return "\n".join("\t".join(escape(part) for part in line.split("\t"))
+                     for line in text.split("\n"))

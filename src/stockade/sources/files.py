@@ -141,21 +141,27 @@ def _walk(root: str, root_info: os.stat_result) -> Iterator[str]:
 
 def read_paths(paths: Sequence[str], stdin: IO[str] | IO[bytes] | None = None, *,
                broken: list[DocumentError] | None = None,
-               budget: Budget | None = None) -> list[RawObject]:
+               budget: Budget | None = None,
+               texts: dict[str, str] | None = None) -> list[RawObject]:
     """Every object in the files, directories and ``-`` (stdin) named, in order.
 
     A document that cannot be read raises ``DocumentError``; with ``broken`` given, it is
     appended there and the others are read. Files that cannot be read, and input beyond
-    the limits, always raise ``InputError``.
+    the limits, always raise ``InputError``. With ``texts``, each file's text is kept there
+    under the name its objects' origins carry (for a source map of field lines).
     """
     budget = budget or Budget()
     objects: list[RawObject] = []
     for path in expand_paths(paths):
         if path == "-":
             text = read_stream(stdin or sys.stdin, STDIN, budget)
+            if texts is not None:
+                texts[STDIN] = text
             objects.extend(parse_text(text, STDIN, broken=broken, budget=budget))
             continue
         text = decode_text(read_file(path, budget), path)
+        if texts is not None:
+            texts[path] = text
         objects.extend(parse_text(text, path, json_hint=path.lower().endswith(".json"),
                                   broken=broken, budget=budget))
     return objects
