@@ -104,7 +104,7 @@ class Rows:
             out[family] = np.array(keep, dtype=np.int64)
         return out
 
-    def _rule_regions(self, rule: AnyRule, family: int) -> npt.NDArray[np.bool_]:
+    def rule_regions(self, rule: AnyRule, family: int) -> npt.NDArray[np.bool_]:
         """Which external regions of a family the rule's peers match."""
         key = (id(rule), family)
         found = self._region_bits.get(key)
@@ -150,7 +150,7 @@ class Rows:
         out = np.zeros((count, words), dtype=np.uint64)
         for j, rule in enumerate(rules):
             if _reaches_outside(rule):
-                hit = self._rule_regions(rule, family).astype(np.uint64)
+                hit = self.rule_regions(rule, family).astype(np.uint64)
                 out[:, j // 64] |= hit << np.uint64(j % 64)
         if count:
             first, _ = PairSets.distinct_rows(out)

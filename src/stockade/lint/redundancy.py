@@ -33,6 +33,9 @@ class _Verdicts:
     seen_policies: set[int] = field(default_factory=set)
     cover: dict[RuleKey, dict[RuleKey, None]] = field(default_factory=dict)
     policy_cover: dict[int, dict[int, None]] = field(default_factory=dict)
+    # Rules and policies of pods whose Admin tier has rules: it may be what covers them.
+    admin_rules: set[RuleKey] = field(default_factory=set)
+    admin_policies: set[int] = field(default_factory=set)
 
 
 def _overlaps(a: tuple[tuple[int, int, int], ...], b: tuple[tuple[int, int, int], ...]) -> bool:
@@ -52,6 +55,9 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
                     if len(tr.subjects) else [])
         verdicts.seen_policies.update(policies)
         verdicts.seen_rules.update(keys.values())
+        if tr.layers.admin:
+            verdicts.admin_rules.update(keys.values())
+            verdicts.admin_policies.update(policies)
         for mask, spans in tr.rows():
             on = [j for j in bits(mask) if j in mine]
             whole = tr.allowed(mask, spans)
@@ -115,10 +121,15 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
         if "redundant-policy" not in enabled:
             continue
         others = [ctx.policies[q].key for q in verdicts.policy_cover.get(p, {})]
-        because = (f"the other policies selecting its pods ({listing(others)}) already allow "
-                   "everything it allows" if others else
-                   "the pods it selects are isolated by other policies that allow all it "
-                   "allows")
+        if others:
+            because = (f"the other policies selecting its pods ({listing(others)}) already "
+                       "allow everything it allows")
+        elif p in verdicts.admin_policies:
+            because = ("cluster-wide policies decide, before it, everything it would allow "
+                       "or deny")
+        else:
+            because = ("the pods it selects are isolated by other policies that allow all "
+                       "it allows")
         yield ctx.finding("redundant-policy", ctx.policies[p], "",
                        f"removing this policy changes no connection: {because}",
                        "delete it, or narrow the policies that cover it if it is the one "
@@ -134,7 +145,8 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
         covering = [f"{ctx.policies[q].key} {rule_path(d, i)}"
                     for q, d, i in verdicts.cover.get(key, {})]
         where = f"spec.{rule_path(direction, index)}"
-        by = f" (covered by {listing(covering)})" if covering else ""
+        by = f" (covered by {listing(covering)})" if covering else (
+            " (the Admin tier decides first)" if key in verdicts.admin_rules else "")
         yield ctx.finding("redundant-rule", ctx.policies[p], where,
                        f"{rule_path(direction, index)} allows nothing that other rules of "
                        f"the policies selecting the same pods do not already allow{by}: "

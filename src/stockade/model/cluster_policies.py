@@ -184,7 +184,7 @@ def _decode(kind: str, meta: ObjectMeta, value: Mapping[str, Any], raw: Mapping[
     else:
         tier, priority, has_priority = Tier.BASELINE, 0, False
     return ClusterNetworkPolicy(
-        metadata=ObjectMeta(meta.name, "", meta.labels),
+        metadata=ObjectMeta(meta.name, "", meta.labels, annotations=meta.annotations),
         kind=kind,
         tier=tier,
         priority=priority,
