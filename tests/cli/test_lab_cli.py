@@ -87,7 +87,8 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_lab_subcommand_documents_every_argument() -> None:
     subcommands = _subcommands()
-    assert set(subcommands) == {"up", "exec", "probe", "apply", "logs", "down", "list", "run"}
+    assert set(subcommands) == {"up", "exec", "probe", "apply", "logs", "down", "list", "run",
+                                "test"}
     undocumented = []
     for name, parser in subcommands.items():
         assert parser.description, name

@@ -1,6 +1,6 @@
-"""The README's examples are real: every ``$ stockade matrix|query|hosts|lint examples/...`` in a
-console block is run, and its output must be what the README shows (up to a ``...`` line
-where an example is abridged)."""
+"""The README's examples are real: every ``$ stockade matrix|query|hosts|lint|diff|test
+examples/...`` in a console block is run, and its output must be what the README shows (up
+to a ``...`` line where an example is abridged)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def _examples() -> list[tuple[str, str]]:
             command, _, output = part.partition("\n")
             argv = shlex.split(command)
             if argv[:2] in (["stockade", "matrix"], ["stockade", "query"],
-                            ["stockade", "hosts"], ["stockade", "lint"]) \
+                            ["stockade", "hosts"], ["stockade", "lint"],
+                            ["stockade", "diff"], ["stockade", "test"]) \
                     and "examples/" in command:
                 examples.append((command, output.rstrip("\n")))
     return examples

@@ -139,7 +139,36 @@ def test_bad_input_exits_2_and_says_so(runner: Runner) -> None:
     assert "stockade: error: broken.yaml:2: invalid YAML" in summary
 
 
-def test_base_is_accepted_with_a_notice(runner: Runner) -> None:
-    result = _lint(runner, paths="shop", base="main")
-    assert result.returncode == 0
-    assert "::notice title=stockade::" in result.stdout
+def _git(runner: Runner, *argv: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *argv],
+                   cwd=runner.workspace, check=True, capture_output=True)
+
+
+def test_base_adds_the_diff_to_the_summary(runner: Runner) -> None:
+    """With ``base``, the paths are compared with that ref by ``stockade diff --base``: the
+    Markdown lands in the log and the summary, ``changed`` in the outputs; a change does not
+    fail the step, a base the checkout lacks does."""
+    _git(runner, "add", "shop")
+    _git(runner, "commit", "-qm", "shop")
+    policies = runner.workspace / "shop" / "policies.yaml"
+    kept = policies.read_text()
+    try:
+        result = _lint(runner, paths="shop", base="HEAD")
+        assert result.returncode == 0, result.stderr
+        assert "changed=false" in runner.output.read_text()
+        assert "### stockade diff: no connection changed" in runner.summary.read_text()
+        policies.write_text(kept.replace("port: 8000", "port: 8001"))
+        result = _lint(runner, paths="shop", base="HEAD")
+        assert result.returncode == 0, result.stderr
+        assert "changed=true" in runner.output.read_text()
+        summary = runner.summary.read_text()
+        assert summary.startswith("## stockade lint\n")
+        assert "### stockade diff: 2 connection changes" in summary
+        assert "| shop/Deployment/web | shop/Deployment/api | TCP 8001 | TCP 8000 |" in summary
+        assert "### stockade diff" in result.stdout
+        result = _lint(runner, paths="shop", base="no-such-ref")
+        assert result.returncode == 2
+        assert "could not be made (exit 2" in runner.summary.read_text()
+        assert "no such revision" in result.stderr
+    finally:
+        policies.write_text(kept)

@@ -187,8 +187,9 @@ def cluster_policies() -> list[dict[str, Any]]:
         {"apiVersion": "policy.networking.k8s.io/v1alpha1",
          "kind": "BaselineAdminNetworkPolicy",
          "metadata": _meta("default", None, {}, 62, generation=1),
-         "spec": {"subject": {"namespaces": {}},
-                  "ingress": [{"action": "Deny", "from": [{"namespaces": {}}]}]},
+         "spec": {"subject": {"namespaces": {"matchLabels": {"env": "prod"}}},
+                  "ingress": [{"action": "Deny", "from": [{"namespaces": {
+                      "matchLabels": {"env": "dev"}}}]}]},
          "status": status},
     ]
 

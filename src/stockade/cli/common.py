@@ -21,10 +21,11 @@ from stockade.wording import count
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, cluster: bool = True,
-                        helm: bool = False) -> None:
+                        helm: bool = False, paths_help: str = "") -> None:
     parser.add_argument(
         "paths", nargs="*", metavar="PATH",
-        help="manifest files or directories (.yaml, .yml, .json; recursive), or - for stdin",
+        help=paths_help or "manifest files or directories (.yaml, .yml, .json; recursive), "
+        "or - for stdin",
     )
     parser.add_argument(
         "--skip-invalid", action="store_true",

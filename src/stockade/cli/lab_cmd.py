@@ -1,8 +1,8 @@
 """``stockade lab``: pods as network namespaces, policies enforced by nftables, real probes.
 
-Subcommands up, exec, probe, apply, logs, down, list and run (up + probe + compare with the
-engine + down). Thin: the work is in ``stockade.lab``. Every option is checked here, before
-anything is built.
+Subcommands up, exec, probe, apply, logs, down, list, run (up + probe + compare with the
+engine + down) and test (up + promises checked with packets + down). Thin: the work is in
+``stockade.lab``. Every option is checked here, before anything is built.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING
 
 from stockade.cli import diagnostics
 from stockade.cli.common import add_input_arguments, read_inputs
+from stockade.cli.test_cmd import TESTS_HELP
 from stockade.errors import UsageError
 from stockade.lab.names import DEFAULT_POD_CIDR, check_lab_name
 from stockade.render.escape import escape, safe_log
+from stockade.render.style import Style
 from stockade.wording import count
 
 if TYPE_CHECKING:
@@ -173,6 +175,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     help="lab name (default run<pid>)")
     _build_options(rn)
     rn.set_defaults(func=_run)
+
+    ts = sub.add_parser("test", help="check promises (as stockade test) with real packets",
+                        description="Bring the manifests' pods up in a lab, check every "
+                        "promise of the test files with real TCP and UDP packets, report "
+                        "any packet verdict that differs from the engine's, and remove the "
+                        "lab. Exit 0 all pass and agree, 1 a promise fails, packets and "
+                        "engine disagree or the lab's plumbing fails, 2 bad input.")
+    add_input_arguments(ts, cluster=False, paths_help=TESTS_HELP)
+    ts.add_argument("--add", action="store_true",
+                    help="PATHs add to the test files' spec.manifests instead of replacing "
+                    "them")
+    ts.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                    help="text like stockade test's (default) or its JSON with the lab's "
+                    "mismatches, untestable probes and problems")
+    ts.add_argument("--timeout", type=parse_timeout, default=0.5, metavar="SECONDS",
+                    help="how long a probe waits for an answer before the node's record of "
+                    f"it is checked ({MIN_TIMEOUT} to {MAX_TIMEOUT:g}; default 0.5)")
+    ts.add_argument("--name", type=_lab_name, default=None, metavar="NAME",
+                    help="lab name (default test<pid>)")
+    ts.add_argument("--pod-cidr", type=parse_pod_cidr, default=DEFAULT_POD_CIDR,
+                    metavar="CIDR", help="where pods without status.podIP get an address "
+                    f"(default {DEFAULT_POD_CIDR})")
+    ts.set_defaults(func=_test, cluster=False)
 
 
 def _notes(lab: Lab) -> None:
@@ -336,3 +361,66 @@ def _run(args: argparse.Namespace) -> int:
     print(f"lab {name}: up in {lab.seconds:.2f} s", file=sys.stderr)
     _print(measure.to_json(m, logs), measure.to_text(m, logs), args.output)
     return 0 if m.ok else 1
+
+
+def _test(args: argparse.Namespace) -> int:
+    from stockade.cli import diagnostics
+    from stockade.cli.test_cmd import check_options, manifest_groups, netassert_notes, read_tests
+    from stockade.engine.promises import Checker, Outcome
+    from stockade.lab import lifecycle
+    from stockade.lab.promises import check_in_lab
+    from stockade.model.workloads import choose_endpoints
+    from stockade.render import promises as render
+
+    check_options(args)
+    suites, paths = read_tests(args.paths)
+    for note in netassert_notes(suites):
+        diagnostics.note(note)
+    groups = manifest_groups(args, suites, paths)
+    lifecycle.require_root()
+    outcomes: list[Outcome] = []
+    mismatches: list[dict[str, object]] = []
+    untestable: list[dict[str, object]] = []
+    problems: list[dict[str, object]] = []
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        for n, (group_paths, group) in enumerate(groups.items()):
+            name = args.name or f"test{os.getpid()}"
+            name = name if len(groups) == 1 else f"{name[:8]}{n}"
+            raws = read_inputs(argparse.Namespace(**{**vars(args), "paths": list(group_paths)}))
+            owner = choose_endpoints(lifecycle.build(raws, skip_invalid=args.skip_invalid)
+                                     .cluster).owner
+            lab = lifecycle.up(raws, name, pod_cidr=args.pod_cidr,
+                               skip_invalid=args.skip_invalid)
+            try:
+                checker = Checker(lab.engine, owner)
+                result = check_in_lab(lab.state, checker,
+                                      [p for s in group for p in s.promises],
+                                      timeout=args.timeout)
+            finally:
+                lifecycle.down(name)
+            print(f"lab {name}: up in {lab.seconds:.2f} s, {result.probes} probes in "
+                  f"{result.seconds:.2f} s", file=sys.stderr)
+            outcomes.extend(result.outcomes)
+            mismatches.extend(result.mismatches)
+            untestable.extend(result.untestable)
+            problems.extend(result.problems)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if args.output == "json":
+        render.write_json(outcomes, sys.stdout, {"mismatches": mismatches,
+                                                 "untestable": untestable,
+                                                 "problems": problems})
+    else:
+        lines = [f"MISMATCH {m['src']} -> {m['dst']} {m['protocol']}/{m['port']}: packets "
+                 f"{m['packets']}, engine says {m['engine']}" for m in mismatches]
+        lines += [f"PROBLEM {p['src']} -> {p['dst']} {p['protocol']}/{p['port']}: "
+                  f"{p['outcome']} {p['detail']}" for p in problems]
+        render.write_text(outcomes, sys.stdout, Style.for_stream(sys.stdout, os.environ))
+        for line in lines:
+            print(escape(line))
+        if untestable:
+            print(f"{count(len(untestable), 'probe')} not testable in the lab (-o json lists "
+                  "them)")
+    failed = any(o.status == "failed" for o in outcomes)
+    return 1 if failed or mismatches or problems else 0

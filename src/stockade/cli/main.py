@@ -21,8 +21,8 @@ from stockade.errors import (
 from stockade.wording import count
 
 # Each name is a module ``stockade.cli.<name>_cmd`` with ``register(subparsers)``.
-COMMANDS = ("check", "lint", "matrix", "query", "report", "hosts", "compile", "lab",
-            "snapshot")
+COMMANDS = ("check", "lint", "matrix", "query", "diff", "test", "report", "hosts", "compile",
+            "lab", "snapshot")
 
 EXIT_OK, EXIT_INPUT = 0, 2  # 1 (findings: a denied query, say) is the commands' own
 
@@ -90,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Commands that hold nothing to clean up at exit (no labs, no temporary files).
-FAST_EXIT = frozenset({"check", "lint", "matrix", "query", "report", "compile", "hosts"})
+FAST_EXIT = frozenset({"check", "lint", "matrix", "query", "diff", "test", "report", "compile",
+                       "hosts"})
 
 
 def entry() -> None:

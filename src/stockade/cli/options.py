@@ -47,10 +47,7 @@ def check_input_options(args: argparse.Namespace) -> None:
     if "" in args.paths:
         raise UsageError("an empty PATH: give a file, a directory or - for stdin")
     if not cluster:
-        for option in ("context", "kubeconfig", "cluster_namespace"):
-            if getattr(args, option, None) is not None:
-                flag = {"cluster_namespace": "-n/--namespace"}.get(option, f"--{option}")
-                raise UsageError(f"{flag} is for --cluster")
+        check_no_cluster_options(args)
     check_cluster_options(args)
     if helm is not None:
         if not os.path.exists(helm):
@@ -59,6 +56,14 @@ def check_input_options(args: argparse.Namespace) -> None:
             check_readable_file("--values", path)
     if getattr(args, "helm_namespace", None) is not None:
         check_namespace("--helm-namespace", args.helm_namespace)
+
+
+def check_no_cluster_options(args: argparse.Namespace) -> None:
+    """``--context``, ``--kubeconfig`` and ``-n`` given without ``--cluster``."""
+    for option in ("context", "kubeconfig", "cluster_namespace"):
+        if getattr(args, option, None) is not None:
+            flag = {"cluster_namespace": "-n/--namespace"}.get(option, f"--{option}")
+            raise UsageError(f"{flag} is for --cluster")
 
 
 def check_cluster_options(args: argparse.Namespace) -> None:

@@ -37,6 +37,7 @@ BoolMatrix = npt.NDArray[np.bool_]
 Keys = npt.NDArray[np.uint64]  # rule masks: bit j = rule j's peers match
 CHUNK_CELLS = 2_000_000  # pairs computed at once: bounds memory at any size
 MASK_CACHE_BYTES = 256 << 20  # egress rows kept between chunks
+SUBSET_SHARE = 4  # a grid over fewer than 1/4 of the classes works out only their cells
 
 # A per-class value in factored form: distinct values, and each class's index into them.
 Factored = tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]
@@ -121,6 +122,34 @@ def _cluster_port_spans(port: ClusterPort,
                 for proto, name, number in cls.named_ports if name == port.name][:1]
     assert port.protocol is not None
     return [(_PROTOCOL_INDEX[port.protocol], port.first, port.last)]
+
+
+def difference(a: Spans, b: Spans) -> Spans:
+    """The ports of ``a`` that ``b`` lacks (what a connection set gained or lost)."""
+    out: list[tuple[int, int, int]] = []
+    for proto, first, last in a:
+        pieces = [(first, last)]
+        for other, lo, hi in b:
+            if other != proto:
+                continue
+            pieces = [piece for f, la in pieces for piece in (
+                ((f, la),) if hi < f or lo > la else
+                tuple(p for p in ((f, lo - 1), (hi + 1, la)) if p[0] <= p[1]))]
+        out.extend((proto, f, la) for f, la in pieces)
+    return _merge(out)
+
+
+def spans_text(spans: Spans) -> str:
+    """The canonical text of a port set: ``all``, ``none``, ``TCP 80, UDP 53``."""
+    return _text(spans)
+
+
+def spans_allow(spans: Spans, protocol: Protocol, port: int) -> bool:
+    return _contains(spans, _PROTOCOL_INDEX[protocol], port)
+
+
+def span_protocol(spans_entry: tuple[int, int, int]) -> Protocol:
+    return PROTOCOLS[spans_entry[0]]
 
 
 class PairSets:
@@ -250,9 +279,12 @@ class PairSets:
 
     # --- keys ------------------------------------------------------------------------------
 
-    def pair_family(self, src: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """The family of each (source, destination) pair, ``(len(src), n)``."""
-        return self.families(src[:, None], np.arange(self.n)[None, :])
+    def pair_family(self, src: npt.NDArray[np.int64],
+                    dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
+        """The family of each (source, destination) pair, ``(len(src), len(dst))``;
+        destinations ``dst`` default to every class."""
+        columns = np.arange(self.n) if dst is None else dst
+        return self.families(src[:, None], columns[None, :])
 
     def families(self, src: npt.NDArray[np.int64] | int,
                  dst: npt.NDArray[np.int64] | int) -> npt.NDArray[np.int64]:
@@ -272,7 +304,8 @@ class PairSets:
                         np.where(dst_has(second), second, fallback)).astype(np.int64)
 
     @staticmethod
-    def _masks(rules: Sequence[AnyRule], variant: int, rows: slice, size: int,
+    def _masks(rules: Sequence[AnyRule], variant: int,
+               rows: slice | npt.NDArray[np.int64], size: int,
                words: int) -> Keys:
         """Bit j of a row: rule j's peers match that class (``(size, words)``)."""
         out = np.zeros((size, words), dtype=np.uint64)
@@ -302,39 +335,20 @@ class PairSets:
         _, first, inverse = np.unique(void, return_index=True, return_inverse=True)
         return first, inverse.ravel()
 
-    def egress_ids(self, variant: int, e_type: int) -> npt.NDArray[np.int64]:
-        """Per destination class, the number of the port set a source of this egress type
-        may open to it: the union of the type's rules whose peers match it."""
+    def egress_ids(self, variant: int, e_type: int,
+                   dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
+        """Per destination class (or per class of ``dst``), the number of the port set a
+        source of this egress type may open to it: the union of the type's rules whose
+        peers match it. Whole rows are cached; rows over ``dst`` are not."""
         # Without ipBlock peers a type's rules match alike whatever the address family.
         key = (variant if self.e_blocks[e_type] else 0, e_type)
+        if dst is not None:
+            found = self._e_ids.get(key)
+            return found[dst] if found is not None else self._egress_sets(variant, e_type, dst)
         ids = self._e_ids.get(key)
         if ids is not None:
             return ids
-        layers = self.e_layers[e_type]
-        if layers.trivial:
-            ids = np.zeros(self.n, dtype=np.int64)
-        elif layers.tiered:
-            ids = self._tiered_egress(variant, e_type)
-        else:
-            rules = self.e_rules[e_type]
-            masks = self._masks(rules, variant, slice(None), self.n, self.e_words)
-            if self.e_named[e_type]:
-                named = self.named.astype(np.uint64)
-                rows = np.concatenate([masks, named[:, None]], axis=1)
-            else:  # the destination's named ports do not matter: all share signature 0
-                rows = np.concatenate([masks, np.zeros((self.n, 1), dtype=np.uint64)], axis=1)
-            first, inverse = self._distinct(rows if self.e_named[e_type] else masks)
-            local = np.empty(len(first), dtype=np.int64)
-            by_named: dict[int, list[Spans]] = {}
-            for u, f in enumerate(first):
-                # Named ports resolve on the destination; its named signature stands for it.
-                sig = int(rows[f, -1])
-                spans = by_named.get(sig)
-                if spans is None:
-                    dst = self.named_rep[int(self.named[f])]
-                    spans = by_named[sig] = [self.rule_spans(rule, dst) for rule in rules]
-                local[u] = self.set_id(self._union(rows[f, :-1], spans))
-            ids = local[inverse]
+        ids = self._egress_sets(variant, e_type, None)
         if len(self._e_ids) * ids.nbytes > MASK_CACHE_BYTES:
             self._e_ids.clear()
         self._e_ids[key] = ids
@@ -568,13 +582,47 @@ class PairSets:
             np_part = self._constant(-1)
         return self._tiered_ids(parts[0], np_part, parts[1])
 
-    def _ingress_row(self, variant: int, i_type: int) -> npt.NDArray[np.int32]:
-        if self.i_layers[i_type].tiered:
+    def _egress_sets(self, variant: int, e_type: int,
+                     dst: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64]:
+        size = self.n if dst is None else len(dst)
+        layers = self.e_layers[e_type]
+        if layers.trivial:
+            return np.zeros(size, dtype=np.int64)
+        if layers.tiered:  # worked out for every destination: the tiers share their rows
+            tiered = self._tiered_egress(variant, e_type)
+            return tiered if dst is None else tiered[dst]
+        rules = self.e_rules[e_type]
+        masks = self._masks(rules, variant, slice(None) if dst is None else dst, size,
+                            self.e_words)
+        if self.e_named[e_type]:
+            named = (self.named if dst is None else self.named[dst]).astype(np.uint64)
+            rows = np.concatenate([masks, named[:, None]], axis=1)
+        else:  # the destination's named ports do not matter: all share signature 0
+            rows = np.concatenate([masks, np.zeros((size, 1), dtype=np.uint64)], axis=1)
+        first, inverse = self._distinct(rows if self.e_named[e_type] else masks)
+        local = np.empty(len(first), dtype=np.int64)
+        by_named: dict[int, list[Spans]] = {}
+        for u, f in enumerate(first):
+            # Named ports resolve on the destination; its named signature stands for it.
+            sig = int(rows[f, -1])
+            spans = by_named.get(sig)
+            if spans is None:
+                rep = self.named_rep[sig]
+                spans = by_named[sig] = [self.rule_spans(rule, rep) for rule in rules]
+            local[u] = self.set_id(self._union(rows[f, :-1], spans))
+        ids: npt.NDArray[np.int64] = local[inverse]
+        return ids
+
+    def _ingress_row(self, variant: int, i_type: int,
+                     src: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
+        if self.i_layers[i_type].tiered:  # every source: the tiers share their rows
             tiered: npt.NDArray[np.int32] = self._tiered_ingress_row(
                 variant, i_type).astype(np.int32)
-            return tiered
+            return tiered if src is None else tiered[src]
         rules, spans = self.i_rules[i_type], self.i_spans[i_type]
-        masks = self._masks(rules, variant, slice(None), self.n, self.i_words)
+        size = self.n if src is None else len(src)
+        masks = self._masks(rules, variant, slice(None) if src is None else src, size,
+                            self.i_words)
         first, inverse = self._distinct(masks)
         local = [self.set_id(self._union(masks[f], spans)) if self.i_layers[i_type].isolated
                  else 0 for f in first]
@@ -598,13 +646,27 @@ class PairSets:
         self._i_ids[variant] = ids
         return ids
 
-    def ingress_block(self, variant: int, first: int, last: int) -> npt.NDArray[np.int32]:
-        """``ids[dst][src]`` for sources ``first..last-1`` in one family."""
-        ids = self.ingress_ids(0)[:, first:last][self.i_type]  # (dst, chunk)
+    def ingress_grid(self, variant: int, src: npt.NDArray[np.int64],
+                     dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
+        """``ids[dst][src]`` for sources ``src`` and destinations ``dst`` (default: every
+        class) in one family. For a few sources only their columns are worked out."""
+        i_type = self.i_type if dst is None else self.i_type[dst]
+        few_src = len(src) * SUBSET_SHARE < self.n
+        few_dst = dst is not None and len(dst) * SUBSET_SHARE < self.n
+        if (few_src or few_dst) and 0 not in self._i_ids:
+            table = np.zeros((len(self.i_rules), len(src)), dtype=np.int32)
+            for t in np.unique(i_type):
+                if t:
+                    family = variant if self.i_blocks[t] else 0
+                    row = self._ingress_row(family, int(t), src if few_src else None)
+                    table[t] = row if few_src else row[src]
+            subset: npt.NDArray[np.int32] = table[i_type]
+            return subset
+        ids = self.ingress_ids(0)[:, src][i_type]  # (dst, src)
         if variant and self.i_block_types:
-            own = self.i_block_index[self.i_type]
+            own = self.i_block_index[i_type]
             rows = np.flatnonzero(own >= 0)
-            ids[rows] = self.ingress_ids(variant)[:, first:last][own[rows]]
+            ids[rows] = self.ingress_ids(variant)[:, src][own[rows]]
         return ids
 
     def block(self, first: int, last: int) -> tuple[npt.NDArray[np.int64],
@@ -612,21 +674,28 @@ class PairSets:
         """For sources ``first..last-1`` and every destination: the number of the egress
         port set and of the ingress port set (``(chunk, n)`` each). A pair allows their
         intersection."""
-        src = np.arange(first, last)
-        chunk = last - first
+        return self.grid(np.arange(first, last))
+
+    def grid(self, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64] | None = None
+             ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """``block`` for any source classes ``src`` and destination classes ``dst``
+        (default: every class): ``(len(src), len(dst))`` each."""
         e_type = self.e_type[src]
-        fam = self.pair_family(src)
+        fam = self.pair_family(src, dst)
         done = np.zeros(fam.shape, dtype=np.bool_)
-        e_ids = np.zeros((chunk, self.n), dtype=np.int64)
-        i_ids: npt.NDArray[np.int64] = np.zeros((chunk, self.n), dtype=np.int64)
+        e_ids = np.zeros(fam.shape, dtype=np.int64)
+        i_ids: npt.NDArray[np.int64] = np.zeros(fam.shape, dtype=np.int64)
         for variant in self.variants:
             mask = (fam == variant) if variant else ~done
             if not mask.any():
                 continue
             done |= mask
             present, which = np.unique(e_type, return_inverse=True)
-            egress = np.stack([self.egress_ids(variant, int(t)) for t in present])[which]
-            ingress = self.ingress_block(variant, first, last).T.astype(np.int64)
+            few = dst is not None and len(dst) * SUBSET_SHARE < self.n
+            rows = [self.egress_ids(variant, int(t), dst if few else None) for t in present]
+            egress = np.stack(rows if few or dst is None else [r[dst] for r in rows])
+            egress = egress[which.ravel()]
+            ingress = self.ingress_grid(variant, src, dst).T.astype(np.int64)
             if mask.all():
                 e_ids, i_ids = egress, ingress
             else:
@@ -740,6 +809,7 @@ class ClassRows:
         self.keys = PairSets(engine)
         self.progress = progress
         self.texts: list[str] = ["all"]
+        self.spans: list[Spans] = [ALL]  # the port set of each text
         self.all_id = 0
         self._ids: dict[str, int] = {"all": 0}
         self._pair_memo: dict[tuple[int, int], int] = {}
@@ -748,10 +818,12 @@ class ClassRows:
         found = self._pair_memo.get((e_set, i_set))
         if found is None:
             sets = self.keys.sets
-            text = _text(_intersect(sets[e_set], sets[i_set]))
+            spans = _intersect(sets[e_set], sets[i_set])
+            text = _text(spans)
             found = self._ids.setdefault(text, len(self.texts))
             if found == len(self.texts):
                 self.texts.append(text)
+                self.spans.append(spans)
             self._pair_memo[e_set, i_set] = found
         return found
 
@@ -771,6 +843,15 @@ class ClassRows:
                          dtype=np.int32)
         out: npt.NDArray[np.int32] = local[inverse.reshape(combined.shape)]
         return out
+
+    def cells(self, src: npt.NDArray[np.int64],
+              dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
+        """Text ids from classes ``src`` to classes ``dst`` (default: all), for distinct
+        pods: a class of one pod towards itself is not special-cased here."""
+        if not len(src) or (dst is not None and not len(dst)):
+            return np.zeros((len(src), self.keys.n if dst is None else len(dst)),
+                            dtype=np.int32)
+        return self._ids_of(*self.keys.grid(src, dst))
 
     def __iter__(self) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
         n = self.keys.n

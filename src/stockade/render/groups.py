@@ -8,9 +8,20 @@ otherwise the namespace and the labels that policies look at.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
-from stockade.engine.classes import BehaviourClass
 from stockade.model.types import Pod
+
+
+class Group(Protocol):
+    """Pods behaving alike: a behaviour class, or a diff's joint group."""
+
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def labels(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def members(self) -> tuple[int, ...]: ...
 
 
 def _prefix(names: Sequence[str]) -> str:
@@ -23,7 +34,7 @@ def _prefix(names: Sequence[str]) -> str:
     return common[: cut + 1] if cut > 0 else ""
 
 
-def group_names(classes: Sequence[BehaviourClass], pods: Sequence[Pod],
+def group_names(classes: Sequence[Group], pods: Sequence[Pod],
                 owner: Mapping[str, str] | None = None) -> list[str]:
     """A name per class. With ``owner`` (pod key -> workload key), a group of pods one
     workload owns is named after the workload (``shop/Deployment/web``)."""

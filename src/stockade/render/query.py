@@ -15,7 +15,7 @@ from stockade.wording import count
 NEAREST = 3  # misses shown per side; the JSON has them all
 
 
-def _match_text(direction: PolicyType, peer: int | None, port: int | None) -> str:
+def match_text(direction: PolicyType, peer: int | None, port: int | None) -> str:
     peers = "from" if direction is PolicyType.INGRESS else "to"
     anyone = "any source" if peers == "from" else "any destination"
     peer_text = f"{peers}[{peer}]" if peer is not None else anyone
@@ -68,7 +68,7 @@ def _networkpolicy_lines(side: DirectionVerdict, style: Style) -> list[str]:
         lines.append(f"          {escape(side.note)}")
     for m in side.allowed_by:
         lines.append(f"          {style.good('allowed by')} {escape(m.policy)} {m.path} "
-                     f"({_match_text(m.direction, m.peer, m.port)})")
+                     f"({match_text(m.direction, m.peer, m.port)})")
     if not side.allowed:
         lines.append("          " + style.bad("no rule of these policies matches"))
         lines += _misses_lines(side)

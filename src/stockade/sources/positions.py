@@ -100,6 +100,11 @@ def line_in(objects: Sequence[tuple[int, str, str, Any]], origin: Origin, kind: 
     if not candidates:
         return 0
     node = min(candidates, key=lambda c: c[0])[1]
+    return _walk(node, path)
+
+
+def _walk(node: Any, path: str) -> int:
+    """The line of the deepest part of ``path`` that exists below ``node``."""
     at: int = node.start_mark.line + 1
     for match in _SEGMENT.finditer(path):
         key, index = match.group(1), match.group(2)
@@ -115,3 +120,25 @@ def line_in(objects: Sequence[tuple[int, str, str, Any]], origin: Origin, kind: 
         else:
             break
     return at
+
+
+class DocumentLines:
+    """Lines of fields in the documents of one text, whatever a document holds (a netassert
+    test file is one list, with no ``kind`` to find it by)."""
+
+    def __init__(self, text: str) -> None:
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        try:
+            self.documents = [d for d in yaml.compose_all(text, Loader=loader) if d is not None]
+        except yaml.YAMLError:
+            self.documents = []
+
+    def line(self, first_line: int, path: str) -> int:
+        """The line of ``path`` in the first document that starts on ``first_line`` or
+        after it; 0 when there is none."""
+        for document in self.documents:
+            if document.start_mark.line + 1 >= first_line:
+                return _walk(document, path)
+        return 0

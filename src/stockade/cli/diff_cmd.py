@@ -1,0 +1,216 @@
+"""``stockade diff``: what a change of manifests opens or closes, pair by pair, and why.
+
+Each side is read and validated like any input (a path, a git revision with ``--base``,
+or the live cluster with ``--cluster``); errors name the side. Exit 0 when nothing
+changed (the two sides are equivalent), 1 when something did, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from stockade.cli import diagnostics
+from stockade.cli.common import (
+    add_endpoint_arguments,
+    add_input_arguments,
+    parse_port,
+    read_inputs,
+)
+from stockade.cli.options import check_cluster_options, check_no_cluster_options
+from stockade.engine import Engine
+from stockade.engine.diff import Comparison
+from stockade.engine.diff_result import DiffResult, diff_result, port_results
+from stockade.errors import DocumentError, InputError, InvalidObjects, UsageError
+from stockade.model.build import RawObject, build_cluster
+from stockade.model.types import Origin, Protocol
+from stockade.model.workloads import TEMPLATE_NOTE, choose_endpoints, with_endpoints
+from stockade.render import diff as render
+from stockade.render.escape import escape
+from stockade.render.groups import group_names
+from stockade.render.style import Style
+from stockade.sources.positions import SourceMap
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "diff", help="what a change opens or closes: connections gained and lost, and why",
+        description="Compare what every pair of endpoints present on both sides may open, "
+        "before (OLD) and after (NEW): connections gained and lost, with the policy edits "
+        "responsible. Semantic: reordered rules, split or renamed policies, a policy that "
+        "selects no pod change nothing. Forms: diff OLD NEW; diff --base REV [PATH...] "
+        "(PATH at git revision REV vs the working tree); diff --cluster NEW (the live "
+        "cluster vs NEW). Exit 0 equivalent, 1 changed, 2 bad input.",
+    )
+    add_input_arguments(parser)
+    add_endpoint_arguments(parser)
+    parser.add_argument("--base", metavar="REV",
+                        help="the old side is PATH (default .) at git revision REV, e.g. "
+                        "origin/main; the new side is PATH in the working tree")
+    parser.add_argument("--port", action="append", default=[], metavar="PORT/PROTO",
+                        help="only these ports (repeatable): per port, the pairs now "
+                        "reachable (added) and no longer reachable (removed)")
+    parser.add_argument("--pods", action="store_true",
+                        help="every pair of pods instead of groups of pods alike on both "
+                        "sides")
+    parser.add_argument("-o", "--output", choices=("text", "json", "md"), default="text",
+                        help="text (default), JSON for tools (with --port, exactly the "
+                        "--port contract), or a Markdown summary for a pull-request comment")
+    parser.set_defaults(func=run)
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One version of the input: what it is called in messages, and its objects."""
+
+    label: str
+    objects: list[RawObject]
+    texts: dict[str, str]
+
+
+_NOT_CLUSTER = {"cluster": False, "context": None, "kubeconfig": None,
+                "cluster_namespace": None}
+
+
+def check_options(args: argparse.Namespace) -> list[tuple[int, Protocol]]:
+    """Every option, before anything is read; the ``--port`` list."""
+    ports = [parse_port(p) for p in args.port]
+    paths: list[str] = args.paths
+    if "" in paths:
+        raise UsageError("an empty PATH: give a file, a directory or - for stdin")
+    if paths.count("-") > 1:
+        raise UsageError("- (stdin) may be one side only")
+    if args.base is not None and args.cluster:
+        raise UsageError("give --base or --cluster, not both")
+    if args.cluster:
+        check_cluster_options(args)
+        if not paths:
+            raise UsageError("diff --cluster NEW: give the manifests to compare the cluster "
+                             "with")
+    else:
+        check_no_cluster_options(args)
+    if args.base is not None:
+        if not args.base or args.base.startswith("-"):
+            raise UsageError(f"--base {args.base!r}: give a git revision, e.g. origin/main")
+        if "-" in paths:
+            raise UsageError("with --base, PATHs are read from git and from the working tree; "
+                             "- (stdin) is neither")
+    elif not args.cluster and len(paths) != 2:
+        raise UsageError("give two paths, OLD and NEW (or --base REV [PATH...], or "
+                         "--cluster NEW)")
+    return ports
+
+
+def _sides(args: argparse.Namespace) -> tuple[Side, Side]:
+    paths: list[str] = args.paths
+    if args.base is not None:
+        from stockade.sources.git import read_revision
+
+        shown = " ".join(paths) or "."
+        label = f"old side ({args.base}:{shown})"
+        broken: list[DocumentError] | None = [] if args.skip_invalid else None
+        objects, texts = _side_read(label, lambda: read_revision(args.base, paths,
+                                                                 broken=broken))
+        for problem in broken or ():
+            diagnostics.warning(f"{label}: skipping a document that cannot be read: "
+                                f"{problem}")
+        return Side(label, objects, texts), _files(args, f"new side ({shown})", paths or ["."])
+    if args.cluster:
+        label = f"old side (cluster{' context ' + args.context if args.context else ''})"
+        cluster = argparse.Namespace(**{**vars(args), "paths": []})
+        objects, _ = _side_read(label, lambda: (read_inputs(cluster), {}))
+        return Side(label, objects, {}), _files(args, f"new side ({' '.join(paths)})", paths)
+    return (_files(args, f"old side ({paths[0]})", [paths[0]]),
+            _files(args, f"new side ({paths[1]})", [paths[1]]))
+
+
+def _side_read(label: str, read: Any) -> tuple[list[RawObject], dict[str, str]]:
+    try:
+        result: tuple[list[RawObject], dict[str, str]] = read()
+    except (InvalidObjects, UsageError):
+        raise
+    except InputError as exc:
+        raise InputError(f"{label}: {exc}") from None
+    return result
+
+
+def _files(args: argparse.Namespace, label: str, paths: Sequence[str]) -> Side:
+    """A side read from files as any command reads them (limits, broken documents)."""
+    side = argparse.Namespace(**{**vars(args), **_NOT_CLUSTER, "paths": list(paths)})
+    texts: dict[str, str] = {}
+    objects, _ = _side_read(label, lambda: (read_inputs(side, texts=texts), {}))
+    return Side(label, objects, texts)
+
+
+def _engine(side: Side, args: argparse.Namespace, notes: dict[tuple[str, str], None]
+            ) -> tuple[Engine, dict[str, str]]:
+    result = build_cluster(side.objects)
+    if result.findings and not args.skip_invalid:
+        print("stockade: " + escape(f"the {side.label} is invalid:"), file=sys.stderr)
+        raise InvalidObjects(result.findings)
+    for finding in result.findings:
+        diagnostics.warning(f"{side.label}: skipping invalid object: {finding}")
+    for text in result.warnings:
+        notes.setdefault(("warning", text))
+    for text in result.skipped if args.verbose else ():
+        notes.setdefault(("note", text))
+    endpoints = choose_endpoints(result.cluster, per_pod=args.per_pod)
+    for note in endpoints.notes:
+        notes.setdefault(("note", f"{side.label}: {note}"))
+    if endpoints.has_templates:
+        notes.setdefault(("note", TEMPLATE_NOTE))
+    return Engine(with_endpoints(result.cluster, endpoints)), dict(endpoints.owner)
+
+
+def _located(result: DiffResult, texts: dict[str, str]) -> DiffResult:
+    """Causes pointing at the line of the rule (or selector) in its file, found in the
+    texts read (the files', and a git revision's)."""
+    causes = [c for change in result.connections for c in change.because
+              if c.policy and c.path]
+    queries = [(c.origin, "NetworkPolicy", c.policy.partition("/")[2], c.path) for c in causes]
+    found = dict(zip(map(id, causes), SourceMap(texts).lines(queries), strict=True))
+    connections = []
+    for change in result.connections:
+        because = tuple(
+            replace(c, origin=Origin(c.origin.file, found[id(c)]))
+            if found.get(id(c)) else c for c in change.because)
+        connections.append(replace(change, because=because))
+    return replace(result, connections=tuple(connections))
+
+
+def run(args: argparse.Namespace) -> int:
+    ports = check_options(args)
+    old_side, new_side = _sides(args)
+    notes: dict[tuple[str, str], None] = {}
+    old, old_owner = _engine(old_side, args, notes)
+    new, new_owner = _engine(new_side, args, notes)
+    for level, text in notes:  # once, even when both sides have them
+        (diagnostics.warning if level == "warning" else diagnostics.note)(text)
+    comparison = Comparison(old, new)
+    owner = {} if args.per_pod else {**old_owner, **new_owner}
+    names = group_names(comparison.groups, new.pods, owner)
+    out = sys.stdout
+    style = Style.for_stream(out, os.environ)
+    if ports:
+        results = port_results(comparison, [(p, proto) for p, proto in ports], names,
+                               per_pod=args.pods)
+        if args.output == "json":
+            render.write_port_json(results, out)
+        elif args.output == "md":
+            render.write_port_markdown(results, out)
+        else:
+            render.write_port_text(results, out, style)
+        return 1 if render.ports_changed(results) else 0
+    result = diff_result(comparison, names, per_pod=args.pods)
+    result = _located(result, {**old_side.texts, **new_side.texts})
+    if args.output == "json":
+        render.write_json(result, out)
+    elif args.output == "md":
+        render.write_markdown(result, out)
+    else:
+        render.write_text(result, out, style)
+    return 1 if result.changed else 0

@@ -1,0 +1,105 @@
+"""Test files for ``stockade test``: telling them from manifests, and reading them with
+the line of every field, so that an error points at the very line.
+
+A file is a test file when each of its documents is a ``ConnectivityTest``, or when it is
+one YAML list of netassert tests. Everything else named on the command line is manifests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from stockade.errors import InputError
+from stockade.model.errors import Finding
+from stockade.model.promises import KIND, Suite, decode_connectivity_test, decode_netassert
+from stockade.model.types import Origin
+from stockade.sources.files import MANIFEST_SUFFIXES, decode_text, read_file
+from stockade.sources.limits import Budget
+from stockade.sources.positions import DocumentLines
+from stockade.sources.yaml_docs import YAMLProblem, documents
+
+NETASSERT_HINTS = frozenset({"targetPort", "src", "dst", "exitCode"})
+
+
+def _read(path: str, budget: Budget | None = None) -> str:
+    """A test file's text, read within the limits every input has."""
+    return decode_text(read_file(path, budget or Budget(), what="test file"), path)
+
+
+def _docs(text: str, name: str) -> list[tuple[Any, int]]:
+    try:
+        return [(d, line) for d, line in documents(text) if d is not None]
+    except YAMLProblem as exc:
+        where = f"{name}:{exc.line}" if exc.line else name
+        raise InputError(f"{where}: invalid YAML: {exc.problem}") from exc
+
+
+def _format(docs: Sequence[tuple[Any, int]]) -> str:
+    """``ConnectivityTest``, ``netassert`` or ``""`` (manifests)."""
+    if not docs:
+        return ""
+    if all(isinstance(d, Mapping) and d.get("kind") == KIND for d, _ in docs):
+        return KIND
+    if len(docs) == 1 and isinstance(docs[0][0], list) and docs[0][0] and all(
+            isinstance(t, Mapping) and NETASSERT_HINTS & set(t) for t in docs[0][0]):
+        return "netassert"
+    return ""
+
+
+def is_test_file(path: str) -> bool:
+    if path == "-" or not os.path.isfile(path) or not path.lower().endswith(
+            MANIFEST_SUFFIXES):
+        return False
+    try:
+        return bool(_format(_docs(_read(path), path)))
+    except InputError:
+        return False  # read as manifests, whose reader reports the problem
+
+
+def split_arguments(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(test files, manifest paths) among the positional arguments, in order."""
+    tests = [p for p in paths if is_test_file(p)]
+    return tests, [p for p in paths if p not in tests]
+
+
+def read_suites(path: str) -> tuple[list[Suite], list[Finding]]:
+    """Every suite of a test file, and every problem in it."""
+    text = _read(path)
+    docs = _docs(text, path)
+    lines = DocumentLines(text)
+    kind = _format(docs)
+    suites: list[Suite] = []
+    findings: list[Finding] = []
+    if kind == "netassert":
+        data, line = docs[0]
+
+        def item_line(field: str, at: int = line) -> int:
+            return lines.line(at, field)
+
+        suite, found = decode_netassert(data, Origin(path, line), item_line)
+        return [suite], found
+    if kind != KIND:
+        raise InputError(f"{path}: not a test file: expected ConnectivityTest documents "
+                         "(apiVersion: stockade.dev/v1alpha1) or a netassert test list")
+    for data, line in docs:
+
+        def field_line(field: str, at: int = line) -> int:
+            return lines.line(at, field)
+
+        suite, found = decode_connectivity_test(data, Origin(path, line), field_line)
+        suites.append(suite)
+        findings.extend(found)
+    return suites, findings
+
+
+def manifest_paths(suite: Suite) -> list[str]:
+    """The suite's ``spec.manifests``, relative to its file's directory."""
+    base = Path(suite.origin.file).parent
+    out = []
+    for entry in suite.manifests:
+        path = Path(entry)
+        out.append(str(path if path.is_absolute() else os.path.normpath(base / path)))
+    return out
