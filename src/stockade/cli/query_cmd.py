@@ -128,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
                          "Service's (svc/NS/NAME:PORT); leave out --port")
     check_endpoint("--from", args.source)
     if ref is None:
-        check_endpoint("--to", args.destination)
+        if args.destination is not None:  # --to-host alone names no endpoint
+            check_endpoint("--to", args.destination)
     else:
         check_service_ref("--to", args.destination)
     port, protocol = parse_port(args.port) if ref is None else (0, None)
