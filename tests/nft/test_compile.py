@@ -240,6 +240,8 @@ spec:
   - action: Deny
     to: [{networks: [10.0.0.0/24]}]
     protocols: [{udp: {destinationPort: {number: 53}}}]
+  ingress:
+  - {action: Deny, from: [{namespaces: {}}]}
 """
 
 
@@ -262,6 +264,10 @@ def test_tiers_are_ordered_stages_with_verdict_maps() -> None:
         "@ingress_0_admin_v4\n\t\tgoto ingress_0_np\n" in text
     assert "chain ingress_0_np {" in text
     assert "ip saddr . meta l4proto . th dport @ingress_0_np_v4 accept" in text
+    # web has a Baseline rule too, but NetworkPolicy isolates it: no Baseline stage;
+    # client's ingress has only the Baseline tier
+    assert "ingress_0_baseline" not in text
+    assert "map ingress_1_baseline_v4 {" in text
     # b/client's egress: only a Baseline tier, entered directly; default allow after it
     assert "10.0.0.0-10.0.0.255 . udp . 53 : drop," in text
     body = text[text.index("chain egress_0 {"):]
@@ -275,8 +281,11 @@ def test_tiered_ruleset_passes_nft_check(check_netns: str) -> None:
     NftRunner(check_netns).run(render_replace(compiled.table), check=True)
 
 
-@pytest.mark.parametrize("example", ["cluster-policies", "admin-network-policies"])
-def test_cluster_policy_examples_pass_nft_check(example: str, check_netns: str) -> None:
-    result = build_cluster(read_paths([str(ROOT / "examples" / example)]))
+@pytest.mark.parametrize("paths", [["cluster-policies"],
+                                   ["cluster-policies/world", "admin-network-policies"]],
+                         ids=["v1alpha2", "v1alpha1"])
+def test_cluster_policy_examples_pass_nft_check(paths: list[str], check_netns: str) -> None:
+    result = build_cluster(read_paths([str(ROOT / "examples" / p) for p in paths]))
+    assert result.cluster.pods and result.cluster.cluster_policies
     table = compile_engine(Engine(result.cluster)).table
     NftRunner(check_netns).run(render_replace(table), check=True)

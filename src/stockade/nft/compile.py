@@ -307,9 +307,11 @@ def _tiered_chains(direction: PolicyType, chain_name: str, group: _Group,
     """Admin tier, NetworkPolicy, Baseline tier, allow: one chain per stage present."""
     side = group.side
     allow = "return" if direction is PolicyType.EGRESS else "accept"
+    # The Baseline tier only ever sees a side NetworkPolicy leaves unisolated.
     stages = [name for name, present in (("admin", bool(side.admin)),
                                          ("np", side.isolated),
-                                         ("baseline", bool(side.baseline))) if present]
+                                         ("baseline", bool(side.baseline) and not side.isolated))
+              if present]
     names = {stage: chain_name if i == 0 else f"{chain_name}_{stage}"
              for i, stage in enumerate(stages)}
     sets: list[NftSet] = []
@@ -335,8 +337,7 @@ def _tiered_chains(direction: PolicyType, chain_name: str, group: _Group,
         for family in FAMILIES:
             elements = _tier_elements(rules, family, members, verdicts)
             if elements:
-                map_name = f"{names[stage]}_{stage}_v{family}" if i else \
-                    f"{chain_name}_{stage}_v{family}"
+                map_name = f"{names[stage]}_v{family}" if i else f"{chain_name}_{stage}_v{family}"
                 sets.append(NftSet(map_name, f"{_ADDR_TYPE[family]} . inet_proto . "
                                    "inet_service : verdict", elements, interval=True,
                                    verdict=True))
