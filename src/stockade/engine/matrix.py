@@ -239,6 +239,7 @@ class PairSets:
         self._memo_keys = np.zeros(0, dtype=np.int64)
         self._memo_values = np.zeros(0, dtype=np.int64)
         self._i_ids: dict[int, npt.NDArray[np.int32]] = {}
+        self._tiered_i_rows: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
 
     def _layers_key(self, cls: int, direction: PolicyType) -> tuple[object, ...]:
         """What makes two classes' sides alike: their stacks and isolating policies."""
@@ -615,9 +616,15 @@ class PairSets:
 
     def _ingress_row(self, variant: int, i_type: int,
                      src: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
-        if self.i_layers[i_type].tiered:  # every source: the tiers share their rows
-            tiered: npt.NDArray[np.int32] = self._tiered_ingress_row(
-                variant, i_type).astype(np.int32)
+        if self.i_layers[i_type].tiered:
+            # Worked out for every source (the tiers share their rows between types) and
+            # kept: grids over a few sources at a time ask for the same row again.
+            tiered = self._tiered_i_rows.get((variant, i_type))
+            if tiered is None:
+                tiered = self._tiered_ingress_row(variant, i_type).astype(np.int32)
+                if len(self._tiered_i_rows) * tiered.nbytes > MASK_CACHE_BYTES:
+                    self._tiered_i_rows.clear()
+                self._tiered_i_rows[variant, i_type] = tiered
             return tiered if src is None else tiered[src]
         rules, spans = self.i_rules[i_type], self.i_spans[i_type]
         size = self.n if src is None else len(src)
