@@ -29,7 +29,7 @@ from stockade.engine import spans as span_ops
 from stockade.engine.classes import BehaviourClass
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
-from stockade.engine.ports import MAX_PORT, MIN_PORT, PROTOCOLS, PortSpan, format_connections
+from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
 from stockade.engine.tiers import ClusterPort, CompiledClusterRule
 from stockade.model.types import PolicyType, Protocol, RuleAction, Tier
 
@@ -45,33 +45,15 @@ DENSE_COMBINATIONS = 1 << 22  # tier combinations numbered through a table, not 
 MASK21 = (1 << 21) - 1  # packed tier combinations: three numbers of 21 bits
 
 # Port sets as sorted, merged (protocol index, first, last) triples.
-Spans = tuple[tuple[int, int, int], ...]
-ALL: Spans = tuple((p, MIN_PORT, MAX_PORT) for p in range(len(PROTOCOLS)))
+Spans = span_ops.Spans
+ALL: Spans = span_ops.ALL
 _PROTOCOL_INDEX = {p: i for i, p in enumerate(PROTOCOLS)}
 
 
-def _merge(spans: Sequence[tuple[int, int, int]]) -> Spans:
-    out: list[tuple[int, int, int]] = []
-    for proto, first, last in sorted(spans):
-        if out and out[-1][0] == proto and first <= out[-1][2] + 1:
-            out[-1] = (proto, out[-1][1], max(out[-1][2], last))
-        else:
-            out.append((proto, first, last))
-    return tuple(out)
-
-
-def _intersect(a: Spans, b: Spans) -> Spans:
-    if a is ALL:
-        return b
-    if b is ALL:
-        return a
-    out = [(p, max(f1, f2), min(l1, l2)) for p, f1, l1 in a for q, f2, l2 in b
-           if p == q and max(f1, f2) <= min(l1, l2)]
-    return _merge(out)
-
-
-def _contains(spans: Spans, protocol: int, port: int) -> bool:
-    return any(p == protocol and first <= port <= last for p, first, last in spans)
+# The span algebra lives in ``spans``; these names are the matrix's (and its callers').
+_merge = span_ops.merge
+_intersect = span_ops.intersect
+_contains = span_ops.contains
 
 
 def _text(spans: Spans) -> str:
