@@ -26,8 +26,10 @@ def register(sub: Any) -> None:
     parser = sub.add_parser(
         "check", help="validate manifests exactly as the API server would",
         description="Validate NetworkPolicies, Pods (hostAliases, ports) and Namespaces with "
-        "the API server's rules, field paths and messages. Every error of every object is "
-        "reported, and every document that cannot be read. Objects defined more than once "
+        "the API server's rules, field paths and messages, and ClusterNetworkPolicies, "
+        "AdminNetworkPolicies and BaselineAdminNetworkPolicies with their CRDs' schemas and "
+        "CEL rules. Every error of every object is reported, and every document that cannot "
+        "be read. Objects defined more than once "
         "are warnings (the later definition wins, as with kubectl apply). Exit 0 when all "
         "are valid, 2 otherwise.",
     )
@@ -86,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     counts["Node"] = len(cluster.nodes)
     for w in cluster.workloads:
         counts[w.kind] += 1
+    for cp in cluster.cluster_policies:
+        counts[cp.kind] += 1
     summary = ", ".join(count(n, k, plural(k)) for k, n in counts.items() if n)
     print(f"valid: {summary or 'no objects of the kinds stockade reads'}")
     return 0

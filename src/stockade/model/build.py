@@ -11,12 +11,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
+from stockade.model.cluster_policies import check_cluster_policy
 from stockade.model.decode import Decoder
 from stockade.model.errors import FieldError, Finding, required
 from stockade.model.netparse import parse_ip
 from stockade.model.types import (
     NODE_IP_TYPES,
     Cluster,
+    ClusterNetworkPolicy,
     Namespace,
     NetworkPolicy,
     Node,
@@ -71,7 +74,7 @@ CORE_KINDS: dict[str, tuple[str, ...]] = {
     "NetworkPolicy": ("networking.k8s.io/v1",),
     "Node": ("v1",),
 }
-KNOWN_KINDS = {**CORE_KINDS, **WORKLOAD_KINDS}
+KNOWN_KINDS = {**CORE_KINDS, **WORKLOAD_KINDS, **CLUSTER_POLICY_KINDS}
 
 
 @dataclass(slots=True)
@@ -138,13 +141,17 @@ def _unusable_addresses(node: Node) -> list[str]:
             if a.type in NODE_IP_TYPES and parse_ip(a.address) is None]
 
 
+def _meta_text(raw: RawObject, field: str) -> str:
+    """``metadata.<field>`` as the raw object has it, when it is a string."""
+    meta = raw.data.get("metadata")
+    value = meta.get(field, "") if isinstance(meta, Mapping) else ""
+    return value if isinstance(value, str) else ""
+
+
 def _finding(raw: RawObject, kind: str, err: FieldError) -> Finding:
     """A finding about an object that could not be decoded at all, named as it reads."""
-    meta = raw.data.get("metadata")
-    name = meta.get("name", "") if isinstance(meta, Mapping) else ""
-    ns = meta.get("namespace", "") if isinstance(meta, Mapping) else ""
-    return Finding(raw.origin, kind or "object", ns if isinstance(ns, str) else "",
-                   name if isinstance(name, str) else "", err)
+    return Finding(raw.origin, kind or "object", _meta_text(raw, "namespace"),
+                   _meta_text(raw, "name"), err)
 
 
 def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default") -> BuildResult:
@@ -155,7 +162,7 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     later definition leaves the earlier one in place, as the API server would refuse it.
     """
     result = BuildResult(Cluster())
-    valid: dict[tuple[str, str, str] | int, Decoded] = {}
+    valid: dict[tuple[str, str, str] | int, Decoded | ClusterNetworkPolicy] = {}
     seen: dict[tuple[str, str, str], Origin] = {}
     skipped_kinds: dict[str, int] = {}
 
@@ -175,6 +182,26 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
             else:
                 label = f"{kind} ({api_version})"
                 skipped_kinds[label] = skipped_kinds.get(label, 0) + 1
+            continue
+
+        if kind in CLUSTER_POLICY_KINDS:  # cluster-scoped CRDs: schema and CEL rules
+            checked = check_cluster_policy(raw.data, raw.origin)
+            name = _meta_text(raw, "name")
+            ident = (kind, "", name)
+            if name:
+                if ident in seen:
+                    result.warnings.append(
+                        f"{kind} {name} is defined more than once ({seen[ident]}, then "
+                        f"{raw.origin}): the later definition wins, as with kubectl apply")
+                seen[ident] = raw.origin
+            result.warnings.extend(f"{raw.origin}: {kind} {name}: {w}"
+                                   for w in checked.warnings)
+            if checked.errors or checked.policy is None:
+                result.findings.extend(Finding(raw.origin, kind, "", name, e)
+                                       for e in checked.errors)
+                result.invalid_keys.add(f"{kind} /{name}")
+                continue
+            valid[ident if name else len(valid)] = checked.policy
             continue
 
         decoder = Decoder()
@@ -207,7 +234,12 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     services: list[Service] = []
     workloads: list[Workload] = []
     nodes: list[Node] = []
-    for obj in valid.values():
+    cluster_policies: list[ClusterNetworkPolicy] = []
+    for kept in valid.values():
+        if isinstance(kept, ClusterNetworkPolicy):
+            cluster_policies.append(kept)
+            continue
+        obj = kept
         if isinstance(obj, Namespace):
             namespaces[obj.name] = obj
         elif isinstance(obj, Pod):
@@ -233,6 +265,7 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
             "assumed to carry only the label kubernetes.io/metadata.name: "
             f"{', '.join(implied)}"
         )
+    result.warnings.extend(_mixed_baselines(cluster_policies))
     for kind, number in sorted(skipped_kinds.items()):
         result.skipped.append(f"skipped {counted(number, 'object')} of kind {kind}: not modelled")
 
@@ -243,5 +276,17 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         services=tuple(services),
         workloads=tuple(workloads),
         nodes=tuple(nodes),
+        cluster_policies=tuple(cluster_policies),
     )
     return result
+
+
+def _mixed_baselines(policies: list[ClusterNetworkPolicy]) -> list[str]:
+    """Both API versions' baselines at once is outside either API: say how it is read."""
+    banp = [p for p in policies if p.kind == "BaselineAdminNetworkPolicy"]
+    cnp = [p for p in policies if p.kind == "ClusterNetworkPolicy" and p.tier == "Baseline"]
+    if not (banp and cnp):
+        return []
+    return ["both a BaselineAdminNetworkPolicy (v1alpha1) and Baseline-tier "
+            "ClusterNetworkPolicies (v1alpha2) are present; stockade evaluates the "
+            "BaselineAdminNetworkPolicy after every Baseline ClusterNetworkPolicy"]
