@@ -7,7 +7,7 @@ Each policy becomes: the classes it selects. Nothing here is evaluated per pair 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +15,14 @@ import numpy as np
 import numpy.typing as npt
 
 from stockade.engine.classes import FAMILIES, BehaviourClass, Regions
+from stockade.engine.classset import ClassSet, union_all
 from stockade.engine.ports import MAX_PORT
 from stockade.engine.selectors import BoolArray, LabelIndex
+from stockade.model.selectors import selector_matches
 from stockade.model.netparse import IPAddress, IPNetwork, effective_network, parse_cidr
 from stockade.model.types import (
     IPBlock,
+    LabelSelector,
     Namespace,
     NetworkPolicy,
     NetworkPolicyPeer,
@@ -28,6 +31,8 @@ from stockade.model.types import (
     PolicyType,
     Protocol,
 )
+
+EMPTY_SELECTOR = LabelSelector()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +106,9 @@ def normalise_block(block: IPBlock) -> Block | None:
 @dataclass(frozen=True, slots=True)
 class CompiledPeer:
     peer: NetworkPolicyPeer
-    selected: BoolArray | None  # classes matched by the selectors; None for an ipBlock peer
+    selected: ClassSet | None  # classes matched by the selectors; None for an ipBlock peer
     block: Block | None
-    block_members: dict[int, BoolArray]  # family -> classes whose address is inside
+    block_members: dict[int, ClassSet]  # family -> classes whose address is inside
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,28 +128,34 @@ class CompiledRule:
     rule: NetworkPolicyRule
     any_peer: bool
     peers: tuple[CompiledPeer, ...]
-    selected: BoolArray  # union of the selector peers
-    block_members: dict[int, BoolArray]  # family -> union of the ipBlock peers
+    selected: ClassSet  # union of the selector peers
+    block_members: dict[int, ClassSet]  # family -> union of the ipBlock peers
     any_port: bool
     ports: tuple[CompiledPort, ...]
     named: tuple[tuple[Protocol, str], ...]
     blocks: BlockIndex
+    by_family: dict[int, ClassSet] = field(default_factory=dict, compare=False)
 
-    def peer_classes(self, family: int) -> BoolArray:
-        if family in self.block_members:
-            return self.selected | self.block_members[family]
-        return self.selected
+    def peer_classes(self, family: int) -> ClassSet:
+        """The classes the peers match for connections of ``family`` (selectors, and the
+        ipBlocks of that family)."""
+        return self.by_family.get(family, self.selected)
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledPolicy:
     policy: NetworkPolicy
-    subjects: BoolArray  # classes the policy selects
+    subjects: ClassSet  # classes the policy selects
     rules: dict[PolicyType, tuple[CompiledRule, ...]]
 
 
+SCAN_SELECTORS = 256  # candidate classes tested one by one; more are looked up in the index
+
+
 class Compiler:
-    """Holds the indexes shared by all policies of one cluster while compiling them."""
+    """Holds the indexes shared by all policies of one cluster while compiling them. Class
+    sets are sparse (``ClassSet``); a selector is evaluated on the classes of the namespaces
+    it can reach, so compiling costs what the policies select, not policies times classes."""
 
     def __init__(
         self,
@@ -154,39 +165,59 @@ class Compiler:
     ) -> None:
         self.classes = classes
         self.regions = regions
-        n = len(classes)
-        self.pod_network = np.array([not c.host_network for c in classes], dtype=np.bool_)
-        self.class_index = LabelIndex([dict(c.labels) for c in classes])
+        self.size = n = len(classes)
+        self.pod_network = ~ClassSet.of(n, [c.index for c in classes if c.host_network])
+        self.class_labels = [dict(c.labels) for c in classes]
+        self.class_index = LabelIndex(self.class_labels)
         self.ns_names = [ns.name for ns in namespaces]
         self.ns_index = LabelIndex([ns.labels for ns in namespaces])
         ns_position = {name: i for i, name in enumerate(self.ns_names)}
-        # Row i: the classes living in namespace i.
-        self.ns_matrix = np.zeros((len(self.ns_names), n), dtype=np.bool_)
+        by_ns: list[list[int]] = [[] for _ in self.ns_names]
         for cls in classes:
-            self.ns_matrix[ns_position[cls.namespace], cls.index] = True
-        self.ns_members = {name: self.ns_matrix[i] for name, i in ns_position.items()}
+            by_ns[ns_position[cls.namespace]].append(cls.index)
+        self.ns_classes = [np.array(m, dtype=np.int32) for m in by_ns]
+        self.ns_members = {name: ClassSet.of(n, self.ns_classes[i])
+                           for name, i in ns_position.items()}
         self.region_of = {
             f: np.array([c.regions[i] for c in classes], dtype=np.int64)
             for i, f in enumerate(FAMILIES)
         }
-        self._none = np.zeros(n, dtype=np.bool_)
-        self._block_cache: dict[Block, dict[int, BoolArray]] = {}
-        self._ns_cache: dict[bytes, BoolArray] = {}
+        self._none = ClassSet.empty(n)
+        self._all = ClassSet.full(n)
+        self._block_cache: dict[Block, dict[int, ClassSet]] = {}
+        self._ns_cache: dict[bytes, ClassSet] = {}
+        self._selection_cache: dict[tuple[object, ...], ClassSet] = {}
 
-    def in_namespace(self, namespace: str) -> BoolArray:
-        found: BoolArray = self.ns_members.get(namespace, self._none)
-        return found
+    def in_namespace(self, namespace: str) -> ClassSet:
+        return self.ns_members.get(namespace, self._none)
 
-    def namespaces_matching(self, selected: BoolArray) -> BoolArray:
+    def namespaces_matching(self, selected: BoolArray) -> ClassSet:
         """The classes living in the selected namespaces (cached per selection)."""
         key = selected.tobytes()
         cached = self._ns_cache.get(key)
         if cached is None:
-            cached = np.asarray(np.any(self.ns_matrix[selected], axis=0), dtype=np.bool_)
+            chosen = [self.ns_classes[i] for i in np.flatnonzero(selected)]
+            cached = ClassSet.of(self.size, np.concatenate(chosen) if chosen else [])
             self._ns_cache[key] = cached
         return cached
 
-    def block_members(self, block: Block) -> dict[int, BoolArray]:
+    def select(self, candidates: ClassSet, selector: LabelSelector) -> ClassSet:
+        """The candidates whose labels the selector matches."""
+        if selector.is_empty:
+            return candidates
+        if not candidates.inverted and len(candidates.indices) <= SCAN_SELECTORS:
+            labels = self.class_labels
+            return ClassSet.of(self.size, [int(c) for c in candidates.indices
+                                           if selector_matches(selector, labels[int(c)])])
+        return candidates & ClassSet.of_mask(self.class_index.select(selector))
+
+    def _selection(self, key: tuple[object, ...], make: Callable[[], ClassSet]) -> ClassSet:
+        found = self._selection_cache.get(key)
+        if found is None:
+            found = self._selection_cache[key] = make()
+        return found
+
+    def block_members(self, block: Block) -> dict[int, ClassSet]:
         cached = self._block_cache.get(block)
         if cached is not None:
             return cached
@@ -198,7 +229,7 @@ class Compiler:
             if ex.version == family:
                 lo, hi = self.regions.span(ex)
                 inside &= ~((regions >= lo) & (regions < hi))
-        result: dict[int, BoolArray] = {family: inside}
+        result: dict[int, ClassSet] = {family: ClassSet.of_mask(inside)}
         self._block_cache[block] = result
         return result
 
@@ -207,13 +238,18 @@ class Compiler:
             block = normalise_block(peer.ip_block)
             members = self.block_members(block) if block else {}
             return CompiledPeer(peer, None, block, members)
-        selected = self.pod_network.copy()
-        if peer.pod_selector is not None:
-            selected &= self.class_index.select(peer.pod_selector)
+        pod_selector = peer.pod_selector or EMPTY_SELECTOR
         if peer.namespace_selector is not None:
-            selected &= self.namespaces_matching(self.ns_index.select(peer.namespace_selector))
+            ns_selector = peer.namespace_selector
+            selected = self._selection(
+                ("ns", ns_selector, pod_selector),
+                lambda: self.select(self.pod_network & self.namespaces_matching(
+                    self.ns_index.select(ns_selector)), pod_selector))
         else:
-            selected &= self.in_namespace(namespace)
+            selected = self._selection(
+                ("local", namespace, pod_selector),
+                lambda: self.select(self.pod_network & self.in_namespace(namespace),
+                                    pod_selector))
         return CompiledPeer(peer, selected, None, {})
 
     def port(self, port: NetworkPolicyPort) -> CompiledPort | None:
@@ -231,28 +267,30 @@ class Compiler:
     def rule(self, policy_index: int, policy: NetworkPolicy, direction: PolicyType,
              index: int, rule: NetworkPolicyRule) -> CompiledRule:
         peers = tuple(self.peer(p, policy.namespace) for p in rule.peers)
-        selected = self._none.copy()
-        blocks: dict[int, BoolArray] = {}
+        selected = union_all(self.size, [cp.selected for cp in peers
+                                         if cp.selected is not None])
+        blocks: dict[int, ClassSet] = {}
         for cp in peers:
-            if cp.selected is not None:
-                selected |= cp.selected
             for family, members in cp.block_members.items():
-                blocks[family] = blocks.get(family, self._none) | members
+                blocks[family] = blocks[family] | members if family in blocks else members
         ports = tuple(p for p in (self.port(x) for x in rule.ports) if p is not None)
         any_peer = not rule.peers
         if any_peer:
-            selected = np.ones(len(self.classes), dtype=np.bool_)
+            selected = self._all
         return CompiledRule(
             policy=policy_index, direction=direction, index=index, rule=rule,
             any_peer=any_peer, peers=peers, selected=selected, block_members=blocks,
             any_port=not rule.ports, ports=ports,
             named=tuple(sorted({(p.protocol, p.name) for p in ports if p.name})),
             blocks=BlockIndex.of(peers),
+            by_family={f: selected | members for f, members in blocks.items()},
         )
 
     def policy(self, index: int, policy: NetworkPolicy) -> CompiledPolicy:
-        subjects = self.pod_network & self.in_namespace(policy.namespace)
-        subjects = subjects & self.class_index.select(policy.pod_selector)
+        subjects = self._selection(
+            ("local", policy.namespace, policy.pod_selector),
+            lambda: self.select(self.pod_network & self.in_namespace(policy.namespace),
+                                policy.pod_selector))
         rules: dict[PolicyType, tuple[CompiledRule, ...]] = {}
         for direction, spec_rules in ((PolicyType.INGRESS, policy.ingress),
                                       (PolicyType.EGRESS, policy.egress)):

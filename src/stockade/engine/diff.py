@@ -194,10 +194,10 @@ class Comparison:
         out: set[int] = set()
         for cp in engine.compiled:
             if cp.policy.key in keys and direction in cp.rules:
-                out.update(int(c) for c in np.flatnonzero(cp.subjects))
+                out.update(cp.subjects.members().tolist())
         for ccp in engine.tiers.compiled:
             if ccp.policy.key in keys and ccp.rules[direction]:
-                out.update(int(c) for c in np.flatnonzero(ccp.subjects))
+                out.update(ccp.subjects.members().tolist())
         return out
 
     def affected(self) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64]]:

@@ -158,8 +158,8 @@ class Engine:
         }
         for i, cp in enumerate(self.compiled):
             for direction in cp.rules:
-                for c in np.flatnonzero(cp.subjects):
-                    self.isolating[direction][int(c)].append(i)
+                for c in cp.subjects.members().tolist():
+                    self.isolating[direction][c].append(i)
 
     # --- endpoints -------------------------------------------------------------------------
 
@@ -350,12 +350,12 @@ class Engine:
         if peer.host and peer.ip is None:
             return False  # a name, no address: only domainNames peers can match it
         if cp.selected is not None:
-            return view.cls is not None and bool(cp.selected[view.cls])
+            return view.cls is not None and view.cls in cp.selected
         if view.addr is None:
             return False
         if view.own_address and view.cls is not None:
             members = cp.block_members.get(view.family)
-            return members is not None and bool(members[view.cls])
+            return members is not None and view.cls in members
         return cp.contains(view.addr)
 
     def _cluster_port_index(self, rule: CompiledClusterRule,
@@ -501,14 +501,14 @@ class Engine:
         is the class's own address, to reject at once)."""
         cls = view.cls
         by_selector: int | None = None
-        if cls is not None and rule.selected[cls]:
+        if cls is not None and cls in rule.selected:
             by_selector = next(j for j, cp in enumerate(rule.peers)
-                               if cp.selected is not None and cp.selected[cls])
+                               if cp.selected is not None and cls in cp.selected)
         by_block: int | None = None
         if view.addr is not None:
             members = rule.block_members.get(view.family)
             if not (view.own_address and cls is not None
-                    and (members is None or not members[cls])):
+                    and (members is None or cls not in members)):
                 by_block = rule.blocks.first_containing(view.addr)
         if by_selector is None or by_block is None:
             return by_selector if by_block is None else by_block
@@ -663,8 +663,8 @@ class Engine:
         if rule.all_peers:
             return ResolvedClusterRule(policy.key, rule.index, rule.action, ResolvedPeers(True),
                                        None)
-        pods = frozenset(self.pods[m].key for c in np.flatnonzero(rule.selected)
-                         for m in self.classes[int(c)].members)
+        pods = frozenset(self.pods[m].key for c in rule.selected.members().tolist()
+                         for m in self.classes[c].members)
         blocks = tuple(ResolvedBlock(net) for cp in rule.peers for net in cp.networks)
         blocks += tuple(ResolvedBlock(effective_network(ipaddress.ip_network(a)))
                         for cp in rule.peers
@@ -698,8 +698,8 @@ class Engine:
         else:
             pods = frozenset(
                 self.pods[m].key
-                for c in np.flatnonzero(rule.selected)
-                for m in self.classes[int(c)].members
+                for c in rule.selected.members().tolist()
+                for m in self.classes[c].members
             )
             blocks = tuple(ResolvedBlock(cp.block.network, cp.block.excepts)
                            for cp in rule.peers if cp.block is not None)

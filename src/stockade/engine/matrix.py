@@ -293,8 +293,15 @@ class PairSets:
         """Bit j of a row: rule j's peers match that class (``(size, words)``)."""
         out = np.zeros((size, words), dtype=np.uint64)
         for j, rule in enumerate(rules):
-            hit = rule.peer_classes(variant)[rows].astype(np.uint64)
-            out[:, j // 64] |= hit << np.uint64(j % 64)
+            classes = rule.peer_classes(variant)
+            word, bit = j // 64, np.uint64(1) << np.uint64(j % 64)
+            if not isinstance(rows, slice):
+                out[:, word] |= classes.at(rows).astype(np.uint64) << np.uint64(j % 64)
+            elif classes.inverted:  # every class but a few
+                out[:, word] |= bit
+                out[classes.indices, word] &= ~bit
+            else:
+                out[classes.indices, word] |= bit
         return out
 
     # --- port sets, numbered ----------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from stockade.engine.classset import ClassSet
 from stockade.engine.compile import Block, Compiler
 from stockade.engine.ports import MAX_PORT
 from stockade.engine.selectors import BoolArray
@@ -134,10 +135,10 @@ def compile_port(port: ClusterPolicyPort) -> ClusterPort:
 @dataclass(frozen=True, slots=True)
 class ClusterPeer:
     peer: ClusterPolicyPeer
-    selected: BoolArray | None  # classes matched by namespaces/pods; None for addresses
+    selected: ClassSet | None  # classes matched by namespaces/pods; None for addresses
     networks: tuple[IPNetwork, ...]
     node_addresses: frozenset[IPAddress]  # the addresses of the Nodes a nodes peer selects
-    block_members: dict[int, BoolArray]  # family -> classes inside networks/node addresses
+    block_members: dict[int, ClassSet]  # family -> classes inside networks/node addresses
 
     def contains(self, addr: IPAddress) -> bool:
         """Does an address (not a pod seen through its class) fall in this peer?"""
@@ -161,12 +162,12 @@ class CompiledClusterRule:
     fail_closed: bool
     all_peers: bool
     peers: tuple[ClusterPeer, ...]
-    selected: BoolArray  # union of the selector peers' classes
-    block_members: dict[int, BoolArray]  # family -> union of the address peers' classes
+    selected: ClassSet  # union of the selector peers' classes
+    block_members: dict[int, ClassSet]  # family -> union of the address peers' classes
     any_port: bool
     ports: tuple[ClusterPort, ...]
 
-    def peer_classes(self, family: int) -> BoolArray:
+    def peer_classes(self, family: int) -> ClassSet:
         if family in self.block_members:
             return self.selected | self.block_members[family]
         return self.selected
@@ -179,7 +180,7 @@ class CompiledClusterRule:
 @dataclass(frozen=True, slots=True)
 class CompiledClusterPolicy:
     policy: ClusterNetworkPolicy
-    subjects: BoolArray
+    subjects: ClassSet
     rules: dict[PolicyType, tuple[CompiledClusterRule, ...]]
 
 
@@ -191,21 +192,21 @@ class TierCompiler:
         self.nodes = nodes
         self._n = len(compiler.classes)
 
-    def _namespaces(self, selector: LabelSelector) -> BoolArray:
+    def _namespaces(self, selector: LabelSelector) -> ClassSet:
         c = self.compiler
         return c.pod_network & c.namespaces_matching(c.ns_index.select(selector))
 
-    def subjects(self, subject: ClusterPolicySubject) -> BoolArray:
+    def subjects(self, subject: ClusterPolicySubject) -> ClassSet:
         """Pod-network classes the subject selects (host-network pods never are)."""
         if subject.namespaces is not None:
             return self._namespaces(subject.namespaces)
         if subject.pods is not None:
-            return (self._namespaces(subject.pods.namespace_selector)
-                    & self.compiler.class_index.select(subject.pods.pod_selector))
-        return np.zeros(self._n, dtype=np.bool_)
+            return self.compiler.select(self._namespaces(subject.pods.namespace_selector),
+                                        subject.pods.pod_selector)
+        return self._none()
 
     def peer(self, peer: ClusterPolicyPeer) -> ClusterPeer:
-        empty: dict[int, BoolArray] = {}
+        empty: dict[int, ClassSet] = {}
         if peer.namespaces is not None or peer.pods is not None:
             subject = ClusterPolicySubject(peer.namespaces, peer.pods)
             return ClusterPeer(peer, self.subjects(subject), (), frozenset(), empty)
@@ -214,7 +215,7 @@ class TierCompiler:
         if peer.nodes is not None:
             addresses = frozenset(addr for labels, ips in self.nodes
                                   if selector_matches(peer.nodes, labels) for addr in ips)
-        members: dict[int, BoolArray] = {}
+        members: dict[int, ClassSet] = {}
         blocks = [Block(net, ()) for net in networks]
         blocks += [Block(effective_network(_host_network(a)), ()) for a in sorted(
             addresses, key=lambda a: (a.version, int(a)))]
@@ -223,8 +224,8 @@ class TierCompiler:
                 members[family] = members.get(family, self._none()) | inside
         return ClusterPeer(peer, None, networks, addresses, members)
 
-    def _none(self) -> BoolArray:
-        return np.zeros(self._n, dtype=np.bool_)
+    def _none(self) -> ClassSet:
+        return ClassSet.empty(self._n)
 
     def rule(self, policy_index: int, direction: PolicyType, index: int,
              rule: ClusterPolicyRule) -> CompiledClusterRule:
@@ -235,14 +236,14 @@ class TierCompiler:
         if fail_closed and action is not RuleAction.ACCEPT:
             action, all_peers = RuleAction.DENY, True
         selected = self._none()
-        blocks: dict[int, BoolArray] = {}
+        blocks: dict[int, ClassSet] = {}
         for cp in peers:
             if cp.selected is not None:
                 selected = selected | cp.selected
             for family, inside in cp.block_members.items():
                 blocks[family] = blocks.get(family, self._none()) | inside
         if all_peers:
-            selected = np.ones(self._n, dtype=np.bool_)
+            selected = ClassSet.full(self._n)
         ports = tuple(compile_port(p) for p in rule.ports or ())
         return CompiledClusterRule(
             policy=policy_index, direction=direction, index=index, rule=rule, action=action,
@@ -288,7 +289,7 @@ def build_tiers(compiler: TierCompiler, policies: Sequence[ClusterNetworkPolicy]
         order = ordered(policies, tier)
         if order:
             # Which of the tier's policies select each class, as one row of bits per class.
-            selects = np.stack([compiled[i].subjects for i in order], axis=1)
+            selects = np.stack([compiled[i].subjects.dense() for i in order], axis=1)
             _, first, inverse = np.unique(selects, axis=0, return_index=True,
                                           return_inverse=True)
         for direction in (PolicyType.INGRESS, PolicyType.EGRESS):

@@ -59,7 +59,7 @@ class _Overlaps:
         populated = self.ctx.populated_classes(stand_ins=True)
         peers = np.zeros(len(subjects), dtype=np.bool_)
         for family in (4, 6):
-            peers |= a.peer_classes(family) & b.peer_classes(family)
+            peers |= (a.peer_classes(family) & b.peer_classes(family)).dense()
         peers &= populated
         if peers.any():
             # Ingress: ports resolve on the subject; egress: on the peer.
@@ -102,7 +102,7 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
         members.sort(key=lambda k: tier_key(policies[k]))
         for i, first in enumerate(members):
             for second in members[i + 1:]:
-                both = compiled[first].subjects & compiled[second].subjects
+                both = (compiled[first].subjects & compiled[second].subjects).dense()
                 pods = ctx.members(both)
                 if not pods:
                     continue

@@ -202,7 +202,7 @@ class LintContext:
         """The real endpoints a policy selects (pod network only, as the engine does)."""
         found = self._subjects.get(policy)
         if found is None:
-            found = self._subjects[policy] = self.members(self.compiled[policy].subjects)
+            found = self._subjects[policy] = self.members(self.compiled[policy].subjects.dense())
         return found
 
     @cached_property

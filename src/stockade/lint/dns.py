@@ -98,7 +98,7 @@ class _Sides:
                 self._egress[key] = found
                 return found
             parts = [self.keys.rule_spans(rule, dst) for rule in layers.networkpolicy
-                     if rule.peer_classes(variant)[dst]]
+                     if dst in rule.peer_classes(variant)]
             found = self._egress[key] = _merge([s for p in parts for s in p]) if parts else ()
             if any(p is ALL for p in parts):
                 found = self._egress[key] = ALL

@@ -62,7 +62,7 @@ def _selects_nothing(ctx: LintContext, policy: NetworkPolicy, cp: CompiledPeer,
         return
     populated = [n for n in namespaces if n in ctx.populated]
     assert cp.selected is not None
-    if not populated or ctx.any_member(cp.selected):
+    if not populated or ctx.any_member(cp.selected.dense()):
         return
     where = (f"namespace {populated[0]}" if len(populated) == 1 else
              f"namespaces {listing(populated)}")
@@ -92,7 +92,7 @@ def _covers_pods(ctx: LintContext, policy: NetworkPolicy,
     assert cp.block is not None
     inside = np.zeros(len(ctx.engine.classes), dtype=np.bool_)
     for members in cp.block_members.values():
-        inside |= members
+        inside |= members.dense()
     if not ctx.any_member(inside):
         return
     pods = ctx.members(inside)

@@ -80,7 +80,7 @@ def _ignored(ctx: LintContext, policy: NetworkPolicy) -> Iterator[LintFinding]:
 
 
 def _selects_nothing(ctx: LintContext, i: int, policy: NetworkPolicy) -> Iterator[LintFinding]:
-    if policy.namespace not in ctx.populated or ctx.any_member(ctx.compiled[i].subjects):
+    if policy.namespace not in ctx.populated or ctx.any_member(ctx.compiled[i].subjects.dense()):
         return
     selector = describe_selector(policy.pod_selector)
     in_ns = [j for j in ctx.pods_in([policy.namespace])]
@@ -159,8 +159,8 @@ def _implicit(policy: NetworkPolicy) -> bool:
 def _implicit_ingress(ctx: LintContext, i: int, policy: NetworkPolicy) -> Iterator[LintFinding]:
     if not _implicit(policy):
         return
-    classes = np.flatnonzero(ctx.compiled[i].subjects)
-    affected = [int(c) for c in classes
+    classes = ctx.compiled[i].subjects.members().tolist()
+    affected = [c for c in classes
                 if all(_implicit(ctx.policies[q]) for q in ctx.engine.isolating[INGRESS][c])]
     pods = ctx.members(affected)
     if len(classes) and not pods:

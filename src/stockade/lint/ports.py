@@ -31,7 +31,7 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
                 if not named:
                     continue
                 if direction is INGRESS:
-                    classes = ctx.compiled[i].subjects
+                    classes = ctx.compiled[i].subjects.dense()
                     what = "pods this policy selects"
                 else:
                     classes = _destinations(ctx, rule)
@@ -51,10 +51,10 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
 
 
 def _destinations(ctx: LintContext, rule: CompiledRule) -> BoolArray:
-    out = rule.selected.copy()
+    out = rule.selected
     for members in rule.block_members.values():
-        out |= members
-    return out
+        out = out | members
+    return out.dense()
 
 
 def _check(ctx: LintContext, policy: NetworkPolicy, rule: CompiledRule, cp: CompiledPort,

@@ -98,10 +98,10 @@ def _matches_someone(ctx: LintContext, key: RuleKey) -> bool:
     rule = ctx.compiled[p].rules[direction][index]
     if rule.any_peer:
         return True
-    matched = rule.selected.copy()
+    matched = rule.selected
     for members in rule.block_members.values():
-        matched |= members
-    return ctx.any_member(matched, stand_ins=True)
+        matched = matched | members
+    return ctx.any_member(matched.dense(), stand_ins=True)
 
 
 def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:

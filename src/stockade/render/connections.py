@@ -77,7 +77,7 @@ def _selecting(engine: Engine, direction: PolicyType, cls: int) -> tuple[int, ..
     """The cluster-wide policies with rules in ``direction`` whose subject holds ``cls``
     (never a host-network class)."""
     return tuple(k for k, cp in enumerate(engine.tiers.compiled)
-                 if cp.rules[direction] and cp.subjects[cls])
+                 if cp.rules[direction] and cls in cp.subjects)
 
 
 def connection_graph(engine: Engine, owner: Mapping[str, str] | None = None,

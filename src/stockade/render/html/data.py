@@ -109,7 +109,7 @@ def _rule(direction: PolicyType, index: int, rule: NetworkPolicyRule) -> dict[st
 
 def _policy(graph: ConnectionGraph, index: int, policy: NetworkPolicy) -> dict[str, Any]:
     compiled = graph.engine.compiled[index]
-    group_of_class = np.flatnonzero(compiled.subjects).tolist()
+    group_of_class = compiled.subjects.members().tolist()
     rules = [_rule(d, i, r) for d, spec in ((PolicyType.INGRESS, policy.ingress),
                                             (PolicyType.EGRESS, policy.egress))
              if policy.applies_to(d) for i, r in enumerate(spec)]
@@ -170,7 +170,7 @@ def _cluster_policy(graph: ConnectionGraph, index: int,
             "tier": policy.tier.value,
             "priority": policy.priority if policy.has_priority else None,
             "subject": _namespaced_text("namespaces", subject.namespaces, subject.pods),
-            "subjects": np.flatnonzero(compiled.subjects).tolist(), "rules": rules,
+            "subjects": compiled.subjects.members().tolist(), "rules": rules,
             "types": [], "ignored": []}
 
 
