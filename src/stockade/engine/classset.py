@@ -22,6 +22,46 @@ _EMPTY: Indices = np.zeros(0, dtype=np.int32)
 _EMPTY.flags.writeable = False
 
 
+def sorted_unique(values: npt.NDArray[np.integer]) -> Indices:
+    """Sorted, without repeats (``np.unique`` costs tens of microseconds per call on the
+    small arrays that most sets are)."""
+    out = np.sort(np.asarray(values, dtype=np.int32))
+    if len(out) > 1:
+        keep = np.empty(len(out), dtype=np.bool_)
+        keep[0] = True
+        np.not_equal(out[1:], out[:-1], out=keep[1:])
+        out = out[keep]
+    return out
+
+
+def _isin(values: Indices, sorted_set: Indices) -> BoolArray:
+    """Which of ``values`` are in ``sorted_set`` (binary search: fast on sorted lists)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=np.bool_)
+    where = np.searchsorted(sorted_set, values)
+    found: BoolArray = sorted_set[np.minimum(where, len(sorted_set) - 1)] == values
+    return found
+
+
+def _union(a: Indices, b: Indices) -> Indices:
+    if len(a) == 0:
+        return b
+    if len(b) == 0:
+        return a
+    return sorted_unique(np.concatenate([a, b]))
+
+
+def _intersection(a: Indices, b: Indices) -> Indices:
+    small, big = (a, b) if len(a) <= len(b) else (b, a)
+    return small[_isin(small, big)]
+
+
+def _difference(a: Indices, b: Indices) -> Indices:
+    if len(a) == 0 or len(b) == 0:
+        return a
+    return a[~_isin(a, b)]
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class ClassSet:
     """Classes ``0 .. size-1``: ``indices`` are the members, or with ``inverted`` the classes
@@ -44,8 +84,7 @@ class ClassSet:
     @classmethod
     def of(cls, size: int, members: Iterable[int] | npt.NDArray[np.integer]) -> ClassSet:
         """From member indices in any order, repeats allowed."""
-        found = np.unique(np.asarray(members, dtype=np.int32))
-        return cls._shortest(size, found, False)
+        return cls._shortest(size, sorted_unique(np.asarray(members, dtype=np.int32)), False)
 
     @classmethod
     def of_mask(cls, mask: BoolArray) -> ClassSet:
@@ -101,11 +140,7 @@ class ClassSet:
 
     def at(self, classes: npt.NDArray[np.integer]) -> BoolArray:
         """Membership of each of ``classes`` (sorted or not)."""
-        if len(self.indices) == 0:
-            return np.full(len(classes), self.inverted, dtype=np.bool_)
-        where = np.searchsorted(self.indices, classes)
-        hit = self.indices[np.minimum(where, len(self.indices) - 1)] == classes
-        result: BoolArray = hit != self.inverted
+        result: BoolArray = _isin(np.asarray(classes), self.indices) != self.inverted
         return result
 
     def same(self, other: ClassSet) -> bool:
@@ -121,25 +156,21 @@ class ClassSet:
     def __or__(self, other: ClassSet) -> ClassSet:
         a, b = self, other
         if not a.inverted and not b.inverted:
-            return ClassSet._shortest(a.size, np.union1d(a.indices, b.indices), False)
+            return ClassSet._shortest(a.size, _union(a.indices, b.indices), False)
         if a.inverted and b.inverted:
-            return ClassSet._frozen(a.size, np.intersect1d(a.indices, b.indices,
-                                                           assume_unique=True), True)
+            return ClassSet._frozen(a.size, _intersection(a.indices, b.indices), True)
         listed, excluded = (b, a) if a.inverted else (a, b)
         # Everything but ``excluded``'s exceptions, unless ``listed`` names them.
-        return ClassSet._frozen(a.size, np.setdiff1d(excluded.indices, listed.indices,
-                                                     assume_unique=True), True)
+        return ClassSet._frozen(a.size, _difference(excluded.indices, listed.indices), True)
 
     def __and__(self, other: ClassSet) -> ClassSet:
         a, b = self, other
         if not a.inverted and not b.inverted:
-            return ClassSet._frozen(a.size, np.intersect1d(a.indices, b.indices,
-                                                           assume_unique=True), False)
+            return ClassSet._frozen(a.size, _intersection(a.indices, b.indices), False)
         if a.inverted and b.inverted:
-            return ClassSet._shortest(a.size, np.union1d(a.indices, b.indices), True)
+            return ClassSet._shortest(a.size, _union(a.indices, b.indices), True)
         listed, excluded = (b, a) if a.inverted else (a, b)
-        return ClassSet._frozen(a.size, np.setdiff1d(listed.indices, excluded.indices,
-                                                     assume_unique=True), False)
+        return ClassSet._frozen(a.size, _difference(listed.indices, excluded.indices), False)
 
     def __invert__(self) -> ClassSet:
         return ClassSet(self.size, self.indices, not self.inverted)
@@ -154,11 +185,10 @@ def union_all(size: int, sets: Iterable[ClassSet]) -> ClassSet:
     excluded: Indices | None = None
     for s in sets:
         if s.inverted:
-            excluded = s.indices if excluded is None else np.intersect1d(
-                excluded, s.indices, assume_unique=True)
+            excluded = s.indices if excluded is None else _intersection(excluded, s.indices)
         else:
             listed.append(s.indices)
-    members = np.unique(np.concatenate(listed)) if listed else _EMPTY
+    members = sorted_unique(np.concatenate(listed)) if listed else _EMPTY
     if excluded is None:
         return ClassSet._shortest(size, members, False)
-    return ClassSet._frozen(size, np.setdiff1d(excluded, members, assume_unique=True), True)
+    return ClassSet._frozen(size, _difference(excluded, members), True)

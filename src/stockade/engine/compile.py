@@ -18,8 +18,8 @@ from stockade.engine.classes import FAMILIES, BehaviourClass, Regions
 from stockade.engine.classset import ClassSet, union_all
 from stockade.engine.ports import MAX_PORT
 from stockade.engine.selectors import BoolArray, LabelIndex
-from stockade.model.selectors import selector_matches
 from stockade.model.netparse import IPAddress, IPNetwork, effective_network, parse_cidr
+from stockade.model.selectors import selector_matches
 from stockade.model.types import (
     IPBlock,
     LabelSelector,

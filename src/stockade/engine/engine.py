@@ -15,8 +15,6 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from stockade.engine.classes import (
     BehaviourClass,
     Regions,

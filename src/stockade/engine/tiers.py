@@ -23,7 +23,6 @@ import numpy.typing as npt
 from stockade.engine.classset import ClassSet
 from stockade.engine.compile import Block, Compiler
 from stockade.engine.ports import MAX_PORT
-from stockade.engine.selectors import BoolArray
 from stockade.model.netparse import IPAddress, IPNetwork, effective_network, parse_prefix
 from stockade.model.selectors import selector_keys, selector_matches
 from stockade.model.types import (

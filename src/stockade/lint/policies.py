@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
-
 from stockade.engine.engine import EGRESS, INGRESS
 from stockade.lint.context import LintContext, Names, listing
 from stockade.lint.findings import LintFinding

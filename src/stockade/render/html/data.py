@@ -13,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
-
 from stockade import __version__
 from stockade.engine.addresses import AddressRange
 from stockade.engine.classes import pod_addresses
