@@ -19,6 +19,7 @@ distinct ports the policies name; rows are computed in chunks, so memory stays b
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ import numpy.typing as npt
 
 from stockade.engine import spans as span_ops
 from stockade.engine.classes import BehaviourClass
+from stockade.engine.classset import sorted_unique
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
@@ -34,10 +36,15 @@ from stockade.engine.tiers import ClusterPort, CompiledClusterRule
 from stockade.model.types import PolicyType, Protocol, RuleAction, Tier
 
 BoolMatrix = npt.NDArray[np.bool_]
+_NO_POSITIONS = np.zeros(0, dtype=np.int32)
+_NO_VALUES = np.zeros(0, dtype=np.int64)
 Keys = npt.NDArray[np.uint64]  # rule masks: bit j = rule j's peers match
 CHUNK_CELLS = 2_000_000  # pairs computed at once: bounds memory at any size
 MASK_CACHE_BYTES = 256 << 20  # egress rows kept between chunks
-SUBSET_SHARE = 4  # a grid over fewer than 1/4 of the classes works out only their cells
+SUBSET_SHARE = 4
+ROW_CACHE_BYTES = 256 << 20  # matrix rows kept for classes that share them
+SMALL_MASK_BITS = 16  # sides with at most this many rules number their masks directly
+SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out only their cells
 
 # A per-class value in factored form: distinct values, and each class's index into them.
 Factored = tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]
@@ -91,6 +98,40 @@ class Layers:
 NO_LAYERS = Layers((), (), False, ())
 
 
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One side's port-set numbers over every class, stored sparsely: ``values`` at
+    ``positions`` (the classes some rule's peers single out), ``default`` elsewhere; when
+    ``by_named``, the default depends on the class's named-port signature
+    (``default[signature]``), as an egress side's named ports resolve on the destination."""
+
+    default: npt.NDArray[np.int64]
+    by_named: bool
+    positions: npt.NDArray[np.int32]
+    values: npt.NDArray[np.int64]
+
+    def dense(self, named: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The numbers of every class (``named``: each class's signature)."""
+        row: npt.NDArray[np.int64] = (self.default[named] if self.by_named
+                                      else np.full(len(named), self.default[0],
+                                                   dtype=np.int64))
+        row[self.positions] = self.values
+        return row
+
+    def at(self, classes: npt.NDArray[np.int64],
+           named: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The numbers of ``classes`` only."""
+        out: npt.NDArray[np.int64] = (self.default[named[classes]] if self.by_named
+                                      else np.full(len(classes), self.default[0],
+                                                   dtype=np.int64))
+        if len(self.positions):
+            where = np.searchsorted(self.positions, classes)
+            where = np.minimum(where, len(self.positions) - 1)
+            hit = self.positions[where] == classes
+            out[hit] = self.values[where[hit]]
+        return out
+
+
 def _cluster_port_spans(port: ClusterPort,
                         cls: BehaviourClass | None) -> list[tuple[int, int, int]]:
     """A cluster rule's port entry towards a destination class: a named port is the class's
@@ -132,6 +173,25 @@ def spans_allow(spans: Spans, protocol: Protocol, port: int) -> bool:
 
 def span_protocol(spans_entry: tuple[int, int, int]) -> Protocol:
     return PROTOCOLS[spans_entry[0]]
+
+
+def _radix_order(values: npt.NDArray[np.int32], bound: int) -> npt.NDArray[np.int64]:
+    """A stable sorting order of non-negative ``values`` below ``bound``: numpy sorts
+    16-bit keys by radix, so two such passes sort tens of millions at once."""
+    if bound <= 1 << 16:
+        return np.argsort(values.astype(np.uint16), kind="stable")
+    low = np.argsort((values & 0xFFFF).astype(np.uint16), kind="stable")
+    high = np.argsort((values[low] >> 16).astype(np.uint16), kind="stable")
+    order: npt.NDArray[np.int64] = low[high]
+    return order
+
+
+def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finaliser: a well-spread 64-bit hash of each value."""
+    z = values + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
 class PairSets:
@@ -176,6 +236,7 @@ class PairSets:
                 self.i_spans.append(spans)
             self.i_type[cls.index] = i_types[i_key]
         self.i_rules = [layers.rules for layers in self.i_layers]
+        self.i_type32 = self.i_type.astype(np.int32)
         # Destinations with the same named ports resolve every egress rule alike.
         signatures: dict[object, int] = {}
         self.named = np.zeros(n, dtype=np.int64)
@@ -214,6 +275,15 @@ class PairSets:
                                                       list[tuple[int, list[int]]]]] = {}
         self._first_matches: dict[tuple[tuple[RuleAction, Spans], ...], int] = {}
         self._zeros = np.zeros(n, dtype=np.int32)
+        self._zeros64 = np.zeros(n, dtype=np.int64)
+        self._scratch = np.zeros(n, dtype=np.uint64)
+        self._sides: dict[tuple[PolicyType, int, int], Side] = {}
+        self._side_bytes = 0
+        self._columns: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                       npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
+        self._spans_for: dict[int, dict[int, list[Spans]]] = {}
+        self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
+        self._variant_users()
         self.pairs: list[tuple[int, int]] = []  # (accepted, decided) set numbers of a tier
         self._pair_ids: dict[tuple[int, int], int] = {}
         self._no_pair = self.pair_id(self.set_id(()), self.set_id(()))
@@ -222,6 +292,24 @@ class PairSets:
         self._memo_values = np.zeros(0, dtype=np.int64)
         self._i_ids: dict[int, npt.NDArray[np.int32]] = {}
         self._tiered_i_rows: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
+
+    def _variant_users(self) -> None:
+        """Which sources have pairs in each variant, and the variant most pairs are in:
+        worked out per kind of source (its primary and other family) over every
+        destination. Only the main variant's ingress columns are worked out for every
+        source; another's for the sources that have pairs in it."""
+        profile = self.primary * 8 + self.secondary
+        kinds, first, which = np.unique(profile, return_index=True, return_inverse=True)
+        pairs = np.zeros(8, dtype=np.int64)
+        users = np.zeros((len(kinds), 8), dtype=np.bool_)
+        for k, rep in enumerate(first):
+            fam = self.families(int(rep), np.arange(self.n))
+            variant = np.where(np.isin(fam, [v for v in self.variants if v]), fam, 0)
+            counts = np.bincount(variant, minlength=8)
+            users[k] = counts > 0
+            pairs += counts * int(np.count_nonzero(which == k))
+        self.main_variant = int(np.argmax(pairs)) if len(kinds) else 0
+        self.variant_users = {v: users[which.ravel(), v] for v in range(8) if users[:, v].any()}
 
     def _layers_key(self, cls: int, direction: PolicyType) -> tuple[object, ...]:
         """What makes two classes' sides alike: their stacks and isolating policies."""
@@ -268,6 +356,18 @@ class PairSets:
         destinations ``dst`` default to every class."""
         columns = np.arange(self.n) if dst is None else dst
         return self.families(src[:, None], columns[None, :])
+
+    def pair_family_rows(self, src: npt.NDArray[np.int64],
+                         dst: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64]:
+        """``pair_family`` worked out once per distinct (primary, secondary) family of the
+        sources: a few rows over the destinations, then gathered."""
+        columns = np.arange(self.n) if dst is None else dst
+        profile = self.primary[src] * 8 + self.secondary[src]
+        kinds, which = np.unique(profile, return_inverse=True)
+        reps = np.array([src[np.flatnonzero(profile == k)[0]] for k in kinds])
+        rows = self.families(reps[:, None], columns[None, :])
+        found: npt.NDArray[np.int64] = rows[which.ravel()]
+        return found
 
     def families(self, src: npt.NDArray[np.int64] | int,
                  dst: npt.NDArray[np.int64] | int) -> npt.NDArray[np.int64]:
@@ -328,21 +428,237 @@ class PairSets:
     def egress_ids(self, variant: int, e_type: int,
                    dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
         """Per destination class (or per class of ``dst``), the number of the port set a
-        source of this egress type may open to it: the union of the type's rules whose
-        peers match it. Whole rows are cached; rows over ``dst`` are not."""
-        # Without ipBlock peers a type's rules match alike whatever the address family.
-        key = (variant if self.e_blocks[e_type] else 0, e_type)
-        if dst is not None:
-            found = self._e_ids.get(key)
-            return found[dst] if found is not None else self._egress_sets(variant, e_type, dst)
-        ids = self._e_ids.get(key)
-        if ids is not None:
-            return ids
-        ids = self._egress_sets(variant, e_type, None)
-        if len(self._e_ids) * ids.nbytes > MASK_CACHE_BYTES:
-            self._e_ids.clear()
-        self._e_ids[key] = ids
+        source of this egress type may open to it: what its rules whose peers match the
+        destination allow (the tiers in order, or their union)."""
+        key = (EGRESS, variant if self.e_blocks[e_type] else 0, e_type)
+        if dst is not None and key not in self._sides and len(dst) * SUBSET_SHARE < self.n:
+            # A few destinations (a family that few pairs have): only theirs.
+            return self._side_at(self.e_layers[e_type], key[1], None,
+                                 bool(self.e_named[e_type]), dst)
+        side = self.egress_side(variant, e_type)
+        return side.dense(self.named) if dst is None else side.at(dst, self.named)
+
+    def egress_side(self, variant: int, e_type: int) -> Side:
+        # Without address peers a type's rules match alike whatever the address family.
+        key = (EGRESS, variant if self.e_blocks[e_type] else 0, e_type)
+        found = self._sides.get(key)
+        if found is None:
+            found = self._side(self.e_layers[e_type], key[1], None,
+                               bool(self.e_named[e_type]))
+            if self._side_bytes > MASK_CACHE_BYTES:
+                self._sides = {k: v for k, v in self._sides.items() if k[0] is INGRESS}
+                self._side_bytes = 0
+            self._sides[key] = found
+            self._side_bytes += found.positions.nbytes + found.values.nbytes
+        return found
+
+    def ingress_side(self, variant: int, i_type: int) -> Side:
+        key = (INGRESS, variant if self.i_blocks[i_type] else 0, i_type)
+        found = self._sides.get(key)
+        if found is None:
+            found = self._sides[key] = self._side(self.i_layers[i_type], key[1],
+                                                  self.i_spans[i_type], False)
+        return found
+
+    def _side(self, layers: Layers, variant: int, spans: list[Spans] | None,
+              by_named: bool) -> Side:
+        """The sparse numbers of a side: its rules' matches over every class, worked out
+        only where some rule's peers single a class out (its members, or the exceptions
+        of a rule that matches nearly everything); elsewhere every class matches the same
+        rules. ``spans``: the rules' ports (ingress: resolved on the side's own class); None
+        for egress, whose named ports resolve on each destination (``by_named``: they do)."""
+        rules = layers.rules
+        if layers.trivial:
+            return Side(np.zeros(1, dtype=np.int64), False, _NO_POSITIONS, _NO_VALUES)
+        words = max(1, (len(rules) + 63) // 64)
+        sets = [rule.peer_classes(variant) for rule in rules]
+        positions = (sorted_unique(np.concatenate([c.indices for c in sets])) if sets
+                     else _NO_POSITIONS)
+        masks = np.zeros((len(positions) + 1, words), dtype=np.uint64)  # last row: default
+        if words == 1:
+            # Each rule's listed classes scattered into one scratch row over all classes:
+            # no search, work in proportion to what the rules list.
+            scratch = self._scratch
+            for j, classes in enumerate(sets):
+                bit = np.uint64(1) << np.uint64(j)
+                scratch[classes.indices] |= bit
+                if classes.inverted:  # listed are the exceptions: flip to members
+                    masks[-1, 0] |= bit
+            masks[:-1, 0] = scratch[positions] ^ masks[-1, 0]
+            scratch[positions] = 0
+        else:
+            for j, classes in enumerate(sets):
+                shift = np.uint64(j % 64)
+                hit = classes.at(positions).astype(np.uint64)
+                masks[:-1, j // 64] |= hit << shift
+                if classes.inverted:
+                    masks[-1, j // 64] |= np.uint64(1) << shift
+        signatures = (np.append(self.named[positions], 0) if by_named
+                      else np.zeros(len(positions) + 1, dtype=np.int64))
+        n_sig = len(self.named_rep) if by_named else 1
+        if len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS:
+            # Few rules: each (mask, signature) is a small number; count, no sort.
+            keys = masks[:, 0].astype(np.int64) * n_sig + signatures
+            present = np.flatnonzero(np.bincount(keys))
+            table = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+            for key in present.tolist():
+                mask, sig = divmod(key, n_sig)
+                table[key] = self._side_value(layers, np.array([mask], dtype=np.uint64),
+                                              spans, sig)
+            values = table[keys]
+        else:
+            first, inverse = self._distinct(np.concatenate(
+                [masks, signatures.astype(np.uint64)[:, None]], axis=1))
+            local = np.array([self._side_value(layers, masks[f], spans, int(signatures[f]))
+                              for f in first], dtype=np.int64)
+            values = local[inverse]
+        if by_named:
+            default = np.array([self._side_value(layers, masks[-1], None, sig)
+                                for sig in range(len(self.named_rep))], dtype=np.int64)
+        else:
+            default = values[-1:]
+        keep = values[:-1] != default[signatures[:-1]] if by_named else values[:-1] != default[0]
+        return Side(default, by_named, positions[keep], values[:-1][keep])
+
+    def _side_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
+                 by_named: bool, classes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """A side's numbers at some classes only (``_side``, not kept)."""
+        rules = layers.rules
+        if layers.trivial:
+            return np.zeros(len(classes), dtype=np.int64)
+        words = max(1, (len(rules) + 63) // 64)
+        masks = np.zeros((len(classes), words), dtype=np.uint64)
+        for j, rule in enumerate(rules):
+            hit = rule.peer_classes(variant).at(classes).astype(np.uint64)
+            masks[:, j // 64] |= hit << np.uint64(j % 64)
+        signatures = (self.named[classes] if by_named
+                      else np.zeros(len(classes), dtype=np.int64))
+        first, inverse = self._distinct(np.concatenate(
+            [masks, signatures.astype(np.uint64)[:, None]], axis=1))
+        local = np.array([self._side_value(layers, masks[f], spans, int(signatures[f]))
+                          for f in first], dtype=np.int64)
+        values: npt.NDArray[np.int64] = local[inverse]
+        return values
+
+    def _side_value(self, layers: Layers, mask: Keys, spans: list[Spans] | None,
+                    signature: int) -> int:
+        """The number of the port set a side allows a peer matching the rules of ``mask``."""
+        if spans is None:  # egress: the rules' ports resolved on the destination
+            spans = self._spans_for.get(id(layers), {}).get(signature)
+            if spans is None:
+                rep = self.named_rep[signature] if self.named_rep else None
+                spans = [self.rule_spans(rule, rep) for rule in layers.rules]
+                self._spans_for.setdefault(id(layers), {})[signature] = spans
+        return self.set_id(self.side_set(layers, mask, spans))
+
+    def _ingress_row(self, variant: int, i_type: int,
+                     src: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
+        side = self.ingress_side(variant, i_type)
+        row = side.dense(self._zeros64) if src is None else side.at(src, self._zeros64)
+        return row.astype(np.int32)
+
+    def ingress_ids(self, variant: int) -> npt.NDArray[np.int32]:
+        """``ids[type][src]``: the number of the port set a destination of this ingress
+        type accepts from class ``src`` (row 0, not isolated: every port), whole. Large:
+        types times classes; the matrix itself reads ``ingress_grid``."""
+        ids = np.zeros((len(self.i_rules), self.n), dtype=np.int32)
+        for t in range(1, len(self.i_rules)):
+            ids[t] = self._ingress_row(variant, t)
         return ids
+
+    def _ingress_columns(self, variant: int) -> tuple[npt.NDArray[np.int64],
+                                                      npt.NDArray[np.int64],
+                                                      npt.NDArray[np.int32],
+                                                      npt.NDArray[np.int32]]:
+        """Every ingress type's numbers by source: the defaults per type, and the
+        exceptions grouped by source class (offsets per source, their types, values). The
+        types' sides, once gathered here, are not kept twice."""
+        found = self._columns.get(variant)
+        if found is None:
+            types_n = len(self.i_rules)
+            sides = [self.ingress_side(variant, t) for t in range(types_n)]
+            defaults = np.array([side.default[0] for side in sides], dtype=np.int64)
+            sources = np.concatenate([side.positions for side in sides] or [_NO_POSITIONS])
+            types = np.concatenate([np.full(len(side.positions), t, dtype=np.int32)
+                                    for t, side in enumerate(sides)] or [_NO_POSITIONS])
+            values = np.concatenate([side.values for side in sides] or [_NO_VALUES]
+                                    ).astype(np.int32)
+            for t in range(types_n):
+                self._sides.pop((INGRESS, variant if self.i_blocks[t] else 0, t), None)
+            del sides
+            order = _radix_order(sources, self.n)
+            counts = np.bincount(sources, minlength=self.n)
+            offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            found = (defaults, offsets, types[order], values[order])
+            self._columns[variant] = found
+        return found
+
+    def _some_columns(self, variant: int) -> tuple[npt.NDArray[np.int64],
+                                                   npt.NDArray[np.int32]]:
+        """For a variant other than the main one: the whole ingress column of each source
+        that has pairs in it (a row per such source, -1 for the others), its types' values
+        read from the main columns where they do not depend on the family."""
+        users = self.variant_users.get(variant)
+        sources = (np.flatnonzero(users) if users is not None
+                   else np.zeros(0, dtype=np.int64))
+        types_n = len(self.i_rules)
+        grid = self._main_table(sources)
+        member: dict[int, npt.NDArray[np.uint64]] = {}  # a peer set's members among sources
+        for t in range(1, types_n):
+            if not self.i_blocks[t] or not len(sources):
+                continue
+            layers = self.i_layers[t]
+            rules = layers.rules
+            if len(rules) > SMALL_MASK_BITS:
+                grid[:, t] = self._side_at(layers, variant, self.i_spans[t], False, sources)
+                continue
+            masks = np.zeros(len(sources), dtype=np.int64)
+            for j, rule in enumerate(rules):
+                classes = rule.peer_classes(variant)
+                found = member.get(id(classes))
+                if found is None:
+                    found = member[id(classes)] = classes.at(sources).astype(np.uint64)
+                masks |= found.astype(np.int64) << j
+            present = np.flatnonzero(np.bincount(masks))
+            table = np.zeros(int(present[-1]) + 1, dtype=np.int32)
+            for mask in present.tolist():
+                table[mask] = self._side_value(layers, np.array([mask], dtype=np.uint64),
+                                               self.i_spans[t], 0)
+            grid[:, t] = table[masks]
+        rows = np.full(self.n, -1, dtype=np.int64)
+        rows[sources] = np.arange(len(sources))
+        return rows, grid
+
+    def _main_table(self, src: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        """``table[k][type]``: the main variant's number type accepts from ``src[k]``."""
+        defaults, offsets, types, values = self._ingress_columns(self.main_variant)
+        table = np.repeat(defaults.astype(np.int32)[None, :], len(src), axis=0)
+        starts, ends = offsets[src], offsets[src + 1]
+        counts = ends - starts
+        if counts.sum():
+            picks = np.repeat(starts - np.cumsum(counts) + counts, counts) \
+                + np.arange(int(counts.sum()))
+            table[np.repeat(np.arange(len(src)), counts), types[picks]] = values[picks]
+        return table
+
+    def ingress_grid(self, variant: int, src: npt.NDArray[np.int64],
+                     dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
+        """``ids[src][dst]`` for sources ``src`` and destinations ``dst`` (default: every
+        class) in one family: the set number each destination accepts from each source,
+        from the types' defaults and each source's exceptions."""
+        i_type = self.i_type32 if dst is None else self.i_type32[dst]
+        if variant == self.main_variant:
+            table = self._main_table(src)
+        else:
+            some = self._some.get(variant)
+            if some is None:
+                some = self._some[variant] = self._some_columns(variant)
+            rows, values = some
+            mine = rows[src]
+            table = values[np.maximum(mine, 0)] if len(values) else np.zeros(
+                (len(src), len(self.i_rules)), dtype=np.int32)
+        grid: npt.NDArray[np.int32] = np.take(table, i_type, axis=1)
+        return grid
 
     # --- tiers: each tier's masks decomposed once, its port sets numbered once --------------
 
@@ -572,132 +888,50 @@ class PairSets:
             np_part = self._constant(-1)
         return self._tiered_ids(parts[0], np_part, parts[1])
 
-    def _egress_sets(self, variant: int, e_type: int,
-                     dst: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64]:
-        size = self.n if dst is None else len(dst)
-        layers = self.e_layers[e_type]
-        if layers.trivial:
-            return np.zeros(size, dtype=np.int64)
-        if layers.tiered:  # worked out for every destination: the tiers share their rows
-            tiered = self._tiered_egress(variant, e_type)
-            return tiered if dst is None else tiered[dst]
-        rules = self.e_rules[e_type]
-        masks = self._masks(rules, variant, slice(None) if dst is None else dst, size,
-                            self.e_words)
-        if self.e_named[e_type]:
-            named = (self.named if dst is None else self.named[dst]).astype(np.uint64)
-            rows = np.concatenate([masks, named[:, None]], axis=1)
-        else:  # the destination's named ports do not matter: all share signature 0
-            rows = np.concatenate([masks, np.zeros((size, 1), dtype=np.uint64)], axis=1)
-        first, inverse = self._distinct(rows if self.e_named[e_type] else masks)
-        local = np.empty(len(first), dtype=np.int64)
-        by_named: dict[int, list[Spans]] = {}
-        for u, f in enumerate(first):
-            # Named ports resolve on the destination; its named signature stands for it.
-            sig = int(rows[f, -1])
-            spans = by_named.get(sig)
-            if spans is None:
-                rep = self.named_rep[sig]
-                spans = by_named[sig] = [self.rule_spans(rule, rep) for rule in rules]
-            local[u] = self.set_id(self._union(rows[f, :-1], spans))
-        ids: npt.NDArray[np.int64] = local[inverse]
-        return ids
-
-    def _ingress_row(self, variant: int, i_type: int,
-                     src: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
-        if self.i_layers[i_type].tiered:
-            # Worked out for every source (the tiers share their rows between types) and
-            # kept: grids over a few sources at a time ask for the same row again.
-            tiered = self._tiered_i_rows.get((variant, i_type))
-            if tiered is None:
-                tiered = self._tiered_ingress_row(variant, i_type).astype(np.int32)
-                if len(self._tiered_i_rows) * tiered.nbytes > MASK_CACHE_BYTES:
-                    self._tiered_i_rows.clear()
-                self._tiered_i_rows[variant, i_type] = tiered
-            return tiered if src is None else tiered[src]
-        rules, spans = self.i_rules[i_type], self.i_spans[i_type]
-        size = self.n if src is None else len(src)
-        masks = self._masks(rules, variant, slice(None) if src is None else src, size,
-                            self.i_words)
-        first, inverse = self._distinct(masks)
-        local = [self.set_id(self._union(masks[f], spans)) if self.i_layers[i_type].isolated
-                 else 0 for f in first]
-        row: npt.NDArray[np.int32] = np.array(local, dtype=np.int32)[inverse]
-        return row
-
-    def ingress_ids(self, variant: int) -> npt.NDArray[np.int32]:
-        """``ids[type][src]``: the number of the port set a destination of this ingress
-        type accepts from class ``src`` (row 0, not isolated: every port). Kept whole for
-        the family-less variant; another family keeps rows only for the types whose rules
-        have ipBlock peers (``ids[k]`` for ``self.i_block_types[k]``), the rest being
-        shared."""
-        found = self._i_ids.get(variant)
-        if found is not None:
-            return found
-        types = range(1, len(self.i_rules)) if variant == 0 else self.i_block_types
-        ids = np.zeros((len(self.i_rules) if variant == 0 else len(types), self.n),
-                       dtype=np.int32)
-        for k, t in enumerate(types):
-            ids[t if variant == 0 else k] = self._ingress_row(variant, t)
-        self._i_ids[variant] = ids
-        return ids
-
-    def ingress_grid(self, variant: int, src: npt.NDArray[np.int64],
-                     dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
-        """``ids[dst][src]`` for sources ``src`` and destinations ``dst`` (default: every
-        class) in one family. For a few sources only their columns are worked out."""
-        i_type = self.i_type if dst is None else self.i_type[dst]
-        few_src = len(src) * SUBSET_SHARE < self.n
-        few_dst = dst is not None and len(dst) * SUBSET_SHARE < self.n
-        if (few_src or few_dst) and 0 not in self._i_ids:
-            table = np.zeros((len(self.i_rules), len(src)), dtype=np.int32)
-            for t in np.unique(i_type):
-                if t:
-                    family = variant if self.i_blocks[t] else 0
-                    row = self._ingress_row(family, int(t), src if few_src else None)
-                    table[t] = row if few_src else row[src]
-            subset: npt.NDArray[np.int32] = table[i_type]
-            return subset
-        ids = self.ingress_ids(0)[:, src][i_type]  # (dst, src)
-        if variant and self.i_block_types:
-            own = self.i_block_index[i_type]
-            rows = np.flatnonzero(own >= 0)
-            ids[rows] = self.ingress_ids(variant)[:, src][own[rows]]
-        return ids
-
-    def block(self, first: int, last: int) -> tuple[npt.NDArray[np.int64],
-                                                    npt.NDArray[np.int64]]:
+    def block(self, first: int, last: int) -> tuple[npt.NDArray[np.int32],
+                                                    npt.NDArray[np.int32]]:
         """For sources ``first..last-1`` and every destination: the number of the egress
         port set and of the ingress port set (``(chunk, n)`` each). A pair allows their
         intersection."""
         return self.grid(np.arange(first, last))
 
     def grid(self, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64] | None = None
-             ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+             ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         """``block`` for any source classes ``src`` and destination classes ``dst``
         (default: every class): ``(len(src), len(dst))`` each."""
-        e_type = self.e_type[src]
-        fam = self.pair_family(src, dst)
-        done = np.zeros(fam.shape, dtype=np.bool_)
-        e_ids = np.zeros(fam.shape, dtype=np.int64)
-        i_ids: npt.NDArray[np.int64] = np.zeros(fam.shape, dtype=np.int64)
-        for variant in self.variants:
-            mask = (fam == variant) if variant else ~done
-            if not mask.any():
-                continue
-            done |= mask
-            present, which = np.unique(e_type, return_inverse=True)
-            few = dst is not None and len(dst) * SUBSET_SHARE < self.n
-            rows = [self.egress_ids(variant, int(t), dst if few else None) for t in present]
-            egress = np.stack(rows if few or dst is None else [r[dst] for r in rows])
-            egress = egress[which.ravel()]
-            ingress = self.ingress_grid(variant, src, dst).T.astype(np.int64)
-            if mask.all():
-                e_ids, i_ids = egress, ingress
-            else:
-                e_ids = np.where(mask, egress, e_ids)
-                i_ids = np.where(mask, ingress, i_ids)
+        fam = self.pair_family_rows(src, dst)
+        # The variant of each pair: its family when that family's address peers differ,
+        # else 0. The commonest variant is worked out for every pair, the others only over
+        # the destinations that have pairs of theirs.
+        variant = np.zeros(fam.shape, dtype=np.int8)
+        for v in self.variants:
+            if v:
+                variant[fam == v] = v
+        counts = np.bincount(variant.ravel(), minlength=8)
+        order = [int(v) for v in np.argsort(-counts, kind="stable") if counts[v]]
+        e_ids, i_ids = self._grid_of(order[0], src, dst)
+        for v in order[1:]:
+            where = variant == v
+            columns = np.flatnonzero(where.any(axis=0))
+            dst_cols = columns if dst is None else dst[columns]
+            e_sub, i_sub = self._grid_of(v, src, dst_cols)
+            rows, cols = np.nonzero(where[:, columns])
+            e_ids[rows, columns[cols]] = e_sub[rows, cols]
+            i_ids[rows, columns[cols]] = i_sub[rows, cols]
         return e_ids, i_ids
+
+    def _grid_of(self, variant: int, src: npt.NDArray[np.int64],
+                 dst: npt.NDArray[np.int64] | None) -> tuple[npt.NDArray[np.int32],
+                                                              npt.NDArray[np.int32]]:
+        """Egress and ingress set numbers of every pair of ``src`` x ``dst`` in one
+        variant."""
+        e_type = self.e_type[src]
+        present, which = np.unique(e_type, return_inverse=True)
+        few = dst is not None and len(dst) * SUBSET_SHARE < self.n
+        rows = [self.egress_ids(variant, int(t), dst if few else None) for t in present]
+        egress = np.stack(rows if few or dst is None else [r[dst] for r in rows])
+        egress32 = egress.astype(np.int32)[which.ravel()]
+        return egress32, self.ingress_grid(variant, src, dst)
 
     @staticmethod
     def _union(mask: Keys, spans: Sequence[Spans]) -> Spans:
@@ -710,6 +944,60 @@ class PairSets:
                 parts.extend(rule_spans)
         merged = _merge(parts)
         return ALL if merged == ALL else merged
+
+    @staticmethod
+    def _side_key(side: Side) -> bytes:
+        return b"|".join((side.default.tobytes(), bytes([side.by_named]),
+                          side.positions.tobytes(), side.values.tobytes()))
+
+    def row_types(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Classes whose rows are equal share a row type: a source's row is told by its
+        egress type, its address families and what every ingress type accepts from it in
+        each of its families (its exceptions in the ingress columns, hashed twice over 64
+        bits: equal exceptions, equal hashes; different ones collide with negligible
+        probability). A source without an address has a type of its own. Returns each
+        class's row type and a class of each type."""
+        addressed = self.primary != 0
+        keys = np.zeros((self.n, 7), dtype=np.int64)
+        # Egress types whose sides are equal in the main variant answer alike; a source
+        # with pairs in another variant keeps its own egress type.
+        e_key: dict[bytes, int] = {}
+        alike = np.array([e_key.setdefault(self._side_key(self.egress_side(
+            self.main_variant, t)), len(e_key)) for t in range(len(self.e_layers))],
+            dtype=np.int64)
+        others = np.zeros(self.n, dtype=np.bool_)
+        for v, users in self.variant_users.items():
+            if v != self.main_variant:
+                others |= users
+        keys[:, 0] = np.where(others, -1 - self.e_type, alike[self.e_type])
+        keys[:, 1] = self.primary * 8 + self.secondary
+        keys[:, 6] = np.where(addressed, -1, np.arange(self.n))
+        for slot, family in enumerate((4, 6)):
+            users = addressed & ((self.primary == family) | (self.secondary == family))
+            if not users.any():
+                continue
+            variant = family if family in self.variants else 0
+            if variant == self.main_variant:
+                _, offsets, types, values = self._ingress_columns(variant)
+                entries = types.astype(np.uint64) << np.uint64(32) | values.astype(np.uint64)
+                for k, salt in enumerate((0x243F6A8885A308D3, 0x13198A2E03707344)):
+                    mixed = _mix(entries ^ np.uint64(salt))
+                    total = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(mixed)])
+                    sums = (total[offsets[1:]] - total[offsets[:-1]]).view(np.int64)
+                    keys[users, 2 + 2 * slot + k] = sums[users]
+            else:
+                some = self._some.get(variant)
+                if some is None:
+                    some = self._some[variant] = self._some_columns(variant)
+                rows, table = some
+                listed = users & (rows >= 0)
+                for k, salt in enumerate((0x243F6A8885A308D3, 0x13198A2E03707344)):
+                    position = np.arange(table.shape[1], dtype=np.uint64) << np.uint64(32)
+                    mixed = _mix((table.astype(np.uint64) | position) ^ np.uint64(salt))
+                    sums = mixed.sum(axis=1, dtype=np.uint64).view(np.int64)
+                    keys[listed, 2 + 2 * slot + k] = sums[rows[listed]]
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        return inverse.ravel().astype(np.int64), first.astype(np.int64)
 
     def chunks(self) -> Iterator[tuple[int, int]]:
         step = max(1, CHUNK_CELLS // max(1, self.n))
@@ -809,36 +1097,48 @@ class ClassRows:
         self.all_id = 0
         self._ids: dict[str, int] = {"all": 0}
         self._pair_memo: dict[tuple[int, int], int] = {}
+        self._span_ids: dict[Spans, int] = {}
+        self._table = np.full(0, -1, dtype=np.int32)
+        self._width = 0
+        self.same_as: int | None = None  # after each row: an earlier class with that row
+        self.row_type = np.zeros(0, dtype=np.int64)
 
     def _text_id(self, e_set: int, i_set: int) -> int:
         found = self._pair_memo.get((e_set, i_set))
         if found is None:
             sets = self.keys.sets
             spans = _intersect(sets[e_set], sets[i_set])
-            text = _text(spans)
-            found = self._ids.setdefault(text, len(self.texts))
-            if found == len(self.texts):
-                self.texts.append(text)
-                self.spans.append(spans)
+            found = self._span_ids.get(spans)
+            if found is None:  # a new connection set: worded once
+                text = _text(spans)
+                found = self._ids.setdefault(text, len(self.texts))
+                if found == len(self.texts):
+                    self.texts.append(text)
+                    self.spans.append(spans)
+                self._span_ids[spans] = found
             self._pair_memo[e_set, i_set] = found
         return found
 
-    def _ids_of(self, e_ids: npt.NDArray[np.int64],
-                i_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
-        width = int(i_ids.max()) + 1
-        combined = e_ids * width + i_ids
-        if (int(e_ids.max()) + 1) * width <= PAIR_TABLE_CELLS:
-            present = np.flatnonzero(np.bincount(combined.ravel()))
-            table = np.zeros(int(present[-1]) + 1, dtype=np.int32)
-            for c in present:
-                table[c] = self._text_id(*divmod(int(c), width))
-            found: npt.NDArray[np.int32] = table[combined]
-            return found
-        uniq, inverse = np.unique(combined, return_inverse=True)
-        local = np.array([self._text_id(*divmod(int(c), width)) for c in uniq],
-                         dtype=np.int32)
-        out: npt.NDArray[np.int32] = local[inverse.reshape(combined.shape)]
-        return out
+    def _ids_of(self, e_ids: npt.NDArray[np.int32],
+                i_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+        """Text ids of pairs from their two set numbers, through a table of every pair of
+        set numbers (a few thousand sets: a few million cells), filled as pairs turn up."""
+        size = len(self.keys.sets)
+        if size > self._width:
+            width = 2 * size
+            grown = np.full((width, width), -1, dtype=np.int32)
+            old = self._table.reshape(self._width, self._width)
+            grown[:self._width, :self._width] = old
+            self._table, self._width = grown.ravel(), width
+        flat = e_ids * np.int32(self._width)
+        flat += i_ids
+        found: npt.NDArray[np.int32] = np.take(self._table, flat)
+        missing = np.flatnonzero(found < 0)
+        if len(missing):
+            for pair in np.unique(flat.ravel()[missing]).tolist():
+                self._table[pair] = self._text_id(*divmod(pair, self._width))
+            found = np.take(self._table, flat)
+        return found
 
     def cells(self, src: npt.NDArray[np.int64],
               dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
@@ -850,14 +1150,43 @@ class ClassRows:
         return self._ids_of(*self.keys.grid(src, dst))
 
     def __iter__(self) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
+        """Rows in class order. Classes of one row type share one computed row (kept in a
+        bounded cache while its classes come); ``same_as`` tells, after each row, which
+        earlier class's row it equals exactly (a class of one pod reaching itself differs
+        from its type's row at its own column unless that cell is ``all`` already)."""
         n = self.keys.n
-        for first, last in self.keys.chunks():
-            ids = self._ids_of(*self.keys.block(first, last))
+        row_type, reps = self.keys.row_types()
+        self.row_type = row_type
+        singles = np.array([len(c.members) == 1 for c in self.engine.classes],
+                           dtype=np.bool_)
+        cache: OrderedDict[int, npt.NDArray[np.int32]] = OrderedDict()
+        limit = max(1, ROW_CACHE_BYTES // max(1, 4 * n))
+        step = max(1, CHUNK_CELLS // max(1, n))
+        first_clean: dict[int, int] = {}
+        for first in range(0, n, step):
+            last = min(n, first + step)
+            types = row_type[first:last]
+            needed = [int(t) for t in np.unique(types) if int(t) not in cache]
+            for at in range(0, len(needed), step):
+                part = needed[at:at + step]
+                block = self._ids_of(*self.keys.grid(reps[part]))
+                block.flags.writeable = False
+                for k, t in enumerate(part):
+                    cache[t] = block[k]
             for src in range(first, last):
-                row = ids[src - first]
-                if len(self.engine.classes[src].members) == 1:
+                t = int(types[src - first])
+                row = cache[t]
+                cache.move_to_end(t)
+                clean = not singles[src] or int(row[src]) == self.all_id
+                self.same_as = first_clean.get(t) if clean else None
+                if clean:
+                    first_clean.setdefault(t, src)
+                if singles[src] and not clean:
+                    row = row.copy()
                     row[src] = self.all_id
                 yield src, row
+            while len(cache) > limit:
+                cache.popitem(last=False)
             if self.progress is not None:
                 self.progress(last / n)
 
