@@ -108,7 +108,7 @@ class Side:
     default: npt.NDArray[np.int64]
     by_named: bool
     positions: npt.NDArray[np.int32]
-    values: npt.NDArray[np.int64]
+    values: npt.NDArray[np.int32]
 
     def dense(self, named: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """The numbers of every class (``named``: each class's signature)."""
@@ -175,15 +175,8 @@ def span_protocol(spans_entry: tuple[int, int, int]) -> Protocol:
     return PROTOCOLS[spans_entry[0]]
 
 
-def _radix_order(values: npt.NDArray[np.int32], bound: int) -> npt.NDArray[np.int64]:
-    """A stable sorting order of non-negative ``values`` below ``bound``: numpy sorts
-    16-bit keys by radix, so two such passes sort tens of millions at once."""
-    if bound <= 1 << 16:
-        return np.argsort(values.astype(np.uint16), kind="stable")
-    low = np.argsort((values & 0xFFFF).astype(np.uint16), kind="stable")
-    high = np.argsort((values[low] >> 16).astype(np.uint16), kind="stable")
-    order: npt.NDArray[np.int64] = low[high]
-    return order
+_EMPTY_SIDE = Side(np.zeros(1, dtype=np.int64), False, _NO_POSITIONS,
+                   np.zeros(0, dtype=np.int32))
 
 
 def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -469,7 +462,7 @@ class PairSets:
         for egress, whose named ports resolve on each destination (``by_named``: they do)."""
         rules = layers.rules
         if layers.trivial:
-            return Side(np.zeros(1, dtype=np.int64), False, _NO_POSITIONS, _NO_VALUES)
+            return _EMPTY_SIDE
         words = max(1, (len(rules) + 63) // 64)
         sets = [rule.peer_classes(variant) for rule in rules]
         positions = (sorted_unique(np.concatenate([c.indices for c in sets])) if sets
@@ -518,7 +511,7 @@ class PairSets:
         else:
             default = values[-1:]
         keep = values[:-1] != default[signatures[:-1]] if by_named else values[:-1] != default[0]
-        return Side(default, by_named, positions[keep], values[:-1][keep])
+        return Side(default, by_named, positions[keep], values[:-1][keep].astype(np.int32))
 
     def _side_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
                  by_named: bool, classes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -577,19 +570,24 @@ class PairSets:
         if found is None:
             types_n = len(self.i_rules)
             sides = [self.ingress_side(variant, t) for t in range(types_n)]
-            defaults = np.array([side.default[0] for side in sides], dtype=np.int64)
-            sources = np.concatenate([side.positions for side in sides] or [_NO_POSITIONS])
-            types = np.concatenate([np.full(len(side.positions), t, dtype=np.int32)
-                                    for t, side in enumerate(sides)] or [_NO_POSITIONS])
-            values = np.concatenate([side.values for side in sides] or [_NO_VALUES]
-                                    ).astype(np.int32)
             for t in range(types_n):
                 self._sides.pop((INGRESS, variant if self.i_blocks[t] else 0, t), None)
-            del sides
-            order = _radix_order(sources, self.n)
-            counts = np.bincount(sources, minlength=self.n)
-            offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            found = (defaults, offsets, types[order], values[order])
+            defaults = np.array([side.default[0] for side in sides], dtype=np.int64)
+            # A counting sort by source: count, then place each type's entries.
+            cursor = np.zeros(self.n + 1, dtype=np.int64)
+            for side in sides:
+                cursor[side.positions + 1] += 1
+            offsets = np.cumsum(cursor)
+            cursor = offsets[:-1].copy()
+            types = np.empty(int(offsets[-1]), dtype=np.int32)
+            values = np.empty(int(offsets[-1]), dtype=np.int32)
+            for t, side in enumerate(sides):
+                at = cursor[side.positions]
+                types[at] = t
+                values[at] = side.values
+                cursor[side.positions] += 1
+                sides[t] = _EMPTY_SIDE  # free as we go
+            found = (defaults, offsets, types, values)
             self._columns[variant] = found
         return found
 
@@ -945,6 +943,25 @@ class PairSets:
         merged = _merge(parts)
         return ALL if merged == ALL else merged
 
+    def _column_hashes(self, offsets: npt.NDArray[np.int64], types: npt.NDArray[np.int32],
+                       values: npt.NDArray[np.int32], salt: int) -> npt.NDArray[np.int64]:
+        """Per source, the sum of a hash of each of its (type, value) exceptions, over
+        blocks of sources (bounded temporaries)."""
+        out = np.zeros(self.n, dtype=np.int64)
+        step = 4096
+        for first in range(0, self.n, step):
+            last = min(self.n, first + step)
+            lo, hi = int(offsets[first]), int(offsets[last])
+            if lo == hi:
+                continue
+            entries = types[lo:hi].astype(np.uint64) << np.uint64(32) \
+                | values[lo:hi].astype(np.uint64)
+            mixed = _mix(entries ^ np.uint64(salt))
+            total = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(mixed)])
+            bounds = offsets[first:last + 1] - lo
+            out[first:last] = (total[bounds[1:]] - total[bounds[:-1]]).view(np.int64)
+        return out
+
     @staticmethod
     def _side_key(side: Side) -> bytes:
         return b"|".join((side.default.tobytes(), bytes([side.by_named]),
@@ -979,11 +996,8 @@ class PairSets:
             variant = family if family in self.variants else 0
             if variant == self.main_variant:
                 _, offsets, types, values = self._ingress_columns(variant)
-                entries = types.astype(np.uint64) << np.uint64(32) | values.astype(np.uint64)
                 for k, salt in enumerate((0x243F6A8885A308D3, 0x13198A2E03707344)):
-                    mixed = _mix(entries ^ np.uint64(salt))
-                    total = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(mixed)])
-                    sums = (total[offsets[1:]] - total[offsets[:-1]]).view(np.int64)
+                    sums = self._column_hashes(offsets, types, values, salt)
                     keys[users, 2 + 2 * slot + k] = sums[users]
             else:
                 some = self._some.get(variant)
