@@ -153,3 +153,14 @@ def test_long_digit_runs_are_found_wherever_they_start(before: int, digits: int,
                                                        after: int) -> None:
     text = "a" * before + "7" * digits + " b" * after
     assert yaml_docs._long_number(text) == (digits > 4300)
+
+
+@pytest.mark.parametrize("text", [
+    "kind: A\nk: !!str x\n---\n",          # a slow-path stream ending in ---
+    "kind: A\nk: 0777\n---\n",
+    "--- !!null\n", "--- 5\n", "--- true\n", "--- 1.5\n", "k: yes\n--- 7\n",
+])
+def test_slow_path_reads_empty_and_scalar_documents(text: str) -> None:
+    """PyYAML reads these (empty or scalar documents, as a stream that ends in ``---`` from
+    ``helm template`` has); the depth check must pass them, not fail on them."""
+    assert yaml_docs.documents(text) == _pyyaml(text)

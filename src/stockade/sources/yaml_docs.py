@@ -142,6 +142,8 @@ def deeper_than_limit(data: Any) -> bool:
 def too_deep(data: Any) -> str | None:
     """Why ``data`` nests too deeply to be read (``MAX_DEPTH``, or an alias that contains
     itself), or ``None``. Containers shared through aliases are measured once."""
+    if type(data) is not dict and type(data) is not list:
+        return None  # an empty or scalar document
     height: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[Any, bool]] = [(data, False)]
