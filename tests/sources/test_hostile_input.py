@@ -435,6 +435,8 @@ LIST_ITEMS = {
     "CronJobList": ("batch/v1", "{metadata: {name: w, namespace: team}, spec: {jobTemplate: "
                     "{spec: {template: {metadata: {labels: {a: b}}, spec: {containers: "
                     "[{name: c}]}}}}}}"),
+    "NodeList": ("v1", "{metadata: {name: n1}, status: {addresses: [{type: InternalIP, "
+                 "address: 10.1.0.1}]}}"),
     "ReplicationControllerList": ("v1", "{metadata: {name: w, namespace: team}, spec: "
                                   "{selector: {a: b}, template: {metadata: {labels: {a: b}}, "
                                   "spec: {containers: [{name: c}]}}}}"),
@@ -482,6 +484,19 @@ def test_an_item_of_another_kind_is_an_error_naming_both() -> None:
         parse_text(text, "l.yaml")
     assert str(caught.value) == ("l.yaml:5: PodList items[1]: kind 'Service' in a list of Pod "
                                  "(a PodList holds only Pod objects)")
+
+
+def test_lists_inside_lists_are_flattened_as_kubectl_flattens_them() -> None:
+    """kubectl's FlattenListVisitor reads a List whose items are Lists (typed or not) down
+    to the objects; none may be skipped as a kind stockade does not read."""
+    text = ("apiVersion: v1\nkind: List\nitems:\n"
+            "- apiVersion: v1\n  kind: PodList\n  items:\n"
+            "  - {metadata: {name: p}, spec: {containers: [{name: c}]}}\n"
+            "- apiVersion: v1\n  kind: List\n  items:\n"
+            "  - {apiVersion: v1, kind: Namespace, metadata: {name: inner}}\n")
+    objects = parse_text(text, "l.yaml")
+    assert [(o.kind, o.api_version) for o in objects] == [("Pod", "v1"), ("Namespace", "v1")]
+    assert [o.origin.line for o in objects] == [7, 11]
 
 
 def test_an_item_with_only_an_api_version_is_left_as_upstream_leaves_it() -> None:

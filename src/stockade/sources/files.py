@@ -377,13 +377,21 @@ def _duplicate_line(text: str, key: str) -> int:
 # --- objects -----------------------------------------------------------------------------
 
 _ITEM = re.compile(r"^(\s*)- ")
+_ITEM_KEY = re.compile(r"^\s*-[ \t]+(?=[^\s{#])")  # up to an item's first key
 
 
-def _item_lines(text: str, doc_line: int, count: int) -> list[int]:
-    """Where the items of a List document start: the ``- `` lines under its ``items:``."""
-    lines = text.splitlines()
-    at = next((i for i in range(max(0, doc_line - 1), len(lines))
-               if lines[i].startswith("items:")), None)
+def _item_lines(lines: list[str], doc_line: int, count: int,
+                key_indent: str = "") -> list[int]:
+    """Where the items of a List start: the ``- `` lines under its ``items:`` key, which is
+    indented by ``key_indent`` (a List that is itself a List's item is indented)."""
+    key = key_indent + "items:"
+    at = None
+    for i in range(max(0, doc_line - 1), len(lines)):
+        if lines[i].startswith(key):
+            at = i
+            break
+        if key_indent and i >= doc_line and _ends_block(lines[i], key_indent[1:]):
+            return []  # the item ended without a block `items:` key (a flow mapping)
     if at is None:
         return []
     found: list[int] = []
@@ -391,7 +399,7 @@ def _item_lines(text: str, doc_line: int, count: int) -> list[int]:
     for i in range(at + 1, len(lines)):
         match = _ITEM.match(lines[i])
         if match is None:
-            if lines[i][:1] not in ("", " ", "\t", "#"):
+            if _ends_block(lines[i], key_indent):
                 break  # the next key of the List object, or the next document
             continue
         if indent is None:
@@ -403,12 +411,19 @@ def _item_lines(text: str, doc_line: int, count: int) -> list[int]:
     return found
 
 
+def _ends_block(line: str, key_indent: str) -> bool:
+    """Whether ``line`` is content no more indented than keys indented by ``key_indent``."""
+    content = line.lstrip(" \t")
+    return content[:1] not in ("", "#") and len(line) - len(content) <= len(key_indent)
+
+
 def _is_list_kind(kind: object) -> bool:
     return isinstance(kind, str) and kind.endswith("List")
 
 
 def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str,
              broken: list[DocumentError] | None, budget: Budget) -> Iterator[RawObject]:
+    lines: list[str] = []  # the text's lines, split at the first List
     for data, line in docs:
         if data is None:
             continue  # empty document: `---` noise, comments only
@@ -426,22 +441,26 @@ def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str,
             _report(DocumentError(where, f"{kind}: items: must be of type array"), broken)
             continue
         budget.take_objects(len(items), name)
-        yield from _list_items(data, items, where, text, broken)
+        if not lines:
+            lines = text.splitlines()
+        yield from _list_items(data, items, where, lines, broken, budget=budget)
 
 
 def _a(type_name: str) -> str:
     return f"{'an' if type_name[0] in 'aeiou' else 'a'} {type_name}"
 
 
-def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text: str,
-                broken: list[DocumentError] | None) -> Iterator[RawObject]:
+def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text_lines: list[str],
+                broken: list[DocumentError] | None, *, budget: Budget,
+                key_indent: str | None = "") -> Iterator[RawObject]:
     """A List's items. A typed list (``PodList``, as a list call returns it) names its items'
     kind and apiVersion once: an item with neither gets them, as apimachinery's
     unstructured list decoding does; an item of another kind is an error."""
     kind: str = data["kind"]
     item_kind = kind.removesuffix("List")
     api_version = data.get("apiVersion")
-    lines = _item_lines(text, origin.line, len(items))
+    lines = ([] if key_indent is None
+             else _item_lines(text_lines, origin.line, len(items), key_indent))
     for i, item in enumerate(items):
         where = Origin(origin.file, lines[i] if i < len(lines) else origin.line)
         if not isinstance(item, dict):
@@ -458,5 +477,18 @@ def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text: st
             _report(DocumentError(where, f"{kind} items[{i}]: kind {own_kind!r} in a list "
                                   f"of {item_kind} (a {kind} holds only {item_kind} "
                                   "objects)"), broken)
+            continue
+        nested = obj.get("kind")
+        if _is_list_kind(nested) and "items" in obj:
+            # A List inside a List: kubectl's FlattenListVisitor reads it down to objects.
+            inner = obj["items"]
+            if not isinstance(inner, list):
+                _report(DocumentError(where, f"{kind} items[{i}]: {nested}: items: must be "
+                                      "of type array"), broken)
+                continue
+            budget.take_objects(len(inner), origin.file)
+            dash = _ITEM_KEY.match(text_lines[where.line - 1]) if i < len(lines) else None
+            yield from _list_items(obj, inner, where, text_lines, broken, budget=budget,
+                                   key_indent=None if dash is None else " " * dash.end())
             continue
         yield RawObject(obj, where)
