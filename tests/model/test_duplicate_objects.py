@@ -57,6 +57,10 @@ def test_an_invalid_later_definition_leaves_the_earlier_one() -> None:
     assert [f.error.path for f in result.findings] == [
         "spec.containers[0].ports[0].containerPort"]
     assert [p.origin.file for p in result.cluster.pods] == ["a.yaml"]
+    assert result.warnings[0] == (
+        "Pod shop/web is defined more than once (a.yaml:1, then b.yaml:1): the later "
+        "definition is invalid, so the earlier one stays (the API server would refuse the "
+        "update)")
 
 
 def test_different_kinds_or_namespaces_are_not_duplicates() -> None:
