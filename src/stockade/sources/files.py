@@ -71,7 +71,8 @@ def _link_problem(path: str, exc: OSError) -> InputError:
 
 
 def expand_paths(paths: Sequence[str]) -> list[str]:
-    """Files named, and manifest files below directories named (recursively, sorted)."""
+    """Files named, and manifest files below directories named (recursively, in name order
+    per directory)."""
     out: list[str] = []
     for path in paths:
         if path == "-":
@@ -82,7 +83,8 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
         except OSError as exc:
             raise _link_problem(path, exc) from exc
         if stat.S_ISDIR(info.st_mode):
-            out.extend(sorted(_walk(path, info)))
+            # In name order per directory, as filepath.Walk (kubectl -R) visits them.
+            out.extend(sorted(_walk(path, info), key=lambda p: p.split(os.sep)))
         else:
             out.append(path)
     return out
