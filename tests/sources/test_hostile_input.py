@@ -567,3 +567,28 @@ def test_broken_documents_are_found_in_large_streams() -> None:
     objects = parse_text("---\n".join(docs), "big.yaml", broken=broken)
     assert len(broken) == 1 and "invalid YAML" in str(broken[0])
     assert len(objects) == (copies - 1) * good.count("kind: Pod")
+
+
+# --- JSON streams ------------------------------------------------------------------------
+
+JSON_STREAM = ('{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}\n'
+               '{\n  "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "b"}\n}\n'
+               ' {"apiVersion": "v1", "kind": "List", "items": []}')
+
+
+@pytest.mark.parametrize("name", ["s.json", "s.yaml", "<stdin>"])
+def test_a_stream_of_json_objects_is_read_as_kubectl_reads_it(name: str) -> None:
+    """kubectl decodes input that starts with ``{`` as a stream of JSON values, as
+    ``jq '.items[]'`` or several ``kubectl get -o json`` write it."""
+    objects = parse_text(JSON_STREAM, name, json_hint=name.endswith(".json"))
+    assert [(o.data["metadata"]["name"], o.origin.line) for o in objects] == [("a", 1),
+                                                                               ("b", 2)]
+
+
+def test_a_broken_value_in_a_json_stream_is_named_and_the_others_kept() -> None:
+    broken: list[DocumentError] = []
+    text = JSON_STREAM.replace('"b"', '"b",')
+    objects = parse_text(text, "s.json", json_hint=True, broken=broken)
+    assert [o.data["metadata"]["name"] for o in objects] == ["a"]
+    assert [str(e) for e in broken] == [
+        "s.json:3: invalid JSON: Expecting property name enclosed in double quotes"]

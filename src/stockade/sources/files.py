@@ -20,7 +20,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from stockade.errors import DocumentError, InputError
@@ -268,16 +268,16 @@ def parse_text(text: str, name: str, *, json_hint: bool = False,
     budget.take_values(text, name)
     stripped = text.lstrip()
     if json_hint or stripped.startswith(("{", "[")):
-        try:
-            data = _load_json(text)
-        except _JSONProblem as exc:
-            if json_hint:
-                _report(DocumentError(Origin(name, exc.line), exc.problem), broken)
-                return []
-        else:
-            docs = data if isinstance(data, list) else [data]
+        values, json_problem = _load_json(text)
+        if json_problem is None or json_hint:
+            docs = [(d, line) for value, line in values
+                    for d in (value if isinstance(value, list) else [value])]
             budget.take_objects(len(docs), name)
-            return list(_objects(((d, 1) for d in docs), name, text, broken, budget))
+            objects = list(_objects(docs, name, text, broken, budget))
+            if json_problem is not None:
+                _report(DocumentError(Origin(name, json_problem.line), json_problem.problem),
+                        broken)
+            return objects
     starts = document_starts(text)
     budget.take_objects(len(starts), name)
     problems: list[YAMLProblem] | None = None if broken is None else []
@@ -334,24 +334,52 @@ def _long_int(text: str) -> int:
     return int(text) if len(text.lstrip("-")) <= MAX_INTEGER_DIGITS else LongNumber(text)
 
 
-def _load_json(text: str) -> Any:
+def _load_json(text: str) -> tuple[list[tuple[Any, int]], _JSONProblem | None]:
+    """The JSON values of ``text``, each with the line it starts on: one value, or a stream
+    of them one after another, which kubectl reads from input that starts with ``{`` (as
+    ``jq '.items[]'`` writes it). A value that does not parse ends the stream: the values
+    before it, and the problem."""
     try:
-        try:
-            data = json.loads(text, object_pairs_hook=_strict_object)
-        except json.JSONDecodeError:
+        return _json_stream(text, int)
+    except ValueError as exc:  # not a JSONDecodeError: an integer longer than Python converts
+        if isinstance(exc, json.JSONDecodeError):
             raise
-        except ValueError:  # an integer longer than Python converts
-            data = json.loads(text, object_pairs_hook=_strict_object, parse_int=_long_int)
-    except json.JSONDecodeError as exc:
-        raise _JSONProblem(exc.lineno, f"invalid JSON: {exc.msg}") from None
-    except _DuplicateField as exc:
-        raise _JSONProblem(_duplicate_line(text, exc.key),
-                           f'invalid JSON: duplicate field "{exc.key}"') from None
-    except RecursionError:
-        raise _JSONProblem(1, TOO_DEEP) from None
-    if deeper_than_limit(data):
-        raise _JSONProblem(1, TOO_DEEP)
-    return data
+        return _json_stream(text, _long_int)
+
+
+def _json_stream(text: str, parse_int: Callable[[str], Any]
+                 ) -> tuple[list[tuple[Any, int]], _JSONProblem | None]:
+    decoder = json.JSONDecoder(object_pairs_hook=_strict_object, parse_int=parse_int)
+    values: list[tuple[Any, int]] = []
+    pos = _json_space(text, 0)
+    line = 1 + text.count("\n", 0, pos)
+    while pos < len(text):
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            return values, _JSONProblem(exc.lineno, f"invalid JSON: {exc.msg}")
+        except _DuplicateField as exc:
+            return values, _JSONProblem(_duplicate_line(text, exc.key),
+                                        f'invalid JSON: duplicate field "{exc.key}"')
+        except RecursionError:
+            return values, _JSONProblem(line, TOO_DEEP)
+        if deeper_than_limit(value):
+            return values, _JSONProblem(line, TOO_DEEP)
+        values.append((value, line))
+        after = _json_space(text, end)
+        line += text.count("\n", pos, after)
+        pos = after
+    return values, None
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_space(text: str, pos: int) -> int:
+    """Where the JSON whitespace from ``pos`` ends."""
+    match = _JSON_SPACE.match(text, pos)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
 
 
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
