@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,11 +45,11 @@ def parse_port(text: str) -> tuple[int, str]:
     return int(number), protocol
 
 
+_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")  # ASCII digits, as for ports
+
+
 def parse_timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = float(text) if _SECONDS.fullmatch(text) else math.nan
     if not math.isfinite(value) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
         raise argparse.ArgumentTypeError(
             f"{text!r}: expected seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT:g} (a probe "
