@@ -3,7 +3,8 @@ ranges in a cluster of their own, edges labelled with their connection sets.
 
 By default only the edges a policy decides are drawn; unrestricted traffic (neither end
 isolated, so every port) is summarised in the graph's label, since it would drown the rest.
-Every user string goes through an HTML-like label, escaped. Pure: text out, no I/O.
+Every user string goes through an HTML-like label, escaped (control characters as in text
+output, then markup). Pure: text out, no I/O.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from collections.abc import Iterator
 from typing import IO
 
 from stockade.render.connections import NOT_COMPUTED, ConnectionGraph
+from stockade.render.escape import escape
 
 ALL_COLOUR, SOME_COLOUR = "#1f7a4d", "#b7791f"
 
 
 def _label(*lines: tuple[str, int]) -> str:
     """An HTML-like label: each (text, point size) on its own line, escaped."""
-    parts = [f'<FONT POINT-SIZE="{size}">{html.escape(text)}</FONT>' for text, size in lines]
+    parts = [f'<FONT POINT-SIZE="{size}">{html.escape(escape(text))}</FONT>'
+             for text, size in lines]
     return "<" + "<BR/>".join(parts) + ">"
 
 
