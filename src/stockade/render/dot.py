@@ -103,4 +103,21 @@ def write_dot(graph: ConnectionGraph, out: IO[str], *, title: str = "",
         style = "" if graph.decided(src, dst) else ", style=dashed"
         out.write(f'  n{src} -> n{dst} [label={_label((text, 9))}, color="{colour}", '
                   f'fontcolor="{colour}"{style}];\n')
+    for src, dst in node_traffic_edges(graph):
+        out.write(f'  n{src} -> n{dst} [label={_label(("all (node traffic)", 9))}, '
+                  f'color="{ALL_COLOUR}", fontcolor="{ALL_COLOUR}", style=dotted];\n')
     out.write("}\n")
+
+
+def node_traffic_edges(graph: ConnectionGraph) -> list[tuple[int, int]]:
+    """Groups between which node traffic (a host-network pod and a pod on its node) flows
+    where the groups' own cell does not already say ``all``: it is always allowed, as the
+    other forms of the matrix list it."""
+    group = {pod: i for i, node in enumerate(graph.nodes) for pod in node.members}
+    pairs: set[tuple[int, int]] = set()
+    for host, peers in graph.node_traffic.items():
+        for peer in peers:
+            a, b = group[host], group[peer]
+            pairs |= {(a, b), (b, a)}
+    return sorted((src, dst) for src, dst in pairs
+                  if src != dst and graph.text(src, dst) != "all")
