@@ -281,10 +281,12 @@ def parse_text(text: str, name: str, *, json_hint: bool = False,
     starts = document_starts(text)
     budget.take_objects(len(starts), name)
     problems: list[YAMLProblem] | None = None if broken is None else []
+    aliases: list[int] = []
     try:
-        parsed = documents(text, broken=problems, starts=starts)
+        parsed = documents(text, broken=problems, starts=starts, aliases=aliases)
     except YAMLProblem as exc:
         raise _yaml_error(name, exc) from exc
+    budget.take_aliased(sum(aliases), name)
     for problem in problems or ():
         _report(_yaml_error(name, problem), broken)
     return list(_objects(parsed, name, text, broken, budget))
