@@ -115,6 +115,7 @@ def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR
         raise InputError(f"lab {name!r} already exists; remove it with: stockade lab down "
                          f"{name}")
     result = build(raws, skip_invalid=skip_invalid)
+    kept = lab_state.encode_cluster(result.cluster)  # an oversized object: refused now
     plan = make_plan(lab_cluster(result.cluster), names, pod_cidr=pod_cidr)
     if not plan.pods:
         raise InputError("no pod to run: the input has no pod-network Pod")
@@ -125,7 +126,7 @@ def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR
     lab.skipped += notes
     lab_state.private_dir(names.state_dir)  # first, so that ``down`` finds a half-built lab
     try:
-        lab_state.save_cluster(name, result.cluster)
+        lab_state.write_cluster(name, kept)
         lab_state.save(lab)
         network.build(plan, addresses)
         for node in plan.nodes:
