@@ -8,6 +8,7 @@ anything is built.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -19,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from stockade.cli import diagnostics
-from stockade.cli.common import add_input_arguments, read_inputs
+from stockade.cli.common import add_input_arguments, read_inputs, report
 from stockade.errors import UsageError
 from stockade.lab.names import DEFAULT_POD_CIDR, check_lab_name
 from stockade.render.escape import escape, safe_log
@@ -27,6 +28,7 @@ from stockade.wording import count
 
 if TYPE_CHECKING:
     from stockade.lab.lifecycle import Lab
+    from stockade.model.build import BuildResult
 
 _PROTOCOLS = ("TCP", "UDP", "SCTP")
 MIN_TIMEOUT, MAX_TIMEOUT = 0.05, 60.0
@@ -200,7 +202,8 @@ def _up(args: argparse.Namespace) -> int:
     from stockade.lab import lifecycle
 
     lab = lifecycle.up(read_inputs(args), args.name, pod_cidr=args.pod_cidr,
-                       skip_invalid=args.skip_invalid, run_commands=args.run_commands)
+                       skip_invalid=args.skip_invalid, run_commands=args.run_commands,
+                       report=lambda result: report(result, args, errors=False))
     _notes(lab)
     print(f"lab {args.name} up in {lab.seconds:.2f} s: {len(lab.plan.pods)} pods")
     for pod in lab.plan.pods:
@@ -244,12 +247,20 @@ def _apply(args: argparse.Namespace) -> int:
     if others:
         diagnostics.note(f"ignored {', '.join(others)}: lab apply replaces the lab's "
                          "NetworkPolicies only (for other changes: lab down, then lab up)")
-    engine = lifecycle.apply(args.name, raws, skip_invalid=args.skip_invalid)
+    engine = lifecycle.apply(args.name, raws, skip_invalid=args.skip_invalid,
+                             report=lambda result: _report_policies(result, args))
     if not engine.policies:
         diagnostics.warning(f"no NetworkPolicy in the input: lab {args.name} now enforces "
                             "none")
     print(f"lab {args.name}: {count(len(engine.policies), 'policy')} applied")
     return 0
+
+
+def _report_policies(result: BuildResult, args: argparse.Namespace) -> None:
+    """What ``build_cluster`` says of the policies ``lab apply`` loads, but that their
+    namespaces are undeclared: the lab has its namespaces already."""
+    warnings = [w for w in result.warnings if "used but not declared" not in w]
+    report(dataclasses.replace(result, warnings=warnings), args, errors=False)
 
 
 def _logs(args: argparse.Namespace) -> int:
@@ -317,7 +328,8 @@ def _run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         lab = lifecycle.up(raws, name, pod_cidr=args.pod_cidr, skip_invalid=args.skip_invalid,
-                           run_commands=args.run_commands)
+                           run_commands=args.run_commands,
+                           report=lambda result: report(result, args, errors=False))
         try:
             _notes(lab)
             lifecycle.wait_for_commands(lab.state, 2.0)
