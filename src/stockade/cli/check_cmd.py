@@ -19,8 +19,10 @@ from stockade.wording import count, plural
 def register(sub: Any) -> None:
     parser = sub.add_parser(
         "check", help="validate manifests exactly as the API server would",
-        description="Validate NetworkPolicies, Pods (hostAliases, ports) and Namespaces with "
-        "the API server's rules, field paths and messages. Every error of every object is "
+        description="Validate NetworkPolicies, Pods (hostAliases, container ports, hostname, "
+        "subdomain, pod and host IPs), workloads' pod templates, Services, Namespaces and "
+        "Nodes with the API server's rules, field paths and messages (see docs/validation.md)."
+        " Every error of every object is "
         "reported, and every document that cannot be read. Objects defined more than once "
         "are warnings (the later definition wins, as with kubectl apply). Exit 0 when all "
         "are valid, 2 otherwise.",

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +107,10 @@ def _state_of(plan: LabPlan, pod_cidr: str, run_commands: bool) -> LabState:
 
 
 def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR,
-       skip_invalid: bool = False, run_commands: bool = False) -> Lab:
+       skip_invalid: bool = False, run_commands: bool = False,
+       report: Callable[[BuildResult], None] | None = None) -> Lab:
+    """Build lab ``name`` from ``raws``; ``report`` is given the objects' build result (its
+    warnings, and the invalid objects ``skip_invalid`` leaves out) before anything runs."""
     require_root()
     started = time.monotonic()
     names = LabNames(name)
@@ -115,6 +118,9 @@ def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR
         raise InputError(f"lab {name!r} already exists; remove it with: stockade lab down "
                          f"{name}")
     result = build(raws, skip_invalid=skip_invalid)
+    if report is not None:
+        report(result)
+    kept = lab_state.encode_cluster(result.cluster)  # an oversized object: refused now
     plan = make_plan(lab_cluster(result.cluster), names, pod_cidr=pod_cidr)
     if not plan.pods:
         raise InputError("no pod to run: the input has no pod-network Pod")
@@ -125,7 +131,7 @@ def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR
     lab.skipped += notes
     lab_state.private_dir(names.state_dir)  # first, so that ``down`` finds a half-built lab
     try:
-        lab_state.save_cluster(name, result.cluster)
+        lab_state.write_cluster(name, kept)
         lab_state.save(lab)
         network.build(plan, addresses)
         for node in plan.nodes:
@@ -149,13 +155,17 @@ def _engine(name: str, lab: LabState, cluster: Cluster) -> Engine:
     return Engine(plan.cluster)
 
 
-def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False) -> Engine:
+def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False,
+          report: Callable[[BuildResult], None] | None = None) -> Engine:
     """Replace the lab's policies by those of ``raws``, atomically (one nft transaction).
-    Pods and namespaces stay as the lab was built; other kinds in ``raws`` are ignored."""
+    Pods and namespaces stay as the lab was built; other kinds in ``raws`` are ignored.
+    ``report`` is given the policies' build result, as for ``up``."""
     require_root()
     lab = lab_state.load(name)
     cluster = lab_state.load_cluster(name)
     new = build([r for r in raws if r.kind == "NetworkPolicy"], skip_invalid=skip_invalid)
+    if report is not None:
+        report(new)
     known = {ns.name for ns in cluster.namespaces}
     namespaces = cluster.namespaces + tuple(ns for ns in new.cluster.namespaces
                                             if ns.name not in known)

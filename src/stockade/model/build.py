@@ -184,10 +184,12 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         ident = (kind, ns, obj.metadata.name)
         if obj.metadata.name:
             if ident in seen:
+                outcome = ("the later definition is invalid, so the earlier one stays (the "
+                           "API server would refuse the update)" if errors and ident in valid
+                           else "the later definition wins, as with kubectl apply")
                 result.warnings.append(
                     f"{kind} {f'{ns}/' if ns else ''}{obj.metadata.name} is defined more "
-                    f"than once ({seen[ident]}, then {raw.origin}): the later definition "
-                    "wins, as with kubectl apply")
+                    f"than once ({seen[ident]}, then {raw.origin}): {outcome}")
             seen[ident] = raw.origin
         if errors:
             result.findings.extend(finding(e, ns=ns, name=obj.metadata.name) for e in errors)
