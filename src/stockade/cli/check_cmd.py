@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     counts: Counter[str] = Counter()
     counts["NetworkPolicy"] = len(cluster.policies)
-    counts["Pod"] = len(cluster.pods)
+    counts["Pod"] = len(cluster.pods) + len(result.finished)
     counts["Namespace"] = sum(1 for ns in cluster.namespaces if ns.declared)
     counts["Service"] = len(cluster.services)
     counts["Node"] = len(cluster.nodes)
