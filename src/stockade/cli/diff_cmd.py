@@ -156,6 +156,8 @@ def _engine(side: Side, args: argparse.Namespace, notes: dict[tuple[str, str], N
         diagnostics.warning(f"{side.label}: skipping invalid object: {finding}")
     for text in result.warnings:
         notes.setdefault(("warning", text))
+    for text in result.notes:
+        notes.setdefault(("note", f"{side.label}: {text}"))
     for text in result.skipped if args.verbose else ():
         notes.setdefault(("note", text))
     endpoints = choose_endpoints(result.cluster, per_pod=args.per_pod)

@@ -20,7 +20,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from stockade.errors import DocumentError, InputError
@@ -71,7 +71,8 @@ def _link_problem(path: str, exc: OSError) -> InputError:
 
 
 def expand_paths(paths: Sequence[str]) -> list[str]:
-    """Files named, and manifest files below directories named (recursively, sorted)."""
+    """Files named, and manifest files below directories named (recursively, in name order
+    per directory)."""
     out: list[str] = []
     for path in paths:
         if path == "-":
@@ -82,7 +83,8 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
         except OSError as exc:
             raise _link_problem(path, exc) from exc
         if stat.S_ISDIR(info.st_mode):
-            out.extend(sorted(_walk(path, info)))
+            # In name order per directory, as filepath.Walk (kubectl -R) visits them.
+            out.extend(sorted(_walk(path, info), key=lambda p: p.split(os.sep)))
         else:
             out.append(path)
     return out
@@ -266,23 +268,25 @@ def parse_text(text: str, name: str, *, json_hint: bool = False,
     budget.take_values(text, name)
     stripped = text.lstrip()
     if json_hint or stripped.startswith(("{", "[")):
-        try:
-            data = _load_json(text)
-        except _JSONProblem as exc:
-            if json_hint:
-                _report(DocumentError(Origin(name, exc.line), exc.problem), broken)
-                return []
-        else:
-            docs = data if isinstance(data, list) else [data]
+        values, json_problem = _load_json(text)
+        if json_problem is None or json_hint:
+            docs = [(d, line) for value, line in values
+                    for d in (value if isinstance(value, list) else [value])]
             budget.take_objects(len(docs), name)
-            return list(_objects(((d, 1) for d in docs), name, text, broken, budget))
+            objects = list(_objects(docs, name, text, broken, budget))
+            if json_problem is not None:
+                _report(DocumentError(Origin(name, json_problem.line), json_problem.problem),
+                        broken)
+            return objects
     starts = document_starts(text)
     budget.take_objects(len(starts), name)
     problems: list[YAMLProblem] | None = None if broken is None else []
+    aliases: list[int] = []
     try:
-        parsed = documents(text, broken=problems, starts=starts)
+        parsed = documents(text, broken=problems, starts=starts, aliases=aliases)
     except YAMLProblem as exc:
         raise _yaml_error(name, exc) from exc
+    budget.take_aliased(sum(aliases), name)
     for problem in problems or ():
         _report(_yaml_error(name, problem), broken)
     return list(_objects(parsed, name, text, broken, budget))
@@ -332,24 +336,52 @@ def _long_int(text: str) -> int:
     return int(text) if len(text.lstrip("-")) <= MAX_INTEGER_DIGITS else LongNumber(text)
 
 
-def _load_json(text: str) -> Any:
+def _load_json(text: str) -> tuple[list[tuple[Any, int]], _JSONProblem | None]:
+    """The JSON values of ``text``, each with the line it starts on: one value, or a stream
+    of them one after another, which kubectl reads from input that starts with ``{`` (as
+    ``jq '.items[]'`` writes it). A value that does not parse ends the stream: the values
+    before it, and the problem."""
     try:
-        try:
-            data = json.loads(text, object_pairs_hook=_strict_object)
-        except json.JSONDecodeError:
+        return _json_stream(text, int)
+    except ValueError as exc:  # not a JSONDecodeError: an integer longer than Python converts
+        if isinstance(exc, json.JSONDecodeError):
             raise
-        except ValueError:  # an integer longer than Python converts
-            data = json.loads(text, object_pairs_hook=_strict_object, parse_int=_long_int)
-    except json.JSONDecodeError as exc:
-        raise _JSONProblem(exc.lineno, f"invalid JSON: {exc.msg}") from None
-    except _DuplicateField as exc:
-        raise _JSONProblem(_duplicate_line(text, exc.key),
-                           f'invalid JSON: duplicate field "{exc.key}"') from None
-    except RecursionError:
-        raise _JSONProblem(1, TOO_DEEP) from None
-    if deeper_than_limit(data):
-        raise _JSONProblem(1, TOO_DEEP)
-    return data
+        return _json_stream(text, _long_int)
+
+
+def _json_stream(text: str, parse_int: Callable[[str], Any]
+                 ) -> tuple[list[tuple[Any, int]], _JSONProblem | None]:
+    decoder = json.JSONDecoder(object_pairs_hook=_strict_object, parse_int=parse_int)
+    values: list[tuple[Any, int]] = []
+    pos = _json_space(text, 0)
+    line = 1 + text.count("\n", 0, pos)
+    while pos < len(text):
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            return values, _JSONProblem(exc.lineno, f"invalid JSON: {exc.msg}")
+        except _DuplicateField as exc:
+            return values, _JSONProblem(_duplicate_line(text, exc.key),
+                                        f'invalid JSON: duplicate field "{exc.key}"')
+        except RecursionError:
+            return values, _JSONProblem(line, TOO_DEEP)
+        if deeper_than_limit(value):
+            return values, _JSONProblem(line, TOO_DEEP)
+        values.append((value, line))
+        after = _json_space(text, end)
+        line += text.count("\n", pos, after)
+        pos = after
+    return values, None
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_space(text: str, pos: int) -> int:
+    """Where the JSON whitespace from ``pos`` ends."""
+    match = _JSON_SPACE.match(text, pos)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
 
 
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
@@ -377,13 +409,21 @@ def _duplicate_line(text: str, key: str) -> int:
 # --- objects -----------------------------------------------------------------------------
 
 _ITEM = re.compile(r"^(\s*)- ")
+_ITEM_KEY = re.compile(r"^\s*-[ \t]+(?=[^\s{#])")  # up to an item's first key
 
 
-def _item_lines(text: str, doc_line: int, count: int) -> list[int]:
-    """Where the items of a List document start: the ``- `` lines under its ``items:``."""
-    lines = text.splitlines()
-    at = next((i for i in range(max(0, doc_line - 1), len(lines))
-               if lines[i].startswith("items:")), None)
+def _item_lines(lines: list[str], doc_line: int, count: int,
+                key_indent: str = "") -> list[int]:
+    """Where the items of a List start: the ``- `` lines under its ``items:`` key, which is
+    indented by ``key_indent`` (a List that is itself a List's item is indented)."""
+    key = key_indent + "items:"
+    at = None
+    for i in range(max(0, doc_line - 1), len(lines)):
+        if lines[i].startswith(key):
+            at = i
+            break
+        if key_indent and i >= doc_line and _ends_block(lines[i], key_indent[1:]):
+            return []  # the item ended without a block `items:` key (a flow mapping)
     if at is None:
         return []
     found: list[int] = []
@@ -391,7 +431,7 @@ def _item_lines(text: str, doc_line: int, count: int) -> list[int]:
     for i in range(at + 1, len(lines)):
         match = _ITEM.match(lines[i])
         if match is None:
-            if lines[i][:1] not in ("", " ", "\t", "#"):
+            if _ends_block(lines[i], key_indent):
                 break  # the next key of the List object, or the next document
             continue
         if indent is None:
@@ -403,12 +443,19 @@ def _item_lines(text: str, doc_line: int, count: int) -> list[int]:
     return found
 
 
+def _ends_block(line: str, key_indent: str) -> bool:
+    """Whether ``line`` is content no more indented than keys indented by ``key_indent``."""
+    content = line.lstrip(" \t")
+    return content[:1] not in ("", "#") and len(line) - len(content) <= len(key_indent)
+
+
 def _is_list_kind(kind: object) -> bool:
     return isinstance(kind, str) and kind.endswith("List")
 
 
 def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str,
              broken: list[DocumentError] | None, budget: Budget) -> Iterator[RawObject]:
+    lines: list[str] = []  # the text's lines, split at the first List
     for data, line in docs:
         if data is None:
             continue  # empty document: `---` noise, comments only
@@ -426,22 +473,26 @@ def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str,
             _report(DocumentError(where, f"{kind}: items: must be of type array"), broken)
             continue
         budget.take_objects(len(items), name)
-        yield from _list_items(data, items, where, text, broken)
+        if not lines:
+            lines = text.splitlines()
+        yield from _list_items(data, items, where, lines, broken, budget=budget)
 
 
 def _a(type_name: str) -> str:
     return f"{'an' if type_name[0] in 'aeiou' else 'a'} {type_name}"
 
 
-def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text: str,
-                broken: list[DocumentError] | None) -> Iterator[RawObject]:
+def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text_lines: list[str],
+                broken: list[DocumentError] | None, *, budget: Budget,
+                key_indent: str | None = "") -> Iterator[RawObject]:
     """A List's items. A typed list (``PodList``, as a list call returns it) names its items'
     kind and apiVersion once: an item with neither gets them, as apimachinery's
     unstructured list decoding does; an item of another kind is an error."""
     kind: str = data["kind"]
     item_kind = kind.removesuffix("List")
     api_version = data.get("apiVersion")
-    lines = _item_lines(text, origin.line, len(items))
+    lines = ([] if key_indent is None
+             else _item_lines(text_lines, origin.line, len(items), key_indent))
     for i, item in enumerate(items):
         where = Origin(origin.file, lines[i] if i < len(lines) else origin.line)
         if not isinstance(item, dict):
@@ -458,5 +509,18 @@ def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text: st
             _report(DocumentError(where, f"{kind} items[{i}]: kind {own_kind!r} in a list "
                                   f"of {item_kind} (a {kind} holds only {item_kind} "
                                   "objects)"), broken)
+            continue
+        nested = obj.get("kind")
+        if _is_list_kind(nested) and "items" in obj:
+            # A List inside a List: kubectl's FlattenListVisitor reads it down to objects.
+            inner = obj["items"]
+            if not isinstance(inner, list):
+                _report(DocumentError(where, f"{kind} items[{i}]: {nested}: items: must be "
+                                      "of type array"), broken)
+                continue
+            budget.take_objects(len(inner), origin.file)
+            dash = _ITEM_KEY.match(text_lines[where.line - 1]) if i < len(lines) else None
+            yield from _list_items(obj, inner, where, text_lines, broken, budget=budget,
+                                   key_indent=None if dash is None else " " * dash.end())
             continue
         yield RawObject(obj, where)
