@@ -2,8 +2,12 @@
 
 The benchmarks need clusters of 100 to 50,000 pods that look like real ones (replica groups
 sharing labels, named ports, dual-stack IPs, a few hostNetwork pods) and policies that use
-every NetworkPolicy feature, all valid for the API server. Output is one YAML file per
-namespace, written by a small block-style emitter because PyYAML's dumper is too slow here.
+every NetworkPolicy feature, all valid for the API server. Optionally a platform team's
+cluster-wide policies on top (``--admin-policies``, ``--baseline-policies``): mostly
+ClusterNetworkPolicy (v1alpha2), a quarter of the admin ones as AdminNetworkPolicy and one
+baseline as the BaselineAdminNetworkPolicy (v1alpha1), with the Nodes their ``nodes`` peers
+match. Output is one YAML file per namespace (and ``cluster.yaml`` for cluster-scoped
+objects), written by a small block-style emitter because PyYAML's dumper is too slow here.
 """
 
 from __future__ import annotations
@@ -73,6 +77,10 @@ class Params:
     # Add a random port or port range to every rule's ports: clusters whose policies name
     # thousands of distinct ports (a stress case for the matrix).
     random_ports: bool = False
+    # Cluster-wide policies: Admin tier (ClusterNetworkPolicy and AdminNetworkPolicy) and
+    # Baseline tier (ClusterNetworkPolicy and the BaselineAdminNetworkPolicy).
+    admin_policies: int = 0
+    baseline_policies: int = 0
 
 
 def default_params(pods: int, seed: int = 1) -> Params:
@@ -112,6 +120,7 @@ class _Generator:
         self.node_hosts = [1] * self.nodes  # last host number used in each node's pod /24
         self.pod_count = 0
         self.namespaces: list[_NamespaceState] = []
+        self.cluster_docs: list[Doc] = []
 
     # --- namespaces -------------------------------------------------------------------
 
@@ -453,14 +462,187 @@ class _Generator:
             add(rng.choice(self.namespaces), rng.choice(weighted))
 
 
+    # --- cluster-wide policies -------------------------------------------------------
+
+    def _namespaces_selector(self) -> Doc:
+        rng = self.rng
+        roll = rng.randrange(6)
+        if roll == 0:
+            return {}
+        if roll == 1:
+            return {"matchLabels": {"team": rng.choice(TEAMS)}}
+        if roll == 2:
+            return {"matchLabels": {"env": rng.choice(ENVS)}}
+        if roll == 3:
+            return {"matchExpressions": [{"key": "compliance", "operator": "Exists"}]}
+        if roll == 4:
+            return {"matchExpressions": [{"key": "kubernetes.io/metadata.name",
+                                          "operator": "NotIn",
+                                          "values": [SYSTEM_NAMESPACE, MONITORING_NAMESPACE]}]}
+        return {"matchLabels": {"kubernetes.io/metadata.name":
+                                rng.choice(self.namespaces).name}}
+
+    def _cluster_subject(self) -> Doc:
+        if self.rng.random() < 0.7:
+            return {"namespaces": self._namespaces_selector()}
+        return {"pods": {"namespaceSelector": self._namespaces_selector(),
+                         "podSelector": {"matchLabels": {"tier": self.rng.choice(
+                             ("web", "api", "db", "backend", "cache"))}}}}
+
+    def _cluster_peer(self, egress: bool, named: bool) -> Doc:
+        rng = self.rng
+        roll = rng.randrange(10 if egress and not named else 6)
+        if roll < 3:
+            return {"namespaces": self._namespaces_selector()}
+        if roll < 6:
+            return {"pods": {"namespaceSelector": self._namespaces_selector(),
+                             "podSelector": {"matchLabels": {"tier": rng.choice(
+                                 ("web", "api", "db", "backend", "monitoring", "dns"))}}}}
+        if roll < 8:
+            return {"networks": [self._ip_block()["cidr"]]}
+        if roll < 9:
+            return {"nodes": rng.choice(({}, {"matchLabels": {"pool": "infra"}}))}
+        return {"domainNames": [rng.choice(("api.example.com", "*.payments.example"))]}
+
+    def _cluster_ports(self, v1alpha1: bool) -> tuple[list[Doc], bool]:
+        """Entries and whether one is a named port."""
+        rng = self.rng
+        picks = rng.sample(range(6), rng.randint(1, 2))
+        out: list[Doc] = []
+        named = False
+        for pick in picks:
+            proto, number, end = rng.choice((("TCP", 443, 0), ("TCP", 8080, 0),
+                                             ("UDP", 53, 0), ("TCP", 30000, 32767),
+                                             ("TCP", 5432, 0), ("SCTP", 3868, 0),
+                                             ("UDP", 5000, 5100)))
+            if pick == 5:
+                named = True
+                name = rng.choice(("metrics", "http", "dns", "db"))
+                out.append({"namedPort": name} if v1alpha1 else {"destinationNamedPort": name})
+            elif v1alpha1:
+                out.append({"portRange": {"protocol": proto, "start": number, "end": end}}
+                           if end else {"portNumber": {"protocol": proto, "port": number}})
+            else:
+                dest: Doc = ({"range": {"start": number, "end": end}} if end
+                             else {"number": number})
+                out.append({proto.lower(): {"destinationPort": dest}})
+        return out, named
+
+    def _cluster_rules(self, direction: str, actions: Sequence[str],
+                       v1alpha1: bool) -> list[Doc]:
+        rng = self.rng
+        rules: list[Doc] = []
+        for i in range(rng.randint(1, 4)):
+            action = rng.choice(actions)
+            rule: Doc = {"name": f"{direction}-{i}", "action": action}
+            ports: list[Doc] = []
+            named = False
+            if rng.random() < 0.6:
+                ports, named = self._cluster_ports(v1alpha1)
+            egress = direction == "egress"
+            peers = [self._cluster_peer(egress, named) for _ in range(rng.randint(1, 2))]
+            if action not in ("Accept", "Allow"):
+                peers = [peer for peer in peers if "domainNames" not in peer] or [
+                    {"namespaces": {}}]
+            rule["to" if egress else "from"] = peers
+            if ports:
+                rule["ports" if v1alpha1 else "protocols"] = ports
+            rules.append(rule)
+        return rules
+
+    def _cluster_spec(self, v1alpha1: bool, actions: Sequence[str]) -> Doc:
+        spec: Doc = {"subject": self._cluster_subject()}
+        roll = self.rng.random()
+        if roll < 0.6:
+            spec["ingress"] = self._cluster_rules("ingress", actions, v1alpha1)
+        if roll > 0.4:
+            spec["egress"] = self._cluster_rules("egress", actions, v1alpha1)
+        return spec
+
+    def make_cluster_policies(self) -> None:
+        """A platform team's tiers: fixed guard rails first, then random policies, priorities
+        spread over 0..1000 with some ties."""
+        if not (self.p.admin_policies or self.p.baseline_policies):
+            return
+        rng = self.rng
+        api1 = "policy.networking.k8s.io/v1alpha1"
+        api2 = "policy.networking.k8s.io/v1alpha2"
+        for node in range(self.nodes):
+            labels = {"kubernetes.io/os": "linux",
+                      "pool": "infra" if node % 10 == 0 else "workers"}
+            self.cluster_docs.append({
+                "apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": f"node-{node}", "labels": labels},
+                "status": {"addresses": [
+                    {"type": "InternalIP", "address": f"172.16.{node // 250}.{node % 250 + 1}"},
+                    {"type": "Hostname", "address": f"node-{node}"}]}})
+        dns_peer = {"pods": {"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": SYSTEM_NAMESPACE}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}}
+        fixed = [
+            ("dns-for-everyone", 1, {"subject": {"namespaces": {}}, "egress": [
+                {"name": "dns", "action": "Accept", "to": [dns_peer], "protocols": [
+                    {"udp": {"destinationPort": {"number": 53}}},
+                    {"tcp": {"destinationPort": {"number": 53}}}]}]}),
+            ("protect-kube-system", 2, {
+                "subject": {"namespaces": {"matchLabels": {
+                    "kubernetes.io/metadata.name": SYSTEM_NAMESPACE}}},
+                "ingress": [{"name": "dns", "action": "Accept", "from": [{"namespaces": {}}],
+                             "protocols": [{"udp": {"destinationPort": {"number": 53}}},
+                                           {"tcp": {"destinationPort": {"number": 53}}}]},
+                            {"name": "rest", "action": "Deny",
+                             "from": [{"namespaces": {}}]}]}),
+        ]
+        for i in range(self.p.admin_policies):
+            if i < len(fixed):
+                name, priority, spec = fixed[i]
+                self.cluster_docs.append({"apiVersion": api2, "kind": "ClusterNetworkPolicy",
+                                          "metadata": {"name": name},
+                                          "spec": {"tier": "Admin", "priority": priority,
+                                                   **spec}})
+                continue
+            priority = rng.randrange(0, 1001, 5)
+            if rng.random() < 0.25:
+                spec = self._cluster_spec(True, ("Allow", "Deny", "Pass"))
+                self.cluster_docs.append({"apiVersion": api1, "kind": "AdminNetworkPolicy",
+                                          "metadata": {"name": f"admin-{i}"},
+                                          "spec": {"priority": priority, **spec}})
+            else:
+                spec = self._cluster_spec(False, ("Accept", "Deny", "Pass"))
+                self.cluster_docs.append({"apiVersion": api2, "kind": "ClusterNetworkPolicy",
+                                          "metadata": {"name": f"admin-{i}"},
+                                          "spec": {"tier": "Admin", "priority": priority,
+                                                   **spec}})
+        for i in range(self.p.baseline_policies):
+            if i == 0:
+                spec = {"subject": {"namespaces": {"matchExpressions": [
+                    {"key": "team", "operator": "Exists"}]}},
+                    "ingress": [{"name": "default-deny", "action": "Deny",
+                                 "from": [{"namespaces": {}}]}]}
+                self.cluster_docs.append({"apiVersion": api1,
+                                          "kind": "BaselineAdminNetworkPolicy",
+                                          "metadata": {"name": "default"}, "spec": spec})
+                continue
+            spec = self._cluster_spec(False, ("Accept", "Deny", "Pass"))
+            self.cluster_docs.append({"apiVersion": api2, "kind": "ClusterNetworkPolicy",
+                                      "metadata": {"name": f"baseline-{i}"},
+                                      "spec": {"tier": "Baseline",
+                                               "priority": rng.randrange(0, 1001, 50),
+                                               **spec}})
+
+
 def generate(params: Params) -> dict[str, list[Doc]]:
     """File name -> the manifests in it, one file per namespace, deterministic in the seed."""
     gen = _Generator(params)
     gen.make_namespaces()
     gen.make_pods()
     gen.make_policies()
-    return {f"{i:04d}-{ns.name}.yaml": ns.docs for i, ns in enumerate(gen.namespaces)
-            if ns.docs}
+    gen.make_cluster_policies()
+    files = {f"{i:04d}-{ns.name}.yaml": ns.docs for i, ns in enumerate(gen.namespaces)
+             if ns.docs}
+    if gen.cluster_docs:
+        files["cluster.yaml"] = gen.cluster_docs
+    return files
 
 
 # --- YAML emitter ------------------------------------------------------------------------
@@ -554,21 +736,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--random-ports", action="store_true",
                         help="add a random port or range to every rule (many distinct ports)")
+    parser.add_argument("--admin-policies", type=int, default=0,
+                        help="Admin-tier cluster-wide policies (ClusterNetworkPolicy, a "
+                        "quarter as AdminNetworkPolicy)")
+    parser.add_argument("--baseline-policies", type=int, default=0,
+                        help="Baseline-tier cluster-wide policies (the first is the "
+                        "BaselineAdminNetworkPolicy)")
     parser.add_argument("--all-shapes", action="store_true",
                         help="also emit API-valid shapes network-config-analyzer refuses")
     args = parser.parse_args(argv)
     base = default_params(args.pods, args.seed)
     params = Params(args.pods, args.namespaces or base.namespaces,
                     base.policies if args.policies is None else args.policies, args.seed,
-                    peer_compatible=not args.all_shapes, random_ports=args.random_ports)
+                    peer_compatible=not args.all_shapes, random_ports=args.random_ports,
+                    admin_policies=args.admin_policies,
+                    baseline_policies=args.baseline_policies)
     start = time.perf_counter()
     try:
         files = generate(params)
     except ValueError as exc:
         parser.error(str(exc))
     write(files, args.directory)
+    tiers = (f", {params.admin_policies} admin and {params.baseline_policies} baseline "
+             "cluster-wide policies" if params.admin_policies or params.baseline_policies
+             else "")
     print(f"wrote {params.pods} pods, {params.namespaces} namespaces, {params.policies} "
-          f"policies in {len(files)} files to {args.directory} "
+          f"policies{tiers} in {len(files)} files to {args.directory} "
           f"({time.perf_counter() - start:.2f} s)", file=sys.stderr)
     return 0
 

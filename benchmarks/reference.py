@@ -4,6 +4,13 @@ Written straight from the evaluation steps of networkpolicy-semantics.md §10, p
 on the raw manifest dicts, sharing no code with the stockade engine so that agreement
 between the two means something. It assumes valid input (the generator's) and does not
 validate. Speed is not a goal; only caches that cannot change an answer are used.
+
+Cluster-wide policies (ClusterNetworkPolicy v1alpha2, AdminNetworkPolicy and
+BaselineAdminNetworkPolicy v1alpha1) are evaluated as adminnetworkpolicy.md §3 and §4.6
+describe, per direction: the Admin tier's rules in order (priority, then name, then kind;
+rule order inside a policy), first match decides; Pass or no match goes on to
+NetworkPolicy, which decides for the pods it isolates; then the Baseline tier (a BANP after
+every Baseline ClusterNetworkPolicy); then allow. A peer with no known field fails closed.
 """
 
 from __future__ import annotations
@@ -51,6 +58,25 @@ class RefPolicy:
     name: str
     spec: Mapping[str, Any]
     policy_types: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RefClusterPolicy:
+    """A cluster-wide policy of either version, as written."""
+
+    kind: str
+    name: str
+    tier: str  # "Admin" | "Baseline"
+    priority: int  # a BANP, which has none, sorts after every Baseline policy
+    spec: Mapping[str, Any]
+
+    @property
+    def order(self) -> tuple[int, str, str]:
+        return (self.priority, self.name, self.kind)
+
+
+CLUSTER_POLICY_API = "policy.networking.k8s.io"
+PEER_FIELDS = ("namespaces", "pods", "nodes", "networks", "domainNames")
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
@@ -105,9 +131,13 @@ class ReferenceCluster:
 
     def __init__(self, namespaces: Mapping[str, Mapping[str, str]], pods: Sequence[RefPod],
                  policies: Sequence[RefPolicy],
-                 nodes: Mapping[str, Sequence[IPAddress]] | None = None) -> None:
+                 nodes: Mapping[str, Sequence[IPAddress]] | None = None, *,
+                 cluster_policies: Sequence[RefClusterPolicy] = (),
+                 node_labels: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.pods: dict[str, RefPod] = {p.key: p for p in pods}
         self._node_objects = {name: tuple(ips) for name, ips in (nodes or {}).items()}
+        self.cluster_policies = list(cluster_policies)
+        self.node_labels = dict(node_labels or {})
         self._node_addresses: dict[str, set[IPAddress]] = {}
         self._named: dict[str, set[IPAddress]] | None = None
         self._declared = dict(namespaces)
@@ -122,6 +152,8 @@ class ReferenceCluster:
         pods: list[RefPod] = []
         policies: list[RefPolicy] = []
         nodes: dict[str, list[IPAddress]] = {}
+        node_labels: dict[str, Mapping[str, str]] = {}
+        cluster_policies: list[RefClusterPolicy] = []
         for obj in objects:
             kind, api = obj.get("kind"), obj.get("apiVersion")
             meta = _mapping(obj.get("metadata"))
@@ -138,7 +170,21 @@ class ReferenceCluster:
                 nodes[meta["name"]] = [
                     _address(a["address"]) for a in _list(status.get("addresses"))
                     if a.get("type") in ("InternalIP", "ExternalIP")]
-        return cls(namespaces, pods, policies, nodes)
+                node_labels[meta["name"]] = dict(_mapping(meta.get("labels")))
+            elif api in (f"{CLUSTER_POLICY_API}/v1alpha1", f"{CLUSTER_POLICY_API}/v1alpha2"):
+                spec = _mapping(obj.get("spec"))
+                if kind == "ClusterNetworkPolicy":
+                    tier, priority = spec["tier"], spec["priority"]
+                elif kind == "AdminNetworkPolicy":
+                    tier, priority = "Admin", spec["priority"]
+                elif kind == "BaselineAdminNetworkPolicy":
+                    tier, priority = "Baseline", 1001
+                else:
+                    continue
+                cluster_policies.append(RefClusterPolicy(kind, meta["name"], tier, priority,
+                                                         spec))
+        return cls(namespaces, pods, policies, nodes, cluster_policies=cluster_policies,
+                   node_labels=node_labels)
 
     def namespace_labels(self, name: str) -> dict[str, str]:
         """§7: declared labels plus the name label; undeclared namespaces have only that."""
@@ -233,10 +279,15 @@ class ReferenceCluster:
             return True  # not a pod, or node traffic: no policy applies to it
         if self._on_own_node(src, dst):
             return True  # traffic to the pod's own node
+        dst_ip = _ip_of(dst, version)
+        admin = self.tier_action("Admin", "egress", src, dst, other_ip=dst_ip, dst=dst,
+                                 protocol=protocol, port=port)
+        if admin in ("Accept", "Deny"):
+            return admin == "Accept"
         policies = self.applying(src, "Egress")
         if not policies:
-            return True
-        dst_ip = _ip_of(dst, version)
+            return self.tier_action("Baseline", "egress", src, dst, other_ip=dst_ip, dst=dst,
+                                    protocol=protocol, port=port) != "Deny"
         for pol in policies:
             for rule in _list(pol.spec.get("egress")):
                 if (self._peers_match(_list(rule.get("to")), pol.namespace, dst, dst_ip)
@@ -246,14 +297,19 @@ class ReferenceCluster:
 
     def _ingress_ok(self, src: RefPod | RefAddress, dst: RefPod | RefAddress, version: int,
                     protocol: str, port: int) -> bool:
-        if isinstance(dst, RefAddress):
-            return True
-        policies = self.applying(dst, "Ingress")
-        if not policies:
-            return True
+        if isinstance(dst, RefAddress) or dst.host_network:
+            return True  # not a pod, or node traffic: no policy applies to it
         if self._on_own_node(dst, src):
             return True  # from the pod's own node
         src_ip = _ip_of(src, version)
+        admin = self.tier_action("Admin", "ingress", dst, src, other_ip=src_ip, dst=dst,
+                                 protocol=protocol, port=port)
+        if admin in ("Accept", "Deny"):
+            return admin == "Accept"
+        policies = self.applying(dst, "Ingress")
+        if not policies:
+            return self.tier_action("Baseline", "ingress", dst, src, other_ip=src_ip, dst=dst,
+                                    protocol=protocol, port=port) != "Deny"
         for pol in policies:
             for rule in _list(pol.spec.get("ingress")):
                 if (self._peers_match(_list(rule.get("from")), pol.namespace, src, src_ip)
@@ -282,6 +338,61 @@ class ReferenceCluster:
                 in_ns = selector_matches(ns_sel, self.namespace_labels(other.namespace))
             if in_ns and (pod_sel is None or selector_matches(pod_sel, other.labels)):
                 return True
+        return False
+
+    # --- cluster-wide policies ---------------------------------------------------------
+
+    def tier_action(self, tier: str, direction: str, subject: RefPod,
+                    other: RefPod | RefAddress, *, other_ip: IPAddress | None,
+                    dst: RefPod | RefAddress, protocol: str, port: int) -> str | None:
+        """The action of the first rule of ``tier`` that matches, or None (no rule did).
+        ``subject`` is the pod the policies select, ``other`` the far end."""
+        if subject.host_network:
+            return None  # host-network pods are never subjects
+        for pol in sorted((p for p in self.cluster_policies if p.tier == tier),
+                          key=lambda p: p.order):
+            if not self._subject_matches(_mapping(pol.spec.get("subject")), subject):
+                continue
+            peers_field = "to" if direction == "egress" else "from"
+            for rule in _list(pol.spec.get(direction)):
+                action = "Accept" if rule["action"] == "Allow" else rule["action"]
+                peers = _list(rule.get(peers_field))
+                if action != "Accept" and any(not any(f in peer for f in PEER_FIELDS)
+                                              for peer in peers):
+                    return "Deny"  # fail closed: a Deny or Pass rule becomes "deny all"
+                if (self._cluster_peers_match(peers, other, other_ip)
+                        and _cluster_ports_match(rule, dst, protocol, port)):
+                    return str(action)
+        return None
+
+    def _subject_matches(self, subject: Mapping[str, Any], pod: RefPod) -> bool:
+        ns_labels = self.namespace_labels(pod.namespace)
+        if "namespaces" in subject:
+            return selector_matches(_mapping(subject["namespaces"]), ns_labels)
+        pods = _mapping(subject.get("pods"))
+        return (selector_matches(_mapping(pods.get("namespaceSelector")), ns_labels)
+                and selector_matches(_mapping(pods.get("podSelector")), pod.labels))
+
+    def _cluster_peers_match(self, peers: list[Any], other: RefPod | RefAddress,
+                             other_ip: IPAddress | None) -> bool:
+        for peer in peers:
+            if "namespaces" in peer or "pods" in peer:
+                if (isinstance(other, RefPod) and not other.host_network
+                        and self._subject_matches(peer, other)):
+                    return True
+            elif "networks" in peer:
+                if other_ip is not None and any(
+                        other_ip.version == net.version and other_ip in net
+                        for net in (ipaddress.ip_network(c, strict=False)
+                                    for c in peer["networks"])):
+                    return True
+            elif "nodes" in peer:
+                selector = _mapping(peer["nodes"])
+                if other_ip is not None and any(
+                        other_ip in addresses for name, addresses in self._node_objects.items()
+                        if selector_matches(selector, self.node_labels.get(name, {}))):
+                    return True
+            # domainNames: a pod or an address is not a name; an unknown field: nothing
         return False
 
     # --- connection sets ----------------------------------------------------------------
@@ -319,6 +430,11 @@ class ReferenceCluster:
                                 value = entry.get(field)
                                 if isinstance(value, int):
                                     numbers.append(value)
+        for cp in self.cluster_policies:
+            for direction in ("ingress", "egress"):
+                for rule in _list(cp.spec.get(direction)):
+                    for entry in _list(rule.get("ports")) + _list(rule.get("protocols")):
+                        numbers.extend(_numbers(entry))
         for n in numbers:
             cuts.add(n)
             cuts.add(n + 1)
@@ -375,6 +491,50 @@ def _ports_match(entries: list[Any], dst: RefPod | RefAddress, protocol: str,
                 name == value and proto == protocol and number == port
                 for name, number, proto in dst.container_ports):
             return True
+    return False
+
+
+def _numbers(node: Any) -> list[int]:
+    """Every port number written anywhere in a ports/protocols entry."""
+    if isinstance(node, Mapping):
+        return [n for key, value in node.items()
+                for n in ([value] if key in ("port", "number", "start", "end")
+                          and isinstance(value, int) else _numbers(value))]
+    return []
+
+
+def _cluster_ports_match(rule: Mapping[str, Any], dst: RefPod | RefAddress, protocol: str,
+                         port: int) -> bool:
+    """v1alpha1 ``ports`` or v1alpha2 ``protocols``; absent = everything. Named ports
+    resolve on the destination pod by name alone (they carry no protocol)."""
+    entries = rule.get("ports", rule.get("protocols"))
+    if entries is None:
+        return True
+    for entry in entries:
+        name = entry.get("namedPort", entry.get("destinationNamedPort"))
+        if name is not None:
+            if isinstance(dst, RefPod) and not dst.host_network and any(
+                    n == name and number == port and proto == protocol
+                    for n, number, proto in dst.container_ports):
+                return True
+        elif "portNumber" in entry:
+            number = entry["portNumber"]
+            if number.get("protocol", "TCP") == protocol and number["port"] == port:
+                return True
+        elif "portRange" in entry:
+            span = entry["portRange"]
+            if span.get("protocol", "TCP") == protocol and span["start"] <= port <= span["end"]:
+                return True
+        else:
+            for key in ("tcp", "udp", "sctp"):
+                if key in entry and key.upper() == protocol:
+                    dest = _mapping(entry[key].get("destinationPort"))
+                    if "number" in dest and dest["number"] == port:
+                        return True
+                    if "range" in dest and dest["range"]["start"] <= port <= dest["range"]["end"]:
+                        return True
+                    if not dest:
+                        return True
     return False
 
 

@@ -63,6 +63,7 @@ class Measurement:
     wall_s: float
     peak_mib: float
     stderr_tail: str
+    cpu_s: float = 0.0  # user and system CPU of the child: steadier than wall on a busy box
 
     @property
     def ok(self) -> bool:
@@ -95,7 +96,8 @@ def measure(cmd: Sequence[str], stdout_path: Path, timeout_s: float,
         err.seek(0)
         tail = err.read()[-4000:].decode("utf-8", "replace")
     code = None if killed.is_set() else proc.returncode
-    return Measurement(code, wall, usage.ru_maxrss / 1024, tail)
+    return Measurement(code, wall, usage.ru_maxrss / 1024, tail,
+                       usage.ru_utime + usage.ru_stime)
 
 
 SHORT_RUN_S = 2.0  # runs shorter than this are repeated: start-up jitter is a large share

@@ -18,7 +18,7 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_clean() -> None:
-    result = _run(str(BIN / "ruff"), "check", "src", "tests", "benchmarks")
+    result = _run(str(BIN / "ruff"), "check", "src", "tests", "benchmarks", "scripts")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

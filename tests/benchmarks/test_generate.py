@@ -176,3 +176,27 @@ def test_random_ports_name_many_distinct_ports(tmp_path: Path) -> None:
     assert len(_port_numbers(docs_of(many))) > 10 * len(_port_numbers(docs_of(plain)))
     write(generate(many), tmp_path)
     assert build_cluster(read_paths([str(tmp_path)])).findings == []
+
+
+def test_cluster_wide_policies_are_valid_and_use_both_versions(tmp_path: Path) -> None:
+    params = Params(pods=600, namespaces=30, policies=200, seed=3, admin_policies=50,
+                    baseline_policies=10)
+    files = generate(params)
+    assert files == generate(params)  # deterministic
+    docs = files["cluster.yaml"]
+    assert {d["kind"] for d in docs} == {"Node", "ClusterNetworkPolicy", "AdminNetworkPolicy",
+                                         "BaselineAdminNetworkPolicy"}
+    write(files, tmp_path)
+    result = build_cluster(read_paths([str(tmp_path)]))
+    assert not result.findings, [str(f) for f in result.findings[:5]]
+    tiers = [(p.kind, p.tier) for p in result.cluster.cluster_policies]
+    assert sum(1 for _, tier in tiers if tier == "Admin") == 50
+    assert sum(1 for _, tier in tiers if tier == "Baseline") == 10
+    assert 0 < sum(1 for kind, _ in tiers if kind == "AdminNetworkPolicy") < 50
+    features = {key for d in docs for node in walk(d) if isinstance(node, dict) for key in node}
+    assert {"networks", "nodes", "domainNames", "destinationNamedPort", "namedPort", "range",
+            "portRange", "portNumber", "pods", "namespaces"} <= features
+    actions = {node["action"] for d in docs for node in walk(d)
+               if isinstance(node, dict) and "action" in node}
+    assert actions == {"Accept", "Allow", "Deny", "Pass"}
+    assert "cluster.yaml" not in generate(Params(pods=60, namespaces=3, policies=5))

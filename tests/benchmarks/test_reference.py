@@ -17,6 +17,7 @@ from benchmarks.reference import (
     format_connections,
     selector_matches,
 )
+from conformance_cases import case_paths, load_case
 
 Doc = dict[str, Any]
 
@@ -435,3 +436,139 @@ def test_an_address_of_a_pod_network_pod_is_that_pod_not_the_node() -> None:
     c = cluster(*NODE_CLUSTER, squatter)
     assert c.endpoint("203.0.113.7") is c.pods["b/squatter"]
     assert not c.allowed("a/app", "203.0.113.7", "TCP", 80)
+# --- cluster-wide policies (adminnetworkpolicy.md §3, §4) ------------------------------------
+
+def cnp(name: str, tier: str, priority: int, subject: Doc, **rules: Any) -> Doc:
+    return {"apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy",
+            "metadata": {"name": name},
+            "spec": {"tier": tier, "priority": priority, "subject": subject, **rules}}
+
+
+def anp(name: str, priority: int, subject: Doc, **rules: Any) -> Doc:
+    return {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+            "metadata": {"name": name}, "spec": {"priority": priority, "subject": subject,
+                                                 **rules}}
+
+
+def banp(subject: Doc, **rules: Any) -> Doc:
+    return {"apiVersion": "policy.networking.k8s.io/v1alpha1",
+            "kind": "BaselineAdminNetworkPolicy", "metadata": {"name": "default"},
+            "spec": {"subject": subject, **rules}}
+
+
+ALL_NS: Doc = {"namespaces": {}}
+NS_A: Doc = {"namespaces": {"matchLabels": {"team": "blue"}}}
+FROM_B = [{"namespaces": {"matchLabels": {"team": "red"}}}]
+
+
+def test_admin_first_match_in_priority_then_rule_order() -> None:
+    c = cluster(*BASE,
+                cnp("later", "Admin", 20, NS_A, ingress=[
+                    {"action": "Accept", "from": FROM_B}]),
+                cnp("first", "Admin", 10, NS_A, ingress=[
+                    {"action": "Deny", "from": FROM_B,
+                     "protocols": [{"tcp": {"destinationPort": {"number": 5432}}}]},
+                    {"action": "Accept", "from": FROM_B}]))
+    # 5432 denied by first's rule 0; everything else accepted by its rule 1
+    assert c.connections("b/client", "a/db") == "TCP 1-5431,5433-65535, UDP all, SCTP all"
+
+
+def test_admin_accept_overrides_networkpolicy_and_baseline() -> None:
+    c = cluster(*BASE, policy("a", "deny", {"podSelector": {}}),
+                banp(NS_A, ingress=[{"action": "Deny", "from": FROM_B}]),
+                anp("dns", 1, NS_A, ingress=[{"action": "Allow", "from": FROM_B, "ports": [
+                    {"portNumber": {"protocol": "UDP", "port": 53}}]}]))
+    assert c.connections("b/client", "a/db") == "UDP 53"
+
+
+def test_pass_goes_to_networkpolicy_then_baseline_then_allow() -> None:
+    passing = cnp("pass", "Admin", 1, NS_A, ingress=[{"action": "Pass", "from": FROM_B}],
+                  egress=[{"action": "Deny", "to": [{"namespaces": {}}]}])
+    np_allow = policy("a", "np", {"podSelector": {"matchLabels": {"app": "web"}},
+                                  "ingress": [{"ports": [{"port": 8080}]}]})
+    base = cnp("base", "Baseline", 1, NS_A, ingress=[
+        {"action": "Deny", "from": FROM_B, "protocols": [{"tcp": {"destinationPort": {
+            "range": {"start": 1, "end": 1000}}}}]}])
+    c = cluster(*BASE, passing, np_allow, base)
+    assert c.connections("b/client", "a/web") == "TCP 8080"  # NetworkPolicy decides
+    assert c.connections("b/client", "a/db") == "TCP 1001-65535, UDP all, SCTP all"  # baseline
+    assert c.connections("a/db", "b/client") == "none"  # egress denied whatever the ingress
+    assert c.connections("a/db", "a/db") == "all"  # hairpin: not subject to cluster policies
+    # Pass with no NetworkPolicy and no baseline: as if there were no rule
+    assert cluster(*BASE, passing).connections("b/client", "a/db") == "all"
+
+
+def test_baseline_pass_and_banp_after_baseline_cnps() -> None:
+    c = cluster(*BASE,
+                banp(NS_A, ingress=[{"action": "Deny", "from": FROM_B}]),
+                cnp("base", "Baseline", 999, NS_A, ingress=[
+                    {"action": "Pass", "from": FROM_B, "protocols": [{"udp": {}}]},
+                    {"action": "Accept", "from": FROM_B, "protocols": [
+                        {"tcp": {"destinationPort": {"number": 80}}}]}]))
+    # UDP: Pass skips the rest of the Baseline tier, the BANP included: default allow.
+    # TCP 80: accepted. Everything else reaches the BANP, evaluated last, which denies.
+    assert c.connections("b/client", "a/db") == "TCP 80, UDP all"
+
+
+def test_same_priority_is_ordered_by_name() -> None:
+    c = cluster(*BASE,
+                cnp("b-accept", "Admin", 5, NS_A, ingress=[{"action": "Accept", "from": FROM_B}]),
+                cnp("a-deny", "Admin", 5, NS_A, ingress=[{"action": "Deny", "from": FROM_B}]))
+    assert c.connections("b/client", "a/db") == "none"
+
+
+def test_networks_match_pods_and_nodes_match_node_addresses() -> None:
+    node = {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "n2", "labels": {"role": "infra"}},
+            "status": {"addresses": [{"type": "InternalIP", "address": "10.9.0.2"},
+                                     {"type": "Hostname", "address": "n2"}]}}
+    host = pod("b", "agent", {"app": "agent"}, ("10.9.0.2",), (("m", 9100, "TCP"),),
+               node="n2", host_network=True)
+    c = cluster(*BASE, node, host,
+                cnp("out", "Admin", 1, NS_A, egress=[
+                    {"action": "Accept", "to": [{"nodes": {"matchLabels": {"role": "infra"}}}],
+                     "protocols": [{"tcp": {"destinationPort": {"number": 9100}}}]},
+                    {"action": "Deny", "to": [{"networks": ["10.0.1.0/24", "10.9.0.0/16"]}]}]))
+    assert c.connections("a/web", "b/agent") == "TCP 9100"
+    assert c.connections("a/web", "b/client") == "none"  # 10.0.1.1 is in a network
+    assert c.connections("a/web", "a/db") == "all"
+
+
+def test_named_ports_resolve_on_the_destination_whatever_the_protocol() -> None:
+    c = cluster(*BASE, cnp("in", "Admin", 1, NS_A, ingress=[
+        {"action": "Accept", "from": FROM_B, "protocols": [{"destinationNamedPort": "dns"}]},
+        {"action": "Deny", "from": FROM_B}]))
+    assert c.connections("b/client", "a/db") == "UDP 53"
+    assert c.connections("b/client", "a/web") == "none"  # web declares no "dns"
+
+
+def test_peers_of_unknown_fields_fail_closed() -> None:
+    unknown: list[Doc] = [{"futurePeer": {}}]
+    accept = cluster(*BASE, cnp("x", "Admin", 1, NS_A, ingress=[
+        {"action": "Accept", "from": unknown}, {"action": "Deny", "from": FROM_B}]))
+    assert accept.connections("b/client", "a/db") == "none"  # the Accept matched nothing
+    passing = cluster(*BASE, cnp("x", "Admin", 1, NS_A, ingress=[
+        {"action": "Pass", "from": unknown}]))
+    assert passing.connections("b/client", "a/db") == "none"  # Pass fails closed: deny all
+    assert passing.connections("a/web", "a/db") == "none"
+
+
+def test_host_network_pods_are_never_subjects_nor_pod_peers() -> None:
+    host = pod("a", "agent", {"app": "agent"}, ("10.9.0.9",), node="n9", host_network=True)
+    c = cluster(*BASE, host, cnp("x", "Admin", 1, ALL_NS, ingress=[
+        {"action": "Deny", "from": [{"namespaces": {}}]}]))
+    assert c.connections("b/client", "a/agent") == "all"
+    assert c.connections("a/agent", "a/db") == "all"
+    assert c.connections("b/client", "a/db") == "none"
+
+
+def test_reference_agrees_with_every_transcribed_conformance_probe() -> None:
+    """The judge itself, against upstream's expectations (tests/scenarios/conformance)."""
+    wrong = []
+    for path in case_paths():
+        for step in load_case(path).steps:
+            ref = ReferenceCluster.from_dicts([dict(r.data) for r in step.raws])
+            for p in step.probes:
+                if ref.allowed(p.source, p.destination, p.protocol.value, p.port) != p.allowed:
+                    wrong.append(p.where)
+    assert wrong == []

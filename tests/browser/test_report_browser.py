@@ -332,3 +332,25 @@ def test_three_hundred_groups_open_by_namespace_and_drill_down(context: BrowserC
         assert page.query_selector_all("#graph .node[data-node]")
     clean(watch)
     page.close()
+
+
+def test_cluster_wide_policies_show_with_tier_priority_and_actions(
+        context: BrowserContext, tmp_path: Path) -> None:
+    path = write_report("cluster-policies", tmp_path / "cluster-policies.html")
+    page, watch = open_report(context, path)
+    src, dst = "store/web-0", "observability/prometheus-0"
+    where = page.evaluate(f"stockade.cellCenter({src!r}, {dst!r})")
+    page.mouse.click(where["x"], where["y"])
+    shown = page.eval_on_selector_all("#details pre.why", "ps => ps.map(p => p.innerText)")
+    expected = query_text(str(ROOT / "examples/cluster-policies"), "--from", src, "--to", dst,
+                          "--port", "80/TCP")
+    assert shown[0] == expected
+    assert "denied by admin ClusterNetworkPolicy/protect-observability priority 20" in shown[0]
+    page.click("button[data-view=policies]")
+    card = page.inner_text(
+        "#policy-list .policy[data-policy='ClusterNetworkPolicy/protect-observability']")
+    assert ("Admin tier · priority 20 · subject namespaces "
+            "{kubernetes.io/metadata.name=observability}") in card
+    assert 'ingress[1] "nobody-else": Deny from namespaces {}' in card
+    clean(watch)
+    page.close()

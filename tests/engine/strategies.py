@@ -200,8 +200,110 @@ def pods(draw: st.DrawFn, namespaces: Sequence[str], count: int) -> list[Manifes
     return out
 
 
+NODE_LABELS = {"pool": ("infra", "apps")}
+CLUSTER_API = "policy.networking.k8s.io"
+
+
 @st.composite
-def clusters(draw: st.DrawFn, *, min_policies: int = 0, max_policies: int = 4) -> list[Manifest]:
+def cluster_subjects(draw: st.DrawFn) -> Manifest:
+    if draw(st.booleans()):
+        return {"namespaces": draw(selectors(_namespace_pool()))}
+    return {"pods": {"namespaceSelector": draw(selectors(_namespace_pool())),
+                     "podSelector": draw(selectors(POD_LABELS))}}
+
+
+@st.composite
+def cluster_peers(draw: st.DrawFn, egress: bool, named: bool, action: str,
+                  domains: bool = True) -> Manifest:
+    shapes = ["namespaces", "pods"]
+    if egress and not named:
+        shapes += ["networks", "nodes"]
+        if action in ("Accept", "Allow") and domains:
+            shapes.append("domainNames")
+    shape = draw(st.sampled_from(shapes))
+    if draw(RARELY):
+        return {"futurePeer": {}}  # a field of a newer CRD: the rule fails closed
+    if shape == "namespaces":
+        return {"namespaces": draw(selectors(_namespace_pool()))}
+    if shape == "pods":
+        return {"pods": {"namespaceSelector": draw(selectors(_namespace_pool())),
+                         "podSelector": draw(selectors(POD_LABELS))}}
+    if shape == "networks":
+        cidrs = {draw(ip_blocks())["cidr"] for _ in range(draw(st.integers(1, 2)))}
+        return {"networks": sorted(cidrs)}
+    if shape == "nodes":
+        return {"nodes": draw(selectors(NODE_LABELS))}
+    return {"domainNames": [draw(st.sampled_from(("api.example.com", "*.example.com")))]}
+
+
+@st.composite
+def cluster_ports(draw: st.DrawFn, v1alpha1: bool) -> tuple[list[Manifest], bool]:
+    """Entries of ``ports`` (v1alpha1) or ``protocols`` (v1alpha2), and whether one is a
+    named port."""
+    out: list[Manifest] = []
+    named = False
+    for _ in range(draw(st.integers(1, 2))):
+        shape = draw(st.sampled_from(("number", "range", "named")))
+        protocol = draw(st.sampled_from(PROTOCOLS))
+        first = draw(st.sampled_from(PORT_NUMBERS))
+        last = draw(st.sampled_from([n for n in (*PORT_NUMBERS, 65535) if n > first]))
+        if shape == "named":
+            named = True
+            name = draw(st.sampled_from(PORT_NAMES))
+            out.append({"namedPort": name} if v1alpha1 else {"destinationNamedPort": name})
+        elif v1alpha1:
+            out.append({"portNumber": {"protocol": protocol, "port": first}}
+                       if shape == "number" else
+                       {"portRange": {"protocol": protocol, "start": first, "end": last}})
+        else:
+            dest = {"number": first} if shape == "number" else {
+                "range": {"start": first, "end": last}}
+            out.append({protocol.lower(): {"destinationPort": dest}})
+    return out, named
+
+
+@st.composite
+def cluster_rules(draw: st.DrawFn, direction: str, actions: Sequence[str],
+                  v1alpha1: bool, domains: bool = True) -> Manifest:
+    action = draw(st.sampled_from(actions))
+    rule: Manifest = {"action": action}
+    named = False
+    if draw(st.integers(0, 2)) != 0:
+        rule["ports" if v1alpha1 else "protocols"], named = draw(cluster_ports(v1alpha1))
+    egress = direction == "egress"
+    rule["to" if egress else "from"] = draw(st.lists(
+        cluster_peers(egress, named, action, domains), min_size=1, max_size=2))
+    return rule
+
+
+@st.composite
+def cluster_policies(draw: st.DrawFn, name: str, *, kind: str | None = None) -> Manifest:
+    """A ClusterNetworkPolicy, AdminNetworkPolicy or BaselineAdminNetworkPolicy (named
+    ``default``, as it must be); priorities from a few values so that ties happen."""
+    kind = kind or draw(st.sampled_from(("ClusterNetworkPolicy", "ClusterNetworkPolicy",
+                                         "AdminNetworkPolicy")))
+    v1alpha1 = kind != "ClusterNetworkPolicy"
+    actions = (("Allow", "Deny") if kind == "BaselineAdminNetworkPolicy"
+               else ("Allow", "Deny", "Pass") if v1alpha1 else ("Accept", "Deny", "Pass"))
+    spec: Manifest = {"subject": draw(cluster_subjects())}
+    if kind == "ClusterNetworkPolicy":
+        spec["tier"] = draw(st.sampled_from(("Admin", "Baseline")))
+    if kind != "BaselineAdminNetworkPolicy":
+        spec["priority"] = draw(st.sampled_from((0, 5, 5, 10)))
+    for direction in ("ingress", "egress"):
+        if draw(st.integers(0, 2)) != 0:
+            rules = cluster_rules(direction, actions, v1alpha1,
+                                  domains=kind != "BaselineAdminNetworkPolicy")
+            spec[direction] = draw(st.lists(rules, min_size=1, max_size=3))
+    return {"apiVersion": f"{CLUSTER_API}/{'v1alpha1' if v1alpha1 else 'v1alpha2'}",
+            "kind": kind,
+            "metadata": {"name": "default" if kind == "BaselineAdminNetworkPolicy" else name},
+            "spec": spec}
+
+
+@st.composite
+def clusters(draw: st.DrawFn, *, min_policies: int = 0, max_policies: int = 4,
+             max_cluster_policies: int = 0) -> list[Manifest]:
     """Namespaces (some only implied by their pods), pods, then policies, as raw dicts."""
     namespaces = draw(st.lists(st.sampled_from(NAMESPACES), min_size=2, max_size=3, unique=True))
     out: list[Manifest] = []
@@ -212,7 +314,8 @@ def clusters(draw: st.DrawFn, *, min_policies: int = 0, max_policies: int = 4) -
     out.extend(draw(pods(namespaces, draw(st.integers(2, 6)))))
     for node in NODES:
         if draw(st.booleans()):
-            out.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node},
+            out.append({"apiVersion": "v1", "kind": "Node",
+                        "metadata": {"name": node, "labels": _labels(draw, NODE_LABELS)},
                         "status": {"addresses": [
                             {"type": "InternalIP", "address": NODE_IPS[node]},
                             {"type": "ExternalIP", "address": EXTERNAL_IPS[node]},
@@ -220,6 +323,12 @@ def clusters(draw: st.DrawFn, *, min_policies: int = 0, max_policies: int = 4) -
     count = draw(st.integers(min_policies, max_policies))
     for i in range(count):
         out.append(draw(policies(namespaces, f"pol{i}")))
+    banp = False
+    for i in range(draw(st.integers(0, max_cluster_policies))):
+        kind = None
+        if not banp and draw(st.integers(0, 4)) == 0:
+            kind, banp = "BaselineAdminNetworkPolicy", True
+        out.append(draw(cluster_policies(f"cnp{i}", kind=kind)))
     return out
 
 
@@ -255,10 +364,27 @@ def boundary_ports(manifests: Iterable[Mapping[str, Any]]) -> list[int]:
                         for key in ("port", "endPort"):
                             if isinstance(entry.get(key), int):
                                 numbers.add(entry[key])
+        elif str(m.get("apiVersion", "")).startswith(CLUSTER_API):
+            numbers.update(_numbers(m["spec"]))
     out: set[int] = set()
     for n in numbers:
         out.update(p for p in (n - 1, n, n + 1) if 1 <= p <= 65535)
     return sorted(out)
+
+
+def _numbers(node: object) -> set[int]:
+    """Every port number written in a cluster policy's ports or protocols."""
+    if isinstance(node, Mapping):
+        found: set[int] = set()
+        for key, value in node.items():
+            if key in ("port", "number", "start", "end") and isinstance(value, int):
+                found.add(value)
+            else:
+                found |= _numbers(value)
+        return found
+    if isinstance(node, list):
+        return {n for item in node for n in _numbers(item)}
+    return set()
 
 
 def defaulted_types(spec: Mapping[str, Any]) -> list[str]:

@@ -59,6 +59,20 @@ def test_the_broken_variant_fails_with_packets() -> None:
     assert report["mismatches"] == []
 
 
+CLUSTER_PROMISES = ROOT / "examples" / "cluster-policies" / "tests" / "promises.yaml"
+
+
+@pytest.mark.parametrize("policies", [[], ["examples/cluster-policies/world",
+                                           "examples/admin-network-policies"]],
+                         ids=["v1alpha2", "v1alpha1"])
+def test_the_platform_keeps_its_promises_with_packets(policies: list[str]) -> None:
+    """The cluster-wide policies' promises hold with real packets, in either API version."""
+    code, report, err = lab_test(str(CLUSTER_PROMISES), *policies)
+    assert code == 0, err
+    assert report["summary"] == {"passed": 4, "failed": 0, "skipped": 0}
+    assert report["mismatches"] == [] and report["problems"] == []
+
+
 POLICY = """\
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy

@@ -26,7 +26,7 @@ from stockade.model.types import Container, ContainerPort, ObjectMeta, Pod, PodS
 from stockade.nft.apply import NftRunner
 from stockade.nft.compile import compile_engine, compile_ruleset
 from stockade.nft.render import render_json, render_replace, render_table
-from stockade.sources.files import read_paths
+from stockade.sources.files import parse_text, read_paths
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).parents[2]
@@ -191,3 +191,101 @@ def test_per_packet_rules_do_not_grow_with_policies(count: int, tmp_path: Path) 
     # A packet visits at most one group chain per direction, each a few lookups long.
     assert all(len(c.rules) <= 3 for c in table.chains if not c.hook)
     assert render_table(table).count("\n") > 10
+
+
+# --- cluster-wide policies ------------------------------------------------------------------
+
+TIERED = """
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: a, labels: {app: web}}
+spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: b}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.1.1}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-http, namespace: a}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: http}]}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: admin}
+spec:
+  tier: Admin
+  priority: 1
+  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: a}}}
+  ingress:
+  - {action: Deny, from: [{namespaces: {}}], protocols: [{tcp: {destinationPort: {number: 22}}}]}
+  - action: Pass
+    from: [{namespaces: {}}]
+    protocols: [{tcp: {destinationPort: {range: {start: 8000, end: 9000}}}}]
+  - {action: Accept, from: [{namespaces: {}}]}
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: base}
+spec:
+  tier: Baseline
+  priority: 1
+  subject: {namespaces: {}}
+  egress:
+  - action: Deny
+    to: [{networks: [10.0.0.0/24]}]
+    protocols: [{udp: {destinationPort: {number: 53}}}]
+  ingress:
+  - {action: Deny, from: [{namespaces: {}}]}
+"""
+
+
+def _tiered_table() -> str:
+    result = build_cluster(parse_text(TIERED, "tiered.yaml"))
+    assert not result.findings
+    return render_table(compile_engine(Engine(result.cluster)).table)
+
+
+def test_tiers_are_ordered_stages_with_verdict_maps() -> None:
+    text = _tiered_table()
+    # a/web's ingress: the Admin tier's first match per (peer, port), one lookup
+    # (namespaces peers match pods: the two pod addresses, not the whole address space)
+    assert "map ingress_0_admin_v4 {" in text
+    assert "10.0.1.1 . tcp . 22 : drop," in text
+    # Pass hands over to NetworkPolicy's stage (web is isolated), which allows http only
+    assert "10.0.1.1 . tcp . 8000-9000 : goto ingress_0_np," in text
+    assert "10.0.1.1 . tcp . 23-7999 : accept," in text
+    assert "\tchain ingress_0 {\n\t\tip saddr . meta l4proto . th dport vmap " \
+        "@ingress_0_admin_v4\n\t\tgoto ingress_0_np\n" in text
+    assert "chain ingress_0_np {" in text
+    assert "ip saddr . meta l4proto . th dport @ingress_0_np_v4 accept" in text
+    # web has a Baseline rule too, but NetworkPolicy isolates it: no Baseline stage;
+    # client's ingress has only the Baseline tier
+    assert "ingress_0_baseline" not in text
+    assert "map ingress_1_baseline_v4 {" in text
+    # b/client's egress: only a Baseline tier, entered directly; default allow after it
+    assert "10.0.0.0-10.0.0.255 . udp . 53 : drop," in text
+    body = text[text.index("chain egress_0 {"):]
+    assert body.splitlines()[1:3] == ["\t\tip daddr . meta l4proto . th dport vmap "
+                                      "@egress_0_baseline_v4", "\t\treturn"]
+
+
+def test_tiered_ruleset_passes_nft_check(check_netns: str) -> None:
+    result = build_cluster(parse_text(TIERED, "tiered.yaml"))
+    compiled = compile_engine(Engine(result.cluster))
+    NftRunner(check_netns).run(render_replace(compiled.table), check=True)
+
+
+@pytest.mark.parametrize("paths", [["cluster-policies"],
+                                   ["cluster-policies/world", "admin-network-policies"]],
+                         ids=["v1alpha2", "v1alpha1"])
+def test_cluster_policy_examples_pass_nft_check(paths: list[str], check_netns: str) -> None:
+    result = build_cluster(read_paths([str(ROOT / "examples" / p) for p in paths]))
+    assert result.cluster.pods and result.cluster.cluster_policies
+    table = compile_engine(Engine(result.cluster)).table
+    NftRunner(check_netns).run(render_replace(table), check=True)

@@ -8,7 +8,14 @@ from ipaddress import IPv4Network
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stockade.nft.intervals import Range, disjoint_rectangles, merge, network_range, subtract
+from stockade.nft.intervals import (
+    Range,
+    disjoint_rectangles,
+    first_match_rectangles,
+    merge,
+    network_range,
+    subtract,
+)
 
 
 def test_subtract_is_the_cidr_difference() -> None:
@@ -47,3 +54,24 @@ def test_merge_is_disjoint_and_equal(values: list[Range]) -> None:
     assert all(a[1] + 1 < b[0] for a, b in itertools.pairwise(out))
     covered = {v for lo, hi in values for v in range(lo, hi + 1)}
     assert covered == {v for lo, hi in out for v in range(lo, hi + 1)}
+
+
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 6), st.integers(0, 20),
+                          st.integers(0, 6), st.sampled_from(("accept", "drop", "pass"))),
+                max_size=6))
+def test_first_match_rectangles_decide_as_a_walk_would(
+        raw: list[tuple[int, int, int, int, str]]) -> None:
+    rects = [(rank, label, ((a, a + aw), (p, p + pw)))
+             for rank, (a, aw, p, pw, label) in enumerate(raw)]
+    got = first_match_rectangles(rects)
+    cells: dict[tuple[int, int], str] = {}
+    for (alo, ahi), (plo, phi), label in got:
+        for addr in range(alo, ahi + 1):
+            for port in range(plo, phi + 1):
+                assert (addr, port) not in cells  # disjoint
+                cells[addr, port] = label
+    for addr in range(0, 30):
+        for port in range(0, 30):
+            first = next((label for _, label, ((alo, ahi), (plo, phi)) in rects
+                          if alo <= addr <= ahi and plo <= port <= phi), None)
+            assert cells.get((addr, port)) == first

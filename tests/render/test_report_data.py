@@ -4,6 +4,7 @@ sides equal to evaluating every cell afresh, the address ranges' connections equ
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -34,10 +35,14 @@ def graph_of(*paths: str | Path) -> ConnectionGraph:
     return connection_graph(Engine(with_endpoints(result.cluster, endpoints)), endpoints.owner)
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> ConnectionGraph:
+@pytest.fixture(scope="module", params=["networkpolicies", "cluster-wide policies"])
+def generated(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> ConnectionGraph:
     where = tmp_path_factory.mktemp("cluster")
-    write(generate(default_params(120, seed=3)), where)
+    params = default_params(120, seed=3)
+    if request.param == "cluster-wide policies":
+        params = dataclasses.replace(params, admin_policies=6, baseline_policies=3)
+    write(generate(params), where)
     return graph_of(where)
 
 
@@ -160,6 +165,10 @@ def test_address_ranges_connect_as_evaluate_says(generated: ConnectionGraph) -> 
     ports = {(p.protocol, q) for cp in engine.compiled for rules in cp.rules.values()
              for r in rules for p in r.ports if not p.name
              for q in {p.first, p.last, max(1, p.first - 1), min(65535, p.last + 1)}}
+    ports |= {(p.protocol, q) for ccp in engine.tiers.compiled
+              for rules in ccp.rules.values() for r in rules for p in r.ports
+              if p.protocol is not None and not p.never
+              for q in {p.first, p.last, max(1, p.first - 1), min(65535, p.last + 1)}}
     ports |= {(proto, 80) for proto in PROTOCOLS}
     for k, r in enumerate(ranges):
         address = Endpoint(None, r.address)
@@ -205,3 +214,31 @@ def test_the_page_holds_no_markup_from_the_data() -> None:
     assert not re.search(r"<script[^>]+src=|<link\b|@import|url\((?!#)", page)
     assert "default-src 'none'" in page
     assert page.count("<script") == 3
+
+
+def test_cluster_wide_policies_in_the_report() -> None:
+    """The example's cluster-wide policies are listed after the NetworkPolicies with tier,
+    priority, subject and rules; nodes name them; cells they decide count as decided and
+    their explanations name the deciding rule; cells they allow point at them."""
+    graph = graph_of(ROOT / "examples/cluster-policies")
+    reasons = explain_cells(graph)
+    data = report_data(graph, reasons, title="t")
+    engine = graph.engine
+    first = len(engine.policies)
+    cluster = data["policies"][first:]
+    assert [p["key"] for p in cluster] == [p.key for p in engine.cluster_policies]
+    protect = next(p for p in cluster if p["key"] == "ClusterNetworkPolicy/protect-observability")
+    assert (protect["tier"], protect["priority"]) == ("Admin", 20)
+    assert protect["subject"] == "namespaces {kubernetes.io/metadata.name=observability}"
+    assert [(r["path"], r["action"]) for r in protect["rules"]] == [
+        ("ingress[0]", "Pass"), ("ingress[1]", "Deny")]
+    k = first + cluster.index(protect)
+    prometheus = next(i for i, n in enumerate(graph.nodes) if n.namespace == "observability")
+    assert k in data["nodes"][prometheus]["tieredIn"]
+    billing = next(i for i, n in enumerate(graph.nodes) if n.namespace == "billing")
+    assert not graph.nodes[billing].isolated_ingress and graph.decided(prometheus, billing)
+    assert any(line.startswith("denied by admin ClusterNetworkPolicy/protect-observability")
+               for line in reasons.table.lines)
+    allowing = {a for sides in reasons.table.allowing for a in sides}
+    assert first + [p.key for p in engine.cluster_policies].index(
+        "ClusterNetworkPolicy/dns-for-everyone") in allowing

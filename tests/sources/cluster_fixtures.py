@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from k8s_double import ApiServerDouble
+from k8s_double import POLICY_CRDS, ApiServerDouble
 from k8s_recorded import namespace, pod, recorded_cluster
 from kubeconfig_files import TOKEN_BOB, Kubeconfigs
 
@@ -30,10 +30,12 @@ def alpha(ca: trustme.CA) -> Iterator[ApiServerDouble]:
 
 @pytest.fixture
 def beta(ca: trustme.CA) -> Iterator[ApiServerDouble]:
-    """Cluster "beta": one namespace, one pod; bob authenticates with a bearer token."""
+    """Cluster "beta": one namespace, one pod; bob authenticates with a bearer token. The
+    cluster-wide policy CRDs are not installed."""
     objects = [namespace("staging", {"env": "staging"}, 1),
                pod("canary", "staging", {"app": "canary"}, "10.9.0.4", 2)]
-    with ApiServerDouble(ca, objects, tokens={TOKEN_BOB: "bob"}) as server:
+    with ApiServerDouble(ca, objects, tokens={TOKEN_BOB: "bob"},
+                         unserved=set(POLICY_CRDS)) as server:
         yield server
 
 

@@ -26,6 +26,10 @@ import trustme
 SERVED: dict[tuple[str, str, str], str] = {
     ("", "v1", "namespaces"): "Namespace",
     ("", "v1", "nodes"): "Node",
+    ("policy.networking.k8s.io", "v1alpha2", "clusternetworkpolicies"): "ClusterNetworkPolicy",
+    ("policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies"): "AdminNetworkPolicy",
+    ("policy.networking.k8s.io", "v1alpha1", "baselineadminnetworkpolicies"):
+        "BaselineAdminNetworkPolicy",
     ("", "v1", "pods"): "Pod",
     ("", "v1", "services"): "Service",
     ("", "v1", "replicationcontrollers"): "ReplicationController",
@@ -37,6 +41,9 @@ SERVED: dict[tuple[str, str, str], str] = {
     ("batch", "v1", "jobs"): "Job",
     ("batch", "v1", "cronjobs"): "CronJob",
 }
+
+# The cluster-wide policy CRDs: a cluster without them answers 404 (see ``unserved``).
+POLICY_CRDS = {"clusternetworkpolicies", "adminnetworkpolicies", "baselineadminnetworkpolicies"}
 
 EXPIRED_MESSAGE = (
     "The provided continue parameter is too old to display a consistent list result. You can "

@@ -161,7 +161,37 @@ def recorded_cluster() -> list[dict[str, Any]]:
     ]
     # A pod being deleted: its timestamp must survive the YAML round trip as a string.
     objects[-1]["metadata"]["deletionTimestamp"] = "2024-05-02T10:00:00Z"
-    return objects
+    return objects + cluster_policies()
+
+
+def cluster_policies() -> list[dict[str, Any]]:
+    """One policy of each cluster-wide kind, with the status an implementation writes."""
+    status = {"conditions": [{"type": "Ready", "status": "True", "reason": "Applied",
+                              "message": "", "lastTransitionTime": "2024-05-02T09:14:03Z"}]}
+    return [
+        {"apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy",
+         "metadata": _meta("protect-prod", None, {}, 60, generation=1),
+         "spec": {"tier": "Admin", "priority": 10,
+                  "subject": {"namespaces": {"matchLabels": {"env": "prod"}}},
+                  "ingress": [{"action": "Deny", "from": [{"namespaces": {
+                      "matchLabels": {"env": "dev"}}}]}]},
+         "status": status},
+        {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+         "metadata": _meta("dns", None, {}, 61, generation=1),
+         "spec": {"priority": 5, "subject": {"namespaces": {}},
+                  "egress": [{"action": "Allow", "to": [{"pods": {
+                      "namespaceSelector": {}, "podSelector": {"matchLabels": {
+                          "k8s-app": "kube-dns"}}}}],
+                      "ports": [{"portNumber": {"protocol": "UDP", "port": 53}}]}]},
+         "status": status},
+        {"apiVersion": "policy.networking.k8s.io/v1alpha1",
+         "kind": "BaselineAdminNetworkPolicy",
+         "metadata": _meta("default", None, {}, 62, generation=1),
+         "spec": {"subject": {"namespaces": {"matchLabels": {"env": "prod"}}},
+                  "ingress": [{"action": "Deny", "from": [{"namespaces": {
+                      "matchLabels": {"env": "dev"}}}]}]},
+         "status": status},
+    ]
 
 
 def many_pods(count: int, ns: str = "load") -> list[dict[str, Any]]:

@@ -22,9 +22,12 @@ from stockade.errors import EnvironmentProblem, InputError
 from stockade.model.build import KNOWN_KINDS, build_cluster
 from stockade.sources.cluster import ClusterSource
 
+# Cluster-wide policies are cluster-scoped: read whatever the namespace.
+CLUSTER_POLICIES = {"ClusterNetworkPolicy": 1, "AdminNetworkPolicy": 1,
+                    "BaselineAdminNetworkPolicy": 1}
 ALL_KINDS = {"Namespace": 3, "Node": 2, "NetworkPolicy": 2, "Service": 1, "Deployment": 1,
              "ReplicaSet": 1, "StatefulSet": 1, "DaemonSet": 1, "Job": 1, "CronJob": 1,
-             "ReplicationController": 1, "Pod": 4}
+             "ReplicationController": 1, "Pod": 4, **CLUSTER_POLICIES}
 
 
 def source(path: Path, context: str | None = None, **kw: object) -> ClusterSource:
@@ -155,13 +158,15 @@ def test_namespace_filter_reads_only_that_namespace(
 
     assert Counter(o.kind for o in objects) == {
         "Namespace": 1, "Node": 2, "NetworkPolicy": 1, "Service": 1, "Deployment": 1,
-        "ReplicaSet": 1, "StatefulSet": 1, "Job": 1, "Pod": 2}
+        "ReplicaSet": 1, "StatefulSet": 1, "Job": 1, "Pod": 2, **CLUSTER_POLICIES}
     assert {o.data["metadata"].get("namespace", o.data["metadata"]["name"])
-            for o in objects if o.kind != "Node"} == {"prod"}
+            for o in objects if o.kind != "Node" and o.kind not in CLUSTER_POLICIES
+            } == {"prod"}
     assert alpha.seen[0].path == "/api/v1/namespaces/prod"
-    # Nodes are outside every namespace: the one cluster-wide list.
+    # Nodes and cluster-wide policies are outside every namespace: cluster-wide lists.
     assert all(s.path.endswith("/namespaces/prod") or "/namespaces/prod/" in s.path
-               for s in alpha.seen if s.path != "/api/v1/nodes")
+               for s in alpha.seen if s.path != "/api/v1/nodes"
+               and "policy.networking.k8s.io" not in s.path)
     assert [s.path for s in alpha.seen].count("/api/v1/nodes") == 1
     assert src.warnings == []
 
@@ -175,7 +180,7 @@ def test_forbidden_namespace_get_warns_and_continues(
     objects = src.read(namespace="prod")
 
     assert "Namespace" not in {o.kind for o in objects}
-    assert len(objects) == 10
+    assert len(objects) == 10 + sum(CLUSTER_POLICIES.values())
     assert warnings == src.warnings == [
         'context alpha: cannot get namespaces "prod" in the namespace "prod": RBAC needs verb '
         '"get" on resource "namespaces" (core group ""); continuing without it: the labels of '
@@ -349,7 +354,7 @@ def test_in_cluster_service_account(alpha: ApiServerDouble, ca: trustme.CA,
     objects = src.read(namespace="prod")
     assert src.config.label == "in-cluster service account"
     assert {str(o.origin) for o in objects} == {f"cluster {alpha.url}"}
-    assert len(objects) == 11
+    assert len(objects) == 11 + sum(CLUSTER_POLICIES.values())
     assert {s.user for s in alpha.seen} == {"system:serviceaccount:prod:stockade"}
 
 
@@ -375,7 +380,7 @@ def test_exec_credential_plugin(alpha: ApiServerDouble, kubeconfigs: Kubeconfigs
     alpha.tokens["from-plugin"] = "carol"
     user = exec_user(tmp_path, "client.authentication.k8s.io/v1beta1", "from-plugin")
     objects = source(kubeconfigs.one(alpha, user)).read(namespace="dev")
-    assert len(objects) == 8
+    assert len(objects) == 8 + sum(CLUSTER_POLICIES.values())
     assert {s.user for s in alpha.seen} == {"carol"}
 
 
@@ -386,3 +391,38 @@ def test_exec_plugin_api_version_lightkube_does_not_know(
         source(kubeconfigs.one(alpha, user)).read()
     assert str(err.value) == ("context only: auth exec api version "
                               "client.authentication.k8s.io/v1 not implemented")
+
+
+def test_cluster_wide_policies_are_read_and_built(
+        alpha: ApiServerDouble, beta: ApiServerDouble, kubeconfigs: Kubeconfigs) -> None:
+    objects = source(kubeconfigs.two_contexts(alpha, beta)).read()
+    cnp = next(o.data for o in objects if o.kind == "ClusterNetworkPolicy")
+    assert cnp["apiVersion"] == "policy.networking.k8s.io/v1alpha2" and "status" not in cnp
+    result = build_cluster(objects)
+    assert not result.findings
+    assert [p.key for p in result.cluster.cluster_policies] == [
+        "ClusterNetworkPolicy/protect-prod", "AdminNetworkPolicy/dns",
+        "BaselineAdminNetworkPolicy/default"]
+
+
+def test_cluster_wide_policy_crds_not_installed_is_a_note(
+        alpha: ApiServerDouble, beta: ApiServerDouble, kubeconfigs: Kubeconfigs,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    src = source(kubeconfigs.two_contexts(alpha, beta), context="beta")
+    objects = src.read()
+    assert {o.kind for o in objects} == {"Namespace", "Pod"}
+    assert src.warnings == []
+    assert src.notes == [
+        "context beta: no cluster-wide policies of these kinds: the server does not serve "
+        "clusternetworkpolicies.policy.networking.k8s.io/v1alpha2, "
+        "adminnetworkpolicies.policy.networking.k8s.io/v1alpha1, "
+        "baselineadminnetworkpolicies.policy.networking.k8s.io/v1alpha1 (their CRDs are not "
+        "installed)"]
+    assert f"note: {src.notes[0]}" in capsys.readouterr().err
+
+
+def test_forbidden_cluster_wide_policies_fail(
+        alpha: ApiServerDouble, beta: ApiServerDouble, kubeconfigs: Kubeconfigs) -> None:
+    alpha.denies.append(Deny("list", "adminnetworkpolicies"))
+    with pytest.raises(InputError, match="adminnetworkpolicies"):
+        source(kubeconfigs.two_contexts(alpha, beta)).read()

@@ -21,7 +21,9 @@ def register(sub: Any) -> None:
         "check", help="validate manifests exactly as the API server would",
         description="Validate NetworkPolicies, Pods (hostAliases, container ports, hostname, "
         "subdomain, pod and host IPs), workloads' pod templates, Services, Namespaces and "
-        "Nodes with the API server's rules, field paths and messages (see docs/validation.md)."
+        "Nodes with the API server's rules, field paths and messages, and "
+        "ClusterNetworkPolicies, AdminNetworkPolicies and BaselineAdminNetworkPolicies with "
+        "their CRDs' schemas and CEL rules (see docs/validation.md)."
         " Every error of every object is "
         "reported, and every document that cannot be read. Objects defined more than once "
         "are warnings (the later definition wins, as with kubectl apply). Exit 0 when all "
@@ -77,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     counts["Node"] = len(cluster.nodes)
     for w in cluster.workloads:
         counts[w.kind] += 1
+    for cp in cluster.cluster_policies:
+        counts[cp.kind] += 1
     summary = ", ".join(count(n, k, plural(k)) for k, n in counts.items() if n)
     print(f"valid: {summary or 'no objects of the kinds stockade reads'}")
     return 0

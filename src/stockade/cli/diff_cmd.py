@@ -173,7 +173,9 @@ def _located(result: DiffResult, texts: dict[str, str]) -> DiffResult:
     texts read (the files', and a git revision's)."""
     causes = [c for change in result.connections for c in change.because
               if c.policy and c.path]
-    queries = [(c.origin, "NetworkPolicy", c.policy.partition("/")[2], c.path) for c in causes]
+    # A cluster-wide policy's key is ``Kind/name``, a NetworkPolicy's ``ns/name``.
+    queries = [(c.origin, c.policy.partition("/")[0] if c.tier else "NetworkPolicy",
+                c.policy.partition("/")[2], c.path) for c in causes]
     found = dict(zip(map(id, causes), SourceMap(texts).lines(queries), strict=True))
     connections = []
     for change in result.connections:

@@ -141,8 +141,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     pr.set_defaults(func=_probe)
 
     ap = sub.add_parser("apply", help="replace a running lab's policies atomically",
-                        description="Replace the lab's NetworkPolicies with those of the "
-                        "input, in one nftables transaction; other kinds are ignored.")
+                        description="Replace the lab's NetworkPolicies and cluster-wide "
+                        "policies with those of the input, in one nftables transaction; "
+                        "Namespaces bring their labels; other kinds are ignored.")
     _name_argument(ap)
     add_input_arguments(ap, cluster=False)
     ap.set_defaults(func=_apply)
@@ -268,16 +269,21 @@ def _apply(args: argparse.Namespace) -> int:
     from stockade.lab import lifecycle
 
     raws = read_inputs(args)
-    others = sorted({r.kind or "(no kind)" for r in raws if r.kind != "NetworkPolicy"})
+    others = sorted({r.kind or "(no kind)" for r in raws
+                     if r.kind not in lifecycle.APPLIED_KINDS})
     if others:
         diagnostics.note(f"ignored {', '.join(others)}: lab apply replaces the lab's "
-                         "NetworkPolicies only (for other changes: lab down, then lab up)")
+                         "policies (and takes Namespaces' labels) only (for other changes: "
+                         "lab down, then lab up)")
     engine = lifecycle.apply(args.name, raws, skip_invalid=args.skip_invalid,
                              report=lambda result: _report_policies(result, args))
-    if not engine.policies:
-        diagnostics.warning(f"no NetworkPolicy in the input: lab {args.name} now enforces "
-                            "none")
-    print(f"lab {args.name}: {count(len(engine.policies), 'policy')} applied")
+    if not engine.policies and not engine.cluster_policies:
+        diagnostics.warning(f"no NetworkPolicy or cluster-wide policy in the input: lab "
+                            f"{args.name} now enforces none")
+    applied = count(len(engine.policies), "policy")
+    if engine.cluster_policies:
+        applied += f" and {count(len(engine.cluster_policies), 'cluster-wide policy')}"
+    print(f"lab {args.name}: {applied} applied")
     return 0
 
 

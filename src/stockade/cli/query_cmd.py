@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from stockade.cli import diagnostics
@@ -47,9 +49,13 @@ def register(sub: Any) -> None:
     parser.add_argument("--from", dest="source", required=True, metavar="SRC",
                         help="ns/pod, ns/Kind/name (a workload), or an IP address (a pod's, "
                         "or outside the cluster)")
-    parser.add_argument("--to", dest="destination", required=True, metavar="DST",
+    parser.add_argument("--to", dest="destination", metavar="DST",
                         help="ns/pod, ns/Kind/name, an IP address, or svc/NS/NAME:PORT (a "
                         "Service port by number or name; then no --port)")
+    parser.add_argument("--to-host", metavar="NAME",
+                        help="a domain name the connection is made to, for domainNames peers "
+                        "of cluster-wide policies; with --to IP, the address NAME resolved "
+                        "to")
     parser.add_argument("--port", metavar="PORT/PROTO",
                         help="destination port and protocol, e.g. 6379/TCP (TCP if omitted)")
     parser.add_argument("-o", "--output", choices=("text", "json"), default="text")
@@ -87,12 +93,34 @@ def _endpoint(engine: Engine, cluster: Cluster, text: str,
     return endpoint
 
 
+HOST_NAME = re.compile(r"([a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.)*"
+                       r"[a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.?")
+
+
+def _to_host(args: argparse.Namespace, engine: Engine, cluster: Cluster,
+             owner: Mapping[str, str]) -> Endpoint:
+    """``--to-host NAME`` (and ``--to IP``, the address it resolved to)."""
+    name = args.to_host
+    if not HOST_NAME.fullmatch(name) or "." not in name.rstrip("."):
+        raise UsageError(f"--to-host {name}: not a domain name (e.g. api.example.com)")
+    if args.destination is None:
+        return Endpoint(host=name)
+    if parse_ip(args.destination) is None:
+        raise UsageError(f"--to {args.destination} with --to-host: give the IP address "
+                         f"{name} resolved to, or leave out --to")
+    return replace(_endpoint(engine, cluster, args.destination, owner), host=name)
+
+
 def run(args: argparse.Namespace) -> int:
     check_input_options(args)
+    if args.destination is None and args.to_host is None:
+        raise UsageError("--to (or --to-host) is required")
     if parse_service_ref(args.source) is not None:
         raise UsageError(f"--from {args.source}: a Service is only a destination (clients "
                          "connect to it; its backends answer)")
-    ref = parse_service_ref(args.destination)
+    ref = parse_service_ref(args.destination) if args.destination else None
+    if ref is not None and args.to_host:
+        raise UsageError("--to-host names the destination: give no Service with it")
     if ref is None and not args.port:
         raise UsageError("--port is required (unless --to names a Service: svc/NS/NAME:PORT)")
     if ref is not None and args.port:
@@ -100,12 +128,14 @@ def run(args: argparse.Namespace) -> int:
                          "Service's (svc/NS/NAME:PORT); leave out --port")
     check_endpoint("--from", args.source)
     if ref is None:
-        check_endpoint("--to", args.destination)
+        if args.destination is not None:  # --to-host alone names no endpoint
+            check_endpoint("--to", args.destination)
     else:
         check_service_ref("--to", args.destination)
     port, protocol = parse_port(args.port) if ref is None else (0, None)
     result = load(args)
-    cluster, endpoints = choose(args, result.cluster, keep={args.source, args.destination})
+    named = {args.source, *([args.destination] if args.destination else [])}
+    cluster, endpoints = choose(args, result.cluster, keep=named)
     engine = Engine(cluster)
     owner = endpoints.owner
     source = _endpoint(engine, cluster, args.source, owner)
@@ -120,7 +150,10 @@ def run(args: argparse.Namespace) -> int:
             render_services.write_service_text(answer, out, Style.for_stream(out, os.environ))
         return 0 if answer.allowed else 1
     assert protocol is not None  # parsed above when --to is no Service
-    destination = _endpoint(engine, cluster, args.destination, owner)
+    if args.to_host:
+        destination = _to_host(args, engine, cluster, owner)
+    else:
+        destination = _endpoint(engine, cluster, args.destination, owner)
     if (source.ip is not None and destination.ip is not None
             and source.ip.version != destination.ip.version):
         raise UsageError(f"{args.source} is IPv{source.ip.version} and {args.destination} is "

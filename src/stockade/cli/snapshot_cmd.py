@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         "read it back with: stockade matrix THIS_FILE (or query, check)",
     ]
     header += [f"warning: {w}" for w in source.warnings]
+    header += [f"note: {n}" for n in source.notes]
     # Comment lines of the YAML file: a newline from the server must not end the comment.
     text = render_snapshot(objects, [escape(line) for line in header])
     if args.output == "-":

@@ -1,11 +1,12 @@
-"""Addresses outside the cluster's pods that policies name by ipBlock, and the connections
-between them and the behaviour classes: the matrix's columns (and rows) for the outside.
+"""Addresses outside the cluster's pods that policies name by ipBlock (or cluster-wide
+policies by ``networks``), and the connections between them and the behaviour classes: the
+matrix's columns (and rows) for the outside.
 
-The ipBlocks of all policies cut the address line into regions that every block treats
-alike (``Regions``); each such region that holds an address no pod or node has becomes one
-``AddressRange``, judged through one representative address of it. A connection from a
-class to an address needs only the class's egress side (an address has no policies), one
-from an address only the class's ingress side. Pure: no I/O.
+The ipBlocks (and networks) of all policies cut the address line into regions that every
+block treats alike (``Regions``); each such region that holds an address no pod or node has
+becomes one ``AddressRange``, judged through one representative address of it. A
+connection from a class to an address needs only the class's egress side (an address has
+no policies), one from an address only the class's ingress side. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from stockade.engine.compile import Block, CompiledRule, policy_blocks
+import numpy as np
+
+from stockade.engine.compile import Block, policy_blocks
 from stockade.engine.engine import EGRESS, INGRESS, Engine
-from stockade.engine.matrix import _PROTOCOL_INDEX, ALL, PairSets, Spans, _merge
+from stockade.engine.matrix import ALL, AnyRule, PairSets, Spans
+from stockade.engine.tiers import CompiledClusterRule, networks_of
 from stockade.model.netparse import IPAddress, effective_address, parse_ip
 from stockade.model.types import PolicyType
 
@@ -96,7 +100,15 @@ def address_ranges(engine: Engine) -> list[AddressRange]:
     covers; ``other IPv4 addresses`` (and IPv6 when the cluster uses it) for the addresses
     no block names."""
     blocks = [Block(net, tuple(excepts)) for net, excepts in policy_blocks(engine.policies)]
-    if not blocks and not engine.policies:
+    named = {b for b in blocks}
+    for policy in engine.cluster_policies:
+        for rule in policy.egress:
+            for peer in rule.peers:
+                for net in networks_of(peer):
+                    if Block(net, ()) not in named:
+                        named.add(Block(net, ()))
+                        blocks.append(Block(net, ()))
+    if not blocks and not engine.policies and not engine.cluster_policies:
         return []
     taken: set[IPAddress] = set()
     node_ips = (ip for node in engine.cluster.nodes for ip in node.ips)
@@ -152,48 +164,47 @@ def _free_address(make: Callable[[int], IPAddress], first: int, end: int,
     return None
 
 
-def _peers_match(rule: CompiledRule, addr: IPAddress) -> bool:
-    """An address that is no pod's matches only ipBlock peers (and a rule without peers)."""
+def _peers_match(rule: AnyRule, addr: IPAddress) -> bool:
+    """An address that is no pod's matches only ipBlock peers (and a rule without peers);
+    a cluster rule's only networks and nodes peers (and a rule failing closed)."""
+    if isinstance(rule, CompiledClusterRule):
+        return rule.all_peers or any(p.selected is None and p.contains(addr)
+                                     for p in rule.peers)
     if rule.any_peer:
         return True
     return any(cp.block is not None and _inside(cp.block, addr) for cp in rule.peers)
 
 
-def _numeric_spans(rule: CompiledRule) -> Spans:
+def _numeric_spans(keys: PairSets, rule: AnyRule) -> Spans:
     """A rule's ports towards an address: named ports resolve on pods only."""
-    if rule.any_port:
-        return ALL
-    return _merge([(_PROTOCOL_INDEX[p.protocol], p.first, p.last)
-                   for p in rule.ports if not p.name])
-
-
-def _union(parts: Sequence[Spans]) -> Spans:
-    if any(p is ALL for p in parts):
-        return ALL
-    merged = _merge([s for p in parts for s in p])
-    return ALL if merged == ALL else merged
+    return keys.rule_spans(rule, None)
 
 
 def address_connections(keys: PairSets, addr: IPAddress,
                         direction: PolicyType) -> list[Spans]:
     """Per class: what it may open to ``addr`` (``EGRESS``), or what it accepts from
-    ``addr`` (``INGRESS``); ``ALL`` where the class is not isolated for that direction or
-    is host-networked (node traffic)."""
+    ``addr`` (``INGRESS``), the cluster-wide tiers in order; ``ALL`` where nothing applies
+    to the class in that direction or it is host-networked (node traffic)."""
     engine = keys.engine
+    types, all_layers = ((keys.e_type, keys.e_layers) if direction is EGRESS
+                         else (keys.i_type, keys.i_layers))
     out: list[Spans] = []
     for cls in engine.classes:
-        isolating = engine.isolating[direction][cls.index]
-        if cls.host_network or not isolating:
+        layers = all_layers[int(types[cls.index])]
+        if cls.host_network or layers.trivial:
             out.append(ALL)
             continue
-        parts: list[Spans] = []
-        for i in isolating:
-            for rule in engine.compiled[i].rules[direction]:
-                if not _peers_match(rule, addr):
-                    continue
-                parts.append(_numeric_spans(rule) if direction is EGRESS
+        rules = layers.rules
+        mask = np.zeros(max(1, (len(rules) + 63) // 64), dtype=np.uint64)
+        spans: list[Spans] = []
+        for j, rule in enumerate(rules):
+            if _peers_match(rule, addr):
+                mask[j // 64] |= np.uint64(1 << (j % 64))
+                spans.append(_numeric_spans(keys, rule) if direction is EGRESS
                              else keys.rule_spans(rule, cls.index))
-        out.append(_union(parts))
+            else:
+                spans.append(())
+        out.append(PairSets.side_set(layers, mask, spans))
     return out
 
 

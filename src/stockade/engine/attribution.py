@@ -6,7 +6,9 @@ sides with ``Engine.evaluate``. A gained port was denied by some side (the sourc
 or the destination's ingress) and is now allowed there: by a rule (the rule that allows it
 now) or because no policy isolates that side any more. A lost port was allowed by a side
 that now denies it: the rules that allowed it before no longer match (with the new
-verdict's reasons), or a policy isolates that side now.
+verdict's reasons), or a policy isolates that side now. With cluster-wide policies, the
+rule of the Admin or Baseline tier that decides the side now (an Accept for a gained port,
+a Deny for a lost one), or the one that decided it before and no longer does.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from stockade.engine.diff import Comparison, PairChange
 from stockade.engine.engine import Engine
-from stockade.engine.explain import DirectionVerdict, Verdict
+from stockade.engine.explain import ClusterRuleMatch, DirectionVerdict, Verdict
 from stockade.engine.matrix import Spans, span_protocol
 from stockade.engine.traffic import Endpoint, Traffic
 from stockade.model.types import UNKNOWN_ORIGIN, Origin, Pod, PolicyType, Protocol
@@ -29,6 +31,8 @@ ALLOWS = "allows"  # a rule allows the gained port now
 UNISOLATED = "no longer isolates"  # the side is not isolated any more
 NO_LONGER_ALLOWS = "no longer allows"  # the rule that allowed the lost port misses now
 ISOLATES = "isolates"  # a policy isolates the side now and no rule allows the port
+DENIES = "denies"  # a cluster-wide rule denies the lost port now
+NO_LONGER_DENIES = "no longer denies"  # the cluster-wide rule that denied the port does not
 ENDPOINT = "endpoint changed"  # the pod itself changed (labels, ports, addresses)
 NAMESPACE = "namespace changed"  # a namespace's labels changed
 NODE_TRAFFIC = "node traffic"  # a host-network pod and a pod on its node
@@ -59,6 +63,8 @@ class Cause:
     version: str = "new"
     origin: Origin = UNKNOWN_ORIGIN
     path: str = ""
+    tier: str = ""  # a cluster-wide policy's rule: "Admin" or "Baseline"
+    ports_field: str = ""  # its port entries' field: "ports" or "protocols"
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -76,8 +82,8 @@ class Attributor:
 
     def __init__(self, comparison: Comparison) -> None:
         self.cmp = comparison
-        self.old_policies = {p.key: p for p in comparison.old.policies}
-        self.new_policies = {p.key: p for p in comparison.new.policies}
+        self.old_policies = _origins(comparison.old)
+        self.new_policies = _origins(comparison.new)
 
     def explain(self, change: PairChange) -> tuple[Cause, ...]:
         a, b = self.cmp.representatives(change)
@@ -106,9 +112,9 @@ class Attributor:
         new = self.new_policies.get(key)
         old = self.old_policies.get(key)
         if new is not None and (prefer_new or old is None):
-            return "new", new.origin, path
+            return "new", new, path
         if old is not None:
-            return "old", old.origin, path
+            return "old", old, path
         return "new", UNKNOWN_ORIGIN, path  # pragma: no cover - a verdict names known policies
 
     def _policy_causes(self, effect: str, before: Verdict, after: Verdict) -> list[Cause]:
@@ -119,9 +125,24 @@ class Attributor:
             return Cause(effect, what, *names, traffic.protocol, traffic.port, **fields)
 
         changes = self.cmp.policies
+
+        def tiered(what: str, m: ClusterRuleMatch, prefer_new: bool) -> Cause:
+            version, origin, path = self._locate(m.policy, prefer_new, f"spec.{m.path}")
+            return cause(what, direction=m.direction, policy=m.policy,
+                         change=changes.change_of(m.policy), rule=m.path, peer=m.peer,
+                         port_entry=m.port, version=version, origin=origin, path=path,
+                         tier=m.tier, ports_field=m.ports_field)
+
         out: list[Cause] = []
         for direction in (PolicyType.EGRESS, PolicyType.INGRESS):
             old, new = _side(before, direction), _side(after, direction)
+            if old.allowed != new.allowed and new.decided_by is not None:
+                # A cluster-wide rule decides the side now: it is the reason.
+                out.append(tiered(ALLOWS if new.allowed else DENIES, new.decided_by, True))
+                continue
+            if old.allowed != new.allowed and old.decided_by is not None:
+                out.append(tiered(NO_LONGER_ALLOWS if old.allowed else NO_LONGER_DENIES,
+                                  old.decided_by, True))
             if effect == "gained" and not old.allowed and new.allowed:
                 if new.isolated:
                     for m in new.allowed_by:
@@ -184,6 +205,13 @@ class Attributor:
         return Cause(effect, NODE_TRAFFIC, src.key, dst.key, protocol, port,
                      reasons=(f"{host.key} is {side} a host-network pod on the node of the "
                               "other: node traffic, always allowed",), origin=host.origin)
+
+
+def _origins(engine: Engine) -> dict[str, Origin]:
+    """Where each policy, NetworkPolicy or cluster-wide, was read from, by its key."""
+    out = {p.key: p.origin for p in engine.policies}
+    out.update((p.key, p.origin) for p in engine.cluster_policies)
+    return out
 
 
 def _peers(direction: PolicyType) -> str:

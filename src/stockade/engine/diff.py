@@ -28,11 +28,20 @@ from stockade.engine.matrix import (
     difference,
     spans_allow,
 )
-from stockade.model.types import Cluster, NetworkPolicy, Pod, Protocol
+from stockade.model.types import (
+    Cluster,
+    ClusterNetworkPolicy,
+    NetworkPolicy,
+    Pod,
+    PolicyType,
+    Protocol,
+)
 
 # Fields of ``Cluster`` whose differences the row/column shortcut accounts for; a difference
 # in any other field (a kind of object added to the model later) makes every pair compared.
-_UNDERSTOOD = frozenset({"pods", "policies", "namespaces", "services", "workloads", "notes"})
+_UNDERSTOOD = frozenset({"pods", "policies", "cluster_policies", "namespaces", "services",
+                         "workloads", "notes"})
+AnyPolicy = NetworkPolicy | ClusterNetworkPolicy  # keys ``ns/name`` and ``Kind/name``
 
 
 def _same(a: object, b: object) -> bool:
@@ -42,7 +51,7 @@ def _same(a: object, b: object) -> bool:
         if f.name != "origin"))
 
 
-def same_policy(a: NetworkPolicy, b: NetworkPolicy) -> bool:
+def same_policy(a: AnyPolicy, b: AnyPolicy) -> bool:
     return _same(a, b)
 
 
@@ -52,9 +61,9 @@ def same_pod(a: Pod, b: Pod) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class PolicyChanges:
-    added: tuple[NetworkPolicy, ...] = ()
-    removed: tuple[NetworkPolicy, ...] = ()
-    modified: tuple[tuple[NetworkPolicy, NetworkPolicy], ...] = ()  # (old, new)
+    added: tuple[AnyPolicy, ...] = ()
+    removed: tuple[AnyPolicy, ...] = ()
+    modified: tuple[tuple[AnyPolicy, AnyPolicy], ...] = ()  # (old, new)
 
     def change_of(self, key: str) -> str:
         """``added``, ``removed``, ``modified`` or ``unchanged``."""
@@ -72,8 +81,9 @@ class PolicyChanges:
                 | {new.key for _, new in self.modified})
 
 
-def policy_changes(old: Sequence[NetworkPolicy], new: Sequence[NetworkPolicy]) -> PolicyChanges:
-    """Policies by ``ns/name``: added, removed, and modified (same name, other content)."""
+def policy_changes(old: Sequence[AnyPolicy], new: Sequence[AnyPolicy]) -> PolicyChanges:
+    """Policies by ``ns/name`` (cluster-wide ones by ``Kind/name``): added, removed, and
+    modified (same name, other content)."""
     before = {p.key: p for p in old}
     after = {p.key: p for p in new}
     return PolicyChanges(
@@ -128,7 +138,8 @@ class Comparison:
         # Common endpoints: their index on each side, in the new side's order.
         self.common_new = [i for i, p in enumerate(new.pods) if p.key in old_index]
         self.common_old = [old_index[new.pods[i].key] for i in self.common_new]
-        self.policies = policy_changes(old.policies, new.policies)
+        self.policies = policy_changes([*old.policies, *old.cluster_policies],
+                                       [*new.policies, *new.cluster_policies])
 
         joint: dict[tuple[int, int], int] = {}
         members: list[list[int]] = []
@@ -177,12 +188,16 @@ class Comparison:
         return any(getattr(a, f.name) != getattr(b, f.name)
                    for f in fields(Cluster) if f.name not in _UNDERSTOOD)
 
-    def _subjects(self, engine: Engine, keys: set[str], direction: object) -> set[int]:
-        """Classes of ``engine`` isolated for ``direction`` by the policies ``keys``."""
+    def _subjects(self, engine: Engine, keys: set[str], direction: PolicyType) -> set[int]:
+        """Classes of ``engine`` isolated for ``direction`` by the policies ``keys``, or
+        selected by those of them that are cluster-wide with rules of ``direction``."""
         out: set[int] = set()
         for cp in engine.compiled:
             if cp.policy.key in keys and direction in cp.rules:
                 out.update(int(c) for c in np.flatnonzero(cp.subjects))
+        for ccp in engine.tiers.compiled:
+            if ccp.policy.key in keys and ccp.rules[direction]:
+                out.update(int(c) for c in np.flatnonzero(ccp.subjects))
         return out
 
     def affected(self) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64]]:

@@ -3,11 +3,15 @@
 Evaluation of a connection follows the reference algorithm of the semantics spec (§10): a
 pod reaches itself; the source's egress side and the destination's ingress side must both
 allow; a side is isolated by the policies that select the pod and list that direction, and
-then some rule of theirs must match peer and port. Every answer records the deciding rules.
+then some rule of theirs must match peer and port. Cluster-wide policies wrap that in tiers
+(adminnetworkpolicy.md §3, §4.6): the Admin tier's first matching rule decides, or passes;
+then NetworkPolicy decides for the pods it isolates; then the Baseline tier; then allow.
+Every answer records the deciding rules.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,21 +32,49 @@ from stockade.engine.compile import (
     Compiler,
     policy_blocks,
 )
-from stockade.engine.explain import DirectionVerdict, RuleMatch, RuleMiss, Verdict
-from stockade.engine.nodes import NodeAddresses
+from stockade.engine.explain import (
+    ClusterRuleMatch,
+    DirectionVerdict,
+    RuleMatch,
+    RuleMiss,
+    Verdict,
+)
+from stockade.engine.nodes import NodeAddresses, parse_addresses
 from stockade.engine.resolved import (
     NamedPort,
     PodRules,
     PortRange,
     ResolvedBlock,
+    ResolvedClusterRule,
     ResolvedPeers,
     ResolvedRule,
 )
+from stockade.engine.tiers import (
+    ClusterPeer,
+    ClusterPort,
+    CompiledClusterRule,
+    Stack,
+    TierCompiler,
+    build_tiers,
+    cluster_blocks,
+    cluster_label_keys,
+    cluster_named_ports,
+    domain_matches,
+)
 from stockade.engine.traffic import Endpoint, Traffic, connection_family
 from stockade.errors import InputError
-from stockade.model.netparse import IPAddress, effective_address, parse_ip
+from stockade.model.netparse import IPAddress, effective_address, effective_network, parse_ip
 from stockade.model.selectors import describe_selector, selector_keys, selector_matches
-from stockade.model.types import Cluster, Namespace, ObjectMeta, Pod, PolicyType, Protocol
+from stockade.model.types import (
+    Cluster,
+    Namespace,
+    ObjectMeta,
+    Pod,
+    PolicyType,
+    Protocol,
+    RuleAction,
+    Tier,
+)
 
 INGRESS, EGRESS = PolicyType.INGRESS, PolicyType.EGRESS
 
@@ -56,6 +88,8 @@ class _PeerView:
     own_address: bool
     addr: IPAddress | None
     family: int
+def rule_word(rule: CompiledClusterRule) -> str:
+    return f"{'ingress' if rule.direction is INGRESS else 'egress'}[{rule.index}]"
 
 
 def _selector_label_keys(cluster: Cluster) -> set[str]:
@@ -101,12 +135,20 @@ class Engine:
                 self.namespaces[pod.namespace] = Namespace(ObjectMeta(pod.namespace),
                                                            declared=False)
 
-        named = _named_ports(cluster)
-        self.regions = Regions(policy_blocks(self.policies))
+        self.cluster_policies = cluster.cluster_policies
+        node_info = [(node.metadata.label_map, parse_addresses(node.ips))
+                     for node in cluster.nodes]
+        named = _named_ports(cluster) | cluster_named_ports(self.cluster_policies)
+        blocks = policy_blocks(self.policies) + cluster_blocks(
+            self.cluster_policies, [a for _, ips in node_info for a in ips])
+        self.regions = Regions(blocks)
+        label_keys = _selector_label_keys(cluster) | cluster_label_keys(self.cluster_policies)
         self.classes, self.pod_class = build_classes(
-            self.pods, _selector_label_keys(cluster), named, self.regions, self._addresses,
+            self.pods, label_keys, named, self.regions, self._addresses,
         )
         self.compiler = Compiler(self.classes, list(self.namespaces.values()), self.regions)
+        self.tiers = build_tiers(TierCompiler(self.compiler, node_info), self.cluster_policies,
+                                 len(self.classes))
         self.compiled: tuple[CompiledPolicy, ...] = tuple(
             self.compiler.policy(i, p) for i, p in enumerate(self.policies)
         )
@@ -171,7 +213,8 @@ class Engine:
 
     def evaluate(self, traffic: Traffic) -> Verdict:
         src, dst = traffic.source, traffic.destination
-        if src.pod is not None and src.pod is dst.pod:
+        if src.pod is not None and src.pod is dst.pod and not (
+                traffic.via_service and not self.tiers.empty):
             ok = DirectionVerdict(EGRESS, True, note="a pod always reaches itself")
             return Verdict(traffic, True, ok, DirectionVerdict(INGRESS, True, note=ok.note),
                            ("a pod always reaches itself",))
@@ -212,24 +255,219 @@ class Engine:
                     else "to the pod's own node: always allowed")
             return DirectionVerdict(direction, True, note=note)
         cls = self.class_of(subject.pod)
-        isolating = self.isolating[direction][cls.index]
-        if not isolating:
-            return DirectionVerdict(direction, True, note=f"not isolated for {direction.lower()}")
-        policies = tuple(self.policies[i].key for i in isolating)
         view = self._peer_view(peer, family)
-        matches = tuple(
-            found
-            for i in isolating
-            for rule in self.compiled[i].rules[direction]
-            if (found := self._rule_match(rule, view, traffic)) is not None
+        admin = self.tiers.stack(Tier.ADMIN, direction, cls.index)
+        baseline = self.tiers.stack(Tier.BASELINE, direction, cls.index)
+        tiered = bool(admin or baseline)
+        remarks = self._domain_remarks(direction, (*admin, *baseline), peer)
+        passed: list[ClusterRuleMatch] = []
+        if admin:
+            decided = self._tier(admin, peer, view, traffic)
+            if decided is not None and decided.passes:
+                passed.append(decided)
+            elif decided is not None:
+                return self._cluster_decided(direction, decided, admin, peer, family=family,
+                                             traffic=traffic, remarks=remarks)
+        isolating = self.isolating[direction][cls.index]
+        if isolating:
+            policies = tuple(self.policies[i].key for i in isolating)
+            if subject.pod is peer.pod:  # via a Service, back to itself: NetworkPolicy
+                return DirectionVerdict(  # never stops a pod's own traffic
+                    direction, True, True, policies, note="a pod always reaches itself",
+                    tier="NetworkPolicy", passed=tuple(passed), tiered=tiered,
+                    remarks=remarks)
+            matches = tuple(
+                found
+                for i in isolating
+                for rule in self.compiled[i].rules[direction]
+                if (found := self._rule_match(rule, view, traffic)) is not None
+            )
+            if matches:
+                return DirectionVerdict(direction, True, True, policies, matches,
+                                        tier="NetworkPolicy" if tiered else "",
+                                        passed=tuple(passed), tiered=tiered, remarks=remarks)
+
+            def explain() -> tuple[RuleMiss, ...]:
+                return self._misses(direction, isolating, peer, family, traffic)
+
+            return DirectionVerdict(direction, False, True, policies, explain=explain,
+                                    tier="NetworkPolicy" if tiered else "",
+                                    passed=tuple(passed), tiered=tiered, remarks=remarks)
+        if baseline:
+            decided = self._tier(baseline, peer, view, traffic)
+            if decided is not None and decided.passes:
+                passed.append(decided)
+            elif decided is not None:
+                return self._cluster_decided(direction, decided, baseline, peer,
+                                             family=family, traffic=traffic,
+                                             remarks=remarks, passed=passed)
+        return DirectionVerdict(direction, True, note=f"not isolated for {direction.lower()}",
+                                passed=tuple(passed), tiered=tiered, remarks=remarks)
+
+    # Cluster-wide policies: the first rule of a tier that matches.
+
+    def _tier(self, stack: Stack, peer: Endpoint, view: _PeerView,
+              traffic: Traffic) -> ClusterRuleMatch | None:
+        for rule in stack:
+            found = self._cluster_match(rule, peer, view, traffic)
+            if found is not None:
+                return found
+        return None
+
+    def _cluster_match(self, rule: CompiledClusterRule, peer: Endpoint, view: _PeerView,
+                       traffic: Traffic) -> ClusterRuleMatch | None:
+        if rule.all_peers:  # failing closed: a Deny of everything
+            return self._cluster_rule_match(rule, None, None)
+        port = self._cluster_port_index(rule, traffic)
+        if port is False:
+            return None
+        hit = next((j for j, cp in enumerate(rule.peers)
+                    if self._cluster_peer_hit(cp, peer, view)), None)
+        if hit is None:
+            return None
+        return self._cluster_rule_match(rule, hit, port)
+
+    def _cluster_rule_match(self, rule: CompiledClusterRule, peer: int | None,
+                            port: int | bool | None) -> ClusterRuleMatch:
+        policy = self.cluster_policies[rule.policy]
+        return ClusterRuleMatch(
+            policy=policy.key, tier=policy.tier.value,
+            priority=policy.priority if policy.has_priority else None,
+            direction=rule.direction, rule=rule.index, name=rule.rule.name,
+            action=rule.rule.action_text or rule.rule.action.value, peer=peer,
+            port=port if isinstance(port, int) and not isinstance(port, bool) else None,
+            ports_field="ports" if policy.kind != "ClusterNetworkPolicy" else "protocols",
+            fail_closed=rule.all_peers,
         )
-        if matches:
-            return DirectionVerdict(direction, True, True, policies, matches)
 
-        def explain() -> tuple[RuleMiss, ...]:
-            return self._misses(direction, isolating, peer, family, traffic)
+    @staticmethod
+    def _cluster_peer_hit(cp: ClusterPeer, peer: Endpoint, view: _PeerView) -> bool:
+        """Selector peers by the far end's class; networks and nodes by its address (by
+        its class, when that is the class's own address); domainNames by name only."""
+        if cp.peer.domain_names:
+            return bool(peer.host) and any(domain_matches(d, peer.host)
+                                           for d in cp.peer.domain_names)
+        if peer.host and peer.ip is None:
+            return False  # a name, no address: only domainNames peers can match it
+        if cp.selected is not None:
+            return view.cls is not None and bool(cp.selected[view.cls])
+        if view.addr is None:
+            return False
+        if view.own_address and view.cls is not None:
+            members = cp.block_members.get(view.family)
+            return members is not None and bool(members[view.cls])
+        return cp.contains(view.addr)
 
-        return DirectionVerdict(direction, False, True, policies, explain=explain)
+    def _cluster_port_index(self, rule: CompiledClusterRule,
+                            traffic: Traffic) -> int | bool | None:
+        if rule.any_port:
+            return None
+        for j, cp in enumerate(rule.ports):
+            if self._cluster_port_ok(cp, traffic):
+                return j
+        return False
+
+    @staticmethod
+    def _cluster_port_ok(cp: ClusterPort, traffic: Traffic) -> bool:
+        if cp.never:
+            return False
+        if cp.name:
+            dst = traffic.destination.pod
+            if dst is None or dst.host_network:
+                return False
+            found = next((p for p in dst.container_ports() if p.name == cp.name), None)
+            return (found is not None and found.protocol == traffic.protocol.value
+                    and found.container_port == traffic.port)
+        return cp.protocol == traffic.protocol and cp.first <= traffic.port <= cp.last
+
+    def _domain_remarks(self, direction: PolicyType, rules: Stack,
+                        peer: Endpoint) -> tuple[str, ...]:
+        """What a query to an address cannot know: whether a name resolves to it."""
+        if direction is not EGRESS or peer.host:
+            return ()
+        out = [f"{self.cluster_policies[r.policy].key} {rule_word(r)}: domainNames "
+               f"{', '.join(d for cp in r.peers for d in cp.peer.domain_names)} not applied: "
+               "which addresses a name resolves to is not in the input (ask with --to-host "
+               "NAME)"
+               for r in rules if any(cp.peer.domain_names for cp in r.peers)]
+        return tuple(out)
+
+    def _cluster_decided(self, direction: PolicyType, decided: ClusterRuleMatch,
+                         stack: Stack, peer: Endpoint, *, family: int, traffic: Traffic,
+                         remarks: tuple[str, ...],
+                         passed: Sequence[ClusterRuleMatch] = ()) -> DirectionVerdict:
+        allowed = decided.accepts
+        explain = None
+        if not allowed:
+            def explain() -> tuple[RuleMiss, ...]:
+                return self._cluster_misses(stack, decided, peer, family, traffic)
+        return DirectionVerdict(direction, allowed, tier=decided.tier, decided_by=decided,
+                                passed=tuple(passed), tiered=True, remarks=remarks,
+                                explain=explain)
+
+    def _cluster_misses(self, stack: Stack, decided: ClusterRuleMatch, peer: Endpoint,
+                        family: int, traffic: Traffic) -> tuple[RuleMiss, ...]:
+        """The Accept rules before the Deny that decided, and why each missed."""
+        misses: list[RuleMiss] = []
+        for rule in stack:
+            policy = self.cluster_policies[rule.policy]
+            if (policy.key, rule.direction, rule.index) == (decided.policy, decided.direction,
+                                                            decided.rule):
+                break
+            if rule.action is not RuleAction.ACCEPT:
+                continue
+            peer_why = [f"{'from' if rule.direction is INGRESS else 'to'}[{j}]: "
+                        f"{self._cluster_peer_reason(cp, peer, family)}"
+                        for j, cp in enumerate(rule.peers)]
+            view = self._peer_view(peer, family)
+            peer_ok = any(self._cluster_peer_hit(cp, peer, view) for cp in rule.peers)
+            port_ok = self._cluster_port_index(rule, traffic) is not False
+            port_why = [] if port_ok else [
+                f"{'ports' if policy.kind != 'ClusterNetworkPolicy' else 'protocols'}[{j}]: "
+                f"{self._cluster_port_reason(cp, traffic)}" for j, cp in enumerate(rule.ports)]
+            misses.append(RuleMiss(policy.key, rule.direction, rule.index,
+                                   int(peer_ok or port_ok),
+                                   tuple(([] if peer_ok else peer_why) + port_why)))
+        misses.sort(key=lambda m: -m.closeness)
+        return tuple(misses)
+
+    def _cluster_peer_reason(self, cp: ClusterPeer, peer: Endpoint, family: int) -> str:
+        p = cp.peer
+        if p.domain_names:
+            return (f"{peer.name} is not reached by one of the names "
+                    f"{', '.join(p.domain_names)}")
+        if p.fails_closed:
+            return "sets no field stockade knows: matches nothing (fails closed)"
+        if cp.selected is not None:
+            if peer.pod is None:
+                return f"{peer.name} is no pod's address; namespaces and pods peers match pods"
+            if peer.pod.host_network:
+                return f"{peer.name} is host-network: namespaces and pods peers never match it"
+            ns = self.namespaces[peer.pod.namespace]
+            selector = p.namespaces if p.namespaces is not None else (
+                p.pods.namespace_selector if p.pods is not None else None)
+            if selector is not None and not selector_matches(selector, ns.labels):
+                return f"namespace {ns.name} does not match {describe_selector(selector)}"
+            if p.pods is not None:
+                return (f"{peer.name} does not match podSelector "
+                        f"{describe_selector(p.pods.pod_selector)}")
+            return f"{peer.name} does not match"
+        addr = self._address(peer, family)
+        if addr is None:
+            return f"{peer.name} has no address to match networks or nodes"
+        if p.nodes is not None:
+            return (f"{addr} is not an address of a node matching "
+                    f"{describe_selector(p.nodes)}")
+        return f"{addr} is outside networks {', '.join(p.networks)}"
+
+    @staticmethod
+    def _cluster_port_reason(cp: ClusterPort, traffic: Traffic) -> str:
+        if cp.never:
+            return "matches no TCP, UDP or SCTP traffic"
+        if cp.name:
+            return f"named port {cp.name!r} is not {traffic.protocol} {traffic.port} here"
+        span = str(cp.first) if cp.first == cp.last else f"{cp.first}-{cp.last}"
+        return f"{cp.protocol} {span}, not {traffic.protocol} {traffic.port}"
 
     # The verdict: which rules match, without a word of why the others did not.
 
@@ -409,14 +647,49 @@ class Engine:
             return PodRules(pod_key, False)
         cls = self.class_of(pod)
         isolating = self.isolating[direction][cls.index]
-        if not isolating:
-            return PodRules(pod_key, False)
+        admin = tuple(self._resolve_cluster(r, pod)
+                      for r in self.tiers.stack(Tier.ADMIN, direction, cls.index))
+        baseline = tuple(self._resolve_cluster(r, pod)
+                         for r in self.tiers.stack(Tier.BASELINE, direction, cls.index))
         rules = tuple(
             self._resolve(rule, pod)
             for i in isolating
             for rule in self.compiled[i].rules[direction]
         )
-        return PodRules(pod_key, True, rules)
+        return PodRules(pod_key, bool(isolating), rules, admin, baseline)
+
+    def _resolve_cluster(self, rule: CompiledClusterRule, subject: Pod) -> ResolvedClusterRule:
+        policy = self.cluster_policies[rule.policy]
+        if rule.all_peers:
+            return ResolvedClusterRule(policy.key, rule.index, rule.action, ResolvedPeers(True),
+                                       None)
+        pods = frozenset(self.pods[m].key for c in np.flatnonzero(rule.selected)
+                         for m in self.classes[int(c)].members)
+        blocks = tuple(ResolvedBlock(net) for cp in rule.peers for net in cp.networks)
+        blocks += tuple(ResolvedBlock(effective_network(ipaddress.ip_network(a)))
+                        for cp in rule.peers
+                        for a in sorted(cp.node_addresses, key=lambda a: (a.version, a)))
+        domains = tuple(d for cp in rule.peers for d in cp.peer.domain_names)
+        peers = ResolvedPeers(False, pods, blocks)
+        if rule.any_port:
+            return ResolvedClusterRule(policy.key, rule.index, rule.action, peers, None,
+                                       domains=domains)
+        ranges: list[PortRange] = []
+        named: list[str] = []
+        for cp in rule.ports:
+            if cp.never:
+                continue
+            if cp.name and rule.direction is INGRESS:
+                found = next((p for p in subject.container_ports() if p.name == cp.name), None)
+                if found is not None and found.protocol in Protocol.__members__:
+                    ranges.append(PortRange(Protocol(found.protocol), found.container_port,
+                                            found.container_port))
+            elif cp.name:
+                named.append(cp.name)
+            elif cp.protocol is not None:
+                ranges.append(PortRange(cp.protocol, cp.first, cp.last))
+        return ResolvedClusterRule(policy.key, rule.index, rule.action, peers, tuple(ranges),
+                                   tuple(named), domains)
 
     def _resolve(self, rule: CompiledRule, subject: Pod) -> ResolvedRule:
         policy = self.policies[rule.policy]

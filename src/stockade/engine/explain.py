@@ -52,6 +52,38 @@ class RuleMiss:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterRuleMatch:
+    """A rule of a cluster-wide policy that matched: it decided the side (Accept, Allow,
+    Deny) or handed it on (Pass). ``peer``/``port`` index its ``from``/``to`` and
+    ``ports``/``protocols`` entries, ``None`` when every peer / every port matches (no
+    list, or a rule failing closed)."""
+
+    policy: str  # "ClusterNetworkPolicy/name", "AdminNetworkPolicy/name", ...
+    tier: str  # "Admin" | "Baseline"
+    priority: int | None  # None: a BaselineAdminNetworkPolicy, which has none
+    direction: PolicyType
+    rule: int
+    name: str  # the rule's name, "" when it has none
+    action: str  # as written: Accept (v1alpha1: Allow), Deny, Pass
+    peer: int | None
+    port: int | None
+    ports_field: str = "protocols"  # v1alpha1: "ports"
+    fail_closed: bool = False  # a peer set no known field: the rule denies everything
+
+    @property
+    def path(self) -> str:
+        return rule_path(self.direction, self.rule)
+
+    @property
+    def accepts(self) -> bool:
+        return self.action in ("Accept", "Allow") and not self.fail_closed
+
+    @property
+    def passes(self) -> bool:
+        return self.action == "Pass" and not self.fail_closed
+
+
+@dataclass(frozen=True, slots=True)
 class DirectionVerdict:
     """One side of a connection: the source's egress or the destination's ingress.
 
@@ -64,6 +96,11 @@ class DirectionVerdict:
     policies: tuple[str, ...] = ()  # the policies that isolate this side
     allowed_by: tuple[RuleMatch, ...] = ()
     note: str = ""  # why policy was not consulted (external address, node traffic, ...)
+    tier: str = ""
+    decided_by: ClusterRuleMatch | None = None
+    passed: tuple[ClusterRuleMatch, ...] = ()
+    tiered: bool = False
+    remarks: tuple[str, ...] = ()
     explain: Callable[[], tuple[RuleMiss, ...]] | None = field(
         default=None, repr=False, compare=False)
     _explained: list[tuple[RuleMiss, ...]] = field(

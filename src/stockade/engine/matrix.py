@@ -1,6 +1,12 @@
 """The connectivity matrix: for every ordered pair of behaviour classes, the connections
 allowed, computed without ever evaluating a pair of pods on its own.
 
+With cluster-wide policies a side's rules are *layers*: the Admin tier's rules in order,
+the NetworkPolicy rules (when NetworkPolicy isolates the class), the Baseline tier's. Which
+of them match is still one bit mask per pair, and each distinct mask's port set is worked
+out once with the tier algebra of ``spans`` (first match per tier, Pass and no match handed
+down), so the cost stays that of the masks, not of the pairs.
+
 A source class's egress side towards a destination is the union of the ports of the rules
 (of the policies isolating it) whose peers match the destination: which rules match is a bit
 mask, one vector operation per rule over all destinations. The destination's ingress side
@@ -19,10 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from stockade.engine import spans as span_ops
+from stockade.engine.classes import BehaviourClass
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
-from stockade.engine.ports import MAX_PORT, MIN_PORT, PROTOCOLS, PortSpan, format_connections
-from stockade.model.types import PolicyType, Protocol
+from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
+from stockade.engine.tiers import ClusterPort, CompiledClusterRule
+from stockade.model.types import PolicyType, Protocol, RuleAction, Tier
 
 BoolMatrix = npt.NDArray[np.bool_]
 Keys = npt.NDArray[np.uint64]  # rule masks: bit j = rule j's peers match
@@ -30,38 +39,71 @@ CHUNK_CELLS = 2_000_000  # pairs computed at once: bounds memory at any size
 MASK_CACHE_BYTES = 256 << 20  # egress rows kept between chunks
 SUBSET_SHARE = 4  # a grid over fewer than 1/4 of the classes works out only their cells
 
+# A per-class value in factored form: distinct values, and each class's index into them.
+Factored = tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]
+DENSE_COMBINATIONS = 1 << 22  # tier combinations numbered through a table, not a sort
+MASK21 = (1 << 21) - 1  # packed tier combinations: three numbers of 21 bits
+
 # Port sets as sorted, merged (protocol index, first, last) triples.
-Spans = tuple[tuple[int, int, int], ...]
-ALL: Spans = tuple((p, MIN_PORT, MAX_PORT) for p in range(len(PROTOCOLS)))
+Spans = span_ops.Spans
+ALL: Spans = span_ops.ALL
 _PROTOCOL_INDEX = {p: i for i, p in enumerate(PROTOCOLS)}
 
 
-def _merge(spans: Sequence[tuple[int, int, int]]) -> Spans:
-    out: list[tuple[int, int, int]] = []
-    for proto, first, last in sorted(spans):
-        if out and out[-1][0] == proto and first <= out[-1][2] + 1:
-            out[-1] = (proto, out[-1][1], max(out[-1][2], last))
-        else:
-            out.append((proto, first, last))
-    return tuple(out)
-
-
-def _intersect(a: Spans, b: Spans) -> Spans:
-    if a is ALL:
-        return b
-    if b is ALL:
-        return a
-    out = [(p, max(f1, f2), min(l1, l2)) for p, f1, l1 in a for q, f2, l2 in b
-           if p == q and max(f1, f2) <= min(l1, l2)]
-    return _merge(out)
-
-
-def _contains(spans: Spans, protocol: int, port: int) -> bool:
-    return any(p == protocol and first <= port <= last for p, first, last in spans)
+# The span algebra lives in ``spans``; these names are the matrix's (and its callers').
+_merge = span_ops.merge
+_intersect = span_ops.intersect
+_contains = span_ops.contains
 
 
 def _text(spans: Spans) -> str:
     return format_connections(PortSpan(PROTOCOLS[p], first, last) for p, first, last in spans)
+
+
+AnyRule = CompiledRule | CompiledClusterRule
+
+
+@dataclass(frozen=True, slots=True)
+class Layers:
+    """A side's rules, in the order masks number them: the Admin tier's, the NetworkPolicy
+    rules (``isolated``: NetworkPolicy isolates the class in this direction), the Baseline
+    tier's. Without cluster rules a side is the union of its NetworkPolicy rules."""
+
+    admin: tuple[CompiledClusterRule, ...]
+    networkpolicy: tuple[CompiledRule, ...]
+    isolated: bool
+    baseline: tuple[CompiledClusterRule, ...]
+
+    @property
+    def rules(self) -> list[AnyRule]:
+        return [*self.admin, *self.networkpolicy, *self.baseline]
+
+    @property
+    def tiered(self) -> bool:
+        return bool(self.admin or self.baseline)
+
+    @property
+    def trivial(self) -> bool:
+        """Nothing applies: every connection is allowed."""
+        return not (self.tiered or self.isolated)
+
+
+NO_LAYERS = Layers((), (), False, ())
+
+
+def _cluster_port_spans(port: ClusterPort,
+                        cls: BehaviourClass | None) -> list[tuple[int, int, int]]:
+    """A cluster rule's port entry towards a destination class: a named port is the class's
+    container port of that name, whatever its protocol (towards no pod: nothing)."""
+    if port.never:
+        return []
+    if port.name:
+        if cls is None:
+            return []
+        return [(_PROTOCOL_INDEX[proto], number, number)
+                for proto, name, number in cls.named_ports if name == port.name][:1]
+    assert port.protocol is not None
+    return [(_PROTOCOL_INDEX[port.protocol], port.first, port.last)]
 
 
 def difference(a: Spans, b: Spans) -> Spans:
@@ -100,31 +142,40 @@ class PairSets:
         self.engine = engine
         classes = engine.classes
         self.n = n = len(classes)
-        # Egress types: classes isolated for egress by the same policies share one.
-        e_types: dict[tuple[int, ...], int] = {(): 0}
+        # Egress types: classes with the same cluster-policy stacks and isolated for egress
+        # by the same policies share one.
+        e_types: dict[tuple[object, ...], int] = {self._layers_key(-1, EGRESS): 0}
         self.e_type = np.zeros(n, dtype=np.int64)
+        self.e_layers: list[Layers] = [NO_LAYERS]
+        self.e_class: list[int] = [-1]  # a class of each type (its stacks stand for all)
         for cls in classes:
-            key = tuple(engine.isolating[EGRESS][cls.index])
-            self.e_type[cls.index] = e_types.setdefault(key, len(e_types))
-        self.e_rules = [self._rules(policies, EGRESS) for policies in e_types]
-        # Ingress types: the same policies, and the same ports once named ports are resolved
-        # on the class (the destination).
+            key = self._layers_key(cls.index, EGRESS)
+            if key not in e_types:
+                e_types[key] = len(e_types)
+                self.e_layers.append(self._layers(cls.index, EGRESS))
+                self.e_class.append(cls.index)
+            self.e_type[cls.index] = e_types[key]
+        self.e_rules = [layers.rules for layers in self.e_layers]
+        # Ingress types: the same, and the same ports once named ports are resolved on the
+        # class (the destination).
         i_types: dict[tuple[object, ...], int] = {(): 0}
         self.i_type = np.zeros(n, dtype=np.int64)
-        self.i_rules: list[list[CompiledRule]] = [[]]
+        self.i_layers: list[Layers] = [NO_LAYERS]
+        self.i_class: list[int] = [-1]
         self.i_spans: list[list[Spans]] = [[]]
         for cls in classes:
-            isolating = tuple(engine.isolating[INGRESS][cls.index])
-            if not isolating:
+            layers = self._layers(cls.index, INGRESS)
+            if layers.trivial:
                 continue
-            rules = self._rules(isolating, INGRESS)
-            spans = [self.rule_spans(rule, cls.index) for rule in rules]
-            i_key = (isolating, tuple(spans))
+            spans = [self.rule_spans(rule, cls.index) for rule in layers.rules]
+            i_key = (self._layers_key(cls.index, INGRESS), tuple(spans))
             if i_key not in i_types:
                 i_types[i_key] = len(i_types)
-                self.i_rules.append(rules)
+                self.i_layers.append(layers)
+                self.i_class.append(cls.index)
                 self.i_spans.append(spans)
             self.i_type[cls.index] = i_types[i_key]
+        self.i_rules = [layers.rules for layers in self.i_layers]
         # Destinations with the same named ports resolve every egress rule alike.
         signatures: dict[object, int] = {}
         self.named = np.zeros(n, dtype=np.int64)
@@ -150,21 +201,54 @@ class PairSets:
                     for i, f in enumerate((4, 6))}
         blocks = {f for cp in engine.compiled for rs in cp.rules.values() for r in rs
                   for f in r.block_members}
+        blocks |= {f for ccp in engine.tiers.compiled for rs in ccp.rules.values()
+                   for r in rs for f in r.block_members}
         self.variants = [*sorted(blocks), 0]  # families whose ipBlocks differ, then none
         self.sets: list[Spans] = [ALL]
         self._set_ids: dict[Spans, int] = {ALL: 0}
         self._e_ids: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
+        self._decomposed: dict[tuple[object, ...], tuple[npt.NDArray[np.int64],
+                                                         npt.NDArray[np.int32], Keys]] = {}
+        self._tier_ids: dict[tuple[object, ...], Factored] = {}
+        self._generic: dict[tuple[object, ...], tuple[npt.NDArray[np.int64],
+                                                      list[tuple[int, list[int]]]]] = {}
+        self._first_matches: dict[tuple[tuple[RuleAction, Spans], ...], int] = {}
+        self._zeros = np.zeros(n, dtype=np.int32)
+        self.pairs: list[tuple[int, int]] = []  # (accepted, decided) set numbers of a tier
+        self._pair_ids: dict[tuple[int, int], int] = {}
+        self._no_pair = self.pair_id(self.set_id(()), self.set_id(()))
+        self._np_ids: dict[tuple[object, ...], Factored] = {}
+        self._memo_keys = np.zeros(0, dtype=np.int64)
+        self._memo_values = np.zeros(0, dtype=np.int64)
         self._i_ids: dict[int, npt.NDArray[np.int32]] = {}
+        self._tiered_i_rows: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
 
-    def _rules(self, policies: Sequence[int], direction: PolicyType) -> list[CompiledRule]:
-        return [r for i in policies for r in self.engine.compiled[i].rules[direction]]
+    def _layers_key(self, cls: int, direction: PolicyType) -> tuple[object, ...]:
+        """What makes two classes' sides alike: their stacks and isolating policies."""
+        if cls < 0:
+            return (0, (), 0)
+        tiers = self.engine.tiers
+        return (int(tiers.stack_of[Tier.ADMIN, direction][cls]),
+                tuple(self.engine.isolating[direction][cls]),
+                int(tiers.stack_of[Tier.BASELINE, direction][cls]))
 
-    def rule_spans(self, rule: CompiledRule, destination: int | None) -> Spans:
+    def _layers(self, cls: int, direction: PolicyType) -> Layers:
+        isolating = self.engine.isolating[direction][cls]
+        return Layers(
+            self.engine.tiers.stack(Tier.ADMIN, direction, cls),
+            tuple(r for i in isolating for r in self.engine.compiled[i].rules[direction]),
+            bool(isolating),
+            self.engine.tiers.stack(Tier.BASELINE, direction, cls),
+        )
+
+    def rule_spans(self, rule: AnyRule, destination: int | None) -> Spans:
         """The ports a rule allows towards a destination class (named ports resolved), or
         towards an address that is no pod's (``None``: named ports match nothing)."""
         if rule.any_port:
             return ALL
         cls = None if destination is None else self.engine.classes[destination]
+        if isinstance(rule, CompiledClusterRule):
+            return _merge([s for port in rule.ports for s in _cluster_port_spans(port, cls)])
         spans = []
         for port in rule.ports:
             proto = _PROTOCOL_INDEX[port.protocol]
@@ -203,7 +287,7 @@ class PairSets:
                         np.where(dst_has(second), second, fallback)).astype(np.int64)
 
     @staticmethod
-    def _masks(rules: Sequence[CompiledRule], variant: int,
+    def _masks(rules: Sequence[AnyRule], variant: int,
                rows: slice | npt.NDArray[np.int64], size: int,
                words: int) -> Keys:
         """Bit j of a row: rule j's peers match that class (``(size, words)``)."""
@@ -253,11 +337,243 @@ class PairSets:
         self._e_ids[key] = ids
         return ids
 
+    # --- tiers: each tier's masks decomposed once, its port sets numbered once --------------
+
+    def _decompose(self, key: tuple[object, ...], rules: Sequence[AnyRule], variant: int,
+                   named: bool, *, keep: bool = False,
+                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], Keys]:
+        """Distinct rows of which ``rules`` match each class (with the class's named-port
+        signature when named ports matter): (first class of each, each class's distinct
+        row, the distinct rows).
+        Kept under ``key`` when asked (``keep``): the same rules match alike for every
+        side that has them, whatever ports each resolves them to."""
+        found = self._decomposed.get(key)
+        if found is None:
+            words = max(1, (len(rules) + 63) // 64)
+            masks = self._masks(rules, variant, slice(None), self.n, words)
+            column = (self.named.astype(np.uint64) if named
+                      else np.zeros(self.n, dtype=np.uint64))
+            rows = np.concatenate([masks, column[:, None]], axis=1)
+            # Without named ports the signature column is all zero: leave it out (a single
+            # word of bits is a plain 1-D sort).
+            first, inverse = self._distinct(rows if named else masks)
+            # Only the distinct rows are kept (row u for distinct u), not one per class.
+            found = (first, inverse.astype(np.int32), rows[first])
+            if keep:
+                self._decomposed[key] = found
+        return found
+
+    @staticmethod
+    def _bit_lists(rows: Keys, count: int) -> list[list[int]]:
+        """For each row, the indices of its set bits below ``count``."""
+        if not count:
+            return [[] for _ in range(len(rows))]
+        bits = np.unpackbits(np.ascontiguousarray(rows[:, :(count + 63) // 64])
+                             .view(np.uint8), axis=1, bitorder="little")[:, :count]
+        return [np.flatnonzero(row).tolist() for row in bits]
+
+    def _tier_pair(self, rules: Sequence[CompiledClusterRule], bits: Sequence[int],
+                   spans: Sequence[Spans]) -> int:
+        """The number of the (accepted, decided) pair of port sets of a tier whose matching
+        rules are ``bits``."""
+        matching = tuple((rules[j].action, spans[j]) for j in bits)
+        found = self._first_matches.get(matching)
+        if found is None:
+            accepted, decided = span_ops.first_match(matching)
+            found = self._first_matches[matching] = self.pair_id(self.set_id(accepted),
+                                                                 self.set_id(decided))
+        return found
+
+    def pair_id(self, accepted: int, decided: int) -> int:
+        found = self._pair_ids.get((accepted, decided))
+        if found is None:
+            found = self._pair_ids[accepted, decided] = len(self.pairs)
+            self.pairs.append((accepted, decided))
+        return found
+
+    def _constant(self, value: int) -> Factored:
+        return np.array([value], dtype=np.int64), self._zeros
+
+    def _tier_egress(self, variant: int, tier: Tier, stack: int) -> Factored:
+        """Per destination, the (accepted, decided) pair of a tier's stack for egress."""
+        rules = self.engine.tiers.stacks[tier, EGRESS][stack]
+        if not rules:
+            return self._constant(self._no_pair)
+        blocky = any(r.block_members for r in rules)
+        named = any(r.named for r in rules)
+        key = ("egress", tier, stack, variant if blocky else 0)
+        found = self._tier_ids.get(key)
+        if found is not None:
+            return found
+        first, inverse, rows = self._decompose(key, rules, variant, named)
+        local = np.empty(len(first), dtype=np.int64)
+        by_named: dict[int, list[Spans]] = {}
+        for u, (f, bits) in enumerate(zip(first, self._bit_lists(rows, len(rules)),
+                                          strict=True)):
+            sig = int(rows[u, -1])
+            spans = by_named.get(sig)
+            if spans is None:
+                dst = self.named_rep[int(self.named[f])]
+                spans = by_named[sig] = [self.rule_spans(rule, dst) for rule in rules]
+            local[u] = self._tier_pair(rules, bits, spans)
+        found = self._tier_ids[key] = (local, inverse)
+        return found
+
+    def _np_egress(self, variant: int, e_type: int) -> Factored:
+        """Per destination, the NetworkPolicy allow set of an egress type's isolating
+        policies (the union of their matching rules)."""
+        layers = self.e_layers[e_type]
+        rules = layers.networkpolicy
+        blocky = any(r.block_members for r in rules)
+        named = any(r.named for r in rules)
+        key = ("np-egress", tuple(self.engine.isolating[EGRESS][self.e_class[e_type]]),
+               variant if blocky else 0)
+        found = self._np_ids.get(key)
+        if found is not None:
+            return found
+        first, inverse, rows = self._decompose(key, rules, variant, named)
+        local = np.empty(len(first), dtype=np.int64)
+        by_named: dict[int, list[Spans]] = {}
+        for u, f in enumerate(first):
+            sig = int(rows[u, -1])
+            spans = by_named.get(sig)
+            if spans is None:
+                dst = self.named_rep[int(self.named[f])]
+                spans = by_named[sig] = [self.rule_spans(rule, dst) for rule in rules]
+            local[u] = self.set_id(self._union(rows[u], spans))
+        found = self._np_ids[key] = (local, inverse)
+        return found
+
+    def _tiered_egress(self, variant: int, e_type: int) -> npt.NDArray[np.int64]:
+        cls = self.e_class[e_type]
+        stacks = self.engine.tiers.stack_of
+        admin = self._tier_egress(variant, Tier.ADMIN, int(stacks[Tier.ADMIN, EGRESS][cls]))
+        baseline = self._tier_egress(variant, Tier.BASELINE,
+                                     int(stacks[Tier.BASELINE, EGRESS][cls]))
+        np_part = (self._np_egress(variant, e_type) if self.e_layers[e_type].isolated
+                   else self._constant(-1))
+        return self._tiered_ids(admin, np_part, baseline)
+
+    def _tiered_ids(self, admin: Factored, networkpolicy: Factored,
+                    baseline: Factored) -> npt.NDArray[np.int64]:
+        """Per class, the final set of a side from its tiers: the admin pair, the
+        NetworkPolicy set (-1: not isolated), the baseline pair, each factored as (values,
+        codes). Every combination of codes present is worked out once; the codes index a
+        dense table, so nothing is sorted."""
+        (a_vals, a_codes), (n_vals, n_codes), (b_vals, b_codes) = admin, networkpolicy, baseline
+        size = len(a_vals) * len(n_vals) * len(b_vals)
+        combined = ((a_codes.astype(np.int64) * len(n_vals) + n_codes) * len(b_vals)
+                    + b_codes)
+        if size <= DENSE_COMBINATIONS:
+            present = np.flatnonzero(np.bincount(combined, minlength=size))
+            inverse = combined
+        else:  # pragma: no cover - only with very many distinct rows per tier
+            present, inverse = np.unique(combined, return_inverse=True)
+            inverse = inverse.ravel()
+        # The present combinations as global (admin pair, set, baseline pair) keys, packed
+        # into one integer; known keys are found by a search, the new ones worked out.
+        if max(len(self.pairs), len(self.sets) + 1) > MASK21:  # pragma: no cover
+            raise OverflowError("more than two million distinct port sets in one matrix")
+        nb = len(n_vals) * len(b_vals)
+        a_idx, rest = np.divmod(present, nb)
+        n_idx, b_idx = np.divmod(rest, len(b_vals))
+        keys = ((a_vals[a_idx] << 42) | ((n_vals[n_idx] + 1) << 21) | b_vals[b_idx])
+        found = self._memo_lookup(keys)
+        table = np.empty(size if size <= DENSE_COMBINATIONS else len(present),
+                         dtype=np.int64)
+        table[present if size <= DENSE_COMBINATIONS else np.arange(len(present))] = found
+        ids: npt.NDArray[np.int64] = table[inverse]
+        return ids
+
+    def _memo_lookup(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The final set numbers of packed tier combinations (``_tiered_ids``)."""
+        at = np.searchsorted(self._memo_keys, keys)
+        known = at < len(self._memo_keys)
+        known[known] = self._memo_keys[at[known]] == keys[known]
+        out = np.empty(len(keys), dtype=np.int64)
+        out[known] = self._memo_values[at[known]]
+        missing = np.flatnonzero(~known)
+        if len(missing):
+            sets = self.sets
+            new_keys = np.unique(keys[missing])
+            new_values = np.empty(len(new_keys), dtype=np.int64)
+            for k, key in enumerate(new_keys.tolist()):
+                a_pair, n_set, b_pair = key >> 42, ((key >> 21) & MASK21) - 1, key & MASK21
+                a_acc, a_dec = self.pairs[a_pair]
+                b_acc, b_dec = self.pairs[b_pair]
+                result = span_ops.tiered((sets[a_acc], sets[a_dec]),
+                                         sets[n_set] if n_set >= 0 else None,
+                                         (sets[b_acc], sets[b_dec]))
+                new_values[k] = self.set_id(ALL if result == ALL else result)
+            out[missing] = new_values[np.searchsorted(new_keys, keys[missing])]
+            merged = np.concatenate([self._memo_keys, new_keys])
+            order = np.argsort(merged, kind="stable")
+            self._memo_keys = merged[order]
+            self._memo_values = np.concatenate([self._memo_values, new_values])[order]
+        return out
+
+    def _tiered_ingress_row(self, variant: int, i_type: int) -> npt.NDArray[np.int64]:
+        """The tiered ingress row of one type: the sources' masks per tier (shared by every
+        type with that stack), the port sets from this type's spans."""
+        layers, spans = self.i_layers[i_type], self.i_spans[i_type]
+        n_admin, n_np = len(layers.admin), len(layers.networkpolicy)
+        cls = self.i_class[i_type]
+        stacks = self.engine.tiers.stack_of
+        parts: list[Factored] = []
+        for tier, rules, start in ((Tier.ADMIN, layers.admin, 0),
+                                   (Tier.BASELINE, layers.baseline, n_admin + n_np)):
+            if not rules:
+                parts.append(self._constant(self._no_pair))
+                continue
+            stack = int(stacks[tier, INGRESS][cls])
+            blocky = any(r.block_members for r in rules)
+            own = tuple(spans[start:start + len(rules)])
+            key: tuple[object, ...] = ("ingress", tier, stack, variant if blocky else 0)
+            # Types whose tier resolves to the same ports (named ports aside, all of them)
+            # share the tier's row.
+            cached = self._tier_ids.get((*key, own))
+            if cached is None:
+                first, inverse, rows = self._decompose(key, rules, variant, False, keep=True)
+                generic = self._generic.get(key)
+                if generic is None:
+                    # Rows that no named-port rule matches give the same pair whatever the
+                    # destination resolves names to: worked out once per stack.
+                    named = {j for j, rule in enumerate(rules) if rule.named}
+                    bit_lists = self._bit_lists(rows, len(rules))
+                    pairs = np.array([-1 if named.intersection(bits)
+                                      else self._tier_pair(rules, bits, own)
+                                      for bits in bit_lists], dtype=np.int64)
+                    todo = [(u, bits) for u, bits in enumerate(bit_lists) if pairs[u] < 0]
+                    generic = self._generic[key] = (pairs, todo)
+                pairs, todo = generic
+                local = pairs.copy()
+                for u, bits in todo:
+                    local[u] = self._tier_pair(rules, bits, own)
+                cached = self._tier_ids[(*key, own)] = (local, inverse)
+            parts.append(cached)
+        if layers.isolated:
+            rules_np = layers.networkpolicy
+            blocky = any(r.block_members for r in rules_np)
+            key = ("np-ingress", tuple(self.engine.isolating[INGRESS][cls]),
+                   variant if blocky else 0)
+            first, inverse, rows = self._decompose(key, rules_np, variant, False)
+            np_spans = spans[n_admin:n_admin + n_np]
+            local = np.array([self.set_id(self._union(rows[u], np_spans))
+                              for u in range(len(first))], dtype=np.int64)
+            np_part: Factored = (local, inverse)
+        else:
+            np_part = self._constant(-1)
+        return self._tiered_ids(parts[0], np_part, parts[1])
+
     def _egress_sets(self, variant: int, e_type: int,
                      dst: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64]:
         size = self.n if dst is None else len(dst)
-        if e_type == 0:
+        layers = self.e_layers[e_type]
+        if layers.trivial:
             return np.zeros(size, dtype=np.int64)
+        if layers.tiered:  # worked out for every destination: the tiers share their rows
+            tiered = self._tiered_egress(variant, e_type)
+            return tiered if dst is None else tiered[dst]
         rules = self.e_rules[e_type]
         masks = self._masks(rules, variant, slice(None) if dst is None else dst, size,
                             self.e_words)
@@ -282,12 +598,23 @@ class PairSets:
 
     def _ingress_row(self, variant: int, i_type: int,
                      src: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
+        if self.i_layers[i_type].tiered:
+            # Worked out for every source (the tiers share their rows between types) and
+            # kept: grids over a few sources at a time ask for the same row again.
+            tiered = self._tiered_i_rows.get((variant, i_type))
+            if tiered is None:
+                tiered = self._tiered_ingress_row(variant, i_type).astype(np.int32)
+                if len(self._tiered_i_rows) * tiered.nbytes > MASK_CACHE_BYTES:
+                    self._tiered_i_rows.clear()
+                self._tiered_i_rows[variant, i_type] = tiered
+            return tiered if src is None else tiered[src]
         rules, spans = self.i_rules[i_type], self.i_spans[i_type]
         size = self.n if src is None else len(src)
         masks = self._masks(rules, variant, slice(None) if src is None else src, size,
                             self.i_words)
         first, inverse = self._distinct(masks)
-        local = [self.set_id(self._union(masks[f], spans)) for f in first]
+        local = [self.set_id(self._union(masks[f], spans)) if self.i_layers[i_type].isolated
+                 else 0 for f in first]
         row: npt.NDArray[np.int32] = np.array(local, dtype=np.int32)[inverse]
         return row
 
@@ -384,7 +711,7 @@ class PairSets:
 
     # --- the same pieces for analyses of some rows only (lint) ------------------------------
 
-    def rule_masks(self, rules: Sequence[CompiledRule], variant: int) -> Keys:
+    def rule_masks(self, rules: Sequence[AnyRule], variant: int) -> Keys:
         """Bit j of row c: rule j's peers match class c, for every class."""
         return self._masks(rules, variant, slice(None), self.n, max(1, (len(rules) + 63) // 64))
 
@@ -397,6 +724,25 @@ class PairSets:
     def union(mask: Keys, spans: Sequence[Spans]) -> Spans:
         """The union of the port sets ``spans[j]`` of the rules whose bits are set."""
         return PairSets._union(mask, spans)
+
+    @staticmethod
+    def side_set(layers: Layers, mask: Keys, spans: Sequence[Spans]) -> Spans:
+        """What a side allows a peer whose matching rules are the bits of ``mask`` (rules
+        numbered as ``layers.rules``, ``spans`` their ports): the tiers in order, or the
+        union of the NetworkPolicy rules when no cluster rule applies."""
+        if not layers.tiered:
+            return PairSets._union(mask, spans) if layers.isolated else ALL
+        na, nn = len(layers.admin), len(layers.networkpolicy)
+        on = [j for j in range(len(spans)) if int(mask[j // 64]) >> (j % 64) & 1]
+        admin = span_ops.first_match([(layers.admin[j].action, spans[j])
+                                      for j in on if j < na])
+        baseline = span_ops.first_match([(layers.baseline[j - na - nn].action, spans[j])
+                                         for j in on if j >= na + nn])
+        allowed: Spans | None = None
+        if layers.isolated:
+            allowed = _merge([s for j in on if na <= j < na + nn for s in spans[j]])
+        result = span_ops.tiered(admin, allowed, baseline)
+        return ALL if result == ALL else result
 
     def ingress_sets(self, variant: int, dst: int) -> npt.NDArray[np.int32]:
         """Per source class, the number of the port set class ``dst`` accepts from it."""

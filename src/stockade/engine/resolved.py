@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stockade.model.netparse import IPNetwork
-from stockade.model.types import Protocol
+from stockade.model.types import Protocol, RuleAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +69,44 @@ class ResolvedRule:
 
 
 @dataclass(frozen=True, slots=True)
+class ResolvedClusterRule:
+    """A rule of a cluster-wide policy as it applies to one subject pod, in tier order.
+
+    ``action`` is what the rule does (a rule failing closed is a Deny of every peer and
+    port). ``peers``: selected pods, and ``networks`` and the addresses of the selected
+    nodes as blocks. ``ports`` is ``None`` for every port; egress ``named`` ports (which
+    carry no protocol) resolve on each destination pod; ingress ones are resolved on the
+    subject already. ``domains`` are the rule's domainNames, which no dataplane here
+    enforces: such a peer matches nothing, as in the engine for traffic to addresses.
+    """
+
+    policy: str  # "ClusterNetworkPolicy/name"
+    index: int
+    action: RuleAction
+    peers: ResolvedPeers
+    ports: tuple[PortRange, ...] | None
+    named: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class PodRules:
     """A pod's policy state in one direction: not isolated (``rules is None``: allow all) or
-    isolated with the union of the allow rules of every policy that applies to it."""
+    isolated with the union of the allow rules of every policy that applies to it. With
+    cluster-wide policies, ``admin`` and ``baseline`` are the rules of the tiers around
+    NetworkPolicy, in evaluation order."""
 
     pod: str  # "ns/name"
     isolated: bool
     rules: tuple[ResolvedRule, ...] = ()
+    admin: tuple[ResolvedClusterRule, ...] = ()
+    baseline: tuple[ResolvedClusterRule, ...] = ()
+
+    @property
+    def tiered(self) -> bool:
+        return bool(self.admin or self.baseline)
+
+    @property
+    def restricted(self) -> bool:
+        """Anything applies in this direction (else every connection is allowed)."""
+        return self.isolated or self.tiered

@@ -229,7 +229,9 @@ def query_service(engine: Engine, source: Endpoint, service: Service,
         if backend.port is None:
             answers.append(BackendAnswer(backend, None))
             continue
-        traffic = Traffic(source, Endpoint(backend.pod), protocol, backend.port)
+        # Back to the source itself (hairpin): cluster-wide policies still judge it.
+        traffic = Traffic(source, Endpoint(backend.pod), protocol, backend.port,
+                          via_service=True)
         answers.append(BackendAnswer(backend, engine.evaluate(traffic)))
     return ServiceAnswer(service, port, source, tuple(answers))
 
@@ -322,6 +324,12 @@ def reach_columns(engine: Engine, columns: Sequence[ServiceColumn],
             for b in (first, *engine.node_peers(first)):
                 if b in at:
                     hits[r, at[b]] = True
+            if first in at and not engine.tiers.empty:
+                # Through the Service back to itself: cluster-wide policies judge it.
+                pod = Endpoint(engine.pods[first])
+                traffic = Traffic(pod, pod, protocol, int(usable[at[first]].port or 0),
+                                  via_service=True)
+                hits[r, at[first]] = engine.evaluate(traffic).allowed
         keys = [b.pod.key for b in usable]
         reached = tuple(tuple(keys[j] for j in np.flatnonzero(row)) for row in hits)
         out.append(ColumnReach(column, reached))

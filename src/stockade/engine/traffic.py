@@ -15,11 +15,14 @@ class Endpoint:
 
     pod: Pod | None = None
     ip: IPAddress | None = None
+    host: str = ""  # a domain name the connection was made to (``query --to-host``)
 
     @property
     def name(self) -> str:
         if self.pod is not None:
             return self.pod.key
+        if self.host:
+            return self.host if self.ip is None else f"{self.host} ({self.ip})"
         return str(self.ip)
 
 
@@ -38,7 +41,12 @@ def connection_family(source: Sequence[int], destination: Sequence[int]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Traffic:
+    """One connection. ``via_service``: made to a Service that sends it back to the
+    source pod itself (hairpin), which cluster-wide policies judge (upstream's API
+    overview), unlike a pod's connection to its own address."""
+
     source: Endpoint
     destination: Endpoint
     protocol: Protocol
     port: int
+    via_service: bool = False

@@ -30,8 +30,9 @@ from stockade.lab.names import DEFAULT_POD_CIDR, NETNS_ETC, LabNames
 from stockade.lab.plan import LabPlan, input_node_addresses, make_plan
 from stockade.lab.state import LabState, NodeState, PodState
 from stockade.lab.supervise import log_path, read_status
-from stockade.lab.system import ip_batch, list_netns, pids_in_netns
+from stockade.lab.system import ip_batch, list_netns, pids_in_netns, run
 from stockade.model.build import BuildResult, RawObject, build_cluster
+from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
 from stockade.model.types import Cluster
 from stockade.model.workloads import choose_endpoints, with_endpoints
 from stockade.nft.apply import NftRunner
@@ -155,25 +156,37 @@ def _engine(name: str, lab: LabState, cluster: Cluster) -> Engine:
     return Engine(plan.cluster)
 
 
+APPLIED_KINDS = frozenset({"NetworkPolicy", "Namespace", *CLUSTER_POLICY_KINDS})
+
+
 def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False,
           report: Callable[[BuildResult], None] | None = None) -> Engine:
-    """Replace the lab's policies by those of ``raws``, atomically (one nft transaction).
-    Pods and namespaces stay as the lab was built; other kinds in ``raws`` are ignored.
-    ``report`` is given the policies' build result, as for ``up``."""
+    """Replace the lab's policies (NetworkPolicies and cluster-wide policies) by those of
+    ``raws``, atomically (one nft transaction). Pods stay as the lab was built; a Namespace
+    in ``raws`` brings its labels (policies select by them); other kinds are ignored. The
+    nodes' connection tracking is emptied afterwards: a probe after the swap is judged by
+    the new rules even when its source port happens to be that of a flow probed before
+    (UDP flows stay tracked for half a minute), and connections open before it are judged
+    afresh by their next packet. ``report`` is given the policies' build result, as for
+    ``up``."""
     require_root()
     lab = lab_state.load(name)
     cluster = lab_state.load_cluster(name)
-    new = build([r for r in raws if r.kind == "NetworkPolicy"], skip_invalid=skip_invalid)
+    new = build([r for r in raws if r.kind in APPLIED_KINDS], skip_invalid=skip_invalid)
     if report is not None:
         report(new)
+    declared = {ns.name: ns for ns in new.cluster.namespaces if ns.declared}
     known = {ns.name for ns in cluster.namespaces}
-    namespaces = cluster.namespaces + tuple(ns for ns in new.cluster.namespaces
-                                            if ns.name not in known)
+    namespaces = tuple(declared.get(ns.name, ns) for ns in cluster.namespaces)
+    namespaces += tuple(ns for ns in new.cluster.namespaces if ns.name not in known)
     cluster = dataclasses.replace(cluster, namespaces=namespaces,
-                                  policies=new.cluster.policies)
+                                  policies=new.cluster.policies,
+                                  cluster_policies=new.cluster.cluster_policies)
     engine = _engine(name, lab, cluster)
     for node in lab.nodes:
         load_ruleset(node.netns, engine, lab.table)
+    for node in lab.nodes:
+        run(["ip", "netns", "exec", node.netns, "conntrack", "--flush"])
     lab_state.save_cluster(name, cluster)  # what ``probe`` now compares with
     return engine
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
-from stockade.lint import dns, hostaliases, peers, policies, ports, redundancy
+from stockade.lint import cluster, dns, hostaliases, peers, policies, ports, redundancy
 from stockade.lint.context import LintContext
 from stockade.lint.findings import LintFinding, Severity
 from stockade.lint.registry import BY_ID, CHECKS, DEFAULT_IDS, Check
@@ -25,7 +25,7 @@ DISABLE_ANNOTATION = "stockade.dev/lint-disable"
 
 Family = Callable[[LintContext, set[str]], Iterator[LintFinding]]
 FAMILIES: tuple[Family, ...] = (policies.run, peers.run, ports.run, dns.run,
-                                redundancy.run, hostaliases.run)
+                                redundancy.run, hostaliases.run, cluster.run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,9 @@ def _silences(cluster: Cluster) -> tuple[dict[tuple[str, str, str], set[str]], l
     for obj in annotated:
         objects.append((obj.kind, obj.namespace, obj.name,
                         obj.metadata.annotation(DISABLE_ANNOTATION), str(obj.origin)))
+    for policy in cluster.cluster_policies:  # cluster-scoped: no namespace
+        objects.append((policy.kind, "", policy.name,
+                        policy.metadata.annotation(DISABLE_ANNOTATION), str(policy.origin)))
     for namespace in cluster.namespaces:
         objects.append(("Namespace", "", namespace.name,
                         namespace.metadata.annotation(DISABLE_ANNOTATION),

@@ -27,6 +27,7 @@ from stockade.lint.findings import LintFinding
 from stockade.lint.registry import BY_ID
 from stockade.model.types import (
     Cluster,
+    ClusterNetworkPolicy,
     Container,
     ContainerPort,
     Namespace,
@@ -145,6 +146,10 @@ class LintContext:
         return {stand_ins: np.array([bool(m) for m in self._members[False, stand_ins]],
                                     dtype=np.bool_) for stand_ins in (False, True)}
 
+    def populated_classes(self, *, stand_ins: bool = False) -> BoolArray:
+        """The classes holding a pod-network endpoint (real, or also a stand-in)."""
+        return self._populated[stand_ins]
+
     def any_member(self, classes: BoolArray, *, stand_ins: bool = False) -> bool:
         """Whether the classes hold a pod-network endpoint (real, or also a stand-in)."""
         return bool((classes & self._populated[stand_ins]).any())
@@ -227,9 +232,12 @@ class LintContext:
 
     # --- findings -------------------------------------------------------------------------
 
-    def finding(self, check: str, obj: NetworkPolicy | Pod | Workload | Namespace, path: str,
-                message: str, hint: str = "", *, related: Iterable[str] = ()) -> LintFinding:
-        namespace = "" if isinstance(obj, Namespace) else obj.namespace
+    def finding(self, check: str,
+                obj: NetworkPolicy | Pod | Workload | Namespace | ClusterNetworkPolicy,
+                path: str, message: str, hint: str = "", *,
+                related: Iterable[str] = ()) -> LintFinding:
+        namespace = ("" if isinstance(obj, Namespace | ClusterNetworkPolicy)
+                     else obj.namespace)
         return LintFinding(check, BY_ID[check].severity, obj.kind, namespace, obj.name,
                            obj.origin, path, message, hint,
                            tuple(itertools.islice(related, RELATED_LIMIT)))

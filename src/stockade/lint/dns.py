@@ -19,7 +19,6 @@ from stockade.engine.matrix import ALL, Spans, _contains, _intersect, _merge
 from stockade.engine.ports import PROTOCOLS
 from stockade.lint.context import LintContext, is_dns_server, listing
 from stockade.lint.findings import LintFinding
-from stockade.lint.reach import allowed
 from stockade.model.types import Protocol
 
 CHECK_IDS = frozenset({"egress-blocks-dns"})
@@ -43,7 +42,7 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
         outside: dict[int, set[int]] = {4: set(), 6: set()}
         for mask, sig in zip(tr.masks, tr.signatures, strict=True):
             if int(sig) < 0:
-                spans = allowed(mask, tr.spans[int(sig)])
+                spans = tr.allowed(mask, tr.spans[int(sig)])
                 outside[-int(sig)] |= {p for p in (UDP, TCP) if _contains(spans, p, 53)}
         for c in subjects.tolist():
             cls = engine.classes[c]
@@ -93,7 +92,12 @@ class _Sides:
         key = (e_type, variant, dst)
         found = self._egress.get(key)
         if found is None:
-            parts = [self.keys.rule_spans(rule, dst) for rule in self.keys.e_rules[e_type]
+            layers = self.keys.e_layers[e_type]
+            if layers.tiered:  # the tiers in order, as the matrix works them out
+                found = self.keys.sets[int(self.keys.egress_ids(variant, e_type)[dst])]
+                self._egress[key] = found
+                return found
+            parts = [self.keys.rule_spans(rule, dst) for rule in layers.networkpolicy
                      if rule.peer_classes(variant)[dst]]
             found = self._egress[key] = _merge([s for p in parts for s in p]) if parts else ()
             if any(p is ALL for p in parts):

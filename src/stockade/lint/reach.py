@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from stockade.engine.classes import pod_addresses
-from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS
-from stockade.engine.matrix import ALL, PairSets, Spans
+from stockade.engine.matrix import AnyRule, Layers, PairSets, Spans
+from stockade.engine.tiers import CompiledClusterRule
 from stockade.lint.context import LintContext
 from stockade.model.types import PolicyType
 
@@ -39,7 +39,8 @@ class TypeRows:
 
     direction: PolicyType
     type_index: int
-    rules: tuple[CompiledRule, ...]
+    layers: Layers  # the type's rules by tier; ``rules`` in the order masks number them
+    rules: tuple[AnyRule, ...]
     subjects: npt.NDArray[np.int64]  # the classes of this type
     masks: Keys
     signatures: npt.NDArray[np.int64]
@@ -48,6 +49,21 @@ class TypeRows:
     def rows(self) -> Iterator[tuple[Keys, list[Spans]]]:
         for mask, sig in zip(self.masks, self.signatures, strict=True):
             yield mask, self.spans[int(sig)]
+
+    def allowed(self, mask: Keys, spans: Sequence[Spans], *,
+                isolated: bool | None = None) -> Spans:
+        """What the side allows a peer whose matching rules are ``mask``: the tiers in
+        order (``isolated``: as if NetworkPolicy did, or did not, isolate the side)."""
+        layers = self.layers
+        if isolated is not None and isolated != layers.isolated:
+            layers = Layers(layers.admin, layers.networkpolicy, isolated, layers.baseline)
+        return PairSets.side_set(layers, mask, spans)
+
+    @property
+    def networkpolicy(self) -> range:
+        """The positions of the NetworkPolicy rules among ``rules``."""
+        first = len(self.layers.admin)
+        return range(first, first + len(self.layers.networkpolicy))
 
 
 class Rows:
@@ -88,7 +104,7 @@ class Rows:
             out[family] = np.array(keep, dtype=np.int64)
         return out
 
-    def _rule_regions(self, rule: CompiledRule, family: int) -> npt.NDArray[np.bool_]:
+    def rule_regions(self, rule: AnyRule, family: int) -> npt.NDArray[np.bool_]:
         """Which external regions of a family the rule's peers match."""
         key = (id(rule), family)
         found = self._region_bits.get(key)
@@ -97,6 +113,20 @@ class Rows:
         regions = self.ctx.engine.regions
         size = len(regions.bounds(family))
         inside = np.zeros(size, dtype=np.bool_)
+        if isinstance(rule, CompiledClusterRule):
+            if rule.all_peers:
+                inside[:] = True
+            for cluster_peer in rule.peers:
+                for net in cluster_peer.networks:
+                    if net.version == family:
+                        first, last = regions.span(net)
+                        inside[first:last] = True
+                for addr in cluster_peer.node_addresses:
+                    if addr.version == family:
+                        inside[regions.region(addr)] = True
+            found = inside[self._regions[family]]
+            self._region_bits[key] = found
+            return found
         if rule.any_peer:
             inside[:] = True
         for peer in rule.peers:
@@ -115,12 +145,12 @@ class Rows:
         self._region_bits[key] = found
         return found
 
-    def _external_masks(self, rules: Sequence[CompiledRule], family: int, words: int) -> Keys:
+    def _external_masks(self, rules: Sequence[AnyRule], family: int, words: int) -> Keys:
         count = len(self._regions[family])
         out = np.zeros((count, words), dtype=np.uint64)
         for j, rule in enumerate(rules):
-            if rule.any_peer or any(p.block is not None for p in rule.peers):
-                hit = self._rule_regions(rule, family).astype(np.uint64)
+            if _reaches_outside(rule):
+                hit = self.rule_regions(rule, family).astype(np.uint64)
                 out[:, j // 64] |= hit << np.uint64(j % 64)
         if count:
             first, _ = PairSets.distinct_rows(out)
@@ -158,7 +188,7 @@ class Rows:
             self._families[direction, profile] = found
         return found
 
-    def _spans(self, rule: CompiledRule, signature: int) -> Spans:
+    def _spans(self, rule: AnyRule, signature: int) -> Spans:
         """A rule's ports towards destinations of a named-port signature (or outside)."""
         key = (id(rule), signature)
         found = self._span_cache.get(key)
@@ -176,11 +206,11 @@ class Rows:
 
     def _type_rows(self, direction: PolicyType, t: int) -> TypeRows:
         keys = self.keys
+        layers = self.layers(direction, t)
+        rules = tuple(layers.rules)
         if direction is INGRESS:
-            rules = tuple(keys.i_rules[t])
             subjects = np.flatnonzero(keys.i_type == t)
         else:
-            rules = tuple(keys.e_rules[t])
             subjects = np.flatnonzero(keys.e_type == t)
         words = max(1, (len(rules) + 63) // 64)
         named = direction is EGRESS and bool(keys.e_named[t])
@@ -240,12 +270,23 @@ class Rows:
                 spans[s] = list(keys.i_spans[t])
             else:
                 spans[s] = [self._spans(r, s) for r in rules]
-        return TypeRows(direction, t, rules, subjects, masks, signatures, spans)
+        return TypeRows(direction, t, layers, rules, subjects, masks, signatures, spans)
 
-    def types(self, direction: PolicyType) -> range:
-        """The numbers of the types that isolate (0, not isolated, is left out)."""
-        count = len(self.keys.i_rules if direction is INGRESS else self.keys.e_rules)
-        return range(1, count)
+    def layers(self, direction: PolicyType, t: int) -> Layers:
+        return (self.keys.i_layers if direction is INGRESS else self.keys.e_layers)[t]
+
+    def types(self, direction: PolicyType) -> list[int]:
+        """The numbers of the types that NetworkPolicy isolates (whatever cluster-wide
+        policies add to them; 0, not isolated, is left out)."""
+        count = len(self.keys.i_layers if direction is INGRESS else self.keys.e_layers)
+        return [t for t in range(1, count) if self.layers(direction, t).isolated]
+
+
+def _reaches_outside(rule: AnyRule) -> bool:
+    """Whether a rule's peers can match addresses that are no pod's."""
+    if isinstance(rule, CompiledClusterRule):
+        return rule.all_peers or any(p.networks or p.node_addresses for p in rule.peers)
+    return rule.any_peer or any(p.block is not None for p in rule.peers)
 
 
 def bits(mask: Keys) -> list[int]:
@@ -265,8 +306,3 @@ def without(mask: Keys, positions: Sequence[int]) -> Keys:
     for j in positions:
         out[j // 64] &= ~np.uint64(1 << (j % 64))
     return out
-
-
-def allowed(mask: Keys, spans: Sequence[Spans], isolated: bool = True) -> Spans:
-    """What a side allows a peer: the union of its rules' sets, or all when not isolated."""
-    return PairSets.union(mask, spans) if isolated else ALL

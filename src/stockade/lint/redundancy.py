@@ -4,8 +4,10 @@ connection, proven on the matrix's rows (``reach``), never by comparing text.
 A rule is needed when, for some pod its policy selects and some peer, it allows a port no
 other rule of the policies isolating that pod allows. A policy is needed when, for some
 pod and peer, the others allow less than all of them together (or, for a pod that only
-this policy isolates, less than everything). Both are decided per type of pod (the set of
-policies isolating it) over the type's distinct peer rows.
+this policy isolates, less than what the pod gets unisolated). Both are decided per type
+of pod (the set of policies isolating it, and the cluster-wide policies selecting it) over
+the type's distinct peer rows, with the tiers in order: a rule whose ports an Admin rule
+decides for every peer it matches changes nothing either.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from stockade.engine.explain import rule_path
-from stockade.engine.matrix import ALL
 from stockade.lint.context import LintContext, listing
 from stockade.lint.findings import LintFinding
-from stockade.lint.reach import Rows, allowed, bits, without
+from stockade.lint.reach import Rows, bits, without
 from stockade.model.types import PolicyType
 
 RuleKey = tuple[int, PolicyType, int]  # (policy, direction, rule index)
@@ -32,6 +33,9 @@ class _Verdicts:
     seen_policies: set[int] = field(default_factory=set)
     cover: dict[RuleKey, dict[RuleKey, None]] = field(default_factory=dict)
     policy_cover: dict[int, dict[int, None]] = field(default_factory=dict)
+    # Rules and policies of pods whose Admin tier has rules: it may be what covers them.
+    admin_rules: set[RuleKey] = field(default_factory=set)
+    admin_policies: set[int] = field(default_factory=set)
 
 
 def _overlaps(a: tuple[tuple[int, int, int], ...], b: tuple[tuple[int, int, int], ...]) -> bool:
@@ -41,24 +45,29 @@ def _overlaps(a: tuple[tuple[int, int, int], ...], b: tuple[tuple[int, int, int]
 def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdicts) -> None:
     for t in rows.types(direction):
         tr = rows.type_rows(direction, t)
-        keys = [(r.policy, direction, r.index) for r in tr.rules]
+        mine = tr.networkpolicy  # the positions of the NetworkPolicy rules
+        keys: dict[int, RuleKey] = {j: (tr.rules[j].policy, direction, tr.rules[j].index)
+                                    for j in mine}
         by_policy: dict[int, list[int]] = {}
-        for j, rule in enumerate(tr.rules):
-            by_policy.setdefault(rule.policy, []).append(j)
+        for j in mine:
+            by_policy.setdefault(tr.rules[j].policy, []).append(j)
         policies = (rows.keys.engine.isolating[direction][int(tr.subjects[0])]
                     if len(tr.subjects) else [])
         verdicts.seen_policies.update(policies)
-        verdicts.seen_rules.update(keys)
+        verdicts.seen_rules.update(keys.values())
+        if tr.layers.admin:
+            verdicts.admin_rules.update(keys.values())
+            verdicts.admin_policies.update(policies)
         for mask, spans in tr.rows():
-            on = bits(mask)
-            whole = allowed(mask, spans)
+            on = [j for j in bits(mask) if j in mine]
+            whole = tr.allowed(mask, spans)
             for j in on:
                 if not spans[j]:
                     continue
                 verdicts.active_rules.add(keys[j])
                 if keys[j] in verdicts.needed_rules:
                     continue
-                if allowed(without(mask, [j]), spans) != whole:
+                if tr.allowed(without(mask, [j]), spans) != whole:
                     verdicts.needed_rules.add(keys[j])
                 else:
                     cover = verdicts.cover.setdefault(keys[j], {})
@@ -68,9 +77,11 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
             for p in policies:
                 if p in verdicts.needed_policies:
                     continue
-                # With no other policy left, the pod is no longer isolated: all is allowed.
+                # With no other policy left, the pod is no longer isolated: all is allowed
+                # (or what the Baseline tier leaves).
                 alone = all(q == p for q in policies)
-                after = ALL if alone else allowed(without(mask, by_policy.get(p, [])), spans)
+                after = tr.allowed(without(mask, by_policy.get(p, [])), spans,
+                                   isolated=not alone)
                 if after != whole:
                     verdicts.needed_policies.add(p)
                 else:
@@ -110,10 +121,15 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
         if "redundant-policy" not in enabled:
             continue
         others = [ctx.policies[q].key for q in verdicts.policy_cover.get(p, {})]
-        because = (f"the other policies selecting its pods ({listing(others)}) already allow "
-                   "everything it allows" if others else
-                   "the pods it selects are isolated by other policies that allow all it "
-                   "allows")
+        if others:
+            because = (f"the other policies selecting its pods ({listing(others)}) already "
+                       "allow everything it allows")
+        elif p in verdicts.admin_policies:
+            because = ("cluster-wide policies decide, before it, everything it would allow "
+                       "or deny")
+        else:
+            because = ("the pods it selects are isolated by other policies that allow all "
+                       "it allows")
         yield ctx.finding("redundant-policy", ctx.policies[p], "",
                        f"removing this policy changes no connection: {because}",
                        "delete it, or narrow the policies that cover it if it is the one "
@@ -129,7 +145,8 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
         covering = [f"{ctx.policies[q].key} {rule_path(d, i)}"
                     for q, d, i in verdicts.cover.get(key, {})]
         where = f"spec.{rule_path(direction, index)}"
-        by = f" (covered by {listing(covering)})" if covering else ""
+        by = f" (covered by {listing(covering)})" if covering else (
+            " (the Admin tier decides first)" if key in verdicts.admin_rules else "")
         yield ctx.finding("redundant-rule", ctx.policies[p], where,
                        f"{rule_path(direction, index)} allows nothing that other rules of "
                        f"the policies selecting the same pods do not already allow{by}: "

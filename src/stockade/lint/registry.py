@@ -53,7 +53,9 @@ CHECKS: tuple[Check, ...] = (
           "everything the rule allows is allowed by other rules: removing it changes nothing",
           "Proven on the engine's connectivity: for every pod the policy selects and every "
           "peer (pods of the input and addresses outside them), the rule allows no port that "
-          "the other rules of the policies selecting that pod do not also allow."),
+          "the other rules of the policies selecting that pod do not also allow; with "
+          "cluster-wide policies, once the tiers are applied in order (an Admin rule that "
+          "decides first can make a rule redundant)."),
     Check("redundant-policy", INFO,
           "removing the policy changes no connection",
           "Proven on the engine's connectivity, isolation included: every pod the policy "
@@ -88,6 +90,13 @@ CHECKS: tuple[Check, ...] = (
           "no ingress rules it denies all ingress to the pods it selects. Reported when no "
           "other policy isolates those pods for ingress. Set policyTypes: [Egress] if only "
           "egress was meant, or [Ingress, Egress] to make the deny explicit."),
+    Check("cluster-priority-overlap", WARN,
+          "two cluster-wide policies of one tier at one priority whose rules overlap",
+          "Upstream leaves the order of two AdminNetworkPolicies (or ClusterNetworkPolicies "
+          "of one tier) with the same priority to the network plugin. When both select a "
+          "pod and a rule of each matches the same peer and port, the outcome (or, for the "
+          "same action, the rule that decides) may differ between plugins; stockade orders "
+          "them by name. Give them different priorities."),
     Check("ipblock-host-bits", WARN,
           "an ipBlock cidr with host bits set",
           "The API server accepts 10.0.0.5/24 and reads it as 10.0.0.0/24: the whole "

@@ -11,12 +11,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
+from stockade.model.cluster_policies import check_cluster_policy
 from stockade.model.decode import Decoder
 from stockade.model.errors import FieldError, Finding, required
 from stockade.model.netparse import parse_ip
 from stockade.model.types import (
     NODE_IP_TYPES,
     Cluster,
+    ClusterNetworkPolicy,
     Namespace,
     NetworkPolicy,
     Node,
@@ -71,7 +74,7 @@ CORE_KINDS: dict[str, tuple[str, ...]] = {
     "NetworkPolicy": ("networking.k8s.io/v1",),
     "Node": ("v1",),
 }
-KNOWN_KINDS = {**CORE_KINDS, **WORKLOAD_KINDS}
+KNOWN_KINDS = {**CORE_KINDS, **WORKLOAD_KINDS, **CLUSTER_POLICY_KINDS}
 
 
 @dataclass(slots=True)
@@ -160,7 +163,7 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     later definition leaves the earlier one in place, as the API server would refuse it.
     """
     result = BuildResult(Cluster())
-    valid: dict[tuple[str, str, str] | int, Decoded] = {}
+    valid: dict[tuple[str, str, str] | int, Decoded | ClusterNetworkPolicy] = {}
     finished: dict[tuple[str, str, str] | int, str] = {}  # pods in a terminal phase
     seen: dict[tuple[str, str, str], Origin] = {}
     skipped_kinds: dict[str, int] = {}
@@ -189,6 +192,24 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         if raw.api_version not in KNOWN_KINDS[kind]:
             label = f"{kind} ({raw.api_version})"
             skipped_kinds[label] = skipped_kinds.get(label, 0) + 1
+            continue
+
+        if kind in CLUSTER_POLICY_KINDS:  # cluster-scoped CRDs: schema and CEL rules
+            checked = check_cluster_policy(raw.data, raw.origin)
+            ident = (kind, "", name)
+            if name:
+                if ident in seen:
+                    result.warnings.append(
+                        f"{kind} {name} is defined more than once ({seen[ident]}, then "
+                        f"{raw.origin}): the later definition wins, as with kubectl apply")
+                seen[ident] = raw.origin
+            result.warnings.extend(f"{raw.origin}: {kind} {name}: {w}"
+                                   for w in checked.warnings)
+            if checked.errors or checked.policy is None:
+                result.findings.extend(finding(e, ns="") for e in checked.errors)
+                result.invalid_keys.add(f"{kind} /{name}")
+                continue
+            valid[ident if name else len(valid)] = checked.policy
             continue
 
         decoder = Decoder()
@@ -223,6 +244,7 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     services: list[Service] = []
     workloads: list[Workload] = []
     nodes: list[Node] = []
+    cluster_policies: list[ClusterNetworkPolicy] = []
     ended = {id(valid[k]) for k in finished}
     if ended:
         shown = sorted(f"{k[1]}/{k[2]}" if isinstance(k, tuple) else "(unnamed)"
@@ -231,7 +253,11 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
             f"{counted(len(ended), 'pod')} in phase Succeeded or Failed not analysed (a "
             "finished pod has no network; its IP may belong to another pod already): "
             + ", ".join(shown[:5]) + (", ..." if len(shown) > 5 else ""))
-    for obj in valid.values():
+    for kept in valid.values():
+        if isinstance(kept, ClusterNetworkPolicy):
+            cluster_policies.append(kept)
+            continue
+        obj = kept
         if isinstance(obj, Namespace):
             namespaces[obj.name] = obj
         elif isinstance(obj, Pod):
@@ -260,6 +286,7 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
             "assumed to carry only the label kubernetes.io/metadata.name: "
             f"{', '.join(implied)}"
         )
+    result.warnings.extend(_mixed_baselines(cluster_policies))
     for kind, number in sorted(skipped_kinds.items()):
         result.skipped.append(f"skipped {counted(number, 'object')} of kind {kind}: not modelled")
 
@@ -270,5 +297,17 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         services=tuple(services),
         workloads=tuple(workloads),
         nodes=tuple(nodes),
+        cluster_policies=tuple(cluster_policies),
     )
     return result
+
+
+def _mixed_baselines(policies: list[ClusterNetworkPolicy]) -> list[str]:
+    """Both API versions' baselines at once is outside either API: say how it is read."""
+    banp = [p for p in policies if p.kind == "BaselineAdminNetworkPolicy"]
+    cnp = [p for p in policies if p.kind == "ClusterNetworkPolicy" and p.tier == "Baseline"]
+    if not (banp and cnp):
+        return []
+    return ["both a BaselineAdminNetworkPolicy (v1alpha1) and Baseline-tier "
+            "ClusterNetworkPolicies (v1alpha2) are present; stockade evaluates the "
+            "BaselineAdminNetworkPolicy after every Baseline ClusterNetworkPolicy"]

@@ -21,6 +21,7 @@ class ErrorType(enum.StrEnum):
     NOT_SUPPORTED = "Unsupported value"
     FORBIDDEN = "Forbidden"
     TOO_LONG = "Too long"
+    TOO_MANY = "Too many"
     DUPLICATE = "Duplicate value"
 
 
@@ -61,7 +62,8 @@ class FieldError:
 
     @property
     def body(self) -> str:
-        if self.type in (ErrorType.INVALID, ErrorType.NOT_SUPPORTED, ErrorType.DUPLICATE):
+        if self.type in (ErrorType.INVALID, ErrorType.NOT_SUPPORTED, ErrorType.DUPLICATE,
+                         ErrorType.TOO_MANY):
             text = f"{self.type.value}: {render_value(self.value)}"
             return f"{text}: {self.detail}" if self.detail else text
         if self.type is ErrorType.TOO_LONG:
@@ -90,7 +92,18 @@ def not_supported(path: str, value: Value, supported: tuple[str, ...]) -> FieldE
 
 
 def too_long(path: str, limit: int) -> FieldError:
-    return FieldError(path, ErrorType.TOO_LONG, f"must have at most {limit} bytes")
+    """``field.TooLong`` as current apimachinery words it (the value is not shown)."""
+    unit = "byte" if limit == 1 else "bytes"
+    return FieldError(path, ErrorType.TOO_LONG, f"may not be more than {limit} {unit}")
+
+
+def too_many(path: str, actual: int, limit: int) -> FieldError:
+    """``field.TooMany``: a list (or, for a CRD's maxProperties, an object) too long."""
+    return FieldError(path, ErrorType.TOO_MANY, f"must have at most {limit} items", actual)
+
+
+def duplicate(path: str, value: Value) -> FieldError:
+    return FieldError(path, ErrorType.DUPLICATE, "", value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,3 +80,26 @@ def effective_address(addr: IPAddress) -> IPAddress:
     if isinstance(addr, IPv6Address) and addr.ipv4_mapped is not None:
         return addr.ipv4_mapped
     return addr
+
+
+def parse_prefix(text: str) -> IPNetwork | None:
+    """Parse a CIDR as Go's ``netip.ParsePrefix`` does (what CEL's ``isCIDR`` uses): no
+    leading zeros in IPv4 octets or in the prefix length, no zone, and (the Kubernetes CEL
+    library's addition) no IPv4-mapped IPv6 address. Host bits may be set; they are
+    masked in the result. ``None`` when it does not parse."""
+    addr_text, sep, bits = text.partition("/")
+    if not sep or not bits.isascii() or not bits.isdigit() or not addr_text.isascii():
+        return None
+    if len(bits) > 1 and bits[0] == "0":
+        return None
+    if "%" in addr_text:
+        return None
+    try:
+        addr = ipaddress.ip_address(addr_text)
+    except ValueError:
+        return None
+    if isinstance(addr, IPv6Address) and addr.ipv4_mapped is not None:
+        return None
+    if int(bits) > addr.max_prefixlen:
+        return None
+    return ipaddress.ip_network((addr, int(bits)), strict=False)

@@ -369,6 +369,119 @@ class Node:
         return tuple(a.address for a in self.addresses if a.type in NODE_IP_TYPES)
 
 
+class Tier(enum.StrEnum):
+    """Where a cluster-wide policy is evaluated: before (Admin) or after (Baseline) the
+    NetworkPolicy tier."""
+
+    ADMIN = "Admin"
+    BASELINE = "Baseline"
+
+
+class RuleAction(enum.StrEnum):
+    """A cluster policy rule's effect. v1alpha1's ``Allow`` is ``ACCEPT``."""
+
+    ACCEPT = "Accept"
+    DENY = "Deny"
+    PASS = "Pass"
+
+
+@dataclass(frozen=True, slots=True)
+class NamespacedPod:
+    """``pods: {namespaceSelector, podSelector}`` of a cluster policy subject or peer."""
+
+    namespace_selector: LabelSelector = LabelSelector()
+    pod_selector: LabelSelector = LabelSelector()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPolicySubject:
+    """Exactly one of ``namespaces`` or ``pods`` is set in a valid object."""
+
+    namespaces: LabelSelector | None = None
+    pods: NamespacedPod | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPolicyPeer:
+    """One ``from``/``to`` entry. A valid object sets exactly one field; ``unknown`` names
+    fields stockade does not know (a newer CRD): a peer with only those fails closed."""
+
+    namespaces: LabelSelector | None = None
+    pods: NamespacedPod | None = None
+    nodes: LabelSelector | None = None
+    networks: tuple[str, ...] = ()
+    domain_names: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def fails_closed(self) -> bool:
+        return (self.namespaces is None and self.pods is None and self.nodes is None
+                and not self.networks and not self.domain_names)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPolicyPort:
+    """One ``ports[]`` (v1alpha1) or ``protocols[]`` (v1alpha2) entry, normalised.
+
+    Numbers and ranges: ``protocol`` with ``first..last`` (inclusive; a v1alpha1 range
+    with start > end is empty). A named port has ``name`` and no protocol: it resolves on
+    the destination pod to the container port of that name, whatever its protocol.
+    ``field`` is the entry's field as written (``portNumber``, ``portRange``,
+    ``namedPort``, ``tcp``, ``udp``, ``sctp``, ``destinationNamedPort``).
+    """
+
+    field: str
+    protocol: str = ""
+    first: int = 1
+    last: int = 65535
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPolicyRule:
+    """An ingress rule (``peers`` = ``from``) or egress rule (``peers`` = ``to``).
+    ``ports`` is ``None`` when the rule has no ``ports``/``protocols``: all traffic."""
+
+    action: RuleAction
+    peers: tuple[ClusterPolicyPeer, ...] = ()
+    ports: tuple[ClusterPolicyPort, ...] | None = None
+    name: str = ""
+    action_text: str = ""  # as written: v1alpha1 says "Allow" where v1alpha2 says "Accept"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterNetworkPolicy:
+    """A cluster-wide policy of either API version, in one shape.
+
+    ``kind`` says which object it was: ``ClusterNetworkPolicy`` (v1alpha2, ``tier`` and
+    ``priority`` as written), ``AdminNetworkPolicy`` (v1alpha1, tier Admin) or
+    ``BaselineAdminNetworkPolicy`` (v1alpha1, tier Baseline, no priority:
+    ``has_priority`` is false). Cluster-scoped: no namespace.
+    """
+
+    metadata: ObjectMeta
+    kind: str
+    tier: Tier
+    priority: int = 0
+    subject: ClusterPolicySubject = ClusterPolicySubject()
+    ingress: tuple[ClusterPolicyRule, ...] = ()
+    egress: tuple[ClusterPolicyRule, ...] = ()
+    has_priority: bool = True
+    origin: Origin = UNKNOWN_ORIGIN
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def key(self) -> str:
+        """``Kind/name``: cluster policies of both versions share one namespace of names."""
+        return f"{self.kind}/{self.metadata.name}"
+
+    def rules(self, direction: PolicyType) -> tuple[ClusterPolicyRule, ...]:
+        return self.ingress if direction is PolicyType.INGRESS else self.egress
+
+
 @dataclass(frozen=True, slots=True)
 class Cluster:
     """Everything read from the inputs, after decoding. Namespaces include implied ones."""
@@ -380,6 +493,7 @@ class Cluster:
     workloads: tuple[Workload, ...] = ()
     notes: tuple[str, ...] = field(default=())
     nodes: tuple[Node, ...] = ()
+    cluster_policies: tuple[ClusterNetworkPolicy, ...] = ()
 
     def namespace(self, name: str) -> Namespace | None:
         for ns in self.namespaces:

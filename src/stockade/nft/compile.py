@@ -19,6 +19,16 @@ that the cloud translates, or one ruleset loaded on every node); packets to thos
 routed on and do cross ``forward``, so the ``own_node`` sets accept (pod, node address) and
 (node address, pod) pairs explicitly, and the ruleset says what the engine says whatever
 the node holds. A pod talking to itself stays on its loopback.
+
+Cluster-wide policies put tiers around a side (``{egress,ingress}_N`` and the chains after
+it): the Admin tier is one lookup in a verdict map keyed like the sets,
+``peer . l4proto . dport``, whose disjoint interval elements say what the first matching
+rule does (``first_match_rectangles``): Accept passes the side (``return`` to the
+destination's ingress check, or ``accept``), Deny drops, Pass jumps to the next stage, and
+no element falls through to it. Then the NetworkPolicy stage (``_np``: the allow set, else
+drop) for a pod NetworkPolicy isolates, then the Baseline stage (``_baseline``, a verdict
+map the same way), then allow. ``domainNames`` peers are not enforced: no resolver runs
+here, and the engine too judges a connection to an address without them.
 """
 
 from __future__ import annotations
@@ -28,11 +38,17 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING
 
-from stockade.engine.resolved import PodRules, ResolvedBlock, ResolvedRule
+from stockade.engine.resolved import PodRules, ResolvedBlock, ResolvedClusterRule, ResolvedRule
 from stockade.errors import InputError
 from stockade.model.netparse import IPAddress, effective_address, parse_ip
-from stockade.model.types import Pod, PolicyType, Protocol
-from stockade.nft.intervals import Range, disjoint_rectangles, network_range, subtract
+from stockade.model.types import Pod, PolicyType, Protocol, RuleAction
+from stockade.nft.intervals import (
+    Range,
+    disjoint_rectangles,
+    first_match_rectangles,
+    network_range,
+    subtract,
+)
 from stockade.nft.ir import Chain, NftSet, Table
 from stockade.nft.names import DEFAULT_TABLE
 from stockade.wording import count
@@ -68,7 +84,7 @@ class _Member:
 
 @dataclass(slots=True)
 class _Group:
-    rules: tuple[ResolvedRule, ...]
+    side: PodRules  # the first member's: every member resolves alike
     members: list[str] = field(default_factory=list)
 
 
@@ -103,7 +119,10 @@ def _block_ranges(block: ResolvedBlock, family: int) -> list[Range]:
     return subtract(network_range(block.network), holes)
 
 
-def _peer_ranges(rule: ResolvedRule, family: int, members: Mapping[str, _Member]) -> list[Range]:
+AnyResolved = ResolvedRule | ResolvedClusterRule
+
+
+def _peer_ranges(rule: AnyResolved, family: int, members: Mapping[str, _Member]) -> list[Range]:
     if rule.peers.any_peer:
         return [_FULL[family]]
     ranges = [(ip, ip) for key in sorted(rule.peers.pods) if key in members
@@ -114,7 +133,7 @@ def _peer_ranges(rule: ResolvedRule, family: int, members: Mapping[str, _Member]
 
 
 def _named_destinations(
-    rule: ResolvedRule, family: int, members: Mapping[str, _Member]
+    rule: AnyResolved, family: int, members: Mapping[str, _Member]
 ) -> list[tuple[_Member, int]]:
     """The (pod, address) pairs an egress named port resolves against: the pod peers."""
     if rule.peers.any_peer:
@@ -162,6 +181,46 @@ def _span(lo: int, hi: int, text: str, text_hi: str) -> str:
     return text if lo == hi else f"{text}-{text_hi}"
 
 
+def _cluster_rectangles(rule: ResolvedClusterRule, family: int,
+                        members: Mapping[str, _Member]) -> list[tuple[Protocol, Range, Range]]:
+    """What one cluster rule covers: (protocol, address range, port range)."""
+    peers = _peer_ranges(rule, family, members)
+    out: list[tuple[Protocol, Range, Range]] = []
+    if rule.ports is None:
+        out += [(protocol, peer, ALL_PORTS) for protocol in PROTOCOLS for peer in peers]
+    else:
+        out += [(port.protocol, peer, (port.first, port.last))
+                for port in rule.ports for peer in peers]
+    for member, ip in _named_destinations(rule, family, members) if rule.named else ():
+        for name in rule.named:
+            # A cluster rule's named port carries no protocol: the pod's port of that name.
+            found = next((c for c in member.pod.container_ports() if c.name == name), None)
+            if found is not None and found.protocol in Protocol.__members__:
+                out.append((Protocol(found.protocol), (ip, ip),
+                            (found.container_port, found.container_port)))
+    return out
+
+
+def _tier_elements(rules: Sequence[ResolvedClusterRule], family: int,
+                   members: Mapping[str, _Member],
+                   verdicts: Mapping[RuleAction, str]) -> tuple[str, ...]:
+    """A tier as verdict-map elements: per (address, protocol, port), the verdict of the
+    first rule that covers it."""
+    by_protocol: dict[Protocol, list[tuple[int, str, tuple[Range, Range]]]] = {
+        p: [] for p in PROTOCOLS}
+    for rank, rule in enumerate(rules):
+        for protocol, addresses, ports in _cluster_rectangles(rule, family, members):
+            by_protocol[protocol].append((rank, verdicts[rule.action], (addresses, ports)))
+    elements: list[str] = []
+    for protocol, rects in by_protocol.items():
+        name = protocol.value.lower()
+        for (alo, ahi), (plo, phi), verdict in first_match_rectangles(rects):
+            addr = _span(alo, ahi, _address(alo, family), _address(ahi, family))
+            elements.append(f"{addr} . {name} . {_span(plo, phi, str(plo), str(phi))} : "
+                            f"{verdict}")
+    return tuple(elements)
+
+
 def _elements(rules: Sequence[ResolvedRule], family: int,
               members: Mapping[str, _Member]) -> tuple[str, ...]:
     elements: list[str] = []
@@ -181,37 +240,31 @@ def _direction(
 ) -> tuple[list[NftSet], list[Chain], list[str]]:
     """Sets, chains and forward-chain rules that enforce one direction."""
     word = _DIRECTIONS[direction]
-    groups: dict[tuple[ResolvedRule, ...], _Group] = {}
+    groups: dict[tuple[object, ...], _Group] = {}
     for key in members:
         pod_rules = rules_of.get(key)
-        if pod_rules is None or not pod_rules.isolated:
+        if pod_rules is None or not pod_rules.restricted:
             continue
-        groups.setdefault(pod_rules.rules, _Group(pod_rules.rules)).members.append(key)
+        group_key = (pod_rules.isolated, pod_rules.rules, pod_rules.admin, pod_rules.baseline)
+        groups.setdefault(group_key, _Group(pod_rules)).members.append(key)
     # The subject is the source for egress (match the destination) and vice versa.
-    subject, peer = ("saddr", "daddr") if direction is PolicyType.EGRESS else ("daddr", "saddr")
-    on_match = "return" if direction is PolicyType.EGRESS else "accept"
+    subject = "saddr" if direction is PolicyType.EGRESS else "daddr"
     sets: list[NftSet] = []
     chains: list[Chain] = []
     vmap: dict[int, list[str]] = {4: [], 6: []}
     for number, group in enumerate(groups.values()):
         chain_name = f"{word}_{number}"
-        body: list[str] = []
+        side = group.side
+        if side.tiered:
+            g_sets, g_chains = _tiered_chains(direction, chain_name, group, members)
+        else:
+            g_sets, g_chains = _networkpolicy_chain(direction, chain_name, group, members)
+        sets += g_sets
+        chains += g_chains
         for family in FAMILIES:
-            elements = _elements(group.rules, family, members)
-            if elements:
-                set_name = f"{chain_name}_v{family}"
-                sets.append(NftSet(set_name, f"{_ADDR_TYPE[family]} . inet_proto . inet_service",
-                                   elements, interval=True))
-                body.append(f"{_IP[family]} {peer} . meta l4proto . th dport @{set_name} "
-                            f"{on_match}")
             for key in group.members:
                 vmap[family] += [f"{_address(ip, family)} : jump {chain_name}"
                                  for ip in members[key].ips_of(family)]
-        body.append("drop")
-        policies = sorted({r.policy for r in group.rules})
-        comment = (f"{count(len(group.members), 'pod')} e.g. {group.members[0]}; "
-                   f"policies: {', '.join(policies) or 'none (deny all)'}")
-        chains.append(Chain(chain_name, tuple(body), comment=comment))
     forward: list[str] = []
     for family in FAMILIES:
         if vmap[family]:
@@ -220,6 +273,83 @@ def _direction(
                                verdict=True))
             forward.append(f"{_IP[family]} {subject} vmap @{name}")
     return sets, chains, forward
+
+
+def _lookup(direction: PolicyType, family: int) -> str:
+    """The key a set or map is looked up with: the far end, the protocol, the port."""
+    peer = "daddr" if direction is PolicyType.EGRESS else "saddr"
+    return f"{_IP[family]} {peer} . meta l4proto . th dport"
+
+
+def _networkpolicy_chain(direction: PolicyType, chain_name: str, group: _Group,
+                         members: Mapping[str, _Member],
+                         comment: str = "") -> tuple[list[NftSet], list[Chain]]:
+    """NetworkPolicy's stage: the union of the allow rules as one set, else drop."""
+    on_match = "return" if direction is PolicyType.EGRESS else "accept"
+    sets: list[NftSet] = []
+    body: list[str] = []
+    for family in FAMILIES:
+        elements = _elements(group.side.rules, family, members)
+        if elements:
+            set_name = f"{chain_name}_v{family}"
+            sets.append(NftSet(set_name, f"{_ADDR_TYPE[family]} . inet_proto . inet_service",
+                               elements, interval=True))
+            body.append(f"{_lookup(direction, family)} @{set_name} {on_match}")
+    body.append("drop")
+    policies = sorted({r.policy for r in group.side.rules})
+    comment = comment or (f"{count(len(group.members), 'pod')} e.g. {group.members[0]}; "
+                          f"policies: {', '.join(policies) or 'none (deny all)'}")
+    return sets, [Chain(chain_name, tuple(body), comment=comment)]
+
+
+def _tiered_chains(direction: PolicyType, chain_name: str, group: _Group,
+                   members: Mapping[str, _Member]) -> tuple[list[NftSet], list[Chain]]:
+    """Admin tier, NetworkPolicy, Baseline tier, allow: one chain per stage present."""
+    side = group.side
+    allow = "return" if direction is PolicyType.EGRESS else "accept"
+    # The Baseline tier only ever sees a side NetworkPolicy leaves unisolated.
+    stages = [name for name, present in (("admin", bool(side.admin)),
+                                         ("np", side.isolated),
+                                         ("baseline", bool(side.baseline) and not side.isolated))
+              if present]
+    names = {stage: chain_name if i == 0 else f"{chain_name}_{stage}"
+             for i, stage in enumerate(stages)}
+    sets: list[NftSet] = []
+    chains: list[Chain] = []
+    who = f"{count(len(group.members), 'pod')} e.g. {group.members[0]}"
+    for i, stage in enumerate(stages):
+        following = stages[i + 1:]
+        after = f"goto {names[following[0]]}" if following else allow
+        if stage == "np":
+            policies = sorted({r.policy for r in side.rules})
+            np_sets, np_chains = _networkpolicy_chain(
+                direction, names[stage], group, members,
+                comment=f"{who}; NetworkPolicy: {', '.join(policies) or 'none (deny all)'}")
+            sets += np_sets
+            chains += np_chains
+            continue
+        rules = side.admin if stage == "admin" else side.baseline
+        # Pass skips the rest of the tier: the Admin tier's to NetworkPolicy (or what
+        # follows), the Baseline tier's to the end.
+        verdicts = {RuleAction.ACCEPT: allow, RuleAction.DENY: "drop",
+                    RuleAction.PASS: after if stage == "admin" else allow}
+        body: list[str] = []
+        for family in FAMILIES:
+            elements = _tier_elements(rules, family, members, verdicts)
+            if elements:
+                map_name = f"{names[stage]}_v{family}" if i else f"{chain_name}_{stage}_v{family}"
+                sets.append(NftSet(map_name, f"{_ADDR_TYPE[family]} . inet_proto . "
+                                   "inet_service : verdict", elements, interval=True,
+                                   verdict=True))
+                body.append(f"{_lookup(direction, family)} vmap @{map_name}")
+        body.append(after)
+        policies = sorted({r.policy for r in rules})
+        unenforced = sorted({d for r in rules for d in r.domains})
+        comment = f"{who}; {stage} tier: {', '.join(policies)}"
+        if unenforced:
+            comment += f"; domainNames not enforced: {', '.join(unenforced)}"
+        chains.append(Chain(names[stage], tuple(body), comment=comment))
+    return sets, chains
 
 
 def _own_node(
@@ -238,7 +368,7 @@ def _own_node(
         isolated = [(egress.get(key), True), (ingress.get(key), False)]
         nodes = [n for n in own_node.get(key, ()) if n not in pod_ips]
         for side, outwards in isolated:
-            if side is None or not side.isolated:
+            if side is None or not side.restricted:
                 continue
             for ip in member.ips:
                 for node in nodes:

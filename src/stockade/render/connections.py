@@ -3,8 +3,9 @@ ipBlocks name, and what each may open to each. ``matrix -o dot|svg`` and ``repor
 
 Everything here comes from the engine (``ClassRows`` for groups, ``address_connections`` for
 address ranges); this module only lays the two out as one square of nodes. An edge is
-*decided* by policy when its source is isolated for egress or its destination for ingress;
-the others are unrestricted (both ends open) and are summarised rather than drawn.
+*decided* by policy when its source is isolated for egress or its destination for ingress,
+or a cluster-wide policy with rules in that direction selects it; the others are
+unrestricted (both ends open) and are summarised rather than drawn.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.matrix import ClassRows, Spans
 from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
 from stockade.engine.traffic import Endpoint
+from stockade.model.types import PolicyType
 from stockade.render.groups import group_names
 from stockade.render.matrix import node_traffic
 
@@ -38,6 +40,9 @@ class Node:
     isolated_egress: tuple[int, ...]
     host_network: bool = False
     address_range: AddressRange | None = None
+    # Indices of the cluster-wide policies with rules in that direction that select it.
+    tiered_ingress: tuple[int, ...] = ()
+    tiered_egress: tuple[int, ...] = ()
 
     @property
     def is_address(self) -> bool:
@@ -58,12 +63,21 @@ class ConnectionGraph:
 
     def decided(self, src: int, dst: int) -> bool:
         """True when a policy had a say: the source isolated for egress, or the
-        destination for ingress."""
-        return bool(self.nodes[src].isolated_egress or self.nodes[dst].isolated_ingress)
+        destination for ingress, or selected by a cluster-wide policy for it."""
+        a, b = self.nodes[src], self.nodes[dst]
+        return bool(a.isolated_egress or b.isolated_ingress or a.tiered_egress
+                    or b.tiered_ingress)
 
     def text(self, src: int, dst: int) -> str:
         code = int(self.cells[src, dst])
         return "" if code == NOT_COMPUTED else self.texts[code]
+
+
+def _selecting(engine: Engine, direction: PolicyType, cls: int) -> tuple[int, ...]:
+    """The cluster-wide policies with rules in ``direction`` whose subject holds ``cls``
+    (never a host-network class)."""
+    return tuple(k for k, cp in enumerate(engine.tiers.compiled)
+                 if cp.rules[direction] and cp.subjects[cls])
 
 
 def connection_graph(engine: Engine, owner: Mapping[str, str] | None = None,
@@ -77,7 +91,9 @@ def connection_graph(engine: Engine, owner: Mapping[str, str] | None = None,
         nodes.append(Node(name, cls.namespace,
                           tuple(engine.pods[i].key for i in cls.members), Endpoint(rep),
                           tuple(engine.isolating[INGRESS][cls.index]),
-                          tuple(engine.isolating[EGRESS][cls.index]), cls.host_network))
+                          tuple(engine.isolating[EGRESS][cls.index]), cls.host_network,
+                          tiered_ingress=_selecting(engine, INGRESS, cls.index),
+                          tiered_egress=_selecting(engine, EGRESS, cls.index)))
     ranges = address_ranges(engine)
     for r in ranges:
         nodes.append(Node(r.name, "", (), Endpoint(None, r.address), (), (),

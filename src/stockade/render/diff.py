@@ -16,12 +16,15 @@ from typing import IO, Any
 
 from stockade.engine.attribution import (
     ALLOWS,
+    DENIES,
     ISOLATES,
     NO_LONGER_ALLOWS,
+    NO_LONGER_DENIES,
     UNISOLATED,
     Cause,
 )
 from stockade.engine.diff_result import ConnectionChange, DiffResult, PortResult
+from stockade.model.types import PolicyType
 from stockade.render.escape import escape
 from stockade.render.query import match_text
 from stockade.render.style import Style
@@ -44,6 +47,8 @@ def cause_text(cause: Cause) -> str:
     ports[0]) now allows TCP 5432``."""
     conn = f"{cause.protocol.value} {cause.port}"
     direction = (cause.direction.value.lower() if cause.direction is not None else "")
+    if cause.tier and cause.direction is not None:
+        return _tiered_text(cause, conn)
     if cause.what == ALLOWS and cause.direction is not None:
         return (f"{cause.policy} {cause.rule} "
                 f"({match_text(cause.direction, cause.peer, cause.port_entry)}) now allows "
@@ -60,6 +65,23 @@ def cause_text(cause: Cause) -> str:
     return f"{cause.what}: {'; '.join(cause.reasons)}"
 
 
+_TIER_VERBS = {ALLOWS: "now accepts", DENIES: "now denies",
+               NO_LONGER_ALLOWS: "no longer accepts", NO_LONGER_DENIES: "no longer denies"}
+
+
+def _tiered_text(cause: Cause, conn: str) -> str:
+    """``admin ClusterNetworkPolicy/x ingress[1] now denies TCP 80 (from[0], any port)``:
+    the rule of a cluster-wide policy that decides (or decided) the side."""
+    assert cause.direction is not None
+    peers = "from" if cause.direction is PolicyType.INGRESS else "to"
+    peer = f"{peers}[{cause.peer}]" if cause.peer is not None else f"any {peers}"
+    port = (f"{cause.ports_field}[{cause.port_entry}]" if cause.port_entry is not None
+            else "any port")
+    before = "before: " if cause.what in (NO_LONGER_ALLOWS, NO_LONGER_DENIES) else ""
+    return (f"{cause.tier.lower()} {cause.policy} {cause.rule} {_TIER_VERBS[cause.what]} "
+            f"{conn} ({before}{peer}, {port})")
+
+
 def cause_where(cause: Cause) -> str:
     """``modified, file:line`` (the old file is marked as such)."""
     parts = [cause.change] if cause.change else []
@@ -69,8 +91,8 @@ def cause_where(cause: Cause) -> str:
 
 
 def _cause_reasons(cause: Cause) -> tuple[str, ...]:
-    return () if cause.what not in (ALLOWS, NO_LONGER_ALLOWS, UNISOLATED, ISOLATES) else (
-        cause.reasons)
+    return () if cause.what not in (ALLOWS, NO_LONGER_ALLOWS, UNISOLATED, ISOLATES, DENIES,
+                                    NO_LONGER_DENIES) else cause.reasons
 
 
 # --- text -----------------------------------------------------------------------------------
@@ -153,6 +175,7 @@ def cause_json(cause: Cause) -> dict[str, Any]:
         "file": cause.origin.file if cause.origin.file != "<input>" else None,
         "line": cause.origin.line or None, "field": cause.path or None,
         "version": cause.version,
+        "tier": cause.tier or None,
     }
 
 

@@ -1,4 +1,5 @@
-"""Read Namespaces, Nodes, Pods, NetworkPolicies, Services and workloads from a live cluster.
+"""Read Namespaces, Nodes, Pods, NetworkPolicies, Services, workloads and the cluster-wide
+policies (when their CRDs are installed) from a live cluster.
 
 Read-only (list and get, nothing else) through lightkube, with kubectl's kubeconfig rules
 (``cluster_config``), paginated lists (``limit``/``continue``), and objects returned as plain
@@ -75,6 +76,7 @@ class ClusterSource:
         self.chunk_size = chunk_size
         self.timeout = timeout
         self.warnings: list[str] = []
+        self.notes: list[str] = []
         self._warn = warn or _stderr_warning
         self._where = Where(config.label, config.server)
         self._origin = Origin(config.origin_name)
@@ -104,6 +106,15 @@ class ClusterSource:
             for kind in cluster_kinds.NAMESPACED:
                 request = Request("list", kind, namespace)
                 objects.extend(self._list(client, request))
+            missing: list[ResourceKind] = []
+            for kind in cluster_kinds.CLUSTER_POLICIES:
+                objects.extend(self._optional(client, Request("list", kind), missing))
+        if missing:
+            names = ", ".join(f"{k.plural}.{k.group}/{k.version}" for k in missing)
+            note = (f"{self.config.label}: no cluster-wide policies of these kinds: the "
+                    f"server does not serve {names} (their CRDs are not installed)")
+            self.notes.append(note)
+            print(f"note: {note}", file=sys.stderr)
         return objects
 
     def _client(self) -> Client:
@@ -142,6 +153,17 @@ class ClusterSource:
             if status_code(exc) == 404 and namespace is not None:
                 raise InputError(f'namespace "{namespace}" not found in {self.description}') \
                     from exc
+            raise translate(exc, request, self._where) from exc
+
+    def _optional(self, client: Client, request: Request,
+                  missing: list[ResourceKind]) -> Iterable[RawObject]:
+        """A CRD kind: none when the server does not serve it (added to ``missing``)."""
+        try:
+            return self._fetch(client, request)
+        except (httpx2.HTTPError, ConfigError, OSError) as exc:
+            if status_code(exc) == 404:
+                missing.append(request.resource)
+                return []
             raise translate(exc, request, self._where) from exc
 
     def _nodes(self, client: Client) -> Iterable[RawObject]:

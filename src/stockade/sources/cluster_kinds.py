@@ -51,4 +51,16 @@ NAMESPACED: tuple[ResourceKind, ...] = (
     ResourceKind("Pod", "", "v1", "pods"),
 )
 
-ALL: tuple[ResourceKind, ...] = (NAMESPACE, NODE, *NAMESPACED)
+# Cluster-wide policies are CRDs a cluster may not have installed: a kind its API server does
+# not serve is skipped with a note, not an error. They are read whatever ``-n`` says, since
+# they apply across namespaces.
+CLUSTER_POLICIES: tuple[ResourceKind, ...] = (
+    ResourceKind("ClusterNetworkPolicy", "policy.networking.k8s.io", "v1alpha2",
+                 "clusternetworkpolicies", namespaced=False),
+    ResourceKind("AdminNetworkPolicy", "policy.networking.k8s.io", "v1alpha1",
+                 "adminnetworkpolicies", namespaced=False),
+    ResourceKind("BaselineAdminNetworkPolicy", "policy.networking.k8s.io", "v1alpha1",
+                 "baselineadminnetworkpolicies", namespaced=False),
+)
+
+ALL: tuple[ResourceKind, ...] = (NAMESPACE, NODE, *NAMESPACED, *CLUSTER_POLICIES)

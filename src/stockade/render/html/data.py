@@ -21,6 +21,11 @@ from stockade.engine.classes import pod_addresses
 from stockade.engine.explain import rule_path
 from stockade.model.selectors import describe_selector
 from stockade.model.types import (
+    ClusterNetworkPolicy,
+    ClusterPolicyPeer,
+    ClusterPolicyPort,
+    LabelSelector,
+    NamespacedPod,
     NetworkPolicy,
     NetworkPolicyPeer,
     NetworkPolicyPort,
@@ -117,14 +122,70 @@ def _policy(graph: ConnectionGraph, index: int, policy: NetworkPolicy) -> dict[s
             "ignored": ignored}
 
 
+def _namespaced_text(field: str, selector: LabelSelector | None,
+                     pods: NamespacedPod | None) -> str:
+    if selector is not None:
+        return f"{field} {describe_selector(selector)}"
+    assert pods is not None
+    return (f"pods: namespaceSelector {describe_selector(pods.namespace_selector)} and "
+            f"podSelector {describe_selector(pods.pod_selector)}")
+
+
+def _cluster_peer_text(peer: ClusterPolicyPeer) -> str:
+    if peer.namespaces is not None or peer.pods is not None:
+        return _namespaced_text("namespaces", peer.namespaces, peer.pods)
+    if peer.nodes is not None:
+        return f"nodes {describe_selector(peer.nodes)}"
+    if peer.networks:
+        return f"networks {', '.join(peer.networks)}"
+    if peer.domain_names:
+        return f"domainNames {', '.join(peer.domain_names)}"
+    return "(a peer stockade does not know: fails closed)"
+
+
+def _cluster_port_text(port: ClusterPolicyPort) -> str:
+    if port.name:
+        return f"named port {port.name}"
+    if port.first == port.last:
+        return f"{port.protocol} {port.first}"
+    if (port.first, port.last) == (1, 65535):
+        return f"{port.protocol} (every port)"
+    return f"{port.protocol} {port.first}-{port.last}"
+
+
+def _cluster_policy(graph: ConnectionGraph, index: int,
+                    policy: ClusterNetworkPolicy) -> dict[str, Any]:
+    compiled = graph.engine.tiers.compiled[index]
+    rules = []
+    for direction in (PolicyType.INGRESS, PolicyType.EGRESS):
+        anyone = "any source" if direction is PolicyType.INGRESS else "any destination"
+        for i, rule in enumerate(policy.rules(direction)):
+            rules.append({"path": rule_path(direction, i), "name": rule.name,
+                          "action": rule.action_text or rule.action.value,
+                          "peers": [_cluster_peer_text(p) for p in rule.peers] or [anyone],
+                          "ports": ([_cluster_port_text(p) for p in rule.ports]
+                                    if rule.ports is not None else ["any port"])})
+    subject = policy.subject
+    return {"key": policy.key, "ns": "", "name": policy.name, "origin": str(policy.origin),
+            "tier": policy.tier.value,
+            "priority": policy.priority if policy.has_priority else None,
+            "subject": _namespaced_text("namespaces", subject.namespaces, subject.pods),
+            "subjects": np.flatnonzero(compiled.subjects).tolist(), "rules": rules,
+            "types": [], "ignored": []}
+
+
 def _range(r: AddressRange) -> dict[str, Any]:
     return {"family": r.family, "address": str(r.address), "blocks": list(r.blocks)}
 
 
 def _node(graph: ConnectionGraph, i: int) -> dict[str, Any]:
     node = graph.nodes[i]
+    first = len(graph.engine.policies)  # cluster-wide policies follow the NetworkPolicies
     out: dict[str, Any] = {"name": node.name, "ns": node.namespace,
                            "in": list(node.isolated_ingress), "out": list(node.isolated_egress)}
+    if node.tiered_ingress or node.tiered_egress:
+        out["tieredIn"] = [first + k for k in node.tiered_ingress]
+        out["tieredOut"] = [first + k for k in node.tiered_egress]
     if node.address_range is not None:
         out["range"] = _range(node.address_range)
         return out
@@ -175,7 +236,9 @@ def report_data(graph: ConnectionGraph, reasons: CellReasons, *, title: str,
         "texts": list(graph.texts),
         "levels": [LEVELS.get(t, 1) for t in graph.texts],
         "cells": graph.cells.ravel().tolist(),
-        "policies": [_policy(graph, i, p) for i, p in enumerate(engine.policies)],
+        "policies": [*(_policy(graph, i, p) for i, p in enumerate(engine.policies)),
+                     *(_cluster_policy(graph, k, p)
+                       for k, p in enumerate(engine.cluster_policies))],
         "reasons": {
             "tokens": list(TOKENS),
             "lines": table.lines,

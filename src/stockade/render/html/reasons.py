@@ -23,8 +23,9 @@ from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.explain import DirectionVerdict
 from stockade.engine.ports import MAX_PORT, MIN_PORT, PROTOCOLS, PortSpan, parse_connections
+from stockade.engine.tiers import CompiledClusterRule
 from stockade.engine.traffic import Endpoint, Traffic
-from stockade.model.types import PolicyType, Protocol
+from stockade.model.types import PolicyType, Protocol, Tier
 from stockade.render.connections import NOT_COMPUTED, ConnectionGraph
 from stockade.render.query import side_text
 from stockade.render.style import Style
@@ -135,7 +136,10 @@ class _Explainer:
         self.graph = graph
         self.engine: Engine = graph.engine
         self.table = ReasonTable()
-        self.policy_index = {p.key: i for i, p in enumerate(self.engine.policies)}
+        # NetworkPolicies, then cluster-wide policies: the page's list of policies.
+        keys = [p.key for p in self.engine.policies]
+        keys += [p.key for p in self.engine.cluster_policies]
+        self.policy_index = {key: i for i, key in enumerate(keys)}
         pod_index = {p.key: i for i, p in enumerate(self.engine.pods)}
         self.members = [[pod_index[k] for k in node.members[:8]] for node in graph.nodes]
         self.host_network = any(p.host_network for p in self.engine.pods)
@@ -224,12 +228,22 @@ class _Explainer:
         the port: the policies isolating it, host networking, its address families when
         those policies have ipBlock peers (only they read the peer's address of the
         connection's family) and, for ingress, its declared ports of the names those
-        policies' rules use (named ports resolve on the destination). An address range is a
-        kind of its own."""
+        policies' rules use (named ports resolve on the destination); the same for the
+        cluster-wide policies selecting it (their stacks of rules, per tier). An address
+        range is a kind of its own."""
         compiled = self.engine.compiled
+        tiers = self.engine.tiers
 
         def rules(policies: tuple[int, ...], direction: PolicyType) -> list[CompiledRule]:
             return [r for i in policies for r in compiled[i].rules[direction]]
+
+        def stacks(cls: int, direction: PolicyType) -> tuple[int, int]:
+            return (int(tiers.stack_of[Tier.ADMIN, direction][cls]),
+                    int(tiers.stack_of[Tier.BASELINE, direction][cls]))
+
+        def cluster_rules(cls: int, direction: PolicyType) -> list[CompiledClusterRule]:
+            return [*tiers.stack(Tier.ADMIN, direction, cls),
+                    *tiers.stack(Tier.BASELINE, direction, cls)]
 
         egress: list[object] = []
         ingress: list[object] = []
@@ -242,18 +256,23 @@ class _Explainer:
             families = tuple(a.version for a in pod_addresses(pod))
             out, into = rules(node.isolated_egress, EGRESS), rules(node.isolated_ingress, INGRESS)
             blocks = [any(cp.block is not None for r in rs for cp in r.peers) for rs in (out, into)]
+            cls = int(self.engine.pod_class[self.members[i][0]])
+            c_out, c_into = cluster_rules(cls, EGRESS), cluster_rules(cls, INGRESS)
+            blocks[0] = blocks[0] or any(r.block_members for r in c_out)
             names = {p.name for r in into for p in r.ports if p.name}
+            names |= {p.name for r in c_into for p in r.ports if p.name}
             ports = tuple((p.name, p.protocol, p.container_port)
                           for p in pod.container_ports() if p.name in names)
-            egress.append((node.isolated_egress, pod.host_network, blocks[0] and families))
+            egress.append((node.isolated_egress, pod.host_network, blocks[0] and families,
+                           stacks(cls, EGRESS)))
             ingress.append((node.isolated_ingress, pod.host_network, blocks[1] and families,
-                            ports))
+                            ports, stacks(cls, INGRESS)))
         return egress, ingress
 
     def _word(self, side: DirectionVerdict, subject: _Templater,
               peer: _Templater) -> tuple[int, bool]:
         """The side's id, and whether its text leaves the subject unnamed (reusable)."""
-        if not side.isolated:
+        if not side.isolated and not side.tiered:
             # A line without tokens is shown as it is, so skipping the substitution for
             # the few fixed notes is safe whatever they say.
             found = self._open.get(side.note)
@@ -264,7 +283,10 @@ class _Explainer:
         first, rest = side_text(side, _PLAIN)
         text = "\n".join((first, *rest))
         ids = tuple(self.table.line(t) for t in peer(text).split("\n"))
-        allowing = tuple(sorted({self.policy_index[m.policy] for m in side.allowed_by}))
+        allowers = {m.policy for m in side.allowed_by}
+        if side.allowed and side.decided_by is not None:
+            allowers.add(side.decided_by.policy)
+        allowing = tuple(sorted(self.policy_index[key] for key in allowers))
         return self.table.side(ids, allowing), not subject.occurs_in(text)
 
     def example(self, cell: _Cell, proto: Protocol, port: int) -> int:

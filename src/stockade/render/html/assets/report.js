@@ -49,7 +49,8 @@
   const cellAt = (s, d) => D.cells[s * N + d];
   const levelOf = (s, d) => { const c = cellAt(s, d); return c < 0 ? -1 : D.levels[c]; };
   const textOf = (s, d) => { const c = cellAt(s, d); return c < 0 ? "" : D.texts[c]; };
-  const decided = (s, d) => D.nodes[s].out.length > 0 || D.nodes[d].in.length > 0;
+  const decided = (s, d) => D.nodes[s].out.length > 0 || D.nodes[d].in.length > 0 ||
+    (D.nodes[s].tieredOut || []).length > 0 || (D.nodes[d].tieredIn || []).length > 0;
   const isAddress = (i) => !!D.nodes[i].range;
   const nsName = (ns) => (ns === OUTSIDE ? "outside the cluster" : ns);
   const shortName = (i) => { const n = D.nodes[i]; return n.ns ? n.name.slice(n.ns.length + 1) : n.name; };
@@ -496,6 +497,10 @@
       parts.push(el("h3", {}, "Isolated"));
       const iso = (list, dir) => el("div", {}, `${dir}: `, list.length ? list.map((k) => el("a", { class: "link chip iso", onclick: () => showPolicy(k) }, D.policies[k].key)) : "no (every connection allowed on this side)");
       parts.push(iso(n.in, "ingress"), iso(n.out, "egress"));
+      if (n.tieredIn || n.tieredOut) {
+        const tiered = (list, dir) => el("div", {}, `${dir}: `, list.length ? list.map((k) => el("a", { class: "link chip iso", onclick: () => showPolicy(k) }, D.policies[k].key)) : "none");
+        parts.push(el("h3", {}, "Selected by cluster-wide policies"), tiered(n.tieredIn, "ingress"), tiered(n.tieredOut, "egress"));
+      }
       parts.push(el("h3", {}, `Pods (${n.members.length})`), el("div", {}, n.members.slice(0, 50).join(", "), n.members.length > 50 ? ` ... and ${n.members.length - 50} more` : ""));
       if (n.ips.length) parts.push(el("div", { class: "muted" }, `${n.members[0]}: ${n.ips.join(", ")}`));
       const labels = Object.entries(n.labels);
@@ -518,12 +523,19 @@
     const p = D.policies[k];
     const card = el("div", { class: `policy${state.policy === k ? " selected" : ""}`, id: `policy-${k}`, "data-policy": p.key });
     card.append(el("h3", {}, el("a", { class: "link", onclick: () => showPolicy(k) }, p.key), el("span", { class: "muted" }, `  ${p.origin}`)));
-    card.append(el("div", {}, "podSelector ", el("code", {}, p.podSelector), ` · policyTypes ${p.types.join(", ")}`));
-    card.append(el("div", {}, `isolates ${plural(p.subjects.length, "group")}: `, ...p.subjects.slice(0, 30).map((i) => el("span", {}, nodeLink(i), " ")), p.subjects.length > 30 ? `... and ${p.subjects.length - 30} more` : ""));
-    if (!p.rules.length) card.append(el("div", { class: "rule muted" }, "no rules: denies everything on the directions it isolates"));
+    if (p.tier) {  // a cluster-wide policy: its tier and priority, subject, rules with actions
+      card.append(el("div", {}, `${p.tier} tier${p.priority === null ? "" : ` · priority ${p.priority}`} · subject `, el("code", {}, p.subject)));
+      card.append(el("div", {}, `selects ${plural(p.subjects.length, "group")}: `, ...p.subjects.slice(0, 30).map((i) => el("span", {}, nodeLink(i), " ")), p.subjects.length > 30 ? `... and ${p.subjects.length - 30} more` : ""));
+      if (!p.rules.length) card.append(el("div", { class: "rule muted" }, "no rules: changes nothing"));
+    } else {
+      card.append(el("div", {}, "podSelector ", el("code", {}, p.podSelector), ` · policyTypes ${p.types.join(", ")}`));
+      card.append(el("div", {}, `isolates ${plural(p.subjects.length, "group")}: `, ...p.subjects.slice(0, 30).map((i) => el("span", {}, nodeLink(i), " ")), p.subjects.length > 30 ? `... and ${p.subjects.length - 30} more` : ""));
+      if (!p.rules.length) card.append(el("div", { class: "rule muted" }, "no rules: denies everything on the directions it isolates"));
+    }
     for (const r of p.rules) {
       const dir = r.path.startsWith("ingress") ? "from" : "to";
-      card.append(el("div", { class: "rule" }, el("b", {}, r.path), `: ${dir} `, el("code", {}, r.peers.join("; ")), " on ", el("code", {}, r.ports.join(", "))));
+      const head = r.action ? [el("b", {}, r.path), r.name ? ` "${r.name}"` : "", `: ${r.action} ${dir} `] : [el("b", {}, r.path), `: ${dir} `];
+      card.append(el("div", { class: "rule" }, ...head, el("code", {}, r.peers.join("; ")), " on ", el("code", {}, r.ports.join(", "))));
     }
     if (p.ignored.length) card.append(el("div", { class: "rule muted" }, `${p.ignored.join(", ")} rules ignored: policyTypes does not list them`));
     const f = findingBlock(findingsOfPolicy.get(k));

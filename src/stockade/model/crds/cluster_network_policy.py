@@ -1,0 +1,406 @@
+"""The validation keywords of upstream's ClusterNetworkPolicy CRD (generated, do not edit).
+
+Source: kubernetes-sigs/network-policy-api v0.2.0, config/crd/experimental/policy.networking.k8s.io_clusternetworkpolicies.yaml
+Regenerate with ``python scripts/derive_crd_schemas.py <network-policy-api checkout>``.
+"""
+# ruff: noqa: E501
+
+from typing import Any
+
+KIND = 'ClusterNetworkPolicy'
+GROUP = 'policy.networking.k8s.io'
+VERSION = 'v1alpha2'
+SCHEMA: dict[str, Any] = {'type': 'object',
+ 'required': ['metadata', 'spec'],
+ 'properties': {'apiVersion': {'type': 'string'},
+                'kind': {'type': 'string'},
+                'metadata': {'type': 'object'},
+                'spec': {'type': 'object',
+                         'required': ['priority', 'subject', 'tier'],
+                         'properties': {'egress': {'type': 'array',
+                                                   'maxItems': 25,
+                                                   'items': {'type': 'object',
+                                                             'required': ['action', 'to'],
+                                                             'rules': [['!(self.to.exists(peer, '
+                                                                        'has(peer.networks) || '
+                                                                        'has(peer.nodes) || '
+                                                                        'has(peer.domainNames)) && '
+                                                                        'has(self.protocols) && '
+                                                                        'self.protocols.exists(protocol, '
+                                                                        'has(protocol.destinationNamedPort)))',
+                                                                        'networks/nodes/domainNames '
+                                                                        'peer cannot be set with '
+                                                                        'namedPorts since there '
+                                                                        'are no namedPorts for '
+                                                                        'networks/nodes/domainNames']],
+                                                             'properties': {'action': {'type': 'string',
+                                                                                       'enum': ['Accept',
+                                                                                                'Deny',
+                                                                                                'Pass']},
+                                                                            'name': {'type': 'string',
+                                                                                     'maxLength': 100},
+                                                                            'protocols': {'type': 'array',
+                                                                                          'minItems': 1,
+                                                                                          'maxItems': 25,
+                                                                                          'items': {'type': 'object',
+                                                                                                    'minProperties': 1,
+                                                                                                    'maxProperties': 1,
+                                                                                                    'properties': {'destinationNamedPort': {'type': 'string'},
+                                                                                                                   'sctp': {'type': 'object',
+                                                                                                                            'minProperties': 1,
+                                                                                                                            'properties': {'destinationPort': {'type': 'object',
+                                                                                                                                                               'minProperties': 1,
+                                                                                                                                                               'maxProperties': 1,
+                                                                                                                                                               'properties': {'number': {'type': 'integer',
+                                                                                                                                                                                         'minimum': 1,
+                                                                                                                                                                                         'maximum': 65535},
+                                                                                                                                                                              'range': {'type': 'object',
+                                                                                                                                                                                        'required': ['end',
+                                                                                                                                                                                                     'start'],
+                                                                                                                                                                                        'rules': [['self.start '
+                                                                                                                                                                                                   '< '
+                                                                                                                                                                                                   'self.end',
+                                                                                                                                                                                                   'Start '
+                                                                                                                                                                                                   'port '
+                                                                                                                                                                                                   'must '
+                                                                                                                                                                                                   'be '
+                                                                                                                                                                                                   'less '
+                                                                                                                                                                                                   'than '
+                                                                                                                                                                                                   'End '
+                                                                                                                                                                                                   'port']],
+                                                                                                                                                                                        'properties': {'end': {'type': 'integer',
+                                                                                                                                                                                                               'minimum': 1,
+                                                                                                                                                                                                               'maximum': 65535},
+                                                                                                                                                                                                       'start': {'type': 'integer',
+                                                                                                                                                                                                                 'minimum': 1,
+                                                                                                                                                                                                                 'maximum': 65535}}}}}}},
+                                                                                                                   'tcp': {'type': 'object',
+                                                                                                                           'minProperties': 1,
+                                                                                                                           'properties': {'destinationPort': {'type': 'object',
+                                                                                                                                                              'minProperties': 1,
+                                                                                                                                                              'maxProperties': 1,
+                                                                                                                                                              'properties': {'number': {'type': 'integer',
+                                                                                                                                                                                        'minimum': 1,
+                                                                                                                                                                                        'maximum': 65535},
+                                                                                                                                                                             'range': {'type': 'object',
+                                                                                                                                                                                       'required': ['end',
+                                                                                                                                                                                                    'start'],
+                                                                                                                                                                                       'rules': [['self.start '
+                                                                                                                                                                                                  '< '
+                                                                                                                                                                                                  'self.end',
+                                                                                                                                                                                                  'Start '
+                                                                                                                                                                                                  'port '
+                                                                                                                                                                                                  'must '
+                                                                                                                                                                                                  'be '
+                                                                                                                                                                                                  'less '
+                                                                                                                                                                                                  'than '
+                                                                                                                                                                                                  'End '
+                                                                                                                                                                                                  'port']],
+                                                                                                                                                                                       'properties': {'end': {'type': 'integer',
+                                                                                                                                                                                                              'minimum': 1,
+                                                                                                                                                                                                              'maximum': 65535},
+                                                                                                                                                                                                      'start': {'type': 'integer',
+                                                                                                                                                                                                                'minimum': 1,
+                                                                                                                                                                                                                'maximum': 65535}}}}}}},
+                                                                                                                   'udp': {'type': 'object',
+                                                                                                                           'minProperties': 1,
+                                                                                                                           'properties': {'destinationPort': {'type': 'object',
+                                                                                                                                                              'minProperties': 1,
+                                                                                                                                                              'maxProperties': 1,
+                                                                                                                                                              'properties': {'number': {'type': 'integer',
+                                                                                                                                                                                        'minimum': 1,
+                                                                                                                                                                                        'maximum': 65535},
+                                                                                                                                                                             'range': {'type': 'object',
+                                                                                                                                                                                       'required': ['end',
+                                                                                                                                                                                                    'start'],
+                                                                                                                                                                                       'rules': [['self.start '
+                                                                                                                                                                                                  '< '
+                                                                                                                                                                                                  'self.end',
+                                                                                                                                                                                                  'Start '
+                                                                                                                                                                                                  'port '
+                                                                                                                                                                                                  'must '
+                                                                                                                                                                                                  'be '
+                                                                                                                                                                                                  'less '
+                                                                                                                                                                                                  'than '
+                                                                                                                                                                                                  'End '
+                                                                                                                                                                                                  'port']],
+                                                                                                                                                                                       'properties': {'end': {'type': 'integer',
+                                                                                                                                                                                                              'minimum': 1,
+                                                                                                                                                                                                              'maximum': 65535},
+                                                                                                                                                                                                      'start': {'type': 'integer',
+                                                                                                                                                                                                                'minimum': 1,
+                                                                                                                                                                                                                'maximum': 65535}}}}}}}}}},
+                                                                            'to': {'type': 'array',
+                                                                                   'minItems': 1,
+                                                                                   'maxItems': 25,
+                                                                                   'items': {'type': 'object',
+                                                                                             'minProperties': 1,
+                                                                                             'maxProperties': 1,
+                                                                                             'properties': {'domainNames': {'type': 'array',
+                                                                                                                            'minItems': 1,
+                                                                                                                            'maxItems': 25,
+                                                                                                                            'x-kubernetes-list-type': 'set',
+                                                                                                                            'items': {'type': 'string',
+                                                                                                                                      'pattern': '^(\\*\\.)?([a-zA-z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\\.)+[a-zA-z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\\.?$'}},
+                                                                                                            'namespaces': {'type': 'object',
+                                                                                                                           'properties': {'matchExpressions': {'type': 'array',
+                                                                                                                                                               'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                               'items': {'type': 'object',
+                                                                                                                                                                         'required': ['key',
+                                                                                                                                                                                      'operator'],
+                                                                                                                                                                         'properties': {'key': {'type': 'string'},
+                                                                                                                                                                                        'operator': {'type': 'string'},
+                                                                                                                                                                                        'values': {'type': 'array',
+                                                                                                                                                                                                   'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                                   'items': {'type': 'string'}}}}},
+                                                                                                                                          'matchLabels': {'type': 'object',
+                                                                                                                                                          'additionalProperties': {'type': 'string'}}}},
+                                                                                                            'networks': {'type': 'array',
+                                                                                                                         'minItems': 1,
+                                                                                                                         'maxItems': 25,
+                                                                                                                         'x-kubernetes-list-type': 'set',
+                                                                                                                         'items': {'type': 'string',
+                                                                                                                                   'maxLength': 43,
+                                                                                                                                   'rules': [['isCIDR(self)',
+                                                                                                                                              'Invalid '
+                                                                                                                                              'CIDR '
+                                                                                                                                              'format '
+                                                                                                                                              'provided']]}},
+                                                                                                            'nodes': {'type': 'object',
+                                                                                                                      'properties': {'matchExpressions': {'type': 'array',
+                                                                                                                                                          'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                          'items': {'type': 'object',
+                                                                                                                                                                    'required': ['key',
+                                                                                                                                                                                 'operator'],
+                                                                                                                                                                    'properties': {'key': {'type': 'string'},
+                                                                                                                                                                                   'operator': {'type': 'string'},
+                                                                                                                                                                                   'values': {'type': 'array',
+                                                                                                                                                                                              'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                              'items': {'type': 'string'}}}}},
+                                                                                                                                     'matchLabels': {'type': 'object',
+                                                                                                                                                     'additionalProperties': {'type': 'string'}}}},
+                                                                                                            'pods': {'type': 'object',
+                                                                                                                     'required': ['podSelector'],
+                                                                                                                     'properties': {'namespaceSelector': {'type': 'object',
+                                                                                                                                                          'properties': {'matchExpressions': {'type': 'array',
+                                                                                                                                                                                              'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                              'items': {'type': 'object',
+                                                                                                                                                                                                        'required': ['key',
+                                                                                                                                                                                                                     'operator'],
+                                                                                                                                                                                                        'properties': {'key': {'type': 'string'},
+                                                                                                                                                                                                                       'operator': {'type': 'string'},
+                                                                                                                                                                                                                       'values': {'type': 'array',
+                                                                                                                                                                                                                                  'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                                                                  'items': {'type': 'string'}}}}},
+                                                                                                                                                                         'matchLabels': {'type': 'object',
+                                                                                                                                                                                         'additionalProperties': {'type': 'string'}}}},
+                                                                                                                                    'podSelector': {'type': 'object',
+                                                                                                                                                    'properties': {'matchExpressions': {'type': 'array',
+                                                                                                                                                                                        'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                        'items': {'type': 'object',
+                                                                                                                                                                                                  'required': ['key',
+                                                                                                                                                                                                               'operator'],
+                                                                                                                                                                                                  'properties': {'key': {'type': 'string'},
+                                                                                                                                                                                                                 'operator': {'type': 'string'},
+                                                                                                                                                                                                                 'values': {'type': 'array',
+                                                                                                                                                                                                                            'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                                                            'items': {'type': 'string'}}}}},
+                                                                                                                                                                   'matchLabels': {'type': 'object',
+                                                                                                                                                                                   'additionalProperties': {'type': 'string'}}}}}}}}}}}},
+                                        'ingress': {'type': 'array',
+                                                    'maxItems': 25,
+                                                    'items': {'type': 'object',
+                                                              'required': ['action', 'from'],
+                                                              'properties': {'action': {'type': 'string',
+                                                                                        'enum': ['Accept',
+                                                                                                 'Deny',
+                                                                                                 'Pass']},
+                                                                             'from': {'type': 'array',
+                                                                                      'minItems': 1,
+                                                                                      'maxItems': 25,
+                                                                                      'items': {'type': 'object',
+                                                                                                'minProperties': 1,
+                                                                                                'maxProperties': 1,
+                                                                                                'properties': {'namespaces': {'type': 'object',
+                                                                                                                              'properties': {'matchExpressions': {'type': 'array',
+                                                                                                                                                                  'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                  'items': {'type': 'object',
+                                                                                                                                                                            'required': ['key',
+                                                                                                                                                                                         'operator'],
+                                                                                                                                                                            'properties': {'key': {'type': 'string'},
+                                                                                                                                                                                           'operator': {'type': 'string'},
+                                                                                                                                                                                           'values': {'type': 'array',
+                                                                                                                                                                                                      'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                                      'items': {'type': 'string'}}}}},
+                                                                                                                                             'matchLabels': {'type': 'object',
+                                                                                                                                                             'additionalProperties': {'type': 'string'}}}},
+                                                                                                               'pods': {'type': 'object',
+                                                                                                                        'required': ['podSelector'],
+                                                                                                                        'properties': {'namespaceSelector': {'type': 'object',
+                                                                                                                                                             'properties': {'matchExpressions': {'type': 'array',
+                                                                                                                                                                                                 'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                                 'items': {'type': 'object',
+                                                                                                                                                                                                           'required': ['key',
+                                                                                                                                                                                                                        'operator'],
+                                                                                                                                                                                                           'properties': {'key': {'type': 'string'},
+                                                                                                                                                                                                                          'operator': {'type': 'string'},
+                                                                                                                                                                                                                          'values': {'type': 'array',
+                                                                                                                                                                                                                                     'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                                                                     'items': {'type': 'string'}}}}},
+                                                                                                                                                                            'matchLabels': {'type': 'object',
+                                                                                                                                                                                            'additionalProperties': {'type': 'string'}}}},
+                                                                                                                                       'podSelector': {'type': 'object',
+                                                                                                                                                       'properties': {'matchExpressions': {'type': 'array',
+                                                                                                                                                                                           'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                           'items': {'type': 'object',
+                                                                                                                                                                                                     'required': ['key',
+                                                                                                                                                                                                                  'operator'],
+                                                                                                                                                                                                     'properties': {'key': {'type': 'string'},
+                                                                                                                                                                                                                    'operator': {'type': 'string'},
+                                                                                                                                                                                                                    'values': {'type': 'array',
+                                                                                                                                                                                                                               'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                                                               'items': {'type': 'string'}}}}},
+                                                                                                                                                                      'matchLabels': {'type': 'object',
+                                                                                                                                                                                      'additionalProperties': {'type': 'string'}}}}}}}}},
+                                                                             'name': {'type': 'string',
+                                                                                      'maxLength': 100},
+                                                                             'protocols': {'type': 'array',
+                                                                                           'minItems': 1,
+                                                                                           'maxItems': 25,
+                                                                                           'items': {'type': 'object',
+                                                                                                     'minProperties': 1,
+                                                                                                     'maxProperties': 1,
+                                                                                                     'properties': {'destinationNamedPort': {'type': 'string'},
+                                                                                                                    'sctp': {'type': 'object',
+                                                                                                                             'minProperties': 1,
+                                                                                                                             'properties': {'destinationPort': {'type': 'object',
+                                                                                                                                                                'minProperties': 1,
+                                                                                                                                                                'maxProperties': 1,
+                                                                                                                                                                'properties': {'number': {'type': 'integer',
+                                                                                                                                                                                          'minimum': 1,
+                                                                                                                                                                                          'maximum': 65535},
+                                                                                                                                                                               'range': {'type': 'object',
+                                                                                                                                                                                         'required': ['end',
+                                                                                                                                                                                                      'start'],
+                                                                                                                                                                                         'rules': [['self.start '
+                                                                                                                                                                                                    '< '
+                                                                                                                                                                                                    'self.end',
+                                                                                                                                                                                                    'Start '
+                                                                                                                                                                                                    'port '
+                                                                                                                                                                                                    'must '
+                                                                                                                                                                                                    'be '
+                                                                                                                                                                                                    'less '
+                                                                                                                                                                                                    'than '
+                                                                                                                                                                                                    'End '
+                                                                                                                                                                                                    'port']],
+                                                                                                                                                                                         'properties': {'end': {'type': 'integer',
+                                                                                                                                                                                                                'minimum': 1,
+                                                                                                                                                                                                                'maximum': 65535},
+                                                                                                                                                                                                        'start': {'type': 'integer',
+                                                                                                                                                                                                                  'minimum': 1,
+                                                                                                                                                                                                                  'maximum': 65535}}}}}}},
+                                                                                                                    'tcp': {'type': 'object',
+                                                                                                                            'minProperties': 1,
+                                                                                                                            'properties': {'destinationPort': {'type': 'object',
+                                                                                                                                                               'minProperties': 1,
+                                                                                                                                                               'maxProperties': 1,
+                                                                                                                                                               'properties': {'number': {'type': 'integer',
+                                                                                                                                                                                         'minimum': 1,
+                                                                                                                                                                                         'maximum': 65535},
+                                                                                                                                                                              'range': {'type': 'object',
+                                                                                                                                                                                        'required': ['end',
+                                                                                                                                                                                                     'start'],
+                                                                                                                                                                                        'rules': [['self.start '
+                                                                                                                                                                                                   '< '
+                                                                                                                                                                                                   'self.end',
+                                                                                                                                                                                                   'Start '
+                                                                                                                                                                                                   'port '
+                                                                                                                                                                                                   'must '
+                                                                                                                                                                                                   'be '
+                                                                                                                                                                                                   'less '
+                                                                                                                                                                                                   'than '
+                                                                                                                                                                                                   'End '
+                                                                                                                                                                                                   'port']],
+                                                                                                                                                                                        'properties': {'end': {'type': 'integer',
+                                                                                                                                                                                                               'minimum': 1,
+                                                                                                                                                                                                               'maximum': 65535},
+                                                                                                                                                                                                       'start': {'type': 'integer',
+                                                                                                                                                                                                                 'minimum': 1,
+                                                                                                                                                                                                                 'maximum': 65535}}}}}}},
+                                                                                                                    'udp': {'type': 'object',
+                                                                                                                            'minProperties': 1,
+                                                                                                                            'properties': {'destinationPort': {'type': 'object',
+                                                                                                                                                               'minProperties': 1,
+                                                                                                                                                               'maxProperties': 1,
+                                                                                                                                                               'properties': {'number': {'type': 'integer',
+                                                                                                                                                                                         'minimum': 1,
+                                                                                                                                                                                         'maximum': 65535},
+                                                                                                                                                                              'range': {'type': 'object',
+                                                                                                                                                                                        'required': ['end',
+                                                                                                                                                                                                     'start'],
+                                                                                                                                                                                        'rules': [['self.start '
+                                                                                                                                                                                                   '< '
+                                                                                                                                                                                                   'self.end',
+                                                                                                                                                                                                   'Start '
+                                                                                                                                                                                                   'port '
+                                                                                                                                                                                                   'must '
+                                                                                                                                                                                                   'be '
+                                                                                                                                                                                                   'less '
+                                                                                                                                                                                                   'than '
+                                                                                                                                                                                                   'End '
+                                                                                                                                                                                                   'port']],
+                                                                                                                                                                                        'properties': {'end': {'type': 'integer',
+                                                                                                                                                                                                               'minimum': 1,
+                                                                                                                                                                                                               'maximum': 65535},
+                                                                                                                                                                                                       'start': {'type': 'integer',
+                                                                                                                                                                                                                 'minimum': 1,
+                                                                                                                                                                                                                 'maximum': 65535}}}}}}}}}}}}},
+                                        'priority': {'type': 'integer',
+                                                     'minimum': 0,
+                                                     'maximum': 1000},
+                                        'subject': {'type': 'object',
+                                                    'minProperties': 1,
+                                                    'maxProperties': 1,
+                                                    'properties': {'namespaces': {'type': 'object',
+                                                                                  'properties': {'matchExpressions': {'type': 'array',
+                                                                                                                      'x-kubernetes-list-type': 'atomic',
+                                                                                                                      'items': {'type': 'object',
+                                                                                                                                'required': ['key',
+                                                                                                                                             'operator'],
+                                                                                                                                'properties': {'key': {'type': 'string'},
+                                                                                                                                               'operator': {'type': 'string'},
+                                                                                                                                               'values': {'type': 'array',
+                                                                                                                                                          'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                          'items': {'type': 'string'}}}}},
+                                                                                                 'matchLabels': {'type': 'object',
+                                                                                                                 'additionalProperties': {'type': 'string'}}}},
+                                                                   'pods': {'type': 'object',
+                                                                            'required': ['podSelector'],
+                                                                            'properties': {'namespaceSelector': {'type': 'object',
+                                                                                                                 'properties': {'matchExpressions': {'type': 'array',
+                                                                                                                                                     'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                     'items': {'type': 'object',
+                                                                                                                                                               'required': ['key',
+                                                                                                                                                                            'operator'],
+                                                                                                                                                               'properties': {'key': {'type': 'string'},
+                                                                                                                                                                              'operator': {'type': 'string'},
+                                                                                                                                                                              'values': {'type': 'array',
+                                                                                                                                                                                         'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                         'items': {'type': 'string'}}}}},
+                                                                                                                                'matchLabels': {'type': 'object',
+                                                                                                                                                'additionalProperties': {'type': 'string'}}}},
+                                                                                           'podSelector': {'type': 'object',
+                                                                                                           'properties': {'matchExpressions': {'type': 'array',
+                                                                                                                                               'x-kubernetes-list-type': 'atomic',
+                                                                                                                                               'items': {'type': 'object',
+                                                                                                                                                         'required': ['key',
+                                                                                                                                                                      'operator'],
+                                                                                                                                                         'properties': {'key': {'type': 'string'},
+                                                                                                                                                                        'operator': {'type': 'string'},
+                                                                                                                                                                        'values': {'type': 'array',
+                                                                                                                                                                                   'x-kubernetes-list-type': 'atomic',
+                                                                                                                                                                                   'items': {'type': 'string'}}}}},
+                                                                                                                          'matchLabels': {'type': 'object',
+                                                                                                                                          'additionalProperties': {'type': 'string'}}}}}}}},
+                                        'tier': {'type': 'string',
+                                                 'enum': ['Admin', 'Baseline']}}}}}
