@@ -330,7 +330,8 @@
   }
   function substituter(a, b) {
     const ea = R.endpoints[a] || [a], eb = R.endpoints[b] || [b];
-    const values = [a, b, ea[0], ea[1], eb[0], eb[1]];
+    const ns = (name) => (name.includes("/") ? name.slice(0, name.indexOf("/")) : undefined);
+    const values = [a, b, ea[0], ea[1], eb[0], eb[1], ns(a), ns(b)];
     return (line) => {
       let out = line;
       R.tokens.forEach((t, k) => { if (values[k] !== undefined && out.includes(t)) out = out.split(t).join(values[k]); });
