@@ -103,8 +103,9 @@ class PeerSignatures:
                 tuple((p.name, p.protocol, p.container_port) for p in pod.container_ports()
                       if p.name in names), len(declared)) for pod in self.reps],
                 dtype=np.int64))
-        table = np.stack(columns, axis=1)
-        _, inverse = np.unique(table, axis=0, return_inverse=True)
+        table = np.ascontiguousarray(np.stack(columns, axis=1))
+        rows = table.view(np.dtype((np.void, table.dtype.itemsize * table.shape[1]))).ravel()
+        _, inverse = np.unique(rows, return_inverse=True)
         out[self.rows] = inverse.ravel()
         return out
 

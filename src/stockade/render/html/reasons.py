@@ -204,6 +204,7 @@ class _Explainer:
                                              for rules in self._rules[direction]]
         self._peers = PeerSignatures(graph)
         self._signatures: dict[tuple[PolicyType, int], list[int]] = {}
+        self._situations: dict[tuple[object, ...], int] = {}
         self._sides: dict[PolicyType, dict[tuple[object, ...], _Side]] = {EGRESS: {},
                                                                           INGRESS: {}}
         self._namespace = [node.namespace for node in graph.nodes]
@@ -255,6 +256,12 @@ class _Explainer:
             chosen = next((c for c in candidates if not self.engine.node_traffic(*c)), default)
             node = chosen == default
         return self.pod(chosen[0]), self.pod(chosen[1]), chosen != default, node
+
+    def _node_traffic(self, src: int, dst: int) -> bool:
+        """Do the nodes' usual endpoints exchange node traffic?"""
+        if not self.host_network or not self.members[src] or not self.members[dst]:
+            return False
+        return self.engine.node_traffic(self.members[src][0], self.members[dst][0])
 
     def ports(self, src: int, dst: int, code: int) -> tuple[tuple[Protocol, int], ...]:
         """The ports a cell is explained on (see the module docstring)."""
@@ -372,12 +379,13 @@ class _Explainer:
 
     # --- sides worded once for many cells ----------------------------------------------------
 
-    def _signature(self, direction: PolicyType, kind: int, peer: int) -> int:
+    def _signature(self, direction: PolicyType, kind: int) -> list[int]:
+        """Per node, its signature as a peer of the kind's side (see ``peers``)."""
         found = self._signatures.get((direction, kind))
         if found is None:
             found = self._signatures[direction, kind] = self._peers.of(
                 direction, self._rules[direction][kind]).tolist()
-        return found[peer]
+        return found
 
     def _keys(self, place: _Place) -> list[tuple[object, ...]]:
         """Where a side may have been kept, the widest first: for every peer of the
@@ -386,28 +394,29 @@ class _Explainer:
         kind = self._kind_id[direction][subject]
         if not self._isolated[direction][kind]:
             return [(kind,)]
-        where = (kind, self._signature(direction, kind, peer),
+        where = (kind, self._signature(direction, kind)[peer],
                  (p, port) if self._ports_matter[direction][kind] else None)
         if where[1] < 0:
             return [where]
         return [where, (*where, self._namespace[peer]), (*where, -1 - peer)]
 
-    def side(self, place: _Place) -> _Side | None:
-        """A side already worded that serves this subject, peer and port."""
+    def side(self, place: _Place) -> tuple[_Side | None, bool]:
+        """A side already worded that serves this subject, peer and port, and whether it
+        is kept where it serves every subject and peer of the place's first key."""
         cache = self._sides[place.direction]
-        for key in self._keys(place):
+        for level, key in enumerate(self._keys(place)):
             found = cache.get(key)
             if found is not None and found[2] in (-1, place.subject):
-                return found
-        return None
+                return found, level == 0 and found[2] == -1
+        return None, False
 
     def keep(self, place: _Place, verdict: DirectionVerdict, subject_t: _Templater,
-             peer_t: _Templater) -> _Side:
-        """Word a side and keep it where it serves (see ``_keys``). Its text, with the
-        tokens of both ends, serves other subjects of the kind and other peers of the
-        signature when those tokens stand only where ``query`` prints an end's name or
-        address, and no other address of the ends is left in it; else it serves this
-        subject and this peer only. A peer's namespace token elsewhere than after
+             peer_t: _Templater) -> tuple[_Side, bool]:
+        """Word a side and keep it where it serves (see ``_keys``), as ``side`` finds it.
+        Its text, with the tokens of both ends, serves other subjects of the kind and other
+        peers of the signature when those tokens stand only where ``query`` prints an end's
+        name or address, and no other address of the ends is left in it; else it serves
+        this subject and this peer only. A peer's namespace token elsewhere than after
         "namespace " makes it serve the peers of that namespace only."""
         side_id, text = self._word(verdict, subject_t, peer_t)
         subject, peer = place.subject, place.peer
@@ -416,51 +425,73 @@ class _Explainer:
         free = clean and not self._prone[subject]
         found: _Side = (side_id, verdict.allowed, -1 if free else subject)
         keys = self._keys(place)
+        level = 0
         if len(keys) > 1:
             if not clean:
-                keys = keys[2:]
+                level = 2
             elif _NAMESPACE_MISPLACED.search(text):
-                keys = keys[1:]
-        self._sides[place.direction][keys[0]] = found
-        return found
+                level = 1
+        self._sides[place.direction][keys[level]] = found
+        return found, level == 0 and free
 
-    def example(self, cell: _Cell, proto: Protocol, port: int) -> int:
-        """One port's explanation."""
+    def example(self, cell: _Cell, proto: Protocol, port: int) -> tuple[int, bool]:
+        """One port's explanation, and whether both its sides serve every cell of the
+        same kinds, signatures and port (see ``side``)."""
         src, dst, a, b, shared = cell
         p = PROTOCOLS.index(proto)
         e = i = None
+        wide_e = wide_i = False
         out, into = _Place(EGRESS, src, dst, p, port), _Place(INGRESS, dst, src, p, port)
-        if shared and self.reuse:
-            e, i = self.side(out), self.side(into)
+        if shared:
+            (e, wide_e), (i, wide_i) = self.side(out), self.side(into)
             if e is not None and i is not None:
-                return self.table.example((p, port, int(e[1] and i[1]), e[0], i[0], -1))
+                return (self.table.example((p, port, int(e[1] and i[1]), e[0], i[0], -1)),
+                        wide_e and wide_i)
         verdict = self.engine.evaluate(Traffic(a, b, proto, port))
         a_src, b_dst = self.templaters(a)[0], self.templaters(b)[1]
         if verdict.notes:
             note = self.table.line(b_dst(a_src("\n".join(verdict.notes))))
-            return self.table.example((p, port, int(verdict.allowed), -1, -1, note))
+            return self.table.example((p, port, int(verdict.allowed), -1, -1, note)), False
         # The egress side's subject is the source, its peer the destination; the ingress
         # side's the other way round.
-        if shared and self.reuse:
+        if shared:
             if e is None:
-                e = self.keep(out, verdict.egress, a_src, b_dst)
+                e, wide_e = self.keep(out, verdict.egress, a_src, b_dst)
             if i is None:
-                i = self.keep(into, verdict.ingress, b_dst, a_src)
-            return self.table.example((p, port, int(verdict.allowed), e[0], i[0], -1))
+                i, wide_i = self.keep(into, verdict.ingress, b_dst, a_src)
+            return (self.table.example((p, port, int(verdict.allowed), e[0], i[0], -1)),
+                    wide_e and wide_i)
         e_id = self._word(verdict.egress, a_src, b_dst)[0]
         i_id = self._word(verdict.ingress, b_dst, a_src)[0]
-        return self.table.example((p, port, int(verdict.allowed), e_id, i_id, -1))
+        return self.table.example((p, port, int(verdict.allowed), e_id, i_id, -1)), False
 
-    def cell(self, src: int, dst: int, code: int) -> tuple[int, bool, Endpoint, Endpoint]:
-        found = self.endpoints(src, dst)
-        if found is None:  # one pod and itself
+    def cell(self, src: int, dst: int, code: int) -> tuple[int, tuple[str, str] | None]:
+        """The cell's set of examples, and the two endpoints that stand for it when they
+        are not the nodes' usual ones."""
+        ports = self.ports(src, dst, code)
+        situation: tuple[object, ...] = ()
+        if self.reuse and src != dst and not self._node_traffic(src, dst):
+            # A cell whose sides all serve every cell of their kinds, signatures and ports
+            # (see ``example``) serves every cell of the same situation.
+            e_kind, i_kind = self._kind_id[EGRESS][src], self._kind_id[INGRESS][dst]
+            situation = (e_kind, self._signature(EGRESS, e_kind)[dst], i_kind,
+                         self._signature(INGRESS, i_kind)[src], ports)
+            found = self._situations.get(situation)
+            if found is not None:
+                return found, None
+        ends = self.endpoints(src, dst)
+        if ends is None:  # one pod and itself
             ep = self.graph.nodes[src].representative
-            example = self.example(_Cell(src, dst, ep, ep, False), Protocol.TCP, EXAMPLE_PORT)
-            return self.table.set((example,)), False, ep, ep
-        a, b, moved, node = found
-        cell = _Cell(src, dst, a, b, not moved and not node and src != dst)
-        ids = tuple(self.example(cell, proto, port) for proto, port in self.ports(src, dst, code))
-        return self.table.set(ids), moved, a, b
+            example, _ = self.example(_Cell(src, dst, ep, ep, False), Protocol.TCP,
+                                      EXAMPLE_PORT)
+            return self.table.set((example,)), None
+        a, b, moved, node = ends
+        cell = _Cell(src, dst, a, b, self.reuse and not moved and not node and src != dst)
+        examples = [self.example(cell, proto, port) for proto, port in ports]
+        set_id = self.table.set(tuple(x for x, _ in examples))
+        if cell.shared and all(wide for _, wide in examples):
+            self._situations[situation] = set_id
+        return set_id, (a.name, b.name) if moved else None
 
 
 def explain_cells(graph: ConnectionGraph, progress: Callable[[float], None] | None = None,
@@ -478,10 +509,10 @@ def explain_cells(graph: ConnectionGraph, progress: Callable[[float], None] | No
             code = row[dst]
             if code == NOT_COMPUTED:
                 continue
-            set_id, moved, a, b = explainer.cell(src, dst, code)
+            set_id, moved = explainer.cell(src, dst, code)
             cells[src, dst] = set_id
-            if moved:
-                pairs[src * n + dst] = (a.name, b.name)
+            if moved is not None:
+                pairs[src * n + dst] = moved
         if progress is not None:
             progress((src + 1) / n)
     return CellReasons(explainer.table, cells, pairs)
