@@ -12,7 +12,7 @@ text ``stockade query`` prints for that pair and port.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -205,6 +205,7 @@ class _Explainer:
         self._peers = PeerSignatures(graph)
         self._signatures: dict[tuple[PolicyType, int], list[int]] = {}
         self._situations: dict[tuple[object, ...], int] = {}
+        self.first_ports: dict[tuple[int, int], Sequence[tuple[Protocol, int]]] = {}
         self._sides: dict[PolicyType, dict[tuple[object, ...], _Side]] = {EGRESS: {},
                                                                           INGRESS: {}}
         self._namespace = [node.namespace for node in graph.nodes]
@@ -469,6 +470,9 @@ class _Explainer:
         """The cell's set of examples, and the two endpoints that stand for it when they
         are not the nodes' usual ones."""
         ports = self.ports(src, dst, code)
+        first = self.first_ports.get((src, dst))
+        if first:
+            ports = tuple(dict.fromkeys((*first, *ports)))
         situation: tuple[object, ...] = ()
         if self.reuse and src != dst and not self._node_traffic(src, dst):
             # A cell whose sides all serve every cell of their kinds, signatures and ports
@@ -495,10 +499,14 @@ class _Explainer:
 
 
 def explain_cells(graph: ConnectionGraph, progress: Callable[[float], None] | None = None,
-                  *, reuse: bool = True) -> CellReasons:
+                  *, reuse: bool = True,
+                  first: Mapping[tuple[int, int], Sequence[tuple[Protocol, int]]] | None = None
+                  ) -> CellReasons:
     """Every computed cell's explanation (see the module docstring). ``reuse=False``
-    evaluates every cell afresh (the tests compare both)."""
+    evaluates every cell afresh (the tests compare both); ``first`` names ports to explain
+    first in some cells (a diff's changed ports)."""
     explainer = _Explainer(graph, reuse)
+    explainer.first_ports = dict(first or {})
     n = len(graph.nodes)
     cells = np.full((n, n), NOT_COMPUTED, dtype=np.int32)
     pairs: dict[int, tuple[str, str]] = {}
