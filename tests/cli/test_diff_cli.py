@@ -274,7 +274,8 @@ def test_html_is_the_new_side_with_the_diff(tmp_path: Path,
     assert summary["policies"]["added"] == [{"key": "x/web-from-a",
                                              "where": f"{new}/policies.yaml:1"}]
     kinds = data["changes"]["kinds"]
-    assert sorted(kinds[k] for k in data["changes"]["status"] if k) == ["changed", "lost", "lost"]
+    assert sorted(kinds[k] for k, _ in data["changes"]["cells"].values()) == [
+        "changed", "lost", "lost"]
     code, out, _ = run(capsys, "diff", old, old, "-o", "html")
     assert code == 0
     summary = page_data(out)["changes"]["summary"]
@@ -374,8 +375,8 @@ def test_base_in_html(repo: Path, capsys: pytest.CaptureFixture[str],
     assert (summary["old"], summary["new"]) == ("HEAD~1:manifests/", "manifests/")
     assert data["title"] == "stockade diff: HEAD~1:manifests/ → manifests/"
     causes = summary["causes"]
-    assert {(c["policy"], c["change"], c["file"]) for c in causes} == {
-        ("x/web-from-a", "added", "manifests/policies.yaml")}
+    assert {(c["policy"], c["where"]) for c in causes} == {
+        ("x/web-from-a", "added, manifests/policies.yaml:5")}  # its podSelector
 
 
 def test_base_lines_of_a_removed_policy_come_from_the_revision(
@@ -437,7 +438,7 @@ def test_cluster_in_html(alpha: ApiServerDouble, beta: ApiServerDouble,
     assert [p["key"] for p in summary["policies"]["added"]] == ["prod/deny-all"]
     assert summary["pairs"] and all(p["after"] == "none" for p in summary["pairs"])
     kinds = data["changes"]["kinds"]
-    assert {kinds[k] for k in data["changes"]["status"] if k} == {"lost"}
+    assert {kinds[k] for k, _ in data["changes"]["cells"].values()} == {"lost"}
 
 
 def test_file_names_are_escaped_in_text(tmp_path: Path,

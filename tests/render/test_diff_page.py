@@ -85,8 +85,9 @@ def test_cells_and_pairs_reach_the_page_data() -> None:
     n = len(d.names)
     src, dst = d.cell("shop/Deployment/web", "shop/Deployment/api-canary")
     changes = data["changes"]
-    assert changes["kinds"][changes["status"][src * n + dst]] == "lost"
-    assert data["texts"][changes["before"][src * n + dst]] == "TCP 8000"
+    kind, before = changes["cells"][str(src * n + dst)]
+    assert (changes["kinds"][kind], data["texts"][before]) == ("lost", "TCP 8000")
+    assert len(changes["cells"]) == 2
     assert changes["pairs"] == {str(a * n + b): list(c.pairs)
                                 for (a, b), c in d.changes.items()}
     assert changes["summary"]["connections"] == 2

@@ -282,21 +282,22 @@ def report_data(graph: ConnectionGraph, reasons: CellReasons, *, title: str,
         "changes": None,
     }
     if changes is not None or diff is not None:
-        status = [0] * (size * size)
-        before = [-1] * (size * size)
+        # Only the changed cells: "cells" maps a cell's index (src * size + dst) to its
+        # kind of change and its connection set before.
         kinds = list(EdgeChange)
+        changed: dict[str, list[int]] = {}
         pairs: dict[str, list[int]] = {}
         cell_notes: dict[str, str] = {}
         for (src, dst), change in (changes or {}).items():
-            at = src * size + dst
-            status[at] = kinds.index(change.change)
-            before[at] = text_code(change.before)
+            at = str(src * size + dst)
+            if change.change is not EdgeChange.SAME:
+                changed[at] = [kinds.index(change.change), text_code(change.before)]
             if change.pairs:
-                pairs[str(at)] = list(change.pairs)
+                pairs[at] = list(change.pairs)
             if change.note:
-                cell_notes[str(at)] = change.note
-        data["changes"] = {"kinds": [k.value for k in kinds], "status": status,
-                           "before": before, "pairs": pairs, "notes": cell_notes,
+                cell_notes[at] = change.note
+        data["changes"] = {"kinds": [k.value for k in kinds], "cells": changed,
+                           "pairs": pairs, "notes": cell_notes,
                            "summary": diff.summary if diff is not None else None}
     data["levels"] = [LEVELS.get(t, 1) for t in texts]
     return data

@@ -12,6 +12,7 @@ are drawn as the new side has them: the diff compares pods.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -66,14 +67,20 @@ class _Builder:
         self.graph, self.cmp, self.result = graph, cmp, result
         self.node_of = {key: i for i, node in enumerate(graph.nodes) for key in node.members}
         self.causes: list[dict[str, Any]] = []
-        self._cause_ids: dict[int, int] = {}
+        self._cause_ids: dict[str, int] = {}
         self.pairs: list[dict[str, Any]] = []
 
     def cause(self, cause: Cause) -> int:
-        found = self._cause_ids.get(id(cause))
+        """The number of a cause as the page shows it (the same words for many pairs are
+        kept once; ``-o json`` has every field of every cause)."""
+        full = cause_json(cause)
+        shown = {"text": full["text"], "policy": full["policy"], "where": cause_where(cause),
+                 "field": full["field"], "reasons": full["reasons"]}
+        key = json.dumps(shown, sort_keys=True)
+        found = self._cause_ids.get(key)
         if found is None:
-            found = self._cause_ids[id(cause)] = len(self.causes)
-            self.causes.append({**cause_json(cause), "where": cause_where(cause)})
+            found = self._cause_ids[key] = len(self.causes)
+            self.causes.append(shown)
         return found
 
     def members(self, name: str) -> tuple[str, ...]:

@@ -55,10 +55,11 @@
   const nsName = (ns) => (ns === OUTSIDE ? "outside the cluster" : ns);
   const shortName = (i) => { const n = D.nodes[i]; return n.ns ? n.name.slice(n.ns.length + 1) : n.name; };
   const repName = (i) => (isAddress(i) ? D.nodes[i].range.address : D.nodes[i].members[0]);
-  const change = (s, d) => (D.changes ? D.changes.kinds[D.changes.status[s * N + d]] : "same");
+  const changedCells = new Map(Object.entries(D.changes ? D.changes.cells : {}).map(([k, v]) => [Number(k), v]));
+  const change = (s, d) => { const c = changedCells.get(s * N + d); return c ? D.changes.kinds[c[0]] : "same"; };
   // A diff's page (stockade diff -o html): its summary, and what each changed cell holds.
   const DIFF = D.changes && D.changes.summary ? D.changes.summary : null;
-  const beforeOf = (s, d) => D.texts[D.changes.before[s * N + d]];
+  const beforeOf = (s, d) => { const c = changedCells.get(s * N + d); return c ? D.texts[c[1]] : textOf(s, d); };
   const changedPairs = (s, d) => (D.changes.pairs[String(s * N + d)] || []).map((k) => DIFF.pairs[k]);
   const changeNote = (s, d) => D.changes.notes[String(s * N + d)] || "";
   const diffMark = (i) => (D.nodes[i].removed ? "− " : D.nodes[i].added ? "+ " : "");
@@ -1037,7 +1038,7 @@
       let text;
       if (a.kind === "node" && b.kind === "node") {
         text = `${name(a)} → ${name(b)}: ${textOf(a.i, b.i) || "not computed"}`;
-        if (D.changes && change(a.i, b.i) !== "same") text += ` (${change(a.i, b.i)}; before: ${D.texts[D.changes.before[a.i * N + b.i]]})`;
+        if (D.changes && change(a.i, b.i) !== "same") text += ` (${change(a.i, b.i)}; before: ${beforeOf(a.i, b.i)})`;
       } else {
         const agg = aggregate(a, b);
         text = `${name(a)} → ${name(b)}: ${agg.counts[2]} all, ${agg.counts[1]} some ports, ${agg.counts[0]} none`;
