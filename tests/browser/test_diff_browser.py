@@ -12,13 +12,12 @@ import io
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from browser_support import Watch, browser, open_report, unavailable
+from browser_support import Watch, open_report, unavailable
 
 from stockade.cli.main import main
 
@@ -42,12 +41,6 @@ def write_diff(out: Path, *argv: str) -> Path:
     assert code == 1
     out.write_text(buffer.getvalue())
     return out
-
-
-@pytest.fixture(scope="module")
-def context() -> Iterator[BrowserContext]:
-    with browser() as ctx:
-        yield ctx
 
 
 @pytest.fixture(scope="module")
