@@ -198,7 +198,7 @@ def _located(result: DiffResult, texts: dict[str, str]) -> DiffResult:
 
 def _write_html(comparison: Comparison, result: DiffResult,
                 old: tuple[Side, dict[str, str]], new: tuple[Side, dict[str, str]],
-                args: argparse.Namespace, *, warnings: Sequence[str]) -> None:
+                args: argparse.Namespace, *, notes: Sequence[tuple[str, str]]) -> None:
     """The new side's report with the diff laid over it."""
     from stockade.cli.progress import Progress
     from stockade.render.connections import connection_graph
@@ -216,12 +216,10 @@ def _write_html(comparison: Comparison, result: DiffResult,
     progress = Progress(sys.stderr, "stockade: explaining every cell")
     reasons = explain_cells(graph, progress, first=page.ports)
     progress.done()
-    notes = [f"warning: {w}" for w in warnings]
-    if any(p.template_of for p in engine.pods):
-        notes.append(TEMPLATE_NOTE)
+    shown = [f"warning: {text}" if level == "warning" else text for level, text in notes]
     title = f"stockade diff: {labels[0]} → {labels[1]}"
     sys.stdout.write(render_page(report_data(graph, reasons, title=title,
-                                             sources=[labels[1]], notes=notes,
+                                             sources=[labels[1]], notes=shown,
                                              changes=changes, diff=page)))
 
 
@@ -252,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
     result = _located(result, {**old_side.texts, **new_side.texts})
     if args.output == "html":
         _write_html(comparison, result, (old_side, old_owner), (new_side, new_owner),
-                    args, warnings=[text for level, text in notes if level == "warning"])
+                    args, notes=list(notes))
     elif args.output == "json":
         render.write_json(result, out)
     elif args.output == "md":
