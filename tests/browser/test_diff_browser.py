@@ -12,12 +12,13 @@ import io
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from browser_support import Watch, open_report, unavailable
+from browser_support import Watch, browser, open_report, unavailable
 
 from stockade.cli.main import main
 
@@ -30,6 +31,12 @@ pytestmark = pytest.mark.skipif(bool(unavailable()), reason=unavailable() or "ok
 
 GREEN, RED = [0x16, 0xA3, 0x4A], [0xDC, 0x26, 0x26]
 CANARY, DB, WEB = "shop/Deployment/api-canary", "shop/StatefulSet/db", "shop/Deployment/web"
+
+
+@pytest.fixture(scope="module")
+def context() -> Iterator[BrowserContext]:
+    with browser() as ctx:
+        yield ctx
 
 
 def write_diff(out: Path, *argv: str) -> Path:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from browser_support import Watch, open_report, unavailable
+from browser_support import Watch, browser, open_report, unavailable
 
 from stockade.cli.main import main
 
@@ -60,6 +61,12 @@ SHOP_EDGES = {
 def write_report(example: str, out: Path) -> Path:
     assert main(["report", str(ROOT / "examples" / example), "-o", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="module")
+def context() -> Iterator[BrowserContext]:
+    with browser() as ctx:
+        yield ctx
 
 
 @pytest.fixture(scope="module")
