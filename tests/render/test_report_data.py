@@ -216,15 +216,18 @@ def tricky(tmp_path_factory: pytest.TempPathFactory) -> ConnectionGraph:
     return graph_of(where)
 
 
-@pytest.fixture(scope="module", params=[(120, 3, False, True), (200, 11, True, True),
-                                        (90, 17, False, False)],
-                ids=["120-pods", "200-pods-random-ports", "90-pods-any-shape"])
+@pytest.fixture(scope="module", params=[(120, 3, False, True, 0), (200, 11, True, True, 0),
+                                        (90, 17, False, False, 0), (120, 3, False, True, 6),
+                                        (150, 23, False, False, 8)],
+                ids=["120-pods", "200-pods-random-ports", "90-pods-any-shape",
+                     "120-pods-cluster-wide", "150-pods-cluster-wide-any-shape"])
 def more(request: pytest.FixtureRequest,
          tmp_path_factory: pytest.TempPathFactory) -> ConnectionGraph:
-    pods, seed, random_ports, compatible = request.param
+    pods, seed, random_ports, compatible, admin = request.param
     where = tmp_path_factory.mktemp("cluster")
     params = replace(default_params(pods, seed=seed), random_ports=random_ports,
-                     peer_compatible=compatible)
+                     peer_compatible=compatible, admin_policies=admin,
+                     baseline_policies=admin // 2)
     write(generate(params), where)
     return graph_of(where)
 

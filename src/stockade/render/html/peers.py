@@ -38,7 +38,8 @@ class PeerSignatures:
         n = len(nodes)
         self.own = -1 - np.arange(n, dtype=np.int64)  # a signature of its own per node
         by_key = {p.key: i for i, p in enumerate(engine.pods)}
-        policy_keys = {p.key for p in engine.policies}
+        policy_keys = {p.key for p in engine.policies} | {
+            p.key for p in engine.cluster_policies}
         # Nodes that can share: groups whose representative is named unlike any policy
         # (a name that is also a policy's would be taken for the peer in a text).
         self.pods = [i for i, node in enumerate(nodes)

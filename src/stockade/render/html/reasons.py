@@ -187,17 +187,21 @@ class _Explainer:
         self.e_kind, self.i_kind = self._kinds()
         self._kind_id: dict[PolicyType, list[int]] = {}
         self._isolated: dict[PolicyType, list[bool]] = {}
+        self._tiered: dict[PolicyType, list[bool]] = {}
         self._rules: dict[PolicyType, list[list[CompiledRule]]] = {}
         self._ports_matter: dict[PolicyType, list[bool]] = {}
         for direction, kinds in ((EGRESS, self.e_kind), (INGRESS, self.i_kind)):
             ids: dict[object, int] = {}
             self._kind_id[direction] = [ids.setdefault(k, len(ids)) for k in kinds]
             self._isolated[direction] = [False] * len(ids)
+            self._tiered[direction] = [False] * len(ids)
             self._rules[direction] = [[] for _ in ids]
-            for node, kid in zip(graph.nodes, self._kind_id[direction], strict=True):
+            for i, (node, kid) in enumerate(zip(graph.nodes, self._kind_id[direction],
+                                                strict=True)):
                 policies = (node.isolated_egress if direction is EGRESS
                             else node.isolated_ingress)
                 self._isolated[direction][kid] = bool(policies)
+                self._tiered[direction][kid] = self._selected(i, direction)
                 self._rules[direction][kid] = [r for i in policies
                                                for r in self.engine.compiled[i].rules[direction]]
             self._ports_matter[direction] = [not all(r.any_port for r in rules)
@@ -380,23 +384,41 @@ class _Explainer:
 
     # --- sides worded once for many cells ----------------------------------------------------
 
+    def _selected(self, node: int, direction: PolicyType) -> bool:
+        """Do cluster-wide policies select the node's pods in that direction (a stack of
+        their rules decides before, or after, its NetworkPolicies)?"""
+        members = self.members[node]
+        if not members:
+            return False
+        cls = int(self.engine.pod_class[members[0]])
+        tiers = self.engine.tiers
+        return any(int(tiers.stack_of[tier, direction][cls]) for tier in (Tier.ADMIN,
+                                                                          Tier.BASELINE))
+
     def _signature(self, direction: PolicyType, kind: int) -> list[int]:
-        """Per node, its signature as a peer of the kind's side (see ``peers``)."""
+        """Per node, its signature as a peer of the kind's side (see ``peers``). The
+        signatures read only NetworkPolicy rules: a side cluster-wide policies have a say in
+        gets a signature of its own per peer."""
         found = self._signatures.get((direction, kind))
         if found is None:
-            found = self._signatures[direction, kind] = self._peers.of(
-                direction, self._rules[direction][kind]).tolist()
+            if self._tiered[direction][kind]:
+                found = (-1 - np.arange(len(self.graph.nodes))).tolist()
+            else:
+                found = self._peers.of(direction, self._rules[direction][kind]).tolist()
+            self._signatures[direction, kind] = found
         return found
 
     def _keys(self, place: _Place) -> list[tuple[object, ...]]:
         """Where a side may have been kept, the widest first: for every peer of the
-        signature, for the peers of the signature in the peer's namespace, for the peer."""
+        signature, for the peers of the signature in the peer's namespace, for the peer.
+        A side that no policy decides is the same towards every peer and on every port."""
         direction, subject, peer, p, port = place
         kind = self._kind_id[direction][subject]
-        if not self._isolated[direction][kind]:
+        if not self._isolated[direction][kind] and not self._tiered[direction][kind]:
             return [(kind,)]
         where = (kind, self._signature(direction, kind)[peer],
-                 (p, port) if self._ports_matter[direction][kind] else None)
+                 (p, port) if self._ports_matter[direction][kind]
+                 or self._tiered[direction][kind] else None)
         if where[1] < 0:
             return [where]
         return [where, (*where, self._namespace[peer]), (*where, -1 - peer)]
