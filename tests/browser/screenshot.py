@@ -3,11 +3,15 @@
     .venv/bin/python tests/browser/screenshot.py docs/
 
 writes ``report-shop-matrix.png`` (the matrix, a cell's explanation open) and
-``report-shop-graph.png`` (the graph of what policies decide) for ``examples/shop``.
+``report-shop-graph.png`` (the graph of what policies decide) for ``examples/shop``, and
+``diff-shop-broken.png`` (``stockade diff examples/shop variants/shop-broken -o html``, the
+lost cell open).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -46,6 +50,22 @@ def shoot(out: Path) -> list[Path]:
             page.screenshot(path=str(written[-1]))
             if watch.console or watch.errors:
                 raise SystemExit(f"screenshot.py: the page complained: {watch}")
+            diff_file = Path(tmp) / "diff.html"
+            page_text = io.StringIO()
+            with contextlib.redirect_stdout(page_text):
+                if stockade(["diff", "examples/shop", "variants/shop-broken", "-o",
+                             "html"]) != 1:
+                    raise SystemExit("screenshot.py: stockade diff did not find the change")
+            diff_file.write_text(page_text.getvalue())
+            page, watch = open_report(context, diff_file)
+            where = page.evaluate("stockade.cellCenter('shop/Deployment/web', "
+                                  "'shop/Deployment/api-canary')")
+            page.mouse.click(where["x"], where["y"])
+            page.mouse.move(5, 5)  # off the matrix: no tooltip
+            written.append(out / "diff-shop-broken.png")
+            page.screenshot(path=str(written[-1]))
+            if watch.console or watch.errors:
+                raise SystemExit(f"screenshot.py: the diff's page complained: {watch}")
     return written
 
 

@@ -6,9 +6,12 @@ here)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from k8s_double import ApiServerDouble
@@ -239,12 +242,52 @@ def test_bad_input_names_the_side(tmp_path: Path, capsys: pytest.CaptureFixture[
     (["diff", "--base", "", SHOP], "--base '': give a git revision"),
     (["diff", "--base", "HEAD", "-"], "- (stdin) is neither"),
     (["diff", SHOP, ""], "an empty PATH"),
+    (["diff", SHOP, BROKEN, "-o", "html", "--port", "80/TCP"], "--port narrows text, json"),
 ])
 def test_usage_errors_exit_2(argv: list[str], message: str,
                              capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, *argv)
     assert code == 2
     assert message in err
+
+
+# --- -o html: the report of the new side with the diff laid over it ---------------------------
+
+def page_data(html: str) -> dict[str, Any]:
+    found = re.search(r'<script type="application/json" id="stockade-data">(.*?)</script>',
+                      html, re.S)
+    assert found is not None, html[:200]
+    data: dict[str, Any] = json.loads(found.group(1))
+    return data
+
+
+def test_html_is_the_new_side_with_the_diff(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = cluster(tmp_path, "old"), cluster(tmp_path, "new", DENY_WEB)
+    code, out, _ = run(capsys, "diff", old, new, "-o", "html")
+    assert code == 1 and out.startswith("<!DOCTYPE html>")
+    data = page_data(out)
+    assert data["title"] == f"stockade diff: {old} → {new}"
+    assert data["sources"] == [new]  # the query shown under an explanation reads NEW
+    summary = data["changes"]["summary"]
+    assert (summary["old"], summary["new"], summary["connections"]) == (old, new, 3)
+    assert summary["policies"]["added"] == [{"key": "x/web-from-a",
+                                             "where": f"{new}/policies.yaml:1"}]
+    kinds = data["changes"]["kinds"]
+    assert sorted(kinds[k] for k, _ in data["changes"]["cells"].values()) == [
+        "changed", "lost", "lost"]
+    code, out, _ = run(capsys, "diff", old, old, "-o", "html")
+    assert code == 0
+    summary = page_data(out)["changes"]["summary"]
+    assert (summary["changed"], summary["connections"]) == (False, 0)
+
+
+def test_html_is_not_written_to_a_terminal(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, err = run(capsys, "diff", SHOP, BROKEN, "-o", "html")
+    assert (code, out) == (2, "")
+    assert "-o html writes an HTML file: redirect the output (> diff.html)" in err
 
 
 # --- --base: a real git repository ---------------------------------------------------------
@@ -322,6 +365,20 @@ def test_base_from_a_subdirectory_and_its_errors(
     assert "Traceback" not in err
 
 
+def test_base_in_html(repo: Path, capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    code, out, _ = run(capsys, "diff", "--base", "HEAD~1", "manifests/", "-o", "html")
+    assert code == 1
+    data = page_data(out)
+    summary = data["changes"]["summary"]
+    assert (summary["old"], summary["new"]) == ("HEAD~1:manifests/", "manifests/")
+    assert data["title"] == "stockade diff: HEAD~1:manifests/ → manifests/"
+    causes = summary["causes"]
+    assert {(c["policy"], c["where"]) for c in causes} == {
+        ("x/web-from-a", "added, manifests/policies.yaml:5")}  # its podSelector
+
+
 def test_base_lines_of_a_removed_policy_come_from_the_revision(
         repo: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -357,6 +414,17 @@ def test_cluster_against_manifests(alpha: ApiServerDouble, beta: ApiServerDouble
     assert answer["policies"]["added"] == ["prod/deny-all"]
     assert answer["connections"]
     assert all(c["after"] == "none" for c in answer["connections"])
+    code, out, _ = run(capsys, "diff", "--cluster", "--kubeconfig", config, str(snapshot),
+                       str(deny), "-o", "html")
+    assert code == 1
+    data = page_data(out)
+    summary = data["changes"]["summary"]
+    assert summary["old"] == "cluster"
+    assert [p["key"] for p in summary["policies"]["added"]] == ["prod/deny-all"]
+    assert len(summary["pairs"]) == len(answer["connections"])
+    assert all(p["after"] == "none" for p in summary["pairs"])
+    kinds = data["changes"]["kinds"]
+    assert {kinds[k] for k, _ in data["changes"]["cells"].values()} == {"lost"}
     code, _, err = run(capsys, "diff", "--cluster", "--kubeconfig", config, "--context",
                        "nope", str(snapshot))
     assert code == 2 and err.startswith("stockade: error: old side (cluster context nope): ")

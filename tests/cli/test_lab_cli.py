@@ -21,7 +21,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "1e-9", "0.01", "nan", "inf", "-inf", "61",
-                                   "abc", ""])
+                                   "abc", "", "٠.5", "０.５", "1_0", " 1"])
 @pytest.mark.parametrize("command", [["lab", "probe", "somelab"], ["lab", "run", KONVOY]])
 def test_bad_timeouts_are_usage_errors(command: list[str], value: str,
                                        capsys: pytest.CaptureFixture[str]) -> None:

@@ -71,9 +71,10 @@ def test_diff_with_cluster_policies_is_the_difference_of_the_two_matrices(
 
 
 def _copy_of_the_example(where: Path) -> Path:
-    (where / "world").mkdir(parents=True)
     for path in EXAMPLE.rglob("*.yaml"):
-        (where / path.relative_to(EXAMPLE)).write_text(path.read_text())
+        copy_path = where / path.relative_to(EXAMPLE)
+        copy_path.parent.mkdir(parents=True, exist_ok=True)
+        copy_path.write_text(path.read_text())
     return where
 
 

@@ -404,3 +404,68 @@ def test_a_dead_daemon_is_reported_as_plumbing(lab_name: str) -> None:
     assert (f"PLUMBING the lab's daemon serves the declared ports: no; the daemon (pid "
             f"{lab.state.server_pid}) has exited") in done.stdout
     assert "MISMATCH" not in done.stdout
+
+
+DUPLICATED = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: dup}
+spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: broken, namespace: dup}
+spec: {containers: [{name: c, ports: [{containerPort: 0}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: dup}
+spec: {containers: [{name: c, ports: [{containerPort: 81}]}]}
+"""
+
+POLICIES = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: dup}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: dup}
+spec: {podSelector: {}, ingress: [{}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: bad, namespace: dup}
+spec: {podSelector: {matchLabels: {a: $$}}}
+"""
+
+
+def test_the_lab_warns_as_every_command_warns(lab_name: str, tmp_path: Path) -> None:
+    """``lab run``, ``up`` and ``apply`` say which definition of a duplicated object they
+    took and which invalid objects ``--skip-invalid`` left out, as the other commands do."""
+    pods, policies = tmp_path / "pods.yaml", tmp_path / "policies.yaml"
+    pods.write_text(DUPLICATED)
+    policies.write_text(POLICIES)
+    stockade = [sys.executable, "-m", "stockade", "lab"]
+    dup = (f"warning: Pod dup/web is defined more than once ({pods}:1, then {pods}:11): "
+           "the later definition wins, as with kubectl apply")
+    skipped = f"warning: skipping invalid object: {pods}:6: Pod dup/broken: "
+    done = subprocess.run([*stockade, "run", str(pods), "--skip-invalid", "--name", lab_name],
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert dup in done.stderr.splitlines()
+    assert skipped in done.stderr
+    done = subprocess.run([*stockade, "up", str(pods), "--skip-invalid", "--name", lab_name],
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert dup in done.stderr.splitlines() and skipped in done.stderr
+    done = subprocess.run([*stockade, "apply", lab_name, str(policies), "--skip-invalid"],
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (f"warning: NetworkPolicy dup/p is defined more than once ({policies}:1, then "
+            f"{policies}:6): the later definition wins, as with kubectl apply"
+            in done.stderr.splitlines())
+    assert f"warning: skipping invalid object: {policies}:11: NetworkPolicy dup/bad" \
+        in done.stderr
+    assert "used but not declared" not in done.stderr  # the lab has the namespace

@@ -139,6 +139,28 @@ def test_what_no_process_can_be_given_is_refused(tmp_path: Path, container: str,
     assert message in str(exc.value)
 
 
+# $(VAR) references multiply what is written: 3,000 references to a 100 KB value would be
+# 300 MB of arguments (the kernel takes strings of 128 KiB and 2 MiB in all, at most).
+_WIDE = "y" * 100_000
+
+
+@pytest.mark.parametrize(("container", "message"), [
+    ('{name: c, command: [echo, "' + "$(A)" * 3000 + '"], env: [{name: A, value: ' + _WIDE
+     + "}]}", "longer than 128 KiB once $(VAR) references are expanded"),
+    ('{name: c, command: [echo], args: [' + ", ".join(["$(A)"] * 3000) + '], env: [{name: A, '
+     "value: " + _WIDE + "}]}", "more than 2 MiB of command, arguments and environment"),
+    ("{name: c, command: [echo], env: [{name: A, value: " + _WIDE + "}, {name: B, value: '"
+     + "$(A)" * 3000 + "'}]}", "longer than 128 KiB once $(VAR) references are expanded"),
+])
+def test_what_the_kernel_would_not_start_is_refused_before_it_is_built(
+        tmp_path: Path, container: str, message: str) -> None:
+    pod = _pod(tmp_path, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: n}\n"
+               f"spec: {{containers: [{container}]}}\n")
+    with pytest.raises(InputError, match="Pod n/p: container c: ") as exc:
+        containers_of(pod, ("10.0.0.1",), set())
+    assert message in str(exc.value)
+
+
 @pytest.mark.parametrize(("request_", "reply"), [
     (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
      b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 15\r\nConnection: "

@@ -11,8 +11,10 @@ values they already have, and each attempt prints ``ESCAPED`` when it succeeds."
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -194,7 +196,10 @@ def test_what_a_sandboxed_container_sees(lab_name: str, tmp_path: Path) -> None:
     assert ("uid=1234 gid=5678 groups=5678 pwd=/workspace/app "
             "host=box.sub.sbx.svc.cluster.local" in log)
     assert "CapEff:\t0000000000000000" in log
-    assert "procs=4\n" in log  # sh, and the pipeline's ls, grep and subshell: its own PID ns
+    # Its own PID namespace: sh, the subshell, ls and (if it has started by the time ls
+    # reads /proc) grep; the host has hundreds.
+    procs = re.search(r"^procs=(\d+)$", log, re.M)
+    assert procs is not None and 3 <= int(procs.group(1)) <= 4, log
     assert ("GREETING=hello HOME=/ HOSTNAME=box.sub.sbx.svc.cluster.local "
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "
             "POD_IP=10.71.0.4 PWD=/workspace/app\n" in log)
@@ -255,3 +260,57 @@ def test_container_output_cannot_drive_the_terminal(lab_name: str, tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert "\n--- logs t/ansi [c]\na\tb\\x1b]0;pwned\\x07\nnext\n" in done.stdout
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
+
+
+# Kernel keyrings are not namespaced: a container's uid 0 (or 65534) keyring is the host's.
+# Each attempt prints what the kernel answered; the 32-bit ABI (int 0x80) is tried too, as
+# a careful attacker would try it against a filter of 64-bit system call numbers only.
+KEYRING_SCRIPT = r"""
+import ctypes, mmap, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def answer(r):
+    return "refused" if r < 0 else "ESCAPED"
+name = sys.argv[1].encode()
+# add_key(2) into the user keyring (-4), then the user session (-5) and persistent ones.
+print("user", answer(libc.syscall(248, b"user", name, b"x", 1, ctypes.c_int(-4))))
+print("usess", answer(libc.syscall(248, b"user", name + b"s", b"x", 1, ctypes.c_int(-5))))
+print("persistent", answer(libc.syscall(250, 22, ctypes.c_int(-1), ctypes.c_int(-3))))
+print("x32", answer(libc.syscall(0x40000000 | 250, 0, ctypes.c_int(-4), 0)))
+# keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0) through int 0x80 (i386 nr 288)
+code = bytes([0x53, 0xb8, 32, 1, 0, 0, 0xbb, 0, 0, 0, 0, 0xb9, 0xfc, 0xff, 0xff, 0xff,
+              0xba, 0, 0, 0, 0, 0xcd, 0x80, 0x5b, 0xc3])
+buf = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+buf.write(code)
+call = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(buf)))
+print("i386", answer(call()))
+"""
+
+
+def _host_has_key(name: str) -> bool:
+    libc = ctypes.CDLL(None, use_errno=True)
+    return any(libc.syscall(250, 10, ctypes.c_int(ring), b"user", key.encode(), 0) >= 0
+               for ring in (-4, -5) for key in (name, name + "s"))
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the attempts use x86_64 numbers")
+@pytest.mark.parametrize("user", [0, 65534])
+def test_a_container_cannot_reach_the_hosts_keyrings(lab_name: str, tmp_path: Path,
+                                                     user: int) -> None:
+    key = f"stk-key-{_marker()}"
+    source = tmp_path / "keys.yaml"
+    source.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: keys, namespace: k}\n"
+        f"spec:\n  securityContext: {{runAsUser: {user}, runAsGroup: {user}}}\n"
+        f"  containers: [{{name: c, command: [python3, /var/tmp/{lab_name}.py, {key}]}}]\n")
+    copy = Path(f"/var/tmp/{lab_name}.py")  # /tmp is private in the sandbox, /var/tmp not
+    copy.write_text(KEYRING_SCRIPT)
+    copy.chmod(0o644)
+    try:
+        lab = lifecycle.up(read_paths([str(source)]), lab_name, run_commands=True)
+        lifecycle.wait_for_commands(lab.state, 20)
+        log = lifecycle.read_logs(lab.state, "k/keys")["c"]
+    finally:
+        copy.unlink()
+    assert log == "user refused\nusess refused\npersistent refused\nx32 refused\n" \
+                  "i386 refused\n"
+    assert not _host_has_key(key)

@@ -57,6 +57,10 @@ def test_an_invalid_later_definition_leaves_the_earlier_one() -> None:
     assert [f.error.path for f in result.findings] == [
         "spec.containers[0].ports[0].containerPort"]
     assert [p.origin.file for p in result.cluster.pods] == ["a.yaml"]
+    assert result.warnings[0] == (
+        "Pod shop/web is defined more than once (a.yaml:1, then b.yaml:1): the later "
+        "definition is invalid, so the earlier one stays (the API server would refuse the "
+        "update)")
 
 
 def test_different_kinds_or_namespaces_are_not_duplicates() -> None:
@@ -110,3 +114,16 @@ def test_hosts_takes_the_later_definition(capsysbinary: pytest.CaptureFixture[by
     out, err = capsysbinary.readouterr()
     assert b"10.0.0.2\tweb\n" in out and b"10.0.0.1" not in out
     assert b"is defined more than once" in err
+
+
+def test_a_directory_is_read_in_kubectls_order(tmp_path: Path) -> None:
+    """``kubectl apply -R -f dir/`` walks each directory's entries in name order
+    (``filepath.Walk``), a subdirectory's files at the subdirectory's place: ``app/`` comes
+    before ``app-b.yaml`` and ``app.yaml``, so ``app.yaml``'s definition is the later."""
+    from stockade.sources.files import expand_paths
+
+    (tmp_path / "app").mkdir()
+    for rel in ("app/x.yaml", "app-b.yaml", "app.yaml", "10.yaml", "9.yaml"):
+        (tmp_path / rel).write_text(FIRST)
+    assert [Path(p).relative_to(tmp_path).as_posix() for p in expand_paths([str(tmp_path)])] \
+        == ["10.yaml", "9.yaml", "app/x.yaml", "app-b.yaml", "app.yaml"]

@@ -83,3 +83,40 @@ def test_report_command_errors(tmp_path: Path) -> None:
     page = (tmp_path / "r.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<title>konvoy</title>" in page
     assert list(tmp_path.iterdir()) == [tmp_path / "r.html"]
+
+
+NODE_TRAFFIC = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: default, labels: {app: app}}
+spec: {nodeName: n1, containers: [{name: c}]}
+status: {podIP: 10.244.0.5, hostIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: kube-system}
+spec: {nodeName: n1, hostNetwork: true, containers: [{name: c}]}
+status: {podIP: 10.0.0.1, hostIP: 10.0.0.1}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: default}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+"""
+
+
+def test_dot_draws_node_traffic(tmp_path: Path) -> None:
+    """A host-network pod and a pod on its node always reach each other, as every other
+    form of the matrix says, whatever the isolated pod's policies."""
+    path = tmp_path / "node.yaml"
+    path.write_text(NODE_TRAFFIC)
+    out = stockade("matrix", str(path), "-o", "dot")
+    assert out.returncode == 0, out.stderr
+    ids = {line.split("[")[0].strip(): line.split('POINT-SIZE="10">')[1].split("<")[0]
+           for line in out.stdout.splitlines()
+           if line.strip().startswith("n") and "label=" in line and "->" not in line}
+    drawn = {(ids[a.strip()], ids[b.split("[")[0].strip()], line.split('POINT-SIZE="9">')[1]
+              .split("<")[0]) for line in out.stdout.splitlines() if "->" in line
+             for a, b in [line.split("->")]}
+    assert drawn == {("app", "agent", "all (node traffic)"),
+                     ("agent", "app", "all (node traffic)")}

@@ -5,6 +5,7 @@ No server is contacted here: these are the checks made before any connection.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,13 @@ def test_home_kube_config_is_the_fallback(tmp_path: Path) -> None:
 def test_missing_kubeconfig_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"^kubeconfig /nonexistent/kc: no such file$"):
         load_cluster_config(kubeconfig="/nonexistent/kc", environ={})
+
+
+def test_a_kubeconfig_that_is_a_pipe_is_named_as_one(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "kc")
+    with pytest.raises(InputError, match=r"^kubeconfig .*/kc: not a regular file \(a pipe "
+                       r"or <\(\.\.\.\) cannot be read as a kubeconfig: write it to a file\)$"):
+        load_cluster_config(kubeconfig=str(tmp_path / "kc"), environ={})
 
 
 def test_nothing_to_use(tmp_path: Path) -> None:

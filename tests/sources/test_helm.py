@@ -190,6 +190,9 @@ def test_helm_failure_shows_its_stderr(
      "stockade: error: --helm {tmp}/nochart: no such chart directory or file"),
     (["--helm", "{chart}", "--values", "{tmp}/missing.yaml"],
      "stockade: error: --values {tmp}/missing.yaml: no such file"),
+    (["--helm", "{chart}", "--values", "{tmp}/fifo"],
+     "stockade: error: --values {tmp}/fifo: not a regular file (helm reads it itself, so "
+     "a pipe or <(...) cannot be passed on: write the values to a file)"),
     (["{chart}/Chart.yaml", "--values", "{tmp}/v.yaml"],
      "stockade: error: --values is for --helm CHART_DIR"),
     (["--helm", "{chart}", "--cluster"],
@@ -202,6 +205,7 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
     argv, message = case
     install_fake_helm(tmp_path / "bin")
     only_on_path(monkeypatch, tmp_path / "bin")
+    os.mkfifo(tmp_path / "fifo")
     args = [a.format(tmp=tmp_path, chart=chart) for a in argv]
     code, _, err = run(capsys, "matrix", *args)
     assert code == 2

@@ -153,3 +153,48 @@ def test_long_digit_runs_are_found_wherever_they_start(before: int, digits: int,
                                                        after: int) -> None:
     text = "a" * before + "7" * digits + " b" * after
     assert yaml_docs.long_number(text) == (digits > 4300)
+
+
+@pytest.mark.parametrize("text", [
+    "kind: A\nk: !!str x\n---\n",          # a slow-path stream ending in ---
+    "kind: A\nk: 0777\n---\n",
+    "--- !!null\n", "--- 5\n", "--- true\n", "--- 1.5\n", "k: yes\n--- 7\n",
+])
+def test_slow_path_reads_empty_and_scalar_documents(text: str) -> None:
+    """PyYAML reads these (empty or scalar documents, as a stream that ends in ``---`` from
+    ``helm template`` has); the depth check must pass them, not fail on them."""
+    assert yaml_docs.documents(text) == _pyyaml(text)
+
+
+def _peer_bomb(uses: int) -> str:
+    """A NetworkPolicy whose rules alias one rule that aliases one peer: ``uses``**2 peers
+    once expanded, a few bytes per use as written."""
+    peers = ", ".join(["*p"] * uses)
+    rules = ", ".join(["*r"] * uses)
+    return ("kind: NetworkPolicy\nx:\n  p: &p {ipBlock: {cidr: 10.0.0.0/8}}\n"
+            f"  r: &r {{from: [{peers}]}}\nspec:\n  ingress: [{rules}]\n")
+
+
+@pytest.mark.parametrize("text", [
+    _peer_bomb(3000),
+    "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n"
+        for i in range(8)),
+])
+def test_excessive_aliasing_is_refused_as_kubernetes_refuses_it(text: str) -> None:
+    """sigs.k8s.io/yaml (go-yaml) stops a document once more than 99% of what it decodes
+    comes through aliases (less for larger documents): "document contains excessive
+    aliasing". Expanded, these would be 9 million peers and 10**9 scalars."""
+    with pytest.raises(yaml_docs.YAMLProblem, match="excessive aliasing"):
+        yaml_docs.documents(text)
+
+
+def test_ordinary_aliases_are_read() -> None:
+    """Anchors used a few times (Helm charts' defaults, merge keys) are what the rule is
+    meant to let through, as is an alias expansion within go-yaml's ratio."""
+    text = ("defaults: &d {protocol: TCP, port: 80}\nports:\n- *d\n- {<<: *d, port: 81}\n"
+            "many: &m [" + ", ".join(["1"] * 2000) + "]\nagain: [*m, *m]\n")
+    (doc, _), = yaml_docs.documents(text)
+    assert doc["ports"] == [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 81}]
+    # What the aliases add: *d is 5 nodes (the mapping, 2 keys, 2 values), each *m 2001.
+    assert yaml_docs.alias_expansion(doc) == 5 + 2 * 2001

@@ -25,11 +25,13 @@ from stockade.wording import count, plural
 def register(sub: Any) -> None:
     parser = sub.add_parser(
         "check", help="validate manifests exactly as the API server would",
-        description="Validate NetworkPolicies, Pods (hostAliases, ports) and Namespaces with "
-        "the API server's rules, field paths and messages, and ClusterNetworkPolicies, "
-        "AdminNetworkPolicies and BaselineAdminNetworkPolicies with their CRDs' schemas and "
-        "CEL rules. Every error of every object is reported, and every document that cannot "
-        "be read. Objects defined more than once "
+        description="Validate NetworkPolicies, Pods (hostAliases, container ports, hostname, "
+        "subdomain, pod and host IPs), workloads' pod templates, Services, Namespaces and "
+        "Nodes with the API server's rules, field paths and messages, and "
+        "ClusterNetworkPolicies, AdminNetworkPolicies and BaselineAdminNetworkPolicies with "
+        "their CRDs' schemas and CEL rules (see docs/validation.md)."
+        " Every error of every object is "
+        "reported, and every document that cannot be read. Objects defined more than once "
         "are warnings (the later definition wins, as with kubectl apply). Exit 0 when all "
         "are valid, 2 otherwise.",
     )
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     counts: Counter[str] = Counter()
     counts["NetworkPolicy"] = len(cluster.policies)
-    counts["Pod"] = len(cluster.pods)
+    counts["Pod"] = len(cluster.pods) + len(result.finished)
     counts["Namespace"] = sum(1 for ns in cluster.namespaces if ns.declared)
     counts["Service"] = len(cluster.services)
     counts["Node"] = len(cluster.nodes)

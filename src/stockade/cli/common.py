@@ -174,6 +174,8 @@ def report(result: BuildResult, args: argparse.Namespace, *, errors: bool) -> No
             diagnostics.warning(f"skipping invalid object: {finding}")
     for text in result.warnings:
         diagnostics.warning(text)
+    for text in result.notes:
+        diagnostics.note(text)
     if args.verbose:
         for text in result.skipped:
             diagnostics.note(text)

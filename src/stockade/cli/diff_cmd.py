@@ -57,9 +57,12 @@ def register(sub: Any) -> None:
     parser.add_argument("--pods", action="store_true",
                         help="every pair of pods instead of groups of pods alike on both "
                         "sides")
-    parser.add_argument("-o", "--output", choices=("text", "json", "md"), default="text",
+    parser.add_argument("-o", "--output", choices=("text", "json", "md", "html"),
+                        default="text",
                         help="text (default), JSON for tools (with --port, exactly the "
-                        "--port contract), or a Markdown summary for a pull-request comment")
+                        "--port contract), a Markdown summary for a pull-request comment, "
+                        "or html: the report of the new side with every change coloured "
+                        "and explained (one self-contained file, on standard output)")
     parser.set_defaults(func=run)
 
 
@@ -79,6 +82,13 @@ _NOT_CLUSTER = {"cluster": False, "context": None, "kubeconfig": None,
 def check_options(args: argparse.Namespace) -> list[tuple[int, Protocol]]:
     """Every option, before anything is read; the ``--port`` list."""
     ports = [parse_port(p) for p in args.port]
+    if args.output == "html":
+        if ports:
+            raise UsageError("-o html shows every connection: --port narrows text, json "
+                             "and md only")
+        if sys.stdout.isatty():
+            raise UsageError("-o html writes an HTML file: redirect the output "
+                             "(> diff.html)")
     paths: list[str] = args.paths
     if "" in paths:
         raise UsageError("an empty PATH: give a file, a directory or - for stdin")
@@ -156,6 +166,8 @@ def _engine(side: Side, args: argparse.Namespace, notes: dict[tuple[str, str], N
         diagnostics.warning(f"{side.label}: skipping invalid object: {finding}")
     for text in result.warnings:
         notes.setdefault(("warning", text))
+    for text in result.notes:
+        notes.setdefault(("note", f"{side.label}: {text}"))
     for text in result.skipped if args.verbose else ():
         notes.setdefault(("note", text))
     endpoints = choose_endpoints(result.cluster, per_pod=args.per_pod)
@@ -184,6 +196,33 @@ def _located(result: DiffResult, texts: dict[str, str]) -> DiffResult:
     return replace(result, connections=tuple(connections))
 
 
+def _write_html(comparison: Comparison, result: DiffResult,
+                old: tuple[Side, dict[str, str]], new: tuple[Side, dict[str, str]],
+                args: argparse.Namespace, *, notes: Sequence[tuple[str, str]]) -> None:
+    """The new side's report with the diff laid over it."""
+    from stockade.cli.progress import Progress
+    from stockade.render.connections import connection_graph
+    from stockade.render.html import explain_cells, render_page, report_data
+    from stockade.render.html.diffpage import diff_page
+
+    engine = comparison.new
+    progress = Progress(sys.stderr, "stockade: computing the matrix of the new side")
+    graph = connection_graph(engine, {} if args.per_pod else new[1], progress)
+    progress.done()
+    labels = (old[0].label.removeprefix("old side ").strip("()"),
+              new[0].label.removeprefix("new side ").strip("()"))
+    changes, page = diff_page(graph, comparison, result, old_label=labels[0],
+                              new_label=labels[1], old_owner={} if args.per_pod else old[1])
+    progress = Progress(sys.stderr, "stockade: explaining every cell")
+    reasons = explain_cells(graph, progress, first=page.ports)
+    progress.done()
+    shown = [f"warning: {text}" if level == "warning" else text for level, text in notes]
+    title = f"stockade diff: {labels[0]} → {labels[1]}"
+    sys.stdout.write(render_page(report_data(graph, reasons, title=title,
+                                             sources=[labels[1]], notes=shown,
+                                             changes=changes, diff=page)))
+
+
 def run(args: argparse.Namespace) -> int:
     ports = check_options(args)
     old_side, new_side = _sides(args)
@@ -209,7 +248,10 @@ def run(args: argparse.Namespace) -> int:
         return 1 if render.ports_changed(results) else 0
     result = diff_result(comparison, names, per_pod=args.pods)
     result = _located(result, {**old_side.texts, **new_side.texts})
-    if args.output == "json":
+    if args.output == "html":
+        _write_html(comparison, result, (old_side, old_owner), (new_side, new_owner),
+                    args, notes=list(notes))
+    elif args.output == "json":
         render.write_json(result, out)
     elif args.output == "md":
         render.write_markdown(result, out)

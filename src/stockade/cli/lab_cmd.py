@@ -8,9 +8,11 @@ engine + down) and test (up + promises checked with packets + down). Thin: the w
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from stockade.cli import diagnostics
-from stockade.cli.common import add_input_arguments, read_inputs
+from stockade.cli.common import add_input_arguments, read_inputs, report
 from stockade.cli.test_cmd import TESTS_HELP
 from stockade.errors import UsageError
 from stockade.lab.names import DEFAULT_POD_CIDR, check_lab_name
@@ -28,6 +30,7 @@ from stockade.wording import count
 
 if TYPE_CHECKING:
     from stockade.lab.lifecycle import Lab
+    from stockade.model.build import BuildResult
 
 _PROTOCOLS = ("TCP", "UDP", "SCTP")
 MIN_TIMEOUT, MAX_TIMEOUT = 0.05, 60.0
@@ -46,11 +49,11 @@ def parse_port(text: str) -> tuple[int, str]:
     return int(number), protocol
 
 
+_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")  # ASCII digits, as for ports
+
+
 def parse_timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = float(text) if _SECONDS.fullmatch(text) else math.nan
     if not math.isfinite(value) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
         raise argparse.ArgumentTypeError(
             f"{text!r}: expected seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT:g} (a probe "
@@ -225,7 +228,8 @@ def _up(args: argparse.Namespace) -> int:
     from stockade.lab import lifecycle
 
     lab = lifecycle.up(read_inputs(args), args.name, pod_cidr=args.pod_cidr,
-                       skip_invalid=args.skip_invalid, run_commands=args.run_commands)
+                       skip_invalid=args.skip_invalid, run_commands=args.run_commands,
+                       report=lambda result: report(result, args, errors=False))
     _notes(lab)
     print(f"lab {args.name} up in {lab.seconds:.2f} s: {len(lab.plan.pods)} pods")
     for pod in lab.plan.pods:
@@ -271,7 +275,8 @@ def _apply(args: argparse.Namespace) -> int:
         diagnostics.note(f"ignored {', '.join(others)}: lab apply replaces the lab's "
                          "policies (and takes Namespaces' labels) only (for other changes: "
                          "lab down, then lab up)")
-    engine = lifecycle.apply(args.name, raws, skip_invalid=args.skip_invalid)
+    engine = lifecycle.apply(args.name, raws, skip_invalid=args.skip_invalid,
+                             report=lambda result: _report_policies(result, args))
     if not engine.policies and not engine.cluster_policies:
         diagnostics.warning(f"no NetworkPolicy or cluster-wide policy in the input: lab "
                             f"{args.name} now enforces none")
@@ -280,6 +285,13 @@ def _apply(args: argparse.Namespace) -> int:
         applied += f" and {count(len(engine.cluster_policies), 'cluster-wide policy')}"
     print(f"lab {args.name}: {applied} applied")
     return 0
+
+
+def _report_policies(result: BuildResult, args: argparse.Namespace) -> None:
+    """What ``build_cluster`` says of the policies ``lab apply`` loads, but that their
+    namespaces are undeclared: the lab has its namespaces already."""
+    warnings = [w for w in result.warnings if "used but not declared" not in w]
+    report(dataclasses.replace(result, warnings=warnings), args, errors=False)
 
 
 def _logs(args: argparse.Namespace) -> int:
@@ -347,7 +359,8 @@ def _run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         lab = lifecycle.up(raws, name, pod_cidr=args.pod_cidr, skip_invalid=args.skip_invalid,
-                           run_commands=args.run_commands)
+                           run_commands=args.run_commands,
+                           report=lambda result: report(result, args, errors=False))
         try:
             _notes(lab)
             lifecycle.wait_for_commands(lab.state, 2.0)

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     cluster, endpoints = choose(args, result.cluster)
     owner = {} if args.per_pod else endpoints.owner
     engine = Engine(cluster)
-    notes = [f"warning: {w}" for w in result.warnings]
+    notes = [f"warning: {w}" for w in result.warnings] + list(result.notes)
     if endpoints.has_templates:
         notes.append("Workloads without pods in the input stand for their pods through their "
                      "pod templates: selectors match them, ipBlocks never do.")

@@ -36,35 +36,60 @@ class LabContainer:
     notes: tuple[str, ...] = ()  # what of the manifest the lab could not honour
 
 
-def expand(text: str, lookup: Callable[[str], str | None]) -> str:
+MAX_ARG_BYTES = 128 * 1024 - 1  # the longest string execve takes (MAX_ARG_STRLEN, NUL included)
+MAX_EXEC_BYTES = 2 * 1024 * 1024  # argv and environment in all (ARG_MAX with an 8 MiB stack)
+
+
+class _TooLong(ValueError):
+    """What ``expand`` would write is past its ``Room``."""
+
+
+class Room:
+    """What is left for one program's command line and environment: each string at most
+    ``MAX_ARG_BYTES``, all of them (with their pointers) at most ``MAX_EXEC_BYTES``, so that
+    ``$(VAR)`` references cannot multiply a manifest into gigabytes."""
+
+    def __init__(self) -> None:
+        self.left = MAX_EXEC_BYTES
+
+    def take(self, text: str) -> str:
+        size = len(text.encode(errors="surrogatepass")) + 1
+        if size > MAX_ARG_BYTES + 1:
+            raise _TooLong("string")
+        self.left -= size + 8  # the string, its NUL and its pointer
+        if self.left < 0:
+            raise _TooLong("total")
+        return text
+
+
+def expand(text: str, lookup: Callable[[str], str | None], room: Room | None = None) -> str:
     """Kubernetes' ``$(VAR)`` expansion: a defined name is replaced, ``$$`` is a literal
-    ``$``, anything else (an undefined name, an unclosed ``$(``) is kept as written."""
+    ``$``, anything else (an undefined name, an unclosed ``$(``) is kept as written. With
+    ``room``, the result is taken from it (``_TooLong`` past it, found while expanding)."""
+    if "$" not in text:
+        return text if room is None else room.take(text)
     out: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char != "$" or i + 1 == len(text):
-            out.append(char)
-            i += 1
-            continue
-        following = text[i + 1]
-        if following == "$":
-            out.append("$")
-            i += 2
-        elif following == "(":
-            close = text.find(")", i + 2)
-            if close == -1:
-                out.append("$(")
-                i += 2
-                continue
-            name = text[i + 2:close]
+    size, i, end = 0, 0, len(text)
+    last_close = text.rfind(")")
+    while i < end:
+        at = text.find("$", i)
+        if at == -1 or at + 1 == end:
+            piece, i = text[i:], end
+        elif text[at + 1] == "$":
+            piece, i = text[i:at] + "$", at + 2
+        elif text[at + 1] == "(" and at + 2 <= last_close:
+            close = text.find(")", at + 2)
+            name = text[at + 2:close]
             value = lookup(name)
-            out.append(f"$({name})" if value is None else value)
-            i = close + 1
-        else:
-            out.append("$" + following)
-            i += 2
-    return "".join(out)
+            piece, i = text[i:at] + (f"$({name})" if value is None else value), close + 1
+        else:  # "$(" that nothing closes, or "$" and another character: kept as written
+            piece, i = text[i:at + 2], at + 2
+        size += len(piece)
+        if room is not None and size > MAX_ARG_BYTES:
+            raise _TooLong("string")
+        out.append(piece)
+    result = "".join(out)
+    return result if room is None else room.take(result)
 
 
 def _field(pod: Pod, ips: Sequence[str], path: str) -> str | None:
@@ -87,7 +112,7 @@ def _field(pod: Pod, ips: Sequence[str], path: str) -> str | None:
 
 
 def _environment(pod: Pod, ips: Sequence[str], container: Container,
-                 notes: list[str]) -> dict[str, str]:
+                 notes: list[str], room: Room) -> dict[str, str]:
     env: dict[str, str] = {}
     for source in container.env_from:
         notes.append(f"envFrom {source or '(unknown source)'} is not supported by the lab: "
@@ -104,7 +129,8 @@ def _environment(pod: Pod, ips: Sequence[str], container: Container,
                          "lab (only literal values and fieldRef): not set")
             continue
         else:
-            value = expand(var.value, env.get)
+            value = expand(var.value, env.get, room)
+        room.take(f"{var.name}={value}" if var.value_from else var.name)
         env[var.name] = value
     return env
 
@@ -142,8 +168,18 @@ def containers_of(pod: Pod, ips: Sequence[str], hosts_for: set[str]) -> tuple[La
             if not raw:
                 continue
             notes: list[str] = []
-            env = _environment(pod, ips, c, notes)
-            argv = tuple(expand(a, env.get) for a in raw)
+            room = Room()
+            try:
+                env = _environment(pod, ips, c, notes, room)
+                argv = tuple(expand(a, env.get, room) for a in raw)
+            except _TooLong as exc:
+                where = f"{pod.origin}: Pod {pod.key}: container {c.name}"
+                raise InputError(f"{where}: " + (
+                    "a command, argument or env value is longer than 128 KiB once $(VAR) "
+                    "references are expanded" if str(exc) == "string" else
+                    "more than 2 MiB of command, arguments and environment once $(VAR) "
+                    "references are expanded") + ", which the kernel refuses to start a "
+                    "program with") from None
             sc, psc = c.security_context, pod.spec.security_context
             user = sc.run_as_user if sc.run_as_user is not None else psc.run_as_user
             group = sc.run_as_group if sc.run_as_group is not None else psc.run_as_group

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +108,10 @@ def _state_of(plan: LabPlan, pod_cidr: str, run_commands: bool) -> LabState:
 
 
 def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR,
-       skip_invalid: bool = False, run_commands: bool = False) -> Lab:
+       skip_invalid: bool = False, run_commands: bool = False,
+       report: Callable[[BuildResult], None] | None = None) -> Lab:
+    """Build lab ``name`` from ``raws``; ``report`` is given the objects' build result (its
+    warnings, and the invalid objects ``skip_invalid`` leaves out) before anything runs."""
     require_root()
     started = time.monotonic()
     names = LabNames(name)
@@ -116,6 +119,9 @@ def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR
         raise InputError(f"lab {name!r} already exists; remove it with: stockade lab down "
                          f"{name}")
     result = build(raws, skip_invalid=skip_invalid)
+    if report is not None:
+        report(result)
+    kept = lab_state.encode_cluster(result.cluster)  # an oversized object: refused now
     plan = make_plan(lab_cluster(result.cluster), names, pod_cidr=pod_cidr)
     if not plan.pods:
         raise InputError("no pod to run: the input has no pod-network Pod")
@@ -126,7 +132,7 @@ def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR
     lab.skipped += notes
     lab_state.private_dir(names.state_dir)  # first, so that ``down`` finds a half-built lab
     try:
-        lab_state.save_cluster(name, result.cluster)
+        lab_state.write_cluster(name, kept)
         lab_state.save(lab)
         network.build(plan, addresses)
         for node in plan.nodes:
@@ -153,18 +159,22 @@ def _engine(name: str, lab: LabState, cluster: Cluster) -> Engine:
 APPLIED_KINDS = frozenset({"NetworkPolicy", "Namespace", *CLUSTER_POLICY_KINDS})
 
 
-def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False) -> Engine:
+def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False,
+          report: Callable[[BuildResult], None] | None = None) -> Engine:
     """Replace the lab's policies (NetworkPolicies and cluster-wide policies) by those of
     ``raws``, atomically (one nft transaction). Pods stay as the lab was built; a Namespace
     in ``raws`` brings its labels (policies select by them); other kinds are ignored. The
     nodes' connection tracking is emptied afterwards: a probe after the swap is judged by
     the new rules even when its source port happens to be that of a flow probed before
     (UDP flows stay tracked for half a minute), and connections open before it are judged
-    afresh by their next packet."""
+    afresh by their next packet. ``report`` is given the policies' build result, as for
+    ``up``."""
     require_root()
     lab = lab_state.load(name)
     cluster = lab_state.load_cluster(name)
     new = build([r for r in raws if r.kind in APPLIED_KINDS], skip_invalid=skip_invalid)
+    if report is not None:
+        report(new)
     declared = {ns.name: ns for ns in new.cluster.namespaces if ns.declared}
     known = {ns.name for ns in cluster.namespaces}
     namespaces = tuple(declared.get(ns.name, ns) for ns in cluster.namespaces)

@@ -17,7 +17,8 @@ drops every privilege before the command runs:
   cannot leave the pod's network or PID namespace), then ``setpriv``: the container's user
   and group, no supplementary groups, no capabilities (bounding, inheritable and ambient
   sets empty, root's automatic capabilities off and locked), no new privileges; an
-  environment of exactly PATH, HOSTNAME, HOME and the manifest's variables.
+  environment of exactly PATH, HOSTNAME, HOME and the manifest's variables;
+- a seccomp filter refusing the kernel keyring calls (keyrings are not namespaced).
 
 Standard library only, and no import of ``stockade``: it runs before anything else in the
 sandbox, as a script. Errors go to stderr (the container's log) with exit status 126.
@@ -42,6 +43,75 @@ PROC_READ_ONLY = ("sys", "sysrq-trigger", "irq", "bus", "fs")
 PROC_MASKED = ("kcore", "keys", "timer_list", "kmsg", "sched_debug")
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+# The kernel's keyrings are not namespaced: a container's user keyring is the host's one of
+# the same uid (and root's persistent keyring outlives the lab). A seccomp filter refuses
+# add_key, request_key and keyctl with EPERM, as Docker's default profile does, in every
+# system call ABI of the machine (a 64-bit process can make 32-bit calls through int 0x80);
+# x32 calls and calls of an ABI not listed are refused whole. Nothing else is filtered.
+AUDIT_ARCH = {"x86_64": 0xC000003E, "i386": 0x40000003, "aarch64": 0xC00000B7,
+              "arm": 0x40000028}
+KEY_CALLS = {  # per machine: (ABI, its add_key, request_key and keyctl numbers)
+    "x86_64": (("x86_64", (248, 249, 250)), ("i386", (286, 287, 288))),
+    "aarch64": (("aarch64", (217, 218, 219)), ("arm", (309, 310, 311))),
+}
+X32_BIT = 0x40000000
+_LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
+_RET_ALLOW, _RET_ERRNO = 0x7FFF0000, 0x00050000
+_EPERM, _ENOSYS = 1, 38
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                ("k", ctypes.c_uint)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def keyring_filter(machine: str) -> list[tuple[int, int, int, int]]:
+    """The classic BPF program, as (code, jt, jf, k): load the ABI, jump to its block (load
+    the call number, refuse the key calls), allow the rest; an unknown ABI is refused."""
+    abis = KEY_CALLS.get(machine)
+    if abis is None:
+        raise SandboxError(f"no system call table for {machine}: the sandbox cannot keep "
+                           "containers from the host's kernel keyrings here")
+    blocks = []
+    for abi, numbers in abis:
+        block: list[tuple[int, object, object, int]] = [(_LD_W_ABS, 0, 0, 0)]
+        if abi == "x86_64":
+            block.append((_JGE_K, "nosys", 0, X32_BIT))
+        block += [(_JEQ_K, "eperm", 0, n) for n in numbers]
+        block.append((_RET_K, 0, 0, _RET_ALLOW))
+        blocks.append(block)
+    head: list[tuple[int, object, object, int]] = [(_LD_W_ABS, 0, 0, 4)]
+    head += [(_JEQ_K, f"abi{i}", 0, AUDIT_ARCH[abi]) for i, (abi, _) in enumerate(abis)]
+    head.append((_RET_K, 0, 0, _RET_ERRNO | _ENOSYS))
+    program, labels = list(head), {}
+    for i, block in enumerate(blocks):
+        labels[f"abi{i}"] = len(program)
+        program += block
+    labels["eperm"] = len(program)
+    program.append((_RET_K, 0, 0, _RET_ERRNO | _EPERM))
+    labels["nosys"] = len(program)
+    program.append((_RET_K, 0, 0, _RET_ERRNO | _ENOSYS))
+
+    def offset(at: int, target: object) -> int:
+        return 0 if target == 0 else labels[str(target)] - at - 1
+
+    return [(code, offset(i, jt), offset(i, jf), k)
+            for i, (code, jt, jf, k) in enumerate(program)]
+
+
+def _install_keyring_filter() -> None:
+    program = keyring_filter(os.uname().machine)
+    filters = (_SockFilter * len(program))(*[_SockFilter(*i) for i in program])
+    fprog = _SockFprog(len(program), filters)
+    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise SandboxError(f"seccomp filter: {os.strerror(err)}")
 
 
 class SandboxError(Exception):
@@ -200,6 +270,7 @@ def build(spec: dict[str, object]) -> tuple[str, list[str], dict[str, str]]:
             "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all",
             "--securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,"
             "+keep_caps_locked", "--no-new-privs", "--"]
+    _install_keyring_filter()  # last: setpriv and the command run under it
     command = [str(a) for a in spec["argv"]]  # type: ignore[attr-defined]
     env = {str(k): str(v) for k, v in spec["env"]}  # type: ignore[attr-defined]
     return setpriv, argv + command, env

@@ -142,6 +142,17 @@ def _label(obj: Any) -> str:
 
 def save_cluster(name: str, cluster: Cluster) -> None:
     """The objects the lab runs; an object too large to keep is refused, named."""
+    write_cluster(name, encode_cluster(cluster))
+
+
+def write_cluster(name: str, data: dict[str, Any]) -> None:
+    """Write what ``encode_cluster`` made of the lab's objects."""
+    write_private(LabNames(name).state_dir / "cluster.json", json.dumps(data))
+
+
+def encode_cluster(cluster: Cluster) -> dict[str, Any]:
+    """The objects the lab runs, as kept on disk; an object too large to keep is refused,
+    named, as soon as it is past the limit (before anything is built from it)."""
     data: dict[str, Any] = {}
     for f in dataclasses.fields(cluster):
         value = getattr(cluster, f.name)
@@ -155,7 +166,7 @@ def save_cluster(name: str, cluster: Cluster) -> None:
                 raise InputError(f"{_label(obj)}: {exc}; the lab keeps the objects it runs and "
                                  "refuses one an API server would refuse too") from None
         data[f.name] = items
-    write_private(LabNames(name).state_dir / "cluster.json", json.dumps(data))
+    return data
 
 
 def load_cluster(name: str) -> Cluster:

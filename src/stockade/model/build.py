@@ -84,6 +84,8 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # notes about objects not modelled
     invalid_keys: set[str] = field(default_factory=set)  # "Kind ns/name" of invalid objects
+    notes: list[str] = field(default_factory=list)  # what the analysis leaves out, and why
+    finished: list[Pod] = field(default_factory=list)  # valid pods in a terminal phase
 
 
 Decoded = Namespace | Pod | NetworkPolicy | Service | Workload | Node
@@ -154,6 +156,19 @@ def _finding(raw: RawObject, kind: str, err: FieldError) -> Finding:
                    _meta_text(raw, "name"), err)
 
 
+# A pod in a terminal phase has finished: the kubelet has torn down its sandbox and released
+# its IP, which a new pod may already hold. No packet leaves or reaches it, so it is no
+# endpoint (network plugins drop it; so does the endpoints controller), though its object
+# is still validated.
+TERMINAL_PHASES = ("Succeeded", "Failed")
+
+
+def _phase(raw: RawObject) -> str:
+    status = raw.data.get("status")
+    phase = status.get("phase") if isinstance(status, Mapping) else None
+    return phase if isinstance(phase, str) else ""
+
+
 def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default") -> BuildResult:
     """Decode and validate every object; the ``Cluster`` holds the valid ones.
 
@@ -163,6 +178,7 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     """
     result = BuildResult(Cluster())
     valid: dict[tuple[str, str, str] | int, Decoded | ClusterNetworkPolicy] = {}
+    finished: dict[tuple[str, str, str] | int, str] = {}  # pods in a terminal phase
     seen: dict[tuple[str, str, str], Origin] = {}
     skipped_kinds: dict[str, int] = {}
 
@@ -216,17 +232,23 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         ident = (kind, ns, obj.metadata.name)
         if obj.metadata.name:
             if ident in seen:
+                outcome = ("the later definition is invalid, so the earlier one stays (the "
+                           "API server would refuse the update)" if errors and ident in valid
+                           else "the later definition wins, as with kubectl apply")
                 result.warnings.append(
                     f"{kind} {f'{ns}/' if ns else ''}{obj.metadata.name} is defined more "
-                    f"than once ({seen[ident]}, then {raw.origin}): the later definition "
-                    "wins, as with kubectl apply")
+                    f"than once ({seen[ident]}, then {raw.origin}): {outcome}")
             seen[ident] = raw.origin
         if errors:
             result.findings.extend(Finding(raw.origin, kind, ns, obj.metadata.name, e)
                                    for e in errors)
             result.invalid_keys.add(f"{kind} {ns}/{obj.metadata.name}")
             continue
-        valid[ident if obj.metadata.name else len(valid)] = obj
+        key = ident if obj.metadata.name else len(valid)
+        valid[key] = obj
+        finished.pop(key, None)
+        if isinstance(obj, Pod) and _phase(raw) in TERMINAL_PHASES:
+            finished[key] = _phase(raw)
 
     namespaces: dict[str, Namespace] = {}
     pods: list[Pod] = []
@@ -235,6 +257,14 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     workloads: list[Workload] = []
     nodes: list[Node] = []
     cluster_policies: list[ClusterNetworkPolicy] = []
+    ended = {id(valid[k]) for k in finished}
+    if ended:
+        shown = sorted(f"{k[1]}/{k[2]}" if isinstance(k, tuple) else "(unnamed)"
+                       for k in finished)
+        result.notes.append(
+            f"{counted(len(ended), 'pod')} in phase Succeeded or Failed not analysed (a "
+            "finished pod has no network; its IP may belong to another pod already): "
+            + ", ".join(shown[:5]) + (", ..." if len(shown) > 5 else ""))
     for kept in valid.values():
         if isinstance(kept, ClusterNetworkPolicy):
             cluster_policies.append(kept)
@@ -243,6 +273,9 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         if isinstance(obj, Namespace):
             namespaces[obj.name] = obj
         elif isinstance(obj, Pod):
+            if id(obj) in ended:
+                result.finished.append(obj)
+                continue
             pods.append(obj)
         elif isinstance(obj, NetworkPolicy):
             policies.append(obj)

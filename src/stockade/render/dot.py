@@ -3,7 +3,8 @@ ranges in a cluster of their own, edges labelled with their connection sets.
 
 By default only the edges a policy decides are drawn; unrestricted traffic (neither end
 isolated, so every port) is summarised in the graph's label, since it would drown the rest.
-Every user string goes through an HTML-like label, escaped. Pure: text out, no I/O.
+Every user string goes through an HTML-like label, escaped (control characters as in text
+output, then markup). Pure: text out, no I/O.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from collections.abc import Iterator
 from typing import IO
 
 from stockade.render.connections import NOT_COMPUTED, ConnectionGraph
+from stockade.render.escape import escape
 
 ALL_COLOUR, SOME_COLOUR = "#1f7a4d", "#b7791f"
 
 
 def _label(*lines: tuple[str, int]) -> str:
     """An HTML-like label: each (text, point size) on its own line, escaped."""
-    parts = [f'<FONT POINT-SIZE="{size}">{html.escape(text)}</FONT>' for text, size in lines]
+    parts = [f'<FONT POINT-SIZE="{size}">{html.escape(escape(text))}</FONT>'
+             for text, size in lines]
     return "<" + "<BR/>".join(parts) + ">"
 
 
@@ -100,4 +103,21 @@ def write_dot(graph: ConnectionGraph, out: IO[str], *, title: str = "",
         style = "" if graph.decided(src, dst) else ", style=dashed"
         out.write(f'  n{src} -> n{dst} [label={_label((text, 9))}, color="{colour}", '
                   f'fontcolor="{colour}"{style}];\n')
+    for src, dst in node_traffic_edges(graph):
+        out.write(f'  n{src} -> n{dst} [label={_label(("all (node traffic)", 9))}, '
+                  f'color="{ALL_COLOUR}", fontcolor="{ALL_COLOUR}", style=dotted];\n')
     out.write("}\n")
+
+
+def node_traffic_edges(graph: ConnectionGraph) -> list[tuple[int, int]]:
+    """Groups between which node traffic (a host-network pod and a pod on its node) flows
+    where the groups' own cell does not already say ``all``: it is always allowed, as the
+    other forms of the matrix list it."""
+    group = {pod: i for i, node in enumerate(graph.nodes) for pod in node.members}
+    pairs: set[tuple[int, int]] = set()
+    for host, peers in graph.node_traffic.items():
+        for peer in peers:
+            a, b = group[host], group[peer]
+            pairs |= {(a, b), (b, a)}
+    return sorted((src, dst) for src, dst in pairs
+                  if src != dst and graph.text(src, dst) != "all")

@@ -58,8 +58,11 @@ def load_cluster_config(
     env = os.environ if environ is None else environ
     if kubeconfig:
         path = Path(kubeconfig).expanduser()
-        if not path.is_file():
+        if not path.exists():
             raise InputError(f"kubeconfig {kubeconfig}: no such file")
+        if not path.is_file():
+            raise InputError(f"kubeconfig {kubeconfig}: not a regular file (a pipe or <(...) "
+                             "cannot be read as a kubeconfig: write it to a file)")
         return _from_files([path], context)
     listed = [Path(p).expanduser() for p in env.get("KUBECONFIG", "").split(os.pathsep) if p]
     existing = [p for p in listed if p.is_file()]

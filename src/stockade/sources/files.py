@@ -26,7 +26,7 @@ from stockade.errors import DocumentError, InputError
 from stockade.model.build import RawObject
 from stockade.model.decode import json_type_name
 from stockade.model.types import Origin
-from stockade.sources.json_docs import JSONProblem, load_json
+from stockade.sources.json_docs import load_json_values
 from stockade.sources.limits import Budget
 from stockade.sources.yaml_docs import (
     RECURSIVE,
@@ -69,7 +69,8 @@ def _link_problem(path: str, exc: OSError) -> InputError:
 
 
 def expand_paths(paths: Sequence[str]) -> list[str]:
-    """Files named, and manifest files below directories named (recursively, sorted)."""
+    """Files named, and manifest files below directories named (recursively, in name order
+    per directory)."""
     out: list[str] = []
     for path in paths:
         if path == "-":
@@ -80,7 +81,8 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
         except OSError as exc:
             raise _link_problem(path, exc) from exc
         if stat.S_ISDIR(info.st_mode):
-            out.extend(sorted(_walk(path, info)))
+            # In name order per directory, as filepath.Walk (kubectl -R) visits them.
+            out.extend(sorted(_walk(path, info), key=lambda p: p.split(os.sep)))
         else:
             out.append(path)
     return out
@@ -269,24 +271,26 @@ def parse_text(text: str, name: str, *, json_hint: bool = False,
         budget.take_values(text, name)
     stripped = text.lstrip()
     if json_hint or stripped.startswith(("{", "[")):
-        try:
-            data = load_json(text)
-        except JSONProblem as exc:
-            if json_hint:
-                _report(DocumentError(Origin(name, exc.line), exc.problem), broken)
-                return []
-        else:
-            docs = data if isinstance(data, list) else [data]
+        values, json_problem = load_json_values(text)
+        if json_problem is None or json_hint:
+            docs = [(d, line) for value, line in values
+                    for d in (value if isinstance(value, list) else [value])]
             budget.take_objects(len(docs), name)
-            # JSON items are not looked for line by line: they take the document's line.
-            return list(_objects(((d, 1) for d in docs), name, "", broken, budget))
+            # JSON items are not looked for line by line: they take their value's line.
+            objects = list(_objects(docs, name, "", broken, budget))
+            if json_problem is not None:
+                _report(DocumentError(Origin(name, json_problem.line), json_problem.problem),
+                        broken)
+            return objects
     starts = document_starts(text)
     budget.take_objects(len(starts), name)
     problems: list[YAMLProblem] | None = None if broken is None else []
+    aliases: list[int] = []
     try:
-        parsed = documents(text, broken=problems, starts=starts)
+        parsed = documents(text, broken=problems, starts=starts, aliases=aliases)
     except YAMLProblem as exc:
         raise _yaml_error(name, exc) from exc
+    budget.take_aliased(sum(aliases), name)
     for problem in problems or ():
         _report(_yaml_error(name, problem), broken)
     return list(_objects(parsed, name, text, broken, budget))
@@ -307,13 +311,21 @@ def _report(error: DocumentError, broken: list[DocumentError] | None) -> None:
 # --- objects -----------------------------------------------------------------------------
 
 _ITEM = re.compile(r"^(\s*)- ")
+_ITEM_KEY = re.compile(r"^\s*-[ \t]+(?=[^\s{#])")  # up to an item's first key
 
 
-def _item_lines(text: str, doc_line: int, count: int) -> list[int]:
-    """Where the items of a List document start: the ``- `` lines under its ``items:``."""
-    lines = text.splitlines()
-    at = next((i for i in range(max(0, doc_line - 1), len(lines))
-               if lines[i].startswith("items:")), None)
+def _item_lines(lines: list[str], doc_line: int, count: int,
+                key_indent: str = "") -> list[int]:
+    """Where the items of a List start: the ``- `` lines under its ``items:`` key, which is
+    indented by ``key_indent`` (a List that is itself a List's item is indented)."""
+    key = key_indent + "items:"
+    at = None
+    for i in range(max(0, doc_line - 1), len(lines)):
+        if lines[i].startswith(key):
+            at = i
+            break
+        if key_indent and i >= doc_line and _ends_block(lines[i], key_indent[1:]):
+            return []  # the item ended without a block `items:` key (a flow mapping)
     if at is None:
         return []
     found: list[int] = []
@@ -321,7 +333,7 @@ def _item_lines(text: str, doc_line: int, count: int) -> list[int]:
     for i in range(at + 1, len(lines)):
         match = _ITEM.match(lines[i])
         if match is None:
-            if lines[i][:1] not in ("", " ", "\t", "#"):
+            if _ends_block(lines[i], key_indent):
                 break  # the next key of the List object, or the next document
             continue
         if indent is None:
@@ -333,6 +345,12 @@ def _item_lines(text: str, doc_line: int, count: int) -> list[int]:
     return found
 
 
+def _ends_block(line: str, key_indent: str) -> bool:
+    """Whether ``line`` is content no more indented than keys indented by ``key_indent``."""
+    content = line.lstrip(" \t")
+    return content[:1] not in ("", "#") and len(line) - len(content) <= len(key_indent)
+
+
 def _is_list_kind(kind: object) -> bool:
     return isinstance(kind, str) and kind.endswith("List")
 
@@ -341,6 +359,7 @@ def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str,
              broken: list[DocumentError] | None, budget: Budget) -> Iterator[RawObject]:
     """The objects of parsed documents; ``text`` is the YAML they were read from, whose
     lines place a List's items ("" for JSON)."""
+    lines: list[str] = []  # the text's lines, split at the first List
     for data, line in docs:
         if data is None:
             continue  # empty document: `---` noise, comments only
@@ -358,22 +377,26 @@ def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str,
             _report(DocumentError(where, f"{kind}: items: must be of type array"), broken)
             continue
         budget.take_objects(len(items), name)
-        yield from _list_items(data, items, where, text, broken)
+        if not lines:
+            lines = text.splitlines()
+        yield from _list_items(data, items, where, lines, broken, budget=budget)
 
 
 def _a(type_name: str) -> str:
     return f"{'an' if type_name[0] in 'aeiou' else 'a'} {type_name}"
 
 
-def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text: str,
-                broken: list[DocumentError] | None) -> Iterator[RawObject]:
+def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text_lines: list[str],
+                broken: list[DocumentError] | None, *, budget: Budget,
+                key_indent: str | None = "") -> Iterator[RawObject]:
     """A List's items. A typed list (``PodList``, as a list call returns it) names its items'
     kind and apiVersion once: an item with neither gets them, as apimachinery's
     unstructured list decoding does; an item of another kind is an error."""
     kind: str = data["kind"]
     item_kind = kind.removesuffix("List")
     api_version = data.get("apiVersion")
-    lines = _item_lines(text, origin.line, len(items)) if text else []
+    lines = ([] if key_indent is None
+             else _item_lines(text_lines, origin.line, len(items), key_indent))
     for i, item in enumerate(items):
         # Items whose line is not known share the List's origin (one object, not one each).
         where = Origin(origin.file, lines[i]) if i < len(lines) else origin
@@ -391,5 +414,18 @@ def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text: st
             _report(DocumentError(where, f"{kind} items[{i}]: kind {own_kind!r} in a list "
                                   f"of {item_kind} (a {kind} holds only {item_kind} "
                                   "objects)"), broken)
+            continue
+        nested = obj.get("kind")
+        if _is_list_kind(nested) and "items" in obj:
+            # A List inside a List: kubectl's FlattenListVisitor reads it down to objects.
+            inner = obj["items"]
+            if not isinstance(inner, list):
+                _report(DocumentError(where, f"{kind} items[{i}]: {nested}: items: must be "
+                                      "of type array"), broken)
+                continue
+            budget.take_objects(len(inner), origin.file)
+            dash = _ITEM_KEY.match(text_lines[where.line - 1]) if i < len(lines) else None
+            yield from _list_items(obj, inner, where, text_lines, broken, budget=budget,
+                                   key_indent=None if dash is None else " " * dash.end())
             continue
         yield RawObject(obj, where)

@@ -85,8 +85,12 @@ def render_chart(chart: str, values: Sequence[str] = (), *, namespace: str | Non
     if not Path(chart).exists():
         raise InputError(f"--helm {chart}: no such chart directory or file")
     for path in values:
-        if not Path(path).is_file():
+        if not Path(path).exists():
             raise InputError(f"--values {path}: no such file")
+        if not Path(path).is_file():
+            raise InputError(f"--values {path}: not a regular file (helm reads it itself, so "
+                             "a pipe or <(...) cannot be passed on: write the values to a "
+                             "file)")
     helm = shutil.which("helm")
     if helm is None:
         raise EnvironmentProblem(NOT_INSTALLED.format(command=command))

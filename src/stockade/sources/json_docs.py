@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -46,6 +47,22 @@ def load_json(text: str) -> Any:
     if fast is not None:
         return fast[0]
     return strict_json(text)
+
+
+def load_json_values(text: str) -> tuple[list[tuple[Any, int]], JSONProblem | None]:
+    """The JSON values of ``text``, each with the line it starts on: one value, or a stream
+    of them one after another, which kubectl reads from input that starts with ``{`` (as
+    ``jq '.items[]'`` writes it). A value that does not parse ends the stream: the values
+    before it, and the problem. One value is read fast; a stream by the strict reader."""
+    fast = fast_json(text)
+    if fast is not None:
+        return [(fast[0], 1 + text.count("\n", 0, _json_space(text, 0)))], None
+    try:
+        return _json_stream(text, int)
+    except ValueError as exc:  # not a JSONDecodeError: an integer longer than Python converts
+        if isinstance(exc, json.JSONDecodeError):
+            raise
+        return _json_stream(text, _long_int)
 
 
 # --- the fast reading, checked --------------------------------------------------------------
@@ -132,6 +149,41 @@ def strict_json(text: str) -> Any:
     if deeper_than_limit(data):
         raise JSONProblem(1, TOO_DEEP)
     return data
+
+
+def _json_stream(text: str, parse_int: Callable[[str], Any]
+                 ) -> tuple[list[tuple[Any, int]], JSONProblem | None]:
+    decoder = json.JSONDecoder(object_pairs_hook=_strict_object, parse_int=parse_int)
+    values: list[tuple[Any, int]] = []
+    pos = _json_space(text, 0)
+    line = 1 + text.count("\n", 0, pos)
+    while pos < len(text):
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            return values, JSONProblem(exc.lineno, f"invalid JSON: {exc.msg}")
+        except _DuplicateField as exc:
+            return values, JSONProblem(_duplicate_line(text, exc.key),
+                                       f'invalid JSON: duplicate field "{exc.key}"')
+        except RecursionError:
+            return values, JSONProblem(line, TOO_DEEP)
+        if deeper_than_limit(value):
+            return values, JSONProblem(line, TOO_DEEP)
+        values.append((value, line))
+        after = _json_space(text, end)
+        line += text.count("\n", pos, after)
+        pos = after
+    return values, None
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_space(text: str, pos: int) -> int:
+    """Where the JSON whitespace from ``pos`` ends."""
+    match = _JSON_SPACE.match(text, pos)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
 
 
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:]')

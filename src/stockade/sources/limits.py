@@ -31,7 +31,8 @@ characters that make them (``:``, ``- ``, ``,``, ``{``, ``[``; an upper bound). 
 50 to 300 bytes once parsed, so this bounds the parsed data to a few GB whatever its shape:
 a List of millions of tiny items is refused before it is read into memory, as millions of
 tiny documents are. The 150,000-pod cluster is 7 million in YAML, 21.7 million as a JSON
-List with its workloads."""
+List with its workloads. What YAML aliases add is counted too, once read (each document is
+also held to Kubernetes' own alias ratio: ``yaml_docs.alias_expansion``)."""
 
 MAX_DEPTH = 200
 """How deeply a document may nest mappings and lists. Kubernetes objects nest about 10
@@ -96,6 +97,16 @@ class Budget:
                 f"entries); stockade reads at most {self.max_values:,} in one run "
                 "(MAX_VALUES in stockade.sources.limits)")
         self.values += estimate
+
+    def take_aliased(self, count: int, where: str) -> None:
+        """Count the values YAML aliases add (``alias_expansion``; each document is held to
+        Kubernetes' own ratio) against ``MAX_VALUES`` too: the text does not show them."""
+        if self.values + count > self.max_values:
+            raise InputError(
+                f"{where}: too large: its YAML aliases stand for {count:,} more values "
+                f"(mappings, lists and their entries); stockade reads at most "
+                f"{self.max_values:,} in one run (MAX_VALUES in stockade.sources.limits)")
+        self.values += count
 
     def take_objects(self, count: int, where: str) -> None:
         if self.objects + count > self.max_objects:

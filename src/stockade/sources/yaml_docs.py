@@ -142,6 +142,8 @@ def deeper_than_limit(data: Any, limit: int = MAX_DEPTH) -> bool:
 def too_deep(data: Any) -> str | None:
     """Why ``data`` nests too deeply to be read (``MAX_DEPTH``, or an alias that contains
     itself), or ``None``. Containers shared through aliases are measured once."""
+    if type(data) is not dict and type(data) is not list:
+        return None  # an empty or scalar document
     height: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[Any, bool]] = [(data, False)]
@@ -170,6 +172,54 @@ def too_deep(data: Any) -> str | None:
     return None
 
 
+EXCESSIVE_ALIASING = ("document contains excessive aliasing (more of it comes through "
+                      "aliases than Kubernetes' YAML decoder accepts: an alias bomb)")
+
+
+def _allowed_alias_ratio(decoded: int) -> float:
+    """go-yaml's share of a document's decoded nodes that may come through aliases: 99% up to
+    400,000 nodes, falling to 10% at 4,000,000 (``allowedAliasRatio`` in decode.go)."""
+    if decoded <= 400_000:
+        return 0.99
+    if decoded >= 4_000_000:
+        return 0.10
+    return 0.99 - 0.89 * (decoded - 400_000) / 3_600_000
+
+
+def alias_expansion(data: Any) -> int:
+    """How many nodes of ``data`` (PyYAML's reading, which shares what aliases name) come
+    through aliases, counted in document order as go-yaml, which Kubernetes reads YAML
+    with, decodes them: an alias node, then every node of what it names. Raises
+    ``YAMLProblem`` (line 0) as soon as go-yaml would stop with "excessive aliasing", so an
+    alias bomb costs what its text costs. Only mappings and lists are told apart by sharing
+    (scalars may be shared by the parser without an alias; they expand to one node)."""
+    decoded = aliased = 0
+    seen: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        node, in_alias = stack.pop()
+        kind = type(node)
+        if kind is dict or kind is list:
+            if id(node) in seen:
+                decoded += 1  # the alias node itself
+                aliased += in_alias
+                in_alias = True
+            else:
+                seen.add(id(node))
+            if kind is dict:
+                for key, value in reversed(node.items()):
+                    stack.append((value, in_alias))
+                    stack.append((key, in_alias))
+            else:
+                stack.extend((item, in_alias) for item in reversed(node))
+        decoded += 1
+        aliased += in_alias
+        if (aliased > 100 and decoded > 1000
+                and aliased / decoded > _allowed_alias_ratio(decoded)):
+            raise YAMLProblem(0, EXCESSIVE_ALIASING)
+    return aliased
+
+
 _DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)
 _CONTENT = re.compile(r"^[^\s#]", re.MULTILINE)
 
@@ -180,26 +230,32 @@ def document_starts(text: str) -> list[int]:
 
 
 def documents(text: str, *, broken: list[YAMLProblem] | None = None,
-              starts: list[int] | None = None) -> list[tuple[Any, int]]:
+              starts: list[int] | None = None,
+              aliases: list[int] | None = None) -> list[tuple[Any, int]]:
     """Every document of the stream with its first line (empty documents as ``None``).
 
     A document that does not parse raises ``YAMLProblem``; when ``broken`` is a list it is
     appended there instead, and every other document is still read. ``starts`` may pass
-    ``document_starts(text)`` when the caller computed it already.
+    ``document_starts(text)`` when the caller computed it already. ``aliases`` receives,
+    per document read with anchors, how many nodes its aliases add (``alias_expansion``).
     """
     out: list[tuple[Any, int]] = []
     for chunk, first_line in _chunks(text, document_starts(text) if starts is None else starts):
+        counted: list[int] = []
         try:
-            out.extend(_parse(chunk, first_line))
+            out.extend(_parse(chunk, first_line, counted))
         except YAMLProblem:
             if broken is None:
                 raise
             # Read this chunk's documents one by one, to keep all but the broken ones.
+            counted = []
             for doc, doc_line in _chunks(chunk, document_starts(chunk), 0, first_line):
                 try:
-                    out.extend(_parse(doc, doc_line))
+                    out.extend(_parse(doc, doc_line, counted))
                 except YAMLProblem as exc:
                     broken.append(exc)
+        if aliases is not None:
+            aliases.extend(counted)
     return out
 
 
@@ -221,7 +277,8 @@ def _chunks(text: str, starts: list[int], size: int = YAML_CHUNK_BYTES,
         begin = end
 
 
-def _parse(text: str, first_line: int) -> list[tuple[Any, int]]:
+def _parse(text: str, first_line: int, aliases: list[int] | None = None
+           ) -> list[tuple[Any, int]]:
     """One piece of a stream, lines counted from ``first_line``."""
     shift = first_line - 1
     fast = fast_documents(text)
@@ -235,6 +292,13 @@ def _parse(text: str, first_line: int) -> list[tuple[Any, int]]:
         problem = too_deep(doc)
         if problem is not None:
             raise YAMLProblem(line + shift, problem)
+        if "&" in text:  # only a stream with anchors has aliases
+            try:
+                expanded = alias_expansion(doc)
+            except YAMLProblem as exc:
+                raise YAMLProblem(line + shift, exc.problem) from None
+            if aliases is not None:
+                aliases.append(expanded)
     return [(doc, line + shift) for doc, line in docs]
 
 

@@ -7,9 +7,10 @@ the policies, drawn in the browser from data the engine computed.
 
 from __future__ import annotations
 
-from stockade.render.html.data import CellChange, EdgeChange, FindingLike, report_data
+from stockade.render.html.data import FindingLike, report_data
+from stockade.render.html.overlays import CellChange, DiffPage, EdgeChange, RemovedGroup
 from stockade.render.html.page import render_page
 from stockade.render.html.reasons import CellReasons, explain_cells
 
-__all__ = ["CellChange", "CellReasons", "EdgeChange", "FindingLike", "explain_cells",
-           "render_page", "report_data"]
+__all__ = ["CellChange", "CellReasons", "DiffPage", "EdgeChange", "FindingLike",
+           "RemovedGroup", "explain_cells", "render_page", "report_data"]

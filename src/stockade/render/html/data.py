@@ -3,15 +3,17 @@ engine computed (the connection graph, the explanations, the compiled policies).
 
 The page never decides anything: colours, edges, highlights and explanations are all read
 from here. Two optional overlays leave room for other commands: ``findings`` (lint findings
-shown on the objects they concern) and ``changes`` (a diff's gained and lost edges).
+shown on the objects they concern) and ``changes`` with ``diff`` (a diff's changed cells,
+its summary, and the groups only the old side had: ``overlays``).
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from stockade import __version__
 from stockade.engine.addresses import AddressRange
@@ -30,25 +32,9 @@ from stockade.model.types import (
     NetworkPolicyRule,
     PolicyType,
 )
-from stockade.render.connections import ConnectionGraph
+from stockade.render.connections import NOT_COMPUTED, ConnectionGraph
+from stockade.render.html.overlays import CellChange, DiffPage, EdgeChange, RemovedGroup
 from stockade.render.html.reasons import TOKENS, CellReasons
-
-
-class EdgeChange(enum.StrEnum):
-    """How a cell changed between two versions (``stockade diff -o html``)."""
-
-    SAME = "same"
-    GAINED = "gained"  # nothing was allowed before, something is now
-    LOST = "lost"  # something was allowed before, nothing is now
-    CHANGED = "changed"  # allowed before and after, on other ports
-
-
-@dataclass(frozen=True, slots=True)
-class CellChange:
-    """A cell of the report's graph as it was before (``before``: its connection set)."""
-
-    change: EdgeChange
-    before: str
 
 
 class FindingLike(Protocol):
@@ -199,14 +185,37 @@ def _node(graph: ConnectionGraph, i: int) -> dict[str, Any]:
     return out
 
 
+def _removed_node(group: RemovedGroup) -> dict[str, Any]:
+    return {"name": group.name, "ns": group.namespace, "in": [], "out": [],
+            "members": list(group.members), "labels": dict(group.labels),
+            "ips": list(group.ips),
+            "removed": {"in": list(group.isolated_ingress), "out": list(group.isolated_egress)}}
+
+
+def _square(cells: npt.NDArray[np.int32], size: int, fill: int,
+            rows: Sequence[int] = ()) -> npt.NDArray[np.int32]:
+    """``cells`` grown to ``size`` x ``size``: the new rows and columns hold ``fill``
+    against the old ``rows`` and each other, ``NOT_COMPUTED`` elsewhere."""
+    n = len(cells)
+    out = np.full((size, size), NOT_COMPUTED, dtype=np.int32)
+    out[:n, :n] = cells
+    index = np.array([*rows, *range(n, size)], dtype=np.int64)
+    out[np.ix_(index[len(rows):], index)] = fill
+    out[np.ix_(index, index[len(rows):])] = fill
+    return out
+
+
 def report_data(graph: ConnectionGraph, reasons: CellReasons, *, title: str,
                 sources: Sequence[str] = (), notes: Sequence[str] = (),
                 findings: Sequence[FindingLike] = (),
-                changes: Mapping[tuple[int, int], CellChange] | None = None) -> dict[str, Any]:
+                changes: Mapping[tuple[int, int], CellChange] | None = None,
+                diff: DiffPage | None = None) -> dict[str, Any]:
     """The page's data (see the module docstring); ``sources`` and ``notes`` are shown in
     the page's header and footer as given."""
     engine = graph.engine
     n = len(graph.nodes)
+    removed = diff.removed if diff is not None else ()
+    size = n + len(removed)
     namespaces: dict[str, None] = {}
     for node in graph.nodes:
         if node.namespace:
@@ -223,6 +232,26 @@ def report_data(graph: ConnectionGraph, reasons: CellReasons, *, title: str,
     for a, b in reasons.pairs.values():
         for key in (a, b):
             endpoints.setdefault(key, [str(x) for x in pod_addresses(engine.pod(key))])
+    texts = list(graph.texts)
+    code = {t: i for i, t in enumerate(texts)}
+
+    def text_code(text: str) -> int:
+        found = code.get(text)
+        if found is None:
+            found = code[text] = len(texts)
+            texts.append(text)
+        return found
+
+    cells, reason_cells = graph.cells, reasons.cells
+    if removed:
+        # The groups only the old side had open nothing now (pods), and are not compared
+        # with the address ranges.
+        pods = [i for i, node in enumerate(graph.nodes) if not node.is_address]
+        cells = _square(cells, size, text_code("none"), pods)
+        reason_cells = _square(reason_cells, size, NOT_COMPUTED)
+    nodes = [_node(graph, i) for i in range(n)] + [_removed_node(g) for g in removed]
+    for i in diff.added if diff is not None else ():
+        nodes[i]["added"] = True
     data: dict[str, Any] = {
         "version": __version__,
         "title": title,
@@ -230,10 +259,10 @@ def report_data(graph: ConnectionGraph, reasons: CellReasons, *, title: str,
         "notes": list(notes),
         "namespaces": [{"name": ns, "labels": dict(engine.namespaces[ns].labels),
                         "declared": engine.namespaces[ns].declared} for ns in namespaces],
-        "nodes": [_node(graph, i) for i in range(n)],
-        "texts": list(graph.texts),
-        "levels": [LEVELS.get(t, 1) for t in graph.texts],
-        "cells": graph.cells.ravel().tolist(),
+        "nodes": nodes,
+        "texts": texts,
+        "levels": [],
+        "cells": cells.ravel().tolist(),
         "policies": [*(_policy(graph, i, p) for i, p in enumerate(engine.policies)),
                      *(_cluster_policy(graph, k, p)
                        for k, p in enumerate(engine.cluster_policies))],
@@ -244,7 +273,7 @@ def report_data(graph: ConnectionGraph, reasons: CellReasons, *, title: str,
             "allowing": [list(a) for a in table.allowing],
             "examples": [list(e) for e in table.examples],
             "sets": [list(s) for s in table.sets],
-            "cells": reasons.cells.ravel().tolist(),
+            "cells": reason_cells.ravel().tolist(),
             "pairs": {str(k): list(v) for k, v in reasons.pairs.items()},
             "endpoints": endpoints,
         },
@@ -252,19 +281,25 @@ def report_data(graph: ConnectionGraph, reasons: CellReasons, *, title: str,
         "findings": [_finding(f) for f in findings],
         "changes": None,
     }
-    if changes is not None:
-        status = [0] * (n * n)
-        before = [-1] * (n * n)
+    if changes is not None or diff is not None:
+        # Only the changed cells: "cells" maps a cell's index (src * size + dst) to its
+        # kind of change and its connection set before.
         kinds = list(EdgeChange)
-        texts: list[str] = data["texts"]
-        for (src, dst), change in changes.items():
-            status[src * n + dst] = kinds.index(change.change)
-            if change.before not in texts:
-                texts.append(change.before)
-                data["levels"].append(LEVELS.get(change.before, 1))
-            before[src * n + dst] = texts.index(change.before)
-        data["changes"] = {"kinds": [k.value for k in kinds], "status": status,
-                           "before": before}
+        changed: dict[str, list[int]] = {}
+        pairs: dict[str, list[int]] = {}
+        cell_notes: dict[str, str] = {}
+        for (src, dst), change in (changes or {}).items():
+            at = str(src * size + dst)
+            if change.change is not EdgeChange.SAME:
+                changed[at] = [kinds.index(change.change), text_code(change.before)]
+            if change.pairs:
+                pairs[at] = list(change.pairs)
+            if change.note:
+                cell_notes[at] = change.note
+        data["changes"] = {"kinds": [k.value for k in kinds], "cells": changed,
+                           "pairs": pairs, "notes": cell_notes,
+                           "summary": diff.summary if diff is not None else None}
+    data["levels"] = [LEVELS.get(t, 1) for t in texts]
     return data
 
 
@@ -274,4 +309,4 @@ def _finding(f: FindingLike) -> dict[str, Any]:
             "hint": f.hint, "related": list(f.related)}
 
 
-__all__ = ["CellChange", "EdgeChange", "FindingLike", "report_data"]
+__all__ = ["CellChange", "DiffPage", "EdgeChange", "FindingLike", "RemovedGroup", "report_data"]

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from stockade import __version__
+from stockade.render.escape import escape
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -25,15 +26,16 @@ def _asset(name: str) -> str:
 
 def _json_for_script(data: Any) -> str:
     """JSON safe inside a ``<script>`` element: ``<`` escaped, so no ``</script>`` or
-    ``<!--`` can appear whatever the data holds."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    ``<!--`` can appear whatever the data holds, and ASCII, so that no control character
+    (C1 controls, bidirectional overrides) is written raw when the page goes to a
+    terminal."""
+    return json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
 
 
 def render_page(data: dict[str, Any]) -> str:
     """The page for the report's ``data`` (``report_data``)."""
     values = {
-        "title": html.escape(str(data.get("title", "stockade report"))),
+        "title": html.escape(escape(str(data.get("title", "stockade report")))),
         "version": html.escape(__version__),
         "style": _asset("report.css"),
         "script": _asset("report.js"),

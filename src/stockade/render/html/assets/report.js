@@ -55,7 +55,16 @@
   const nsName = (ns) => (ns === OUTSIDE ? "outside the cluster" : ns);
   const shortName = (i) => { const n = D.nodes[i]; return n.ns ? n.name.slice(n.ns.length + 1) : n.name; };
   const repName = (i) => (isAddress(i) ? D.nodes[i].range.address : D.nodes[i].members[0]);
-  const change = (s, d) => (D.changes ? D.changes.kinds[D.changes.status[s * N + d]] : "same");
+  const changedCells = new Map(Object.entries(D.changes ? D.changes.cells : {}).map(([k, v]) => [Number(k), v]));
+  const change = (s, d) => { const c = changedCells.get(s * N + d); return c ? D.changes.kinds[c[0]] : "same"; };
+  // A diff's page (stockade diff -o html): its summary, and what each changed cell holds.
+  const DIFF = D.changes && D.changes.summary ? D.changes.summary : null;
+  const beforeOf = (s, d) => { const c = changedCells.get(s * N + d); return c ? D.texts[c[1]] : textOf(s, d); };
+  const changedPairs = (s, d) => (D.changes.pairs[String(s * N + d)] || []).map((k) => DIFF.pairs[k]);
+  const changeNote = (s, d) => D.changes.notes[String(s * N + d)] || "";
+  const diffMark = (i) => (D.nodes[i].removed ? "− " : D.nodes[i].added ? "+ " : "");
+  const diffClass = (i) => (D.nodes[i].removed ? " removed" : D.nodes[i].added ? " added" : "");
+  const gone = (s, d) => !!(D.nodes[s].removed || D.nodes[d].removed);
 
   const nsOrder = D.namespaces.map((n) => n.name);
   const byNs = new Map(nsOrder.map((ns) => [ns, []]));
@@ -220,7 +229,7 @@
 
   function labelText(e) {
     if (e.kind === "ns") return `▸ ${nsName(e.ns)} (${plural(e.members.length, "group")})`;
-    return shortName(e.i);
+    return diffMark(e.i) + shortName(e.i);
   }
 
   function drawLabels(show) {
@@ -241,12 +250,12 @@
       const style = `top:${top + k * size}px;height:${size}px;line-height:${size}px;font-size:${Math.min(12, size - 1)}px;`;
       const common = { "data-node": e.kind === "node" ? D.nodes[e.i].name : null, "data-ns": e.kind === "ns" ? e.ns : null, title,
         onclick: () => (e.kind === "ns" ? toggleNs(e.ns) : showNode(e.i)) };
-      rows.append(el("div", { ...common, class: `lbl row-lbl${e.kind === "ns" ? " ns" : ""}${hit ? " match" : ""}`,
+      rows.append(el("div", { ...common, class: `lbl row-lbl${e.kind === "ns" ? " ns" : diffClass(e.i)}${hit ? " match" : ""}`,
         style: `${style}left:${e.kind === "ns" ? 2 : nsWidth}px;width:${left - (e.kind === "ns" ? 2 : nsWidth) - 4}px;text-align:${e.kind === "ns" ? "left" : "right"}` },
       labelText(e), warn ? el("span", { class: "warn", title: "lint findings" }, " ⚠") : null));
-      cols.append(el("div", { ...common, class: `lbl col-lbl${e.kind === "ns" ? " ns" : ""}${hit ? " match" : ""}`,
+      cols.append(el("div", { ...common, class: `lbl col-lbl${e.kind === "ns" ? " ns" : diffClass(e.i)}${hit ? " match" : ""}`,
         style: `left:${left + k * size + size / 2}px;top:${top - 16}px;height:14px;line-height:14px;width:${(top - 10) * 1.2}px;font-size:${Math.min(12, Math.max(9, size - 1))}px` },
-      e.kind === "ns" ? `${nsName(e.ns)} (${e.members.length})` : shortName(e.i)));
+      e.kind === "ns" ? `${nsName(e.ns)} (${e.members.length})` : diffMark(e.i) + shortName(e.i)));
     });
   }
 
@@ -330,7 +339,8 @@
   }
   function substituter(a, b) {
     const ea = R.endpoints[a] || [a], eb = R.endpoints[b] || [b];
-    const values = [a, b, ea[0], ea[1], eb[0], eb[1]];
+    const ns = (name) => (name.includes("/") ? name.slice(0, name.indexOf("/")) : undefined);
+    const values = [a, b, ea[0], ea[1], eb[0], eb[1], ns(a), ns(b)];
     return (line) => {
       let out = line;
       R.tokens.forEach((t, k) => { if (values[k] !== undefined && out.includes(t)) out = out.split(t).join(values[k]); });
@@ -412,11 +422,20 @@
     const text = textOf(s, d);
     const lvl = levelOf(s, d);
     const parts = [el("h2", {}, `${D.nodes[s].name} → ${D.nodes[d].name}`)];
-    parts.push(el("div", {}, "allowed: ", el("b", { class: lvl === 0 ? "bad" : "ok", id: "cell-text" }, text),
+    if (gone(s, d)) parts.push(el("div", {}, "allowed: ", el("b", { id: "cell-text" }, "—"), el("span", { class: "muted" }, " (only the old side has this group)")));
+    else parts.push(el("div", {}, "allowed: ", el("b", { class: lvl === 0 ? "bad" : "ok", id: "cell-text" }, text),
       lvl > 0 && !decided(s, d) ? el("span", { class: "muted" }, " (unrestricted: no policy isolates either end)") : null));
     if (D.changes) {
-      const c = change(s, d), before = D.changes.before[s * N + d];
-      if (c !== "same") parts.push(el("div", {}, el("span", { class: "chip", style: `background:${COLOURS[c]};color:#fff` }, c), ` before: ${D.texts[before]}`));
+      const c = change(s, d);
+      if (c !== "same") {
+        parts.push(el("div", { id: "cell-change" }, el("span", { class: "chip", style: `background:${COLOURS[c]};color:#fff` }, c), ` before: ${beforeOf(s, d)}`));
+        if (changeNote(s, d)) parts.push(el("div", { class: "muted" }, changeNote(s, d)));
+        if (DIFF) parts.push(changeBlock(s, d));
+      } else if (DIFF && !isAddress(s) && !isAddress(d) && !gone(s, d)) {
+        parts.push(el("div", { class: "muted" }, "unchanged by the diff"));
+      } else if (DIFF && (isAddress(s) || isAddress(d))) {
+        parts.push(el("div", { class: "muted" }, "not compared: stockade diff compares the pods present on both sides, not external addresses"));
+      }
     }
     if (s === d && !isAddress(s)) parts.push(el("div", { class: "muted" }, D.nodes[s].members.length > 1 ? "Between distinct pods of the group (a pod always reaches itself)." : "A pod always reaches itself."));
     const node = (i) => D.nodes[i];
@@ -459,6 +478,67 @@
     highlightGraphEdge(s, d);
   }
 
+  // ---- a diff: what changed in a cell, and the whole diff ---------------------------------
+  function policyName(key) {
+    return policyIndex.has(key) ? el("a", { class: "link", "data-policy": key, onclick: () => showPolicy(policyIndex.get(key)) }, key) : key;
+  }
+  function causeBlock(cause) {
+    const box = el("div", { class: "cause" });
+    const text = cause.policy && cause.text.startsWith(cause.policy) ? [policyName(cause.policy), cause.text.slice(cause.policy.length)] : [cause.text];
+    box.append(el("div", {}, ...text));
+    if (cause.where) box.append(el("div", { class: "muted where" }, cause.where + (cause.field ? ` (${cause.field})` : "")));
+    for (const r of cause.reasons) box.append(el("div", { class: "muted reason" }, r));
+    return box;
+  }
+  function changeBlock(s, d) {
+    const pairs = changedPairs(s, d);
+    const box = el("div", { id: "cell-diff" });
+    if (!pairs.length) return box;
+    box.append(el("h3", {}, `What changed (stockade diff): ${plural(pairs.length, DIFF.perPod ? "pod pair" : "pair")}`));
+    for (const p of pairs.slice(0, 20)) {
+      const item = el("div", { class: "change-pair" },
+        el("div", {}, el("b", {}, `${p.from} → ${p.to}`), p.nodeTraffic ? el("span", { class: "muted" }, " (node traffic)") : null),
+        el("div", {}, "before ", el("code", {}, p.before), " · after ", el("code", {}, p.after)));
+      if (p.gained !== "none") item.append(el("div", {}, "gained ", el("span", { class: "ok" }, p.gained)));
+      if (p.lost !== "none") item.append(el("div", {}, "lost ", el("span", { class: "bad" }, p.lost)));
+      if (p.because.length) item.append(el("div", { class: "because" }, "because", ...p.because.map((k) => causeBlock(DIFF.causes[k]))));
+      box.append(item);
+    }
+    if (pairs.length > 20) box.append(el("div", { class: "muted" }, `... and ${pairs.length - 20} more (stockade diff -o json lists them all)`));
+    return box;
+  }
+  function cellOf(index) { return [Math.floor(index / N), index % N]; }
+  function diffSummary(full) {
+    const p = DIFF.policies, e = DIFF.endpoints;
+    const unit = DIFF.perPod ? "pod pair" : "group pair";
+    const parts = [el("h2", {}, "stockade diff"), el("div", {}, `${DIFF.old} → ${DIFF.new}`),
+      el("div", { id: "diff-verdict", class: DIFF.changed ? "bad" : "ok" }, DIFF.connections ? `${plural(DIFF.connections, unit)} changed, of ${DIFF.pairsCompared.toLocaleString("en")} ordered pairs compared`
+        : `${DIFF.changed ? "endpoints added or removed; no connection changed" : "equivalent: no connection changed"} between the ${DIFF.pairsCompared.toLocaleString("en")} ordered pairs of endpoints on both sides`)];
+    const list = (title, items, render, limit) => {
+      if (!items.length) return;
+      parts.push(el("h3", {}, `${title} (${items.length})`));
+      const box = el("div", { class: "diff-list" });
+      for (const x of items.slice(0, limit)) box.append(el("div", {}, ...render(x)));
+      if (items.length > limit) box.append(el("div", { class: "muted" }, `... and ${items.length - limit} more`));
+      parts.push(box);
+    };
+    const where = (x) => (x.where ? [el("span", { class: "muted" }, `  ${x.where}`)] : []);
+    list("Policies added", p.added, (x) => [policyName(x.key), ...where(x)], 50);
+    list("Policies removed", p.removed, (x) => [x.key, ...where(x)], 50);
+    list("Policies modified", p.modified, (x) => [policyName(x.key), ...where(x)], 50);
+    const nodeOf = (key) => D.nodes.findIndex((n) => (n.members || []).includes(key));
+    const endpoint = (key) => { const i = nodeOf(key); return [i >= 0 ? el("a", { class: "link", onclick: () => showNode(i) }, key) : key]; };
+    list("Endpoints added", e.added, endpoint, full ? 200 : 20);
+    list("Endpoints removed", e.removed, endpoint, full ? 200 : 20);
+    list("Changed pairs", DIFF.pairs, (x) => [el("a", { class: "link", onclick: () => showCell(...cellOf(x.cell)) }, `${x.from} → ${x.to}`),
+      `: ${x.before} → ${x.after}`, ...(full ? x.because.slice(0, 2).map((k) => causeBlock(DIFF.causes[k])) : [])], full ? 500 : 25);
+    if (DIFF.pairs.length < DIFF.connections) parts.push(el("div", { class: "muted" }, `The page details the first ${DIFF.pairs.length.toLocaleString("en")}; stockade diff -o json lists them all.`));
+    const removed = D.nodes.filter((n) => n.removed).length, added = D.nodes.filter((n) => n.added).length;
+    if (removed) parts.push(el("div", { class: "muted" }, `${plural(removed, "group")} only the old side had: drawn as − nodes, with the connections they had in red.`));
+    if (added) parts.push(el("div", { class: "muted" }, `${plural(added, "group")} only the new side has: drawn as + nodes, with what they may open in green.`));
+    return parts;
+  }
+
   function showBlock(a, b) {
     state.selected = { kind: "block", a: a.ns, b: b.ns };
     const agg = aggregate(a, b);
@@ -494,12 +574,25 @@
       parts.push(el("h3", {}, "Inside these ipBlocks"), el("div", {}, n.range.blocks.length ? n.range.blocks.join("; ") : "none: no policy names these addresses"));
     } else {
       parts.push(el("div", { class: "muted" }, `namespace ${n.ns}${n.host ? " · host network (node traffic: no policy applies)" : ""}${n.template ? " · a workload's pod template" : ""}`));
-      parts.push(el("h3", {}, "Isolated"));
-      const iso = (list, dir) => el("div", {}, `${dir}: `, list.length ? list.map((k) => el("a", { class: "link chip iso", onclick: () => showPolicy(k) }, D.policies[k].key)) : "no (every connection allowed on this side)");
-      parts.push(iso(n.in, "ingress"), iso(n.out, "egress"));
-      if (n.tieredIn || n.tieredOut) {
-        const tiered = (list, dir) => el("div", {}, `${dir}: `, list.length ? list.map((k) => el("a", { class: "link chip iso", onclick: () => showPolicy(k) }, D.policies[k].key)) : "none");
-        parts.push(el("h3", {}, "Selected by cluster-wide policies"), tiered(n.tieredIn, "ingress"), tiered(n.tieredOut, "egress"));
+      if (n.removed) {
+        parts.push(el("div", { class: "bad" }, "Removed: only the old side has this group (every pod of it is gone). Its former connections are marked lost."));
+        parts.push(el("h3", {}, "Isolated on the old side"));
+        for (const [dir, list] of [["ingress", n.removed.in], ["egress", n.removed.out]]) {
+          parts.push(el("div", {}, `${dir}: `, list.length ? list.map((k) => el("span", { class: "chip iso" }, k)) : "no"));
+        }
+      } else {
+        if (n.added) parts.push(el("div", { class: "ok" }, "Added: every pod of this group is new. What it may open and accept is marked gained."));
+        else if (DIFF) {
+          const fresh = n.members.filter((m) => DIFF.endpoints.added.includes(m));
+          if (fresh.length) parts.push(el("div", { class: "muted" }, `New pods in this group: ${fresh.slice(0, 10).join(", ")}${fresh.length > 10 ? ", ..." : ""}`));
+        }
+        parts.push(el("h3", {}, "Isolated"));
+        const iso = (list, dir) => el("div", {}, `${dir}: `, list.length ? list.map((k) => el("a", { class: "link chip iso", onclick: () => showPolicy(k) }, D.policies[k].key)) : "no (every connection allowed on this side)");
+        parts.push(iso(n.in, "ingress"), iso(n.out, "egress"));
+        if (n.tieredIn || n.tieredOut) {
+          const tiered = (list, dir) => el("div", {}, `${dir}: `, list.length ? list.map((k) => el("a", { class: "link chip iso", onclick: () => showPolicy(k) }, D.policies[k].key)) : "none");
+          parts.push(el("h3", {}, "Selected by cluster-wide policies"), tiered(n.tieredIn, "ingress"), tiered(n.tieredOut, "egress"));
+        }
       }
       parts.push(el("h3", {}, `Pods (${n.members.length})`), el("div", {}, n.members.slice(0, 50).join(", "), n.members.length > 50 ? ` ... and ${n.members.length - 50} more` : ""));
       if (n.ips.length) parts.push(el("div", { class: "muted" }, `${n.members[0]}: ${n.ips.join(", ")}`));
@@ -507,6 +600,17 @@
       parts.push(el("h3", {}, "Labels"), el("div", {}, labels.length ? labels.map(([k, v]) => el("span", { class: "chip" }, `${k}=${v}`)) : "none"));
     }
     parts.push(findingBlock(findingsOfNode.get(i)));
+    if (DIFF) {
+      const moved = [];
+      for (let j = 0; j < N; j++) {
+        if (change(i, j) !== "same") moved.push([i, j, j]);
+        if (j !== i && change(j, i) !== "same") moved.push([j, i, j]);
+      }
+      if (moved.length) {
+        parts.push(el("h3", {}, `Changed by the diff: ${moved.length}`), el("div", {}, ...moved.slice(0, 40).map(([s, d]) =>
+          el("div", {}, el("a", { class: "link", onclick: () => showCell(s, d) }, `${D.nodes[s].name} → ${D.nodes[d].name}`), ` ${change(s, d)}: ${beforeOf(s, d)} → ${gone(s, d) ? "—" : textOf(s, d)}`))));
+      }
+    }
     // Who it talks to, policy-decided first.
     const out = [], inn = [];
     for (let d = 0; d < N; d++) if (d !== i && levelOf(i, d) > 0 && decided(i, d)) out.push(d);
@@ -522,7 +626,9 @@
   function policyCard(k, withButtons) {
     const p = D.policies[k];
     const card = el("div", { class: `policy${state.policy === k ? " selected" : ""}`, id: `policy-${k}`, "data-policy": p.key });
-    card.append(el("h3", {}, el("a", { class: "link", onclick: () => showPolicy(k) }, p.key), el("span", { class: "muted" }, `  ${p.origin}`)));
+    const edit = DIFF ? ["added", "modified"].find((what) => DIFF.policies[what].some((x) => x.key === p.key)) : undefined;
+    card.append(el("h3", {}, el("a", { class: "link", onclick: () => showPolicy(k) }, p.key),
+      edit ? el("span", { class: `chip edit ${edit}` }, edit) : null, el("span", { class: "muted" }, `  ${p.origin}`)));
     if (p.tier) {  // a cluster-wide policy: its tier and priority, subject, rules with actions
       card.append(el("div", {}, `${p.tier} tier${p.priority === null ? "" : ` · priority ${p.priority}`} · subject `, el("code", {}, p.subject)));
       card.append(el("div", {}, `selects ${plural(p.subjects.length, "group")}: `, ...p.subjects.slice(0, 30).map((i) => el("span", {}, nodeLink(i), " ")), p.subjects.length > 30 ? `... and ${p.subjects.length - 30} more` : ""));
@@ -567,17 +673,25 @@
 
   function graphModel() {
     const focus = state.focus;
-    const show = (s, d) => levelOf(s, d) > 0 && s !== d && visible(s) && visible(d);
+    const show = (s, d) => (levelOf(s, d) > 0 || change(s, d) !== "same") && s !== d && visible(s) && visible(d);
     let nodes = new Set(), edges = [], hidden = 0, hiddenNodes = new Set(), title = "", core = () => false;
     const consider = (s, d) => {
       if (!show(s, d)) return false;
-      if (!decided(s, d) && !state.showOpen) { hidden++; hiddenNodes.add(s); hiddenNodes.add(d); return false; }
+      if (!decided(s, d) && !state.showOpen && change(s, d) === "same") { hidden++; hiddenNodes.add(s); hiddenNodes.add(d); return false; }
       edges.push([s, d]); nodes.add(s); nodes.add(d); return true;
     };
     const visibleCount = D.nodes.filter((_, i) => visible(i)).length;
     let mode = focus;
-    if (mode === "auto") mode = visibleCount <= 40 ? "all" : "overview";
+    if (mode === "auto") mode = DIFF && DIFF.connections + D.nodes.filter((n) => n.added || n.removed).length ? "changes" : visibleCount <= 40 ? "all" : "overview";
     if (mode === "overview") return { overview: true, title: "Namespaces (click one to open it)" };
+    if (mode === "changes") {
+      title = "What changed";
+      for (let s = 0; s < N; s++) for (let d = 0; d < N; d++) {
+        if (s !== d && change(s, d) !== "same" && visible(s) && visible(d)) { edges.push([s, d]); nodes.add(s); nodes.add(d); }
+      }
+      core = () => false;  // past AGGREGATE_OVER groups, every end is drawn as its namespace
+      return { nodes: [...nodes], edges, hidden, hiddenNodes: 0, title, core, focusNode: -1 };
+    }
     if (mode === "all") {
       title = "Every group";
       for (let i = 0; i < N; i++) if (visible(i)) nodes.add(i);
@@ -636,8 +750,9 @@
     for (let s = 0; s < N; s++) {
       if (!visible(s)) continue;
       for (let d = 0; d < N; d++) {
-        if (!visible(d) || D.nodes[s].ns === D.nodes[d].ns || levelOf(s, d) <= 0) continue;
-        if (!decided(s, d) && !state.showOpen) { hidden++; hiddenNodes.add(s); hiddenNodes.add(d); continue; }
+        const changed = change(s, d) !== "same";
+        if (!visible(d) || D.nodes[s].ns === D.nodes[d].ns || (levelOf(s, d) <= 0 && !changed)) continue;
+        if (!decided(s, d) && !state.showOpen && !changed) { hidden++; hiddenNodes.add(s); hiddenNodes.add(d); continue; }
         pairs.push([s, d]);
       }
     }
@@ -664,7 +779,7 @@
       if (!nodes.has(id)) {
         const n = D.nodes[i];
         const sub = n.members && n.members.length > 1 ? plural(n.members.length, "pod") : n.host ? "host network" : "";
-        nodes.set(id, { id, i, ns: n.ns, label: shortName(i), sub, kind: "group" });
+        nodes.set(id, { id, i, ns: n.ns, label: diffMark(i) + shortName(i), sub, kind: "group" });
       }
       return id;
     };
@@ -733,7 +848,9 @@
       }
     }
     for (const e of draw.edges.values()) {
-      const label = e.pairs.length === 1 ? textOf(...e.pairs[0]) : plural(e.pairs.length, "connection");
+      const one = e.pairs.length === 1 ? e.pairs[0] : null;
+      const label = !one ? plural(e.pairs.length, "connection")
+        : change(...one) !== "same" ? `${beforeOf(...one)} → ${gone(...one) ? "—" : textOf(...one)}` : textOf(...one);
       g.setEdge(e.from, e.to, { ...e, label, width: textWidth(label, 10), height: 14, labelpos: "c" }, e.id);
     }
     const started = performance.now();
@@ -788,7 +905,7 @@
         continue;
       }
       const i = n.i, node = D.nodes[i];
-      const cls = ["node", node.range ? "address" : "", i === model.focusNode ? "focus" : "", state.matches && state.matches.has(i) ? "hit" : ""].join(" ");
+      const cls = ["node", node.range ? "address" : "", i === model.focusNode ? "focus" : "", state.matches && state.matches.has(i) ? "hit" : "", diffClass(i).trim()].join(" ");
       const group = svg("g", { class: cls, "data-node": node.name, "data-in": node.in.length ? "isolated" : "open", "data-out": node.out.length ? "isolated" : "open", onclick: () => showNode(i) }, ...label);
       // Isolation marks: a bar where traffic enters (ingress, left) or leaves (egress, right).
       if (node.in.length) group.append(svg("rect", { class: "iso", x, y: y + 3, width: 4, height: n.height - 6 }, svg("title", {}, "isolated for ingress")));
@@ -826,6 +943,7 @@
   function fillFocusOptions() {
     const select = $("focus");
     const options = [["auto", "Automatic"], ["overview", "Overview: namespaces"], ["all", "Every group"]];
+    if (DIFF) options.splice(1, 0, ["changes", "What changed"]);
     for (const ns of nsOrder) if (!state.hidden.has(ns)) options.push([`ns:${ns}`, `Namespace ${nsName(ns)}`]);
     if (state.focus.startsWith("node:")) options.push([state.focus, `Group ${D.nodes[Number(state.focus.slice(5))].name}`]);
     if (state.focus.startsWith("policy:")) options.push([state.focus, `Policy ${D.policies[Number(state.focus.slice(7))].key}`]);
@@ -846,12 +964,13 @@
   function switchView(v) {
     state.view = v;
     for (const b of document.querySelectorAll(".tab")) b.classList.toggle("active", b.dataset.view === v);
-    for (const name of ["matrix", "graph", "policies"]) $(`view-${name}`).hidden = name !== v;
+    for (const name of ["matrix", "graph", "policies", "changes"]) $(`view-${name}`).hidden = name !== v;
     render();
   }
   function render() {
     if (state.view === "matrix") drawMatrix();
     else if (state.view === "graph") renderGraph();
+    else if (state.view === "changes") $("change-list").replaceChildren(...diffSummary(true));
     else renderPolicies();
   }
 
@@ -860,17 +979,24 @@
     const items = [sw(COLOURS.all, "all ports, decided by a policy"), sw(COLOURS.open, "all ports, unrestricted (no policy isolates either end)"),
       sw(COLOURS.some, "some ports (hover for which)"), sw(COLOURS.none, "none"), sw(COLOURS.na, "not computed (address to address)")];
     if (D.changes) items.unshift(sw(COLOURS.gained, "gained"), sw(COLOURS.lost, "lost"), sw(COLOURS.changed, "changed ports"));
+    if (DIFF) {
+      if (D.nodes.some((n) => n.added)) items.push(el("span", { class: "lbl-legend added" }, "+ group only the new side has"));
+      if (D.nodes.some((n) => n.removed)) items.push(el("span", { class: "lbl-legend removed" }, "− group only the old side had"));
+      items.push(el("span", { class: "muted" }, "faded: unchanged; address ranges as the new side has them (diff compares pods)"));
+    }
     items.push(el("span", {}, el("span", { class: "sw", style: "background:#fff;border-left:4px solid #1e3a8a" }), "graph: isolated for ingress (left bar) / egress (right bar)"));
     if (D.findings.length) items.push(el("span", { style: "color:#b45309" }, "⚠ lint finding"));
     $("legend").replaceChildren(...items);
   }
 
   function summary() {
-    const groups = D.nodes.filter((n) => !n.range);
+    const groups = D.nodes.filter((n) => !n.range && !n.removed);
     const pods = groups.reduce((n, g) => n + g.members.length, 0);
-    const ranges = N - groups.length;
+    const ranges = D.nodes.filter((n) => n.range).length;
     const isoIn = groups.filter((g) => g.in.length).length, isoOut = groups.filter((g) => g.out.length).length;
-    $("summary").textContent = `${plural(groups.length, "group")} of ${plural(pods, "pod")} in ${plural(D.namespaces.length, "namespace")} · ` +
+    const diffText = DIFF ? `diff: ${plural(DIFF.connections, DIFF.perPod ? "pod pair" : "group pair")} changed · endpoints +${DIFF.endpoints.added.length} −${DIFF.endpoints.removed.length} · ` +
+      `policies +${DIFF.policies.added.length} −${DIFF.policies.removed.length} ~${DIFF.policies.modified.length} · new side: ` : "";
+    $("summary").textContent = diffText + `${plural(groups.length, "group")} of ${plural(pods, "pod")} in ${plural(D.namespaces.length, "namespace")} · ` +
       `${plural(ranges, "address range")} · ${plural(D.policies.length, "policy")} · ` +
       `isolated: ${isoIn} for ingress, ${isoOut} for egress` + (D.findings.length ? ` · ${plural(D.findings.length, "lint finding")}` : "") +
       (D.sources.length ? ` · from ${D.sources.join(", ")}` : "");
@@ -912,7 +1038,7 @@
       let text;
       if (a.kind === "node" && b.kind === "node") {
         text = `${name(a)} → ${name(b)}: ${textOf(a.i, b.i) || "not computed"}`;
-        if (D.changes && change(a.i, b.i) !== "same") text += ` (${change(a.i, b.i)}; before: ${D.texts[D.changes.before[a.i * N + b.i]]})`;
+        if (D.changes && change(a.i, b.i) !== "same") text += ` (${change(a.i, b.i)}; before: ${beforeOf(a.i, b.i)})`;
       } else {
         const agg = aggregate(a, b);
         text = `${name(a)} → ${name(b)}: ${agg.counts[2]} all, ${agg.counts[1]} some ports, ${agg.counts[0]} none`;
@@ -985,7 +1111,12 @@
     const groups = D.nodes.filter((n) => !n.range).length;
     if (groups > EXPAND_UP_TO) nsOrder.forEach((ns) => state.collapsed.add(ns));
     if (byNs.has(OUTSIDE) && byNs.get(OUTSIDE).length > 12) state.collapsed.add(OUTSIDE);
-    summary(); legend(); namespaceFilter(); wire(); render();
+    summary(); legend(); namespaceFilter(); wire();
+    if (DIFF) {
+      for (const b of document.querySelectorAll(".tab[data-view=changes]")) b.hidden = false;
+      details(...diffSummary(false));
+    }
+    render();
     document.body.dataset.ready = "true";
   }
   start();
