@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -41,6 +41,8 @@ class MatrixView:
     # Grouped view only: host-network pod -> pods on its node. Such pairs always reach each
     # other (node traffic) whatever their groups' cells say; per-pod rows already show it.
     node_traffic: dict[str, list[str]] = field(default_factory=dict)
+    # After each row of ``source``: an earlier row it equals exactly, if it knows of one.
+    earlier: Callable[[], int | None] = field(default=lambda: None)
 
     def rows(self) -> Iterator[tuple[int, dict[str, list[int]]]]:
         """Each row as ``{text: [column, ...]}``, texts in order of first appearance."""
@@ -68,7 +70,8 @@ def group_view(rows: ClassRows, owner: Mapping[str, str] | None = None) -> Matri
     engine = rows.engine
     names = group_names(engine.classes, engine.pods, owner)
     members = tuple(tuple(engine.pods[i].key for i in c.members) for c in engine.classes)
-    return MatrixView(tuple(names), members, rows.texts, rows, node_traffic(engine))
+    return MatrixView(tuple(names), members, rows.texts, rows, node_traffic(engine),
+                      lambda: rows.same_as)
 
 
 def node_traffic(engine: Engine) -> dict[str, list[str]]:
@@ -138,8 +141,9 @@ def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None =
     verdict of every destination not listed under another text (the row's commonest).
 
     Each group and each row is one line of its own (``{"groups": [`` and ``"matrix": [``
-    on lines before them), so that a tool can read the file a row at a time. Rows are
-    written as they are computed, gathered into large blocks of bytes."""
+    on lines before them), so that a tool can read the file a row at a time. A row equal to
+    an earlier one is written as that row's position. Rows are written as they are
+    computed, gathered into large blocks of bytes."""
     binary = getattr(out, "buffer", None)
     if binary is not None:
         out.flush()
@@ -152,7 +156,8 @@ def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None =
     encoder = RowEncoder(len(view.names))
     size = 0
     for src, ids in view.source:
-        row = encoder.encode(ids, view.texts)
+        same = view.earlier()
+        row = b"%d" % same if same is not None else encoder.encode(ids, view.texts)
         pending += [b",\n" if src else b"", row]
         size += len(row)
         if size > WRITE_BLOCK:
