@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from stockade.cli import diagnostics, timings
+from stockade.cli import diagnostics, forked, timings
 from stockade.cli.common import (
     add_endpoint_arguments,
     add_input_arguments,
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
                     else render.group_view(ClassRows(engine, progress), owner))
             view = replace(view, source=timings.timed("matrix", view.source))
             if args.output == "json":
-                render.write_json(view, out, extra)
+                render.write_json(view, out, extra, _forked_rows(view, progress))
             elif args.output == "csv":
                 render.write_csv(view, out)
             elif args.output == "md":
@@ -135,6 +135,24 @@ def run(args: argparse.Namespace) -> int:
         else:
             render_services.write_services_rows(reaches, names, out, args.output)
     return 0
+
+
+def _forked_rows(view: render.MatrixView, progress: Progress) -> Iterator[bytes] | None:
+    """The JSON rows of a large matrix of groups made by as many processes as there are
+    cores (``cli.forked``), or None: made here, as they are read."""
+    ranges = view.ranges
+    workers = forked.workers_wanted(len(view.names))
+    if ranges is None or workers < 2:
+        return None
+    with timings.stage("matrix"):
+        list(ranges(0, 0))  # no rows; the row types, worked out once before forking
+
+    def produce(start: int, stop: int) -> Iterator[bytes]:
+        if start:
+            progress.enabled = False  # only the first part (this process) draws progress
+        return render.encoded_rows(view, timings.timed("matrix", ranges(start, stop)))
+
+    return forked.forked_parts(produce, len(view.names), workers)
 
 
 def _write_rolled_up(args: argparse.Namespace, engine: Engine, owner: Mapping[str, str],

@@ -43,6 +43,7 @@ CHUNK_CELLS = 2_000_000  # pairs computed at once: bounds memory at any size
 MASK_CACHE_BYTES = 256 << 20  # egress rows kept between chunks
 SUBSET_SHARE = 4
 ROW_CACHE_BYTES = 256 << 20  # matrix rows kept for classes that share them
+SELF_CELLS = 256  # single-pod classes whose cells towards themselves are worked out at once
 SMALL_MASK_BITS = 16  # sides with at most this many rules number their masks directly
 SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out only their cells
 
@@ -1116,6 +1117,8 @@ class ClassRows:
         self._width = 0
         self.same_as: int | None = None  # after each row: an earlier class with that row
         self.row_type = np.zeros(0, dtype=np.int64)
+        self._types: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                           npt.NDArray[np.bool_], npt.NDArray[np.int64]] | None = None
 
     def _text_id(self, e_set: int, i_set: int) -> int:
         found = self._pair_memo.get((e_set, i_set))
@@ -1164,21 +1167,47 @@ class ClassRows:
         return self._ids_of(*self.keys.grid(src, dst))
 
     def __iter__(self) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
-        """Rows in class order. Classes of one row type share one computed row (kept in a
-        bounded cache while its classes come); ``same_as`` tells, after each row, which
-        earlier class's row it equals exactly (a class of one pod reaching itself differs
-        from its type's row at its own column unless that cell is ``all`` already)."""
+        """Rows in class order; see ``rows``."""
+        return self.rows(0, self.keys.n)
+
+    def prepare(self) -> None:
+        """Work out the row types, and which earlier row each row equals, once, before
+        rows are asked for (any range of them gets the same answers)."""
+        if self._types is not None:
+            return
         n = self.keys.n
         row_type, reps = self.keys.row_types()
         self.row_type = row_type
         singles = np.array([len(c.members) == 1 for c in self.engine.classes],
                            dtype=np.bool_)
+        # A class of several pods has its type's row; one of a single pod too when the
+        # cell towards itself (the pod reaching itself, written as all) says all already.
+        clean = ~singles
+        alone = np.flatnonzero(singles)
+        for at in range(0, len(alone), SELF_CELLS):
+            part = alone[at:at + SELF_CELLS]
+            clean[part] = np.diagonal(self.cells(part, part)) == self.all_id
+        first = np.full(len(reps), n, dtype=np.int64)
+        np.minimum.at(first, row_type[clean], np.flatnonzero(clean))
+        same = np.where(clean, first[row_type], n)
+        same[same >= np.arange(n)] = -1
+        self._types = (row_type, reps, singles & ~clean, same)
+
+    def rows(self, start: int, stop: int) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
+        """The rows of classes ``start .. stop-1`` in order. Classes of one row type share
+        one computed row (kept in a bounded cache while its classes come); ``same_as``
+        tells, after each row, the first class whose row it equals exactly, when that is an
+        earlier one (whatever ``start`` is; a class of one pod reaching itself differs from
+        its type's row at its own column unless that cell is ``all`` already)."""
+        n = self.keys.n
+        self.prepare()
+        assert self._types is not None
+        row_type, reps, own_cell, same = self._types
         cache: OrderedDict[int, npt.NDArray[np.int32]] = OrderedDict()
         limit = max(1, ROW_CACHE_BYTES // max(1, 4 * n))
         step = max(1, CHUNK_CELLS // max(1, n))
-        first_clean: dict[int, int] = {}
-        for first in range(0, n, step):
-            last = min(n, first + step)
+        for first in range(start, stop, step):
+            last = min(stop, first + step)
             types = row_type[first:last]
             needed = [int(t) for t in np.unique(types) if int(t) not in cache]
             for at in range(0, len(needed), step):
@@ -1191,18 +1220,16 @@ class ClassRows:
                 t = int(types[src - first])
                 row = cache[t]
                 cache.move_to_end(t)
-                clean = not singles[src] or int(row[src]) == self.all_id
-                self.same_as = first_clean.get(t) if clean else None
-                if clean:
-                    first_clean.setdefault(t, src)
-                if singles[src] and not clean:
+                earlier = int(same[src])
+                self.same_as = earlier if earlier >= 0 else None
+                if own_cell[src]:
                     row = row.copy()
                     row[src] = self.all_id
                 yield src, row
             while len(cache) > limit:
                 cache.popitem(last=False)
             if self.progress is not None:
-                self.progress(last / n)
+                self.progress((last - start) / max(1, stop - start))
 
 
 def connectivity(engine: Engine,

@@ -43,6 +43,9 @@ class MatrixView:
     node_traffic: dict[str, list[str]] = field(default_factory=dict)
     # After each row of ``source``: an earlier row it equals exactly, if it knows of one.
     earlier: Callable[[], int | None] = field(default=lambda: None)
+    # The rows from one position up to another, when they can be computed apart (the
+    # matrix of groups): ``encoded_rows`` of a range can then run in another process.
+    ranges: Callable[[int, int], Iterable[tuple[int, npt.NDArray[np.int32]]]] | None = None
 
     def rows(self) -> Iterator[tuple[int, dict[str, list[int]]]]:
         """Each row as ``{text: [column, ...]}``, texts in order of first appearance."""
@@ -71,7 +74,7 @@ def group_view(rows: ClassRows, owner: Mapping[str, str] | None = None) -> Matri
     names = group_names(engine.classes, engine.pods, owner)
     members = tuple(tuple(engine.pods[i].key for i in c.members) for c in engine.classes)
     return MatrixView(tuple(names), members, rows.texts, rows, node_traffic(engine),
-                      lambda: rows.same_as)
+                      lambda: rows.same_as, rows.rows)
 
 
 def node_traffic(engine: Engine) -> dict[str, list[str]]:
@@ -125,17 +128,40 @@ class RowEncoder:
             present = np.flatnonzero(counts)
             present = present[present != common]
             last = np.cumsum(counts[present])  # each text's columns end there in ``by_text``
-            begin = 0
-            for text, stop in zip(present.tolist(), last.tolist(), strict=True):
-                # the text's digits, without the separator after its last column
-                end = int(ends[stop - 1]) - 2
-                parts += [b", ", self._key(texts[text]), b": [", digits[begin:end], b"]"]
-                begin = end + 2
+            first = last - counts[present]
+            # Texts in the order of their first columns (not of their numbers, which follow
+            # the order the connection sets were met in: the same row reads the same).
+            begins = np.concatenate([[0], ends])[first]
+            stops = ends[last - 1] - 2  # without the separator after the last column
+            for k in np.argsort(by_text[first], kind="stable").tolist():
+                parts += [b", ", self._key(texts[int(present[k])]), b": [",
+                          digits[int(begins[k]):int(stops[k])], b"]"]
         parts.append(b"}")
         return b"".join(parts)
 
 
-def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None = None) -> None:
+def encoded_rows(view: MatrixView, source: Iterable[tuple[int, npt.NDArray[np.int32]]]
+                 ) -> Iterator[bytes]:
+    """The rows of ``source`` as ``write_json`` lays them out (each but row 0 after
+    ``",\n"``; a row equal to an earlier one as that row's position), gathered into
+    blocks of about ``WRITE_BLOCK`` bytes."""
+    encoder = RowEncoder(len(view.names))
+    pending: list[bytes] = []
+    size = 0
+    for src, ids in source:
+        same = view.earlier()
+        row = b"%d" % same if same is not None else encoder.encode(ids, view.texts)
+        pending += [b",\n" if src else b"", row]
+        size += len(row)
+        if size > WRITE_BLOCK:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None = None,
+               rows: Iterable[bytes] | None = None) -> None:
     """``{"groups": [{"name", "pods"}, ...], "matrix": [{"*": text, text: [dst, ...]}]}``:
     row ``i`` is group ``i``'s, destinations are group positions, and under ``"*"`` is the
     verdict of every destination not listed under another text (the row's commonest).
@@ -143,33 +169,29 @@ def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None =
     Each group and each row is one line of its own (``{"groups": [`` and ``"matrix": [``
     on lines before them), so that a tool can read the file a row at a time. A row equal to
     an earlier one is written as that row's position. Rows are written as they are
-    computed, gathered into large blocks of bytes."""
+    computed, gathered into large blocks of bytes: ``encoded_rows`` of the view's source,
+    or ``rows`` (the same bytes, made elsewhere)."""
     binary = getattr(out, "buffer", None)
     if binary is not None:
         out.flush()
     write = binary.write if binary is not None else (lambda b: out.write(b.decode()))
-    pending: list[bytes] = [b'{"groups": [\n']
+    head: list[bytes] = [b'{"groups": [\n']
     for i, (name, members) in enumerate(zip(view.names, view.members, strict=True)):
-        pending.append(b"%s{\"name\": %s, \"pods\": %s}" % (
+        head.append(b"%s{\"name\": %s, \"pods\": %s}" % (
             b",\n" if i else b"", json.dumps(name).encode(), json.dumps(list(members)).encode()))
-    pending.append(b'\n],\n"matrix": [\n')
-    encoder = RowEncoder(len(view.names))
-    size = 0
-    for src, ids in view.source:
-        same = view.earlier()
-        row = b"%d" % same if same is not None else encoder.encode(ids, view.texts)
-        pending += [b",\n" if src else b"", row]
-        size += len(row)
-        if size > WRITE_BLOCK:
-            write(b"".join(pending))
-            pending, size = [], 0
-    pending.append(b"\n]")
+    head.append(b'\n],\n"matrix": [\n')
+    write(b"".join(head))
+    for block in (encoded_rows(view, view.source) if rows is None else rows):
+        write(block)
+    tail = [b"\n]"]
     if view.node_traffic:
-        pending.append(b',\n"node_traffic": ' + json.dumps(view.node_traffic).encode())
+        tail.append(b',\n"node_traffic": ' + json.dumps(view.node_traffic).encode())
     for key, value in (extra or {}).items():
-        pending.append(b",\n" + json.dumps(key).encode() + b": " + json.dumps(value).encode())
-    pending.append(b"}\n")
-    write(b"".join(pending))
+        tail.append(b",\n" + json.dumps(key).encode() + b": " + json.dumps(value).encode())
+    tail.append(b"}\n")
+    write(b"".join(tail))
+    if binary is not None:
+        binary.flush()
 
 
 def write_csv(view: MatrixView, out: IO[str]) -> None:
