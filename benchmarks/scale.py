@@ -101,10 +101,13 @@ def run(cmd: Sequence[str], stdout_path: Path | None, timeout_s: float,
 
         timer = threading.Timer(timeout_s, kill)
         timer.start()
+        tree = _TreeMemory(proc.pid)
+        tree.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             timer.cancel()
+            tree.stop()
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
@@ -117,8 +120,48 @@ def run(cmd: Sequence[str], stdout_path: Path | None, timeout_s: float,
         out_stage, matrix = stages.pop("output"), stages.get("matrix", {})
         stages["write"] = {k: out_stage[k] - matrix.get(k, 0.0) for k in ("wall", "cpu")}
     code = None if killed.is_set() else proc.returncode
-    return Run(code, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stages,
-               text[-3000:])
+    # ru_maxrss is the largest single process; stockade may fork workers for the matrix,
+    # so the peak is also sampled as the whole session's proportional set size.
+    peak = max(usage.ru_maxrss / 1024, tree.peak_mib)
+    return Run(code, wall, usage.ru_utime + usage.ru_stime, peak, stages, text[-3000:])
+
+
+class _TreeMemory(threading.Thread):
+    """The highest sum of the proportional set sizes (shared pages shared out, so a forked
+    worker's copy-on-write pages count once) of the processes of one session, sampled
+    every ``interval`` seconds."""
+
+    def __init__(self, session: int, interval: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.session = session
+        self.interval = interval
+        self.peak_mib = 0.0
+        self._done = threading.Event()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval):
+            self.peak_mib = max(self.peak_mib, self._sample())
+
+    def _sample(self) -> float:
+        total_kib = 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                if int(fields[3]) != self.session:  # the session id
+                    continue
+                with open(f"/proc/{entry.name}/smaps_rollup") as fh:
+                    total_kib += next(int(line.split()[1]) for line in fh
+                                      if line.startswith("Pss:"))
+            except (OSError, StopIteration, IndexError, ValueError):
+                continue  # the process ended meanwhile
+        return total_kib / 1024
 
 
 def median_run(cmd: Sequence[str], stdout_path: Path | None, timeout_s: float) -> Run:

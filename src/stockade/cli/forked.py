@@ -92,11 +92,11 @@ def _collect(produce: Callable[[int, int], Iterable[bytes]], first: tuple[int, i
         yield from produce(*first)
         while children:
             pid, spool, (start, stop) = children.pop(0)
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) != 0:
-                raise WorkerFailed(f"the process making rows {start} to {stop - 1} failed "
-                                   f"(status {os.waitstatus_to_exitcode(status)})")
             with spool:
+                _, status = os.waitpid(pid, 0)
+                if os.waitstatus_to_exitcode(status) != 0:
+                    raise WorkerFailed(f"the process making rows {start} to {stop - 1} "
+                                       f"failed (status {os.waitstatus_to_exitcode(status)})")
                 spool.seek(0)
                 while block := spool.read(READ_BLOCK):
                     yield block
