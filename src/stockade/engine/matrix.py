@@ -276,6 +276,8 @@ class PairSets:
         self._columns: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
                                        npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
         self._spans_for: dict[int, dict[int, list[Spans]]] = {}
+        self._numbered: dict[int, tuple[list[Spans], list[int]]] = {}
+        self._unions: dict[frozenset[int], int] = {}
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
         self._variant_users()
         self.pairs: list[tuple[int, int]] = []  # (accepted, decided) set numbers of a tier
@@ -543,7 +545,19 @@ class PairSets:
                 rep = self.named_rep[signature] if self.named_rep else None
                 spans = [self.rule_spans(rule, rep) for rule in layers.rules]
                 self._spans_for.setdefault(id(layers), {})[signature] = spans
-        return self.set_id(self.side_set(layers, mask, spans))
+        if layers.tiered or not layers.isolated:
+            return self.set_id(self.side_set(layers, mask, spans))
+        # A union of rules' port sets depends only on which distinct sets they are: worked
+        # out once per such combination (sides of many types share them).
+        numbered = self._numbered.get(id(spans))
+        if numbered is None or numbered[0] is not spans:
+            numbered = self._numbered[id(spans)] = (spans, [self.set_id(x) for x in spans])
+        ids = numbered[1]
+        key = frozenset(ids[j] for j in range(len(ids)) if int(mask[j >> 6]) >> (j & 63) & 1)
+        found = self._unions.get(key)
+        if found is None:
+            found = self._unions[key] = self.set_id(self._union(mask, spans))
+        return found
 
     def _ingress_row(self, variant: int, i_type: int,
                      src: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
