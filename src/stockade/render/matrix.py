@@ -97,26 +97,25 @@ def _write_extra(extra: Mapping[str, Any] | None, out: IO[str]) -> None:
 class RowEncoder:
     """Rows of text ids as JSON objects ``{"*": text, text: [column, ...]}`` (columns as
     positions), built with a few vector operations per row: the columns of the row's
-    commonest text are left to ``"*"``, the others ordered by text (a radix sort) and
-    written from a table of every position's digits."""
+    commonest text are left to ``"*"``, the others grouped by text (a radix sort) and
+    written from a table of every position's digits, texts in the order of their first
+    columns."""
 
     def __init__(self, columns: int) -> None:
         tokens = [f"{i}, ".encode() for i in range(columns)]
         self._digits = np.frombuffer(b"".join(tokens) or b" ", dtype=np.uint8)
         self._length = np.array([len(t) for t in tokens], dtype=np.int64)
         self._start = np.cumsum(self._length) - self._length
-        self._keys: dict[str, bytes] = {}
-
-    def _key(self, text: str) -> bytes:
-        found = self._keys.get(text)
-        if found is None:
-            found = self._keys[text] = json.dumps(text).encode()
-        return found
+        self._keys: dict[int, bytes] = {}  # text number -> ', "text": ['
+        self._common: dict[int, bytes] = {}  # text number -> '{"*": "text"'
 
     def encode(self, ids: npt.NDArray[np.int32], texts: Sequence[str]) -> bytes:
         counts = np.bincount(ids)
         common = int(np.argmax(counts))
-        parts = [b'{"*": ', self._key(texts[common])]
+        head = self._common.get(common)
+        if head is None:
+            head = self._common[common] = b'{"*": ' + json.dumps(texts[common]).encode()
+        parts = [head]
         listed = np.flatnonzero(ids != common)
         if len(listed):
             by_text = listed[np.argsort(ids[listed].astype(np.uint16 if len(counts) <= 1 << 16
@@ -131,11 +130,15 @@ class RowEncoder:
             first = last - counts[present]
             # Texts in the order of their first columns (not of their numbers, which follow
             # the order the connection sets were met in: the same row reads the same).
-            begins = np.concatenate([[0], ends])[first]
-            stops = ends[last - 1] - 2  # without the separator after the last column
-            for k in np.argsort(by_text[first], kind="stable").tolist():
-                parts += [b", ", self._key(texts[int(present[k])]), b": [",
-                          digits[int(begins[k]):int(stops[k])], b"]"]
+            order = np.argsort(by_text[first], kind="stable")
+            begins = np.concatenate([[0], ends])[first[order]].tolist()
+            stops = (ends[last[order] - 1] - 2).tolist()  # without the last separator
+            keys = self._keys
+            for text, begin, stop in zip(present[order].tolist(), begins, stops, strict=True):
+                key = keys.get(text)
+                if key is None:
+                    key = keys[text] = b", " + json.dumps(texts[text]).encode() + b": ["
+                parts += (key, digits[begin:stop], b"]")
         parts.append(b"}")
         return b"".join(parts)
 
