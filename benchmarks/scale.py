@@ -407,11 +407,15 @@ def targets(sizes: Sequence[Size], fmt: str, args: argparse.Namespace) -> list[T
     out.append(Target(f"{label}: query through the library after load",
                       shlex.join(cmd), f"p99 <= {QUERY_P99_US:.0f} us", measured, met))
 
-    ten = next((s for s in sizes if s.params.pods == 10000), None)
-    if ten is not None and ten.matrix is not None:
-        out.append(Target("10,000 pods: matrix -o json", "(growth run, median of 5)",
-                          f"<= {TEN_K_S:.0f} s", _seconds(ten.matrix),
-                          ten.matrix.ok and ten.matrix.wall_s <= TEN_K_S))
+    # The 10,000-pod cluster has 500 namespaces (20 pods each, not the growth's 30).
+    ten_params = Params(10000, 500, 3333, args.seed, workloads=p.workloads)
+    ten_dir, _ = prepare(ten_params, fmt, args.work)
+    cmd = stockade("matrix", str(ten_dir), "-o", "json")
+    _log(f"[targets] {shlex.join(cmd)}")
+    r = median_run(cmd, args.work / "answer-10000.json", args.timeout)
+    out.append(Target("10,000 pods, 500 namespaces, 3,333 policies: matrix -o json",
+                      shlex.join(cmd) + " > answer.json", f"<= {TEN_K_S:.0f} s",
+                      _seconds(r), r.ok and r.wall_s <= TEN_K_S))
 
     if not args.skip_nca:
         out.append(nca_target(fmt, args))
