@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from benchmarks.generate import Params, generate, write
 from benchmarks.reference import ReferenceCluster
 from benchmarks.run import check, read_matrix, sample_pairs
+
 from stockade.cli import forked
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,6 +8,7 @@ live read it was taken from.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from stockade.cli.main import main
 from stockade.model.build import RawObject, build_cluster
 from stockade.model.types import Origin
 from stockade.sources.cluster import ClusterSource
-from stockade.sources.cluster_snapshot import render_snapshot, summarise
+from stockade.sources.cluster_snapshot import SNAPSHOT_ANNOTATION, render_snapshot, summarise
 from stockade.sources.files import read_paths
 
 
@@ -193,3 +194,21 @@ def test_invalid_object_in_the_cluster_is_named_by_context(
     err = capsys.readouterr().err
     assert "error: cluster alpha: NetworkPolicy prod/bad: spec.egress[0].to[0].ipBlock.cidr" \
         in err
+
+
+@pytest.mark.parametrize("how", [["--format", "json"], []])
+def test_a_json_snapshot_reads_back_as_the_direct_read(
+        alpha: ApiServerDouble, two_contexts: Path, tmp_path: Path, how: list[str]) -> None:
+    """``--format json`` (or an output named ``*.json``): one ``kubectl get -o json`` List,
+    read back through the fast JSON path to the same objects and model."""
+    out = tmp_path / ("cluster.json" if not how else "cluster.snap")
+    assert main(["snapshot", "--kubeconfig", str(two_contexts), "-o", str(out), *how]) == 0
+    direct = ClusterSource.from_kubeconfig(kubeconfig=str(two_contexts)).read()
+    data = json.loads(out.read_text())
+    assert data["kind"] == "List" and len(data["items"]) == len(direct)
+    assert data["metadata"]["annotations"][SNAPSHOT_ANNOTATION].startswith(
+        "stockade snapshot of context alpha")
+    back = read_paths([str(out)])
+    assert [r.data for r in back] == [r.data for r in direct]
+    assert build_cluster(same_origin(back)).cluster == \
+        build_cluster(same_origin(direct)).cluster
