@@ -120,22 +120,26 @@ def run(cmd: Sequence[str], stdout_path: Path | None, timeout_s: float,
         out_stage, matrix = stages.pop("output"), stages.get("matrix", {})
         stages["write"] = {k: out_stage[k] - matrix.get(k, 0.0) for k in ("wall", "cpu")}
     code = None if killed.is_set() else proc.returncode
-    # ru_maxrss is the largest single process; stockade may fork workers for the matrix,
-    # so the peak is also sampled as the whole session's proportional set size.
-    peak = max(usage.ru_maxrss / 1024, tree.peak_mib)
+    # ru_maxrss is the largest single process, and Linux carries it over from before the
+    # exec (it would show this benchmark's own memory once it holds a large reference
+    # cluster); stockade may also fork workers. So the peak is sampled: the session's summed
+    # proportional set size, or a process's own high-water mark since its exec if higher.
+    peak = tree.peak_mib if tree.samples else usage.ru_maxrss / 1024
     return Run(code, wall, usage.ru_utime + usage.ru_stime, peak, stages, text[-3000:])
 
 
 class _TreeMemory(threading.Thread):
     """The highest sum of the proportional set sizes (shared pages shared out, so a forked
-    worker's copy-on-write pages count once) of the processes of one session, sampled
-    every ``interval`` seconds."""
+    worker's copy-on-write pages count once) of the processes of one session, or the highest
+    high-water mark (``VmHWM``, since its exec) of one of them, sampled every ``interval``
+    seconds."""
 
-    def __init__(self, session: int, interval: float = 0.25) -> None:
+    def __init__(self, session: int, interval: float = 0.05) -> None:
         super().__init__(daemon=True)
         self.session = session
         self.interval = interval
         self.peak_mib = 0.0
+        self.samples = 0
         self._done = threading.Event()
 
     def stop(self) -> None:
@@ -144,10 +148,14 @@ class _TreeMemory(threading.Thread):
 
     def run(self) -> None:
         while not self._done.wait(self.interval):
-            self.peak_mib = max(self.peak_mib, self._sample())
+            sample = self._sample()
+            if sample:
+                self.samples += 1
+                self.peak_mib = max(self.peak_mib, sample)
 
     def _sample(self) -> float:
         total_kib = 0
+        highest_kib = 0
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -159,9 +167,12 @@ class _TreeMemory(threading.Thread):
                 with open(f"/proc/{entry.name}/smaps_rollup") as fh:
                     total_kib += next(int(line.split()[1]) for line in fh
                                       if line.startswith("Pss:"))
+                with open(f"/proc/{entry.name}/status") as fh:
+                    highest_kib = max(highest_kib, next(int(line.split()[1]) for line in fh
+                                                        if line.startswith("VmHWM:")))
             except (OSError, StopIteration, IndexError, ValueError):
                 continue  # the process ended meanwhile
-        return total_kib / 1024
+        return max(total_kib, highest_kib) / 1024
 
 
 def median_run(cmd: Sequence[str], stdout_path: Path | None, timeout_s: float) -> Run:
