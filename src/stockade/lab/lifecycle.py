@@ -30,7 +30,7 @@ from stockade.lab.names import DEFAULT_POD_CIDR, NETNS_ETC, LabNames
 from stockade.lab.plan import LabPlan, input_node_addresses, make_plan
 from stockade.lab.state import LabState, NodeState, PodState
 from stockade.lab.supervise import log_path, read_status
-from stockade.lab.system import ip_batch, list_netns, pids_in_netns, run
+from stockade.lab.system import ip_batch, list_netns, pids_in_netns
 from stockade.model.build import BuildResult, RawObject, build_cluster
 from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
 from stockade.model.types import Cluster
