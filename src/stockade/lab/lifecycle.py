@@ -24,13 +24,13 @@ from pathlib import Path
 from stockade.engine import Engine
 from stockade.errors import EnvironmentProblem, InputError, InvalidObjects
 from stockade.hosts.write import write_hosts_file
-from stockade.lab import network, watch
+from stockade.lab import network, tracking, watch
 from stockade.lab import state as lab_state
 from stockade.lab.names import DEFAULT_POD_CIDR, NETNS_ETC, LabNames
 from stockade.lab.plan import LabPlan, input_node_addresses, make_plan
 from stockade.lab.state import LabState, NodeState, PodState
 from stockade.lab.supervise import log_path, read_status
-from stockade.lab.system import ip_batch, list_netns, pids_in_netns, run
+from stockade.lab.system import ip_batch, list_netns, pids_in_netns
 from stockade.model.build import BuildResult, RawObject, build_cluster
 from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
 from stockade.model.types import Cluster
@@ -164,11 +164,11 @@ def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False,
     """Replace the lab's policies (NetworkPolicies and cluster-wide policies) by those of
     ``raws``, atomically (one nft transaction). Pods stay as the lab was built; a Namespace
     in ``raws`` brings its labels (policies select by them); other kinds are ignored. The
-    nodes' connection tracking is emptied afterwards: a probe after the swap is judged by
-    the new rules even when its source port happens to be that of a flow probed before
-    (UDP flows stay tracked for half a minute), and connections open before it are judged
-    afresh by their next packet. ``report`` is given the policies' build result, as for
-    ``up``."""
+    nodes' tracked connections that the new policies deny are then forgotten
+    (``tracking``): a probe after the swap is judged by the new rules even when its
+    source port happens to be that of a flow probed before, and connections the new
+    rules still allow carry on, replies in flight included. ``report`` is given the
+    policies' build result, as for ``up``."""
     require_root()
     lab = lab_state.load(name)
     cluster = lab_state.load_cluster(name)
@@ -186,7 +186,7 @@ def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False,
     for node in lab.nodes:
         load_ruleset(node.netns, engine, lab.table)
     for node in lab.nodes:
-        run(["ip", "netns", "exec", node.netns, "conntrack", "--flush"])
+        tracking.forget_denied(node.netns, engine.allowed)
     lab_state.save_cluster(name, cluster)  # what ``probe`` now compares with
     return engine
 
