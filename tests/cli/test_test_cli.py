@@ -319,6 +319,19 @@ def test_unknown_names_are_input_errors_at_the_promise(
                         "app/Deployment/web\n")
 
 
+def test_a_test_file_that_is_not_yaml_is_named(capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path, cluster: str) -> None:
+    """A syntax error in the only test file is reported at its line, not as "no test file
+    among the arguments"."""
+    tests = write(tmp_path, "t.yaml", suite(expect("a", "app/db", "ops/probe", True, "[1]"))
+                  + "  - name: b\n    from: {a: \n")
+    for argv in ([tests], [tests, cluster]):
+        code, _, err = run(capsys, "test", *argv)
+        assert code == 2
+        assert err == (f"stockade: error: {tests}:13: invalid YAML: did not find expected node "
+                       "content (no test file could be read among the arguments)\n")
+
+
 def test_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path, cluster: str) -> None:
     code, _, err = run(capsys, "test", cluster)
     assert code == 2 and "no test file among the arguments" in err

@@ -19,11 +19,16 @@ from stockade.cli.common import add_input_arguments, choose, load
 from stockade.cli.options import check_cluster_options, check_no_cluster_options
 from stockade.engine import Engine
 from stockade.engine.promises import FAILED, Checker, Outcome
-from stockade.errors import InvalidObjects, UsageError
+from stockade.errors import InputError, InvalidObjects, UsageError
 from stockade.model.promises import NETASSERT, Suite
 from stockade.render import promises as render
 from stockade.render.style import Style
-from stockade.sources.promises import manifest_paths, read_suites, split_arguments
+from stockade.sources.promises import (
+    manifest_paths,
+    read_suites,
+    split_arguments,
+    yaml_problem,
+)
 
 TESTS_HELP = ("test files (ConnectivityTest or netassert, told apart by their content) and "
               "manifest files or directories (.yaml, .yml, .json; recursive), or - for stdin")
@@ -53,6 +58,11 @@ def read_tests(paths: Sequence[str]) -> tuple[list[Suite], list[str]]:
     invalid) and the other paths (manifests)."""
     tests, manifests = split_arguments(paths)
     if not tests:
+        for path in manifests:
+            problem = yaml_problem(path)
+            if problem is not None:
+                raise InputError(f"{problem} (no test file could be read among the "
+                                 "arguments)")
         raise UsageError("no test file among the arguments: give ConnectivityTest files "
                          "(apiVersion: stockade.dev/v1alpha1) or netassert test lists")
     suites: list[Suite] = []
