@@ -464,6 +464,14 @@ def test_base_follows_symbolic_links_as_the_working_tree_does(
     code, out, _ = run(capsys, "diff", "--base", "HEAD~2", "manifests", "-o", "json")
     assert code == 1
     assert json.loads(out)["policies"]["added"] == ["x/more", "x/web-from-a"]
+    # PATH itself through a link: read through it, as in the working tree.
+    (repo / "via").symlink_to("shared")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "a link to name the path by")
+    for path in ("via", "via/deeper/more.yaml"):
+        code, out, err = run(capsys, "diff", "--base", "HEAD", path, "-o", "json")
+        assert (code, json.loads(out)["pairs_compared"]) == (0, 0), err
+        assert json.loads(out)["policies"]["added"] == [], path
     (repo / "manifests" / "gone.yaml").symlink_to("../shared/nothing.yaml")
     (repo / "manifests" / "away.yaml").symlink_to("/etc/hostname")
     git(repo, "add", ".")

@@ -83,7 +83,8 @@ def _entries(tree: str, specs: Sequence[str] = ()) -> list[tuple[bool, str, str]
 
 
 def _follow(revision: str, links: Sequence[str]) -> list[tuple[str, str]]:
-    """What each link leads to in the revision: (type, object), or ("", why not)."""
+    """What each link leads to in the revision: (type, object), ("missing", "") when the
+    name is not in it, or ("", why not)."""
     request = "".join(f"{revision}:{name}\n" for name in links).encode()
     lines = _git(["cat-file", "--batch-check", "--follow-symlinks"], stdin=request).decode(
         "utf-8", "replace").split("\n")
@@ -100,8 +101,8 @@ def _follow(revision: str, links: Sequence[str]) -> list[tuple[str, str]]:
             out.append(("", _LINK_PROBLEMS[words[0]].format(target=target, rev=revision)))
         elif len(words) == 3:
             out.append((words[1], words[0]))
-        else:  # "... missing": the link itself is listed, so only a race gets here
-            out.append(("", f"a dangling symbolic link (it does not resolve at {revision})"))
+        else:  # "REV:name missing": not in the revision at all
+            out.append(("missing", ""))
     return out
 
 
@@ -131,7 +132,11 @@ def _manifest_names(revision: str, specs: Sequence[str]) -> list[str]:
             elif kind == "blob" and name.lower().endswith(MANIFEST_SUFFIXES):
                 names.append(full)
 
-    take(_entries(revision, specs))
+    for spec in specs:
+        found = _entries(revision, [spec])
+        take(found)
+        if not found and spec != ".":
+            links.append(spec)  # perhaps a path through a link: followed below
     seen: set[str] = set()
     while links:
         pending, links = links, []
@@ -139,6 +144,8 @@ def _manifest_names(revision: str, specs: Sequence[str]) -> list[str]:
             if not kind:
                 if maybe_manifest(name):
                     raise InputError(f"{revision}:{name}: {what}")
+            elif kind == "missing":
+                continue  # a PATH the revision lacks: nothing of it on the old side
             elif kind == "blob":
                 if name.lower().endswith(MANIFEST_SUFFIXES):
                     names.append(name)
