@@ -332,6 +332,27 @@ def test_a_test_file_that_is_not_yaml_is_named(capsys: pytest.CaptureFixture[str
                        "content (no test file could be read among the arguments)\n")
 
 
+def test_bad_entries_of_spec_manifests_are_named(capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path, cluster: str) -> None:
+    """An empty entry is refused as such (not as "must be a list"), and one naming nothing
+    is reported with the test file and the field, not as a bare path."""
+    (tmp_path / "k8s").mkdir()
+    tests = write(tmp_path, "t.yaml", suite(
+        expect("a", "app/db", "ops/probe", True, "[1]"),
+        manifests="  manifests: [k8s/, '']\n"))
+    code, _, err = run(capsys, "test", tests)
+    assert code == 2
+    assert err.splitlines()[0] == (f'error: {tests}:5: ConnectivityTest t: spec.manifests[1]: '
+                                   'Invalid value: "": must be a path (a file or directory)')
+    tests = write(tmp_path, "t.yaml", suite(
+        expect("a", "app/db", "ops/probe", True, "[1]"),
+        manifests="  manifests: [k8s/, ../nowhere/]\n"))
+    code, _, err = run(capsys, "test", tests)
+    assert code == 2
+    assert err == (f"stockade: error: {tests}:1: t: spec.manifests[1]: '../nowhere/' "
+                   f"({tmp_path.parent / 'nowhere'}) does not exist\n")
+
+
 def test_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path, cluster: str) -> None:
     code, _, err = run(capsys, "test", cluster)
     assert code == 2 and "no test file among the arguments" in err

@@ -112,7 +112,12 @@ def manifest_paths(suite: Suite) -> list[str]:
     """The suite's ``spec.manifests``, relative to its file's directory."""
     base = Path(suite.origin.file).parent
     out = []
-    for entry in suite.manifests:
+    for i, entry in enumerate(suite.manifests):
         path = Path(entry)
-        out.append(str(path if path.is_absolute() else os.path.normpath(base / path)))
+        found = str(path if path.is_absolute() else os.path.normpath(base / path))
+        if not os.path.lexists(found):
+            shown = "" if found == entry else f" ({found})"
+            raise InputError(f"{suite.origin}: {suite.name}: spec.manifests[{i}]: {entry!r}"
+                             f"{shown} does not exist")
+        out.append(found)
     return out
