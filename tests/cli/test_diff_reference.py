@@ -22,6 +22,9 @@ from typing import Any
 import strategies as gen
 import yaml
 from benchmarks.reference import ReferenceCluster
+from benchmarks.reference import _ip_of as _ref_ip
+from benchmarks.reference import _ports_match as _ref_ports
+from benchmarks.reference import _version as _ref_version
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 from test_diff_cluster import cluster_edited
@@ -360,3 +363,84 @@ def test_the_html_page_marks_exactly_the_reference_changes(
         src, dst = divmod(int(at), size)
         if src not in one_side and dst not in one_side:
             assert int(at) in by_cell, (at, nodes[src]["name"], nodes[dst]["name"])
+
+
+def _policy(ref_manifests: Manifests, key: str) -> dict[str, Any] | None:
+    ns, _, name = key.partition("/")
+    found = [m for m in ref_manifests if m["kind"] == "NetworkPolicy"
+             and m["metadata"]["namespace"] == ns and m["metadata"]["name"] == name]
+    return found[-1] if found else None
+
+
+def _rule_matches(ref: ReferenceCluster, policy: dict[str, Any], cause: dict[str, Any]
+                  ) -> bool:
+    """Does the cause's rule (its peer and port entry, when named) of ``policy`` match the
+    pair and port it was checked on, per the reference?"""
+    checked = cause["checked"]
+    src, dst = ref.endpoint(checked["from"]), ref.endpoint(checked["to"])
+    ingress = cause["direction"] == "Ingress"
+    field, index = cause["rule"].rstrip("]").split("[")
+    rule = (policy["spec"].get(field) or [])[int(index)]
+    peers = rule.get("from" if ingress else "to") or []
+    if cause["peer"] is not None:
+        peers = [peers[cause["peer"]]]
+    ports = rule.get("ports") or []
+    if cause["port_entry"] is not None:
+        ports = [ports[cause["port_entry"]]]
+    other = src if ingress else dst
+    version = _ref_version(src, dst)
+    return bool(ref._peers_match(peers, policy["metadata"]["namespace"], other,
+                                 _ref_ip(other, version))
+                and _ref_ports(ports, dst, checked["protocol"], checked["port"]))
+
+
+@settings(FAST, max_examples=80)
+@given(cluster_pairs())
+def test_the_causes_are_true_of_the_rules_they_name(pair: tuple[Manifests, Manifests]) -> None:
+    """Each NetworkPolicy cause, checked with the reference on the pair and port it names:
+    a rule that "allows" matches now and the port is allowed now; one that "no longer
+    allows" matched before; a policy that "isolates" selects the pod now, one that "no
+    longer isolates" selected it before and does not now; and the verdicts before and
+    after are the reference's."""
+    old, new = pair
+    with tempfile.TemporaryDirectory() as tmp:
+        files = _write(Path(tmp), "old", old), _write(Path(tmp), "new", new)
+        _, answer = _stockade("diff", *files, "--pods", "-o", "json")
+    before = ReferenceCluster.from_dicts(copy.deepcopy(old))
+    after = ReferenceCluster.from_dicts(copy.deepcopy(new))
+    target(float(len({(c["what"], c["policy"]) for change in answer["connections"]
+                      for c in change["because"]})))
+    for change in answer["connections"]:
+        for cause in change["because"]:
+            if cause["tier"] or not cause["policy"] or "/" not in cause["policy"]:
+                continue
+            checked = cause["checked"]
+            args = (checked["from"], checked["to"], checked["protocol"], checked["port"])
+            was, now = before.allowed(*args), after.allowed(*args)
+            assert (was, now) == ((False, True) if cause["effect"] == "gained"
+                                  else (True, False)), cause
+            old_policy, new_policy = _policy(old, cause["policy"]), _policy(new, cause["policy"])
+
+            def selects(ref: ReferenceCluster, c: dict[str, Any] = cause) -> bool:
+                return _selects(ref, c)
+
+            if cause["what"] == "allows":
+                assert new_policy is not None and selects(after), cause
+                assert _rule_matches(after, new_policy, cause), cause
+            elif cause["what"] == "no longer allows":
+                assert old_policy is not None and selects(before), cause
+                assert _rule_matches(before, old_policy, cause), cause
+            elif cause["what"] == "isolates":
+                assert new_policy is not None and selects(after), cause
+            elif cause["what"] == "no longer isolates":
+                assert old_policy is not None and selects(before), cause
+                assert not selects(after), cause
+
+
+def _selects(ref: ReferenceCluster, cause: dict[str, Any]) -> bool:
+    """Does the cause's policy select the pod on the cause's side, per the reference?"""
+    ingress = cause["direction"] == "Ingress"
+    pod = ref.pods.get(cause["checked"]["to" if ingress else "from"])
+    return pod is not None and any(
+        f"{p.namespace}/{p.name}" == cause["policy"]
+        for p in ref.applying(pod, "Ingress" if ingress else "Egress"))
