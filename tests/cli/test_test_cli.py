@@ -210,6 +210,7 @@ def test_every_failure_message(capsys: pytest.CaptureFixture[str], tmp_path: Pat
         expect("no backends", "app/db", "svc/app/nothing", True),
         expect("any port, nothing open", "ops/probe", "app/db", True),
         expect("any port, something open", "app/Deployment/web", "app/db", False),
+        expect("an address and itself", "192.0.2.7", "192.0.2.7", True, "[80]"),
     )
     assert code == 1
     assert [(r["status"], r["message"]) for r in found] == [
@@ -225,6 +226,8 @@ def test_every_failure_message(capsys: pytest.CaptureFixture[str], tmp_path: Pat
                    "of the input)"),
         ("failed", "1 of 1 pair is denied (promised: all allowed)"),
         ("failed", "1 of 1 pair is allowed (promised: none allowed)"),
+        ("failed", "from and to are the same endpoint: no pair of distinct endpoints to "
+                   "check"),
     ]
     assert found[6]["breaches"][0]["connections"] == "none"
     assert found[7]["breaches"][0]["connections"] == "TCP 5432"
