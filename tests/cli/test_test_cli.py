@@ -458,6 +458,25 @@ def test_netassert_files_run_statically(capsys: pytest.CaptureFixture[str], tmp_
     assert skipped == ["to-a-dns-name", "another-type"]
 
 
+def test_a_suite_kept_among_its_manifests(capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path) -> None:
+    """A test file inside the manifests' directory is a test file, not a manifest: a
+    netassert list there was refused as "a manifest must be an object"."""
+    (tmp_path / "k8s" / "tests").mkdir(parents=True)
+    write(tmp_path, "k8s/cluster.yaml", PODS)
+    tests = write(tmp_path, "k8s/tests/netassert.yaml", NETASSERT)
+    code, out, err = run(capsys, "test", tests, str(tmp_path / "k8s"))
+    assert code == 0, err
+    assert out.splitlines()[-1] == "5 promises: 3 passed, 0 failed, 2 skipped"
+    empty = tmp_path / "empty"
+    (empty / "tests").mkdir(parents=True)
+    tests = write(tmp_path, "empty/tests/netassert.yaml", NETASSERT)
+    code, _, err = run(capsys, "test", tests, str(empty))
+    assert code == 2
+    assert err.endswith(f"\nstockade: error: no manifests in {empty} besides the test "
+                        "files: nothing to check the promises against\n")
+
+
 def test_netassert_problems(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                             cluster: str) -> None:
     text = NETASSERT.replace("kind: deployment", "kind: job").replace("protocol: udp",
