@@ -487,3 +487,8 @@ def test_base_follows_symbolic_links_as_the_working_tree_does(
     assert code == 2
     assert ("old side (HEAD:manifests): HEAD:manifests/gone.yaml: a dangling symbolic link "
             "(to '../shared/nothing.yaml', which does not exist at HEAD)") in err
+    code, _, err = run(capsys, "diff", "--base", "HEAD", "manifests/gone.yaml/more.yaml")
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("stockade: error: old side (HEAD:manifests/gone.yaml/more.yaml): "
+                          "HEAD:manifests/gone.yaml/more.yaml: a path through a dangling "
+                          "symbolic link at HEAD")

@@ -95,10 +95,14 @@ def _follow(revision: str, links: Sequence[str]) -> list[tuple[str, str]]:
         at += 1
         if words and words[0] in ("symlink", "dangling", "loop", "notdir"):
             target, at = lines[at], at + 1
-            if words[0] == "dangling":  # git names the link asked for: say where it leads
-                target = _git(["cat-file", "blob", f"{revision}:{name}"]).decode(
-                    "utf-8", "replace")
-            out.append(("", _LINK_PROBLEMS[words[0]].format(target=target, rev=revision)))
+            problem = words[0]
+            if problem == "dangling":  # git names the link asked for: say where it leads
+                try:
+                    target = _git(["cat-file", "blob", f"{revision}:{name}"]).decode(
+                        "utf-8", "replace")
+                except InputError:  # not a link itself: a path through one
+                    problem = "through"
+            out.append(("", _LINK_PROBLEMS[problem].format(target=target, rev=revision)))
         elif len(words) == 3:
             out.append((words[1], words[0]))
         else:  # "REV:name missing": not in the revision at all
@@ -110,6 +114,7 @@ _LINK_PROBLEMS = {
     "symlink": "a symbolic link out of the repository (to {target!r}): its target is not "
                "in the revision",
     "dangling": "a dangling symbolic link (to {target!r}, which does not exist at {rev})",
+    "through": "a path through a dangling symbolic link at {rev}",
     "loop": "a symbolic link loop (through {target!r})",
     "notdir": "a dangling symbolic link (through {target!r}, which is not a directory at "
               "{rev})",
