@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import statistics
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -168,10 +167,9 @@ def test_peer_compatible_files_avoid_what_nca_refuses() -> None:
     assert any("ingress" in s and s.get("policyTypes") == ["Egress"] for s in loose)
 
 
-def test_ten_thousand_pods_are_written_in_seconds(tmp_path: Path) -> None:
-    start = time.perf_counter()
+def test_ten_thousand_pods_are_written_one_file_per_namespace(tmp_path: Path) -> None:
+    # How long it takes is the benchmarks' business (benchmarks/README), not a test's.
     write(generate(default_params(10000)), tmp_path)
-    assert time.perf_counter() - start < 5
     assert len(list(tmp_path.glob("*.yaml"))) == 500
 
 

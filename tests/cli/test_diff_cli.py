@@ -437,3 +437,58 @@ def test_file_names_are_escaped_in_text(tmp_path: Path,
     code, out, _ = run(capsys, "diff", old, new)
     assert code == 1
     assert "\x1b" not in out and "new\\x1b[2Jside/policies.yaml:5" in out
+
+
+def test_base_follows_symbolic_links_as_the_working_tree_does(
+        repo: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A committed link to a manifest file or to a directory of them is read through, in
+    the revision as in the working tree (variants/ links to examples/ so); a link that
+    leads nowhere in the revision is an error naming it."""
+    monkeypatch.chdir(repo)
+    shared = repo / "shared"
+    shared.mkdir()
+    (repo / "manifests" / "policies.yaml").rename(shared / "policies.yaml")
+    (shared / "deeper").mkdir()
+    (shared / "deeper" / "more.yaml").write_text(DENY_WEB.replace("web-from-a", "more"))
+    (repo / "manifests" / "policies.yaml").symlink_to("../shared/policies.yaml")
+    (repo / "manifests" / "linked").symlink_to("../shared/deeper")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "links")
+    code, out, err = run(capsys, "diff", "--base", "HEAD", "manifests", "-o", "json")
+    assert code == 0, err
+    code, out, _ = run(capsys, "diff", "--base", "HEAD~1", "manifests", "-o", "json")
+    assert code == 0  # policies.yaml moved behind a link, and its copy added: the same
+    assert json.loads(out)["policies"] == {"added": ["x/more"], "removed": [],
+                                           "modified": []}
+    code, out, _ = run(capsys, "diff", "--base", "HEAD~2", "manifests", "-o", "json")
+    assert code == 1
+    assert json.loads(out)["policies"]["added"] == ["x/more", "x/web-from-a"]
+    # PATH itself through a link: read through it, as in the working tree.
+    (repo / "via").symlink_to("shared")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "a link to name the path by")
+    for path in ("via", "via/deeper/more.yaml"):
+        code, out, err = run(capsys, "diff", "--base", "HEAD", path, "-o", "json")
+        assert (code, json.loads(out)["pairs_compared"]) == (0, 0), err
+        assert json.loads(out)["policies"]["added"] == [], path
+    (repo / "manifests" / "gone.yaml").symlink_to("../shared/nothing.yaml")
+    (repo / "manifests" / "away.yaml").symlink_to("/etc/hostname")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "broken links")
+    code, _, err = run(capsys, "diff", "--base", "HEAD", "manifests")
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("stockade: error: old side (HEAD:manifests): HEAD:manifests/away.yaml"
+                          ": a symbolic link out of the repository (to '/etc/hostname')")
+    (repo / "manifests" / "away.yaml").unlink()
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "one broken link")
+    code, _, err = run(capsys, "diff", "--base", "HEAD", "manifests")
+    assert code == 2
+    assert ("old side (HEAD:manifests): HEAD:manifests/gone.yaml: a dangling symbolic link "
+            "(to '../shared/nothing.yaml', which does not exist at HEAD)") in err
+    code, _, err = run(capsys, "diff", "--base", "HEAD", "manifests/gone.yaml/more.yaml")
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("stockade: error: old side (HEAD:manifests/gone.yaml/more.yaml): "
+                          "HEAD:manifests/gone.yaml/more.yaml: a path through a dangling "
+                          "symbolic link at HEAD")

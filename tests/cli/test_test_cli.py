@@ -210,6 +210,7 @@ def test_every_failure_message(capsys: pytest.CaptureFixture[str], tmp_path: Pat
         expect("no backends", "app/db", "svc/app/nothing", True),
         expect("any port, nothing open", "ops/probe", "app/db", True),
         expect("any port, something open", "app/Deployment/web", "app/db", False),
+        expect("an address and itself", "192.0.2.7", "192.0.2.7", True, "[80]"),
     )
     assert code == 1
     assert [(r["status"], r["message"]) for r in found] == [
@@ -225,6 +226,8 @@ def test_every_failure_message(capsys: pytest.CaptureFixture[str], tmp_path: Pat
                    "of the input)"),
         ("failed", "1 of 1 pair is denied (promised: all allowed)"),
         ("failed", "1 of 1 pair is allowed (promised: none allowed)"),
+        ("failed", "from and to are the same endpoint: no pair of distinct endpoints to "
+                   "check"),
     ]
     assert found[6]["breaches"][0]["connections"] == "none"
     assert found[7]["breaches"][0]["connections"] == "TCP 5432"
@@ -317,6 +320,40 @@ def test_unknown_names_are_input_errors_at_the_promise(
     assert err.endswith(f"stockade: error: {tests}:6: t: spec.expect[0].from: no pod "
                         "'app/web' in the input; workloads are named ns/Kind/name: "
                         "app/Deployment/web\n")
+
+
+def test_a_test_file_that_is_not_yaml_is_named(capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path, cluster: str) -> None:
+    """A syntax error in the only test file is reported at its line, not as "no test file
+    among the arguments"."""
+    tests = write(tmp_path, "t.yaml", suite(expect("a", "app/db", "ops/probe", True, "[1]"))
+                  + "  - name: b\n    from: {a: \n")
+    for argv in ([tests], [tests, cluster]):
+        code, _, err = run(capsys, "test", *argv)
+        assert code == 2
+        assert err == (f"stockade: error: {tests}:13: invalid YAML: did not find expected node "
+                       "content (no test file could be read among the arguments)\n")
+
+
+def test_bad_entries_of_spec_manifests_are_named(capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path, cluster: str) -> None:
+    """An empty entry is refused as such (not as "must be a list"), and one naming nothing
+    is reported with the test file and the field, not as a bare path."""
+    (tmp_path / "k8s").mkdir()
+    tests = write(tmp_path, "t.yaml", suite(
+        expect("a", "app/db", "ops/probe", True, "[1]"),
+        manifests="  manifests: [k8s/, '']\n"))
+    code, _, err = run(capsys, "test", tests)
+    assert code == 2
+    assert err.splitlines()[0] == (f'error: {tests}:5: ConnectivityTest t: spec.manifests[1]: '
+                                   'Invalid value: "": must be a path (a file or directory)')
+    tests = write(tmp_path, "t.yaml", suite(
+        expect("a", "app/db", "ops/probe", True, "[1]"),
+        manifests="  manifests: [k8s/, ../nowhere/]\n"))
+    code, _, err = run(capsys, "test", tests)
+    assert code == 2
+    assert err == (f"stockade: error: {tests}:1: t: spec.manifests[1]: '../nowhere/' "
+                   f"({tmp_path.parent / 'nowhere'}) does not exist\n")
 
 
 def test_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path, cluster: str) -> None:
@@ -419,6 +456,25 @@ def test_netassert_files_run_statically(capsys: pytest.CaptureFixture[str], tmp_
     assert root.get("skipped") == "2"
     skipped = [c.get("name") for c in root.iter("testcase") if c.find("skipped") is not None]
     assert skipped == ["to-a-dns-name", "another-type"]
+
+
+def test_a_suite_kept_among_its_manifests(capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path) -> None:
+    """A test file inside the manifests' directory is a test file, not a manifest: a
+    netassert list there was refused as "a manifest must be an object"."""
+    (tmp_path / "k8s" / "tests").mkdir(parents=True)
+    write(tmp_path, "k8s/cluster.yaml", PODS)
+    tests = write(tmp_path, "k8s/tests/netassert.yaml", NETASSERT)
+    code, out, err = run(capsys, "test", tests, str(tmp_path / "k8s"))
+    assert code == 0, err
+    assert out.splitlines()[-1] == "5 promises: 3 passed, 0 failed, 2 skipped"
+    empty = tmp_path / "empty"
+    (empty / "tests").mkdir(parents=True)
+    tests = write(tmp_path, "empty/tests/netassert.yaml", NETASSERT)
+    code, _, err = run(capsys, "test", tests, str(empty))
+    assert code == 2
+    assert err.endswith(f"\nstockade: error: no manifests in {empty} besides the test "
+                        "files: nothing to check the promises against\n")
 
 
 def test_netassert_problems(capsys: pytest.CaptureFixture[str], tmp_path: Path,

@@ -19,11 +19,17 @@ from stockade.cli.common import add_input_arguments, choose, load
 from stockade.cli.options import check_cluster_options, check_no_cluster_options
 from stockade.engine import Engine
 from stockade.engine.promises import FAILED, Checker, Outcome
-from stockade.errors import InvalidObjects, UsageError
+from stockade.errors import InputError, InvalidObjects, UsageError
 from stockade.model.promises import NETASSERT, Suite
 from stockade.render import promises as render
 from stockade.render.style import Style
-from stockade.sources.promises import manifest_paths, read_suites, split_arguments
+from stockade.sources.files import expand_paths
+from stockade.sources.promises import (
+    manifest_paths,
+    read_suites,
+    split_arguments,
+    yaml_problem,
+)
 
 TESTS_HELP = ("test files (ConnectivityTest or netassert, told apart by their content) and "
               "manifest files or directories (.yaml, .yml, .json; recursive), or - for stdin")
@@ -53,6 +59,11 @@ def read_tests(paths: Sequence[str]) -> tuple[list[Suite], list[str]]:
     invalid) and the other paths (manifests)."""
     tests, manifests = split_arguments(paths)
     if not tests:
+        for path in manifests:
+            problem = yaml_problem(path)
+            if problem is not None:
+                raise InputError(f"{problem} (no test file could be read among the "
+                                 "arguments)")
         raise UsageError("no test file among the arguments: give ConnectivityTest files "
                          "(apiVersion: stockade.dev/v1alpha1) or netassert test lists")
     suites: list[Suite] = []
@@ -81,7 +92,26 @@ def manifest_groups(args: argparse.Namespace, suites: Sequence[Suite],
                 raise UsageError(f"{suite.origin}: {suite.name}: nothing to check the "
                                  f"promises against: {hint}; give manifest PATHs")
         groups.setdefault(key, []).append(suite)
-    return groups
+    if args.cluster:
+        return groups
+    tests = {os.path.realpath(s.origin.file) for s in suites}
+    files: dict[tuple[str, ...], list[Suite]] = {}
+    for key, found in groups.items():
+        files.setdefault(_without_tests(key, tests), []).extend(found)
+    return files
+
+
+def _without_tests(paths: tuple[str, ...], tests: set[str]) -> tuple[str, ...]:
+    """The manifest files of ``paths``, less the test files themselves: a suite kept in
+    the manifests' directory is not read as a manifest (a netassert list would be refused
+    as one)."""
+    if not any(p != "-" and os.path.isdir(p) for p in paths):
+        return paths
+    kept = tuple(f for f in expand_paths(paths) if f == "-" or os.path.realpath(f) not in tests)
+    if not kept:
+        raise InputError(f"no manifests in {', '.join(paths)} besides the test files: "
+                         "nothing to check the promises against")
+    return kept
 
 
 def check_group(args: argparse.Namespace, paths: Sequence[str],

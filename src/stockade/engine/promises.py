@@ -253,7 +253,10 @@ def judge(plan: Plan, answers: Sequence[Answer],
 
 
 def _same(a: Endpoint, b: Endpoint) -> bool:
-    return a.pod is not None and a.pod is b.pod
+    """One endpoint: a pod, or an address that is no pod's (never a pair with itself)."""
+    if a.pod is not None or b.pod is not None:
+        return a.pod is b.pod
+    return a.ip is not None and a.ip == b.ip
 
 
 def _selects(engine: Engine, target: Selection, namespace: str,

@@ -248,11 +248,16 @@ def decode_connectivity_test(data: Mapping[str, Any], origin: Origin,
     manifests = spec.get("manifests")
     paths: tuple[str, ...] = ()
     if manifests is not None:
-        if isinstance(manifests, list) and all(isinstance(m, str) and m for m in manifests):
-            paths = tuple(manifests)
-        else:
+        if not isinstance(manifests, list):
             ctx.errors.append(invalid("spec.manifests", _shown(manifests),
                                       "must be a list of paths (files or directories)"))
+        else:
+            bad = [i for i, m in enumerate(manifests) if not isinstance(m, str) or not m]
+            for i in bad:
+                ctx.errors.append(invalid(f"spec.manifests[{i}]", _shown(manifests[i]),
+                                          "must be a path (a file or directory)"))
+            if not bad:
+                paths = tuple(manifests)
     expect = spec.get("expect")
     promises: list[Promise] = []
     if not isinstance(expect, list) or not expect:

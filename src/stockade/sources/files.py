@@ -88,7 +88,7 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
     return out
 
 
-def _maybe_manifest(name: str) -> bool:
+def maybe_manifest(name: str) -> bool:
     """Whether a name we cannot resolve could have been a manifest or a directory of them
     (names with another extension are never read: they are not reported either)."""
     suffix = os.path.splitext(name)[1].lower()
@@ -117,7 +117,7 @@ def _walk(root: str, root_info: os.stat_result) -> Iterator[str]:
                     try:
                         info = os.stat(entry.path)
                     except OSError as exc:
-                        if _maybe_manifest(entry.name):
+                        if maybe_manifest(entry.name):
                             raise _link_problem(entry.path, exc) from exc
                         continue
                     is_dir = stat.S_ISDIR(info.st_mode)

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 from stockade.errors import DocumentError, InputError
 from stockade.model.build import RawObject
-from stockade.sources.files import MANIFEST_SUFFIXES, decode_text, parse_text
+from stockade.sources.files import MANIFEST_SUFFIXES, decode_text, maybe_manifest, parse_text
 from stockade.sources.limits import Budget
 
 
@@ -43,15 +43,12 @@ def revision_files(revision: str, paths: Sequence[str],
         raise InputError(f"--base {revision}: no such revision in this repository (in a "
                          "shallow CI checkout, fetch it first: git fetch origin main)") from None
     prefix = _git(["rev-parse", "--show-prefix"]).decode().strip()
-    listing = _git(["ls-tree", "-r", "-z", "--full-tree", "--name-only", revision, "--",
-                    *_pathspecs(prefix, paths)])
-    names = sorted(n for n in listing.decode("utf-8", "replace").split("\0")
-                   if n and n.lower().endswith(MANIFEST_SUFFIXES))
+    names = _manifest_names(revision, _pathspecs(prefix, paths))
     if not names:
         return {}
     budget = budget or Budget()
     request = "".join(f"{revision}:{name}\n" for name in names).encode()
-    blob = _git(["cat-file", "--batch"], stdin=request)
+    blob = _git(["cat-file", "--batch", "--follow-symlinks"], stdin=request)
     texts: dict[str, str] = {}
     at = 0
     for name in names:
@@ -66,6 +63,101 @@ def revision_files(revision: str, paths: Sequence[str],
         at = header_end + 1 + size + 1
         texts[_relative(prefix, name)] = decode_text(data, label)
     return texts
+
+
+LINK_MODE = "120000"
+
+
+def _entries(tree: str, specs: Sequence[str] = ()) -> list[tuple[bool, str, str]]:
+    """(is a symbolic link, type, name) of every file below ``tree`` (a revision, with
+    ``specs`` from the top, or a tree object)."""
+    argv = ["ls-tree", "-r", "-z", "--full-tree", tree, "--", *specs] if specs else [
+        "ls-tree", "-r", "-z", tree]
+    out = []
+    for record in _git(argv).decode("utf-8", "replace").split("\0"):
+        meta, _, name = record.partition("\t")
+        if name:
+            mode, kind, _ = meta.split(" ", 2)
+            out.append((mode == LINK_MODE, kind, name))
+    return out
+
+
+def _follow(revision: str, links: Sequence[str]) -> list[tuple[str, str]]:
+    """What each link leads to in the revision: (type, object), ("missing", "") when the
+    name is not in it, or ("", why not)."""
+    request = "".join(f"{revision}:{name}\n" for name in links).encode()
+    lines = _git(["cat-file", "--batch-check", "--follow-symlinks"], stdin=request).decode(
+        "utf-8", "replace").split("\n")
+    out: list[tuple[str, str]] = []
+    at = 0
+    for name in links:
+        words = lines[at].split()
+        at += 1
+        if words and words[0] in ("symlink", "dangling", "loop", "notdir"):
+            target, at = lines[at], at + 1
+            problem = words[0]
+            if problem == "dangling":  # git names the link asked for: say where it leads
+                try:
+                    target = _git(["cat-file", "blob", f"{revision}:{name}"]).decode(
+                        "utf-8", "replace")
+                except InputError:  # not a link itself: a path through one
+                    problem = "through"
+            out.append(("", _LINK_PROBLEMS[problem].format(target=target, rev=revision)))
+        elif len(words) == 3:
+            out.append((words[1], words[0]))
+        else:  # "REV:name missing": not in the revision at all
+            out.append(("missing", ""))
+    return out
+
+
+_LINK_PROBLEMS = {
+    "symlink": "a symbolic link out of the repository (to {target!r}): its target is not "
+               "in the revision",
+    "dangling": "a dangling symbolic link (to {target!r}, which does not exist at {rev})",
+    "through": "a path through a dangling symbolic link at {rev}",
+    "loop": "a symbolic link loop (through {target!r})",
+    "notdir": "a dangling symbolic link (through {target!r}, which is not a directory at "
+              "{rev})",
+}
+
+
+def _manifest_names(revision: str, specs: Sequence[str]) -> list[str]:
+    """Names (from the top) of the manifest files below ``specs`` at ``revision``, symbolic
+    links followed as the working tree's reader follows them: a link to a file is that
+    file, a link to a directory is read below it (each directory once), and a link that
+    leads nowhere is an error when its name could be a manifest's."""
+    names: list[str] = []
+    links: list[str] = []
+
+    def take(entries: Sequence[tuple[bool, str, str]], under: str = "") -> None:
+        for is_link, kind, name in entries:
+            full = f"{under}/{name}" if under else name
+            if is_link:
+                links.append(full)
+            elif kind == "blob" and name.lower().endswith(MANIFEST_SUFFIXES):
+                names.append(full)
+
+    for spec in specs:
+        found = _entries(revision, [spec])
+        take(found)
+        if not found and spec != ".":
+            links.append(spec)  # perhaps a path through a link: followed below
+    seen: set[str] = set()
+    while links:
+        pending, links = links, []
+        for name, (kind, what) in zip(pending, _follow(revision, pending), strict=True):
+            if not kind:
+                if maybe_manifest(name):
+                    raise InputError(f"{revision}:{name}: {what}")
+            elif kind == "missing":
+                continue  # a PATH the revision lacks: nothing of it on the old side
+            elif kind == "blob":
+                if name.lower().endswith(MANIFEST_SUFFIXES):
+                    names.append(name)
+            elif kind == "tree" and what not in seen:
+                seen.add(what)
+                take(_entries(what), name)
+    return sorted(set(names), key=lambda n: n.split("/"))
 
 
 def _pathspecs(prefix: str, paths: Sequence[str]) -> list[str]:

@@ -59,6 +59,19 @@ def is_test_file(path: str) -> bool:
         return False  # read as manifests, whose reader reports the problem
 
 
+def yaml_problem(path: str) -> InputError | None:
+    """Why a file named on the command line is not YAML at all, if it is not (the reason
+    a test file with a syntax error is not recognised as one)."""
+    if path == "-" or not os.path.isfile(path) or not path.lower().endswith(
+            MANIFEST_SUFFIXES):
+        return None
+    try:
+        _docs(_read(path), path)
+    except InputError as exc:
+        return exc
+    return None
+
+
 def split_arguments(paths: Sequence[str]) -> tuple[list[str], list[str]]:
     """(test files, manifest paths) among the positional arguments, in order."""
     tests = [p for p in paths if is_test_file(p)]
@@ -99,7 +112,12 @@ def manifest_paths(suite: Suite) -> list[str]:
     """The suite's ``spec.manifests``, relative to its file's directory."""
     base = Path(suite.origin.file).parent
     out = []
-    for entry in suite.manifests:
+    for i, entry in enumerate(suite.manifests):
         path = Path(entry)
-        out.append(str(path if path.is_absolute() else os.path.normpath(base / path)))
+        found = str(path if path.is_absolute() else os.path.normpath(base / path))
+        if not os.path.lexists(found):
+            shown = "" if found == entry else f" ({found})"
+            raise InputError(f"{suite.origin}: {suite.name}: spec.manifests[{i}]: {entry!r}"
+                             f"{shown} does not exist")
+        out.append(found)
     return out
