@@ -281,6 +281,12 @@ class Rows:
         count = len(self.keys.i_layers if direction is INGRESS else self.keys.e_layers)
         return [t for t in range(1, count) if self.layers(direction, t).isolated]
 
+    def restricted_types(self, direction: PolicyType) -> list[int]:
+        """The numbers of the types some rule applies to: isolated by NetworkPolicy, or
+        selected by a cluster-wide policy with rules in this direction."""
+        count = len(self.keys.i_layers if direction is INGRESS else self.keys.e_layers)
+        return [t for t in range(1, count) if not self.layers(direction, t).trivial]
+
 
 def _reaches_outside(rule: AnyRule) -> bool:
     """Whether a rule's peers can match addresses that are no pod's."""

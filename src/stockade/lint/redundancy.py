@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from stockade.engine.explain import rule_path
+from stockade.lint.cluster_redundancy import has_domains
 from stockade.lint.context import LintContext, listing
 from stockade.lint.findings import LintFinding
 from stockade.lint.reach import Rows, bits, without
@@ -58,6 +59,10 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
         if tr.layers.admin:
             verdicts.admin_rules.update(keys.values())
             verdicts.admin_policies.update(policies)
+        if has_domains(tr.layers):  # what the tiers decide for names cannot be proven
+            verdicts.needed_rules.update(keys.values())
+            verdicts.needed_policies.update(policies)
+            continue
         for mask, spans in tr.rows():
             on = [j for j in bits(mask) if j in mine]
             whole = tr.allowed(mask, spans)
