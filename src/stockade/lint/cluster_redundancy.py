@@ -30,7 +30,7 @@ from stockade.engine.tiers import CompiledClusterRule
 from stockade.lint.context import LintContext, listing
 from stockade.lint.findings import LintFinding
 from stockade.lint.reach import Rows, bits
-from stockade.model.types import ClusterNetworkPolicy, PolicyType
+from stockade.model.types import ClusterNetworkPolicy, PolicyType, RuleAction
 
 RuleKey = tuple[int, PolicyType, int]  # (cluster policy, direction, rule index)
 Entry = tuple[CompiledClusterRule, Spans, bool]  # a matching rule, its ports, Admin tier?
@@ -43,55 +43,87 @@ def has_domains(layers: Layers) -> bool:
                for peer in rule.rule.peers)
 
 
-def outcome(entries: Sequence[Entry]) -> Outcome:
-    """What the tiers make of a peer whose matching cluster rules are ``entries`` (in
-    order), for a NetworkPolicy tier that allows nothing, that allows everything, and that
-    does not isolate the pod."""
-    admin = span_ops.first_match([(rule.action, spans) for rule, spans, a in entries if a])
-    baseline = span_ops.first_match([(rule.action, spans) for rule, spans, a in entries
-                                     if not a])
-    return (span_ops.tiered(admin, span_ops.NONE, baseline),
-            span_ops.tiered(admin, span_ops.ALL, baseline),
-            span_ops.tiered(admin, None, baseline))
+Pair = tuple[Spans, Spans]  # a tier's (accepted, decided) ports
+
+
+class Tiers:
+    """The tiers' algebra (``engine.spans``) over the rules matching one peer, memoised:
+    the same stacks of rules meet many peers."""
+
+    def __init__(self) -> None:
+        self._pairs: dict[tuple[tuple[RuleAction, Spans], ...], Pair] = {}
+        self._outcomes: dict[tuple[Pair, Pair], Outcome] = {}
+
+    def pair(self, entries: Sequence[Entry], admin: bool) -> Pair:
+        """A tier's first-match (accepted, decided) ports over the matching rules."""
+        key = tuple((rule.action, spans) for rule, spans, a in entries if a == admin)
+        found = self._pairs.get(key)
+        if found is None:
+            found = self._pairs[key] = span_ops.first_match(key)
+        return found
+
+    def outcome(self, entries: Sequence[Entry]) -> Outcome:
+        """What the tiers make of a peer whose matching cluster rules are ``entries`` (in
+        order), for a NetworkPolicy tier that allows nothing, that allows everything, and
+        that does not isolate the pod."""
+        admin, baseline = self.pair(entries, True), self.pair(entries, False)
+        found = self._outcomes.get((admin, baseline))
+        if found is None:
+            found = self._outcomes[admin, baseline] = (
+                span_ops.tiered(admin, span_ops.NONE, baseline),
+                span_ops.tiered(admin, span_ops.ALL, baseline),
+                span_ops.tiered(admin, None, baseline))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
 class _Row:
-    """What one distinct row proves: rules and policies whose removal changes the outcome,
-    rules allowing or denying something, and what covers the others."""
+    """What one distinct row proves: the rules and policies whose removal changes the
+    outcome (among those not yet known to be needed), and the rules it does not need."""
 
+    entries: tuple[Entry, ...]
     needed: frozenset[RuleKey]
-    matching: frozenset[RuleKey]
     needed_policies: frozenset[int]
-    cover: tuple[tuple[RuleKey, tuple[RuleKey, ...]], ...]
+    unneeded: tuple[int, ...]  # positions in ``entries``
 
 
 def _key(rule: CompiledClusterRule) -> RuleKey:
     return rule.policy, rule.direction, rule.index
 
 
-def _overlap(a: Spans, b: Spans) -> bool:
-    return bool(span_ops.intersect(a, b))
-
-
-def _judge_row(entries: Sequence[Entry]) -> _Row:
+def _judge_row(tiers: Tiers, entries: tuple[Entry, ...], known: set[RuleKey],
+               known_policies: set[int]) -> _Row:
+    """Which rules and policies the row needs, skipping those ``known`` to be needed."""
+    outcome = tiers.outcome
     whole = outcome(entries)
     needed: set[RuleKey] = set()
-    cover: list[tuple[RuleKey, tuple[RuleKey, ...]]] = []
-    for j, (rule, spans, _) in enumerate(entries):
-        if outcome([e for k, e in enumerate(entries) if k != j]) != whole:
-            needed.add(_key(rule))
-        else:  # the rules that decide its ports instead: earlier ones first, else later
-            overlapping = [(k, _key(other)) for k, (other, s, _) in enumerate(entries)
-                           if k != j and _overlap(s, spans)]
-            earlier = tuple(key for k, key in overlapping if k < j)
-            cover.append((_key(rule), earlier or tuple(key for _, key in overlapping)))
+    unneeded: list[int] = []
+    covered = {True: span_ops.NONE, False: span_ops.NONE}  # per tier: earlier rules' ports
+    for j, (rule, spans, admin) in enumerate(entries):
+        # A rule whose ports earlier rules of its tier all cover never matches first.
+        shadowed = not span_ops.subtract(spans, covered[admin])
+        covered[admin] = span_ops.union(covered[admin], spans)
+        key = _key(rule)
+        if key in known:
+            continue
+        if shadowed or outcome(entries[:j] + entries[j + 1:]) == whole:
+            unneeded.append(j)
+        else:
+            needed.add(key)
     policies: set[int] = set()
-    for p in {rule.policy for rule, _, _ in entries}:
-        if outcome([e for e in entries if e[0].policy != p]) != whole:
+    by_policy: dict[int, list[int]] = {}
+    for j, (rule, _, _) in enumerate(entries):
+        by_policy.setdefault(rule.policy, []).append(j)
+    for p, own in by_policy.items():
+        if p in known_policies:
+            continue
+        if len(own) == 1 and _key(entries[own[0]][0]) not in known:
+            if own[0] not in unneeded:  # a policy of one rule here is that rule
+                policies.add(p)
+            continue
+        if outcome(tuple(e for e in entries if e[0].policy != p)) != whole:
             policies.add(p)
-    return _Row(frozenset(needed), frozenset(_key(rule) for rule, _, _ in entries),
-                frozenset(policies), tuple(cover))
+    return _Row(entries, frozenset(needed), frozenset(policies), tuple(unneeded))
 
 
 @dataclass(slots=True)
@@ -101,17 +133,29 @@ class _Verdicts:
     seen_rules: set[RuleKey] = field(default_factory=set)
     needed_policies: set[int] = field(default_factory=set)
     seen_policies: set[int] = field(default_factory=set)
-    cover: dict[RuleKey, dict[RuleKey, None]] = field(default_factory=dict)
     memo: dict[tuple[object, ...], _Row] = field(default_factory=dict)
+    tiers: Tiers = field(default_factory=Tiers)
 
     def add(self, row: _Row) -> None:
         self.needed_rules |= row.needed
-        self.matching_rules |= row.matching
+        self.matching_rules.update(_key(rule) for rule, _, _ in row.entries)
         self.needed_policies |= row.needed_policies
-        for key, others in row.cover:
-            found = self.cover.setdefault(key, {})
-            for other in others:
-                found.setdefault(other, None)
+
+    def covers(self, keys: set[RuleKey]) -> dict[RuleKey, list[RuleKey]]:
+        """For redundant rules, the rules that decide their ports instead, in the rows
+        where they match: earlier ones of the row when there are, else later ones."""
+        found: dict[RuleKey, dict[RuleKey, None]] = {key: {} for key in keys}
+        for row in self.memo.values():
+            for j in row.unneeded:
+                rule, spans, _ = row.entries[j]
+                key = _key(rule)
+                if key not in found:
+                    continue
+                overlapping = [(k, _key(other)) for k, (other, s, _) in enumerate(row.entries)
+                               if k != j and span_ops.intersect(s, spans)]
+                earlier = [other for k, other in overlapping if k < j]
+                found[key].update(dict.fromkeys(earlier or [other for _, other in overlapping]))
+        return {key: list(others) for key, others in found.items()}
 
 
 def _judge(rows: Rows, direction: PolicyType, verdicts: _Verdicts) -> None:
@@ -136,10 +180,12 @@ def _judge(rows: Rows, direction: PolicyType, verdicts: _Verdicts) -> None:
             if not on:
                 continue
             memo_key = tuple((id(cluster_rules[j]), spans[j]) for j in on)
-            row = verdicts.memo.get(memo_key)
-            if row is None:
-                row = verdicts.memo[memo_key] = _judge_row(
-                    [(cluster_rules[j], spans[j], j < na) for j in on])
+            if memo_key in verdicts.memo:
+                continue  # the same rules with the same ports: the same proof
+            entries = tuple((cluster_rules[j], spans[j], j < na) for j in on)
+            row = verdicts.memo[memo_key] = _judge_row(verdicts.tiers, entries,
+                                                       verdicts.needed_rules,
+                                                       verdicts.needed_policies)
             verdicts.add(row)
 
 
@@ -161,33 +207,35 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
     for direction in (PolicyType.INGRESS, PolicyType.EGRESS):
         _judge(rows, direction, verdicts)
     policies = engine.cluster_policies
-    redundant: set[int] = set()
-    for p in sorted(verdicts.seen_policies - verdicts.needed_policies):
-        policy = policies[p]
-        redundant.add(p)
-        if "redundant-policy" not in enabled:
-            continue
-        others = sorted({policies[q].key for key in verdicts.seen_rules if key[0] == p
-                         for q, _, _ in verdicts.cover.get(key, {}) if q != p})
-        because = (f"the rules of {listing(others)} decide everything it decides"
-                   if others else "what its rules match is decided the same without them")
-        yield ctx.finding(
-            "redundant-policy", policy, "",
-            f"removing this policy changes no connection, whatever the NetworkPolicies: "
-            f"{because}",
-            "delete it, or narrow the policies that cover it if it is the one meant to stay")
+    # A rule matching no peer of its pods (or only the pods themselves, and node traffic,
+    # which are always allowed) is left to peer-selects-nothing; so is a policy whose
+    # rules all do.
+    matching = {p for p, _, _ in verdicts.matching_rules}
+    redundant = sorted(verdicts.seen_policies & matching - verdicts.needed_policies)
+    rules = sorted(key for key in verdicts.matching_rules - verdicts.needed_rules
+                   if key[0] not in redundant)  # a whole policy is reported once
+    covers = verdicts.covers({key for key in verdicts.matching_rules if key[0] in redundant}
+                             | set(rules))
+    if "redundant-policy" in enabled:
+        for p in redundant:
+            others = sorted({policies[q].key for key, found in covers.items() if key[0] == p
+                             for q, _, _ in found if q != p})
+            because = (f"the rules of {listing(others)} decide everything it decides"
+                       if others else "what its rules match is decided the same without them")
+            yield ctx.finding(
+                "redundant-policy", policies[p], "",
+                f"removing this policy changes no connection, whatever the NetworkPolicies: "
+                f"{because}",
+                "delete it, or narrow the policies that cover it if it is the one meant to "
+                "stay")
     if "redundant-rule" not in enabled:
         return
-    # A rule matching no peer of its pods (or only the pods themselves, and node traffic,
-    # which are always allowed) is left to peer-selects-nothing.
-    for key in sorted(verdicts.matching_rules - verdicts.needed_rules):
+    for key in rules:
         p, direction, index = key
-        if p in redundant:
-            continue  # reported once, for the whole policy
         policy = policies[p]
         covering = [_rule_ref(policies[other[0]], other, own=other[0] == p)
-                    for other in verdicts.cover.get(key, {})]
-        by = (f" (covered by {listing(covering)})" if covering else "")
+                    for other in covers[key]]
+        by = f" (covered by {listing(covering)})" if covering else ""
         yield ctx.finding(
             "redundant-rule", policy, f"spec.{rule_path(direction, index)}",
             f"{_rule_ref(policy, key, own=True)} decides nothing that the rules around it "
