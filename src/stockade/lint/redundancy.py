@@ -19,7 +19,7 @@ from stockade.engine.explain import rule_path
 from stockade.lint.cluster_redundancy import has_domains
 from stockade.lint.context import LintContext, listing
 from stockade.lint.findings import LintFinding
-from stockade.lint.reach import Rows, bits, without
+from stockade.lint.reach import Rows, bits
 from stockade.model.types import PolicyType
 
 RuleKey = tuple[int, PolicyType, int]  # (policy, direction, rule index)
@@ -64,15 +64,16 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
             verdicts.needed_policies.update(policies)
             continue
         for mask, spans in tr.rows():
-            on = [j for j in bits(mask) if j in mine]
-            whole = tr.allowed(mask, spans)
+            every = bits(mask)
+            on = [j for j in every if j in mine]
+            whole = tr.allowed_at(every, spans)
             for j in on:
                 if not spans[j]:
                     continue
                 verdicts.active_rules.add(keys[j])
                 if keys[j] in verdicts.needed_rules:
                     continue
-                if tr.allowed(without(mask, [j]), spans) != whole:
+                if tr.allowed_at([k for k in every if k != j], spans) != whole:
                     verdicts.needed_rules.add(keys[j])
                 else:
                     cover = verdicts.cover.setdefault(keys[j], {})
@@ -85,8 +86,9 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
                 # With no other policy left, the pod is no longer isolated: all is allowed
                 # (or what the Baseline tier leaves).
                 alone = all(q == p for q in policies)
-                after = tr.allowed(without(mask, by_policy.get(p, [])), spans,
-                                   isolated=not alone)
+                drop = by_policy.get(p, ())
+                after = tr.allowed_at([k for k in every if k not in drop], spans,
+                                      isolated=not alone)
                 if after != whole:
                     verdicts.needed_policies.add(p)
                 else:
