@@ -479,3 +479,40 @@ def test_each_check_is_silenced_on_the_cluster_policy(check: str) -> None:
     assert of(run(CLUSTER + loud), check)
     quiet = cnp("a", 1, specs[check], annotations=f"stockade.dev/lint-disable: {check}")
     assert not of(run(CLUSTER + quiet), check)
+
+
+# --- redundancy and the pod's own node ----------------------------------------------------
+
+
+def _node(name: str, labels: str, ip: str) -> str:
+    return (f"---\napiVersion: v1\nkind: Node\nmetadata: {{name: {name}, labels: {labels}}}\n"
+            f"status: {{addresses: [{{type: InternalIP, address: {ip}}}]}}\n")
+
+
+def _on_node(namespace: str, name: str, node: str, ip: str, *, host: bool) -> str:
+    return (f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: "
+            f"{namespace}, labels: {{app: {name}}}}}\nspec: {{nodeName: {node}, hostNetwork: "
+            f"{'true' if host else 'false'}, containers: [{{name: main, image: img}}]}}\n"
+            f"status: {{podIP: {ip}}}\n")
+
+
+@pytest.mark.parametrize(("node", "expected"), [
+    ("node-a", ["spec.egress[0]", "spec.egress[1]"]),  # egress[0]'s only other node: its own
+    ("node-c", ["spec.egress[1]"]),  # egress[0] denies node-a: needed
+])
+def test_redundancy_leaves_out_the_pods_own_node(node: str, expected: list[str]) -> None:
+    # Traffic between a pod and its own node is always allowed, cluster-wide policies or
+    # not: a rule that denies only the pod's own node (beyond what another rule denies)
+    # decides nothing. Nodes are matched through their host-network pods.
+    text = (NAMESPACES
+            + _node("node-a", "{role: a, pool: x}", "192.168.0.1")
+            + _node("node-b", "{role: b, pool: x}", "192.168.0.2")
+            + _node("node-c", "{role: c, pool: y}", "192.168.0.3")
+            + _on_node("kube-system", "agent-a", "node-a", "192.168.0.1", host=True)
+            + _on_node("kube-system", "agent-b", "node-b", "192.168.0.2", host=True)
+            + _on_node("kube-system", "agent-c", "node-c", "192.168.0.3", host=True)
+            + _on_node("payments", "api", node, "10.1.0.1", host=False)
+            + cnp("a", 1, API + "\negress:\n"
+                  "- action: Deny\n  to: [{nodes: {matchLabels: {pool: x}}}]\n"
+                  "- action: Deny\n  to: [{nodes: {matchLabels: {role: b}}}]\n"))
+    assert [f.path for f in of(run(text), "redundant-rule")] == expected

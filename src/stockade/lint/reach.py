@@ -70,14 +70,21 @@ class TypeRows:
             layers = Layers(layers.admin, layers.networkpolicy, isolated, layers.baseline)
         if not layers.tiered:
             return PairSets.side_set_at(layers, on, spans)
-        first = len(layers.admin)
-        last = first + len(layers.networkpolicy)
+        return PairSets.side_set_at(layers, on, spans, pairs=self.tier_pairs_at(on, spans))
+
+    def tier_pairs_at(self, on: Sequence[int],
+                      spans: Sequence[Spans]) -> tuple[TierPair, TierPair]:
+        """The Admin and Baseline tiers' first-match (accepted, decided) ports for a peer
+        matching the rules at positions ``on``, cached by the cluster rules among them and
+        the identity of ``spans`` (kept with the entry)."""
+        first = len(self.layers.admin)
+        last = first + len(self.layers.networkpolicy)
         cluster = tuple(j for j in on if not first <= j < last)
         key = (id(spans), cluster)
         found = self._tiers.get(key)
         if found is None or found[0] is not spans:
-            found = self._tiers[key] = (spans, PairSets.tier_pairs(layers, cluster, spans))
-        return PairSets.side_set_at(layers, on, spans, pairs=found[1])
+            found = self._tiers[key] = (spans, PairSets.tier_pairs(self.layers, cluster, spans))
+        return found[1]
 
     @property
     def networkpolicy(self) -> range:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from stockade.engine.explain import rule_path
+from stockade.engine.matrix import ALL
 from stockade.lint.cluster_redundancy import has_domains
 from stockade.lint.context import LintContext, listing
 from stockade.lint.findings import LintFinding
@@ -66,6 +67,11 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
         for mask, spans in tr.rows():
             every = bits(mask)
             on = [j for j in every if j in mine]
+            if tr.layers.admin and tr.tier_pairs_at(every, spans)[0][1] == ALL:
+                # The Admin tier decides every port for this peer: no NetworkPolicy rule
+                # or policy changes anything here.
+                verdicts.active_rules.update(keys[j] for j in on if spans[j])
+                continue
             whole = tr.allowed_at(every, spans)
             for j in on:
                 if not spans[j]:
