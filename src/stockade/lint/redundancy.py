@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from stockade.engine.explain import rule_path
-from stockade.engine.matrix import ALL
+from stockade.engine.matrix import ALL, TierPair
 from stockade.lint.cluster_redundancy import has_domains
 from stockade.lint.context import LintContext, listing
 from stockade.lint.findings import LintFinding
@@ -64,14 +64,23 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
             verdicts.needed_rules.update(keys.values())
             verdicts.needed_policies.update(policies)
             continue
+        judged: set[tuple[int, tuple[int, ...], tuple[TierPair, TierPair]]] = set()
         for mask, spans in tr.rows():
             every = bits(mask)
             on = [j for j in every if j in mine]
-            if tr.layers.admin and tr.tier_pairs_at(every, spans)[0][1] == ALL:
-                # The Admin tier decides every port for this peer: no NetworkPolicy rule
-                # or policy changes anything here.
-                verdicts.active_rules.update(keys[j] for j in on if spans[j])
-                continue
+            if tr.layers.tiered:
+                pairs = tr.tier_pairs_at(every, spans)
+                if pairs[0][1] == ALL:
+                    # The Admin tier decides every port for this peer: no NetworkPolicy
+                    # rule or policy changes anything here.
+                    verdicts.active_rules.update(keys[j] for j in on if spans[j])
+                    continue
+                # Rows that differ only by cluster rules with the same outcome in their
+                # tiers prove the same: judge one of them.
+                seen = (id(spans), tuple(on), pairs)
+                if seen in judged:
+                    continue
+                judged.add(seen)
             whole = tr.allowed_at(every, spans)
             for j in on:
                 if not spans[j]:
