@@ -4,13 +4,15 @@ lint within 2x one matrix run on the 10,000-pod benchmark cluster).
 Both run as separate processes on the same files, alternately, several times; the median
 wall time (and its run's peak memory) of each and their ratio are printed, with the number
 of findings per check. Run from the repository root:
-``.venv/bin/python -m benchmarks.lint_bench [--pods 10000] [--repeats 5]``.
+``.venv/bin/python -m benchmarks.lint_bench [--pods 10000] [--repeats 5]
+[--admin-policies 50 --baseline-policies 10]`` (the last two add cluster-wide policies).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import os
 import statistics
@@ -78,11 +80,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pods", type=int, default=10000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--admin-policies", type=int, default=0,
+                        help="cluster-wide policies of the Admin tier to add (issue 12: 50)")
+    parser.add_argument("--baseline-policies", type=int, default=0,
+                        help="and of the Baseline tier (issue 12: 10)")
     parser.add_argument("--work", type=Path, default=HERE / ".work")
     parser.add_argument("--stockade", default="", help="how to start stockade")
     args = parser.parse_args(argv)
-    params = default_params(args.pods, args.seed)
-    directory = args.work / f"cluster-{params.pods}-{params.namespaces}-{params.policies}"
+    params = dataclasses.replace(default_params(args.pods, args.seed),
+                                 admin_policies=args.admin_policies,
+                                 baseline_policies=args.baseline_policies)
+    tiers = (f"-tiers-{params.admin_policies}-{params.baseline_policies}"
+             if params.admin_policies or params.baseline_policies else "")
+    directory = (args.work
+                 / f"cluster-{params.pods}-{params.namespaces}-{params.policies}{tiers}")
     if not directory.exists():
         write(generate(params), directory)
     matrix_cmd = stockade_command(args.stockade, directory)
@@ -100,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     by_check = collections.Counter(f["check"] for f in findings)
     matrix, lint = median_run(runs["matrix"]), median_run(runs["lint"])
     print(f"cluster: {params.pods} pods, {params.namespaces} namespaces, "
-          f"{params.policies} policies ({directory})")
+          f"{params.policies} policies, {params.admin_policies} admin and "
+          f"{params.baseline_policies} baseline cluster-wide policies ({directory})")
     print(f"runs: {args.repeats} of each, alternating; medians:")
     print("| command | wall s | CPU s | peak MiB | all wall s |\n|---|---:|---:|---:|---|")
     for name, m in (("matrix -o json", matrix), ("lint -o json", lint)):

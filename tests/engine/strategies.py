@@ -303,7 +303,7 @@ def cluster_policies(draw: st.DrawFn, name: str, *, kind: str | None = None) -> 
 
 @st.composite
 def clusters(draw: st.DrawFn, *, min_policies: int = 0, max_policies: int = 4,
-             max_cluster_policies: int = 0) -> list[Manifest]:
+             min_cluster_policies: int = 0, max_cluster_policies: int = 0) -> list[Manifest]:
     """Namespaces (some only implied by their pods), pods, then policies, as raw dicts."""
     namespaces = draw(st.lists(st.sampled_from(NAMESPACES), min_size=2, max_size=3, unique=True))
     out: list[Manifest] = []
@@ -324,7 +324,7 @@ def clusters(draw: st.DrawFn, *, min_policies: int = 0, max_policies: int = 4,
     for i in range(count):
         out.append(draw(policies(namespaces, f"pol{i}")))
     banp = False
-    for i in range(draw(st.integers(0, max_cluster_policies))):
+    for i in range(draw(st.integers(min_cluster_policies, max_cluster_policies))):
         kind = None
         if not banp and draw(st.integers(0, 4)) == 0:
             kind, banp = "BaselineAdminNetworkPolicy", True

@@ -14,8 +14,8 @@ from stockade.sources.files import read_paths
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _lint(path: Path) -> tuple[list[tuple[str, str, str]], int]:
-    result = build_cluster(read_paths([str(path)]))
+def _lint(*paths: Path) -> tuple[list[tuple[str, str, str]], int]:
+    result = build_cluster(read_paths([str(path) for path in paths]))
     assert not result.findings
     report = lint(result.cluster, enabled=set(BY_ID) - {"namespace-without-default-deny"})
     return [(f.check, f.object_ref, f.path) for f in report.findings], report.silenced
@@ -33,6 +33,20 @@ def test_konvoy_has_two_real_mistakes() -> None:
 @pytest.mark.parametrize(("example", "silenced"), [("shop", 1), ("hostaliases", 0)])
 def test_examples_lint_clean(example: str, silenced: int) -> None:
     assert _lint(ROOT / "examples" / example) == ([], silenced)
+
+
+def test_cluster_policy_examples_lint_clean() -> None:
+    # Every check, the one off by default too: the Admin tier's DNS from every pod and the
+    # public storefront are meant, and say so with the annotation.
+    everything = set(BY_ID)
+    for paths in ([ROOT / "examples" / "cluster-policies"],
+                  [ROOT / "examples" / "cluster-policies" / "world",
+                   ROOT / "examples" / "admin-network-policies"]):
+        result = build_cluster(read_paths([str(p) for p in paths]))
+        assert not result.findings
+        report = lint(result.cluster, enabled=everything)
+        assert [(f.check, f.object_ref, f.path) for f in report.findings] == []
+        assert report.silenced == 2
 
 
 @pytest.mark.parametrize("scenario", sorted((ROOT / "tests" / "lab" / "scenarios").glob(

@@ -129,3 +129,46 @@ def test_objects_from_stdin_have_only_a_logical_location(
         assert "physicalLocation" not in r["locations"][0]
         assert r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith(
             "NetworkPolicy/default/network-konvoy-policy")
+
+
+def test_cluster_wide_policy_findings_located_at_the_rule_and_the_peer(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A ClusterNetworkPolicy (v1alpha2) and an AdminNetworkPolicy (v1alpha1): findings on a
+    # rule, a peer, the subject and a network, each on the line of that field, with the
+    # policy (cluster-scoped: no namespace) as the related location.
+    monkeypatch.chdir(HERE)
+    code, doc = _sarif(capsys, "data/lint-cluster-policies.yaml")
+    assert code == 1
+    _validate(doc)
+    lines = (HERE / "data" / "lint-cluster-policies.yaml").read_text().splitlines()
+
+    def line_of(text: str, after: str) -> int:
+        start = lines.index(after)
+        return next(n for n, line in enumerate(lines, 1) if n > start and line == text)
+
+    cnp = line_of("kind: ClusterNetworkPolicy", "---") - 1  # apiVersion: the object's line
+    anp = line_of("kind: AdminNetworkPolicy", "---") - 1
+    expected = {
+        ("redundant-rule", "ClusterNetworkPolicy/guard-db/spec.ingress[0]"):
+            (line_of("  - name: payments", "  name: guard-db"), cnp),
+        ("peer-selects-nothing",
+         "ClusterNetworkPolicy/guard-db/spec.ingress[2].from[0].namespaces"):
+            (line_of("    - namespaces: {matchLabels: {team: paymnts}}", "  - name: typo"), cnp),
+        ("policy-selects-nothing", "AdminNetworkPolicy/old-style/spec.subject.namespaces"):
+            (line_of("    namespaces: {matchLabels: {team: paymnts}}", "  name: old-style"), anp),
+        ("ipblock-host-bits",
+         "AdminNetworkPolicy/old-style/spec.egress[0].to[0].networks[0]"):
+            (line_of("    - networks: [192.0.2.1/24]", "  name: old-style"), anp),
+    }
+    got = {}
+    for r in doc["runs"][0]["results"]:
+        [location] = r["locations"]
+        assert location["physicalLocation"]["artifactLocation"] == {
+            "uri": "data/lint-cluster-policies.yaml", "uriBaseId": "%SRCROOT%"}
+        [related] = r["relatedLocations"]
+        got[r["ruleId"], location["logicalLocations"][0]["fullyQualifiedName"]] = (
+            location["physicalLocation"]["region"]["startLine"],
+            related["physicalLocation"]["region"]["startLine"])
+        kind, name = location["logicalLocations"][0]["fullyQualifiedName"].split("/")[:2]
+        assert related["message"]["text"] == f"{kind} {name}"
+    assert got == expected

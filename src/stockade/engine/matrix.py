@@ -19,6 +19,7 @@ distinct ports the policies name; rows are computed in chunks, so memory stays b
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -146,6 +147,28 @@ def _cluster_port_spans(port: ClusterPort,
                 for proto, name, number in cls.named_ports if name == port.name][:1]
     assert port.protocol is not None
     return [(_PROTOCOL_INDEX[port.protocol], port.first, port.last)]
+
+
+TierPair = tuple[Spans, Spans]  # a tier's first-match (accepted, decided) ports
+
+
+def set_bits(mask: Keys) -> list[int]:
+    """The positions of the set bits of a row of rule masks, ascending."""
+    out: list[int] = []
+    for w, word in enumerate(mask.tolist()):  # Python ints: numpy scalars are slow here
+        value = word
+        while value:
+            low = value & -value
+            out.append(w * 64 + low.bit_length() - 1)
+            value ^= low
+    return out
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _first_match(matching: tuple[tuple[RuleAction, Spans], ...]) -> TierPair:
+    """``spans.first_match``, memoised: lint asks ``side_set`` about the same tier's rules
+    once per rule it removes from the other tiers."""
+    return span_ops.first_match(matching)
 
 
 def difference(a: Spans, b: Spans) -> Spans:
@@ -1050,20 +1073,44 @@ class PairSets:
         return PairSets._union(mask, spans)
 
     @staticmethod
+    def tier_pairs(layers: Layers, on: Sequence[int],
+                   spans: Sequence[Spans]) -> tuple[TierPair, TierPair]:
+        """The Admin and the Baseline tier's first-match (accepted, decided) ports for a
+        peer matching the rules at positions ``on`` (ascending, numbered as in ``side_set``)."""
+        na, nn = len(layers.admin), len(layers.networkpolicy)
+        admin = _first_match(tuple((layers.admin[j].action, spans[j]) for j in on if j < na))
+        baseline = _first_match(tuple((layers.baseline[j - na - nn].action, spans[j])
+                                      for j in on if j >= na + nn))
+        return admin, baseline
+
+    @staticmethod
     def side_set(layers: Layers, mask: Keys, spans: Sequence[Spans]) -> Spans:
         """What a side allows a peer whose matching rules are the bits of ``mask`` (rules
         numbered as ``layers.rules``, ``spans`` their ports): the tiers in order, or the
         union of the NetworkPolicy rules when no cluster rule applies."""
         if not layers.tiered:
             return PairSets._union(mask, spans) if layers.isolated else ALL
-        na, nn = len(layers.admin), len(layers.networkpolicy)
-        on = [j for j in range(len(spans)) if int(mask[j // 64]) >> (j % 64) & 1]
-        admin = span_ops.first_match([(layers.admin[j].action, spans[j])
-                                      for j in on if j < na])
-        baseline = span_ops.first_match([(layers.baseline[j - na - nn].action, spans[j])
-                                         for j in on if j >= na + nn])
+        return PairSets.side_set_at(layers, set_bits(mask), spans)
+
+    @staticmethod
+    def side_set_at(layers: Layers, on: Sequence[int], spans: Sequence[Spans], *,
+                    pairs: tuple[TierPair, TierPair] | None = None) -> Spans:
+        """``side_set`` for the rules at positions ``on`` (ascending); ``pairs``: their
+        ``tier_pairs`` when the caller has them already."""
+        if not layers.tiered:
+            if not layers.isolated:
+                return ALL
+            parts: list[tuple[int, int, int]] = []
+            for j in on:
+                if spans[j] is ALL:
+                    return ALL
+                parts.extend(spans[j])
+            merged = _merge(parts)
+            return ALL if merged == ALL else merged
+        admin, baseline = pairs if pairs is not None else PairSets.tier_pairs(layers, on, spans)
         allowed: Spans | None = None
         if layers.isolated:
+            na, nn = len(layers.admin), len(layers.networkpolicy)
             allowed = _merge([s for j in on if na <= j < na + nn for s in spans[j]])
         result = span_ops.tiered(admin, allowed, baseline)
         return ALL if result == ALL else result

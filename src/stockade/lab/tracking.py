@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from stockade.errors import CommandFailed
 from stockade.lab.system import run
 from stockade.model.types import Protocol
 
+_ATTEMPTS = 5
 _PROTOCOLS = {"tcp": Protocol.TCP, "udp": Protocol.UDP, "sctp": Protocol.SCTP}
 
 
@@ -77,12 +79,26 @@ def denied(tracked: Iterable[Tracked],
 
 def forget_denied(netns: str, allowed: Callable[[str, str, Protocol, int], bool]) -> int:
     """Delete the tracked connections of ``netns`` that ``allowed`` now refuses (one
-    ``conntrack`` process for all); how many were deleted."""
-    listing = "".join(
-        run(["ip", "netns", "exec", netns, "conntrack", "-L", "-f", family])
-        for family in ("ipv4", "ipv6"))
-    gone = denied(parse(listing), allowed)
-    if gone:
+    ``conntrack`` process for all); how many were deleted.
+
+    A connection may end on its own between the listing and its deletion (a closed TCP
+    connection is forgotten after a second in the lab); ``conntrack`` then stops at it
+    ("such conntrack doesn't exist"), so the table is listed and judged again, a few
+    times at most."""
+    failures = 0
+    while True:
+        listing = "".join(
+            run(["ip", "netns", "exec", netns, "conntrack", "-L", "-f", family])
+            for family in ("ipv4", "ipv6"))
+        gone = denied(parse(listing), allowed)
+        if not gone:
+            return 0
         lines = "".join(t.delete_line() + "\n" for t in gone)
-        run(["ip", "netns", "exec", netns, "conntrack", "-R", "-"], input_text=lines)
-    return len(gone)
+        try:
+            run(["ip", "netns", "exec", netns, "conntrack", "-R", "-"], input_text=lines)
+        except CommandFailed as exc:
+            failures += 1
+            if "doesn't exist" not in exc.stderr or failures == _ATTEMPTS:
+                raise
+            continue
+        return len(gone)

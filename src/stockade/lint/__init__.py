@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
-from stockade.lint import cluster, dns, hostaliases, peers, policies, ports, redundancy
+from stockade.lint import (
+    cluster,
+    cluster_redundancy,
+    cluster_rules,
+    dns,
+    hostaliases,
+    peers,
+    policies,
+    ports,
+    redundancy,
+)
 from stockade.lint.context import LintContext
 from stockade.lint.findings import LintFinding, Severity
 from stockade.lint.registry import BY_ID, CHECKS, DEFAULT_IDS, Check
@@ -25,7 +35,8 @@ DISABLE_ANNOTATION = "stockade.dev/lint-disable"
 
 Family = Callable[[LintContext, set[str]], Iterator[LintFinding]]
 FAMILIES: tuple[Family, ...] = (policies.run, peers.run, ports.run, dns.run,
-                                redundancy.run, hostaliases.run, cluster.run)
+                                redundancy.run, cluster_redundancy.run, hostaliases.run,
+                                cluster.run, cluster_rules.run)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,20 +3,20 @@ and cidrs written with host bits. Matches come from the compiled rules. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 from stockade.engine.classes import pod_addresses
 from stockade.engine.compile import CompiledPeer
 from stockade.engine.engine import EGRESS, INGRESS
-from stockade.lint.context import LintContext, listing
+from stockade.lint.context import LintContext
 from stockade.lint.findings import LintFinding
-from stockade.lint.labels import why_nothing
 from stockade.lint.policies import field_of, rules_of
-from stockade.model.netparse import parse_cidr, parse_ip
-from stockade.model.selectors import describe_selector, selector_keys, selector_matches
-from stockade.model.types import NAMESPACE_NAME_LABEL, NetworkPolicy
+from stockade.lint.selection import PodSelection, no_namespace, no_pod, selected_namespaces
+from stockade.model.netparse import IPNetwork, parse_cidr, parse_ip
+from stockade.model.selectors import describe_selector
+from stockade.model.types import ClusterNetworkPolicy, NetworkPolicy
 
 CHECK_IDS = frozenset({"peer-selects-nothing", "ipblock-covers-pods", "ipblock-host-bits"})
 
@@ -40,51 +40,27 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
 def _selects_nothing(ctx: LintContext, policy: NetworkPolicy, cp: CompiledPeer,
                      path: str) -> Iterator[LintFinding]:
     peer = cp.peer
-    compiler = ctx.engine.compiler
+    scope = ""
     if peer.namespace_selector is not None:
-        chosen = np.flatnonzero(compiler.ns_index.select(peer.namespace_selector))
-        namespaces = [compiler.ns_names[int(n)] for n in chosen]
+        namespaces = selected_namespaces(ctx, peer.namespace_selector)
         if not namespaces:
-            # Labels of namespaces no manifest declares are unknown, except their name.
-            known = (not ctx.implied
-                     or selector_keys(peer.namespace_selector) <= {NAMESPACE_NAME_LABEL})
-            if known:
-                labels = [ctx.engine.namespaces[n].labels for n in compiler.ns_names]
-                reason, hint = why_nothing(peer.namespace_selector, "namespace", labels)
-                yield ctx.finding(
-                    "peer-selects-nothing", policy, f"{path}.namespaceSelector",
-                    f"namespaceSelector {describe_selector(peer.namespace_selector)} matches "
-                    f"no namespace; {reason}", hint)
+            yield from no_namespace(ctx, "peer-selects-nothing", policy,
+                                    peer.namespace_selector, field="namespaceSelector",
+                                    path=f"{path}.namespaceSelector")
             return
+        scope = (f" (selected by namespaceSelector "
+                 f"{describe_selector(peer.namespace_selector)})")
     else:
         namespaces = [policy.namespace]
     if peer.pod_selector is None:
         return
-    populated = [n for n in namespaces if n in ctx.populated]
     assert cp.selected is not None
-    if not populated or ctx.any_member(cp.selected.dense()):
-        return
-    where = (f"namespace {populated[0]}" if len(populated) == 1 else
-             f"namespaces {listing(populated)}")
-    if peer.namespace_selector is not None:
-        where += (f" (selected by namespaceSelector "
-                  f"{describe_selector(peer.namespace_selector)})")
-    selector = describe_selector(peer.pod_selector)
-    pods = [ctx.engine.pods[j] for j in ctx.pods_in(populated)]
-    host = [p.key for p in pods if p.host_network and selector_matches(peer.pod_selector,
-                                                                        p.labels)]
-    if host:
-        yield ctx.finding(
-            "peer-selects-nothing", policy, f"{path}.podSelector",
-            f"podSelector {selector} matches only host-network pods in {where} "
-            f"({listing(host)}): their traffic is node traffic, which selectors never match",
-            "match the nodes' addresses with an ipBlock instead", related=host)
-        return
-    reason, hint = why_nothing(peer.pod_selector, "pod",
-                               [p.labels for p in pods if not p.host_network])
-    yield ctx.finding(
-        "peer-selects-nothing", policy, f"{path}.podSelector",
-        f"podSelector {selector} matches no pod in {where}; {reason}", hint)
+    yield from no_pod(
+        ctx, "peer-selects-nothing", policy,
+        PodSelection(peer.pod_selector, "podSelector", f"{path}.podSelector", namespaces,
+                     scope, cp.selected.dense()),
+        host_effect="their traffic is node traffic, which selectors never match",
+        host_hint="match the nodes' addresses with an ipBlock instead")
 
 
 def _covers_pods(ctx: LintContext, policy: NetworkPolicy,
@@ -124,13 +100,21 @@ def _host_bits(ctx: LintContext, policy: NetworkPolicy) -> Iterator[LintFinding]
                 entries = [(f"{base}.cidr", peer.ip_block.cidr)]
                 entries += [(f"{base}.except[{e}]", x)
                             for e, x in enumerate(peer.ip_block.except_)]
-                for path, text in entries:
-                    net = parse_cidr(text)
-                    addr = parse_ip(text.partition("/")[0])
-                    if net is None or addr is None or int(addr) == int(net.network_address):
-                        continue
-                    yield ctx.finding(
-                        "ipblock-host-bits", policy, path,
-                        f"{text} has host bits set: it means {net} ({net.num_addresses:,} "
-                        f"addresses), not {addr} alone",
-                        f"write {net}, or {addr}/{net.max_prefixlen} for the one address")
+                yield from host_bits(ctx, policy, entries, parse_cidr)
+
+
+def host_bits(ctx: LintContext, policy: NetworkPolicy | ClusterNetworkPolicy,
+              entries: Iterable[tuple[str, str]],
+              parse: Callable[[str], IPNetwork | None]) -> Iterator[LintFinding]:
+    """``ipblock-host-bits`` for CIDRs (path, text) as ``parse`` reads them (host bits
+    masked)."""
+    for path, text in entries:
+        net = parse(text)
+        addr = parse_ip(text.partition("/")[0])
+        if net is None or addr is None or int(addr) == int(net.network_address):
+            continue
+        yield ctx.finding(
+            "ipblock-host-bits", policy, path,
+            f"{text} has host bits set: it means {net} ({net.num_addresses:,} "
+            f"addresses), not {addr} alone",
+            f"write {net}, or {addr}/{net.max_prefixlen} for the one address")

@@ -18,6 +18,8 @@ from stockade.model.types import (
     NetworkPolicyRule,
     ObjectMeta,
     PolicyType,
+    RuleAction,
+    Tier,
 )
 
 CHECK_IDS = frozenset({"rules-ignored-by-policy-types", "policy-selects-nothing",
@@ -173,11 +175,21 @@ def _implicit_ingress(ctx: LintContext, i: int, policy: NetworkPolicy) -> Iterat
         "the deny explicit", related=names)
 
 
+def _cluster_denies(ctx: LintContext, cls: int) -> bool:
+    """Whether a cluster-wide Deny rule (either tier, either direction) applies to a class:
+    a cluster policy restricts it as a NetworkPolicy that isolates it would."""
+    tiers = ctx.engine.tiers
+    return any(rule.action is RuleAction.DENY
+               for tier in Tier for direction in (INGRESS, EGRESS)
+               for rule in tiers.stack(tier, direction, cls))
+
+
 def _open_namespaces(ctx: LintContext) -> Iterator[LintFinding]:
     engine = ctx.engine
     open_classes = [c.index for c in engine.classes if not c.host_network
                     and not engine.isolating[INGRESS][c.index]
-                    and not engine.isolating[EGRESS][c.index]]
+                    and not engine.isolating[EGRESS][c.index]
+                    and not _cluster_denies(ctx, c.index)]
     by_ns: dict[str, list[int]] = {}
     for j in ctx.members(open_classes):
         by_ns.setdefault(engine.pods[j].namespace, []).append(j)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import numpy as np
+
 from stockade.engine.compile import CompiledPort, CompiledRule
 from stockade.engine.engine import INGRESS
+from stockade.lint.cluster_rules import ports_field
 from stockade.lint.context import BoolArray, LintContext, listing
 from stockade.lint.findings import LintFinding
 from stockade.lint.policies import field_of
-from stockade.model.types import NetworkPolicy
+from stockade.model.types import NetworkPolicy, Protocol
 
 CHECK_IDS = frozenset({"named-port-undeclared"})
 
@@ -48,6 +51,7 @@ def run(ctx: LintContext, enabled: set[str]) -> Iterator[LintFinding]:
                                            hint="use the port number")
                         continue
                     yield from _check(ctx, policy, rule, cp, classes, what=what)
+    yield from _cluster(ctx)
 
 
 def _destinations(ctx: LintContext, rule: CompiledRule) -> BoolArray:
@@ -92,3 +96,41 @@ def _finding(ctx: LintContext, policy: NetworkPolicy, rule: CompiledRule, cp: Co
     k = next(n for n, entry in enumerate(rule.rule.ports) if entry is cp.port)
     return ctx.finding("named-port-undeclared", policy, f"spec.{name}[{rule.index}].ports[{k}]",
                        message, hint, related=related)
+
+
+# --- cluster-wide policies -----------------------------------------------------------------
+
+
+def _cluster(ctx: LintContext) -> Iterator[LintFinding]:
+    """Cluster policies' named ports (v1alpha1 ``namedPort``, v1alpha2
+    ``destinationNamedPort``) carry no protocol: a destination declaring the name with any
+    protocol resolves them. CEL forbids them towards networks, nodes and domain names, so
+    the destinations are pods: the subjects for ingress, the selector peers for egress."""
+    engine = ctx.engine
+    for policy, compiled in zip(engine.cluster_policies, engine.tiers.compiled, strict=True):
+        for direction, rules in compiled.rules.items():
+            for rule in rules:
+                named = [(k, cp) for k, cp in enumerate(rule.ports) if cp.name]
+                if not named or rule.all_peers:
+                    continue
+                if direction is INGRESS:
+                    classes, what = compiled.subjects.dense(), "pods this policy selects"
+                else:
+                    classes, what = rule.selected.dense(), "destinations of this rule"
+                if not ctx.any_member(classes, stand_ins=True):
+                    continue  # nothing to resolve on: the selectors' checks say so
+                for k, cp in named:
+                    declaring = np.zeros(len(classes), dtype=np.bool_)
+                    for protocol in Protocol:
+                        declaring |= ctx.declaring(protocol, cp.name)
+                    if (classes & declaring).any():
+                        continue
+                    names = ctx.names(ctx.members(classes, stand_ins=True))
+                    field = ports_field(cp.entry.field)
+                    yield ctx.finding(
+                        "named-port-undeclared", policy,
+                        f"spec.{field_of(direction)[0]}[{rule.index}].{field}[{k}]",
+                        f"named port {cp.name!r} is declared by none of the {what} "
+                        f"({listing(names)}) under any protocol, so this entry matches nothing",
+                        "name the container port in those pods, or use its number",
+                        related=names)

@@ -12,14 +12,14 @@ policy. Rows come from ``PairSets`` (the matrix machinery), never from pairs of 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from stockade.engine.classes import pod_addresses
 from stockade.engine.engine import EGRESS, INGRESS
-from stockade.engine.matrix import AnyRule, Layers, PairSets, Spans
+from stockade.engine.matrix import AnyRule, Layers, PairSets, Spans, TierPair, set_bits
 from stockade.engine.tiers import CompiledClusterRule
 from stockade.lint.context import LintContext
 from stockade.model.types import PolicyType
@@ -45,6 +45,11 @@ class TypeRows:
     masks: Keys
     signatures: npt.NDArray[np.int64]
     spans: dict[int, list[Spans]]
+    # The tiers' first matches per (port sets, cluster rules matching): checks ask about
+    # one row many times with NetworkPolicy rules removed, which leaves the tiers as they are.
+    _tiers: dict[tuple[int, tuple[int, ...]],
+                 tuple[Sequence[Spans], tuple[TierPair, TierPair]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def rows(self) -> Iterator[tuple[Keys, list[Spans]]]:
         for mask, sig in zip(self.masks, self.signatures, strict=True):
@@ -54,10 +59,32 @@ class TypeRows:
                 isolated: bool | None = None) -> Spans:
         """What the side allows a peer whose matching rules are ``mask``: the tiers in
         order (``isolated``: as if NetworkPolicy did, or did not, isolate the side)."""
+        return self.allowed_at(set_bits(mask), spans, isolated=isolated)
+
+    def allowed_at(self, on: Sequence[int], spans: Sequence[Spans], *,
+                   isolated: bool | None = None) -> Spans:
+        """``allowed`` for the rules at positions ``on`` (ascending). The tiers' part is
+        cached by the identity of ``spans`` (kept with the entry)."""
         layers = self.layers
         if isolated is not None and isolated != layers.isolated:
             layers = Layers(layers.admin, layers.networkpolicy, isolated, layers.baseline)
-        return PairSets.side_set(layers, mask, spans)
+        if not layers.tiered:
+            return PairSets.side_set_at(layers, on, spans)
+        return PairSets.side_set_at(layers, on, spans, pairs=self.tier_pairs_at(on, spans))
+
+    def tier_pairs_at(self, on: Sequence[int],
+                      spans: Sequence[Spans]) -> tuple[TierPair, TierPair]:
+        """The Admin and Baseline tiers' first-match (accepted, decided) ports for a peer
+        matching the rules at positions ``on``, cached by the cluster rules among them and
+        the identity of ``spans`` (kept with the entry)."""
+        first = len(self.layers.admin)
+        last = first + len(self.layers.networkpolicy)
+        cluster = tuple(j for j in on if not first <= j < last)
+        key = (id(spans), cluster)
+        found = self._tiers.get(key)
+        if found is None or found[0] is not spans:
+            found = self._tiers[key] = (spans, PairSets.tier_pairs(self.layers, cluster, spans))
+        return found[1]
 
     @property
     def networkpolicy(self) -> range:
@@ -281,6 +308,12 @@ class Rows:
         count = len(self.keys.i_layers if direction is INGRESS else self.keys.e_layers)
         return [t for t in range(1, count) if self.layers(direction, t).isolated]
 
+    def restricted_types(self, direction: PolicyType) -> list[int]:
+        """The numbers of the types some rule applies to: isolated by NetworkPolicy, or
+        selected by a cluster-wide policy with rules in this direction."""
+        count = len(self.keys.i_layers if direction is INGRESS else self.keys.e_layers)
+        return [t for t in range(1, count) if not self.layers(direction, t).trivial]
+
 
 def _reaches_outside(rule: AnyRule) -> bool:
     """Whether a rule's peers can match addresses that are no pod's."""
@@ -289,20 +322,5 @@ def _reaches_outside(rule: AnyRule) -> bool:
     return rule.any_peer or any(p.block is not None for p in rule.peers)
 
 
-def bits(mask: Keys) -> list[int]:
-    """The positions of the set bits of a row."""
-    out: list[int] = []
-    for w, word in enumerate(mask):
-        value = int(word)
-        while value:
-            low = value & -value
-            out.append(w * 64 + low.bit_length() - 1)
-            value ^= low
-    return out
+bits = set_bits  # the positions of the set bits of a row
 
-
-def without(mask: Keys, positions: Sequence[int]) -> Keys:
-    out = mask.copy()
-    for j in positions:
-        out[j // 64] &= ~np.uint64(1 << (j % 64))
-    return out

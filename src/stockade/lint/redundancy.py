@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from stockade.engine.explain import rule_path
+from stockade.engine.matrix import ALL, TierPair
+from stockade.lint.cluster_redundancy import has_domains
 from stockade.lint.context import LintContext, listing
 from stockade.lint.findings import LintFinding
-from stockade.lint.reach import Rows, bits, without
+from stockade.lint.reach import Rows, bits
 from stockade.model.types import PolicyType
 
 RuleKey = tuple[int, PolicyType, int]  # (policy, direction, rule index)
@@ -58,16 +60,35 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
         if tr.layers.admin:
             verdicts.admin_rules.update(keys.values())
             verdicts.admin_policies.update(policies)
+        if has_domains(tr.layers):  # what the tiers decide for names cannot be proven
+            verdicts.needed_rules.update(keys.values())
+            verdicts.needed_policies.update(policies)
+            continue
+        judged: set[tuple[int, tuple[int, ...], tuple[TierPair, TierPair]]] = set()
         for mask, spans in tr.rows():
-            on = [j for j in bits(mask) if j in mine]
-            whole = tr.allowed(mask, spans)
+            every = bits(mask)
+            on = [j for j in every if j in mine]
+            if tr.layers.tiered:
+                pairs = tr.tier_pairs_at(every, spans)
+                if pairs[0][1] == ALL:
+                    # The Admin tier decides every port for this peer: no NetworkPolicy
+                    # rule or policy changes anything here.
+                    verdicts.active_rules.update(keys[j] for j in on if spans[j])
+                    continue
+                # Rows that differ only by cluster rules with the same outcome in their
+                # tiers prove the same: judge one of them.
+                seen = (id(spans), tuple(on), pairs)
+                if seen in judged:
+                    continue
+                judged.add(seen)
+            whole = tr.allowed_at(every, spans)
             for j in on:
                 if not spans[j]:
                     continue
                 verdicts.active_rules.add(keys[j])
                 if keys[j] in verdicts.needed_rules:
                     continue
-                if tr.allowed(without(mask, [j]), spans) != whole:
+                if tr.allowed_at([k for k in every if k != j], spans) != whole:
                     verdicts.needed_rules.add(keys[j])
                 else:
                     cover = verdicts.cover.setdefault(keys[j], {})
@@ -80,8 +101,9 @@ def _judge(ctx: LintContext, rows: Rows, direction: PolicyType, verdicts: _Verdi
                 # With no other policy left, the pod is no longer isolated: all is allowed
                 # (or what the Baseline tier leaves).
                 alone = all(q == p for q in policies)
-                after = tr.allowed(without(mask, by_policy.get(p, [])), spans,
-                                   isolated=not alone)
+                drop = by_policy.get(p, ())
+                after = tr.allowed_at([k for k in every if k not in drop], spans,
+                                      isolated=not alone)
                 if after != whole:
                     verdicts.needed_policies.add(p)
                 else:
