@@ -706,18 +706,27 @@ class Engine:
             peers = ResolvedPeers(False, pods, blocks)
         if rule.any_port:
             return ResolvedRule(policy.key, rule.index, peers, None)
-        ranges: list[PortRange] = []
-        named: list[NamedPort] = []
-        for cp in rule.ports:
-            if not cp.name:
-                ranges.append(PortRange(cp.protocol, cp.first, cp.last))
-            elif rule.direction is INGRESS:
-                for p in subject.container_ports():
-                    if p.name == cp.name and p.protocol == cp.protocol:
-                        ranges.append(PortRange(cp.protocol, p.container_port, p.container_port))
-                        break
-            else:
-                named.append(NamedPort(cp.protocol, cp.name))
-        return ResolvedRule(policy.key, rule.index, peers, tuple(ranges), tuple(named))
+        ranges, named = resolve_ports(rule.ports, rule.direction, subject)
+        return ResolvedRule(policy.key, rule.index, peers, ranges, named)
+
+
+def resolve_ports(ports: Sequence[CompiledPort], direction: PolicyType,
+                  subject: Pod) -> tuple[tuple[PortRange, ...], tuple[NamedPort, ...]]:
+    """A rule's port entries for one subject pod: numbers and ranges as they are; an ingress
+    named port resolved on the subject (the first of its container ports with that name and
+    protocol; none, nothing); an egress named port kept by name, for each destination."""
+    ranges: list[PortRange] = []
+    named: list[NamedPort] = []
+    for cp in ports:
+        if not cp.name:
+            ranges.append(PortRange(cp.protocol, cp.first, cp.last))
+        elif direction is INGRESS:
+            for p in subject.container_ports():
+                if p.name == cp.name and p.protocol == cp.protocol:
+                    ranges.append(PortRange(cp.protocol, p.container_port, p.container_port))
+                    break
+        else:
+            named.append(NamedPort(cp.protocol, cp.name))
+    return tuple(ranges), tuple(named)
 
 
