@@ -52,6 +52,9 @@ def test_a_table_kept_up_to_date_does_what_a_fresh_compile_does(
         touched = replay(rules, objects, step)
         table.update(rules, touched)
         assert semantics(table.table()) == semantics(compiled(rules)), step
+        sizes, whole = table.sizes(), table.table()
+        assert sizes.elements == whole.element_count
+        assert sizes.rules == sum(len(c.rules) for c in whole.chains)
         fresh = NodeTable(NODE)
         fresh.load(rules)
         assert semantics(table.table()) == semantics(fresh.table())

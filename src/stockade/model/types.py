@@ -353,6 +353,7 @@ class Node:
     metadata: ObjectMeta
     addresses: tuple[NodeAddress, ...] = ()
     origin: Origin = UNKNOWN_ORIGIN
+    pod_cidrs: tuple[str, ...] = ()  # spec.podCIDRs (or podCIDR): where its pods' addresses are
     kind = "Node"
 
     @property

@@ -64,6 +64,7 @@ class _Group:
     refs: tuple[RuleRef, ...]
     members: set[str] = field(default_factory=set)
     runs: dict[int, dict[Protocol, Runs[Ports]]] = field(default_factory=dict)
+    count: int = 0  # elements in its sets
 
     def families(self) -> list[int]:
         return [f for f in FAMILIES if any(len(r) for r in self.runs.get(f, {}).values())]
@@ -153,9 +154,14 @@ class NodeTable:
         return Table(self.name, "inet", tuple(sets), tuple(chains))
 
     def sizes(self) -> Sizes:
-        table = self.table()
-        return Sizes(sum(len(c.rules) for c in table.chains), table.element_count,
-                     len(self._groups))
+        """Kept count by count: no need to print the table."""
+        groups = self._groups.values()
+        rules = len(self._forward.rules) + sum(len(g.families()) + 1 for g in groups)
+        elements = sum(g.count for g in groups)
+        elements += sum(len(v) for d in self._vmap.values() for v in d.values())
+        elements += sum(len(v) for v in self._own.values())
+        elements += sum(len(v) for v in self._known.values()) + len(self.hold)
+        return Sizes(rules, elements, len(self._groups))
 
     def group_of(self, key: str, direction: PolicyType) -> str | None:
         """The chain enforcing ``direction`` for local pod ``key`` (``None``: open)."""
@@ -188,8 +194,8 @@ class NodeTable:
         for group_key, group in list(self._groups.items()):
             if group_key not in fresh:
                 self._points(rules, group, points, tx)
-        if touched.node or touched.subjects:
-            self._own_node(rules, tx)
+        # Also when only a peer changed: a node address that becomes a pod's is the pod's.
+        self._own_node(rules, tx)
         if touched.subjects and self.hold:
             self._hold_known(rules, tx)
         forward = self._forward_chain()
@@ -239,8 +245,9 @@ class NodeTable:
         group = _Group(f"{_WORD[direction]}_{next(self._numbers)}", direction, refs)
         resolved = [rules.resolved(r) for r in refs]
         for family in FAMILIES:
-            group.runs[family] = {p: Runs(strips) for p, strips in
-                                  group_strips(resolved, family, self._members).items()}
+            strips = group_strips(resolved, family, self._members)
+            group.runs[family] = {p: Runs(found) for p, found in strips.items()}
+            group.count += sum(len(ports) for found in strips.values() for _, ports in found)
         if tx is not None:
             for family in group.families():
                 tx.add_set(group_set(group.name, family, group.elements(family)))
@@ -331,6 +338,8 @@ class NodeTable:
                 if strips.value_at(value) == allowed:
                     continue
                 old_strips, new_strips = strips.set_point(value, allowed)
+                group.count += (sum(len(p) for _, p in new_strips)
+                                - sum(len(p) for _, p in old_strips))
                 out, into = changed.setdefault(family, ([], []))
                 out += [e for s in old_strips for e in strip_elements(s, family, protocol)]
                 into += [e for s in new_strips for e in strip_elements(s, family, protocol)]

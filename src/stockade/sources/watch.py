@@ -87,7 +87,14 @@ class Trouble:
     gone: bool = False
 
 
-Event = Listed | Changed | Trouble
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    """A watch that had failed works again (a bookmark or an event came through)."""
+
+    kind: ResourceKind
+
+
+Event = Listed | Changed | Trouble | Recovered
 Sink = Callable[[Event], None]
 
 
@@ -219,11 +226,13 @@ class Watcher:
             version = obj.get("metadata", {}).get("resourceVersion") or ""
             if version:
                 self.resource_version = version
+            if self.backoff.attempt:
+                self.backoff.reset()
+                self.sink(Recovered(self.kind))
             if action == "BOOKMARK":
                 self.stats.bookmarks += 1
                 continue
             self.stats.events += 1
-            self.backoff.reset()
             self.sink(Changed(self.kind, action, self._raw(obj), self.resource_version,
                               time.monotonic()))
 
