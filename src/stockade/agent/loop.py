@@ -98,6 +98,7 @@ class Agent:
         self.objects = Objects(self.rules)
         self.table = NodeTable(self.options.node, table=self.options.table)
         self.pending: dict[str, dict[str, RawObject]] = {}  # before the first sync
+        self.versions: dict[str, str] = {}  # kind -> the last resourceVersion taken in
         self.listed: set[str] = set()
         self.synced = False
         self.dirty = False  # the kernel may not hold what the table says: load it whole
@@ -174,6 +175,7 @@ class Agent:
         touched = Touched()
         received: list[tuple[str, float]] = []
         seen: Counter[str] = Counter()
+        versions: dict[str, str] = {}
         for event in batch:
             if isinstance(event, Trouble):
                 self._trouble(event)
@@ -203,10 +205,12 @@ class Agent:
                     else:
                         found[key_of(event.object)] = event.object
             received.append((kind, event.received))
+            versions[kind] = event.resource_version
         for problem in self.objects.take_problems():
             self.log.warning("object enforced as stored, though stockade's validation "
                              "objects to it", problem=problem)
         if not self.synced:
+            self.versions.update(versions)
             if self.listed >= set(KINDS):
                 self._first_sync(received)
             else:
@@ -214,6 +218,9 @@ class Agent:
             return
         if touched or self.dirty:
             self._apply(touched, received, dict(seen))
+        self.versions.update(versions)
+        if not self.dirty:
+            self._versions()
         self._counts()
 
     def _first_sync(self, received: list[tuple[str, float]]) -> None:
@@ -242,6 +249,7 @@ class Agent:
         self._check_bridge()
         self._sizes()
         self._counts()
+        self._versions()
         self._readiness()
         sizes = self.table.sizes()
         self.log.info("first sync loaded", pods=len(self.rules.pods),
@@ -383,6 +391,11 @@ class Agent:
         self.metrics.ruleset_rules.set(sizes.rules)
         self.metrics.ruleset_elements.set(sizes.elements)
         self.metrics.ruleset_groups.set(sizes.groups)
+
+    def _versions(self) -> None:
+        for kind, version in self.versions.items():
+            if version.isdigit():
+                self.metrics.applied_version.labels(kind).set(int(version))
 
     def _counts(self) -> None:
         for kind, number in self.objects.counts().items():

@@ -63,6 +63,11 @@ class Metrics:
             "stockade_agent_resync_repairs_total",
             "Resyncs that found the loaded table changed behind the agent's back (drift) "
             "and loaded it whole again.", registry=r)
+        self.applied_version = Gauge(
+            "stockade_agent_applied_resource_version",
+            "The highest resourceVersion, per kind, whose change is loaded in the kernel "
+            "(when the API's resourceVersions are numbers, as etcd's are).", ["kind"],
+            registry=r)
         self.bridge_nf_call = Gauge(
             "stockade_agent_bridge_nf_call",
             "net.bridge.bridge-nf-call-iptables (family 4) / -ip6tables (6) in the node's "

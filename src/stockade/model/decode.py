@@ -463,5 +463,8 @@ class Decoder:
                 parsed = LabelSelector(match_labels=self.string_map(selector, "spec.selector"))
             else:
                 parsed = self.label_selector(selector, "spec.selector")
+        field = "parallelism" if kind in ("Job", "CronJob") else "replicas"
+        replicas = None if kind == "DaemonSet" else self.integer(
+            spec.get(field), f"{path.removesuffix('.template')}.{field}")
         return Workload(kind_name=kind, metadata=meta, selector=parsed, template=pod,
-                        origin=origin)
+                        origin=origin, replicas=replicas)

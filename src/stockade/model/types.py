@@ -316,6 +316,7 @@ class Workload:
     selector: LabelSelector | None
     template: Pod
     origin: Origin = UNKNOWN_ORIGIN
+    replicas: int | None = None  # spec.replicas (a Job's spec.parallelism); None: not set
 
     @property
     def kind(self) -> str:
