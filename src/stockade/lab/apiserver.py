@@ -133,10 +133,10 @@ class Store:
 
     def items(self, plural: str, namespace: str, name: str = "") -> tuple[
             list[dict[str, Any]], int]:
-        with self.changed:
+        with self.changed:  # stored objects are replaced, never changed: no copies needed
             items = [o for (ns, n), o in sorted(self.objects[plural].items())
                      if (not namespace or ns == namespace) and (not name or n == name)]
-            return [_copy(o) for o in items], self.revision
+            return items, self.revision
 
     def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         with self.changed:
@@ -490,6 +490,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")  # the stream ends the connection
         self.end_headers()
         kind = _kind_of(plural)
 
