@@ -5,7 +5,8 @@ changed (a different ``resourceVersion``) is set again. Objects are decoded as t
 and the live reader decode them; one that stockade's validation objects to is still
 enforced as the API server stored it (and logged), since dropping a policy would open
 what it closes. A pod whose phase is Succeeded or Failed has released its address (the
-next pod may get it) and counts as gone, as kube-network-policies and Calico treat it.
+next pod may get it) and counts as gone, as in every analysis (``build_cluster``) and as
+kube-network-policies and Calico treat it.
 Pure: values in, changes out.
 """
 
@@ -16,11 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stockade.engine.node_rules import NodeRules, Touched
-from stockade.model.build import RawObject, decode_object
+from stockade.model.build import TERMINAL_PHASES, RawObject, decode_object
 from stockade.model.types import Namespace, NetworkPolicy, Node, Pod
 
 KINDS = ("Namespace", "Node", "Pod", "NetworkPolicy")
-TERMINAL_PHASES = ("Succeeded", "Failed")
 
 
 def key_of(raw: RawObject) -> str:
