@@ -36,8 +36,8 @@ if not __package__:  # run as a script: make the ``benchmarks`` package importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.generate import default_params, generate
+from stockade.lab.agents import agent_get
 from stockade.lab.apiserver import ApiServerDouble
-from stockade.lab.system import in_netns
 from stockade.model.types import Origin
 
 NETNS = "stk-bench-agent"
@@ -60,17 +60,7 @@ def _cluster(pods: int, local: int, seed: int) -> list[dict[str, Any]]:
 
 
 def _get(path: str) -> tuple[int, str]:
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-    with in_netns(NETNS):
-        conn.connect()
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
+    return agent_get(NETNS, path, timeout=30, port=PORT)
 
 
 def _metric(name: str) -> float:

@@ -8,22 +8,21 @@ the node's loopback (a double: no real API server can run here), and the real
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stockade.engine import Engine
+from stockade.lab.agents import agent_get
 from stockade.lab.apiserver import ApiServerDouble
 from stockade.lab.probe import REACHABLE, Probe, Target, probe_all
-from stockade.lab.system import in_netns, ip_batch, set_sysctls
+from stockade.lab.system import ip_batch, set_sysctls
 from stockade.model.build import RawObject, build_cluster
 from stockade.model.types import Origin, Protocol
 
@@ -165,15 +164,7 @@ class AgentProcess:
 
     def get(self, path: str) -> tuple[int, str]:
         """GET an endpoint of the agent (inside its namespace)."""
-        conn = http.client.HTTPConnection("127.0.0.1", METRICS_PORT, timeout=5)
-        with in_netns(self.netns):
-            conn.connect()  # the socket is made here, in the agent's namespace
-        try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            return response.status, response.read().decode()
-        finally:
-            conn.close()
+        return agent_get(self.netns, path, port=METRICS_PORT)
 
     def ready(self) -> bool:
         with contextlib.suppress(OSError):
@@ -207,16 +198,6 @@ def start_agent(netns: str, kubeconfig: Path, log: Path, *extra: str,
 def write_kubeconfig(double: ApiServerDouble, path: Path, user: str = "agent") -> Path:
     path.write_text(json.dumps(double.kubeconfig(user)))
     return path
-
-
-def wait_for(found: Any, timeout: float = 30.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s: {what or found}")
 
 
 def engine_of(double: ApiServerDouble) -> Engine:

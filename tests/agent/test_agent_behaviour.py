@@ -23,9 +23,9 @@ from agent_support import (
     policy_manifest,
     probe,
     start_agent,
-    wait_for,
     write_kubeconfig,
 )
+from watch_support import wait_for
 
 from stockade.lab.apiserver import ApiServerDouble
 from stockade.lab.probe import DROPPED, REACHABLE

@@ -24,9 +24,9 @@ from agent_support import (
     ruleset,
     start_agent,
     tables,
-    wait_for,
     write_kubeconfig,
 )
+from watch_support import wait_for
 
 from stockade.lab.apiserver import ApiServerDouble, Deny
 from stockade.lab.probe import DROPPED, REACHABLE

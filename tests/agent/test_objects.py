@@ -17,7 +17,7 @@ def _raw(data: dict[str, Any], version: str = "1") -> RawObject:
     return RawObject(data, Origin("api"))
 
 
-def _pod(name: str, ip: str, phase: str = "Running", node: str = "n1",
+def _pod(name: str, ip: str, phase: str = "Running", *, node: str = "n1",
          labels: dict[str, str] | None = None, version: str = "1") -> RawObject:
     return _raw({"apiVersion": "v1", "kind": "Pod",
                  "metadata": {"name": name, "namespace": "x", "labels": labels or {}},

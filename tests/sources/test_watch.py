@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,25 @@ def test_close_cuts_a_waiting_watch(double: ApiServerDouble, api_netns: str,
     wait_for(lambda: [s for s in double.seen if s.query.get("watch") == "true"])
     watcher.close()
     assert done.wait(10)
+
+
+def test_a_silent_connection_is_cut_and_the_watch_resumes(
+        double: ApiServerDouble, api_netns: str, tmp_path: Path) -> None:
+    recorder = Recorder()
+    watcher = _watcher(double, tmp_path, api_netns, recorder)
+    try:
+        wait_for(lambda: [e for e in recorder.take() if isinstance(e, Listed)])
+        wait_for(lambda: [s for s in double.seen if s.query.get("watch") == "true"])
+        double.stalled = True  # the connection stays open, nothing comes through
+        time.sleep(0.5)  # (a loop already past the stall check finishes its round)
+        double.apply(pod("during", ip="10.0.0.7"))
+        time.sleep(0.5)
+        assert ("ADDED", "during") not in _names(recorder.take())
+        before = len([s for s in double.seen if s.query.get("watch") == "true"])
+        watcher.cut()
+        double.stalled = False
+        wait_for(lambda: ("ADDED", "during") in _names(recorder.take()))
+        assert len([s for s in double.seen if s.query.get("watch") == "true"]) > before
+        assert watcher.stats.relists == 0
+    finally:
+        watcher.close()

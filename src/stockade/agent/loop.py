@@ -59,6 +59,7 @@ from stockade.sources.watch import (
 KIND_OF = {k.kind: k for k in (cluster_kinds.NAMESPACE, cluster_kinds.NODE,
                                *cluster_kinds.NAMESPACED) if k.kind in KINDS}
 RETRY_SECONDS = 5.0  # a failed whole-table load is tried again this soon
+SILENCE_SECONDS = 60.0  # past the server's own end of a watch: the connection is dead
 BATCH_LIMIT = 5000  # events taken into one transaction at most
 
 
@@ -163,6 +164,12 @@ class Agent:
 
     def _idle(self) -> None:
         now = time.monotonic()
+        for watcher in self.watchers:
+            silent = now - watcher.last_activity
+            if silent > self.options.watch_seconds + SILENCE_SECONDS:
+                self.log.warning("a watch has been silent too long; reconnecting",
+                                 kind=watcher.kind.kind, silent_seconds=round(silent))
+                watcher.cut()
         if self.synced and self.dirty and now >= self._retry_at:
             self._load_whole("retry")
         if self.synced and self.options.resync_seconds and now >= self._next_resync:

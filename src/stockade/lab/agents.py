@@ -34,7 +34,7 @@ from stockade.lab.apiserver import PORT
 from stockade.lab.names import LabNames
 from stockade.lab.plan import LabNode
 from stockade.lab.state import private_dir, write_private
-from stockade.lab.system import in_netns
+from stockade.lab.system import in_netns, processes_running
 from stockade.sources.cluster_config import load_cluster_config
 
 METRICS_PORT = 9753  # each agent's, on its node's loopback
@@ -102,18 +102,9 @@ def start_api(names: LabNames, nodes: Sequence[str], *,
     return proc
 
 
-def is_api_process(pid: int, names: LabNames) -> bool:
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    config = str(names.state_dir / "apiserver.json").encode()
-    return b"stockade.lab.apiserver" in argv and config in argv
-
-
 def api_processes(names: LabNames) -> list[int]:
-    return [int(p.name) for p in Path("/proc").iterdir()
-            if p.name.isdigit() and is_api_process(int(p.name), names)]
+    """The lab's API server double, found by its command line (also after a crash)."""
+    return processes_running("stockade.lab.apiserver", str(names.state_dir / "apiserver.json"))
 
 
 @dataclass
@@ -243,9 +234,10 @@ def start_agent(names: LabNames, node: LabNode, table: str,
     return proc
 
 
-def agent_get(netns: str, path: str, timeout: float = 5.0) -> tuple[int, str]:
+def agent_get(netns: str, path: str, timeout: float = 5.0,
+              port: int = METRICS_PORT) -> tuple[int, str]:
     """GET an agent endpoint on its node's loopback."""
-    conn = http.client.HTTPConnection("127.0.0.1", METRICS_PORT, timeout=timeout)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         with in_netns(netns):
             conn.connect()

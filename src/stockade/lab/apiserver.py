@@ -508,6 +508,9 @@ class _Handler(BaseHTTPRequestHandler):
                 version = int(start)
             last_bookmark = time.monotonic()
             while not self.double.closing(self.server.door):
+                if self.double.stalled:
+                    time.sleep(0.05)
+                    continue
                 with store.changed:
                     try:
                         events = store.since(version, plural)
@@ -636,6 +639,7 @@ class ApiServerDouble:
     denies: list[Deny] = field(default_factory=list)
     credentials: Credentials = field(default_factory=Credentials.make)
     paused: bool = False
+    stalled: bool = False  # open watches stay open and say nothing (a dead link's view)
     seen: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -45,7 +45,7 @@ from stockade.lab.plan import (
 )
 from stockade.lab.state import LabState, NodeState, PodState
 from stockade.lab.supervise import log_path, read_status
-from stockade.lab.system import ip_batch, list_netns, pids_in_netns
+from stockade.lab.system import ip_batch, list_netns, pids_in_netns, processes_running
 from stockade.model.build import BuildResult, RawObject, build_cluster
 from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
 from stockade.model.types import Cluster, Node, NodeAddress, ObjectMeta, Origin
@@ -411,14 +411,6 @@ def _zombie(pid: int) -> bool:
         return False
 
 
-def _is_our_server(pid: int, name: str) -> bool:
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"stockade.lab.serve" in argv and name.encode() in argv[1:]
-
-
 def _kill(pids: Sequence[int]) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         alive = []
@@ -438,11 +430,7 @@ def _kill(pids: Sequence[int]) -> None:
 def servers_of(name: str) -> list[int]:
     """Every running lab daemon of lab ``name``, found by its command line (so also after a
     crash that lost the lab's state file)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _is_our_server(int(entry.name), name):
-            pids.append(int(entry.name))
-    return pids
+    return processes_running("stockade.lab.serve", name)
 
 
 @contextlib.contextmanager

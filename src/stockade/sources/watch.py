@@ -146,6 +146,7 @@ class Watcher:
         self.chunk_size = chunk_size
         self.stats = WatchStats()
         self.resource_version = ""
+        self.last_activity = time.monotonic()  # a list, an event or a bookmark
         self._class = _resource_class(kind)
         self._where = Where(config.label, config.server)
         self._origin = Origin(config.origin_name)
@@ -175,6 +176,13 @@ class Watcher:
         self.stop.set()
         self._close()
 
+    def cut(self) -> None:
+        """Cut the connection a watch is waiting on, so that it resumes on a new one (a
+        connection that went silent without closing: the server would have sent a
+        bookmark, or ended the watch)."""
+        self.last_activity = time.monotonic()
+        self._close()
+
     def _connect(self) -> Client:
         with self._lock:
             if self._client is None:
@@ -202,6 +210,7 @@ class Watcher:
             items = client.list(self._class, chunk_size=self.chunk_size, fields=fields)
         objects = tuple(self._raw(o) for o in items)
         self.resource_version = items.resourceVersion
+        self.last_activity = time.monotonic()
         self.stats.lists += 1
         if relist:
             self.stats.relists += 1
@@ -223,6 +232,7 @@ class Watcher:
         for action, obj in generic.watch(request, on_error=_raise):
             if self.stop.is_set():
                 return
+            self.last_activity = time.monotonic()
             version = obj.get("metadata", {}).get("resourceVersion") or ""
             if version:
                 self.resource_version = version
