@@ -172,6 +172,8 @@ class Agent:
                 watcher.cut()
         if self.synced and self.dirty and now >= self._retry_at:
             self._load_whole("retry")
+        if not self.synced and self.dirty and now >= self._retry_at:
+            self._first_sync([])  # the first load failed: again, over what is listed
         if self.synced and self.options.resync_seconds and now >= self._next_resync:
             self.resync()
 
@@ -232,8 +234,9 @@ class Agent:
 
     def _first_sync(self, received: list[tuple[str, float]]) -> None:
         started = time.monotonic()
+        # What was listed stays pending until it is in the kernel: a failed load is tried
+        # again over it (and over whatever arrived meanwhile).
         self.objects.load({k: list(v.values()) for k, v in self.pending.items()})
-        self.pending = {}
         for problem in self.objects.take_problems():
             self.log.warning("object enforced as stored, though stockade's validation "
                              "objects to it", problem=problem)
@@ -248,6 +251,7 @@ class Agent:
             return
         self.synced = True
         self.dirty = False
+        self.pending = {}
         self.metrics.synced.set(1)
         done = time.monotonic()
         for kind, at in received:
