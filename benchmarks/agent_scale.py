@@ -223,9 +223,10 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds", "compile_seconds", "elements_added", "elements_deleted")}
             results["policy_update"]["policy"] = (f"{policy['metadata']['namespace']}/"
                                                   f"{policy['metadata']['name']}")
-            results["event_to_kernel_seconds_mean"] = round(
-                _metric("stockade_agent_event_to_kernel_seconds_sum")
-                / max(1.0, _metric("stockade_agent_event_to_kernel_seconds_count")), 4)
+            results["nft_transactions"] = {
+                "incremental": int(_metric('stockade_agent_nft_transaction_seconds_count{'
+                                           'type="incremental"}')),
+                "failed": int(_metric("stockade_agent_nft_transaction_failures_total"))}
             results["peak_mib_after"] = round(_peak_mib(agent.pid))
             compiled, loaded, elements = full_reload(double)
             results["full_recompile_and_reload"] = {
