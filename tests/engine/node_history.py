@@ -9,12 +9,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from hypothesis import strategies as st
-from strategies import NAMESPACES, NODES, clusters, pods, policies
+from strategies import (
+    NAMESPACES,
+    NODE_LABELS,
+    NODES,
+    cluster_policies,
+    clusters,
+    pods,
+    policies,
+)
 
 from stockade.engine import Engine
 from stockade.engine.node_rules import NodeRules, Touched
 from stockade.model.build import RawObject, build_cluster
-from stockade.model.types import Namespace, NetworkPolicy, Node, Origin, Pod
+from stockade.model.types import (
+    ClusterNetworkPolicy,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Origin,
+    Pod,
+)
 
 Manifest = dict[str, Any]
 Ident = tuple[str, str, str]
@@ -31,7 +46,8 @@ def decode(m: Mapping[str, Any]) -> Any:
     result = build_cluster([RawObject(copy.deepcopy(dict(m)), Origin("gen", 1))])
     assert not result.findings, result.findings
     c = result.cluster
-    found = [*c.pods, *c.policies, *c.nodes, *(n for n in c.namespaces if n.declared)]
+    found = [*c.pods, *c.policies, *c.nodes, *(n for n in c.namespaces if n.declared),
+             *c.cluster_policies]
     assert len(found) == 1
     return found[0]
 
@@ -58,6 +74,9 @@ def change(rules: NodeRules, kind: str, namespace: str, name: str, obj: Any) -> 
     if kind == "Namespace":
         assert obj is None or isinstance(obj, Namespace)
         return rules.set_namespace(name, obj)
+    if kind in ("ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy"):
+        assert obj is None or isinstance(obj, ClusterNetworkPolicy)
+        return rules.set_cluster_policy(f"{kind}/{name}", obj)
     assert obj is None or isinstance(obj, Node)
     return rules.set_node(name, obj)
 
@@ -66,11 +85,12 @@ def change(rules: NodeRules, kind: str, namespace: str, name: str, obj: Any) -> 
 def histories(draw: st.DrawFn) -> tuple[list[Manifest], list[Step]]:
     """A cluster, then a few changes: objects replaced by others of their kind (new labels,
     addresses, nodes, rules), deleted, or added."""
-    start = draw(clusters(max_policies=4))
+    start = draw(clusters(max_policies=4, max_cluster_policies=2))
     steps: list[tuple[str, Manifest | None, tuple[str, str, str]]] = []
     spares = draw(pods(list(NAMESPACES), 4))
     for n in range(draw(st.integers(1, 6))):
-        what = draw(st.sampled_from(("pod", "policy", "namespace", "delete", "node")))
+        what = draw(st.sampled_from(("pod", "policy", "namespace", "delete", "node",
+                                     "cluster")))
         if what == "pod":
             m = spares[draw(st.integers(0, len(spares) - 1))]
             m = copy.deepcopy(m)
@@ -86,9 +106,15 @@ def histories(draw: st.DrawFn) -> tuple[list[Manifest], list[Step]]:
                  "metadata": {"name": draw(st.sampled_from(NAMESPACES)), "labels": labels}}
             steps.append(("set", m, ident(m)))
         elif what == "node":
-            m = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE},
+            labels = draw(st.fixed_dictionaries({}, optional={
+                "pool": st.sampled_from(NODE_LABELS["pool"])}))
+            m = {"apiVersion": "v1", "kind": "Node",
+                 "metadata": {"name": draw(st.sampled_from(NODES)), "labels": labels},
                  "status": {"addresses": [{"type": "ExternalIP", "address": draw(
                      st.sampled_from(("192.0.2.9", "10.0.0.15")))}]}}
+            steps.append(("set", m, ident(m)))
+        elif what == "cluster":
+            m = draw(cluster_policies(draw(st.sampled_from(("cnp0", "cnp1", "cnp9")))))
             steps.append(("set", m, ident(m)))
         else:
             target = draw(st.sampled_from(sorted(ident(m) for m in start)))
@@ -101,7 +127,8 @@ def load(rules: NodeRules, manifests: Mapping[Ident, Manifest]) -> Touched:
     return rules.load([o for o in decoded if isinstance(o, Pod)],
                       [o for o in decoded if isinstance(o, Namespace)],
                       [o for o in decoded if isinstance(o, NetworkPolicy)],
-                      [o for o in decoded if isinstance(o, Node)])
+                      [o for o in decoded if isinstance(o, Node)],
+                      [o for o in decoded if isinstance(o, ClusterNetworkPolicy)])
 
 
 def replay(rules: NodeRules, objects: dict[Ident, Manifest], step: Step) -> Touched:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 from hypothesis import given, settings
 from node_history import (
@@ -97,3 +98,35 @@ def test_changes_say_what_they_touched() -> None:
     assert {"x/db", "x/other"} <= touched.peers and {"x/db", "x/other"} <= touched.subjects
     touched = rules.set_pod("x/other", None)
     assert len(rules.addresses("x/db")) == 1 and "x/db" in touched.peers
+
+
+def test_a_nodes_peer_follows_the_nodes() -> None:
+    """A cluster rule's ``nodes`` peer is the selected Nodes' addresses: a Node that gains
+    the label (or an address) changes the rule for the pods it applies to."""
+    web = decode({"apiVersion": "v1", "kind": "Pod",
+                  "metadata": {"name": "web", "namespace": "x", "labels": {"app": "web"}},
+                  "spec": {"nodeName": "n1", "containers": [{"name": "c"}]},
+                  "status": {"podIP": "10.0.0.1"}})
+    policy = decode({"apiVersion": "policy.networking.k8s.io/v1alpha2",
+                     "kind": "ClusterNetworkPolicy", "metadata": {"name": "to-infra"},
+                     "spec": {"tier": "Admin", "priority": 1,
+                              "subject": {"namespaces": {}},
+                              "egress": [{"action": "Deny",
+                                          "to": [{"nodes": {"matchLabels": {
+                                              "pool": "infra"}}}]}]}})
+
+    def node(labels: dict[str, str]) -> Any:
+        return decode({"apiVersion": "v1", "kind": "Node",
+                       "metadata": {"name": "n2", "labels": labels},
+                       "status": {"addresses": [{"type": "InternalIP",
+                                                 "address": "10.9.0.2"}]}})
+
+    rules = NodeRules("n1")
+    rules.load([web], [], [], [node({})], [policy])
+    admin = rules.pod_rules("x/web", PolicyType.EGRESS).admin
+    assert admin[0].peers.blocks == ()
+    touched = rules.set_node("n2", node({"pool": "infra"}))
+    assert touched.subjects == {"x/web"}
+    admin = rules.pod_rules("x/web", PolicyType.EGRESS).admin
+    assert [str(b.network) for b in admin[0].peers.blocks] == ["10.9.0.2/32"]
+    assert not rules.set_node("n2", node({"pool": "infra"})).subjects  # nothing new

@@ -6,12 +6,15 @@ every pod that starts would cost the whole cluster each time. This keeps only wh
 node's pods need: the rules of the policies that isolate each of them, and for every
 selector peer of those rules the pods it matches, tested one pod at a time with the
 engine's own selection (``policy_selects``, ``peer_selects``). Each change reports what it
-touched (``Touched``), so that the dataplane redoes only that. Pure: no I/O. Property
-tests check ``pod_rules`` against ``Engine.pod_rules`` after any sequence of changes.
+touched (``Touched``), so that the dataplane redoes only that. Cluster-wide policies
+likewise: each pod's stack of their rules per tier, in tier order (``engine.tiers``), with
+its ``namespaces``/``pods`` peers kept the same way. Pure: no I/O. Property tests check
+``pod_rules`` against ``Engine.pod_rules`` after any sequence of changes.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -22,18 +25,31 @@ from stockade.engine.compile import (
     peer_selects,
     policy_selects,
 )
-from stockade.engine.engine import resolve_ports
+from stockade.engine.engine import resolve_cluster_ports, resolve_ports
 from stockade.engine.nodes import NodeAddresses, parse_addresses
 from stockade.engine.resolved import (
     NamedPort,
     PodRules,
     PortRange,
     ResolvedBlock,
+    ResolvedClusterRule,
     ResolvedPeers,
     ResolvedRule,
 )
-from stockade.model.netparse import IPAddress
+from stockade.engine.tiers import (
+    NodeInfo,
+    networks_of,
+    node_addresses,
+    ordered,
+    rule_action,
+    subject_selects,
+)
+from stockade.engine.tiers import compile_port as compile_cluster_port
+from stockade.model.netparse import IPAddress, effective_network
 from stockade.model.types import (
+    ClusterNetworkPolicy,
+    ClusterPolicyRule,
+    ClusterPolicySubject,
     LabelSelector,
     Namespace,
     NetworkPolicy,
@@ -43,9 +59,12 @@ from stockade.model.types import (
     ObjectMeta,
     Pod,
     PolicyType,
+    RuleAction,
+    Tier,
 )
 
 DIRECTIONS = (PolicyType.INGRESS, PolicyType.EGRESS)
+TIERS = (Tier.ADMIN, Tier.BASELINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +80,20 @@ class PeerKey:
     def selects(self, pod: Pod, namespace_labels: Mapping[str, str]) -> bool:
         peer = NetworkPolicyPeer(self.pod_selector, self.namespace_selector)
         return peer_selects(peer, self.namespace or "", pod, namespace_labels)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPeerKey:
+    """What a cluster policy's ``namespaces`` or ``pods`` peer matches (any namespace)."""
+
+    subject: ClusterPolicySubject
+    namespace: None = None  # namespace-dependent: a namespace's labels can change it
+
+    def selects(self, pod: Pod, namespace_labels: Mapping[str, str]) -> bool:
+        return subject_selects(self.subject, pod, namespace_labels)
+
+
+AnyPeerKey = PeerKey | ClusterPeerKey
 
 
 def _peer_key(peer: NetworkPolicyPeer, namespace: str) -> PeerKey:
@@ -112,6 +145,50 @@ def _rule_ref(policy: NetworkPolicy, direction: PolicyType, index: int,
 Rules = tuple[RuleRef, ...] | None  # None: not isolated in that direction
 
 
+@dataclass(frozen=True, slots=True)
+class ClusterRuleRef:
+    """One rule of a cluster-wide policy as it applies to one subject pod, in tier order:
+    what it does, to whom (the addresses of ``networks`` and of the selected Nodes are part
+    of it: a Node change makes a new ref) and on which ports."""
+
+    policy: str  # "Kind/name"
+    direction: PolicyType
+    index: int
+    rule: ClusterPolicyRule
+    action: RuleAction
+    all_peers: bool  # a rule failing closed: every peer and port
+    ports: tuple[PortRange, ...] | None
+    named: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    blocks: tuple[ResolvedBlock, ...] = ()
+    peer_keys: tuple[ClusterPeerKey, ...] = field(default=(), compare=False)
+
+
+def _cluster_ref(policy: ClusterNetworkPolicy, direction: PolicyType, index: int, *,
+                 subject: Pod, nodes: Sequence[NodeInfo]) -> ClusterRuleRef:
+    rule = policy.rules(direction)[index]
+    action, all_peers = rule_action(rule)
+    if all_peers:
+        return ClusterRuleRef(policy.key, direction, index, rule, action, True, None)
+    keys = tuple(dict.fromkeys(ClusterPeerKey(ClusterPolicySubject(p.namespaces, p.pods))
+                               for p in rule.peers
+                               if p.namespaces is not None or p.pods is not None))
+    blocks = [ResolvedBlock(net) for p in rule.peers for net in networks_of(p)]
+    blocks += [ResolvedBlock(effective_network(ipaddress.ip_network(a))) for p in rule.peers
+               for a in sorted(node_addresses(p, nodes), key=lambda a: (a.version, a))]
+    domains = tuple(d for p in rule.peers for d in p.domain_names)
+    ports: tuple[PortRange, ...] | None = None
+    named: tuple[str, ...] = ()
+    if rule.ports is not None:
+        ports, named = resolve_cluster_ports([compile_cluster_port(p) for p in rule.ports],
+                                             direction, subject)
+    return ClusterRuleRef(policy.key, direction, index, rule, action, False, ports, named,
+                          domains, tuple(blocks), keys)
+
+
+Stack = tuple[ClusterRuleRef, ...]
+
+
 @dataclass(slots=True)
 class Touched:
     """What a batch of changes touched, for the dataplane to redo.
@@ -153,8 +230,11 @@ class NodeRules:
         self._local: set[str] = set()
         self._on_node: set[str] = set()  # every pod naming this node, host-network ones too
         self._rules: dict[str, dict[PolicyType, Rules]] = {}  # local pod -> direction -> rules
-        self._members: dict[PeerKey, set[str]] = {}  # peers in use -> pods they match
-        self._uses: dict[PeerKey, int] = {}
+        self._members: dict[AnyPeerKey, set[str]] = {}  # peers in use -> pods they match
+        self._uses: dict[AnyPeerKey, int] = {}
+        self.cluster_policies: dict[str, ClusterNetworkPolicy] = {}
+        # local pod -> (tier, direction) -> the cluster rules that apply to it
+        self._stacks: dict[str, dict[tuple[Tier, PolicyType], Stack]] = {}
         self._host_network: dict[IPAddress, set[str]] = {}  # address -> host-network pods
         self._own: dict[str, frozenset[IPAddress]] = {}  # local pod -> its node's addresses
 
@@ -167,6 +247,10 @@ class NodeRules:
 
     def rules(self, key: str, direction: PolicyType) -> Rules:
         return self._rules[key][direction]
+
+    def stack(self, key: str, tier: Tier, direction: PolicyType) -> Stack:
+        """The cluster rules of ``tier`` that apply to local pod ``key``, in tier order."""
+        return self._stacks[key][tier, direction]
 
     def addresses(self, key: str) -> tuple[IPAddress, ...]:
         """The pod's addresses that are its own (an address two pods claim is the later
@@ -181,11 +265,11 @@ class NodeRules:
         """The addresses of the node a local pod runs on (see ``engine.nodes``)."""
         return self._own.get(key, frozenset())
 
-    def peer_members(self) -> Iterator[tuple[PeerKey, frozenset[str]]]:
+    def peer_members(self) -> Iterator[tuple[AnyPeerKey, frozenset[str]]]:
         for key, members in self._members.items():
             yield key, frozenset(members)
 
-    def contains(self, ref: RuleRef, pod: str) -> bool:
+    def contains(self, ref: RuleRef | ClusterRuleRef, pod: str) -> bool:
         """Whether a selector peer of ``ref`` matches ``pod``."""
         return any(pod in self._members[k] for k in ref.peer_keys)
 
@@ -202,17 +286,34 @@ class NodeRules:
             peers = ResolvedPeers(False, pods, ref.blocks)
         return ResolvedRule(ref.policy, ref.index, peers, ref.ports, ref.named)
 
+    def resolved_cluster(self, ref: ClusterRuleRef, only: str | None = None
+                         ) -> ResolvedClusterRule:
+        """A cluster ``ref`` with its peers resolved (``only`` as for ``resolved``)."""
+        if ref.all_peers:
+            return ResolvedClusterRule(ref.policy, ref.index, ref.action, ResolvedPeers(True),
+                                       None)
+        if only is None:
+            pods = frozenset().union(*(self._members[k] for k in ref.peer_keys))
+        else:
+            pods = frozenset((only,)) if self.contains(ref, only) else frozenset()
+        return ResolvedClusterRule(ref.policy, ref.index, ref.action,
+                                   ResolvedPeers(False, pods, ref.blocks), ref.ports,
+                                   ref.named, ref.domains)
+
     def pod_rules(self, key: str, direction: PolicyType) -> PodRules:
         """What ``Engine.pod_rules`` answers for a pod of this node."""
         rules = self._rules[key][direction]
-        if rules is None:
-            return PodRules(key, False)
-        return PodRules(key, True, tuple(self.resolved(r) for r in rules))
+        admin = tuple(self.resolved_cluster(r) for r in self.stack(key, Tier.ADMIN, direction))
+        baseline = tuple(self.resolved_cluster(r)
+                         for r in self.stack(key, Tier.BASELINE, direction))
+        return PodRules(key, rules is not None, tuple(self.resolved(r) for r in rules or ()),
+                        admin, baseline)
 
     # --- changing --------------------------------------------------------------------------
 
     def load(self, pods: Iterable[Pod], namespaces: Iterable[Namespace],
-             policies: Iterable[NetworkPolicy], nodes: Iterable[Node]) -> Touched:
+             policies: Iterable[NetworkPolicy], nodes: Iterable[Node],
+             cluster_policies: Iterable[ClusterNetworkPolicy] = ()) -> Touched:
         """Replace everything (a first list, or a relist); every pod counts as touched."""
         before = set(self.pods) | set(self._local)
         self._reset()
@@ -223,6 +324,8 @@ class NodeRules:
             self._policies_in.setdefault(policy.namespace, set()).add(policy.key)
         for node in nodes:
             self.nodes[node.name] = node
+        for cluster_policy in cluster_policies:
+            self.cluster_policies[cluster_policy.key] = cluster_policy
         for pod in pods:
             self._store(pod.key, pod)
         for key in self._local:
@@ -269,8 +372,11 @@ class NodeRules:
         touched = Touched()
         if self._labels(name) == before:
             return touched
+        for pod_key in sorted(self._local):
+            if self.pods[pod_key].namespace == name and self.cluster_policies:
+                touched.subjects |= self._again(pod_key)
         for peer_key, members in self._members.items():
-            if peer_key.namespace_selector is None:
+            if peer_key.namespace is not None:
                 continue
             for key in self._in_namespace.get(name, ()):
                 hit = peer_key.selects(self.pods[key], self._labels(name))
@@ -292,18 +398,43 @@ class NodeRules:
         namespaces = {p.namespace for p in (old, policy) if p is not None}
         for pod_key in sorted(self._local):
             if self.pods[pod_key].namespace in namespaces:
-                before = self._rules[pod_key]
-                self._subject(pod_key)
-                if self._rules[pod_key] != before:
-                    touched.subjects.add(pod_key)
+                touched.subjects |= self._again(pod_key)
         return touched
 
-    def set_node(self, name: str, node: Node | None) -> Touched:
-        if node is None:
-            self.nodes.pop(name, None)
+    def set_cluster_policy(self, key: str, policy: ClusterNetworkPolicy | None) -> Touched:
+        """Add, change or remove a cluster-wide policy (``Kind/name``): any pod of this
+        node may be its subject, so every one has its tiers worked out again."""
+        if policy is None:
+            self.cluster_policies.pop(key, None)
         else:
+            self.cluster_policies[key] = policy
+        touched = Touched()
+        for pod_key in sorted(self._local):
+            touched.subjects |= self._again(pod_key)
+        return touched
+
+    def _again(self, pod_key: str) -> set[str]:
+        """Work out local pod ``pod_key``'s rules again; itself if they changed."""
+        before = (self._rules.get(pod_key), self._stacks.get(pod_key))
+        self._subject(pod_key)
+        return {pod_key} if (self._rules.get(pod_key), self._stacks.get(pod_key)) != before \
+            else set()
+
+    def set_node(self, name: str, node: Node | None) -> Touched:
+        """Add, change or remove a Node: this node's own addresses, and the addresses of
+        the cluster rules' ``nodes`` peers."""
+        old = self.nodes.pop(name, None)
+        if node is not None:
             self.nodes[name] = node
-        return Touched(node=self._own_addresses() if name == self.node else False)
+        touched = Touched(node=self._own_addresses() if name == self.node else False)
+        moved = (old is None) != (node is None) or (
+            old is not None and node is not None
+            and (old.metadata.labels, old.ips) != (node.metadata.labels, node.ips))
+        if moved and any(p.nodes is not None for c in self.cluster_policies.values()
+                         for r in (*c.ingress, *c.egress) for p in r.peers):
+            for pod_key in sorted(self._local):
+                touched.subjects |= self._again(pod_key)
+        return touched
 
     # --- keeping the indexes ----------------------------------------------------------------
 
@@ -371,6 +502,8 @@ class NodeRules:
         if old is not None:
             for rules in old.values():
                 self._release(rules)
+        for stack in self._stacks.pop(key, {}).values():
+            self._release(stack)
         if key not in self._local:
             return
         pod = self.pods[key]
@@ -391,8 +524,27 @@ class NodeRules:
             found[direction] = refs
             self._acquire(refs)
         self._rules[key] = found
+        self._stacks[key] = self._tiers(pod)
 
-    def _acquire(self, refs: Sequence[RuleRef]) -> None:
+    def _tiers(self, pod: Pod) -> dict[tuple[Tier, PolicyType], Stack]:
+        """The pod's stack in each tier and direction: the rules of the cluster policies
+        selecting it, in tier order (as ``engine.tiers`` orders them)."""
+        found: dict[tuple[Tier, PolicyType], Stack] = {}
+        policies = list(self.cluster_policies.values())
+        labels = self._labels(pod.namespace)
+        nodes: list[NodeInfo] = [(n.metadata.label_map, parse_addresses(n.ips))
+                                 for n in self.nodes.values()]
+        for tier in TIERS:
+            selecting = [policies[i] for i in ordered(policies, tier)
+                         if subject_selects(policies[i].subject, pod, labels)]
+            for direction in DIRECTIONS:
+                stack = tuple(_cluster_ref(p, direction, i, subject=pod, nodes=nodes)
+                              for p in selecting for i in range(len(p.rules(direction))))
+                found[tier, direction] = stack
+                self._acquire(stack)
+        return found
+
+    def _acquire(self, refs: Sequence[RuleRef | ClusterRuleRef]) -> None:
         for ref in refs:
             for peer_key in ref.peer_keys:
                 count = self._uses.get(peer_key, 0)
@@ -400,7 +552,7 @@ class NodeRules:
                 if not count:
                     self._members[peer_key] = self._scan(peer_key)
 
-    def _release(self, refs: Rules) -> None:
+    def _release(self, refs: Sequence[RuleRef | ClusterRuleRef] | None) -> None:
         for ref in refs or ():
             for peer_key in ref.peer_keys:
                 self._uses[peer_key] -= 1
@@ -408,7 +560,7 @@ class NodeRules:
                     del self._uses[peer_key]
                     del self._members[peer_key]
 
-    def _scan(self, peer_key: PeerKey) -> set[str]:
+    def _scan(self, peer_key: AnyPeerKey) -> set[str]:
         """Every pod ``peer_key`` matches (only the candidate namespaces are looked at)."""
         if peer_key.namespace is not None:
             namespaces: Iterable[str] = (peer_key.namespace,)
