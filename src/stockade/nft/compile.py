@@ -333,9 +333,12 @@ def _direction(
         chain_name = f"{word}_{number}"
         side = group.side
         if side.tiered:
-            g_sets, g_chains = _tiered_chains(direction, chain_name, group, members)
+            g_sets, g_chains = tiered_chains(direction, chain_name, side, group.members,
+                                             members)
         else:
-            g_sets, g_chains = _networkpolicy_chain(direction, chain_name, group, members)
+            g_sets, g_chains = _networkpolicy_chain(direction, chain_name, side, members,
+                                                    group_comment(group.members, (
+                                                        r.policy for r in side.rules)))
         sets += g_sets
         chains += g_chains
         for family in FAMILIES:
@@ -393,25 +396,25 @@ def vmap_rule(direction: PolicyType, family: int) -> str:
     return f"{_IP[family]} {subject} vmap @{_DIRECTIONS[direction]}_v{family}"
 
 
-def _networkpolicy_chain(direction: PolicyType, chain_name: str, group: _Group,
+def _networkpolicy_chain(direction: PolicyType, chain_name: str, side: PodRules,
                          members: Mapping[str, Member],
-                         comment: str = "") -> tuple[list[NftSet], list[Chain]]:
+                         comment: str) -> tuple[list[NftSet], list[Chain]]:
     """NetworkPolicy's stage: the union of the allow rules as one set, else drop."""
     sets: list[NftSet] = []
     families: list[int] = []
     for family in FAMILIES:
-        elements = _elements(group.side.rules, family, members)
+        elements = _elements(side.rules, family, members)
         if elements:
             sets.append(group_set(chain_name, family, elements))
             families.append(family)
-    comment = comment or group_comment(group.members, (r.policy for r in group.side.rules))
     return sets, [group_chain(chain_name, direction, families, comment)]
 
 
-def _tiered_chains(direction: PolicyType, chain_name: str, group: _Group,
-                   members: Mapping[str, Member]) -> tuple[list[NftSet], list[Chain]]:
-    """Admin tier, NetworkPolicy, Baseline tier, allow: one chain per stage present."""
-    side = group.side
+def tiered_chains(direction: PolicyType, chain_name: str, side: PodRules,
+                  subjects: Sequence[str], members: Mapping[str, Member]
+                  ) -> tuple[list[NftSet], list[Chain]]:
+    """Admin tier, NetworkPolicy, Baseline tier, allow: one chain per stage present, for
+    the pods ``subjects`` (named in comments) that ``side`` applies to."""
     allow = "return" if direction is PolicyType.EGRESS else "accept"
     # The Baseline tier only ever sees a side NetworkPolicy leaves unisolated.
     stages = [name for name, present in (("admin", bool(side.admin)),
@@ -422,14 +425,14 @@ def _tiered_chains(direction: PolicyType, chain_name: str, group: _Group,
              for i, stage in enumerate(stages)}
     sets: list[NftSet] = []
     chains: list[Chain] = []
-    who = f"{count(len(group.members), 'pod')} e.g. {group.members[0]}"
+    who = f"{count(len(subjects), 'pod')} e.g. {subjects[0]}" if subjects else "no pods"
     for i, stage in enumerate(stages):
         following = stages[i + 1:]
         after = f"goto {names[following[0]]}" if following else allow
         if stage == "np":
             policies = sorted({r.policy for r in side.rules})
             np_sets, np_chains = _networkpolicy_chain(
-                direction, names[stage], group, members,
+                direction, names[stage], side, members,
                 comment=f"{who}; NetworkPolicy: {', '.join(policies) or 'none (deny all)'}")
             sets += np_sets
             chains += np_chains

@@ -13,19 +13,26 @@ runs of addresses with equal ports (``Runs``) — so that a change costs what it
 - a policy change: the groups of the pods whose rules it changed, built anew;
 - the node's own addresses: the own-node pairs.
 
+A group that cluster-wide policies have a say in (an Admin or Baseline stack) is the
+compiler's tiered chains (``tiered_chains``); when a peer changes it is worked out again
+whole under the same names and the transaction carries the difference: the elements of its
+verdict maps and sets that changed, a chain rewritten only when a set comes or goes.
+
 ``update`` returns one ``Transaction``; ``table`` is the whole table as compiled now, for a
 first load or a repair (the same content a fresh ``NodeTable`` would build).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from stockade.engine.node_rules import DIRECTIONS, NodeRules, RuleRef, Touched
+from stockade.engine.node_rules import DIRECTIONS, NodeRules, RuleRef, Stack, Touched
+from stockade.engine.resolved import PodRules
 from stockade.model.netparse import IPAddress, IPNetwork
-from stockade.model.types import PolicyType, Protocol
+from stockade.model.types import PolicyType, Protocol, Tier
 from stockade.nft.compile import (
     FAMILIES,
     Member,
@@ -41,6 +48,7 @@ from stockade.nft.compile import (
     own_node_set,
     point_ports,
     strip_elements,
+    tiered_chains,
     vmap_element,
     vmap_rule,
     vmap_set,
@@ -54,17 +62,27 @@ from stockade.nft.transaction import Transaction
 _WORD = {PolicyType.EGRESS: "egress", PolicyType.INGRESS: "ingress"}
 _ADDR = {4: "ipv4_addr", 6: "ipv6_addr"}
 _IP = {4: "ip", 6: "ip6"}
-GroupKey = tuple[PolicyType, tuple[RuleRef, ...]]
+# direction, NetworkPolicy rules (None: not isolated), Admin stack, Baseline stack
+GroupKey = tuple[PolicyType, tuple[RuleRef, ...] | None, Stack, Stack]
 
 
 @dataclass(slots=True)
 class _Group:
     name: str
     direction: PolicyType
-    refs: tuple[RuleRef, ...]
+    refs: tuple[RuleRef, ...] | None
+    admin: Stack = ()
+    baseline: Stack = ()
     members: set[str] = field(default_factory=set)
     runs: dict[int, dict[Protocol, Runs[Ports]]] = field(default_factory=dict)
     count: int = 0  # elements in its sets
+    # a tiered group's sets and chains, as loaded
+    tier_sets: dict[str, NftSet] = field(default_factory=dict)
+    tier_chains: dict[str, Chain] = field(default_factory=dict)
+
+    @property
+    def tiered(self) -> bool:
+        return bool(self.admin or self.baseline)
 
     def families(self) -> list[int]:
         return [f for f in FAMILIES if any(len(r) for r in self.runs.get(f, {}).values())]
@@ -147,17 +165,24 @@ class NodeTable:
         for direction in (PolicyType.EGRESS, PolicyType.INGRESS):
             groups = [g for g in self._groups.values() if g.direction is direction]
             for group in groups:
+                if group.tiered:
+                    sets += group.tier_sets.values()
+                    chains += group.tier_chains.values()
+                    continue
                 sets += [group_set(group.name, f, group.elements(f)) for f in group.families()]
+                chains.append(group.chain(self._comment(group)))
             for family in FAMILIES:
                 sets += [s for s in (self._vmap_set(direction, family),) if s is not None]
-            chains += [g.chain(self._comment(g)) for g in groups]
         return Table(self.name, "inet", tuple(sets), tuple(chains))
 
     def sizes(self) -> Sizes:
         """Kept count by count: no need to print the table."""
         groups = self._groups.values()
-        rules = len(self._forward.rules) + sum(len(g.families()) + 1 for g in groups)
+        rules = len(self._forward.rules) + sum(len(g.families()) + 1 for g in groups
+                                               if not g.tiered)
+        rules += sum(len(c.rules) for g in groups for c in g.tier_chains.values())
         elements = sum(g.count for g in groups)
+        elements += sum(len(s.elements) for g in groups for s in g.tier_sets.values())
         elements += sum(len(v) for d in self._vmap.values() for v in d.values())
         elements += sum(len(v) for v in self._own.values())
         elements += sum(len(v) for v in self._known.values()) + len(self.hold)
@@ -192,7 +217,12 @@ class NodeTable:
                 if member is not None:
                     points.update(member.ips)
         for group_key, group in list(self._groups.items()):
-            if group_key not in fresh:
+            if group_key in fresh:
+                continue
+            if group.tiered:
+                if points:
+                    self._retier(rules, group, tx)
+            else:
                 self._points(rules, group, points, tx)
         # Also when only a peer changed: a node address that becomes a pod's is the pod's.
         self._own_node(rules, tx)
@@ -219,7 +249,11 @@ class NodeTable:
         for direction in DIRECTIONS:
             old_key = old_of.get(direction)
             refs = rules.rules(key, direction) if local else None
-            new_key: GroupKey | None = None if refs is None else (direction, refs)
+            admin = rules.stack(key, Tier.ADMIN, direction) if local else ()
+            baseline = rules.stack(key, Tier.BASELINE, direction) if local else ()
+            new_key: GroupKey | None = None
+            if refs is not None or admin or baseline:
+                new_key = (direction, refs, admin, baseline)
             if local:
                 self._of[key][direction] = new_key
             if old_key == new_key and _same(before, member):
@@ -233,17 +267,28 @@ class NodeTable:
             if new_key is None:
                 continue
             if new_key not in self._groups:
-                self._groups[new_key] = self._build(rules, direction, refs or (), tx)
+                self._groups[new_key] = self._build(rules, new_key, key, tx)
                 made.add(new_key)
             group = self._groups[new_key]
             group.members.add(key)
             self._map(direction, key, member, group.name)
         return made
 
-    def _build(self, rules: NodeRules, direction: PolicyType, refs: tuple[RuleRef, ...],
+    def _build(self, rules: NodeRules, group_key: GroupKey, first: str,
                tx: Transaction | None) -> _Group:
-        group = _Group(f"{_WORD[direction]}_{next(self._numbers)}", direction, refs)
-        resolved = [rules.resolved(r) for r in refs]
+        """The group ``group_key`` calls for, made for its ``first`` pod."""
+        direction, refs, admin, baseline = group_key
+        group = _Group(f"{_WORD[direction]}_{next(self._numbers)}", direction, refs, admin,
+                       baseline)
+        if group.tiered:
+            group.tier_sets, group.tier_chains = self._tiers(rules, group, first)
+            if tx is not None:
+                for nft_set in group.tier_sets.values():
+                    tx.add_set(nft_set)
+                for chain in group.tier_chains.values():
+                    tx.add_chain(chain)
+            return group
+        resolved = [rules.resolved(r) for r in refs or ()]
         for family in FAMILIES:
             strips = group_strips(resolved, family, self._members)
             group.runs[family] = {p: Runs(found) for p, found in strips.items()}
@@ -257,6 +302,12 @@ class NodeTable:
     def _drop(self, group_key: GroupKey, tx: Transaction | None) -> None:
         group = self._groups.pop(group_key)
         if tx is None:
+            return
+        if group.tiered:
+            for name in group.tier_chains:
+                tx.delete_chain(name)
+            for nft_set in group.tier_sets.values():
+                tx.delete_set(nft_set)
             return
         tx.delete_chain(group.name)
         for family in group.families():
@@ -315,7 +366,50 @@ class NodeTable:
     @staticmethod
     def _comment(group: _Group) -> str:
         return group_comment(sorted(group.members) or ["(none)"],
-                             (r.policy for r in group.refs))
+                             (r.policy for r in group.refs or ()))
+
+    # --- tiered groups ----------------------------------------------------------------------
+
+    def _tiers(self, rules: NodeRules, group: _Group, first: str = ""
+               ) -> tuple[dict[str, NftSet], dict[str, Chain]]:
+        """A tiered group's sets and chains as the compiler makes them now."""
+        side = PodRules(first, group.refs is not None,
+                        tuple(rules.resolved(r) for r in group.refs or ()),
+                        tuple(rules.resolved_cluster(r) for r in group.admin),
+                        tuple(rules.resolved_cluster(r) for r in group.baseline))
+        subjects = sorted(group.members) or [first]
+        sets, chains = tiered_chains(group.direction, group.name, side, subjects,
+                                     self._members)
+        return {s.name: s for s in sets}, {c.name: c for c in chains}
+
+    def _retier(self, rules: NodeRules, group: _Group, tx: Transaction) -> None:
+        """Work a tiered group out again; load what differs."""
+        sets, chains = self._tiers(rules, group)
+        old_sets = group.tier_sets
+        for name, nft_set in sets.items():
+            old = old_sets.get(name)
+            if old is None:
+                tx.add_set(nft_set)
+                continue
+            if old.elements == nft_set.elements:
+                continue
+            before, after = set(old.elements), set(nft_set.elements)
+            gone = [e for e in old.elements if e not in after]
+            added = [e for e in nft_set.elements if e not in before]
+            if gone:
+                tx.delete_elements(name, gone, old)
+            if added:
+                tx.add_elements(name, added)
+        for name, nft_set in old_sets.items():
+            if name not in sets:
+                tx.delete_set(nft_set)
+        for name, chain in chains.items():
+            if group.tier_chains[name].rules != chain.rules:
+                tx.rewrite_chain(chain)
+        # comments say which pods: kept as loaded, the chains' rules as they are now
+        group.tier_chains = {n: dataclasses.replace(group.tier_chains[n], rules=c.rules)
+                             for n, c in chains.items()}
+        group.tier_sets = sets
 
     # --- point updates ----------------------------------------------------------------------
 
@@ -329,7 +423,7 @@ class NodeTable:
             owner = rules.owner(address)
             member = self._members.get(owner) if owner is not None else None
             members = {owner: member} if owner is not None and member is not None else {}
-            resolved = [rules.resolved(r, only=owner or "") for r in group.refs]
+            resolved = [rules.resolved(r, only=owner or "") for r in group.refs or ()]
             value = int(address)
             ports = point_ports(resolved, family, members, value)
             runs = group.runs.setdefault(family, {})
@@ -372,10 +466,10 @@ class NodeTable:
                 continue
             node = [a for a in sorted(rules.own_addresses(key), key=lambda a: (a.version, a))
                     if rules.owner(a) is None]
-            isolated = {d: rules.rules(key, d) is not None for d in DIRECTIONS}
+            restricted = {d: self._of.get(key, {}).get(d) is not None for d in DIRECTIONS}
             for family, pair in own_node_pairs(member, node,
-                                               egress=isolated[PolicyType.EGRESS],
-                                               ingress=isolated[PolicyType.INGRESS]):
+                                               egress=restricted[PolicyType.EGRESS],
+                                               ingress=restricted[PolicyType.INGRESS]):
                 pairs[family].add(pair)
         for family in FAMILIES:
             self._diff_set(self._own[family], pairs[family],

@@ -4,8 +4,8 @@
 no packet sees a state in between. Commands are kept in the order the kernel needs them —
 new sets and chains first, element deletions before additions (interval sets refuse
 overlapping elements), chains rewritten once everything they name exists, and what is no
-longer needed removed last, each after what refers to it (verdict maps jump to chains,
-chains name sets). Pure.
+longer needed removed last, each after what refers to it (chains going are emptied first,
+then verdict maps, which jump to chains, then chains, then the sets they named). Pure.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class Transaction:
     _add_elements: list[str] = field(default_factory=list)
     _chains: list[str] = field(default_factory=list)
     _forward: list[str] = field(default_factory=list)
+    _flush: list[str] = field(default_factory=list)  # chains about to go: their rules name maps
     _remove_maps: list[str] = field(default_factory=list)  # they jump to chains
     _remove_chains: list[str] = field(default_factory=list)  # they name sets
     _remove_sets: list[str] = field(default_factory=list)
@@ -55,7 +56,7 @@ class Transaction:
 
     def __bool__(self) -> bool:
         return bool(self.replace or self._create or self._delete_elements or self._add_elements
-                    or self._chains or self._forward or self._remove_maps
+                    or self._chains or self._forward or self._flush or self._remove_maps
                     or self._remove_chains or self._remove_sets)
 
     @property
@@ -102,11 +103,15 @@ class Transaction:
             self._chains += lines
 
     def delete_chain(self, name: str) -> None:
+        """Remove a regular chain: its rules first (a tier's chain names a verdict map that
+        jumps to a chain that goes too), then, after the maps, the chain."""
+        self._flush.append(f"flush chain {self._where} {name}")
         self._remove_chains.append(f"delete chain {self._where} {name}")
 
     def render(self) -> str:
         if self.replace:
             return self.replace
         lines = [*self._create, *self._delete_elements, *self._add_elements, *self._chains,
-                 *self._forward, *self._remove_maps, *self._remove_chains, *self._remove_sets]
+                 *self._forward, *self._flush, *self._remove_maps, *self._remove_chains,
+                 *self._remove_sets]
         return "\n".join(lines) + ("\n" if lines else "")
