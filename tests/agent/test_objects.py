@@ -63,3 +63,30 @@ def test_an_object_validation_refuses_is_enforced_and_reported() -> None:
     assert problems and "NetworkPolicy x/p" in problems[0]
     assert objects.rules.pod_rules("x/a", PolicyType.INGRESS).isolated
     assert objects.take_problems() == []
+
+
+ANP = {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+       "metadata": {"name": "deny-x"},
+       "spec": {"priority": 10, "subject": {"namespaces": {}},
+                "ingress": [{"name": "none", "action": "Deny",
+                             "from": [{"namespaces": {}}]}]}}
+
+
+def test_cluster_wide_policies_are_followed_and_a_broken_one_reported() -> None:
+    rules = NodeRules("n1")
+    objects = Objects(rules)
+    objects.load({"Pod": [_pod("web", "10.0.0.1")], "AdminNetworkPolicy": [_raw(ANP)]})
+    assert [r.policy for r in rules.pod_rules("x/web", PolicyType.INGRESS).admin] == [
+        "AdminNetworkPolicy/deny-x"]
+    # Changed to a priority no Admin policy may have: not valid, so not enforced, and said.
+    broken = {**ANP, "spec": {**ANP["spec"], "priority": 1001}}
+    touched = objects.changed("AdminNetworkPolicy", "MODIFIED", _raw(broken, "2"))
+    assert touched.subjects == {"x/web"}
+    assert rules.pod_rules("x/web", PolicyType.INGRESS).admin == ()
+    problems = objects.take_problems()
+    assert any("AdminNetworkPolicy deny-x" in p and "priority" in p for p in problems)
+    assert any("not enforced" in p for p in problems)
+    objects.changed("AdminNetworkPolicy", "MODIFIED", _raw(ANP, "3"))
+    assert rules.pod_rules("x/web", PolicyType.INGRESS).admin
+    objects.changed("AdminNetworkPolicy", "DELETED", _raw(ANP, "4"))
+    assert rules.pod_rules("x/web", PolicyType.INGRESS).admin == ()

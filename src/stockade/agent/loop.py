@@ -17,6 +17,10 @@ Decided behaviour (the README's "agent" section says the same):
   counted in ``stockade_agent_resync_repairs_total``.
 - On SIGTERM the table stays (policies stay enforced while the agent is upgraded), unless
   the agent was started with ``--remove-on-exit``.
+- Cluster-wide policies are CRDs a cluster may not have: a kind the API does not serve
+  (404) counts as listed and empty, is looked for again every few minutes, and neither
+  keeps the agent unready nor counts as the API being unreachable. Every Node is watched
+  (a cluster policy's ``nodes`` peer matches the addresses of the Nodes it selects).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from stockade.agent import bridge
 from stockade.agent.health import Health, serve
 from stockade.agent.log import Log
 from stockade.agent.metrics import Metrics
-from stockade.agent.objects import KINDS, Objects, key_of
+from stockade.agent.objects import CLUSTER_KINDS, KINDS, Objects, key_of
 from stockade.engine.node_rules import NodeRules, Touched
 from stockade.errors import CommandFailed, EnvironmentProblem
 from stockade.model.build import RawObject
@@ -57,7 +61,8 @@ from stockade.sources.watch import (
 )
 
 KIND_OF = {k.kind: k for k in (cluster_kinds.NAMESPACE, cluster_kinds.NODE,
-                               *cluster_kinds.NAMESPACED) if k.kind in KINDS}
+                               *cluster_kinds.NAMESPACED, *cluster_kinds.CLUSTER_POLICIES)
+           if k.kind in KINDS}
 RETRY_SECONDS = 5.0  # a failed whole-table load is tried again this soon
 SILENCE_SECONDS = 60.0  # past the server's own end of a watch: the connection is dead
 BATCH_LIMIT = 5000  # events taken into one transaction at most
@@ -118,8 +123,7 @@ class Agent:
             self._server = serve(self.options.metrics_address, self.health,
                                  self.metrics.registry)
         for kind in KINDS:
-            fields = {"metadata.name": self.options.node} if kind == "Node" else None
-            watcher = Watcher(self.config, KIND_OF[kind], self.events.put, fields=fields,
+            watcher = Watcher(self.config, KIND_OF[kind], self.events.put,
                               watch_seconds=self.options.watch_seconds)
             self.watchers.append(watcher)
             threading.Thread(target=watcher.run, name=f"watch-{kind}", daemon=True).start()
@@ -265,6 +269,7 @@ class Agent:
         sizes = self.table.sizes()
         self.log.info("first sync loaded", pods=len(self.rules.pods),
                       local_pods=len(self.rules.local), policies=len(self.rules.policies),
+                      cluster_policies=len(self.rules.cluster_policies),
                       rules=sizes.rules, elements=sizes.elements, groups=sizes.groups,
                       compile_seconds=round(compiled, 4),
                       seconds=round(done - started, 4))
@@ -344,6 +349,16 @@ class Agent:
     def _trouble(self, event: Trouble) -> None:
         kind = event.kind.kind
         self.metrics.watch_restarts.labels(kind).inc()
+        if kind in CLUSTER_KINDS and event.code == 404:
+            # The CRD is not installed: no such policies. Looked for again later.
+            if kind not in self.listed:
+                self.log.warning("the API does not serve this kind (its CRD is not "
+                                 "installed): enforcing without it", kind=kind,
+                                 retry_in=round(event.retry_in, 2))
+                self.listed.add(kind)
+                self.pending.setdefault(kind, {})
+            self._readiness()
+            return
         known = self.troubles.get(kind)
         if known is None or known.message != event.message:
             self.troubles[kind] = _Trouble(time.monotonic(), event.message, event.code)
@@ -354,9 +369,10 @@ class Agent:
         else:
             known.count += 1
         if kind == "Node" and event.code == 403 and kind not in self.listed:
-            # Nodes only add the node's own addresses: go on without them, as the reader does.
-            self.log.warning("cannot read this node's Node object; its addresses are then "
-                             "only those its pods report", node=self.options.node)
+            # Nodes only add addresses: go on without them, as the reader does.
+            self.log.warning("cannot read Nodes: this node's addresses are then only those "
+                             "its pods report, and cluster policies' nodes peers match no "
+                             "address", node=self.options.node)
             self.listed.add(kind)
             self.pending.setdefault(kind, {})
         if not event.gone:

@@ -6,7 +6,10 @@ and the live reader decode them; one that stockade's validation objects to is st
 enforced as the API server stored it (and logged), since dropping a policy would open
 what it closes. A pod whose phase is Succeeded or Failed has released its address (the
 next pod may get it) and counts as gone, as in every analysis (``build_cluster``) and as
-kube-network-policies and Calico treat it.
+kube-network-policies and Calico treat it. Cluster-wide policies (ClusterNetworkPolicy,
+AdminNetworkPolicy, BaselineAdminNetworkPolicy) are checked as their CRDs' schema and rules
+check them; one that fails (which the API server would not have stored) cannot be decoded,
+so it is logged and left out.
 Pure: values in, changes out.
 """
 
@@ -18,9 +21,12 @@ from typing import Any
 
 from stockade.engine.node_rules import NodeRules, Touched
 from stockade.model.build import TERMINAL_PHASES, RawObject, decode_object
-from stockade.model.types import Namespace, NetworkPolicy, Node, Pod
+from stockade.model.cluster_policies import check_cluster_policy
+from stockade.model.types import ClusterNetworkPolicy, Namespace, NetworkPolicy, Node, Pod
+from stockade.sources.cluster_kinds import CLUSTER_POLICIES
 
-KINDS = ("Namespace", "Node", "Pod", "NetworkPolicy")
+CLUSTER_KINDS = tuple(k.kind for k in CLUSTER_POLICIES)
+KINDS = ("Namespace", "Node", "Pod", "NetworkPolicy", *CLUSTER_KINDS)
 
 
 def key_of(raw: RawObject) -> str:
@@ -37,13 +43,20 @@ def _version(raw: RawObject) -> str:
 
 @dataclass(slots=True)
 class Decoded:
-    obj: Namespace | Node | Pod | NetworkPolicy | None  # None: as good as deleted
+    # None: as good as deleted
+    obj: Namespace | Node | Pod | NetworkPolicy | ClusterNetworkPolicy | None
     problems: list[str] = field(default_factory=list)  # what validation found, worded
 
 
 def decode(raw: RawObject) -> Decoded:
-    obj, errors = decode_object(raw)
     key = key_of(raw)
+    if raw.kind in CLUSTER_KINDS:
+        checked = check_cluster_policy(raw.data, raw.origin)
+        problems = [f"{raw.kind} {key}: {e}" for e in checked.errors]
+        if checked.policy is None:
+            problems.append(f"{raw.kind} {key}: not enforced (it cannot be read as valid)")
+        return Decoded(checked.policy, problems)
+    obj, errors = decode_object(raw)
     problems = [f"{raw.kind} {key}: {e}" for e in errors]
     if isinstance(obj, Pod):
         phase = (raw.data.get("status") or {}).get("phase")
@@ -85,7 +98,8 @@ class Objects:
                 if obj is not None:
                     objects[kind].append(obj)
         return self.rules.load(objects["Pod"], objects["Namespace"], objects["NetworkPolicy"],
-                               objects["Node"])
+                               objects["Node"],
+                               [p for k in CLUSTER_KINDS for p in objects[k]])
 
     def relisted(self, kind: str, objects: Iterable[RawObject]) -> Touched:
         """A list after the first: the differences from what was known, as changes."""
@@ -116,4 +130,6 @@ class Objects:
             return self.rules.set_policy(key, obj)
         if kind == "Namespace":
             return self.rules.set_namespace(key, obj)
+        if kind in CLUSTER_KINDS:
+            return self.rules.set_cluster_policy(f"{kind}/{key}", obj)
         return self.rules.set_node(key, obj)

@@ -36,18 +36,20 @@ from stockade.lab.plan import LabNode
 from stockade.lab.state import private_dir, write_private
 from stockade.lab.system import in_netns, processes_running
 from stockade.sources.cluster_config import load_cluster_config
+from stockade.sources.cluster_kinds import CLUSTER_POLICIES
 
 METRICS_PORT = 9753  # each agent's, on its node's loopback
 READY_SECONDS = 60.0
 CONVERGE_SECONDS = 60.0
 AGENT_USER = "system:serviceaccount:stockade-system:stockade-agent"
 # Kinds in the order they are created (a pod's namespace and node first, policies last).
-ORDER = ("Node", "Namespace", "Pod", "NetworkPolicy")
+ORDER = ("Node", "Namespace", "Pod", "NetworkPolicy", *(k.kind for k in CLUSTER_POLICIES))
 _KINDS = {
     "Namespace": ("", "v1", "namespaces", False),
     "Node": ("", "v1", "nodes", False),
     "Pod": ("", "v1", "pods", True),
     "NetworkPolicy": ("networking.k8s.io", "v1", "networkpolicies", True),
+    **{k.kind: (k.group, k.version, k.plural, False) for k in CLUSTER_POLICIES},
 }
 _VERBS = ["get", "list", "global_list", "post", "put", "delete"]
 

@@ -1,5 +1,6 @@
-"""What an agent lab puts in its API server double: the lab's Nodes, the input's Namespaces
-and NetworkPolicies as written, and the pods as the lab runs them (their node, their
+"""What an agent lab puts in its API server double: the lab's Nodes (with the labels of the
+input's Nodes of the same name), the input's Namespaces, NetworkPolicies and cluster-wide
+policies as written, and the pods as the lab runs them (their node, their
 address, their node's address, Running), in the API's shape. Pure.
 
 Pods are written from the lab's model of them (the lab chose their node and address); a
@@ -13,6 +14,7 @@ from typing import Any
 
 from stockade.lab.plan import LabNode
 from stockade.model.build import RawObject
+from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
 from stockade.model.types import Namespace, Pod
 
 Manifest = dict[str, Any]
@@ -25,8 +27,10 @@ def ident(manifest: Mapping[str, Any]) -> Ident:
             str(meta.get("name") or ""))
 
 
-def node_manifest(node: LabNode) -> Manifest:
-    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node.name},
+def node_manifest(node: LabNode, labels: Mapping[str, str] | None = None) -> Manifest:
+    """A lab node as a Node object (``labels``: those of the input's Node of that name)."""
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": node.name, "labels": dict(labels or {})},
             "spec": {"podCIDR": node.pod_cidr, "podCIDRs": [node.pod_cidr]},
             "status": {"addresses": [{"type": "InternalIP", "address": ip}
                                      for ip in node.ips] + [
@@ -71,14 +75,20 @@ def pod_manifest(pod: Pod, node: LabNode | None) -> Manifest:
 
 
 def policy_manifests(raws: Iterable[RawObject]) -> list[Manifest]:
-    """The input's NetworkPolicies as written, in the namespace kubectl would put them."""
+    """The input's NetworkPolicies as written, in the namespace kubectl would put them, and
+    its cluster-wide policies (cluster-scoped) as written."""
     out = []
     for raw in raws:
-        if raw.kind != "NetworkPolicy" or raw.api_version != "networking.k8s.io/v1":
+        cluster = raw.api_version in CLUSTER_POLICY_KINDS.get(raw.kind, ())
+        if not cluster and (raw.kind != "NetworkPolicy"
+                            or raw.api_version != "networking.k8s.io/v1"):
             continue
         data = dict(raw.data)
         meta = dict(data.get("metadata") or {})
-        meta.setdefault("namespace", "default")
+        if cluster:
+            meta.pop("namespace", None)
+        else:
+            meta.setdefault("namespace", "default")
         meta.pop("resourceVersion", None)
         data["metadata"] = meta
         out.append(data)

@@ -4,11 +4,12 @@ it. It is a test double, not an API server: it keeps objects in memory, validate
 and knows no RBAC beyond deny rules.
 
 Over HTTPS (a CA and a serving certificate made at start, a bearer token per user) it
-serves, for Namespaces, Nodes, Pods and NetworkPolicies: lists (``limit``/``continue``
-pages, the list's ``resourceVersion``), watches (events after a ``resourceVersion``,
-``BOOKMARK`` events when asked with ``allowWatchBookmarks``, the stream ended after
-``timeoutSeconds``, ``ERROR`` with a ``410 Expired`` Status for a version older than the
-history it keeps), a ``metadata.name`` field selector, get, create, replace and delete
+serves, for Namespaces, Nodes, Pods, NetworkPolicies and the cluster-wide policies
+(ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy): lists
+(``limit``/``continue`` pages, the list's ``resourceVersion``), watches (events after a
+``resourceVersion``, ``BOOKMARK`` events when asked with ``allowWatchBookmarks``, the stream
+ended after ``timeoutSeconds``, ``ERROR`` with a ``410 Expired`` Status for a version older
+than the history it keeps), a ``metadata.name`` field selector, get, create, replace and delete
 with ``resourceVersion`` conflicts; every error is a ``Status`` object worded as the real
 server words it. Every change gets the next resourceVersion, as etcd's revision.
 
@@ -51,6 +52,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from stockade.lab.system import in_netns
+from stockade.sources.cluster_kinds import CLUSTER_POLICIES
 
 HISTORY = 10000  # events kept for watches to resume from
 BOOKMARK_SECONDS = 1.0  # the real server sends one about every minute; the lab wants more
@@ -62,6 +64,7 @@ SERVED: dict[tuple[str, str, str], tuple[str, bool]] = {
     ("", "v1", "nodes"): ("Node", False),
     ("", "v1", "pods"): ("Pod", True),
     ("networking.k8s.io", "v1", "networkpolicies"): ("NetworkPolicy", True),
+    **{(k.group, k.version, k.plural): (k.kind, False) for k in CLUSTER_POLICIES},
 }
 PLURALS = {kind: plural for (_, _, plural), (kind, _) in SERVED.items()}
 API_VERSIONS = {kind: (f"{g}/{v}" if g else v) for (g, v, _), (kind, _) in SERVED.items()}
@@ -392,7 +395,8 @@ class _Handler(BaseHTTPRequestHandler):
             if len(rest) > 2:
                 plural = ""
         served = SERVED.get((group, version, plural))
-        if served is None or (namespace and not served[1]):
+        if served is None or (namespace and not served[1]) \
+                or served[0] in self.server.double.not_served:
             self._send(404, status(404, "NotFound", "the server could not find the "
                                    "requested resource", {}))
             return None
@@ -641,6 +645,7 @@ class ApiServerDouble:
     paused: bool = False
     stalled: bool = False  # open watches stay open and say nothing (a dead link's view)
     seen: list[Seen] = field(default_factory=list)
+    not_served: frozenset[str] = frozenset()  # kinds answered 404, as a CRD not installed
 
     def __post_init__(self) -> None:
         self.tls = self.credentials.context()

@@ -125,7 +125,8 @@ def _state_of(plan: LabPlan, pod_cidr: str, run_commands: bool, agent: bool = Fa
 
 def _with_nodes(plan: LabPlan) -> LabPlan:
     """An agent lab's cluster as its API holds it: each pod's hostIPs are its node's, and
-    the lab's Nodes are objects with those addresses (what the agents read)."""
+    the lab's Nodes are objects with those addresses (what the agents read) and the labels
+    of the cluster's Nodes of the same names."""
     by_name = {n.name: n for n in plan.nodes}
     pods = []
     for pod in plan.cluster.pods:
@@ -134,7 +135,9 @@ def _with_nodes(plan: LabPlan) -> LabPlan:
             pods.append(dataclasses.replace(pod, host_ips=node.ips))
         else:
             pods.append(pod)
-    nodes = tuple(Node(ObjectMeta(n.name), tuple(NodeAddress("InternalIP", ip) for ip in n.ips),
+    labels = {n.name: n.metadata.labels for n in plan.cluster.nodes}
+    nodes = tuple(Node(ObjectMeta(n.name, labels=labels.get(n.name, ())),
+                       tuple(NodeAddress("InternalIP", ip) for ip in n.ips),
                        Origin("<lab>"), pod_cidrs=(n.pod_cidr,)) for n in plan.nodes)
     cluster = dataclasses.replace(plan.cluster, pods=tuple(pods), nodes=nodes)
     return dataclasses.replace(plan, cluster=cluster)
@@ -143,12 +146,15 @@ def _with_nodes(plan: LabPlan) -> LabPlan:
 def _manifests(plan: LabPlan, raws: Sequence[RawObject]) -> list[Manifest]:
     """Every object an agent lab's API holds."""
     by_name = {n.name: n for n in plan.nodes}
-    out = [node_manifest(n) for n in plan.nodes]
+    labels = {n.name: n.metadata.label_map for n in plan.cluster.nodes}
+    out = [node_manifest(n, labels.get(n.name)) for n in plan.nodes]
     out += [namespace_manifest(ns) for ns in plan.cluster.namespaces]
     out += [pod_manifest(p, by_name.get(p.spec.node_name)) for p in plan.cluster.pods]
     valid = {p.key for p in plan.cluster.policies}
+    valid |= {p.key for p in plan.cluster.cluster_policies}
     out += [m for m in policy_manifests(raws)
-            if f"{m['metadata']['namespace']}/{m['metadata'].get('name')}" in valid]
+            if f"{m['metadata'].get('namespace', '')}/{m['metadata'].get('name')}" in valid
+            or f"{m['kind']}/{m['metadata'].get('name')}" in valid]
     return out
 
 
@@ -297,9 +303,9 @@ def _pods_given(raws: Sequence[RawObject]) -> bool:
 def apply_through_api(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False,
                       report: Callable[[BuildResult], None] | None = None) -> Applied:
     """Change an agent lab through its API, as kubectl would: the input's NetworkPolicies
-    replace the lab's; its Namespaces are created or updated; when it has Pods or
-    workloads, they replace the lab's pods (new ones come up, gone ones go down, a
-    workload runs ``replicas`` pods). Then wait until every agent has loaded it all."""
+    and cluster-wide policies replace the lab's; its Namespaces are created or updated; when
+    it has Pods or workloads, they replace the lab's pods (new ones come up, gone ones go
+    down, a workload runs ``replicas`` pods). Then wait until every agent has loaded it all."""
     lab = lab_state.load(name)
     names = LabNames(name)
     old = lab_state.load_cluster(name)
@@ -323,7 +329,8 @@ def apply_through_api(name: str, raws: Sequence[RawObject], *, skip_invalid: boo
     else:
         pods = list(old.pods)
     cluster = dataclasses.replace(old, namespaces=tuple(namespaces.values()),
-                                  policies=new.policies, pods=tuple(pods))
+                                  policies=new.policies,
+                                  cluster_policies=new.cluster_policies, pods=tuple(pods))
     indexes = {p.key: int(p.netns.rsplit("-p", 1)[1]) for p in lab.pods}
     fixed = {k: tuple(v) for k, v in lab.allocated.items()}
     plan = _with_nodes(make_plan(cluster, names, pod_cidr=lab.pod_cidr, fixed=fixed,
@@ -346,7 +353,8 @@ def apply_through_api(name: str, raws: Sequence[RawObject], *, skip_invalid: boo
             directory.mkdir(parents=True, exist_ok=True)
             write_hosts_file(directory / "hosts", lab_pod.hosts)
         changes = agents.LabApi(names).sync(_manifests(plan, raws),
-                                            ("Namespace", "Pod", "NetworkPolicy"))
+                                            ("Namespace", "Pod", "NetworkPolicy",
+                                             *CLUSTER_POLICY_KINDS))
         written = time.monotonic()
         state = _state_of(plan, lab.pod_cidr, lab.run_commands, True, tuple(lab.agent_args))
         for mine, theirs in zip(state.nodes, lab.nodes, strict=True):

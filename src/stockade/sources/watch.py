@@ -5,8 +5,10 @@ and keep the list's ``resourceVersion``; watch from it, asking for bookmarks
 (``allowWatchBookmarks``), every event and bookmark moving the resume point on; when the
 server ends a watch (``timeoutSeconds``) lightkube watches again from that point; when the
 point is gone (``410 Gone``: compacted away) list again; on any other failure wait, longer
-each time (exponential backoff with jitter, capped), and resume. A list is delivered whole
-(``Listed``), so the consumer can drop what disappeared while nobody was watching.
+each time (exponential backoff with jitter, capped), and resume; a kind the server does
+not serve (404: a CRD not installed) is looked for again only every few minutes. A list is
+delivered whole (``Listed``), so the consumer can drop what disappeared while nobody was
+watching.
 Objects arrive in manifest shape (``cluster_clean``), as the live reader gives them.
 
 lightkube's ``Client.watch`` cannot ask for bookmarks, so the request is prepared with
@@ -40,6 +42,7 @@ from stockade.sources.cluster_kinds import ResourceKind
 CHUNK_SIZE = 500
 WATCH_SECONDS = 300  # the server ends each watch after this long (client-go: 5-10 min)
 FIRST_DELAY, MAX_DELAY = 0.5, 30.0  # backoff between failed attempts
+NOT_SERVED_DELAY = 300.0  # a kind the server does not serve (404): an uninstalled CRD
 CONNECT_TIMEOUT = 10.0
 _ALL = "*"
 _VERBS = ["get", "list", "global_list", "watch", "global_watch"]
@@ -135,7 +138,8 @@ class Watcher:
     def __init__(self, config: ClusterConfig, kind: ResourceKind, sink: Sink, *,
                  fields: Mapping[str, str] | None = None, watch_seconds: int = WATCH_SECONDS,
                  backoff: Backoff | None = None, stop: threading.Event | None = None,
-                 chunk_size: int = CHUNK_SIZE) -> None:
+                 chunk_size: int = CHUNK_SIZE,
+                 not_served_delay: float = NOT_SERVED_DELAY) -> None:
         self.config = config
         self.kind = kind
         self.sink = sink
@@ -144,6 +148,7 @@ class Watcher:
         self.backoff = backoff or Backoff()
         self.stop = stop or threading.Event()
         self.chunk_size = chunk_size
+        self.not_served_delay = not_served_delay
         self.stats = WatchStats()
         self.resource_version = ""
         self.last_activity = time.monotonic()  # a list, an event or a bookmark
@@ -253,6 +258,8 @@ class Watcher:
         if gone:
             self.resource_version = ""  # list again
         wait = 0.0 if gone and self.backoff.attempt == 0 else self.backoff.next()
+        if code == 404:
+            wait = max(wait, self.not_served_delay)
         self.sink(Trouble(self.kind, _describe(exc, self.kind, self._where), self.backoff.attempt,
                           wait, code, gone))
         self.stop.wait(wait)
