@@ -65,11 +65,11 @@ def test_an_object_validation_refuses_is_enforced_and_reported() -> None:
     assert objects.take_problems() == []
 
 
-ANP = {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
-       "metadata": {"name": "deny-x"},
-       "spec": {"priority": 10, "subject": {"namespaces": {}},
-                "ingress": [{"name": "none", "action": "Deny",
-                             "from": [{"namespaces": {}}]}]}}
+ANP: dict[str, Any] = {
+    "apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+    "metadata": {"name": "deny-x"},
+    "spec": {"priority": 10, "subject": {"namespaces": {}},
+             "ingress": [{"name": "none", "action": "Deny", "from": [{"namespaces": {}}]}]}}
 
 
 def test_cluster_wide_policies_are_followed_and_a_broken_one_reported() -> None:
