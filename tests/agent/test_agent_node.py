@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agent_support import (
@@ -231,3 +232,82 @@ def test_nothing_is_touched_before_a_complete_list(net: NodeNet, double: ApiServ
         assert "10.244.2.21 drop" not in ruleset(net.node)
     finally:
         agent.stop(signal.SIGKILL)
+
+
+def _cluster_policy(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    version = "v1alpha2" if kind == "ClusterNetworkPolicy" else "v1alpha1"
+    return {"apiVersion": f"policy.networking.k8s.io/{version}", "kind": kind,
+            "metadata": {"name": name}, "spec": spec}
+
+
+def _served(namespaces: dict[str, Any]) -> dict[str, Any]:
+    """A cluster policy subject: the pods with an ``app`` label (this node's)."""
+    return {"pods": {"namespaceSelector": namespaces, "podSelector": {
+        "matchExpressions": [{"key": "app", "operator": "Exists"}]}}}
+
+
+def test_cluster_wide_policies_are_enforced_and_followed(
+        net: NodeNet, double: ApiServerDouble, agent: AgentProcess) -> None:
+    """Admin and Baseline tiers over NetworkPolicy, both API versions, each change
+    (policies, a pod's labels, a namespace's labels) followed, packets agreeing with the
+    engine on every pair after each. The subjects are this node's pods (the ingress of the
+    remote ones is their own node's agent's job, and that node has none here)."""
+    _plumbing(net)
+    wait_for(agent.ready)
+    # Baseline: nothing may reach a pod NetworkPolicy leaves unisolated; db is isolated by
+    # its NetworkPolicy, which the Baseline tier never sees.
+    double.apply(_cluster_policy("BaselineAdminNetworkPolicy", "default", {
+        "subject": _served({}),
+        "ingress": [{"name": "deny", "action": "Deny", "from": [{"namespaces": {}}]}]}))
+    double.apply(DB_FROM_WEB)
+    _converged(net, double)
+    assert probe(net, [("client", "cache"), ("web", "db"), ("client", "db")]) == {
+        ("client", "cache"): DROPPED, ("web", "db"): REACHABLE, ("client", "db"): DROPPED}
+    # Admin, above NetworkPolicy: clients may reach the cache whatever the Baseline says, and
+    # nobody may reach db (its NetworkPolicy's allow no longer counts); web's egress to db
+    # is passed on to NetworkPolicy (there is none for web's egress: allowed), then denied
+    # at db's ingress by the Admin tier.
+    double.apply(_cluster_policy("ClusterNetworkPolicy", "cache-for-clients", {
+        "tier": "Admin", "priority": 5,
+        "subject": {"pods": {"namespaceSelector": {}, "podSelector": {
+            "matchLabels": {"app": "cache"}}}},
+        "ingress": [{"name": "clients", "action": "Accept", "from": [{"pods": {
+            "namespaceSelector": {}, "podSelector": {"matchLabels": {"role": "client"}}}}]}]}))
+    double.apply(_cluster_policy("AdminNetworkPolicy", "db-closed", {
+        "priority": 7, "subject": {"pods": {"namespaceSelector": {}, "podSelector": {
+            "matchLabels": {"app": "db"}}}},
+        "ingress": [{"name": "none", "action": "Deny", "from": [{"namespaces": {}}]}]}))
+    double.apply(_cluster_policy("AdminNetworkPolicy", "web-pass", {
+        "priority": 3, "subject": {"pods": {"namespaceSelector": {}, "podSelector": {
+            "matchLabels": {"app": "web"}}}},
+        "egress": [{"name": "pass", "action": "Pass", "to": [{"namespaces": {}}]}]}))
+    _converged(net, double)
+    assert probe(net, [("client", "cache"), ("stranger", "cache"), ("web", "db")]) == {
+        ("client", "cache"): REACHABLE, ("stranger", "cache"): DROPPED,
+        ("web", "db"): DROPPED}
+    # The stranger becomes a client (a peer set of a cluster rule follows labels) ...
+    double.apply(pod_manifest("stranger", REMOTE["stranger"], node="n2",
+                              labels={"role": "client"}))
+    _converged(net, double)
+    assert probe(net, [("stranger", "cache")]) == {("stranger", "cache"): REACHABLE}
+    # ... the Baseline selects only namespaces labelled tier=locked (none: it lets go) ...
+    double.apply(_cluster_policy("BaselineAdminNetworkPolicy", "default", {
+        "subject": _served({"matchLabels": {"tier": "locked"}}),
+        "ingress": [{"name": "deny", "action": "Deny", "from": [{"namespaces": {}}]}]}))
+    _converged(net, double)
+    assert probe(net, [("client", "web")]) == {("client", "web"): REACHABLE}
+    # ... until the namespace gets the label (the subject follows namespace labels).
+    double.apply(namespace_manifest("default", {"tier": "locked"}))
+    _converged(net, double)
+    assert probe(net, [("client", "web")]) == {("client", "web"): DROPPED}
+    # Gone: only NetworkPolicy again.
+    for kind, name in (("AdminNetworkPolicy", "db-closed"), ("AdminNetworkPolicy", "web-pass"),
+                       ("ClusterNetworkPolicy", "cache-for-clients"),
+                       ("BaselineAdminNetworkPolicy", "default")):
+        double.remove(kind, "", name)
+    _converged(net, double)
+    assert probe(net, [("web", "db"), ("client", "db")]) == {
+        ("web", "db"): REACHABLE, ("client", "db"): DROPPED}
+    assert "admin" not in ruleset(net.node) and "baseline" not in ruleset(net.node)
+    assert agent.metric("stockade_agent_nft_transaction_failures_total", 'type="incremental"') \
+        == 0
