@@ -148,8 +148,8 @@ def _cross_routes(plan: LabPlan, node: LabNode, pods: Sequence[LabPod]) -> list[
 
 def _build_underlay(plan: LabPlan) -> None:
     """The nodes on one bridge (in a namespace of its own), each routing the other nodes'
-    pods to the node that has them: a routed cluster network, every neighbour entry
-    permanent."""
+    pods and addresses to the node that has them: a routed cluster network, every neighbour
+    entry permanent."""
     underlay = plan.names.underlay_netns
     ip_batch([f"netns add {underlay}"])
     set_sysctls(underlay, POD_SYSCTLS)
@@ -171,6 +171,11 @@ def _build_underlay(plan: LabPlan) -> None:
                          f"{UNDERLAY_VETH} nud permanent",
                          f"neigh add {underlay_ipv6(other.index)} lladdr {mac} dev "
                          f"{UNDERLAY_VETH} nud permanent"]
+                # The other node's own addresses, as a cluster routes its nodes' IPs.
+                for ip in other.ips:
+                    via = underlay_ipv6(other.index) if ":" in ip else underlay_ipv4(other.index)
+                    cmds.append(f"route replace {_host_prefix(ip)} via {via} "
+                                f"dev {UNDERLAY_VETH}")
         cmds += _cross_routes(plan, node, plan.pods)
         ip_batch(cmds, netns=node.netns)
 
