@@ -2,6 +2,7 @@
 maximum) among 10,000 pods and 3,333 policies.
 
     sudo .venv/bin/python -m benchmarks.agent_scale [--pods 10000] [--local 110]
+        [--admin-policies N --baseline-policies N]
 
 The cluster is the generated one of ``benchmarks/run.py`` (seed 1), 110 of its pod-network
 pods moved to the node ``bench-node``; every object is served by the lab's API server
@@ -16,11 +17,16 @@ Remote pods need no namespaces: only API objects. It measures:
   time, and the elements each transaction touched;
 - against that, a full recompile of the node's table and its load (``nft -f``), in this
   process, as an agent without incremental updates would do for every change.
+
+With ``--admin-policies``/``--baseline-policies`` the cluster has the generator's
+cluster-wide policies on top, and one Admin-tier ClusterNetworkPolicy changed (a rule
+added) is measured too.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -46,8 +52,10 @@ NODE = "bench-node"
 PORT = 19754
 
 
-def _cluster(pods: int, local: int, seed: int) -> list[dict[str, Any]]:
-    params = default_params(pods, seed)
+def _cluster(pods: int, local: int, seed: int, admin: int = 0,
+             baseline: int = 0) -> list[dict[str, Any]]:
+    params = dataclasses.replace(default_params(pods, seed), admin_policies=admin,
+                                 baseline_policies=baseline)
     docs = [d for files in generate(params).values() for d in files]
     candidates = [d for d in docs if d["kind"] == "Pod"
                   and not d["spec"].get("hostNetwork") and d.get("status", {}).get("podIP")]
@@ -153,16 +161,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pods", type=int, default=10000)
     parser.add_argument("--local", type=int, default=110)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--admin-policies", type=int, default=0)
+    parser.add_argument("--baseline-policies", type=int, default=0)
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("needs root (a network namespace and nftables)")
     print(f"generating {args.pods} pods ...", file=sys.stderr)
-    docs = _cluster(args.pods, args.local, args.seed)
+    docs = _cluster(args.pods, args.local, args.seed, args.admin_policies,
+                    args.baseline_policies)
     subprocess.run(["ip", "netns", "del", NETNS], check=False, capture_output=True)
     subprocess.run(["ip", "netns", "add", NETNS], check=True)
     subprocess.run(["ip", "-n", NETNS, "link", "set", "lo", "up"], check=True)
     results: dict[str, Any] = {"pods": args.pods, "local_pods": args.local,
-                               "policies": sum(d["kind"] == "NetworkPolicy" for d in docs)}
+                               "policies": sum(d["kind"] == "NetworkPolicy" for d in docs),
+                               "cluster_policies": sum(d["apiVersion"].startswith(
+                                   "policy.networking.k8s.io/") for d in docs)}
     agent: subprocess.Popen[bytes] | None = None
     try:
         with ApiServerDouble(netns=[NETNS], port=16444, bookmark_seconds=5) as double, \
@@ -223,6 +236,21 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds", "compile_seconds", "elements_added", "elements_deleted")}
             results["policy_update"]["policy"] = (f"{policy['metadata']['namespace']}/"
                                                   f"{policy['metadata']['name']}")
+            admin = next((d for d in docs if d["kind"] == "ClusterNetworkPolicy"
+                          and d["spec"].get("tier") == "Admin"), None)
+            if admin is not None:
+                # One Admin-tier policy changed: a Deny of a network added first.
+                changed = json.loads(json.dumps(admin))
+                changed["spec"]["egress"] = [
+                    {"name": "bench", "action": "Deny", "to": [{"networks": ["192.0.2.0/24"]}]},
+                    *changed["spec"].get("egress", [])]
+                done += 1
+                double.apply(changed)
+                update = _wait_update(log, done)
+                results["cluster_policy_update"] = {k: update[k] for k in (
+                    "seconds", "compile_seconds", "elements_added", "elements_deleted")}
+                results["cluster_policy_update"]["policy"] = (
+                    f"ClusterNetworkPolicy/{admin['metadata']['name']}")
             results["nft_transactions"] = {
                 "incremental": int(_metric('stockade_agent_nft_transaction_seconds_count{'
                                            'type="incremental"}')),
