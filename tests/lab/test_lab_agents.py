@@ -191,11 +191,28 @@ def test_labels_and_a_reused_address(lab_name: str) -> None:
                 if p.key == "shop/newcomer").ips == ["10.244.200.9"]
 
 
-def test_policy_changes_under_continuous_probing(lab_name: str) -> None:
-    """While policies change through the API, no probe sees a verdict that neither the old
-    nor the new policies give."""
+DB_ADMIN = """
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: db-admin}
+spec:
+  tier: Admin
+  priority: 10
+  subject: {pods: {namespaceSelector: {matchLabels: {team: shop}},
+                   podSelector: {matchLabels: {app: db}}}}
+  ingress:
+  - {name: web, action: Accept,
+     from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}]}
+  - {name: rest, action: Deny, from: [{namespaces: {}}]}
+"""
+
+
+@pytest.mark.parametrize("policies", [DB_FROM_WEB, DB_ADMIN], ids=["networkpolicy", "admin"])
+def test_policy_changes_under_continuous_probing(lab_name: str, policies: str) -> None:
+    """While policies (NetworkPolicies, or cluster-wide ones) change through the API, no
+    probe sees a verdict that neither the old nor the new policies give."""
     docs = SHOP.replace("replicas: 3", "replicas: 2")
-    lab = lifecycle.up(_docs(docs + "---" + DB_FROM_WEB), lab_name, nodes=2, agent=True)
+    lab = lifecycle.up(_docs(docs + "---" + policies), lab_name, nodes=2, agent=True)
     with_policies = lab.engine
     without = lifecycle.apply_through_api(lab_name, _docs(docs)).engine
     targets = measure.targets_of(lab_state.load(lab_name))
@@ -213,7 +230,7 @@ def test_policy_changes_under_continuous_probing(lab_name: str) -> None:
         for round_ in range(6):
             time.sleep(0.3)
             lifecycle.apply_through_api(
-                lab_name, _docs(docs + "---" + DB_FROM_WEB) if round_ % 2 == 0 else
+                lab_name, _docs(docs + "---" + policies) if round_ % 2 == 0 else
                 _docs(docs))
     finally:
         stop.set()
