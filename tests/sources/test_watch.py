@@ -133,6 +133,28 @@ def test_forbidden_is_named(double: ApiServerDouble, api_netns: str, tmp_path: P
         watcher.close()
 
 
+def test_a_kind_not_served_is_asked_for_again_later(double: ApiServerDouble, api_netns: str,
+                                                    tmp_path: Path) -> None:
+    """A CRD not installed: 404, and the next attempt only after ``not_served_delay`` (not
+    the short backoff of a failure); once served, its list arrives."""
+    anp = next(k for k in cluster_kinds.CLUSTER_POLICIES if k.kind == "AdminNetworkPolicy")
+    double.not_served = frozenset({"AdminNetworkPolicy"})
+    recorder = Recorder()
+    watcher = Watcher(config_for(double, "agent", tmp_path), anp, recorder,
+                      backoff=Backoff(first=0.1, cap=0.5), not_served_delay=1.5)
+    in_thread(api_netns, watcher.run)
+    try:
+        trouble = wait_for(lambda: [e for e in recorder.take() if isinstance(e, Trouble)])[0]
+        assert trouble.code == 404 and trouble.retry_in == 1.5
+        double.not_served = frozenset()
+        time.sleep(0.8)  # the short backoff would have tried again by now
+        assert len([e for e in recorder.take() if isinstance(e, Trouble)]) == 1
+        assert not [e for e in recorder.take() if isinstance(e, Listed)]
+        wait_for(lambda: [e for e in recorder.take() if isinstance(e, Listed)])
+    finally:
+        watcher.close()
+
+
 def test_close_cuts_a_waiting_watch(double: ApiServerDouble, api_netns: str,
                                     tmp_path: Path) -> None:
     recorder = Recorder()
