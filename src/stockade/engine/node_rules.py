@@ -372,9 +372,8 @@ class NodeRules:
         touched = Touched()
         if self._labels(name) == before:
             return touched
-        for pod_key in sorted(self._local):
-            if self.pods[pod_key].namespace == name and self.cluster_policies:
-                touched.subjects |= self._again(pod_key)
+        # Peer sets first: a subject worked out again below may drop a peer set and take it
+        # up again, scanned anew, and the pods that moved in or out would go unreported.
         for peer_key, members in self._members.items():
             if peer_key.namespace is not None:
                 continue
@@ -383,6 +382,9 @@ class NodeRules:
                 if hit != (key in members):
                     (members.add if hit else members.discard)(key)
                     touched.peers.add(key)
+        for pod_key in sorted(self._local):
+            if self.pods[pod_key].namespace == name and self.cluster_policies:
+                touched.subjects |= self._again(pod_key)
         return touched
 
     def set_policy(self, key: str, policy: NetworkPolicy | None) -> Touched:

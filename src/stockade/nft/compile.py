@@ -37,7 +37,7 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stockade.engine.resolved import PodRules, ResolvedBlock, ResolvedClusterRule, ResolvedRule
 from stockade.errors import InputError
@@ -297,15 +297,6 @@ def tier_strip_elements(strip: TierStrip, family: int, protocol: Protocol) -> li
             for (plo, phi), verdict in pieces]
 
 
-def _tier_elements(rules: Sequence[ResolvedClusterRule], family: int,
-                   members: Mapping[str, Member],
-                   verdicts: Mapping[RuleAction, str]) -> tuple[str, ...]:
-    """A tier as verdict-map elements: per (address, protocol, port), the verdict of the
-    first rule that covers it."""
-    return tuple(e for protocol, strips in tier_strips(rules, family, members, verdicts).items()
-                 for strip in strips for e in tier_strip_elements(strip, family, protocol))
-
-
 def _elements(rules: Sequence[ResolvedRule], family: int,
               members: Mapping[str, Member]) -> tuple[str, ...]:
     return tuple(element for protocol, strips in group_strips(rules, family, members).items()
@@ -410,54 +401,123 @@ def _networkpolicy_chain(direction: PolicyType, chain_name: str, side: PodRules,
     return sets, [group_chain(chain_name, direction, families, comment)]
 
 
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One stage of a side that cluster-wide policies have a say in: the Admin tier, the
+    NetworkPolicy stage or the Baseline tier. Its chain looks the packet up in its map (a
+    tier's: verdicts) or set (NetworkPolicy's: allowed) of each family, then ``after``."""
+
+    kind: str  # "admin", "np" or "baseline"
+    chain: str
+    prefix: str  # its maps' or sets' names, before ``_v4``/``_v6``
+    after: str  # when nothing matched: the next stage, allow, or (NetworkPolicy) drop
+    verdicts: Mapping[RuleAction, str] = field(default_factory=dict)  # a tier's
+
+    def set_name(self, family: int) -> str:
+        return f"{self.prefix}_v{family}"
+
+
+def tier_stages(direction: PolicyType, chain_name: str, side: PodRules) -> list[Stage]:
+    """The stages present for ``side``, in order; the first one's chain is ``chain_name``."""
+    allow = "return" if direction is PolicyType.EGRESS else "accept"
+    # The Baseline tier only ever sees a side NetworkPolicy leaves unisolated.
+    kinds = [name for name, present in (("admin", bool(side.admin)),
+                                        ("np", side.isolated),
+                                        ("baseline", bool(side.baseline) and not side.isolated))
+             if present]
+    names = {kind: chain_name if i == 0 else f"{chain_name}_{kind}"
+             for i, kind in enumerate(kinds)}
+    stages = []
+    for i, kind in enumerate(kinds):
+        following = kinds[i + 1:]
+        after = f"goto {names[following[0]]}" if following else allow
+        if kind == "np":
+            stages.append(Stage(kind, names[kind], names[kind], "drop"))
+            continue
+        # Pass skips the rest of the tier: the Admin tier's to NetworkPolicy (or what
+        # follows), the Baseline tier's to the end.
+        verdicts = {RuleAction.ACCEPT: allow, RuleAction.DENY: "drop",
+                    RuleAction.PASS: after if kind == "admin" else allow}
+        stages.append(Stage(kind, names[kind], f"{chain_name}_{kind}", after, verdicts))
+    return stages
+
+
+def _stage_rules(stage: Stage, side: PodRules) -> Sequence[ResolvedClusterRule]:
+    return side.admin if stage.kind == "admin" else side.baseline
+
+
+def stage_strips(stage: Stage, side: PodRules, family: int, members: Mapping[str, Member]
+                 ) -> dict[Protocol, list[tuple[Range, Any]]]:
+    """A stage's map or set in one family, per protocol, as strips of addresses."""
+    if stage.kind == "np":
+        return dict(group_strips(side.rules, family, members))
+    return dict(tier_strips(_stage_rules(stage, side), family, members, stage.verdicts))
+
+
+def stage_point(stage: Stage, side: PodRules, family: int, members: Mapping[str, Member],
+                address: int) -> dict[Protocol, Any]:
+    """A stage's value at one address, per protocol (as ``point_ports``/``point_pieces``)."""
+    if stage.kind == "np":
+        return dict(point_ports(side.rules, family, members, address))
+    return dict(point_pieces(_stage_rules(stage, side), family, members, stage.verdicts,
+                             address))
+
+
+def stage_elements(stage: Stage, strip: tuple[Range, Any], family: int,
+                   protocol: Protocol) -> list[str]:
+    if stage.kind == "np":
+        return strip_elements(strip, family, protocol)
+    return tier_strip_elements(strip, family, protocol)
+
+
+def stage_set(stage: Stage, family: int, elements: tuple[str, ...]) -> NftSet:
+    if stage.kind == "np":
+        return group_set(stage.chain, family, elements)
+    return NftSet(stage.set_name(family),
+                  f"{_ADDR_TYPE[family]} . inet_proto . inet_service : verdict", elements,
+                  interval=True, verdict=True)
+
+
+def stage_chain(stage: Stage, direction: PolicyType, families: Iterable[int],
+                comment: str = "") -> Chain:
+    if stage.kind == "np":
+        return group_chain(stage.chain, direction, families, comment)
+    body = [f"{_lookup(direction, family)} vmap @{stage.set_name(family)}"
+            for family in FAMILIES if family in families]
+    return Chain(stage.chain, (*body, stage.after), comment=comment)
+
+
+def stage_comment(stage: Stage, side: PodRules, subjects: Sequence[str]) -> str:
+    who = f"{count(len(subjects), 'pod')} e.g. {subjects[0]}" if subjects else "no pods"
+    if stage.kind == "np":
+        policies = sorted({r.policy for r in side.rules})
+        return f"{who}; NetworkPolicy: {', '.join(policies) or 'none (deny all)'}"
+    rules = _stage_rules(stage, side)
+    comment = f"{who}; {stage.kind} tier: {', '.join(sorted({r.policy for r in rules}))}"
+    unenforced = sorted({d for r in rules for d in r.domains})
+    if unenforced:
+        comment += f"; domainNames not enforced: {', '.join(unenforced)}"
+    return comment
+
+
 def tiered_chains(direction: PolicyType, chain_name: str, side: PodRules,
                   subjects: Sequence[str], members: Mapping[str, Member]
                   ) -> tuple[list[NftSet], list[Chain]]:
     """Admin tier, NetworkPolicy, Baseline tier, allow: one chain per stage present, for
     the pods ``subjects`` (named in comments) that ``side`` applies to."""
-    allow = "return" if direction is PolicyType.EGRESS else "accept"
-    # The Baseline tier only ever sees a side NetworkPolicy leaves unisolated.
-    stages = [name for name, present in (("admin", bool(side.admin)),
-                                         ("np", side.isolated),
-                                         ("baseline", bool(side.baseline) and not side.isolated))
-              if present]
-    names = {stage: chain_name if i == 0 else f"{chain_name}_{stage}"
-             for i, stage in enumerate(stages)}
     sets: list[NftSet] = []
     chains: list[Chain] = []
-    who = f"{count(len(subjects), 'pod')} e.g. {subjects[0]}" if subjects else "no pods"
-    for i, stage in enumerate(stages):
-        following = stages[i + 1:]
-        after = f"goto {names[following[0]]}" if following else allow
-        if stage == "np":
-            policies = sorted({r.policy for r in side.rules})
-            np_sets, np_chains = _networkpolicy_chain(
-                direction, names[stage], side, members,
-                comment=f"{who}; NetworkPolicy: {', '.join(policies) or 'none (deny all)'}")
-            sets += np_sets
-            chains += np_chains
-            continue
-        rules = side.admin if stage == "admin" else side.baseline
-        # Pass skips the rest of the tier: the Admin tier's to NetworkPolicy (or what
-        # follows), the Baseline tier's to the end.
-        verdicts = {RuleAction.ACCEPT: allow, RuleAction.DENY: "drop",
-                    RuleAction.PASS: after if stage == "admin" else allow}
-        body: list[str] = []
+    for stage in tier_stages(direction, chain_name, side):
+        families = []
         for family in FAMILIES:
-            elements = _tier_elements(rules, family, members, verdicts)
+            elements = tuple(e for protocol, strips in stage_strips(
+                stage, side, family, members).items()
+                for strip in strips for e in stage_elements(stage, strip, family, protocol))
             if elements:
-                map_name = f"{names[stage]}_v{family}" if i else f"{chain_name}_{stage}_v{family}"
-                sets.append(NftSet(map_name, f"{_ADDR_TYPE[family]} . inet_proto . "
-                                   "inet_service : verdict", elements, interval=True,
-                                   verdict=True))
-                body.append(f"{_lookup(direction, family)} vmap @{map_name}")
-        body.append(after)
-        policies = sorted({r.policy for r in rules})
-        unenforced = sorted({d for r in rules for d in r.domains})
-        comment = f"{who}; {stage} tier: {', '.join(policies)}"
-        if unenforced:
-            comment += f"; domainNames not enforced: {', '.join(unenforced)}"
-        chains.append(Chain(names[stage], tuple(body), comment=comment))
+                sets.append(stage_set(stage, family, elements))
+                families.append(family)
+        chains.append(stage_chain(stage, direction, families,
+                                  stage_comment(stage, side, subjects)))
     return sets, chains
 
 

@@ -14,9 +14,11 @@ runs of addresses with equal ports (``Runs``) — so that a change costs what it
 - the node's own addresses: the own-node pairs.
 
 A group that cluster-wide policies have a say in (an Admin or Baseline stack) is the
-compiler's tiered chains (``tiered_chains``); when a peer changes it is worked out again
-whole under the same names and the transaction carries the difference: the elements of its
-verdict maps and sets that changed, a chain rewritten only when a set comes or goes.
+compiler's stages (``tier_stages``: an Admin verdict map, the NetworkPolicy set, a Baseline
+verdict map, each with its chain), each kept as runs the same way: a pod anywhere that
+changes is worked out for its addresses alone in every stage, and only the map and set
+elements that differ are loaded (a stage's chain is rewritten when a family's map comes or
+goes).
 
 ``update`` returns one ``Transaction``; ``table`` is the whole table as compiled now, for a
 first load or a repair (the same content a fresh ``NodeTable`` would build).
@@ -24,10 +26,10 @@ first load or a repair (the same content a fresh ``NodeTable`` would build).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from stockade.engine.node_rules import DIRECTIONS, NodeRules, RuleRef, Stack, Touched
 from stockade.engine.resolved import PodRules
@@ -37,6 +39,7 @@ from stockade.nft.compile import (
     FAMILIES,
     Member,
     Ports,
+    Stage,
     address_text,
     forward_chain,
     group_chain,
@@ -47,8 +50,14 @@ from stockade.nft.compile import (
     own_node_rule,
     own_node_set,
     point_ports,
+    stage_chain,
+    stage_comment,
+    stage_elements,
+    stage_point,
+    stage_set,
+    stage_strips,
     strip_elements,
-    tiered_chains,
+    tier_stages,
     vmap_element,
     vmap_rule,
     vmap_set,
@@ -76,9 +85,9 @@ class _Group:
     members: set[str] = field(default_factory=set)
     runs: dict[int, dict[Protocol, Runs[Ports]]] = field(default_factory=dict)
     count: int = 0  # elements in its sets
-    # a tiered group's sets and chains, as loaded
-    tier_sets: dict[str, NftSet] = field(default_factory=dict)
-    tier_chains: dict[str, Chain] = field(default_factory=dict)
+    # a tiered group's stages, and each one's runs (kind -> family -> protocol -> runs)
+    stages: list[Stage] = field(default_factory=list)
+    stage_runs: dict[str, dict[int, dict[Protocol, Runs[Any]]]] = field(default_factory=dict)
 
     @property
     def tiered(self) -> bool:
@@ -86,6 +95,22 @@ class _Group:
 
     def families(self) -> list[int]:
         return [f for f in FAMILIES if any(len(r) for r in self.runs.get(f, {}).values())]
+
+    def stage_families(self, stage: Stage) -> list[int]:
+        runs = self.stage_runs.get(stage.kind, {})
+        return [f for f in FAMILIES if any(len(r) for r in runs.get(f, {}).values())]
+
+    def stage_elements(self, stage: Stage, family: int) -> tuple[str, ...]:
+        runs = self.stage_runs.get(stage.kind, {}).get(family, {})
+        return tuple(e for protocol, strips in runs.items() for strip in strips
+                     for e in stage_elements(stage, strip, family, protocol))
+
+    def stage_sets(self) -> list[NftSet]:
+        return [stage_set(st, f, self.stage_elements(st, f))
+                for st in self.stages for f in self.stage_families(st)]
+
+    def stage_chains(self) -> list[Chain]:
+        return [stage_chain(st, self.direction, self.stage_families(st)) for st in self.stages]
 
     def elements(self, family: int) -> tuple[str, ...]:
         return tuple(e for protocol, runs in self.runs.get(family, {}).items()
@@ -166,8 +191,8 @@ class NodeTable:
             groups = [g for g in self._groups.values() if g.direction is direction]
             for group in groups:
                 if group.tiered:
-                    sets += group.tier_sets.values()
-                    chains += group.tier_chains.values()
+                    sets += group.stage_sets()
+                    chains += group.stage_chains()
                     continue
                 sets += [group_set(group.name, f, group.elements(f)) for f in group.families()]
                 chains.append(group.chain(self._comment(group)))
@@ -180,9 +205,8 @@ class NodeTable:
         groups = self._groups.values()
         rules = len(self._forward.rules) + sum(len(g.families()) + 1 for g in groups
                                                if not g.tiered)
-        rules += sum(len(c.rules) for g in groups for c in g.tier_chains.values())
+        rules += sum(len(g.stage_families(st)) + 1 for g in groups for st in g.stages)
         elements = sum(g.count for g in groups)
-        elements += sum(len(s.elements) for g in groups for s in g.tier_sets.values())
         elements += sum(len(v) for d in self._vmap.values() for v in d.values())
         elements += sum(len(v) for v in self._own.values())
         elements += sum(len(v) for v in self._known.values()) + len(self.hold)
@@ -220,8 +244,7 @@ class NodeTable:
             if group_key in fresh:
                 continue
             if group.tiered:
-                if points:
-                    self._retier(rules, group, tx)
+                self._stage_points(rules, group, points, tx)
             else:
                 self._points(rules, group, points, tx)
         # Also when only a peer changed: a node address that becomes a pod's is the pod's.
@@ -281,12 +304,21 @@ class NodeTable:
         group = _Group(f"{_WORD[direction]}_{next(self._numbers)}", direction, refs, admin,
                        baseline)
         if group.tiered:
-            group.tier_sets, group.tier_chains = self._tiers(rules, group, first)
+            side = self._side(rules, group, first)
+            group.stages = tier_stages(direction, group.name, side)
+            for stage in group.stages:
+                runs = group.stage_runs.setdefault(stage.kind, {})
+                for family in FAMILIES:
+                    strips = stage_strips(stage, side, family, self._members)
+                    runs[family] = {p: Runs(found) for p, found in strips.items()}
+                    group.count += sum(len(stage_elements(stage, strip, family, p))
+                                       for p, found in strips.items() for strip in found)
             if tx is not None:
-                for nft_set in group.tier_sets.values():
+                for nft_set in group.stage_sets():
                     tx.add_set(nft_set)
-                for chain in group.tier_chains.values():
-                    tx.add_chain(chain)
+                for stage in group.stages:
+                    tx.add_chain(stage_chain(stage, direction, group.stage_families(stage),
+                                             stage_comment(stage, side, [first])))
             return group
         resolved = [rules.resolved(r) for r in refs or ()]
         for family in FAMILIES:
@@ -304,9 +336,9 @@ class NodeTable:
         if tx is None:
             return
         if group.tiered:
-            for name in group.tier_chains:
-                tx.delete_chain(name)
-            for nft_set in group.tier_sets.values():
+            for stage in group.stages:
+                tx.delete_chain(stage.chain)
+            for nft_set in group.stage_sets():
                 tx.delete_set(nft_set)
             return
         tx.delete_chain(group.name)
@@ -370,46 +402,63 @@ class NodeTable:
 
     # --- tiered groups ----------------------------------------------------------------------
 
-    def _tiers(self, rules: NodeRules, group: _Group, first: str = ""
-               ) -> tuple[dict[str, NftSet], dict[str, Chain]]:
-        """A tiered group's sets and chains as the compiler makes them now."""
-        side = PodRules(first, group.refs is not None,
-                        tuple(rules.resolved(r) for r in group.refs or ()),
-                        tuple(rules.resolved_cluster(r) for r in group.admin),
-                        tuple(rules.resolved_cluster(r) for r in group.baseline))
-        subjects = sorted(group.members) or [first]
-        sets, chains = tiered_chains(group.direction, group.name, side, subjects,
-                                     self._members)
-        return {s.name: s for s in sets}, {c.name: c for c in chains}
+    @staticmethod
+    def _side(rules: NodeRules, group: _Group, pod: str, only: str | None = None) -> PodRules:
+        """What a tiered group's members resolve to (``only``: as ``NodeRules.resolved``)."""
+        return PodRules(pod, group.refs is not None,
+                        tuple(rules.resolved(r, only) for r in group.refs or ()),
+                        tuple(rules.resolved_cluster(r, only) for r in group.admin),
+                        tuple(rules.resolved_cluster(r, only) for r in group.baseline))
 
-    def _retier(self, rules: NodeRules, group: _Group, tx: Transaction) -> None:
-        """Work a tiered group out again; load what differs."""
-        sets, chains = self._tiers(rules, group)
-        old_sets = group.tier_sets
-        for name, nft_set in sets.items():
-            old = old_sets.get(name)
-            if old is None:
-                tx.add_set(nft_set)
-                continue
-            if old.elements == nft_set.elements:
-                continue
-            before, after = set(old.elements), set(nft_set.elements)
-            gone = [e for e in old.elements if e not in after]
-            added = [e for e in nft_set.elements if e not in before]
-            if gone:
-                tx.delete_elements(name, gone, old)
-            if added:
-                tx.add_elements(name, added)
-        for name, nft_set in old_sets.items():
-            if name not in sets:
-                tx.delete_set(nft_set)
-        for name, chain in chains.items():
-            if group.tier_chains[name].rules != chain.rules:
-                tx.rewrite_chain(chain)
-        # comments say which pods: kept as loaded, the chains' rules as they are now
-        group.tier_chains = {n: dataclasses.replace(group.tier_chains[n], rules=c.rules)
-                             for n, c in chains.items()}
-        group.tier_sets = sets
+    def _stage_points(self, rules: NodeRules, group: _Group, points: Iterable[IPAddress],
+                      tx: Transaction) -> None:
+        """Work out every stage of a tiered group towards each of ``points`` again."""
+        had = {st.kind: group.stage_families(st) for st in group.stages}
+        changed: dict[tuple[str, int], tuple[list[str], list[str]]] = {}
+        for address in points:
+            family = 4 if address.version == 4 else 6
+            owner = rules.owner(address)
+            member = self._members.get(owner) if owner is not None else None
+            members = {owner: member} if owner is not None and member is not None else {}
+            side = self._side(rules, group, "", only=owner or "")
+            value = int(address)
+            for stage in group.stages:
+                runs = group.stage_runs.setdefault(stage.kind, {}).setdefault(family, {})
+                for protocol, new in stage_point(stage, side, family, members, value).items():
+                    strips = runs.setdefault(protocol, Runs())
+                    if strips.value_at(value) == new:
+                        continue
+                    old_strips, new_strips = strips.set_point(value, new)
+                    out = [e for st in old_strips
+                           for e in stage_elements(stage, st, family, protocol)]
+                    into = [e for st in new_strips
+                            for e in stage_elements(stage, st, family, protocol)]
+                    group.count += len(into) - len(out)
+                    gone, added = changed.setdefault((stage.kind, family), ([], []))
+                    gone += out
+                    added += into
+        for stage in group.stages:
+            now = group.stage_families(stage)
+            for family in FAMILIES:
+                if (stage.kind, family) not in changed:
+                    continue
+                removed, added = changed[stage.kind, family]
+                empty = stage_set(stage, family, ())
+                if family not in had[stage.kind] and family in now:
+                    tx.add_set(stage_set(stage, family, group.stage_elements(stage, family)))
+                    continue
+                if family in had[stage.kind] and family not in now:
+                    tx.delete_set(empty)
+                    continue
+                same = set(removed) & set(added)
+                gone = [e for e in removed if e not in same]
+                new = [e for e in added if e not in same]
+                if gone:
+                    tx.delete_elements(empty.name, gone, empty)
+                if new:
+                    tx.add_elements(empty.name, new)
+            if now != had[stage.kind]:
+                tx.rewrite_chain(stage_chain(stage, group.direction, now))
 
     # --- point updates ----------------------------------------------------------------------
 
