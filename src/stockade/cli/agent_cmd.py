@@ -1,4 +1,4 @@
-"""``stockade agent``: enforce NetworkPolicy on this node of a live cluster (a DaemonSet's
+"""``stockade agent``: enforce the policies on this node of a live cluster (a DaemonSet's
 process), or remove its table (``--uninstall``). Thin: the work is in ``stockade.agent``.
 Every option is checked before anything starts."""
 
@@ -68,9 +68,12 @@ def _table(text: str) -> str:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     agent = subparsers.add_parser(
-        "agent", help="enforce NetworkPolicy on this node (run as a DaemonSet)",
-        description="Watch the cluster's Pods, Namespaces, NetworkPolicies and this node's "
-        "Node through the Kubernetes API and keep one nftables table in this network "
+        "agent", help="enforce NetworkPolicy and cluster-wide policies on this node (run as "
+        "a DaemonSet)",
+        description="Watch the cluster's Pods, Namespaces, Nodes, NetworkPolicies and "
+        "cluster-wide policies (ClusterNetworkPolicy, AdminNetworkPolicy, "
+        "BaselineAdminNetworkPolicy, when their CRDs are installed) through the Kubernetes "
+        "API and keep one nftables table in this network "
         "namespace enforcing the policies for this node's pods: egress of the pods on this "
         "node, ingress of the pods on this node. Needs CAP_NET_ADMIN. See the README's agent "
         "section and deploy/agent.yaml.")
