@@ -305,7 +305,8 @@ def apply_through_api(name: str, raws: Sequence[RawObject], *, skip_invalid: boo
     """Change an agent lab through its API, as kubectl would: the input's NetworkPolicies
     and cluster-wide policies replace the lab's; its Namespaces are created or updated; when
     it has Pods or workloads, they replace the lab's pods (new ones come up, gone ones go
-    down, a workload runs ``replicas`` pods). Then wait until every agent has loaded it all."""
+    down, a workload runs ``replicas`` pods). Then wait until every agent has loaded it all,
+    and forget the tracked connections the new policies deny (as ``apply``)."""
     lab = lab_state.load(name)
     names = LabNames(name)
     old = lab_state.load_cluster(name)
@@ -368,8 +369,14 @@ def apply_through_api(name: str, raws: Sequence[RawObject], *, skip_invalid: boo
             state.server_pid = _start_server(names)
             lab_state.save(state)
     agents.converged([n.netns for n in plan.nodes], changes)
-    return Applied(Engine(plan.cluster), tuple(p.key for p in fresh), tuple(gone), changes,
-                   time.monotonic() - written)
+    seconds = time.monotonic() - written
+    engine = Engine(plan.cluster)
+    # The agents leave tracked connections alone (an established one outlives a policy
+    # change, as in a cluster); the lab, as ``apply`` does, forgets those the new policies
+    # deny, so that a probe reusing a tracked flow's source port is judged afresh.
+    for node in plan.nodes:
+        tracking.forget_denied(node.netns, engine.allowed)
+    return Applied(engine, tuple(p.key for p in fresh), tuple(gone), changes, seconds)
 
 
 def engine_of(name: str) -> tuple[LabState, Engine]:
