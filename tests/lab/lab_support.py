@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from stockade.lab import lifecycle
+from stockade.lab import agents, lifecycle
 from stockade.lab.names import NETNS_ETC, LabNames
 
 ROOT = Path(__file__).parents[2]
@@ -21,4 +21,5 @@ def leftovers(name: str) -> list[str]:
     if names.state_dir.exists():
         found.append(str(names.state_dir))
     found += [f"lab daemon pid {pid}" for pid in lifecycle.servers_of(name)]
+    found += [f"API server double pid {pid}" for pid in agents.api_processes(names)]
     return found

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from stockade.nft.intervals import (
     Range,
+    Runs,
     disjoint_rectangles,
+    disjoint_strips,
     first_match_rectangles,
     merge,
     network_range,
@@ -75,3 +77,24 @@ def test_first_match_rectangles_decide_as_a_walk_would(
             first = next((label for _, label, ((alo, ahi), (plo, phi)) in rects
                           if alo <= addr <= ahi and plo <= port <= phi), None)
             assert cells.get((addr, port)) == first
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.one_of(
+    st.none(), st.sampled_from([((80, 80),), ((1, 65535),), ((53, 53), (80, 90))])))))
+def test_runs_changed_point_by_point_equal_the_sweep(
+        changes: list[tuple[int, tuple[tuple[int, int], ...] | None]]) -> None:
+    """Runs changed one address at a time are always the strips a sweep over the content
+    gives, and the strips removed and added turn the old strips into the new."""
+    content: dict[int, tuple[tuple[int, int], ...]] = {}
+    runs: Runs[tuple[tuple[int, int], ...]] = Runs()
+    for address, value in changes:
+        before = set(runs)
+        removed, added = runs.set_point(address, value)
+        if value is None:
+            content.pop(address, None)
+        else:
+            content[address] = value
+        rects = [((a, a), p) for a, ports in content.items() for p in ports]
+        assert list(runs) == [(r, tuple(p)) for r, p in disjoint_strips(rects)]
+        assert (before - set(removed)) | set(added) == set(runs)

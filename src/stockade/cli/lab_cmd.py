@@ -70,6 +70,15 @@ def parse_pod_cidr(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def parse_nodes(text: str) -> int:
+    from stockade.lab.plan import MAX_NODES
+
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_NODES:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of nodes from 1 to "
+                                         f"{MAX_NODES}")
+    return int(text)
+
+
 def _lab_name(text: str) -> str:
     try:
         return check_lab_name(text)
@@ -97,6 +106,13 @@ def _build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pod-cidr", type=parse_pod_cidr, default=DEFAULT_POD_CIDR,
                         metavar="CIDR", help="where pods without status.podIP get an "
                         f"address (default {DEFAULT_POD_CIDR})")
+    parser.add_argument("--nodes", type=parse_nodes, default=1, metavar="N",
+                        help="node namespaces, joined by an underlay; pods go to the node "
+                        "their spec.nodeName names, the others round-robin (default 1)")
+    parser.add_argument("--agent", action="store_true",
+                        help="run a stockade agent on each node, reading the cluster from an "
+                        "API server double the lab starts (lab apply then changes objects "
+                        "through the API); without it the lab loads the compiled ruleset")
     parser.add_argument("--run-commands", action="store_true",
                         help="run the containers' command/args, each in a sandbox (own mount, "
                         "PID, UTS and IPC namespaces, host read-only, no capabilities, "
@@ -143,7 +159,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ap = sub.add_parser("apply", help="replace a running lab's policies atomically",
                         description="Replace the lab's NetworkPolicies and cluster-wide "
                         "policies with those of the input, in one nftables transaction; "
-                        "Namespaces bring their labels; other kinds are ignored.")
+                        "Namespaces bring their labels; other kinds are ignored. In an agent "
+                        "lab (--agent) the input goes through the API instead: its policies "
+                        "replace the lab's, its namespaces are created or updated, and its "
+                        "pods and workloads, if any, replace the lab's pods (pods come up "
+                        "and go); it returns once every agent has loaded it.")
     _name_argument(ap)
     add_input_arguments(ap, cluster=False)
     ap.set_defaults(func=_apply)
@@ -229,11 +249,16 @@ def _up(args: argparse.Namespace) -> int:
 
     lab = lifecycle.up(read_inputs(args), args.name, pod_cidr=args.pod_cidr,
                        skip_invalid=args.skip_invalid, run_commands=args.run_commands,
+                       nodes=args.nodes, agent=args.agent,
                        report=lambda result: report(result, args, errors=False))
     _notes(lab)
-    print(f"lab {args.name} up in {lab.seconds:.2f} s: {len(lab.plan.pods)} pods")
+    nodes = len(lab.plan.nodes)
+    where = (f" on {count(nodes, 'node')}" if nodes > 1 else "") + (
+        ", a stockade agent on each" if args.agent else "")
+    print(f"lab {args.name} up in {lab.seconds:.2f} s: {len(lab.plan.pods)} pods{where}")
     for pod in lab.plan.pods:
-        print(f"  {escape(pod.key):<40} {pod.netns:<20} {' '.join(pod.ips)}")
+        node = f" {lab.plan.nodes[pod.node].name:<12}" if nodes > 1 else ""
+        print(f"  {escape(pod.key):<40}{node} {pod.netns:<20} {' '.join(pod.ips)}")
     return 0
 
 
@@ -267,14 +292,28 @@ def _probe(args: argparse.Namespace) -> int:
 
 def _apply(args: argparse.Namespace) -> int:
     from stockade.lab import lifecycle
+    from stockade.lab import state as lab_state
 
     raws = read_inputs(args)
     others = sorted({r.kind or "(no kind)" for r in raws
                      if r.kind not in lifecycle.APPLIED_KINDS})
-    if others:
+    agent_lab = lab_state.load(args.name).agent
+    if others and not agent_lab:
         diagnostics.note(f"ignored {', '.join(others)}: lab apply replaces the lab's "
                          "policies (and takes Namespaces' labels) only (for other changes: "
                          "lab down, then lab up)")
+    if agent_lab:
+        through = lifecycle.apply_through_api(
+            args.name, raws, skip_invalid=args.skip_invalid,
+            report=lambda result: report(result, args, errors=False))
+        if not through.engine.policies and not through.engine.cluster_policies:
+            diagnostics.warning(f"no NetworkPolicy or cluster-wide policy in the input: lab "
+                                f"{args.name} now enforces none")
+        print(f"lab {args.name}: {count(len(through.engine.policies), 'policy')} through the "
+              f"API; {count(len(through.added), 'pod')} up, "
+              f"{count(len(through.removed), 'pod')} down; every agent had it loaded "
+              f"{through.seconds:.2f} s later")
+        return 0
     engine = lifecycle.apply(args.name, raws, skip_invalid=args.skip_invalid,
                              report=lambda result: _report_policies(result, args))
     if not engine.policies and not engine.cluster_policies:
@@ -343,7 +382,10 @@ def _list(args: argparse.Namespace) -> int:
             print(f"{name}\tincomplete (half built, or its state is unreadable): remove it "
                   f"with stockade lab down {name}")
             continue
-        print(f"{name}\t{len(lab.pods)} pods\tnode {lab.node_netns}")
+        nodes = (f"{count(len(lab.nodes), 'node')} ({', '.join(n.netns for n in lab.nodes)})"
+                 if len(lab.nodes) > 1 else f"node {lab.node_netns}")
+        agent = "\tagents, API server double" if lab.agent else ""
+        print(f"{name}\t{len(lab.pods)} pods\t{nodes}{agent}")
     return 0
 
 
@@ -359,7 +401,8 @@ def _run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         lab = lifecycle.up(raws, name, pod_cidr=args.pod_cidr, skip_invalid=args.skip_invalid,
-                           run_commands=args.run_commands,
+                           run_commands=args.run_commands, nodes=args.nodes,
+                           agent=args.agent,
                            report=lambda result: report(result, args, errors=False))
         try:
             _notes(lab)

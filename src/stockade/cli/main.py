@@ -22,7 +22,7 @@ from stockade.wording import count
 
 # Each name is a module ``stockade.cli.<name>_cmd`` with ``register(subparsers)``.
 COMMANDS = ("check", "lint", "matrix", "query", "diff", "test", "report", "hosts", "compile",
-            "lab", "snapshot")
+            "lab", "snapshot", "agent")
 
 EXIT_OK, EXIT_INPUT = 0, 2  # 1 (findings: a denied query, say) is the commands' own
 

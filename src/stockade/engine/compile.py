@@ -7,7 +7,7 @@ Each policy becomes: the classes it selects. Nothing here is evaluated per pair 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from stockade.model.types import (
     NetworkPolicyPeer,
     NetworkPolicyPort,
     NetworkPolicyRule,
+    Pod,
     PolicyType,
     Protocol,
 )
@@ -253,16 +254,7 @@ class Compiler:
         return CompiledPeer(peer, selected, None, {})
 
     def port(self, port: NetworkPolicyPort) -> CompiledPort | None:
-        try:
-            proto = Protocol(port.protocol)
-        except ValueError:
-            return None
-        if isinstance(port.port, str):
-            return CompiledPort(port, proto, 0, 0, port.port)
-        if port.port is None:
-            return CompiledPort(port, proto, 1, MAX_PORT, "")
-        last = port.end_port if port.end_port is not None else port.port
-        return CompiledPort(port, proto, port.port, last, "")
+        return compile_port(port)
 
     def rule(self, policy_index: int, policy: NetworkPolicy, direction: PolicyType,
              index: int, rule: NetworkPolicyRule) -> CompiledRule:
@@ -299,6 +291,44 @@ class Compiler:
                     self.rule(index, policy, direction, i, r) for i, r in enumerate(spec_rules)
                 )
         return CompiledPolicy(policy, subjects, rules)
+
+
+def compile_port(port: NetworkPolicyPort) -> CompiledPort | None:
+    """A ``ports`` entry as numbers (``None``: a protocol validation refuses)."""
+    try:
+        proto = Protocol(port.protocol)
+    except ValueError:
+        return None
+    if isinstance(port.port, str):
+        return CompiledPort(port, proto, 0, 0, port.port)
+    if port.port is None:
+        return CompiledPort(port, proto, 1, MAX_PORT, "")
+    last = port.end_port if port.end_port is not None else port.port
+    return CompiledPort(port, proto, port.port, last, "")
+
+
+# The same selection, one pod at a time: for a dataplane that follows pods as they come
+# and go (the node agent) instead of compiling a whole cluster at once. Property tests
+# check these against ``Compiler.policy`` and ``Compiler.peer``.
+
+def policy_selects(policy: NetworkPolicy, pod: Pod) -> bool:
+    """Whether ``policy`` selects ``pod`` as a subject (its own namespace, pod network)."""
+    return (not pod.host_network and pod.namespace == policy.namespace
+            and selector_matches(policy.pod_selector, pod.labels))
+
+
+def peer_selects(peer: NetworkPolicyPeer, policy_namespace: str, pod: Pod,
+                 namespace_labels: Mapping[str, str]) -> bool:
+    """Whether a selector peer (not an ipBlock) of a policy in ``policy_namespace`` matches
+    ``pod``, whose namespace carries ``namespace_labels``."""
+    if peer.ip_block is not None or pod.host_network:
+        return False
+    if peer.namespace_selector is None:
+        if pod.namespace != policy_namespace:
+            return False
+    elif not selector_matches(peer.namespace_selector, namespace_labels):
+        return False
+    return peer.pod_selector is None or selector_matches(peer.pod_selector, pod.labels)
 
 
 def policy_blocks(

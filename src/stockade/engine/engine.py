@@ -672,22 +672,9 @@ class Engine:
         if rule.any_port:
             return ResolvedClusterRule(policy.key, rule.index, rule.action, peers, None,
                                        domains=domains)
-        ranges: list[PortRange] = []
-        named: list[str] = []
-        for cp in rule.ports:
-            if cp.never:
-                continue
-            if cp.name and rule.direction is INGRESS:
-                found = next((p for p in subject.container_ports() if p.name == cp.name), None)
-                if found is not None and found.protocol in Protocol.__members__:
-                    ranges.append(PortRange(Protocol(found.protocol), found.container_port,
-                                            found.container_port))
-            elif cp.name:
-                named.append(cp.name)
-            elif cp.protocol is not None:
-                ranges.append(PortRange(cp.protocol, cp.first, cp.last))
-        return ResolvedClusterRule(policy.key, rule.index, rule.action, peers, tuple(ranges),
-                                   tuple(named), domains)
+        ranges, named = resolve_cluster_ports(rule.ports, rule.direction, subject)
+        return ResolvedClusterRule(policy.key, rule.index, rule.action, peers, ranges, named,
+                                   domains)
 
     def _resolve(self, rule: CompiledRule, subject: Pod) -> ResolvedRule:
         policy = self.policies[rule.policy]
@@ -704,18 +691,49 @@ class Engine:
             peers = ResolvedPeers(False, pods, blocks)
         if rule.any_port:
             return ResolvedRule(policy.key, rule.index, peers, None)
-        ranges: list[PortRange] = []
-        named: list[NamedPort] = []
-        for cp in rule.ports:
-            if not cp.name:
-                ranges.append(PortRange(cp.protocol, cp.first, cp.last))
-            elif rule.direction is INGRESS:
-                for p in subject.container_ports():
-                    if p.name == cp.name and p.protocol == cp.protocol:
-                        ranges.append(PortRange(cp.protocol, p.container_port, p.container_port))
-                        break
-            else:
-                named.append(NamedPort(cp.protocol, cp.name))
-        return ResolvedRule(policy.key, rule.index, peers, tuple(ranges), tuple(named))
+        ranges, named = resolve_ports(rule.ports, rule.direction, subject)
+        return ResolvedRule(policy.key, rule.index, peers, ranges, named)
+
+
+def resolve_cluster_ports(ports: Sequence[ClusterPort], direction: PolicyType,
+                          subject: Pod) -> tuple[tuple[PortRange, ...], tuple[str, ...]]:
+    """A cluster rule's port entries for one subject pod: an ingress named port resolved on
+    the subject (its port of that name, whatever the protocol); an egress one kept by name;
+    entries that match nothing dropped."""
+    ranges: list[PortRange] = []
+    named: list[str] = []
+    for cp in ports:
+        if cp.never:
+            continue
+        if cp.name and direction is INGRESS:
+            found = next((p for p in subject.container_ports() if p.name == cp.name), None)
+            if found is not None and found.protocol in Protocol.__members__:
+                ranges.append(PortRange(Protocol(found.protocol), found.container_port,
+                                        found.container_port))
+        elif cp.name:
+            named.append(cp.name)
+        elif cp.protocol is not None:
+            ranges.append(PortRange(cp.protocol, cp.first, cp.last))
+    return tuple(ranges), tuple(named)
+
+
+def resolve_ports(ports: Sequence[CompiledPort], direction: PolicyType,
+                  subject: Pod) -> tuple[tuple[PortRange, ...], tuple[NamedPort, ...]]:
+    """A rule's port entries for one subject pod: numbers and ranges as they are; an ingress
+    named port resolved on the subject (the first of its container ports with that name and
+    protocol; none, nothing); an egress named port kept by name, for each destination."""
+    ranges: list[PortRange] = []
+    named: list[NamedPort] = []
+    for cp in ports:
+        if not cp.name:
+            ranges.append(PortRange(cp.protocol, cp.first, cp.last))
+        elif direction is INGRESS:
+            for p in subject.container_ports():
+                if p.name == cp.name and p.protocol == cp.protocol:
+                    ranges.append(PortRange(cp.protocol, p.container_port, p.container_port))
+                    break
+        else:
+            named.append(NamedPort(cp.protocol, cp.name))
+    return tuple(ranges), tuple(named)
 
 

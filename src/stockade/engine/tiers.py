@@ -32,6 +32,7 @@ from stockade.model.types import (
     ClusterPolicyRule,
     ClusterPolicySubject,
     LabelSelector,
+    Pod,
     PolicyType,
     Protocol,
     RuleAction,
@@ -210,10 +211,7 @@ class TierCompiler:
             subject = ClusterPolicySubject(peer.namespaces, peer.pods)
             return ClusterPeer(peer, self.subjects(subject), (), frozenset(), empty)
         networks = networks_of(peer)
-        addresses: frozenset[IPAddress] = frozenset()
-        if peer.nodes is not None:
-            addresses = frozenset(addr for labels, ips in self.nodes
-                                  if selector_matches(peer.nodes, labels) for addr in ips)
+        addresses = node_addresses(peer, self.nodes)
         members: dict[int, ClassSet] = {}
         blocks = [Block(net, ()) for net in networks]
         blocks += [Block(effective_network(_host_network(a)), ()) for a in sorted(
@@ -230,10 +228,7 @@ class TierCompiler:
              rule: ClusterPolicyRule) -> CompiledClusterRule:
         peers = tuple(self.peer(p) for p in rule.peers)
         fail_closed = any(p.fails_closed for p in rule.peers)
-        action = rule.action
-        all_peers = False
-        if fail_closed and action is not RuleAction.ACCEPT:
-            action, all_peers = RuleAction.DENY, True
+        action, all_peers = rule_action(rule)
         selected = self._none()
         blocks: dict[int, ClassSet] = {}
         for cp in peers:
@@ -305,6 +300,40 @@ def build_tiers(compiler: TierCompiler, policies: Sequence[ClusterNetworkPolicy]
             stacks[tier, direction] = list(numbered)
             stack_of[tier, direction] = local[np.asarray(inverse).ravel()]
     return Tiers(compiled, stacks, stack_of)
+
+
+def rule_action(rule: ClusterPolicyRule) -> tuple[RuleAction, bool]:
+    """What a rule does, and whether to every peer and port: a rule with a peer that sets
+    no known field fails closed (upstream), an Accept then matching nothing of that peer, a
+    Deny or Pass becoming a Deny of everything."""
+    if rule.action is not RuleAction.ACCEPT and any(p.fails_closed for p in rule.peers):
+        return RuleAction.DENY, True
+    return rule.action, False
+
+
+# The same selection, one pod at a time (the node agent follows pods as they come): checked
+# against ``TierCompiler`` by the agent's property tests.
+
+def subject_selects(subject: ClusterPolicySubject, pod: Pod,
+                    namespace_labels: Mapping[str, str]) -> bool:
+    """Whether a cluster policy's subject (or a ``namespaces``/``pods`` peer, which select
+    alike) selects ``pod``, whose namespace carries ``namespace_labels``."""
+    if pod.host_network:
+        return False
+    if subject.namespaces is not None:
+        return selector_matches(subject.namespaces, namespace_labels)
+    if subject.pods is not None:
+        return (selector_matches(subject.pods.namespace_selector, namespace_labels)
+                and selector_matches(subject.pods.pod_selector, pod.labels))
+    return False
+
+
+def node_addresses(peer: ClusterPolicyPeer, nodes: Sequence[NodeInfo]) -> frozenset[IPAddress]:
+    """The addresses of the Nodes a ``nodes`` peer selects."""
+    if peer.nodes is None:
+        return frozenset()
+    return frozenset(addr for labels, ips in nodes if selector_matches(peer.nodes, labels)
+                     for addr in ips)
 
 
 def domain_matches(pattern: str, name: str) -> bool:

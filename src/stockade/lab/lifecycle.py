@@ -24,16 +24,31 @@ from pathlib import Path
 from stockade.engine import Engine
 from stockade.errors import EnvironmentProblem, InputError, InvalidObjects
 from stockade.hosts.write import write_hosts_file
-from stockade.lab import network, tracking, watch
+from stockade.lab import agents, network, tracking, watch
 from stockade.lab import state as lab_state
+from stockade.lab.api_objects import (
+    Manifest,
+    namespace_manifest,
+    node_manifest,
+    pod_manifest,
+    policy_manifests,
+)
 from stockade.lab.names import DEFAULT_POD_CIDR, NETNS_ETC, LabNames
-from stockade.lab.plan import LabPlan, input_node_addresses, make_plan
+from stockade.lab.plan import (
+    LabNode,
+    LabPlan,
+    LabPod,
+    expand_workloads,
+    input_node_addresses,
+    make_plan,
+    node_names,
+)
 from stockade.lab.state import LabState, NodeState, PodState
 from stockade.lab.supervise import log_path, read_status
-from stockade.lab.system import ip_batch, list_netns, pids_in_netns
+from stockade.lab.system import ip_batch, list_netns, pids_in_netns, processes_running
 from stockade.model.build import BuildResult, RawObject, build_cluster
 from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
-from stockade.model.types import Cluster
+from stockade.model.types import Cluster, Node, NodeAddress, ObjectMeta, Origin
 from stockade.model.workloads import choose_endpoints, with_endpoints
 from stockade.nft.apply import NftRunner
 from stockade.nft.compile import compile_engine
@@ -96,22 +111,82 @@ def _start_server(names: LabNames) -> int:
     return proc.pid
 
 
-def _state_of(plan: LabPlan, pod_cidr: str, run_commands: bool) -> LabState:
+def _state_of(plan: LabPlan, pod_cidr: str, run_commands: bool, agent: bool = False,
+              agent_args: tuple[str, ...] = ()) -> LabState:
     names = plan.names
     return LabState(
-        names.lab, [NodeState(n.netns, list(n.ips)) for n in plan.nodes], pod_cidr,
-        names.table,
+        names.lab, [NodeState(n.netns, list(n.ips), n.name, n.pod_cidr) for n in plan.nodes],
+        pod_cidr, names.table,
         [PodState(p.key, p.netns, list(p.ips), list(p.ports), p.node, p.hostname,
                   list(p.containers)) for p in plan.pods],
         {k: list(v) for k, v in plan.allocated.items()}, skipped=list(plan.skipped),
-        run_commands=run_commands)
+        run_commands=run_commands, agent=agent, agent_args=list(agent_args))
+
+
+def _with_nodes(plan: LabPlan) -> LabPlan:
+    """An agent lab's cluster as its API holds it: each pod's hostIPs are its node's, and
+    the lab's Nodes are objects with those addresses (what the agents read) and the labels
+    of the cluster's Nodes of the same names."""
+    by_name = {n.name: n for n in plan.nodes}
+    pods = []
+    for pod in plan.cluster.pods:
+        node = by_name.get(pod.spec.node_name)
+        if node is not None and not pod.host_ips and not pod.host_network:
+            pods.append(dataclasses.replace(pod, host_ips=node.ips))
+        else:
+            pods.append(pod)
+    labels = {n.name: n.metadata.labels for n in plan.cluster.nodes}
+    nodes = tuple(Node(ObjectMeta(n.name, labels=labels.get(n.name, ())),
+                       tuple(NodeAddress("InternalIP", ip) for ip in n.ips),
+                       Origin("<lab>"), pod_cidrs=(n.pod_cidr,)) for n in plan.nodes)
+    cluster = dataclasses.replace(plan.cluster, pods=tuple(pods), nodes=nodes)
+    return dataclasses.replace(plan, cluster=cluster)
+
+
+def _manifests(plan: LabPlan, raws: Sequence[RawObject]) -> list[Manifest]:
+    """Every object an agent lab's API holds."""
+    by_name = {n.name: n for n in plan.nodes}
+    labels = {n.name: n.metadata.label_map for n in plan.cluster.nodes}
+    out = [node_manifest(n, labels.get(n.name)) for n in plan.nodes]
+    out += [namespace_manifest(ns) for ns in plan.cluster.namespaces]
+    out += [pod_manifest(p, by_name.get(p.spec.node_name)) for p in plan.cluster.pods]
+    valid = {p.key for p in plan.cluster.policies}
+    valid |= {p.key for p in plan.cluster.cluster_policies}
+    out += [m for m in policy_manifests(raws)
+            if f"{m['metadata'].get('namespace', '')}/{m['metadata'].get('name')}" in valid
+            or f"{m['kind']}/{m['metadata'].get('name')}" in valid]
+    return out
+
+
+def _start_agents(plan: LabPlan, lab: LabState, raws: Sequence[RawObject]) -> None:
+    names = plan.names
+    api = agents.start_api(names, [n.netns for n in plan.nodes])
+    _children[api.pid] = api
+    lab.api_pid = api.pid
+    lab_state.save(lab)
+    agents.LabApi(names).sync(_manifests(plan, raws), agents.ORDER)
+    for node, state in zip(plan.nodes, lab.nodes, strict=True):
+        state.agent_pid = start_agent(names, node, lab.agent_args)
+    lab_state.save(lab)
+    agents.wait_ready([n.netns for n in plan.nodes])
+
+
+def start_agent(names: LabNames, node: LabNode, extra: Sequence[str] = ()) -> int:
+    """(Re)start node ``node``'s agent; its pid."""
+    proc = agents.start_agent(names, node, names.table, extra)
+    _children[proc.pid] = proc
+    return proc.pid
 
 
 def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR,
-       skip_invalid: bool = False, run_commands: bool = False,
+       skip_invalid: bool = False, run_commands: bool = False, nodes: int = 1,
+       agent: bool = False, agent_args: tuple[str, ...] = (),
        report: Callable[[BuildResult], None] | None = None) -> Lab:
     """Build lab ``name`` from ``raws``; ``report`` is given the objects' build result (its
-    warnings, and the invalid objects ``skip_invalid`` leaves out) before anything runs."""
+    warnings, and the invalid objects ``skip_invalid`` leaves out) before anything runs.
+    ``nodes``: node namespaces joined by an underlay, pods placed on them; ``agent``: a
+    ``stockade agent`` per node enforces the policies it reads from the API server double,
+    instead of the lab loading the compiled ruleset itself."""
     require_root()
     started = time.monotonic()
     names = LabNames(name)
@@ -122,22 +197,36 @@ def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR
     if report is not None:
         report(result)
     kept = lab_state.encode_cluster(result.cluster)  # an oversized object: refused now
-    plan = make_plan(lab_cluster(result.cluster), names, pod_cidr=pod_cidr)
+    if agent:
+        cluster = expand_workloads(result.cluster, node_names(result.cluster, nodes))
+    else:
+        cluster = lab_cluster(result.cluster)
+    plan = make_plan(cluster, names, pod_cidr=pod_cidr, nodes=nodes)
     if not plan.pods:
         raise InputError("no pod to run: the input has no pod-network Pod")
+    if agent:
+        plan = _with_nodes(plan)
     engine = Engine(plan.cluster)
-    lab = _state_of(plan, pod_cidr, run_commands)
-    addresses, notes = input_node_addresses(engine, plan)
+    lab = _state_of(plan, pod_cidr, run_commands, agent, agent_args)
+    if nodes == 1:
+        addresses, notes = input_node_addresses(engine, plan)
+    else:
+        addresses, notes = (), ()
     lab.addresses = list(addresses)
     lab.skipped += notes
     lab_state.private_dir(names.state_dir)  # first, so that ``down`` finds a half-built lab
     try:
-        lab_state.write_cluster(name, kept)
+        # An agent lab keeps its own cluster (placed, addressed), as its API holds it.
+        lab_state.write_cluster(name, lab_state.encode_cluster(plan.cluster) if agent
+                                else kept)
         lab_state.save(lab)
         network.build(plan, addresses)
         for node in plan.nodes:
-            load_ruleset(node.netns, engine, names.table)
             watch.install(node.netns)
+            if not agent:
+                load_ruleset(node.netns, engine, names.table)
+        if agent:
+            _start_agents(plan, lab, raws)
         for pod in plan.pods:
             directory = NETNS_ETC / pod.netns
             directory.mkdir(parents=True, exist_ok=True)
@@ -151,6 +240,8 @@ def up(raws: Sequence[RawObject], name: str, *, pod_cidr: str = DEFAULT_POD_CIDR
 
 
 def _engine(name: str, lab: LabState, cluster: Cluster) -> Engine:
+    if lab.agent:  # the lab's own cluster, as its API holds it
+        return Engine(cluster)
     fixed = {k: tuple(v) for k, v in lab.allocated.items()}
     plan = make_plan(lab_cluster(cluster), LabNames(name), pod_cidr=lab.pod_cidr, fixed=fixed)
     return Engine(plan.cluster)
@@ -168,9 +259,12 @@ def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False,
     (``tracking``): a probe after the swap is judged by the new rules even when its
     source port happens to be that of a flow probed before, and connections the new
     rules still allow carry on, replies in flight included. ``report`` is given the
-    policies' build result, as for ``up``."""
+    policies' build result, as for ``up``. In an agent lab, changes go through the API
+    instead (``apply_through_api``)."""
     require_root()
     lab = lab_state.load(name)
+    if lab.agent:
+        return apply_through_api(name, raws, skip_invalid=skip_invalid, report=report).engine
     cluster = lab_state.load_cluster(name)
     new = build([r for r in raws if r.kind in APPLIED_KINDS], skip_invalid=skip_invalid)
     if report is not None:
@@ -189,6 +283,100 @@ def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False,
         tracking.forget_denied(node.netns, engine.allowed)
     lab_state.save_cluster(name, cluster)  # what ``probe`` now compares with
     return engine
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    engine: Engine
+    added: tuple[str, ...]  # pods brought up
+    removed: tuple[str, ...]  # pods taken down
+    changes: dict[str, int]  # kind -> resourceVersion of its last change
+    seconds: float  # until every agent had loaded the changes
+
+
+def _pods_given(raws: Sequence[RawObject]) -> bool:
+    from stockade.model.build import WORKLOAD_KINDS
+
+    return any(r.kind == "Pod" or r.kind in WORKLOAD_KINDS for r in raws)
+
+
+def apply_through_api(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False,
+                      report: Callable[[BuildResult], None] | None = None) -> Applied:
+    """Change an agent lab through its API, as kubectl would: the input's NetworkPolicies
+    and cluster-wide policies replace the lab's; its Namespaces are created or updated; when
+    it has Pods or workloads, they replace the lab's pods (new ones come up, gone ones go
+    down, a workload runs ``replicas`` pods). Then wait until every agent has loaded it all,
+    and forget the tracked connections the new policies deny (as ``apply``)."""
+    lab = lab_state.load(name)
+    names = LabNames(name)
+    old = lab_state.load_cluster(name)
+    result = build(raws, skip_invalid=skip_invalid)
+    if report is not None:
+        report(result)
+    new = result.cluster
+    namespaces = {ns.name: ns for ns in old.namespaces}
+    namespaces.update({ns.name: ns for ns in new.namespaces
+                       if ns.declared or ns.name not in namespaces})
+    running = {p.key: p for p in old.pods}
+    if _pods_given(raws):
+        pods = []
+        for wanted in expand_workloads(new, [n.name for n in lab.nodes]).pods:
+            was = running.get(wanted.key)
+            if was is not None and not wanted.ips and not wanted.spec.node_name:
+                pods.append(dataclasses.replace(wanted, ips=was.ips, spec=dataclasses.replace(
+                    wanted.spec, node_name=was.spec.node_name)))
+            else:
+                pods.append(wanted)
+    else:
+        pods = list(old.pods)
+    cluster = dataclasses.replace(old, namespaces=tuple(namespaces.values()),
+                                  policies=new.policies,
+                                  cluster_policies=new.cluster_policies, pods=tuple(pods))
+    indexes = {p.key: int(p.netns.rsplit("-p", 1)[1]) for p in lab.pods}
+    fixed = {k: tuple(v) for k, v in lab.allocated.items()}
+    plan = _with_nodes(make_plan(cluster, names, pod_cidr=lab.pod_cidr, fixed=fixed,
+                                 nodes=len(lab.nodes), indexes=indexes,
+                                 named=[n.name for n in lab.nodes]))
+    then = {p.key: p for p in lab.pods}
+    now = {p.key: p for p in plan.pods}
+    gone = [k for k, p in then.items()
+            if k not in now or (tuple(p.ips), p.node) != (now[k].ips, now[k].node)]
+    fresh = [p for k, p in now.items() if k not in then or k in gone]
+    leaving = [LabPod(k, indexes[k], then[k].node, then[k].netns, tuple(then[k].ips), (), (),
+                      b"", "") for k in gone]
+    with _signals_deferred():
+        network.remove_pods(plan, leaving)
+        for pod in leaving:
+            shutil.rmtree(NETNS_ETC / pod.netns, ignore_errors=True)
+        network.add_pods(plan, fresh)
+        for lab_pod in fresh:
+            directory = NETNS_ETC / lab_pod.netns
+            directory.mkdir(parents=True, exist_ok=True)
+            write_hosts_file(directory / "hosts", lab_pod.hosts)
+        changes = agents.LabApi(names).sync(_manifests(plan, raws),
+                                            ("Namespace", "Pod", "NetworkPolicy",
+                                             *CLUSTER_POLICY_KINDS))
+        written = time.monotonic()
+        state = _state_of(plan, lab.pod_cidr, lab.run_commands, True, tuple(lab.agent_args))
+        for mine, theirs in zip(state.nodes, lab.nodes, strict=True):
+            mine.agent_pid = theirs.agent_pid
+        state.api_pid, state.addresses = lab.api_pid, lab.addresses
+        state.server_pid = lab.server_pid
+        lab_state.save_cluster(name, plan.cluster)
+        lab_state.save(state)
+        if gone or fresh:  # the daemon listens for the pods it was started with
+            _kill(servers_of(name))
+            state.server_pid = _start_server(names)
+            lab_state.save(state)
+    agents.converged([n.netns for n in plan.nodes], changes)
+    seconds = time.monotonic() - written
+    engine = Engine(plan.cluster)
+    # The agents leave tracked connections alone (an established one outlives a policy
+    # change, as in a cluster); the lab, as ``apply`` does, forgets those the new policies
+    # deny, so that a probe reusing a tracked flow's source port is judged afresh.
+    for node in plan.nodes:
+        tracking.forget_denied(node.netns, engine.allowed)
+    return Applied(engine, tuple(p.key for p in fresh), tuple(gone), changes, seconds)
 
 
 def engine_of(name: str) -> tuple[LabState, Engine]:
@@ -238,14 +426,6 @@ def _zombie(pid: int) -> bool:
         return False
 
 
-def _is_our_server(pid: int, name: str) -> bool:
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"stockade.lab.serve" in argv and name.encode() in argv[1:]
-
-
 def _kill(pids: Sequence[int]) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         alive = []
@@ -265,11 +445,7 @@ def _kill(pids: Sequence[int]) -> None:
 def servers_of(name: str) -> list[int]:
     """Every running lab daemon of lab ``name``, found by its command line (so also after a
     crash that lost the lab's state file)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _is_our_server(int(entry.name), name):
-            pids.append(int(entry.name))
-    return pids
+    return processes_running("stockade.lab.serve", name)
 
 
 @contextlib.contextmanager
@@ -295,7 +471,7 @@ def down(name: str) -> list[str]:
 
 def _down(name: str) -> list[str]:
     names = LabNames(name)
-    _kill(servers_of(name))
+    _kill(servers_of(name) + agents.api_processes(names))
     ours = [n for n in list_netns() if names.owns_netns(n)]
     # Every process in the lab's namespaces was started by the lab (its containers, which
     # cannot leave them: no capabilities, and chroot keeps them from user namespaces).

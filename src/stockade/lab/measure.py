@@ -49,7 +49,7 @@ class Measurement:
     mismatches: tuple[dict[str, Any], ...]
     plumbing: tuple[dict[str, Any], ...]  # the lab's own failures, not the policies'
     seconds: float
-    addresses: tuple[str, ...] = ()  # the input's node addresses the lab holds
+    addresses: tuple[str, ...] = ()  # the node addresses probed (``probed_addresses``)
     address_probes: tuple[Probe, ...] = ()  # between the pods and those addresses
 
     @property
@@ -71,6 +71,17 @@ def address_targets(lab: LabState) -> list[Target]:
     sends from its own address)."""
     netns = LabNames(lab.name).addresses_netns
     return [Target(a, netns, (a,), bind=True) for a in lab.addresses]
+
+
+def probed_addresses(lab: LabState) -> list[Target]:
+    """The node addresses the pods probe and are probed from: the input's (one node), or
+    with several nodes each node's own (a pod and another node meet in the pod's node's
+    forward hook: egress towards it, ingress from it, as a ``nodes`` peer or an ipBlock
+    says)."""
+    found = address_targets(lab)
+    if found or len(lab.nodes) < 2:
+        return found
+    return [Target(ip, node.netns, (ip,), bind=True) for node in lab.nodes for ip in node.ips]
 
 
 def node_targets(lab: LabState) -> list[list[Target]]:
@@ -173,7 +184,7 @@ def measure(lab: LabState, engine: Engine, ports: Sequence[PortSpec] | None = No
             timeout: float = 0.5) -> Measurement:
     spec = tuple(ports) if ports else declared_ports(lab)
     targets = targets_of(lab)
-    addresses = address_targets(lab)
+    addresses = probed_addresses(lab)
     nodes = [n.netns for n in lab.nodes]
     started = time.monotonic()
     with (watch.exclusive(LabNames(lab.name).state_dir),
@@ -201,7 +212,8 @@ def measure(lab: LabState, engine: Engine, ports: Sequence[PortSpec] | None = No
                                          probe.port)
             _compare(probe, allowed, mismatches)
     return Measurement(tuple(p.key for p in lab.pods), spec, tuple(probes), tuple(mismatches),
-                       tuple(plumbing), seconds, tuple(lab.addresses), tuple(address_probes))
+                       tuple(plumbing), seconds, tuple(t.key for t in addresses),
+                       tuple(address_probes))
 
 
 def to_json(m: Measurement, logs: dict[str, dict[str, str]]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Names of everything a lab creates, all under one prefix so that nothing else is touched.
 
-Namespaces are ``stk-<lab>-n<K>`` (node K), ``stk-<lab>-p<N>`` (pod N) and
-``stk-<lab>-addrs`` (the addresses the input gives its nodes); links live inside those
-namespaces only (``stk-v<N>`` and ``stk-addrs`` on a node, ``eth0`` in the others), so no
+Namespaces are ``stk-<lab>-n<K>`` (node K), ``stk-<lab>-p<N>`` (pod N),
+``stk-<lab>-addrs`` (the addresses the input gives its nodes) and ``stk-<lab>-u`` (the
+underlay joining several nodes); links live inside those namespaces only (``stk-v<N>``,
+``stk-addrs`` and ``stk-up`` on a node, ``n<K>`` on the underlay, ``eth0`` in the others), so no
 interface of the root namespace is ever created or changed. Lab names have no dash, so one lab's
 prefix is never a prefix of another's. Pure.
 """
@@ -21,8 +22,9 @@ PREFIX = "stk-"
 STATE_ROOT = Path("/run/stockade/labs")
 NETNS_ETC = Path("/etc/netns")
 ADDRESSES_VETH = "stk-addrs"  # the node's link to the addresses namespace
+UNDERLAY_VETH = "stk-up"  # a node's link to the underlay that joins the nodes
 _LAB_NAME = re.compile(r"[a-z0-9]{1,16}")
-_OWNED_NETNS = re.compile(r"stk-([a-z0-9]{1,16})-(?:node|n[0-9]+|p[0-9]+|addrs)")
+_OWNED_NETNS = re.compile(r"stk-([a-z0-9]{1,16})-(?:node|n[0-9]+|p[0-9]+|addrs|u)")
 
 
 def check_lab_name(name: str) -> str:
@@ -54,6 +56,10 @@ class LabNames:
     @property
     def addresses_netns(self) -> str:
         return f"{self.prefix}addrs"
+
+    @property
+    def underlay_netns(self) -> str:
+        return f"{self.prefix}u"
 
     @staticmethod
     def node_veth(index: int) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from stockade.errors import EnvironmentProblem
-from stockade.lab.names import ADDRESSES_VETH, LabNames
+from stockade.lab.names import ADDRESSES_VETH, UNDERLAY_VETH, LabNames
 from stockade.lab.plan import (
     ADDRESSES_MAC,
     GATEWAY_IPV4,
@@ -122,6 +122,64 @@ def _build_addresses(node: LabNode, netns: str, addresses: Sequence[str]) -> Non
     ip_batch(leaf_commands(addresses), netns=netns)
 
 
+def underlay_ipv4(node: int) -> str:
+    return f"169.254.78.{node + 1}"
+
+
+def underlay_ipv6(node: int) -> str:
+    return f"fe80::5c:{node + 1:x}"
+
+
+def underlay_mac(node: int) -> str:
+    return f"02:5c:00:00:00:{node + 1:02x}"
+
+
+def _cross_routes(plan: LabPlan, node: LabNode, pods: Sequence[LabPod]) -> list[str]:
+    """On ``node``, a route to each of ``pods`` (on other nodes) through the underlay."""
+    cmds = []
+    for pod in pods:
+        if pod.node == node.index:
+            continue
+        for ip in pod.ips:
+            via = underlay_ipv6(pod.node) if ":" in ip else underlay_ipv4(pod.node)
+            cmds.append(f"route replace {_host_prefix(ip)} via {via} dev {UNDERLAY_VETH}")
+    return cmds
+
+
+def _build_underlay(plan: LabPlan) -> None:
+    """The nodes on one bridge (in a namespace of its own), each routing the other nodes'
+    pods and addresses to the node that has them: a routed cluster network, every neighbour
+    entry permanent."""
+    underlay = plan.names.underlay_netns
+    ip_batch([f"netns add {underlay}"])
+    set_sysctls(underlay, POD_SYSCTLS)
+    bridge = ["link set lo up", "link add br0 type bridge", "link set br0 up"]
+    for node in plan.nodes:
+        bridge.append(f"link add n{node.index} type veth peer name {UNDERLAY_VETH} "
+                      f"address {underlay_mac(node.index)} netns {node.netns}")
+    bridge += [f"link set n{n.index} master br0 up" for n in plan.nodes]
+    ip_batch(bridge, netns=underlay)
+    for node in plan.nodes:
+        set_sysctls(node.netns, {f"net.ipv6.conf.{UNDERLAY_VETH}.disable_ipv6": "0"})
+        cmds = [f"link set {UNDERLAY_VETH} addrgenmode none", f"link set {UNDERLAY_VETH} up",
+                f"addr add {underlay_ipv4(node.index)}/24 dev {UNDERLAY_VETH}",
+                f"addr add {underlay_ipv6(node.index)}/64 dev {UNDERLAY_VETH} nodad"]
+        for other in plan.nodes:
+            if other.index != node.index:
+                mac = underlay_mac(other.index)
+                cmds += [f"neigh add {underlay_ipv4(other.index)} lladdr {mac} dev "
+                         f"{UNDERLAY_VETH} nud permanent",
+                         f"neigh add {underlay_ipv6(other.index)} lladdr {mac} dev "
+                         f"{UNDERLAY_VETH} nud permanent"]
+                # The other node's own addresses, as a cluster routes its nodes' IPs.
+                for ip in other.ips:
+                    via = underlay_ipv6(other.index) if ":" in ip else underlay_ipv4(other.index)
+                    cmds.append(f"route replace {_host_prefix(ip)} via {via} "
+                                f"dev {UNDERLAY_VETH}")
+        cmds += _cross_routes(plan, node, plan.pods)
+        ip_batch(cmds, netns=node.netns)
+
+
 def build(plan: LabPlan, addresses: Sequence[str] = ()) -> None:
     """Create every namespace, link, address, route and neighbour entry of ``plan``, and
     the addresses namespace when the input gives its nodes ``addresses``."""
@@ -144,5 +202,48 @@ def build(plan: LabPlan, addresses: Sequence[str] = ()) -> None:
         failures = [f for f in pool.map(_configure_pod, plan.pods) if f]
     if failures:
         raise EnvironmentProblem("configuring pod namespaces failed: " + "; ".join(failures))
+    if len(plan.nodes) > 1:
+        _build_underlay(plan)
     if addresses:
         _build_addresses(plan.nodes[0], plan.names.addresses_netns, addresses)
+
+
+def add_pods(plan: LabPlan, pods: Sequence[LabPod]) -> None:
+    """Bring ``pods`` (of ``plan``) up in a running lab: their namespaces and links on their
+    nodes, and a route to each on every other node."""
+    if not pods:
+        return
+    ip_batch([f"netns add {p.netns}" for p in pods])
+    for pod in pods:
+        set_sysctls(pod.netns, POD_SYSCTLS)
+    for node in plan.nodes:
+        mine = [p for p in pods if p.node == node.index]
+        if mine:
+            ip_batch([c for c in node_link_commands(node, mine) if c.startswith("link add")],
+                     netns=node.netns)
+            v6 = [LabNames.node_veth(p.index) for p in mine if _has_v6(p)]
+            set_sysctls(node.netns, {f"net.ipv6.conf.{link}.disable_ipv6": "0" for link in v6})
+            for pod in mine:
+                if _has_v6(pod):
+                    set_sysctls(pod.netns, {"net.ipv6.conf.eth0.disable_ipv6": "0"})
+            ip_batch(node_route_commands(mine), netns=node.netns)
+        if len(plan.nodes) > 1:
+            ip_batch(_cross_routes(plan, node, pods), netns=node.netns)
+    failures = [f for f in map(_configure_pod, pods) if f]
+    if failures:
+        raise EnvironmentProblem("configuring pod namespaces failed: " + "; ".join(failures))
+
+
+def remove_pods(plan: LabPlan, pods: Sequence[LabPod]) -> None:
+    """Take ``pods`` down: the routes other nodes keep to them, then their namespaces (which
+    takes their links and their node's route with them)."""
+    if not pods:
+        return
+    for node in plan.nodes:
+        commands = [f"link del {LabNames.node_veth(p.index)}" for p in pods
+                    if p.node == node.index]  # now: a namespace goes in the background
+        if len(plan.nodes) > 1:
+            commands += [c.replace("route replace", "route del", 1).split(" via ")[0]
+                         for c in _cross_routes(plan, node, pods)]
+        ip_batch(commands, netns=node.netns)
+    ip_batch([f"netns del {p.netns}" for p in pods])

@@ -39,6 +39,9 @@ class PodState:
 class NodeState:
     netns: str
     ips: list[str]
+    name: str = "node-0"
+    pod_cidr: str = ""
+    agent_pid: int = 0
 
 
 @dataclass(slots=True)
@@ -53,6 +56,9 @@ class LabState:
     skipped: list[str] = field(default_factory=list)
     run_commands: bool = False
     addresses: list[str] = field(default_factory=list)  # the input's node addresses held
+    agent: bool = False  # the nodes run stockade agents reading the API server double
+    api_pid: int = 0
+    agent_args: list[str] = field(default_factory=list)
 
     @property
     def node_netns(self) -> str:
@@ -96,10 +102,12 @@ def write_private(path: Path, text: str) -> None:
 def save(state: LabState) -> None:
     data = {
         "name": state.name, "pod_cidr": state.pod_cidr, "table": state.table,
-        "nodes": [{"netns": n.netns, "ips": n.ips} for n in state.nodes],
+        "nodes": [{"netns": n.netns, "ips": n.ips, "name": n.name, "pod_cidr": n.pod_cidr,
+                   "agent_pid": n.agent_pid} for n in state.nodes],
         "allocated": state.allocated, "server_pid": state.server_pid,
         "skipped": state.skipped, "run_commands": state.run_commands,
-        "addresses": state.addresses,
+        "addresses": state.addresses, "agent": state.agent, "api_pid": state.api_pid,
+        "agent_args": state.agent_args,
         "pods": [{"key": p.key, "netns": p.netns, "ips": p.ips, "ports": p.ports,
                   "node": p.node, "hostname": p.hostname,
                   "containers": [encode(c) for c in p.containers]} for p in state.pods],
@@ -127,10 +135,12 @@ def load(name: str) -> LabState:
                          p["node"], p["hostname"],
                          [decode(LabContainer, c) for c in p["containers"]])
                 for p in data["pods"]]
-        return LabState(data["name"], [NodeState(n["netns"], n["ips"]) for n in data["nodes"]],
-                        data["pod_cidr"], data["table"], pods, data["allocated"],
-                        data["server_pid"], data["skipped"], data["run_commands"],
-                        data["addresses"])
+        nodes = [NodeState(n["netns"], n["ips"], n["name"], n["pod_cidr"], n["agent_pid"])
+                 for n in data["nodes"]]
+        return LabState(data["name"], nodes, data["pod_cidr"], data["table"], pods,
+                        data["allocated"], data["server_pid"], data["skipped"],
+                        data["run_commands"], data["addresses"], data["agent"],
+                        data["api_pid"], data["agent_args"])
     except (KeyError, TypeError, ValueError) as exc:
         raise _unreadable(name, f"{type(exc).__name__}: {exc}") from None
 

@@ -71,6 +71,24 @@ def pids_in_netns(netns: Sequence[str]) -> list[int]:
     return found
 
 
+def processes_running(module: str, argument: str) -> list[int]:
+    """Every process whose command line runs ``module`` with ``argument`` among its
+    arguments (the lab's daemons, found also after a crash that lost the lab's state)."""
+    wanted, arg = module.encode(), argument.encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if wanted in argv and arg in argv[1:]:
+            found.append(int(entry))
+    return found
+
+
 def set_sysctls(netns: str, values: dict[str, str]) -> None:
     """Set sysctls inside ``netns`` and read each back: a setting that did not stick is an
     error. Only per-namespace keys (``net.*``) belong here; the host's are never touched."""

@@ -169,6 +169,20 @@ def _phase(raw: RawObject) -> str:
     return phase if isinstance(phase, str) else ""
 
 
+def decode_object(raw: RawObject) -> tuple[Decoded | None, list[FieldError]]:
+    """One object of a modelled kind, decoded, with what decoding and validation found
+    (``None`` for a kind or apiVersion stockade does not model). Unlike ``build_cluster``
+    this keeps an object validation objects to: the caller decides (an agent enforces what
+    the API server stored)."""
+    versions = KNOWN_KINDS.get(raw.kind)
+    if versions is None or raw.api_version not in versions:
+        return None, []
+    decoder = Decoder()
+    obj = _decode(raw, decoder)
+    undecodable = {e.path for e in decoder.errors}
+    return obj, decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
+
+
 def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default") -> BuildResult:
     """Decode and validate every object; the ``Cluster`` holds the valid ones.
 

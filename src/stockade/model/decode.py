@@ -434,11 +434,16 @@ class Decoder:
 
     def node(self, obj: Mapping[str, Any], origin: Origin) -> Node:
         status = self.mapping(obj.get("status"), "status")
+        spec = self.mapping(obj.get("spec"), "spec")
+        cidrs = self.strings(spec.get("podCIDRs"), "spec.podCIDRs")
+        if not cidrs and spec.get("podCIDR"):
+            cidrs = (self.string(spec.get("podCIDR"), "spec.podCIDR"),)
         return Node(
             metadata=self.object_meta(obj.get("metadata")),
             addresses=self.each(status.get("addresses"), "status.addresses",
                                 self._node_address),
             origin=origin,
+            pod_cidrs=cidrs,
         )
 
     def _node_address(self, value: object, path: str) -> NodeAddress:
@@ -502,5 +507,8 @@ class Decoder:
                 parsed = LabelSelector(match_labels=self.string_map(selector, "spec.selector"))
             else:
                 parsed = self.label_selector(selector, "spec.selector")
+        field = "parallelism" if kind in ("Job", "CronJob") else "replicas"
+        replicas = None if kind == "DaemonSet" else self.integer(
+            spec.get(field), f"{path.removesuffix('.template')}.{field}")
         return Workload(kind_name=kind, metadata=meta, selector=parsed, template=pod,
-                        origin=origin)
+                        origin=origin, replicas=replicas)

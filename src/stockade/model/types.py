@@ -316,6 +316,7 @@ class Workload:
     selector: LabelSelector | None
     template: Pod
     origin: Origin = UNKNOWN_ORIGIN
+    replicas: int | None = None  # spec.replicas (a Job's spec.parallelism); None: not set
 
     @property
     def kind(self) -> str:
@@ -353,6 +354,7 @@ class Node:
     metadata: ObjectMeta
     addresses: tuple[NodeAddress, ...] = ()
     origin: Origin = UNKNOWN_ORIGIN
+    pod_cidrs: tuple[str, ...] = ()  # spec.podCIDRs (or podCIDR): where its pods' addresses are
     kind = "Node"
 
     @property

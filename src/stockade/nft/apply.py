@@ -7,10 +7,12 @@ nothing). Failures raise ``CommandFailed`` carrying nft's stderr.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from stockade.errors import CommandFailed, EnvironmentProblem
 
@@ -32,6 +34,30 @@ class NftRunner:
         done = subprocess.run(argv, input=script, text=True, capture_output=True, check=False)
         if done.returncode != 0:
             raise CommandFailed(argv, done.returncode, done.stderr)
+
+    def list_table(self, name: str, family: str = "inet") -> dict[str, Any] | None:
+        """``nft -j list table``: the loaded table as nft's JSON (``None``: no such table)."""
+        argv = [*self._prefix(), self.binary, "-j", "list", "table", family, name]
+        done = subprocess.run(argv, text=True, capture_output=True, check=False)
+        if done.returncode != 0:
+            if "No such file or directory" in done.stderr:
+                return None
+            raise CommandFailed(argv, done.returncode, done.stderr)
+        data = json.loads(done.stdout)
+        return data if isinstance(data, dict) else None
+
+    def delete_table(self, name: str, family: str = "inet") -> bool:
+        """Remove a table; whether there was one."""
+        argv = [*self._prefix(), self.binary, "delete", "table", family, name]
+        done = subprocess.run(argv, text=True, capture_output=True, check=False)
+        if done.returncode != 0:
+            if "No such file or directory" in done.stderr:
+                return False
+            raise CommandFailed(argv, done.returncode, done.stderr)
+        return True
+
+    def _prefix(self) -> list[str]:
+        return ["ip", "netns", "exec", self.netns] if self.netns else []
 
     def list_tables(self) -> Sequence[str]:
         argv = (["ip", "netns", "exec", self.netns] if self.netns else []) + [

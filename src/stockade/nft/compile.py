@@ -33,10 +33,11 @@ here, and the engine too judges a connection to an address without them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stockade.engine.resolved import PodRules, ResolvedBlock, ResolvedClusterRule, ResolvedRule
 from stockade.errors import InputError
@@ -44,8 +45,9 @@ from stockade.model.netparse import IPAddress, effective_address, parse_ip
 from stockade.model.types import Pod, PolicyType, Protocol, RuleAction
 from stockade.nft.intervals import (
     Range,
-    disjoint_rectangles,
-    first_match_rectangles,
+    disjoint_strips,
+    first_match_strips,
+    merge,
     network_range,
     subtract,
 )
@@ -72,14 +74,20 @@ class CompileResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Member:
+class Member:
     """A pod the dataplane can enforce: it has addresses on the pod network."""
 
     pod: Pod
     ips: tuple[IPAddress, ...]
+    _by_family: dict[int, tuple[int, ...]] = field(default_factory=dict, compare=False,
+                                                   repr=False)
 
     def ips_of(self, family: int) -> tuple[int, ...]:
-        return tuple(int(ip) for ip in self.ips if ip.version == family)
+        found = self._by_family.get(family)
+        if found is None:
+            found = tuple(int(ip) for ip in self.ips if ip.version == family)
+            self._by_family[family] = found
+        return found
 
 
 @dataclass(slots=True)
@@ -88,8 +96,10 @@ class _Group:
     members: list[str] = field(default_factory=list)
 
 
-def _members(pods: Sequence[Pod], notes: list[str]) -> dict[str, _Member]:
-    members: dict[str, _Member] = {}
+def members_of(pods: Sequence[Pod], notes: list[str]) -> dict[str, Member]:
+    """The pods a ruleset can enforce and match by address, by key (two pods with one
+    address cannot both be: ``InputError``)."""
+    members: dict[str, Member] = {}
     owner: dict[IPAddress, str] = {}
     for pod in pods:
         if pod.host_network:
@@ -108,7 +118,7 @@ def _members(pods: Sequence[Pod], notes: list[str]) -> dict[str, _Member]:
         if not ips:
             notes.append(f"{pod.key}: no pod IP, not enforced (and matches no pod peer)")
             continue
-        members[pod.key] = _Member(pod, tuple(ips))
+        members[pod.key] = Member(pod, tuple(ips))
     return members
 
 
@@ -122,7 +132,7 @@ def _block_ranges(block: ResolvedBlock, family: int) -> list[Range]:
 AnyResolved = ResolvedRule | ResolvedClusterRule
 
 
-def _peer_ranges(rule: AnyResolved, family: int, members: Mapping[str, _Member]) -> list[Range]:
+def _peer_ranges(rule: AnyResolved, family: int, members: Mapping[str, Member]) -> list[Range]:
     if rule.peers.any_peer:
         return [_FULL[family]]
     ranges = [(ip, ip) for key in sorted(rule.peers.pods) if key in members
@@ -133,8 +143,8 @@ def _peer_ranges(rule: AnyResolved, family: int, members: Mapping[str, _Member])
 
 
 def _named_destinations(
-    rule: AnyResolved, family: int, members: Mapping[str, _Member]
-) -> list[tuple[_Member, int]]:
+    rule: AnyResolved, family: int, members: Mapping[str, Member]
+) -> list[tuple[Member, int]]:
     """The (pod, address) pairs an egress named port resolves against: the pod peers."""
     if rule.peers.any_peer:
         return [(m, ip) for m in members.values() for ip in m.ips_of(family)]
@@ -147,9 +157,11 @@ def _named_destinations(
     return found
 
 
-def _rectangles(
-    rules: Iterable[ResolvedRule], family: int, members: Mapping[str, _Member]
+def rectangles(
+    rules: Iterable[ResolvedRule], family: int, members: Mapping[str, Member]
 ) -> dict[Protocol, list[tuple[Range, Range]]]:
+    """What ``rules`` allow towards ``members`` and anyone else, as (address range, port
+    range) rectangles per protocol (overlapping freely)."""
     rects: dict[Protocol, list[tuple[Range, Range]]] = {p: [] for p in PROTOCOLS}
     for rule in rules:
         peers = _peer_ranges(rule, family, members)
@@ -173,7 +185,9 @@ def _rectangles(
     return rects
 
 
-def _address(value: int, family: int) -> str:
+@functools.lru_cache(maxsize=1 << 16)
+def address_text(value: int, family: int) -> str:
+    """An address as nft reads it (cached: a pod's address is printed in many sets)."""
     return str(IPv4Address(value) if family == 4 else IPv6Address(value))
 
 
@@ -182,7 +196,7 @@ def _span(lo: int, hi: int, text: str, text_hi: str) -> str:
 
 
 def _cluster_rectangles(rule: ResolvedClusterRule, family: int,
-                        members: Mapping[str, _Member]) -> list[tuple[Protocol, Range, Range]]:
+                        members: Mapping[str, Member]) -> list[tuple[Protocol, Range, Range]]:
     """What one cluster rule covers: (protocol, address range, port range)."""
     peers = _peer_ranges(rule, family, members)
     out: list[tuple[Protocol, Range, Range]] = []
@@ -201,42 +215,98 @@ def _cluster_rectangles(rule: ResolvedClusterRule, family: int,
     return out
 
 
-def _tier_elements(rules: Sequence[ResolvedClusterRule], family: int,
-                   members: Mapping[str, _Member],
-                   verdicts: Mapping[RuleAction, str]) -> tuple[str, ...]:
-    """A tier as verdict-map elements: per (address, protocol, port), the verdict of the
-    first rule that covers it."""
+Ports = tuple[Range, ...]  # merged, sorted port ranges: what a strip of addresses allows
+Strip = tuple[Range, Ports]
+Pieces = tuple[tuple[Range, str], ...]  # a tier's (port range, verdict) at some addresses
+TierStrip = tuple[Range, Pieces]
+
+
+def group_strips(rules: Sequence[ResolvedRule], family: int,
+                 members: Mapping[str, Member]) -> dict[Protocol, list[Strip]]:
+    """A rule group's allowed traffic in one family: per protocol, maximal address ranges
+    with the same allowed ports (what its set holds, before printing)."""
+    return {protocol: [(addresses, tuple(ports)) for addresses, ports in disjoint_strips(rects)]
+            for protocol, rects in rectangles(rules, family, members).items()}
+
+
+def point_ports(rules: Sequence[ResolvedRule], family: int, members: Mapping[str, Member],
+                address: int) -> dict[Protocol, Ports | None]:
+    """What ``rules`` allow towards one address, per protocol (``None``: nothing); the
+    rules' pod peers and ``members`` need hold only the pod at that address, if any."""
+    found: dict[Protocol, Ports | None] = {}
+    for protocol, rects in rectangles(rules, family, members).items():
+        ports = merge(p for (lo, hi), p in rects if lo <= address <= hi)
+        found[protocol] = tuple(ports) or None
+    return found
+
+
+def strip_elements(strip: Strip, family: int, protocol: Protocol) -> list[str]:
+    """A strip as set elements: ``addresses . protocol . ports``, one per port range."""
+    (alo, ahi), ports = strip
+    addr = _span(alo, ahi, address_text(alo, family), address_text(ahi, family))
+    name = protocol.value.lower()
+    return [f"{addr} . {name} . {_span(plo, phi, str(plo), str(phi))}" for plo, phi in ports]
+
+
+def _tier_rects(rules: Sequence[ResolvedClusterRule], family: int,
+                members: Mapping[str, Member], verdicts: Mapping[RuleAction, str],
+                address: int | None = None,
+                ) -> dict[Protocol, list[tuple[int, str, tuple[Range, Range]]]]:
+    """The tier's rules' rectangles by protocol, ranked; with ``address``, only where they
+    cover it (cut down to it)."""
     by_protocol: dict[Protocol, list[tuple[int, str, tuple[Range, Range]]]] = {
         p: [] for p in PROTOCOLS}
     for rank, rule in enumerate(rules):
-        for protocol, addresses, ports in _cluster_rectangles(rule, family, members):
-            by_protocol[protocol].append((rank, verdicts[rule.action], (addresses, ports)))
-    elements: list[str] = []
-    for protocol, rects in by_protocol.items():
-        name = protocol.value.lower()
-        for (alo, ahi), (plo, phi), verdict in first_match_rectangles(rects):
-            addr = _span(alo, ahi, _address(alo, family), _address(ahi, family))
-            elements.append(f"{addr} . {name} . {_span(plo, phi, str(plo), str(phi))} : "
-                            f"{verdict}")
-    return tuple(elements)
+        for protocol, (alo, ahi), ports in _cluster_rectangles(rule, family, members):
+            if address is None:
+                by_protocol[protocol].append((rank, verdicts[rule.action], ((alo, ahi), ports)))
+            elif alo <= address <= ahi:
+                by_protocol[protocol].append((rank, verdicts[rule.action],
+                                              ((address, address), ports)))
+    return by_protocol
+
+
+def tier_strips(rules: Sequence[ResolvedClusterRule], family: int,
+                members: Mapping[str, Member],
+                verdicts: Mapping[RuleAction, str]) -> dict[Protocol, list[TierStrip]]:
+    """A tier's verdict map in one family: per protocol, maximal address ranges over which
+    each port gets the same verdict from the first rule covering it."""
+    return {protocol: [(addresses, tuple(pieces))
+                       for addresses, pieces in first_match_strips(rects)]
+            for protocol, rects in _tier_rects(rules, family, members, verdicts).items()}
+
+
+def point_pieces(rules: Sequence[ResolvedClusterRule], family: int,
+                 members: Mapping[str, Member], verdicts: Mapping[RuleAction, str],
+                 address: int) -> dict[Protocol, Pieces | None]:
+    """A tier's verdicts towards one address, per protocol (``None``: no rule covers it);
+    as for ``point_ports``, only the pod at that address need be known."""
+    found: dict[Protocol, Pieces | None] = {}
+    for protocol, rects in _tier_rects(rules, family, members, verdicts, address).items():
+        strips = first_match_strips(rects)
+        found[protocol] = tuple(strips[0][1]) if strips else None
+    return found
+
+
+def tier_strip_elements(strip: TierStrip, family: int, protocol: Protocol) -> list[str]:
+    """A tier strip as verdict-map elements: ``addresses . protocol . ports : verdict``."""
+    (alo, ahi), pieces = strip
+    addr = _span(alo, ahi, address_text(alo, family), address_text(ahi, family))
+    name = protocol.value.lower()
+    return [f"{addr} . {name} . {_span(plo, phi, str(plo), str(phi))} : {verdict}"
+            for (plo, phi), verdict in pieces]
 
 
 def _elements(rules: Sequence[ResolvedRule], family: int,
-              members: Mapping[str, _Member]) -> tuple[str, ...]:
-    elements: list[str] = []
-    for protocol, rects in _rectangles(rules, family, members).items():
-        name = protocol.value.lower()
-        for (alo, ahi), (plo, phi) in disjoint_rectangles(rects):
-            addr = _span(alo, ahi, _address(alo, family), _address(ahi, family))
-            ports = _span(plo, phi, str(plo), str(phi))
-            elements.append(f"{addr} . {name} . {ports}")
-    return tuple(elements)
+              members: Mapping[str, Member]) -> tuple[str, ...]:
+    return tuple(element for protocol, strips in group_strips(rules, family, members).items()
+                 for strip in strips for element in strip_elements(strip, family, protocol))
 
 
 def _direction(
     direction: PolicyType,
     rules_of: Mapping[str, PodRules],
-    members: Mapping[str, _Member],
+    members: Mapping[str, Member],
 ) -> tuple[list[NftSet], list[Chain], list[str]]:
     """Sets, chains and forward-chain rules that enforce one direction."""
     word = _DIRECTIONS[direction]
@@ -247,8 +317,6 @@ def _direction(
             continue
         group_key = (pod_rules.isolated, pod_rules.rules, pod_rules.admin, pod_rules.baseline)
         groups.setdefault(group_key, _Group(pod_rules)).members.append(key)
-    # The subject is the source for egress (match the destination) and vice versa.
-    subject = "saddr" if direction is PolicyType.EGRESS else "daddr"
     sets: list[NftSet] = []
     chains: list[Chain] = []
     vmap: dict[int, list[str]] = {4: [], 6: []}
@@ -256,22 +324,23 @@ def _direction(
         chain_name = f"{word}_{number}"
         side = group.side
         if side.tiered:
-            g_sets, g_chains = _tiered_chains(direction, chain_name, group, members)
+            g_sets, g_chains = tiered_chains(direction, chain_name, side, group.members,
+                                             members)
         else:
-            g_sets, g_chains = _networkpolicy_chain(direction, chain_name, group, members)
+            g_sets, g_chains = _networkpolicy_chain(direction, chain_name, side, members,
+                                                    group_comment(group.members, (
+                                                        r.policy for r in side.rules)))
         sets += g_sets
         chains += g_chains
         for family in FAMILIES:
             for key in group.members:
-                vmap[family] += [f"{_address(ip, family)} : jump {chain_name}"
+                vmap[family] += [vmap_element(ip, family, chain_name)
                                  for ip in members[key].ips_of(family)]
     forward: list[str] = []
     for family in FAMILIES:
         if vmap[family]:
-            name = f"{word}_v{family}"
-            sets.append(NftSet(name, f"{_ADDR_TYPE[family]} : verdict", tuple(vmap[family]),
-                               verdict=True))
-            forward.append(f"{_IP[family]} {subject} vmap @{name}")
+            sets.append(vmap_set(direction, family, tuple(vmap[family])))
+            forward.append(vmap_rule(direction, family))
     return sets, chains, forward
 
 
@@ -281,109 +350,246 @@ def _lookup(direction: PolicyType, family: int) -> str:
     return f"{_IP[family]} {peer} . meta l4proto . th dport"
 
 
-def _networkpolicy_chain(direction: PolicyType, chain_name: str, group: _Group,
-                         members: Mapping[str, _Member],
-                         comment: str = "") -> tuple[list[NftSet], list[Chain]]:
-    """NetworkPolicy's stage: the union of the allow rules as one set, else drop."""
+def group_set(chain: str, family: int, elements: tuple[str, ...]) -> NftSet:
+    """A NetworkPolicy stage's allow set."""
+    return NftSet(f"{chain}_v{family}", f"{_ADDR_TYPE[family]} . inet_proto . inet_service",
+                  elements, interval=True)
+
+
+def group_chain(chain: str, direction: PolicyType, families: Iterable[int],
+                comment: str = "") -> Chain:
+    """A NetworkPolicy stage's chain: one lookup in its set of each family it has, then
+    drop. For egress a match returns (the destination's ingress comes next), for ingress it
+    accepts."""
     on_match = "return" if direction is PolicyType.EGRESS else "accept"
+    body = [f"{_lookup(direction, family)} @{chain}_v{family} {on_match}"
+            for family in FAMILIES if family in families]
+    return Chain(chain, (*body, "drop"), comment=comment)
+
+
+def group_comment(members: Sequence[str], policies: Iterable[str]) -> str:
+    names = sorted(set(policies))
+    return (f"{count(len(members), 'pod')} e.g. {members[0]}; "
+            f"policies: {', '.join(names) or 'none (deny all)'}")
+
+
+def vmap_element(address: int, family: int, chain: str) -> str:
+    return f"{address_text(address, family)} : jump {chain}"
+
+
+def vmap_set(direction: PolicyType, family: int, elements: tuple[str, ...]) -> NftSet:
+    return NftSet(f"{_DIRECTIONS[direction]}_v{family}", f"{_ADDR_TYPE[family]} : verdict",
+                  elements, verdict=True)
+
+
+def vmap_rule(direction: PolicyType, family: int) -> str:
+    subject = "saddr" if direction is PolicyType.EGRESS else "daddr"
+    return f"{_IP[family]} {subject} vmap @{_DIRECTIONS[direction]}_v{family}"
+
+
+def _networkpolicy_chain(direction: PolicyType, chain_name: str, side: PodRules,
+                         members: Mapping[str, Member],
+                         comment: str) -> tuple[list[NftSet], list[Chain]]:
+    """NetworkPolicy's stage: the union of the allow rules as one set, else drop."""
     sets: list[NftSet] = []
-    body: list[str] = []
+    families: list[int] = []
     for family in FAMILIES:
-        elements = _elements(group.side.rules, family, members)
+        elements = _elements(side.rules, family, members)
         if elements:
-            set_name = f"{chain_name}_v{family}"
-            sets.append(NftSet(set_name, f"{_ADDR_TYPE[family]} . inet_proto . inet_service",
-                               elements, interval=True))
-            body.append(f"{_lookup(direction, family)} @{set_name} {on_match}")
-    body.append("drop")
-    policies = sorted({r.policy for r in group.side.rules})
-    comment = comment or (f"{count(len(group.members), 'pod')} e.g. {group.members[0]}; "
-                          f"policies: {', '.join(policies) or 'none (deny all)'}")
-    return sets, [Chain(chain_name, tuple(body), comment=comment)]
+            sets.append(group_set(chain_name, family, elements))
+            families.append(family)
+    return sets, [group_chain(chain_name, direction, families, comment)]
 
 
-def _tiered_chains(direction: PolicyType, chain_name: str, group: _Group,
-                   members: Mapping[str, _Member]) -> tuple[list[NftSet], list[Chain]]:
-    """Admin tier, NetworkPolicy, Baseline tier, allow: one chain per stage present."""
-    side = group.side
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One stage of a side that cluster-wide policies have a say in: the Admin tier, the
+    NetworkPolicy stage or the Baseline tier. Its chain looks the packet up in its map (a
+    tier's: verdicts) or set (NetworkPolicy's: allowed) of each family, then ``after``."""
+
+    kind: str  # "admin", "np" or "baseline"
+    chain: str
+    prefix: str  # its maps' or sets' names, before ``_v4``/``_v6``
+    after: str  # when nothing matched: the next stage, allow, or (NetworkPolicy) drop
+    verdicts: Mapping[RuleAction, str] = field(default_factory=dict)  # a tier's
+
+    def set_name(self, family: int) -> str:
+        return f"{self.prefix}_v{family}"
+
+
+def tier_stages(direction: PolicyType, chain_name: str, side: PodRules) -> list[Stage]:
+    """The stages present for ``side``, in order; the first one's chain is ``chain_name``."""
     allow = "return" if direction is PolicyType.EGRESS else "accept"
     # The Baseline tier only ever sees a side NetworkPolicy leaves unisolated.
-    stages = [name for name, present in (("admin", bool(side.admin)),
-                                         ("np", side.isolated),
-                                         ("baseline", bool(side.baseline) and not side.isolated))
-              if present]
-    names = {stage: chain_name if i == 0 else f"{chain_name}_{stage}"
-             for i, stage in enumerate(stages)}
-    sets: list[NftSet] = []
-    chains: list[Chain] = []
-    who = f"{count(len(group.members), 'pod')} e.g. {group.members[0]}"
-    for i, stage in enumerate(stages):
-        following = stages[i + 1:]
+    kinds = [name for name, present in (("admin", bool(side.admin)),
+                                        ("np", side.isolated),
+                                        ("baseline", bool(side.baseline) and not side.isolated))
+             if present]
+    names = {kind: chain_name if i == 0 else f"{chain_name}_{kind}"
+             for i, kind in enumerate(kinds)}
+    stages = []
+    for i, kind in enumerate(kinds):
+        following = kinds[i + 1:]
         after = f"goto {names[following[0]]}" if following else allow
-        if stage == "np":
-            policies = sorted({r.policy for r in side.rules})
-            np_sets, np_chains = _networkpolicy_chain(
-                direction, names[stage], group, members,
-                comment=f"{who}; NetworkPolicy: {', '.join(policies) or 'none (deny all)'}")
-            sets += np_sets
-            chains += np_chains
+        if kind == "np":
+            stages.append(Stage(kind, names[kind], names[kind], "drop"))
             continue
-        rules = side.admin if stage == "admin" else side.baseline
         # Pass skips the rest of the tier: the Admin tier's to NetworkPolicy (or what
         # follows), the Baseline tier's to the end.
         verdicts = {RuleAction.ACCEPT: allow, RuleAction.DENY: "drop",
-                    RuleAction.PASS: after if stage == "admin" else allow}
-        body: list[str] = []
+                    RuleAction.PASS: after if kind == "admin" else allow}
+        stages.append(Stage(kind, names[kind], f"{chain_name}_{kind}", after, verdicts))
+    return stages
+
+
+def _stage_rules(stage: Stage, side: PodRules) -> Sequence[ResolvedClusterRule]:
+    return side.admin if stage.kind == "admin" else side.baseline
+
+
+def stage_strips(stage: Stage, side: PodRules, family: int, members: Mapping[str, Member]
+                 ) -> dict[Protocol, list[tuple[Range, Any]]]:
+    """A stage's map or set in one family, per protocol, as strips of addresses."""
+    if stage.kind == "np":
+        return dict(group_strips(side.rules, family, members))
+    return dict(tier_strips(_stage_rules(stage, side), family, members, stage.verdicts))
+
+
+def stage_point(stage: Stage, side: PodRules, family: int, members: Mapping[str, Member],
+                address: int) -> dict[Protocol, Any]:
+    """A stage's value at one address, per protocol (as ``point_ports``/``point_pieces``)."""
+    if stage.kind == "np":
+        return dict(point_ports(side.rules, family, members, address))
+    return dict(point_pieces(_stage_rules(stage, side), family, members, stage.verdicts,
+                             address))
+
+
+def stage_elements(stage: Stage, strip: tuple[Range, Any], family: int,
+                   protocol: Protocol) -> list[str]:
+    if stage.kind == "np":
+        return strip_elements(strip, family, protocol)
+    return tier_strip_elements(strip, family, protocol)
+
+
+def stage_set(stage: Stage, family: int, elements: tuple[str, ...]) -> NftSet:
+    if stage.kind == "np":
+        return group_set(stage.chain, family, elements)
+    return NftSet(stage.set_name(family),
+                  f"{_ADDR_TYPE[family]} . inet_proto . inet_service : verdict", elements,
+                  interval=True, verdict=True)
+
+
+def stage_chain(stage: Stage, direction: PolicyType, families: Iterable[int],
+                comment: str = "") -> Chain:
+    if stage.kind == "np":
+        return group_chain(stage.chain, direction, families, comment)
+    body = [f"{_lookup(direction, family)} vmap @{stage.set_name(family)}"
+            for family in FAMILIES if family in families]
+    return Chain(stage.chain, (*body, stage.after), comment=comment)
+
+
+def stage_comment(stage: Stage, side: PodRules, subjects: Sequence[str]) -> str:
+    who = f"{count(len(subjects), 'pod')} e.g. {subjects[0]}" if subjects else "no pods"
+    if stage.kind == "np":
+        policies = sorted({r.policy for r in side.rules})
+        return f"{who}; NetworkPolicy: {', '.join(policies) or 'none (deny all)'}"
+    rules = _stage_rules(stage, side)
+    comment = f"{who}; {stage.kind} tier: {', '.join(sorted({r.policy for r in rules}))}"
+    unenforced = sorted({d for r in rules for d in r.domains})
+    if unenforced:
+        comment += f"; domainNames not enforced: {', '.join(unenforced)}"
+    return comment
+
+
+def tiered_chains(direction: PolicyType, chain_name: str, side: PodRules,
+                  subjects: Sequence[str], members: Mapping[str, Member]
+                  ) -> tuple[list[NftSet], list[Chain]]:
+    """Admin tier, NetworkPolicy, Baseline tier, allow: one chain per stage present, for
+    the pods ``subjects`` (named in comments) that ``side`` applies to."""
+    sets: list[NftSet] = []
+    chains: list[Chain] = []
+    for stage in tier_stages(direction, chain_name, side):
+        families = []
         for family in FAMILIES:
-            elements = _tier_elements(rules, family, members, verdicts)
+            elements = tuple(e for protocol, strips in stage_strips(
+                stage, side, family, members).items()
+                for strip in strips for e in stage_elements(stage, strip, family, protocol))
             if elements:
-                map_name = f"{names[stage]}_v{family}" if i else f"{chain_name}_{stage}_v{family}"
-                sets.append(NftSet(map_name, f"{_ADDR_TYPE[family]} . inet_proto . "
-                                   "inet_service : verdict", elements, interval=True,
-                                   verdict=True))
-                body.append(f"{_lookup(direction, family)} vmap @{map_name}")
-        body.append(after)
-        policies = sorted({r.policy for r in rules})
-        unenforced = sorted({d for r in rules for d in r.domains})
-        comment = f"{who}; {stage} tier: {', '.join(policies)}"
-        if unenforced:
-            comment += f"; domainNames not enforced: {', '.join(unenforced)}"
-        chains.append(Chain(names[stage], tuple(body), comment=comment))
+                sets.append(stage_set(stage, family, elements))
+                families.append(family)
+        chains.append(stage_chain(stage, direction, families,
+                                  stage_comment(stage, side, subjects)))
     return sets, chains
+
+
+def own_node_pairs(member: Member, node: Iterable[IPAddress], *, egress: bool,
+                   ingress: bool) -> list[tuple[int, str]]:
+    """The (family, source . destination) pairs between a pod and its node's addresses
+    that its restricted sides must let pass: pod to node when egress is restricted, node to
+    pod when ingress is (``node`` holds no pod's address)."""
+    pairs: list[tuple[int, str]] = []
+    for outwards, restricted in ((True, egress), (False, ingress)):
+        if not restricted:
+            continue
+        for ip in member.ips:
+            for addr in node:
+                if addr.version == ip.version:
+                    ends = (ip, addr) if outwards else (addr, ip)
+                    pairs.append((ip.version, f"{ends[0]} . {ends[1]}"))
+    return pairs
+
+
+def own_node_set(family: int, elements: tuple[str, ...]) -> NftSet:
+    addr = _ADDR_TYPE[family]
+    return NftSet(f"own_node_v{family}", f"{addr} . {addr}", elements)
+
+
+def own_node_rule(family: int) -> str:
+    return f"{_IP[family]} saddr . {_IP[family]} daddr @own_node_v{family} accept"
 
 
 def _own_node(
     own_node: Mapping[str, Iterable[IPAddress]],
     ingress: Mapping[str, PodRules],
     egress: Mapping[str, PodRules],
-    members: Mapping[str, _Member],
+    members: Mapping[str, Member],
 ) -> tuple[list[NftSet], list[str]]:
     """Sets of (source, destination) address pairs between a pod and its own node, and the
-    rules that accept them: pod to node for a pod isolated for egress, node to pod for one
-    isolated for ingress (the other pods need nothing). A node address that is also a pod's
-    is that pod's, as in the engine."""
+    rules that accept them: pod to node for a pod restricted for egress, node to pod for one
+    restricted for ingress (the other pods need nothing). A node address that is also a
+    pod's is that pod's, as in the engine."""
     pod_ips = {ip for m in members.values() for ip in m.ips}
     pairs: dict[int, list[str]] = {4: [], 6: []}
     for key, member in members.items():
-        isolated = [(egress.get(key), True), (ingress.get(key), False)]
+        out, into = egress.get(key), ingress.get(key)
         nodes = [n for n in own_node.get(key, ()) if n not in pod_ips]
-        for side, outwards in isolated:
-            if side is None or not side.restricted:
-                continue
-            for ip in member.ips:
-                for node in nodes:
-                    if node.version == ip.version:
-                        ends = (ip, node) if outwards else (node, ip)
-                        pairs[ip.version].append(f"{ends[0]} . {ends[1]}")
+        for family, pair in own_node_pairs(member, nodes,
+                                           egress=out is not None and out.restricted,
+                                           ingress=into is not None and into.restricted):
+            pairs[family].append(pair)
     sets: list[NftSet] = []
     rules: list[str] = []
     for family in FAMILIES:
         if pairs[family]:
-            name = f"own_node_v{family}"
-            addr = _ADDR_TYPE[family]
-            sets.append(NftSet(name, f"{addr} . {addr}", tuple(pairs[family])))
-            rules.append(f"{_IP[family]} saddr . {_IP[family]} daddr @{name} accept")
+            sets.append(own_node_set(family, tuple(pairs[family])))
+            rules.append(own_node_rule(family))
     return sets, rules
+
+
+def forward_chain(own_node: Sequence[str], egress: Sequence[str], ingress: Sequence[str],
+                  held: Sequence[str] = ()) -> Chain:
+    """The base chain at the forward hook: replies pass; traffic NetworkPolicy does not
+    define passes; ``held`` rules (the agent's unknown addresses) drop; traffic between a
+    pod and its own node passes; then the source's egress, then the destination's ingress."""
+    return Chain(
+        "forward",
+        ("ct state established,related accept",
+         "meta l4proto != { tcp, udp, sctp } accept",
+         *held, *own_node, *egress, *ingress),
+        hook="forward",
+        comment=("replies pass; " + ("traffic between a pod and its own node passes; "
+                                      if own_node else "")
+                 + "then the source's egress, then the destination's ingress"),
+    )
 
 
 def compile_ruleset(
@@ -397,20 +603,11 @@ def compile_ruleset(
     """The table enforcing ``ingress``/``egress`` (pod key -> rules) for ``pods``;
     ``own_node`` gives each pod's node addresses (pod key -> addresses)."""
     notes: list[str] = []
-    members = _members(pods, notes)
+    members = members_of(pods, notes)
     n_sets, n_rules = _own_node(own_node or {}, ingress, egress, members)
     e_sets, e_chains, e_rules = _direction(PolicyType.EGRESS, egress, members)
     i_sets, i_chains, i_rules = _direction(PolicyType.INGRESS, ingress, members)
-    forward = Chain(
-        "forward",
-        ("ct state established,related accept",
-         "meta l4proto != { tcp, udp, sctp } accept",
-         *n_rules, *e_rules, *i_rules),
-        hook="forward",
-        comment=("replies pass; " + ("traffic between a pod and its own node passes; "
-                                      if n_rules else "")
-                 + "then the source's egress, then the destination's ingress"),
-    )
+    forward = forward_chain(n_rules, e_rules, i_rules)
     result = Table(table, "inet", (*n_sets, *e_sets, *i_sets),
                    (forward, *e_chains, *i_chains), comments=tuple(notes))
     return CompileResult(result, tuple(notes))

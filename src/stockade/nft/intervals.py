@@ -8,8 +8,10 @@ rectangles, so the set holds exactly the allowed traffic. Pure.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Generic, TypeVar
 
 from stockade.model.netparse import IPNetwork
 
@@ -49,12 +51,20 @@ def merge(ranges: Iterable[Range]) -> list[Range]:
 
 
 def disjoint_rectangles(rects: Sequence[tuple[Range, Range]]) -> list[tuple[Range, Range]]:
-    """The union of (address range, port range) rectangles as disjoint rectangles.
+    """The union of (address range, port range) rectangles as disjoint rectangles."""
+    return [(addresses, ports) for addresses, union in disjoint_strips(rects)
+            for ports in union]
+
+
+def disjoint_strips(rects: Sequence[tuple[Range, Range]]) -> list[tuple[Range, list[Range]]]:
+    """The union of (address range, port range) rectangles as strips: maximal address
+    ranges over which the allowed ports are the same, with those ports (merged ranges).
 
     A sweep over the address axis: between two consecutive boundaries the covering port
     ranges are constant, so each elementary address interval gets the merged union of the
     active port ranges; neighbouring intervals with equal unions are joined again so that a
-    rule over a /8 stays one element.
+    rule over a /8 stays one element. The strips depend only on which (address, port)
+    points are covered, not on how the rectangles cut them.
     """
     events: list[tuple[int, int, Range]] = []
     for (alo, ahi), ports in rects:
@@ -80,14 +90,24 @@ def disjoint_rectangles(rects: Sequence[tuple[Range, Range]]) -> list[tuple[Rang
             strips[-1] = ((strips[-1][0][0], next_position - 1), union)
         else:
             strips.append(((position, next_position - 1), union))
-    return [(addresses, ports) for addresses, union in strips for ports in union]
+    return strips
 
 
 def first_match_rectangles(
     rects: Sequence[tuple[int, str, tuple[Range, Range]]],
 ) -> list[tuple[Range, Range, str]]:
     """Ordered rules' rectangles as disjoint rectangles labelled by the first rule covering
-    them: ``(rank, label, (address range, port range))`` in, lowest rank winning.
+    them (see ``first_match_strips``)."""
+    return [(addresses, ports, label) for addresses, pieces in first_match_strips(rects)
+            for ports, label in pieces]
+
+
+def first_match_strips(
+    rects: Sequence[tuple[int, str, tuple[Range, Range]]],
+) -> list[tuple[Range, list[tuple[Range, str]]]]:
+    """Ordered rules' rectangles as strips: maximal address ranges over which the same
+    ports get the same labels, with those (port range, label) pieces:
+    ``(rank, label, (address range, port range))`` in, lowest rank winning.
 
     What a first-match walk over the rules decides for any (address, port), as one set of
     non-overlapping interval elements (a verdict map) instead of one lookup per rule. The
@@ -130,5 +150,73 @@ def first_match_rectangles(
             strips[-1] = ((strips[-1][0][0], next_position - 1), joined)
         else:
             strips.append(((position, next_position - 1), joined))
-    return [(addresses, ports, label) for addresses, pieces in strips
-            for ports, label in pieces]
+    return strips
+
+
+V = TypeVar("V")
+
+
+class Runs(Generic[V]):
+    """Strips (maximal address ranges of one equal value, sorted, none empty) that change
+    one address at a time: what a pod appearing, leaving or changing does to a set.
+
+    ``set_point`` keeps the strips exactly as a sweep over the new content would give them,
+    so a set kept this way never drifts from one compiled anew."""
+
+    def __init__(self, strips: Iterable[tuple[Range, V]] = ()) -> None:
+        self._lo: list[int] = []
+        self._hi: list[int] = []
+        self._value: list[V] = []
+        for (lo, hi), value in strips:
+            self._lo.append(lo)
+            self._hi.append(hi)
+            self._value.append(value)
+
+    def __iter__(self) -> Iterator[tuple[Range, V]]:
+        return iter(zip(zip(self._lo, self._hi, strict=True), self._value, strict=True))
+
+    def __len__(self) -> int:
+        return len(self._lo)
+
+    def _index(self, address: int) -> int | None:
+        i = bisect.bisect_right(self._lo, address) - 1
+        return i if i >= 0 and self._hi[i] >= address else None
+
+    def value_at(self, address: int) -> V | None:
+        i = self._index(address)
+        return None if i is None else self._value[i]
+
+    def set_point(self, address: int, value: V | None) -> tuple[list[tuple[Range, V]],
+                                                                list[tuple[Range, V]]]:
+        """Give ``address`` ``value`` (``None``: nothing); the strips removed and added."""
+        hits = [i for i in (self._index(address - 1), self._index(address),
+                            self._index(address + 1)) if i is not None]
+        if not hits:
+            if value is None:
+                return [], []
+            at = bisect.bisect_right(self._lo, address)
+            first, last = at, at - 1
+        else:
+            first, last = min(hits), max(hits)
+        old = [((self._lo[i], self._hi[i]), self._value[i]) for i in range(first, last + 1)]
+        pieces: list[tuple[Range, V]] = []
+        for (lo, hi), v in old:
+            if lo < address:
+                pieces.append(((lo, min(hi, address - 1)), v))
+            if hi > address:
+                pieces.append(((max(lo, address + 1), hi), v))
+        if value is not None:
+            pieces.append(((address, address), value))
+        pieces.sort(key=lambda p: p[0][0])
+        new: list[tuple[Range, V]] = []
+        for (lo, hi), v in pieces:
+            if new and new[-1][0][1] + 1 == lo and new[-1][1] == v:
+                new[-1] = ((new[-1][0][0], hi), v)
+            else:
+                new.append(((lo, hi), v))
+        self._lo[first:last + 1] = [lo for (lo, _), _ in new]
+        self._hi[first:last + 1] = [hi for (_, hi), _ in new]
+        self._value[first:last + 1] = [v for _, v in new]
+        removed = [s for s in old if s not in new]
+        added = [s for s in new if s not in old]
+        return removed, added

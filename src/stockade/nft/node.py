@@ -1,0 +1,585 @@
+"""One node's ruleset, kept in step with ``NodeRules`` by small atomic transactions. Pure.
+
+The table is the one ``compile_ruleset`` builds for the node's pods (its own functions build
+every set, chain and element here): the egress side of the pods on the node, the ingress
+side of the pods on the node, peers anywhere matched by address. What this adds is memory
+of what is loaded — which group (chain) each pod of the node is in, and each group's sets as
+runs of addresses with equal ports (``Runs``) — so that a change costs what it changes:
+
+- a pod of the node that comes, goes, changes address or moves to another group: its
+  verdict-map elements (a group no pod holds any more goes, a new one comes whole);
+- a pod anywhere whose address, named ports or peer membership changed: in every group,
+  the elements at its old and new addresses, worked out for those addresses alone;
+- a policy change: the groups of the pods whose rules it changed, built anew;
+- the node's own addresses: the own-node pairs.
+
+A group that cluster-wide policies have a say in (an Admin or Baseline stack) is the
+compiler's stages (``tier_stages``: an Admin verdict map, the NetworkPolicy set, a Baseline
+verdict map, each with its chain), each kept as runs the same way: a pod anywhere that
+changes is worked out for its addresses alone in every stage, and only the map and set
+elements that differ are loaded (a stage's chain is rewritten when a family's map comes or
+goes).
+
+``update`` returns one ``Transaction``; ``table`` is the whole table as compiled now, for a
+first load or a repair (the same content a fresh ``NodeTable`` would build).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stockade.engine.node_rules import DIRECTIONS, NodeRules, RuleRef, Stack, Touched
+from stockade.engine.resolved import PodRules
+from stockade.model.netparse import IPAddress, IPNetwork
+from stockade.model.types import PolicyType, Protocol, Tier
+from stockade.nft.compile import (
+    FAMILIES,
+    Member,
+    Ports,
+    Stage,
+    address_text,
+    forward_chain,
+    group_chain,
+    group_comment,
+    group_set,
+    group_strips,
+    own_node_pairs,
+    own_node_rule,
+    own_node_set,
+    point_ports,
+    stage_chain,
+    stage_comment,
+    stage_elements,
+    stage_point,
+    stage_set,
+    stage_strips,
+    strip_elements,
+    tier_stages,
+    vmap_element,
+    vmap_rule,
+    vmap_set,
+)
+from stockade.nft.intervals import Runs
+from stockade.nft.ir import Chain, NftSet, Table
+from stockade.nft.names import DEFAULT_TABLE
+from stockade.nft.render import render_replace
+from stockade.nft.transaction import Transaction
+
+_WORD = {PolicyType.EGRESS: "egress", PolicyType.INGRESS: "ingress"}
+_ADDR = {4: "ipv4_addr", 6: "ipv6_addr"}
+_IP = {4: "ip", 6: "ip6"}
+# direction, NetworkPolicy rules (None: not isolated), Admin stack, Baseline stack
+GroupKey = tuple[PolicyType, tuple[RuleRef, ...] | None, Stack, Stack]
+
+
+@dataclass(slots=True)
+class _Group:
+    name: str
+    direction: PolicyType
+    refs: tuple[RuleRef, ...] | None
+    admin: Stack = ()
+    baseline: Stack = ()
+    members: set[str] = field(default_factory=set)
+    runs: dict[int, dict[Protocol, Runs[Ports]]] = field(default_factory=dict)
+    count: int = 0  # elements in its sets
+    # a tiered group's stages, and each one's runs (kind -> family -> protocol -> runs)
+    stages: list[Stage] = field(default_factory=list)
+    stage_runs: dict[str, dict[int, dict[Protocol, Runs[Any]]]] = field(default_factory=dict)
+
+    @property
+    def tiered(self) -> bool:
+        return bool(self.admin or self.baseline)
+
+    def families(self) -> list[int]:
+        return [f for f in FAMILIES if any(len(r) for r in self.runs.get(f, {}).values())]
+
+    def stage_families(self, stage: Stage) -> list[int]:
+        runs = self.stage_runs.get(stage.kind, {})
+        return [f for f in FAMILIES if any(len(r) for r in runs.get(f, {}).values())]
+
+    def stage_elements(self, stage: Stage, family: int) -> tuple[str, ...]:
+        runs = self.stage_runs.get(stage.kind, {}).get(family, {})
+        return tuple(e for protocol, strips in runs.items() for strip in strips
+                     for e in stage_elements(stage, strip, family, protocol))
+
+    def stage_sets(self) -> list[NftSet]:
+        return [stage_set(st, f, self.stage_elements(st, f))
+                for st in self.stages for f in self.stage_families(st)]
+
+    def stage_chains(self) -> list[Chain]:
+        return [stage_chain(st, self.direction, self.stage_families(st)) for st in self.stages]
+
+    def elements(self, family: int) -> tuple[str, ...]:
+        return tuple(e for protocol, runs in self.runs.get(family, {}).items()
+                     for strip in runs for e in strip_elements(strip, family, protocol))
+
+    def chain(self, comment: str = "") -> Chain:
+        return group_chain(self.name, self.direction, self.families(), comment)
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How big the loaded ruleset is."""
+
+    rules: int
+    elements: int
+    groups: int
+
+
+def _same(a: Member | None, b: Member | None) -> bool:
+    """Whether two states of a pod put the same addresses in the maps."""
+    return (a is None and b is None) or (a is not None and b is not None and a.ips == b.ips)
+
+
+def _member(rules: NodeRules, key: str) -> Member | None:
+    pod = rules.pods.get(key)
+    addresses = rules.addresses(key)
+    if pod is None or not addresses:
+        return None
+    return Member(pod, addresses)
+
+
+class NodeTable:
+    """The loaded table of one node and how to change it. ``hold`` lists the node's pod
+    networks whose unknown addresses are dropped (``--hold-unknown``)."""
+
+    def __init__(self, node: str, *, table: str = DEFAULT_TABLE,
+                 hold: Sequence[IPNetwork] = ()) -> None:
+        self.node = node
+        self.name = table
+        self.hold = tuple(hold)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._members: dict[str, Member] = {}
+        self._groups: dict[GroupKey, _Group] = {}
+        self._of: dict[str, dict[PolicyType, GroupKey | None]] = {}  # local pod -> its groups
+        # direction -> family -> address -> (the local pod holding it, its group's chain)
+        self._vmap: dict[PolicyType, dict[int, dict[int, tuple[str, str]]]] = {
+            d: {f: {} for f in FAMILIES} for d in DIRECTIONS}
+        self._own: dict[int, set[str]] = {f: set() for f in FAMILIES}
+        self._known: dict[int, set[int]] = {f: set() for f in FAMILIES}
+        self._numbers = itertools.count()
+        self._forward = self._forward_chain()
+
+    # --- the whole table ---------------------------------------------------------------------
+
+    def load(self, rules: NodeRules) -> Transaction:
+        """Forget everything and build the table for ``rules``: a whole-table replacement."""
+        self._reset()
+        self._members = {k: m for k in rules.pods if (m := _member(rules, k)) is not None}
+        for key in sorted(rules.local):
+            self._place(rules, key, None)
+        self._own_node(rules, None)
+        self._hold_known(rules, None)
+        self._forward = self._forward_chain()
+        transaction = Transaction(self.name)
+        table = self.table()
+        transaction.replace = render_replace(table)
+        transaction.added = table.element_count
+        return transaction
+
+    def table(self) -> Table:
+        sets: list[NftSet] = []
+        chains: list[Chain] = [self._forward]
+        sets += self._own_sets()
+        sets += self._hold_sets()
+        for direction in (PolicyType.EGRESS, PolicyType.INGRESS):
+            groups = [g for g in self._groups.values() if g.direction is direction]
+            for group in groups:
+                if group.tiered:
+                    sets += group.stage_sets()
+                    chains += group.stage_chains()
+                    continue
+                sets += [group_set(group.name, f, group.elements(f)) for f in group.families()]
+                chains.append(group.chain(self._comment(group)))
+            for family in FAMILIES:
+                sets += [s for s in (self._vmap_set(direction, family),) if s is not None]
+        return Table(self.name, "inet", tuple(sets), tuple(chains))
+
+    def sizes(self) -> Sizes:
+        """Kept count by count: no need to print the table."""
+        groups = self._groups.values()
+        rules = len(self._forward.rules) + sum(len(g.families()) + 1 for g in groups
+                                               if not g.tiered)
+        rules += sum(len(g.stage_families(st)) + 1 for g in groups for st in g.stages)
+        elements = sum(g.count for g in groups)
+        elements += sum(len(v) for d in self._vmap.values() for v in d.values())
+        elements += sum(len(v) for v in self._own.values())
+        elements += sum(len(v) for v in self._known.values()) + len(self.hold)
+        return Sizes(rules, elements, len(self._groups))
+
+    def group_of(self, key: str, direction: PolicyType) -> str | None:
+        """The chain enforcing ``direction`` for local pod ``key`` (``None``: open)."""
+        found = self._of.get(key, {}).get(direction)
+        return None if found is None else self._groups[found].name
+
+    # --- incremental ----------------------------------------------------------------------
+
+    def update(self, rules: NodeRules, touched: Touched) -> Transaction:
+        """The transaction that brings the loaded table to what ``rules`` say now, given
+        what changed since the last ``load`` or ``update``."""
+        tx = Transaction(self.name)
+        before = {k: self._members.get(k) for k in touched.peers | touched.subjects}
+        for key in before:
+            member = _member(rules, key)
+            if member is None:
+                self._members.pop(key, None)
+            else:
+                self._members[key] = member
+        fresh: set[GroupKey] = set()
+        maps = {d: {f: dict(self._vmap[d][f]) for f in FAMILIES} for d in DIRECTIONS}
+        for key in sorted(touched.subjects):
+            fresh |= self._place(rules, key, tx, before.get(key))
+        self._maps_changed(maps, tx)
+        points: set[IPAddress] = set()
+        for key in touched.peers:
+            for member in (before.get(key), self._members.get(key)):
+                if member is not None:
+                    points.update(member.ips)
+        for group_key, group in list(self._groups.items()):
+            if group_key in fresh:
+                continue
+            if group.tiered:
+                self._stage_points(rules, group, points, tx)
+            else:
+                self._points(rules, group, points, tx)
+        # Also when only a peer changed: a node address that becomes a pod's is the pod's.
+        self._own_node(rules, tx)
+        if touched.subjects and self.hold:
+            self._hold_known(rules, tx)
+        forward = self._forward_chain()
+        if forward != self._forward:
+            tx.rewrite_chain(forward)
+            self._forward = forward
+        return tx
+
+    # --- groups and verdict maps -------------------------------------------------------------
+
+    def _place(self, rules: NodeRules, key: str, tx: Transaction | None,
+               before: Member | None = None) -> set[GroupKey]:
+        """Put local pod ``key`` (or take it out) of the groups its rules call for; the
+        groups made for it."""
+        made: set[GroupKey] = set()
+        old_of = self._of.pop(key, {})
+        local = key in rules.local
+        member = self._members.get(key) if local else None
+        if local:
+            self._of[key] = {}
+        for direction in DIRECTIONS:
+            old_key = old_of.get(direction)
+            refs = rules.rules(key, direction) if local else None
+            admin = rules.stack(key, Tier.ADMIN, direction) if local else ()
+            baseline = rules.stack(key, Tier.BASELINE, direction) if local else ()
+            new_key: GroupKey | None = None
+            if refs is not None or admin or baseline:
+                new_key = (direction, refs, admin, baseline)
+            if local:
+                self._of[key][direction] = new_key
+            if old_key == new_key and _same(before, member):
+                continue
+            if old_key is not None:
+                self._unmap(direction, key, before)
+                group = self._groups[old_key]
+                group.members.discard(key)
+                if old_key != new_key and not group.members:
+                    self._drop(old_key, tx)
+            if new_key is None:
+                continue
+            if new_key not in self._groups:
+                self._groups[new_key] = self._build(rules, new_key, key, tx)
+                made.add(new_key)
+            group = self._groups[new_key]
+            group.members.add(key)
+            self._map(direction, key, member, group.name)
+        return made
+
+    def _build(self, rules: NodeRules, group_key: GroupKey, first: str,
+               tx: Transaction | None) -> _Group:
+        """The group ``group_key`` calls for, made for its ``first`` pod."""
+        direction, refs, admin, baseline = group_key
+        group = _Group(f"{_WORD[direction]}_{next(self._numbers)}", direction, refs, admin,
+                       baseline)
+        if group.tiered:
+            side = self._side(rules, group, first)
+            group.stages = tier_stages(direction, group.name, side)
+            for stage in group.stages:
+                runs = group.stage_runs.setdefault(stage.kind, {})
+                for family in FAMILIES:
+                    strips = stage_strips(stage, side, family, self._members)
+                    runs[family] = {p: Runs(found) for p, found in strips.items()}
+                    group.count += sum(len(stage_elements(stage, strip, family, p))
+                                       for p, found in strips.items() for strip in found)
+            if tx is not None:
+                for nft_set in group.stage_sets():
+                    tx.add_set(nft_set)
+                for stage in group.stages:
+                    tx.add_chain(stage_chain(stage, direction, group.stage_families(stage),
+                                             stage_comment(stage, side, [first])))
+            return group
+        resolved = [rules.resolved(r) for r in refs or ()]
+        for family in FAMILIES:
+            strips = group_strips(resolved, family, self._members)
+            group.runs[family] = {p: Runs(found) for p, found in strips.items()}
+            group.count += sum(len(ports) for found in strips.values() for _, ports in found)
+        if tx is not None:
+            for family in group.families():
+                tx.add_set(group_set(group.name, family, group.elements(family)))
+            tx.add_chain(group.chain())
+        return group
+
+    def _drop(self, group_key: GroupKey, tx: Transaction | None) -> None:
+        group = self._groups.pop(group_key)
+        if tx is None:
+            return
+        if group.tiered:
+            for stage in group.stages:
+                tx.delete_chain(stage.chain)
+            for nft_set in group.stage_sets():
+                tx.delete_set(nft_set)
+            return
+        tx.delete_chain(group.name)
+        for family in group.families():
+            tx.delete_set(group_set(group.name, family, ()))
+
+    def _map(self, direction: PolicyType, key: str, member: Member | None,
+             chain: str) -> None:
+        """Send the packets of ``member``'s addresses to ``chain`` (taking an address over
+        from a pod that held it before)."""
+        if member is None:
+            return
+        for family in FAMILIES:
+            for address in member.ips_of(family):
+                self._vmap[direction][family][address] = (key, chain)
+
+    def _unmap(self, direction: PolicyType, key: str, member: Member | None) -> None:
+        """Forget ``member``'s addresses (those still ``key``'s) in ``direction``'s map."""
+        if member is None:
+            return
+        for family in FAMILIES:
+            vmap = self._vmap[direction][family]
+            for address in member.ips_of(family):
+                if address in vmap and vmap[address][0] == key:
+                    del vmap[address]
+
+    def _maps_changed(self, before: dict[PolicyType, dict[int, dict[int, tuple[str, str]]]],
+                      tx: Transaction) -> None:
+        for direction in DIRECTIONS:
+            for family in FAMILIES:
+                old, new = before[direction][family], self._vmap[direction][family]
+                if old == new:
+                    continue
+                empty = vmap_set(direction, family, ())
+                if not old:
+                    tx.add_set(self._vmap_set(direction, family) or empty)
+                    continue
+                if not new:
+                    tx.delete_set(empty)
+                    continue
+                gone = [vmap_element(a, family, c) for a, (_, c) in old.items()
+                        if a not in new or new[a][1] != c]
+                added = [vmap_element(a, family, c) for a, (_, c) in new.items()
+                         if a not in old or old[a][1] != c]
+                if gone:
+                    tx.delete_elements(empty.name, gone, empty)
+                if added:
+                    tx.add_elements(empty.name, added)
+
+    def _vmap_set(self, direction: PolicyType, family: int) -> NftSet | None:
+        vmap = self._vmap[direction][family]
+        if not vmap:
+            return None
+        return vmap_set(direction, family,
+                        tuple(vmap_element(a, family, c) for a, (_, c) in vmap.items()))
+
+    @staticmethod
+    def _comment(group: _Group) -> str:
+        return group_comment(sorted(group.members) or ["(none)"],
+                             (r.policy for r in group.refs or ()))
+
+    # --- tiered groups ----------------------------------------------------------------------
+
+    @staticmethod
+    def _side(rules: NodeRules, group: _Group, pod: str, only: str | None = None) -> PodRules:
+        """What a tiered group's members resolve to (``only``: as ``NodeRules.resolved``)."""
+        return PodRules(pod, group.refs is not None,
+                        tuple(rules.resolved(r, only) for r in group.refs or ()),
+                        tuple(rules.resolved_cluster(r, only) for r in group.admin),
+                        tuple(rules.resolved_cluster(r, only) for r in group.baseline))
+
+    def _stage_points(self, rules: NodeRules, group: _Group, points: Iterable[IPAddress],
+                      tx: Transaction) -> None:
+        """Work out every stage of a tiered group towards each of ``points`` again."""
+        had = {st.kind: group.stage_families(st) for st in group.stages}
+        changed: dict[tuple[str, int], tuple[list[str], list[str]]] = {}
+        for address in points:
+            family = 4 if address.version == 4 else 6
+            owner = rules.owner(address)
+            member = self._members.get(owner) if owner is not None else None
+            members = {owner: member} if owner is not None and member is not None else {}
+            side = self._side(rules, group, "", only=owner or "")
+            value = int(address)
+            for stage in group.stages:
+                runs = group.stage_runs.setdefault(stage.kind, {}).setdefault(family, {})
+                for protocol, new in stage_point(stage, side, family, members, value).items():
+                    strips = runs.setdefault(protocol, Runs())
+                    if strips.value_at(value) == new:
+                        continue
+                    old_strips, new_strips = strips.set_point(value, new)
+                    out = [e for st in old_strips
+                           for e in stage_elements(stage, st, family, protocol)]
+                    into = [e for st in new_strips
+                            for e in stage_elements(stage, st, family, protocol)]
+                    group.count += len(into) - len(out)
+                    gone, added = changed.setdefault((stage.kind, family), ([], []))
+                    gone += out
+                    added += into
+        for stage in group.stages:
+            now = group.stage_families(stage)
+            for family in FAMILIES:
+                if (stage.kind, family) not in changed:
+                    continue
+                removed, added = changed[stage.kind, family]
+                empty = stage_set(stage, family, ())
+                if family not in had[stage.kind] and family in now:
+                    tx.add_set(stage_set(stage, family, group.stage_elements(stage, family)))
+                    continue
+                if family in had[stage.kind] and family not in now:
+                    tx.delete_set(empty)
+                    continue
+                same = set(removed) & set(added)
+                gone = [e for e in removed if e not in same]
+                new = [e for e in added if e not in same]
+                if gone:
+                    tx.delete_elements(empty.name, gone, empty)
+                if new:
+                    tx.add_elements(empty.name, new)
+            if now != had[stage.kind]:
+                tx.rewrite_chain(stage_chain(stage, group.direction, now))
+
+    # --- point updates ----------------------------------------------------------------------
+
+    def _points(self, rules: NodeRules, group: _Group, points: Iterable[IPAddress],
+                tx: Transaction) -> None:
+        """Work out what ``group`` allows towards each of ``points`` again."""
+        had = group.families()
+        changed: dict[int, tuple[list[str], list[str]]] = {}
+        for address in points:
+            family = 4 if address.version == 4 else 6
+            owner = rules.owner(address)
+            member = self._members.get(owner) if owner is not None else None
+            members = {owner: member} if owner is not None and member is not None else {}
+            resolved = [rules.resolved(r, only=owner or "") for r in group.refs or ()]
+            value = int(address)
+            ports = point_ports(resolved, family, members, value)
+            runs = group.runs.setdefault(family, {})
+            for protocol, allowed in ports.items():
+                strips = runs.setdefault(protocol, Runs())
+                if strips.value_at(value) == allowed:
+                    continue
+                old_strips, new_strips = strips.set_point(value, allowed)
+                group.count += (sum(len(p) for _, p in new_strips)
+                                - sum(len(p) for _, p in old_strips))
+                out, into = changed.setdefault(family, ([], []))
+                out += [e for s in old_strips for e in strip_elements(s, family, protocol)]
+                into += [e for s in new_strips for e in strip_elements(s, family, protocol)]
+        now = group.families()
+        for family, (removed, added) in changed.items():
+            name = group_set(group.name, family, ()).name
+            same = set(removed) & set(added)
+            gone = [e for e in removed if e not in same]
+            new = [e for e in added if e not in same]
+            if family not in had and family in now:
+                tx.add_set(group_set(group.name, family, group.elements(family)))
+                continue
+            if family in had and family not in now:
+                tx.delete_set(group_set(group.name, family, ()))
+                continue
+            if gone:
+                tx.delete_elements(name, gone)
+            if new:
+                tx.add_elements(name, new)
+        if had != now:
+            tx.rewrite_chain(group.chain())
+
+    # --- own node, held addresses, the forward chain -----------------------------------------
+
+    def _own_node(self, rules: NodeRules, tx: Transaction | None) -> None:
+        pairs: dict[int, set[str]] = {f: set() for f in FAMILIES}
+        for key in rules.local:
+            member = self._members.get(key)
+            if member is None:
+                continue
+            node = [a for a in sorted(rules.own_addresses(key), key=lambda a: (a.version, a))
+                    if rules.owner(a) is None]
+            restricted = {d: self._of.get(key, {}).get(d) is not None for d in DIRECTIONS}
+            for family, pair in own_node_pairs(member, node,
+                                               egress=restricted[PolicyType.EGRESS],
+                                               ingress=restricted[PolicyType.INGRESS]):
+                pairs[family].add(pair)
+        for family in FAMILIES:
+            self._diff_set(self._own[family], pairs[family],
+                           own_node_set(family, tuple(sorted(pairs[family]))), tx)
+            self._own[family] = pairs[family]
+
+    def _own_sets(self) -> list[NftSet]:
+        return [own_node_set(f, tuple(sorted(self._own[f]))) for f in FAMILIES if self._own[f]]
+
+    def _hold_known(self, rules: NodeRules, tx: Transaction | None) -> None:
+        """The addresses of the node's pods the agent knows, for ``hold``."""
+        if not self.hold:
+            return
+        for family in FAMILIES:
+            known = {a for k in rules.local if (m := self._members.get(k)) is not None
+                     for a in m.ips_of(family)}
+            old = {address_text(a, family) for a in self._known[family]}
+            new = {address_text(a, family) for a in known}
+            self._diff_set(old, new, NftSet(f"known_v{family}", _ADDR[family],
+                                            tuple(sorted(new))), tx, keep=True)
+            self._known[family] = known
+
+    def _hold_sets(self) -> list[NftSet]:
+        sets: list[NftSet] = []
+        for family in FAMILIES:
+            networks = [n for n in self.hold if n.version == family]
+            if not networks:
+                continue
+            sets.append(NftSet(f"held_v{family}", _ADDR[family],
+                               tuple(str(n) for n in networks), interval=True))
+            known = sorted(self._known[family])
+            sets.append(NftSet(f"known_v{family}", _ADDR[family],
+                               tuple(address_text(a, family) for a in known)))
+        return sets
+
+    @staticmethod
+    def _diff_set(old: set[str], new: set[str], nft_set: NftSet, tx: Transaction | None,
+                  *, keep: bool = False) -> None:
+        """Turn a small set's content from ``old`` into ``new`` (creating it when it appears
+        and deleting it when it empties, unless ``keep``)."""
+        if tx is None or old == new:
+            return
+        if not old and not keep:
+            tx.add_set(nft_set)
+            return
+        if not new and not keep:
+            tx.delete_set(nft_set)
+            return
+        gone, added = sorted(old - new), sorted(new - old)
+        if gone:
+            tx.delete_elements(nft_set.name, gone)
+        if added:
+            tx.add_elements(nft_set.name, added)
+
+    def _forward_chain(self) -> Chain:
+        own = [own_node_rule(f) for f in FAMILIES if self._own[f]]
+        held: list[str] = []
+        for family in FAMILIES:
+            if any(n.version == family for n in self.hold):
+                ip = _IP[family]
+                held += [f"{ip} saddr @held_v{family} {ip} saddr != @known_v{family} drop",
+                         f"{ip} daddr @held_v{family} {ip} daddr != @known_v{family} drop"]
+        rules = {d: [vmap_rule(d, f) for f in FAMILIES if self._vmap[d][f]] for d in DIRECTIONS}
+        return forward_chain(own, rules[PolicyType.EGRESS], rules[PolicyType.INGRESS], held)
