@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,26 @@ def test_parts_come_back_in_order(n: int, workers: int) -> None:
     assert b"".join(forked.forked_parts(_numbers, n, workers)) == whole
 
 
+def _slow_numbers(start: int, stop: int) -> Iterator[bytes]:
+    time.sleep(0.01)
+    return _numbers(start, stop)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_pieces_copied_into_a_file_come_in_order(tmp_path: Path, workers: int) -> None:
+    """The children's pieces go straight into the sink file, after what was yielded."""
+    n = 5000
+    shares: list[float] = []
+    with (tmp_path / "out").open("wb") as sink:
+        sink.write(b"head ")
+        for block in forked.forked_parts(_slow_numbers, n, workers, sink, shares.append):
+            sink.write(block)
+        sink.write(b"tail")
+    assert (tmp_path / "out").read_bytes() == b"head " + b"".join(_numbers(0, n)) + b"tail"
+    assert shares == sorted(shares)
+    assert 0 < len(shares) < workers * forked.PIECES_PER_WORKER  # the children took pieces
+
+
 def test_split_covers_every_position_once() -> None:
     for n in (0, 1, 9, 10, 1001):
         for parts in (1, 2, 3, 7):
@@ -41,12 +62,15 @@ def test_split_covers_every_position_once() -> None:
 
 
 def test_a_failing_part_fails_the_whole(capfd: pytest.CaptureFixture[str]) -> None:
-    def produce(start: int, stop: int) -> Iterator[bytes]:
-        if start:
-            raise RuntimeError("broken part")
-        yield b"first"
+    parent = os.getpid()
 
-    with pytest.raises(forked.WorkerFailed, match="rows 5 to 9"):
+    def produce(start: int, stop: int) -> Iterator[bytes]:
+        if os.getpid() != parent:  # every piece a child takes fails
+            raise RuntimeError("broken part")
+        time.sleep(0.05)  # leaves the child time to take a piece
+        yield b"%d" % start
+
+    with pytest.raises(forked.WorkerFailed, match="making rows"):
         list(forked.forked_parts(produce, 10, 2))
     assert "broken part" in capfd.readouterr().err
 

@@ -18,6 +18,7 @@ from stockade.cli import diagnostics
 from stockade.cli.common import (
     add_endpoint_arguments,
     add_input_arguments,
+    bulk_allocation,
     parse_port,
     read_inputs,
 )
@@ -225,10 +226,11 @@ def _write_html(comparison: Comparison, result: DiffResult,
 
 def run(args: argparse.Namespace) -> int:
     ports = check_options(args)
-    old_side, new_side = _sides(args)
     notes: dict[tuple[str, str], None] = {}
-    old, old_owner = _engine(old_side, args, notes)
-    new, new_owner = _engine(new_side, args, notes)
+    with bulk_allocation():  # the two sides, read, decoded and compiled
+        old_side, new_side = _sides(args)
+        old, old_owner = _engine(old_side, args, notes)
+        new, new_owner = _engine(new_side, args, notes)
     for level, text in notes:  # once, even when both sides have them
         (diagnostics.warning if level == "warning" else diagnostics.note)(text)
     comparison = Comparison(old, new)

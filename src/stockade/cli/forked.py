@@ -1,12 +1,16 @@
 """Output made in parts by forked processes, handed back in order: the matrix of a large
-cluster uses both cores of a small machine.
+cluster uses every core of a small machine.
 
-``forked_parts(produce, n, workers)`` splits positions ``0 .. n-1`` into ``workers``
-consecutive ranges. The first is produced here, as the caller reads it; each other range
-by a child process forked at once, which writes what ``produce`` yields to an unlinked
-temporary file and exits. The children's files are read back after the first range, in
-order, so the caller sees exactly the bytes one process would have made. A child that
-fails (an exception, a signal) fails the whole: ``WorkerFailed`` names it.
+``forked_parts(produce, n, workers)`` cuts positions ``0 .. n-1`` into consecutive pieces
+of work and shares them out as they are done, so that no process idles while another still
+has much to do (rows differ in cost, and this process also writes what the others made).
+This process takes pieces from the front and yields their bytes as it makes them; the
+``workers - 1`` children, forked at once, take pieces from the back, each writing what
+``produce`` yields to an unlinked temporary file. Once the two ends meet, the children's
+pieces are handed back in order: copied by the kernel straight into ``sink`` (the file the
+caller writes to, which must hold everything yielded so far), or read and yielded. The
+caller sees exactly the bytes one process would have made. A child that fails (an
+exception, a signal) fails the whole: ``WorkerFailed`` names its piece.
 
 The children share the parent's memory copy-on-write: the objects made so far are moved
 out of the garbage collector's reach first (``gc.freeze``), so that collections in a child
@@ -17,17 +21,23 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import mmap
 import os
+import pickle
+import struct
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import IO
 
 from stockade.errors import EnvironmentProblem
 
 READ_BLOCK = 8 << 20
 MIN_PER_WORKER = 2000  # positions below which a part is not worth a process
+PIECES_PER_WORKER = 24  # pieces of work per process: small enough to even out the end
+_COUNTERS = struct.Struct("qq")  # the next piece from the front, the end of the back
 
 
 class WorkerFailed(EnvironmentProblem):
@@ -51,33 +61,90 @@ def split(n: int, parts: int) -> list[tuple[int, int]]:
     return [(bounds[k], bounds[k + 1]) for k in range(parts)]
 
 
-def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int,
-                 workers: int) -> Iterator[bytes]:
-    """What ``produce(start, stop)`` yields for every range, in order; the ranges after the
-    first made by child processes forked before this returns."""
-    ranges = split(n, max(1, workers))
-    children: list[tuple[int, IO[bytes], tuple[int, int]]] = []
-    if len(ranges) > 1:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        gc.collect()
-        gc.freeze()
-        for start, stop in ranges[1:]:
-            spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
-            pid = os.fork()
-            if pid == 0:  # the child: its part into the file, then out without cleanup
-                os._exit(_child(produce, start, stop, spool))
-            children.append((pid, spool, (start, stop)))
-    return _collect(produce, ranges[0], children)
+@dataclass(slots=True)
+class _Child:
+    pid: int
+    spool: IO[bytes]  # its pieces' bytes, in the order it made them
+    index: IO[bytes]  # (piece, offset, length) of each, pickled at its end
+    pieces: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
-def _child(produce: Callable[[int, int], Iterable[bytes]], start: int, stop: int,
-           spool: IO[bytes]) -> int:
+class _Board:
+    """Which pieces are taken, in memory shared by the processes: the front one and the end
+    of the back, moved under a lock (a one-byte token in a pipe)."""
+
+    def __init__(self, pieces: int) -> None:
+        self._memory = mmap.mmap(-1, _COUNTERS.size)
+        _COUNTERS.pack_into(self._memory, 0, 0, pieces)
+        self._read, self._write = os.pipe()
+        os.write(self._write, b"t")
+
+    def take(self, front: bool) -> int | None:
+        """The next piece from the front (or the back), or None when none is left."""
+        os.read(self._read, 1)
+        try:
+            low, high = _COUNTERS.unpack_from(self._memory, 0)
+            if low >= high:
+                return None
+            _COUNTERS.pack_into(self._memory, 0, *((low + 1, high) if front
+                                                    else (low, high - 1)))
+            return int(low if front else high - 1)
+        finally:
+            os.write(self._write, b"t")
+
+    def close(self) -> None:
+        for fd in (self._read, self._write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._memory.close()
+
+
+def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers: int,
+                 sink: IO[bytes] | None = None,
+                 progress: Callable[[float], None] | None = None) -> Iterator[bytes]:
+    """What ``produce(start, stop)`` yields over ``0 .. n-1``, in order, made by ``workers``
+    processes. ``sink``: where the caller writes each block before asking for the next; the
+    children's pieces are then copied into it directly. ``progress``: called with the share
+    of pieces taken, as this process takes them."""
+    if workers < 2 or n < 2:
+        return iter(produce(0, n))
+    pieces = split(n, min(n, workers * PIECES_PER_WORKER))
+    board = _Board(len(pieces))
+    children: list[_Child] = []
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    gc.collect()
+    gc.freeze()
     try:
-        for block in produce(start, stop):
-            spool.write(block)
+        for _ in range(workers - 1):
+            spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
+            index = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
+            pid = os.fork()
+            if pid == 0:  # the child: its pieces into the file, then out without cleanup
+                os._exit(_child(produce, pieces, board, spool, index))
+            children.append(_Child(pid, spool, index))
+    except BaseException:
+        _abandon(children, board)
+        raise
+    return _collect(produce, pieces, board, children, sink=sink, progress=progress)
+
+
+def _child(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[int, int]],
+           board: _Board, spool: IO[bytes], index: IO[bytes]) -> int:
+    try:
+        made: list[tuple[int, int, int]] = []
+        offset = 0
+        while (piece := board.take(front=False)) is not None:
+            length = 0
+            for block in produce(*pieces[piece]):
+                spool.write(block)
+                length += len(block)
+            made.append((piece, offset, length))
+            offset += length
         spool.flush()
+        pickle.dump(made, index)
+        index.flush()
         return 0
     except BaseException:  # any failure is reported to the parent as such
         with contextlib.suppress(Exception):
@@ -86,24 +153,73 @@ def _child(produce: Callable[[int, int], Iterable[bytes]], start: int, stop: int
         return 1
 
 
-def _collect(produce: Callable[[int, int], Iterable[bytes]], first: tuple[int, int],
-             children: list[tuple[int, IO[bytes], tuple[int, int]]]) -> Iterator[bytes]:
+def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[int, int]],
+             board: _Board, children: list[_Child], *, sink: IO[bytes] | None,
+             progress: Callable[[float], None] | None) -> Iterator[bytes]:
     try:
-        yield from produce(*first)
-        while children:
-            pid, spool, (start, stop) = children.pop(0)
-            with spool:
-                _, status = os.waitpid(pid, 0)
-                if os.waitstatus_to_exitcode(status) != 0:
-                    raise WorkerFailed(f"the process making rows {start} to {stop - 1} "
-                                       f"failed (status {os.waitstatus_to_exitcode(status)})")
-                spool.seek(0)
-                while block := spool.read(READ_BLOCK):
-                    yield block
+        taken = 0
+        while (piece := board.take(front=True)) is not None:
+            yield from produce(*pieces[piece])
+            taken = piece + 1
+            if progress is not None:
+                progress(taken / len(pieces))
+        owner: dict[int, _Child] = {}
+        for child in children:
+            _, status = os.waitpid(child.pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            child.pid = 0
+            if code != 0:
+                raise WorkerFailed(f"a process making rows of the matrix failed (status "
+                                   f"{code})")
+            child.index.seek(0)
+            for piece, offset, length in pickle.load(child.index):
+                child.pieces[piece] = (offset, length)
+                owner[piece] = child
+        for piece in range(taken, len(pieces)):
+            child = owner[piece]
+            offset, length = child.pieces[piece]
+            if sink is not None and _send(child.spool, sink, offset, length):
+                continue
+            child.spool.seek(offset)
+            while length > 0 and (block := child.spool.read(min(READ_BLOCK, length))):
+                length -= len(block)
+                yield block
     finally:
-        for pid, spool, _ in children:  # abandoned (an error, or the reader stopped)
-            with contextlib.suppress(OSError):
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
-            spool.close()
+        _abandon(children, board)
         gc.unfreeze()
+
+
+def _send(spool: IO[bytes], sink: IO[bytes], offset: int, length: int) -> bool:
+    """Copy ``length`` bytes of ``spool`` from ``offset`` to ``sink`` in the kernel; False
+    when the two files do not allow it (nothing was copied then)."""
+    try:
+        target = sink.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    sink.flush()
+    source = spool.fileno()
+    done = 0
+    while done < length:
+        try:
+            sent = os.sendfile(target, source, offset + done, length - done)
+        except OSError:
+            if done:
+                raise
+            return False
+        if sent == 0:
+            raise WorkerFailed("a process's rows were cut short")
+        done += sent
+    return True
+
+
+def _abandon(children: list[_Child], board: _Board) -> None:
+    """Children still running are killed (an error, or the reader stopped); files closed."""
+    for child in children:
+        if child.pid:
+            with contextlib.suppress(OSError):
+                os.kill(child.pid, 9)
+                os.waitpid(child.pid, 0)
+            child.pid = 0
+        child.spool.close()
+        child.index.close()
+    board.close()

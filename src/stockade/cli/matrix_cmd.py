@@ -13,6 +13,7 @@ from stockade.cli import diagnostics, forked, timings
 from stockade.cli.common import (
     add_endpoint_arguments,
     add_input_arguments,
+    bulk_allocation,
     choose,
     load,
     parse_port,
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         cluster, endpoints = choose(args, result.cluster)
     # Groups of one workload's pods are named after it, unless --per-pod.
     owner = {} if args.per_pod else endpoints.owner
-    with timings.stage("engine"):
+    with timings.stage("engine"), bulk_allocation():
         engine = Engine(cluster)
     out = sys.stdout
     style = Style.for_stream(out, os.environ)
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
                     else render.group_view(ClassRows(engine, progress), owner))
             view = replace(view, source=timings.timed("matrix", view.source))
             if args.output == "json":
-                render.write_json(view, out, extra, _forked_rows(view, progress))
+                render.write_json(view, out, extra, _forked_rows(view, progress, out))
             elif args.output == "csv":
                 render.write_csv(view, out)
             elif args.output == "md":
@@ -137,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _forked_rows(view: render.MatrixView, progress: Progress) -> Iterator[bytes] | None:
+def _forked_rows(view: render.MatrixView, progress: Progress,
+                 out: Any) -> Iterator[bytes] | None:
     """The JSON rows of a large matrix of groups made by as many processes as there are
     cores (``cli.forked``), or None: made here, as they are read."""
     ranges = view.ranges
@@ -146,13 +148,14 @@ def _forked_rows(view: render.MatrixView, progress: Progress) -> Iterator[bytes]
         return None
     with timings.stage("matrix"):
         list(ranges(0, 0))  # no rows; the row types, worked out once before forking
+    encoder = render.RowEncoder(len(view.names))  # one per process, kept between pieces
 
     def produce(start: int, stop: int) -> Iterator[bytes]:
-        if start:
-            progress.enabled = False  # only the first part (this process) draws progress
-        return render.encoded_rows(view, timings.timed("matrix", ranges(start, stop)))
+        return render.encoded_rows(view, timings.timed("matrix", ranges(start, stop)),
+                                   encoder)
 
-    return forked.forked_parts(produce, len(view.names), workers)
+    return forked.forked_parts(produce, len(view.names), workers,
+                               getattr(out, "buffer", None), progress)
 
 
 def _write_rolled_up(args: argparse.Namespace, engine: Engine, owner: Mapping[str, str],

@@ -14,6 +14,7 @@ from stockade.cli import diagnostics
 from stockade.cli.common import (
     add_endpoint_arguments,
     add_input_arguments,
+    bulk_allocation,
     choose,
     load,
     parse_port,
@@ -136,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
     result = load(args)
     named = {args.source, *([args.destination] if args.destination else [])}
     cluster, endpoints = choose(args, result.cluster, keep=named)
-    engine = Engine(cluster)
+    with bulk_allocation():
+        engine = Engine(cluster)
     owner = endpoints.owner
     source = _endpoint(engine, cluster, args.source, owner)
     out = sys.stdout

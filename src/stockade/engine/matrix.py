@@ -20,6 +20,7 @@ distinct ports the policies name; rows are computed in chunks, so memory stays b
 from __future__ import annotations
 
 import functools
+import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -201,14 +202,6 @@ def span_protocol(spans_entry: tuple[int, int, int]) -> Protocol:
 
 _EMPTY_SIDE = Side(np.zeros(1, dtype=np.int64), False, _NO_POSITIONS,
                    np.zeros(0, dtype=np.int32))
-
-
-def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """splitmix64's finaliser: a well-spread 64-bit hash of each value."""
-    z = values + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
 
 
 class PairSets:
@@ -665,16 +658,27 @@ class PairSets:
         rows[sources] = np.arange(len(sources))
         return rows, grid
 
-    def _main_table(self, src: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
-        """``table[k][type]``: the main variant's number type accepts from ``src[k]``."""
+    def _main_table(self, src: npt.NDArray[np.int64],
+                    only: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
+        """``table[k][type]``: the main variant's number type accepts from ``src[k]``; with
+        ``only`` (distinct ingress types), ``table[k][j]`` for type ``only[j]``."""
         defaults, offsets, types, values = self._ingress_columns(self.main_variant)
-        table = np.repeat(defaults.astype(np.int32)[None, :], len(src), axis=0)
+        wanted = defaults if only is None else defaults[only]
+        table = np.repeat(wanted.astype(np.int32)[None, :], len(src), axis=0)
         starts, ends = offsets[src], offsets[src + 1]
         counts = ends - starts
         if counts.sum():
             picks = np.repeat(starts - np.cumsum(counts) + counts, counts) \
                 + np.arange(int(counts.sum()))
-            table[np.repeat(np.arange(len(src)), counts), types[picks]] = values[picks]
+            at = np.repeat(np.arange(len(src)), counts)
+            column = types[picks].astype(np.int64)
+            if only is not None:
+                index = np.full(len(defaults), -1, dtype=np.int64)
+                index[only] = np.arange(len(only))
+                column = index[column]
+                kept = column >= 0
+                at, column, picks = at[kept], column[kept], picks[kept]
+            table[at, column] = values[picks]
         return table
 
     def ingress_grid(self, variant: int, src: npt.NDArray[np.int64],
@@ -683,16 +687,29 @@ class PairSets:
         class) in one family: the set number each destination accepts from each source,
         from the types' defaults and each source's exceptions."""
         i_type = self.i_type32 if dst is None else self.i_type32[dst]
-        if variant == self.main_variant:
-            table = self._main_table(src)
+        only: npt.NDArray[np.int64] | None = None
+        if dst is not None and len(dst) * SUBSET_SHARE < self.n:
+            # A few destinations: only their types' columns.
+            kinds, where = np.unique(i_type, return_inverse=True)
+            only, i_type = kinds.astype(np.int64), where.ravel().astype(np.int32)
+        gathered = self._columns if variant == self.main_variant else self._some
+        if only is not None and variant not in gathered:
+            # Nor are the columns of every type gathered (a diff's few columns): the few
+            # types' sides only.
+            table = np.empty((len(src), len(only)), dtype=np.int32)
+            for j, t in enumerate(only.tolist()):
+                table[:, j] = self._ingress_row(variant, t, src)
+        elif variant == self.main_variant:
+            table = self._main_table(src, only)
         else:
             some = self._some.get(variant)
             if some is None:
                 some = self._some[variant] = self._some_columns(variant)
             rows, values = some
-            mine = rows[src]
-            table = values[np.maximum(mine, 0)] if len(values) else np.zeros(
-                (len(src), len(self.i_rules)), dtype=np.int32)
+            mine = np.maximum(rows[src], 0)
+            width = len(self.i_rules) if only is None else len(only)
+            table = np.zeros((len(src), width), dtype=np.int32) if not len(values) else (
+                values[mine] if only is None else values[np.ix_(mine, only)])
         grid: npt.NDArray[np.int32] = np.take(table, i_type, axis=1)
         return grid
 
@@ -981,24 +998,25 @@ class PairSets:
         merged = _merge(parts)
         return ALL if merged == ALL else merged
 
-    def _column_hashes(self, offsets: npt.NDArray[np.int64], types: npt.NDArray[np.int32],
-                       values: npt.NDArray[np.int32], salt: int) -> npt.NDArray[np.int64]:
-        """Per source, the sum of a hash of each of its (type, value) exceptions, over
-        blocks of sources (bounded temporaries)."""
-        out = np.zeros(self.n, dtype=np.int64)
-        step = 4096
-        for first in range(0, self.n, step):
-            last = min(self.n, first + step)
-            lo, hi = int(offsets[first]), int(offsets[last])
-            if lo == hi:
-                continue
-            entries = types[lo:hi].astype(np.uint64) << np.uint64(32) \
-                | values[lo:hi].astype(np.uint64)
-            mixed = _mix(entries ^ np.uint64(salt))
-            total = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(mixed)])
-            bounds = offsets[first:last + 1] - lo
-            out[first:last] = (total[bounds[1:]] - total[bounds[:-1]]).view(np.int64)
-        return out
+    @staticmethod
+    def _segment_ids(offsets: npt.NDArray[np.int64], types: npt.NDArray[np.int32],
+                     values: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
+        """Per source, a number for its (type, value) exceptions: equal numbers exactly when
+        the exceptions are equal (their bytes are the key)."""
+        packed = (types.astype(np.int64) << 32) | values.astype(np.uint32).astype(np.int64)
+        view = packed.view(np.uint8).data
+        bounds = (offsets * 8).tolist()
+        numbers: dict[bytes, int] = {}
+        out = [numbers.setdefault(bytes(view[lo:hi]), len(numbers))
+               for lo, hi in itertools.pairwise(bounds)]
+        return np.array(out, dtype=np.int64)
+
+    @staticmethod
+    def _table_ids(table: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
+        """Per row of ``table``, a number: equal numbers exactly when the rows are equal."""
+        numbers: dict[bytes, int] = {}
+        return np.array([numbers.setdefault(row.tobytes(), len(numbers)) for row in table],
+                        dtype=np.int64)
 
     @staticmethod
     def _side_key(side: Side) -> bytes:
@@ -1008,12 +1026,11 @@ class PairSets:
     def row_types(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Classes whose rows are equal share a row type: a source's row is told by its
         egress type, its address families and what every ingress type accepts from it in
-        each of its families (its exceptions in the ingress columns, hashed twice over 64
-        bits: equal exceptions, equal hashes; different ones collide with negligible
-        probability). A source without an address has a type of its own. Returns each
-        class's row type and a class of each type."""
+        each of its families (its exceptions in the ingress columns, compared exactly as
+        bytes). A source without an address has a type of its own. Returns each class's
+        row type and a class of each type."""
         addressed = self.primary != 0
-        keys = np.zeros((self.n, 7), dtype=np.int64)
+        keys = np.zeros((self.n, 5), dtype=np.int64)
         # Egress types whose sides are equal in the main variant answer alike; a source
         # with pairs in another variant keeps its own egress type.
         e_key: dict[bytes, int] = {}
@@ -1026,7 +1043,7 @@ class PairSets:
                 others |= users
         keys[:, 0] = np.where(others, -1 - self.e_type, alike[self.e_type])
         keys[:, 1] = self.primary * 8 + self.secondary
-        keys[:, 6] = np.where(addressed, -1, np.arange(self.n))
+        keys[:, 4] = np.where(addressed, -1, np.arange(self.n))
         for slot, family in enumerate((4, 6)):
             users = addressed & ((self.primary == family) | (self.secondary == family))
             if not users.any():
@@ -1034,20 +1051,14 @@ class PairSets:
             variant = family if family in self.variants else 0
             if variant == self.main_variant:
                 _, offsets, types, values = self._ingress_columns(variant)
-                for k, salt in enumerate((0x243F6A8885A308D3, 0x13198A2E03707344)):
-                    sums = self._column_hashes(offsets, types, values, salt)
-                    keys[users, 2 + 2 * slot + k] = sums[users]
+                keys[users, 2 + slot] = self._segment_ids(offsets, types, values)[users]
             else:
                 some = self._some.get(variant)
                 if some is None:
                     some = self._some[variant] = self._some_columns(variant)
                 rows, table = some
                 listed = users & (rows >= 0)
-                for k, salt in enumerate((0x243F6A8885A308D3, 0x13198A2E03707344)):
-                    position = np.arange(table.shape[1], dtype=np.uint64) << np.uint64(32)
-                    mixed = _mix((table.astype(np.uint64) | position) ^ np.uint64(salt))
-                    sums = mixed.sum(axis=1, dtype=np.uint64).view(np.int64)
-                    keys[listed, 2 + 2 * slot + k] = sums[rows[listed]]
+                keys[listed, 2 + slot] = self._table_ids(table)[rows[listed]]
         _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         return inverse.ravel().astype(np.int64), first.astype(np.int64)
 
@@ -1180,6 +1191,7 @@ class ClassRows:
         self.row_type = np.zeros(0, dtype=np.int64)
         self._types: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
                            npt.NDArray[np.bool_], npt.NDArray[np.int64]] | None = None
+        self._row_cache: OrderedDict[int, npt.NDArray[np.int32]] = OrderedDict()
 
     def _text_id(self, e_set: int, i_set: int) -> int:
         found = self._pair_memo.get((e_set, i_set))
@@ -1245,6 +1257,8 @@ class ClassRows:
         # cell towards itself (the pod reaching itself, written as all) says all already.
         clean = ~singles
         alone = np.flatnonzero(singles)
+        # By egress type, so that each block's sources share few egress sides.
+        alone = alone[np.argsort(self.keys.e_type[alone], kind="stable")]
         for at in range(0, len(alone), SELF_CELLS):
             part = alone[at:at + SELF_CELLS]
             clean[part] = np.diagonal(self.cells(part, part)) == self.all_id
@@ -1254,17 +1268,20 @@ class ClassRows:
         same[same >= np.arange(n)] = -1
         self._types = (row_type, reps, singles & ~clean, same)
 
-    def rows(self, start: int, stop: int) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
+    def rows(self, start: int, stop: int, *,
+             report: bool = True) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
         """The rows of classes ``start .. stop-1`` in order. Classes of one row type share
         one computed row (kept in a bounded cache while its classes come); ``same_as``
         tells, after each row, the first class whose row it equals exactly, when that is an
         earlier one (whatever ``start`` is; a class of one pod reaching itself differs from
-        its type's row at its own column unless that cell is ``all`` already)."""
+        its type's row at its own column unless that cell is ``all`` already). The rows
+        computed are kept between calls in a bounded cache; ``report``: call ``progress``
+        with the share of the range done."""
         n = self.keys.n
         self.prepare()
         assert self._types is not None
         row_type, reps, own_cell, same = self._types
-        cache: OrderedDict[int, npt.NDArray[np.int32]] = OrderedDict()
+        cache = self._row_cache
         limit = max(1, ROW_CACHE_BYTES // max(1, 4 * n))
         step = max(1, CHUNK_CELLS // max(1, n))
         for first in range(start, stop, step):
@@ -1289,7 +1306,7 @@ class ClassRows:
                 yield src, row
             while len(cache) > limit:
                 cache.popitem(last=False)
-            if self.progress is not None:
+            if report and self.progress is not None:
                 self.progress((last - start) / max(1, stop - start))
 
 

@@ -13,6 +13,7 @@ The JSON forms are contracts tools rely on:
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +45,8 @@ class MatrixView:
     # After each row of ``source``: an earlier row it equals exactly, if it knows of one.
     earlier: Callable[[], int | None] = field(default=lambda: None)
     # The rows from one position up to another, when they can be computed apart (the
-    # matrix of groups): ``encoded_rows`` of a range can then run in another process.
+    # matrix of groups): ``encoded_rows`` of a range can then run in another process. They
+    # report no progress (the caller knows how far it is).
     ranges: Callable[[int, int], Iterable[tuple[int, npt.NDArray[np.int32]]]] | None = None
 
     def rows(self) -> Iterator[tuple[int, dict[str, list[int]]]]:
@@ -74,7 +76,7 @@ def group_view(rows: ClassRows, owner: Mapping[str, str] | None = None) -> Matri
     names = group_names(engine.classes, engine.pods, owner)
     members = tuple(tuple(engine.pods[i].key for i in c.members) for c in engine.classes)
     return MatrixView(tuple(names), members, rows.texts, rows, node_traffic(engine),
-                      lambda: rows.same_as, rows.rows)
+                      lambda: rows.same_as, functools.partial(rows.rows, report=False))
 
 
 def node_traffic(engine: Engine) -> dict[str, list[str]]:
@@ -143,12 +145,12 @@ class RowEncoder:
         return b"".join(parts)
 
 
-def encoded_rows(view: MatrixView, source: Iterable[tuple[int, npt.NDArray[np.int32]]]
-                 ) -> Iterator[bytes]:
+def encoded_rows(view: MatrixView, source: Iterable[tuple[int, npt.NDArray[np.int32]]],
+                 encoder: RowEncoder | None = None) -> Iterator[bytes]:
     """The rows of ``source`` as ``write_json`` lays them out (each but row 0 after
     ``",\n"``; a row equal to an earlier one as that row's position), gathered into
-    blocks of about ``WRITE_BLOCK`` bytes."""
-    encoder = RowEncoder(len(view.names))
+    blocks of about ``WRITE_BLOCK`` bytes; ``encoder``: one kept between calls."""
+    encoder = encoder or RowEncoder(len(view.names))
     pending: list[bytes] = []
     size = 0
     for src, ids in source:
