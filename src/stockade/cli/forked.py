@@ -30,14 +30,15 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TypeVar
 
 from stockade.errors import EnvironmentProblem
 
 READ_BLOCK = 8 << 20
-MIN_PER_WORKER = 2000  # positions below which a part is not worth a process
+MIN_PER_WORKER = 1000  # positions below which a part is not worth a process
 PIECES_PER_WORKER = 24  # pieces of work per process: small enough to even out the end
 _COUNTERS = struct.Struct("qq")  # the next piece from the front, the end of the back
+T = TypeVar("T")
 
 
 class WorkerFailed(EnvironmentProblem):
@@ -53,6 +54,42 @@ def workers_wanted(n: int) -> int:
         return min(int(configured), max(1, n))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     return max(1, min(cores, n // MIN_PER_WORKER))
+
+
+def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
+    """``there()`` worked out by a forked child while this process runs ``here()``: its
+    result comes back pickled through an unlinked temporary file. A child that fails fails
+    the whole (``WorkerFailed``)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with tempfile.TemporaryFile() as spool:
+        pid = os.fork()
+        if pid == 0:  # the child: its result into the file, then out without cleanup
+            code = 1
+            try:
+                pickle.dump(there(), spool, protocol=pickle.HIGHEST_PROTOCOL)
+                spool.flush()
+                code = 0
+            except BaseException:  # any failure is reported to the parent as such
+                with contextlib.suppress(Exception):
+                    sys.stderr.write(traceback.format_exc())
+                    sys.stderr.flush()
+            os._exit(code)
+        try:
+            here()
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            raise
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise WorkerFailed(f"a process working beside this one failed (status {code})")
+        spool.seek(0)
+        result: T = pickle.load(spool)
+        return result
 
 
 def split(n: int, parts: int) -> list[tuple[int, int]]:

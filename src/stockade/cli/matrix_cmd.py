@@ -115,11 +115,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         progress = Progress(sys.stderr, "stockade: computing the matrix", output=out)
         with timings.stage("output"):
-            view = (render.pod_view(connectivity(engine, progress)) if args.pods
-                    else render.group_view(ClassRows(engine, progress), owner))
+            rows = None if args.pods else ClassRows(engine, progress)
+            view = (render.pod_view(connectivity(engine, progress)) if rows is None
+                    else render.group_view(rows, owner))
             view = replace(view, source=timings.timed("matrix", view.source))
             if args.output == "json":
-                render.write_json(view, out, extra, _forked_rows(view, progress, out))
+                render.write_json(view, out, extra, _forked_rows(view, rows, progress, out))
             elif args.output == "csv":
                 render.write_csv(view, out)
             elif args.output == "md":
@@ -138,16 +139,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _forked_rows(view: render.MatrixView, progress: Progress,
+def _forked_rows(view: render.MatrixView, rows: ClassRows | None, progress: Progress,
                  out: Any) -> Iterator[bytes] | None:
     """The JSON rows of a large matrix of groups made by as many processes as there are
     cores (``cli.forked``), or None: made here, as they are read."""
     ranges = view.ranges
     workers = forked.workers_wanted(len(view.names))
-    if ranges is None or workers < 2:
+    if ranges is None or rows is None or workers < 2:
         return None
     with timings.stage("matrix"):
-        list(ranges(0, 0))  # no rows; the row types, worked out once before forking
+        # The row types, worked out once before the rows are shared out: the egress sides
+        # they need by a second process while this one gathers the ingress columns.
+        keys = rows.keys
+        keys.adopt_egress_sides(*forked.beside(keys.main_egress_sides, keys.gather_ingress))
+        rows.prepare()
     encoder = render.RowEncoder(len(view.names))  # one per process, kept between pieces
 
     def produce(start: int, stop: int) -> Iterator[bytes]:

@@ -457,12 +457,33 @@ class PairSets:
         if found is None:
             found = self._side(self.e_layers[e_type], key[1], None,
                                bool(self.e_named[e_type]))
-            if self._side_bytes > MASK_CACHE_BYTES:
-                self._sides = {k: v for k, v in self._sides.items() if k[0] is INGRESS}
-                self._side_bytes = 0
-            self._sides[key] = found
-            self._side_bytes += found.positions.nbytes + found.values.nbytes
+            self._keep_egress(key, found)
         return found
+
+    def _keep_egress(self, key: tuple[PolicyType, int, int], side: Side) -> None:
+        if self._side_bytes > MASK_CACHE_BYTES:
+            self._sides = {k: v for k, v in self._sides.items() if k[0] is INGRESS}
+            self._side_bytes = 0
+        self._sides[key] = side
+        self._side_bytes += side.positions.nbytes + side.values.nbytes
+
+    def main_egress_sides(self) -> tuple[list[Spans], list[Side]]:
+        """Every egress type's side in the main variant (as ``row_types`` needs them), and
+        the port sets numbered so far: what ``adopt_egress_sides`` takes, so that another
+        process can work them out meanwhile."""
+        sides = [self.egress_side(self.main_variant, t) for t in range(len(self.e_layers))]
+        return list(self.sets), sides
+
+    def adopt_egress_sides(self, sets: Sequence[Spans], sides: Sequence[Side]) -> None:
+        """Take ``main_egress_sides`` made by another process on a copy of this one: its
+        set numbers are renumbered as this one numbers them."""
+        renumber = np.array([self.set_id(spans) for spans in sets], dtype=np.int64)
+        for t, side in enumerate(sides):
+            key = (EGRESS, self.main_variant if self.e_blocks[t] else 0, t)
+            if key not in self._sides:
+                self._keep_egress(key, Side(renumber[side.default], side.by_named,
+                                            side.positions,
+                                            renumber[side.values].astype(np.int32)))
 
     def ingress_side(self, variant: int, i_type: int) -> Side:
         key = (INGRESS, variant if self.i_blocks[i_type] else 0, i_type)
@@ -622,6 +643,26 @@ class PairSets:
             self._columns[variant] = found
         return found
 
+    def gather_ingress(self) -> None:
+        """The ingress columns ``row_types`` reads, gathered ahead (another process may
+        work out ``main_egress_sides`` meanwhile)."""
+        addressed = self.primary != 0
+        for family in (4, 6):
+            if not (addressed & ((self.primary == family) | (self.secondary == family))).any():
+                continue
+            variant = family if family in self.variants else 0
+            if variant == self.main_variant:
+                self._ingress_columns(variant)
+            else:
+                self._some_table(variant)
+
+    def _some_table(self, variant: int) -> tuple[npt.NDArray[np.int64],
+                                                 npt.NDArray[np.int32]]:
+        some = self._some.get(variant)
+        if some is None:
+            some = self._some[variant] = self._some_columns(variant)
+        return some
+
     def _some_columns(self, variant: int) -> tuple[npt.NDArray[np.int64],
                                                    npt.NDArray[np.int32]]:
         """For a variant other than the main one: the whole ingress column of each source
@@ -702,10 +743,7 @@ class PairSets:
         elif variant == self.main_variant:
             table = self._main_table(src, only)
         else:
-            some = self._some.get(variant)
-            if some is None:
-                some = self._some[variant] = self._some_columns(variant)
-            rows, values = some
+            rows, values = self._some_table(variant)
             mine = np.maximum(rows[src], 0)
             width = len(self.i_rules) if only is None else len(only)
             table = np.zeros((len(src), width), dtype=np.int32) if not len(values) else (
@@ -1053,10 +1091,7 @@ class PairSets:
                 _, offsets, types, values = self._ingress_columns(variant)
                 keys[users, 2 + slot] = self._segment_ids(offsets, types, values)[users]
             else:
-                some = self._some.get(variant)
-                if some is None:
-                    some = self._some[variant] = self._some_columns(variant)
-                rows, table = some
+                rows, table = self._some_table(variant)
                 listed = users & (rows >= 0)
                 keys[listed, 2 + slot] = self._table_ids(table)[rows[listed]]
         _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
