@@ -35,12 +35,14 @@ small_spans = st.lists(st.tuples(st.integers(0, 2), st.integers(1, 40), st.integ
 actions = st.sampled_from(list(RuleAction))
 
 
+@settings(max_examples=2000)
 @given(small_spans, small_spans)
 def test_algebra_matches_sets(a: Spans, b: Spans) -> None:
     assert set_of(union(a, b)) == set_of(a) | set_of(b)
     assert set_of(intersect(a, b)) == set_of(a) & set_of(b)
     assert set_of(subtract(a, b)) == set_of(a) - set_of(b)
     assert union(a, b) == spans_of(set_of(a) | set_of(b))  # canonical
+    assert intersect(a, b) == spans_of(set_of(a) & set_of(b))
 
 
 def test_all_and_subtract_at_the_edges() -> None:

@@ -44,6 +44,7 @@ Keys = npt.NDArray[np.uint64]  # rule masks: bit j = rule j's peers match
 CHUNK_CELLS = 2_000_000  # pairs computed at once: bounds memory at any size
 MASK_CACHE_BYTES = 256 << 20  # egress rows kept between chunks
 SUBSET_SHARE = 4
+FEW_TYPES = 64  # ingress types read from their own sides, not from the gathered columns
 ROW_CACHE_BYTES = 256 << 20  # matrix rows kept for classes that share them
 SELF_CELLS = 256  # single-pod classes whose cells towards themselves are worked out at once
 SMALL_MASK_BITS = 16  # sides with at most this many rules number their masks directly
@@ -734,7 +735,7 @@ class PairSets:
             kinds, where = np.unique(i_type, return_inverse=True)
             only, i_type = kinds.astype(np.int64), where.ravel().astype(np.int32)
         gathered = self._columns if variant == self.main_variant else self._some
-        if only is not None and variant not in gathered:
+        if only is not None and len(only) <= FEW_TYPES and variant not in gathered:
             # Nor are the columns of every type gathered (a diff's few columns): the few
             # types' sides only.
             table = np.empty((len(src), len(only)), dtype=np.int32)

@@ -36,12 +36,31 @@ def union(a: Spans, b: Spans) -> Spans:
 
 
 def intersect(a: Spans, b: Spans) -> Spans:
-    if a == ALL:
+    """One sweep over both sorted sets. The overlaps come out sorted, and no two touch:
+    consecutive spans of a set leave a gap, so the result is canonical without a merge."""
+    if a == ALL or a == b:
         return b
     if b == ALL:
         return a
-    return merge((p, max(f1, f2), min(l1, l2)) for p, f1, l1 in a for q, f2, l2 in b
-                 if p == q and max(f1, f2) <= min(l1, l2))
+    out: list[tuple[int, int, int]] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        pa, fa, la = a[i]
+        pb, fb, lb = b[j]
+        if pa != pb:
+            if pa < pb:
+                i += 1
+            else:
+                j += 1
+            continue
+        first, last = max(fa, fb), min(la, lb)
+        if first <= last:
+            out.append((pa, first, last))
+        if la < lb:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
 
 
 def subtract(a: Spans, b: Spans) -> Spans:

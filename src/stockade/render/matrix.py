@@ -101,13 +101,26 @@ class RowEncoder:
     positions), built with a few vector operations per row: the columns of the row's
     commonest text are left to ``"*"``, the others grouped by text (a radix sort) and
     written from a table of every position's digits, texts in the order of their first
-    columns."""
+    columns.
+
+    The table holds each position's ``"N, "`` in a slot of fixed width with a mask of its
+    bytes: a row's digits are its columns' slots, gathered whole, and the mask's bytes of
+    them (no work per byte but one pass)."""
 
     def __init__(self, columns: int) -> None:
         tokens = [f"{i}, ".encode() for i in range(columns)]
-        self._digits = np.frombuffer(b"".join(tokens) or b" ", dtype=np.uint8)
+        width = -(-max((len(t) for t in tokens), default=1) // 8) * 8  # whole words
+        slots = np.zeros((max(1, columns), width), dtype=np.uint8)
+        used = np.zeros((max(1, columns), width), dtype=np.bool_)
         self._length = np.array([len(t) for t in tokens], dtype=np.int64)
-        self._start = np.cumsum(self._length) - self._length
+        for size in np.unique(self._length).tolist():  # positions of one length at once
+            at = np.flatnonzero(self._length == size)
+            joined = b"".join(tokens[i] for i in at.tolist())
+            slots[at, :size] = np.frombuffer(joined, dtype=np.uint8).reshape(-1, size)
+            used[at, :size] = True
+        slot = np.dtype(np.uint64) if width == 8 else np.dtype(f"V{width}")
+        self._slots = slots.view(slot).ravel()  # a slot per position, gathered as one item
+        self._used = used.view(slot).ravel()
         self._keys: dict[int, bytes] = {}  # text number -> ', "text": ['
         self._common: dict[int, bytes] = {}  # text number -> '{"*": "text"'
 
@@ -122,10 +135,9 @@ class RowEncoder:
         if len(listed):
             by_text = listed[np.argsort(ids[listed].astype(np.uint16 if len(counts) <= 1 << 16
                                                          else np.int64), kind="stable")]
-            length = self._length[by_text]
-            ends = np.cumsum(length)
-            where = np.repeat(self._start[by_text] - (ends - length), length)
-            digits = self._digits[where + np.arange(int(ends[-1]))].tobytes()
+            digits = self._slots[by_text].view(np.uint8)[
+                self._used[by_text].view(np.bool_)].tobytes()
+            ends = np.cumsum(self._length[by_text])
             present = np.flatnonzero(counts)
             present = present[present != common]
             last = np.cumsum(counts[present])  # each text's columns end there in ``by_text``
