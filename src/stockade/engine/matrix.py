@@ -1042,11 +1042,10 @@ class PairSets:
                      values: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
         """Per source, a number for its (type, value) exceptions: equal numbers exactly when
         the exceptions are equal (their bytes are the key)."""
-        packed = (types.astype(np.int64) << 32) | values.astype(np.uint32).astype(np.int64)
-        view = packed.view(np.uint8).data
-        bounds = (offsets * 8).tolist()
-        numbers: dict[bytes, int] = {}
-        out = [numbers.setdefault(bytes(view[lo:hi]), len(numbers))
+        kinds, picks = types.view(np.uint8).data, values.view(np.uint8).data
+        bounds = (offsets * 4).tolist()  # both arrays hold 4-byte numbers
+        numbers: dict[tuple[bytes, bytes], int] = {}
+        out = [numbers.setdefault((bytes(kinds[lo:hi]), bytes(picks[lo:hi])), len(numbers))
                for lo, hi in itertools.pairwise(bounds)]
         return np.array(out, dtype=np.int64)
 

@@ -82,8 +82,11 @@ def _slow_text(text: str) -> bool:
             or ("&" in text and _ANCHOR.search(text) is not None) or long_number(text))
 
 
+_SPECIAL = _BOOL_11 | {"=", "<<"}
+
+
 def _string_differs(value: str) -> bool:
-    if value in _BOOL_11 or value in ("=", "<<"):
+    if value in _SPECIAL:
         return True
     if ":" in value and _SEXAGESIMAL.fullmatch(value):
         return True
@@ -108,14 +111,16 @@ def _differs(data: Any) -> bool:
         for value in level:
             kind = type(value)
             if kind is dict:
-                for key, item in value.items():
-                    if type(key) is not str or _string_differs(key):
+                for key in value:
+                    if type(key) is not str or ((key in _SPECIAL or ":" in key or "_" in key
+                                                 or "0b" in key) and _string_differs(key)):
                         return True
-                    below.append(item)
+                below.extend(value.values())
             elif kind is list:
                 below.extend(value)
             elif kind is str:
-                if _string_differs(value):
+                if (value in _SPECIAL or ":" in value or "_" in value or "0b" in value) \
+                        and _string_differs(value):
                     return True
             elif kind is float:
                 return True
