@@ -1322,7 +1322,7 @@ class ClassRows:
         for first in range(start, stop, step):
             last = min(stop, first + step)
             types = row_type[first:last]
-            needed = [int(t) for t in np.unique(types) if int(t) not in cache]
+            needed = [t for t in sorted(set(types.tolist())) if t not in cache]
             for at in range(0, len(needed), step):
                 part = needed[at:at + step]
                 block = self._ids_of(*self.keys.grid(reps[part]))

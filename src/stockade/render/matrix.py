@@ -113,7 +113,7 @@ class RowEncoder:
         slots = np.zeros((max(1, columns), width), dtype=np.uint8)
         used = np.zeros((max(1, columns), width), dtype=np.bool_)
         self._length = np.array([len(t) for t in tokens], dtype=np.int64)
-        for size in np.unique(self._length).tolist():  # positions of one length at once
+        for size in sorted({len(t) for t in tokens}):  # positions of one length at once
             at = np.flatnonzero(self._length == size)
             joined = b"".join(tokens[i] for i in at.tolist())
             slots[at, :size] = np.frombuffer(joined, dtype=np.uint8).reshape(-1, size)
