@@ -3,6 +3,8 @@ processes, and the answer agrees with the reference evaluator pair by pair."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import subprocess
@@ -33,19 +35,25 @@ def test_parts_come_back_in_order(n: int, workers: int) -> None:
     assert b"".join(forked.forked_parts(_numbers, n, workers)) == whole
 
 
-def _slow_numbers(start: int, stop: int) -> Iterator[bytes]:
-    time.sleep(0.01)
-    return _numbers(start, stop)
-
-
 @pytest.mark.parametrize("workers", [2, 3])
 def test_pieces_copied_into_a_file_come_in_order(tmp_path: Path, workers: int) -> None:
     """The children's pieces go straight into the sink file, after what was yielded."""
     n = 5000
+    parent = os.getpid()
+    child_took, parent_took = tmp_path / "child-took-a-piece", tmp_path / "parent-took-one"
+
+    def produce(start: int, stop: int) -> Iterator[bytes]:
+        # Each side waits until the other has taken a piece: both take some.
+        mine, theirs = ((parent_took, child_took) if os.getpid() == parent
+                        else (child_took, parent_took))
+        mine.touch()
+        _wait_for(theirs)
+        return _numbers(start, stop)
+
     shares: list[float] = []
     with (tmp_path / "out").open("wb") as sink:
         sink.write(b"head ")
-        for block in forked.forked_parts(_slow_numbers, n, workers, sink, shares.append):
+        for block in forked.forked_parts(produce, n, workers, sink, shares.append):
             sink.write(block)
         sink.write(b"tail")
     assert (tmp_path / "out").read_bytes() == b"head " + b"".join(_numbers(0, n)) + b"tail"
@@ -61,18 +69,80 @@ def test_split_covers_every_position_once() -> None:
             assert [i for a, b in ranges for i in range(a, b)] == list(range(n))
 
 
-def test_a_failing_part_fails_the_whole(capfd: pytest.CaptureFixture[str]) -> None:
+def _wait_for(marker: Path) -> None:
+    """Until another process has written ``marker`` (bounded: a minute)."""
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_a_failing_part_fails_the_whole(tmp_path: Path,
+                                        capfd: pytest.CaptureFixture[str]) -> None:
     parent = os.getpid()
+    marker = tmp_path / "child-took-a-piece"
 
     def produce(start: int, stop: int) -> Iterator[bytes]:
         if os.getpid() != parent:  # every piece a child takes fails
+            marker.touch()
             raise RuntimeError("broken part")
-        time.sleep(0.05)  # leaves the child time to take a piece
+        _wait_for(marker)  # this process leaves pieces to the child
         yield b"%d" % start
 
     with pytest.raises(forked.WorkerFailed, match="making rows"):
         list(forked.forked_parts(produce, 10, 2))
     assert "broken part" in capfd.readouterr().err
+
+
+def test_rows_never_read_stop_the_children(tmp_path: Path) -> None:
+    """Dropped unread (the output failed before the first row), the parts still stop the
+    children, close their files and unfreeze the collector."""
+    marker = tmp_path / "children-started"
+    parent = os.getpid()
+
+    def produce(start: int, stop: int) -> Iterator[bytes]:
+        if os.getpid() != parent:
+            marker.touch()
+            time.sleep(60)  # would outlive the test unless killed
+        yield b"x"
+
+    frozen = gc.get_freeze_count()
+    parts = forked.forked_parts(produce, 100, 3)
+    _wait_for(marker)
+    children = _children()
+    assert len(children) == 2
+    del parts
+    gc.collect()
+    assert _children() == set()
+    assert gc.get_freeze_count() <= frozen
+
+
+def _children() -> set[int]:
+    me = str(os.getpid())
+    out: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if fields[1] == me and fields[0] != "Z":
+                    out.add(int(entry.name))
+    return out
+
+
+def test_ties_are_broken_by_the_first_column() -> None:
+    """The "*" of a row whose commonest texts tie is the one of the first column among
+    them, whatever the texts' numbers (which follow the order a process met them in)."""
+    import numpy as np
+
+    from stockade.render.matrix import RowEncoder
+
+    texts = ["all", "TCP 80", "none"]
+    for ids in ([2, 2, 1, 1, 0], [1, 1, 2, 2, 0]):
+        row = np.array(ids, dtype=np.int32)
+        encoded = RowEncoder(len(ids)).encode(row, texts).decode()
+        assert encoded.startswith('{"*": ' + json.dumps(texts[ids[0]]))
+        swapped = np.array([{1: 2, 2: 1}.get(i, i) for i in ids], dtype=np.int32)
+        renamed = ["all", "none", "TCP 80"]
+        assert RowEncoder(len(ids)).encode(swapped, renamed).decode() == encoded
 
 
 def test_workers_wanted_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

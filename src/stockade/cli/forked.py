@@ -20,6 +20,7 @@ do not touch, and copy, the pages of the whole cluster.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
 import mmap
 import os
@@ -64,13 +65,19 @@ def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
         with contextlib.suppress(Exception):
             stream.flush()
     with tempfile.TemporaryFile() as spool:
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            raise WorkerFailed(f"cannot start a second process: {exc.strerror or exc}"
+                               ) from None
         if pid == 0:  # the child: its result into the file, then out without cleanup
             code = 1
             try:
                 pickle.dump(there(), spool, protocol=pickle.HIGHEST_PROTOCOL)
                 spool.flush()
                 code = 0
+            except KeyboardInterrupt:  # Ctrl-C reached the whole group: the parent says so
+                code = 130
             except BaseException:  # any failure is reported to the parent as such
                 with contextlib.suppress(Exception):
                     sys.stderr.write(traceback.format_exc())
@@ -107,18 +114,21 @@ class _Child:
 
 
 class _Board:
-    """Which pieces are taken, in memory shared by the processes: the front one and the end
-    of the back, moved under a lock (a one-byte token in a pipe)."""
+    """Which pieces are taken: the front one and the end of the back, in a small file that
+    the processes map, moved under a POSIX record lock on it (held per process, so a
+    forked child does not hold its parent's, and released by the kernel if its holder
+    dies)."""
 
     def __init__(self, pieces: int) -> None:
-        self._memory = mmap.mmap(-1, _COUNTERS.size)
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._file.write(bytes(_COUNTERS.size))
+        self._file.flush()
+        self._memory = mmap.mmap(self._file.fileno(), _COUNTERS.size)
         _COUNTERS.pack_into(self._memory, 0, 0, pieces)
-        self._read, self._write = os.pipe()
-        os.write(self._write, b"t")
 
     def take(self, front: bool) -> int | None:
         """The next piece from the front (or the back), or None when none is left."""
-        os.read(self._read, 1)
+        fcntl.lockf(self._file, fcntl.LOCK_EX)
         try:
             low, high = _COUNTERS.unpack_from(self._memory, 0)
             if low >= high:
@@ -127,13 +137,12 @@ class _Board:
                                                     else (low, high - 1)))
             return int(low if front else high - 1)
         finally:
-            os.write(self._write, b"t")
+            fcntl.lockf(self._file, fcntl.LOCK_UN)
 
     def close(self) -> None:
-        for fd in (self._read, self._write):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._memory.close()
+        with contextlib.suppress(ValueError, OSError):
+            self._memory.close()
+        self._file.close()
 
 
 def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers: int,
@@ -157,14 +166,23 @@ def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers
         for _ in range(workers - 1):
             spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
             index = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                spool.close()
+                index.close()
+                raise WorkerFailed(f"cannot start a process for rows of the matrix: "
+                                   f"{exc.strerror or exc}") from None
             if pid == 0:  # the child: its pieces into the file, then out without cleanup
                 os._exit(_child(produce, pieces, board, spool, index))
             children.append(_Child(pid, spool, index))
     except BaseException:
         _abandon(children, board)
+        gc.unfreeze()
         raise
-    return _collect(produce, pieces, board, children, sink=sink, progress=progress)
+    parts = _collect(produce, pieces, board, children, sink=sink, progress=progress)
+    next(parts)  # into its ``try``: closed or dropped unread, it still stops the children
+    return parts
 
 
 def _child(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[int, int]],
@@ -183,6 +201,8 @@ def _child(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[in
         pickle.dump(made, index)
         index.flush()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C reached the whole group: the parent says so
+        return 130
     except BaseException:  # any failure is reported to the parent as such
         with contextlib.suppress(Exception):
             sys.stderr.write(traceback.format_exc())
@@ -194,6 +214,7 @@ def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[
              board: _Board, children: list[_Child], *, sink: IO[bytes] | None,
              progress: Callable[[float], None] | None) -> Iterator[bytes]:
     try:
+        yield b""  # taken by forked_parts, to enter this ``try`` at once
         taken = 0
         while (piece := board.take(front=True)) is not None:
             yield from produce(*pieces[piece])

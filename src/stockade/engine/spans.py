@@ -38,7 +38,7 @@ def union(a: Spans, b: Spans) -> Spans:
 def intersect(a: Spans, b: Spans) -> Spans:
     """One sweep over both sorted sets. The overlaps come out sorted, and no two touch:
     consecutive spans of a set leave a gap, so the result is canonical without a merge."""
-    if a == ALL or a == b:
+    if a in (ALL, b):
         return b
     if b == ALL:
         return a

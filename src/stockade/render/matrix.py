@@ -127,6 +127,10 @@ class RowEncoder:
     def encode(self, ids: npt.NDArray[np.int32], texts: Sequence[str]) -> bytes:
         counts = np.bincount(ids)
         common = int(np.argmax(counts))
+        tied = np.flatnonzero(counts == counts[common])
+        if len(tied) > 1:  # the tied text of the first column, not the lowest number: the
+            # numbers follow the order a process met the texts in, which pieces change
+            common = int(ids[np.flatnonzero(np.isin(ids, tied))[0]])
         head = self._common.get(common)
         if head is None:
             head = self._common[common] = b'{"*": ' + json.dumps(texts[common]).encode()
