@@ -34,6 +34,7 @@ from stockade.engine.classset import sorted_unique
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
+from stockade.engine.segments import Segments
 from stockade.engine.tiers import ClusterPort, CompiledClusterRule
 from stockade.model.types import PolicyType, Protocol, RuleAction, Tier
 
@@ -1218,7 +1219,9 @@ class ClassRows:
         self.spans: list[Spans] = [ALL]  # the port set of each text
         self.all_id = 0
         self._ids: dict[str, int] = {"all": 0}
-        self._pair_memo: dict[tuple[int, int], int] = {}
+        self._segments = Segments()  # the port sets as rows of bits
+        self._bit_ids: dict[bytes, int] = {}  # an intersection's bits -> its text's number
+        self._bit_cut = 0
         self._span_ids: dict[Spans, int] = {}
         self._table = np.full(0, -1, dtype=np.int32)
         self._width = 0
@@ -1228,21 +1231,37 @@ class ClassRows:
                            npt.NDArray[np.bool_], npt.NDArray[np.int64]] | None = None
         self._row_cache: OrderedDict[int, npt.NDArray[np.int32]] = OrderedDict()
 
-    def _text_id(self, e_set: int, i_set: int) -> int:
-        found = self._pair_memo.get((e_set, i_set))
-        if found is None:
-            sets = self.keys.sets
-            spans = _intersect(sets[e_set], sets[i_set])
-            found = self._span_ids.get(spans)
-            if found is None:  # a new connection set: worded once
-                text = _text(spans)
-                found = self._ids.setdefault(text, len(self.texts))
-                if found == len(self.texts):
-                    self.texts.append(text)
-                    self.spans.append(spans)
-                self._span_ids[spans] = found
-            self._pair_memo[e_set, i_set] = found
+    def _spans_id(self, spans: Spans) -> int:
+        found = self._span_ids.get(spans)
+        if found is None:  # a new connection set: worded once
+            text = _text(spans)
+            found = self._ids.setdefault(text, len(self.texts))
+            if found == len(self.texts):
+                self.texts.append(text)
+                self.spans.append(spans)
+            self._span_ids[spans] = found
         return found
+
+    def _pair_ids(self, e_sets: npt.NDArray[np.int64],
+                  i_sets: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        """Text ids of the intersections of pairs of sets, all at once: their rows of
+        segment bits ANDed, each distinct result looked up (or decoded, once)."""
+        rows = self._segments.rows(self.keys.sets)
+        if self._segments.cut != self._bit_cut:  # bits of another cut mean other ports
+            self._bit_ids.clear()
+            self._bit_cut = self._segments.cut
+        both = np.ascontiguousarray(rows[e_sets] & rows[i_sets])
+        keys = both.view(np.dtype((np.void, both.shape[1]))).ravel()
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        ids = np.empty(len(distinct), dtype=np.int32)
+        known = self._bit_ids
+        for k, key in enumerate(distinct.tolist()):
+            found = known.get(key)
+            if found is None:
+                found = known[key] = self._spans_id(self._segments.spans(key))
+            ids[k] = found
+        out: npt.NDArray[np.int32] = ids[inverse.ravel()]
+        return out
 
     def _ids_of(self, e_ids: npt.NDArray[np.int32],
                 i_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
@@ -1260,8 +1279,8 @@ class ClassRows:
         found: npt.NDArray[np.int32] = np.take(self._table, flat)
         missing = np.flatnonzero(found < 0)
         if len(missing):
-            for pair in np.unique(flat.ravel()[missing]).tolist():
-                self._table[pair] = self._text_id(*divmod(pair, self._width))
+            pairs = np.unique(flat.ravel()[missing]).astype(np.int64)
+            self._table[pairs] = self._pair_ids(*np.divmod(pairs, self._width))
             found = np.take(self._table, flat)
         return found
 
