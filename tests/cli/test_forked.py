@@ -176,3 +176,18 @@ def test_forked_matrix_is_the_single_process_one_and_the_references(
         assert _matrix(directory, workers) == single
     ref = ReferenceCluster.from_dicts([d for docs in files.values() for d in docs])
     assert check(ref, read_matrix(answer), sample_pairs(ref, 3000, seed=4)) == []
+
+
+def test_beside_returns_the_childs_result_and_fails_with_it(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    ran: list[str] = []
+    assert forked.beside(lambda: {"sum": sum(range(10))}, lambda: ran.append("here")) == {
+        "sum": 45}
+    assert ran == ["here"]
+
+    def broken() -> int:
+        raise RuntimeError("broken beside")
+
+    with pytest.raises(forked.WorkerFailed, match="beside this one failed"):
+        forked.beside(broken, lambda: None)
+    assert "broken beside" in capfd.readouterr().err

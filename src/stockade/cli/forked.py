@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import gc
 import mmap
 import os
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, TypeVar
 
 from stockade.errors import EnvironmentProblem
@@ -61,28 +62,13 @@ def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
     """``there()`` worked out by a forked child while this process runs ``here()``: its
     result comes back pickled through an unlinked temporary file. A child that fails fails
     the whole (``WorkerFailed``)."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
     with tempfile.TemporaryFile() as spool:
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            raise WorkerFailed(f"cannot start a second process: {exc.strerror or exc}"
-                               ) from None
-        if pid == 0:  # the child: its result into the file, then out without cleanup
-            code = 1
-            try:
-                pickle.dump(there(), spool, protocol=pickle.HIGHEST_PROTOCOL)
-                spool.flush()
-                code = 0
-            except KeyboardInterrupt:  # Ctrl-C reached the whole group: the parent says so
-                code = 130
-            except BaseException:  # any failure is reported to the parent as such
-                with contextlib.suppress(Exception):
-                    sys.stderr.write(traceback.format_exc())
-                    sys.stderr.flush()
-            os._exit(code)
+
+        def work() -> None:
+            pickle.dump(there(), spool, protocol=pickle.HIGHEST_PROTOCOL)
+            spool.flush()
+
+        pid = _fork(work, "a second process")
         try:
             here()
         except BaseException:
@@ -99,6 +85,32 @@ def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
         return result
 
 
+def _fork(work: Callable[[], object], what: str) -> int:
+    """A child process running ``work`` then leaving without cleanup (exit 0; 130 on
+    Ctrl-C, which reached the whole group and which the parent reports; 1 on any other
+    failure, its traceback on stderr); its pid here."""
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        raise WorkerFailed(f"cannot start {what}: {exc.strerror or exc}") from None
+    if pid:
+        return pid
+    code = 1
+    try:
+        work()
+        code = 0
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:  # any failure is reported to the parent as such
+        with contextlib.suppress(Exception):
+            sys.stderr.write(traceback.format_exc())
+            sys.stderr.flush()
+    os._exit(code)
+
+
 def split(n: int, parts: int) -> list[tuple[int, int]]:
     """``parts`` consecutive ranges covering ``0 .. n-1``, as even as can be."""
     bounds = [n * k // parts for k in range(parts + 1)]
@@ -110,7 +122,6 @@ class _Child:
     pid: int
     spool: IO[bytes]  # its pieces' bytes, in the order it made them
     index: IO[bytes]  # (piece, offset, length) of each, pickled at its end
-    pieces: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 class _Board:
@@ -157,25 +168,15 @@ def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers
     pieces = split(n, min(n, workers * PIECES_PER_WORKER))
     board = _Board(len(pieces))
     children: list[_Child] = []
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
     gc.collect()
     gc.freeze()
     try:
         for _ in range(workers - 1):
-            spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
-            index = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
-            try:
-                pid = os.fork()
-            except OSError as exc:
-                spool.close()
-                index.close()
-                raise WorkerFailed(f"cannot start a process for rows of the matrix: "
-                                   f"{exc.strerror or exc}") from None
-            if pid == 0:  # the child: its pieces into the file, then out without cleanup
-                os._exit(_child(produce, pieces, board, spool, index))
-            children.append(_Child(pid, spool, index))
+            child = _Child(0, tempfile.TemporaryFile(), tempfile.TemporaryFile())  # noqa: SIM115
+            children.append(child)  # its files closed by _abandon, whatever happens
+            child.pid = _fork(functools.partial(_child, produce, pieces, board, child.spool,
+                                                child.index),
+                              "a process for rows of the matrix")
     except BaseException:
         _abandon(children, board)
         gc.unfreeze()
@@ -186,28 +187,20 @@ def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers
 
 
 def _child(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[int, int]],
-           board: _Board, spool: IO[bytes], index: IO[bytes]) -> int:
-    try:
-        made: list[tuple[int, int, int]] = []
-        offset = 0
-        while (piece := board.take(front=False)) is not None:
-            length = 0
-            for block in produce(*pieces[piece]):
-                spool.write(block)
-                length += len(block)
-            made.append((piece, offset, length))
-            offset += length
-        spool.flush()
-        pickle.dump(made, index)
-        index.flush()
-        return 0
-    except KeyboardInterrupt:  # Ctrl-C reached the whole group: the parent says so
-        return 130
-    except BaseException:  # any failure is reported to the parent as such
-        with contextlib.suppress(Exception):
-            sys.stderr.write(traceback.format_exc())
-            sys.stderr.flush()
-        return 1
+           board: _Board, spool: IO[bytes], index: IO[bytes]) -> None:
+    """A child's work: pieces from the back into ``spool``, where each went into ``index``."""
+    made: list[tuple[int, int, int]] = []
+    offset = 0
+    while (piece := board.take(front=False)) is not None:
+        length = 0
+        for block in produce(*pieces[piece]):
+            spool.write(block)
+            length += len(block)
+        made.append((piece, offset, length))
+        offset += length
+    spool.flush()
+    pickle.dump(made, index)
+    index.flush()
 
 
 def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[int, int]],
@@ -221,7 +214,7 @@ def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[
             taken = piece + 1
             if progress is not None:
                 progress(taken / len(pieces))
-        owner: dict[int, _Child] = {}
+        placed: dict[int, tuple[_Child, int, int]] = {}  # piece -> (child, offset, length)
         for child in children:
             _, status = os.waitpid(child.pid, 0)
             code = os.waitstatus_to_exitcode(status)
@@ -231,11 +224,9 @@ def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[
                                    f"{code})")
             child.index.seek(0)
             for piece, offset, length in pickle.load(child.index):
-                child.pieces[piece] = (offset, length)
-                owner[piece] = child
+                placed[piece] = (child, offset, length)
         for piece in range(taken, len(pieces)):
-            child = owner[piece]
-            offset, length = child.pieces[piece]
+            child, offset, length = placed[piece]
             if sink is not None and _send(child.spool, sink, offset, length):
                 continue
             child.spool.seek(offset)
