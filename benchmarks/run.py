@@ -17,6 +17,7 @@ import math
 import os
 import platform
 import random
+import resource
 import shlex
 import signal
 import subprocess
@@ -24,7 +25,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,12 +72,26 @@ class Measurement:
         return self.returncode == 0
 
 
-def measure(cmd: Sequence[str], stdout_path: Path, timeout_s: float,
-            env: Mapping[str, str] | None = None) -> Measurement:
-    """Run ``cmd`` with stdout to a file; its own peak RSS comes from ``wait4``'s rusage,
-    which counts this child (and its waited-for descendants) only."""
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A child process run to its end: exit code (None: killed at the time limit), wall
+    seconds, its rusage from ``wait4`` and its stderr."""
+
+    returncode: int | None
+    wall_s: float
+    usage: resource.struct_rusage
+    stderr: str
+
+
+def spawn(cmd: Sequence[str], stdout_path: Path | None, timeout_s: float,
+          env: Mapping[str, str] | None = None,
+          watch: Callable[[int], AbstractContextManager[object]] | None = None) -> Finished:
+    """Run ``cmd`` in a session of its own with stdout to a file (or discarded), killed
+    with its whole session after ``timeout_s``; ``watch(pid)`` is entered while it runs
+    (a memory sampler, say). ``env``: the whole environment, or None for this one's."""
     killed = threading.Event()
-    with open(stdout_path, "wb") as out, tempfile.TemporaryFile() as err:
+    out_ctx = open(stdout_path, "wb") if stdout_path else open(os.devnull, "wb")  # noqa: SIM115
+    with out_ctx as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                 start_new_session=True, env=dict(env) if env else None)
@@ -88,16 +104,24 @@ def measure(cmd: Sequence[str], stdout_path: Path, timeout_s: float,
         timer = threading.Timer(timeout_s, kill)
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            with watch(proc.pid) if watch else contextlib.nullcontext():
+                _, status, usage = os.wait4(proc.pid, 0)
         finally:
             timer.cancel()
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
         err.seek(0)
-        tail = err.read()[-4000:].decode("utf-8", "replace")
-    code = None if killed.is_set() else proc.returncode
-    return Measurement(code, wall, usage.ru_maxrss / 1024, tail,
-                       usage.ru_utime + usage.ru_stime)
+        text = err.read().decode("utf-8", "replace")
+    return Finished(None if killed.is_set() else proc.returncode, wall, usage, text)
+
+
+def measure(cmd: Sequence[str], stdout_path: Path, timeout_s: float,
+            env: Mapping[str, str] | None = None) -> Measurement:
+    """Run ``cmd`` with stdout to a file; its own peak RSS comes from ``wait4``'s rusage,
+    which counts this child (and its waited-for descendants) only."""
+    done = spawn(cmd, stdout_path, timeout_s, env)
+    return Measurement(done.returncode, done.wall_s, done.usage.ru_maxrss / 1024,
+                       done.stderr[-4000:], done.usage.ru_utime + done.usage.ru_stime)
 
 
 SHORT_RUN_S = 2.0  # runs shorter than this are repeated: start-up jitter is a large share

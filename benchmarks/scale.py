@@ -27,13 +27,10 @@ import json
 import math
 import os
 import shlex
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +49,7 @@ from benchmarks.run import (
     nca_command,
     read_matrix_rows,
     sample_pairs,
+    spawn,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -85,33 +83,23 @@ class Run:
 
 def run(cmd: Sequence[str], stdout_path: Path | None, timeout_s: float,
         env: Mapping[str, str] | None = None) -> Run:
-    """``cmd`` with stdout to a file (or discarded); the child's own rusage from ``wait4``."""
-    killed = threading.Event()
-    out_ctx = open(stdout_path, "wb") if stdout_path else open(os.devnull, "wb")  # noqa: SIM115
-    with out_ctx as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                start_new_session=True,
-                                env={**os.environ, "STOCKADE_TIMINGS": "1", **(env or {})})
+    """``cmd`` with stdout to a file (or discarded); the child's own rusage from ``wait4``,
+    its session's memory sampled meanwhile."""
+    trees: list[_TreeMemory] = []
 
-        def kill() -> None:
-            killed.set()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-
-        timer = threading.Timer(timeout_s, kill)
-        timer.start()
-        tree = _TreeMemory(proc.pid)
+    @contextlib.contextmanager
+    def watch(pid: int) -> Iterator[None]:
+        tree = _TreeMemory(pid)
+        trees.append(tree)
         tree.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            yield
         finally:
-            timer.cancel()
             tree.stop()
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        text = err.read().decode("utf-8", "replace")
+
+    done = spawn(cmd, stdout_path, timeout_s,
+                 {**os.environ, "STOCKADE_TIMINGS": "1", **(env or {})}, watch)
+    tree, usage, text = trees[0], done.usage, done.stderr
     stages: dict[str, dict[str, float]] = {}
     for line in text.splitlines():
         if line.startswith("stockade-timings: "):
@@ -119,13 +107,13 @@ def run(cmd: Sequence[str], stdout_path: Path | None, timeout_s: float,
     if "output" in stages:  # what the output stage spent beyond computing rows: writing
         out_stage, matrix = stages.pop("output"), stages.get("matrix", {})
         stages["write"] = {k: out_stage[k] - matrix.get(k, 0.0) for k in ("wall", "cpu")}
-    code = None if killed.is_set() else proc.returncode
     # ru_maxrss is the largest single process, and Linux carries it over from before the
     # exec (it would show this benchmark's own memory once it holds a large reference
     # cluster); stockade may also fork workers. So the peak is sampled: the session's summed
     # proportional set size, or a process's own high-water mark since its exec if higher.
     peak = tree.peak_mib if tree.samples else usage.ru_maxrss / 1024
-    return Run(code, wall, usage.ru_utime + usage.ru_stime, peak, stages, text[-3000:])
+    return Run(done.returncode, done.wall_s, usage.ru_utime + usage.ru_stime, peak, stages,
+               text[-3000:])
 
 
 class _TreeMemory(threading.Thread):
