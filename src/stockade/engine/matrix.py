@@ -645,14 +645,19 @@ class PairSets:
             self._columns[variant] = found
         return found
 
+    def _families(self) -> Iterator[tuple[int, npt.NDArray[np.bool_], int]]:
+        """Per address family (slot 0: IPv4, 1: IPv6) that some addressed source has: the
+        slot, those sources, and the variant their pairs in that family are in."""
+        addressed = self.primary != 0
+        for slot, family in enumerate((4, 6)):
+            users = addressed & ((self.primary == family) | (self.secondary == family))
+            if users.any():
+                yield slot, users, family if family in self.variants else 0
+
     def gather_ingress(self) -> None:
         """The ingress columns ``row_types`` reads, gathered ahead (another process may
         work out ``main_egress_sides`` meanwhile)."""
-        addressed = self.primary != 0
-        for family in (4, 6):
-            if not (addressed & ((self.primary == family) | (self.secondary == family))).any():
-                continue
-            variant = family if family in self.variants else 0
+        for _, _, variant in self._families():
             if variant == self.main_variant:
                 self._ingress_columns(variant)
             else:
@@ -1083,11 +1088,7 @@ class PairSets:
         keys[:, 0] = np.where(others, -1 - self.e_type, alike[self.e_type])
         keys[:, 1] = self.primary * 8 + self.secondary
         keys[:, 4] = np.where(addressed, -1, np.arange(self.n))
-        for slot, family in enumerate((4, 6)):
-            users = addressed & ((self.primary == family) | (self.secondary == family))
-            if not users.any():
-                continue
-            variant = family if family in self.variants else 0
+        for slot, users, variant in self._families():
             if variant == self.main_variant:
                 _, offsets, types, values = self._ingress_columns(variant)
                 keys[users, 2 + slot] = self._segment_ids(offsets, types, values)[users]
