@@ -37,11 +37,17 @@ class DocumentError(InputError):
         self.problem = problem
         super().__init__(f"{origin}: {problem}")
 
+    def __reduce__(self) -> tuple[type[DocumentError], tuple[Origin, str]]:
+        return DocumentError, (self.origin, self.problem)  # pickled by a reading child
+
 
 class InvalidObjects(InputError):
     def __init__(self, findings: Sequence[Finding]) -> None:
         self.findings = tuple(findings)
         super().__init__("\n".join(str(f) for f in self.findings))
+
+    def __reduce__(self) -> tuple[type[InvalidObjects], tuple[tuple[Finding, ...]]]:
+        return InvalidObjects, (self.findings,)
 
 
 class UsageError(StockadeError):
@@ -51,6 +57,9 @@ class UsageError(StockadeError):
     def __init__(self, message: str, program: str = "stockade") -> None:
         super().__init__(message)
         self.program = program
+
+    def __reduce__(self) -> tuple[type[UsageError], tuple[str, str]]:
+        return UsageError, (str(self), self.program)
 
 
 class EnvironmentProblem(StockadeError):
@@ -63,3 +72,6 @@ class CommandFailed(EnvironmentProblem):
         self.returncode = returncode
         self.stderr = stderr
         super().__init__(f"{' '.join(self.argv)} exited {returncode}: {stderr.strip()}")
+
+    def __reduce__(self) -> tuple[type[CommandFailed], tuple[tuple[str, ...], int, str]]:
+        return CommandFailed, (self.argv, self.returncode, self.stderr)

@@ -13,8 +13,8 @@ from stockade.cli.common import (
     add_input_arguments,
     bulk_allocation,
     default_namespace,
-    read_inputs,
     report,
+    stream_inputs,
 )
 from stockade.cli.options import check_input_options
 from stockade.errors import DocumentError
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     broken: list[DocumentError] = []
     with bulk_allocation():
         with timings.stage("read"):
-            raws = read_inputs(args, broken)
+            raws = stream_inputs(args, broken)
         with timings.stage("build"):
             result = build_cluster(raws, default_namespace=default_namespace(args))
             del raws

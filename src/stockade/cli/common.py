@@ -13,11 +13,12 @@ from pathlib import Path
 
 from stockade.cli import diagnostics, timings
 from stockade.cli.options import check_input_options
+from stockade.cli.read_ahead import read_ahead, read_ahead_pays
 from stockade.errors import DocumentError, InputError, InvalidObjects, UsageError
 from stockade.model.build import BuildResult, RawObject, build_cluster
 from stockade.model.types import Cluster, Protocol
 from stockade.model.workloads import TEMPLATE_NOTE, Endpoints, choose_endpoints, with_endpoints
-from stockade.sources.files import read_paths
+from stockade.sources.files import expand_paths, read_files
 from stockade.sources.limits import Budget
 from stockade.wording import count
 
@@ -84,6 +85,16 @@ def read_inputs(args: argparse.Namespace,
     Input that holds no object at all is refused, as ``kubectl apply`` refuses it: an
     empty stdin usually means that the command piping into stockade failed. With
     ``texts``, the files' texts are kept there (see ``read_paths``)."""
+    return list(stream_inputs(args, broken, texts))
+
+
+def stream_inputs(args: argparse.Namespace,
+                  broken: list[DocumentError] | None = None,
+                  texts: dict[str, str] | None = None) -> Iterator[RawObject]:
+    """``read_inputs``, object by object. Files named are found (and missing ones refused)
+    at once; large ones are then read by a second process, started now, while this one
+    works on the objects handed over (``read_ahead``). ``broken`` and ``texts`` are
+    complete once the objects are."""
     check_input_options(args)
     if getattr(args, "cluster", False):
         from stockade.sources.cluster import ClusterSource
@@ -91,29 +102,46 @@ def read_inputs(args: argparse.Namespace,
         source = ClusterSource.from_kubeconfig(
             kubeconfig=args.kubeconfig, context=args.context, warn=diagnostics.warning
         )
-        return source.read(namespace=args.cluster_namespace)
+        return iter(source.read(namespace=args.cluster_namespace))
     helm_chart = getattr(args, "helm", None)
     skipping = broken is None and bool(getattr(args, "skip_invalid", False))
     if skipping:
         broken = []
     budget = Budget()
-    objects = (read_paths(args.paths, broken=broken, budget=budget, texts=texts)
-               if args.paths else [])
+    files = expand_paths(args.paths)
+    if helm_chart is None and read_ahead_pays(files):
+        objects = read_ahead(files, broken, texts)
+    else:
+        objects = read_files(files, broken=broken, budget=budget, texts=texts)
+    return _checked(args, objects, broken, budget, skipping=skipping)
+
+
+def _checked(args: argparse.Namespace, objects: Iterator[RawObject],
+             broken: list[DocumentError] | None, budget: Budget, *,
+             skipping: bool) -> Iterator[RawObject]:
+    """The objects read, then those of the Helm chart; what was skipped is reported, and
+    input without any object refused, at the end."""
+    found = 0
+    for obj in objects:
+        found += 1
+        yield obj
+    helm_chart = getattr(args, "helm", None)
     if helm_chart:
         from stockade.sources.helm import render_chart
 
-        objects += render_chart(helm_chart, args.values, namespace=args.helm_namespace,
+        rendered = render_chart(helm_chart, args.values, namespace=args.helm_namespace,
                                 command=getattr(args, "command", None) or "matrix",
                                 broken=broken, budget=budget)
+        found += len(rendered)
+        yield from rendered
     if skipping:
         for problem in broken or ():
             diagnostics.warning(f"skipping a document that cannot be read: {problem}")
-        if not objects and broken:
+        if not found and broken:
             raise InputError(f"no document of the input can be read "
                              f"({count(len(broken), 'broken document')}): nothing to analyse")
-    if not objects and not broken:
+    if not found and not broken:
         raise InputError(no_objects(args.paths, helm_chart))
-    return objects
 
 
 def no_objects(paths: Sequence[str], helm_chart: str | None = None) -> str:
@@ -155,7 +183,8 @@ def load(args: argparse.Namespace, texts: dict[str, str] | None = None) -> Build
     the files' texts are kept there."""
     with bulk_allocation():
         with timings.stage("read"):
-            raws = read_inputs(args, texts=texts)
+            raws = stream_inputs(args, texts=texts)
+            import stockade.engine  # noqa: F401 - every caller's next step, while a child reads
         with timings.stage("build"):
             result = build_cluster(raws, default_namespace=default_namespace(args))
             del raws

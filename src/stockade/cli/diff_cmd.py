@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,6 +21,7 @@ from stockade.cli.common import (
     bulk_allocation,
     parse_port,
     read_inputs,
+    stream_inputs,
 )
 from stockade.cli.options import check_cluster_options, check_no_cluster_options
 from stockade.engine import Engine
@@ -72,7 +73,7 @@ class Side:
     """One version of the input: what it is called in messages, and its objects."""
 
     label: str
-    objects: list[RawObject]
+    objects: Iterable[RawObject]  # read as the side is built (texts complete after)
     texts: dict[str, str]
 
 
@@ -139,9 +140,9 @@ def _sides(args: argparse.Namespace) -> tuple[Side, Side]:
             _files(args, f"new side ({paths[1]})", [paths[1]]))
 
 
-def _side_read(label: str, read: Any) -> tuple[list[RawObject], dict[str, str]]:
+def _side_read(label: str, read: Any) -> tuple[Iterable[RawObject], dict[str, str]]:
     try:
-        result: tuple[list[RawObject], dict[str, str]] = read()
+        result: tuple[Iterable[RawObject], dict[str, str]] = read()
     except (InvalidObjects, UsageError):
         raise
     except InputError as exc:
@@ -150,11 +151,22 @@ def _side_read(label: str, read: Any) -> tuple[list[RawObject], dict[str, str]]:
 
 
 def _files(args: argparse.Namespace, label: str, paths: Sequence[str]) -> Side:
-    """A side read from files as any command reads them (limits, broken documents)."""
+    """A side read from files as any command reads them (limits, broken documents), while
+    it is built."""
     side = argparse.Namespace(**{**vars(args), **_NOT_CLUSTER, "paths": list(paths)})
     texts: dict[str, str] = {}
-    objects, _ = _side_read(label, lambda: (read_inputs(side, texts=texts), {}))
-    return Side(label, objects, texts)
+    objects, _ = _side_read(label, lambda: (stream_inputs(side, texts=texts), {}))
+    return Side(label, _labelled(label, objects), texts)
+
+
+def _labelled(label: str, objects: Iterable[RawObject]) -> Iterator[RawObject]:
+    """A side's objects; what stops reading them is named with the side, as in _side_read."""
+    try:
+        yield from objects
+    except (InvalidObjects, UsageError):
+        raise
+    except InputError as exc:
+        raise InputError(f"{label}: {exc}") from None
 
 
 def _engine(side: Side, args: argparse.Namespace, notes: dict[tuple[str, str], None]

@@ -32,7 +32,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, TypeVar
+from typing import IO, TypeVar, cast
 
 from stockade.errors import EnvironmentProblem
 
@@ -83,6 +83,90 @@ def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
         spool.seek(0)
         result: T = pickle.load(spool)
         return result
+
+
+AHEAD_BATCH = 256  # items handed over at once by ``ahead``
+_PIPE_BYTES = 1 << 20
+_ITEMS, _RAISED, _END = range(3)
+
+
+def ahead(produce: Callable[[], Iterable[T]], what: str) -> Iterator[T]:
+    """What ``produce()`` yields, in order, made by a forked child while this process works
+    on the items already handed over (pickled in batches through a pipe; a full pipe holds
+    the child back). An exception ``produce`` raises (a ``StockadeError``, say) is raised
+    here after the items before it. A child that dies otherwise fails the whole
+    (``WorkerFailed``); an iterator closed or dropped early stops the child.
+
+    The child starts at once, so that this process can do other work before it reads."""
+    read_end, write_end = os.pipe()
+    with contextlib.suppress(AttributeError, OSError):  # fewer switches between the two
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+
+    def work() -> None:
+        os.close(read_end)
+        with open(write_end, "wb", buffering=_PIPE_BYTES) as out:
+            _hand_over(produce, out)
+
+    try:
+        pid = _fork(work, what)
+    except BaseException:
+        os.close(read_end)
+        os.close(write_end)
+        raise
+    os.close(write_end)
+    received: Iterator[T] = _receive(pid, open(read_end, "rb", buffering=_PIPE_BYTES),  # noqa: SIM115
+                                     what)
+    next(received)  # into its ``try``: closed or dropped unread, it still stops the child
+    return received
+
+
+def _hand_over(produce: Callable[[], Iterable[T]], out: IO[bytes]) -> None:
+    batch: list[T] = []
+    try:
+        try:
+            for item in produce():
+                batch.append(item)
+                if len(batch) >= AHEAD_BATCH:
+                    pickle.dump((_ITEMS, batch), out, protocol=pickle.HIGHEST_PROTOCOL)
+                    out.flush()
+                    batch = []
+        except Exception as exc:  # handed over; anything else fails the child
+            pickle.dump((_ITEMS, batch), out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((_RAISED, exc), out, protocol=pickle.HIGHEST_PROTOCOL)
+        else:
+            pickle.dump((_ITEMS, batch), out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((_END, None), out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+    except BrokenPipeError:
+        pass  # the reader stopped early: nobody wants the rest
+
+
+def _receive(pid: int, source: IO[bytes], what: str) -> Iterator[T]:
+    ended = False
+    try:
+        yield cast(T, None)  # taken by ahead(), to enter this ``try`` at once
+        while True:
+            try:
+                kind, payload = pickle.load(source)
+            except EOFError:
+                break
+            if kind == _ITEMS:
+                yield from payload
+            elif kind == _RAISED:
+                ended = True
+                raise payload
+            else:
+                ended = True
+                break
+    finally:
+        source.close()
+        if not ended:
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+    if not ended or code != 0:
+        raise WorkerFailed(f"{what} failed (status {code})")
 
 
 def _fork(work: Callable[[], object], what: str) -> int:

@@ -150,24 +150,33 @@ def read_paths(paths: Sequence[str], stdin: IO[str] | IO[bytes] | None = None, *
     the limits, always raise ``InputError``. With ``texts``, each file's text is kept there
     under the name its objects' origins carry (for a source map of field lines).
     """
+    return list(read_files(expand_paths(paths), stdin, broken=broken, budget=budget,
+                           texts=texts))
+
+
+def read_files(files: Iterable[str], stdin: IO[str] | IO[bytes] | None = None, *,
+               broken: list[DocumentError] | None = None,
+               budget: Budget | None = None,
+               texts: dict[str, str] | None = None) -> Iterator[RawObject]:
+    """``read_paths`` over files already found by ``expand_paths``, object by object."""
     budget = budget or Budget()
-    objects: list[RawObject] = []
-    for path in expand_paths(paths):
+    for path in files:
         if path == "-":
             text = read_stream(stdin or sys.stdin, STDIN, budget)
             if texts is not None:
                 texts[STDIN] = text
-            objects.extend(parse_text(text, STDIN, broken=broken, budget=budget))
+            yield from parse_text(text, STDIN, broken=broken, budget=budget)
             continue
         data = read_file(path, budget)
         budget.take_values(data, path)
         text = decode_text(data, path)
+        del data
         if texts is not None:
             texts[path] = text
-        objects.extend(parse_text(text, path, json_hint=path.lower().endswith(".json"),
-                                  broken=broken, budget=budget, counted=True))
-        del data, text
-    return objects
+        objects = parse_text(text, path, json_hint=path.lower().endswith(".json"),
+                             broken=broken, budget=budget, counted=True)
+        del text
+        yield from objects
 
 
 def read_file(path: str, budget: Budget, *, what: str = "") -> bytes:

@@ -1,0 +1,108 @@
+"""Large inputs read by a second process while this one decodes and validates what it has
+been handed: on two cores, reading a directory of YAML and building the cluster from it
+take about as long as the longer of the two, not their sum.
+
+The child reads the files exactly as ``read_files`` reads them (same limits, same errors,
+same order); objects, unreadable documents (with ``broken``) and file texts (with ``texts``)
+come back through ``forked.ahead``. An error that stops reading is raised here after the
+objects read before it, as reading here would have raised it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stockade.cli.forked import MIN_PER_WORKER, ahead, workers_wanted
+from stockade.errors import DocumentError
+from stockade.model.build import RawObject
+from stockade.model.types import Origin
+from stockade.sources.files import STDIN, read_files
+from stockade.sources.limits import Budget
+
+READ_AHEAD_BYTES = 256 << 10  # files smaller in all are read here: a process would not pay
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A file's text, for a caller that keeps them."""
+
+    name: str
+    text: str
+
+
+def read_ahead_pays(files: Sequence[str]) -> bool:
+    """Whether ``files`` (found by ``expand_paths``) are worth a second process: regular
+    files of ``READ_AHEAD_BYTES`` or more in all, none of them over half of it (the child
+    hands a file over once it has parsed all of it: one big ``kubectl get -o json`` List
+    would keep this process waiting as long as reading it here), on a machine with a
+    second core for it (``STOCKADE_WORKERS=1`` turns it off). Standard input is read here."""
+    if len(files) < 2 or STDIN in files or "-" in files:
+        return False
+    if workers_wanted(2 * MIN_PER_WORKER) < 2:
+        return False
+    try:
+        sizes = [os.stat(path).st_size for path in files]
+    except OSError:
+        return False  # reading here names the problem
+    total = sum(sizes)
+    return total >= READ_AHEAD_BYTES and 2 * max(sizes) <= total
+
+
+def read_ahead(files: Sequence[str], broken: list[DocumentError] | None,
+               texts: dict[str, str] | None) -> Iterator[RawObject]:
+    """The objects of ``files``, read by a child started now; ``broken`` (when given) and
+    ``texts`` (when given) are filled as the objects come."""
+    handed = ahead(lambda: _read(files, broken is not None, texts is not None),
+                   "the process reading the input")
+    return _sorted_out(handed, broken, texts)
+
+
+_Object = tuple[Any, str, int]  # an object as handed over: its data, file and line
+
+
+def _read(files: Sequence[str], collect: bool, keep_texts: bool
+          ) -> Iterator[_Object | DocumentError | _Text]:
+    """In the child: each file's objects, then its unreadable documents and its text.
+    Objects go as plain tuples, which unpickle faster than the dataclasses."""
+    budget = Budget()
+    found: list[DocumentError] | None = [] if collect else None
+    for path in files:
+        kept: dict[str, str] | None = {} if keep_texts else None
+        try:
+            for obj in read_files([path], broken=found, budget=budget, texts=kept):
+                yield obj.data, obj.origin.file, obj.origin.line
+        except Exception:
+            yield from _found(found, kept)  # handed over too when the reading stops
+            raise
+        yield from _found(found, kept)
+
+
+def _found(found: list[DocumentError] | None, kept: dict[str, str] | None
+           ) -> Iterator[DocumentError | _Text]:
+    """What a file's reading found besides objects: its unreadable documents, its text."""
+    yield from found or ()
+    if found:
+        found.clear()
+    for name, text in (kept or {}).items():
+        yield _Text(name, text)
+
+
+def _sorted_out(handed: Iterator[_Object | DocumentError | _Text],
+                broken: list[DocumentError] | None,
+                texts: dict[str, str] | None) -> Iterator[RawObject]:
+    origin = Origin("")
+    for item in handed:
+        if type(item) is tuple:
+            data, file, line = item
+            if line != origin.line or file != origin.file:  # a List's items may share one
+                origin = Origin(file, line)
+            yield RawObject(data, origin)
+        elif isinstance(item, DocumentError):
+            assert broken is not None
+            broken.append(item)
+        elif isinstance(item, _Text):
+            assert texts is not None
+            texts[item.name] = item.text

@@ -1,0 +1,226 @@
+"""Reading large inputs in a second process (``forked.ahead``, ``cli.read_ahead``): the
+objects, unreadable documents, file texts and errors are exactly those read in one process,
+in the same order; a child that fails, or is not needed any more, never outlives it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stockade.cli import forked
+from stockade.cli.read_ahead import READ_AHEAD_BYTES, read_ahead, read_ahead_pays
+from stockade.errors import DocumentError, InputError
+from stockade.model.build import RawObject
+from stockade.model.types import Origin
+from stockade.sources.files import expand_paths, read_files
+
+
+def _all_children() -> set[int]:
+    """This process's children, zombies included (a child not waited for is one)."""
+    me = str(os.getpid())
+    out: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == me:
+                    out.add(int(entry.name))
+    return out
+
+
+# --- forked.ahead -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [0, 1, forked.AHEAD_BATCH - 1, forked.AHEAD_BATCH,
+                               3 * forked.AHEAD_BATCH + 7])
+def test_items_come_back_in_order(n: int) -> None:
+    made = [(i, f"item {i}", {"nested": [i] * (i % 3)}) for i in range(n)]
+    assert list(forked.ahead(lambda: iter(made), "a test reader")) == made
+    assert _all_children() == set()
+
+
+def test_the_items_are_made_by_another_process() -> None:
+    here = os.getpid()
+    pids = list(forked.ahead(lambda: (os.getpid() for _ in range(3)), "a test reader"))
+    assert len(set(pids)) == 1 and pids[0] != here
+
+
+def test_an_error_comes_after_the_items_before_it() -> None:
+    origin = Origin("cluster/pods.yaml", 12)
+
+    def produce() -> Iterator[int]:
+        yield from range(forked.AHEAD_BATCH + 5)
+        raise DocumentError(origin, "invalid YAML: mapping values are not allowed here")
+
+    got: list[int] = []
+    with pytest.raises(DocumentError) as caught:
+        for item in forked.ahead(produce, "a test reader"):
+            got.append(item)
+    assert got == list(range(forked.AHEAD_BATCH + 5))
+    assert caught.value.origin == origin
+    assert str(caught.value) == ("cluster/pods.yaml:12: invalid YAML: mapping values are not "
+                                 "allowed here")
+    assert _all_children() == set()
+
+
+def test_a_child_that_dies_fails_the_whole() -> None:
+    def produce() -> Iterator[int]:
+        yield from range(forked.AHEAD_BATCH)  # one batch is handed over
+        os.kill(os.getpid(), signal.SIGKILL)
+        yield -1
+
+    got: list[int] = []
+    with pytest.raises(forked.WorkerFailed, match="test reader failed"):
+        for item in forked.ahead(produce, "the test reader"):
+            got.append(item)
+    assert got == list(range(forked.AHEAD_BATCH))
+    assert _all_children() == set()
+
+
+def test_a_reader_closed_early_or_dropped_stops_the_child() -> None:
+    def endless() -> Iterator[int]:
+        n = 0
+        while True:
+            yield n
+            n += 1
+
+    items = forked.ahead(endless, "a test reader")
+    assert next(items) == 0
+    assert len(_all_children()) == 1
+    items.close()  # type: ignore[attr-defined]
+    assert _all_children() == set()
+    dropped = forked.ahead(endless, "a test reader")  # never read
+    assert len(_all_children()) == 1
+    del dropped
+    assert _all_children() == set()
+
+
+# --- read_ahead against read_files ---------------------------------------------------------
+
+_DOCUMENTS = st.sampled_from([
+    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns-{i}\n",
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p-{i}\n  labels: {{app: a{i}}}\n",
+    "apiVersion: v1\nkind: PodList\nitems:\n- metadata:\n    name: l-{i}\n"
+    "- metadata:\n    name: m-{i}\n",
+    "kind: [unclosed\n",  # broken YAML
+    "- just\n- a list\n",  # not an object
+    "# only a comment\n",
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: s-{i}\nspec:\n  ports: [{{port: 8{i}}}]\n",
+])
+
+
+@st.composite
+def _trees(draw: st.DrawFn) -> list[str]:
+    files = draw(st.lists(st.lists(_DOCUMENTS, min_size=0, max_size=6), min_size=2,
+                          max_size=6))
+    return ["---\n".join(doc.format(i=f"{n}{k}") for k, doc in enumerate(docs))
+            for n, docs in enumerate(files)]
+
+
+def _write(root: Path, texts: list[str]) -> list[str]:
+    for old in root.glob("*.yaml"):
+        old.unlink()
+    for n, text in enumerate(texts):
+        (root / f"{n:02d}.yaml").write_text(text)
+    return expand_paths([str(root)])
+
+
+def _read_here(files: list[str], collect: bool
+               ) -> tuple[list[RawObject], list[DocumentError], dict[str, str], str]:
+    broken: list[DocumentError] = []
+    texts: dict[str, str] = {}
+    objects: list[RawObject] = []
+    try:
+        for obj in read_files(files, broken=broken if collect else None, texts=texts):
+            objects.append(obj)
+    except InputError as exc:
+        return objects, broken, texts, f"{type(exc).__name__}: {exc}"
+    return objects, broken, texts, ""
+
+
+def _read_ahead(files: list[str], collect: bool
+                ) -> tuple[list[RawObject], list[DocumentError], dict[str, str], str]:
+    broken: list[DocumentError] = []
+    texts: dict[str, str] = {}
+    objects: list[RawObject] = []
+    try:
+        for obj in read_ahead(files, broken if collect else None, texts):
+            objects.append(obj)
+    except InputError as exc:
+        return objects, broken, texts, f"{type(exc).__name__}: {exc}"
+    return objects, broken, texts, ""
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=_trees(), collect=st.booleans())
+def test_read_ahead_reads_what_one_process_reads(tmp_path: Path, texts: list[str],
+                                                 collect: bool) -> None:
+    files = _write(tmp_path, texts)
+    here = _read_here(files, collect)
+    there = _read_ahead(files, collect)
+    assert there[0] == here[0]  # the same objects, data and origin, in the same order
+    assert [(e.origin, e.problem) for e in there[1]] == [(e.origin, e.problem)
+                                                          for e in here[1]]
+    assert there[2] == here[2]  # texts, up to the file that stopped the reading
+    assert there[3] == here[3]
+    assert _all_children() == set()
+
+
+def test_a_file_that_goes_missing_is_named_as_one_process_names_it(tmp_path: Path) -> None:
+    files = _write(tmp_path, ["kind: Namespace\napiVersion: v1\nmetadata: {name: a}\n"] * 3)
+    os.unlink(files[1])
+    assert _read_ahead(files, True)[3] == _read_here(files, True)[3] != ""
+
+
+# --- when a second process pays ------------------------------------------------------------
+
+def test_read_ahead_pays_for_several_large_files_only(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STOCKADE_WORKERS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    half = "#" * (READ_AHEAD_BYTES // 2) + "\n"
+    for name in ("small", "two", "lopsided"):
+        (tmp_path / name).mkdir()
+    assert not read_ahead_pays(_write(tmp_path / "small", ["kind: Namespace\n"] * 3))
+    two = _write(tmp_path / "two", [half, half])
+    assert read_ahead_pays(two)
+    assert not read_ahead_pays([*two, "-"])  # stdin is read here
+    lopsided = _write(tmp_path / "lopsided", [half * 3, "kind: Namespace\n"])  # one List
+    assert not read_ahead_pays(lopsided)
+    monkeypatch.setenv("STOCKADE_WORKERS", "1")
+    assert not read_ahead_pays(two)
+    monkeypatch.delenv("STOCKADE_WORKERS")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    assert not read_ahead_pays(two)
+
+
+def test_check_answers_the_same_with_and_without_a_reading_process(tmp_path: Path) -> None:
+    """The whole command, large enough to read ahead: the same report, the same exit."""
+    for n in range(40):
+        docs = [f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{k}\n  namespace: ns{n}\n"
+                f"  labels: {{app: a{k % 7}}}\n  annotations: {{pad: \"{'x' * 600}\"}}\n"
+                "spec:\n  containers: [{name: c, image: i}]\n" for k in range(12)]
+        if n == 17:
+            docs.insert(5, "kind: [unclosed\n")
+        if n == 23:
+            docs.append("apiVersion: v1\nkind: Pod\nmetadata: {name: BAD_NAME}\n")
+        (tmp_path / f"{n:02d}.yaml").write_text("---\n".join(docs))
+    assert read_ahead_pays(expand_paths([str(tmp_path)]))
+    answers = []
+    for workers in ("1", "2"):
+        for extra in ([], ["--skip-invalid"], ["-o", "json"]):
+            env = {**os.environ, "STOCKADE_WORKERS": workers}
+            done = subprocess.run([sys.executable, "-m", "stockade", "check", str(tmp_path),
+                                   *extra], capture_output=True, text=True, env=env,
+                                  check=False)
+            answers.append((extra, done.returncode, done.stdout, done.stderr))
+    assert answers[:3] == answers[3:]
+    assert answers[0][1] == 2 and "17.yaml" in answers[0][3] and "BAD_NAME" in answers[0][3]
