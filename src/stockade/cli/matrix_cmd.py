@@ -20,16 +20,15 @@ from stockade.cli.common import (
 )
 from stockade.cli.options import check_input_options
 from stockade.cli.progress import Progress
-from stockade.engine import Engine
-from stockade.engine.matrix import ClassRows, connectivity, port_reachability
 from stockade.errors import UsageError
-from stockade.render import matrix as render
-from stockade.render.groups import group_names
 from stockade.render.style import Style
 from stockade.wording import count
 
 if TYPE_CHECKING:
+    from stockade.engine import Engine
+    from stockade.engine.matrix import ClassRows
     from stockade.engine.services import ColumnReach
+    from stockade.render import matrix as render
 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
@@ -78,7 +77,11 @@ def run(args: argparse.Namespace) -> int:
     if args.by and (ports or args.pods or args.services or args.output in ("dot", "svg")):
         raise UsageError("--by rolls up the full matrix: it takes no --port, --pods or "
                          "--services, and is written as text, json, csv or md")
-    result = load(args)
+    result = load(args)  # the engine and NumPy are imported meanwhile, not before
+    from stockade.engine import Engine
+    from stockade.engine.matrix import ClassRows, connectivity, port_reachability
+    from stockade.render import matrix as render
+
     with timings.stage("endpoints"):
         cluster, endpoints = choose(args, result.cluster)
     # Groups of one workload's pods are named after it, unless --per-pod.
@@ -143,6 +146,8 @@ def _forked_rows(view: render.MatrixView, rows: ClassRows | None, progress: Prog
                  out: Any) -> Iterator[bytes] | None:
     """The JSON rows of a large matrix of groups made by as many processes as there are
     cores (``cli.forked``), or None: made here, as they are read."""
+    from stockade.render import matrix as render
+
     ranges = view.ranges
     workers = forked.workers_wanted(len(view.names))
     if ranges is None or rows is None or workers < 2:
@@ -166,6 +171,7 @@ def _forked_rows(view: render.MatrixView, rows: ClassRows | None, progress: Prog
 def _write_rolled_up(args: argparse.Namespace, engine: Engine, owner: Mapping[str, str],
                      out: Any, style: Style) -> None:
     from stockade.engine.aggregate import Aggregation, namespace_units, workload_units
+    from stockade.engine.matrix import ClassRows
     from stockade.render import aggregate as render_units
 
     progress = Progress(sys.stderr, "stockade: computing the matrix", output=out)
@@ -204,6 +210,8 @@ def _write_graph(args: argparse.Namespace, engine: Engine, owner: Mapping[str, s
 def _rows(engine: Engine, per_pod: bool,
           owner: Mapping[str, str]) -> tuple[list[str], list[tuple[str, ...]]]:
     """The matrix's rows: every endpoint, or the groups of endpoints policies treat alike."""
+    from stockade.render.groups import group_names
+
     if per_pod:
         keys = [p.key for p in engine.pods]
         return keys, [(k,) for k in keys]
