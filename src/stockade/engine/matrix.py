@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from stockade.engine import spans as span_ops
 from stockade.engine.classes import BehaviourClass
-from stockade.engine.classset import sorted_unique
+from stockade.engine.classset import distinct, sorted_unique
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
@@ -916,7 +916,7 @@ class PairSets:
         missing = np.flatnonzero(~known)
         if len(missing):
             sets = self.sets
-            new_keys = np.unique(keys[missing])
+            new_keys = distinct(keys[missing])
             new_values = np.empty(len(new_keys), dtype=np.int64)
             for k, key in enumerate(new_keys.tolist()):
                 a_pair, n_set, b_pair = key >> 42, ((key >> 21) & MASK21) - 1, key & MASK21
@@ -1280,7 +1280,7 @@ class ClassRows:
         found: npt.NDArray[np.int32] = np.take(self._table, flat)
         missing = np.flatnonzero(found < 0)
         if len(missing):
-            pairs = np.unique(flat.ravel()[missing]).astype(np.int64)
+            pairs = distinct(flat.ravel()[missing]).astype(np.int64)
             self._table[pairs] = self._pair_ids(*np.divmod(pairs, self._width))
             found = np.take(self._table, flat)
         return found
