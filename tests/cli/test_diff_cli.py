@@ -232,6 +232,30 @@ def test_bad_input_names_the_side(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert code == 2 and err.startswith(f"stockade: error: new side ({bad}): {bad}/q.yaml:")
 
 
+def test_a_side_that_cannot_be_read_is_reported_before_an_invalid_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each side is built as it is read, but both are read before either is judged: an
+    unreadable new side is the error, not the old side's invalid object; and the warnings
+    come in the order they always came (reading both sides, then each side's objects)."""
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "p.yaml").write_text(DENY_WEB.replace("port: 80", "port: 0"))
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "q.yaml").write_bytes(b"kind: Pod\nname: \xff\n")
+    code, _, err = run(capsys, "diff", str(old), str(new))
+    assert code == 2
+    assert err == f"stockade: error: new side ({new}): {new}/q.yaml: not UTF-8 at line 2 " \
+        "(Kubernetes manifests are UTF-8 text)\n"
+    (new / "q.yaml").write_text("kind: [\n---\n" + DENY_WEB)
+    code, _, err = run(capsys, "diff", str(old), str(new), "--skip-invalid")
+    assert code == 0
+    lines = [line.split(":", 1)[0] + ": " + line.split(": ", 2)[1] for line in
+             err.splitlines() if line.startswith("warning")]
+    assert lines[:2] == ["warning: skipping a document that cannot be read",
+                     f"warning: old side ({old})"], err
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["diff", SHOP], "give two paths, OLD and NEW"),
     (["diff", "-", "-"], "- (stdin) may be one side only"),

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def test_a_child_that_dies_fails_the_whole() -> None:
         yield -1
 
     got: list[int] = []
-    with pytest.raises(forked.WorkerFailed, match="test reader failed"):
+    with pytest.raises(forked.WorkerFailed, match=r"test reader failed \(killed by SIGKILL\)"):
         for item in forked.ahead(produce, "the test reader"):
             got.append(item)
     assert got == list(range(forked.AHEAD_BATCH))
@@ -113,6 +114,11 @@ _DOCUMENTS = st.sampled_from([
     "- just\n- a list\n",  # not an object
     "# only a comment\n",
     "apiVersion: v1\nkind: Service\nmetadata:\n  name: s-{i}\nspec:\n  ports: [{{port: 8{i}}}]\n",
+    # what only PyYAML reads: a number too long for an int, a YAML 1.1 timestamp, a tag
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: l-{i}\nspec:\n  ports: [{{port: "
+    + "9" * 4400 + "}}]\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: t-{i}\n  labels: {{at: 2021-03-04}}\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b-{i}\ndata: !!binary aGk=\n",
 ])
 
 
@@ -178,6 +184,55 @@ def test_a_file_that_goes_missing_is_named_as_one_process_names_it(tmp_path: Pat
     files = _write(tmp_path, ["kind: Namespace\napiVersion: v1\nmetadata: {name: a}\n"] * 3)
     os.unlink(files[1])
     assert _read_ahead(files, True)[3] == _read_here(files, True)[3] != ""
+
+
+def test_a_frame_cut_short_fails_the_whole() -> None:
+    """A child killed while it writes a batch larger than the pipe: a clean failure."""
+    big = "x" * (8 << 20)
+    items = forked.ahead(lambda: iter([big, big]), "the test reader")
+    (child,) = _all_children()
+    time.sleep(0.3)  # it fills the pipe and waits
+    os.kill(child, signal.SIGKILL)
+    with pytest.raises(forked.WorkerFailed, match="test reader failed"):
+        list(items)
+    assert _all_children() == set()
+
+
+def test_what_pickle_cannot_carry_fails_cleanly(capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(forked.WorkerFailed, match="could not hand over"):
+        list(forked.ahead(lambda: iter([1, lambda: 2]), "the test reader"))
+    assert "Traceback" not in capfd.readouterr().err
+    assert _all_children() == set()
+
+
+def test_a_child_whose_reader_is_gone_ends_quietly(tmp_path: Path) -> None:
+    """The parent ends (killed, say) while the child still has batches to hand over: the
+    child stops at its next write, with nothing on stderr."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os\n"
+        "from stockade.cli import forked\n"
+        "items = forked.ahead(lambda: iter(['x' * (1 << 20)] * 64), 'a test reader')\n"
+        "next(items)\n"
+        "os._exit(0)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0
+    assert done.stderr == ""
+
+
+def test_without_a_process_to_be_had_the_input_is_read_here(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _write(tmp_path, ["apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+                              "kind: [unclosed\n"] * 2)
+
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    there, here = _read_ahead(files, True), _read_here(files, True)
+    assert there[0] == here[0] and len(there[0]) == 2
+    assert [str(e) for e in there[1]] == [str(e) for e in here[1]] and len(here[1]) == 2
 
 
 # --- when a second process pays ------------------------------------------------------------

@@ -28,7 +28,7 @@ from stockade.engine import Engine
 from stockade.engine.diff import Comparison
 from stockade.engine.diff_result import DiffResult, diff_result, port_results
 from stockade.errors import DocumentError, InputError, InvalidObjects, UsageError
-from stockade.model.build import RawObject, build_cluster
+from stockade.model.build import BuildResult, RawObject, build_cluster
 from stockade.model.types import Origin, Protocol
 from stockade.model.workloads import TEMPLATE_NOTE, choose_endpoints, with_endpoints
 from stockade.render import diff as render
@@ -169,9 +169,8 @@ def _labelled(label: str, objects: Iterable[RawObject]) -> Iterator[RawObject]:
         raise InputError(f"{label}: {exc}") from None
 
 
-def _engine(side: Side, args: argparse.Namespace, notes: dict[tuple[str, str], None]
-            ) -> tuple[Engine, dict[str, str]]:
-    result = build_cluster(side.objects)
+def _engine(side: Side, result: BuildResult, args: argparse.Namespace,
+            notes: dict[tuple[str, str], None]) -> tuple[Engine, dict[str, str]]:
     if result.findings and not args.skip_invalid:
         print("stockade: " + escape(f"the {side.label} is invalid:"), file=sys.stderr)
         raise InvalidObjects(result.findings)
@@ -241,8 +240,11 @@ def run(args: argparse.Namespace) -> int:
     notes: dict[tuple[str, str], None] = {}
     with bulk_allocation():  # the two sides, read, decoded and compiled
         old_side, new_side = _sides(args)
-        old, old_owner = _engine(old_side, args, notes)
-        new, new_owner = _engine(new_side, args, notes)
+        # Both sides read (each built as it is read) before either is judged: an input
+        # that cannot be read is reported before an invalid object of the other side.
+        built = build_cluster(old_side.objects), build_cluster(new_side.objects)
+        old, old_owner = _engine(old_side, built[0], args, notes)
+        new, new_owner = _engine(new_side, built[1], args, notes)
     for level, text in notes:  # once, even when both sides have them
         (diagnostics.warning if level == "warning" else diagnostics.note)(text)
     comparison = Comparison(old, new)

@@ -26,6 +26,7 @@ import gc
 import mmap
 import os
 import pickle
+import signal
 import struct
 import sys
 import tempfile
@@ -79,7 +80,7 @@ def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
-            raise WorkerFailed(f"a process working beside this one failed (status {code})")
+            raise WorkerFailed(f"a process working beside this one failed ({_ending(code)})")
         spool.seek(0)
         result: T = pickle.load(spool)
         return result
@@ -94,8 +95,9 @@ def ahead(produce: Callable[[], Iterable[T]], what: str) -> Iterator[T]:
     """What ``produce()`` yields, in order, made by a forked child while this process works
     on the items already handed over (pickled in batches through a pipe; a full pipe holds
     the child back). An exception ``produce`` raises (a ``StockadeError``, say) is raised
-    here after the items before it. A child that dies otherwise fails the whole
-    (``WorkerFailed``); an iterator closed or dropped early stops the child.
+    here after the items before it. A child that dies otherwise, or that makes what pickle
+    cannot carry, fails the whole (``WorkerFailed``); an iterator closed or dropped early
+    stops the child. A child that cannot be started raises ``WorkerFailed`` at once.
 
     The child starts at once, so that this process can do other work before it reads."""
     read_end, write_end = os.pipe()
@@ -104,8 +106,7 @@ def ahead(produce: Callable[[], Iterable[T]], what: str) -> Iterator[T]:
 
     def work() -> None:
         os.close(read_end)
-        with open(write_end, "wb", buffering=_PIPE_BYTES) as out:
-            _hand_over(produce, out)
+        _hand_over(produce, write_end, what)
 
     try:
         pid = _fork(work, what)
@@ -114,31 +115,51 @@ def ahead(produce: Callable[[], Iterable[T]], what: str) -> Iterator[T]:
         os.close(write_end)
         raise
     os.close(write_end)
-    received: Iterator[T] = _receive(pid, open(read_end, "rb", buffering=_PIPE_BYTES),  # noqa: SIM115
-                                     what)
+    source = open(read_end, "rb", buffering=_PIPE_BYTES)  # noqa: SIM115 - closed by _receive
+    received: Iterator[T] = _receive(pid, source, what)
     next(received)  # into its ``try``: closed or dropped unread, it still stops the child
     return received
 
 
-def _hand_over(produce: Callable[[], Iterable[T]], out: IO[bytes]) -> None:
-    batch: list[T] = []
+def _hand_over(produce: Callable[[], Iterable[T]], out: int, what: str) -> None:
+    """The child's side: each frame pickled whole, then written straight to the pipe (no
+    buffer left to flush when the reader is gone: then the child just ends)."""
     try:
-        try:
-            for item in produce():
-                batch.append(item)
-                if len(batch) >= AHEAD_BATCH:
-                    pickle.dump((_ITEMS, batch), out, protocol=pickle.HIGHEST_PROTOCOL)
-                    out.flush()
-                    batch = []
-        except Exception as exc:  # handed over; anything else fails the child
-            pickle.dump((_ITEMS, batch), out, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump((_RAISED, exc), out, protocol=pickle.HIGHEST_PROTOCOL)
-        else:
-            pickle.dump((_ITEMS, batch), out, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump((_END, None), out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
+        for frame in _frames(produce):
+            kind, data = _pickled(frame, what)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view):]
+            if kind != _ITEMS:
+                break
     except BrokenPipeError:
         pass  # the reader stopped early: nobody wants the rest
+    finally:
+        os.close(out)
+
+
+def _frames(produce: Callable[[], Iterable[T]]) -> Iterator[tuple[int, object]]:
+    batch: list[T] = []
+    try:
+        for item in produce():
+            batch.append(item)
+            if len(batch) >= AHEAD_BATCH:
+                yield _ITEMS, batch
+                batch = []
+    except Exception as exc:  # handed over; anything else fails the child
+        yield _ITEMS, batch
+        yield _RAISED, exc
+        return
+    yield _ITEMS, batch
+    yield _END, None
+
+
+def _pickled(frame: tuple[int, object], what: str) -> tuple[int, bytes]:
+    try:
+        return frame[0], pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # an object pickle cannot carry: said, not half written
+        failed = WorkerFailed(f"{what} could not hand over what it read ({exc})")
+        return _RAISED, pickle.dumps((_RAISED, failed), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _receive(pid: int, source: IO[bytes], what: str) -> Iterator[T]:
@@ -148,7 +169,7 @@ def _receive(pid: int, source: IO[bytes], what: str) -> Iterator[T]:
         while True:
             try:
                 kind, payload = pickle.load(source)
-            except EOFError:
+            except Exception:  # the end of the pipe, or a frame cut short: the child died
                 break
             if kind == _ITEMS:
                 yield from payload
@@ -159,14 +180,23 @@ def _receive(pid: int, source: IO[bytes], what: str) -> Iterator[T]:
                 ended = True
                 break
     finally:
-        source.close()
-        if not ended:
+        if not ended:  # stopped before the child ended (or it died): it is stopped first
             with contextlib.suppress(OSError):
                 os.kill(pid, 9)
+        source.close()
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
     if not ended or code != 0:
-        raise WorkerFailed(f"{what} failed (status {code})")
+        raise WorkerFailed(f"{what} failed ({_ending(code)})")
+
+
+def _ending(code: int) -> str:
+    """How a child ended, from ``os.waitstatus_to_exitcode``, for a message."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit status {code}"
 
 
 def _fork(work: Callable[[], object], what: str) -> int:
@@ -304,8 +334,8 @@ def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[
             code = os.waitstatus_to_exitcode(status)
             child.pid = 0
             if code != 0:
-                raise WorkerFailed(f"a process making rows of the matrix failed (status "
-                                   f"{code})")
+                raise WorkerFailed("a process making rows of the matrix failed "
+                                   f"({_ending(code)})")
             child.index.seek(0)
             for piece, offset, length in pickle.load(child.index):
                 placed[piece] = (child, offset, length)

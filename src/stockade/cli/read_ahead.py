@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stockade.cli.forked import MIN_PER_WORKER, ahead, workers_wanted
+from stockade.cli.forked import MIN_PER_WORKER, WorkerFailed, ahead, workers_wanted
 from stockade.errors import DocumentError
 from stockade.model.build import RawObject
 from stockade.model.types import Origin
@@ -55,8 +55,11 @@ def read_ahead(files: Sequence[str], broken: list[DocumentError] | None,
                texts: dict[str, str] | None) -> Iterator[RawObject]:
     """The objects of ``files``, read by a child started now; ``broken`` (when given) and
     ``texts`` (when given) are filled as the objects come."""
-    handed = ahead(lambda: _read(files, broken is not None, texts is not None),
-                   "the process reading the input")
+    try:
+        handed = ahead(lambda: _read(files, broken is not None, texts is not None),
+                       "the process reading the input")
+    except WorkerFailed:  # no process to be had (too many already): read here
+        return read_files(files, broken=broken, texts=texts)
     return _sorted_out(handed, broken, texts)
 
 

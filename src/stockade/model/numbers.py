@@ -26,6 +26,10 @@ class LongNumber(int):
     def __str__(self) -> str:
         return f"{'-' if self < 0 else ''}<{self.digits}-digit number>"
 
+    def __reduce__(self) -> tuple[type[LongNumber], tuple[str]]:
+        # pickled (by the process that reads ahead) as digits of the same count and sign
+        return LongNumber, (f"{'-' if self < 0 else ''}{'1' * self.digits}",)
+
     __repr__ = __str__
 
 
