@@ -3,7 +3,6 @@ processes, and the answer agrees with the reference evaluator pair by pair."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import os
@@ -18,6 +17,7 @@ from benchmarks.generate import Params, generate, write
 from benchmarks.reference import ReferenceCluster
 from benchmarks.run import check, read_matrix, sample_pairs
 
+from processes import children
 from stockade.cli import forked
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,24 +108,12 @@ def test_rows_never_read_stop_the_children(tmp_path: Path) -> None:
     frozen = gc.get_freeze_count()
     parts = forked.forked_parts(produce, 100, 3)
     _wait_for(marker)
-    children = _children()
-    assert len(children) == 2
+    running = children()
+    assert len(running) == 2
     del parts
     gc.collect()
-    assert _children() == set()
+    assert children() == set()
     assert gc.get_freeze_count() <= frozen
-
-
-def _children() -> set[int]:
-    me = str(os.getpid())
-    out: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                if fields[1] == me and fields[0] != "Z":
-                    out.add(int(entry.name))
-    return out
 
 
 def test_ties_are_broken_by_the_first_column() -> None:

@@ -4,7 +4,6 @@ in the same order; a child that fails, or is not needed any more, never outlives
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -17,25 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from processes import children
 from stockade.cli import forked
 from stockade.cli.read_ahead import READ_AHEAD_BYTES, read_ahead, read_ahead_pays
 from stockade.errors import DocumentError, InputError
 from stockade.model.build import RawObject
 from stockade.model.types import Origin
 from stockade.sources.files import expand_paths, read_files
-
-
-def _all_children() -> set[int]:
-    """This process's children, zombies included (a child not waited for is one)."""
-    me = str(os.getpid())
-    out: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                if (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == me:
-                    out.add(int(entry.name))
-    return out
-
 
 # --- forked.ahead -------------------------------------------------------------------------
 
@@ -44,7 +31,7 @@ def _all_children() -> set[int]:
 def test_items_come_back_in_order(n: int) -> None:
     made = [(i, f"item {i}", {"nested": [i] * (i % 3)}) for i in range(n)]
     assert list(forked.ahead(lambda: iter(made), "a test reader")) == made
-    assert _all_children() == set()
+    assert children(zombies=True) == set()
 
 
 def test_the_items_are_made_by_another_process() -> None:
@@ -68,7 +55,7 @@ def test_an_error_comes_after_the_items_before_it() -> None:
     assert caught.value.origin == origin
     assert str(caught.value) == ("cluster/pods.yaml:12: invalid YAML: mapping values are not "
                                  "allowed here")
-    assert _all_children() == set()
+    assert children(zombies=True) == set()
 
 
 def test_a_child_that_dies_fails_the_whole() -> None:
@@ -82,7 +69,7 @@ def test_a_child_that_dies_fails_the_whole() -> None:
         for item in forked.ahead(produce, "the test reader"):
             got.append(item)
     assert got == list(range(forked.AHEAD_BATCH))
-    assert _all_children() == set()
+    assert children(zombies=True) == set()
 
 
 def test_a_reader_closed_early_or_dropped_stops_the_child() -> None:
@@ -94,13 +81,13 @@ def test_a_reader_closed_early_or_dropped_stops_the_child() -> None:
 
     items = forked.ahead(endless, "a test reader")
     assert next(items) == 0
-    assert len(_all_children()) == 1
+    assert len(children(zombies=True)) == 1
     items.close()  # type: ignore[attr-defined]
-    assert _all_children() == set()
+    assert children(zombies=True) == set()
     dropped = forked.ahead(endless, "a test reader")  # never read
-    assert len(_all_children()) == 1
+    assert len(children(zombies=True)) == 1
     del dropped
-    assert _all_children() == set()
+    assert children(zombies=True) == set()
 
 
 # --- read_ahead against read_files ---------------------------------------------------------
@@ -138,30 +125,31 @@ def _write(root: Path, texts: list[str]) -> list[str]:
     return expand_paths([str(root)])
 
 
-def _read_here(files: list[str], collect: bool
-               ) -> tuple[list[RawObject], list[DocumentError], dict[str, str], str]:
+_Read = tuple[list[RawObject], list[DocumentError], dict[str, str], str]
+
+
+def _read(files: list[str], collect: bool, *, ahead: bool) -> _Read:
+    """What reading gives, here or ahead: objects, unreadable documents (when collected),
+    texts, and the error that stopped it (as its type and text)."""
     broken: list[DocumentError] = []
     texts: dict[str, str] = {}
     objects: list[RawObject] = []
+    kept = broken if collect else None
     try:
-        for obj in read_files(files, broken=broken if collect else None, texts=texts):
+        for obj in (read_ahead(files, kept, texts) if ahead
+                    else read_files(files, broken=kept, texts=texts)):
             objects.append(obj)
     except InputError as exc:
         return objects, broken, texts, f"{type(exc).__name__}: {exc}"
     return objects, broken, texts, ""
 
 
-def _read_ahead(files: list[str], collect: bool
-                ) -> tuple[list[RawObject], list[DocumentError], dict[str, str], str]:
-    broken: list[DocumentError] = []
-    texts: dict[str, str] = {}
-    objects: list[RawObject] = []
-    try:
-        for obj in read_ahead(files, broken if collect else None, texts):
-            objects.append(obj)
-    except InputError as exc:
-        return objects, broken, texts, f"{type(exc).__name__}: {exc}"
-    return objects, broken, texts, ""
+def _read_here(files: list[str], collect: bool) -> _Read:
+    return _read(files, collect, ahead=False)
+
+
+def _read_ahead(files: list[str], collect: bool) -> _Read:
+    return _read(files, collect, ahead=True)
 
 
 @settings(max_examples=40, deadline=None,
@@ -177,7 +165,7 @@ def test_read_ahead_reads_what_one_process_reads(tmp_path: Path, texts: list[str
                                                           for e in here[1]]
     assert there[2] == here[2]  # texts, up to the file that stopped the reading
     assert there[3] == here[3]
-    assert _all_children() == set()
+    assert children(zombies=True) == set()
 
 
 def test_a_file_that_goes_missing_is_named_as_one_process_names_it(tmp_path: Path) -> None:
@@ -190,19 +178,19 @@ def test_a_frame_cut_short_fails_the_whole() -> None:
     """A child killed while it writes a batch larger than the pipe: a clean failure."""
     big = "x" * (8 << 20)
     items = forked.ahead(lambda: iter([big, big]), "the test reader")
-    (child,) = _all_children()
+    (child,) = children(zombies=True)
     time.sleep(0.3)  # it fills the pipe and waits
     os.kill(child, signal.SIGKILL)
     with pytest.raises(forked.WorkerFailed, match="test reader failed"):
         list(items)
-    assert _all_children() == set()
+    assert children(zombies=True) == set()
 
 
 def test_what_pickle_cannot_carry_fails_cleanly(capfd: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(forked.WorkerFailed, match="could not hand over"):
         list(forked.ahead(lambda: iter([1, lambda: 2]), "the test reader"))
     assert "Traceback" not in capfd.readouterr().err
-    assert _all_children() == set()
+    assert children(zombies=True) == set()
 
 
 def test_a_child_whose_reader_is_gone_ends_quietly(tmp_path: Path) -> None:
