@@ -8,6 +8,7 @@ changed (the two sides are equivalent), 1 when something did, 2 on bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -140,13 +141,20 @@ def _sides(args: argparse.Namespace) -> tuple[Side, Side]:
             _files(args, f"new side ({paths[1]})", [paths[1]]))
 
 
-def _side_read(label: str, read: Any) -> tuple[Iterable[RawObject], dict[str, str]]:
+@contextlib.contextmanager
+def _named(label: str) -> Iterator[None]:
+    """Input errors (not invalid objects, nor usage) raised inside, named with the side."""
     try:
-        result: tuple[Iterable[RawObject], dict[str, str]] = read()
+        yield
     except (InvalidObjects, UsageError):
         raise
     except InputError as exc:
         raise InputError(f"{label}: {exc}") from None
+
+
+def _side_read(label: str, read: Any) -> tuple[Iterable[RawObject], dict[str, str]]:
+    with _named(label):
+        result: tuple[Iterable[RawObject], dict[str, str]] = read()
     return result
 
 
@@ -160,13 +168,9 @@ def _files(args: argparse.Namespace, label: str, paths: Sequence[str]) -> Side:
 
 
 def _labelled(label: str, objects: Iterable[RawObject]) -> Iterator[RawObject]:
-    """A side's objects; what stops reading them is named with the side, as in _side_read."""
-    try:
+    """A side's objects; what stops reading them is named with the side."""
+    with _named(label):
         yield from objects
-    except (InvalidObjects, UsageError):
-        raise
-    except InputError as exc:
-        raise InputError(f"{label}: {exc}") from None
 
 
 def _engine(side: Side, result: BuildResult, args: argparse.Namespace,

@@ -48,15 +48,28 @@ class WorkerFailed(EnvironmentProblem):
     """A forked part did not complete (killed for memory, say)."""
 
 
+def processes_allowed() -> int:
+    """How many processes stockade may use at once: ``STOCKADE_WORKERS`` when set (1 turns
+    forking off), else the cores this process may run on."""
+    return _configured() or _cores()
+
+
 def workers_wanted(n: int) -> int:
-    """How many processes to use for ``n`` positions: ``STOCKADE_WORKERS`` when set (1 turns
-    forking off), else the cores this process may run on, at most 2 parts per
-    ``MIN_PER_WORKER`` positions."""
+    """How many processes to use for ``n`` positions: ``STOCKADE_WORKERS`` when set, else
+    the cores this process may run on, at most one per ``MIN_PER_WORKER`` positions."""
+    configured = _configured()
+    if configured:
+        return min(configured, max(1, n))
+    return max(1, min(_cores(), n // MIN_PER_WORKER))
+
+
+def _configured() -> int | None:
     configured = os.environ.get("STOCKADE_WORKERS", "").strip()
-    if configured.isdigit() and int(configured) > 0:
-        return min(int(configured), max(1, n))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    return max(1, min(cores, n // MIN_PER_WORKER))
+    return int(configured) if configured.isdigit() and int(configured) > 0 else None
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
 def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
@@ -74,11 +87,9 @@ def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
             here()
         except BaseException:
             with contextlib.suppress(OSError):
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
+                _reap(pid, kill=True)
             raise
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
+        code = _reap(pid)
         if code != 0:
             raise WorkerFailed(f"a process working beside this one failed ({_ending(code)})")
         spool.seek(0)
@@ -182,12 +193,21 @@ def _receive(pid: int, source: IO[bytes], what: str) -> Iterator[T]:
     finally:
         if not ended:  # stopped before the child ended (or it died): it is stopped first
             with contextlib.suppress(OSError):
-                os.kill(pid, 9)
+                os.kill(pid, signal.SIGKILL)
         source.close()
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
+        code = _reap(pid)
     if not ended or code != 0:
         raise WorkerFailed(f"{what} failed ({_ending(code)})")
+
+
+def _reap(pid: int, *, kill: bool = False) -> int:
+    """Wait for a child (killed first with ``kill``); how it ended, as
+    ``os.waitstatus_to_exitcode`` says (the negative signal number if killed)."""
+    if kill:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
 
 
 def _ending(code: int) -> str:
@@ -330,8 +350,7 @@ def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[
                 progress(taken / len(pieces))
         placed: dict[int, tuple[_Child, int, int]] = {}  # piece -> (child, offset, length)
         for child in children:
-            _, status = os.waitpid(child.pid, 0)
-            code = os.waitstatus_to_exitcode(status)
+            code = _reap(child.pid)
             child.pid = 0
             if code != 0:
                 raise WorkerFailed("a process making rows of the matrix failed "
@@ -380,8 +399,7 @@ def _abandon(children: list[_Child], board: _Board) -> None:
     for child in children:
         if child.pid:
             with contextlib.suppress(OSError):
-                os.kill(child.pid, 9)
-                os.waitpid(child.pid, 0)
+                _reap(child.pid, kill=True)
             child.pid = 0
         child.spool.close()
         child.index.close()

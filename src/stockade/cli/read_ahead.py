@@ -15,11 +15,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stockade.cli.forked import MIN_PER_WORKER, WorkerFailed, ahead, workers_wanted
+from stockade.cli import forked
 from stockade.errors import DocumentError
 from stockade.model.build import RawObject
 from stockade.model.types import Origin
-from stockade.sources.files import STDIN, read_files
+from stockade.sources.files import read_files
 from stockade.sources.limits import Budget
 
 READ_AHEAD_BYTES = 256 << 10  # files smaller in all are read here: a process would not pay
@@ -39,9 +39,7 @@ def read_ahead_pays(files: Sequence[str]) -> bool:
     hands a file over once it has parsed all of it: one big ``kubectl get -o json`` List
     would keep this process waiting as long as reading it here), on a machine with a
     second core for it (``STOCKADE_WORKERS=1`` turns it off). Standard input is read here."""
-    if len(files) < 2 or STDIN in files or "-" in files:
-        return False
-    if workers_wanted(2 * MIN_PER_WORKER) < 2:
+    if len(files) < 2 or "-" in files or forked.processes_allowed() < 2:
         return False
     try:
         sizes = [os.stat(path).st_size for path in files]
@@ -56,9 +54,9 @@ def read_ahead(files: Sequence[str], broken: list[DocumentError] | None,
     """The objects of ``files``, read by a child started now; ``broken`` (when given) and
     ``texts`` (when given) are filled as the objects come."""
     try:
-        handed = ahead(lambda: _read(files, broken is not None, texts is not None),
-                       "the process reading the input")
-    except WorkerFailed:  # no process to be had (too many already): read here
+        handed = forked.ahead(lambda: _read(files, broken is not None, texts is not None),
+                              "the process reading the input")
+    except forked.WorkerFailed:  # no process to be had (too many already): read here
         return read_files(files, broken=broken, texts=texts)
     return _sorted_out(handed, broken, texts)
 
