@@ -20,12 +20,11 @@ first, and its result is kept only when it provably equals the strict reading:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
 from typing import Any
-
-import msgspec
 
 from stockade.model.numbers import LongNumber
 from stockade.sources.limits import MAX_DEPTH, MAX_INTEGER_DIGITS
@@ -68,23 +67,32 @@ def load_json_values(text: str) -> tuple[list[tuple[Any, int]], JSONProblem | No
 # --- the fast reading, checked --------------------------------------------------------------
 
 _NOT_BRACKETS = bytes(c for c in range(256) if chr(c) not in "{[")
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
+
+
+@functools.cache
+def _msgspec() -> tuple[Callable[[str], Any], Callable[[Any], bytes], type[Exception]]:
+    """``msgspec``'s decode, encode and error, imported on the first JSON text read: its
+    import (about 8 ms, most of it modules it needs for types manifests never hold) would
+    otherwise be paid by every command, YAML input included."""
+    import msgspec
+
+    return msgspec.json.Decoder().decode, msgspec.json.Encoder().encode, msgspec.MsgspecError
 
 
 def fast_json(text: str) -> tuple[Any] | None:
     """``(data,)`` when ``msgspec``'s reading is the strict reading, else ``None``."""
     if "\\u003a" in text or "\\u003A" in text or long_number(text):
         return None
+    decode, encode, refused = _msgspec()
     try:
-        data = _decode(text)
-    except (msgspec.MsgspecError, RecursionError, ValueError, OverflowError):
+        data = decode(text)
+    except (refused, RecursionError, ValueError, OverflowError):
         return None
     colons = 0
     for units, offset in _units(data):
         limit = MAX_DEPTH - offset
         for unit in units:
-            encoded = _encode(unit)
+            encoded = encode(unit)
             colons += encoded.count(b":")
             # A unit nests at most as deep as it has brackets (some may be in strings).
             if len(encoded.translate(None, _NOT_BRACKETS)) > limit \
