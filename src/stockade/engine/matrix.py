@@ -296,6 +296,14 @@ class PairSets:
         self._spans_for: dict[int, dict[int, list[Spans]]] = {}
         self._numbered: dict[int, tuple[list[Spans], list[int]]] = {}
         self._unions: dict[frozenset[int], int] = {}
+        # Tiered sides by parts (``_tiered_value``): rule lists, parts, their combinations.
+        self._tier_parts: dict[int, tuple[list[Spans], tuple[int, int, int]]] = {}
+        self._rule_lists: dict[tuple[bool, tuple[tuple[RuleAction, Spans], ...]], int] = {}
+        self._listed: list[tuple[bool, tuple[tuple[RuleAction, Spans], ...]]] = []
+        self._part_ids: dict[tuple[int, int], int] = {}
+        self._parts: list[TierPair] = []
+        self._part_numbers: dict[TierPair, int] = {}
+        self._tier_results: dict[tuple[int, int, int], int] = {}
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
         self._variant_users()
         self.pairs: list[tuple[int, int]] = []  # (accepted, decided) set numbers of a tier
@@ -584,8 +592,10 @@ class PairSets:
                 rep = self.named_rep[signature] if self.named_rep else None
                 spans = [self.rule_spans(rule, rep) for rule in layers.rules]
                 self._spans_for.setdefault(id(layers), {})[signature] = spans
-        if layers.tiered or not layers.isolated:
-            return self.set_id(self.side_set(layers, mask, spans))
+        if layers.tiered:
+            return self._tiered_value(layers, mask, spans)
+        if not layers.isolated:
+            return self.set_id(ALL)
         # A union of rules' port sets depends only on which distinct sets they are: worked
         # out once per such combination (sides of many types share them).
         numbered = self._numbered.get(id(spans))
@@ -596,6 +606,71 @@ class PairSets:
         found = self._unions.get(key)
         if found is None:
             found = self._unions[key] = self.set_id(self._union(mask, spans))
+        return found
+
+    def _tiered_value(self, layers: Layers, mask: Keys, spans: list[Spans]) -> int:
+        """``_side_value`` of a side with cluster rules, worked out tier by tier: which of
+        the Admin tier's rules match gives that tier's (accepted, decided) ports, and so
+        for the NetworkPolicy rules and the Baseline tier; each part is worked out once per
+        list of rules (many sides share a tier's rules) and bits, and each combination of
+        parts once. The same answer as ``side_set`` at a fraction of the cost per mask."""
+        parts = self._tier_parts.get(id(spans))
+        if parts is None or parts[0] is not spans:
+            parts = self._tier_parts[id(spans)] = (spans, self._tier_lists(layers, spans))
+        admin, networkpolicy, baseline = parts[1]
+        na, nn = len(layers.admin), len(layers.networkpolicy)
+        bits = 0
+        for w, word in enumerate(mask.tolist()):
+            bits |= word << (64 * w)
+        a = self._tier_part(admin, bits & ((1 << na) - 1))
+        if layers.isolated:  # the Baseline tier never has a say
+            n, b = self._tier_part(networkpolicy, bits >> na & ((1 << nn) - 1)), -1
+        else:
+            n, b = -1, self._tier_part(baseline, bits >> (na + nn))
+        key = (a, n, b)
+        found = self._tier_results.get(key)
+        if found is None:
+            result = span_ops.tiered(self._parts[a], self.sets[n] if n >= 0 else None,
+                                     self._parts[b] if b >= 0 else (span_ops.NONE,) * 2)
+            found = self._tier_results[key] = self.set_id(ALL if result == ALL else result)
+        return found
+
+    def _tier_lists(self, layers: Layers, spans: list[Spans]) -> tuple[int, int, int]:
+        """The numbers of a side's three rule lists as their parts see them: a tier's
+        (action, ports) per rule, the NetworkPolicy rules' ports."""
+        na, nn = len(layers.admin), len(layers.networkpolicy)
+        return (self._rule_list(True, [(r.action, spans[j])
+                                       for j, r in enumerate(layers.admin)]),
+                self._rule_list(False, [(RuleAction.ACCEPT, x) for x in spans[na:na + nn]]),
+                self._rule_list(True, [(r.action, spans[na + nn + j])
+                                       for j, r in enumerate(layers.baseline)]))
+
+    def _rule_list(self, tier: bool, rules: list[tuple[RuleAction, Spans]]) -> int:
+        key = (tier, tuple(rules))
+        found = self._rule_lists.get(key)
+        if found is None:
+            found = self._rule_lists[key] = len(self._listed)
+            self._listed.append(key)
+        return found
+
+    def _tier_part(self, number: int, bits: int) -> int:
+        """The part of rule list ``number`` when the rules of ``bits`` match: a tier's
+        first-match (accepted, decided) ports (their number in ``_parts``), or the union of
+        the NetworkPolicy rules' ports (a port set's number)."""
+        key = (number, bits)
+        found = self._part_ids.get(key)
+        if found is None:
+            tier, rules = self._listed[number]
+            on = tuple(rule for j, rule in enumerate(rules) if bits >> j & 1)
+            if tier:
+                pair = _first_match(on)
+                found = self._part_numbers.setdefault(pair, len(self._parts))
+                if found == len(self._parts):
+                    self._parts.append(pair)
+            else:
+                merged = _merge([s for _, spans in on for s in spans])
+                found = self.set_id(ALL if merged == ALL else merged)
+            self._part_ids[key] = found
         return found
 
     def _ingress_row(self, variant: int, i_type: int,
