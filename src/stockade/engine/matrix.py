@@ -296,7 +296,7 @@ class PairSets:
         self._spans_for: dict[int, dict[int, list[Spans]]] = {}
         self._numbered: dict[int, tuple[list[Spans], list[int]]] = {}
         self._unions: dict[frozenset[int], int] = {}
-        # Tiered sides by parts (``_tiered_value``): rule lists, parts, their combinations.
+        # Tiered sides by parts (``_tiered_values``): rule lists, parts, their combinations.
         self._tier_parts: dict[int, tuple[list[Spans], tuple[int, int, int]]] = {}
         self._rule_lists: dict[tuple[bool, tuple[tuple[RuleAction, Spans], ...]], int] = {}
         self._listed: list[tuple[bool, tuple[tuple[RuleAction, Spans], ...]]] = []
@@ -552,8 +552,8 @@ class PairSets:
         else:
             first, inverse = self._distinct(np.concatenate(
                 [masks, signatures.astype(np.uint64)[:, None]], axis=1))
-            local = np.array([self._side_value(layers, masks[f], spans, int(signatures[f]))
-                              for f in first], dtype=np.int64)
+            local = np.array(self._side_values(layers, masks[first], spans, signatures[first]),
+                             dtype=np.int64)
             values = local[inverse]
         if by_named:
             default = np.array([self._side_value(layers, masks[-1], None, sig)
@@ -578,24 +578,28 @@ class PairSets:
                       else np.zeros(len(classes), dtype=np.int64))
         first, inverse = self._distinct(np.concatenate(
             [masks, signatures.astype(np.uint64)[:, None]], axis=1))
-        local = np.array([self._side_value(layers, masks[f], spans, int(signatures[f]))
-                          for f in first], dtype=np.int64)
+        local = np.array(self._side_values(layers, masks[first], spans, signatures[first]),
+                         dtype=np.int64)
         values: npt.NDArray[np.int64] = local[inverse]
         return values
+
+    def _side_values(self, layers: Layers, masks: Keys, spans: list[Spans] | None,
+                     signatures: npt.NDArray[np.int64]) -> list[int]:
+        """``_side_value`` of each row of ``masks`` with its signature."""
+        if layers.tiered:
+            return self._tiered_values(layers, masks, signatures, spans)
+        return [self._side_value(layers, mask, spans, signature)
+                for mask, signature in zip(masks, signatures.tolist(), strict=True)]
 
     def _side_value(self, layers: Layers, mask: Keys, spans: list[Spans] | None,
                     signature: int) -> int:
         """The number of the port set a side allows a peer matching the rules of ``mask``."""
-        if spans is None:  # egress: the rules' ports resolved on the destination
-            spans = self._spans_for.get(id(layers), {}).get(signature)
-            if spans is None:
-                rep = self.named_rep[signature] if self.named_rep else None
-                spans = [self.rule_spans(rule, rep) for rule in layers.rules]
-                self._spans_for.setdefault(id(layers), {})[signature] = spans
         if layers.tiered:
-            return self._tiered_value(layers, mask, spans)
+            return self._tiered_values(layers, mask[None, :], np.array([signature]), spans)[0]
         if not layers.isolated:
             return self.set_id(ALL)
+        if spans is None:
+            spans = self._egress_spans(layers, signature)
         # A union of rules' port sets depends only on which distinct sets they are: worked
         # out once per such combination (sides of many types share them).
         numbered = self._numbered.get(id(spans))
@@ -608,42 +612,71 @@ class PairSets:
             found = self._unions[key] = self.set_id(self._union(mask, spans))
         return found
 
-    def _tiered_value(self, layers: Layers, mask: Keys, spans: list[Spans]) -> int:
-        """``_side_value`` of a side with cluster rules, worked out tier by tier: which of
-        the Admin tier's rules match gives that tier's (accepted, decided) ports, and so
-        for the NetworkPolicy rules and the Baseline tier; each part is worked out once per
-        list of rules (many sides share a tier's rules) and bits, and each combination of
-        parts once. The same answer as ``side_set`` at a fraction of the cost per mask."""
-        parts = self._tier_parts.get(id(spans))
-        if parts is None or parts[0] is not spans:
-            parts = self._tier_parts[id(spans)] = (spans, self._tier_lists(layers, spans))
-        admin, networkpolicy, baseline = parts[1]
+    def _egress_spans(self, layers: Layers, signature: int) -> list[Spans]:
+        """An egress side's rules' ports, resolved on destinations of a named-port
+        signature."""
+        spans = self._spans_for.get(id(layers), {}).get(signature)
+        if spans is None:
+            rep = self.named_rep[signature] if self.named_rep else None
+            spans = [self.rule_spans(rule, rep) for rule in layers.rules]
+            self._spans_for.setdefault(id(layers), {})[signature] = spans
+        return spans
+
+    def _tiered_values(self, layers: Layers, masks: Keys, signatures: npt.NDArray[np.int64],
+                       spans: list[Spans] | None) -> list[int]:
+        """``_side_value`` of each row of ``masks`` (a peer's matching rules, with its
+        named-port signature) for a side with cluster rules, worked out tier by tier:
+        which of the Admin tier's rules match gives that tier's (accepted, decided) ports,
+        and so for the NetworkPolicy rules and the Baseline tier. Each part is worked out
+        once per rule list (sides share a tier's rules) and bits, each combination of
+        parts once: the same answer as ``side_set``, at a few look-ups per row."""
         na, nn = len(layers.admin), len(layers.networkpolicy)
-        bits = 0
-        for w, word in enumerate(mask.tolist()):
-            bits |= word << (64 * w)
-        a = self._tier_part(admin, bits & ((1 << na) - 1))
-        if layers.isolated:  # the Baseline tier never has a say
-            n, b = self._tier_part(networkpolicy, bits >> na & ((1 << nn) - 1)), -1
-        else:
-            n, b = -1, self._tier_part(baseline, bits >> (na + nn))
-        key = (a, n, b)
-        found = self._tier_results.get(key)
-        if found is None:
-            result = span_ops.tiered(self._parts[a], self.sets[n] if n >= 0 else None,
-                                     self._parts[b] if b >= 0 else (span_ops.NONE,) * 2)
-            found = self._tier_results[key] = self.set_id(ALL if result == ALL else result)
-        return found
+        admin_bits, np_bits, baseline_at = (1 << na) - 1, (1 << nn) - 1, na + nn
+        isolated = layers.isolated
+        part, combined = self._tier_part, self._tier_results
+        lists: dict[int, tuple[int, int, int]] = {}
+        out: list[int] = []
+        for words, signature in zip(masks.tolist(), signatures.tolist(), strict=True):
+            listed = lists.get(signature)
+            if listed is None:
+                listed = lists[signature] = self._tier_lists(
+                    layers, spans if spans is not None else self._egress_spans(layers, signature))
+            bits = words[0]
+            for w in range(1, len(words)):
+                bits |= words[w] << (64 * w)
+            a = part(listed[0], bits & admin_bits)
+            if isolated:  # the Baseline tier never has a say
+                key = (a, part(listed[1], bits >> na & np_bits), -1)
+            else:
+                key = (a, -1, part(listed[2], bits >> baseline_at))
+            found = combined.get(key)
+            if found is None:
+                found = combined[key] = self._combined(key)
+            out.append(found)
+        return out
+
+    def _combined(self, key: tuple[int, int, int]) -> int:
+        """The port set (its number) of an Admin part, a NetworkPolicy union (or -1: not
+        isolated) and a Baseline part (or -1: isolated)."""
+        a, n, b = key
+        result = span_ops.tiered(self._parts[a], self.sets[n] if n >= 0 else None,
+                                 self._parts[b] if b >= 0 else (span_ops.NONE,) * 2)
+        return self.set_id(ALL if result == ALL else result)
 
     def _tier_lists(self, layers: Layers, spans: list[Spans]) -> tuple[int, int, int]:
         """The numbers of a side's three rule lists as their parts see them: a tier's
         (action, ports) per rule, the NetworkPolicy rules' ports."""
+        known = self._tier_parts.get(id(spans))
+        if known is not None and known[0] is spans:
+            return known[1]
         na, nn = len(layers.admin), len(layers.networkpolicy)
-        return (self._rule_list(True, [(r.action, spans[j])
-                                       for j, r in enumerate(layers.admin)]),
-                self._rule_list(False, [(RuleAction.ACCEPT, x) for x in spans[na:na + nn]]),
-                self._rule_list(True, [(r.action, spans[na + nn + j])
-                                       for j, r in enumerate(layers.baseline)]))
+        numbers = (self._rule_list(True, [(r.action, spans[j])
+                                          for j, r in enumerate(layers.admin)]),
+                   self._rule_list(False, [(RuleAction.ACCEPT, x) for x in spans[na:na + nn]]),
+                   self._rule_list(True, [(r.action, spans[na + nn + j])
+                                          for j, r in enumerate(layers.baseline)]))
+        self._tier_parts[id(spans)] = (spans, numbers)
+        return numbers
 
     def _rule_list(self, tier: bool, rules: list[tuple[RuleAction, Spans]]) -> int:
         key = (tier, tuple(rules))
