@@ -633,7 +633,7 @@ class PairSets:
         na, nn = len(layers.admin), len(layers.networkpolicy)
         admin_bits, np_bits, baseline_at = (1 << na) - 1, (1 << nn) - 1, na + nn
         isolated = layers.isolated
-        part, combined = self._tier_part, self._tier_results
+        parts, part, combined = self._part_ids, self._tier_part, self._tier_results
         lists: dict[int, tuple[int, int, int]] = {}
         out: list[int] = []
         for words, signature in zip(masks.tolist(), signatures.tolist(), strict=True):
@@ -644,11 +644,16 @@ class PairSets:
             bits = words[0]
             for w in range(1, len(words)):
                 bits |= words[w] << (64 * w)
-            a = part(listed[0], bits & admin_bits)
-            if isolated:  # the Baseline tier never has a say
-                key = (a, part(listed[1], bits >> na & np_bits), -1)
-            else:
-                key = (a, -1, part(listed[2], bits >> baseline_at))
+            first = (listed[0], bits & admin_bits)
+            second = ((listed[1], bits >> na & np_bits) if isolated  # Baseline has no say
+                      else (listed[2], bits >> baseline_at))
+            a = parts.get(first)
+            if a is None:
+                a = part(first)
+            b = parts.get(second)
+            if b is None:
+                b = part(second)
+            key = (a, b, -1) if isolated else (a, -1, b)
             found = combined.get(key)
             if found is None:
                 found = combined[key] = self._combined(key)
@@ -686,24 +691,23 @@ class PairSets:
             self._listed.append(key)
         return found
 
-    def _tier_part(self, number: int, bits: int) -> int:
-        """The part of rule list ``number`` when the rules of ``bits`` match: a tier's
-        first-match (accepted, decided) ports (their number in ``_parts``), or the union of
-        the NetworkPolicy rules' ports (a port set's number)."""
-        key = (number, bits)
-        found = self._part_ids.get(key)
-        if found is None:
-            tier, rules = self._listed[number]
-            on = tuple(rule for j, rule in enumerate(rules) if bits >> j & 1)
-            if tier:
-                pair = _first_match(on)
-                found = self._part_numbers.setdefault(pair, len(self._parts))
-                if found == len(self._parts):
-                    self._parts.append(pair)
-            else:
-                merged = _merge([s for _, spans in on for s in spans])
-                found = self.set_id(ALL if merged == ALL else merged)
-            self._part_ids[key] = found
+    def _tier_part(self, key: tuple[int, int]) -> int:
+        """The part of a rule list when the rules of some bits match (``key``: the list's
+        number, the bits): a tier's first-match (accepted, decided) ports (their number in
+        ``_parts``), or the union of the NetworkPolicy rules' ports (a port set's number).
+        Kept in ``_part_ids``, which callers look in first."""
+        number, bits = key
+        tier, rules = self._listed[number]
+        on = tuple(rule for j, rule in enumerate(rules) if bits >> j & 1)
+        if tier:
+            pair = _first_match(on)
+            found = self._part_numbers.setdefault(pair, len(self._parts))
+            if found == len(self._parts):
+                self._parts.append(pair)
+        else:
+            merged = _merge([s for _, spans in on for s in spans])
+            found = self.set_id(ALL if merged == ALL else merged)
+        self._part_ids[key] = found
         return found
 
     def _ingress_row(self, variant: int, i_type: int,
