@@ -294,6 +294,7 @@ class PairSets:
         self._columns: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
                                        npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
         self._spans_for: dict[int, dict[int, list[Spans]]] = {}
+        self._fixed: dict[int, list[Spans | None]] = {}
         self._numbered: dict[int, tuple[list[Spans], list[int]]] = {}
         self._unions: dict[frozenset[int], int] = {}
         # Tiered sides by parts (``_tiered_values``): rule lists, parts, their combinations.
@@ -618,9 +619,20 @@ class PairSets:
         spans = self._spans_for.get(id(layers), {}).get(signature)
         if spans is None:
             rep = self.named_rep[signature] if self.named_rep else None
-            spans = [self.rule_spans(rule, rep) for rule in layers.rules]
+            fixed = self._fixed_spans(layers)
+            spans = [self.rule_spans(rule, rep) if known is None else known
+                     for rule, known in zip(layers.rules, fixed, strict=True)]
             self._spans_for.setdefault(id(layers), {})[signature] = spans
         return spans
+
+    def _fixed_spans(self, layers: Layers) -> list[Spans | None]:
+        """The ports of a side's rules that name no port (the same towards every
+        destination), None for the others."""
+        found = self._fixed.get(id(layers))
+        if found is None:
+            found = self._fixed[id(layers)] = [None if rule.named else self.rule_spans(rule, None)
+                                               for rule in layers.rules]
+        return found
 
     def _tiered_values(self, layers: Layers, masks: Keys, signatures: npt.NDArray[np.int64],
                        spans: list[Spans] | None) -> list[int]:
