@@ -557,8 +557,10 @@ class PairSets:
                              dtype=np.int64)
             values = local[inverse]
         if by_named:
-            default = np.array([self._side_value(layers, masks[-1], None, sig)
-                                for sig in range(len(self.named_rep))], dtype=np.int64)
+            n_named = len(self.named_rep)
+            default = np.array(self._side_values(layers, np.repeat(masks[-1:], n_named, axis=0),
+                                                 None, np.arange(n_named, dtype=np.int64)),
+                               dtype=np.int64)
         else:
             default = values[-1:]
         keep = values[:-1] != default[signatures[:-1]] if by_named else values[:-1] != default[0]
