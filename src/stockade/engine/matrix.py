@@ -1202,7 +1202,7 @@ class ConnectivityMatrix:
 
 
 
-PAIR_TABLE_CELLS = 1 << 24  # (egress set, ingress set) pairs numbered through a table
+PAIR_TABLE_CELLS = 1 << 26  # (egress set, ingress set) pairs numbered through a table (256 MiB)
 
 
 class ClassRows:
@@ -1226,6 +1226,8 @@ class ClassRows:
         self._span_ids: dict[Spans, int] = {}
         self._table = np.full(0, -1, dtype=np.int32)
         self._width = 0
+        self._pair_keys = np.zeros(0, dtype=np.int64)  # past the table: pairs met, sorted
+        self._pair_key_ids = np.zeros(0, dtype=np.int32)
         self.same_as: int | None = None  # after each row: an earlier class with that row
         self.row_type = np.zeros(0, dtype=np.int64)
         self._types: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
@@ -1267,23 +1269,49 @@ class ClassRows:
     def _ids_of(self, e_ids: npt.NDArray[np.int32],
                 i_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
         """Text ids of pairs from their two set numbers, through a table of every pair of
-        set numbers (a few thousand sets: a few million cells), filled as pairs turn up."""
+        set numbers (a few thousand sets: a few million cells), filled as pairs turn up.
+        Past ``PAIR_TABLE_CELLS`` cells (many distinct port sets: named ports numbered per
+        workload, many ranges) the pairs met are kept sorted instead."""
         size = len(self.keys.sets)
+        if size > self._width and (2 * size) ** 2 > PAIR_TABLE_CELLS:
+            return self._sparse_ids_of(e_ids, i_ids)
         if size > self._width:
             width = 2 * size
             grown = np.full((width, width), -1, dtype=np.int32)
             old = self._table.reshape(self._width, self._width)
             grown[:self._width, :self._width] = old
             self._table, self._width = grown.ravel(), width
-        flat = e_ids * np.int32(self._width)
+        flat = e_ids.astype(np.int64) * self._width  # int32 would overflow past 46,340 sets
         flat += i_ids
         found: npt.NDArray[np.int32] = np.take(self._table, flat)
         missing = np.flatnonzero(found < 0)
         if len(missing):
-            pairs = distinct(flat.ravel()[missing]).astype(np.int64)
+            pairs = distinct(flat.ravel()[missing])
             self._table[pairs] = self._pair_ids(*np.divmod(pairs, self._width))
             found = np.take(self._table, flat)
         return found
+
+    def _sparse_ids_of(self, e_ids: npt.NDArray[np.int32],
+                       i_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+        """``_ids_of`` for too many sets for a table: each pair as one 64-bit key, the
+        pairs met so far kept sorted with their text ids."""
+        flat = (e_ids.astype(np.int64) << 32) | i_ids.astype(np.int64)
+        keys, inverse = np.unique(flat.ravel(), return_inverse=True)
+        known, known_ids = self._pair_keys, self._pair_key_ids
+        ids = np.empty(len(keys), dtype=np.int32)
+        at = np.minimum(np.searchsorted(known, keys), max(len(known) - 1, 0))
+        hit = known[at] == keys if len(known) else np.zeros(len(keys), dtype=np.bool_)
+        ids[hit] = known_ids[at[hit]]
+        if not hit.all():
+            new = keys[~hit]
+            new_ids = self._pair_ids(new >> 32, new & 0xFFFFFFFF)
+            ids[~hit] = new_ids
+            merged = np.concatenate([known, new])
+            order = np.argsort(merged, kind="stable")
+            self._pair_keys = merged[order]
+            self._pair_key_ids = np.concatenate([known_ids, new_ids])[order]
+        out: npt.NDArray[np.int32] = ids[inverse.ravel()].reshape(flat.shape)
+        return out
 
     def cells(self, src: npt.NDArray[np.int64],
               dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
