@@ -294,6 +294,9 @@ class PairSets:
         self._columns: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
                                        npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
         self._spans_for: dict[int, dict[int, list[Spans]]] = {}
+        self._projections: dict[tuple[tuple[Protocol, str], ...],
+                                tuple[npt.NDArray[np.int64], list[int]]] = {}
+        self._named_columns: dict[tuple[Protocol, str], npt.NDArray[np.int32]] = {}
         self._numbered: dict[int, tuple[list[Spans], list[int]]] = {}
         self._unions: dict[frozenset[int], int] = {}
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
@@ -528,9 +531,13 @@ class PairSets:
                 masks[:-1, j // 64] |= hit << shift
                 if classes.inverted:
                     masks[-1, j // 64] |= np.uint64(1) << shift
-        signatures = (np.append(self.named[positions], 0) if by_named
+        # Signatures as these rules see them: destinations whose numbers for the rules'
+        # named ports agree are alike here, however their other named ports differ.
+        projected, reps = (self._named_projection(layers) if by_named
+                           else (np.zeros(1, dtype=np.int64), [0]))
+        signatures = (projected[np.append(self.named[positions], 0)] if by_named
                       else np.zeros(len(positions) + 1, dtype=np.int64))
-        n_sig = len(self.named_rep) if by_named else 1
+        n_sig = len(reps)
         if len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS:
             # Few rules: each (mask, signature) is a small number; count, no sort.
             keys = masks[:, 0].astype(np.int64) * n_sig + signatures
@@ -539,21 +546,56 @@ class PairSets:
             for key in present.tolist():
                 mask, sig = divmod(key, n_sig)
                 table[key] = self._side_value(layers, np.array([mask], dtype=np.uint64),
-                                              spans, sig)
+                                              spans, reps[sig])
             values = table[keys]
         else:
             first, inverse = self._distinct(np.concatenate(
                 [masks, signatures.astype(np.uint64)[:, None]], axis=1))
-            local = np.array([self._side_value(layers, masks[f], spans, int(signatures[f]))
+            local = np.array([self._side_value(layers, masks[f], spans,
+                                               reps[int(signatures[f])])
                               for f in first], dtype=np.int64)
             values = local[inverse]
         if by_named:
-            default = np.array([self._side_value(layers, masks[-1], None, sig)
-                                for sig in range(len(self.named_rep))], dtype=np.int64)
+            per_sig = np.array([self._side_value(layers, masks[-1], None, rep)
+                                for rep in reps], dtype=np.int64)
+            keep = values[:-1] != per_sig[signatures[:-1]]
+            default = per_sig[projected]  # per signature of the whole cluster
         else:
             default = values[-1:]
-        keep = values[:-1] != default[signatures[:-1]] if by_named else values[:-1] != default[0]
+            keep = values[:-1] != default[0]
         return Side(default, by_named, positions[keep], values[:-1][keep].astype(np.int32))
+
+    def _named_projection(self, layers: Layers) -> tuple[npt.NDArray[np.int64], list[int]]:
+        """Named-port signatures as a side's rules tell them apart: per signature of the
+        cluster, the number of its group (signatures whose destinations give every named
+        port these rules use the same number), and a signature standing for each group.
+        Without it an egress side was worked out once per signature of the cluster: with
+        named ports numbered per workload, thousands of types times thousands of
+        signatures. Cluster-wide rules resolve names across protocols: no grouping."""
+        n_sig = len(self.named_rep)
+        if layers.admin or layers.baseline:
+            return np.arange(n_sig, dtype=np.int64), list(range(n_sig))
+        names = tuple(sorted({key for rule in layers.networkpolicy for key in rule.named}))
+        found = self._projections.get(names)
+        if found is None:
+            columns = [self._named_column(key) for key in names]
+            table = (np.stack(columns, axis=1) if columns
+                     else np.zeros((n_sig, 1), dtype=np.int32))
+            _, first, which = np.unique(table, axis=0, return_index=True, return_inverse=True)
+            found = self._projections[names] = (which.ravel().astype(np.int64),
+                                                first.tolist())
+        return found
+
+    def _named_column(self, key: tuple[Protocol, str]) -> npt.NDArray[np.int32]:
+        """Per named-port signature, the number its destinations give a named port (-1:
+        none)."""
+        found = self._named_columns.get(key)
+        if found is None:
+            classes = self.engine.classes
+            numbers = [classes[rep].named_port(*key) for rep in self.named_rep]
+            found = self._named_columns[key] = np.array(
+                [-1 if n is None else n for n in numbers], dtype=np.int32)
+        return found
 
     def _side_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
                  by_named: bool, classes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
