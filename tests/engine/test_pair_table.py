@@ -38,7 +38,11 @@ def test_rows_without_the_pair_table_equal_rows_through_it(
     with monkeypatch.context() as patch:
         patch.setattr(matrix, "PAIR_TABLE_CELLS", 0)
         sparse = _rows(manifests)
+    with monkeypatch.context() as patch:
+        patch.setattr(matrix, "PAIR_BATCH_BYTES", 1)  # one pair of sets at a time
+        batched = _rows(manifests)
     assert sparse == table
+    assert batched == table
 
 
 def test_many_port_sets_take_no_table_of_their_square(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1244,6 +1244,7 @@ class ConnectivityMatrix:
 
 
 
+PAIR_BATCH_BYTES = 64 << 20  # pairs of port sets intersected at once: their ANDed rows
 PAIR_TABLE_CELLS = 1 << 26  # (egress set, ingress set) pairs numbered through a table (256 MiB)
 
 
@@ -1295,17 +1296,22 @@ class ClassRows:
         if self._segments.cut != self._bit_cut:  # bits of another cut mean other ports
             self._bit_ids.clear()
             self._bit_cut = self._segments.cut
-        both = np.ascontiguousarray(rows[e_sets] & rows[i_sets])
-        keys = both.view(np.dtype((np.void, both.shape[1]))).ravel()
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        ids = np.empty(len(distinct), dtype=np.int32)
         known = self._bit_ids
-        for k, key in enumerate(distinct.tolist()):
-            found = known.get(key)
-            if found is None:
-                found = known[key] = self._spans_id(self._segments.spans(key))
-            ids[k] = found
-        out: npt.NDArray[np.int32] = ids[inverse.ravel()]
+        out = np.empty(len(e_sets), dtype=np.int32)
+        # A bounded batch of pairs at a time: their ANDed rows take pairs times row bytes
+        # (10,000 pods with many port ranges: millions of pairs of rows of kilobytes).
+        step = max(1, PAIR_BATCH_BYTES // max(1, rows.shape[1]))
+        for at in range(0, len(e_sets), step):
+            both = np.ascontiguousarray(rows[e_sets[at:at + step]] & rows[i_sets[at:at + step]])
+            keys = both.view(np.dtype((np.void, both.shape[1]))).ravel()
+            distinct, inverse = np.unique(keys, return_inverse=True)
+            ids = np.empty(len(distinct), dtype=np.int32)
+            for k, key in enumerate(distinct.tolist()):
+                found = known.get(key)
+                if found is None:
+                    found = known[key] = self._spans_id(self._segments.spans(key))
+                ids[k] = found
+            out[at:at + step] = ids[inverse.ravel()]
         return out
 
     def _ids_of(self, e_ids: npt.NDArray[np.int32],
