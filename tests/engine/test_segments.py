@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stockade.engine import segments
 from stockade.engine.ports import MAX_PORT, MIN_PORT
 from stockade.engine.segments import Segments
 from stockade.engine.spans import ALL, NONE, Spans, intersect, merge
@@ -34,3 +35,17 @@ def test_rows_intersect_as_the_spans_do(sets: list[Spans], data: st.DataObject) 
         both = (rows[a] & rows[b]).tobytes()
         assert segments.spans(both) == intersect(known[a], known[b])
         assert segments.spans(rows[a].tobytes()) == known[a]
+
+
+@settings(max_examples=200)
+@given(st.lists(span_sets, min_size=1, max_size=12), st.integers(1, 40))
+def test_rows_encoded_a_few_sets_at_a_time_equal_rows_encoded_at_once(
+        sets: list[Spans], batch_bytes: int) -> None:
+    whole = Segments().rows(sets)
+    saved = segments.ENCODE_BATCH_BYTES
+    segments.ENCODE_BATCH_BYTES = batch_bytes  # rows of up to a few sets per batch
+    try:
+        batched = Segments().rows(sets)
+    finally:
+        segments.ENCODE_BATCH_BYTES = saved
+    assert batched.shape == whole.shape and (batched == whole).all()

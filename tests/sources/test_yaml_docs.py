@@ -57,6 +57,24 @@ def test_generated_cluster_reads_as_pyyaml_reads_it(tmp_path: Path) -> None:
         assert yaml_docs.documents(text) == _pyyaml(text), path.name
 
 
+def test_kubectl_style_cluster_reads_as_pyyaml_reads_it_and_fast(tmp_path: Path) -> None:
+    """What ``kubectl get -o yaml`` writes (``benchmarks/shapes.py --shape bulk``): UIDs
+    that start with a zero and a digit, quoted ``"yes"``, ``"on"`` and ``"0800"``. Read
+    exactly as PyYAML reads it, by the fast parser (every UID starting ``0[0-9]`` and every
+    quoted word sent whole files to PyYAML, ten times slower)."""
+    subprocess.run([sys.executable, "-m", "benchmarks.shapes", str(tmp_path), "--pods", "600",
+                    "--shape", "bulk,unique-labels,named-ports"],
+                   check=True, capture_output=True, cwd=ROOT)
+    files = sorted(tmp_path.glob("*.yaml"))
+    assert len(files) >= 20
+    texts = [path.read_text() for path in files]
+    assert sum('"yes"' in t or '"on"' in t for t in texts) >= len(files) // 2
+    assert sum(re.search(r"uid: 0[0-9]", t) is not None for t in texts) >= len(files) // 4
+    for path, text in zip(files, texts, strict=True):
+        assert yaml_docs.documents(text) == _pyyaml(text), path.name
+    assert all(yaml_docs.fast_documents(text) is not None for text in texts)
+
+
 def test_the_corpus_really_takes_the_fast_path() -> None:
     """Otherwise the tests above compare PyYAML with itself."""
     fast = [p for p in CORPUS if yaml_docs.fast_documents(p.read_text()) is not None]
@@ -93,7 +111,9 @@ def test_document_lines_with_comments_and_empty_documents() -> None:
 def test_random_streams_read_as_pyyaml_reads_them() -> None:
     rng = random.Random(7)
     words = ["a", "web", "80", "8080", "'80'", '"x"', "true", "null", "~", "-1", "3.5",
-             "10.0.0.0/8", "fd00::1", "a b", "{}", "[]", "[1, 2]", "{k: v}"]
+             "10.0.0.0/8", "fd00::1", "a b", "{}", "[]", "[1, 2]", "{k: v}",
+             "yes", '"yes"', "'on'", "on", "[off, 'no']", "010", '"010"', "'-07'", "08",
+             "05f13e8a-4b", "0o7", "0o8", "010 # c", "[010]", "x yes", '"0800"']
     for _ in range(300):
         docs = []
         for d in range(rng.randint(1, 4)):
@@ -119,13 +139,15 @@ def test_broken_yaml_names_file_and_line() -> None:
 
 @pytest.mark.parametrize("text", [
     "ip: fd00:10:7::5\n", "cidr: 10.0.0.0/8\n", "name: web-010\n", "k: 1_000\n",
-    "v: [80, 443]\n", "image: nginx:1.25\n", "k: 0b11\n",
+    "v: [80, 443]\n", "image: nginx:1.25\n", "k: 0b11\n", "uid: 05f13e8a-4b2c\n",
+    'value: "0800"\n', 'enabled: "yes"\n', "v: ['on', \"off\"]\n", "k: |\n  yes\n",
 ])
 def test_ordinary_values_take_the_fast_path(text: str) -> None:
     assert yaml_docs.fast_documents(text) is not None
 
 
 @pytest.mark.parametrize("text", ["yes: 1\n", "a: {on: 1}\n", "- no\n", "k: 0777\n",
+                                  'a: "yes"\nb: yes\n', "k: [1, 010]\n", "k: 08 # c\n",
                                   "k: 1e3\n", "k: 0o7\n", "<<: {a: 1}\n", "k: 1:30\n",
                                   "v: [1, =]\n"])
 def test_version_sensitive_values_are_noticed(text: str) -> None:
@@ -139,10 +161,11 @@ def test_what_pyyaml_refuses_is_refused() -> None:
         yaml_docs.documents("v: [1, =]\n")
 
 
-_LEADING_ZERO_AS_WRITTEN = re.compile(r"(?<![\w.:/+-])[-+]?0(?:[0-9_]|o[0-7])")
+_LEADING_ZERO_AS_WRITTEN = re.compile(r"(?<![\w.:/+\"'-])[-+]?0(?:[0-9_]+|o[0-7_]+)"
+                                      r"(?=[ \t]*(?:[\r\n,\]}#]|:(?:\s|$)|$))")
 
 
-@given(st.text(alphabet="0o7_-+.:/a \n19x", max_size=12))
+@given(st.text(alphabet="0o7_-+.:/a \n19x\"',]}#\t", max_size=12))
 def test_the_fast_leading_zero_search_finds_what_the_plain_one_finds(text: str) -> None:
     assert (yaml_docs._LEADING_ZERO.search(text) is None) == (
         _LEADING_ZERO_AS_WRITTEN.search(text) is None)

@@ -295,6 +295,9 @@ class PairSets:
                                        npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
         self._spans_for: dict[int, dict[int, list[Spans]]] = {}
         self._fixed: dict[int, list[Spans | None]] = {}
+        self._projections: dict[tuple[tuple[Protocol, str], ...],
+                                tuple[npt.NDArray[np.int64], list[int]]] = {}
+        self._named_columns: dict[tuple[Protocol, str], npt.NDArray[np.int32]] = {}
         self._numbered: dict[int, tuple[list[Spans], list[int]]] = {}
         self._unions: dict[frozenset[int], int] = {}
         # Tiered sides by parts (``_tiered_values``): rule lists, parts, their combinations.
@@ -537,9 +540,13 @@ class PairSets:
                 masks[:-1, j // 64] |= hit << shift
                 if classes.inverted:
                     masks[-1, j // 64] |= np.uint64(1) << shift
-        signatures = (np.append(self.named[positions], 0) if by_named
+        # Signatures as these rules see them: destinations whose numbers for the rules'
+        # named ports agree are alike here, however their other named ports differ.
+        projected, reps = (self._named_projection(layers) if by_named
+                           else (np.zeros(1, dtype=np.int64), [0]))
+        signatures = (projected[np.append(self.named[positions], 0)] if by_named
                       else np.zeros(len(positions) + 1, dtype=np.int64))
-        n_sig = len(self.named_rep) if by_named else 1
+        n_sig = len(reps)
         if len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS:
             # Few rules: each (mask, signature) is a small number; count, no sort.
             keys = masks[:, 0].astype(np.int64) * n_sig + signatures
@@ -548,23 +555,57 @@ class PairSets:
             for key in present.tolist():
                 mask, sig = divmod(key, n_sig)
                 table[key] = self._side_value(layers, np.array([mask], dtype=np.uint64),
-                                              spans, sig)
+                                              spans, reps[sig])
             values = table[keys]
         else:
             first, inverse = self._distinct(np.concatenate(
                 [masks, signatures.astype(np.uint64)[:, None]], axis=1))
-            local = np.array(self._side_values(layers, masks[first], spans, signatures[first]),
+            local = np.array(self._side_values(layers, masks[first], spans,
+                                               np.array(reps, dtype=np.int64)[signatures[first]]),
                              dtype=np.int64)
             values = local[inverse]
         if by_named:
-            n_named = len(self.named_rep)
-            default = np.array(self._side_values(layers, np.repeat(masks[-1:], n_named, axis=0),
-                                                 None, np.arange(n_named, dtype=np.int64)),
+            per_sig = np.array(self._side_values(layers, np.repeat(masks[-1:], len(reps), axis=0),
+                                                 None, np.array(reps, dtype=np.int64)),
                                dtype=np.int64)
+            keep = values[:-1] != per_sig[signatures[:-1]]
+            default = per_sig[projected]  # per signature of the whole cluster
         else:
             default = values[-1:]
-        keep = values[:-1] != default[signatures[:-1]] if by_named else values[:-1] != default[0]
+            keep = values[:-1] != default[0]
         return Side(default, by_named, positions[keep], values[:-1][keep].astype(np.int32))
+
+    def _named_projection(self, layers: Layers) -> tuple[npt.NDArray[np.int64], list[int]]:
+        """Named-port signatures as a side's rules tell them apart: per signature of the
+        cluster, the number of its group (signatures whose destinations give every named
+        port these rules use the same number), and a signature standing for each group.
+        Without it an egress side was worked out once per signature of the cluster: with
+        named ports numbered per workload, thousands of types times thousands of
+        signatures. Cluster-wide rules resolve names across protocols: no grouping."""
+        n_sig = len(self.named_rep)
+        if layers.admin or layers.baseline:
+            return np.arange(n_sig, dtype=np.int64), list(range(n_sig))
+        names = tuple(sorted({key for rule in layers.networkpolicy for key in rule.named}))
+        found = self._projections.get(names)
+        if found is None:
+            columns = [self._named_column(key) for key in names]
+            table = (np.stack(columns, axis=1) if columns
+                     else np.zeros((n_sig, 1), dtype=np.int32))
+            _, first, which = np.unique(table, axis=0, return_index=True, return_inverse=True)
+            found = self._projections[names] = (which.ravel().astype(np.int64),
+                                                first.tolist())
+        return found
+
+    def _named_column(self, key: tuple[Protocol, str]) -> npt.NDArray[np.int32]:
+        """Per named-port signature, the number its destinations give a named port (-1:
+        none)."""
+        found = self._named_columns.get(key)
+        if found is None:
+            classes = self.engine.classes
+            numbers = [classes[rep].named_port(*key) for rep in self.named_rep]
+            found = self._named_columns[key] = np.array(
+                [-1 if n is None else n for n in numbers], dtype=np.int32)
+        return found
 
     def _side_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
                  by_named: bool, classes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -1328,7 +1369,8 @@ class ConnectivityMatrix:
 
 
 
-PAIR_TABLE_CELLS = 1 << 24  # (egress set, ingress set) pairs numbered through a table
+PAIR_BATCH_BYTES = 64 << 20  # pairs of port sets intersected at once: their ANDed rows
+PAIR_TABLE_CELLS = 1 << 26  # (egress set, ingress set) pairs numbered through a table (256 MiB)
 
 
 class ClassRows:
@@ -1352,6 +1394,8 @@ class ClassRows:
         self._span_ids: dict[Spans, int] = {}
         self._table = np.full(0, -1, dtype=np.int32)
         self._width = 0
+        self._pair_keys = np.zeros(0, dtype=np.int64)  # past the table: pairs met, sorted
+        self._pair_key_ids = np.zeros(0, dtype=np.int32)
         self.same_as: int | None = None  # after each row: an earlier class with that row
         self.row_type = np.zeros(0, dtype=np.int64)
         self._types: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
@@ -1377,39 +1421,70 @@ class ClassRows:
         if self._segments.cut != self._bit_cut:  # bits of another cut mean other ports
             self._bit_ids.clear()
             self._bit_cut = self._segments.cut
-        both = np.ascontiguousarray(rows[e_sets] & rows[i_sets])
-        keys = both.view(np.dtype((np.void, both.shape[1]))).ravel()
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        ids = np.empty(len(distinct), dtype=np.int32)
         known = self._bit_ids
-        for k, key in enumerate(distinct.tolist()):
-            found = known.get(key)
-            if found is None:
-                found = known[key] = self._spans_id(self._segments.spans(key))
-            ids[k] = found
-        out: npt.NDArray[np.int32] = ids[inverse.ravel()]
+        out = np.empty(len(e_sets), dtype=np.int32)
+        # A bounded batch of pairs at a time: their ANDed rows take pairs times row bytes
+        # (10,000 pods with many port ranges: millions of pairs of rows of kilobytes).
+        step = max(1, PAIR_BATCH_BYTES // max(1, rows.shape[1]))
+        for at in range(0, len(e_sets), step):
+            both = np.ascontiguousarray(rows[e_sets[at:at + step]] & rows[i_sets[at:at + step]])
+            keys = both.view(np.dtype((np.void, both.shape[1]))).ravel()
+            distinct, inverse = np.unique(keys, return_inverse=True)
+            ids = np.empty(len(distinct), dtype=np.int32)
+            for k, key in enumerate(distinct.tolist()):
+                found = known.get(key)
+                if found is None:
+                    found = known[key] = self._spans_id(self._segments.spans(key))
+                ids[k] = found
+            out[at:at + step] = ids[inverse.ravel()]
         return out
 
     def _ids_of(self, e_ids: npt.NDArray[np.int32],
                 i_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
         """Text ids of pairs from their two set numbers, through a table of every pair of
-        set numbers (a few thousand sets: a few million cells), filled as pairs turn up."""
+        set numbers (a few thousand sets: a few million cells), filled as pairs turn up.
+        Past ``PAIR_TABLE_CELLS`` cells (many distinct port sets: named ports numbered per
+        workload, many ranges) the pairs met are kept sorted instead."""
         size = len(self.keys.sets)
+        if size > self._width and (2 * size) ** 2 > PAIR_TABLE_CELLS:
+            return self._sparse_ids_of(e_ids, i_ids)
         if size > self._width:
             width = 2 * size
             grown = np.full((width, width), -1, dtype=np.int32)
             old = self._table.reshape(self._width, self._width)
             grown[:self._width, :self._width] = old
             self._table, self._width = grown.ravel(), width
-        flat = e_ids * np.int32(self._width)
+        flat = e_ids.astype(np.int64) * self._width  # int32 would overflow past 46,340 sets
         flat += i_ids
         found: npt.NDArray[np.int32] = np.take(self._table, flat)
         missing = np.flatnonzero(found < 0)
         if len(missing):
-            pairs = distinct(flat.ravel()[missing]).astype(np.int64)
+            pairs = distinct(flat.ravel()[missing])
             self._table[pairs] = self._pair_ids(*np.divmod(pairs, self._width))
             found = np.take(self._table, flat)
         return found
+
+    def _sparse_ids_of(self, e_ids: npt.NDArray[np.int32],
+                       i_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+        """``_ids_of`` for too many sets for a table: each pair as one 64-bit key, the
+        pairs met so far kept sorted with their text ids."""
+        flat = (e_ids.astype(np.int64) << 32) | i_ids.astype(np.int64)
+        keys, inverse = np.unique(flat.ravel(), return_inverse=True)
+        known, known_ids = self._pair_keys, self._pair_key_ids
+        ids = np.empty(len(keys), dtype=np.int32)
+        at = np.minimum(np.searchsorted(known, keys), max(len(known) - 1, 0))
+        hit = known[at] == keys if len(known) else np.zeros(len(keys), dtype=np.bool_)
+        ids[hit] = known_ids[at[hit]]
+        if not hit.all():
+            new = keys[~hit]
+            new_ids = self._pair_ids(new >> 32, new & 0xFFFFFFFF)
+            ids[~hit] = new_ids
+            merged = np.concatenate([known, new])
+            order = np.argsort(merged, kind="stable")
+            self._pair_keys = merged[order]
+            self._pair_key_ids = np.concatenate([known_ids, new_ids])[order]
+        out: npt.NDArray[np.int32] = ids[inverse.ravel()].reshape(flat.shape)
+        return out
 
     def cells(self, src: npt.NDArray[np.int64],
               dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:

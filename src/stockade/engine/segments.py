@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from stockade.engine.spans import Spans
 
+ENCODE_BATCH_BYTES = 32 << 20  # unpacked bits of the sets encoded at once
 STRIDE = 1 << 17  # (protocol, port) -> protocol * STRIDE + port: 65,536 apart at least
 
 
@@ -56,12 +57,20 @@ class Segments:
         return self._rows
 
     def _encode(self, sets: Sequence[Spans]) -> npt.NDArray[np.uint8]:
-        bits = np.zeros((len(sets), max(1, self.width)), dtype=np.bool_)
-        for k, spans in enumerate(sets):
-            for start, stop in _cuts(spans):
-                first, last = np.searchsorted(self.bounds, (start, stop)).tolist()
-                bits[k, first:last] = True
-        return np.packbits(bits, axis=1)
+        # Unpacked bits take a byte each: a bounded batch of sets at a time (100,000 sets
+        # over 40,000 segments would take 4 GB at once).
+        width = max(1, self.width)
+        step = max(1, ENCODE_BATCH_BYTES // width)
+        parts = [np.zeros((0, (width + 7) // 8), dtype=np.uint8)]
+        for at in range(0, len(sets), step):
+            batch = sets[at:at + step]
+            bits = np.zeros((len(batch), width), dtype=np.bool_)
+            for k, spans in enumerate(batch):
+                for start, stop in _cuts(spans):
+                    first, last = np.searchsorted(self.bounds, (start, stop)).tolist()
+                    bits[k, first:last] = True
+            parts.append(np.packbits(bits, axis=1))
+        return np.concatenate(parts)
 
     def spans(self, row: bytes) -> Spans:
         """The canonical spans of a packed row."""

@@ -50,12 +50,14 @@ RECURSIVE = "an alias refers to its own mapping or list: the document never ends
 # reads an alias to its own anchor as null, and copies what aliases share (an alias bomb
 # grows to a million nodes), where PyYAML shares, and the recursion is refused.
 _BOOL_11 = frozenset(["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"])
-# An integer with a leading zero or 0o, not inside a word, an address or a path: the same
-# as (?<![\w.:/+-])[-+]?0(?:[0-9_]|o[0-7]), written to start at the literal "0" so that the
-# regular expression engine skips to each zero instead of trying every position (27 times
-# faster on manifests).
-_LEADING_ZERO = re.compile(r"0(?=[0-9_]|o[0-7])(?:(?<![\w.:/+-]0)|(?<=[^\w.:/+-][-+]0)"
-                           r"|(?<=^[-+]0))")
+# An integer with a leading zero or 0o, as a whole plain scalar: not inside a word, an
+# address, a path or quotes (a quoted scalar is a string in both versions), and ending where
+# the scalar ends (``0x7f...``, a UID like ``05f13e8a-...`` or ``0800`` in quotes are strings
+# in both). The same as (?<![\w.:/+"'-])[-+]?0(?:[0-9_]+|o[0-7_]+) followed by the end of a
+# scalar, written to start at the literal "0" so that the regular expression engine skips
+# to each zero instead of trying every position (27 times faster on manifests).
+_LEADING_ZERO = re.compile(r"0(?=(?:[0-9_]+|o[0-7_]+)[ \t]*(?:[\r\n,\]}#]|:(?:\s|$)|$))"
+                           r"(?:(?<![\w.:/+\"'-]0)|(?<=[^\w.:/+\"'-][-+]0)|(?<=^[-+]0))")
 _ANCHOR = re.compile(r"(?:^|(?<=[\s\[{,]))&[^\s\]},]")
 _LONG_DIGITS = re.compile(f"[0-9]{{{MAX_INTEGER_DIGITS + 1}}}")
 _SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
@@ -97,10 +99,38 @@ class _TooDeep(Exception):
     pass
 
 
-def _differs(data: Any) -> bool:
+@functools.lru_cache(maxsize=64)
+def _plain_word_pattern(word: str) -> re.Pattern[str]:
+    # The word first, then what stands before it: a literal start is found fast.
+    w = re.escape(word)
+    return re.compile(w + r"(?<=(?<![^\s\[{,])" + w + r")[ \t]*(?:[\r\n,\]}#]|:(?:\s|$)|$)")
+
+
+def _plain_word(text: str, word: str) -> bool:
+    """Whether ``word`` (``yes``, ``on``...) may stand in the text as a plain scalar of its
+    own, which YAML 1.1 reads as a boolean; quoted (``"yes"``, as kubectl writes it) or
+    inside a longer scalar it is a string in both versions. A false alarm (a line of a
+    block scalar) only costs the slow path."""
+    return _plain_word_pattern(word).search(text) is not None
+
+
+def _differs(data: Any, text: str | None = None, quoted: set[str] | None = None) -> bool:
     """Whether parsed data holds a value YAML 1.1 would have read differently; raises
     ``_TooDeep`` when it nests deeper than ``MAX_DEPTH`` (walked level by level: the fast
-    parser copies what aliases share, so nothing is walked twice by sharing)."""
+    parser copies what aliases share, so nothing is walked twice by sharing). With the
+    ``text`` it was parsed from, a string such as ``yes`` that the text only holds quoted
+    does not count; ``quoted`` keeps such words between the documents of one text."""
+    if quoted is None:
+        quoted = set()
+
+    def differs(value: str) -> bool:
+        if value in quoted:
+            return False
+        if text is not None and value in _BOOL_11 and not _plain_word(text, value):
+            quoted.add(value)
+            return False
+        return _string_differs(value)
+
     level = [data]
     depth = 0
     while level:
@@ -113,14 +143,14 @@ def _differs(data: Any) -> bool:
             if kind is dict:
                 for key in value:
                     if type(key) is not str or ((key in _SPECIAL or ":" in key or "_" in key
-                                                 or "0b" in key) and _string_differs(key)):
+                                                 or "0b" in key) and differs(key)):
                         return True
                 below.extend(value.values())
             elif kind is list:
                 below.extend(value)
             elif kind is str:
                 if (value in _SPECIAL or ":" in value or "_" in value or "0b" in value) \
-                        and _string_differs(value):
+                        and differs(value):
                     return True
             elif kind is float:
                 return True
@@ -316,7 +346,8 @@ def fast_documents(text: str) -> list[tuple[Any, int]] | None:
     if fast is None:
         return None
     try:
-        if any(_differs(doc) for doc, _ in fast):
+        quoted: set[str] = set()
+        if any(_differs(doc, text, quoted) for doc, _ in fast):
             return None
     except _TooDeep:
         return None  # PyYAML reads it again and names the line
