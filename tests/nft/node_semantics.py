@@ -1,8 +1,8 @@
 """What a node's table does, with chain and set names taken out: for each address in a
 verdict map, the rules its chain runs with every set named replaced by that set's content
 and every chain a rule or a verdict-map element goes to replaced by that chain's rules (a
-tiered group's shared stages, the ingress check). Two tables that do the same agree here whatever they call their
-groups."""
+group's shared tier stages, the ingress check). Two tables that do the same agree here
+whatever they call their groups and stages."""
 
 from __future__ import annotations
 

@@ -3,9 +3,8 @@ and per-packet work that does not grow with the number of policies."""
 
 from __future__ import annotations
 
-import re
-
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -335,10 +334,13 @@ spec:
     from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}]
     protocols: [{tcp: {destinationPort: {number: 9999}}}]
   - {action: Pass, from: [{namespaces: {}}], protocols: [{tcp: {destinationPort: {number: 22}}}]}
-  - {action: Accept, from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: job}}}}]}
+  - action: Accept
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: job}}}}]
   egress:
   - {action: Accept, to: [{networks: [198.51.100.0/24]}]}
-  - {action: Deny, to: [{networks: [0.0.0.0/0, "::/0"]}], protocols: [{tcp: {destinationPort: {number: 25}}}]}
+  - action: Deny
+    to: [{networks: [0.0.0.0/0, "::/0"]}]
+    protocols: [{tcp: {destinationPort: {number: 25}}}]
 ---
 apiVersion: policy.networking.k8s.io/v1alpha2
 kind: ClusterNetworkPolicy
