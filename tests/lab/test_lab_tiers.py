@@ -121,7 +121,7 @@ def policy_sets(draw: st.DrawFn) -> list[Manifest]:
     """An Admin and a Baseline policy over every pod (their stages shared by the groups),
     NetworkPolicies for some apps, and maybe policies over one namespace in either tier
     (which split the pods NetworkPolicy leaves open into groups that share the rest)."""
-    everyone = {"namespaces": {}}
+    everyone: Manifest = {"namespaces": {}}
     out = [draw(cluster_policy("admin-all", "Admin", everyone)),
            draw(cluster_policy("baseline-all", "Baseline", everyone))]
     for app in draw(st.lists(st.sampled_from(APPS), unique=True, max_size=3)):
@@ -151,7 +151,7 @@ def _accept(action: str, to: Manifest, ports: Any = None) -> Manifest:
 
 
 TCP80 = [{"tcp": {"destinationPort": {"number": 80}}}]
-EVERY_POD = {"pods": {"namespaceSelector": {}, "podSelector": {}}}
+EVERY_POD: Manifest = {"pods": {"namespaceSelector": {}, "podSelector": {}}}
 SHARED_EXAMPLE = [
     {"apiVersion": CLUSTER_API, "kind": "ClusterNetworkPolicy",
      "metadata": {"name": "admin-all"},

@@ -113,7 +113,7 @@ def test_groups_share_a_stage_move_between_stages_and_the_last_one_out_deletes_i
     web, db = (table.group_of(f"x/{k}", PolicyType.INGRESS) for k in ("web", "db"))
     assert web != db
     ((guard, users),) = _stages(table).items()
-    assert sorted(users) == sorted([web, db])
+    assert web is not None and db is not None and sorted(users) == sorted([web, db])
     # A client appears: the shared map gains its address once, for both groups.
     tx = table.update(rules, rules.set_pod("x/c2", _pod("c2", "n2", "10.0.0.41", "client")))
     script = tx.render()
