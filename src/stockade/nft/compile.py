@@ -9,7 +9,9 @@ the number of policies except set sizes, and set lookups do not slow down with s
 Shape of the forward chain (bridged pod traffic; needs ``bridge-nf-call-iptables=1``):
 ``ct state established,related accept`` (replies), non-TCP/UDP/SCTP accept (NetworkPolicy
 does not define them, and IPv6 neighbour discovery must pass), traffic between a pod and its
-own node accepted, then egress of the source, then ingress of the destination.
+own node accepted, then egress of the source (a group's chain returns what it allows), then
+``goto ingress_check``: the destination's ingress (its group's chain accepts or drops), and
+``accept`` when the destination's ingress is open.
 
 Traffic between a pod and its own node is always allowed. What the node itself sends to
 its pods (kubelet probes, host-network pods) leaves through ``output`` and what a pod sends
@@ -20,15 +22,20 @@ routed on and do cross ``forward``, so the ``own_node`` sets accept (pod, node a
 (node address, pod) pairs explicitly, and the ruleset says what the engine says whatever
 the node holds. A pod talking to itself stays on its loopback.
 
-Cluster-wide policies put tiers around a side (``{egress,ingress}_N`` and the chains after
-it): the Admin tier is one lookup in a verdict map keyed like the sets,
-``peer . l4proto . dport``, whose disjoint interval elements say what the first matching
-rule does (``first_match_rectangles``): Accept passes the side (``return`` to the
-destination's ingress check, or ``accept``), Deny drops, Pass jumps to the next stage, and
-no element falls through to it. Then the NetworkPolicy stage (``_np``: the allow set, else
-drop) for a pod NetworkPolicy isolates, then the Baseline stage (``_baseline``, a verdict
-map the same way), then allow. ``domainNames`` peers are not enforced: no resolver runs
-here, and the engine too judges a connection to an address without them.
+Cluster-wide policies put tiers around a side. A tier stage is one lookup in a verdict map
+keyed like the sets, ``peer . l4proto . dport``, whose disjoint interval elements say what
+the first matching rule does (``first_match_strips``), and it is shared: one chain and one
+map per family (``egress_admin_K``, ``ingress_baseline_K``: ``shared_stage``) for every rule
+group of a side whose tier has the same resolved rules, so that the tiers cost what their
+distinct rule lists cost, not what the groups do. A group's chain (``group_chain``):
+``jump`` to its Admin stage, whose map drops on Deny and on Accept ends the side (ingress:
+``accept``; egress: ``goto ingress_check``, since a ``return`` from two chains deep would
+only get back to the group's chain), while Pass (``return``) and no match come back to the
+group's chain; then, for a side NetworkPolicy isolates, its own allow set, else drop; else
+``goto`` its Baseline stage, the side's last (Deny drops; Accept, Pass and no match allow,
+the elements of an Accept or a Pass staying where they shadow a later Deny); else allow.
+``domainNames`` peers are not enforced: no resolver runs here, and the engine too judges a
+connection to an address without them.
 """
 
 from __future__ import annotations
