@@ -10,12 +10,11 @@ elements and rule groups, and the process's peak resident memory. The cluster is
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import time
 
-from benchmarks.agent_scale import NODE, _cluster
+from benchmarks.agent_scale import NODE, _cluster, cluster_parser
 from stockade.agent.objects import Objects
 from stockade.engine.node_rules import NodeRules
 from stockade.model.build import RawObject
@@ -24,13 +23,7 @@ from stockade.nft.node import NodeTable
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pods", type=int, default=10000)
-    parser.add_argument("--local", type=int, default=110)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--admin-policies", type=int, default=0)
-    parser.add_argument("--baseline-policies", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = cluster_parser(__doc__.split("\n\n")[0]).parse_args(argv)
     docs = _cluster(args.pods, args.local, args.seed, args.admin_policies,
                     args.baseline_policies)
     listed: dict[str, list[RawObject]] = {}

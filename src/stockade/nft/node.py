@@ -28,7 +28,7 @@ first load or a repair (the same content a fresh ``NodeTable`` would build).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from stockade.engine.node_rules import DIRECTIONS, NodeRules, RuleRef, Stack, Touched
@@ -399,11 +399,8 @@ class NodeTable:
         had = found.families()
         changed: dict[int, tuple[list[str], list[str]]] = {}
         for address in points:
-            family = 4 if address.version == 4 else 6
-            owner = rules.owner(address)
-            member = self._members.get(owner) if owner is not None else None
-            members = {owner: member} if owner is not None and member is not None else {}
-            resolved = [rules.resolved_cluster(r, only=owner or "") for r in found.stack]
+            family, owner, members = self._at(rules, address)
+            resolved = [rules.resolved_cluster(r, only=owner) for r in found.stack]
             value = int(address)
             runs = found.runs.setdefault(family, {})
             for protocol, new in point_pieces(resolved, family, members, stage.verdicts,
@@ -419,24 +416,9 @@ class NodeTable:
                 gone, added = changed.setdefault(family, ([], []))
                 gone += out
                 added += into
-        now = found.families()
-        for family, (removed, added) in changed.items():
-            empty = stage_set(stage, family, ())
-            if family not in had and family in now:
-                tx.add_set(stage_set(stage, family, found.elements(family)))
-                continue
-            if family in had and family not in now:
-                tx.delete_set(empty)
-                continue
-            same = set(removed) & set(added)
-            gone = [e for e in removed if e not in same]
-            fresh = [e for e in added if e not in same]
-            if gone:
-                tx.delete_elements(empty.name, gone, empty)
-            if fresh:
-                tx.add_elements(empty.name, fresh)
-        if now != had:
-            tx.rewrite_chain(found.chain())
+        self._load_points(tx, changed, had, found.families(),
+                          make=lambda f, e: stage_set(stage, f, e), elements=found.elements,
+                          chain=found.chain)
 
     def _map(self, direction: PolicyType, key: str, member: Member | None,
              chain: str) -> None:
@@ -506,11 +488,8 @@ class NodeTable:
         had = group.families()
         changed: dict[int, tuple[list[str], list[str]]] = {}
         for address in points:
-            family = 4 if address.version == 4 else 6
-            owner = rules.owner(address)
-            member = self._members.get(owner) if owner is not None else None
-            members = {owner: member} if owner is not None and member is not None else {}
-            resolved = [rules.resolved(r, only=owner or "") for r in group.refs or ()]
+            family, owner, members = self._at(rules, address)
+            resolved = [rules.resolved(r, only=owner) for r in group.refs or ()]
             value = int(address)
             ports = point_ports(resolved, family, members, value)
             runs = group.runs.setdefault(family, {})
@@ -524,24 +503,44 @@ class NodeTable:
                 out, into = changed.setdefault(family, ([], []))
                 out += [e for s in old_strips for e in strip_elements(s, family, protocol)]
                 into += [e for s in new_strips for e in strip_elements(s, family, protocol)]
-        now = group.families()
+        self._load_points(tx, changed, had, group.families(),
+                          make=lambda f, e: group_set(group.name, f, e),
+                          elements=group.elements, chain=group.chain)
+
+    def _at(self, rules: NodeRules, address: IPAddress) -> tuple[int, str, dict[str, Member]]:
+        """An address's family, the pod holding it (``""``: none) and that pod as the one
+        member a point update needs."""
+        owner = rules.owner(address)
+        member = self._members.get(owner) if owner is not None else None
+        members = {owner: member} if owner is not None and member is not None else {}
+        return (4 if address.version == 4 else 6), owner or "", members
+
+    @staticmethod
+    def _load_points(tx: Transaction, changed: dict[int, tuple[list[str], list[str]]],
+                     had: list[int], now: list[int], *,
+                     make: Callable[[int, tuple[str, ...]], NftSet],
+                     elements: Callable[[int], tuple[str, ...]],
+                     chain: Callable[[], Chain]) -> None:
+        """Load a set's or map's ``changed`` elements per family (removed, added): the
+        whole set when its family appears, its removal when it goes, else the elements
+        that differ; its chain (``chain``) again when its families changed."""
         for family, (removed, added) in changed.items():
-            name = group_set(group.name, family, ()).name
-            same = set(removed) & set(added)
-            gone = [e for e in removed if e not in same]
-            new = [e for e in added if e not in same]
+            empty = make(family, ())
             if family not in had and family in now:
-                tx.add_set(group_set(group.name, family, group.elements(family)))
+                tx.add_set(make(family, elements(family)))
                 continue
             if family in had and family not in now:
-                tx.delete_set(group_set(group.name, family, ()))
+                tx.delete_set(empty)
                 continue
+            same = set(removed) & set(added)
+            gone = [e for e in removed if e not in same]
+            fresh = [e for e in added if e not in same]
             if gone:
-                tx.delete_elements(name, gone)
-            if new:
-                tx.add_elements(name, new)
+                tx.delete_elements(empty.name, gone, empty)
+            if fresh:
+                tx.add_elements(empty.name, fresh)
         if had != now:
-            tx.rewrite_chain(group.chain())
+            tx.rewrite_chain(chain())
 
     # --- own node, held addresses, the forward chain -----------------------------------------
 
