@@ -16,8 +16,8 @@ runs of addresses with equal ports (``Runs``) — so that a change costs what it
 A group that cluster-wide policies have a say in jumps to a shared Admin stage and/or goes
 to a shared Baseline stage (``shared_stage``): one chain and one verdict map per family for
 each distinct (direction, tier, rule stack), whatever number of groups use it, kept as runs
-the same way and counted by its users. A group whose stack changes moves to another stage
-(made when new; the old one goes with its last user); a pod anywhere that changes is worked
+the same way and counted by its users. A pod whose stack changes goes to a group of another
+stage (made when new; the old one goes with its last user); a pod anywhere that changes is worked
 out for its addresses alone once per stage, not once per group, and only the map elements
 that differ are loaded (a stage's chain is rewritten when a family's map comes or goes).
 
