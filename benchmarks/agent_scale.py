@@ -156,14 +156,19 @@ def full_reload(double: ApiServerDouble) -> tuple[float, float, int]:
     return compiled, loaded, tx.added
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def cluster_parser(description: str) -> argparse.ArgumentParser:
+    """The options that make the benchmark's cluster (``_cluster``)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--pods", type=int, default=10000)
     parser.add_argument("--local", type=int, default=110)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--admin-policies", type=int, default=0)
     parser.add_argument("--baseline-policies", type=int, default=0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = cluster_parser(__doc__.split("\n\n")[0]).parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("needs root (a network namespace and nftables)")
     print(f"generating {args.pods} pods ...", file=sys.stderr)

@@ -1,11 +1,12 @@
 """What a node's table does, with chain and set names taken out: for each address in a
 verdict map, the rules its chain runs with every set named replaced by that set's content
 and every chain a rule or a verdict-map element goes to replaced by that chain's rules (a
-tiered group's stages). Two tables that do the same agree here whatever they call their
-groups."""
+group's shared tier stages, the ingress check). Two tables that do the same agree here
+whatever they call their groups and stages."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -14,7 +15,7 @@ from stockade.nft.listing import Element, from_table
 
 _SET = re.compile(r"@([A-Za-z0-9_]+)")
 _GO = re.compile(r"\b(goto|jump) ([A-Za-z0-9_]+)")
-_GROUP_SET = re.compile(r"(egress|ingress)_\d+(_(admin|np|baseline))?_v[46]")
+_GROUP_SET = re.compile(r"(egress|ingress)_((admin|baseline)_)?\d+_v[46]")
 
 
 def semantics(table: Table) -> dict[str, Any]:
@@ -27,9 +28,11 @@ def semantics(table: Table) -> dict[str, Any]:
             return (*e[:-1], (m.group(1), rules(m.group(2))))
         return e
 
+    @functools.cache
     def contents(name: str) -> str:
         return repr(sorted(repr(element(e)) for e in content.sets[name]))
 
+    @functools.cache
     def rules(chain: str) -> tuple[str, ...]:
         out = []
         for rule in chains[chain].rules:

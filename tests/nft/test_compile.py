@@ -4,6 +4,7 @@ and per-packet work that does not grow with the number of policies."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,24 +256,130 @@ def test_tiers_are_ordered_stages_with_verdict_maps() -> None:
     text = _tiered_table()
     # a/web's ingress: the Admin tier's first match per (peer, port), one lookup
     # (namespaces peers match pods: the two pod addresses, not the whole address space)
-    assert "map ingress_0_admin_v4 {" in text
+    assert "map ingress_admin_0_v4 {" in text
     assert "10.0.1.1 . tcp . 22 : drop," in text
-    # Pass hands over to NetworkPolicy's stage (web is isolated), which allows http only
-    assert "10.0.1.1 . tcp . 8000-9000 : goto ingress_0_np," in text
+    # Pass returns to the group's chain, which goes on to NetworkPolicy's stage (web is
+    # isolated): http only
+    assert "10.0.1.1 . tcp . 8000-9000 : return," in text
     assert "10.0.1.1 . tcp . 23-7999 : accept," in text
-    assert "\tchain ingress_0 {\n\t\tip saddr . meta l4proto . th dport vmap " \
-        "@ingress_0_admin_v4\n\t\tgoto ingress_0_np\n" in text
-    assert "chain ingress_0_np {" in text
-    assert "ip saddr . meta l4proto . th dport @ingress_0_np_v4 accept" in text
-    # web has a Baseline rule too, but NetworkPolicy isolates it: no Baseline stage;
-    # client's ingress has only the Baseline tier
-    assert "ingress_0_baseline" not in text
-    assert "map ingress_1_baseline_v4 {" in text
-    # b/client's egress: only a Baseline tier, entered directly; default allow after it
+    assert "\tchain ingress_0 {\n\t\tjump ingress_admin_0\n" \
+        "\t\tip saddr . meta l4proto . th dport @ingress_0_v4 accept\n" in text
+    assert "\tchain ingress_admin_0 {\n\t\tip saddr . meta l4proto . th dport vmap " \
+        "@ingress_admin_0_v4\n\t}" in text
+    # web has a Baseline rule too, but NetworkPolicy isolates it: its chain ends in drop;
+    # client's ingress has only the Baseline tier, gone to from its chain, allow after it
+    assert "\tchain ingress_1 {\n\t\tgoto ingress_baseline_0\n\t}" in text
+    assert "map ingress_baseline_0_v4 {" in text
+    assert "ingress_baseline_1" not in text
+    # both pods' egress: one group, only a Baseline tier, default allow after it
     assert "10.0.0.0-10.0.0.255 . udp . 53 : drop," in text
-    body = text[text.index("chain egress_0 {"):]
+    body = text[text.index("chain egress_baseline_0 {"):]
     assert body.splitlines()[1:3] == ["\t\tip daddr . meta l4proto . th dport vmap "
-                                      "@egress_0_baseline_v4", "\t\treturn"]
+                                      "@egress_baseline_0_v4", "\t\treturn"]
+    # the forward chain ends its egress part in the ingress check, which accepts at its end
+    forward = text[text.index("chain forward {"):]
+    assert forward.splitlines()[5:7] == ["\t\tgoto ingress_check", "\t}"]
+    check = text[text.index("chain ingress_check {"):]
+    assert check.splitlines()[1:4] == ["\t\tip daddr vmap @ingress_v4", "\t\taccept", "\t}"]
+
+
+SHARED = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: a, labels: {team: x}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: a, labels: {app: web}}
+spec: {containers: [{name: c}]}
+status: {podIPs: [{ip: 10.0.0.1}, {ip: "fd00::1"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: a, labels: {app: db}}
+spec: {containers: [{name: c}]}
+status: {podIPs: [{ip: 10.0.0.2}, {ip: "fd00::2"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: job, namespace: a, labels: {app: job}}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.3}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: a}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{ports: [{port: 80}]}]
+  egress: [{ports: [{port: 53, protocol: UDP}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: a}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{ports: [{port: 5432}]}]
+  egress: [{ports: [{port: 443}]}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: guard}
+spec:
+  tier: Admin
+  priority: 1
+  subject: {namespaces: {}}
+  ingress:
+  - action: Deny
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}]
+    protocols: [{tcp: {destinationPort: {number: 9999}}}]
+  - {action: Pass, from: [{namespaces: {}}], protocols: [{tcp: {destinationPort: {number: 22}}}]}
+  - action: Accept
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: job}}}}]
+  egress:
+  - {action: Accept, to: [{networks: [198.51.100.0/24]}]}
+  - action: Deny
+    to: [{networks: [0.0.0.0/0, "::/0"]}]
+    protocols: [{tcp: {destinationPort: {number: 25}}}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: floor}
+spec:
+  tier: Baseline
+  priority: 1
+  subject: {namespaces: {}}
+  ingress:
+  - {action: Deny, from: [{namespaces: {}}]}
+  egress:
+  - {action: Deny, to: [{networks: [10.0.0.0/8]}]}
+"""
+
+
+def test_groups_with_the_same_tier_rules_share_one_stage() -> None:
+    """web, db and job are three rule groups per side (their NetworkPolicies differ) with
+    the same Admin rules: one Admin chain and one verdict map per family for all of them,
+    jumped to from each group's chain."""
+    result = build_cluster(parse_text(SHARED, "shared.yaml"))
+    assert not result.findings
+    table = compile_engine(Engine(result.cluster)).table
+    chains = {c.name: c for c in table.chains}
+    sets = {s.name for s in table.sets}
+    for word in ("egress", "ingress"):
+        groups = [c for name, c in chains.items() if re.fullmatch(rf"{word}_\d+", name)]
+        assert len(groups) == 3
+        assert all(c.rules[0] == f"jump {word}_admin_0" for c in groups)
+        assert {n for n in chains if n.startswith(f"{word}_admin_")} == {f"{word}_admin_0"}
+        assert {n for n in sets if n.startswith(f"{word}_admin_")} == {
+            f"{word}_admin_0_v4", f"{word}_admin_0_v6"}
+        assert chains[f"{word}_admin_0"].comment.startswith(
+            "admin tier: ClusterNetworkPolicy/guard; 3 rule groups, 3 pods")
+    # job alone is not isolated: its chains go on to the one Baseline stage of each side
+    assert {n for n in chains if "baseline" in n} == {"egress_baseline_0", "ingress_baseline_0"}
+    # an egress Accept ends the side: on to the destination's ingress check
+    egress_admin = next(s for s in table.sets if s.name == "egress_admin_0_v4")
+    assert "198.51.100.0-198.51.100.255 . tcp . 0-65535 : goto ingress_check" in (
+        egress_admin.elements)
 
 
 def test_tiered_ruleset_passes_nft_check(check_netns: str) -> None:

@@ -9,7 +9,9 @@ the number of policies except set sizes, and set lookups do not slow down with s
 Shape of the forward chain (bridged pod traffic; needs ``bridge-nf-call-iptables=1``):
 ``ct state established,related accept`` (replies), non-TCP/UDP/SCTP accept (NetworkPolicy
 does not define them, and IPv6 neighbour discovery must pass), traffic between a pod and its
-own node accepted, then egress of the source, then ingress of the destination.
+own node accepted, then egress of the source (a group's chain returns what it allows), then
+``goto ingress_check``: the destination's ingress (its group's chain accepts or drops), and
+``accept`` when the destination's ingress is open.
 
 Traffic between a pod and its own node is always allowed. What the node itself sends to
 its pods (kubelet probes, host-network pods) leaves through ``output`` and what a pod sends
@@ -20,15 +22,20 @@ routed on and do cross ``forward``, so the ``own_node`` sets accept (pod, node a
 (node address, pod) pairs explicitly, and the ruleset says what the engine says whatever
 the node holds. A pod talking to itself stays on its loopback.
 
-Cluster-wide policies put tiers around a side (``{egress,ingress}_N`` and the chains after
-it): the Admin tier is one lookup in a verdict map keyed like the sets,
-``peer . l4proto . dport``, whose disjoint interval elements say what the first matching
-rule does (``first_match_rectangles``): Accept passes the side (``return`` to the
-destination's ingress check, or ``accept``), Deny drops, Pass jumps to the next stage, and
-no element falls through to it. Then the NetworkPolicy stage (``_np``: the allow set, else
-drop) for a pod NetworkPolicy isolates, then the Baseline stage (``_baseline``, a verdict
-map the same way), then allow. ``domainNames`` peers are not enforced: no resolver runs
-here, and the engine too judges a connection to an address without them.
+Cluster-wide policies put tiers around a side. A tier stage is one lookup in a verdict map
+keyed like the sets, ``peer . l4proto . dport``, whose disjoint interval elements say what
+the first matching rule does (``first_match_strips``), and it is shared: one chain and one
+map per family (``egress_admin_K``, ``ingress_baseline_K``: ``shared_stage``) for every rule
+group of a side whose tier has the same resolved rules, so that the tiers cost what their
+distinct rule lists cost, not what the groups do. A group's chain (``group_chain``):
+``jump`` to its Admin stage, whose map drops on Deny and on Accept ends the side (ingress:
+``accept``; egress: ``goto ingress_check``, since a ``return`` from two chains deep would
+only get back to the group's chain), while Pass (``return``) and no match come back to the
+group's chain; then, for a side NetworkPolicy isolates, its own allow set, else drop; else
+``goto`` its Baseline stage, the side's last (Deny drops; Accept, Pass and no match allow,
+the elements of an Accept or a Pass staying where they shadow a later Deny); else allow.
+``domainNames`` peers are not enforced: no resolver runs here, and the engine too judges a
+connection to an address without them.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stockade.engine.resolved import PodRules, ResolvedBlock, ResolvedClusterRule, ResolvedRule
 from stockade.errors import InputError
@@ -303,6 +310,16 @@ def _elements(rules: Sequence[ResolvedRule], family: int,
                  for strip in strips for element in strip_elements(strip, family, protocol))
 
 
+@dataclass(slots=True)
+class _Shared:
+    """A tier stage as ``_direction`` collects it: the groups that use it."""
+
+    stage: Stage
+    rules: tuple[ResolvedClusterRule, ...]
+    groups: int = 0
+    pods: list[str] = field(default_factory=list)
+
+
 def _direction(
     direction: PolicyType,
     rules_of: Mapping[str, PodRules],
@@ -319,23 +336,52 @@ def _direction(
         groups.setdefault(group_key, _Group(pod_rules)).members.append(key)
     sets: list[NftSet] = []
     chains: list[Chain] = []
+    shared: dict[tuple[str, tuple[ResolvedClusterRule, ...]], _Shared] = {}
+    numbers: dict[str, int] = {"admin": 0, "baseline": 0}
+
+    def stage_for(kind: str, rules: tuple[ResolvedClusterRule, ...], group: _Group) -> str:
+        found = shared.get((kind, rules))
+        if found is None:
+            found = _Shared(shared_stage(direction, kind, numbers[kind]), rules)
+            numbers[kind] += 1
+            shared[kind, rules] = found
+        found.groups += 1
+        found.pods += group.members
+        return found.stage.chain
+
     vmap: dict[int, list[str]] = {4: [], 6: []}
     for number, group in enumerate(groups.values()):
         chain_name = f"{word}_{number}"
         side = group.side
-        if side.tiered:
-            g_sets, g_chains = tiered_chains(direction, chain_name, side, group.members,
-                                             members)
-        else:
-            g_sets, g_chains = _networkpolicy_chain(direction, chain_name, side, members,
-                                                    group_comment(group.members, (
-                                                        r.policy for r in side.rules)))
-        sets += g_sets
-        chains += g_chains
+        admin, baseline = stages_present(side)
+        families: list[int] = []
+        for family in FAMILIES:
+            elements = _elements(side.rules, family, members) if side.isolated else ()
+            if elements:
+                sets.append(group_set(chain_name, family, elements))
+                families.append(family)
+        chains.append(group_chain(
+            chain_name, direction, families, group_comment(group.members, (
+                r.policy for r in side.rules) if side.isolated else None),
+            isolated=side.isolated,
+            admin=stage_for("admin", side.admin, group) if admin else "",
+            baseline=stage_for("baseline", side.baseline, group) if baseline else ""))
         for family in FAMILIES:
             for key in group.members:
                 vmap[family] += [vmap_element(ip, family, chain_name)
                                  for ip in members[key].ips_of(family)]
+    for found in shared.values():
+        stage = found.stage
+        families = []
+        for family in FAMILIES:
+            elements = tuple(e for protocol, strips in tier_strips(
+                found.rules, family, members, stage.verdicts).items()
+                for strip in strips for e in tier_strip_elements(strip, family, protocol))
+            if elements:
+                sets.append(stage_set(stage, family, elements))
+                families.append(family)
+        chains.append(stage_chain(stage, families, stage_comment(
+            stage, ((r.policy, r.domains) for r in found.rules), found.groups, found.pods)))
     forward: list[str] = []
     for family in FAMILIES:
         if vmap[family]:
@@ -356,21 +402,40 @@ def group_set(chain: str, family: int, elements: tuple[str, ...]) -> NftSet:
                   elements, interval=True)
 
 
+def _allow(direction: PolicyType) -> str:
+    """What a side's allowed packet does in a chain the forward chain jumped to: egress
+    returns (the destination's ingress check comes next), ingress accepts."""
+    return "return" if direction is PolicyType.EGRESS else "accept"
+
+
 def group_chain(chain: str, direction: PolicyType, families: Iterable[int],
-                comment: str = "") -> Chain:
-    """A NetworkPolicy stage's chain: one lookup in its set of each family it has, then
-    drop. For egress a match returns (the destination's ingress comes next), for ingress it
-    accepts."""
-    on_match = "return" if direction is PolicyType.EGRESS else "accept"
-    body = [f"{_lookup(direction, family)} @{chain}_v{family} {on_match}"
-            for family in FAMILIES if family in families]
-    return Chain(chain, (*body, "drop"), comment=comment)
+                comment: str = "", *, isolated: bool = True, admin: str = "",
+                baseline: str = "") -> Chain:
+    """A rule group's chain (the forward chain jumps to it): first its shared ``admin``
+    stage if any (a jump: what the Admin tier does not decide comes back), then, if
+    NetworkPolicy isolates it, one lookup in its allow set of each family it has, then
+    drop; else its shared ``baseline`` stage if any (a goto: the last stage), else allow."""
+    body = [f"jump {admin}"] if admin else []
+    if isolated:
+        on_match = _allow(direction)
+        body += [f"{_lookup(direction, family)} @{chain}_v{family} {on_match}"
+                 for family in FAMILIES if family in families]
+        body.append("drop")
+    elif baseline:
+        body.append(f"goto {baseline}")
+    else:
+        body.append(_allow(direction))
+    return Chain(chain, tuple(body), comment=comment)
 
 
-def group_comment(members: Sequence[str], policies: Iterable[str]) -> str:
+def group_comment(members: Sequence[str], policies: Iterable[str] | None) -> str:
+    """A group's chain's comment: its pods and its NetworkPolicies (``None``: NetworkPolicy
+    does not isolate it)."""
+    who = f"{count(len(members), 'pod')} e.g. {members[0]}"
+    if policies is None:
+        return f"{who}; not isolated by NetworkPolicy"
     names = sorted(set(policies))
-    return (f"{count(len(members), 'pod')} e.g. {members[0]}; "
-            f"policies: {', '.join(names) or 'none (deny all)'}")
+    return f"{who}; policies: {', '.join(names) or 'none (deny all)'}"
 
 
 def vmap_element(address: int, family: int, chain: str) -> str:
@@ -387,138 +452,76 @@ def vmap_rule(direction: PolicyType, family: int) -> str:
     return f"{_IP[family]} {subject} vmap @{_DIRECTIONS[direction]}_v{family}"
 
 
-def _networkpolicy_chain(direction: PolicyType, chain_name: str, side: PodRules,
-                         members: Mapping[str, Member],
-                         comment: str) -> tuple[list[NftSet], list[Chain]]:
-    """NetworkPolicy's stage: the union of the allow rules as one set, else drop."""
-    sets: list[NftSet] = []
-    families: list[int] = []
-    for family in FAMILIES:
-        elements = _elements(side.rules, family, members)
-        if elements:
-            sets.append(group_set(chain_name, family, elements))
-            families.append(family)
-    return sets, [group_chain(chain_name, direction, families, comment)]
+INGRESS_CHECK = "ingress_check"
 
 
 @dataclass(frozen=True, slots=True)
 class Stage:
-    """One stage of a side that cluster-wide policies have a say in: the Admin tier, the
-    NetworkPolicy stage or the Baseline tier. Its chain looks the packet up in its map (a
-    tier's: verdicts) or set (NetworkPolicy's: allowed) of each family, then ``after``."""
+    """A tier stage, shared by every rule group of a side whose tier has the same rules:
+    one chain (``chain``) that looks the packet up in the stage's verdict map of each
+    family (``verdicts``: what each action does there), then falls through."""
 
-    kind: str  # "admin", "np" or "baseline"
+    kind: str  # "admin" or "baseline"
+    direction: PolicyType
     chain: str
-    prefix: str  # its maps' or sets' names, before ``_v4``/``_v6``
-    after: str  # when nothing matched: the next stage, allow, or (NetworkPolicy) drop
-    verdicts: Mapping[RuleAction, str] = field(default_factory=dict)  # a tier's
+    verdicts: Mapping[RuleAction, str] = field(default_factory=dict)
 
     def set_name(self, family: int) -> str:
-        return f"{self.prefix}_v{family}"
+        return f"{self.chain}_v{family}"
 
 
-def tier_stages(direction: PolicyType, chain_name: str, side: PodRules) -> list[Stage]:
-    """The stages present for ``side``, in order; the first one's chain is ``chain_name``."""
-    allow = "return" if direction is PolicyType.EGRESS else "accept"
-    # The Baseline tier only ever sees a side NetworkPolicy leaves unisolated.
-    kinds = [name for name, present in (("admin", bool(side.admin)),
-                                        ("np", side.isolated),
-                                        ("baseline", bool(side.baseline) and not side.isolated))
-             if present]
-    names = {kind: chain_name if i == 0 else f"{chain_name}_{kind}"
-             for i, kind in enumerate(kinds)}
-    stages = []
-    for i, kind in enumerate(kinds):
-        following = kinds[i + 1:]
-        after = f"goto {names[following[0]]}" if following else allow
-        if kind == "np":
-            stages.append(Stage(kind, names[kind], names[kind], "drop"))
-            continue
-        # Pass skips the rest of the tier: the Admin tier's to NetworkPolicy (or what
-        # follows), the Baseline tier's to the end.
-        verdicts = {RuleAction.ACCEPT: allow, RuleAction.DENY: "drop",
-                    RuleAction.PASS: after if kind == "admin" else allow}
-        stages.append(Stage(kind, names[kind], f"{chain_name}_{kind}", after, verdicts))
-    return stages
+def shared_stage(direction: PolicyType, kind: str, number: int) -> Stage:
+    """The ``number``th shared stage of a tier (``kind``) in ``direction``.
+
+    A group's chain jumps to its Admin stage: Deny drops; Pass and no match return to the
+    group's chain, which goes on to its next stage; Accept ends the side, which for ingress
+    is ``accept`` and for egress the destination's ingress check (a goto: a ``return`` two
+    chains deep would only get back to the group's chain). A group's chain goes to its
+    Baseline stage (the side's last): Deny drops, Accept and Pass allow as the group's chain
+    would, and so does no match."""
+    allow = _allow(direction)
+    if kind == "admin":
+        accept = f"goto {INGRESS_CHECK}" if direction is PolicyType.EGRESS else "accept"
+        verdicts = {RuleAction.ACCEPT: accept, RuleAction.DENY: "drop",
+                    RuleAction.PASS: "return"}
+    else:
+        verdicts = {RuleAction.ACCEPT: allow, RuleAction.DENY: "drop", RuleAction.PASS: allow}
+    return Stage(kind, direction, f"{_DIRECTIONS[direction]}_{kind}_{number}", verdicts)
 
 
-def _stage_rules(stage: Stage, side: PodRules) -> Sequence[ResolvedClusterRule]:
-    return side.admin if stage.kind == "admin" else side.baseline
-
-
-def stage_strips(stage: Stage, side: PodRules, family: int, members: Mapping[str, Member]
-                 ) -> dict[Protocol, list[tuple[Range, Any]]]:
-    """A stage's map or set in one family, per protocol, as strips of addresses."""
-    if stage.kind == "np":
-        return dict(group_strips(side.rules, family, members))
-    return dict(tier_strips(_stage_rules(stage, side), family, members, stage.verdicts))
-
-
-def stage_point(stage: Stage, side: PodRules, family: int, members: Mapping[str, Member],
-                address: int) -> dict[Protocol, Any]:
-    """A stage's value at one address, per protocol (as ``point_ports``/``point_pieces``)."""
-    if stage.kind == "np":
-        return dict(point_ports(side.rules, family, members, address))
-    return dict(point_pieces(_stage_rules(stage, side), family, members, stage.verdicts,
-                             address))
-
-
-def stage_elements(stage: Stage, strip: tuple[Range, Any], family: int,
-                   protocol: Protocol) -> list[str]:
-    if stage.kind == "np":
-        return strip_elements(strip, family, protocol)
-    return tier_strip_elements(strip, family, protocol)
+def stages_present(side: PodRules) -> tuple[bool, bool]:
+    """Whether ``side`` has an Admin stage and a Baseline stage (the Baseline tier only
+    ever sees a side NetworkPolicy leaves unisolated)."""
+    return bool(side.admin), bool(side.baseline) and not side.isolated
 
 
 def stage_set(stage: Stage, family: int, elements: tuple[str, ...]) -> NftSet:
-    if stage.kind == "np":
-        return group_set(stage.chain, family, elements)
     return NftSet(stage.set_name(family),
                   f"{_ADDR_TYPE[family]} . inet_proto . inet_service : verdict", elements,
                   interval=True, verdict=True)
 
 
-def stage_chain(stage: Stage, direction: PolicyType, families: Iterable[int],
-                comment: str = "") -> Chain:
-    if stage.kind == "np":
-        return group_chain(stage.chain, direction, families, comment)
-    body = [f"{_lookup(direction, family)} vmap @{stage.set_name(family)}"
+def stage_chain(stage: Stage, families: Iterable[int], comment: str = "") -> Chain:
+    body = [f"{_lookup(stage.direction, family)} vmap @{stage.set_name(family)}"
             for family in FAMILIES if family in families]
-    return Chain(stage.chain, (*body, stage.after), comment=comment)
+    if stage.kind == "baseline":
+        body.append(_allow(stage.direction))
+    return Chain(stage.chain, tuple(body), comment=comment)
 
 
-def stage_comment(stage: Stage, side: PodRules, subjects: Sequence[str]) -> str:
-    who = f"{count(len(subjects), 'pod')} e.g. {subjects[0]}" if subjects else "no pods"
-    if stage.kind == "np":
-        policies = sorted({r.policy for r in side.rules})
-        return f"{who}; NetworkPolicy: {', '.join(policies) or 'none (deny all)'}"
-    rules = _stage_rules(stage, side)
-    comment = f"{who}; {stage.kind} tier: {', '.join(sorted({r.policy for r in rules}))}"
-    unenforced = sorted({d for r in rules for d in r.domains})
+def stage_comment(stage: Stage, rules: Iterable[tuple[str, Sequence[str]]], groups: int,
+                  pods: Sequence[str]) -> str:
+    """A shared stage's comment: its tier's policies (``rules``: each rule's policy and
+    ``domainNames``) and who uses it."""
+    found = list(rules)
+    who = f"{count(groups, 'rule group')}, {count(len(pods), 'pod')}"
+    if pods:
+        who += f" e.g. {min(pods)}"
+    comment = f"{stage.kind} tier: {', '.join(sorted({p for p, _ in found}))}; {who}"
+    unenforced = sorted({d for _, domains in found for d in domains})
     if unenforced:
         comment += f"; domainNames not enforced: {', '.join(unenforced)}"
     return comment
-
-
-def tiered_chains(direction: PolicyType, chain_name: str, side: PodRules,
-                  subjects: Sequence[str], members: Mapping[str, Member]
-                  ) -> tuple[list[NftSet], list[Chain]]:
-    """Admin tier, NetworkPolicy, Baseline tier, allow: one chain per stage present, for
-    the pods ``subjects`` (named in comments) that ``side`` applies to."""
-    sets: list[NftSet] = []
-    chains: list[Chain] = []
-    for stage in tier_stages(direction, chain_name, side):
-        families = []
-        for family in FAMILIES:
-            elements = tuple(e for protocol, strips in stage_strips(
-                stage, side, family, members).items()
-                for strip in strips for e in stage_elements(stage, strip, family, protocol))
-            if elements:
-                sets.append(stage_set(stage, family, elements))
-                families.append(family)
-        chains.append(stage_chain(stage, direction, families,
-                                  stage_comment(stage, side, subjects)))
-    return sets, chains
 
 
 def own_node_pairs(member: Member, node: Iterable[IPAddress], *, egress: bool,
@@ -575,21 +578,30 @@ def _own_node(
     return sets, rules
 
 
-def forward_chain(own_node: Sequence[str], egress: Sequence[str], ingress: Sequence[str],
+def forward_chain(own_node: Sequence[str], egress: Sequence[str],
                   held: Sequence[str] = ()) -> Chain:
     """The base chain at the forward hook: replies pass; traffic NetworkPolicy does not
     define passes; ``held`` rules (the agent's unknown addresses) drop; traffic between a
-    pod and its own node passes; then the source's egress, then the destination's ingress."""
+    pod and its own node passes; then the source's egress, then (a goto) the destination's
+    ingress check."""
     return Chain(
         "forward",
         ("ct state established,related accept",
          "meta l4proto != { tcp, udp, sctp } accept",
-         *held, *own_node, *egress, *ingress),
+         *held, *own_node, *egress, f"goto {INGRESS_CHECK}"),
         hook="forward",
         comment=("replies pass; " + ("traffic between a pod and its own node passes; "
                                       if own_node else "")
                  + "then the source's egress, then the destination's ingress"),
     )
+
+
+def ingress_check_chain(ingress: Sequence[str]) -> Chain:
+    """The destination's ingress, once its source's egress allowed a packet: the forward
+    chain goes here, and so does an egress Admin stage's Accept (from two chains deep, where
+    a ``return`` would not get back to the forward chain); accept when no group decides."""
+    return Chain(INGRESS_CHECK, (*ingress, "accept"),
+                 comment="the destination's ingress, after its source's egress allowed")
 
 
 def compile_ruleset(
@@ -607,9 +619,10 @@ def compile_ruleset(
     n_sets, n_rules = _own_node(own_node or {}, ingress, egress, members)
     e_sets, e_chains, e_rules = _direction(PolicyType.EGRESS, egress, members)
     i_sets, i_chains, i_rules = _direction(PolicyType.INGRESS, ingress, members)
-    forward = forward_chain(n_rules, e_rules, i_rules)
+    forward = forward_chain(n_rules, e_rules)
     result = Table(table, "inet", (*n_sets, *e_sets, *i_sets),
-                   (forward, *e_chains, *i_chains), comments=tuple(notes))
+                   (forward, ingress_check_chain(i_rules), *e_chains, *i_chains),
+                   comments=tuple(notes))
     return CompileResult(result, tuple(notes))
 
 

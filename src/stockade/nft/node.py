@@ -13,12 +13,13 @@ runs of addresses with equal ports (``Runs``) — so that a change costs what it
 - a policy change: the groups of the pods whose rules it changed, built anew;
 - the node's own addresses: the own-node pairs.
 
-A group that cluster-wide policies have a say in (an Admin or Baseline stack) is the
-compiler's stages (``tier_stages``: an Admin verdict map, the NetworkPolicy set, a Baseline
-verdict map, each with its chain), each kept as runs the same way: a pod anywhere that
-changes is worked out for its addresses alone in every stage, and only the map and set
-elements that differ are loaded (a stage's chain is rewritten when a family's map comes or
-goes).
+A group that cluster-wide policies have a say in jumps to a shared Admin stage and/or goes
+to a shared Baseline stage (``shared_stage``): one chain and one verdict map per family for
+each distinct (direction, tier, rule stack), whatever number of groups use it, kept as runs
+the same way and counted by its users. A pod whose stack changes goes to a group of another
+stage (made when new; the old one goes with its last user); a pod anywhere that changes is worked
+out for its addresses alone once per stage, not once per group, and only the map elements
+that differ are loaded (a stage's chain is rewritten when a family's map comes or goes).
 
 ``update`` returns one ``Transaction``; ``table`` is the whole table as compiled now, for a
 first load or a repair (the same content a fresh ``NodeTable`` would build).
@@ -27,17 +28,16 @@ first load or a repair (the same content a fresh ``NodeTable`` would build).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from stockade.engine.node_rules import DIRECTIONS, NodeRules, RuleRef, Stack, Touched
-from stockade.engine.resolved import PodRules
 from stockade.model.netparse import IPAddress, IPNetwork
 from stockade.model.types import PolicyType, Protocol, Tier
 from stockade.nft.compile import (
     FAMILIES,
     Member,
+    Pieces,
     Ports,
     Stage,
     address_text,
@@ -46,18 +46,19 @@ from stockade.nft.compile import (
     group_comment,
     group_set,
     group_strips,
+    ingress_check_chain,
     own_node_pairs,
     own_node_rule,
     own_node_set,
+    point_pieces,
     point_ports,
+    shared_stage,
     stage_chain,
     stage_comment,
-    stage_elements,
-    stage_point,
     stage_set,
-    stage_strips,
     strip_elements,
-    tier_stages,
+    tier_strip_elements,
+    tier_strips,
     vmap_element,
     vmap_rule,
     vmap_set,
@@ -73,6 +74,7 @@ _ADDR = {4: "ipv4_addr", 6: "ipv6_addr"}
 _IP = {4: "ip", 6: "ip6"}
 # direction, NetworkPolicy rules (None: not isolated), Admin stack, Baseline stack
 GroupKey = tuple[PolicyType, tuple[RuleRef, ...] | None, Stack, Stack]
+StageKey = tuple[PolicyType, str, Stack]  # direction, "admin" or "baseline", its rules
 
 
 @dataclass(slots=True)
@@ -85,39 +87,54 @@ class _Group:
     members: set[str] = field(default_factory=set)
     runs: dict[int, dict[Protocol, Runs[Ports]]] = field(default_factory=dict)
     count: int = 0  # elements in its sets
-    # a tiered group's stages, and each one's runs (kind -> family -> protocol -> runs)
-    stages: list[Stage] = field(default_factory=list)
-    stage_runs: dict[str, dict[int, dict[Protocol, Runs[Any]]]] = field(default_factory=dict)
-
-    @property
-    def tiered(self) -> bool:
-        return bool(self.admin or self.baseline)
+    # the shared stages it uses ("": none)
+    admin_stage: str = ""
+    baseline_stage: str = ""
 
     def families(self) -> list[int]:
         return [f for f in FAMILIES if any(len(r) for r in self.runs.get(f, {}).values())]
-
-    def stage_families(self, stage: Stage) -> list[int]:
-        runs = self.stage_runs.get(stage.kind, {})
-        return [f for f in FAMILIES if any(len(r) for r in runs.get(f, {}).values())]
-
-    def stage_elements(self, stage: Stage, family: int) -> tuple[str, ...]:
-        runs = self.stage_runs.get(stage.kind, {}).get(family, {})
-        return tuple(e for protocol, strips in runs.items() for strip in strips
-                     for e in stage_elements(stage, strip, family, protocol))
-
-    def stage_sets(self) -> list[NftSet]:
-        return [stage_set(st, f, self.stage_elements(st, f))
-                for st in self.stages for f in self.stage_families(st)]
-
-    def stage_chains(self) -> list[Chain]:
-        return [stage_chain(st, self.direction, self.stage_families(st)) for st in self.stages]
 
     def elements(self, family: int) -> tuple[str, ...]:
         return tuple(e for protocol, runs in self.runs.get(family, {}).items()
                      for strip in runs for e in strip_elements(strip, family, protocol))
 
     def chain(self, comment: str = "") -> Chain:
-        return group_chain(self.name, self.direction, self.families(), comment)
+        return group_chain(self.name, self.direction, self.families(), comment,
+                           isolated=self.refs is not None, admin=self.admin_stage,
+                           baseline=self.baseline_stage)
+
+    def stage_keys(self) -> list[StageKey]:
+        """The shared stages it uses."""
+        keys: list[StageKey] = []
+        if self.admin_stage:
+            keys.append((self.direction, "admin", self.admin))
+        if self.baseline_stage:
+            keys.append((self.direction, "baseline", self.baseline))
+        return keys
+
+
+@dataclass(slots=True)
+class _Stage:
+    """A tier stage shared by the groups (``users``) whose tier has the rules ``stack``."""
+
+    stage: Stage
+    stack: Stack
+    users: set[GroupKey] = field(default_factory=set)
+    runs: dict[int, dict[Protocol, Runs[Pieces]]] = field(default_factory=dict)
+    count: int = 0  # elements in its maps
+
+    def families(self) -> list[int]:
+        return [f for f in FAMILIES if any(len(r) for r in self.runs.get(f, {}).values())]
+
+    def elements(self, family: int) -> tuple[str, ...]:
+        return tuple(e for protocol, runs in self.runs.get(family, {}).items()
+                     for strip in runs for e in tier_strip_elements(strip, family, protocol))
+
+    def sets(self) -> list[NftSet]:
+        return [stage_set(self.stage, f, self.elements(f)) for f in self.families()]
+
+    def chain(self, comment: str = "") -> Chain:
+        return stage_chain(self.stage, self.families(), comment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +173,8 @@ class NodeTable:
     def _reset(self) -> None:
         self._members: dict[str, Member] = {}
         self._groups: dict[GroupKey, _Group] = {}
+        self._stages: dict[StageKey, _Stage] = {}
+        self._made_stages: set[StageKey] = set()  # in the update under way
         self._of: dict[str, dict[PolicyType, GroupKey | None]] = {}  # local pod -> its groups
         # direction -> family -> address -> (the local pod holding it, its group's chain)
         self._vmap: dict[PolicyType, dict[int, dict[int, tuple[str, str]]]] = {
@@ -164,6 +183,7 @@ class NodeTable:
         self._known: dict[int, set[int]] = {f: set() for f in FAMILIES}
         self._numbers = itertools.count()
         self._forward = self._forward_chain()
+        self._ingress_check = self._ingress_check_chain()
 
     # --- the whole table ---------------------------------------------------------------------
 
@@ -176,6 +196,7 @@ class NodeTable:
         self._own_node(rules, None)
         self._hold_known(rules, None)
         self._forward = self._forward_chain()
+        self._ingress_check = self._ingress_check_chain()
         transaction = Transaction(self.name)
         table = self.table()
         transaction.replace = render_replace(table)
@@ -184,18 +205,19 @@ class NodeTable:
 
     def table(self) -> Table:
         sets: list[NftSet] = []
-        chains: list[Chain] = [self._forward]
+        chains: list[Chain] = [self._forward, self._ingress_check]
         sets += self._own_sets()
         sets += self._hold_sets()
         for direction in (PolicyType.EGRESS, PolicyType.INGRESS):
-            groups = [g for g in self._groups.values() if g.direction is direction]
-            for group in groups:
-                if group.tiered:
-                    sets += group.stage_sets()
-                    chains += group.stage_chains()
-                    continue
-                sets += [group_set(group.name, f, group.elements(f)) for f in group.families()]
-                chains.append(group.chain(self._comment(group)))
+            for group in self._groups.values():
+                if group.direction is direction:
+                    sets += [group_set(group.name, f, group.elements(f))
+                             for f in group.families()]
+                    chains.append(group.chain(self._comment(group)))
+            for stage in self._stages.values():
+                if stage.stage.direction is direction:
+                    sets += stage.sets()
+                    chains.append(stage.chain(self._stage_comment(stage)))
             for family in FAMILIES:
                 sets += [s for s in (self._vmap_set(direction, family),) if s is not None]
         return Table(self.name, "inet", tuple(sets), tuple(chains))
@@ -203,10 +225,10 @@ class NodeTable:
     def sizes(self) -> Sizes:
         """Kept count by count: no need to print the table."""
         groups = self._groups.values()
-        rules = len(self._forward.rules) + sum(len(g.families()) + 1 for g in groups
-                                               if not g.tiered)
-        rules += sum(len(g.stage_families(st)) + 1 for g in groups for st in g.stages)
-        elements = sum(g.count for g in groups)
+        rules = len(self._forward.rules) + len(self._ingress_check.rules)
+        rules += sum(len(g.chain().rules) for g in groups)
+        rules += sum(len(st.chain().rules) for st in self._stages.values())
+        elements = sum(g.count for g in groups) + sum(st.count for st in self._stages.values())
         elements += sum(len(v) for d in self._vmap.values() for v in d.values())
         elements += sum(len(v) for v in self._own.values())
         elements += sum(len(v) for v in self._known.values()) + len(self.hold)
@@ -231,6 +253,7 @@ class NodeTable:
             else:
                 self._members[key] = member
         fresh: set[GroupKey] = set()
+        self._made_stages = set()
         maps = {d: {f: dict(self._vmap[d][f]) for f in FAMILIES} for d in DIRECTIONS}
         for key in sorted(touched.subjects):
             fresh |= self._place(rules, key, tx, before.get(key))
@@ -241,12 +264,11 @@ class NodeTable:
                 if member is not None:
                     points.update(member.ips)
         for group_key, group in list(self._groups.items()):
-            if group_key in fresh:
-                continue
-            if group.tiered:
-                self._stage_points(rules, group, points, tx)
-            else:
+            if group_key not in fresh and group.refs is not None:
                 self._points(rules, group, points, tx)
+        for stage_key, stage in self._stages.items():
+            if stage_key not in self._made_stages:
+                self._stage_points(rules, stage, points, tx)
         # Also when only a peer changed: a node address that becomes a pod's is the pod's.
         self._own_node(rules, tx)
         if touched.subjects and self.hold:
@@ -255,6 +277,10 @@ class NodeTable:
         if forward != self._forward:
             tx.rewrite_chain(forward)
             self._forward = forward
+        check = self._ingress_check_chain()
+        if check != self._ingress_check:
+            tx.rewrite_chain(check)
+            self._ingress_check = check
         return tx
 
     # --- groups and verdict maps -------------------------------------------------------------
@@ -283,67 +309,116 @@ class NodeTable:
                 continue
             if old_key is not None:
                 self._unmap(direction, key, before)
-                group = self._groups[old_key]
-                group.members.discard(key)
-                if old_key != new_key and not group.members:
-                    self._drop(old_key, tx)
-            if new_key is None:
-                continue
-            if new_key not in self._groups:
-                self._groups[new_key] = self._build(rules, new_key, key, tx)
-                made.add(new_key)
-            group = self._groups[new_key]
-            group.members.add(key)
-            self._map(direction, key, member, group.name)
+                self._groups[old_key].members.discard(key)
+            if new_key is not None:
+                # Made before the old group goes: a shared stage both use stays.
+                if new_key not in self._groups:
+                    self._groups[new_key] = self._build(rules, new_key, tx)
+                    made.add(new_key)
+                group = self._groups[new_key]
+                group.members.add(key)
+                self._map(direction, key, member, group.name)
+            if old_key is not None and old_key != new_key and not self._groups[old_key].members:
+                self._drop(old_key, tx)
         return made
 
-    def _build(self, rules: NodeRules, group_key: GroupKey, first: str,
-               tx: Transaction | None) -> _Group:
-        """The group ``group_key`` calls for, made for its ``first`` pod."""
+    def _build(self, rules: NodeRules, group_key: GroupKey, tx: Transaction | None) -> _Group:
+        """The group ``group_key`` calls for, and the shared stages it uses."""
         direction, refs, admin, baseline = group_key
         group = _Group(f"{_WORD[direction]}_{next(self._numbers)}", direction, refs, admin,
                        baseline)
-        if group.tiered:
-            side = self._side(rules, group, first)
-            group.stages = tier_stages(direction, group.name, side)
-            for stage in group.stages:
-                runs = group.stage_runs.setdefault(stage.kind, {})
-                for family in FAMILIES:
-                    strips = stage_strips(stage, side, family, self._members)
-                    runs[family] = {p: Runs(found) for p, found in strips.items()}
-                    group.count += sum(len(stage_elements(stage, strip, family, p))
-                                       for p, found in strips.items() for strip in found)
+        if refs is not None:
+            resolved = [rules.resolved(r) for r in refs]
+            for family in FAMILIES:
+                strips = group_strips(resolved, family, self._members)
+                group.runs[family] = {p: Runs(found) for p, found in strips.items()}
+                group.count += sum(len(ports) for found in strips.values()
+                                   for _, ports in found)
             if tx is not None:
-                for nft_set in group.stage_sets():
-                    tx.add_set(nft_set)
-                for stage in group.stages:
-                    tx.add_chain(stage_chain(stage, direction, group.stage_families(stage),
-                                             stage_comment(stage, side, [first])))
-            return group
-        resolved = [rules.resolved(r) for r in refs or ()]
-        for family in FAMILIES:
-            strips = group_strips(resolved, family, self._members)
-            group.runs[family] = {p: Runs(found) for p, found in strips.items()}
-            group.count += sum(len(ports) for found in strips.values() for _, ports in found)
+                for family in group.families():
+                    tx.add_set(group_set(group.name, family, group.elements(family)))
+        if admin:
+            group.admin_stage = self._use(rules, (direction, "admin", admin), group_key, tx)
+        if baseline and refs is None:  # the Baseline tier never sees an isolated side
+            group.baseline_stage = self._use(rules, (direction, "baseline", baseline),
+                                             group_key, tx)
         if tx is not None:
-            for family in group.families():
-                tx.add_set(group_set(group.name, family, group.elements(family)))
             tx.add_chain(group.chain())
         return group
 
     def _drop(self, group_key: GroupKey, tx: Transaction | None) -> None:
         group = self._groups.pop(group_key)
-        if tx is None:
+        if tx is not None:
+            tx.delete_chain(group.name)
+            for family in group.families():
+                tx.delete_set(group_set(group.name, family, ()))
+        for stage_key in group.stage_keys():
+            self._release(stage_key, group_key, tx)
+
+    # --- shared tier stages -----------------------------------------------------------------
+
+    def _use(self, rules: NodeRules, stage_key: StageKey, user: GroupKey,
+             tx: Transaction | None) -> str:
+        """The chain of the shared stage ``stage_key`` (made if new), now used by ``user``."""
+        found = self._stages.get(stage_key)
+        if found is None:
+            direction, kind, stack = stage_key
+            found = _Stage(shared_stage(direction, kind, next(self._numbers)), stack)
+            resolved = [rules.resolved_cluster(r) for r in stack]
+            for family in FAMILIES:
+                strips = tier_strips(resolved, family, self._members, found.stage.verdicts)
+                found.runs[family] = {p: Runs(got) for p, got in strips.items()}
+                found.count += sum(len(pieces) for got in strips.values()
+                                   for _, pieces in got)
+            if tx is not None:
+                for nft_set in found.sets():
+                    tx.add_set(nft_set)
+                tx.add_chain(found.chain())
+            self._stages[stage_key] = found
+            self._made_stages.add(stage_key)
+        found.users.add(user)
+        return found.stage.chain
+
+    def _release(self, stage_key: StageKey, user: GroupKey, tx: Transaction | None) -> None:
+        """``user`` no longer uses the shared stage ``stage_key``: it goes with its last."""
+        found = self._stages[stage_key]
+        found.users.discard(user)
+        if found.users:
             return
-        if group.tiered:
-            for stage in group.stages:
-                tx.delete_chain(stage.chain)
-            for nft_set in group.stage_sets():
+        del self._stages[stage_key]
+        self._made_stages.discard(stage_key)
+        if tx is not None:
+            tx.delete_chain(found.stage.chain)
+            for nft_set in found.sets():
                 tx.delete_set(nft_set)
-            return
-        tx.delete_chain(group.name)
-        for family in group.families():
-            tx.delete_set(group_set(group.name, family, ()))
+
+    def _stage_points(self, rules: NodeRules, found: _Stage, points: Iterable[IPAddress],
+                      tx: Transaction) -> None:
+        """Work out a shared stage's verdicts towards each of ``points`` again."""
+        stage = found.stage
+        had = found.families()
+        changed: dict[int, tuple[list[str], list[str]]] = {}
+        for address in points:
+            family, owner, members = self._at(rules, address)
+            resolved = [rules.resolved_cluster(r, only=owner) for r in found.stack]
+            value = int(address)
+            runs = found.runs.setdefault(family, {})
+            for protocol, new in point_pieces(resolved, family, members, stage.verdicts,
+                                              value).items():
+                strips = runs.setdefault(protocol, Runs())
+                if strips.value_at(value) == new:
+                    continue
+                old_strips, new_strips = strips.set_point(value, new)
+                out = [e for st in old_strips for e in tier_strip_elements(st, family, protocol)]
+                into = [e for st in new_strips
+                        for e in tier_strip_elements(st, family, protocol)]
+                found.count += len(into) - len(out)
+                gone, added = changed.setdefault(family, ([], []))
+                gone += out
+                added += into
+        self._load_points(tx, changed, had, found.families(),
+                          make=lambda f, e: stage_set(stage, f, e), elements=found.elements,
+                          chain=found.chain)
 
     def _map(self, direction: PolicyType, key: str, member: Member | None,
              chain: str) -> None:
@@ -398,67 +473,12 @@ class NodeTable:
     @staticmethod
     def _comment(group: _Group) -> str:
         return group_comment(sorted(group.members) or ["(none)"],
-                             (r.policy for r in group.refs or ()))
+                             None if group.refs is None else (r.policy for r in group.refs))
 
-    # --- tiered groups ----------------------------------------------------------------------
-
-    @staticmethod
-    def _side(rules: NodeRules, group: _Group, pod: str, only: str | None = None) -> PodRules:
-        """What a tiered group's members resolve to (``only``: as ``NodeRules.resolved``)."""
-        return PodRules(pod, group.refs is not None,
-                        tuple(rules.resolved(r, only) for r in group.refs or ()),
-                        tuple(rules.resolved_cluster(r, only) for r in group.admin),
-                        tuple(rules.resolved_cluster(r, only) for r in group.baseline))
-
-    def _stage_points(self, rules: NodeRules, group: _Group, points: Iterable[IPAddress],
-                      tx: Transaction) -> None:
-        """Work out every stage of a tiered group towards each of ``points`` again."""
-        had = {st.kind: group.stage_families(st) for st in group.stages}
-        changed: dict[tuple[str, int], tuple[list[str], list[str]]] = {}
-        for address in points:
-            family = 4 if address.version == 4 else 6
-            owner = rules.owner(address)
-            member = self._members.get(owner) if owner is not None else None
-            members = {owner: member} if owner is not None and member is not None else {}
-            side = self._side(rules, group, "", only=owner or "")
-            value = int(address)
-            for stage in group.stages:
-                runs = group.stage_runs.setdefault(stage.kind, {}).setdefault(family, {})
-                for protocol, new in stage_point(stage, side, family, members, value).items():
-                    strips = runs.setdefault(protocol, Runs())
-                    if strips.value_at(value) == new:
-                        continue
-                    old_strips, new_strips = strips.set_point(value, new)
-                    out = [e for st in old_strips
-                           for e in stage_elements(stage, st, family, protocol)]
-                    into = [e for st in new_strips
-                            for e in stage_elements(stage, st, family, protocol)]
-                    group.count += len(into) - len(out)
-                    gone, added = changed.setdefault((stage.kind, family), ([], []))
-                    gone += out
-                    added += into
-        for stage in group.stages:
-            now = group.stage_families(stage)
-            for family in FAMILIES:
-                if (stage.kind, family) not in changed:
-                    continue
-                removed, added = changed[stage.kind, family]
-                empty = stage_set(stage, family, ())
-                if family not in had[stage.kind] and family in now:
-                    tx.add_set(stage_set(stage, family, group.stage_elements(stage, family)))
-                    continue
-                if family in had[stage.kind] and family not in now:
-                    tx.delete_set(empty)
-                    continue
-                same = set(removed) & set(added)
-                gone = [e for e in removed if e not in same]
-                new = [e for e in added if e not in same]
-                if gone:
-                    tx.delete_elements(empty.name, gone, empty)
-                if new:
-                    tx.add_elements(empty.name, new)
-            if now != had[stage.kind]:
-                tx.rewrite_chain(stage_chain(stage, group.direction, now))
+    def _stage_comment(self, found: _Stage) -> str:
+        pods = [k for g in found.users for k in self._groups[g].members]
+        return stage_comment(found.stage, ((r.policy, r.domains) for r in found.stack),
+                             len(found.users), pods)
 
     # --- point updates ----------------------------------------------------------------------
 
@@ -468,11 +488,8 @@ class NodeTable:
         had = group.families()
         changed: dict[int, tuple[list[str], list[str]]] = {}
         for address in points:
-            family = 4 if address.version == 4 else 6
-            owner = rules.owner(address)
-            member = self._members.get(owner) if owner is not None else None
-            members = {owner: member} if owner is not None and member is not None else {}
-            resolved = [rules.resolved(r, only=owner or "") for r in group.refs or ()]
+            family, owner, members = self._at(rules, address)
+            resolved = [rules.resolved(r, only=owner) for r in group.refs or ()]
             value = int(address)
             ports = point_ports(resolved, family, members, value)
             runs = group.runs.setdefault(family, {})
@@ -486,24 +503,44 @@ class NodeTable:
                 out, into = changed.setdefault(family, ([], []))
                 out += [e for s in old_strips for e in strip_elements(s, family, protocol)]
                 into += [e for s in new_strips for e in strip_elements(s, family, protocol)]
-        now = group.families()
+        self._load_points(tx, changed, had, group.families(),
+                          make=lambda f, e: group_set(group.name, f, e),
+                          elements=group.elements, chain=group.chain)
+
+    def _at(self, rules: NodeRules, address: IPAddress) -> tuple[int, str, dict[str, Member]]:
+        """An address's family, the pod holding it (``""``: none) and that pod as the one
+        member a point update needs."""
+        owner = rules.owner(address)
+        member = self._members.get(owner) if owner is not None else None
+        members = {owner: member} if owner is not None and member is not None else {}
+        return (4 if address.version == 4 else 6), owner or "", members
+
+    @staticmethod
+    def _load_points(tx: Transaction, changed: dict[int, tuple[list[str], list[str]]],
+                     had: list[int], now: list[int], *,
+                     make: Callable[[int, tuple[str, ...]], NftSet],
+                     elements: Callable[[int], tuple[str, ...]],
+                     chain: Callable[[], Chain]) -> None:
+        """Load a set's or map's ``changed`` elements per family (removed, added): the
+        whole set when its family appears, its removal when it goes, else the elements
+        that differ; its chain (``chain``) again when its families changed."""
         for family, (removed, added) in changed.items():
-            name = group_set(group.name, family, ()).name
-            same = set(removed) & set(added)
-            gone = [e for e in removed if e not in same]
-            new = [e for e in added if e not in same]
+            empty = make(family, ())
             if family not in had and family in now:
-                tx.add_set(group_set(group.name, family, group.elements(family)))
+                tx.add_set(make(family, elements(family)))
                 continue
             if family in had and family not in now:
-                tx.delete_set(group_set(group.name, family, ()))
+                tx.delete_set(empty)
                 continue
+            same = set(removed) & set(added)
+            gone = [e for e in removed if e not in same]
+            fresh = [e for e in added if e not in same]
             if gone:
-                tx.delete_elements(name, gone)
-            if new:
-                tx.add_elements(name, new)
+                tx.delete_elements(empty.name, gone, empty)
+            if fresh:
+                tx.add_elements(empty.name, fresh)
         if had != now:
-            tx.rewrite_chain(group.chain())
+            tx.rewrite_chain(chain())
 
     # --- own node, held addresses, the forward chain -----------------------------------------
 
@@ -581,5 +618,10 @@ class NodeTable:
                 ip = _IP[family]
                 held += [f"{ip} saddr @held_v{family} {ip} saddr != @known_v{family} drop",
                          f"{ip} daddr @held_v{family} {ip} daddr != @known_v{family} drop"]
-        rules = {d: [vmap_rule(d, f) for f in FAMILIES if self._vmap[d][f]] for d in DIRECTIONS}
-        return forward_chain(own, rules[PolicyType.EGRESS], rules[PolicyType.INGRESS], held)
+        egress = [vmap_rule(PolicyType.EGRESS, f) for f in FAMILIES
+                  if self._vmap[PolicyType.EGRESS][f]]
+        return forward_chain(own, egress, held)
+
+    def _ingress_check_chain(self) -> Chain:
+        return ingress_check_chain([vmap_rule(PolicyType.INGRESS, f) for f in FAMILIES
+                                    if self._vmap[PolicyType.INGRESS][f]])
