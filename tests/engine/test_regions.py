@@ -21,7 +21,7 @@ def v4_blocks(draw: st.DrawFn) -> Block:
     prefix = draw(st.integers(20, 30))
     base = draw(st.integers(0, (1 << (prefix - 20)) - 1)) << (32 - prefix)
     net = IPv4Network((int(IPv4Address("10.0.0.0")) + base, prefix))
-    excepts = []
+    excepts: list[IPv4Network | IPv6Network] = []
     for _ in range(draw(st.integers(0, 3))):
         sub = draw(st.integers(prefix + 1, 32))
         offset = draw(st.integers(0, (1 << (sub - prefix)) - 1)) << (32 - sub)
@@ -40,7 +40,7 @@ def _inside(addr: IPv4Address | IPv6Address, block: Block) -> bool:
        st.lists(st.integers(0, (1 << 12) + 63), min_size=2, max_size=40))
 def test_addresses_share_a_region_exactly_when_every_block_treats_them_alike(
         blocks: list[Block], offsets: list[int]) -> None:
-    six = (IPv6Network("fd00::/64"), [IPv6Network("fd00::/80")])
+    six: Block = (IPv6Network("fd00::/64"), [IPv6Network("fd00::/80")])
     blocks = [*blocks, *blocks[:2], six]  # repeated blocks too
     regions = Regions(blocks)
     start = int(IPv4Address("10.0.0.0")) - 32
