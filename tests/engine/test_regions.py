@@ -57,3 +57,13 @@ def test_addresses_share_a_region_exactly_when_every_block_treats_them_alike(
                 continue
             alike = all(_inside(a, blk) == _inside(b, blk) for blk in blocks)
             assert (regions.canonical(a) == regions.canonical(b)) == alike, (a, b)
+
+
+def test_an_except_outside_its_block_cuts_nothing() -> None:
+    """Validation refuses such an except, but the engine takes policies built in code too:
+    an address outside every block must not share a region with one inside."""
+    regions = Regions([(IPv4Network("10.0.0.0/24"), [IPv4Network("10.0.5.0/24")]),
+                       (IPv4Network("10.0.9.0/24"), [])])
+    inside, outside = IPv4Address("10.0.0.1"), IPv4Address("10.0.3.1")
+    assert regions.canonical(inside) != regions.canonical(outside)
+    assert regions.canonical(outside) == regions.canonical(IPv4Address("10.0.200.1"))

@@ -154,6 +154,15 @@ def test_version_sensitive_values_are_noticed(text: str) -> None:
     assert yaml_docs.fast_documents(text) is None
 
 
+@pytest.mark.parametrize("text", ["a: 0777\u2028\n", "a: 0777\x85\n", "a: 0777\u2029\n",
+                                  "a: yes\u2028\n", "a: abc\u2028\n"])
+def test_yaml_11_line_breaks_take_the_slow_path(text: str) -> None:
+    """NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR end a line in YAML 1.1, not in 1.2: what
+    comes before one reads as PyYAML reads it (``0777`` is 511, ``yes`` is true)."""
+    assert yaml_docs.fast_documents(text) is None
+    assert yaml_docs.documents(text) == _pyyaml(text)
+
+
 def test_what_pyyaml_refuses_is_refused() -> None:
     """A bare ``=`` is YAML 1.1's value key, which PyYAML's safe loader refuses: the fast
     path must not accept it as a string."""

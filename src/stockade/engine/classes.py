@@ -108,7 +108,10 @@ class Regions:
         holes = sorted(self.span(ex) for ex in excepts if ex.version == net.version)
         pieces: list[npt.NDArray[np.int64]] = []
         at = first
-        for lo, hi in holes:
+        for start, stop in holes:
+            lo, hi = max(start, first), min(stop, last)  # an except outside its block cuts nothing
+            if lo >= hi:
+                continue
             if lo > at:
                 pieces.append(np.arange(at, lo, dtype=np.int64))
             at = max(at, hi)

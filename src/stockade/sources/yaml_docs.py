@@ -79,8 +79,11 @@ def long_number(text: str) -> bool:
 
 
 def _slow_text(text: str) -> bool:
-    """Whether the text holds what only PyYAML reads right (see above)."""
-    return ("!" in text or _LEADING_ZERO.search(text) is not None
+    """Whether the text holds what only PyYAML reads right (see above). YAML 1.1 also
+    ends a line at NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR, which YAML 1.2 reads as
+    text: a scalar before one would read otherwise (``0777\u2028`` is 511 to PyYAML)."""
+    return ("!" in text or "\x85" in text or "\u2028" in text or "\u2029" in text
+            or _LEADING_ZERO.search(text) is not None
             or ("&" in text and _ANCHOR.search(text) is not None) or long_number(text))
 
 
