@@ -305,8 +305,6 @@ class PairSets:
         self._rule_lists: dict[tuple[bool, tuple[tuple[RuleAction, Spans], ...]], int] = {}
         self._listed: list[tuple[bool, tuple[tuple[RuleAction, Spans], ...]]] = []
         self._part_ids: dict[tuple[int, int], int] = {}
-        self._parts: list[TierPair] = []
-        self._part_numbers: dict[TierPair, int] = {}
         self._tier_results: dict[tuple[int, int, int], int] = {}
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
         self._variant_users()
@@ -689,6 +687,7 @@ class PairSets:
         admin_bits, np_bits, baseline_at = (1 << na) - 1, (1 << nn) - 1, na + nn
         isolated = layers.isolated
         parts, part, combined = self._part_ids, self._tier_part, self._tier_results
+        no_pair = self._no_pair
         lists: dict[int, tuple[int, int, int]] = {}
         out: list[int] = []
         for words, signature in zip(masks.tolist(), signatures.tolist(), strict=True):
@@ -708,19 +707,23 @@ class PairSets:
             b = parts.get(second)
             if b is None:
                 b = part(second)
-            key = (a, b, -1) if isolated else (a, -1, b)
+            key = (a, b, no_pair) if isolated else (a, -1, b)
             found = combined.get(key)
             if found is None:
-                found = combined[key] = self._combined(key)
+                found = combined[key] = self._combined(*key)
             out.append(found)
         return out
 
-    def _combined(self, key: tuple[int, int, int]) -> int:
-        """The port set (its number) of an Admin part, a NetworkPolicy union (or -1: not
-        isolated) and a Baseline part (or -1: isolated)."""
-        a, n, b = key
-        result = span_ops.tiered(self._parts[a], self.sets[n] if n >= 0 else None,
-                                 self._parts[b] if b >= 0 else (span_ops.NONE,) * 2)
+    def _combined(self, a_pair: int, n_set: int, b_pair: int) -> int:
+        """The port set (its number) a side allows from its Admin tier's (accepted,
+        decided) pair, its NetworkPolicy set (-1: NetworkPolicy does not isolate it) and its
+        Baseline tier's pair (numbers in ``pairs``; the Baseline's is unused when
+        NetworkPolicy isolates the side)."""
+        sets = self.sets
+        a_acc, a_dec = self.pairs[a_pair]
+        b_acc, b_dec = self.pairs[b_pair]
+        result = span_ops.tiered((sets[a_acc], sets[a_dec]), sets[n_set] if n_set >= 0 else None,
+                                 (sets[b_acc], sets[b_dec]))
         return self.set_id(ALL if result == ALL else result)
 
     def _tier_lists(self, layers: Layers, spans: list[Spans]) -> tuple[int, int, int]:
@@ -749,16 +752,14 @@ class PairSets:
     def _tier_part(self, key: tuple[int, int]) -> int:
         """The part of a rule list when the rules of some bits match (``key``: the list's
         number, the bits): a tier's first-match (accepted, decided) ports (their number in
-        ``_parts``), or the union of the NetworkPolicy rules' ports (a port set's number).
+        ``pairs``), or the union of the NetworkPolicy rules' ports (a port set's number).
         Kept in ``_part_ids``, which callers look in first."""
         number, bits = key
         tier, rules = self._listed[number]
         on = tuple(rule for j, rule in enumerate(rules) if bits >> j & 1)
         if tier:
-            pair = _first_match(on)
-            found = self._part_numbers.setdefault(pair, len(self._parts))
-            if found == len(self._parts):
-                self._parts.append(pair)
+            accepted, decided = _first_match(on)
+            found = self.pair_id(self.set_id(accepted), self.set_id(decided))
         else:
             merged = _merge([s for _, spans in on for s in spans])
             found = self.set_id(ALL if merged == ALL else merged)
@@ -1082,17 +1083,10 @@ class PairSets:
         out[known] = self._memo_values[at[known]]
         missing = np.flatnonzero(~known)
         if len(missing):
-            sets = self.sets
             new_keys = distinct(keys[missing])
-            new_values = np.empty(len(new_keys), dtype=np.int64)
-            for k, key in enumerate(new_keys.tolist()):
-                a_pair, n_set, b_pair = key >> 42, ((key >> 21) & MASK21) - 1, key & MASK21
-                a_acc, a_dec = self.pairs[a_pair]
-                b_acc, b_dec = self.pairs[b_pair]
-                result = span_ops.tiered((sets[a_acc], sets[a_dec]),
-                                         sets[n_set] if n_set >= 0 else None,
-                                         (sets[b_acc], sets[b_dec]))
-                new_values[k] = self.set_id(ALL if result == ALL else result)
+            new_values = np.array([self._combined(key >> 42, ((key >> 21) & MASK21) - 1,
+                                                  key & MASK21)
+                                   for key in new_keys.tolist()], dtype=np.int64)
             out[missing] = new_values[np.searchsorted(new_keys, keys[missing])]
             merged = np.concatenate([self._memo_keys, new_keys])
             order = np.argsort(merged, kind="stable")
