@@ -2,17 +2,30 @@
 
 Two replicas of a Deployment carry the same labels and ports, so every policy treats them
 alike; the engine computes on classes and expands to pods only for output. A class key is
-the namespace, the labels restricted to the keys some podSelector mentions, the named ports
-some rule mentions, whether the pod is host-networked, and which region of the ipBlock
-boundaries each of its addresses falls in. Node traffic (a host-network pod and a pod on
-the same node) is a per-pod exception applied on top of the class answers.
+the namespace, the pod's labels as selectors see them, the named ports some rule mentions,
+whether the pod is host-networked, and which region of the ipBlock boundaries each of its
+addresses falls in. Node traffic (a host-network pod and a pod on the same node) is a
+per-pod exception applied on top of the class answers.
+
+Labels as selectors see them: only the keys some pod selector reads (of a NetworkPolicy,
+its peers, or a cluster-wide policy's subject and peers), and of a key's value only whether
+it is one that some selector compares the key with (``matchLabels``, ``In``, ``NotIn``) and
+which one; every other value is one placeholder (``OTHER``). ``In``/``NotIn`` over a value
+set and ``matchLabels`` cannot tell two values apart that none of them names, and
+``Exists``/``DoesNotExist`` read only presence, so a selector answers the same for every
+member of a class. Nothing else reads pod labels through classes: no supported peer
+compares a label's value between two pods (AdminNetworkPolicy's old ``sameLabels`` is not
+read), namespace selectors read namespaces (a class has one namespace) and node selectors
+read nodes (a class's addresses stand for them). So the 150,000 StatefulSet pods of a
+cluster where one policy says ``statefulset.kubernetes.io/pod-name Exists`` make a class per
+workload, not one per pod (classes ≈ pods made the matrix quadratic in pods).
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,13 +36,17 @@ from stockade.model.netparse import IPAddress, IPNetwork, effective_address, par
 from stockade.model.types import Pod, Protocol
 
 FAMILIES = (4, 6)
+OTHER = "*"  # a label value no selector names (never a valid label value)
 
 
 @dataclass(frozen=True, slots=True)
 class BehaviourClass:
     index: int
     namespace: str
-    labels: tuple[tuple[str, str], ...]  # restricted to the keys selectors mention
+    # Restricted to the keys selectors read; a value the members do not all carry (none
+    # that any selector names) is that key's placeholder (``OTHER`` unless a selector
+    # names it). Selectors answer on these as on every member's own labels.
+    labels: tuple[tuple[str, str], ...]
     host_network: bool
     named_ports: tuple[tuple[Protocol, str, int], ...]  # (protocol, name) -> number
     regions: tuple[int, int]  # a raw ipBlock region per family (v4, v6); -1: no address
@@ -154,21 +171,38 @@ class _Key(NamedTuple):
     primary_family: int
 
 
+def placeholders(label_values: Mapping[str, Collection[str]]) -> dict[str, str]:
+    """Per key selectors read, a value standing for every value they do not name: ``OTHER``,
+    lengthened in the (invalid) case that a selector names it."""
+    out: dict[str, str] = {}
+    for key, named in label_values.items():
+        other = OTHER
+        while other in named:
+            other += OTHER
+        out[key] = other
+    return out
+
+
 def build_classes(
     pods: Sequence[Pod],
-    label_keys: set[str],
+    label_values: Mapping[str, Collection[str]],
     named: set[tuple[Protocol, str]],
     regions: Regions,
     addresses: Sequence[Sequence[IPAddress]],
 ) -> tuple[list[BehaviourClass], list[int]]:
     """Group pods into classes; returns the classes and each pod's class index.
-    ``addresses[i]`` are pod i's parsed addresses (``pod_addresses``)."""
+    ``label_values`` maps every label key a pod selector reads to the values selectors
+    compare it with (see the module's docstring); ``addresses[i]`` are pod i's parsed
+    addresses (``pod_addresses``)."""
+    other = placeholders(label_values)
     keys: dict[_Key, int] = {}
     members: list[list[int]] = []
     protos: list[_Key] = []
+    shown: list[tuple[tuple[str, str], ...]] = []  # the members' labels, OTHER where unlike
     pod_class: list[int] = []
     for i, pod in enumerate(pods):
-        labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in label_keys))
+        labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in other))
+        seen_as = tuple((k, v if v in label_values[k] else other[k]) for k, v in labels)
         ports: list[tuple[Protocol, str, int]] = []
         if named and not pod.host_network:  # node traffic: no named ports to resolve
             seen: set[tuple[Protocol, str]] = set()
@@ -184,7 +218,7 @@ def build_classes(
         v4, v6 = address_of_family(addrs, 4), address_of_family(addrs, 6)
         region_pair = (regions.canonical(v4), regions.canonical(v6))
         primary = addrs[0].version if addrs else 0
-        key = _Key(pod.namespace, labels, pod.host_network, tuple(sorted(ports)),
+        key = _Key(pod.namespace, seen_as, pod.host_network, tuple(sorted(ports)),
                    region_pair, primary)
         index = keys.get(key)
         if index is None:
@@ -192,10 +226,17 @@ def build_classes(
             members.append([])
             # Members share the canonical region; any member's raw region stands for all.
             protos.append(key._replace(regions=(regions.region(v4), regions.region(v6))))
+            shown.append(labels)
+        elif shown[index] != labels:
+            # Same keys in the same order (the key holds them); values differ only where
+            # no selector names either.
+            shown[index] = tuple((k, v if v == mine else other[k])
+                                 for (k, v), (_, mine) in zip(shown[index], labels,
+                                                              strict=True))
         members[index].append(i)
         pod_class.append(index)
     classes = [
-        BehaviourClass(index, k.namespace, k.labels, k.host_network, k.named_ports,
+        BehaviourClass(index, k.namespace, shown[index], k.host_network, k.named_ports,
                        k.regions, k.primary_family, tuple(members[index]))
         for index, k in enumerate(protos)
     ]

@@ -55,14 +55,14 @@ from stockade.engine.tiers import (
     TierCompiler,
     build_tiers,
     cluster_blocks,
-    cluster_label_keys,
+    cluster_label_values,
     cluster_named_ports,
     domain_matches,
 )
 from stockade.engine.traffic import Endpoint, Traffic, connection_family
 from stockade.errors import InputError
 from stockade.model.netparse import IPAddress, effective_address, effective_network, parse_ip
-from stockade.model.selectors import describe_selector, selector_keys, selector_matches
+from stockade.model.selectors import add_selector_values, describe_selector, selector_matches
 from stockade.model.types import (
     Cluster,
     Namespace,
@@ -90,15 +90,18 @@ def rule_word(rule: CompiledClusterRule) -> str:
     return f"{'ingress' if rule.direction is INGRESS else 'egress'}[{rule.index}]"
 
 
-def _selector_label_keys(cluster: Cluster) -> set[str]:
-    keys: set[str] = set()
+def _selector_label_values(cluster: Cluster) -> dict[str, set[str]]:
+    """The pod label keys any pod selector reads, with the values selectors compare them
+    with (NetworkPolicies, then cluster-wide policies): what behaviour classes keep."""
+    values: dict[str, set[str]] = {}
     for policy in cluster.policies:
-        keys |= selector_keys(policy.pod_selector)
+        add_selector_values(policy.pod_selector, values)
         for rule in (*policy.ingress, *policy.egress):
             for peer in rule.peers:
                 if peer.pod_selector is not None:
-                    keys |= selector_keys(peer.pod_selector)
-    return keys
+                    add_selector_values(peer.pod_selector, values)
+    cluster_label_values(cluster.cluster_policies, values)
+    return values
 
 
 def _named_ports(cluster: Cluster) -> set[tuple[Protocol, str]]:
@@ -140,9 +143,8 @@ class Engine:
         blocks = policy_blocks(self.policies) + cluster_blocks(
             self.cluster_policies, [a for _, ips in node_info for a in ips])
         self.regions = Regions(blocks)
-        label_keys = _selector_label_keys(cluster) | cluster_label_keys(self.cluster_policies)
         self.classes, self.pod_class = build_classes(
-            self.pods, label_keys, named, self.regions, self._addresses,
+            self.pods, _selector_label_values(cluster), named, self.regions, self._addresses,
         )
         self.compiler = Compiler(self.classes, list(self.namespaces.values()), self.regions)
         self.tiers = build_tiers(TierCompiler(self.compiler, node_info), self.cluster_policies,

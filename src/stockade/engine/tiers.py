@@ -24,7 +24,7 @@ from stockade.engine.classset import ClassSet
 from stockade.engine.compile import Block, Compiler
 from stockade.engine.ports import MAX_PORT
 from stockade.model.netparse import IPAddress, IPNetwork, effective_network, parse_prefix
-from stockade.model.selectors import selector_keys, selector_matches
+from stockade.model.selectors import add_selector_values, selector_matches
 from stockade.model.types import (
     ClusterNetworkPolicy,
     ClusterPolicyPeer,
@@ -65,17 +65,19 @@ def networks_of(peer: ClusterPolicyPeer) -> tuple[IPNetwork, ...]:
     return tuple(out)
 
 
-def cluster_label_keys(policies: Sequence[ClusterNetworkPolicy]) -> set[str]:
-    """Pod label keys the cluster policies' pod selectors mention (classes must keep them)."""
-    keys: set[str] = set()
+def cluster_label_values(policies: Sequence[ClusterNetworkPolicy],
+                         into: dict[str, set[str]]) -> None:
+    """Add to ``into`` the pod label keys the cluster policies' pod selectors read, with the
+    values they compare them with (``add_selector_values``): what classes must keep. No
+    peer of theirs compares a label between two pods (v1alpha1's ``sameLabels`` and
+    ``notSameLabels`` are not read), so the values no selector names never matter."""
     for policy in policies:
         if policy.subject.pods is not None:
-            keys |= selector_keys(policy.subject.pods.pod_selector)
+            add_selector_values(policy.subject.pods.pod_selector, into)
         for rule in (*policy.ingress, *policy.egress):
             for peer in rule.peers:
                 if peer.pods is not None:
-                    keys |= selector_keys(peer.pods.pod_selector)
-    return keys
+                    add_selector_values(peer.pods.pod_selector, into)
 
 
 def cluster_named_ports(policies: Sequence[ClusterNetworkPolicy]) -> set[tuple[Protocol, str]]:

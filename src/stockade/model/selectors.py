@@ -1,5 +1,6 @@
-"""Label selector semantics on one label set: matching, the keys a selector reads, and the
-kubectl-style text of a selector. Pure; shared by the engine and the workload logic."""
+"""Label selector semantics on one label set: matching, the keys (and values) a selector
+reads, and the kubectl-style text of a selector. Pure; shared by the engine and the
+workload logic."""
 
 from __future__ import annotations
 
@@ -30,6 +31,19 @@ def selector_matches(selector: LabelSelector, labels: Mapping[str, str]) -> bool
 
 def selector_keys(selector: LabelSelector) -> set[str]:
     return {k for k, _ in selector.match_labels} | {r.key for r in selector.match_expressions}
+
+
+def add_selector_values(selector: LabelSelector, into: dict[str, set[str]]) -> None:
+    """Record in ``into`` (key -> values) every key the selector reads and the values it
+    compares that key with (``matchLabels``, ``In``, ``NotIn``); a key read only by
+    ``Exists``/``DoesNotExist`` gets no value. A label set's answer depends on a key's value
+    only through whether it is one of the values recorded for that key."""
+    for key, value in selector.match_labels:
+        into.setdefault(key, set()).add(value)
+    for req in selector.match_expressions:
+        found = into.setdefault(req.key, set())
+        if req.operator in ("In", "NotIn"):
+            found.update(req.values)
 
 
 def describe_selector(selector: LabelSelector) -> str:
