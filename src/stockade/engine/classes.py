@@ -14,11 +14,12 @@ which one; every other value is one placeholder (``OTHER``). ``In``/``NotIn`` ov
 set and ``matchLabels`` cannot tell two values apart that none of them names, and
 ``Exists``/``DoesNotExist`` read only presence, so a selector answers the same for every
 member of a class. Nothing else reads pod labels through classes: no supported peer
-compares a label's value between two pods (AdminNetworkPolicy's old ``sameLabels`` is not
-read), namespace selectors read namespaces (a class has one namespace) and node selectors
-read nodes (a class's addresses stand for them). So one policy saying
-``statefulset.kubernetes.io/pod-name Exists`` no longer makes every StatefulSet pod a class
-of its own (classes ≈ pods made the matrix quadratic in pods). The values named are
+compares a pod label's value between two pods (AdminNetworkPolicy's removed ``sameLabels``
+compared namespaces' and is not read), namespace selectors read namespaces (a class has
+one namespace) and node selectors read nodes (a class's addresses stand for them). So one
+policy saying ``statefulset.kubernetes.io/pod-name Exists`` no longer makes every
+StatefulSet pod a class of its own (classes ≈ pods made the matrix quadratic in pods).
+The values named are
 gathered over the whole cluster, not per namespace: scoping a policy's own-namespace
 selectors to its namespace saved another 8% of classes on a ``benchmarks/shapes.py``
 cluster, but merged, on ``generate.py``'s, apps whose names other namespaces' selectors

@@ -69,8 +69,9 @@ def cluster_label_values(policies: Sequence[ClusterNetworkPolicy],
                          into: dict[str, set[str]]) -> None:
     """Add to ``into`` the pod label keys the cluster policies' pod selectors read, with the
     values they compare them with (``add_selector_values``): what classes must keep. No
-    peer of theirs compares a label between two pods (v1alpha1's ``sameLabels`` and
-    ``notSameLabels`` are not read), so the values no selector names never matter."""
+    peer of theirs compares a pod label between two pods (the ``sameLabels`` and
+    ``notSameLabels`` upstream removed in 2024 compared namespace labels, and are not
+    read), so the values no selector names never matter."""
     for policy in policies:
         if policy.subject.pods is not None:
             add_selector_values(policy.subject.pods.pod_selector, into)
