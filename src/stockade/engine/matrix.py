@@ -24,6 +24,7 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -101,6 +102,8 @@ class Layers:
 
 
 NO_LAYERS = Layers((), (), False, ())
+# Numbers the distinct rows of a side: (layers, masks, spans, signatures) -> a number per row.
+SideValues = Callable[[Layers, Keys, list[Spans] | None, npt.NDArray[np.int64]], list[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +203,16 @@ def spans_allow(spans: Spans, protocol: Protocol, port: int) -> bool:
 
 def span_protocol(spans_entry: tuple[int, int, int]) -> Protocol:
     return PROTOCOLS[spans_entry[0]]
+
+
+def _union_positions(a: npt.NDArray[np.int32],
+                     b: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """The classes in either of two sorted lists of positions, sorted."""
+    if not len(a):
+        return b
+    if not len(b):
+        return a
+    return sorted_unique(np.concatenate([a, b]))
 
 
 _EMPTY_SIDE = Side(np.zeros(1, dtype=np.int64), False, _NO_POSITIONS,
@@ -306,6 +319,8 @@ class PairSets:
         self._listed: list[tuple[bool, tuple[tuple[RuleAction, Spans], ...]]] = []
         self._part_ids: dict[tuple[int, int], int] = {}
         self._tier_results: dict[tuple[int, int, int], int] = {}
+        self._part_sides: dict[tuple[object, ...], Side] = {}
+        self._part_layers: dict[tuple[object, ...], Layers] = {}
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
         self._variant_users()
         self.pairs: list[tuple[int, int]] = []  # (accepted, decided) set numbers of a tier
@@ -507,14 +522,23 @@ class PairSets:
 
     def _side(self, layers: Layers, variant: int, spans: list[Spans] | None,
               by_named: bool) -> Side:
+        """The sparse numbers of a side (``_rule_side``; with cluster rules, its tiers'
+        parts combined: ``_tiered_side``). ``spans``: the rules' ports (ingress: resolved on
+        the side's own class); None for egress, whose named ports resolve on each
+        destination (``by_named``: they do)."""
+        if layers.trivial:
+            return _EMPTY_SIDE
+        if layers.tiered:
+            return self._tiered_side(layers, variant, spans, by_named)
+        return self._rule_side(layers, variant, spans, by_named, self._side_values)
+
+    def _rule_side(self, layers: Layers, variant: int, spans: list[Spans] | None,
+                   by_named: bool, side_values: SideValues) -> Side:
         """The sparse numbers of a side: its rules' matches over every class, worked out
         only where some rule's peers single a class out (its members, or the exceptions
         of a rule that matches nearly everything); elsewhere every class matches the same
-        rules. ``spans``: the rules' ports (ingress: resolved on the side's own class); None
-        for egress, whose named ports resolve on each destination (``by_named``: they do)."""
+        rules. ``side_values`` numbers the distinct (mask, signature) rows."""
         rules = layers.rules
-        if layers.trivial:
-            return _EMPTY_SIDE
         words = max(1, (len(rules) + 63) // 64)
         sets = [rule.peer_classes(variant) for rule in rules]
         positions = (sorted_unique(np.concatenate([c.indices for c in sets])) if sets
@@ -545,33 +569,156 @@ class PairSets:
         signatures = (projected[np.append(self.named[positions], 0)] if by_named
                       else np.zeros(len(positions) + 1, dtype=np.int64))
         n_sig = len(reps)
+        rep_of = np.array(reps, dtype=np.int64)
         if len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS:
             # Few rules: each (mask, signature) is a small number; count, no sort.
             keys = masks[:, 0].astype(np.int64) * n_sig + signatures
             present = np.flatnonzero(np.bincount(keys))
             table = np.zeros(int(present[-1]) + 1, dtype=np.int64)
-            for key in present.tolist():
-                mask, sig = divmod(key, n_sig)
-                table[key] = self._side_value(layers, np.array([mask], dtype=np.uint64),
-                                              spans, reps[sig])
+            mask_of, sig_of = np.divmod(present, n_sig)
+            table[present] = side_values(layers, mask_of.astype(np.uint64)[:, None], spans,
+                                         rep_of[sig_of])
             values = table[keys]
         else:
             first, inverse = self._distinct(np.concatenate(
                 [masks, signatures.astype(np.uint64)[:, None]], axis=1))
-            local = np.array(self._side_values(layers, masks[first], spans,
-                                               np.array(reps, dtype=np.int64)[signatures[first]]),
-                             dtype=np.int64)
+            local = np.array(side_values(layers, masks[first], spans,
+                                         rep_of[signatures[first]]), dtype=np.int64)
             values = local[inverse]
         if by_named:
-            per_sig = np.array(self._side_values(layers, np.repeat(masks[-1:], len(reps), axis=0),
-                                                 None, np.array(reps, dtype=np.int64)),
-                               dtype=np.int64)
+            per_sig = np.array(side_values(layers, np.repeat(masks[-1:], len(reps), axis=0),
+                                           None, rep_of), dtype=np.int64)
             keep = values[:-1] != per_sig[signatures[:-1]]
             default = per_sig[projected]  # per signature of the whole cluster
         else:
             default = values[-1:]
             keep = values[:-1] != default[0]
         return Side(default, by_named, positions[keep], values[:-1][keep].astype(np.int32))
+
+    # --- tiered sides: each tier's part a side of its own, shared, combined per class -------
+
+    def _tiered_side(self, layers: Layers, variant: int, spans: list[Spans] | None,
+                     by_named: bool) -> Side:
+        """A side with cluster rules from its parts' sides: the Admin tier's (accepted,
+        decided) pairs, and the NetworkPolicy sets when NetworkPolicy isolates the side, else
+        the Baseline tier's pairs. A tier's part is worked out once per stack (and ports)
+        and shared by every side with that stack; a class's number differs from the
+        default only where one of its parts' does, so only there is it combined."""
+        admin, second = self._tier_parts_of(layers, variant, spans)
+        n_def = len(self.named_rep) if by_named else 1
+        signatures = np.arange(n_def, dtype=np.int64)
+        default = self._combine(self._defaults(admin, signatures),
+                                self._defaults(second, signatures), layers.isolated)
+        positions = _union_positions(admin.positions, second.positions)
+        if not len(positions):
+            return Side(default, by_named, _NO_POSITIONS, np.zeros(0, dtype=np.int32))
+        wide = positions.astype(np.int64)
+        values = self._combine(admin.at(wide, self.named), second.at(wide, self.named),
+                               layers.isolated)
+        keep = values != (default[self.named[wide]] if by_named else default[0])
+        return Side(default, by_named, positions[keep], values[keep].astype(np.int32))
+
+    def _tiered_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
+                   classes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """``_tiered_side`` at some classes only: its parts' sides read there."""
+        admin, second = self._tier_parts_of(layers, variant, spans)
+        return self._combine(admin.at(classes, self.named), second.at(classes, self.named),
+                             layers.isolated)
+
+    def _defaults(self, side: Side, signatures: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """A side's default number for destinations of each signature."""
+        found: npt.NDArray[np.int64] = (side.default[signatures] if side.by_named
+                                        else np.repeat(side.default[:1], len(signatures)))
+        return found
+
+    def _tier_parts_of(self, layers: Layers, variant: int,
+                       spans: list[Spans] | None) -> tuple[Side, Side]:
+        """A tiered side's two parts: its Admin tier's, and its NetworkPolicy rules' when
+        they isolate it, else its Baseline tier's."""
+        na, nn = len(layers.admin), len(layers.networkpolicy)
+        admin = self._part_side(layers.admin, True, variant,
+                                None if spans is None else spans[:na])
+        if layers.isolated:
+            second = self._part_side(layers.networkpolicy, False, variant,
+                                     None if spans is None else spans[na:na + nn])
+        else:
+            second = self._part_side(layers.baseline, True, variant,
+                                     None if spans is None else spans[na + nn:])
+        return admin, second
+
+    def _part_side(self, rules: tuple[AnyRule, ...], tier: bool, variant: int,
+                   spans: list[Spans] | None) -> Side:
+        """The side of one part of a tiered side, kept: a tier's (``tier``) first-match
+        (accepted, decided) pairs (their numbers in ``pairs``; no rules: the empty pair), or
+        the port sets of the NetworkPolicy rules that isolate it. ``spans``: the rules'
+        ports on an ingress side's class (None: egress)."""
+        named = any(r.named for r in rules)
+        blocky = any(r.block_members for r in rules)
+        # Rules that name no port give every ingress side the same ports.
+        key = (tier, tuple(map(id, rules)), variant if blocky else 0,
+               None if spans is None or not named else tuple(spans), spans is None)
+        found = self._part_sides.get(key)
+        if found is not None:
+            return found
+        if not rules:  # no tier rule matches; isolated without a rule: nothing allowed
+            found = Side(np.array([self._no_pair if tier else self.set_id(())], dtype=np.int64),
+                         False, _NO_POSITIONS, np.zeros(0, dtype=np.int32))
+        else:
+            layers = self._part_layers.get(key[:2])
+            if layers is None:
+                cluster = cast(tuple[CompiledClusterRule, ...], rules)
+                layers = self._part_layers[key[:2]] = (
+                    Layers(cluster, (), False, ()) if tier
+                    else Layers((), cast(tuple[CompiledRule, ...], rules), True, ()))
+            by_named = spans is None and named
+            found = self._rule_side(layers, key[2], spans, by_named,
+                                    self._part_values if tier else self._side_values)
+        self._part_sides[key] = found
+        return found
+
+    def _part_values(self, layers: Layers, masks: Keys, spans: list[Spans] | None,
+                     signatures: npt.NDArray[np.int64]) -> list[int]:
+        """The number in ``pairs`` of a tier's first-match (accepted, decided) ports for each
+        row of ``masks`` (the tier's matching rules) with its named-port signature."""
+        rules = layers.admin
+        parts, part = self._part_ids, self._tier_part
+        lists: dict[int, int] = {}
+        out: list[int] = []
+        for words, signature in zip(masks.tolist(), signatures.tolist(), strict=True):
+            listed = lists.get(signature)
+            if listed is None:
+                own = spans if spans is not None else self._egress_spans(layers, signature)
+                listed = lists[signature] = self._rule_list(
+                    True, [(r.action, own[j]) for j, r in enumerate(rules)])
+            bits = words[0]
+            for w in range(1, len(words)):
+                bits |= words[w] << (64 * w)
+            found = parts.get((listed, bits))
+            if found is None:
+                found = part((listed, bits))
+            out.append(found)
+        return out
+
+    def _combine(self, first: npt.NDArray[np.int64], second: npt.NDArray[np.int64],
+                 isolated: bool) -> npt.NDArray[np.int64]:
+        """Per class, the number of the port set of a tiered side from its parts' numbers:
+        the Admin pair and the NetworkPolicy set (``isolated``) or the Baseline pair. Each
+        distinct combination is looked up (worked out once) in ``_tier_results``."""
+        packed = (first << 32) | second
+        present = distinct(packed)
+        results, no_pair = self._tier_results, self._no_pair
+        numbers: list[int] = []
+        for key in present.tolist():
+            a, x = key >> 32, key & 0xFFFFFFFF
+            combination = (a, x, no_pair) if isolated else (a, -1, x)
+            found = results.get(combination)
+            if found is None:
+                found = results[combination] = self._combined(*combination)
+            numbers.append(found)
+        table = np.array(numbers, dtype=np.int64)
+        out: npt.NDArray[np.int64] = (table[np.searchsorted(present, packed)]
+                                      if len(present) > 1 else np.repeat(table, len(packed)))
+        return out
 
     def _named_projection(self, layers: Layers) -> tuple[npt.NDArray[np.int64], list[int]]:
         """Named-port signatures as a side's rules tell them apart: per signature of the
@@ -611,6 +758,8 @@ class PairSets:
         rules = layers.rules
         if layers.trivial:
             return np.zeros(len(classes), dtype=np.int64)
+        if layers.tiered:
+            return self._tiered_at(layers, variant, spans, classes)
         words = max(1, (len(rules) + 63) // 64)
         masks = np.zeros((len(classes), words), dtype=np.uint64)
         for j, rule in enumerate(rules):

@@ -1,0 +1,96 @@
+"""A side with cluster rules is worked out from its parts' sides (``PairSets._tiered_side``:
+the Admin tier's pairs, combined with the NetworkPolicy sets or the Baseline tier's pairs,
+each part shared by every side with those rules), and read at a few classes through the
+same parts (``_side_at``). Both must equal the definition, class by class: which of the
+side's rules match the class, then ``PairSets.side_set`` of those rules, on random small
+tiered clusters, whichever way the parts number their rows (a count of small masks, or a
+sort of distinct rows)."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import numpy as np
+import strategies as gen
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stockade.engine import matrix
+from stockade.engine.matrix import Layers, PairSets, Spans
+
+FAST = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _defined(keys: PairSets, layers: Layers, variant: int, own: list[Spans] | None,
+             classes: list[int]) -> list[Spans]:
+    """Per class, what a side allows it by the definition: the rules whose peers match the
+    class (in ``variant``), their ports (``own``: an ingress side's, resolved on its own
+    class; None: an egress side's, resolved on the destination), ``side_set``."""
+    rules = layers.rules
+    masks = keys.rule_masks(rules, variant)
+    out = []
+    for c in classes:
+        spans = own if own is not None else [keys.rule_spans(rule, c) for rule in rules]
+        out.append(PairSets.side_set(layers, masks[c], spans))
+    return out
+
+
+@FAST
+@given(gen.clusters(max_policies=4, min_cluster_policies=1, max_cluster_policies=4),
+       st.booleans(), st.data())
+def test_tiered_sides_equal_side_set_class_by_class(manifests: list[gen.Manifest],
+                                                    sorted_rows: bool,
+                                                    data: st.DataObject) -> None:
+    engine = gen.engine_of(manifests)
+    # sorted_rows: every side's rows numbered through the sort of distinct rows, not by
+    # counting small masks (the path sides of more than 16 rules take).
+    with mock.patch.object(matrix, "SMALL_MASK_BITS", -1 if sorted_rows else 16):
+        keys = PairSets(engine)
+        everyone = list(range(keys.n))
+        some = data.draw(st.lists(st.sampled_from(everyone), unique=True) if everyone
+                         else st.just([]), label="classes")
+        picked = np.array(sorted(some), dtype=np.int64)
+        for variant in keys.variants:
+            for t, layers in enumerate(keys.e_layers):
+                side = keys.egress_side(variant, t)
+                got = side.dense(keys.named)
+                expected = _defined(keys, layers, variant, None, everyone)
+                assert [keys.sets[i] for i in got.tolist()] == expected, ("egress", variant, t)
+                at = keys._side_at(layers, variant, None, bool(keys.e_named[t]), picked)
+                assert [keys.sets[i] for i in at.tolist()] == [expected[c] for c in picked.tolist()]
+            for t, layers in enumerate(keys.i_layers):
+                if t == 0:
+                    continue
+                side = keys.ingress_side(variant, t)
+                got = side.dense(keys.named)
+                expected = _defined(keys, layers, variant, keys.i_spans[t], everyone)
+                assert [keys.sets[i] for i in got.tolist()] == expected, ("ingress", variant, t)
+                at = keys._side_at(layers, variant, keys.i_spans[t], False, picked)
+                assert [keys.sets[i] for i in at.tolist()] == [expected[c] for c in picked.tolist()]
+
+
+@FAST
+@given(gen.clusters(max_policies=4, min_cluster_policies=1, max_cluster_policies=4))
+def test_a_tiered_side_is_sparse_as_the_rows_make_it(manifests: list[gen.Manifest]) -> None:
+    """The combined side lists exactly the classes whose number differs from its default
+    (the default of their named-port signature), as a side worked out row by row does: the
+    matrix's row types compare sides by their bytes."""
+    engine = gen.engine_of(manifests)
+    keys = PairSets(engine)
+    for variant in keys.variants:
+        for t, layers in enumerate(keys.e_layers):
+            if not layers.tiered:
+                continue
+            by_named = bool(keys.e_named[t])
+            side = keys.egress_side(variant, t)
+            rows = keys._rule_side(layers, variant if keys.e_blocks[t] else 0, None, by_named,
+                                   keys._side_values)
+            assert PairSets._side_key(side) == PairSets._side_key(rows), (variant, t)
+        for t, layers in enumerate(keys.i_layers):
+            if not layers.tiered:
+                continue
+            side = keys.ingress_side(variant, t)
+            rows = keys._rule_side(layers, variant if keys.i_blocks[t] else 0, keys.i_spans[t],
+                                   False, keys._side_values)
+            assert PairSets._side_key(side) == PairSets._side_key(rows), (variant, t)
