@@ -52,11 +52,6 @@ SELF_CELLS = 256  # single-pod classes whose cells towards themselves are worked
 SMALL_MASK_BITS = 16  # sides with at most this many rules number their masks directly
 SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out only their cells
 
-# A per-class value in factored form: distinct values, and each class's index into them.
-Factored = tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]
-DENSE_COMBINATIONS = 1 << 22  # tier combinations numbered through a table, not a sort
-MASK21 = (1 << 21) - 1  # packed tier combinations: three numbers of 21 bits
-
 # Port sets as sorted, merged (protocol index, first, last) triples.
 Spans = span_ops.Spans
 ALL: Spans = span_ops.ALL
@@ -138,6 +133,40 @@ class Side:
             hit = self.positions[where] == classes
             out[hit] = self.values[where[hit]]
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """A side's rules' matches, decomposed (``PairSets._decomposed``): the classes some rule
+    singles out (``positions``), the distinct (mask, signature) rows to number (``masks``,
+    ``signatures``: the signature standing for each row's group), each position's row and
+    the default row's, last (``inverse``); when ``by_named``, the ``n_sig`` rows last in
+    ``masks`` are the default row towards each group, ``projected`` a group per signature
+    of the cluster and ``projected_rows`` the group of each position (and the default)."""
+
+    positions: npt.NDArray[np.int32]
+    masks: Keys
+    signatures: npt.NDArray[np.int64]
+    inverse: npt.NDArray[np.int64]
+    projected_rows: npt.NDArray[np.int64]
+    projected: npt.NDArray[np.int64]
+    n_sig: int
+    by_named: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _PartRules:
+    """The rules of one part of tiered sides (a tier's stack, or the NetworkPolicy rules
+    that isolate a side), as ``PairSets._part_side`` keys them: their identities, the
+    layers their sides are worked out with, whether some name a port (the bits of those),
+    whether some have address peers."""
+
+    rules: tuple[AnyRule, ...]
+    ids: tuple[int, ...]
+    layers: Layers
+    named: bool
+    named_bits: int
+    blocky: bool
 
 
 def _cluster_port_spans(port: ClusterPort,
@@ -293,13 +322,6 @@ class PairSets:
         self.sets: list[Spans] = [ALL]
         self._set_ids: dict[Spans, int] = {ALL: 0}
         self._e_ids: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
-        self._decomposed: dict[tuple[object, ...], tuple[npt.NDArray[np.int64],
-                                                         npt.NDArray[np.int32], Keys]] = {}
-        self._tier_ids: dict[tuple[object, ...], Factored] = {}
-        self._generic: dict[tuple[object, ...], tuple[npt.NDArray[np.int64],
-                                                      list[tuple[int, list[int]]]]] = {}
-        self._first_matches: dict[tuple[tuple[RuleAction, Spans], ...], int] = {}
-        self._zeros = np.zeros(n, dtype=np.int32)
         self._zeros64 = np.zeros(n, dtype=np.int64)
         self._scratch = np.zeros(n, dtype=np.uint64)
         self._sides: dict[tuple[PolicyType, int, int], Side] = {}
@@ -321,16 +343,13 @@ class PairSets:
         self._tier_results: dict[tuple[int, int, int], int] = {}
         self._part_sides: dict[tuple[object, ...], Side] = {}
         self._part_layers: dict[tuple[object, ...], Layers] = {}
+        self._part_rules_of: dict[int, _PartRules] = {}
+        self._part_rows: dict[tuple[object, ...], _Rows] = {}
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
         self._variant_users()
         self.pairs: list[tuple[int, int]] = []  # (accepted, decided) set numbers of a tier
         self._pair_ids: dict[tuple[int, int], int] = {}
         self._no_pair = self.pair_id(self.set_id(()), self.set_id(()))
-        self._np_ids: dict[tuple[object, ...], Factored] = {}
-        self._memo_keys = np.zeros(0, dtype=np.int64)
-        self._memo_values = np.zeros(0, dtype=np.int64)
-        self._i_ids: dict[int, npt.NDArray[np.int32]] = {}
-        self._tiered_i_rows: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
 
     def _variant_users(self) -> None:
         """Which sources have pairs in each variant, and the variant most pairs are in:
@@ -534,10 +553,16 @@ class PairSets:
 
     def _rule_side(self, layers: Layers, variant: int, spans: list[Spans] | None,
                    by_named: bool, side_values: SideValues) -> Side:
-        """The sparse numbers of a side: its rules' matches over every class, worked out
-        only where some rule's peers single a class out (its members, or the exceptions
-        of a rule that matches nearly everything); elsewhere every class matches the same
-        rules. ``side_values`` numbers the distinct (mask, signature) rows."""
+        """The sparse numbers of a side: its rules' matches (``_decomposed``), each distinct
+        row numbered by ``side_values``."""
+        return self._side_of_rows(self._decomposed(layers, variant, by_named), layers, spans,
+                                  side_values)
+
+    def _decomposed(self, layers: Layers, variant: int, by_named: bool) -> _Rows:
+        """A side's rules' matches over every class, worked out only where some rule's
+        peers single a class out (its members, or the exceptions of a rule that matches
+        nearly everything); elsewhere every class matches the same rules (the default
+        row). Distinct rows, with the named-port signature when named ports matter."""
         rules = layers.rules
         words = max(1, (len(rules) + 63) // 64)
         sets = [rule.peer_classes(variant) for rule in rules]
@@ -574,26 +599,36 @@ class PairSets:
             # Few rules: each (mask, signature) is a small number; count, no sort.
             keys = masks[:, 0].astype(np.int64) * n_sig + signatures
             present = np.flatnonzero(np.bincount(keys))
-            table = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+            index = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+            index[present] = np.arange(len(present))
             mask_of, sig_of = np.divmod(present, n_sig)
-            table[present] = side_values(layers, mask_of.astype(np.uint64)[:, None], spans,
-                                         rep_of[sig_of])
-            values = table[keys]
+            rows, row_sigs = mask_of.astype(np.uint64)[:, None], rep_of[sig_of]
+            inverse = index[keys]
         else:
             first, inverse = self._distinct(np.concatenate(
                 [masks, signatures.astype(np.uint64)[:, None]], axis=1))
-            local = np.array(side_values(layers, masks[first], spans,
-                                         rep_of[signatures[first]]), dtype=np.int64)
-            values = local[inverse]
-        if by_named:
-            per_sig = np.array(side_values(layers, np.repeat(masks[-1:], len(reps), axis=0),
-                                           None, rep_of), dtype=np.int64)
-            keep = values[:-1] != per_sig[signatures[:-1]]
-            default = per_sig[projected]  # per signature of the whole cluster
+            rows, row_sigs = masks[first], rep_of[signatures[first]]
+        if by_named:  # and the default row towards each signature, last
+            rows = np.concatenate([rows, np.repeat(masks[-1:], n_sig, axis=0)])
+            row_sigs = np.concatenate([row_sigs, rep_of])
+        return _Rows(positions, rows, row_sigs, inverse, signatures, projected, n_sig, by_named)
+
+    @staticmethod
+    def _side_of_rows(rows: _Rows, layers: Layers, spans: list[Spans] | None,
+                      side_values: SideValues) -> Side:
+        """A side from its decomposed rows, each numbered by ``side_values``."""
+        local = np.array(side_values(layers, rows.masks, spans, rows.signatures),
+                         dtype=np.int64)
+        values = local[rows.inverse]
+        if rows.by_named:
+            per_sig = local[-rows.n_sig:]
+            keep = values[:-1] != per_sig[rows.projected_rows[:-1]]
+            default = per_sig[rows.projected]  # per signature of the whole cluster
         else:
             default = values[-1:]
             keep = values[:-1] != default[0]
-        return Side(default, by_named, positions[keep], values[:-1][keep].astype(np.int32))
+        return Side(default, rows.by_named, rows.positions[keep],
+                    values[:-1][keep].astype(np.int32))
 
     # --- tiered sides: each tier's part a side of its own, shared, combined per class -------
 
@@ -620,12 +655,28 @@ class PairSets:
 
     def _tiered_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
                    classes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """``_tiered_side`` at some classes only: its parts' sides read there."""
-        admin, second = self._tier_parts_of(layers, variant, spans)
-        return self._combine(admin.at(classes, self.named), second.at(classes, self.named),
-                             layers.isolated)
+        """``_tiered_side`` at some classes only: its tiers' parts (shared) read there, its
+        NetworkPolicy part in a variant of its own worked out there only."""
+        na, nn = len(layers.admin), len(layers.networkpolicy)
+        admin = self._part_side(layers.admin, True, variant,
+                                None if spans is None else spans[:na])
+        if layers.isolated:
+            rules = self._part_rules(layers.networkpolicy, False)
+            own = None if spans is None else spans[na:na + nn]
+            if rules.blocky and variant != self.main_variant:
+                second = self._side_at(rules.layers, variant, own, own is None and rules.named,
+                                       classes)
+            else:
+                second = self._part_side(layers.networkpolicy, False, variant,
+                                         own).at(classes, self.named)
+        else:
+            second = self._part_side(layers.baseline, True, variant,
+                                     None if spans is None else spans[na + nn:]
+                                     ).at(classes, self.named)
+        return self._combine(admin.at(classes, self.named), second, layers.isolated)
 
-    def _defaults(self, side: Side, signatures: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    @staticmethod
+    def _defaults(side: Side, signatures: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """A side's default number for destinations of each signature."""
         found: npt.NDArray[np.int64] = (side.default[signatures] if side.by_named
                                         else np.repeat(side.default[:1], len(signatures)))
@@ -646,17 +697,34 @@ class PairSets:
                                      None if spans is None else spans[na + nn:])
         return admin, second
 
+    def _part_rules(self, rules: tuple[AnyRule, ...], tier: bool) -> _PartRules:
+        """What a part's rules are (kept by the tuple's identity: a side's tiers are its
+        stacks, shared, and its NetworkPolicy rules one tuple per side type)."""
+        found = self._part_rules_of.get(id(rules))
+        if found is None or found.rules is not rules:
+            ids = tuple(map(id, rules))
+            layers = self._part_layers.get((tier, ids))
+            if layers is None:
+                layers = self._part_layers[tier, ids] = (
+                    Layers(cast(tuple[CompiledClusterRule, ...], rules), (), False, ())
+                    if tier else Layers((), cast(tuple[CompiledRule, ...], rules), True, ()))
+            named_bits = sum(1 << j for j, rule in enumerate(rules) if rule.named)
+            found = self._part_rules_of[id(rules)] = _PartRules(
+                rules, ids, layers, bool(named_bits), named_bits,
+                any(rule.block_members for rule in rules))
+        return found
+
     def _part_side(self, rules: tuple[AnyRule, ...], tier: bool, variant: int,
                    spans: list[Spans] | None) -> Side:
         """The side of one part of a tiered side, kept: a tier's (``tier``) first-match
         (accepted, decided) pairs (their numbers in ``pairs``; no rules: the empty pair), or
         the port sets of the NetworkPolicy rules that isolate it. ``spans``: the rules'
         ports on an ingress side's class (None: egress)."""
-        named = any(r.named for r in rules)
-        blocky = any(r.block_members for r in rules)
+        part = self._part_rules(rules, tier)
+        own = variant if part.blocky else 0
         # Rules that name no port give every ingress side the same ports.
-        key = (tier, tuple(map(id, rules)), variant if blocky else 0,
-               None if spans is None or not named else tuple(spans), spans is None)
+        key = (tier, part.ids, own, None if spans is None or not part.named else tuple(spans),
+               spans is None)
         found = self._part_sides.get(key)
         if found is not None:
             return found
@@ -664,38 +732,50 @@ class PairSets:
             found = Side(np.array([self._no_pair if tier else self.set_id(())], dtype=np.int64),
                          False, _NO_POSITIONS, np.zeros(0, dtype=np.int32))
         else:
-            layers = self._part_layers.get(key[:2])
-            if layers is None:
-                cluster = cast(tuple[CompiledClusterRule, ...], rules)
-                layers = self._part_layers[key[:2]] = (
-                    Layers(cluster, (), False, ()) if tier
-                    else Layers((), cast(tuple[CompiledRule, ...], rules), True, ()))
-            by_named = spans is None and named
-            found = self._rule_side(layers, key[2], spans, by_named,
-                                    self._part_values if tier else self._side_values)
+            by_named = spans is None and part.named
+            # The rows are the same whatever ports an ingress side's class gives the rules.
+            rows_key = (tier, part.ids, own, by_named)
+            rows = self._part_rows.get(rows_key)
+            if rows is None:
+                rows = self._part_rows[rows_key] = self._decomposed(part.layers, own, by_named)
+            found = self._side_of_rows(rows, part.layers, spans,
+                                       self._part_values if tier else self._side_values)
         self._part_sides[key] = found
         return found
 
     def _part_values(self, layers: Layers, masks: Keys, spans: list[Spans] | None,
                      signatures: npt.NDArray[np.int64]) -> list[int]:
         """The number in ``pairs`` of a tier's first-match (accepted, decided) ports for each
-        row of ``masks`` (the tier's matching rules) with its named-port signature."""
+        row of ``masks`` (the tier's matching rules) with its named-port signature. A row
+        that matches no rule naming a port gives the same whatever the ports of named
+        rules resolve to: such rows share one rule list (and their parts) across signatures
+        and sides."""
         rules = layers.admin
-        parts, part = self._part_ids, self._tier_part
+        part = self._part_rules_of[id(rules)]
+        parts, work_out = self._part_ids, self._tier_part
         lists: dict[int, int] = {}
+        named_bits, generic = part.named_bits, -1
         out: list[int] = []
         for words, signature in zip(masks.tolist(), signatures.tolist(), strict=True):
-            listed = lists.get(signature)
-            if listed is None:
-                own = spans if spans is not None else self._egress_spans(layers, signature)
-                listed = lists[signature] = self._rule_list(
-                    True, [(r.action, own[j]) for j, r in enumerate(rules)])
             bits = words[0]
             for w in range(1, len(words)):
                 bits |= words[w] << (64 * w)
+            if bits & named_bits:
+                listed = lists.get(signature)
+                if listed is None:
+                    own = spans if spans is not None else self._egress_spans(layers, signature)
+                    listed = lists[signature] = self._rule_list(
+                        True, [(r.action, own[j]) for j, r in enumerate(rules)])
+            else:
+                if generic < 0:
+                    own = spans if spans is not None else self._egress_spans(layers, signature)
+                    generic = self._rule_list(True, [(r.action, () if named_bits >> j & 1
+                                                      else own[j])
+                                                     for j, r in enumerate(rules)])
+                listed = generic
             found = parts.get((listed, bits))
             if found is None:
-                found = part((listed, bits))
+                found = work_out((listed, bits))
             out.append(found)
         return out
 
@@ -905,7 +985,12 @@ class PairSets:
         Kept in ``_part_ids``, which callers look in first."""
         number, bits = key
         tier, rules = self._listed[number]
-        on = tuple(rule for j, rule in enumerate(rules) if bits >> j & 1)
+        picked: list[tuple[RuleAction, Spans]] = []
+        while bits:  # the set bits only: a row matches few of a tier's rules
+            low = bits & -bits
+            picked.append(rules[low.bit_length() - 1])
+            bits ^= low
+        on = tuple(picked)
         if tier:
             accepted, decided = _first_match(on)
             found = self.pair_id(self.set_id(accepted), self.set_id(decided))
@@ -1075,226 +1160,12 @@ class PairSets:
         grid: npt.NDArray[np.int32] = np.take(table, i_type, axis=1)
         return grid
 
-    # --- tiers: each tier's masks decomposed once, its port sets numbered once --------------
-
-    def _decompose(self, key: tuple[object, ...], rules: Sequence[AnyRule], variant: int,
-                   named: bool, *, keep: bool = False,
-                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], Keys]:
-        """Distinct rows of which ``rules`` match each class (with the class's named-port
-        signature when named ports matter): (first class of each, each class's distinct
-        row, the distinct rows).
-        Kept under ``key`` when asked (``keep``): the same rules match alike for every
-        side that has them, whatever ports each resolves them to."""
-        found = self._decomposed.get(key)
-        if found is None:
-            words = max(1, (len(rules) + 63) // 64)
-            masks = self._masks(rules, variant, slice(None), self.n, words)
-            column = (self.named.astype(np.uint64) if named
-                      else np.zeros(self.n, dtype=np.uint64))
-            rows = np.concatenate([masks, column[:, None]], axis=1)
-            # Without named ports the signature column is all zero: leave it out (a single
-            # word of bits is a plain 1-D sort).
-            first, inverse = self._distinct(rows if named else masks)
-            # Only the distinct rows are kept (row u for distinct u), not one per class.
-            found = (first, inverse.astype(np.int32), rows[first])
-            if keep:
-                self._decomposed[key] = found
-        return found
-
-    @staticmethod
-    def _bit_lists(rows: Keys, count: int) -> list[list[int]]:
-        """For each row, the indices of its set bits below ``count``."""
-        if not count:
-            return [[] for _ in range(len(rows))]
-        bits = np.unpackbits(np.ascontiguousarray(rows[:, :(count + 63) // 64])
-                             .view(np.uint8), axis=1, bitorder="little")[:, :count]
-        return [np.flatnonzero(row).tolist() for row in bits]
-
-    def _tier_pair(self, rules: Sequence[CompiledClusterRule], bits: Sequence[int],
-                   spans: Sequence[Spans]) -> int:
-        """The number of the (accepted, decided) pair of port sets of a tier whose matching
-        rules are ``bits``."""
-        matching = tuple((rules[j].action, spans[j]) for j in bits)
-        found = self._first_matches.get(matching)
-        if found is None:
-            accepted, decided = span_ops.first_match(matching)
-            found = self._first_matches[matching] = self.pair_id(self.set_id(accepted),
-                                                                 self.set_id(decided))
-        return found
-
     def pair_id(self, accepted: int, decided: int) -> int:
         found = self._pair_ids.get((accepted, decided))
         if found is None:
             found = self._pair_ids[accepted, decided] = len(self.pairs)
             self.pairs.append((accepted, decided))
         return found
-
-    def _constant(self, value: int) -> Factored:
-        return np.array([value], dtype=np.int64), self._zeros
-
-    def _tier_egress(self, variant: int, tier: Tier, stack: int) -> Factored:
-        """Per destination, the (accepted, decided) pair of a tier's stack for egress."""
-        rules = self.engine.tiers.stacks[tier, EGRESS][stack]
-        if not rules:
-            return self._constant(self._no_pair)
-        blocky = any(r.block_members for r in rules)
-        named = any(r.named for r in rules)
-        key = ("egress", tier, stack, variant if blocky else 0)
-        found = self._tier_ids.get(key)
-        if found is not None:
-            return found
-        first, inverse, rows = self._decompose(key, rules, variant, named)
-        local = np.empty(len(first), dtype=np.int64)
-        by_named: dict[int, list[Spans]] = {}
-        for u, (f, bits) in enumerate(zip(first, self._bit_lists(rows, len(rules)),
-                                          strict=True)):
-            sig = int(rows[u, -1])
-            spans = by_named.get(sig)
-            if spans is None:
-                dst = self.named_rep[int(self.named[f])]
-                spans = by_named[sig] = [self.rule_spans(rule, dst) for rule in rules]
-            local[u] = self._tier_pair(rules, bits, spans)
-        found = self._tier_ids[key] = (local, inverse)
-        return found
-
-    def _np_egress(self, variant: int, e_type: int) -> Factored:
-        """Per destination, the NetworkPolicy allow set of an egress type's isolating
-        policies (the union of their matching rules)."""
-        layers = self.e_layers[e_type]
-        rules = layers.networkpolicy
-        blocky = any(r.block_members for r in rules)
-        named = any(r.named for r in rules)
-        key = ("np-egress", tuple(self.engine.isolating[EGRESS][self.e_class[e_type]]),
-               variant if blocky else 0)
-        found = self._np_ids.get(key)
-        if found is not None:
-            return found
-        first, inverse, rows = self._decompose(key, rules, variant, named)
-        local = np.empty(len(first), dtype=np.int64)
-        by_named: dict[int, list[Spans]] = {}
-        for u, f in enumerate(first):
-            sig = int(rows[u, -1])
-            spans = by_named.get(sig)
-            if spans is None:
-                dst = self.named_rep[int(self.named[f])]
-                spans = by_named[sig] = [self.rule_spans(rule, dst) for rule in rules]
-            local[u] = self.set_id(self._union(rows[u], spans))
-        found = self._np_ids[key] = (local, inverse)
-        return found
-
-    def _tiered_egress(self, variant: int, e_type: int) -> npt.NDArray[np.int64]:
-        cls = self.e_class[e_type]
-        stacks = self.engine.tiers.stack_of
-        admin = self._tier_egress(variant, Tier.ADMIN, int(stacks[Tier.ADMIN, EGRESS][cls]))
-        baseline = self._tier_egress(variant, Tier.BASELINE,
-                                     int(stacks[Tier.BASELINE, EGRESS][cls]))
-        np_part = (self._np_egress(variant, e_type) if self.e_layers[e_type].isolated
-                   else self._constant(-1))
-        return self._tiered_ids(admin, np_part, baseline)
-
-    def _tiered_ids(self, admin: Factored, networkpolicy: Factored,
-                    baseline: Factored) -> npt.NDArray[np.int64]:
-        """Per class, the final set of a side from its tiers: the admin pair, the
-        NetworkPolicy set (-1: not isolated), the baseline pair, each factored as (values,
-        codes). Every combination of codes present is worked out once; the codes index a
-        dense table, so nothing is sorted."""
-        (a_vals, a_codes), (n_vals, n_codes), (b_vals, b_codes) = admin, networkpolicy, baseline
-        size = len(a_vals) * len(n_vals) * len(b_vals)
-        combined = ((a_codes.astype(np.int64) * len(n_vals) + n_codes) * len(b_vals)
-                    + b_codes)
-        if size <= DENSE_COMBINATIONS:
-            present = np.flatnonzero(np.bincount(combined, minlength=size))
-            inverse = combined
-        else:  # pragma: no cover - only with very many distinct rows per tier
-            present, inverse = np.unique(combined, return_inverse=True)
-            inverse = inverse.ravel()
-        # The present combinations as global (admin pair, set, baseline pair) keys, packed
-        # into one integer; known keys are found by a search, the new ones worked out.
-        if max(len(self.pairs), len(self.sets) + 1) > MASK21:  # pragma: no cover
-            raise OverflowError("more than two million distinct port sets in one matrix")
-        nb = len(n_vals) * len(b_vals)
-        a_idx, rest = np.divmod(present, nb)
-        n_idx, b_idx = np.divmod(rest, len(b_vals))
-        keys = ((a_vals[a_idx] << 42) | ((n_vals[n_idx] + 1) << 21) | b_vals[b_idx])
-        found = self._memo_lookup(keys)
-        table = np.empty(size if size <= DENSE_COMBINATIONS else len(present),
-                         dtype=np.int64)
-        table[present if size <= DENSE_COMBINATIONS else np.arange(len(present))] = found
-        ids: npt.NDArray[np.int64] = table[inverse]
-        return ids
-
-    def _memo_lookup(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """The final set numbers of packed tier combinations (``_tiered_ids``)."""
-        at = np.searchsorted(self._memo_keys, keys)
-        known = at < len(self._memo_keys)
-        known[known] = self._memo_keys[at[known]] == keys[known]
-        out = np.empty(len(keys), dtype=np.int64)
-        out[known] = self._memo_values[at[known]]
-        missing = np.flatnonzero(~known)
-        if len(missing):
-            new_keys = distinct(keys[missing])
-            new_values = np.array([self._combined(key >> 42, ((key >> 21) & MASK21) - 1,
-                                                  key & MASK21)
-                                   for key in new_keys.tolist()], dtype=np.int64)
-            out[missing] = new_values[np.searchsorted(new_keys, keys[missing])]
-            merged = np.concatenate([self._memo_keys, new_keys])
-            order = np.argsort(merged, kind="stable")
-            self._memo_keys = merged[order]
-            self._memo_values = np.concatenate([self._memo_values, new_values])[order]
-        return out
-
-    def _tiered_ingress_row(self, variant: int, i_type: int) -> npt.NDArray[np.int64]:
-        """The tiered ingress row of one type: the sources' masks per tier (shared by every
-        type with that stack), the port sets from this type's spans."""
-        layers, spans = self.i_layers[i_type], self.i_spans[i_type]
-        n_admin, n_np = len(layers.admin), len(layers.networkpolicy)
-        cls = self.i_class[i_type]
-        stacks = self.engine.tiers.stack_of
-        parts: list[Factored] = []
-        for tier, rules, start in ((Tier.ADMIN, layers.admin, 0),
-                                   (Tier.BASELINE, layers.baseline, n_admin + n_np)):
-            if not rules:
-                parts.append(self._constant(self._no_pair))
-                continue
-            stack = int(stacks[tier, INGRESS][cls])
-            blocky = any(r.block_members for r in rules)
-            own = tuple(spans[start:start + len(rules)])
-            key: tuple[object, ...] = ("ingress", tier, stack, variant if blocky else 0)
-            # Types whose tier resolves to the same ports (named ports aside, all of them)
-            # share the tier's row.
-            cached = self._tier_ids.get((*key, own))
-            if cached is None:
-                first, inverse, rows = self._decompose(key, rules, variant, False, keep=True)
-                generic = self._generic.get(key)
-                if generic is None:
-                    # Rows that no named-port rule matches give the same pair whatever the
-                    # destination resolves names to: worked out once per stack.
-                    named = {j for j, rule in enumerate(rules) if rule.named}
-                    bit_lists = self._bit_lists(rows, len(rules))
-                    pairs = np.array([-1 if named.intersection(bits)
-                                      else self._tier_pair(rules, bits, own)
-                                      for bits in bit_lists], dtype=np.int64)
-                    todo = [(u, bits) for u, bits in enumerate(bit_lists) if pairs[u] < 0]
-                    generic = self._generic[key] = (pairs, todo)
-                pairs, todo = generic
-                local = pairs.copy()
-                for u, bits in todo:
-                    local[u] = self._tier_pair(rules, bits, own)
-                cached = self._tier_ids[(*key, own)] = (local, inverse)
-            parts.append(cached)
-        if layers.isolated:
-            rules_np = layers.networkpolicy
-            blocky = any(r.block_members for r in rules_np)
-            key = ("np-ingress", tuple(self.engine.isolating[INGRESS][cls]),
-                   variant if blocky else 0)
-            first, inverse, rows = self._decompose(key, rules_np, variant, False)
-            np_spans = spans[n_admin:n_admin + n_np]
-            local = np.array([self.set_id(self._union(rows[u], np_spans))
-                              for u in range(len(first))], dtype=np.int64)
-            np_part: Factored = (local, inverse)
-        else:
-            np_part = self._constant(-1)
-        return self._tiered_ids(parts[0], np_part, parts[1])
 
     def block(self, first: int, last: int) -> tuple[npt.NDArray[np.int32],
                                                     npt.NDArray[np.int32]]:
