@@ -94,3 +94,18 @@ def test_a_tiered_side_is_sparse_as_the_rows_make_it(manifests: list[gen.Manifes
             rows = keys._rule_side(layers, variant if keys.i_blocks[t] else 0, keys.i_spans[t],
                                    False, keys._side_values)
             assert PairSets._side_key(side) == PairSets._side_key(rows), (variant, t)
+
+
+@FAST
+@given(st.lists(st.integers(0, (1 << 130) - 1), max_size=12), st.integers(0, (1 << 130) - 1))
+def test_bits_after_a_rule_of_any_port_are_cleared(rows: list[int], last_word: int) -> None:
+    """Each row keeps its bits up to and including its first bit of ``last_word`` (all of
+    them when it has none), across the 64-bit words of a mask."""
+    words = 3
+    masks = np.array([[(row >> (64 * w)) & ((1 << 64) - 1) for w in range(words)]
+                      for row in rows], dtype=np.uint64).reshape(len(rows), words)
+    matrix._cut_after_last_word(masks, last_word)
+    for row, got in zip(rows, masks.tolist(), strict=True):
+        hit = row & last_word
+        expected = row & ((hit & -hit) * 2 - 1) if hit else row
+        assert sum(w << (64 * i) for i, w in enumerate(got)) == expected

@@ -159,13 +159,14 @@ class _PartRules:
     """The rules of one part of tiered sides (a tier's stack, or the NetworkPolicy rules
     that isolate a side), as ``PairSets._part_side`` keys them: their identities, the
     layers their sides are worked out with, whether some name a port (the bits of those),
-    whether some have address peers."""
+    the bits of the rules of any port, whether some have address peers."""
 
     rules: tuple[AnyRule, ...]
     ids: tuple[int, ...]
     layers: Layers
     named: bool
     named_bits: int
+    any_port_bits: int
     blocky: bool
 
 
@@ -232,6 +233,22 @@ def spans_allow(spans: Spans, protocol: Protocol, port: int) -> bool:
 
 def span_protocol(spans_entry: tuple[int, int, int]) -> Protocol:
     return PROTOCOLS[spans_entry[0]]
+
+
+def _cut_after_last_word(masks: Keys, last_word: int) -> None:
+    """Clear, in each row of ``masks``, the bits after its first bit of ``last_word``: rows
+    that differ only in rules a matching rule of any port leaves nothing to decide read
+    alike (a tier's first match is over once every port is covered)."""
+    done = np.zeros(len(masks), dtype=np.bool_)
+    one = np.uint64(1)
+    for w in range(masks.shape[1]):
+        word = masks[:, w]
+        word[done] = 0
+        hit = word & np.uint64((last_word >> (64 * w)) & ((1 << 64) - 1))
+        low = hit & (~hit + one)  # the lowest bit of a rule of any port, or 0
+        # Up to and including that bit (bit 63: every bit, as the shift wraps to 0).
+        word &= np.where(low != 0, (low << one) - one, ~np.uint64(0))
+        done |= low != 0
 
 
 def _union_positions(a: npt.NDArray[np.int32],
@@ -558,11 +575,14 @@ class PairSets:
         return self._side_of_rows(self._decomposed(layers, variant, by_named), layers, spans,
                                   side_values)
 
-    def _decomposed(self, layers: Layers, variant: int, by_named: bool) -> _Rows:
+    def _decomposed(self, layers: Layers, variant: int, by_named: bool,
+                    last_word: int = 0) -> _Rows:
         """A side's rules' matches over every class, worked out only where some rule's
         peers single a class out (its members, or the exceptions of a rule that matches
         nearly everything); elsewhere every class matches the same rules (the default
-        row). Distinct rows, with the named-port signature when named ports matter."""
+        row). Distinct rows, with the named-port signature when named ports matter.
+        ``last_word``: the bits of rules that have the last word on every port (a tier's
+        rules of any port): the bits after the first of them in a row are cleared."""
         rules = layers.rules
         words = max(1, (len(rules) + 63) // 64)
         sets = [rule.peer_classes(variant) for rule in rules]
@@ -587,6 +607,8 @@ class PairSets:
                 masks[:-1, j // 64] |= hit << shift
                 if classes.inverted:
                     masks[-1, j // 64] |= np.uint64(1) << shift
+        if last_word:
+            _cut_after_last_word(masks, last_word)
         # Signatures as these rules see them: destinations whose numbers for the rules'
         # named ports agree are alike here, however their other named ports differ.
         projected, reps = (self._named_projection(layers) if by_named
@@ -711,6 +733,7 @@ class PairSets:
             named_bits = sum(1 << j for j, rule in enumerate(rules) if rule.named)
             found = self._part_rules_of[id(rules)] = _PartRules(
                 rules, ids, layers, bool(named_bits), named_bits,
+                sum(1 << j for j, rule in enumerate(rules) if rule.any_port),
                 any(rule.block_members for rule in rules))
         return found
 
@@ -737,7 +760,8 @@ class PairSets:
             rows_key = (tier, part.ids, own, by_named)
             rows = self._part_rows.get(rows_key)
             if rows is None:
-                rows = self._part_rows[rows_key] = self._decomposed(part.layers, own, by_named)
+                rows = self._part_rows[rows_key] = self._decomposed(
+                    part.layers, own, by_named, part.any_port_bits if tier else 0)
             found = self._side_of_rows(rows, part.layers, spans,
                                        self._part_values if tier else self._side_values)
         self._part_sides[key] = found
