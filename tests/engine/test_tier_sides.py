@@ -45,12 +45,21 @@ def test_tiered_sides_equal_side_set_class_by_class(manifests: list[gen.Manifest
     engine = gen.engine_of(manifests)
     # sorted_rows: every side's rows numbered through the sort of distinct rows, not by
     # counting small masks (the path sides of more than 16 rules take).
-    with mock.patch.object(matrix, "SMALL_MASK_BITS", -1 if sorted_rows else 16):
+    with mock.patch.object(matrix, "SMALL_MASK_BITS", -1 if sorted_rows else 16), \
+            mock.patch.object(matrix, "SUBSET_SHARE", 0):  # any destinations are few
         keys = PairSets(engine)
         everyone = list(range(keys.n))
         some = data.draw(st.lists(st.sampled_from(everyone), unique=True) if everyone
                          else st.just([]), label="classes")
         picked = np.array(sorted(some), dtype=np.int64)
+        for variant in keys.variants:
+            # Before any side is kept: read at the picked destinations only, every type
+            # through one reading of them.
+            for t, layers in enumerate(keys.e_layers):
+                few = keys.egress_ids(variant, t, picked)
+                expected = _defined(keys, layers, variant, None, everyone)
+                assert [keys.sets[i] for i in few.tolist()] == [expected[c] for c in
+                                                                picked.tolist()], (variant, t)
         for variant in keys.variants:
             for t, layers in enumerate(keys.e_layers):
                 side = keys.egress_side(variant, t)
@@ -109,3 +118,50 @@ def test_bits_after_a_rule_of_any_port_are_cleared(rows: list[int], last_word: i
         hit = row & last_word
         expected = row & ((hit & -hit) * 2 - 1) if hit else row
         assert sum(w << (64 * i) for i, w in enumerate(got)) == expected
+
+
+def _dual_stack() -> list[gen.Manifest]:
+    """Dual-stack pods, an egress NetworkPolicy whose ipBlocks allow other ports in each
+    family, and an Admin tier that passes everything down: the sides of the isolated
+    source differ between the IPv4 and the IPv6 variant at the same destinations."""
+    docs: list[gen.Manifest] = [{"apiVersion": "v1", "kind": "Namespace",
+                                 "metadata": {"name": "x"}}]
+    for i in range(6):
+        v4, v6 = f"10.0.0.{i + 1}", f"fd00::{i + 1}"
+        docs.append({"apiVersion": "v1", "kind": "Pod",
+                     "metadata": {"name": f"p{i}", "namespace": "x", "labels": {"n": str(i)}},
+                     "spec": {"nodeName": "n1", "containers": [{"name": "c"}]},
+                     "status": {"podIP": v4, "podIPs": [{"ip": v4}, {"ip": v6}]}})
+    docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                 "metadata": {"name": "out", "namespace": "x"},
+                 "spec": {"podSelector": {"matchLabels": {"n": "0"}}, "policyTypes": ["Egress"],
+                          "egress": [
+                              {"to": [{"ipBlock": {"cidr": "10.0.0.0/29"}}],
+                               "ports": [{"port": 80}]},
+                              {"to": [{"ipBlock": {"cidr": "fd00::/125"}}],
+                               "ports": [{"port": 443}]}]}})
+    docs.append({"apiVersion": "policy.networking.k8s.io/v1alpha2",
+                 "kind": "ClusterNetworkPolicy", "metadata": {"name": "pass"},
+                 "spec": {"tier": "Admin", "priority": 5,
+                          "subject": {"namespaces": {}},
+                          "egress": [{"action": "Pass", "name": "down",
+                                      "to": [{"namespaces": {}}]}]}})
+    return docs
+
+
+def test_readings_at_the_same_destinations_are_not_shared_across_variants() -> None:
+    engine = gen.engine_of(_dual_stack())
+    with mock.patch.object(matrix, "SUBSET_SHARE", 0):
+        keys = PairSets(engine)
+        assert {4, 6} <= set(keys.variants)
+        everyone = list(range(keys.n))
+        dst = np.arange(keys.n, dtype=np.int64)
+        differ = 0
+        for variant in (4, 6, 4):
+            for t, layers in enumerate(keys.e_layers):
+                got = [keys.sets[i] for i in keys.egress_ids(variant, t, dst).tolist()]
+                assert got == _defined(keys, layers, variant, None, everyone), (variant, t)
+            differ += any(layers.tiered and layers.isolated and _defined(
+                keys, layers, 4, None, everyone) != _defined(keys, layers, 6, None, everyone)
+                for layers in keys.e_layers)
+        assert differ  # the case the test is about: the variants' answers differ

@@ -265,6 +265,49 @@ _EMPTY_SIDE = Side(np.zeros(1, dtype=np.int64), False, _NO_POSITIONS,
                    np.zeros(0, dtype=np.int32))
 
 
+READING_BYTES = 64 << 20  # peer memberships and part numbers a reading keeps
+
+
+class _Reading:
+    """Sides read at the same classes (a few destinations, or the sources of a variant):
+    each rule's peers looked up there and each part side's numbers read there once for
+    every side read there, up to ``READING_BYTES`` (then forgotten and looked up again)."""
+
+    def __init__(self, keys: PairSets, classes: npt.NDArray[np.int64], variant: int) -> None:
+        self.keys = keys
+        self.classes = classes
+        self.variant = variant
+        self._members: dict[int, tuple[AnyRule, npt.NDArray[np.bool_]]] = {}
+        self._sides: dict[int, tuple[Side, npt.NDArray[np.int64]]] = {}
+        self._bytes = 0
+
+    def _kept(self, size: int) -> None:
+        self._bytes += size
+        if self._bytes > READING_BYTES:
+            self._members.clear()
+            self._sides.clear()
+            self._bytes = size
+
+    def member(self, rule: AnyRule) -> npt.NDArray[np.bool_]:
+        """Whether the rule's peers match each class (in this reading's variant); kept by
+        the rule (a rule's peer set may be made anew on each call)."""
+        found = self._members.get(id(rule))
+        if found is None or found[0] is not rule:
+            hits = rule.peer_classes(self.variant).at(self.classes)
+            self._kept(hits.nbytes)
+            found = self._members[id(rule)] = (rule, hits)
+        return found[1]
+
+    def side(self, side: Side) -> npt.NDArray[np.int64]:
+        """A kept side's numbers at the classes."""
+        found = self._sides.get(id(side))
+        if found is None or found[0] is not side:
+            values = side.at(self.classes, self.keys.named)
+            self._kept(values.nbytes)
+            found = self._sides[id(side)] = (side, values)
+        return found[1]
+
+
 class PairSets:
     """For one engine: the numbered port sets that sources may open (egress) and that
     destinations accept (ingress), per pair of classes, in chunks of source classes."""
@@ -362,6 +405,7 @@ class PairSets:
         self._part_layers: dict[tuple[object, ...], Layers] = {}
         self._part_rules_of: dict[int, _PartRules] = {}
         self._part_rows: dict[tuple[object, ...], _Rows] = {}
+        self._reading: _Reading | None = None
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
         self._variant_users()
         self.pairs: list[tuple[int, int]] = []  # (accepted, decided) set numbers of a tier
@@ -507,9 +551,14 @@ class PairSets:
         destination allow (the tiers in order, or their union)."""
         key = (EGRESS, variant if self.e_blocks[e_type] else 0, e_type)
         if dst is not None and key not in self._sides and len(dst) * SUBSET_SHARE < self.n:
-            # A few destinations (a family that few pairs have): only theirs.
-            return self._side_at(self.e_layers[e_type], key[1], None,
-                                 bool(self.e_named[e_type]), dst)
+            # A few destinations (a family that few pairs have): only theirs, read through
+            # one reading while the destinations stay the same (the types of a grid).
+            reading = self._reading
+            if (reading is None or reading.variant != variant
+                    or not np.array_equal(reading.classes, dst)):
+                reading = self._reading = _Reading(self, dst, variant)
+            return self._read_side(self.e_layers[e_type], key[1], None,
+                                   bool(self.e_named[e_type]), reading)
         side = self.egress_side(variant, e_type)
         return side.dense(self.named) if dst is None else side.at(dst, self.named)
 
@@ -676,26 +725,25 @@ class PairSets:
         return Side(default, by_named, positions[keep], values[keep].astype(np.int32))
 
     def _tiered_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
-                   classes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """``_tiered_side`` at some classes only: its tiers' parts (shared) read there, its
-        NetworkPolicy part in a variant of its own worked out there only."""
+                   reading: _Reading) -> npt.NDArray[np.int64]:
+        """``_tiered_side`` at the classes of ``reading`` only: its tiers' parts (shared)
+        read there, its NetworkPolicy part in a variant of its own worked out there only."""
         na, nn = len(layers.admin), len(layers.networkpolicy)
-        admin = self._part_side(layers.admin, True, variant,
-                                None if spans is None else spans[:na])
+        admin = reading.side(self._part_side(layers.admin, True, variant,
+                                             None if spans is None else spans[:na]))
         if layers.isolated:
             rules = self._part_rules(layers.networkpolicy, False)
             own = None if spans is None else spans[na:na + nn]
             if rules.blocky and variant != self.main_variant:
-                second = self._side_at(rules.layers, variant, own, own is None and rules.named,
-                                       classes)
+                second = self._read_rules(rules.layers, variant, own,
+                                          own is None and rules.named, reading)
             else:
-                second = self._part_side(layers.networkpolicy, False, variant,
-                                         own).at(classes, self.named)
+                second = reading.side(self._part_side(layers.networkpolicy, False, variant,
+                                                      own))
         else:
-            second = self._part_side(layers.baseline, True, variant,
-                                     None if spans is None else spans[na + nn:]
-                                     ).at(classes, self.named)
-        return self._combine(admin.at(classes, self.named), second, layers.isolated)
+            second = reading.side(self._part_side(layers.baseline, True, variant,
+                                                  None if spans is None else spans[na + nn:]))
+        return self._combine(admin, second, layers.isolated)
 
     @staticmethod
     def _defaults(side: Side, signatures: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -859,16 +907,43 @@ class PairSets:
     def _side_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
                  by_named: bool, classes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """A side's numbers at some classes only (``_side``, not kept)."""
-        rules = layers.rules
-        if layers.trivial:
-            return np.zeros(len(classes), dtype=np.int64)
+        return self._read_side(layers, variant, spans, by_named, _Reading(self, classes, variant))
+
+    def _read_side(self, layers: Layers, variant: int, spans: list[Spans] | None,
+                   by_named: bool, reading: _Reading) -> npt.NDArray[np.int64]:
+        """A side's numbers at the classes of ``reading`` (in its variant)."""
+        if layers.trivial or not len(reading.classes):
+            return np.zeros(len(reading.classes), dtype=np.int64)
         if layers.tiered:
-            return self._tiered_at(layers, variant, spans, classes)
+            return self._tiered_at(layers, variant, spans, reading)
+        return self._read_rules(layers, variant, spans, by_named, reading)
+
+    def _read_rules(self, layers: Layers, variant: int, spans: list[Spans] | None,
+                    by_named: bool, reading: _Reading) -> npt.NDArray[np.int64]:
+        """A side of NetworkPolicy rules at the classes of ``reading``: which rules match
+        each (each rule's peers looked up there once for every side read there), each
+        distinct (mask, signature) numbered once."""
+        rules = layers.rules
+        classes = reading.classes
+        n_sig = len(self.named_rep) if by_named else 1
+        if len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS:
+            # Few rules: each (mask, signature) a small number; count, no sort.
+            keys = np.zeros(len(classes), dtype=np.int64)
+            for j, rule in enumerate(rules):
+                keys |= reading.member(rule).astype(np.int64) << j
+            if by_named:
+                keys = keys * n_sig + self.named[classes]
+            present = np.flatnonzero(np.bincount(keys))
+            table = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+            mask_of, sig_of = np.divmod(present, n_sig)
+            table[present] = self._side_values(layers, mask_of.astype(np.uint64)[:, None],
+                                               spans, sig_of)
+            found: npt.NDArray[np.int64] = table[keys]
+            return found
         words = max(1, (len(rules) + 63) // 64)
         masks = np.zeros((len(classes), words), dtype=np.uint64)
         for j, rule in enumerate(rules):
-            hit = rule.peer_classes(variant).at(classes).astype(np.uint64)
-            masks[:, j // 64] |= hit << np.uint64(j % 64)
+            masks[:, j // 64] |= reading.member(rule).astype(np.uint64) << np.uint64(j % 64)
         signatures = (self.named[classes] if by_named
                       else np.zeros(len(classes), dtype=np.int64))
         first, inverse = self._distinct(np.concatenate(
@@ -1106,28 +1181,12 @@ class PairSets:
                    else np.zeros(0, dtype=np.int64))
         types_n = len(self.i_rules)
         grid = self._main_table(sources)
-        member: dict[int, npt.NDArray[np.uint64]] = {}  # a peer set's members among sources
+        reading = _Reading(self, sources, variant)  # peers and parts looked up once
         for t in range(1, types_n):
             if not self.i_blocks[t] or not len(sources):
                 continue
-            layers = self.i_layers[t]
-            rules = layers.rules
-            if len(rules) > SMALL_MASK_BITS:
-                grid[:, t] = self._side_at(layers, variant, self.i_spans[t], False, sources)
-                continue
-            masks = np.zeros(len(sources), dtype=np.int64)
-            for j, rule in enumerate(rules):
-                classes = rule.peer_classes(variant)
-                found = member.get(id(classes))
-                if found is None:
-                    found = member[id(classes)] = classes.at(sources).astype(np.uint64)
-                masks |= found.astype(np.int64) << j
-            present = np.flatnonzero(np.bincount(masks))
-            table = np.zeros(int(present[-1]) + 1, dtype=np.int32)
-            for mask in present.tolist():
-                table[mask] = self._side_value(layers, np.array([mask], dtype=np.uint64),
-                                               self.i_spans[t], 0)
-            grid[:, t] = table[masks]
+            grid[:, t] = self._read_side(self.i_layers[t], variant, self.i_spans[t], False,
+                                         reading)
         rows = np.full(self.n, -1, dtype=np.int64)
         rows[sources] = np.arange(len(sources))
         return rows, grid
