@@ -50,6 +50,7 @@ FEW_TYPES = 64  # ingress types read from their own sides, not from the gathered
 ROW_CACHE_BYTES = 256 << 20  # matrix rows kept for classes that share them
 SELF_CELLS = 256  # single-pod classes whose cells towards themselves are worked out at once
 SMALL_MASK_BITS = 16  # sides with at most this many rules number their masks directly
+FEW_COMBINATIONS = 16  # combinations of parts looked up one by one, not sorted first
 SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out only their cells
 
 # Port sets as sorted, merged (protocol index, first, last) triples.
@@ -402,6 +403,8 @@ class PairSets:
         self._part_ids: dict[tuple[int, int], int] = {}
         self._tier_results: dict[tuple[int, int, int], int] = {}
         self._part_sides: dict[tuple[object, ...], Side] = {}
+        # Combinations of parts' numbers packed into one: the Baseline's, NetworkPolicy's.
+        self._combinations: tuple[dict[int, int], dict[int, int]] = ({}, {})
         self._part_layers: dict[tuple[object, ...], Layers] = {}
         self._part_rules_of: dict[int, _PartRules] = {}
         self._part_rows: dict[tuple[object, ...], _Rows] = {}
@@ -855,22 +858,26 @@ class PairSets:
                  isolated: bool) -> npt.NDArray[np.int64]:
         """Per class, the number of the port set of a tiered side from its parts' numbers:
         the Admin pair and the NetworkPolicy set (``isolated``) or the Baseline pair. Each
-        distinct combination is looked up (worked out once) in ``_tier_results``."""
+        distinct combination is worked out once (kept by the two numbers packed into one)."""
         packed = (first << 32) | second
+        known = self._combinations[isolated]
+        if len(packed) <= FEW_COMBINATIONS:  # a side's defaults: look each up
+            return np.array([self._combination(known, key, isolated)
+                             for key in packed.tolist()], dtype=np.int64)
         present = distinct(packed)
-        results, no_pair = self._tier_results, self._no_pair
-        numbers: list[int] = []
-        for key in present.tolist():
-            a, x = key >> 32, key & 0xFFFFFFFF
-            combination = (a, x, no_pair) if isolated else (a, -1, x)
-            found = results.get(combination)
-            if found is None:
-                found = results[combination] = self._combined(*combination)
-            numbers.append(found)
-        table = np.array(numbers, dtype=np.int64)
+        table = np.array([self._combination(known, key, isolated) for key in present.tolist()],
+                         dtype=np.int64)
         out: npt.NDArray[np.int64] = (table[np.searchsorted(present, packed)]
                                       if len(present) > 1 else np.repeat(table, len(packed)))
         return out
+
+    def _combination(self, known: dict[int, int], key: int, isolated: bool) -> int:
+        found = known.get(key)
+        if found is None:
+            a, x = key >> 32, key & 0xFFFFFFFF
+            found = known[key] = (self._combined(a, x, self._no_pair) if isolated
+                                  else self._combined(a, -1, x))
+        return found
 
     def _named_projection(self, layers: Layers) -> tuple[npt.NDArray[np.int64], list[int]]:
         """Named-port signatures as a side's rules tell them apart: per signature of the
@@ -1157,12 +1164,28 @@ class PairSets:
 
     def gather_ingress(self) -> None:
         """The ingress columns ``row_types`` reads, gathered ahead (another process may
-        work out ``main_egress_sides`` meanwhile)."""
+        work out ``main_egress_sides`` meanwhile); and the parts of tiered egress sides
+        that reads in the other variants take (``_tiered_at``), so that the processes the
+        rows are shared out to have them already."""
         for _, _, variant in self._families():
             if variant == self.main_variant:
                 self._ingress_columns(variant)
             else:
                 self._some_table(variant)
+        for variant in self.variant_users:
+            if variant == self.main_variant:
+                continue
+            for t, layers in enumerate(self.e_layers):
+                if layers.tiered:
+                    self._egress_parts(layers, variant if self.e_blocks[t] else 0)
+
+    def _egress_parts(self, layers: Layers, variant: int) -> None:
+        """The part sides ``_tiered_at`` reads for a tiered egress side in ``variant``."""
+        self._part_side(layers.admin, True, variant, None)
+        if not layers.isolated:
+            self._part_side(layers.baseline, True, variant, None)
+        elif not self._part_rules(layers.networkpolicy, False).blocky:
+            self._part_side(layers.networkpolicy, False, variant, None)
 
     def _some_table(self, variant: int) -> tuple[npt.NDArray[np.int64],
                                                  npt.NDArray[np.int32]]:
