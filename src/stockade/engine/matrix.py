@@ -280,6 +280,7 @@ class _Reading:
         self.variant = variant
         self._members: dict[int, tuple[AnyRule, npt.NDArray[np.bool_]]] = {}
         self._sides: dict[int, tuple[Side, npt.NDArray[np.int64]]] = {}
+        self._parts: dict[tuple[object, ...], npt.NDArray[np.int64]] = {}
         self._bytes = 0
 
     def _kept(self, size: int) -> None:
@@ -287,6 +288,7 @@ class _Reading:
         if self._bytes > READING_BYTES:
             self._members.clear()
             self._sides.clear()
+            self._parts.clear()
             self._bytes = size
 
     def member(self, rule: AnyRule) -> npt.NDArray[np.bool_]:
@@ -298,6 +300,17 @@ class _Reading:
             self._kept(hits.nbytes)
             found = self._members[id(rule)] = (rule, hits)
         return found[1]
+
+    def part(self, key: tuple[object, ...],
+             work_out: Callable[[], npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
+        """The numbers of a part that several sides share (NetworkPolicy rules read here,
+        by their identities and ports), worked out once."""
+        found = self._parts.get(key)
+        if found is None:
+            found = work_out()
+            self._kept(found.nbytes)
+            self._parts[key] = found
+        return found
 
     def side(self, side: Side) -> npt.NDArray[np.int64]:
         """A kept side's numbers at the classes."""
@@ -738,8 +751,11 @@ class PairSets:
             rules = self._part_rules(layers.networkpolicy, False)
             own = None if spans is None else spans[na:na + nn]
             if rules.blocky and variant != self.main_variant:
-                second = self._read_rules(rules.layers, variant, own,
-                                          own is None and rules.named, reading)
+                # Sides of several types share these rules (and ports): read them once.
+                second = reading.part(
+                    (rules.ids, None if own is None or not rules.named else tuple(own)),
+                    lambda: self._read_rules(rules.layers, variant, own,
+                                             own is None and rules.named, reading))
             else:
                 second = reading.side(self._part_side(layers.networkpolicy, False, variant,
                                                       own))
