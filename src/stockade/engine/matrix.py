@@ -344,27 +344,6 @@ class PairSets:
                 self.e_class.append(cls.index)
             self.e_type[cls.index] = e_types[key]
         self.e_rules = [layers.rules for layers in self.e_layers]
-        # Ingress types: the same, and the same ports once named ports are resolved on the
-        # class (the destination).
-        i_types: dict[tuple[object, ...], int] = {(): 0}
-        self.i_type = np.zeros(n, dtype=np.int64)
-        self.i_layers: list[Layers] = [NO_LAYERS]
-        self.i_class: list[int] = [-1]
-        self.i_spans: list[list[Spans]] = [[]]
-        for cls in classes:
-            layers = self._layers(cls.index, INGRESS)
-            if layers.trivial:
-                continue
-            spans = [self.rule_spans(rule, cls.index) for rule in layers.rules]
-            i_key = (self._layers_key(cls.index, INGRESS), tuple(spans))
-            if i_key not in i_types:
-                i_types[i_key] = len(i_types)
-                self.i_layers.append(layers)
-                self.i_class.append(cls.index)
-                self.i_spans.append(spans)
-            self.i_type[cls.index] = i_types[i_key]
-        self.i_rules = [layers.rules for layers in self.i_layers]
-        self.i_type32 = self.i_type.astype(np.int32)
         # Destinations with the same named ports resolve every egress rule alike.
         signatures: dict[object, int] = {}
         self.named = np.zeros(n, dtype=np.int64)
@@ -374,6 +353,38 @@ class PairSets:
             if sig == len(self.named_rep):
                 self.named_rep.append(cls.index)
             self.named[cls.index] = sig
+        # Ingress types: the same, and the same ports once named ports are resolved on the
+        # class (the destination): classes with the same rules and named ports resolve them
+        # alike, so a type's rules and ports are worked out once per such pair.
+        i_types: dict[tuple[object, ...], int] = {(): 0}
+        self.i_type = np.zeros(n, dtype=np.int64)
+        self.i_layers: list[Layers] = [NO_LAYERS]
+        self.i_class: list[int] = [-1]
+        self.i_spans: list[list[Spans]] = [[]]
+        alike: dict[tuple[object, ...], tuple[Layers, dict[int, tuple[tuple[object, ...],
+                                                                       list[Spans]]]]] = {}
+        for cls in classes:
+            layers_key = self._layers_key(cls.index, INGRESS)
+            entry = alike.get(layers_key)
+            if entry is None:
+                entry = alike[layers_key] = (self._layers(cls.index, INGRESS), {})
+            layers, by_signature = entry
+            if layers.trivial:
+                continue
+            signature = int(self.named[cls.index])
+            found = by_signature.get(signature)
+            if found is None:
+                spans = [self.rule_spans(rule, cls.index) for rule in layers.rules]
+                found = by_signature[signature] = ((layers_key, tuple(spans)), spans)
+            i_key, spans = found
+            if i_key not in i_types:
+                i_types[i_key] = len(i_types)
+                self.i_layers.append(layers)
+                self.i_class.append(cls.index)
+                self.i_spans.append(spans)
+            self.i_type[cls.index] = i_types[i_key]
+        self.i_rules = [layers.rules for layers in self.i_layers]
+        self.i_type32 = self.i_type.astype(np.int32)
         # Only egress types with named-port rules care which named ports a destination has.
         self.e_named = np.array([any(r.named for r in rules) for rules in self.e_rules],
                                 dtype=np.int64)
