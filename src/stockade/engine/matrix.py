@@ -2,10 +2,14 @@
 allowed, computed without ever evaluating a pair of pods on its own.
 
 With cluster-wide policies a side's rules are *layers*: the Admin tier's rules in order,
-the NetworkPolicy rules (when NetworkPolicy isolates the class), the Baseline tier's. Which
-of them match is still one bit mask per pair, and each distinct mask's port set is worked
-out once with the tier algebra of ``spans`` (first match per tier, Pass and no match handed
-down), so the cost stays that of the masks, not of the pairs.
+the NetworkPolicy rules (when NetworkPolicy isolates the class), the Baseline tier's. A side
+is then worked out from its *parts*: per class, the Admin tier's first-match (accepted,
+decided) ports, and the NetworkPolicy rules' ports or, when NetworkPolicy does not isolate
+it, the Baseline tier's pair. Each part is a sparse side of its own, worked out once per
+stack of rules (classes selected by the same cluster policies share one) and shared by every
+side that has it; parts are combined with the tier algebra of ``spans`` (first match per
+tier, Pass and no match handed down) only where one differs from its default, each distinct
+combination once. The cost stays that of the stacks and their distinct rows, not of pairs.
 
 A source class's egress side towards a destination is the union of the ports of the rules
 (of the policies isolating it) whose peers match the destination: which rules match is a bit
@@ -420,12 +424,11 @@ class PairSets:
         self._named_columns: dict[tuple[Protocol, str], npt.NDArray[np.int32]] = {}
         self._numbered: dict[int, tuple[list[Spans], list[int]]] = {}
         self._unions: dict[frozenset[int], int] = {}
-        # Tiered sides by parts (``_tiered_values``): rule lists, parts, their combinations.
-        self._tier_parts: dict[int, tuple[list[Spans], tuple[int, int, int]]] = {}
-        self._rule_lists: dict[tuple[bool, tuple[tuple[RuleAction, Spans], ...]], int] = {}
-        self._listed: list[tuple[bool, tuple[tuple[RuleAction, Spans], ...]]] = []
+        # Tiered sides by parts (``_tiered_side``): a tier's rule lists numbered, its
+        # first-match pair per (list, bits), the part sides, their combinations.
+        self._rule_lists: dict[tuple[tuple[RuleAction, Spans], ...], int] = {}
+        self._listed: list[tuple[tuple[RuleAction, Spans], ...]] = []
         self._part_ids: dict[tuple[int, int], int] = {}
-        self._tier_results: dict[tuple[int, int, int], int] = {}
         self._part_sides: dict[tuple[object, ...], Side] = {}
         # Combinations of parts' numbers packed into one: the Baseline's, NetworkPolicy's.
         self._combinations: tuple[dict[int, int], dict[int, int]] = ({}, {})
@@ -867,13 +870,12 @@ class PairSets:
                 if listed is None:
                     own = spans if spans is not None else self._egress_spans(layers, signature)
                     listed = lists[signature] = self._rule_list(
-                        True, [(r.action, own[j]) for j, r in enumerate(rules)])
+                        [(r.action, own[j]) for j, r in enumerate(rules)])
             else:
                 if generic < 0:
                     own = spans if spans is not None else self._egress_spans(layers, signature)
-                    generic = self._rule_list(True, [(r.action, () if named_bits >> j & 1
-                                                      else own[j])
-                                                     for j, r in enumerate(rules)])
+                    generic = self._rule_list([(r.action, () if named_bits >> j & 1 else own[j])
+                                               for j, r in enumerate(rules)])
                 listed = generic
             found = parts.get((listed, bits))
             if found is None:
@@ -990,16 +992,15 @@ class PairSets:
     def _side_values(self, layers: Layers, masks: Keys, spans: list[Spans] | None,
                      signatures: npt.NDArray[np.int64]) -> list[int]:
         """``_side_value`` of each row of ``masks`` with its signature."""
-        if layers.tiered:
-            return self._tiered_values(layers, masks, signatures, spans)
         return [self._side_value(layers, mask, spans, signature)
                 for mask, signature in zip(masks, signatures.tolist(), strict=True)]
 
     def _side_value(self, layers: Layers, mask: Keys, spans: list[Spans] | None,
                     signature: int) -> int:
         """The number of the port set a side allows a peer matching the rules of ``mask``."""
-        if layers.tiered:
-            return self._tiered_values(layers, mask[None, :], np.array([signature]), spans)[0]
+        if layers.tiered:  # sides read their parts (``_tiered_side``): one row, by definition
+            own = spans if spans is not None else self._egress_spans(layers, signature)
+            return self.set_id(self.side_set(layers, mask, own))
         if not layers.isolated:
             return self.set_id(ALL)
         if spans is None:
@@ -1037,45 +1038,6 @@ class PairSets:
                                                for rule in layers.rules]
         return found
 
-    def _tiered_values(self, layers: Layers, masks: Keys, signatures: npt.NDArray[np.int64],
-                       spans: list[Spans] | None) -> list[int]:
-        """``_side_value`` of each row of ``masks`` (a peer's matching rules, with its
-        named-port signature) for a side with cluster rules, worked out tier by tier:
-        which of the Admin tier's rules match gives that tier's (accepted, decided) ports,
-        and so for the NetworkPolicy rules and the Baseline tier. Each part is worked out
-        once per rule list (sides share a tier's rules) and bits, each combination of
-        parts once: the same answer as ``side_set``, at a few look-ups per row."""
-        na, nn = len(layers.admin), len(layers.networkpolicy)
-        admin_bits, np_bits, baseline_at = (1 << na) - 1, (1 << nn) - 1, na + nn
-        isolated = layers.isolated
-        parts, part, combined = self._part_ids, self._tier_part, self._tier_results
-        no_pair = self._no_pair
-        lists: dict[int, tuple[int, int, int]] = {}
-        out: list[int] = []
-        for words, signature in zip(masks.tolist(), signatures.tolist(), strict=True):
-            listed = lists.get(signature)
-            if listed is None:
-                listed = lists[signature] = self._tier_lists(
-                    layers, spans if spans is not None else self._egress_spans(layers, signature))
-            bits = words[0]
-            for w in range(1, len(words)):
-                bits |= words[w] << (64 * w)
-            first = (listed[0], bits & admin_bits)
-            second = ((listed[1], bits >> na & np_bits) if isolated  # Baseline has no say
-                      else (listed[2], bits >> baseline_at))
-            a = parts.get(first)
-            if a is None:
-                a = part(first)
-            b = parts.get(second)
-            if b is None:
-                b = part(second)
-            key = (a, b, no_pair) if isolated else (a, -1, b)
-            found = combined.get(key)
-            if found is None:
-                found = combined[key] = self._combined(*key)
-            out.append(found)
-        return out
-
     def _combined(self, a_pair: int, n_set: int, b_pair: int) -> int:
         """The port set (its number) a side allows from its Admin tier's (accepted,
         decided) pair, its NetworkPolicy set (-1: NetworkPolicy does not isolate it) and its
@@ -1088,23 +1050,9 @@ class PairSets:
                                  (sets[b_acc], sets[b_dec]))
         return self.set_id(ALL if result == ALL else result)
 
-    def _tier_lists(self, layers: Layers, spans: list[Spans]) -> tuple[int, int, int]:
-        """The numbers of a side's three rule lists as their parts see them: a tier's
-        (action, ports) per rule, the NetworkPolicy rules' ports."""
-        known = self._tier_parts.get(id(spans))
-        if known is not None and known[0] is spans:
-            return known[1]
-        na, nn = len(layers.admin), len(layers.networkpolicy)
-        numbers = (self._rule_list(True, [(r.action, spans[j])
-                                          for j, r in enumerate(layers.admin)]),
-                   self._rule_list(False, [(RuleAction.ACCEPT, x) for x in spans[na:na + nn]]),
-                   self._rule_list(True, [(r.action, spans[na + nn + j])
-                                          for j, r in enumerate(layers.baseline)]))
-        self._tier_parts[id(spans)] = (spans, numbers)
-        return numbers
-
-    def _rule_list(self, tier: bool, rules: list[tuple[RuleAction, Spans]]) -> int:
-        key = (tier, tuple(rules))
+    def _rule_list(self, rules: list[tuple[RuleAction, Spans]]) -> int:
+        """The number of a tier's rule list, as its parts see it: (action, ports) per rule."""
+        key = tuple(rules)
         found = self._rule_lists.get(key)
         if found is None:
             found = self._rule_lists[key] = len(self._listed)
@@ -1112,24 +1060,18 @@ class PairSets:
         return found
 
     def _tier_part(self, key: tuple[int, int]) -> int:
-        """The part of a rule list when the rules of some bits match (``key``: the list's
-        number, the bits): a tier's first-match (accepted, decided) ports (their number in
-        ``pairs``), or the union of the NetworkPolicy rules' ports (a port set's number).
-        Kept in ``_part_ids``, which callers look in first."""
+        """The part of a tier's rule list when the rules of some bits match (``key``: the
+        list's number, the bits): the tier's first-match (accepted, decided) ports, their
+        number in ``pairs``. Kept in ``_part_ids``, which callers look in first."""
         number, bits = key
-        tier, rules = self._listed[number]
+        rules = self._listed[number]
         picked: list[tuple[RuleAction, Spans]] = []
         while bits:  # the set bits only: a row matches few of a tier's rules
             low = bits & -bits
             picked.append(rules[low.bit_length() - 1])
             bits ^= low
-        on = tuple(picked)
-        if tier:
-            accepted, decided = _first_match(on)
-            found = self.pair_id(self.set_id(accepted), self.set_id(decided))
-        else:
-            merged = _merge([s for _, spans in on for s in spans])
-            found = self.set_id(ALL if merged == ALL else merged)
+        accepted, decided = _first_match(tuple(picked))
+        found = self.pair_id(self.set_id(accepted), self.set_id(decided))
         self._part_ids[key] = found
         return found
 
