@@ -2,10 +2,14 @@
 allowed, computed without ever evaluating a pair of pods on its own.
 
 With cluster-wide policies a side's rules are *layers*: the Admin tier's rules in order,
-the NetworkPolicy rules (when NetworkPolicy isolates the class), the Baseline tier's. Which
-of them match is still one bit mask per pair, and each distinct mask's port set is worked
-out once with the tier algebra of ``spans`` (first match per tier, Pass and no match handed
-down), so the cost stays that of the masks, not of the pairs.
+the NetworkPolicy rules (when NetworkPolicy isolates the class), the Baseline tier's. A side
+is then worked out from its *parts*: per class, the Admin tier's first-match (accepted,
+decided) ports, and the NetworkPolicy rules' ports or, when NetworkPolicy does not isolate
+it, the Baseline tier's pair. Each part is a sparse side of its own, worked out once per
+stack of rules (classes selected by the same cluster policies share one) and shared by every
+side that has it; parts are combined with the tier algebra of ``spans`` (first match per
+tier, Pass and no match handed down) only where one differs from its default, each distinct
+combination once. The cost stays that of the stacks and their distinct rows, not of pairs.
 
 A source class's egress side towards a destination is the union of the ports of the rules
 (of the policies isolating it) whose peers match the destination: which rules match is a bit
@@ -24,6 +28,7 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -49,12 +54,8 @@ FEW_TYPES = 64  # ingress types read from their own sides, not from the gathered
 ROW_CACHE_BYTES = 256 << 20  # matrix rows kept for classes that share them
 SELF_CELLS = 256  # single-pod classes whose cells towards themselves are worked out at once
 SMALL_MASK_BITS = 16  # sides with at most this many rules number their masks directly
+FEW_COMBINATIONS = 16  # combinations of parts looked up one by one, not sorted first
 SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out only their cells
-
-# A per-class value in factored form: distinct values, and each class's index into them.
-Factored = tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]
-DENSE_COMBINATIONS = 1 << 22  # tier combinations numbered through a table, not a sort
-MASK21 = (1 << 21) - 1  # packed tier combinations: three numbers of 21 bits
 
 # Port sets as sorted, merged (protocol index, first, last) triples.
 Spans = span_ops.Spans
@@ -101,6 +102,8 @@ class Layers:
 
 
 NO_LAYERS = Layers((), (), False, ())
+# Numbers the distinct rows of a side: (layers, masks, spans, signatures) -> a number per row.
+SideValues = Callable[[Layers, Keys, list[Spans] | None, npt.NDArray[np.int64]], list[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,41 @@ class Side:
             hit = self.positions[where] == classes
             out[hit] = self.values[where[hit]]
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """A side's rules' matches, decomposed (``PairSets._decomposed``): the classes some rule
+    singles out (``positions``), the distinct (mask, signature) rows to number (``masks``,
+    ``signatures``: the signature standing for each row's group), each position's row and
+    the default row's, last (``inverse``); when ``by_named``, the ``n_sig`` rows last in
+    ``masks`` are the default row towards each group, ``projected`` a group per signature
+    of the cluster and ``projected_rows`` the group of each position (and the default)."""
+
+    positions: npt.NDArray[np.int32]
+    masks: Keys
+    signatures: npt.NDArray[np.int64]
+    inverse: npt.NDArray[np.int64]
+    projected_rows: npt.NDArray[np.int64]
+    projected: npt.NDArray[np.int64]
+    n_sig: int
+    by_named: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _PartRules:
+    """The rules of one part of tiered sides (a tier's stack, or the NetworkPolicy rules
+    that isolate a side), as ``PairSets._part_side`` keys them: their identities, the
+    layers their sides are worked out with, whether some name a port (the bits of those),
+    the bits of the rules of any port, whether some have address peers."""
+
+    rules: tuple[AnyRule, ...]
+    ids: tuple[int, ...]
+    layers: Layers
+    named: bool
+    named_bits: int
+    any_port_bits: int
+    blocky: bool
 
 
 def _cluster_port_spans(port: ClusterPort,
@@ -202,8 +240,90 @@ def span_protocol(spans_entry: tuple[int, int, int]) -> Protocol:
     return PROTOCOLS[spans_entry[0]]
 
 
+def _cut_after_last_word(masks: Keys, last_word: int) -> None:
+    """Clear, in each row of ``masks``, the bits after its first bit of ``last_word``: rows
+    that differ only in rules a matching rule of any port leaves nothing to decide read
+    alike (a tier's first match is over once every port is covered)."""
+    done = np.zeros(len(masks), dtype=np.bool_)
+    one = np.uint64(1)
+    for w in range(masks.shape[1]):
+        word = masks[:, w]
+        word[done] = 0
+        hit = word & np.uint64((last_word >> (64 * w)) & ((1 << 64) - 1))
+        low = hit & (~hit + one)  # the lowest bit of a rule of any port, or 0
+        # Up to and including that bit (bit 63: every bit, as the shift wraps to 0).
+        word &= np.where(low != 0, (low << one) - one, ~np.uint64(0))
+        done |= low != 0
+
+
+def _union_positions(a: npt.NDArray[np.int32],
+                     b: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """The classes in either of two sorted lists of positions, sorted."""
+    if not len(a):
+        return b
+    if not len(b):
+        return a
+    return sorted_unique(np.concatenate([a, b]))
+
+
 _EMPTY_SIDE = Side(np.zeros(1, dtype=np.int64), False, _NO_POSITIONS,
                    np.zeros(0, dtype=np.int32))
+
+
+READING_BYTES = 64 << 20  # peer memberships and part numbers a reading keeps
+
+
+class _Reading:
+    """Sides read at the same classes (a few destinations, or the sources of a variant):
+    each rule's peers looked up there and each part side's numbers read there once for
+    every side read there, up to ``READING_BYTES`` (then forgotten and looked up again)."""
+
+    def __init__(self, keys: PairSets, classes: npt.NDArray[np.int64], variant: int) -> None:
+        self.keys = keys
+        self.classes = classes
+        self.variant = variant
+        self._members: dict[int, tuple[AnyRule, npt.NDArray[np.bool_]]] = {}
+        self._sides: dict[int, tuple[Side, npt.NDArray[np.int64]]] = {}
+        self._parts: dict[tuple[object, ...], npt.NDArray[np.int64]] = {}
+        self._bytes = 0
+
+    def _kept(self, size: int) -> None:
+        self._bytes += size
+        if self._bytes > READING_BYTES:
+            self._members.clear()
+            self._sides.clear()
+            self._parts.clear()
+            self._bytes = size
+
+    def member(self, rule: AnyRule) -> npt.NDArray[np.bool_]:
+        """Whether the rule's peers match each class (in this reading's variant); kept by
+        the rule (a rule's peer set may be made anew on each call)."""
+        found = self._members.get(id(rule))
+        if found is None or found[0] is not rule:
+            hits = rule.peer_classes(self.variant).at(self.classes)
+            self._kept(hits.nbytes)
+            found = self._members[id(rule)] = (rule, hits)
+        return found[1]
+
+    def part(self, key: tuple[object, ...],
+             work_out: Callable[[], npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
+        """The numbers of a part that several sides share (NetworkPolicy rules read here,
+        by their identities and ports), worked out once."""
+        found = self._parts.get(key)
+        if found is None:
+            found = work_out()
+            self._kept(found.nbytes)
+            self._parts[key] = found
+        return found
+
+    def side(self, side: Side) -> npt.NDArray[np.int64]:
+        """A kept side's numbers at the classes."""
+        found = self._sides.get(id(side))
+        if found is None or found[0] is not side:
+            values = side.at(self.classes, self.keys.named)
+            self._kept(values.nbytes)
+            found = self._sides[id(side)] = (side, values)
+        return found[1]
 
 
 class PairSets:
@@ -228,27 +348,6 @@ class PairSets:
                 self.e_class.append(cls.index)
             self.e_type[cls.index] = e_types[key]
         self.e_rules = [layers.rules for layers in self.e_layers]
-        # Ingress types: the same, and the same ports once named ports are resolved on the
-        # class (the destination).
-        i_types: dict[tuple[object, ...], int] = {(): 0}
-        self.i_type = np.zeros(n, dtype=np.int64)
-        self.i_layers: list[Layers] = [NO_LAYERS]
-        self.i_class: list[int] = [-1]
-        self.i_spans: list[list[Spans]] = [[]]
-        for cls in classes:
-            layers = self._layers(cls.index, INGRESS)
-            if layers.trivial:
-                continue
-            spans = [self.rule_spans(rule, cls.index) for rule in layers.rules]
-            i_key = (self._layers_key(cls.index, INGRESS), tuple(spans))
-            if i_key not in i_types:
-                i_types[i_key] = len(i_types)
-                self.i_layers.append(layers)
-                self.i_class.append(cls.index)
-                self.i_spans.append(spans)
-            self.i_type[cls.index] = i_types[i_key]
-        self.i_rules = [layers.rules for layers in self.i_layers]
-        self.i_type32 = self.i_type.astype(np.int32)
         # Destinations with the same named ports resolve every egress rule alike.
         signatures: dict[object, int] = {}
         self.named = np.zeros(n, dtype=np.int64)
@@ -258,6 +357,38 @@ class PairSets:
             if sig == len(self.named_rep):
                 self.named_rep.append(cls.index)
             self.named[cls.index] = sig
+        # Ingress types: the same, and the same ports once named ports are resolved on the
+        # class (the destination): classes with the same rules and named ports resolve them
+        # alike, so a type's rules and ports are worked out once per such pair.
+        i_types: dict[tuple[object, ...], int] = {(): 0}
+        self.i_type = np.zeros(n, dtype=np.int64)
+        self.i_layers: list[Layers] = [NO_LAYERS]
+        self.i_class: list[int] = [-1]
+        self.i_spans: list[list[Spans]] = [[]]
+        alike: dict[tuple[object, ...], tuple[Layers, dict[int, tuple[tuple[object, ...],
+                                                                       list[Spans]]]]] = {}
+        for cls in classes:
+            layers_key = self._layers_key(cls.index, INGRESS)
+            entry = alike.get(layers_key)
+            if entry is None:
+                entry = alike[layers_key] = (self._layers(cls.index, INGRESS), {})
+            layers, by_signature = entry
+            if layers.trivial:
+                continue
+            signature = int(self.named[cls.index])
+            found = by_signature.get(signature)
+            if found is None:
+                spans = [self.rule_spans(rule, cls.index) for rule in layers.rules]
+                found = by_signature[signature] = ((layers_key, tuple(spans)), spans)
+            i_key, spans = found
+            if i_key not in i_types:
+                i_types[i_key] = len(i_types)
+                self.i_layers.append(layers)
+                self.i_class.append(cls.index)
+                self.i_spans.append(spans)
+            self.i_type[cls.index] = i_types[i_key]
+        self.i_rules = [layers.rules for layers in self.i_layers]
+        self.i_type32 = self.i_type.astype(np.int32)
         # Only egress types with named-port rules care which named ports a destination has.
         self.e_named = np.array([any(r.named for r in rules) for rules in self.e_rules],
                                 dtype=np.int64)
@@ -280,13 +411,6 @@ class PairSets:
         self.sets: list[Spans] = [ALL]
         self._set_ids: dict[Spans, int] = {ALL: 0}
         self._e_ids: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
-        self._decomposed: dict[tuple[object, ...], tuple[npt.NDArray[np.int64],
-                                                         npt.NDArray[np.int32], Keys]] = {}
-        self._tier_ids: dict[tuple[object, ...], Factored] = {}
-        self._generic: dict[tuple[object, ...], tuple[npt.NDArray[np.int64],
-                                                      list[tuple[int, list[int]]]]] = {}
-        self._first_matches: dict[tuple[tuple[RuleAction, Spans], ...], int] = {}
-        self._zeros = np.zeros(n, dtype=np.int32)
         self._zeros64 = np.zeros(n, dtype=np.int64)
         self._scratch = np.zeros(n, dtype=np.uint64)
         self._sides: dict[tuple[PolicyType, int, int], Side] = {}
@@ -300,22 +424,23 @@ class PairSets:
         self._named_columns: dict[tuple[Protocol, str], npt.NDArray[np.int32]] = {}
         self._numbered: dict[int, tuple[list[Spans], list[int]]] = {}
         self._unions: dict[frozenset[int], int] = {}
-        # Tiered sides by parts (``_tiered_values``): rule lists, parts, their combinations.
-        self._tier_parts: dict[int, tuple[list[Spans], tuple[int, int, int]]] = {}
-        self._rule_lists: dict[tuple[bool, tuple[tuple[RuleAction, Spans], ...]], int] = {}
-        self._listed: list[tuple[bool, tuple[tuple[RuleAction, Spans], ...]]] = []
+        # Tiered sides by parts (``_tiered_side``): a tier's rule lists numbered, its
+        # first-match pair per (list, bits), the part sides, their combinations.
+        self._rule_lists: dict[tuple[tuple[RuleAction, Spans], ...], int] = {}
+        self._listed: list[tuple[tuple[RuleAction, Spans], ...]] = []
         self._part_ids: dict[tuple[int, int], int] = {}
-        self._tier_results: dict[tuple[int, int, int], int] = {}
+        self._part_sides: dict[tuple[object, ...], Side] = {}
+        # Combinations of parts' numbers packed into one: the Baseline's, NetworkPolicy's.
+        self._combinations: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self._part_layers: dict[tuple[object, ...], Layers] = {}
+        self._part_rules_of: dict[int, _PartRules] = {}
+        self._part_rows: dict[tuple[object, ...], _Rows] = {}
+        self._reading: _Reading | None = None
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
         self._variant_users()
         self.pairs: list[tuple[int, int]] = []  # (accepted, decided) set numbers of a tier
         self._pair_ids: dict[tuple[int, int], int] = {}
         self._no_pair = self.pair_id(self.set_id(()), self.set_id(()))
-        self._np_ids: dict[tuple[object, ...], Factored] = {}
-        self._memo_keys = np.zeros(0, dtype=np.int64)
-        self._memo_values = np.zeros(0, dtype=np.int64)
-        self._i_ids: dict[int, npt.NDArray[np.int32]] = {}
-        self._tiered_i_rows: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
 
     def _variant_users(self) -> None:
         """Which sources have pairs in each variant, and the variant most pairs are in:
@@ -456,9 +581,14 @@ class PairSets:
         destination allow (the tiers in order, or their union)."""
         key = (EGRESS, variant if self.e_blocks[e_type] else 0, e_type)
         if dst is not None and key not in self._sides and len(dst) * SUBSET_SHARE < self.n:
-            # A few destinations (a family that few pairs have): only theirs.
-            return self._side_at(self.e_layers[e_type], key[1], None,
-                                 bool(self.e_named[e_type]), dst)
+            # A few destinations (a family that few pairs have): only theirs, read through
+            # one reading while the destinations stay the same (the types of a grid).
+            reading = self._reading
+            if (reading is None or reading.variant != variant
+                    or not np.array_equal(reading.classes, dst)):
+                reading = self._reading = _Reading(self, dst, variant)
+            return self._read_side(self.e_layers[e_type], key[1], None,
+                                   bool(self.e_named[e_type]), reading)
         side = self.egress_side(variant, e_type)
         return side.dense(self.named) if dst is None else side.at(dst, self.named)
 
@@ -507,14 +637,32 @@ class PairSets:
 
     def _side(self, layers: Layers, variant: int, spans: list[Spans] | None,
               by_named: bool) -> Side:
-        """The sparse numbers of a side: its rules' matches over every class, worked out
-        only where some rule's peers single a class out (its members, or the exceptions
-        of a rule that matches nearly everything); elsewhere every class matches the same
-        rules. ``spans``: the rules' ports (ingress: resolved on the side's own class); None
-        for egress, whose named ports resolve on each destination (``by_named``: they do)."""
-        rules = layers.rules
+        """The sparse numbers of a side (``_rule_side``; with cluster rules, its tiers'
+        parts combined: ``_tiered_side``). ``spans``: the rules' ports (ingress: resolved on
+        the side's own class); None for egress, whose named ports resolve on each
+        destination (``by_named``: they do)."""
         if layers.trivial:
             return _EMPTY_SIDE
+        if layers.tiered:
+            return self._tiered_side(layers, variant, spans, by_named)
+        return self._rule_side(layers, variant, spans, by_named, self._side_values)
+
+    def _rule_side(self, layers: Layers, variant: int, spans: list[Spans] | None,
+                   by_named: bool, side_values: SideValues) -> Side:
+        """The sparse numbers of a side: its rules' matches (``_decomposed``), each distinct
+        row numbered by ``side_values``."""
+        return self._side_of_rows(self._decomposed(layers, variant, by_named), layers, spans,
+                                  side_values)
+
+    def _decomposed(self, layers: Layers, variant: int, by_named: bool,
+                    last_word: int = 0) -> _Rows:
+        """A side's rules' matches over every class, worked out only where some rule's
+        peers single a class out (its members, or the exceptions of a rule that matches
+        nearly everything); elsewhere every class matches the same rules (the default
+        row). Distinct rows, with the named-port signature when named ports matter.
+        ``last_word``: the bits of rules that have the last word on every port (a tier's
+        rules of any port): the bits after the first of them in a row are cleared."""
+        rules = layers.rules
         words = max(1, (len(rules) + 63) // 64)
         sets = [rule.peer_classes(variant) for rule in rules]
         positions = (sorted_unique(np.concatenate([c.indices for c in sets])) if sets
@@ -538,6 +686,8 @@ class PairSets:
                 masks[:-1, j // 64] |= hit << shift
                 if classes.inverted:
                     masks[-1, j // 64] |= np.uint64(1) << shift
+        if last_word:
+            _cut_after_last_word(masks, last_word)
         # Signatures as these rules see them: destinations whose numbers for the rules'
         # named ports agree are alike here, however their other named ports differ.
         projected, reps = (self._named_projection(layers) if by_named
@@ -545,33 +695,218 @@ class PairSets:
         signatures = (projected[np.append(self.named[positions], 0)] if by_named
                       else np.zeros(len(positions) + 1, dtype=np.int64))
         n_sig = len(reps)
+        rep_of = np.array(reps, dtype=np.int64)
         if len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS:
             # Few rules: each (mask, signature) is a small number; count, no sort.
             keys = masks[:, 0].astype(np.int64) * n_sig + signatures
             present = np.flatnonzero(np.bincount(keys))
-            table = np.zeros(int(present[-1]) + 1, dtype=np.int64)
-            for key in present.tolist():
-                mask, sig = divmod(key, n_sig)
-                table[key] = self._side_value(layers, np.array([mask], dtype=np.uint64),
-                                              spans, reps[sig])
-            values = table[keys]
+            index = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+            index[present] = np.arange(len(present))
+            mask_of, sig_of = np.divmod(present, n_sig)
+            rows, row_sigs = mask_of.astype(np.uint64)[:, None], rep_of[sig_of]
+            inverse = index[keys]
         else:
             first, inverse = self._distinct(np.concatenate(
                 [masks, signatures.astype(np.uint64)[:, None]], axis=1))
-            local = np.array(self._side_values(layers, masks[first], spans,
-                                               np.array(reps, dtype=np.int64)[signatures[first]]),
-                             dtype=np.int64)
-            values = local[inverse]
-        if by_named:
-            per_sig = np.array(self._side_values(layers, np.repeat(masks[-1:], len(reps), axis=0),
-                                                 None, np.array(reps, dtype=np.int64)),
-                               dtype=np.int64)
-            keep = values[:-1] != per_sig[signatures[:-1]]
-            default = per_sig[projected]  # per signature of the whole cluster
+            rows, row_sigs = masks[first], rep_of[signatures[first]]
+        if by_named:  # and the default row towards each signature, last
+            rows = np.concatenate([rows, np.repeat(masks[-1:], n_sig, axis=0)])
+            row_sigs = np.concatenate([row_sigs, rep_of])
+        return _Rows(positions, rows, row_sigs, inverse, signatures, projected, n_sig, by_named)
+
+    @staticmethod
+    def _side_of_rows(rows: _Rows, layers: Layers, spans: list[Spans] | None,
+                      side_values: SideValues) -> Side:
+        """A side from its decomposed rows, each numbered by ``side_values``."""
+        local = np.array(side_values(layers, rows.masks, spans, rows.signatures),
+                         dtype=np.int64)
+        values = local[rows.inverse]
+        if rows.by_named:
+            per_sig = local[-rows.n_sig:]
+            keep = values[:-1] != per_sig[rows.projected_rows[:-1]]
+            default = per_sig[rows.projected]  # per signature of the whole cluster
         else:
             default = values[-1:]
             keep = values[:-1] != default[0]
-        return Side(default, by_named, positions[keep], values[:-1][keep].astype(np.int32))
+        return Side(default, rows.by_named, rows.positions[keep],
+                    values[:-1][keep].astype(np.int32))
+
+    # --- tiered sides: each tier's part a side of its own, shared, combined per class -------
+
+    def _tiered_side(self, layers: Layers, variant: int, spans: list[Spans] | None,
+                     by_named: bool) -> Side:
+        """A side with cluster rules from its parts' sides: the Admin tier's (accepted,
+        decided) pairs, and the NetworkPolicy sets when NetworkPolicy isolates the side, else
+        the Baseline tier's pairs. A tier's part is worked out once per stack (and ports)
+        and shared by every side with that stack; a class's number differs from the
+        default only where one of its parts' does, so only there is it combined."""
+        admin, second = self._tier_parts_of(layers, variant, spans)
+        n_def = len(self.named_rep) if by_named else 1
+        signatures = np.arange(n_def, dtype=np.int64)
+        default = self._combine(self._defaults(admin, signatures),
+                                self._defaults(second, signatures), layers.isolated)
+        positions = _union_positions(admin.positions, second.positions)
+        if not len(positions):
+            return Side(default, by_named, _NO_POSITIONS, np.zeros(0, dtype=np.int32))
+        wide = positions.astype(np.int64)
+        values = self._combine(admin.at(wide, self.named), second.at(wide, self.named),
+                               layers.isolated)
+        keep = values != (default[self.named[wide]] if by_named else default[0])
+        return Side(default, by_named, positions[keep], values[keep].astype(np.int32))
+
+    def _tiered_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
+                   reading: _Reading) -> npt.NDArray[np.int64]:
+        """``_tiered_side`` at the classes of ``reading`` only: its tiers' parts (shared)
+        read there, its NetworkPolicy part in a variant of its own worked out there only."""
+        na, nn = len(layers.admin), len(layers.networkpolicy)
+        admin = reading.side(self._part_side(layers.admin, True, variant,
+                                             None if spans is None else spans[:na]))
+        if layers.isolated:
+            rules = self._part_rules(layers.networkpolicy, False)
+            own = None if spans is None else spans[na:na + nn]
+            if rules.blocky and variant != self.main_variant:
+                # Sides of several types share these rules (and ports): read them once.
+                second = reading.part(
+                    (rules.ids, None if own is None or not rules.named else tuple(own)),
+                    lambda: self._read_rules(rules.layers, variant, own,
+                                             own is None and rules.named, reading))
+            else:
+                second = reading.side(self._part_side(layers.networkpolicy, False, variant,
+                                                      own))
+        else:
+            second = reading.side(self._part_side(layers.baseline, True, variant,
+                                                  None if spans is None else spans[na + nn:]))
+        return self._combine(admin, second, layers.isolated)
+
+    @staticmethod
+    def _defaults(side: Side, signatures: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """A side's default number for destinations of each signature."""
+        found: npt.NDArray[np.int64] = (side.default[signatures] if side.by_named
+                                        else np.repeat(side.default[:1], len(signatures)))
+        return found
+
+    def _tier_parts_of(self, layers: Layers, variant: int,
+                       spans: list[Spans] | None) -> tuple[Side, Side]:
+        """A tiered side's two parts: its Admin tier's, and its NetworkPolicy rules' when
+        they isolate it, else its Baseline tier's."""
+        na, nn = len(layers.admin), len(layers.networkpolicy)
+        admin = self._part_side(layers.admin, True, variant,
+                                None if spans is None else spans[:na])
+        if layers.isolated:
+            second = self._part_side(layers.networkpolicy, False, variant,
+                                     None if spans is None else spans[na:na + nn])
+        else:
+            second = self._part_side(layers.baseline, True, variant,
+                                     None if spans is None else spans[na + nn:])
+        return admin, second
+
+    def _part_rules(self, rules: tuple[AnyRule, ...], tier: bool) -> _PartRules:
+        """What a part's rules are (kept by the tuple's identity: a side's tiers are its
+        stacks, shared, and its NetworkPolicy rules one tuple per side type)."""
+        found = self._part_rules_of.get(id(rules))
+        if found is None or found.rules is not rules:
+            ids = tuple(map(id, rules))
+            layers = self._part_layers.get((tier, ids))
+            if layers is None:
+                layers = self._part_layers[tier, ids] = (
+                    Layers(cast(tuple[CompiledClusterRule, ...], rules), (), False, ())
+                    if tier else Layers((), cast(tuple[CompiledRule, ...], rules), True, ()))
+            named_bits = sum(1 << j for j, rule in enumerate(rules) if rule.named)
+            found = self._part_rules_of[id(rules)] = _PartRules(
+                rules, ids, layers, bool(named_bits), named_bits,
+                sum(1 << j for j, rule in enumerate(rules) if rule.any_port),
+                any(rule.block_members for rule in rules))
+        return found
+
+    def _part_side(self, rules: tuple[AnyRule, ...], tier: bool, variant: int,
+                   spans: list[Spans] | None) -> Side:
+        """The side of one part of a tiered side, kept: a tier's (``tier``) first-match
+        (accepted, decided) pairs (their numbers in ``pairs``; no rules: the empty pair), or
+        the port sets of the NetworkPolicy rules that isolate it. ``spans``: the rules'
+        ports on an ingress side's class (None: egress)."""
+        part = self._part_rules(rules, tier)
+        own = variant if part.blocky else 0
+        # Rules that name no port give every ingress side the same ports.
+        key = (tier, part.ids, own, None if spans is None or not part.named else tuple(spans),
+               spans is None)
+        found = self._part_sides.get(key)
+        if found is not None:
+            return found
+        if not rules:  # no tier rule matches; isolated without a rule: nothing allowed
+            found = Side(np.array([self._no_pair if tier else self.set_id(())], dtype=np.int64),
+                         False, _NO_POSITIONS, np.zeros(0, dtype=np.int32))
+        else:
+            by_named = spans is None and part.named
+            # The rows are the same whatever ports an ingress side's class gives the rules.
+            rows_key = (tier, part.ids, own, by_named)
+            rows = self._part_rows.get(rows_key)
+            if rows is None:
+                rows = self._part_rows[rows_key] = self._decomposed(
+                    part.layers, own, by_named, part.any_port_bits if tier else 0)
+            found = self._side_of_rows(rows, part.layers, spans,
+                                       self._part_values if tier else self._side_values)
+        self._part_sides[key] = found
+        return found
+
+    def _part_values(self, layers: Layers, masks: Keys, spans: list[Spans] | None,
+                     signatures: npt.NDArray[np.int64]) -> list[int]:
+        """The number in ``pairs`` of a tier's first-match (accepted, decided) ports for each
+        row of ``masks`` (the tier's matching rules) with its named-port signature. A row
+        that matches no rule naming a port gives the same whatever the ports of named
+        rules resolve to: such rows share one rule list (and their parts) across signatures
+        and sides."""
+        rules = layers.admin
+        part = self._part_rules_of[id(rules)]
+        parts, work_out = self._part_ids, self._tier_part
+        lists: dict[int, int] = {}
+        named_bits, generic = part.named_bits, -1
+        out: list[int] = []
+        for words, signature in zip(masks.tolist(), signatures.tolist(), strict=True):
+            bits = words[0]
+            for w in range(1, len(words)):
+                bits |= words[w] << (64 * w)
+            if bits & named_bits:
+                listed = lists.get(signature)
+                if listed is None:
+                    own = spans if spans is not None else self._egress_spans(layers, signature)
+                    listed = lists[signature] = self._rule_list(
+                        [(r.action, own[j]) for j, r in enumerate(rules)])
+            else:
+                if generic < 0:
+                    own = spans if spans is not None else self._egress_spans(layers, signature)
+                    generic = self._rule_list([(r.action, () if named_bits >> j & 1 else own[j])
+                                               for j, r in enumerate(rules)])
+                listed = generic
+            found = parts.get((listed, bits))
+            if found is None:
+                found = work_out((listed, bits))
+            out.append(found)
+        return out
+
+    def _combine(self, first: npt.NDArray[np.int64], second: npt.NDArray[np.int64],
+                 isolated: bool) -> npt.NDArray[np.int64]:
+        """Per class, the number of the port set of a tiered side from its parts' numbers:
+        the Admin pair and the NetworkPolicy set (``isolated``) or the Baseline pair. Each
+        distinct combination is worked out once (kept by the two numbers packed into one)."""
+        packed = (first << 32) | second
+        known = self._combinations[isolated]
+        if len(packed) <= FEW_COMBINATIONS:  # a side's defaults: look each up
+            return np.array([self._combination(known, key, isolated)
+                             for key in packed.tolist()], dtype=np.int64)
+        present = distinct(packed)
+        table = np.array([self._combination(known, key, isolated) for key in present.tolist()],
+                         dtype=np.int64)
+        out: npt.NDArray[np.int64] = (table[np.searchsorted(present, packed)]
+                                      if len(present) > 1 else np.repeat(table, len(packed)))
+        return out
+
+    def _combination(self, known: dict[int, int], key: int, isolated: bool) -> int:
+        found = known.get(key)
+        if found is None:
+            a, x = key >> 32, key & 0xFFFFFFFF
+            found = known[key] = (self._combined(a, x, self._no_pair) if isolated
+                                  else self._combined(a, -1, x))
+        return found
 
     def _named_projection(self, layers: Layers) -> tuple[npt.NDArray[np.int64], list[int]]:
         """Named-port signatures as a side's rules tell them apart: per signature of the
@@ -608,14 +943,43 @@ class PairSets:
     def _side_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
                  by_named: bool, classes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """A side's numbers at some classes only (``_side``, not kept)."""
+        return self._read_side(layers, variant, spans, by_named, _Reading(self, classes, variant))
+
+    def _read_side(self, layers: Layers, variant: int, spans: list[Spans] | None,
+                   by_named: bool, reading: _Reading) -> npt.NDArray[np.int64]:
+        """A side's numbers at the classes of ``reading`` (in its variant)."""
+        if layers.trivial or not len(reading.classes):
+            return np.zeros(len(reading.classes), dtype=np.int64)
+        if layers.tiered:
+            return self._tiered_at(layers, variant, spans, reading)
+        return self._read_rules(layers, variant, spans, by_named, reading)
+
+    def _read_rules(self, layers: Layers, variant: int, spans: list[Spans] | None,
+                    by_named: bool, reading: _Reading) -> npt.NDArray[np.int64]:
+        """A side of NetworkPolicy rules at the classes of ``reading``: which rules match
+        each (each rule's peers looked up there once for every side read there), each
+        distinct (mask, signature) numbered once."""
         rules = layers.rules
-        if layers.trivial:
-            return np.zeros(len(classes), dtype=np.int64)
+        classes = reading.classes
+        n_sig = len(self.named_rep) if by_named else 1
+        if len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS:
+            # Few rules: each (mask, signature) a small number; count, no sort.
+            keys = np.zeros(len(classes), dtype=np.int64)
+            for j, rule in enumerate(rules):
+                keys |= reading.member(rule).astype(np.int64) << j
+            if by_named:
+                keys = keys * n_sig + self.named[classes]
+            present = np.flatnonzero(np.bincount(keys))
+            table = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+            mask_of, sig_of = np.divmod(present, n_sig)
+            table[present] = self._side_values(layers, mask_of.astype(np.uint64)[:, None],
+                                               spans, sig_of)
+            found: npt.NDArray[np.int64] = table[keys]
+            return found
         words = max(1, (len(rules) + 63) // 64)
         masks = np.zeros((len(classes), words), dtype=np.uint64)
         for j, rule in enumerate(rules):
-            hit = rule.peer_classes(variant).at(classes).astype(np.uint64)
-            masks[:, j // 64] |= hit << np.uint64(j % 64)
+            masks[:, j // 64] |= reading.member(rule).astype(np.uint64) << np.uint64(j % 64)
         signatures = (self.named[classes] if by_named
                       else np.zeros(len(classes), dtype=np.int64))
         first, inverse = self._distinct(np.concatenate(
@@ -628,16 +992,15 @@ class PairSets:
     def _side_values(self, layers: Layers, masks: Keys, spans: list[Spans] | None,
                      signatures: npt.NDArray[np.int64]) -> list[int]:
         """``_side_value`` of each row of ``masks`` with its signature."""
-        if layers.tiered:
-            return self._tiered_values(layers, masks, signatures, spans)
         return [self._side_value(layers, mask, spans, signature)
                 for mask, signature in zip(masks, signatures.tolist(), strict=True)]
 
     def _side_value(self, layers: Layers, mask: Keys, spans: list[Spans] | None,
                     signature: int) -> int:
         """The number of the port set a side allows a peer matching the rules of ``mask``."""
-        if layers.tiered:
-            return self._tiered_values(layers, mask[None, :], np.array([signature]), spans)[0]
+        if layers.tiered:  # sides read their parts (``_tiered_side``): one row, by definition
+            own = spans if spans is not None else self._egress_spans(layers, signature)
+            return self.set_id(self.side_set(layers, mask, own))
         if not layers.isolated:
             return self.set_id(ALL)
         if spans is None:
@@ -675,45 +1038,6 @@ class PairSets:
                                                for rule in layers.rules]
         return found
 
-    def _tiered_values(self, layers: Layers, masks: Keys, signatures: npt.NDArray[np.int64],
-                       spans: list[Spans] | None) -> list[int]:
-        """``_side_value`` of each row of ``masks`` (a peer's matching rules, with its
-        named-port signature) for a side with cluster rules, worked out tier by tier:
-        which of the Admin tier's rules match gives that tier's (accepted, decided) ports,
-        and so for the NetworkPolicy rules and the Baseline tier. Each part is worked out
-        once per rule list (sides share a tier's rules) and bits, each combination of
-        parts once: the same answer as ``side_set``, at a few look-ups per row."""
-        na, nn = len(layers.admin), len(layers.networkpolicy)
-        admin_bits, np_bits, baseline_at = (1 << na) - 1, (1 << nn) - 1, na + nn
-        isolated = layers.isolated
-        parts, part, combined = self._part_ids, self._tier_part, self._tier_results
-        no_pair = self._no_pair
-        lists: dict[int, tuple[int, int, int]] = {}
-        out: list[int] = []
-        for words, signature in zip(masks.tolist(), signatures.tolist(), strict=True):
-            listed = lists.get(signature)
-            if listed is None:
-                listed = lists[signature] = self._tier_lists(
-                    layers, spans if spans is not None else self._egress_spans(layers, signature))
-            bits = words[0]
-            for w in range(1, len(words)):
-                bits |= words[w] << (64 * w)
-            first = (listed[0], bits & admin_bits)
-            second = ((listed[1], bits >> na & np_bits) if isolated  # Baseline has no say
-                      else (listed[2], bits >> baseline_at))
-            a = parts.get(first)
-            if a is None:
-                a = part(first)
-            b = parts.get(second)
-            if b is None:
-                b = part(second)
-            key = (a, b, no_pair) if isolated else (a, -1, b)
-            found = combined.get(key)
-            if found is None:
-                found = combined[key] = self._combined(*key)
-            out.append(found)
-        return out
-
     def _combined(self, a_pair: int, n_set: int, b_pair: int) -> int:
         """The port set (its number) a side allows from its Admin tier's (accepted,
         decided) pair, its NetworkPolicy set (-1: NetworkPolicy does not isolate it) and its
@@ -726,23 +1050,9 @@ class PairSets:
                                  (sets[b_acc], sets[b_dec]))
         return self.set_id(ALL if result == ALL else result)
 
-    def _tier_lists(self, layers: Layers, spans: list[Spans]) -> tuple[int, int, int]:
-        """The numbers of a side's three rule lists as their parts see them: a tier's
-        (action, ports) per rule, the NetworkPolicy rules' ports."""
-        known = self._tier_parts.get(id(spans))
-        if known is not None and known[0] is spans:
-            return known[1]
-        na, nn = len(layers.admin), len(layers.networkpolicy)
-        numbers = (self._rule_list(True, [(r.action, spans[j])
-                                          for j, r in enumerate(layers.admin)]),
-                   self._rule_list(False, [(RuleAction.ACCEPT, x) for x in spans[na:na + nn]]),
-                   self._rule_list(True, [(r.action, spans[na + nn + j])
-                                          for j, r in enumerate(layers.baseline)]))
-        self._tier_parts[id(spans)] = (spans, numbers)
-        return numbers
-
-    def _rule_list(self, tier: bool, rules: list[tuple[RuleAction, Spans]]) -> int:
-        key = (tier, tuple(rules))
+    def _rule_list(self, rules: list[tuple[RuleAction, Spans]]) -> int:
+        """The number of a tier's rule list, as its parts see it: (action, ports) per rule."""
+        key = tuple(rules)
         found = self._rule_lists.get(key)
         if found is None:
             found = self._rule_lists[key] = len(self._listed)
@@ -750,19 +1060,18 @@ class PairSets:
         return found
 
     def _tier_part(self, key: tuple[int, int]) -> int:
-        """The part of a rule list when the rules of some bits match (``key``: the list's
-        number, the bits): a tier's first-match (accepted, decided) ports (their number in
-        ``pairs``), or the union of the NetworkPolicy rules' ports (a port set's number).
-        Kept in ``_part_ids``, which callers look in first."""
+        """The part of a tier's rule list when the rules of some bits match (``key``: the
+        list's number, the bits): the tier's first-match (accepted, decided) ports, their
+        number in ``pairs``. Kept in ``_part_ids``, which callers look in first."""
         number, bits = key
-        tier, rules = self._listed[number]
-        on = tuple(rule for j, rule in enumerate(rules) if bits >> j & 1)
-        if tier:
-            accepted, decided = _first_match(on)
-            found = self.pair_id(self.set_id(accepted), self.set_id(decided))
-        else:
-            merged = _merge([s for _, spans in on for s in spans])
-            found = self.set_id(ALL if merged == ALL else merged)
+        rules = self._listed[number]
+        picked: list[tuple[RuleAction, Spans]] = []
+        while bits:  # the set bits only: a row matches few of a tier's rules
+            low = bits & -bits
+            picked.append(rules[low.bit_length() - 1])
+            bits ^= low
+        accepted, decided = _first_match(tuple(picked))
+        found = self.pair_id(self.set_id(accepted), self.set_id(decided))
         self._part_ids[key] = found
         return found
 
@@ -824,12 +1133,28 @@ class PairSets:
 
     def gather_ingress(self) -> None:
         """The ingress columns ``row_types`` reads, gathered ahead (another process may
-        work out ``main_egress_sides`` meanwhile)."""
+        work out ``main_egress_sides`` meanwhile); and the parts of tiered egress sides
+        that reads in the other variants take (``_tiered_at``), so that the processes the
+        rows are shared out to have them already."""
         for _, _, variant in self._families():
             if variant == self.main_variant:
                 self._ingress_columns(variant)
             else:
                 self._some_table(variant)
+        for variant in self.variant_users:
+            if variant == self.main_variant:
+                continue
+            for t, layers in enumerate(self.e_layers):
+                if layers.tiered:
+                    self._egress_parts(layers, variant if self.e_blocks[t] else 0)
+
+    def _egress_parts(self, layers: Layers, variant: int) -> None:
+        """The part sides ``_tiered_at`` reads for a tiered egress side in ``variant``."""
+        self._part_side(layers.admin, True, variant, None)
+        if not layers.isolated:
+            self._part_side(layers.baseline, True, variant, None)
+        elif not self._part_rules(layers.networkpolicy, False).blocky:
+            self._part_side(layers.networkpolicy, False, variant, None)
 
     def _some_table(self, variant: int) -> tuple[npt.NDArray[np.int64],
                                                  npt.NDArray[np.int32]]:
@@ -848,28 +1173,12 @@ class PairSets:
                    else np.zeros(0, dtype=np.int64))
         types_n = len(self.i_rules)
         grid = self._main_table(sources)
-        member: dict[int, npt.NDArray[np.uint64]] = {}  # a peer set's members among sources
+        reading = _Reading(self, sources, variant)  # peers and parts looked up once
         for t in range(1, types_n):
             if not self.i_blocks[t] or not len(sources):
                 continue
-            layers = self.i_layers[t]
-            rules = layers.rules
-            if len(rules) > SMALL_MASK_BITS:
-                grid[:, t] = self._side_at(layers, variant, self.i_spans[t], False, sources)
-                continue
-            masks = np.zeros(len(sources), dtype=np.int64)
-            for j, rule in enumerate(rules):
-                classes = rule.peer_classes(variant)
-                found = member.get(id(classes))
-                if found is None:
-                    found = member[id(classes)] = classes.at(sources).astype(np.uint64)
-                masks |= found.astype(np.int64) << j
-            present = np.flatnonzero(np.bincount(masks))
-            table = np.zeros(int(present[-1]) + 1, dtype=np.int32)
-            for mask in present.tolist():
-                table[mask] = self._side_value(layers, np.array([mask], dtype=np.uint64),
-                                               self.i_spans[t], 0)
-            grid[:, t] = table[masks]
+            grid[:, t] = self._read_side(self.i_layers[t], variant, self.i_spans[t], False,
+                                         reading)
         rows = np.full(self.n, -1, dtype=np.int64)
         rows[sources] = np.arange(len(sources))
         return rows, grid
@@ -926,226 +1235,12 @@ class PairSets:
         grid: npt.NDArray[np.int32] = np.take(table, i_type, axis=1)
         return grid
 
-    # --- tiers: each tier's masks decomposed once, its port sets numbered once --------------
-
-    def _decompose(self, key: tuple[object, ...], rules: Sequence[AnyRule], variant: int,
-                   named: bool, *, keep: bool = False,
-                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], Keys]:
-        """Distinct rows of which ``rules`` match each class (with the class's named-port
-        signature when named ports matter): (first class of each, each class's distinct
-        row, the distinct rows).
-        Kept under ``key`` when asked (``keep``): the same rules match alike for every
-        side that has them, whatever ports each resolves them to."""
-        found = self._decomposed.get(key)
-        if found is None:
-            words = max(1, (len(rules) + 63) // 64)
-            masks = self._masks(rules, variant, slice(None), self.n, words)
-            column = (self.named.astype(np.uint64) if named
-                      else np.zeros(self.n, dtype=np.uint64))
-            rows = np.concatenate([masks, column[:, None]], axis=1)
-            # Without named ports the signature column is all zero: leave it out (a single
-            # word of bits is a plain 1-D sort).
-            first, inverse = self._distinct(rows if named else masks)
-            # Only the distinct rows are kept (row u for distinct u), not one per class.
-            found = (first, inverse.astype(np.int32), rows[first])
-            if keep:
-                self._decomposed[key] = found
-        return found
-
-    @staticmethod
-    def _bit_lists(rows: Keys, count: int) -> list[list[int]]:
-        """For each row, the indices of its set bits below ``count``."""
-        if not count:
-            return [[] for _ in range(len(rows))]
-        bits = np.unpackbits(np.ascontiguousarray(rows[:, :(count + 63) // 64])
-                             .view(np.uint8), axis=1, bitorder="little")[:, :count]
-        return [np.flatnonzero(row).tolist() for row in bits]
-
-    def _tier_pair(self, rules: Sequence[CompiledClusterRule], bits: Sequence[int],
-                   spans: Sequence[Spans]) -> int:
-        """The number of the (accepted, decided) pair of port sets of a tier whose matching
-        rules are ``bits``."""
-        matching = tuple((rules[j].action, spans[j]) for j in bits)
-        found = self._first_matches.get(matching)
-        if found is None:
-            accepted, decided = span_ops.first_match(matching)
-            found = self._first_matches[matching] = self.pair_id(self.set_id(accepted),
-                                                                 self.set_id(decided))
-        return found
-
     def pair_id(self, accepted: int, decided: int) -> int:
         found = self._pair_ids.get((accepted, decided))
         if found is None:
             found = self._pair_ids[accepted, decided] = len(self.pairs)
             self.pairs.append((accepted, decided))
         return found
-
-    def _constant(self, value: int) -> Factored:
-        return np.array([value], dtype=np.int64), self._zeros
-
-    def _tier_egress(self, variant: int, tier: Tier, stack: int) -> Factored:
-        """Per destination, the (accepted, decided) pair of a tier's stack for egress."""
-        rules = self.engine.tiers.stacks[tier, EGRESS][stack]
-        if not rules:
-            return self._constant(self._no_pair)
-        blocky = any(r.block_members for r in rules)
-        named = any(r.named for r in rules)
-        key = ("egress", tier, stack, variant if blocky else 0)
-        found = self._tier_ids.get(key)
-        if found is not None:
-            return found
-        first, inverse, rows = self._decompose(key, rules, variant, named)
-        local = np.empty(len(first), dtype=np.int64)
-        by_named: dict[int, list[Spans]] = {}
-        for u, (f, bits) in enumerate(zip(first, self._bit_lists(rows, len(rules)),
-                                          strict=True)):
-            sig = int(rows[u, -1])
-            spans = by_named.get(sig)
-            if spans is None:
-                dst = self.named_rep[int(self.named[f])]
-                spans = by_named[sig] = [self.rule_spans(rule, dst) for rule in rules]
-            local[u] = self._tier_pair(rules, bits, spans)
-        found = self._tier_ids[key] = (local, inverse)
-        return found
-
-    def _np_egress(self, variant: int, e_type: int) -> Factored:
-        """Per destination, the NetworkPolicy allow set of an egress type's isolating
-        policies (the union of their matching rules)."""
-        layers = self.e_layers[e_type]
-        rules = layers.networkpolicy
-        blocky = any(r.block_members for r in rules)
-        named = any(r.named for r in rules)
-        key = ("np-egress", tuple(self.engine.isolating[EGRESS][self.e_class[e_type]]),
-               variant if blocky else 0)
-        found = self._np_ids.get(key)
-        if found is not None:
-            return found
-        first, inverse, rows = self._decompose(key, rules, variant, named)
-        local = np.empty(len(first), dtype=np.int64)
-        by_named: dict[int, list[Spans]] = {}
-        for u, f in enumerate(first):
-            sig = int(rows[u, -1])
-            spans = by_named.get(sig)
-            if spans is None:
-                dst = self.named_rep[int(self.named[f])]
-                spans = by_named[sig] = [self.rule_spans(rule, dst) for rule in rules]
-            local[u] = self.set_id(self._union(rows[u], spans))
-        found = self._np_ids[key] = (local, inverse)
-        return found
-
-    def _tiered_egress(self, variant: int, e_type: int) -> npt.NDArray[np.int64]:
-        cls = self.e_class[e_type]
-        stacks = self.engine.tiers.stack_of
-        admin = self._tier_egress(variant, Tier.ADMIN, int(stacks[Tier.ADMIN, EGRESS][cls]))
-        baseline = self._tier_egress(variant, Tier.BASELINE,
-                                     int(stacks[Tier.BASELINE, EGRESS][cls]))
-        np_part = (self._np_egress(variant, e_type) if self.e_layers[e_type].isolated
-                   else self._constant(-1))
-        return self._tiered_ids(admin, np_part, baseline)
-
-    def _tiered_ids(self, admin: Factored, networkpolicy: Factored,
-                    baseline: Factored) -> npt.NDArray[np.int64]:
-        """Per class, the final set of a side from its tiers: the admin pair, the
-        NetworkPolicy set (-1: not isolated), the baseline pair, each factored as (values,
-        codes). Every combination of codes present is worked out once; the codes index a
-        dense table, so nothing is sorted."""
-        (a_vals, a_codes), (n_vals, n_codes), (b_vals, b_codes) = admin, networkpolicy, baseline
-        size = len(a_vals) * len(n_vals) * len(b_vals)
-        combined = ((a_codes.astype(np.int64) * len(n_vals) + n_codes) * len(b_vals)
-                    + b_codes)
-        if size <= DENSE_COMBINATIONS:
-            present = np.flatnonzero(np.bincount(combined, minlength=size))
-            inverse = combined
-        else:  # pragma: no cover - only with very many distinct rows per tier
-            present, inverse = np.unique(combined, return_inverse=True)
-            inverse = inverse.ravel()
-        # The present combinations as global (admin pair, set, baseline pair) keys, packed
-        # into one integer; known keys are found by a search, the new ones worked out.
-        if max(len(self.pairs), len(self.sets) + 1) > MASK21:  # pragma: no cover
-            raise OverflowError("more than two million distinct port sets in one matrix")
-        nb = len(n_vals) * len(b_vals)
-        a_idx, rest = np.divmod(present, nb)
-        n_idx, b_idx = np.divmod(rest, len(b_vals))
-        keys = ((a_vals[a_idx] << 42) | ((n_vals[n_idx] + 1) << 21) | b_vals[b_idx])
-        found = self._memo_lookup(keys)
-        table = np.empty(size if size <= DENSE_COMBINATIONS else len(present),
-                         dtype=np.int64)
-        table[present if size <= DENSE_COMBINATIONS else np.arange(len(present))] = found
-        ids: npt.NDArray[np.int64] = table[inverse]
-        return ids
-
-    def _memo_lookup(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """The final set numbers of packed tier combinations (``_tiered_ids``)."""
-        at = np.searchsorted(self._memo_keys, keys)
-        known = at < len(self._memo_keys)
-        known[known] = self._memo_keys[at[known]] == keys[known]
-        out = np.empty(len(keys), dtype=np.int64)
-        out[known] = self._memo_values[at[known]]
-        missing = np.flatnonzero(~known)
-        if len(missing):
-            new_keys = distinct(keys[missing])
-            new_values = np.array([self._combined(key >> 42, ((key >> 21) & MASK21) - 1,
-                                                  key & MASK21)
-                                   for key in new_keys.tolist()], dtype=np.int64)
-            out[missing] = new_values[np.searchsorted(new_keys, keys[missing])]
-            merged = np.concatenate([self._memo_keys, new_keys])
-            order = np.argsort(merged, kind="stable")
-            self._memo_keys = merged[order]
-            self._memo_values = np.concatenate([self._memo_values, new_values])[order]
-        return out
-
-    def _tiered_ingress_row(self, variant: int, i_type: int) -> npt.NDArray[np.int64]:
-        """The tiered ingress row of one type: the sources' masks per tier (shared by every
-        type with that stack), the port sets from this type's spans."""
-        layers, spans = self.i_layers[i_type], self.i_spans[i_type]
-        n_admin, n_np = len(layers.admin), len(layers.networkpolicy)
-        cls = self.i_class[i_type]
-        stacks = self.engine.tiers.stack_of
-        parts: list[Factored] = []
-        for tier, rules, start in ((Tier.ADMIN, layers.admin, 0),
-                                   (Tier.BASELINE, layers.baseline, n_admin + n_np)):
-            if not rules:
-                parts.append(self._constant(self._no_pair))
-                continue
-            stack = int(stacks[tier, INGRESS][cls])
-            blocky = any(r.block_members for r in rules)
-            own = tuple(spans[start:start + len(rules)])
-            key: tuple[object, ...] = ("ingress", tier, stack, variant if blocky else 0)
-            # Types whose tier resolves to the same ports (named ports aside, all of them)
-            # share the tier's row.
-            cached = self._tier_ids.get((*key, own))
-            if cached is None:
-                first, inverse, rows = self._decompose(key, rules, variant, False, keep=True)
-                generic = self._generic.get(key)
-                if generic is None:
-                    # Rows that no named-port rule matches give the same pair whatever the
-                    # destination resolves names to: worked out once per stack.
-                    named = {j for j, rule in enumerate(rules) if rule.named}
-                    bit_lists = self._bit_lists(rows, len(rules))
-                    pairs = np.array([-1 if named.intersection(bits)
-                                      else self._tier_pair(rules, bits, own)
-                                      for bits in bit_lists], dtype=np.int64)
-                    todo = [(u, bits) for u, bits in enumerate(bit_lists) if pairs[u] < 0]
-                    generic = self._generic[key] = (pairs, todo)
-                pairs, todo = generic
-                local = pairs.copy()
-                for u, bits in todo:
-                    local[u] = self._tier_pair(rules, bits, own)
-                cached = self._tier_ids[(*key, own)] = (local, inverse)
-            parts.append(cached)
-        if layers.isolated:
-            rules_np = layers.networkpolicy
-            blocky = any(r.block_members for r in rules_np)
-            key = ("np-ingress", tuple(self.engine.isolating[INGRESS][cls]),
-                   variant if blocky else 0)
-            first, inverse, rows = self._decompose(key, rules_np, variant, False)
-            np_spans = spans[n_admin:n_admin + n_np]
-            local = np.array([self.set_id(self._union(rows[u], np_spans))
-                              for u in range(len(first))], dtype=np.int64)
-            np_part: Factored = (local, inverse)
-        else:
-            np_part = self._constant(-1)
-        return self._tiered_ids(parts[0], np_part, parts[1])
 
     def block(self, first: int, last: int) -> tuple[npt.NDArray[np.int32],
                                                     npt.NDArray[np.int32]]:
