@@ -28,6 +28,7 @@ from stockade.engine.ports import PortSpan, format_connections, parse_connection
 
 Ints = npt.NDArray[np.int64]
 Ids = npt.NDArray[np.int32]
+_NO_PARTS: Ints = np.zeros(0, dtype=np.int64)
 
 ALL, NONE, PARTIAL = 0, 1, 2
 VERDICTS = ("all", "none", "partial")
@@ -175,27 +176,18 @@ class Aggregation:
         self._parts()
 
     def _parts(self) -> None:
-        """Parts sorted by unit (then class); per class, its parts as sources; per one-pod
-        part, the parts it has node traffic with."""
+        """Parts sorted by unit (then class); per class, its parts as sources; per part, the
+        parts its pods have node traffic with and how many such pairs of pods each holds."""
         engine = self.engine
         n_pods = len(engine.pods)
         pod_class = np.asarray(engine.pod_class, dtype=np.int64)
-        node_pairs: dict[int, list[int]] = {}  # pod -> pods it has node traffic with
-        for i, pod in enumerate(engine.pods):
-            if pod.host_network:
-                for p in engine.node_peers(i):
-                    node_pairs.setdefault(i, []).append(p)
-                    node_pairs.setdefault(p, []).append(i)
-        alone = np.full(n_pods, -1, dtype=np.int64)
-        alone[list(node_pairs)] = list(node_pairs)
-        # A part: (unit, class, the pod for a part of one pod made for node traffic, or -1).
-        keys = np.stack([self.units.unit_of, pod_class, alone], axis=1) if n_pods else \
-            np.zeros((0, 3), dtype=np.int64)
-        parts, part_of_pod, weight = np.unique(keys, axis=0, return_inverse=True,
-                                               return_counts=True)
+        # A part: (unit, class), as one code; sorted by unit, then class.
+        codes = self.units.unit_of * max(len(engine.classes), 1) + pod_class if n_pods else \
+            np.zeros(0, dtype=np.int64)
+        parts, part_of_pod, weight = np.unique(codes, return_inverse=True, return_counts=True)
         part_of_pod = part_of_pod.ravel()
-        self.part_unit: Ints = parts[:, 0]
-        self.part_class: Ints = parts[:, 1]
+        self.part_unit: Ints = parts // max(len(engine.classes), 1)
+        self.part_class: Ints = parts % max(len(engine.classes), 1)
         self.part_weight: Ints = weight.astype(np.int64)
         self.unit_starts: Ints = np.searchsorted(self.part_unit,
                                                  np.arange(len(self.units.names)))
@@ -203,8 +195,30 @@ class Aggregation:
         for part, c in enumerate(self.part_class.tolist()):
             self.class_parts[c].append(part)
         self.parts_left = np.bincount(self.part_unit, minlength=len(self.units.names))
-        self.node_parts = {int(part_of_pod[pod]): [int(part_of_pod[p]) for p in peers]
-                           for pod, peers in node_pairs.items()}
+        self.node_parts = self._node_parts(part_of_pod)
+
+    def _node_parts(self, part_of_pod: Ints) -> dict[int, tuple[Ints, Ints]]:
+        """Per source part, the destination parts with which some of its pairs of pods have
+        node traffic (a host-network pod and a pod on its node, either way round), with the
+        number of such pairs: these pairs are ``all``, whatever the classes say."""
+        engine = self.engine
+        pairs: set[tuple[int, int]] = set()
+        for i, pod in enumerate(engine.pods):
+            if pod.host_network:
+                for p in engine.node_peers(i):
+                    if p != i:
+                        pairs.update(((i, p), (p, i)))
+        if not pairs:
+            return {}
+        pods = np.array(sorted(pairs), dtype=np.int64)
+        n_parts = len(self.part_unit)
+        codes = part_of_pod[pods[:, 0]] * n_parts + part_of_pod[pods[:, 1]]
+        found, k = np.unique(codes, return_counts=True)  # sorted by source part
+        src, dst = found // n_parts, found % n_parts
+        starts = np.flatnonzero(np.diff(src, prepend=-1))
+        ends = np.append(starts[1:], len(src))
+        return {int(src[a]): (dst[a:b], k[a:b].astype(np.int64))
+                for a, b in zip(starts.tolist(), ends.tolist(), strict=True)}
 
     def __iter__(self) -> Iterator[UnitRow]:
         n_units = len(self.units.names)
@@ -213,33 +227,38 @@ class Aggregation:
         next_unit = 0
         for src, ids in self.rows:
             values = self.meets.own(ids[self.part_class], self.matrix_texts)
-            shared: tuple[Ints, Ints] | None = None
+            counts = self._counts(values)
             for part in self.class_parts[src]:
                 unit = int(self.part_unit[part])
                 w = int(self.part_weight[part])
-                peers = self.node_parts.get(part)
-                if peers:  # node traffic: these pairs are all, whatever the classes say
-                    mine = values.copy()
-                    mine[peers] = self.all_id
-                    counts = self._counts(mine)
-                else:
-                    mine = values
-                    shared = counts = shared or self._counts(values)
                 meet, all_w, none_w = open_units.get(unit) or (
                     np.full(len(values), self.all_id, dtype=np.int32),
                     np.zeros(n_units, dtype=np.int64), np.zeros(n_units, dtype=np.int64))
                 all_w = all_w + w * counts[0]
                 none_w = none_w + w * counts[1]
                 # The pairs (a, a) of this part's pods were counted: take them back.
-                own = int(mine[part])
+                own = int(values[part])
                 if own == self.all_id:
                     all_w[unit] -= w
                 elif own == self.none_id:
                     none_w[unit] -= w
-                if w == 1:  # a part of one pod has no pair of distinct pods with itself
-                    mine[part] = self.all_id
-                meet = self.meets.meet(meet, mine)
-                mine[part] = own
+                # Node traffic: these pairs are all, whatever the classes say.
+                peers, k = self.node_parts.get(part, (_NO_PARTS, _NO_PARTS))
+                if len(peers):
+                    cells = values[peers]
+                    np.add.at(all_w, self.part_unit[peers], np.where(cells != self.all_id, k, 0))
+                    np.add.at(none_w, self.part_unit[peers],
+                              np.where(cells == self.none_id, -k, 0))
+                # A destination part all of whose pairs with this one are node traffic or a
+                # pod with itself has no pair to intersect: all there.
+                pairs = w * self.part_weight[peers] - np.where(peers == part, w, 0)
+                skip = peers[k == pairs]
+                if w == 1:
+                    skip = np.append(skip, part)
+                kept = values[skip]
+                values[skip] = self.all_id
+                meet = self.meets.meet(meet, values)
+                values[skip] = kept
                 open_units[unit] = (meet, all_w, none_w)
                 self.parts_left[unit] -= 1
                 if self.parts_left[unit] == 0:

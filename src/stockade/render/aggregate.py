@@ -56,14 +56,19 @@ def _split(row: UnitRow, texts: list[str]) -> tuple[str, dict[str, list[int]], l
     partial = np.flatnonzero(row.verdict == PARTIAL)
     if len(partial) == 0:
         return common, lists, []
-    keys = np.stack([row.every[partial].astype(np.int64), row.all[partial],
-                     row.some[partial], row.none[partial]], axis=1)
-    alike, first, which = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    which = which.ravel()
+    keys = (row.none[partial], row.some[partial], row.all[partial], row.every[partial])
+    order = np.lexsort((partial, *keys))  # alike cells together, each group by unit
+    bounds = np.flatnonzero(np.any([np.diff(k[order]) != 0 for k in keys], axis=0)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.append(bounds, len(order)).tolist()
+    firsts = order[starts]  # a group's first unit, as its units are in order
+    groups = np.argsort(firsts, kind="stable")  # in order of the first unit of each
+    to = partial[order]
+    heads = np.stack([k[firsts] for k in keys[::-1]], axis=1).tolist()
     cells = []
-    for k in np.argsort(first, kind="stable"):  # in order of the first unit of each
-        every, n_all, n_some, n_none = (int(x) for x in alike[k])
-        cells.append(_Cells(partial[which == k].tolist(), texts[every],
+    for g in groups.tolist():
+        every, n_all, n_some, n_none = heads[g]
+        cells.append(_Cells(to[starts[g]:ends[g]].tolist(), texts[every],
                             n_all + n_some + n_none, n_all, n_some, n_none))
     return common, lists, cells
 
