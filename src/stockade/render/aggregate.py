@@ -15,7 +15,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, NamedTuple
 
 import numpy as np
 
@@ -37,8 +37,7 @@ class UnitView:
     texts: list[str]
 
 
-@dataclass(frozen=True, slots=True)
-class _Cells:
+class _Cells(NamedTuple):
     """Partial cells of one row alike in what every pair opens and in their counts."""
 
     to: list[int]
@@ -63,12 +62,13 @@ def _split(row: UnitRow, texts: list[str]) -> tuple[str, dict[str, list[int]], l
     ends = np.append(bounds, len(order)).tolist()
     firsts = order[starts]  # a group's first unit, as its units are in order
     groups = np.argsort(firsts, kind="stable")  # in order of the first unit of each
-    to = partial[order]
+    to = partial[order].tolist()
     heads = np.stack([k[firsts] for k in keys[::-1]], axis=1).tolist()
+    bounds_of = starts.tolist()
     cells = []
     for g in groups.tolist():
         every, n_all, n_some, n_none = heads[g]
-        cells.append(_Cells(to[starts[g]:ends[g]].tolist(), texts[every],
+        cells.append(_Cells(to[bounds_of[g]:ends[g]], texts[every],
                             n_all + n_some + n_none, n_all, n_some, n_none))
     return common, lists, cells
 
@@ -78,17 +78,28 @@ def write_json(view: UnitView, out: IO[str]) -> None:
     out.write(",\n".join(json.dumps({"name": n, "pods": p})
                          for n, p in zip(view.names, view.pods, strict=True)))
     out.write('\n],\n"matrix": [\n')
+    quoted: dict[str, str] = {}
     for i, row in enumerate(view.rows):
-        common, lists, partial = _split(row, view.texts)
-        doc: dict[str, object] = {"*": common}
-        for verdict in ("all", "none"):
-            if verdict != common and lists[verdict]:
-                doc[verdict] = lists[verdict]
-        if partial:
-            doc["partial"] = [{"to": c.to, "every": c.every, "pairs": c.pairs, "all": c.all,
-                               "some": c.some, "none": c.none} for c in partial]
-        out.write((",\n" if i else "") + json.dumps(doc))
+        out.write((",\n" if i else "") + _json_row(*_split(row, view.texts), quoted))
     out.write("\n]}\n")
+
+
+def _json_row(common: str, lists: dict[str, list[int]], partial: list[_Cells],
+              quoted: dict[str, str]) -> str:
+    """``json.dumps`` of the row's object, written out directly (a list of ints is written
+    by ``str`` as JSON writes it): at 5,000 namespaces, millions of partial cells."""
+    text = f'{{"*": "{common}"'
+    for verdict in ("all", "none"):
+        if verdict != common and lists[verdict]:
+            text += f', "{verdict}": {lists[verdict]}'
+    if partial:
+        for cell in partial:
+            if cell.every not in quoted:
+                quoted[cell.every] = json.dumps(cell.every)
+        text += ', "partial": [' + ", ".join(
+            f'{{"to": {c.to}, "every": {quoted[c.every]}, "pairs": {c.pairs}, '
+            f'"all": {c.all}, "some": {c.some}, "none": {c.none}}}' for c in partial) + "]"
+    return text + "}"
 
 
 def _partial_text(cell: _Cells) -> str:
