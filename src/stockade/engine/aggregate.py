@@ -82,13 +82,17 @@ class Meets:
         found: Ids = self._from[ids]
         return found
 
-    def meet(self, a: Ids, b: Ids) -> Ids:
-        """Elementwise: the id of the intersection of texts ``a[i]`` and ``b[i]``."""
-        size = int(max(a.max(initial=0), b.max(initial=0))) + 1
-        if size > len(self._table):
-            grown = np.full((2 * size, 2 * size), -1, dtype=np.int32)
+    def _grow(self) -> None:
+        """A table with a row and a column for every text (ids are below ``len(texts)``)."""
+        if len(self.texts) > len(self._table):
+            size = 2 * len(self.texts)
+            grown = np.full((size, size), -1, dtype=np.int32)
             grown[:len(self._table), :len(self._table)] = self._table
             self._table = grown
+
+    def meet(self, a: Ids, b: Ids) -> Ids:
+        """Elementwise: the id of the intersection of texts ``a[i]`` and ``b[i]``."""
+        self._grow()
         out: Ids = self._table[a, b]
         missing = np.flatnonzero(out < 0)
         if len(missing):
@@ -97,8 +101,7 @@ class Meets:
                 text = format_connections(_intersect_spans(
                     parse_connections(self.texts[x]), parse_connections(self.texts[y])))
                 self._table[x, y] = self._table[y, x] = self.id(text)
-            if len(self.texts) > len(self._table):
-                return self.meet(a, b)
+                self._grow()
             out = self._table[a, b]
         return out
 
@@ -231,9 +234,12 @@ class Aggregation:
             for part in self.class_parts[src]:
                 unit = int(self.part_unit[part])
                 w = int(self.part_weight[part])
-                meet, all_w, none_w = open_units.get(unit) or (
-                    np.full(len(values), self.all_id, dtype=np.int32),
-                    np.zeros(n_units, dtype=np.int64), np.zeros(n_units, dtype=np.int64))
+                opened = open_units.get(unit)
+                if opened is None:
+                    met = None
+                    all_w = none_w = np.zeros(n_units, dtype=np.int64)
+                else:
+                    met, all_w, none_w = opened
                 all_w = all_w + w * counts[0]
                 none_w = none_w + w * counts[1]
                 # The pairs (a, a) of this part's pods were counted: take them back.
@@ -257,7 +263,8 @@ class Aggregation:
                     skip = np.append(skip, part)
                 kept = values[skip]
                 values[skip] = self.all_id
-                meet = self.meets.meet(meet, values)
+                # The unit's first part: its cells as they are (all meets x as x).
+                meet = values.copy() if met is None else self.meets.meet(met, values)
                 values[skip] = kept
                 open_units[unit] = (meet, all_w, none_w)
                 self.parts_left[unit] -= 1
