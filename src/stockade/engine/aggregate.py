@@ -17,13 +17,14 @@ is ready. Memory: the open units' rows over parts, never pairs of pods.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from stockade.engine.engine import Engine
+from stockade.engine.matrix import ClassRows
 from stockade.engine.ports import PortSpan, format_connections, parse_connections
 
 Ints = npt.NDArray[np.int64]
@@ -163,15 +164,23 @@ def workload_units(engine: Engine, owner: Mapping[str, str] | None) -> Units:
     return Units.of([mapping.get(p.key, p.key) for p in engine.pods])
 
 
-class Aggregation:
-    """Rolls class rows up to units; iterate it for one ``UnitRow`` per unit, in order."""
+def _as_is(rows: Iterator[tuple[int, Ids]]) -> Iterable[tuple[int, Ids]]:
+    return rows
 
-    def __init__(self, engine: Engine, units: Units,
-                 rows: Iterable[tuple[int, Ids]], texts: Sequence[str]) -> None:
+
+class Aggregation:
+    """Rolls the class rows of ``rows`` up to units: ``rows_of(start, stop)`` yields one
+    ``UnitRow`` per unit of that range, in order (any range, in any process; iterating
+    yields them all). ``timed`` wraps each iterator of class rows read (to time them)."""
+
+    def __init__(self, engine: Engine, units: Units, rows: ClassRows,
+                 timed: Callable[[Iterator[tuple[int, Ids]]],
+                                 Iterable[tuple[int, Ids]]] = _as_is) -> None:
         self.engine = engine
         self.units = units
-        self.rows = rows
-        self.matrix_texts = texts  # grows as the rows are computed
+        self.class_rows = rows
+        self.timed = timed
+        self.matrix_texts = rows.texts  # grows as the rows are computed
         self.meets = Meets()
         self.all_id = self.meets.id("all")
         self.none_id = self.meets.id("none")
@@ -194,10 +203,7 @@ class Aggregation:
         self.part_weight: Ints = weight.astype(np.int64)
         self.unit_starts: Ints = np.searchsorted(self.part_unit,
                                                  np.arange(len(self.units.names)))
-        self.class_parts: list[list[int]] = [[] for _ in engine.classes]
-        for part, c in enumerate(self.part_class.tolist()):
-            self.class_parts[c].append(part)
-        self.parts_left = np.bincount(self.part_unit, minlength=len(self.units.names))
+        self.unit_ends: Ints = np.append(self.unit_starts[1:], len(parts))
         self.node_parts = self._node_parts(part_of_pod)
 
     def _node_parts(self, part_of_pod: Ints) -> dict[int, tuple[Ints, Ints]]:
@@ -224,14 +230,26 @@ class Aggregation:
                 for a, b in zip(starts.tolist(), ends.tolist(), strict=True)}
 
     def __iter__(self) -> Iterator[UnitRow]:
+        return self.rows_of(0, len(self.units.names))
+
+    def rows_of(self, start: int, stop: int, *, report: bool = True) -> Iterator[UnitRow]:
+        """The rows of units ``start .. stop-1``, made from the class rows of their parts
+        (``report``: the class rows report progress)."""
         n_units = len(self.units.names)
+        if start >= stop:
+            return
+        first, last = int(self.unit_starts[start]), int(self.unit_ends[stop - 1])
+        by_class = first + np.argsort(self.part_class[first:last], kind="stable")
+        classes, at = np.unique(self.part_class[by_class], return_index=True)
+        class_parts = dict(zip(classes.tolist(), np.split(by_class, at[1:]), strict=True))
+        parts_left = np.bincount(self.part_unit[first:last] - start, minlength=stop - start)
         open_units: dict[int, tuple[Ids, Ints, Ints]] = {}
         ready: dict[int, UnitRow] = {}
-        next_unit = 0
-        for src, ids in self.rows:
+        next_unit = start
+        for src, ids in self.timed(self.class_rows.rows_of(classes, report=report)):
             values = self.meets.own(ids[self.part_class], self.matrix_texts)
             counts = self._counts(values)
-            for part in self.class_parts[src]:
+            for part in class_parts[src].tolist():
                 unit = int(self.part_unit[part])
                 w = int(self.part_weight[part])
                 opened = open_units.get(unit)
@@ -267,13 +285,13 @@ class Aggregation:
                 meet = values.copy() if met is None else self.meets.meet(met, values)
                 values[skip] = kept
                 open_units[unit] = (meet, all_w, none_w)
-                self.parts_left[unit] -= 1
-                if self.parts_left[unit] == 0:
+                parts_left[unit - start] -= 1
+                if parts_left[unit - start] == 0:
                     ready[unit] = self._row(unit, *open_units.pop(unit))
             while next_unit in ready:
                 yield ready.pop(next_unit)
                 next_unit += 1
-        assert next_unit == n_units and not open_units, "every unit's classes were read"
+        assert next_unit == stop and not open_units, "every unit's classes were read"
 
     def _counts(self, values: Ids) -> tuple[Ints, Ints]:
         """Per destination unit, the weight of its parts whose cell is ``all``, ``none``."""

@@ -73,15 +73,40 @@ def _split(row: UnitRow, texts: list[str]) -> tuple[str, dict[str, list[int]], l
     return common, lists, cells
 
 
-def write_json(view: UnitView, out: IO[str]) -> None:
-    out.write(f'{{"by": {json.dumps(view.by)}, "units": [\n')
-    out.write(",\n".join(json.dumps({"name": n, "pods": p})
-                         for n, p in zip(view.names, view.pods, strict=True)))
-    out.write('\n],\n"matrix": [\n')
+def write_json(view: UnitView, out: IO[str], rows: Iterable[bytes] | None = None) -> None:
+    """The units, then a row per line: ``encoded_rows`` of the view's rows, or ``rows`` (the
+    same bytes, made elsewhere)."""
+    binary = getattr(out, "buffer", None)
+    if binary is not None:
+        out.flush()
+    write = binary.write if binary is not None else (lambda b: out.write(b.decode()))
+    head = [f'{{"by": {json.dumps(view.by)}, "units": [\n']
+    head.append(",\n".join(json.dumps({"name": n, "pods": p})
+                            for n, p in zip(view.names, view.pods, strict=True)))
+    head.append('\n],\n"matrix": [\n')
+    write("".join(head).encode())
+    for block in (encoded_rows(view.rows, view.texts, 0) if rows is None else rows):
+        write(block)
+    write(b"\n]}\n")
+    if binary is not None:
+        binary.flush()
+
+
+def encoded_rows(rows: Iterable[UnitRow], texts: list[str], start: int) -> Iterator[bytes]:
+    """The JSON lines of ``rows`` (row ``start`` first; each but the very first after a
+    comma), gathered into blocks."""
     quoted: dict[str, str] = {}
-    for i, row in enumerate(view.rows):
-        out.write((",\n" if i else "") + _json_row(*_split(row, view.texts), quoted))
-    out.write("\n]}\n")
+    block: list[str] = []
+    for i, row in enumerate(rows, start):
+        block.append((",\n" if i else "") + _json_row(*_split(row, texts), quoted))
+        if len(block) == _BLOCK_ROWS:
+            yield "".join(block).encode()
+            block = []
+    if block:
+        yield "".join(block).encode()
+
+
+_BLOCK_ROWS = 64
 
 
 def _json_row(common: str, lists: dict[str, list[int]], partial: list[_Cells],
