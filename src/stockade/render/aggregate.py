@@ -48,27 +48,40 @@ class _Cells(NamedTuple):
     none: int
 
 
-def _split(row: UnitRow, texts: list[str]) -> tuple[str, dict[str, list[int]], list[_Cells]]:
-    """The row's commonest of all/none, the units of each verdict, the partial cells."""
+_Groups = tuple[list[int], list[int], list[int], list[list[int]], list[int]]
+
+
+def _groups(row: UnitRow) -> tuple[str, dict[str, list[int]], _Groups | None]:
+    """The row's commonest of all/none, the units of each verdict, and its partial cells
+    grouped by what every pair opens and the counts: the units of all groups one after the
+    other, each group's start and end there, its (every, all, some, none), and the groups
+    in order of their first unit."""
     lists = {VERDICTS[v]: np.flatnonzero(row.verdict == v).tolist() for v in (ALL, NONE)}
     common = "all" if len(lists["all"]) >= len(lists["none"]) else "none"
     partial = np.flatnonzero(row.verdict == PARTIAL)
     if len(partial) == 0:
-        return common, lists, []
+        return common, lists, None
     keys = (row.none[partial], row.some[partial], row.all[partial], row.every[partial])
     order = np.lexsort((partial, *keys))  # alike cells together, each group by unit
     bounds = np.flatnonzero(np.any([np.diff(k[order]) != 0 for k in keys], axis=0)) + 1
     starts = np.concatenate(([0], bounds))
-    ends = np.append(bounds, len(order)).tolist()
     firsts = order[starts]  # a group's first unit, as its units are in order
-    groups = np.argsort(firsts, kind="stable")  # in order of the first unit of each
-    to = partial[order].tolist()
     heads = np.stack([k[firsts] for k in keys[::-1]], axis=1).tolist()
-    bounds_of = starts.tolist()
+    return common, lists, (partial[order].tolist(), starts.tolist(),
+                           np.append(bounds, len(order)).tolist(), heads,
+                           np.argsort(firsts, kind="stable").tolist())
+
+
+def _split(row: UnitRow, texts: list[str]) -> tuple[str, dict[str, list[int]], list[_Cells]]:
+    """The row's commonest of all/none, the units of each verdict, the partial cells."""
+    common, lists, found = _groups(row)
+    if found is None:
+        return common, lists, []
+    to, starts, ends, heads, groups = found
     cells = []
-    for g in groups.tolist():
+    for g in groups:
         every, n_all, n_some, n_none = heads[g]
-        cells.append(_Cells(to[bounds_of[g]:ends[g]], texts[every],
+        cells.append(_Cells(to[starts[g]:ends[g]], texts[every],
                             n_all + n_some + n_none, n_all, n_some, n_none))
     return common, lists, cells
 
@@ -95,10 +108,10 @@ def write_json(view: UnitView, out: IO[str], rows: Iterable[bytes] | None = None
 def encoded_rows(rows: Iterable[UnitRow], texts: list[str], start: int) -> Iterator[bytes]:
     """The JSON lines of ``rows`` (row ``start`` first; each but the very first after a
     comma), gathered into blocks."""
-    quoted: dict[str, str] = {}
+    quoted: dict[int, str] = {}
     block: list[str] = []
     for i, row in enumerate(rows, start):
-        block.append((",\n" if i else "") + _json_row(*_split(row, texts), quoted))
+        block.append((",\n" if i else "") + _json_row(row, texts, quoted))
         if len(block) == _BLOCK_ROWS:
             yield "".join(block).encode()
             block = []
@@ -109,22 +122,28 @@ def encoded_rows(rows: Iterable[UnitRow], texts: list[str], start: int) -> Itera
 _BLOCK_ROWS = 64
 
 
-def _json_row(common: str, lists: dict[str, list[int]], partial: list[_Cells],
-              quoted: dict[str, str]) -> str:
+def _json_row(row: UnitRow, texts: list[str], quoted: dict[int, str]) -> str:
     """``json.dumps`` of the row's object, written out directly (a list of ints is written
-    by ``str`` as JSON writes it): at 5,000 namespaces, millions of partial cells."""
+    by ``str`` as JSON writes it), cells straight from their groups: at 5,000 namespaces,
+    millions of partial cells. ``quoted``: texts by id, as JSON strings."""
+    common, lists, found = _groups(row)
     text = f'{{"*": "{common}"'
     for verdict in ("all", "none"):
         if verdict != common and lists[verdict]:
             text += f', "{verdict}": {lists[verdict]}'
-    if partial:
-        for cell in partial:
-            if cell.every not in quoted:
-                quoted[cell.every] = json.dumps(cell.every)
-        text += ', "partial": [' + ", ".join(
-            f'{{"to": {c.to}, "every": {quoted[c.every]}, "pairs": {c.pairs}, '
-            f'"all": {c.all}, "some": {c.some}, "none": {c.none}}}' for c in partial) + "]"
-    return text + "}"
+    if found is None:
+        return text + "}"
+    to, starts, ends, heads, groups = found
+    cells = []
+    for g in groups:
+        every, n_all, n_some, n_none = heads[g]
+        shown = quoted.get(every)
+        if shown is None:
+            shown = quoted[every] = json.dumps(texts[every])
+        cells.append(f'{{"to": {to[starts[g]:ends[g]]}, "every": {shown}, '
+                     f'"pairs": {n_all + n_some + n_none}, "all": {n_all}, "some": {n_some}, '
+                     f'"none": {n_none}}}')
+    return f'{text}, "partial": [{", ".join(cells)}]}}'
 
 
 def _partial_text(cell: _Cells) -> str:
