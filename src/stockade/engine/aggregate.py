@@ -6,13 +6,16 @@ may open are their connection sets' intersection. A unit pair is ``all`` or ``no
 every member pair is, else ``partial`` with that intersection and the counts. Pure: a layer
 over the class matrix's rows, exact pod by pod (node traffic included).
 
-A unit's pods come in *parts*: the pods of one behaviour class in one unit. Pods that node
-traffic concerns (a host-network pod, a pod on its node) are parts of one pod each, so that
-their pairs can be made ``all`` one by one. A source class's row is spread over the
+A unit's pods come in *parts*: the pods of one behaviour class in one unit. Node traffic
+(a host-network pod and a pod on its node, both ways ``all`` whatever the classes say) is
+counted per pair of parts: how many of their pairs of pods it covers; a pair of parts it
+covers entirely has no pair left to intersect. A source class's row is spread over the
 destination parts, and each source unit keeps, per destination part, the intersection of
 what its classes open (one table look-up per part); when the unit's last class has been
 read, the parts of each destination unit are intersected, counts are summed, and its row
-is ready. Memory: the open units' rows over parts, never pairs of pods.
+is ready. Any range of source units can be rolled up by itself (from the class rows of its
+parts), so processes can share them out. Memory: the open units' rows over parts, never
+pairs of pods.
 """
 
 from __future__ import annotations
