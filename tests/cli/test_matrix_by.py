@@ -140,7 +140,8 @@ def test_units_shared_out_to_processes_are_written_as_by_one(tmp_path: Path, by:
     directory = tmp_path / "cluster"
     write(generate(Params(pods=300, namespaces=40, policies=100, seed=5, workloads=True)),
           directory)
-    for path in (directory, *EXAMPLES):
+    paths: list[Path | str] = [directory, *EXAMPLES]
+    for path in paths:
         single = _by(path, by, 1)
         assert json.loads(single)["matrix"]
         assert _by(path, by, 2) == single

@@ -131,7 +131,7 @@ def test_any_range_of_units_rolls_up_alike(manifests: list[dict[str, Any]],
     n = len(units.names)
     cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=3)))
     pieces = Aggregation(engine, units, ClassRows(engine))
-    got = []
+    got: list[tuple[Any, ...]] = []
     for start, stop in zip([0, *cuts], [*cuts, n], strict=True):
         got.extend((r.unit, r.verdict.tolist(), [pieces.meets.texts[e] for e in r.every],
                     r.all.tolist(), r.some.tolist(), r.none.tolist())
