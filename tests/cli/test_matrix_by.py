@@ -6,10 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmarks.generate import Params, generate, write
 
 from matrix_doc import by_name
 from stockade.cli.main import main
@@ -121,3 +125,23 @@ def test_by_refuses_what_it_cannot_show(capsys: pytest.CaptureFixture[str],
     code, out, err = run(capsys, "matrix", EXAMPLES[0], "--by", "namespace", *extra)
     assert (code, out) == (2, "")
     assert "--by rolls up the full matrix" in err
+
+
+def _by(path: Path | str, by: str, workers: int) -> bytes:
+    env = {**os.environ, "STOCKADE_WORKERS": str(workers)}
+    return subprocess.run([sys.executable, "-m", "stockade", "matrix", str(path), "--by", by,
+                           "-o", "json"], env=env, check=True, capture_output=True).stdout
+
+
+@pytest.mark.parametrize("by", ["namespace", "workload"])
+def test_units_shared_out_to_processes_are_written_as_by_one(tmp_path: Path, by: str) -> None:
+    """With two processes each rolling up a range of units, the bytes are those one process
+    writes (which the tests above check against the pairs of pods)."""
+    directory = tmp_path / "cluster"
+    write(generate(Params(pods=300, namespaces=40, policies=100, seed=5, workloads=True)),
+          directory)
+    paths: list[Path | str] = [directory, *EXAMPLES]
+    for path in paths:
+        single = _by(path, by, 1)
+        assert json.loads(single)["matrix"]
+        assert _by(path, by, 2) == single

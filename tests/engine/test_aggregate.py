@@ -63,8 +63,7 @@ def by_pairs(engine: Engine, units: Units) -> dict[tuple[int, int], tuple[Any, .
 
 
 def rolled_up(engine: Engine, units: Units) -> dict[tuple[int, int], tuple[Any, ...]]:
-    rows = ClassRows(engine)
-    aggregation = Aggregation(engine, units, rows, rows.texts)
+    aggregation = Aggregation(engine, units, ClassRows(engine))
     out: dict[tuple[int, int], tuple[Any, ...]] = {}
     seen = []
     for row in aggregation:
@@ -93,6 +92,51 @@ def test_any_units_roll_up_exactly(manifests: list[dict[str, Any]], data: st.Dat
                                 max_size=len(engine.pods)))
     units = Units.of(labels)
     assert rolled_up(engine, units) == by_pairs(engine, units)
+
+
+@FAST
+@given(gen.clusters(max_policies=5), st.data())
+def test_node_traffic_rolls_up_exactly(manifests: list[dict[str, Any]],
+                                       data: st.DataObject) -> None:
+    """Host-network pods among pods of their classes: their node traffic is counted per pair
+    of parts (a unit's pods of one class), some of whose pairs of pods it covers, or all."""
+    pods = [m for m in manifests if m["kind"] == "Pod"]
+    for pod in pods:
+        pod["spec"].pop("hostNetwork", None)
+    hosts = data.draw(st.lists(st.sampled_from(range(len(pods))), min_size=1, max_size=2))
+    for i in hosts:
+        pods[i]["spec"]["hostNetwork"] = True
+    nodes = data.draw(st.lists(st.sampled_from(gen.NODES), min_size=len(pods),
+                               max_size=len(pods)))
+    for pod, node in zip(pods, nodes, strict=True):
+        if "nodeName" in pod["spec"]:
+            pod["spec"]["nodeName"] = node
+    engine = gen.engine_of(manifests)
+    labels = data.draw(st.lists(st.sampled_from("ab"), min_size=len(engine.pods),
+                                max_size=len(engine.pods)))
+    for units in (namespace_units(engine), Units.of(labels)):
+        assert rolled_up(engine, units) == by_pairs(engine, units)
+
+
+@FAST
+@given(gen.clusters(max_policies=5), st.data())
+def test_any_range_of_units_rolls_up_alike(manifests: list[dict[str, Any]],
+                                          data: st.DataObject) -> None:
+    """Units rolled up a range at a time (as processes share them out) are the same rows."""
+    engine = gen.engine_of(manifests)
+    units = Units.of([p.key for p in engine.pods])
+    whole = Aggregation(engine, units, ClassRows(engine))
+    want = [(r.unit, r.verdict.tolist(), [whole.meets.texts[e] for e in r.every],
+             r.all.tolist(), r.some.tolist(), r.none.tolist()) for r in whole]
+    n = len(units.names)
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=3)))
+    pieces = Aggregation(engine, units, ClassRows(engine))
+    got: list[tuple[Any, ...]] = []
+    for start, stop in zip([0, *cuts], [*cuts, n], strict=True):
+        got.extend((r.unit, r.verdict.tolist(), [pieces.meets.texts[e] for e in r.every],
+                    r.all.tolist(), r.some.tolist(), r.none.tolist())
+                   for r in pieces.rows_of(start, stop))
+    assert got == want
 
 
 def test_a_unit_of_one_pod_has_no_pair_with_itself() -> None:

@@ -208,8 +208,53 @@ def test_the_limits_count_across_files(tmp_path: Path) -> None:
         (tmp_path / f"{name}.yaml").write_text(POD)
     size = len(POD.encode())
     assert len(read_paths([str(tmp_path)], budget=Budget(max_bytes=2 * size))) == 2
-    with pytest.raises(InputError, match=r"b.yaml: too large: stockade reads at most "):
+    with pytest.raises(InputError, match=rf"{tmp_path}: too large: {2 * size:,} bytes in 2 "
+                       r"files; stockade reads at most "):
         read_paths([str(tmp_path)], budget=Budget(max_bytes=2 * size - 1))
+
+
+def test_stdin_is_counted_as_it_is_read(tmp_path: Path) -> None:
+    """Files' sizes on disk are added up before reading (the file alone fits); stdin only
+    as it is read (then the file no longer fits)."""
+    (tmp_path / "a.yaml").write_text(POD)
+    size = len(POD.encode())
+    budget = Budget(max_bytes=2 * size - 1)
+    with pytest.raises(InputError, match=r"a.yaml: too large: stockade reads at most "):
+        read_paths(["-", str(tmp_path / "a.yaml")], io.StringIO(POD), budget=budget)
+    assert len(read_paths(["-", str(tmp_path / "a.yaml")], io.StringIO(POD),
+                          budget=Budget(max_bytes=2 * size))) == 2
+
+
+@pytest.mark.parametrize("layout", ["one file", "directory"])
+def test_files_over_the_limit_on_disk_are_refused_before_reading(tmp_path: Path,
+                                                                 layout: str) -> None:
+    """A raw ``kubectl get -o yaml`` of 150,000 pods (1.2 GB) used to be read for minutes
+    before MAX_VALUES stopped it: files whose sizes already exceed MAX_INPUT_BYTES are
+    refused before a byte is read (sparse files here: reading them would stop at their
+    first NUL byte instead)."""
+    over = limits.MAX_INPUT_BYTES + 1
+    if layout == "one file":
+        named = tmp_path / "dump.yaml"
+        sizes = [over]
+        with named.open("w") as fh:
+            fh.truncate(over)
+    else:
+        named = tmp_path / "dump"
+        named.mkdir()
+        sizes = [over // 2, over - over // 2, len(POD.encode())]
+        for name, size in zip(("a.yaml", "b.yaml"), sizes, strict=False):
+            with (named / name).open("w") as fh:
+                fh.truncate(size)
+        (named / "c.yaml").write_text(POD)
+    for command in COMMANDS:
+        done = stockade([*command, str(named)], timeout=60)
+        assert done.returncode == 2, done.stderr
+        files = f"{len(sizes)} file{'' if len(sizes) == 1 else 's'}"
+        assert done.stderr == (
+            f"stockade: error: {named}: too large: {sum(sizes) // 2**20} MiB in {files}; "
+            "stockade reads at most 1024 MiB of manifests in one run (MAX_INPUT_BYTES in "
+            "stockade.sources.limits); for a cluster this large, read it with `stockade "
+            "snapshot`, which leaves out managedFields and status, or strip them before\n")
 
 
 def test_the_benchmark_cluster_fits_the_limits_with_room() -> None:

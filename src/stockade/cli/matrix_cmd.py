@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -26,6 +27,7 @@ from stockade.wording import count
 
 if TYPE_CHECKING:
     from stockade.engine import Engine
+    from stockade.engine.aggregate import Aggregation
     from stockade.engine.matrix import ClassRows
     from stockade.engine.services import ColumnReach
     from stockade.render import matrix as render
@@ -177,15 +179,39 @@ def _write_rolled_up(args: argparse.Namespace, engine: Engine, owner: Mapping[st
     progress = Progress(sys.stderr, "stockade: computing the matrix", output=out)
     rows = ClassRows(engine, progress)
     units = namespace_units(engine) if args.by == "namespace" else workload_units(engine, owner)
-    rolled = Aggregation(engine, units, timings.timed("matrix", rows), rows.texts)
+    rolled = Aggregation(engine, units, rows, functools.partial(timings.timed, "matrix"))
     view = render_units.UnitView(args.by, units.names, tuple(units.sizes().tolist()), rolled,
                                  rolled.meets.texts)
     with timings.stage("output"):
-        {"json": lambda: render_units.write_json(view, out),
+        {"json": lambda: render_units.write_json(view, out,
+                                                 _forked_units(rolled, progress, out)),
          "csv": lambda: render_units.write_csv(view, out),
          "md": lambda: render_units.write_markdown(view, out),
          "text": lambda: render_units.write_text(view, out, style)}[args.output]()
     progress.done()
+
+
+def _forked_units(rolled: Aggregation, progress: Progress, out: Any) -> Iterator[bytes] | None:
+    """The JSON rows of many units made by as many processes as there are cores (each
+    rolls up the class rows of a range of units), or None: made here, as they are read."""
+    from stockade.render import aggregate as render_units
+
+    n = len(rolled.units.names)
+    workers = forked.workers_wanted(n)
+    if workers < 2:
+        return None
+    with timings.stage("matrix"):
+        # The row types, worked out once before the units are shared out (as for the rows
+        # of the full matrix).
+        keys = rolled.class_rows.keys
+        keys.adopt_egress_sides(*forked.beside(keys.main_egress_sides, keys.gather_ingress))
+        rolled.class_rows.prepare()
+
+    def produce(start: int, stop: int) -> Iterator[bytes]:
+        return render_units.encoded_rows(rolled.rows_of(start, stop, report=False),
+                                         rolled.meets.texts, start)
+
+    return forked.forked_parts(produce, n, workers, getattr(out, "buffer", None), progress)
 
 
 def _write_graph(args: argparse.Namespace, engine: Engine, owner: Mapping[str, str]) -> None:

@@ -6,28 +6,33 @@ may open are their connection sets' intersection. A unit pair is ``all`` or ``no
 every member pair is, else ``partial`` with that intersection and the counts. Pure: a layer
 over the class matrix's rows, exact pod by pod (node traffic included).
 
-A unit's pods come in *parts*: the pods of one behaviour class in one unit. Pods that node
-traffic concerns (a host-network pod, a pod on its node) are parts of one pod each, so that
-their pairs can be made ``all`` one by one. A source class's row is spread over the
+A unit's pods come in *parts*: the pods of one behaviour class in one unit. Node traffic
+(a host-network pod and a pod on its node, both ways ``all`` whatever the classes say) is
+counted per pair of parts: how many of their pairs of pods it covers; a pair of parts it
+covers entirely has no pair left to intersect. A source class's row is spread over the
 destination parts, and each source unit keeps, per destination part, the intersection of
 what its classes open (one table look-up per part); when the unit's last class has been
 read, the parts of each destination unit are intersected, counts are summed, and its row
-is ready. Memory: the open units' rows over parts, never pairs of pods.
+is ready. Any range of source units can be rolled up by itself (from the class rows of its
+parts), so processes can share them out. Memory: the open units' rows over parts, never
+pairs of pods.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from stockade.engine.engine import Engine
+from stockade.engine.matrix import ClassRows
 from stockade.engine.ports import PortSpan, format_connections, parse_connections
 
 Ints = npt.NDArray[np.int64]
 Ids = npt.NDArray[np.int32]
+_NO_PARTS: Ints = np.zeros(0, dtype=np.int64)
 
 ALL, NONE, PARTIAL = 0, 1, 2
 VERDICTS = ("all", "none", "partial")
@@ -81,13 +86,17 @@ class Meets:
         found: Ids = self._from[ids]
         return found
 
-    def meet(self, a: Ids, b: Ids) -> Ids:
-        """Elementwise: the id of the intersection of texts ``a[i]`` and ``b[i]``."""
-        size = int(max(a.max(initial=0), b.max(initial=0))) + 1
-        if size > len(self._table):
-            grown = np.full((2 * size, 2 * size), -1, dtype=np.int32)
+    def _grow(self) -> None:
+        """A table with a row and a column for every text (ids are below ``len(texts)``)."""
+        if len(self.texts) > len(self._table):
+            size = 2 * len(self.texts)
+            grown = np.full((size, size), -1, dtype=np.int32)
             grown[:len(self._table), :len(self._table)] = self._table
             self._table = grown
+
+    def meet(self, a: Ids, b: Ids) -> Ids:
+        """Elementwise: the id of the intersection of texts ``a[i]`` and ``b[i]``."""
+        self._grow()
         out: Ids = self._table[a, b]
         missing = np.flatnonzero(out < 0)
         if len(missing):
@@ -96,8 +105,7 @@ class Meets:
                 text = format_connections(_intersect_spans(
                     parse_connections(self.texts[x]), parse_connections(self.texts[y])))
                 self._table[x, y] = self._table[y, x] = self.id(text)
-            if len(self.texts) > len(self._table):
-                return self.meet(a, b)
+                self._grow()
             out = self._table[a, b]
         return out
 
@@ -159,15 +167,23 @@ def workload_units(engine: Engine, owner: Mapping[str, str] | None) -> Units:
     return Units.of([mapping.get(p.key, p.key) for p in engine.pods])
 
 
-class Aggregation:
-    """Rolls class rows up to units; iterate it for one ``UnitRow`` per unit, in order."""
+def _as_is(rows: Iterator[tuple[int, Ids]]) -> Iterable[tuple[int, Ids]]:
+    return rows
 
-    def __init__(self, engine: Engine, units: Units,
-                 rows: Iterable[tuple[int, Ids]], texts: Sequence[str]) -> None:
+
+class Aggregation:
+    """Rolls the class rows of ``rows`` up to units: ``rows_of(start, stop)`` yields one
+    ``UnitRow`` per unit of that range, in order (any range, in any process; iterating
+    yields them all). ``timed`` wraps each iterator of class rows read (to time them)."""
+
+    def __init__(self, engine: Engine, units: Units, rows: ClassRows,
+                 timed: Callable[[Iterator[tuple[int, Ids]]],
+                                 Iterable[tuple[int, Ids]]] = _as_is) -> None:
         self.engine = engine
         self.units = units
-        self.rows = rows
-        self.matrix_texts = texts  # grows as the rows are computed
+        self.class_rows = rows
+        self.timed = timed
+        self.matrix_texts = rows.texts  # grows as the rows are computed
         self.meets = Meets()
         self.all_id = self.meets.id("all")
         self.none_id = self.meets.id("none")
@@ -175,79 +191,110 @@ class Aggregation:
         self._parts()
 
     def _parts(self) -> None:
-        """Parts sorted by unit (then class); per class, its parts as sources; per one-pod
-        part, the parts it has node traffic with."""
+        """Parts sorted by unit (then class); per class, its parts as sources; per part, the
+        parts its pods have node traffic with and how many such pairs of pods each holds."""
         engine = self.engine
         n_pods = len(engine.pods)
         pod_class = np.asarray(engine.pod_class, dtype=np.int64)
-        node_pairs: dict[int, list[int]] = {}  # pod -> pods it has node traffic with
-        for i, pod in enumerate(engine.pods):
-            if pod.host_network:
-                for p in engine.node_peers(i):
-                    node_pairs.setdefault(i, []).append(p)
-                    node_pairs.setdefault(p, []).append(i)
-        alone = np.full(n_pods, -1, dtype=np.int64)
-        alone[list(node_pairs)] = list(node_pairs)
-        # A part: (unit, class, the pod for a part of one pod made for node traffic, or -1).
-        keys = np.stack([self.units.unit_of, pod_class, alone], axis=1) if n_pods else \
-            np.zeros((0, 3), dtype=np.int64)
-        parts, part_of_pod, weight = np.unique(keys, axis=0, return_inverse=True,
-                                               return_counts=True)
+        # A part: (unit, class), as one code; sorted by unit, then class.
+        codes = self.units.unit_of * max(len(engine.classes), 1) + pod_class if n_pods else \
+            np.zeros(0, dtype=np.int64)
+        parts, part_of_pod, weight = np.unique(codes, return_inverse=True, return_counts=True)
         part_of_pod = part_of_pod.ravel()
-        self.part_unit: Ints = parts[:, 0]
-        self.part_class: Ints = parts[:, 1]
+        self.part_unit: Ints = parts // max(len(engine.classes), 1)
+        self.part_class: Ints = parts % max(len(engine.classes), 1)
         self.part_weight: Ints = weight.astype(np.int64)
         self.unit_starts: Ints = np.searchsorted(self.part_unit,
                                                  np.arange(len(self.units.names)))
-        self.class_parts: list[list[int]] = [[] for _ in engine.classes]
-        for part, c in enumerate(self.part_class.tolist()):
-            self.class_parts[c].append(part)
-        self.parts_left = np.bincount(self.part_unit, minlength=len(self.units.names))
-        self.node_parts = {int(part_of_pod[pod]): [int(part_of_pod[p]) for p in peers]
-                           for pod, peers in node_pairs.items()}
+        self.unit_ends: Ints = np.append(self.unit_starts[1:], len(parts))
+        self.node_parts = self._node_parts(part_of_pod)
+
+    def _node_parts(self, part_of_pod: Ints) -> dict[int, tuple[Ints, Ints]]:
+        """Per source part, the destination parts with which some of its pairs of pods have
+        node traffic (a host-network pod and a pod on its node, either way round), with the
+        number of such pairs: these pairs are ``all``, whatever the classes say."""
+        engine = self.engine
+        pairs: set[tuple[int, int]] = set()
+        for i, pod in enumerate(engine.pods):
+            if pod.host_network:
+                for p in engine.node_peers(i):
+                    if p != i:
+                        pairs.update(((i, p), (p, i)))
+        if not pairs:
+            return {}
+        pods = np.array(sorted(pairs), dtype=np.int64)
+        n_parts = len(self.part_unit)
+        codes = part_of_pod[pods[:, 0]] * n_parts + part_of_pod[pods[:, 1]]
+        found, k = np.unique(codes, return_counts=True)  # sorted by source part
+        src, dst = found // n_parts, found % n_parts
+        starts = np.flatnonzero(np.diff(src, prepend=-1))
+        ends = np.append(starts[1:], len(src))
+        return {int(src[a]): (dst[a:b], k[a:b].astype(np.int64))
+                for a, b in zip(starts.tolist(), ends.tolist(), strict=True)}
 
     def __iter__(self) -> Iterator[UnitRow]:
+        return self.rows_of(0, len(self.units.names))
+
+    def rows_of(self, start: int, stop: int, *, report: bool = True) -> Iterator[UnitRow]:
+        """The rows of units ``start .. stop-1``, made from the class rows of their parts
+        (``report``: the class rows report progress)."""
         n_units = len(self.units.names)
+        if start >= stop:
+            return
+        first, last = int(self.unit_starts[start]), int(self.unit_ends[stop - 1])
+        by_class = first + np.argsort(self.part_class[first:last], kind="stable")
+        classes, at = np.unique(self.part_class[by_class], return_index=True)
+        class_parts = dict(zip(classes.tolist(), np.split(by_class, at[1:]), strict=True))
+        parts_left = np.bincount(self.part_unit[first:last] - start, minlength=stop - start)
         open_units: dict[int, tuple[Ids, Ints, Ints]] = {}
         ready: dict[int, UnitRow] = {}
-        next_unit = 0
-        for src, ids in self.rows:
+        next_unit = start
+        for src, ids in self.timed(self.class_rows.rows_of(classes, report=report)):
             values = self.meets.own(ids[self.part_class], self.matrix_texts)
-            shared: tuple[Ints, Ints] | None = None
-            for part in self.class_parts[src]:
+            counts = self._counts(values)
+            for part in class_parts[src].tolist():
                 unit = int(self.part_unit[part])
                 w = int(self.part_weight[part])
-                peers = self.node_parts.get(part)
-                if peers:  # node traffic: these pairs are all, whatever the classes say
-                    mine = values.copy()
-                    mine[peers] = self.all_id
-                    counts = self._counts(mine)
+                opened = open_units.get(unit)
+                if opened is None:
+                    met = None
+                    all_w = none_w = np.zeros(n_units, dtype=np.int64)
                 else:
-                    mine = values
-                    shared = counts = shared or self._counts(values)
-                meet, all_w, none_w = open_units.get(unit) or (
-                    np.full(len(values), self.all_id, dtype=np.int32),
-                    np.zeros(n_units, dtype=np.int64), np.zeros(n_units, dtype=np.int64))
+                    met, all_w, none_w = opened
                 all_w = all_w + w * counts[0]
                 none_w = none_w + w * counts[1]
                 # The pairs (a, a) of this part's pods were counted: take them back.
-                own = int(mine[part])
+                own = int(values[part])
                 if own == self.all_id:
                     all_w[unit] -= w
                 elif own == self.none_id:
                     none_w[unit] -= w
-                if w == 1:  # a part of one pod has no pair of distinct pods with itself
-                    mine[part] = self.all_id
-                meet = self.meets.meet(meet, mine)
-                mine[part] = own
+                # Node traffic: these pairs are all, whatever the classes say.
+                peers, k = self.node_parts.get(part, (_NO_PARTS, _NO_PARTS))
+                if len(peers):
+                    cells = values[peers]
+                    np.add.at(all_w, self.part_unit[peers], np.where(cells != self.all_id, k, 0))
+                    np.add.at(none_w, self.part_unit[peers],
+                              np.where(cells == self.none_id, -k, 0))
+                # A destination part all of whose pairs with this one are node traffic or a
+                # pod with itself has no pair to intersect: all there.
+                pairs = w * self.part_weight[peers] - np.where(peers == part, w, 0)
+                skip = peers[k == pairs]
+                if w == 1:
+                    skip = np.append(skip, part)
+                kept = values[skip]
+                values[skip] = self.all_id
+                # The unit's first part: its cells as they are (all meets x as x).
+                meet = values.copy() if met is None else self.meets.meet(met, values)
+                values[skip] = kept
                 open_units[unit] = (meet, all_w, none_w)
-                self.parts_left[unit] -= 1
-                if self.parts_left[unit] == 0:
+                parts_left[unit - start] -= 1
+                if parts_left[unit - start] == 0:
                     ready[unit] = self._row(unit, *open_units.pop(unit))
             while next_unit in ready:
                 yield ready.pop(next_unit)
                 next_unit += 1
-        assert next_unit == n_units and not open_units, "every unit's classes were read"
+        assert next_unit == stop and not open_units, "every unit's classes were read"
 
     def _counts(self, values: Ids) -> tuple[Ints, Ints]:
         """Per destination unit, the weight of its parts whose cell is ``all``, ``none``."""

@@ -1622,6 +1622,11 @@ class ClassRows:
         its type's row at its own column unless that cell is ``all`` already). The rows
         computed are kept between calls in a bounded cache; ``report``: call ``progress``
         with the share of the range done."""
+        return self.rows_of(np.arange(start, stop, dtype=np.int64), report=report)
+
+    def rows_of(self, classes: npt.NDArray[np.int64], *,
+                report: bool = True) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
+        """``rows`` of the classes ``classes``, in their order."""
         n = self.keys.n
         self.prepare()
         assert self._types is not None
@@ -1629,9 +1634,9 @@ class ClassRows:
         cache = self._row_cache
         limit = max(1, ROW_CACHE_BYTES // max(1, 4 * n))
         step = max(1, CHUNK_CELLS // max(1, n))
-        for first in range(start, stop, step):
-            last = min(stop, first + step)
-            types = row_type[first:last]
+        for first in range(0, len(classes), step):
+            chunk = classes[first:first + step]
+            types = row_type[chunk]
             needed = [t for t in sorted(set(types.tolist())) if t not in cache]
             for at in range(0, len(needed), step):
                 part = needed[at:at + step]
@@ -1639,8 +1644,7 @@ class ClassRows:
                 block.flags.writeable = False
                 for k, t in enumerate(part):
                     cache[t] = block[k]
-            for src in range(first, last):
-                t = int(types[src - first])
+            for src, t in zip(chunk.tolist(), types.tolist(), strict=True):
                 row = cache[t]
                 cache.move_to_end(t)
                 earlier = int(same[src])
@@ -1652,7 +1656,7 @@ class ClassRows:
             while len(cache) > limit:
                 cache.popitem(last=False)
             if report and self.progress is not None:
-                self.progress((last - start) / max(1, stop - start))
+                self.progress((first + len(chunk)) / max(1, len(classes)))
 
 
 def connectivity(engine: Engine,

@@ -15,7 +15,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, NamedTuple
 
 import numpy as np
 
@@ -37,8 +37,7 @@ class UnitView:
     texts: list[str]
 
 
-@dataclass(frozen=True, slots=True)
-class _Cells:
+class _Cells(NamedTuple):
     """Partial cells of one row alike in what every pair opens and in their counts."""
 
     to: list[int]
@@ -49,41 +48,102 @@ class _Cells:
     none: int
 
 
-def _split(row: UnitRow, texts: list[str]) -> tuple[str, dict[str, list[int]], list[_Cells]]:
-    """The row's commonest of all/none, the units of each verdict, the partial cells."""
+_Groups = tuple[list[int], list[int], list[int], list[list[int]], list[int]]
+
+
+def _groups(row: UnitRow) -> tuple[str, dict[str, list[int]], _Groups | None]:
+    """The row's commonest of all/none, the units of each verdict, and its partial cells
+    grouped by what every pair opens and the counts: the units of all groups one after the
+    other, each group's start and end there, its (every, all, some, none), and the groups
+    in order of their first unit."""
     lists = {VERDICTS[v]: np.flatnonzero(row.verdict == v).tolist() for v in (ALL, NONE)}
     common = "all" if len(lists["all"]) >= len(lists["none"]) else "none"
     partial = np.flatnonzero(row.verdict == PARTIAL)
     if len(partial) == 0:
+        return common, lists, None
+    keys = (row.none[partial], row.some[partial], row.all[partial], row.every[partial])
+    order = np.lexsort((partial, *keys))  # alike cells together, each group by unit
+    bounds = np.flatnonzero(np.any([np.diff(k[order]) != 0 for k in keys], axis=0)) + 1
+    starts = np.concatenate(([0], bounds))
+    firsts = order[starts]  # a group's first unit, as its units are in order
+    heads = np.stack([k[firsts] for k in keys[::-1]], axis=1).tolist()
+    return common, lists, (partial[order].tolist(), starts.tolist(),
+                           np.append(bounds, len(order)).tolist(), heads,
+                           np.argsort(firsts, kind="stable").tolist())
+
+
+def _split(row: UnitRow, texts: list[str]) -> tuple[str, dict[str, list[int]], list[_Cells]]:
+    """The row's commonest of all/none, the units of each verdict, the partial cells."""
+    common, lists, found = _groups(row)
+    if found is None:
         return common, lists, []
-    keys = np.stack([row.every[partial].astype(np.int64), row.all[partial],
-                     row.some[partial], row.none[partial]], axis=1)
-    alike, first, which = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    which = which.ravel()
+    to, starts, ends, heads, groups = found
     cells = []
-    for k in np.argsort(first, kind="stable"):  # in order of the first unit of each
-        every, n_all, n_some, n_none = (int(x) for x in alike[k])
-        cells.append(_Cells(partial[which == k].tolist(), texts[every],
+    for g in groups:
+        every, n_all, n_some, n_none = heads[g]
+        cells.append(_Cells(to[starts[g]:ends[g]], texts[every],
                             n_all + n_some + n_none, n_all, n_some, n_none))
     return common, lists, cells
 
 
-def write_json(view: UnitView, out: IO[str]) -> None:
-    out.write(f'{{"by": {json.dumps(view.by)}, "units": [\n')
-    out.write(",\n".join(json.dumps({"name": n, "pods": p})
-                         for n, p in zip(view.names, view.pods, strict=True)))
-    out.write('\n],\n"matrix": [\n')
-    for i, row in enumerate(view.rows):
-        common, lists, partial = _split(row, view.texts)
-        doc: dict[str, object] = {"*": common}
-        for verdict in ("all", "none"):
-            if verdict != common and lists[verdict]:
-                doc[verdict] = lists[verdict]
-        if partial:
-            doc["partial"] = [{"to": c.to, "every": c.every, "pairs": c.pairs, "all": c.all,
-                               "some": c.some, "none": c.none} for c in partial]
-        out.write((",\n" if i else "") + json.dumps(doc))
-    out.write("\n]}\n")
+def write_json(view: UnitView, out: IO[str], rows: Iterable[bytes] | None = None) -> None:
+    """The units, then a row per line: ``encoded_rows`` of the view's rows, or ``rows`` (the
+    same bytes, made elsewhere)."""
+    binary = getattr(out, "buffer", None)
+    if binary is not None:
+        out.flush()
+    write = binary.write if binary is not None else (lambda b: out.write(b.decode()))
+    head = [f'{{"by": {json.dumps(view.by)}, "units": [\n']
+    head.append(",\n".join(json.dumps({"name": n, "pods": p})
+                            for n, p in zip(view.names, view.pods, strict=True)))
+    head.append('\n],\n"matrix": [\n')
+    write("".join(head).encode())
+    for block in (encoded_rows(view.rows, view.texts, 0) if rows is None else rows):
+        write(block)
+    write(b"\n]}\n")
+    if binary is not None:
+        binary.flush()
+
+
+def encoded_rows(rows: Iterable[UnitRow], texts: list[str], start: int) -> Iterator[bytes]:
+    """The JSON lines of ``rows`` (row ``start`` first; each but the very first after a
+    comma), gathered into blocks."""
+    quoted: dict[int, str] = {}
+    block: list[str] = []
+    for i, row in enumerate(rows, start):
+        block.append((",\n" if i else "") + _json_row(row, texts, quoted))
+        if len(block) == _BLOCK_ROWS:
+            yield "".join(block).encode()
+            block = []
+    if block:
+        yield "".join(block).encode()
+
+
+_BLOCK_ROWS = 64
+
+
+def _json_row(row: UnitRow, texts: list[str], quoted: dict[int, str]) -> str:
+    """``json.dumps`` of the row's object, written out directly (a list of ints is written
+    by ``str`` as JSON writes it), cells straight from their groups: at 5,000 namespaces,
+    millions of partial cells. ``quoted``: texts by id, as JSON strings."""
+    common, lists, found = _groups(row)
+    text = f'{{"*": "{common}"'
+    for verdict in ("all", "none"):
+        if verdict != common and lists[verdict]:
+            text += f', "{verdict}": {lists[verdict]}'
+    if found is None:
+        return text + "}"
+    to, starts, ends, heads, groups = found
+    cells = []
+    for g in groups:
+        every, n_all, n_some, n_none = heads[g]
+        shown = quoted.get(every)
+        if shown is None:
+            shown = quoted[every] = json.dumps(texts[every])
+        cells.append(f'{{"to": {to[starts[g]:ends[g]]}, "every": {shown}, '
+                     f'"pairs": {n_all + n_some + n_none}, "all": {n_all}, "some": {n_some}, '
+                     f'"none": {n_none}}}')
+    return f'{text}, "partial": [{", ".join(cells)}]}}'
 
 
 def _partial_text(cell: _Cells) -> str:

@@ -150,8 +150,30 @@ def read_paths(paths: Sequence[str], stdin: IO[str] | IO[bytes] | None = None, *
     the limits, always raise ``InputError``. With ``texts``, each file's text is kept there
     under the name its objects' origins carry (for a source map of field lines).
     """
-    return list(read_files(expand_paths(paths), stdin, broken=broken, budget=budget,
-                           texts=texts))
+    budget = budget or Budget()
+    files = expand_paths(paths)
+    check_sizes(files, paths, budget)
+    return list(read_files(files, stdin, broken=broken, budget=budget, texts=texts))
+
+
+def check_sizes(files: Sequence[str], named: Sequence[str], budget: Budget) -> None:
+    """Refuse at once regular files (found by ``expand_paths`` from the paths ``named``)
+    whose sizes on disk already add up to more than ``budget`` allows. Standard input, pipes
+    and files that cannot be examined are left to the checks made while reading."""
+    total = found = 0
+    for path in files:
+        if path == "-":
+            continue
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue  # reading it names the problem
+        if stat.S_ISREG(info.st_mode):
+            total += info.st_size
+            found += 1
+    shown = [p for p in named if p != "-"]
+    where = ", ".join(shown[:3]) + (f" and {len(shown) - 3:,} more" if len(shown) > 3 else "")
+    budget.check_files(total, found, where)
 
 
 def read_files(files: Iterable[str], stdin: IO[str] | IO[bytes] | None = None, *,

@@ -50,7 +50,8 @@ YAML_CHUNK_BYTES = 4 * 1024 * 1024
 (a single larger document is one chunk): the parser's own working memory stays small
 whatever the stream's length, and a broken document is found by itself."""
 
-
+_SNAPSHOT_HINT = ("; for a cluster this large, read it with `stockade snapshot`, which leaves "
+                  "out managedFields and status, or strip them before")
 
 _VALUE_MARKS = (":", "- ", ",", "{", "[")
 _NOT_MARKS = bytes(c for c in range(256) if chr(c) not in ":,{[")
@@ -80,6 +81,18 @@ class Budget:
                 f"{where}: too large: stockade reads at most {_size(self.max_bytes)} of "
                 "manifests in one run (MAX_INPUT_BYTES in stockade.sources.limits)")
 
+    def check_files(self, size: int, files: int, where: str) -> None:
+        """Refuse at once ``files`` regular files of ``size`` bytes in all (``where`` names
+        them) if they exceed the limit: a run that could not finish does not begin reading
+        (a raw ``kubectl get -o yaml`` would otherwise be read for minutes before a limit
+        stops it)."""
+        if self.bytes + size > self.max_bytes:
+            raise InputError(
+                f"{where}: too large: {_size(size)} in {files:,} file"
+                f"{'' if files == 1 else 's'}; stockade reads at most {_size(self.max_bytes)} "
+                f"of manifests in one run (MAX_INPUT_BYTES in stockade.sources.limits)"
+                + _SNAPSHOT_HINT)
+
     def take_bytes(self, count: int, where: str) -> None:
         self.check_bytes(count, where)
         self.bytes += count
@@ -95,7 +108,7 @@ class Budget:
             raise InputError(
                 f"{where}: too large: about {estimate:,} values (mappings, lists and their "
                 f"entries); stockade reads at most {self.max_values:,} in one run "
-                "(MAX_VALUES in stockade.sources.limits)")
+                "(MAX_VALUES in stockade.sources.limits)" + _SNAPSHOT_HINT)
         self.values += estimate
 
     def take_aliased(self, count: int, where: str) -> None:
