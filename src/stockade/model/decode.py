@@ -137,6 +137,10 @@ class Decoder:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+        if isinstance(value, float) and value.is_integer():
+            # `port: 80.0` or `1e3`: kubectl's YAML-to-JSON writes a whole float as an
+            # integer (80, 1000), as for integer fields above.
+            return int(value)
         self._wrong(path, value, "integer or string")
         return None
 
