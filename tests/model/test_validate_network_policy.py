@@ -377,3 +377,16 @@ def test_a_fractional_port_is_a_type_error() -> None:
     assert [str(e) for e in decoder.errors] == [
         'spec.ingress[0].ports[0].port: Invalid value: "number": must be of type integer '
         "or string"]
+
+
+@pytest.mark.parametrize("spec", [{}, {"spec": None}, {"spec": {}}])
+def test_a_policy_without_spec_is_valid_and_isolates_its_namespace_for_ingress(
+        spec: dict[str, Any]) -> None:
+    """``NetworkPolicy.spec`` is optional upstream: no spec is the empty spec, defaulted to
+    ``policyTypes: [Ingress]`` with the empty pod selector (deny all ingress)."""
+    obj: dict[str, Any] = {"metadata": {"name": "np", "namespace": "default"}, **spec}
+    policy = decode(obj)
+    assert validate_network_policy(policy) == []
+    assert policy.policy_types == ("Ingress",)
+    assert policy.pod_selector.match_labels == () and policy.pod_selector.match_expressions == ()
+    assert policy.ingress == () and policy.egress == ()

@@ -245,9 +245,9 @@ class Decoder:
     # --- networking/v1 ----------------------------------------------------------------------
 
     def network_policy(self, obj: Mapping[str, Any], origin: Origin) -> NetworkPolicy:
+        # No spec is the empty spec (NetworkPolicy.spec is optional upstream): after
+        # defaulting, a policy isolating every pod of its namespace for ingress.
         spec = self.mapping(obj.get("spec"), "spec")
-        if "spec" not in obj:
-            self.errors.append(required("spec"))
         ingress = self.each(spec.get("ingress"), "spec.ingress", self._ingress_rule)
         egress = self.each(spec.get("egress"), "spec.egress", self._egress_rule)
         types = self.strings(spec.get("policyTypes"), "spec.policyTypes")
