@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from stockade.model.errors import FieldError, invalid, required
+from stockade.model.errors import FieldError, invalid
 from stockade.model.netparse import parse_ip
 from stockade.model.numbers import plain_text
 from stockade.model.types import (
@@ -475,9 +475,7 @@ class Decoder:
 
     def _service_port(self, value: object, path: str) -> ServicePort:
         p = self.mapping(value, path)
-        number = self.integer(p.get("port"), f"{path}.port")
-        if number is None:
-            self.errors.append(required(f"{path}.port"))
+        number = self.integer(p.get("port"), f"{path}.port")  # absent: 0, refused by validation
         return ServicePort(
             port=number or 0,
             target_port=self.int_or_string(p.get("targetPort"), f"{path}.targetPort"),
