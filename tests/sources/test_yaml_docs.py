@@ -206,7 +206,7 @@ def test_long_digit_runs_are_found_wherever_they_start(before: int, digits: int,
 @pytest.mark.parametrize("text", [
     "kind: A\nk: !!str x\n---\n",          # a slow-path stream ending in ---
     "kind: A\nk: 0777\n---\n",
-    "--- !!null\n", "--- 5\n", "--- true\n", "--- 1.5\n", "k: yes\n--- 7\n",
+    "---\n!!null\n", "---\n5\n", "---\ntrue\n", "---\n1.5\n", "k: yes\n---\n7\n",
 ])
 def test_slow_path_reads_empty_and_scalar_documents(text: str) -> None:
     """PyYAML reads these (empty or scalar documents, as a stream that ends in ``---`` from
@@ -246,3 +246,29 @@ def test_ordinary_aliases_are_read() -> None:
     assert doc["ports"] == [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 81}]
     # What the aliases add: *d is 5 nodes (the mapping, 2 keys, 2 values), each *m 2001.
     assert yaml_docs.alias_expansion(doc) == 5 + 2 * 2001
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("kind: A\n---apiVersion: v1\nkind: B\n", 2),  # a Helm template's trimmed newline
+    ("kind: A\n--- {kind: B}\n", 2),
+    ("--- |\n  text\n", 1),
+    ("kind: A\n---\nkind: B\n----\n", 4),
+])
+def test_a_separator_followed_by_content_is_refused_as_kubectl_refuses_it(text: str,
+                                                                         line: int) -> None:
+    with pytest.raises(yaml_docs.YAMLProblem, match="is no document separator") as caught:
+        yaml_docs.documents(text)
+    assert caught.value.line == line
+
+
+def test_the_documents_before_a_bad_separator_are_kept_when_skipping() -> None:
+    broken: list[yaml_docs.YAMLProblem] = []
+    text = "kind: A\n---\nkind: B\n---apiVersion: v1\nkind: C\n"
+    assert yaml_docs.documents(text, broken=broken) == [({"kind": "A"}, 1), ({"kind": "B"}, 3)]
+    assert [p.line for p in broken] == [4]
+
+
+@pytest.mark.parametrize("text", ["kind: A\n--- # next\nkind: B\n", "kind: A\n---   \nkind: B\n",
+                                  "kind: A\n---\r\nkind: B\n", "a: |\n  ---x\n"])
+def test_separators_with_a_comment_or_spaces_are_separators(text: str) -> None:
+    assert yaml_docs.documents(text) == _pyyaml(text)

@@ -259,6 +259,11 @@ def alias_expansion(data: Any) -> int:
 
 
 _DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)
+# A line that starts with --- and goes on with more than a comment: kubectl's stream reader
+# (apimachinery's YAMLReader) splits documents at every line starting with ---, and refuses
+# one followed by anything but a comment ("invalid Yaml document separator"), where YAML
+# reads ``---apiVersion: v1`` as a key of the document before and ``--- {...}`` as content.
+_BAD_SEPARATOR = re.compile(r"^---[ \t\r\f\v]*[^\s#][^\n]*", re.MULTILINE)
 _CONTENT = re.compile(r"^[^\s#]", re.MULTILINE)
 
 
@@ -277,6 +282,17 @@ def documents(text: str, *, broken: list[YAMLProblem] | None = None,
     ``document_starts(text)`` when the caller computed it already. ``aliases`` receives,
     per document read with anchors, how many nodes its aliases add (``alias_expansion``).
     """
+    bad = _BAD_SEPARATOR.search(text) if "---" in text else None
+    if bad is not None:
+        separator = bad.group().rstrip()
+        problem = YAMLProblem(text.count("\n", 0, bad.start()) + 1,
+                              f"\"{separator}\" is no document separator: only a comment may "
+                              "follow --- on its line (kubectl stops reading the stream there)")
+        if broken is None:
+            raise problem
+        broken.append(problem)
+        text = text[:bad.start()]  # what kubectl reads before it stops
+        starts = None
     out: list[tuple[Any, int]] = []
     for chunk, first_line in _chunks(text, document_starts(text) if starts is None else starts):
         counted: list[int] = []
