@@ -32,8 +32,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def pod(name: str, ns: str, labels: dict[str, str], ip: str, *, node: str = "n1",
         host_network: bool = False) -> str:
-    return (f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: "
-            f"{json.dumps(labels)}}}\nspec:\n  nodeName: {node}\n  hostNetwork: "
+    return (f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: "
+            f"{json.dumps(ns)}, labels: {json.dumps(labels)}}}\nspec:\n  nodeName: {node}\n"
+            "  hostNetwork: "
             f"{'true' if host_network else 'false'}\n  containers: [{{name: c, ports: "
             f"[{{name: http, containerPort: 80}}]}}]\nstatus: {{podIP: {ip}}}\n---\n")
 

@@ -31,6 +31,7 @@ from test_diff_cluster import cluster_edited
 from test_diff_properties import _rewrite, edited
 
 from stockade.cli.main import main
+from stockade.sources.cluster_snapshot import SnapshotDumper
 
 FAST = settings(max_examples=120, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -159,7 +160,7 @@ def _stockade(*argv: str) -> tuple[int, Any]:
 
 def _write(directory: Path, name: str, manifests: Manifests) -> str:
     path = directory / f"{name}.yaml"
-    path.write_text(yaml.safe_dump_all(manifests, sort_keys=False))
+    path.write_text(yaml.dump_all(manifests, sort_keys=False, Dumper=SnapshotDumper))
     return str(path)
 
 

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stockade.cli.main import main
+from stockade.sources.cluster_snapshot import SnapshotDumper
 
 FAST = settings(max_examples=100, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -125,9 +126,9 @@ def test_promises_are_what_the_reference_says(data: st.DataObject) -> None:
                 "spec": {"manifests": ["cluster.yaml"], "expect": expect}}
     out, err = io.StringIO(), io.StringIO()
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "cluster.yaml").write_text(yaml.safe_dump_all(manifests))
+        (Path(tmp) / "cluster.yaml").write_text(yaml.dump_all(manifests, Dumper=SnapshotDumper))
         tests = Path(tmp) / "promises.yaml"
-        tests.write_text(yaml.safe_dump(document, sort_keys=False))
+        tests.write_text(yaml.dump(document, Dumper=SnapshotDumper, sort_keys=False))
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(["test", str(tests), "-o", "json"])
     assert code in (0, 1), err.getvalue()

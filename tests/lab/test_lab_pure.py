@@ -68,7 +68,7 @@ def _pod(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
 POD = """
 apiVersion: v1
 kind: Pod
-metadata: {name: p, namespace: n, labels: {tier: web}}
+metadata: {name: p, namespace: 'n', labels: {tier: web}}
 spec:
   securityContext: {runAsUser: 1000, runAsGroup: 3000}
   initContainers:
@@ -132,7 +132,7 @@ def test_default_user_and_group_are_nobody(tmp_path: Path) -> None:
 ])
 def test_what_no_process_can_be_given_is_refused(tmp_path: Path, container: str,
                                                  message: str) -> None:
-    pod = _pod(tmp_path, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: n}\n"
+    pod = _pod(tmp_path, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: 'n'}\n"
                f"spec: {{containers: [{container}]}}\n")
     with pytest.raises(InputError, match="Pod n/p: container c: ") as exc:
         containers_of(pod, ("10.0.0.1",), set())
@@ -154,7 +154,7 @@ _WIDE = "y" * 100_000
 ])
 def test_what_the_kernel_would_not_start_is_refused_before_it_is_built(
         tmp_path: Path, container: str, message: str) -> None:
-    pod = _pod(tmp_path, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: n}\n"
+    pod = _pod(tmp_path, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: 'n'}\n"
                f"spec: {{containers: [{container}]}}\n")
     with pytest.raises(InputError, match="Pod n/p: container c: ") as exc:
         containers_of(pod, ("10.0.0.1",), set())

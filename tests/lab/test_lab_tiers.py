@@ -41,7 +41,7 @@ metadata: {name: a, labels: {team: x}}
 ---
 apiVersion: v1
 kind: Namespace
-metadata: {name: b, labels: {team: y}}
+metadata: {name: b, labels: {team: 'y'}}
 """ + "".join(f"""---
 apiVersion: v1
 kind: Pod

@@ -221,7 +221,7 @@ def test_what_a_sandboxed_container_sees(lab_name: str, tmp_path: Path) -> None:
 
 def test_logs_are_capped_and_state_is_private(lab_name: str, tmp_path: Path) -> None:
     source = tmp_path / "yes.yaml"
-    source.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: chatty, namespace: y}\n"
+    source.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: chatty, namespace: 'y'}\n"
                       "spec: {containers: [{name: c, command: ['yes']}]}\n")
     lab = lifecycle.up(read_paths([str(source)]), lab_name, run_commands=True)
     names = LabNames(lab_name)

@@ -507,7 +507,7 @@ def test_redundancy_leaves_out_the_pods_own_node(node: str, expected: list[str])
     text = (NAMESPACES
             + _node("node-a", "{role: a, pool: x}", "192.168.0.1")
             + _node("node-b", "{role: b, pool: x}", "192.168.0.2")
-            + _node("node-c", "{role: c, pool: y}", "192.168.0.3")
+            + _node("node-c", "{role: c, pool: 'y'}", "192.168.0.3")
             + _on_node("kube-system", "agent-a", "node-a", "192.168.0.1", host=True)
             + _on_node("kube-system", "agent-b", "node-b", "192.168.0.2", host=True)
             + _on_node("kube-system", "agent-c", "node-c", "192.168.0.3", host=True)

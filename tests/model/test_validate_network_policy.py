@@ -360,3 +360,33 @@ VALID = """
 @pytest.mark.parametrize("obj", yaml.safe_load(VALID), ids=["deny-all", "frontend", "dns"])
 def test_valid_policies_give_no_errors(obj: dict[str, Any]) -> None:
     assert errors_of(obj) == []
+
+
+@pytest.mark.parametrize(("written", "port"), [(80.0, 80), (1000.0, 1000), ("80", "80")])
+def test_a_whole_float_port_is_the_integer_kubectl_sends(written: Any, port: Any) -> None:
+    """kubectl's YAML-to-JSON writes ``port: 80.0`` (or ``1e3``) as ``80`` (``1000``): an
+    integer port, as for ``endPort``; a quoted number stays a (named) string."""
+    policy = decode(np({"podSelector": {}, "ingress": [{"ports": [{"port": written}]}]}))
+    assert policy.ingress[0].ports[0].port == port
+
+
+def test_a_fractional_port_is_a_type_error() -> None:
+    decoder = Decoder()
+    decoder.network_policy(np({"podSelector": {}, "ingress": [{"ports": [{"port": 80.5}]}]}),
+                           Origin("t.yaml", 1))
+    assert [str(e) for e in decoder.errors] == [
+        'spec.ingress[0].ports[0].port: Invalid value: "number": must be of type integer '
+        "or string"]
+
+
+@pytest.mark.parametrize("spec", [{}, {"spec": None}, {"spec": {}}])
+def test_a_policy_without_spec_is_valid_and_isolates_its_namespace_for_ingress(
+        spec: dict[str, Any]) -> None:
+    """``NetworkPolicy.spec`` is optional upstream: no spec is the empty spec, defaulted to
+    ``policyTypes: [Ingress]`` with the empty pod selector (deny all ingress)."""
+    obj: dict[str, Any] = {"metadata": {"name": "np", "namespace": "default"}, **spec}
+    policy = decode(obj)
+    assert validate_network_policy(policy) == []
+    assert policy.policy_types == ("Ingress",)
+    assert policy.pod_selector.match_labels == () and policy.pod_selector.match_expressions == ()
+    assert policy.ingress == () and policy.egress == ()

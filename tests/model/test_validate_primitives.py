@@ -131,13 +131,15 @@ def test_port_name_rules_are_independent() -> None:
 
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/8", "10.0.0.1/8", "010.0.0.0/08", "::/0",
-                                  "::ffff:10.0.0.0/104", "2001:db8::/64", "0.0.0.0/0"])
+                                  "::ffff:10.0.0.0/104", "2001:db8::/64", "0.0.0.0/0",
+                                  "02001:db8::/64", "fd00:0:0:0:00001::/80", "::0000ffff/128"])
 def test_cidr_accepted_sloppily(cidr: str) -> None:
     assert validate_cidr(cidr, "f") == []
 
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/33", "10.0.0.0", "foo", "10.0.0.0/-1",
-                                  "::/129", "10.0.0.0/8/8", " 10.0.0.0/8"])
+                                  "::/129", "10.0.0.0/8/8", " 10.0.0.0/8", "10000::/64",
+                                  "::g/64", "fd00:+1::/64"])
 def test_cidr_rejected(cidr: str) -> None:
     assert [str(e) for e in validate_cidr(cidr, "f")] == [
         f'f: Invalid value: "{cidr}": must be a valid CIDR value, '
@@ -149,3 +151,13 @@ def test_ip() -> None:
     assert [str(e) for e in validate_ip("192.168.1", "f")] == [
         'f: Invalid value: "192.168.1": must be a valid IP address, '
         "(e.g. 10.9.8.7 or 2001:db8::ffff)"]
+
+
+def test_ipv6_groups_with_leading_zeros_are_their_value() -> None:
+    """k8s.io/utils' copy of Go's old parser reads a group of any length whose value fits
+    16 bits; the network is the one the digits say."""
+    from stockade.model.netparse import parse_cidr, parse_ip
+
+    assert str(parse_cidr("02001:0db8::/32")) == "2001:db8::/32"
+    assert str(parse_ip("fd00:0:0:0:00001::")) == "fd00::1:0:0:0"
+    assert parse_ip("1:2:3:4:5:6:7:8:00000") is None  # nine groups stay invalid

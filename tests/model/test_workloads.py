@@ -164,7 +164,7 @@ def test_ownership_by_selector_in_the_same_namespace_only() -> None:
 def test_match_expressions_selectors_claim_pods() -> None:
     text = workload_yaml("Deployment", "web").replace(
         "selector: {matchLabels: {app: x}}",
-        "selector: {matchExpressions: [{key: app, operator: In, values: [x, y]}, "
+        "selector: {matchExpressions: [{key: app, operator: In, values: [x, z]}, "
         "{key: canary, operator: DoesNotExist}]}")
     text += pod_yaml("a") + pod_yaml("b", labels="{app: x, canary: 'true'}")
     endpoints = choose_endpoints(cluster_of(text))
@@ -202,7 +202,7 @@ def test_a_workload_without_selector_or_labels_claims_nothing() -> None:
 
 def test_replicationcontroller_selector_is_a_plain_map() -> None:
     cluster = cluster_of(workload_yaml("ReplicationController") + pod_yaml("rc-1")
-                         + pod_yaml("other", labels="{app: y}"))
+                         + pod_yaml("other", labels="{app: 'y'}"))
     (rc,) = cluster.workloads
     assert rc.selector is not None and rc.selector.match_labels == (("app", "x"),)
     assert choose_endpoints(cluster).owner == {"ns/rc-1": "ns/ReplicationController/x"}

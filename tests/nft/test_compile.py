@@ -164,13 +164,13 @@ def test_nine_pod_lab_scenario_loads_for_real(check_netns: str) -> None:
 def _many_policies(count: int) -> str:
     docs = [f"""apiVersion: v1
 kind: Pod
-metadata: {{name: p{i}, namespace: n, labels: {{app: a{i % 7}}}}}
+metadata: {{name: p{i}, namespace: 'n', labels: {{app: a{i % 7}}}}}
 spec: {{containers: [{{name: c}}]}}
 status: {{podIP: 10.1.{i // 250}.{i % 250 + 1}}}
 """ for i in range(60)]
     docs += [f"""apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: {{name: np{j}, namespace: n}}
+metadata: {{name: np{j}, namespace: 'n'}}
 spec:
   podSelector: {{matchLabels: {{app: a{j % 7}}}}}
   policyTypes: [Ingress, Egress]

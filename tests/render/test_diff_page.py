@@ -25,6 +25,7 @@ from stockade.render.connections import ConnectionGraph, connection_graph
 from stockade.render.groups import group_names
 from stockade.render.html import EdgeChange, explain_cells, report_data
 from stockade.render.html.diffpage import diff_page
+from stockade.sources.cluster_snapshot import SnapshotDumper
 from stockade.sources.files import read_paths
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,7 +174,7 @@ def _edited(src: Path, dst: Path) -> None:
     for path in files[5:7]:
         docs = [d for d in yaml.safe_load_all(path.read_text())
                 if d and d.get("kind") != "NetworkPolicy"]
-        path.write_text(yaml.safe_dump_all(docs))
+        path.write_text(yaml.dump_all(docs, Dumper=SnapshotDumper))
 
 
 @pytest.mark.parametrize("per_pod", [False, True], ids=["groups", "pods"])

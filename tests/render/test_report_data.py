@@ -33,6 +33,7 @@ from stockade.render.html.reasons import (
     SRC_NS,
     CellReasons,
 )
+from stockade.sources.cluster_snapshot import SnapshotDumper
 from stockade.sources.files import read_paths
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,7 +213,7 @@ def tricky(tmp_path_factory: pytest.TempPathFactory) -> ConnectionGraph:
     import yaml
 
     where = tmp_path_factory.mktemp("tricky") / "cluster.yaml"
-    where.write_text(yaml.safe_dump_all(tricky_cluster()))
+    where.write_text(yaml.dump_all(tricky_cluster(), Dumper=SnapshotDumper))
     return graph_of(where)
 
 
@@ -262,7 +263,7 @@ def test_every_tricky_cell_reads_as_query_prints_it(tricky: ConnectionGraph,
     import yaml
 
     where = tmp_path / "cluster.yaml"
-    where.write_text(yaml.safe_dump_all(tricky_cluster()))
+    where.write_text(yaml.dump_all(tricky_cluster(), Dumper=SnapshotDumper))
     checked = assert_cells_read_as_query_prints_them(tricky, explain_cells(tricky), where)
     assert checked > 200
 

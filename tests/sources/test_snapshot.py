@@ -212,3 +212,18 @@ def test_a_json_snapshot_reads_back_as_the_direct_read(
     assert [r.data for r in back] == [r.data for r in direct]
     assert build_cluster(same_origin(back)).cluster == \
         build_cluster(same_origin(direct)).cluster
+
+
+def test_strings_go_yaml_reads_otherwise_are_quoted_in_a_snapshot() -> None:
+    """PyYAML's dumper leaves ``y`` or ``1e3`` plain (strings to its own YAML 1.1), which
+    kubectl and stockade read as true and 1000.0: a snapshot must read back as written."""
+    from stockade.sources.yaml_docs import documents
+
+    words = ["y", "n", "N", "Y", "1e3", "0o17", "0X1F", "08", "1:30", "=", "web", "10.0.0.0/8",
+             "true", "yes", "~", "", ".5", "+1"]
+    data = {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "y", "labels": {w or "empty": w for w in words}}}
+    text = render_snapshot([RawObject(data, Origin("c", 1))])
+    assert documents(text) == [(data, 2)]
+    assert "name: web" not in text and "- web" not in text  # others stay plain
+    assert "empty: ''" in text and "web: web" in text

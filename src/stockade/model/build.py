@@ -34,6 +34,7 @@ from stockade.model.validate import (
     validate_network_policy,
     validate_node,
     validate_pod,
+    validate_service,
 )
 from stockade.wording import count as counted
 
@@ -131,6 +132,8 @@ def _validate(obj: Decoded) -> list[FieldError]:
         return validate_namespace(obj)
     if isinstance(obj, Node):
         return validate_node(obj)
+    if isinstance(obj, Service):
+        return validate_service(obj)
     return []
 
 

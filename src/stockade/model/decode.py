@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from stockade.model.errors import FieldError, invalid, required
+from stockade.model.errors import FieldError, invalid
 from stockade.model.netparse import parse_ip
 from stockade.model.numbers import plain_text
 from stockade.model.types import (
@@ -137,6 +137,10 @@ class Decoder:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+        if isinstance(value, float) and value.is_integer():
+            # `port: 80.0` or `1e3`: kubectl's YAML-to-JSON writes a whole float as an
+            # integer (80, 1000), as for integer fields above.
+            return int(value)
         self._wrong(path, value, "integer or string")
         return None
 
@@ -241,9 +245,9 @@ class Decoder:
     # --- networking/v1 ----------------------------------------------------------------------
 
     def network_policy(self, obj: Mapping[str, Any], origin: Origin) -> NetworkPolicy:
+        # No spec is the empty spec (NetworkPolicy.spec is optional upstream): after
+        # defaulting, a policy isolating every pod of its namespace for ingress.
         spec = self.mapping(obj.get("spec"), "spec")
-        if "spec" not in obj:
-            self.errors.append(required("spec"))
         ingress = self.each(spec.get("ingress"), "spec.ingress", self._ingress_rule)
         egress = self.each(spec.get("egress"), "spec.egress", self._egress_rule)
         types = self.strings(spec.get("policyTypes"), "spec.policyTypes")
@@ -471,9 +475,7 @@ class Decoder:
 
     def _service_port(self, value: object, path: str) -> ServicePort:
         p = self.mapping(value, path)
-        number = self.integer(p.get("port"), f"{path}.port")
-        if number is None:
-            self.errors.append(required(f"{path}.port"))
+        number = self.integer(p.get("port"), f"{path}.port")  # absent: 0, refused by validation
         return ServicePort(
             port=number or 0,
             target_port=self.int_or_string(p.get("targetPort"), f"{path}.targetPort"),

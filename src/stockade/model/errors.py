@@ -30,6 +30,12 @@ class _Omitted:
 
 
 OMITTED = _Omitted()
+
+
+class GoSyntax(str):
+    """A value shown as Go's ``%#v`` prints a struct (``core.ServicePort{...}``): as is."""
+
+
 Value = str | int | bool | None | _Omitted | list[str]
 
 
@@ -46,6 +52,8 @@ def render_value(value: Value) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return number_text(value)
+    if isinstance(value, GoSyntax):
+        return str(value)
     if isinstance(value, str):
         return go_quote(value)
     if isinstance(value, list):

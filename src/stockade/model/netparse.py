@@ -2,7 +2,8 @@
 
 The API server parses ``ipBlock.cidr`` and ``hostAliases[].ip`` with
 ``netutils.ParseCIDRSloppy`` / ``ParseIPSloppy``: Go's ``net`` parser that also accepts
-leading zeros in IPv4 octets (read as decimal) and in the prefix length. Python's
+leading zeros in IPv4 octets (read as decimal), in IPv6 groups (``00001::``, more than
+Python's four digits) and in the prefix length. Python's
 ``ipaddress`` rejects those, and accepts IPv6 zones (``fe80::1%eth0``) that Go rejects, so
 this module sits between the two. Host bits are masked off, as the loose parser does.
 """
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 IPAddress = IPv4Address | IPv6Address
+_HEX = re.compile(r"[0-9a-fA-F]+")
 IPNetwork = IPv4Network | IPv6Network
 
 
@@ -46,6 +49,12 @@ def parse_ip(text: str) -> IPAddress | None:
         if v4 is None:
             return None
         text = head + sep + str(IPv4Address(v4))
+    if any(len(group) > 4 for group in text.split(":")):
+        # Go's old parser reads a group of any length whose value fits 16 bits
+        # (``00001::``); Python allows four digits.
+        groups = [(g.lstrip("0") or "0") if len(g) > 4 and _HEX.fullmatch(g) else g
+                  for g in text.split(":")]
+        text = ":".join(groups)
     try:
         return IPv6Address(text)
     except ValueError:

@@ -16,19 +16,33 @@ from typing import Any
 import yaml
 
 from stockade.model.build import RawObject
+from stockade.sources.yaml_scalars import resolve_plain
 from stockade.wording import count
 
 try:
-    _Dumper: Any = yaml.CSafeDumper
+    _Base: Any = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Dumper = yaml.SafeDumper
+    _Base = yaml.SafeDumper
+
+
+class SnapshotDumper(_Base):  # type: ignore[misc]
+    """Quotes every string that go-yaml, which kubectl and stockade read YAML as, would
+    not read back as that string (``y``, ``n``, ``1e3``, ``0o17``), not only those PyYAML's
+    own resolver would."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        tag = super().resolve(kind, value, implicit)
+        if (kind is yaml.ScalarNode and implicit[0] and tag == "tag:yaml.org,2002:str"
+                and resolve_plain(value) != value):
+            return "tag:yaml.org,2002:bool"  # any tag but str: the emitter quotes it
+        return tag
 
 
 def render_snapshot(objects: Sequence[RawObject], header: Sequence[str] = ()) -> str:
     """``# header`` comment lines, then one ``---`` document per object, in the given order."""
     lines = [f"# {line}".rstrip() for line in header]
     body = yaml.dump_all(
-        [dict(obj.data) for obj in objects], Dumper=_Dumper, sort_keys=False,
+        [dict(obj.data) for obj in objects], Dumper=SnapshotDumper, sort_keys=False,
         default_flow_style=False, allow_unicode=True, explicit_start=True, width=100,
     ) if objects else ""
     return "\n".join(lines) + ("\n" if lines else "") + body

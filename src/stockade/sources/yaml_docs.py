@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 try:
     import yaml_rs
@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover - the fast path is optional
 
 from stockade.model.numbers import LongNumber
 from stockade.sources.limits import MAX_DEPTH, MAX_INTEGER_DIGITS, YAML_CHUNK_BYTES
+from stockade.sources.yaml_scalars import FIRST_CHARS, json_key, resolve_plain
 
 
 class YAMLProblem(ValueError):
@@ -40,16 +41,18 @@ class YAMLProblem(ValueError):
 TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (stockade's limit, MAX_DEPTH)"
 RECURSIVE = "an alias refers to its own mapping or list: the document never ends"
 
-# Where YAML 1.1 and 1.2 read a plain scalar differently, 1.2 (yaml_rs) mostly yields a
-# string or a float that the parsed data shows: 1.1's extra booleans, sexagesimal and
-# underscored or binary integers, exponents without a dot, merge keys. Only integers with
-# a leading zero (octal in 1.1) or 0o (a string in 1.1) look alike once parsed; the text is
-# searched for those. A false alarm (a quoted "yes", say) only costs the slow path. So is a
+# Where go-yaml's YAML 1.1 (``yaml_scalars``) and yaml_rs's YAML 1.2 read a plain scalar
+# differently, 1.2 mostly yields a string or a float that the parsed data shows: 1.1's
+# extra booleans (``y``, ``yes``, ``on``...), underscored or binary integers, merge keys,
+# and floats (always read again, rarely seen). Only integers with a leading zero (octal in
+# 1.1) look alike once parsed; the text is searched for those. A false alarm (a quoted
+# "yes", say) only costs the slow path. So is a
 # run of digits longer than Python converts quickly, which the slow path keeps as a
 # LongNumber (``yaml_rs`` would spend seconds converting it), and an anchor: ``yaml_rs``
 # reads an alias to its own anchor as null, and copies what aliases share (an alias bomb
 # grows to a million nodes), where PyYAML shares, and the recursion is refused.
-_BOOL_11 = frozenset(["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"])
+_BOOL_11 = frozenset(["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
+                      "y", "Y", "n", "N"])
 # An integer with a leading zero or 0o, as a whole plain scalar: not inside a word, an
 # address, a path or quotes (a quoted scalar is a string in both versions), and ending where
 # the scalar ends (``0x7f...``, a UID like ``05f13e8a-...`` or ``0800`` in quotes are strings
@@ -60,7 +63,6 @@ _LEADING_ZERO = re.compile(r"0(?=(?:[0-9_]+|o[0-7_]+)[ \t]*(?:[\r\n,\]}#]|:(?:\s
                            r"(?:(?<![\w.:/+\"'-]0)|(?<=[^\w.:/+\"'-][-+]0)|(?<=^[-+]0))")
 _ANCHOR = re.compile(r"(?:^|(?<=[\s\[{,]))&[^\s\]},]")
 _LONG_DIGITS = re.compile(f"[0-9]{{{MAX_INTEGER_DIGITS + 1}}}")
-_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _UNDERSCORED = re.compile(r"[-+]?(?:0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)")
 
 
@@ -87,13 +89,11 @@ def _slow_text(text: str) -> bool:
             or ("&" in text and _ANCHOR.search(text) is not None) or long_number(text))
 
 
-_SPECIAL = _BOOL_11 | {"=", "<<"}
+_SPECIAL = _BOOL_11 | {"<<"}
 
 
 def _string_differs(value: str) -> bool:
     if value in _SPECIAL:
-        return True
-    if ":" in value and _SEXAGESIMAL.fullmatch(value):
         return True
     return ("_" in value or "0b" in value) and _UNDERSCORED.fullmatch(value) is not None
 
@@ -145,14 +145,14 @@ def _differs(data: Any, text: str | None = None, quoted: set[str] | None = None)
             kind = type(value)
             if kind is dict:
                 for key in value:
-                    if type(key) is not str or ((key in _SPECIAL or ":" in key or "_" in key
+                    if type(key) is not str or ((key in _SPECIAL or "_" in key
                                                  or "0b" in key) and differs(key)):
                         return True
                 below.extend(value.values())
             elif kind is list:
                 below.extend(value)
             elif kind is str:
-                if (value in _SPECIAL or ":" in value or "_" in value or "0b" in value) \
+                if (value in _SPECIAL or "_" in value or "0b" in value) \
                         and differs(value):
                     return True
             elif kind is float:
@@ -259,6 +259,11 @@ def alias_expansion(data: Any) -> int:
 
 
 _DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)
+# A line that starts with --- and goes on with more than a comment: kubectl's stream reader
+# (apimachinery's YAMLReader) splits documents at every line starting with ---, and refuses
+# one followed by anything but a comment ("invalid Yaml document separator"), where YAML
+# reads ``---apiVersion: v1`` as a key of the document before and ``--- {...}`` as content.
+_BAD_SEPARATOR = re.compile(r"^---[ \t\r\f\v]*[^\s#][^\n]*", re.MULTILINE)
 _CONTENT = re.compile(r"^[^\s#]", re.MULTILINE)
 
 
@@ -277,6 +282,17 @@ def documents(text: str, *, broken: list[YAMLProblem] | None = None,
     ``document_starts(text)`` when the caller computed it already. ``aliases`` receives,
     per document read with anchors, how many nodes its aliases add (``alias_expansion``).
     """
+    bad = _BAD_SEPARATOR.search(text) if "---" in text else None
+    if bad is not None:
+        separator = bad.group().rstrip()
+        problem = YAMLProblem(text.count("\n", 0, bad.start()) + 1,
+                              f"\"{separator}\" is no document separator: only a comment may "
+                              "follow --- on its line (kubectl stops reading the stream there)")
+        if broken is None:
+            raise problem
+        broken.append(problem)
+        text = text[:bad.start()]  # what kubectl reads before it stops
+        starts = None
     out: list[tuple[Any, int]] = []
     for chunk, first_line in _chunks(text, document_starts(text) if starts is None else starts):
         counted: list[int] = []
@@ -395,21 +411,43 @@ def _start_lines(text: str) -> list[int]:
     return lines or [1]
 
 
+_GO_TAG = "tag:stockade,2026:go-yaml-plain"
+
+
 @functools.cache
 def _strict_loader() -> Any:
-    """PyYAML's safe loader, reading as Kubernetes' strict YAML decoding does: a repeated
-    key is an error (``mapping key "x" already defined at line N``, go-yaml's words);
-    timestamps stay strings (go-yaml does not turn them into times for an untyped value);
-    an integer too long to convert becomes a ``LongNumber``."""
+    """PyYAML's safe loader, reading as Kubernetes' strict YAML decoding does: plain
+    scalars resolve as go-yaml v2 resolves them (``yaml_scalars``: ``y`` is true, ``12:30``
+    a string, ``1e3`` a float); mapping keys become the JSON keys ``sigs.k8s.io/yaml``
+    writes (``1: a`` has the key ``"1"``); a repeated key is an error (``mapping key "x"
+    already defined at line N``, go-yaml's words); timestamps stay strings; an integer too
+    long to convert becomes a ``LongNumber``."""
     import yaml  # only on the slow path: importing PyYAML costs start-up time
 
     base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    anything = re.compile(r".*", re.DOTALL)
 
     class StrictLoader(base):  # type: ignore[misc]
+        yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+            **{first: [(_GO_TAG, anything)] for first in (*FIRST_CHARS, "")},
+            "<": list(base.yaml_implicit_resolvers.get("<", [])),  # the merge key
+        }
+
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            if isinstance(node, yaml.MappingNode):
-                _refuse_duplicates(self, node)
-            return super().construct_mapping(node, deep)
+            if not isinstance(node, yaml.MappingNode):
+                return super().construct_mapping(node, deep)
+            _refuse_duplicates(self, node)
+            self.flatten_mapping(node)
+            mapping: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                text = json_key(key)
+                if text is None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"a mapping key must be a string, a number or a boolean "
+                        f"to become a JSON key, not {_shown(key)}", key_node.start_mark)
+                mapping[text] = self.construct_object(value_node, deep=deep)
+            return mapping
 
         def construct_yaml_int(self, node: Any) -> Any:
             try:
@@ -417,23 +455,28 @@ def _strict_loader() -> Any:
             except ValueError:  # more digits than Python converts
                 return LongNumber(str(self.construct_scalar(node)))
 
+    def _shown(key: Any) -> str:
+        return "null" if key is None else ("a list" if isinstance(key, list) else
+                                           "a mapping" if isinstance(key, dict) else repr(key))
+
     def _refuse_duplicates(loader: Any, node: Any) -> None:
-        seen: dict[Any, Any] = {}
+        seen: dict[str, Any] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
                     key_node, yaml.ScalarNode):
                 continue  # merged keys may be overridden; complex keys cannot be compared
             key = loader.construct_object(key_node)
-            try:
-                first = seen.setdefault(key, key_node)
-            except TypeError:
-                continue
+            text = json_key(key)
+            if text is None:
+                continue  # refused by construct_mapping
+            first = seen.setdefault(text, key_node)
             if first is not key_node:
-                shown = f'"{key}"' if isinstance(key, str) else str(key)
+                shown = f'"{key}"' if isinstance(key, str) else text
                 raise yaml.constructor.ConstructorError(
                     None, None, f"mapping key {shown} already defined at line "
                     f"{first.start_mark.line + 1}", key_node.start_mark)
 
+    StrictLoader.add_constructor(_GO_TAG, lambda _loader, node: resolve_plain(node.value))
     StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
     StrictLoader.add_constructor("tag:yaml.org,2002:timestamp",
                                  base.construct_yaml_str)

@@ -1,4 +1,5 @@
-"""API-server validation of decoded objects: NetworkPolicy, Pod (hostAliases), Namespace, Node.
+"""API-server validation of decoded objects: NetworkPolicy, Pod (hostAliases), Namespace, Node,
+Service.
 
 Each function returns every ``FieldError`` the Kubernetes API server would report when the
 object is created, with the same paths, values and messages, in the same order. Pure: no
@@ -11,5 +12,9 @@ from stockade.model.validate.namespace import validate_namespace
 from stockade.model.validate.network_policy import validate_network_policy
 from stockade.model.validate.node import validate_node
 from stockade.model.validate.pod import validate_pod
+from stockade.model.validate.service import validate_service
 
-__all__ = ["validate_namespace", "validate_network_policy", "validate_node", "validate_pod"]
+__all__ = [
+    "validate_namespace", "validate_network_policy", "validate_node", "validate_pod",
+    "validate_service",
+]

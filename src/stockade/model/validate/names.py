@@ -1,8 +1,9 @@
-"""DNS-1123 names: the subdomain and label checks behind object names and hostnames.
+"""DNS-1123 names: the subdomain and label checks behind object names and hostnames (and
+the DNS-1035 label of a Service's name).
 
-Mirrors ``IsDNS1123Subdomain`` / ``IsDNS1123Label`` and the ``NameIsDNS...`` name
-functions (with their ``generateName`` prefix mode) of current upstream apimachinery,
-message for message. Lengths are counted in bytes, as Go's ``len`` does.
+Mirrors ``IsDNS1123Subdomain`` / ``IsDNS1123Label`` / ``IsDNS1035Label`` and the
+``NameIsDNS...`` name functions (with their ``generateName`` prefix mode) of current
+upstream apimachinery, message for message. Lengths are counted in bytes, as Go's ``len`` does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 DNS1123_SUBDOMAIN_FMT = DNS1123_LABEL_FMT + "(\\." + DNS1123_LABEL_FMT + ")*"
 DNS1123_LABEL_MAX_LENGTH = 63
 DNS1123_SUBDOMAIN_MAX_LENGTH = 253
+DNS1035_LABEL_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
+DNS1035_LABEL_MAX_LENGTH = 63
 
 _LABEL_MSG = (
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
@@ -24,7 +27,12 @@ _SUBDOMAIN_MSG = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
     "or '.', and must start and end with an alphanumeric character"
 )
+_DNS1035_MSG = (
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
+    "an alphabetic character, and end with an alphanumeric character"
+)
 _LABEL_RE = re.compile(DNS1123_LABEL_FMT)
+_DNS1035_RE = re.compile(DNS1035_LABEL_FMT)
 _SUBDOMAIN_RE = re.compile(DNS1123_SUBDOMAIN_FMT)
 
 
@@ -51,6 +59,15 @@ def is_dns1123_label(value: str) -> list[str]:
     return errors
 
 
+def is_dns1035_label(value: str) -> list[str]:
+    errors: list[str] = []
+    if byte_length(value) > DNS1035_LABEL_MAX_LENGTH:
+        errors.append(max_len_error(DNS1035_LABEL_MAX_LENGTH))
+    if _DNS1035_RE.fullmatch(value) is None:
+        errors.append(regex_error(_DNS1035_MSG, DNS1035_LABEL_FMT, "my-name", "abc-123"))
+    return errors
+
+
 def _mask_trailing_dash(name: str) -> str:
     # Upstream drops the last *two* characters before appending "a"; reproduce that quirk
     # (a one-character "-" is left alone, where Go would panic on the slice).
@@ -67,3 +84,8 @@ def name_is_dns_subdomain(name: str, prefix: bool) -> list[str]:
 def name_is_dns_label(name: str, prefix: bool) -> list[str]:
     """``NameIsDNSLabel`` (= ``ValidateNamespaceName``)."""
     return is_dns1123_label(_mask_trailing_dash(name) if prefix else name)
+
+
+def name_is_dns1035_label(name: str, prefix: bool) -> list[str]:
+    """``NameIsDNS1035Label`` (= ``ValidateServiceName``)."""
+    return is_dns1035_label(_mask_trailing_dash(name) if prefix else name)
