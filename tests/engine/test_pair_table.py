@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling module, no p
 
 import strategies as gen
 
-from stockade.engine import matrix
+from stockade.engine import matrix, span_arrays
 from stockade.engine.matrix import ClassRows
 
 FAST = settings(max_examples=100, deadline=None,
@@ -39,7 +39,7 @@ def test_rows_without_the_pair_table_equal_rows_through_it(
         patch.setattr(matrix, "PAIR_TABLE_CELLS", 0)
         sparse = _rows(manifests)
     with monkeypatch.context() as patch:
-        patch.setattr(matrix, "PAIR_BATCH_BYTES", 1)  # one pair of sets at a time
+        patch.setattr(span_arrays, "PAIR_BATCH_SPANS", 1)  # one pair of sets at a time
         batched = _rows(manifests)
     assert sparse == table
     assert batched == table

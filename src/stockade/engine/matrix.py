@@ -33,13 +33,13 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from stockade.engine import span_arrays
 from stockade.engine import spans as span_ops
 from stockade.engine.classes import BehaviourClass
 from stockade.engine.classset import distinct, sorted_unique
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
-from stockade.engine.segments import Segments
 from stockade.engine.tiers import ClusterPort, CompiledClusterRule
 from stockade.model.types import PolicyType, Protocol, RuleAction, Tier
 
@@ -1458,7 +1458,6 @@ class ConnectivityMatrix:
 
 
 
-PAIR_BATCH_BYTES = 64 << 20  # pairs of port sets intersected at once: their ANDed rows
 PAIR_TABLE_CELLS = 1 << 26  # (egress set, ingress set) pairs numbered through a table (256 MiB)
 
 
@@ -1477,9 +1476,8 @@ class ClassRows:
         self.spans: list[Spans] = [ALL]  # the port set of each text
         self.all_id = 0
         self._ids: dict[str, int] = {"all": 0}
-        self._segments = Segments()  # the port sets as rows of bits
-        self._bit_ids: dict[bytes, int] = {}  # an intersection's bits -> its text's number
-        self._bit_cut = 0
+        self._span_arrays = span_arrays.SpanArrays()  # the port sets as arrays of ranges
+        self._range_ids: dict[bytes, int] = {}  # an intersection's ranges -> its text's number
         self._span_ids: dict[Spans, int] = {}
         self._table = np.full(0, -1, dtype=np.int32)
         self._width = 0
@@ -1504,28 +1502,26 @@ class ClassRows:
 
     def _pair_ids(self, e_sets: npt.NDArray[np.int64],
                   i_sets: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
-        """Text ids of the intersections of pairs of sets, all at once: their rows of
-        segment bits ANDed, each distinct result looked up (or decoded, once)."""
-        rows = self._segments.rows(self.keys.sets)
-        if self._segments.cut != self._bit_cut:  # bits of another cut mean other ports
-            self._bit_ids.clear()
-            self._bit_cut = self._segments.cut
-        known = self._bit_ids
+        """Text ids of the intersections of pairs of sets, all at once: a bounded batch of
+        pairs at a time intersected as arrays of ranges (``span_arrays``), each distinct
+        result looked up (or decoded, once)."""
+        table = self._span_arrays
+        table.extend(self.keys.sets)
+        known = self._range_ids
+        e_sets = np.asarray(e_sets, dtype=np.int64)
+        i_sets = np.asarray(i_sets, dtype=np.int64)
         out = np.empty(len(e_sets), dtype=np.int32)
-        # A bounded batch of pairs at a time: their ANDed rows take pairs times row bytes
-        # (10,000 pods with many port ranges: millions of pairs of rows of kilobytes).
-        step = max(1, PAIR_BATCH_BYTES // max(1, rows.shape[1]))
-        for at in range(0, len(e_sets), step):
-            both = np.ascontiguousarray(rows[e_sets[at:at + step]] & rows[i_sets[at:at + step]])
-            keys = both.view(np.dtype((np.void, both.shape[1]))).ravel()
-            distinct, inverse = np.unique(keys, return_inverse=True)
-            ids = np.empty(len(distinct), dtype=np.int32)
-            for k, key in enumerate(distinct.tolist()):
-                found = known.get(key)
-                if found is None:
-                    found = known[key] = self._spans_id(self._segments.spans(key))
-                ids[k] = found
-            out[at:at + step] = ids[inverse.ravel()]
+        for at, to in table.batches(e_sets, i_sets):
+            found = out[at:to]
+            for pairs, keys, inverse in span_arrays.grouped(
+                    *table.intersections(e_sets[at:to], i_sets[at:to])):
+                ids = np.empty(len(keys), dtype=np.int32)
+                for k, key in enumerate(keys):
+                    got = known.get(key)
+                    if got is None:
+                        got = known[key] = self._spans_id(span_arrays.decode(key))
+                    ids[k] = got
+                found[pairs] = ids[inverse]
         return out
 
     def _ids_of(self, e_ids: npt.NDArray[np.int32],
