@@ -65,3 +65,18 @@ def test_many_port_sets_take_no_table_of_their_square(monkeypatch: pytest.Monkey
     texts = [[rows.texts[i] for i in row.tolist()] for _, row in rows]
     assert rows._width == 0 and len(rows._pair_keys) > 0
     assert texts[0][1] == "TCP 1001" and texts[3][7] == "TCP 1007"
+
+
+@FAST
+@given(manifests=gen.clusters(min_policies=1, max_policies=6))
+def test_rows_with_few_sides_ports_kept_equal_rows_with_all_kept(
+        manifests: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Egress sides' rules' ports per named-port signature kept for the last few sides only
+    (``SPANS_CACHE_LAYERS``): worked out again when dropped, the same rows come out."""
+    with monkeypatch.context() as patch:
+        patch.setattr(matrix, "SPANS_CACHE_LAYERS", 1 << 30)
+        kept = _rows(manifests)
+    for limit in (0, 1):
+        with monkeypatch.context() as patch:
+            patch.setattr(matrix, "SPANS_CACHE_LAYERS", limit)
+            assert _rows(manifests) == kept

@@ -55,6 +55,7 @@ ROW_CACHE_BYTES = 256 << 20  # matrix rows kept for classes that share them
 SELF_CELLS = 256  # single-pod classes whose cells towards themselves are worked out at once
 SMALL_MASK_BITS = 16  # sides with at most this many rules number their masks directly
 FEW_COMBINATIONS = 16  # combinations of parts looked up one by one, not sorted first
+SPANS_CACHE_LAYERS = 8  # egress sides whose rules' ports per signature are kept
 SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out only their cells
 
 # Port sets as sorted, merged (protocol index, first, last) triples.
@@ -417,7 +418,9 @@ class PairSets:
         self._side_bytes = 0
         self._columns: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
                                        npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
-        self._spans_for: dict[int, dict[int, list[Spans]]] = {}
+        # An egress side's rules' ports per named-port signature, for the last few sides'
+        # rules only: kept for all, they would be every type times every signature.
+        self._spans_for: OrderedDict[int, dict[int, list[Spans]]] = OrderedDict()
         self._fixed: dict[int, list[Spans | None]] = {}
         self._projections: dict[tuple[tuple[Protocol, str], ...],
                                 tuple[npt.NDArray[np.int64], list[int]]] = {}
@@ -1020,13 +1023,22 @@ class PairSets:
     def _egress_spans(self, layers: Layers, signature: int) -> list[Spans]:
         """An egress side's rules' ports, resolved on destinations of a named-port
         signature."""
-        spans = self._spans_for.get(id(layers), {}).get(signature)
+        cache = self._spans_for
+        per_signature = cache.get(id(layers))
+        if per_signature is None:
+            per_signature = cache[id(layers)] = {}
+            while len(cache) > SPANS_CACHE_LAYERS:  # the oldest side's, and their numbers
+                for dropped in cache.popitem(last=False)[1].values():
+                    self._numbered.pop(id(dropped), None)
+        else:
+            cache.move_to_end(id(layers))
+        spans = per_signature.get(signature)
         if spans is None:
             rep = self.named_rep[signature] if self.named_rep else None
             fixed = self._fixed_spans(layers)
-            spans = [self.rule_spans(rule, rep) if known is None else known
-                     for rule, known in zip(layers.rules, fixed, strict=True)]
-            self._spans_for.setdefault(id(layers), {})[signature] = spans
+            spans = per_signature[signature] = [
+                self.rule_spans(rule, rep) if known is None else known
+                for rule, known in zip(layers.rules, fixed, strict=True)]
         return spans
 
     def _fixed_spans(self, layers: Layers) -> list[Spans | None]:
