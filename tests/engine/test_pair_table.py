@@ -71,12 +71,12 @@ def test_many_port_sets_take_no_table_of_their_square(monkeypatch: pytest.Monkey
 @given(manifests=gen.clusters(min_policies=1, max_policies=6))
 def test_rows_with_few_sides_ports_kept_equal_rows_with_all_kept(
         manifests: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Egress sides' rules' ports per named-port signature kept for the last few sides only
-    (``SPANS_CACHE_LAYERS``): worked out again when dropped, the same rows come out."""
+    """Egress sides' rules' ports per named-port signature kept for the sides used last only
+    (``SPANS_CACHE_LISTS``): worked out again when dropped, the same rows come out."""
     with monkeypatch.context() as patch:
-        patch.setattr(matrix, "SPANS_CACHE_LAYERS", 1 << 30)
+        patch.setattr(matrix, "SPANS_CACHE_LISTS", 1 << 30)
         kept = _rows(manifests)
-    for limit in (0, 1):
+    for limit in (0, 1, 3):
         with monkeypatch.context() as patch:
-            patch.setattr(matrix, "SPANS_CACHE_LAYERS", limit)
+            patch.setattr(matrix, "SPANS_CACHE_LISTS", limit)
             assert _rows(manifests) == kept

@@ -55,7 +55,7 @@ ROW_CACHE_BYTES = 256 << 20  # matrix rows kept for classes that share them
 SELF_CELLS = 256  # single-pod classes whose cells towards themselves are worked out at once
 SMALL_MASK_BITS = 16  # sides with at most this many rules number their masks directly
 FEW_COMBINATIONS = 16  # combinations of parts looked up one by one, not sorted first
-SPANS_CACHE_LAYERS = 8  # egress sides whose rules' ports per signature are kept
+SPANS_CACHE_LISTS = 1 << 18  # egress rules' ports per signature kept (about 700 bytes each)
 SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out only their cells
 
 # Port sets as sorted, merged (protocol index, first, last) triples.
@@ -418,9 +418,10 @@ class PairSets:
         self._side_bytes = 0
         self._columns: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
                                        npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
-        # An egress side's rules' ports per named-port signature, for the last few sides'
-        # rules only: kept for all, they would be every type times every signature.
+        # An egress side's rules' ports per named-port signature, for the sides used last
+        # only (``SPANS_CACHE_LISTS`` lists): kept for all, every type times every signature.
         self._spans_for: OrderedDict[int, dict[int, list[Spans]]] = OrderedDict()
+        self._spans_kept = 0
         self._fixed: dict[int, list[Spans | None]] = {}
         self._projections: dict[tuple[tuple[Protocol, str], ...],
                                 tuple[npt.NDArray[np.int64], list[int]]] = {}
@@ -1027,9 +1028,6 @@ class PairSets:
         per_signature = cache.get(id(layers))
         if per_signature is None:
             per_signature = cache[id(layers)] = {}
-            while len(cache) > SPANS_CACHE_LAYERS:  # the oldest side's, and their numbers
-                for dropped in cache.popitem(last=False)[1].values():
-                    self._numbered.pop(id(dropped), None)
         else:
             cache.move_to_end(id(layers))
         spans = per_signature.get(signature)
@@ -1039,6 +1037,13 @@ class PairSets:
             spans = per_signature[signature] = [
                 self.rule_spans(rule, rep) if known is None else known
                 for rule, known in zip(layers.rules, fixed, strict=True)]
+            self._spans_kept += 1
+            while self._spans_kept > SPANS_CACHE_LISTS and len(cache) > 1:
+                # the least recently used sides' lists, and their numbered forms
+                dropped = cache.popitem(last=False)[1]
+                self._spans_kept -= len(dropped)
+                for lists in dropped.values():
+                    self._numbered.pop(id(lists), None)
         return spans
 
     def _fixed_spans(self, layers: Layers) -> list[Spans | None]:
