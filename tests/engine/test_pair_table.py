@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling module, no p
 
 import strategies as gen
 
-from stockade.engine import matrix
+from stockade.engine import matrix, span_arrays
 from stockade.engine.matrix import ClassRows
 
 FAST = settings(max_examples=100, deadline=None,
@@ -39,7 +39,7 @@ def test_rows_without_the_pair_table_equal_rows_through_it(
         patch.setattr(matrix, "PAIR_TABLE_CELLS", 0)
         sparse = _rows(manifests)
     with monkeypatch.context() as patch:
-        patch.setattr(matrix, "PAIR_BATCH_BYTES", 1)  # one pair of sets at a time
+        patch.setattr(span_arrays, "PAIR_BATCH_SPANS", 1)  # one pair of sets at a time
         batched = _rows(manifests)
     assert sparse == table
     assert batched == table
@@ -65,3 +65,18 @@ def test_many_port_sets_take_no_table_of_their_square(monkeypatch: pytest.Monkey
     texts = [[rows.texts[i] for i in row.tolist()] for _, row in rows]
     assert rows._width == 0 and len(rows._pair_keys) > 0
     assert texts[0][1] == "TCP 1001" and texts[3][7] == "TCP 1007"
+
+
+@FAST
+@given(manifests=gen.clusters(min_policies=1, max_policies=6))
+def test_rows_with_few_sides_ports_kept_equal_rows_with_all_kept(
+        manifests: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Egress sides' rules' ports per named-port signature kept for the sides used last only
+    (``SPANS_CACHE_LISTS``): worked out again when dropped, the same rows come out."""
+    with monkeypatch.context() as patch:
+        patch.setattr(matrix, "SPANS_CACHE_LISTS", 1 << 30)
+        kept = _rows(manifests)
+    for limit in (0, 1, 3):
+        with monkeypatch.context() as patch:
+            patch.setattr(matrix, "SPANS_CACHE_LISTS", limit)
+            assert _rows(manifests) == kept

@@ -33,13 +33,13 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from stockade.engine import span_arrays
 from stockade.engine import spans as span_ops
 from stockade.engine.classes import BehaviourClass
 from stockade.engine.classset import distinct, sorted_unique
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
-from stockade.engine.segments import Segments
 from stockade.engine.tiers import ClusterPort, CompiledClusterRule
 from stockade.model.types import PolicyType, Protocol, RuleAction, Tier
 
@@ -55,6 +55,7 @@ ROW_CACHE_BYTES = 256 << 20  # matrix rows kept for classes that share them
 SELF_CELLS = 256  # single-pod classes whose cells towards themselves are worked out at once
 SMALL_MASK_BITS = 16  # sides with at most this many rules number their masks directly
 FEW_COMBINATIONS = 16  # combinations of parts looked up one by one, not sorted first
+SPANS_CACHE_LISTS = 1 << 18  # egress rules' ports per signature kept (about 700 bytes each)
 SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out only their cells
 
 # Port sets as sorted, merged (protocol index, first, last) triples.
@@ -417,7 +418,10 @@ class PairSets:
         self._side_bytes = 0
         self._columns: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
                                        npt.NDArray[np.int32], npt.NDArray[np.int32]]] = {}
-        self._spans_for: dict[int, dict[int, list[Spans]]] = {}
+        # An egress side's rules' ports per named-port signature, for the sides used last
+        # only (``SPANS_CACHE_LISTS`` lists): kept for all, every type times every signature.
+        self._spans_for: OrderedDict[int, dict[int, list[Spans]]] = OrderedDict()
+        self._spans_kept = 0
         self._fixed: dict[int, list[Spans | None]] = {}
         self._projections: dict[tuple[tuple[Protocol, str], ...],
                                 tuple[npt.NDArray[np.int64], list[int]]] = {}
@@ -1020,13 +1024,26 @@ class PairSets:
     def _egress_spans(self, layers: Layers, signature: int) -> list[Spans]:
         """An egress side's rules' ports, resolved on destinations of a named-port
         signature."""
-        spans = self._spans_for.get(id(layers), {}).get(signature)
+        cache = self._spans_for
+        per_signature = cache.get(id(layers))
+        if per_signature is None:
+            per_signature = cache[id(layers)] = {}
+        else:
+            cache.move_to_end(id(layers))
+        spans = per_signature.get(signature)
         if spans is None:
             rep = self.named_rep[signature] if self.named_rep else None
             fixed = self._fixed_spans(layers)
-            spans = [self.rule_spans(rule, rep) if known is None else known
-                     for rule, known in zip(layers.rules, fixed, strict=True)]
-            self._spans_for.setdefault(id(layers), {})[signature] = spans
+            spans = per_signature[signature] = [
+                self.rule_spans(rule, rep) if known is None else known
+                for rule, known in zip(layers.rules, fixed, strict=True)]
+            self._spans_kept += 1
+            while self._spans_kept > SPANS_CACHE_LISTS and len(cache) > 1:
+                # the least recently used sides' lists, and their numbered forms
+                dropped = cache.popitem(last=False)[1]
+                self._spans_kept -= len(dropped)
+                for lists in dropped.values():
+                    self._numbered.pop(id(lists), None)
         return spans
 
     def _fixed_spans(self, layers: Layers) -> list[Spans | None]:
@@ -1458,7 +1475,6 @@ class ConnectivityMatrix:
 
 
 
-PAIR_BATCH_BYTES = 64 << 20  # pairs of port sets intersected at once: their ANDed rows
 PAIR_TABLE_CELLS = 1 << 26  # (egress set, ingress set) pairs numbered through a table (256 MiB)
 
 
@@ -1477,9 +1493,8 @@ class ClassRows:
         self.spans: list[Spans] = [ALL]  # the port set of each text
         self.all_id = 0
         self._ids: dict[str, int] = {"all": 0}
-        self._segments = Segments()  # the port sets as rows of bits
-        self._bit_ids: dict[bytes, int] = {}  # an intersection's bits -> its text's number
-        self._bit_cut = 0
+        self._span_arrays = span_arrays.SpanArrays()  # the port sets as arrays of ranges
+        self._range_ids: dict[bytes, int] = {}  # an intersection's ranges -> its text's number
         self._span_ids: dict[Spans, int] = {}
         self._table = np.full(0, -1, dtype=np.int32)
         self._width = 0
@@ -1504,28 +1519,26 @@ class ClassRows:
 
     def _pair_ids(self, e_sets: npt.NDArray[np.int64],
                   i_sets: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
-        """Text ids of the intersections of pairs of sets, all at once: their rows of
-        segment bits ANDed, each distinct result looked up (or decoded, once)."""
-        rows = self._segments.rows(self.keys.sets)
-        if self._segments.cut != self._bit_cut:  # bits of another cut mean other ports
-            self._bit_ids.clear()
-            self._bit_cut = self._segments.cut
-        known = self._bit_ids
+        """Text ids of the intersections of pairs of sets, all at once: a bounded batch of
+        pairs at a time intersected as arrays of ranges (``span_arrays``), each distinct
+        result looked up (or decoded, once)."""
+        table = self._span_arrays
+        table.extend(self.keys.sets)
+        known = self._range_ids
+        e_sets = np.asarray(e_sets, dtype=np.int64)
+        i_sets = np.asarray(i_sets, dtype=np.int64)
         out = np.empty(len(e_sets), dtype=np.int32)
-        # A bounded batch of pairs at a time: their ANDed rows take pairs times row bytes
-        # (10,000 pods with many port ranges: millions of pairs of rows of kilobytes).
-        step = max(1, PAIR_BATCH_BYTES // max(1, rows.shape[1]))
-        for at in range(0, len(e_sets), step):
-            both = np.ascontiguousarray(rows[e_sets[at:at + step]] & rows[i_sets[at:at + step]])
-            keys = both.view(np.dtype((np.void, both.shape[1]))).ravel()
-            distinct, inverse = np.unique(keys, return_inverse=True)
-            ids = np.empty(len(distinct), dtype=np.int32)
-            for k, key in enumerate(distinct.tolist()):
-                found = known.get(key)
-                if found is None:
-                    found = known[key] = self._spans_id(self._segments.spans(key))
-                ids[k] = found
-            out[at:at + step] = ids[inverse.ravel()]
+        for at, to in table.batches(e_sets, i_sets):
+            found = out[at:to]
+            for pairs, keys, inverse in span_arrays.grouped(
+                    *table.intersections(e_sets[at:to], i_sets[at:to])):
+                ids = np.empty(len(keys), dtype=np.int32)
+                for k, key in enumerate(keys):
+                    got = known.get(key)
+                    if got is None:
+                        got = known[key] = self._spans_id(span_arrays.decode(key))
+                    ids[k] = got
+                found[pairs] = ids[inverse]
         return out
 
     def _ids_of(self, e_ids: npt.NDArray[np.int32],
