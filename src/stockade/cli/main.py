@@ -7,7 +7,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 
 from stockade import __version__
 from stockade.cli import diagnostics, timings
@@ -94,10 +94,26 @@ FAST_EXIT = frozenset({"check", "lint", "matrix", "query", "diff", "test", "repo
                        "hosts"})
 
 
+# What NumPy's bundled OpenBLAS reads for its number of threads, the first winning.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def single_threaded_blas(environ: MutableMapping[str, str]) -> None:
+    """One OpenBLAS thread, unless the user chose otherwise: OpenBLAS starts a thread per
+    core when NumPy is imported (a tenth of a small run), and nothing in stockade calls BLAS
+    (no matmul, dot or linalg: its arrays are indexed, compared and reduced elementwise).
+    Only the command does this: ``import stockade`` leaves a host program's environment
+    alone. Child processes (helm, kubectl, nft) inherit the setting, which only OpenBLAS
+    reads."""
+    if not any(environ.get(name) for name in BLAS_THREADS):
+        environ["OPENBLAS_NUM_THREADS"] = "1"
+
+
 def entry() -> None:
     """The process entry point (console scripts, ``python -m stockade``). After an analysis
     nothing is left to release, so the process ends without tearing down its objects one
     by one (tens of milliseconds on a large cluster)."""
+    single_threaded_blas(os.environ)
     argv = sys.argv[1:]
     code = main(argv)
     timings.report()
