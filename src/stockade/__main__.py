@@ -1,5 +1,5 @@
 """``python -m stockade``."""
 
-from stockade.cli.main import entry
+from stockade.cli.start import entry
 
 entry()

@@ -7,10 +7,10 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Sequence
 
 from stockade import __version__
-from stockade.cli import diagnostics, timings
+from stockade.cli import diagnostics, start, timings
 from stockade.errors import (
     CommandFailed,
     EnvironmentProblem,
@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = next((a for a in args_list if not a.startswith("-")), None)
         parser = build_parser(command if command in COMMANDS else None)
         args = parser.parse_args(args_list)
+        start.resume_collector()
         code: int = args.func(args)
         return code
     except InvalidObjects as exc:
@@ -94,26 +95,10 @@ FAST_EXIT = frozenset({"check", "lint", "matrix", "query", "diff", "test", "repo
                        "hosts"})
 
 
-# What NumPy's bundled OpenBLAS reads for its number of threads, the first winning.
-BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
-
-
-def single_threaded_blas(environ: MutableMapping[str, str]) -> None:
-    """One OpenBLAS thread, unless the user chose otherwise: OpenBLAS starts a thread per
-    core when NumPy is imported (a tenth of a small run), and nothing in stockade calls BLAS
-    (no matmul, dot or linalg: its arrays are indexed, compared and reduced elementwise).
-    Only the command does this: ``import stockade`` leaves a host program's environment
-    alone. Child processes (helm, kubectl, nft) inherit the setting, which only OpenBLAS
-    reads."""
-    if not any(environ.get(name) for name in BLAS_THREADS):
-        environ["OPENBLAS_NUM_THREADS"] = "1"
-
-
 def entry() -> None:
-    """The process entry point (console scripts, ``python -m stockade``). After an analysis
-    nothing is left to release, so the process ends without tearing down its objects one
-    by one (tens of milliseconds on a large cluster)."""
-    single_threaded_blas(os.environ)
+    """Run the command of ``sys.argv`` and end the process (after ``cli.start``). After an
+    analysis nothing is left to release, so the process ends without tearing down its
+    objects one by one (tens of milliseconds on a large cluster)."""
     argv = sys.argv[1:]
     code = main(argv)
     timings.report()
@@ -129,4 +114,4 @@ def entry() -> None:
 
 
 if __name__ == "__main__":
-    entry()
+    start.entry()
