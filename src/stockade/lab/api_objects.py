@@ -14,7 +14,7 @@ from typing import Any
 
 from stockade.lab.plan import LabNode
 from stockade.model.build import RawObject
-from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
+from stockade.model.crds import API_VERSIONS as CLUSTER_POLICY_KINDS
 from stockade.model.types import Namespace, Pod
 
 Manifest = dict[str, Any]

@@ -47,7 +47,7 @@ from stockade.lab.state import LabState, NodeState, PodState
 from stockade.lab.supervise import log_path, read_status
 from stockade.lab.system import ip_batch, list_netns, pids_in_netns, processes_running
 from stockade.model.build import BuildResult, RawObject, build_cluster
-from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
+from stockade.model.crds import API_VERSIONS as CLUSTER_POLICY_KINDS
 from stockade.model.types import Cluster, Node, NodeAddress, ObjectMeta, Origin
 from stockade.model.workloads import choose_endpoints, with_endpoints
 from stockade.nft.apply import NftRunner

@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from stockade.model.cluster_policies import API_VERSIONS as CLUSTER_POLICY_KINDS
-from stockade.model.cluster_policies import check_cluster_policy
+from stockade.model.crds import API_VERSIONS as CLUSTER_POLICY_KINDS
 from stockade.model.decode import Decoder
 from stockade.model.errors import FieldError, Finding, required
 from stockade.model.netparse import parse_ip
@@ -218,6 +217,9 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
             continue
 
         if kind in CLUSTER_POLICY_KINDS:  # cluster-scoped CRDs: schema and CEL rules
+            # Imported here: its schemas and checks are for inputs that hold such a policy.
+            from stockade.model.cluster_policies import check_cluster_policy
+
             checked = check_cluster_policy(raw.data, raw.origin)
             name = _meta_text(raw, "name")
             ident = (kind, "", name)

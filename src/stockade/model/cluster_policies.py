@@ -12,14 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
-from stockade.model.crds import (
-    admin_network_policy,
-    baseline_admin_network_policy,
-    cluster_network_policy,
-)
+from stockade.model.crds import CRDS, cluster_network_policy
 from stockade.model.decode import Decoder
 from stockade.model.errors import FieldError
 from stockade.model.types import (
@@ -41,17 +36,9 @@ from stockade.model.validate.crd import validate_custom_resource
 from stockade.model.validate.meta import validate_object_meta
 from stockade.model.validate.names import name_is_dns_subdomain
 
-CRDS: dict[str, ModuleType] = {
-    module.KIND: module
-    for module in (cluster_network_policy, admin_network_policy, baseline_admin_network_policy)
-}
 for _module in CRDS.values():
     check_rules(_module.SCHEMA)
 
-# kind -> the apiVersion stockade reads it in (other versions are skipped as unknown).
-API_VERSIONS: dict[str, tuple[str, ...]] = {
-    kind: (f"{module.GROUP}/{module.VERSION}",) for kind, module in CRDS.items()
-}
 GROUP = cluster_network_policy.GROUP
 _PEER_PATH = re.compile(r"spec\.(ingress|egress)\[\d+\]\.(from|to)\[\d+\]")
 _PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP"}
