@@ -7,7 +7,6 @@ import contextlib
 import gc
 import os
 import re
-import tempfile
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
@@ -231,6 +230,8 @@ def parse_port(text: str, option: str = "--port") -> tuple[int, Protocol]:
 def write_atomically(path: Path, text: str, mode: int = 0o600) -> None:
     """Write via a temporary file beside the target and rename, so that a failure never
     leaves half a file and a reader never sees one."""
+    import tempfile  # few commands write files: not imported with this module
+
     directory = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)

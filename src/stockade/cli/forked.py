@@ -29,8 +29,6 @@ import pickle
 import signal
 import struct
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TypeVar, cast
@@ -76,7 +74,7 @@ def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
     """``there()`` worked out by a forked child while this process runs ``here()``: its
     result comes back pickled through an unlinked temporary file. A child that fails fails
     the whole (``WorkerFailed``)."""
-    with tempfile.TemporaryFile() as spool:
+    with _spool() as spool:
 
         def work() -> None:
             pickle.dump(there(), spool, protocol=pickle.HIGHEST_PROTOCOL)
@@ -240,9 +238,19 @@ def _fork(work: Callable[[], object], what: str) -> int:
         code = 130
     except BaseException:  # any failure is reported to the parent as such
         with contextlib.suppress(Exception):
+            import traceback  # only a failing child needs it
+
             sys.stderr.write(traceback.format_exc())
             sys.stderr.flush()
     os._exit(code)
+
+
+def _spool() -> IO[bytes]:
+    """An unlinked temporary file. ``tempfile`` is imported here, not with this module: the
+    read-ahead (``ahead``) of every large run needs none, and the import costs a millisecond."""
+    import tempfile
+
+    return tempfile.TemporaryFile()
 
 
 def split(n: int, parts: int) -> list[tuple[int, int]]:
@@ -265,7 +273,7 @@ class _Board:
     dies)."""
 
     def __init__(self, pieces: int) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._file = _spool()  # closed by close()
         self._file.write(bytes(_COUNTERS.size))
         self._file.flush()
         self._memory = mmap.mmap(self._file.fileno(), _COUNTERS.size)
@@ -306,7 +314,7 @@ def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers
     gc.freeze()
     try:
         for _ in range(workers - 1):
-            child = _Child(0, tempfile.TemporaryFile(), tempfile.TemporaryFile())  # noqa: SIM115
+            child = _Child(0, _spool(), _spool())
             children.append(child)  # its files closed by _abandon, whatever happens
             child.pid = _fork(functools.partial(_child, produce, pieces, board, child.spool,
                                                 child.index),
