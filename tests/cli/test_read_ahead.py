@@ -22,7 +22,7 @@ from stockade.cli.read_ahead import READ_AHEAD_BYTES, read_ahead, read_ahead_pay
 from stockade.errors import DocumentError, InputError
 from stockade.model.build import RawObject
 from stockade.model.types import Origin
-from stockade.sources.files import expand_paths, read_files
+from stockade.sources.files import expand_paths, file_sizes, read_files
 
 # --- forked.ahead -------------------------------------------------------------------------
 
@@ -225,6 +225,10 @@ def test_without_a_process_to_be_had_the_input_is_read_here(
 
 # --- when a second process pays ------------------------------------------------------------
 
+def _pays(files: list[str]) -> bool:
+    return read_ahead_pays(files, file_sizes(files))
+
+
 def test_read_ahead_pays_for_several_large_files_only(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STOCKADE_WORKERS", raising=False)
@@ -232,17 +236,17 @@ def test_read_ahead_pays_for_several_large_files_only(tmp_path: Path,
     half = "#" * (READ_AHEAD_BYTES // 2) + "\n"
     for name in ("small", "two", "lopsided"):
         (tmp_path / name).mkdir()
-    assert not read_ahead_pays(_write(tmp_path / "small", ["kind: Namespace\n"] * 3))
+    assert not _pays(_write(tmp_path / "small", ["kind: Namespace\n"] * 3))
     two = _write(tmp_path / "two", [half, half])
-    assert read_ahead_pays(two)
-    assert not read_ahead_pays([*two, "-"])  # stdin is read here
+    assert _pays(two)
+    assert not _pays([*two, "-"])  # stdin is read here
     lopsided = _write(tmp_path / "lopsided", [half * 3, "kind: Namespace\n"])  # one List
-    assert not read_ahead_pays(lopsided)
+    assert not _pays(lopsided)
     monkeypatch.setenv("STOCKADE_WORKERS", "1")
-    assert not read_ahead_pays(two)
+    assert not _pays(two)
     monkeypatch.delenv("STOCKADE_WORKERS")
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
-    assert not read_ahead_pays(two)
+    assert not _pays(two)
 
 
 def test_check_answers_the_same_with_and_without_a_reading_process(tmp_path: Path) -> None:
@@ -256,7 +260,7 @@ def test_check_answers_the_same_with_and_without_a_reading_process(tmp_path: Pat
         if n == 23:
             docs.append("apiVersion: v1\nkind: Pod\nmetadata: {name: BAD_NAME}\n")
         (tmp_path / f"{n:02d}.yaml").write_text("---\n".join(docs))
-    assert read_ahead_pays(expand_paths([str(tmp_path)]))
+    assert _pays(expand_paths([str(tmp_path)]))
     answers = []
     for workers in ("1", "2"):
         for extra in ([], ["--skip-invalid"], ["-o", "json"]):

@@ -17,7 +17,7 @@ from stockade.errors import DocumentError, InputError, InvalidObjects, UsageErro
 from stockade.model.build import BuildResult, RawObject, build_cluster
 from stockade.model.types import Cluster, Protocol
 from stockade.model.workloads import TEMPLATE_NOTE, Endpoints, choose_endpoints, with_endpoints
-from stockade.sources.files import check_sizes, expand_paths, read_files
+from stockade.sources.files import check_sizes, expand_paths, file_sizes, read_files
 from stockade.sources.limits import Budget
 from stockade.wording import count
 
@@ -108,8 +108,9 @@ def stream_inputs(args: argparse.Namespace,
         broken = []
     budget = Budget()
     files = expand_paths(args.paths)
-    check_sizes(files, args.paths, budget)
-    if helm_chart is None and read_ahead_pays(files):
+    sizes = file_sizes(files)
+    check_sizes(sizes, args.paths, budget)
+    if helm_chart is None and read_ahead_pays(files, sizes):
         objects = read_ahead(files, broken, texts)
     else:
         objects = read_files(files, broken=broken, budget=budget, texts=texts)

@@ -151,18 +151,22 @@ def _forked_rows(view: render.MatrixView, rows: ClassRows | None, progress: Prog
     from stockade.render import matrix as render
 
     ranges = view.ranges
-    workers = forked.workers_wanted(len(view.names))
-    if ranges is None or rows is None or workers < 2:
+    if ranges is None or rows is None:
         return None
+    workers = forked.workers_wanted(len(view.names))
     with timings.stage("matrix"), bulk_allocation():
-        # The row types, worked out once before the rows are shared out: the egress sides
-        # they need by a second process while this one gathers the ingress columns. They
+        # The row types, worked out once before the rows are made (and shared out). They
         # make millions of lasting objects and no cycles (ports named per app: a port set
         # per egress type and signature), which the cyclic collector would walk again and
-        # again (40% of the time at 50,000 pods).
-        keys = rows.keys
-        keys.adopt_egress_sides(*forked.beside(keys.main_egress_sides, keys.gather_ingress))
+        # again (40% of the time at 50,000 pods). With two processes, the egress sides
+        # they need by a second one while this one gathers the ingress columns.
+        if workers >= 2:
+            keys = rows.keys
+            keys.adopt_egress_sides(*forked.beside(keys.main_egress_sides,
+                                                   keys.gather_ingress))
         rows.prepare()
+    if workers < 2:
+        return None
     encoder = render.RowEncoder(len(view.names))  # one per process, kept between pieces
 
     def produce(start: int, stop: int) -> Iterator[bytes]:

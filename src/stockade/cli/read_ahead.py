@@ -10,7 +10,6 @@ objects read before it, as reading here would have raised it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,20 +32,20 @@ class _Text:
     text: str
 
 
-def read_ahead_pays(files: Sequence[str]) -> bool:
-    """Whether ``files`` (found by ``expand_paths``) are worth a second process: regular
-    files of ``READ_AHEAD_BYTES`` or more in all, none of them over half of it (the child
-    hands a file over once it has parsed all of it: one big ``kubectl get -o json`` List
-    would keep this process waiting as long as reading it here), on a machine with a
-    second core for it (``STOCKADE_WORKERS=1`` turns it off). Standard input is read here."""
-    if len(files) < 2 or "-" in files or forked.processes_allowed() < 2:
+def read_ahead_pays(files: Sequence[str], sizes: Sequence[int | None]) -> bool:
+    """Whether ``files`` (found by ``expand_paths``, of ``file_sizes`` ``sizes``) are worth
+    a second process: regular files of ``READ_AHEAD_BYTES`` or more in all, none of them
+    over half of it (the child hands a file over once it has parsed all of it: one big
+    ``kubectl get -o json`` List would keep this process waiting as long as reading it
+    here), on a machine with a second core for it (``STOCKADE_WORKERS=1`` turns it off).
+    Standard input, pipes and files that cannot be examined are read here."""
+    if len(files) < 2 or forked.processes_allowed() < 2:
         return False
-    try:
-        sizes = [os.stat(path).st_size for path in files]
-    except OSError:
-        return False  # reading here names the problem
-    total = sum(sizes)
-    return total >= READ_AHEAD_BYTES and 2 * max(sizes) <= total
+    regular = [size for size in sizes if size is not None]
+    if len(regular) < len(sizes):
+        return False
+    total = sum(regular)
+    return total >= READ_AHEAD_BYTES and 2 * max(regular) <= total
 
 
 def read_ahead(files: Sequence[str], broken: list[DocumentError] | None,

@@ -14,6 +14,7 @@ gap). A document that cannot be read is an error; ``broken=`` collects them inst
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -152,28 +153,33 @@ def read_paths(paths: Sequence[str], stdin: IO[str] | IO[bytes] | None = None, *
     """
     budget = budget or Budget()
     files = expand_paths(paths)
-    check_sizes(files, paths, budget)
+    check_sizes(file_sizes(files), paths, budget)
     return list(read_files(files, stdin, broken=broken, budget=budget, texts=texts))
 
 
-def check_sizes(files: Sequence[str], named: Sequence[str], budget: Budget) -> None:
-    """Refuse at once regular files (found by ``expand_paths`` from the paths ``named``)
-    whose sizes on disk already add up to more than ``budget`` allows. Standard input, pipes
-    and files that cannot be examined are left to the checks made while reading."""
-    total = found = 0
+def file_sizes(files: Sequence[str]) -> list[int | None]:
+    """The size on disk of each file found by ``expand_paths``: None for standard input, a
+    pipe or anything else that is not a regular file, or that cannot be examined (reading
+    it names the problem)."""
+    sizes: list[int | None] = []
     for path in files:
-        if path == "-":
-            continue
-        try:
-            info = os.stat(path)
-        except OSError:
-            continue  # reading it names the problem
-        if stat.S_ISREG(info.st_mode):
-            total += info.st_size
-            found += 1
+        info = None
+        if path != "-":
+            with contextlib.suppress(OSError):
+                info = os.stat(path)
+        sizes.append(info.st_size if info is not None and stat.S_ISREG(info.st_mode) else None)
+    return sizes
+
+
+def check_sizes(sizes: Sequence[int | None], named: Sequence[str], budget: Budget) -> None:
+    """Refuse at once regular files (their ``file_sizes``; found by ``expand_paths`` from the
+    paths ``named``) whose sizes on disk already add up to more than ``budget`` allows.
+    Standard input, pipes and files that cannot be examined are left to the checks made
+    while reading."""
+    regular = [size for size in sizes if size is not None]
     shown = [p for p in named if p != "-"]
     where = ", ".join(shown[:3]) + (f" and {len(shown) - 3:,} more" if len(shown) > 3 else "")
-    budget.check_files(total, found, where)
+    budget.check_files(sum(regular), len(regular), where)
 
 
 def read_files(files: Iterable[str], stdin: IO[str] | IO[bytes] | None = None, *,
