@@ -449,6 +449,19 @@ def test_not_utf8_names_the_line(capsys: pytest.CaptureFixture[str], tmp_path: P
         "UTF-8 text)\n"
 
 
+def test_not_utf8_after_a_byte_order_mark_names_the_line(capsys: pytest.CaptureFixture[str],
+                                                         tmp_path: Path) -> None:
+    """The UTF-8 byte-order mark is dropped, and the line counted as in the file."""
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbfapiVersion: v1\nkind: Namespace\n\xe9metadata: {name: a}\n")
+    code, _, err = run(capsys, "check", str(path))
+    assert code == 2
+    assert err == f"stockade: error: {path}: not UTF-8 at line 3 (Kubernetes manifests are " \
+        "UTF-8 text)\n"
+    path.write_bytes(b"\xef\xbb\xbfapiVersion: v1\nkind: Namespace\nmetadata: {name: cafe}\n")
+    assert run(capsys, "check", str(path))[0] == 0
+
+
 def test_utf16_is_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "u16.yaml"
     path.write_bytes("kind: Namespace\n".encode("utf-16"))

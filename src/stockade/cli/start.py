@@ -36,8 +36,10 @@ def pause_collector() -> None:
 
 def resume_collector() -> None:
     """The end of start-up, once the command is about to work: what was made so far is
-    moved out of the collector's sight (``gc.freeze``), and collection resumes. Does
-    nothing unless ``pause_collector`` paused it (``main`` called from a program, a test)."""
+    moved out of the collector's sight (``gc.freeze``; the couple of hundred garbage objects
+    among it, from imports, are kept: collecting them first would cost a full collection),
+    and collection resumes. Does nothing unless ``pause_collector`` paused it (``main``
+    called from a program, a test)."""
     if _paused:
         _paused.clear()
         gc.freeze()

@@ -12,7 +12,6 @@ The JSON forms are contracts tools rely on:
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -218,6 +217,8 @@ def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None =
 def write_csv(view: MatrixView, out: IO[str]) -> None:
     """``from,to,allowed`` per pair of rows; then, in the grouped view, the node-traffic
     pairs of pods (both ways ``all``), which override their groups' rows."""
+    import csv  # only this output needs it
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["from", "to", "allowed"])
     names = [escape(n) for n in view.names]
