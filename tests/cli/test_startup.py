@@ -16,9 +16,11 @@ from stockade.cli.read_ahead import READ_AHEAD_BYTES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-# Imported for cluster-wide policies, temporary files or a failing child only.
+# Imported for cluster-wide policies, temporary files, a failing child or -o csv only (and
+# the utf-8-sig codec not at all).
 NOT_FOR_A_PLAIN_MATRIX = ("stockade.model.cluster_policies", "stockade.model.validate.crd",
-                          "stockade.model.validate.cel", "shutil", "tempfile", "traceback")
+                          "stockade.model.validate.cel", "shutil", "tempfile", "traceback", "csv",
+                          "encodings.utf_8_sig")
 
 _RUN = """
 import contextlib, gc, io, json, os, sys
