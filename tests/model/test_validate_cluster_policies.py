@@ -314,7 +314,7 @@ def test_crd_rule(obj: dict[str, Any], expected: list[str]) -> None:
 
 def test_every_rule_of_every_crd_has_a_case() -> None:
     """Each CEL rule text of the three CRDs fails in at least one case above."""
-    from stockade.model.cluster_policies import CRDS
+    from stockade.model.crds import CRDS
     from stockade.model.validate.cel import schema_rules
 
     messages = {m for module in CRDS.values() for _, m in _rules_with_messages(module.SCHEMA)}
