@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from stockade.model.errors import FieldError, invalid
-from stockade.model.netparse import parse_ip
+from stockade.model.netparse import is_ip
 from stockade.model.numbers import plain_text
 from stockade.model.types import (
     Container,
@@ -46,6 +46,15 @@ from stockade.model.validate.addresses import IP_MESSAGE
 T = TypeVar("T")
 _NO_SECURITY_CONTEXT = SecurityContext(run_as_user=None, run_as_group=None)
 ANNOTATION_PREFIX = "stockade.dev/"
+
+_STR = {str}  # the types of a list or map that holds nothing but plain strings
+# Fields of ObjectMeta, PodSpec and Container that most manifests leave out: an object
+# without any of them is decoded by a shorter path (its fields take their defaults).
+_RARE_META = frozenset(["generateName", "ownerReferences", "annotations"])
+_RARE_POD_SPEC = frozenset(["initContainers", "hostNetwork", "hostAliases", "hostname",
+                            "subdomain", "setHostnameAsFQDN", "securityContext"])
+_RARE_CONTAINER = frozenset(["command", "args", "volumeMounts", "env", "envFrom",
+                             "workingDir", "securityContext"])
 
 _TYPE_NAMES = {dict: "object", list: "array", str: "string", int: "integer", bool: "boolean"}
 
@@ -145,8 +154,7 @@ class Decoder:
         return None
 
     def string_map(self, value: object, path: str) -> tuple[tuple[str, str], ...]:
-        if type(value) is dict and all(type(k) is str and type(v) is str
-                                       for k, v in value.items()):
+        if type(value) is dict and {*map(type, value), *map(type, value.values())} <= _STR:
             return tuple(value.items())
         out: list[tuple[str, str]] = []
         for raw_key, val in self.mapping(value, path).items():
@@ -157,6 +165,8 @@ class Decoder:
         return tuple(out)
 
     def strings(self, value: object, path: str) -> tuple[str, ...]:
+        if type(value) is list and {*map(type, value)} <= _STR:
+            return tuple(value)
         return tuple(
             self.string(item, f"{path}[{i}]") for i, item in enumerate(self.sequence(value, path))
         )
@@ -166,7 +176,8 @@ class Decoder:
     ) -> tuple[T, ...]:
         if value is None:
             return ()
-        return tuple(item(v, f"{path}[{i}]") for i, v in enumerate(self.sequence(value, path)))
+        items = value if type(value) is list else self.sequence(value, path)
+        return tuple([item(v, f"{path}[{i}]") for i, v in enumerate(items)])
 
     # Most optional fields are absent: these look them up without writing their paths.
 
@@ -179,7 +190,11 @@ class Decoder:
     def field_each(self, obj: Mapping[str, Any], key: str, path: str,
                    item: Callable[[Any, str], T]) -> tuple[T, ...]:
         value = obj.get(key)
-        return () if value is None else self.each(value, f"{path}.{key}", item)
+        if value is None:
+            return ()
+        if type(value) is list:
+            return tuple([item(v, f"{path}.{key}[{i}]") for i, v in enumerate(value)])
+        return self.each(value, f"{path}.{key}", item)
 
     def field_strings(self, obj: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
         value = obj.get(key)
@@ -195,6 +210,16 @@ class Decoder:
 
     def object_meta(self, value: object, path: str = "metadata") -> ObjectMeta:
         meta = self.mapping(value, path)
+        if _RARE_META.isdisjoint(meta):
+            labels = meta.get("labels")
+            return ObjectMeta(
+                name=self.field_string(meta, "name", path),
+                namespace=self.field_string(meta, "namespace", path),
+                labels=() if labels is None else self.string_map(labels, f"{path}.labels"),
+            )
+        return self._full_object_meta(meta, path)
+
+    def _full_object_meta(self, meta: Mapping[str, Any], path: str) -> ObjectMeta:
         owners = self.field_each(meta, "ownerReferences", path, self._owner)
         labels = meta.get("labels")
         annotations = meta.get("annotations")
@@ -329,29 +354,42 @@ class Decoder:
         with the single field's first, each once."""
         ips: list[str] = []
         entries = status.get(plural)
-        for i, entry in enumerate(() if entries is None else
-                                  self.sequence(entries, f"status.{plural}")):
+        if entries is not None and type(entries) is not list:
+            entries = self.sequence(entries, f"status.{plural}")
+        for i, entry in enumerate(entries or ()):
             ip = entry.get("ip") if type(entry) is dict else None
             if type(ip) is not str:
                 path = f"status.{plural}[{i}]"
                 ip = self.string(self.mapping(entry, path).get("ip"), f"{path}.ip")
-            self._address(ip, f"status.{plural}[{i}].ip")
-            if ip and ip not in ips:
-                ips.append(ip)
+            if ip:
+                if not is_ip(ip):
+                    self._bad_address(ip, f"status.{plural}[{i}].ip")
+                if ip not in ips:
+                    ips.append(ip)
         primary = self.field_string(status, single, "status")
-        self._address(primary, f"status.{single}")
-        if primary and primary not in ips:
-            ips.insert(0, primary)
+        if primary:
+            if not is_ip(primary):
+                self._bad_address(primary, f"status.{single}")
+            if primary not in ips:
+                ips.insert(0, primary)
         return tuple(ips)
 
-    def _address(self, ip: str, path: str) -> None:
+    def _bad_address(self, ip: str, path: str) -> None:
         """A pod or host IP the API server would refuse (status validation): never dropped
         quietly."""
-        if ip and parse_ip(ip) is None:
-            self.errors.append(invalid(path, ip, IP_MESSAGE))
+        self.errors.append(invalid(path, ip, IP_MESSAGE))
 
     def pod_spec(self, value: object, path: str) -> PodSpec:
         spec = self.mapping(value, path)
+        if _RARE_POD_SPEC.isdisjoint(spec):
+            return PodSpec(
+                containers=self.field_each(spec, "containers", path, self._container),
+                node_name=self.field_string(spec, "nodeName", path),
+                security_context=_NO_SECURITY_CONTEXT,
+            )
+        return self._full_pod_spec(spec, path)
+
+    def _full_pod_spec(self, spec: Mapping[str, Any], path: str) -> PodSpec:
         return PodSpec(
             containers=self.field_each(spec, "containers", path, self._container),
             init_containers=self.field_each(spec, "initContainers", path, self._container),
@@ -367,6 +405,16 @@ class Decoder:
 
     def _container(self, value: object, path: str) -> Container:
         c = self.mapping(value, path)
+        if _RARE_CONTAINER.isdisjoint(c):
+            return Container(
+                name=self.field_string(c, "name", path),
+                ports=self.field_each(c, "ports", path, self._container_port),
+                image=self.field_string(c, "image", path),
+                security_context=_NO_SECURITY_CONTEXT,
+            )
+        return self._full_container(c, path)
+
+    def _full_container(self, c: Mapping[str, Any], path: str) -> Container:
         return Container(
             name=self.field_string(c, "name", path),
             ports=self.field_each(c, "ports", path, self._container_port),
