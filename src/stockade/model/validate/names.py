@@ -36,7 +36,12 @@ _DNS1035_RE = re.compile(DNS1035_LABEL_FMT)
 _SUBDOMAIN_RE = re.compile(DNS1123_SUBDOMAIN_FMT)
 
 
+# A value that matches one of these patterns is ASCII, so its length is its byte length: a
+# match within the limit is valid, found without measuring its UTF-8 encoding.
+
 def is_dns1123_subdomain(value: str) -> list[str]:
+    if len(value) <= DNS1123_SUBDOMAIN_MAX_LENGTH and _SUBDOMAIN_RE.fullmatch(value):
+        return []
     errors: list[str] = []
     if byte_length(value) > DNS1123_SUBDOMAIN_MAX_LENGTH:
         errors.append(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH))
@@ -46,6 +51,8 @@ def is_dns1123_subdomain(value: str) -> list[str]:
 
 
 def is_dns1123_label(value: str) -> list[str]:
+    if len(value) <= DNS1123_LABEL_MAX_LENGTH and _LABEL_RE.fullmatch(value):
+        return []
     errors: list[str] = []
     if byte_length(value) > DNS1123_LABEL_MAX_LENGTH:
         errors.append(max_len_error(DNS1123_LABEL_MAX_LENGTH))
@@ -60,6 +67,8 @@ def is_dns1123_label(value: str) -> list[str]:
 
 
 def is_dns1035_label(value: str) -> list[str]:
+    if len(value) <= DNS1035_LABEL_MAX_LENGTH and _DNS1035_RE.fullmatch(value):
+        return []
     errors: list[str] = []
     if byte_length(value) > DNS1035_LABEL_MAX_LENGTH:
         errors.append(max_len_error(DNS1035_LABEL_MAX_LENGTH))
