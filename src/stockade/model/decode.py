@@ -15,6 +15,14 @@ from typing import Any, TypeVar
 from stockade.model.errors import FieldError, invalid
 from stockade.model.netparse import is_ip
 from stockade.model.numbers import plain_text
+from stockade.model.plain import (
+    NO_SECURITY_CONTEXT,
+    all_strings,
+    only_strings,
+    plain_meta,
+    plain_pod_spec,
+    plain_selector,
+)
 from stockade.model.types import (
     Container,
     ContainerPort,
@@ -44,17 +52,7 @@ from stockade.model.types import (
 from stockade.model.validate.addresses import IP_MESSAGE
 
 T = TypeVar("T")
-_NO_SECURITY_CONTEXT = SecurityContext(run_as_user=None, run_as_group=None)
 ANNOTATION_PREFIX = "stockade.dev/"
-
-_STR = {str}  # the types of a list or map that holds nothing but plain strings
-# Fields of ObjectMeta, PodSpec and Container that most manifests leave out: an object
-# without any of them is decoded by a shorter path (its fields take their defaults).
-_RARE_META = frozenset(["generateName", "ownerReferences", "annotations"])
-_RARE_POD_SPEC = frozenset(["initContainers", "hostNetwork", "hostAliases", "hostname",
-                            "subdomain", "setHostnameAsFQDN", "securityContext"])
-_RARE_CONTAINER = frozenset(["command", "args", "volumeMounts", "env", "envFrom",
-                             "workingDir", "securityContext"])
 
 _TYPE_NAMES = {dict: "object", list: "array", str: "string", int: "integer", bool: "boolean"}
 
@@ -154,7 +152,7 @@ class Decoder:
         return None
 
     def string_map(self, value: object, path: str) -> tuple[tuple[str, str], ...]:
-        if type(value) is dict and {*map(type, value), *map(type, value.values())} <= _STR:
+        if type(value) is dict and only_strings(value):
             return tuple(value.items())
         out: list[tuple[str, str]] = []
         for raw_key, val in self.mapping(value, path).items():
@@ -165,7 +163,7 @@ class Decoder:
         return tuple(out)
 
     def strings(self, value: object, path: str) -> tuple[str, ...]:
-        if type(value) is list and {*map(type, value)} <= _STR:
+        if type(value) is list and all_strings(value):
             return tuple(value)
         return tuple(
             self.string(item, f"{path}[{i}]") for i, item in enumerate(self.sequence(value, path))
@@ -209,17 +207,11 @@ class Decoder:
     # --- metav1 -----------------------------------------------------------------------------
 
     def object_meta(self, value: object, path: str = "metadata") -> ObjectMeta:
+        if type(value) is dict:
+            plain = plain_meta(value)
+            if plain is not None:
+                return plain
         meta = self.mapping(value, path)
-        if _RARE_META.isdisjoint(meta):
-            labels = meta.get("labels")
-            return ObjectMeta(
-                name=self.field_string(meta, "name", path),
-                namespace=self.field_string(meta, "namespace", path),
-                labels=() if labels is None else self.string_map(labels, f"{path}.labels"),
-            )
-        return self._full_object_meta(meta, path)
-
-    def _full_object_meta(self, meta: Mapping[str, Any], path: str) -> ObjectMeta:
         owners = self.field_each(meta, "ownerReferences", path, self._owner)
         labels = meta.get("labels")
         annotations = meta.get("annotations")
@@ -251,6 +243,10 @@ class Decoder:
         )
 
     def label_selector(self, value: object, path: str) -> LabelSelector:
+        if type(value) is dict:
+            plain = plain_selector(value)
+            if plain is not None:
+                return plain
         sel = self.mapping(value, path)
         labels = sel.get("matchLabels")
         return LabelSelector(
@@ -380,16 +376,11 @@ class Decoder:
         self.errors.append(invalid(path, ip, IP_MESSAGE))
 
     def pod_spec(self, value: object, path: str) -> PodSpec:
+        if type(value) is dict:
+            plain = plain_pod_spec(value)
+            if plain is not None:
+                return plain
         spec = self.mapping(value, path)
-        if _RARE_POD_SPEC.isdisjoint(spec):
-            return PodSpec(
-                containers=self.field_each(spec, "containers", path, self._container),
-                node_name=self.field_string(spec, "nodeName", path),
-                security_context=_NO_SECURITY_CONTEXT,
-            )
-        return self._full_pod_spec(spec, path)
-
-    def _full_pod_spec(self, spec: Mapping[str, Any], path: str) -> PodSpec:
         return PodSpec(
             containers=self.field_each(spec, "containers", path, self._container),
             init_containers=self.field_each(spec, "initContainers", path, self._container),
@@ -405,16 +396,6 @@ class Decoder:
 
     def _container(self, value: object, path: str) -> Container:
         c = self.mapping(value, path)
-        if _RARE_CONTAINER.isdisjoint(c):
-            return Container(
-                name=self.field_string(c, "name", path),
-                ports=self.field_each(c, "ports", path, self._container_port),
-                image=self.field_string(c, "image", path),
-                security_context=_NO_SECURITY_CONTEXT,
-            )
-        return self._full_container(c, path)
-
-    def _full_container(self, c: Mapping[str, Any], path: str) -> Container:
         return Container(
             name=self.field_string(c, "name", path),
             ports=self.field_each(c, "ports", path, self._container_port),
@@ -452,7 +433,7 @@ class Decoder:
 
     def _security_context(self, value: object, path: str) -> SecurityContext:
         if value is None:
-            return _NO_SECURITY_CONTEXT
+            return NO_SECURITY_CONTEXT
         sc = self.mapping(value, path)
         return SecurityContext(
             run_as_user=self.integer(sc.get("runAsUser"), f"{path}.runAsUser"),

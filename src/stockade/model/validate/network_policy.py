@@ -52,7 +52,7 @@ def _validate_rules(
 
 def validate_policy_port(port: NetworkPolicyPort, path: str) -> list[FieldError]:
     if port.protocol in PROTOCOLS and port.end_port is None and (
-            port.port is None or type(port.port) is int and 1 <= port.port <= 65535):
+            port.port is None or (type(port.port) is int and 1 <= port.port <= 65535)):
         return []  # a protocol and at most a port number: found valid below too
     errors: list[FieldError] = []
     if port.protocol not in PROTOCOLS:
