@@ -53,7 +53,11 @@ def _validate_rules(
 def validate_policy_port(port: NetworkPolicyPort, path: str) -> list[FieldError]:
     if port.protocol in PROTOCOLS and port.end_port is None and (
             port.port is None or (type(port.port) is int and 1 <= port.port <= 65535)):
-        return []  # a protocol and at most a port number: found valid below too
+        return []  # the usual port: a protocol, at most a port number
+    return _policy_port_errors(port, path)
+
+
+def _policy_port_errors(port: NetworkPolicyPort, path: str) -> list[FieldError]:
     errors: list[FieldError] = []
     if port.protocol not in PROTOCOLS:
         errors.append(not_supported(f"{path}.protocol", port.protocol, PROTOCOLS))
