@@ -214,6 +214,9 @@ def test_is_ip_agrees_with_parse_ip(text: str) -> None:
 @settings(max_examples=300)
 @given(st.lists(IP, max_size=3), st.one_of(st.none(), IP), st.sampled_from(["pod", "host"]))
 @example(["10.0.0.1"], "10.0.0.1", "pod")
+@example([], "10.0.0.1", "host")
+@example(["10.0.0.2"], "10.0.0.1", "pod")
+@example(["1.2.3"], "1.2.3", "pod")
 @example(["10.0.0.1", "x"], "256.0.0.1", "host")
 def test_status_addresses_are_each_checked_once_in_order(listed: list[str],
                                                         single: str | None,

@@ -348,8 +348,16 @@ class Decoder:
     def _ips(self, status: Mapping[str, Any], plural: str, single: str) -> tuple[str, ...]:
         """``status.podIPs``/``podIP`` (or ``hostIPs``/``hostIP``): the list's addresses
         with the single field's first, each once."""
-        ips: list[str] = []
         entries = status.get(plural)
+        primary = status.get(single)
+        if type(primary) is str and primary and is_ip(primary):  # the usual status
+            if entries is None:
+                return (primary,)
+            if type(entries) is list and len(entries) == 1:
+                entry = entries[0]
+                if type(entry) is dict and type(entry.get("ip")) is str and entry["ip"] == primary:
+                    return (primary,)
+        ips: list[str] = []
         if entries is not None and type(entries) is not list:
             entries = self.sequence(entries, f"status.{plural}")
         for i, entry in enumerate(entries or ()):
