@@ -178,7 +178,7 @@ def _encoded(frame: tuple[int, Any], what: str) -> tuple[int, bytes]:
     if frame[0] == _ITEMS:
         try:
             data = marshal.dumps(frame)
-        except ValueError:  # not plain data (or nested too deep for marshal)
+        except Exception:  # not plain data (or nested too deep for marshal): by pickle
             pass
         else:
             return _ITEMS, _FRAME.pack(_MARSHAL, len(data)) + data
