@@ -21,6 +21,7 @@ from stockade.cli import forked
 from stockade.cli.read_ahead import READ_AHEAD_BYTES, read_ahead, read_ahead_pays
 from stockade.errors import DocumentError, InputError
 from stockade.model.build import RawObject
+from stockade.model.numbers import LongNumber
 from stockade.model.types import Origin
 from stockade.sources.files import expand_paths, file_sizes, read_files
 
@@ -32,6 +33,36 @@ def test_items_come_back_in_order(n: int) -> None:
     made = [(i, f"item {i}", {"nested": [i] * (i % 3)}) for i in range(n)]
     assert list(forked.ahead(lambda: iter(made), "a test reader")) == made
     assert children(zombies=True) == set()
+
+
+PLAIN = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.integers(10**18, 10**40),
+              st.floats(allow_nan=False), st.text(max_size=8),
+              st.sampled_from(["\ud800", "é", ""])),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.one_of(st.text(max_size=4), st.integers()),
+                                            inner, max_size=3)),
+    max_leaves=12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(PLAIN, max_size=forked.AHEAD_BATCH + 3))
+def test_plain_data_comes_back_exactly(made: list[object]) -> None:
+    """Parsed manifests go by marshal: every value, type and key order arrives as made
+    (``repr`` tells ``1`` from ``True`` and ``0.0`` from ``-0.0``)."""
+    got = list(forked.ahead(lambda: iter(made), "a test reader"))
+    assert repr(got) == repr(made)
+    assert children(zombies=True) == set()
+
+
+def test_what_marshal_cannot_carry_goes_by_pickle() -> None:
+    """A subclass of a plain type (a number too long to convert, say), or any other
+    object, in a batch."""
+    made = [{"n": 1}, Origin("f", 1), {"n": 2}]
+    assert list(forked.ahead(lambda: iter(made), "a test reader")) == made
+    long = LongNumber("1" * 5000)
+    got = list(forked.ahead(lambda: iter([{"port": long}]), "a test reader"))
+    assert type(got[0]["port"]) is LongNumber and got[0]["port"] == long
 
 
 def test_the_items_are_made_by_another_process() -> None:

@@ -66,7 +66,7 @@ _Object = tuple[Any, str, int]  # an object as handed over: its data, file and l
 def _read(files: Sequence[str], collect: bool, keep_texts: bool
           ) -> Iterator[_Object | DocumentError | _Text]:
     """In the child: each file's objects, then its unreadable documents and its text.
-    Objects go as plain tuples, which unpickle faster than the dataclasses."""
+    Objects go as plain tuples of plain data, which marshal carries (``forked._FRAME``)."""
     budget = Budget()
     found: list[DocumentError] | None = [] if collect else None
     for path in files:

@@ -91,24 +91,25 @@ class BuildResult:
 Decoded = Namespace | Pod | NetworkPolicy | Service | Workload | Node
 
 
+_DECODERS: dict[str, Callable[[Decoder, Mapping[str, Any], Origin], Decoded]] = {
+    "Pod": Decoder.pod,
+    "Namespace": Decoder.namespace,
+    "Service": Decoder.service,
+    "NetworkPolicy": Decoder.network_policy,
+    "Node": Decoder.node,
+}
+
+
 def _decode(raw: RawObject, decoder: Decoder) -> Decoded:
-    kind = raw.kind
-    if kind == "Pod":
-        return decoder.pod(raw.data, raw.origin)
-    table: dict[str, Callable[[Mapping[str, Any], Origin], Decoded]] = {
-        "Namespace": decoder.namespace,
-        "Service": decoder.service,
-        "NetworkPolicy": decoder.network_policy,
-        "Node": decoder.node,
-    }
-    if kind in table:
-        return table[kind](raw.data, raw.origin)
-    return decoder.workload(raw.data, raw.origin)
+    return _DECODERS.get(raw.kind, Decoder.workload)(decoder, raw.data, raw.origin)
+
+
+_CLUSTER_SCOPED = (Namespace, Node)
 
 
 def _with_namespace(obj: Decoded, namespace: str) -> Decoded:
     """Namespaced objects without ``metadata.namespace`` land in ``default``, as with kubectl."""
-    if isinstance(obj, Namespace | Node) or obj.metadata.namespace:
+    if isinstance(obj, _CLUSTER_SCOPED) or obj.metadata.namespace:
         return obj
     meta = replace(obj.metadata, namespace=namespace)
     if isinstance(obj, Workload):
@@ -247,7 +248,7 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
             errors = decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
         else:
             errors = _validate(obj)
-        ns = "" if isinstance(obj, Namespace | Node) else obj.metadata.namespace
+        ns = "" if isinstance(obj, _CLUSTER_SCOPED) else obj.metadata.namespace
         ident = (kind, ns, obj.metadata.name)
         if obj.metadata.name:
             if ident in seen:

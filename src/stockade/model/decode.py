@@ -13,8 +13,16 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from stockade.model.errors import FieldError, invalid
-from stockade.model.netparse import parse_ip
+from stockade.model.netparse import is_ip
 from stockade.model.numbers import plain_text
+from stockade.model.plain import (
+    NO_SECURITY_CONTEXT,
+    all_strings,
+    only_strings,
+    plain_meta,
+    plain_pod_spec,
+    plain_selector,
+)
 from stockade.model.types import (
     Container,
     ContainerPort,
@@ -44,7 +52,6 @@ from stockade.model.types import (
 from stockade.model.validate.addresses import IP_MESSAGE
 
 T = TypeVar("T")
-_NO_SECURITY_CONTEXT = SecurityContext(run_as_user=None, run_as_group=None)
 ANNOTATION_PREFIX = "stockade.dev/"
 
 _TYPE_NAMES = {dict: "object", list: "array", str: "string", int: "integer", bool: "boolean"}
@@ -145,8 +152,7 @@ class Decoder:
         return None
 
     def string_map(self, value: object, path: str) -> tuple[tuple[str, str], ...]:
-        if type(value) is dict and all(type(k) is str and type(v) is str
-                                       for k, v in value.items()):
+        if type(value) is dict and only_strings(value):
             return tuple(value.items())
         out: list[tuple[str, str]] = []
         for raw_key, val in self.mapping(value, path).items():
@@ -157,6 +163,8 @@ class Decoder:
         return tuple(out)
 
     def strings(self, value: object, path: str) -> tuple[str, ...]:
+        if type(value) is list and all_strings(value):
+            return tuple(value)
         return tuple(
             self.string(item, f"{path}[{i}]") for i, item in enumerate(self.sequence(value, path))
         )
@@ -166,7 +174,8 @@ class Decoder:
     ) -> tuple[T, ...]:
         if value is None:
             return ()
-        return tuple(item(v, f"{path}[{i}]") for i, v in enumerate(self.sequence(value, path)))
+        items = value if type(value) is list else self.sequence(value, path)
+        return tuple([item(v, f"{path}[{i}]") for i, v in enumerate(items)])
 
     # Most optional fields are absent: these look them up without writing their paths.
 
@@ -179,7 +188,11 @@ class Decoder:
     def field_each(self, obj: Mapping[str, Any], key: str, path: str,
                    item: Callable[[Any, str], T]) -> tuple[T, ...]:
         value = obj.get(key)
-        return () if value is None else self.each(value, f"{path}.{key}", item)
+        if value is None:
+            return ()
+        if type(value) is list:
+            return tuple([item(v, f"{path}.{key}[{i}]") for i, v in enumerate(value)])
+        return self.each(value, f"{path}.{key}", item)
 
     def field_strings(self, obj: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
         value = obj.get(key)
@@ -194,6 +207,10 @@ class Decoder:
     # --- metav1 -----------------------------------------------------------------------------
 
     def object_meta(self, value: object, path: str = "metadata") -> ObjectMeta:
+        if type(value) is dict:
+            plain = plain_meta(value)
+            if plain is not None:
+                return plain
         meta = self.mapping(value, path)
         owners = self.field_each(meta, "ownerReferences", path, self._owner)
         labels = meta.get("labels")
@@ -226,6 +243,10 @@ class Decoder:
         )
 
     def label_selector(self, value: object, path: str) -> LabelSelector:
+        if type(value) is dict:
+            plain = plain_selector(value)
+            if plain is not None:
+                return plain
         sel = self.mapping(value, path)
         labels = sel.get("matchLabels")
         return LabelSelector(
@@ -327,30 +348,46 @@ class Decoder:
     def _ips(self, status: Mapping[str, Any], plural: str, single: str) -> tuple[str, ...]:
         """``status.podIPs``/``podIP`` (or ``hostIPs``/``hostIP``): the list's addresses
         with the single field's first, each once."""
-        ips: list[str] = []
         entries = status.get(plural)
-        for i, entry in enumerate(() if entries is None else
-                                  self.sequence(entries, f"status.{plural}")):
+        primary = status.get(single)
+        if type(primary) is str and primary and is_ip(primary):  # the usual status
+            if entries is None:
+                return (primary,)
+            if type(entries) is list and len(entries) == 1:
+                entry = entries[0]
+                if type(entry) is dict and type(entry.get("ip")) is str and entry["ip"] == primary:
+                    return (primary,)
+        ips: list[str] = []
+        if entries is not None and type(entries) is not list:
+            entries = self.sequence(entries, f"status.{plural}")
+        for i, entry in enumerate(entries or ()):
             ip = entry.get("ip") if type(entry) is dict else None
             if type(ip) is not str:
                 path = f"status.{plural}[{i}]"
                 ip = self.string(self.mapping(entry, path).get("ip"), f"{path}.ip")
-            self._address(ip, f"status.{plural}[{i}].ip")
-            if ip and ip not in ips:
-                ips.append(ip)
+            if ip:
+                if not is_ip(ip):
+                    self._bad_address(ip, f"status.{plural}[{i}].ip")
+                if ip not in ips:
+                    ips.append(ip)
         primary = self.field_string(status, single, "status")
-        self._address(primary, f"status.{single}")
-        if primary and primary not in ips:
-            ips.insert(0, primary)
+        if primary:
+            if not is_ip(primary):
+                self._bad_address(primary, f"status.{single}")
+            if primary not in ips:
+                ips.insert(0, primary)
         return tuple(ips)
 
-    def _address(self, ip: str, path: str) -> None:
+    def _bad_address(self, ip: str, path: str) -> None:
         """A pod or host IP the API server would refuse (status validation): never dropped
         quietly."""
-        if ip and parse_ip(ip) is None:
-            self.errors.append(invalid(path, ip, IP_MESSAGE))
+        self.errors.append(invalid(path, ip, IP_MESSAGE))
 
     def pod_spec(self, value: object, path: str) -> PodSpec:
+        if type(value) is dict:
+            plain = plain_pod_spec(value)
+            if plain is not None:
+                return plain
         spec = self.mapping(value, path)
         return PodSpec(
             containers=self.field_each(spec, "containers", path, self._container),
@@ -404,7 +441,7 @@ class Decoder:
 
     def _security_context(self, value: object, path: str) -> SecurityContext:
         if value is None:
-            return _NO_SECURITY_CONTEXT
+            return NO_SECURITY_CONTEXT
         sc = self.mapping(value, path)
         return SecurityContext(
             run_as_user=self.integer(sc.get("runAsUser"), f"{path}.runAsUser"),

@@ -18,6 +18,10 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 IPAddress = IPv4Address | IPv6Address
 _HEX = re.compile(r"[0-9a-fA-F]+")
 IPNetwork = IPv4Network | IPv6Network
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# A dotted quad of octets without leading zeros, as pod and host IPs are written: always an
+# address ``parse_ip`` accepts, recognised without taking it apart.
+_PLAIN_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
 
 def _ipv4_sloppy(text: str) -> int | None:
@@ -59,6 +63,12 @@ def parse_ip(text: str) -> IPAddress | None:
         return IPv6Address(text)
     except ValueError:
         return None
+
+
+def is_ip(text: str) -> bool:
+    """Whether ``parse_ip`` accepts ``text``: a plain dotted quad at once, anything else as
+    ``parse_ip`` reads it."""
+    return _PLAIN_IPV4.fullmatch(text) is not None or parse_ip(text) is not None
 
 
 @functools.lru_cache(maxsize=65536)

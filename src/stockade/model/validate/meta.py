@@ -32,14 +32,17 @@ def validate_object_meta(
             for msg in name_fn(meta.generate_name, True)
         )
     if meta.name:
-        errors.extend(invalid(f"{path}.name", meta.name, msg) for msg in name_fn(meta.name, False))
+        messages = name_fn(meta.name, False)
+        if messages:
+            errors.extend(invalid(f"{path}.name", meta.name, msg) for msg in messages)
     elif not meta.generate_name:
         errors.append(required(f"{path}.name", "name or generateName is required"))
     # A cluster-scoped object's namespace is cleared by the API server before validation,
     # so the "not allowed on this type" error never reaches a user; it is not reported.
     if requires_namespace:
-        errors.extend(validate_namespace_field(meta.namespace, f"{path}.namespace"))
-    errors.extend(validate_labels(meta.labels, f"{path}.labels"))
+        errors.extend(_namespace_errors(meta.namespace, f"{path}.namespace"))
+    if meta.labels:
+        errors.extend(validate_labels(meta.labels, f"{path}.labels"))
     return errors
 
 

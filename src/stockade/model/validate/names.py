@@ -36,7 +36,18 @@ _DNS1035_RE = re.compile(DNS1035_LABEL_FMT)
 _SUBDOMAIN_RE = re.compile(DNS1123_SUBDOMAIN_FMT)
 
 
+# Each check first asks whether the value matches the pattern within the limit: a match is
+# ASCII, so its length is its byte length, and it is valid without measuring its UTF-8
+# encoding. Anything else is checked in full (``_..._errors``), each message in its order.
+
+
 def is_dns1123_subdomain(value: str) -> list[str]:
+    if len(value) <= DNS1123_SUBDOMAIN_MAX_LENGTH and _SUBDOMAIN_RE.fullmatch(value):
+        return []
+    return _dns1123_subdomain_errors(value)
+
+
+def _dns1123_subdomain_errors(value: str) -> list[str]:
     errors: list[str] = []
     if byte_length(value) > DNS1123_SUBDOMAIN_MAX_LENGTH:
         errors.append(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH))
@@ -46,6 +57,12 @@ def is_dns1123_subdomain(value: str) -> list[str]:
 
 
 def is_dns1123_label(value: str) -> list[str]:
+    if len(value) <= DNS1123_LABEL_MAX_LENGTH and _LABEL_RE.fullmatch(value):
+        return []
+    return _dns1123_label_errors(value)
+
+
+def _dns1123_label_errors(value: str) -> list[str]:
     errors: list[str] = []
     if byte_length(value) > DNS1123_LABEL_MAX_LENGTH:
         errors.append(max_len_error(DNS1123_LABEL_MAX_LENGTH))
@@ -60,6 +77,12 @@ def is_dns1123_label(value: str) -> list[str]:
 
 
 def is_dns1035_label(value: str) -> list[str]:
+    if len(value) <= DNS1035_LABEL_MAX_LENGTH and _DNS1035_RE.fullmatch(value):
+        return []
+    return _dns1035_label_errors(value)
+
+
+def _dns1035_label_errors(value: str) -> list[str]:
     errors: list[str] = []
     if byte_length(value) > DNS1035_LABEL_MAX_LENGTH:
         errors.append(max_len_error(DNS1035_LABEL_MAX_LENGTH))

@@ -51,6 +51,13 @@ def _validate_rules(
 
 
 def validate_policy_port(port: NetworkPolicyPort, path: str) -> list[FieldError]:
+    if port.protocol in PROTOCOLS and port.end_port is None and (
+            port.port is None or (type(port.port) is int and 1 <= port.port <= 65535)):
+        return []  # the usual port: a protocol, at most a port number
+    return _policy_port_errors(port, path)
+
+
+def _policy_port_errors(port: NetworkPolicyPort, path: str) -> list[FieldError]:
     errors: list[FieldError] = []
     if port.protocol not in PROTOCOLS:
         errors.append(not_supported(f"{path}.protocol", port.protocol, PROTOCOLS))
@@ -88,9 +95,8 @@ def validate_peer(peer: NetworkPolicyPeer, path: str) -> list[FieldError]:
         )
     if peer.ip_block is not None:
         errors.extend(validate_ip_block(peer.ip_block, f"{path}.ipBlock"))
-    present = sum(
-        s is not None for s in (peer.pod_selector, peer.namespace_selector, peer.ip_block)
-    )
+    present = ((peer.pod_selector is not None) + (peer.namespace_selector is not None)
+               + (peer.ip_block is not None))
     if present == 0:
         errors.append(required(path, "must specify a peer"))
     elif present > 1 and peer.ip_block is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 
 from stockade.model.errors import ErrorType, FieldError, invalid, not_supported, required
-from stockade.model.types import Container, HostAlias, Pod
+from stockade.model.types import Container, ContainerPort, HostAlias, Pod
 from stockade.model.validate.addresses import validate_ip
 from stockade.model.validate.labels import validate_labels
 from stockade.model.validate.meta import validate_namespace_field, validate_object_meta
@@ -34,16 +34,21 @@ def validate_pod(pod: Pod, prefix: str = "spec") -> list[FieldError]:
     else:
         errors = validate_object_meta(pod.metadata, name_is_dns_subdomain,
                                       requires_namespace=True)
-    for i, container in enumerate(pod.spec.containers):
-        errors.extend(_validate_container(container, f"{prefix}.containers[{i}]"))
-    for i, container in enumerate(pod.spec.init_containers):
-        errors.extend(_validate_container(container, f"{prefix}.initContainers[{i}]"))
+    spec = pod.spec
+    for i, container in enumerate(spec.containers):
+        if container.ports and not _plain_ports(container.ports):
+            errors.extend(_container_errors(container, f"{prefix}.containers[{i}]"))
+    for i, container in enumerate(spec.init_containers):
+        if container.ports and not _plain_ports(container.ports):
+            errors.extend(_container_errors(container, f"{prefix}.initContainers[{i}]"))
     # ValidatePodSpec: hostname and subdomain are DNS-1123 labels when set.
-    for field, value in (("hostname", pod.spec.hostname), ("subdomain", pod.spec.subdomain)):
-        if value:
-            errors.extend(invalid(f"{prefix}.{field}", value, msg)
-                          for msg in is_dns1123_label(value))
-    errors.extend(validate_host_aliases(pod.spec.host_aliases, f"{prefix}.hostAliases"))
+    if spec.hostname or spec.subdomain:
+        for field, value in (("hostname", spec.hostname), ("subdomain", spec.subdomain)):
+            if value:
+                errors.extend(invalid(f"{prefix}.{field}", value, msg)
+                              for msg in is_dns1123_label(value))
+    if spec.host_aliases:
+        errors.extend(validate_host_aliases(spec.host_aliases, f"{prefix}.hostAliases"))
     return errors
 
 
@@ -58,8 +63,24 @@ def _validate_template_meta(pod: Pod, prefix: str) -> list[FieldError]:
     return errors
 
 
-def _validate_container(container: Container, path: str) -> list[FieldError]:
-    return list(_container_errors(container, path))
+def _plain_ports(ports: tuple[ContainerPort, ...]) -> bool:
+    """Whether ``_check_container`` finds nothing wrong with these ports (the usual case),
+    told without hashing the container: each number in range, each protocol supported,
+    each name (if any) valid and not taken by an earlier port."""
+    names: set[str] = set()
+    for port in ports:
+        if not (1 <= port.container_port <= 65535 and port.protocol in CONTAINER_PROTOCOLS):
+            return False
+        if port.name:
+            if port.name in names or not _valid_port_name(port.name):
+                return False
+            names.add(port.name)
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_port_name(name: str) -> bool:
+    return not is_valid_port_name(name)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -12,6 +12,8 @@ from stockade.model.validate.labels import is_label_value, validate_label_name, 
 
 
 def validate_label_selector(selector: LabelSelector, path: str) -> list[FieldError]:
+    if not selector.match_labels and not selector.match_expressions:
+        return []  # the empty selector (all pods, all namespaces)
     errors = validate_labels(selector.match_labels, f"{path}.matchLabels")
     for i, requirement in enumerate(selector.match_expressions):
         errors.extend(_validate_requirement(requirement, f"{path}.matchExpressions[{i}]"))
