@@ -36,7 +36,7 @@ import numpy.typing as npt
 from stockade.engine import span_arrays
 from stockade.engine import spans as span_ops
 from stockade.engine.classes import BehaviourClass
-from stockade.engine.classset import distinct, sorted_unique
+from stockade.engine.classset import ClassSet, distinct, sorted_unique
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
@@ -57,6 +57,9 @@ SMALL_MASK_BITS = 16  # sides with at most this many rules number their masks di
 FEW_COMBINATIONS = 16  # combinations of parts looked up one by one, not sorted first
 SPANS_CACHE_LISTS = 1 << 18  # egress rules' ports per signature kept (about 700 bytes each)
 SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out only their cells
+# Sides whose rules list at most this many classes in all are decomposed in plain Python:
+# at a few classes NumPy's cost per call is most of the work (``PairSets._decomposed``).
+FEW_LISTED = 256
 
 # Port sets as sorted, merged (protocol index, first, last) triples.
 Spans = span_ops.Spans
@@ -196,8 +199,13 @@ TierPair = tuple[Spans, Spans]  # a tier's first-match (accepted, decided) ports
 
 def set_bits(mask: Keys) -> list[int]:
     """The positions of the set bits of a row of rule masks, ascending."""
+    return words_bits(mask.tolist())  # Python ints: numpy scalars are slow here
+
+
+def words_bits(words: Sequence[int]) -> list[int]:
+    """``set_bits`` of a row of rule masks given as Python integers (64 bits each)."""
     out: list[int] = []
-    for w, word in enumerate(mask.tolist()):  # Python ints: numpy scalars are slow here
+    for w, word in enumerate(words):
         value = word
         while value:
             low = value & -value
@@ -667,8 +675,19 @@ class PairSets:
         ``last_word``: the bits of rules that have the last word on every port (a tier's
         rules of any port): the bits after the first of them in a row are cleared."""
         rules = layers.rules
-        words = max(1, (len(rules) + 63) // 64)
         sets = [rule.peer_classes(variant) for rule in rules]
+        projected, reps = (self._named_projection(layers) if by_named
+                           else (np.zeros(1, dtype=np.int64), [0]))
+        if (len(rules) <= SMALL_MASK_BITS and (len(reps) << len(rules)) <= SMALL_MASK_KEYS
+                and sum(len(c.indices) for c in sets) <= FEW_LISTED):
+            return self._decomposed_few(sets, projected, reps, by_named, last_word)
+        return self._decomposed_many(sets, projected, reps, by_named, last_word)
+
+    def _decomposed_many(self, sets: list[ClassSet], projected: npt.NDArray[np.int64],
+                         reps: list[int], by_named: bool, last_word: int) -> _Rows:
+        """``_decomposed`` with vector operations (``sets``: each rule's peer classes;
+        ``projected``, ``reps``: the side's ``_named_projection``)."""
+        words = max(1, (len(sets) + 63) // 64)
         positions = (sorted_unique(np.concatenate([c.indices for c in sets])) if sets
                      else _NO_POSITIONS)
         masks = np.zeros((len(positions) + 1, words), dtype=np.uint64)  # last row: default
@@ -694,13 +713,11 @@ class PairSets:
             _cut_after_last_word(masks, last_word)
         # Signatures as these rules see them: destinations whose numbers for the rules'
         # named ports agree are alike here, however their other named ports differ.
-        projected, reps = (self._named_projection(layers) if by_named
-                           else (np.zeros(1, dtype=np.int64), [0]))
         signatures = (projected[np.append(self.named[positions], 0)] if by_named
                       else np.zeros(len(positions) + 1, dtype=np.int64))
         n_sig = len(reps)
         rep_of = np.array(reps, dtype=np.int64)
-        if len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS:
+        if len(sets) <= SMALL_MASK_BITS and (n_sig << len(sets)) <= SMALL_MASK_KEYS:
             # Few rules: each (mask, signature) is a small number; count, no sort.
             keys = masks[:, 0].astype(np.int64) * n_sig + signatures
             present = np.flatnonzero(np.bincount(keys))
@@ -718,12 +735,56 @@ class PairSets:
             row_sigs = np.concatenate([row_sigs, rep_of])
         return _Rows(positions, rows, row_sigs, inverse, signatures, projected, n_sig, by_named)
 
+    def _decomposed_few(self, sets: list[ClassSet], projected: npt.NDArray[np.int64],
+                        reps: list[int], by_named: bool, last_word: int) -> _Rows:
+        """``_decomposed_many`` of few rules (at most ``SMALL_MASK_BITS``: one word) that
+        list few classes, with Python integers and dicts: the same rows, in the same
+        order, without NumPy's cost per call that dominates there."""
+        listed: dict[int, int] = {}
+        default = 0
+        for j, classes in enumerate(sets):
+            bit = 1 << j
+            if classes.inverted:  # listed are the exceptions: flip to members
+                default |= bit
+            for c in classes.indices.tolist():
+                listed[c] = listed.get(c, 0) | bit
+        order = sorted(listed)
+        masks = [listed[c] ^ default for c in order]
+        masks.append(default)
+        if last_word:  # the bits after the first of a rule of any port, cleared
+            for k, mask in enumerate(masks):
+                hit = mask & last_word
+                if hit:
+                    masks[k] = mask & (((hit & -hit) << 1) - 1)
+        positions = np.array(order, dtype=np.int32)
+        n_sig = len(reps)
+        if by_named:
+            signatures = projected[np.append(self.named[positions], 0)]
+            keys = [mask * n_sig + sig for mask, sig in zip(masks, signatures.tolist(),
+                                                            strict=True)]
+        else:
+            signatures = np.zeros(len(order) + 1, dtype=np.int64)
+            keys = masks
+        present = sorted(set(keys))
+        index = {key: k for k, key in enumerate(present)}
+        row_masks = [key // n_sig for key in present]
+        row_sigs = [reps[key % n_sig] for key in present]
+        if by_named:  # and the default row towards each signature, last
+            row_masks += [masks[-1]] * n_sig
+            row_sigs += reps
+        return _Rows(positions, np.array(row_masks, dtype=np.uint64).reshape(-1, 1),
+                     np.array(row_sigs, dtype=np.int64),
+                     np.array([index[key] for key in keys], dtype=np.int64),
+                     signatures, projected, n_sig, by_named)
+
     @staticmethod
     def _side_of_rows(rows: _Rows, layers: Layers, spans: list[Spans] | None,
                       side_values: SideValues) -> Side:
         """A side from its decomposed rows, each numbered by ``side_values``."""
-        local = np.array(side_values(layers, rows.masks, spans, rows.signatures),
-                         dtype=np.int64)
+        numbers = side_values(layers, rows.masks, spans, rows.signatures)
+        if len(rows.inverse) <= FEW_LISTED:
+            return PairSets._few_side_of_rows(rows, numbers)
+        local = np.array(numbers, dtype=np.int64)
         values = local[rows.inverse]
         if rows.by_named:
             per_sig = local[-rows.n_sig:]
@@ -734,6 +795,26 @@ class PairSets:
             keep = values[:-1] != default[0]
         return Side(default, rows.by_named, rows.positions[keep],
                     values[:-1][keep].astype(np.int32))
+
+    @staticmethod
+    def _few_side_of_rows(rows: _Rows, numbers: list[int]) -> Side:
+        """``_side_of_rows`` of few positions, with Python lists (``numbers``: each row's)."""
+        values = [numbers[k] for k in rows.inverse.tolist()]
+        last = values.pop()  # the default row's
+        positions = rows.positions.tolist()
+        if rows.by_named:
+            per_sig = numbers[-rows.n_sig:]
+            kept = [(c, value) for c, value, sig in zip(positions, values,
+                                                        rows.projected_rows[:-1].tolist(),
+                                                        strict=True)
+                    if value != per_sig[sig]]
+            default = np.array(per_sig, dtype=np.int64)[rows.projected]
+        else:
+            kept = [(c, value) for c, value in zip(positions, values, strict=True)
+                    if value != last]
+            default = np.array([last], dtype=np.int64)
+        return Side(default, rows.by_named, np.array([c for c, _ in kept], dtype=np.int32),
+                    np.array([value for _, value in kept], dtype=np.int32))
 
     # --- tiered sides: each tier's part a side of its own, shared, combined per class -------
 
@@ -996,15 +1077,17 @@ class PairSets:
     def _side_values(self, layers: Layers, masks: Keys, spans: list[Spans] | None,
                      signatures: npt.NDArray[np.int64]) -> list[int]:
         """``_side_value`` of each row of ``masks`` with its signature."""
-        return [self._side_value(layers, mask, spans, signature)
-                for mask, signature in zip(masks, signatures.tolist(), strict=True)]
+        value = self._side_value
+        return [value(layers, words, spans, signature)
+                for words, signature in zip(masks.tolist(), signatures.tolist(), strict=True)]
 
-    def _side_value(self, layers: Layers, mask: Keys, spans: list[Spans] | None,
+    def _side_value(self, layers: Layers, words: list[int], spans: list[Spans] | None,
                     signature: int) -> int:
-        """The number of the port set a side allows a peer matching the rules of ``mask``."""
+        """The number of the port set a side allows a peer matching the rules of a mask
+        (``words``: its 64-bit words as Python integers)."""
         if layers.tiered:  # sides read their parts (``_tiered_side``): one row, by definition
             own = spans if spans is not None else self._egress_spans(layers, signature)
-            return self.set_id(self.side_set(layers, mask, own))
+            return self.set_id(self.side_set_at(layers, words_bits(words), own))
         if not layers.isolated:
             return self.set_id(ALL)
         if spans is None:
@@ -1015,10 +1098,11 @@ class PairSets:
         if numbered is None or numbered[0] is not spans:
             numbered = self._numbered[id(spans)] = (spans, [self.set_id(x) for x in spans])
         ids = numbered[1]
-        key = frozenset(ids[j] for j in range(len(ids)) if int(mask[j >> 6]) >> (j & 63) & 1)
+        on = words_bits(words)
+        key = frozenset([ids[j] for j in on])
         found = self._unions.get(key)
         if found is None:
-            found = self._unions[key] = self.set_id(self._union(mask, spans))
+            found = self._unions[key] = self.set_id(self.side_set_at(layers, on, spans))
         return found
 
     def _egress_spans(self, layers: Layers, signature: int) -> list[Spans]:

@@ -1,0 +1,81 @@
+"""The matrix's plain-Python paths for small pieces (``FEW_LISTED``: a side whose rules list
+few classes is decomposed and numbered with dicts and lists, not NumPy) give exactly what
+the vector paths give: the same rows in the same order, the same sparse sides (compared as
+the bytes the row types compare), the same matrix, on random small clusters with and
+without cluster-wide policies."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import numpy as np
+import strategies as gen
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stockade.engine import matrix
+from stockade.engine.matrix import ClassRows, Layers, PairSets
+
+FAST = settings(max_examples=120, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _all_layers(keys: PairSets) -> list[tuple[Layers, bool, bool]]:
+    """Every side's layers, and each tier part's, with whether named ports may matter and
+    whether they are a tier's part (numbered by ``_part_values``)."""
+    out = [(layers, bool(named), False) for layers, named in zip(keys.e_layers, keys.e_named,
+                                                                strict=True)]
+    out += [(layers, False, False) for layers in keys.i_layers]
+    for layers, _, _ in list(out):
+        for part in (layers.admin, layers.baseline):
+            if part:
+                out.append((keys._part_rules(part, True).layers, True, True))
+        if layers.tiered and layers.networkpolicy:
+            out.append((keys._part_rules(layers.networkpolicy, False).layers, True, False))
+    return out
+
+
+@FAST
+@given(gen.clusters(max_policies=5, max_cluster_policies=3), st.integers(0, (1 << 16) - 1))
+def test_few_rows_equal_the_vector_rows(manifests: list[gen.Manifest], last_word: int) -> None:
+    engine = gen.engine_of(manifests)
+    keys = PairSets(engine)
+    for layers, named, tier in _all_layers(keys):
+        if len(layers.rules) > matrix.SMALL_MASK_BITS:
+            continue
+        for variant in keys.variants:
+            for by_named in {False, named}:
+                sets = [rule.peer_classes(variant) for rule in layers.rules]
+                projected, reps = (keys._named_projection(layers) if by_named
+                                   else (np.zeros(1, dtype=np.int64), [0]))
+                cut = last_word & ((1 << len(sets)) - 1)
+                few = keys._decomposed_few(sets, projected, reps, by_named, cut)
+                many = keys._decomposed_many(sets, projected, reps, by_named, cut)
+                for name in few.__slots__:
+                    a, b = getattr(few, name), getattr(many, name)
+                    if isinstance(a, np.ndarray):
+                        assert a.dtype == b.dtype and a.shape == b.shape, name
+                        assert np.array_equal(a, b), name
+                    else:
+                        assert a == b, name
+                side_values = keys._part_values if tier else keys._side_values
+                numbers = side_values(layers, few.masks, None, few.signatures)
+                assert PairSets._side_key(PairSets._few_side_of_rows(few, numbers)) \
+                    == PairSets._side_key(_vector_side(few, layers, side_values))
+
+
+def _vector_side(rows: matrix._Rows, layers: Layers,
+                 side_values: matrix.SideValues) -> matrix.Side:
+    with mock.patch.object(matrix, "FEW_LISTED", -1):
+        return PairSets._side_of_rows(rows, layers, None, side_values)
+
+
+@FAST
+@given(gen.clusters(max_policies=5, max_cluster_policies=3))
+def test_the_matrix_is_the_same_without_the_few_paths(manifests: list[gen.Manifest]) -> None:
+    engine = gen.engine_of(manifests)
+    few = ClassRows(engine)
+    rows = [(src, few.texts[int(t)]) for src, ids in few for t in ids.tolist()]
+    with mock.patch.object(matrix, "FEW_LISTED", -1):
+        many = ClassRows(engine)
+        assert [(src, many.texts[int(t)]) for src, ids in many for t in ids.tolist()] == rows
