@@ -13,7 +13,7 @@ import strategies as gen
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stockade.engine import matrix
+from stockade.engine import Engine, matrix
 from stockade.engine.matrix import ClassRows, Layers, PairSets
 
 FAST = settings(max_examples=120, deadline=None,
@@ -79,3 +79,30 @@ def test_the_matrix_is_the_same_without_the_few_paths(manifests: list[gen.Manife
     with mock.patch.object(matrix, "FEW_LISTED", -1):
         many = ClassRows(engine)
         assert [(src, many.texts[int(t)]) for src, ids in many for t in ids.tolist()] == rows
+
+
+def _rows(engine: Engine) -> list[tuple[int, int | None, list[str]]]:
+    rows = ClassRows(engine)
+    return [(src, rows.same_as, [rows.texts[t] for t in ids.tolist()]) for src, ids in rows]
+
+
+@FAST
+@given(gen.clusters(max_policies=5, max_cluster_policies=3))
+def test_rows_worked_out_ahead_give_each_class_its_own_cell(
+        manifests: list[gen.Manifest]) -> None:
+    """When every row type's row fits in one chunk, ``prepare`` works them out first and
+    reads a class's cell towards itself from its type's row; otherwise from the cells of
+    the classes towards themselves. The same rows, the same earlier rows, either way; and
+    each class's cell towards itself is its type's row's there."""
+    engine = gen.engine_of(manifests)
+    ahead = _rows(engine)
+    with mock.patch.object(matrix, "CHUNK_CELLS", 1):
+        assert _rows(engine) == ahead
+    rows = ClassRows(engine)
+    rows.prepare()
+    n = len(engine.classes)
+    every = np.arange(n, dtype=np.int64)
+    own = np.diagonal(rows.cells(every, every))
+    types, reps = rows.keys.row_types()
+    assert own.tolist() == [rows.cells(reps[types[c]:types[c] + 1], every)[0, c]
+                            for c in range(n)]

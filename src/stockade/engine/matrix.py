@@ -1699,16 +1699,33 @@ class ClassRows:
         # cell towards itself (the pod reaching itself, written as all) says all already.
         clean = ~singles
         alone = np.flatnonzero(singles)
-        # By egress type, so that each block's sources share few egress sides.
-        alone = alone[np.argsort(self.keys.e_type[alone], kind="stable")]
-        for at in range(0, len(alone), SELF_CELLS):
-            part = alone[at:at + SELF_CELLS]
-            clean[part] = np.diagonal(self.cells(part, part)) == self.all_id
+        if len(alone) and len(reps) * n <= CHUNK_CELLS:
+            # The rows of every type fit in one chunk: worked out now (``rows`` reads them
+            # from the cache); a class's cell towards itself is its type's row's there.
+            self._type_rows(reps, list(range(len(reps))))
+            cache = self._row_cache
+            clean[alone] = [cache[t][c] == self.all_id
+                            for t, c in zip(row_type[alone].tolist(), alone.tolist(),
+                                            strict=True)]
+        else:
+            # By egress type, so that each block's sources share few egress sides.
+            alone = alone[np.argsort(self.keys.e_type[alone], kind="stable")]
+            for at in range(0, len(alone), SELF_CELLS):
+                part = alone[at:at + SELF_CELLS]
+                clean[part] = np.diagonal(self.cells(part, part)) == self.all_id
         first = np.full(len(reps), n, dtype=np.int64)
         np.minimum.at(first, row_type[clean], np.flatnonzero(clean))
         same = np.where(clean, first[row_type], n)
         same[same >= np.arange(n)] = -1
         self._types = (row_type, reps, singles & ~clean, same)
+
+    def _type_rows(self, reps: npt.NDArray[np.int64], types: list[int]) -> None:
+        """The rows of row types ``types`` (``reps``: a class of each type), worked out at
+        once and kept in the row cache."""
+        block = self._ids_of(*self.keys.grid(reps[types]))
+        block.flags.writeable = False
+        for k, t in enumerate(types):
+            self._row_cache[t] = block[k]
 
     def rows(self, start: int, stop: int, *,
              report: bool = True) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
@@ -1736,11 +1753,7 @@ class ClassRows:
             types = row_type[chunk]
             needed = [t for t in sorted(set(types.tolist())) if t not in cache]
             for at in range(0, len(needed), step):
-                part = needed[at:at + step]
-                block = self._ids_of(*self.keys.grid(reps[part]))
-                block.flags.writeable = False
-                for k, t in enumerate(part):
-                    cache[t] = block[k]
+                self._type_rows(reps, needed[at:at + step])
             for src, t in zip(chunk.tolist(), types.tolist(), strict=True):
                 row = cache[t]
                 cache.move_to_end(t)
