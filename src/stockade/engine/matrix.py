@@ -1366,13 +1366,15 @@ class PairSets:
         order = [int(v) for v in np.argsort(-counts, kind="stable") if counts[v]]
         e_ids, i_ids = self._grid_of(order[0], src, dst)
         for v in order[1:]:
+            # Only the sources and destinations with pairs in this variant.
             where = variant == v
             columns = np.flatnonzero(where.any(axis=0))
+            sources = np.flatnonzero(where.any(axis=1))
             dst_cols = columns if dst is None else dst[columns]
-            e_sub, i_sub = self._grid_of(v, src, dst_cols)
-            rows, cols = np.nonzero(where[:, columns])
-            e_ids[rows, columns[cols]] = e_sub[rows, cols]
-            i_ids[rows, columns[cols]] = i_sub[rows, cols]
+            e_sub, i_sub = self._grid_of(v, src[sources], dst_cols)
+            rows, cols = np.nonzero(where[np.ix_(sources, columns)])
+            e_ids[sources[rows], columns[cols]] = e_sub[rows, cols]
+            i_ids[sources[rows], columns[cols]] = i_sub[rows, cols]
         return e_ids, i_ids
 
     def _grid_of(self, variant: int, src: npt.NDArray[np.int64],
