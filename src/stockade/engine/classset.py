@@ -95,6 +95,11 @@ class ClassSet:
         return cls._shortest(size, sorted_unique(np.asarray(members, dtype=np.int32)), False)
 
     @classmethod
+    def of_sorted(cls, size: int, members: list[int]) -> ClassSet:
+        """``of`` members already ascending and without repeats (not sorted again)."""
+        return cls._shortest(size, np.array(members, dtype=np.int32), False)
+
+    @classmethod
     def of_mask(cls, mask: BoolArray) -> ClassSet:
         size = len(mask)
         members = int(np.count_nonzero(mask))
