@@ -41,6 +41,7 @@ from stockade.model.netparse import IPAddress, IPNetwork, effective_address, par
 from stockade.model.types import Pod, Protocol
 
 FAMILIES = (4, 6)
+_PROTOCOL_OF = {p.value: p for p in Protocol}  # ``Protocol(text)`` without its exception
 OTHER = "*"  # a label value no selector names (never a valid label value)
 
 
@@ -205,16 +206,22 @@ def build_classes(
     protos: list[_Key] = []
     shown: list[tuple[tuple[str, str], ...]] = []  # the members' labels, OTHER where unlike
     pod_class: list[int] = []
+    # A workload's pods carry the same labels: read as selectors see them once per label set.
+    label_sets: dict[tuple[tuple[str, str], ...],
+                     tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]] = {}
     for i, pod in enumerate(pods):
-        labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in other))
-        seen_as = tuple((k, v if v in label_values[k] else other[k]) for k, v in labels)
+        found = label_sets.get(pod.metadata.labels)
+        if found is None:
+            read = sorted([(k, v) for k, v in pod.labels.items() if k in other])
+            found = label_sets[pod.metadata.labels] = (tuple(read), tuple(
+                [(k, v if v in label_values[k] else other[k]) for k, v in read]))
+        labels, seen_as = found
         ports: list[tuple[Protocol, str, int]] = []
         if named and not pod.host_network:  # node traffic: no named ports to resolve
             seen: set[tuple[Protocol, str]] = set()
             for cp in pod.container_ports():
-                try:
-                    proto = Protocol(cp.protocol)
-                except ValueError:
+                proto = _PROTOCOL_OF.get(cp.protocol)
+                if proto is None:
                     continue
                 if (proto, cp.name) in named and (proto, cp.name) not in seen:
                     seen.add((proto, cp.name))
