@@ -171,6 +171,10 @@ class Compiler:
         self.pod_network = ~ClassSet.of(n, [c.index for c in classes if c.host_network])
         self.class_labels = [dict(c.labels) for c in classes]
         self.class_index = LabelIndex(self.class_labels)
+        self._with_label: dict[tuple[str, str], set[int]] = {}  # label -> classes with it
+        for c, labels in enumerate(self.class_labels):
+            for label in labels.items():
+                self._with_label.setdefault(label, set()).add(c)
         self.ns_names = [ns.name for ns in namespaces]
         self.ns_index = LabelIndex([ns.labels for ns in namespaces])
         ns_position = {name: i for i, name in enumerate(self.ns_names)}
@@ -213,7 +217,11 @@ class Compiler:
             return candidates
         if not candidates.inverted and len(candidates.indices) <= SCAN_SELECTORS:
             labels = self.class_labels
-            return ClassSet.of_sorted(self.size, [c for c in candidates.indices.tolist()
+            pool = candidates.indices.tolist()
+            if selector.match_labels:  # only the classes with its first label can match
+                having = self._with_label.get(selector.match_labels[0], set())
+                pool = [c for c in pool if c in having]
+            return ClassSet.of_sorted(self.size, [c for c in pool
                                                   if selector_matches(selector, labels[c])])
         return candidates & ClassSet.of_mask(self.class_index.select(selector))
 
@@ -278,14 +286,14 @@ class Compiler:
 
     def rule(self, policy_index: int, policy: NetworkPolicy, direction: PolicyType,
              index: int, rule: NetworkPolicyRule) -> CompiledRule:
-        peers = tuple(self.peer(p, policy.namespace) for p in rule.peers)
+        peers = tuple([self.peer(p, policy.namespace) for p in rule.peers])
         selected = union_all(self.size, [cp.selected for cp in peers
                                          if cp.selected is not None])
         blocks: dict[int, ClassSet] = {}
         for cp in peers:
             for family, members in cp.block_members.items():
                 blocks[family] = blocks[family] | members if family in blocks else members
-        ports = tuple(p for p in (self.port(x) for x in rule.ports) if p is not None)
+        ports = tuple([p for p in map(compile_port, rule.ports) if p is not None])
         any_peer = not rule.peers
         if any_peer:
             selected = self._all
