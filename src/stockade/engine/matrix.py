@@ -346,45 +346,45 @@ class PairSets:
         # Egress types: classes with the same cluster-policy stacks and isolated for egress
         # by the same policies share one.
         e_types: dict[tuple[object, ...], int] = {self._layers_key(-1, EGRESS): 0}
-        self.e_type = np.zeros(n, dtype=np.int64)
+        e_type = [0] * n
         self.e_layers: list[Layers] = [NO_LAYERS]
         self.e_class: list[int] = [-1]  # a class of each type (its stacks stand for all)
-        for cls in classes:
-            key = self._layers_key(cls.index, EGRESS)
+        for cls, key in zip(classes, self._layers_keys(EGRESS), strict=True):
             if key not in e_types:
                 e_types[key] = len(e_types)
                 self.e_layers.append(self._layers(cls.index, EGRESS))
                 self.e_class.append(cls.index)
-            self.e_type[cls.index] = e_types[key]
+            e_type[cls.index] = e_types[key]
+        self.e_type = np.array(e_type, dtype=np.int64)
         self.e_rules = [layers.rules for layers in self.e_layers]
         # Destinations with the same named ports resolve every egress rule alike.
         signatures: dict[object, int] = {}
-        self.named = np.zeros(n, dtype=np.int64)
+        named = [0] * n
         self.named_rep: list[int] = []
         for cls in classes:
             sig = signatures.setdefault(cls.named_ports, len(signatures))
             if sig == len(self.named_rep):
                 self.named_rep.append(cls.index)
-            self.named[cls.index] = sig
+            named[cls.index] = sig
+        self.named = np.array(named, dtype=np.int64)
         # Ingress types: the same, and the same ports once named ports are resolved on the
         # class (the destination): classes with the same rules and named ports resolve them
         # alike, so a type's rules and ports are worked out once per such pair.
         i_types: dict[tuple[object, ...], int] = {(): 0}
-        self.i_type = np.zeros(n, dtype=np.int64)
+        i_type = [0] * n
         self.i_layers: list[Layers] = [NO_LAYERS]
         self.i_class: list[int] = [-1]
         self.i_spans: list[list[Spans]] = [[]]
         alike: dict[tuple[object, ...], tuple[Layers, dict[int, tuple[tuple[object, ...],
                                                                        list[Spans]]]]] = {}
-        for cls in classes:
-            layers_key = self._layers_key(cls.index, INGRESS)
+        for cls, layers_key in zip(classes, self._layers_keys(INGRESS), strict=True):
             entry = alike.get(layers_key)
             if entry is None:
                 entry = alike[layers_key] = (self._layers(cls.index, INGRESS), {})
             layers, by_signature = entry
             if layers.trivial:
                 continue
-            signature = int(self.named[cls.index])
+            signature = named[cls.index]
             found = by_signature.get(signature)
             if found is None:
                 spans = [self.rule_spans(rule, cls.index) for rule in layers.rules]
@@ -395,7 +395,8 @@ class PairSets:
                 self.i_layers.append(layers)
                 self.i_class.append(cls.index)
                 self.i_spans.append(spans)
-            self.i_type[cls.index] = i_types[i_key]
+            i_type[cls.index] = i_types[i_key]
+        self.i_type = np.array(i_type, dtype=np.int64)
         self.i_rules = [layers.rules for layers in self.i_layers]
         self.i_type32 = self.i_type.astype(np.int32)
         # Only egress types with named-port rules care which named ports a destination has.
@@ -480,6 +481,13 @@ class PairSets:
         return (int(tiers.stack_of[Tier.ADMIN, direction][cls]),
                 tuple(self.engine.isolating[direction][cls]),
                 int(tiers.stack_of[Tier.BASELINE, direction][cls]))
+
+    def _layers_keys(self, direction: PolicyType) -> list[tuple[object, ...]]:
+        """``_layers_key`` of every class, in class order."""
+        tiers = self.engine.tiers
+        return list(zip(tiers.stack_of[Tier.ADMIN, direction].tolist(),
+                        map(tuple, self.engine.isolating[direction]),
+                        tiers.stack_of[Tier.BASELINE, direction].tolist(), strict=True))
 
     def _layers(self, cls: int, direction: PolicyType) -> Layers:
         isolating = self.engine.isolating[direction][cls]
