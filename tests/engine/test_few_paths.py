@@ -76,7 +76,8 @@ def test_the_matrix_is_the_same_without_the_few_paths(manifests: list[gen.Manife
     engine = gen.engine_of(manifests)
     few = ClassRows(engine)
     rows = [(src, few.texts[int(t)]) for src, ids in few for t in ids.tolist()]
-    with mock.patch.object(matrix, "FEW_LISTED", -1):
+    with mock.patch.object(matrix, "FEW_LISTED", -1), \
+            mock.patch.object(matrix, "FEW_ENTRIES", -1):
         many = ClassRows(engine)
         assert [(src, many.texts[int(t)]) for src, ids in many for t in ids.tolist()] == rows
 
@@ -106,3 +107,18 @@ def test_rows_worked_out_ahead_give_each_class_its_own_cell(
     types, reps = rows.keys.row_types()
     assert own.tolist() == [rows.cells(reps[types[c]:types[c] + 1], every)[0, c]
                             for c in range(n)]
+
+
+@FAST
+@given(gen.clusters(max_policies=5, max_cluster_policies=3))
+def test_few_ingress_columns_are_sorted_as_the_counting_sort_places_them(
+        manifests: list[gen.Manifest]) -> None:
+    """The ingress columns of few exceptions (``FEW_ENTRIES``), sorted by source at once,
+    equal those placed type by type: the same offsets, types and values, in order."""
+    engine = gen.engine_of(manifests)
+    for variant in PairSets(engine).variants:
+        few = PairSets(engine)._ingress_columns(variant)
+        with mock.patch.object(matrix, "FEW_ENTRIES", -1):
+            placed = PairSets(engine)._ingress_columns(variant)
+        for a, b in zip(few, placed, strict=True):
+            assert a.dtype == b.dtype and a.tolist() == b.tolist()

@@ -60,6 +60,7 @@ SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out
 # Sides whose rules list at most this many classes in all are decomposed in plain Python:
 # at a few classes NumPy's cost per call is most of the work (``PairSets._decomposed``).
 FEW_LISTED = 256
+FEW_ENTRIES = 1 << 16  # ingress columns of at most this many exceptions sorted at once
 
 # Port sets as sorted, merged (protocol index, first, last) triples.
 Spans = span_ops.Spans
@@ -1213,6 +1214,19 @@ class PairSets:
             for t in range(types_n):
                 self._sides.pop((INGRESS, variant if self.i_blocks[t] else 0, t), None)
             defaults = np.array([side.default[0] for side in sides], dtype=np.int64)
+            sizes = [len(side.positions) for side in sides]
+            if sum(sizes) <= FEW_ENTRIES:
+                # Few entries: sorted by source at once (a stable sort keeps the types'
+                # order), not placed type by type.
+                where = np.concatenate([side.positions for side in sides])
+                order = np.argsort(where, kind="stable")
+                offsets = np.zeros(self.n + 1, dtype=np.int64)
+                np.cumsum(np.bincount(where, minlength=self.n), out=offsets[1:])
+                found = (defaults, offsets,
+                         np.repeat(np.arange(types_n, dtype=np.int32), sizes)[order],
+                         np.concatenate([side.values for side in sides])[order])
+                self._columns[variant] = found
+                return found
             # A counting sort by source: count, then place each type's entries.
             cursor = np.zeros(self.n + 1, dtype=np.int64)
             for side in sides:
