@@ -120,5 +120,21 @@ def test_few_ingress_columns_are_sorted_as_the_counting_sort_places_them(
         few = PairSets(engine)._ingress_columns(variant)
         with mock.patch.object(matrix, "FEW_ENTRIES", -1):
             placed = PairSets(engine)._ingress_columns(variant)
-        for a, b in zip(few, placed, strict=True):
-            assert a.dtype == b.dtype and a.tolist() == b.tolist()
+        for k in range(len(few)):
+            assert few[k].dtype == placed[k].dtype and few[k].tolist() == placed[k].tolist()
+
+
+@FAST
+@given(st.integers(0, 3), st.integers(0, 40), st.data())
+def test_rows_grouped_by_python_as_numpy_groups_them(width: int, height: int,
+                                                     data: st.DataObject) -> None:
+    """``group_rows`` of a few rows (tuples) is ``np.unique(table, axis=0)``'s grouping:
+    the same group per row, numbered in the rows' order, the same first rows."""
+    columns = [np.array(data.draw(st.lists(st.integers(-1, 3), min_size=height,
+                                           max_size=height)), dtype=np.int32)
+               for _ in range(width)]
+    few = matrix.group_rows(columns, height)
+    with mock.patch.object(matrix, "FEW_LISTED", -1):
+        many = matrix.group_rows(columns, height)
+    assert few[0].dtype == many[0].dtype and few[0].tolist() == many[0].tolist()
+    assert few[1] == many[1]

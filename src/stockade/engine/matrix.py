@@ -215,6 +215,28 @@ def words_bits(words: Sequence[int]) -> list[int]:
     return out
 
 
+def group_rows(columns: Sequence[npt.NDArray[np.int32]],
+               n_rows: int) -> tuple[npt.NDArray[np.int64], list[int]]:
+    """The rows of a table given by its ``columns`` (none: every row alike) grouped: each
+    row's group, groups numbered in the rows' ascending order, and each group's first row,
+    as ``np.unique(table, axis=0)`` gives them; at a few rows by Python tuples (NumPy's cost
+    per call would be most of the work)."""
+    if n_rows > FEW_LISTED:
+        table = (np.stack(columns, axis=1) if columns
+                 else np.zeros((n_rows, 1), dtype=np.int32))
+        _, first, which = np.unique(table, axis=0, return_index=True, return_inverse=True)
+        return which.ravel().astype(np.int64), first.tolist()
+    rows: list[tuple[int, ...]] = (list(zip(*[c.tolist() for c in columns], strict=True))
+                                   if columns else [()] * n_rows)
+    firsts: dict[tuple[int, ...], int] = {}
+    for r, row in enumerate(rows):
+        firsts.setdefault(row, r)
+    ordered = sorted(firsts)
+    number = {row: k for k, row in enumerate(ordered)}
+    return (np.array([number[row] for row in rows], dtype=np.int64),
+            [firsts[row] for row in ordered])
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _first_match(matching: tuple[tuple[RuleAction, Spans], ...]) -> TierPair:
     """``spans.first_match``, memoised: lint asks ``side_set`` about the same tier's rules
@@ -1016,11 +1038,7 @@ class PairSets:
         found = self._projections.get(names)
         if found is None:
             columns = [self._named_column(key) for key in names]
-            table = (np.stack(columns, axis=1) if columns
-                     else np.zeros((n_sig, 1), dtype=np.int32))
-            _, first, which = np.unique(table, axis=0, return_index=True, return_inverse=True)
-            found = self._projections[names] = (which.ravel().astype(np.int64),
-                                                first.tolist())
+            found = self._projections[names] = group_rows(columns, n_sig)
         return found
 
     def _named_column(self, key: tuple[Protocol, str]) -> npt.NDArray[np.int32]:
