@@ -228,12 +228,11 @@ def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None =
     if binary is not None:
         out.flush()
     write = binary.write if binary is not None else (lambda b: out.write(b.decode()))
-    head: list[bytes] = [b'{"groups": [\n']
-    for i, (name, members) in enumerate(zip(view.names, view.members, strict=True)):
-        head.append(b"%s{\"name\": %s, \"pods\": %s}" % (
-            b",\n" if i else b"", json.dumps(name).encode(), json.dumps(list(members)).encode()))
-    head.append(b'\n],\n"matrix": [\n')
-    write(b"".join(head))
+    # Strings as ``json.dumps`` writes them (ASCII, escaped), without its cost per call.
+    quote = json.encoder.encode_basestring_ascii
+    head = [f'{{"name": {quote(name)}, "pods": [{", ".join(map(quote, members))}]}}'
+            for name, members in zip(view.names, view.members, strict=True)]
+    write(b'{"groups": [\n' + ",\n".join(head).encode() + b'\n],\n"matrix": [\n')
     for block in (encoded_rows(view, view.source) if rows is None else rows):
         write(block)
     tail = [b"\n]"]
