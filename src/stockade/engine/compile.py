@@ -170,7 +170,7 @@ class Compiler:
         self.size = n = len(classes)
         self.pod_network = ~ClassSet.of(n, [c.index for c in classes if c.host_network])
         self.class_labels = [dict(c.labels) for c in classes]
-        self.class_index = LabelIndex(self.class_labels)
+        self._class_index: LabelIndex | None = None  # built on first use (``class_index``)
         self._with_label: dict[tuple[str, str], set[int]] = {}  # label -> classes with it
         for c, labels in enumerate(self.class_labels):
             for label in labels.items():
@@ -197,6 +197,14 @@ class Compiler:
         # selector.
         self._local: dict[str, ClassSet] = {}
         self._across: dict[LabelSelector, ClassSet] = {}
+
+    @property
+    def class_index(self) -> LabelIndex:
+        """The classes' labels indexed, for selections too wide to scan (none in a small
+        cluster: built when first asked for)."""
+        if self._class_index is None:
+            self._class_index = LabelIndex(self.class_labels)
+        return self._class_index
 
     def in_namespace(self, namespace: str) -> ClassSet:
         return self.ns_members.get(namespace, self._none)
