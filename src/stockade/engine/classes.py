@@ -201,7 +201,7 @@ def build_classes(
     compare it with (see the module's docstring); ``addresses[i]`` are pod i's parsed
     addresses (``pod_addresses``)."""
     other = placeholders(label_values)
-    keys: dict[_Key, int] = {}
+    keys: dict[tuple[object, ...], int] = {}
     members: list[list[int]] = []
     protos: list[_Key] = []
     shown: list[tuple[tuple[str, str], ...]] = []  # the members' labels, OTHER where unlike
@@ -230,14 +230,16 @@ def build_classes(
         v4, v6 = address_of_family(addrs, 4), address_of_family(addrs, 6)
         region_pair = (regions.canonical(v4), regions.canonical(v6))
         primary = addrs[0].version if addrs else 0
-        key = _Key(pod.namespace, seen_as, pod.host_network, tuple(sorted(ports)),
-                   region_pair, primary)
+        named_ports = tuple(sorted(ports)) if ports else ()
+        # A ``_Key``'s fields as a plain tuple: the class's key made only for a new class.
+        key = (pod.namespace, seen_as, pod.host_network, named_ports, region_pair, primary)
         index = keys.get(key)
         if index is None:
             index = keys[key] = len(members)
             members.append([])
             # Members share the canonical region; any member's raw region stands for all.
-            protos.append(key._replace(regions=(regions.region(v4), regions.region(v6))))
+            protos.append(_Key(pod.namespace, seen_as, pod.host_network, named_ports,
+                               (regions.region(v4), regions.region(v6)), primary))
             shown.append(labels)
         elif shown[index] != labels:
             # Same keys in the same order (the key holds them); values differ only where
