@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stockade.engine import Engine, matrix
-from stockade.engine.matrix import ClassRows, Layers, PairSets
+from stockade.engine.matrix import ClassRows, Layers, PairSets, Spans
 
 FAST = settings(max_examples=120, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -138,3 +138,31 @@ def test_rows_grouped_by_python_as_numpy_groups_them(width: int, height: int,
         many = matrix.group_rows(columns, height)
     assert few[0].dtype == many[0].dtype and few[0].tolist() == many[0].tolist()
     assert few[1] == many[1]
+
+
+@FAST
+@given(gen.clusters(max_policies=5), st.data())
+def test_a_side_read_at_few_classes_is_read_alike_by_python(
+        manifests: list[gen.Manifest], data: st.DataObject) -> None:
+    """``_read_rules`` at a few classes (``FEW_LISTED``) numbers each class's port set as
+    the vector reading does."""
+    engine = gen.engine_of(manifests)
+    keys = PairSets(engine)
+    n = len(engine.classes)
+    chosen = np.array(sorted(data.draw(st.sets(st.integers(0, max(0, n - 1)), min_size=1,
+                                                max_size=n))), dtype=np.int64)
+    sides: list[tuple[Layers, list[Spans] | None, bool]] = [
+        (layers, None, bool(named)) for layers, named in zip(keys.e_layers, keys.e_named,
+                                                            strict=True)]
+    sides += [(layers, spans, False) for layers, spans in zip(keys.i_layers, keys.i_spans,
+                                                              strict=True)]
+    for layers, spans, by_named in sides:
+        if layers.trivial or layers.tiered or not n:
+            continue
+        for variant in keys.variants:
+            few = keys._read_rules(layers, variant, spans, by_named,
+                                   matrix._Reading(keys, chosen, variant))
+            with mock.patch.object(matrix, "FEW_LISTED", -1):
+                many = keys._read_rules(layers, variant, spans, by_named,
+                                        matrix._Reading(keys, chosen, variant))
+            assert few.dtype == many.dtype and few.tolist() == many.tolist()

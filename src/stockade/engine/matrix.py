@@ -1074,6 +1074,9 @@ class PairSets:
         rules = layers.rules
         classes = reading.classes
         n_sig = len(self.named_rep) if by_named else 1
+        if (len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS
+                and len(classes) <= FEW_LISTED):
+            return self._read_few(layers, spans, by_named, reading, n_sig)
         if len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS:
             # Few rules: each (mask, signature) a small number; count, no sort.
             keys = np.zeros(len(classes), dtype=np.int64)
@@ -1100,6 +1103,23 @@ class PairSets:
                          dtype=np.int64)
         values: npt.NDArray[np.int64] = local[inverse]
         return values
+
+    def _read_few(self, layers: Layers, spans: list[Spans] | None, by_named: bool,
+                  reading: _Reading, n_sig: int) -> npt.NDArray[np.int64]:
+        """``_read_rules`` of few rules at a few classes, with Python integers: each
+        distinct (mask, signature) numbered once, in ascending order as there."""
+        keys = [0] * len(reading.classes)
+        for j, rule in enumerate(layers.rules):
+            bit = 1 << j
+            for k in np.flatnonzero(reading.member(rule)).tolist():
+                keys[k] |= bit
+        if by_named:
+            keys = [key * n_sig + sig for key, sig in zip(
+                keys, self.named[reading.classes].tolist(), strict=True)]
+        value = self._side_value
+        numbers = {key: value(layers, [key // n_sig], spans, key % n_sig)
+                   for key in sorted(set(keys))}
+        return np.array([numbers[key] for key in keys], dtype=np.int64)
 
     def _side_values(self, layers: Layers, masks: Keys, spans: list[Spans] | None,
                      signatures: npt.NDArray[np.int64]) -> list[int]:
