@@ -73,8 +73,9 @@ def group_view(rows: ClassRows, owner: Mapping[str, str] | None = None) -> Matri
     """Groups of pods every policy treats alike, streamed row by row; ``owner`` names a
     group of one workload's pods after the workload."""
     engine = rows.engine
-    names = group_names(engine.classes, engine.pods, owner)
-    members = tuple(tuple(engine.pods[i].key for i in c.members) for c in engine.classes)
+    keys = [p.key for p in engine.pods]
+    names = group_names(engine.classes, engine.pods, owner, keys=keys)
+    members = tuple(tuple([keys[i] for i in c.members]) for c in engine.classes)
     return MatrixView(tuple(names), members, rows.texts, rows, node_traffic(engine),
                       lambda: rows.same_as, functools.partial(rows.rows, report=False))
 
