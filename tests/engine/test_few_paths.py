@@ -1,8 +1,10 @@
-"""The matrix's plain-Python paths for small pieces (``FEW_LISTED``: a side whose rules list
-few classes is decomposed and numbered with dicts and lists, not NumPy) give exactly what
-the vector paths give: the same rows in the same order, the same sparse sides (compared as
-the bytes the row types compare), the same matrix, on random small clusters with and
-without cluster-wide policies."""
+"""The matrix's plain-Python paths for small pieces give exactly what the vector paths
+give, on random small clusters with and without cluster-wide policies: a side whose rules
+list few classes (``FEW_LISTED``) decomposed and numbered with dicts and lists (the same
+rows in the same order, the same sparse side as the bytes the row types compare), a side
+read at a few classes, the ingress columns of few exceptions (``FEW_ENTRIES``), the
+grouping of few named-port signatures (``group_rows``), each single-pod class's cell
+towards itself read from its type's row (``prepare``), and the whole matrix."""
 
 from __future__ import annotations
 
