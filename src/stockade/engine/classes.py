@@ -41,6 +41,7 @@ from stockade.model.netparse import IPAddress, IPNetwork, effective_address, par
 from stockade.model.types import Pod, Protocol
 
 FAMILIES = (4, 6)
+_PROTOCOL_OF = {p.value: p for p in Protocol}  # ``Protocol(text)`` without its exception
 OTHER = "*"  # a label value no selector names (never a valid label value)
 
 
@@ -200,21 +201,27 @@ def build_classes(
     compare it with (see the module's docstring); ``addresses[i]`` are pod i's parsed
     addresses (``pod_addresses``)."""
     other = placeholders(label_values)
-    keys: dict[_Key, int] = {}
+    keys: dict[tuple[object, ...], int] = {}
     members: list[list[int]] = []
     protos: list[_Key] = []
     shown: list[tuple[tuple[str, str], ...]] = []  # the members' labels, OTHER where unlike
     pod_class: list[int] = []
+    # A workload's pods carry the same labels: read as selectors see them once per label set.
+    label_sets: dict[tuple[tuple[str, str], ...],
+                     tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]] = {}
     for i, pod in enumerate(pods):
-        labels = tuple(sorted((k, v) for k, v in pod.labels.items() if k in other))
-        seen_as = tuple((k, v if v in label_values[k] else other[k]) for k, v in labels)
+        found = label_sets.get(pod.metadata.labels)
+        if found is None:
+            read = sorted([(k, v) for k, v in pod.labels.items() if k in other])
+            found = label_sets[pod.metadata.labels] = (tuple(read), tuple(
+                [(k, v if v in label_values[k] else other[k]) for k, v in read]))
+        labels, seen_as = found
         ports: list[tuple[Protocol, str, int]] = []
         if named and not pod.host_network:  # node traffic: no named ports to resolve
             seen: set[tuple[Protocol, str]] = set()
             for cp in pod.container_ports():
-                try:
-                    proto = Protocol(cp.protocol)
-                except ValueError:
+                proto = _PROTOCOL_OF.get(cp.protocol)
+                if proto is None:
                     continue
                 if (proto, cp.name) in named and (proto, cp.name) not in seen:
                     seen.add((proto, cp.name))
@@ -223,14 +230,16 @@ def build_classes(
         v4, v6 = address_of_family(addrs, 4), address_of_family(addrs, 6)
         region_pair = (regions.canonical(v4), regions.canonical(v6))
         primary = addrs[0].version if addrs else 0
-        key = _Key(pod.namespace, seen_as, pod.host_network, tuple(sorted(ports)),
-                   region_pair, primary)
+        named_ports = tuple(sorted(ports)) if ports else ()
+        # A ``_Key``'s fields as a plain tuple: the class's key made only for a new class.
+        key = (pod.namespace, seen_as, pod.host_network, named_ports, region_pair, primary)
         index = keys.get(key)
         if index is None:
             index = keys[key] = len(members)
             members.append([])
             # Members share the canonical region; any member's raw region stands for all.
-            protos.append(key._replace(regions=(regions.region(v4), regions.region(v6))))
+            protos.append(_Key(pod.namespace, seen_as, pod.host_network, named_ports,
+                               (regions.region(v4), regions.region(v6)), primary))
             shown.append(labels)
         elif shown[index] != labels:
             # Same keys in the same order (the key holds them); values differ only where

@@ -10,7 +10,7 @@ on the members (or the exceptions) only. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -93,6 +93,11 @@ class ClassSet:
     def of(cls, size: int, members: Iterable[int] | npt.NDArray[np.integer]) -> ClassSet:
         """From member indices in any order, repeats allowed."""
         return cls._shortest(size, sorted_unique(np.asarray(members, dtype=np.int32)), False)
+
+    @classmethod
+    def of_sorted(cls, size: int, members: list[int]) -> ClassSet:
+        """``of`` members already ascending and without repeats (not sorted again)."""
+        return cls._shortest(size, np.array(members, dtype=np.int32), False)
 
     @classmethod
     def of_mask(cls, mask: BoolArray) -> ClassSet:
@@ -187,8 +192,10 @@ class ClassSet:
         return self & ~other
 
 
-def union_all(size: int, sets: Iterable[ClassSet]) -> ClassSet:
+def union_all(size: int, sets: Sequence[ClassSet]) -> ClassSet:
     """The union of many sets at once (one concatenation, not a chain of unions)."""
+    if len(sets) == 1 and (sets[0].inverted or len(sets[0].indices) * 2 <= size):
+        return sets[0]  # written as the union would write it: itself
     listed: list[Indices] = []
     excluded: Indices | None = None
     for s in sets:

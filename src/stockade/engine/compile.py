@@ -34,6 +34,7 @@ from stockade.model.types import (
 )
 
 EMPTY_SELECTOR = LabelSelector()
+PROTOCOL_OF = {p.value: p for p in Protocol}  # ``Protocol(text)`` without its exception
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,11 @@ class Compiler:
         self.size = n = len(classes)
         self.pod_network = ~ClassSet.of(n, [c.index for c in classes if c.host_network])
         self.class_labels = [dict(c.labels) for c in classes]
-        self.class_index = LabelIndex(self.class_labels)
+        self._class_index: LabelIndex | None = None  # built on first use (``class_index``)
+        self._with_label: dict[tuple[str, str], set[int]] = {}  # label -> classes with it
+        for c, labels in enumerate(self.class_labels):
+            for label in labels.items():
+                self._with_label.setdefault(label, set()).add(c)
         self.ns_names = [ns.name for ns in namespaces]
         self.ns_index = LabelIndex([ns.labels for ns in namespaces])
         ns_position = {name: i for i, name in enumerate(self.ns_names)}
@@ -188,6 +193,18 @@ class Compiler:
         self._block_cache: dict[Block, dict[int, ClassSet]] = {}
         self._ns_cache: dict[bytes, ClassSet] = {}
         self._selection_cache: dict[tuple[object, ...], ClassSet] = {}
+        # The pod-network classes a selector chooses from: per namespace, per namespace
+        # selector.
+        self._local: dict[str, ClassSet] = {}
+        self._across: dict[LabelSelector, ClassSet] = {}
+
+    @property
+    def class_index(self) -> LabelIndex:
+        """The classes' labels indexed, for selections too wide to scan (none in a small
+        cluster: built when first asked for)."""
+        if self._class_index is None:
+            self._class_index = LabelIndex(self.class_labels)
+        return self._class_index
 
     def in_namespace(self, namespace: str) -> ClassSet:
         return self.ns_members.get(namespace, self._none)
@@ -208,9 +225,30 @@ class Compiler:
             return candidates
         if not candidates.inverted and len(candidates.indices) <= SCAN_SELECTORS:
             labels = self.class_labels
-            return ClassSet.of(self.size, [int(c) for c in candidates.indices
-                                           if selector_matches(selector, labels[int(c)])])
+            pool = candidates.indices.tolist()
+            if selector.match_labels:  # only the classes with its first label can match
+                having = self._with_label.get(selector.match_labels[0], set())
+                pool = [c for c in pool if c in having]
+            return ClassSet.of_sorted(self.size, [c for c in pool
+                                                  if selector_matches(selector, labels[c])])
         return candidates & ClassSet.of_mask(self.class_index.select(selector))
+
+    def local_candidates(self, namespace: str) -> ClassSet:
+        """The pod-network classes of a namespace (what its policies' selectors choose
+        from), once per namespace."""
+        found = self._local.get(namespace)
+        if found is None:
+            found = self._local[namespace] = self.pod_network & self.in_namespace(namespace)
+        return found
+
+    def namespace_candidates(self, ns_selector: LabelSelector) -> ClassSet:
+        """The pod-network classes of the namespaces a namespace selector chooses, once
+        per selector."""
+        found = self._across.get(ns_selector)
+        if found is None:
+            found = self._across[ns_selector] = self.pod_network & self.namespaces_matching(
+                self.ns_index.select(ns_selector))
+        return found
 
     def _selection(self, key: tuple[object, ...], make: Callable[[], ClassSet]) -> ClassSet:
         found = self._selection_cache.get(key)
@@ -244,13 +282,11 @@ class Compiler:
             ns_selector = peer.namespace_selector
             selected = self._selection(
                 ("ns", ns_selector, pod_selector),
-                lambda: self.select(self.pod_network & self.namespaces_matching(
-                    self.ns_index.select(ns_selector)), pod_selector))
+                lambda: self.select(self.namespace_candidates(ns_selector), pod_selector))
         else:
             selected = self._selection(
                 ("local", namespace, pod_selector),
-                lambda: self.select(self.pod_network & self.in_namespace(namespace),
-                                    pod_selector))
+                lambda: self.select(self.local_candidates(namespace), pod_selector))
         return CompiledPeer(peer, selected, None, {})
 
     def port(self, port: NetworkPolicyPort) -> CompiledPort | None:
@@ -258,14 +294,14 @@ class Compiler:
 
     def rule(self, policy_index: int, policy: NetworkPolicy, direction: PolicyType,
              index: int, rule: NetworkPolicyRule) -> CompiledRule:
-        peers = tuple(self.peer(p, policy.namespace) for p in rule.peers)
+        peers = tuple([self.peer(p, policy.namespace) for p in rule.peers])
         selected = union_all(self.size, [cp.selected for cp in peers
                                          if cp.selected is not None])
         blocks: dict[int, ClassSet] = {}
         for cp in peers:
             for family, members in cp.block_members.items():
                 blocks[family] = blocks[family] | members if family in blocks else members
-        ports = tuple(p for p in (self.port(x) for x in rule.ports) if p is not None)
+        ports = tuple([p for p in map(compile_port, rule.ports) if p is not None])
         any_peer = not rule.peers
         if any_peer:
             selected = self._all
@@ -281,8 +317,7 @@ class Compiler:
     def policy(self, index: int, policy: NetworkPolicy) -> CompiledPolicy:
         subjects = self._selection(
             ("local", policy.namespace, policy.pod_selector),
-            lambda: self.select(self.pod_network & self.in_namespace(policy.namespace),
-                                policy.pod_selector))
+            lambda: self.select(self.local_candidates(policy.namespace), policy.pod_selector))
         rules: dict[PolicyType, tuple[CompiledRule, ...]] = {}
         for direction, spec_rules in ((PolicyType.INGRESS, policy.ingress),
                                       (PolicyType.EGRESS, policy.egress)):
@@ -295,9 +330,8 @@ class Compiler:
 
 def compile_port(port: NetworkPolicyPort) -> CompiledPort | None:
     """A ``ports`` entry as numbers (``None``: a protocol validation refuses)."""
-    try:
-        proto = Protocol(port.protocol)
-    except ValueError:
+    proto = PROTOCOL_OF.get(port.protocol)
+    if proto is None:
         return None
     if isinstance(port.port, str):
         return CompiledPort(port, proto, 0, 0, port.port)

@@ -157,9 +157,11 @@ class Engine:
             d: [[] for _ in self.classes] for d in (INGRESS, EGRESS)
         }
         for i, cp in enumerate(self.compiled):
+            subjects = cp.subjects.members().tolist() if cp.rules else []
             for direction in cp.rules:
-                for c in cp.subjects.members().tolist():
-                    self.isolating[direction][c].append(i)
+                isolating = self.isolating[direction]
+                for c in subjects:
+                    isolating[c].append(i)
 
     # --- endpoints -------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ import numpy.typing as npt
 from stockade.engine import span_arrays
 from stockade.engine import spans as span_ops
 from stockade.engine.classes import BehaviourClass
-from stockade.engine.classset import distinct, sorted_unique
+from stockade.engine.classset import ClassSet, distinct, sorted_unique
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
@@ -57,6 +57,10 @@ SMALL_MASK_BITS = 16  # sides with at most this many rules number their masks di
 FEW_COMBINATIONS = 16  # combinations of parts looked up one by one, not sorted first
 SPANS_CACHE_LISTS = 1 << 18  # egress rules' ports per signature kept (about 700 bytes each)
 SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out only their cells
+# Sides whose rules list at most this many classes in all are decomposed in plain Python:
+# at a few classes NumPy's cost per call is most of the work (``PairSets._decomposed``).
+FEW_LISTED = 256
+FEW_ENTRIES = 1 << 16  # ingress columns of at most this many exceptions sorted at once
 
 # Port sets as sorted, merged (protocol index, first, last) triples.
 Spans = span_ops.Spans
@@ -196,14 +200,41 @@ TierPair = tuple[Spans, Spans]  # a tier's first-match (accepted, decided) ports
 
 def set_bits(mask: Keys) -> list[int]:
     """The positions of the set bits of a row of rule masks, ascending."""
+    return words_bits(mask.tolist())  # Python ints: numpy scalars are slow here
+
+
+def words_bits(words: Sequence[int]) -> list[int]:
+    """``set_bits`` of a row of rule masks given as Python integers (64 bits each)."""
     out: list[int] = []
-    for w, word in enumerate(mask.tolist()):  # Python ints: numpy scalars are slow here
+    for w, word in enumerate(words):
         value = word
         while value:
             low = value & -value
             out.append(w * 64 + low.bit_length() - 1)
             value ^= low
     return out
+
+
+def group_rows(columns: Sequence[npt.NDArray[np.int32]],
+               n_rows: int) -> tuple[npt.NDArray[np.int64], list[int]]:
+    """The rows of a table given by its ``columns`` (none: every row alike) grouped: each
+    row's group, groups numbered in the rows' ascending order, and each group's first row,
+    as ``np.unique(table, axis=0)`` gives them; at a few rows by Python tuples (NumPy's cost
+    per call would be most of the work)."""
+    if n_rows > FEW_LISTED:
+        table = (np.stack(columns, axis=1) if columns
+                 else np.zeros((n_rows, 1), dtype=np.int32))
+        _, first, which = np.unique(table, axis=0, return_index=True, return_inverse=True)
+        return which.ravel().astype(np.int64), first.tolist()
+    rows: list[tuple[int, ...]] = (list(zip(*[c.tolist() for c in columns], strict=True))
+                                   if columns else [()] * n_rows)
+    firsts: dict[tuple[int, ...], int] = {}
+    for r, row in enumerate(rows):
+        firsts.setdefault(row, r)
+    ordered = sorted(firsts)
+    number = {row: k for k, row in enumerate(ordered)}
+    return (np.array([number[row] for row in rows], dtype=np.int64),
+            [firsts[row] for row in ordered])
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -338,45 +369,45 @@ class PairSets:
         # Egress types: classes with the same cluster-policy stacks and isolated for egress
         # by the same policies share one.
         e_types: dict[tuple[object, ...], int] = {self._layers_key(-1, EGRESS): 0}
-        self.e_type = np.zeros(n, dtype=np.int64)
+        e_type = [0] * n
         self.e_layers: list[Layers] = [NO_LAYERS]
         self.e_class: list[int] = [-1]  # a class of each type (its stacks stand for all)
-        for cls in classes:
-            key = self._layers_key(cls.index, EGRESS)
+        for cls, key in zip(classes, self._layers_keys(EGRESS), strict=True):
             if key not in e_types:
                 e_types[key] = len(e_types)
                 self.e_layers.append(self._layers(cls.index, EGRESS))
                 self.e_class.append(cls.index)
-            self.e_type[cls.index] = e_types[key]
+            e_type[cls.index] = e_types[key]
+        self.e_type = np.array(e_type, dtype=np.int64)
         self.e_rules = [layers.rules for layers in self.e_layers]
         # Destinations with the same named ports resolve every egress rule alike.
         signatures: dict[object, int] = {}
-        self.named = np.zeros(n, dtype=np.int64)
+        named = [0] * n
         self.named_rep: list[int] = []
         for cls in classes:
             sig = signatures.setdefault(cls.named_ports, len(signatures))
             if sig == len(self.named_rep):
                 self.named_rep.append(cls.index)
-            self.named[cls.index] = sig
+            named[cls.index] = sig
+        self.named = np.array(named, dtype=np.int64)
         # Ingress types: the same, and the same ports once named ports are resolved on the
         # class (the destination): classes with the same rules and named ports resolve them
         # alike, so a type's rules and ports are worked out once per such pair.
         i_types: dict[tuple[object, ...], int] = {(): 0}
-        self.i_type = np.zeros(n, dtype=np.int64)
+        i_type = [0] * n
         self.i_layers: list[Layers] = [NO_LAYERS]
         self.i_class: list[int] = [-1]
         self.i_spans: list[list[Spans]] = [[]]
         alike: dict[tuple[object, ...], tuple[Layers, dict[int, tuple[tuple[object, ...],
                                                                        list[Spans]]]]] = {}
-        for cls in classes:
-            layers_key = self._layers_key(cls.index, INGRESS)
+        for cls, layers_key in zip(classes, self._layers_keys(INGRESS), strict=True):
             entry = alike.get(layers_key)
             if entry is None:
                 entry = alike[layers_key] = (self._layers(cls.index, INGRESS), {})
             layers, by_signature = entry
             if layers.trivial:
                 continue
-            signature = int(self.named[cls.index])
+            signature = named[cls.index]
             found = by_signature.get(signature)
             if found is None:
                 spans = [self.rule_spans(rule, cls.index) for rule in layers.rules]
@@ -387,7 +418,8 @@ class PairSets:
                 self.i_layers.append(layers)
                 self.i_class.append(cls.index)
                 self.i_spans.append(spans)
-            self.i_type[cls.index] = i_types[i_key]
+            i_type[cls.index] = i_types[i_key]
+        self.i_type = np.array(i_type, dtype=np.int64)
         self.i_rules = [layers.rules for layers in self.i_layers]
         self.i_type32 = self.i_type.astype(np.int32)
         # Only egress types with named-port rules care which named ports a destination has.
@@ -472,6 +504,13 @@ class PairSets:
         return (int(tiers.stack_of[Tier.ADMIN, direction][cls]),
                 tuple(self.engine.isolating[direction][cls]),
                 int(tiers.stack_of[Tier.BASELINE, direction][cls]))
+
+    def _layers_keys(self, direction: PolicyType) -> list[tuple[object, ...]]:
+        """``_layers_key`` of every class, in class order."""
+        tiers = self.engine.tiers
+        return list(zip(tiers.stack_of[Tier.ADMIN, direction].tolist(),
+                        map(tuple, self.engine.isolating[direction]),
+                        tiers.stack_of[Tier.BASELINE, direction].tolist(), strict=True))
 
     def _layers(self, cls: int, direction: PolicyType) -> Layers:
         isolating = self.engine.isolating[direction][cls]
@@ -667,8 +706,19 @@ class PairSets:
         ``last_word``: the bits of rules that have the last word on every port (a tier's
         rules of any port): the bits after the first of them in a row are cleared."""
         rules = layers.rules
-        words = max(1, (len(rules) + 63) // 64)
         sets = [rule.peer_classes(variant) for rule in rules]
+        projected, reps = (self._named_projection(layers) if by_named
+                           else (np.zeros(1, dtype=np.int64), [0]))
+        if (len(rules) <= SMALL_MASK_BITS and (len(reps) << len(rules)) <= SMALL_MASK_KEYS
+                and sum(len(c.indices) for c in sets) <= FEW_LISTED):
+            return self._decomposed_few(sets, projected, reps, by_named, last_word)
+        return self._decomposed_many(sets, projected, reps, by_named, last_word)
+
+    def _decomposed_many(self, sets: list[ClassSet], projected: npt.NDArray[np.int64],
+                         reps: list[int], by_named: bool, last_word: int) -> _Rows:
+        """``_decomposed`` with vector operations (``sets``: each rule's peer classes;
+        ``projected``, ``reps``: the side's ``_named_projection``)."""
+        words = max(1, (len(sets) + 63) // 64)
         positions = (sorted_unique(np.concatenate([c.indices for c in sets])) if sets
                      else _NO_POSITIONS)
         masks = np.zeros((len(positions) + 1, words), dtype=np.uint64)  # last row: default
@@ -694,13 +744,11 @@ class PairSets:
             _cut_after_last_word(masks, last_word)
         # Signatures as these rules see them: destinations whose numbers for the rules'
         # named ports agree are alike here, however their other named ports differ.
-        projected, reps = (self._named_projection(layers) if by_named
-                           else (np.zeros(1, dtype=np.int64), [0]))
         signatures = (projected[np.append(self.named[positions], 0)] if by_named
                       else np.zeros(len(positions) + 1, dtype=np.int64))
         n_sig = len(reps)
         rep_of = np.array(reps, dtype=np.int64)
-        if len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS:
+        if len(sets) <= SMALL_MASK_BITS and (n_sig << len(sets)) <= SMALL_MASK_KEYS:
             # Few rules: each (mask, signature) is a small number; count, no sort.
             keys = masks[:, 0].astype(np.int64) * n_sig + signatures
             present = np.flatnonzero(np.bincount(keys))
@@ -718,12 +766,56 @@ class PairSets:
             row_sigs = np.concatenate([row_sigs, rep_of])
         return _Rows(positions, rows, row_sigs, inverse, signatures, projected, n_sig, by_named)
 
+    def _decomposed_few(self, sets: list[ClassSet], projected: npt.NDArray[np.int64],
+                        reps: list[int], by_named: bool, last_word: int) -> _Rows:
+        """``_decomposed_many`` of few rules (at most ``SMALL_MASK_BITS``: one word) that
+        list few classes, with Python integers and dicts: the same rows, in the same
+        order, without NumPy's cost per call that dominates there."""
+        listed: dict[int, int] = {}
+        default = 0
+        for j, classes in enumerate(sets):
+            bit = 1 << j
+            if classes.inverted:  # listed are the exceptions: flip to members
+                default |= bit
+            for c in classes.indices.tolist():
+                listed[c] = listed.get(c, 0) | bit
+        order = sorted(listed)
+        masks = [listed[c] ^ default for c in order]
+        masks.append(default)
+        if last_word:  # the bits after the first of a rule of any port, cleared
+            for k, mask in enumerate(masks):
+                hit = mask & last_word
+                if hit:
+                    masks[k] = mask & (((hit & -hit) << 1) - 1)
+        positions = np.array(order, dtype=np.int32)
+        n_sig = len(reps)
+        if by_named:
+            signatures = projected[np.append(self.named[positions], 0)]
+            keys = [mask * n_sig + sig for mask, sig in zip(masks, signatures.tolist(),
+                                                            strict=True)]
+        else:
+            signatures = np.zeros(len(order) + 1, dtype=np.int64)
+            keys = masks
+        present = sorted(set(keys))
+        index = {key: k for k, key in enumerate(present)}
+        row_masks = [key // n_sig for key in present]
+        row_sigs = [reps[key % n_sig] for key in present]
+        if by_named:  # and the default row towards each signature, last
+            row_masks += [masks[-1]] * n_sig
+            row_sigs += reps
+        return _Rows(positions, np.array(row_masks, dtype=np.uint64).reshape(-1, 1),
+                     np.array(row_sigs, dtype=np.int64),
+                     np.array([index[key] for key in keys], dtype=np.int64),
+                     signatures, projected, n_sig, by_named)
+
     @staticmethod
     def _side_of_rows(rows: _Rows, layers: Layers, spans: list[Spans] | None,
                       side_values: SideValues) -> Side:
         """A side from its decomposed rows, each numbered by ``side_values``."""
-        local = np.array(side_values(layers, rows.masks, spans, rows.signatures),
-                         dtype=np.int64)
+        numbers = side_values(layers, rows.masks, spans, rows.signatures)
+        if len(rows.inverse) <= FEW_LISTED:
+            return PairSets._few_side_of_rows(rows, numbers)
+        local = np.array(numbers, dtype=np.int64)
         values = local[rows.inverse]
         if rows.by_named:
             per_sig = local[-rows.n_sig:]
@@ -734,6 +826,26 @@ class PairSets:
             keep = values[:-1] != default[0]
         return Side(default, rows.by_named, rows.positions[keep],
                     values[:-1][keep].astype(np.int32))
+
+    @staticmethod
+    def _few_side_of_rows(rows: _Rows, numbers: list[int]) -> Side:
+        """``_side_of_rows`` of few positions, with Python lists (``numbers``: each row's)."""
+        values = [numbers[k] for k in rows.inverse.tolist()]
+        last = values.pop()  # the default row's
+        positions = rows.positions.tolist()
+        if rows.by_named:
+            per_sig = numbers[-rows.n_sig:]
+            kept = [(c, value) for c, value, sig in zip(positions, values,
+                                                        rows.projected_rows[:-1].tolist(),
+                                                        strict=True)
+                    if value != per_sig[sig]]
+            default = np.array(per_sig, dtype=np.int64)[rows.projected]
+        else:
+            kept = [(c, value) for c, value in zip(positions, values, strict=True)
+                    if value != last]
+            default = np.array([last], dtype=np.int64)
+        return Side(default, rows.by_named, np.array([c for c, _ in kept], dtype=np.int32),
+                    np.array([value for _, value in kept], dtype=np.int32))
 
     # --- tiered sides: each tier's part a side of its own, shared, combined per class -------
 
@@ -926,11 +1038,7 @@ class PairSets:
         found = self._projections.get(names)
         if found is None:
             columns = [self._named_column(key) for key in names]
-            table = (np.stack(columns, axis=1) if columns
-                     else np.zeros((n_sig, 1), dtype=np.int32))
-            _, first, which = np.unique(table, axis=0, return_index=True, return_inverse=True)
-            found = self._projections[names] = (which.ravel().astype(np.int64),
-                                                first.tolist())
+            found = self._projections[names] = group_rows(columns, n_sig)
         return found
 
     def _named_column(self, key: tuple[Protocol, str]) -> npt.NDArray[np.int32]:
@@ -966,6 +1074,9 @@ class PairSets:
         rules = layers.rules
         classes = reading.classes
         n_sig = len(self.named_rep) if by_named else 1
+        if (len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS
+                and len(classes) <= FEW_LISTED):
+            return self._read_few(layers, spans, by_named, reading, n_sig)
         if len(rules) <= SMALL_MASK_BITS and (n_sig << len(rules)) <= SMALL_MASK_KEYS:
             # Few rules: each (mask, signature) a small number; count, no sort.
             keys = np.zeros(len(classes), dtype=np.int64)
@@ -993,18 +1104,37 @@ class PairSets:
         values: npt.NDArray[np.int64] = local[inverse]
         return values
 
+    def _read_few(self, layers: Layers, spans: list[Spans] | None, by_named: bool,
+                  reading: _Reading, n_sig: int) -> npt.NDArray[np.int64]:
+        """``_read_rules`` of few rules at a few classes, with Python integers: each
+        distinct (mask, signature) numbered once, in ascending order as there."""
+        keys = [0] * len(reading.classes)
+        for j, rule in enumerate(layers.rules):
+            bit = 1 << j
+            for k in np.flatnonzero(reading.member(rule)).tolist():
+                keys[k] |= bit
+        if by_named:
+            keys = [key * n_sig + sig for key, sig in zip(
+                keys, self.named[reading.classes].tolist(), strict=True)]
+        value = self._side_value
+        numbers = {key: value(layers, [key // n_sig], spans, key % n_sig)
+                   for key in sorted(set(keys))}
+        return np.array([numbers[key] for key in keys], dtype=np.int64)
+
     def _side_values(self, layers: Layers, masks: Keys, spans: list[Spans] | None,
                      signatures: npt.NDArray[np.int64]) -> list[int]:
         """``_side_value`` of each row of ``masks`` with its signature."""
-        return [self._side_value(layers, mask, spans, signature)
-                for mask, signature in zip(masks, signatures.tolist(), strict=True)]
+        value = self._side_value
+        return [value(layers, words, spans, signature)
+                for words, signature in zip(masks.tolist(), signatures.tolist(), strict=True)]
 
-    def _side_value(self, layers: Layers, mask: Keys, spans: list[Spans] | None,
+    def _side_value(self, layers: Layers, words: list[int], spans: list[Spans] | None,
                     signature: int) -> int:
-        """The number of the port set a side allows a peer matching the rules of ``mask``."""
+        """The number of the port set a side allows a peer matching the rules of a mask
+        (``words``: its 64-bit words as Python integers)."""
         if layers.tiered:  # sides read their parts (``_tiered_side``): one row, by definition
             own = spans if spans is not None else self._egress_spans(layers, signature)
-            return self.set_id(self.side_set(layers, mask, own))
+            return self.set_id(self.side_set_at(layers, words_bits(words), own))
         if not layers.isolated:
             return self.set_id(ALL)
         if spans is None:
@@ -1015,10 +1145,11 @@ class PairSets:
         if numbered is None or numbered[0] is not spans:
             numbered = self._numbered[id(spans)] = (spans, [self.set_id(x) for x in spans])
         ids = numbered[1]
-        key = frozenset(ids[j] for j in range(len(ids)) if int(mask[j >> 6]) >> (j & 63) & 1)
+        on = words_bits(words)
+        key = frozenset([ids[j] for j in on])
         found = self._unions.get(key)
         if found is None:
-            found = self._unions[key] = self.set_id(self._union(mask, spans))
+            found = self._unions[key] = self.set_id(self.side_set_at(layers, on, spans))
         return found
 
     def _egress_spans(self, layers: Layers, signature: int) -> list[Spans]:
@@ -1121,6 +1252,19 @@ class PairSets:
             for t in range(types_n):
                 self._sides.pop((INGRESS, variant if self.i_blocks[t] else 0, t), None)
             defaults = np.array([side.default[0] for side in sides], dtype=np.int64)
+            sizes = [len(side.positions) for side in sides]
+            if sum(sizes) <= FEW_ENTRIES:
+                # Few entries: sorted by source at once (a stable sort keeps the types'
+                # order), not placed type by type.
+                where = np.concatenate([side.positions for side in sides])
+                order = np.argsort(where, kind="stable")
+                offsets = np.zeros(self.n + 1, dtype=np.int64)
+                np.cumsum(np.bincount(where, minlength=self.n), out=offsets[1:])
+                found = (defaults, offsets,
+                         np.repeat(np.arange(types_n, dtype=np.int32), sizes)[order],
+                         np.concatenate([side.values for side in sides])[order])
+                self._columns[variant] = found
+                return found
             # A counting sort by source: count, then place each type's entries.
             cursor = np.zeros(self.n + 1, dtype=np.int64)
             for side in sides:
@@ -1282,13 +1426,15 @@ class PairSets:
         order = [int(v) for v in np.argsort(-counts, kind="stable") if counts[v]]
         e_ids, i_ids = self._grid_of(order[0], src, dst)
         for v in order[1:]:
+            # Only the sources and destinations with pairs in this variant.
             where = variant == v
             columns = np.flatnonzero(where.any(axis=0))
+            sources = np.flatnonzero(where.any(axis=1))
             dst_cols = columns if dst is None else dst[columns]
-            e_sub, i_sub = self._grid_of(v, src, dst_cols)
-            rows, cols = np.nonzero(where[:, columns])
-            e_ids[rows, columns[cols]] = e_sub[rows, cols]
-            i_ids[rows, columns[cols]] = i_sub[rows, cols]
+            e_sub, i_sub = self._grid_of(v, src[sources], dst_cols)
+            rows, cols = np.nonzero(where[np.ix_(sources, columns)])
+            e_ids[sources[rows], columns[cols]] = e_sub[rows, cols]
+            i_ids[sources[rows], columns[cols]] = i_sub[rows, cols]
         return e_ids, i_ids
 
     def _grid_of(self, variant: int, src: npt.NDArray[np.int64],
@@ -1615,16 +1761,33 @@ class ClassRows:
         # cell towards itself (the pod reaching itself, written as all) says all already.
         clean = ~singles
         alone = np.flatnonzero(singles)
-        # By egress type, so that each block's sources share few egress sides.
-        alone = alone[np.argsort(self.keys.e_type[alone], kind="stable")]
-        for at in range(0, len(alone), SELF_CELLS):
-            part = alone[at:at + SELF_CELLS]
-            clean[part] = np.diagonal(self.cells(part, part)) == self.all_id
+        if len(alone) and len(reps) * n <= CHUNK_CELLS:
+            # The rows of every type fit in one chunk: worked out now (``rows`` reads them
+            # from the cache); a class's cell towards itself is its type's row's there.
+            self._type_rows(reps, list(range(len(reps))))
+            cache = self._row_cache
+            clean[alone] = [cache[t][c] == self.all_id
+                            for t, c in zip(row_type[alone].tolist(), alone.tolist(),
+                                            strict=True)]
+        else:
+            # By egress type, so that each block's sources share few egress sides.
+            alone = alone[np.argsort(self.keys.e_type[alone], kind="stable")]
+            for at in range(0, len(alone), SELF_CELLS):
+                part = alone[at:at + SELF_CELLS]
+                clean[part] = np.diagonal(self.cells(part, part)) == self.all_id
         first = np.full(len(reps), n, dtype=np.int64)
         np.minimum.at(first, row_type[clean], np.flatnonzero(clean))
         same = np.where(clean, first[row_type], n)
         same[same >= np.arange(n)] = -1
         self._types = (row_type, reps, singles & ~clean, same)
+
+    def _type_rows(self, reps: npt.NDArray[np.int64], types: list[int]) -> None:
+        """The rows of row types ``types`` (``reps``: a class of each type), worked out at
+        once and kept in the row cache."""
+        block = self._ids_of(*self.keys.grid(reps[types]))
+        block.flags.writeable = False
+        for k, t in enumerate(types):
+            self._row_cache[t] = block[k]
 
     def rows(self, start: int, stop: int, *,
              report: bool = True) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
@@ -1652,11 +1815,7 @@ class ClassRows:
             types = row_type[chunk]
             needed = [t for t in sorted(set(types.tolist())) if t not in cache]
             for at in range(0, len(needed), step):
-                part = needed[at:at + step]
-                block = self._ids_of(*self.keys.grid(reps[part]))
-                block.flags.writeable = False
-                for k, t in enumerate(part):
-                    cache[t] = block[k]
+                self._type_rows(reps, needed[at:at + step])
             for src, t in zip(chunk.tolist(), types.tolist(), strict=True):
                 row = cache[t]
                 cache.move_to_end(t)

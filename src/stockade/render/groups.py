@@ -35,21 +35,25 @@ def _prefix(names: Sequence[str]) -> str:
 
 
 def group_names(classes: Sequence[Group], pods: Sequence[Pod],
-                owner: Mapping[str, str] | None = None) -> list[str]:
+                owner: Mapping[str, str] | None = None, *,
+                keys: Sequence[str] | None = None) -> list[str]:
     """A name per class. With ``owner`` (pod key -> workload key), a group of pods one
-    workload owns is named after the workload (``shop/Deployment/web``)."""
+    workload owns is named after the workload (``shop/Deployment/web``). ``keys``: the
+    pods' keys, when the caller has them."""
+    if keys is None:
+        keys = [p.key for p in pods]
     names: list[str] = []
     used: dict[str, int] = {}
     for cls in classes:
-        members = [pods[i] for i in cls.members]
-        owners = {owner.get(p.key) for p in members} if owner else {None}
+        members = [keys[i] for i in cls.members]
+        owners = {owner.get(key) for key in members} if owner else {None}
         if len(owners) == 1 and None not in owners:
             name = str(next(iter(owners)))
         elif len(members) == 1:
-            name = members[0].key
+            name = members[0]
         else:
             # A workload reads as Kind/name, so a prefix never mixes pods and workloads.
-            prefix = _prefix([p.key.partition("/")[2] for p in members])
+            prefix = _prefix([key.partition("/")[2] for key in members])
             if prefix:
                 name = f"{cls.namespace}/{prefix}*"
             else:

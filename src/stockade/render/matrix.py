@@ -72,8 +72,9 @@ def group_view(rows: ClassRows, owner: Mapping[str, str] | None = None) -> Matri
     """Groups of pods every policy treats alike, streamed row by row; ``owner`` names a
     group of one workload's pods after the workload."""
     engine = rows.engine
-    names = group_names(engine.classes, engine.pods, owner)
-    members = tuple(tuple(engine.pods[i].key for i in c.members) for c in engine.classes)
+    keys = [p.key for p in engine.pods]
+    names = group_names(engine.classes, engine.pods, owner, keys=keys)
+    members = tuple(tuple([keys[i] for i in c.members]) for c in engine.classes)
     return MatrixView(tuple(names), members, rows.texts, rows, node_traffic(engine),
                       lambda: rows.same_as, functools.partial(rows.rows, report=False))
 
@@ -88,6 +89,7 @@ def node_traffic(engine: Engine) -> dict[str, list[str]]:
 
 
 WRITE_BLOCK = 8 << 20  # bytes of rows gathered before one write
+FEW_LISTED = 96  # a row listing at most this many columns is encoded by Python, not NumPy
 
 
 def _write_extra(extra: Mapping[str, Any] | None, out: IO[str]) -> None:
@@ -125,14 +127,49 @@ class RowEncoder:
 
     def encode(self, ids: npt.NDArray[np.int32], texts: Sequence[str]) -> bytes:
         counts = np.bincount(ids)
-        common = int(np.argmax(counts))
-        tied = np.flatnonzero(counts == counts[common])
-        if len(tied) > 1:  # the tied text of the first column, not the lowest number: the
-            # numbers follow the order a process met the texts in, which pieces change
+        numbers = counts.tolist()  # per text: a few dozen
+        most = max(numbers)
+        common = numbers.index(most)
+        if numbers.count(most) > 1:  # the tied text of the first column, not the lowest
+            # number: the numbers follow the order a process met the texts in, which
+            # pieces change
+            tied = [text for text, n in enumerate(numbers) if n == most]
             common = int(ids[np.flatnonzero(np.isin(ids, tied))[0]])
         head = self._common.get(common)
         if head is None:
             head = self._common[common] = b'{"*": ' + json.dumps(texts[common]).encode()
+        if len(ids) - most <= FEW_LISTED:
+            return self._few(ids, common, head, texts)
+        return self._many(ids, counts, common, head, texts)
+
+    def _key(self, text: int, texts: Sequence[str]) -> bytes:
+        key = self._keys.get(text)
+        if key is None:
+            key = self._keys[text] = b", " + json.dumps(texts[text]).encode() + b": ["
+        return key
+
+    def _few(self, ids: npt.NDArray[np.int32], common: int, head: bytes,
+             texts: Sequence[str]) -> bytes:
+        """``encode`` of a row that lists few columns (its commonest text covers the rest):
+        grouped by text in a dict, which keeps the texts in the order of their first
+        columns, and written by Python; NumPy's cost per call would be most of the work."""
+        listed = np.flatnonzero(ids != common)
+        by_text: dict[int, list[str]] = {}
+        for column, text in zip(listed.tolist(), ids[listed].tolist(), strict=True):
+            found = by_text.get(text)
+            if found is None:
+                by_text[text] = [str(column)]
+            else:
+                found.append(str(column))
+        parts = [head]
+        for text, columns in by_text.items():
+            parts += (self._key(text, texts), ", ".join(columns).encode(), b"]")
+        parts.append(b"}")
+        return b"".join(parts)
+
+    def _many(self, ids: npt.NDArray[np.int32], counts: npt.NDArray[np.intp], common: int,
+              head: bytes, texts: Sequence[str]) -> bytes:
+        """``encode`` by vector operations (the digits gathered from the table)."""
         parts = [head]
         listed = np.flatnonzero(ids != common)
         if len(listed):
@@ -150,12 +187,8 @@ class RowEncoder:
             order = np.argsort(by_text[first], kind="stable")
             begins = np.concatenate([[0], ends])[first[order]].tolist()
             stops = (ends[last[order] - 1] - 2).tolist()  # without the last separator
-            keys = self._keys
             for text, begin, stop in zip(present[order].tolist(), begins, stops, strict=True):
-                key = keys.get(text)
-                if key is None:
-                    key = keys[text] = b", " + json.dumps(texts[text]).encode() + b": ["
-                parts += (key, digits[begin:stop], b"]")
+                parts += (self._key(text, texts), digits[begin:stop], b"]")
         parts.append(b"}")
         return b"".join(parts)
 
@@ -195,12 +228,11 @@ def write_json(view: MatrixView, out: IO[str], extra: Mapping[str, Any] | None =
     if binary is not None:
         out.flush()
     write = binary.write if binary is not None else (lambda b: out.write(b.decode()))
-    head: list[bytes] = [b'{"groups": [\n']
-    for i, (name, members) in enumerate(zip(view.names, view.members, strict=True)):
-        head.append(b"%s{\"name\": %s, \"pods\": %s}" % (
-            b",\n" if i else b"", json.dumps(name).encode(), json.dumps(list(members)).encode()))
-    head.append(b'\n],\n"matrix": [\n')
-    write(b"".join(head))
+    # Strings as ``json.dumps`` writes them (ASCII, escaped), without its cost per call.
+    quote = json.encoder.encode_basestring_ascii
+    head = [f'{{"name": {quote(name)}, "pods": [{", ".join(map(quote, members))}]}}'
+            for name, members in zip(view.names, view.members, strict=True)]
+    write(b'{"groups": [\n' + ",\n".join(head).encode() + b'\n],\n"matrix": [\n')
     for block in (encoded_rows(view, view.source) if rows is None else rows):
         write(block)
     tail = [b"\n]"]
