@@ -11,7 +11,6 @@ import json
 import statistics
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from benchmarks.generate import (
     to_yaml,
     write,
 )
+from msgspec.structs import replace
 
 from stockade.model.build import BuildResult, build_cluster
 from stockade.model.types import Origin, Pod

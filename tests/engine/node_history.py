@@ -4,11 +4,11 @@ object at a time, and helpers to replay them into ``NodeRules`` and into fresh e
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from hypothesis import strategies as st
+from msgspec.structs import replace
 from strategies import (
     NAMESPACES,
     NODE_LABELS,
@@ -59,7 +59,7 @@ def engine_over(objects: Mapping[tuple[str, str, str], Manifest]) -> Engine:
     assert not result.findings
     cluster = result.cluster
     # NodeRules orders a pod's policies by key; so does this engine.
-    return Engine(dataclasses.replace(
+    return Engine(replace(
         cluster, policies=tuple(sorted(cluster.policies, key=lambda p: p.key))))
 
 

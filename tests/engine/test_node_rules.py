@@ -4,11 +4,11 @@ peers, the pods' addresses and the node's own addresses."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from hypothesis import given, settings
+from msgspec.structs import replace
 from node_history import (
     NODE,
     Ident,
@@ -85,7 +85,7 @@ def test_changes_say_what_they_touched() -> None:
     assert touched.peers == {"x/web"} and not touched.subjects
     assert rules.pod_rules("x/db", PolicyType.INGRESS).rules[0].peers.pods == {"x/db", "x/web"}
     # Its namespace loses the label: both pods leave the peer.
-    touched = rules.set_namespace("x", Namespace(dataclasses.replace(ns.metadata, labels=())))
+    touched = rules.set_namespace("x", Namespace(replace(ns.metadata, labels=())))
     assert touched.peers == {"x/db", "x/web"}
     assert rules.pod_rules("x/db", PolicyType.INGRESS).rules[0].peers.pods == frozenset()
     # The policy goes: the node's pod is no longer isolated.

@@ -8,11 +8,11 @@ the same cases through ``stockade hosts``.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from stockade.hosts import render_hosts_file
 from stockade.model.build import build_cluster
@@ -50,7 +50,7 @@ def _pod(manifest: Path, pod_name: str | None) -> Pod:
     pod = pods[0]
     if pod_name is not None:
         meta = pod.metadata
-        pod = dataclasses.replace(pod, metadata=ObjectMeta(pod_name, meta.namespace))
+        pod = replace(pod, metadata=ObjectMeta(pod_name, meta.namespace))
     return pod
 
 

@@ -4,10 +4,10 @@ transactions that only touch what changed."""
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 
 from hypothesis import given, settings
+from msgspec.structs import replace
 from node_history import NODE, Manifest, Step, decode, histories, ident, load, replay
 from node_semantics import semantics
 
@@ -33,7 +33,7 @@ def _owned(rules: NodeRules) -> list[Pod]:
         if pod.host_network:
             out.append(pod)
         else:
-            out.append(dataclasses.replace(pod, ips=tuple(str(a) for a in rules.addresses(key))))
+            out.append(replace(pod, ips=tuple(str(a) for a in rules.addresses(key))))
     return out
 
 

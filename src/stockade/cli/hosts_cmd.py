@@ -8,10 +8,11 @@ goes to stdout untouched (no newline translation); every remark goes to stderr.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
 import sys
 from typing import Any
+
+from msgspec.structs import replace
 
 from stockade.cli import diagnostics
 from stockade.cli.common import no_objects
@@ -181,7 +182,7 @@ def _check_pod_name(pod_name: str) -> None:
 
 def _named(pod: Pod, name: str) -> Pod:
     meta = pod.metadata
-    return dataclasses.replace(pod, metadata=ObjectMeta(name, meta.namespace, meta.labels))
+    return replace(pod, metadata=ObjectMeta(name, meta.namespace, meta.labels))
 
 
 def _read_node_hosts(path: str, budget: Budget) -> bytes:

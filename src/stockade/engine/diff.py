@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -44,11 +45,11 @@ _UNDERSTOOD = frozenset({"pods", "policies", "cluster_policies", "namespaces", "
 AnyPolicy = NetworkPolicy | ClusterNetworkPolicy  # keys ``ns/name`` and ``Kind/name``
 
 
-def _same(a: object, b: object) -> bool:
+def _same(a: msgspec.Struct, b: msgspec.Struct) -> bool:
     """Equal in every field but ``origin`` (where they were read from)."""
     return a is b or (type(a) is type(b) and all(
-        getattr(a, f.name) == getattr(b, f.name) for f in fields(a)  # type: ignore[arg-type]
-        if f.name != "origin"))
+        getattr(a, name) == getattr(b, name) for name in a.__struct_fields__
+        if name != "origin"))
 
 
 def same_policy(a: AnyPolicy, b: AnyPolicy) -> bool:
@@ -185,8 +186,8 @@ class Comparison:
 
     def _other_fields_differ(self) -> bool:
         a, b = self.old.cluster, self.new.cluster
-        return any(getattr(a, f.name) != getattr(b, f.name)
-                   for f in fields(Cluster) if f.name not in _UNDERSTOOD)
+        return any(getattr(a, name) != getattr(b, name)
+                   for name in Cluster.__struct_fields__ if name not in _UNDERSTOOD)
 
     def _subjects(self, engine: Engine, keys: set[str], direction: PolicyType) -> set[int]:
         """Classes of ``engine`` isolated for ``direction`` by the policies ``keys``, or

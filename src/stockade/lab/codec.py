@@ -1,4 +1,5 @@
-"""The model's values (frozen dataclasses) as JSON data and back, for a lab's state.
+"""The model's values (frozen ``msgspec.Struct`` records, and the lab's own frozen
+dataclasses) as JSON data and back, for a lab's state.
 
 A lab keeps the decoded objects it runs, not the input as written: fields stockade does not
 read are gone, and a value the input shares through YAML aliases is written once per use,
@@ -14,12 +15,33 @@ import types
 import typing
 from typing import Any, TypeVar
 
+import msgspec
+
 T = TypeVar("T")
 OBJECT_LIMIT = 3 * 1024 * 1024  # bytes of one object once written, as an API server allows
 
 
 class TooLarge(ValueError):
     """An object that would take more than ``OBJECT_LIMIT`` bytes to write."""
+
+
+_NO_DEFAULT = object()
+
+
+def _is_record(value: object) -> bool:
+    """A record class or instance: a dataclass or a ``msgspec.Struct``."""
+    cls = value if isinstance(value, type) else type(value)
+    return dataclasses.is_dataclass(cls) or issubclass(cls, msgspec.Struct)
+
+
+def _fields(record: Any) -> list[tuple[str, object]]:
+    """A record's (class's or instance's) constructor fields, each with its default
+    (``_NO_DEFAULT`` when it has none)."""
+    if dataclasses.is_dataclass(record):
+        return [(f.name, _NO_DEFAULT if f.default is dataclasses.MISSING else f.default)
+                for f in dataclasses.fields(record) if f.init]
+    return [(f.name, _NO_DEFAULT if f.default is msgspec.NODEFAULT else f.default)
+            for f in msgspec.structs.fields(record)]
 
 
 class _Budget:
@@ -49,14 +71,14 @@ def _encode(value: object, budget: _Budget) -> Any:
     if isinstance(value, tuple | list):
         budget.spend(2)
         return [_encode(item, budget) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if _is_record(value) and not isinstance(value, type):
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
-            if f.default is not dataclasses.MISSING and item == f.default:
+        for name, default in _fields(value):
+            item = getattr(value, name)
+            if default is not _NO_DEFAULT and item == default:
                 continue
-            budget.spend(len(f.name) + 4)
-            out[f.name] = _encode(item, budget)
+            budget.spend(len(name) + 4)
+            out[name] = _encode(item, budget)
         return out
     raise TypeError(f"cannot encode {type(value).__name__}")
 
@@ -75,7 +97,8 @@ def _decode(hint: Any, data: Any) -> Any:
         for option in options:
             if option is type(None):
                 continue
-            if dataclasses.is_dataclass(option) or typing.get_origin(option) is tuple:
+            if ((isinstance(option, type) and _is_record(option))
+                    or typing.get_origin(option) is tuple):
                 return _decode(option, data)
             if isinstance(data, option):
                 return data
@@ -85,10 +108,10 @@ def _decode(hint: Any, data: Any) -> Any:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_decode(args[0], item) for item in data)
         return tuple(_decode(a, item) for a, item in zip(args, data, strict=True))
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and _is_record(hint):
         hints = typing.get_type_hints(hint)
-        kwargs = {f.name: _decode(hints[f.name], data[f.name])
-                  for f in dataclasses.fields(hint) if f.init and f.name in data}
+        kwargs = {name: _decode(hints[name], data[name])
+                  for name, _ in _fields(hint) if name in data}
         return hint(**kwargs)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return hint(data)

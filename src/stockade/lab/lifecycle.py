@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from msgspec import structs
+
 from stockade.engine import Engine
 from stockade.errors import EnvironmentProblem, InputError, InvalidObjects
 from stockade.hosts.write import write_hosts_file
@@ -132,14 +134,14 @@ def _with_nodes(plan: LabPlan) -> LabPlan:
     for pod in plan.cluster.pods:
         node = by_name.get(pod.spec.node_name)
         if node is not None and not pod.host_ips and not pod.host_network:
-            pods.append(dataclasses.replace(pod, host_ips=node.ips))
+            pods.append(structs.replace(pod, host_ips=node.ips))
         else:
             pods.append(pod)
     labels = {n.name: n.metadata.labels for n in plan.cluster.nodes}
     nodes = tuple(Node(ObjectMeta(n.name, labels=labels.get(n.name, ())),
                        tuple(NodeAddress("InternalIP", ip) for ip in n.ips),
                        Origin("<lab>"), pod_cidrs=(n.pod_cidr,)) for n in plan.nodes)
-    cluster = dataclasses.replace(plan.cluster, pods=tuple(pods), nodes=nodes)
+    cluster = structs.replace(plan.cluster, pods=tuple(pods), nodes=nodes)
     return dataclasses.replace(plan, cluster=cluster)
 
 
@@ -273,7 +275,7 @@ def apply(name: str, raws: Sequence[RawObject], *, skip_invalid: bool = False,
     known = {ns.name for ns in cluster.namespaces}
     namespaces = tuple(declared.get(ns.name, ns) for ns in cluster.namespaces)
     namespaces += tuple(ns for ns in new.cluster.namespaces if ns.name not in known)
-    cluster = dataclasses.replace(cluster, namespaces=namespaces,
+    cluster = structs.replace(cluster, namespaces=namespaces,
                                   policies=new.cluster.policies,
                                   cluster_policies=new.cluster.cluster_policies)
     engine = _engine(name, lab, cluster)
@@ -323,13 +325,13 @@ def apply_through_api(name: str, raws: Sequence[RawObject], *, skip_invalid: boo
         for wanted in expand_workloads(new, [n.name for n in lab.nodes]).pods:
             was = running.get(wanted.key)
             if was is not None and not wanted.ips and not wanted.spec.node_name:
-                pods.append(dataclasses.replace(wanted, ips=was.ips, spec=dataclasses.replace(
+                pods.append(structs.replace(wanted, ips=was.ips, spec=structs.replace(
                     wanted.spec, node_name=was.spec.node_name)))
             else:
                 pods.append(wanted)
     else:
         pods = list(old.pods)
-    cluster = dataclasses.replace(old, namespaces=tuple(namespaces.values()),
+    cluster = structs.replace(old, namespaces=tuple(namespaces.values()),
                                   policies=new.policies,
                                   cluster_policies=new.cluster_policies, pods=tuple(pods))
     indexes = {p.key: int(p.netns.rsplit("-p", 1)[1]) for p in lab.pods}

@@ -8,11 +8,12 @@ probes sees exactly the addresses the packets carry.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+
+from msgspec.structs import replace
 
 from stockade.engine import Engine
 from stockade.engine.nodes import parse_addresses
@@ -203,12 +204,12 @@ def place(cluster: Cluster, names: Sequence[str]) -> Cluster:
     turn = 0
     for pod in cluster.pods:
         if not pod.host_network and not pod.spec.node_name:
-            spec = dataclasses.replace(pod.spec, node_name=names[turn % len(names)])
-            pods.append(dataclasses.replace(pod, spec=spec))
+            spec = replace(pod.spec, node_name=names[turn % len(names)])
+            pods.append(replace(pod, spec=spec))
             turn += 1
         else:
             pods.append(pod)
-    return dataclasses.replace(cluster, pods=tuple(pods))
+    return replace(cluster, pods=tuple(pods))
 
 
 def allocate(cluster: Cluster, pod_cidr: str = DEFAULT_POD_CIDR,
@@ -236,10 +237,10 @@ def allocate(cluster: Cluster, pod_cidr: str = DEFAULT_POD_CIDR,
                                      f"{pod.key}") from None
                 used.update(ips)
             allocated[pod.key] = ips
-            pods.append(dataclasses.replace(pod, ips=ips))
+            pods.append(replace(pod, ips=ips))
         else:
             pods.append(pod)
-    return dataclasses.replace(cluster, pods=tuple(pods)), allocated
+    return replace(cluster, pods=tuple(pods)), allocated
 
 
 def expand_workloads(cluster: Cluster, names: Sequence[str]) -> Cluster:
@@ -262,12 +263,12 @@ def expand_workloads(cluster: Cluster, names: Sequence[str]) -> Cluster:
                                                             else workload.replicas)
         owner = OwnerReference(workload.kind_name, workload.name, controller=True)
         for i, node in enumerate(placements):
-            meta = dataclasses.replace(template.metadata, name=f"{workload.name}-{i}",
+            meta = replace(template.metadata, name=f"{workload.name}-{i}",
                                        owner_references=(owner,))
-            spec = dataclasses.replace(template.spec, node_name=node)
-            pods.append(dataclasses.replace(template, metadata=meta, spec=spec,
+            spec = replace(template.spec, node_name=node)
+            pods.append(replace(template, metadata=meta, spec=spec,
                                             template_of=""))
-    return dataclasses.replace(cluster, pods=tuple(pods))
+    return replace(cluster, pods=tuple(pods))
 
 
 def make_plan(cluster: Cluster, names: LabNames, *, pod_cidr: str = DEFAULT_POD_CIDR,

@@ -10,7 +10,6 @@ still listed (``labs``) and removed by ``down``, which works from names alone.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -164,8 +163,8 @@ def encode_cluster(cluster: Cluster) -> dict[str, Any]:
     """The objects the lab runs, as kept on disk; an object too large to keep is refused,
     named, as soon as it is past the limit (before anything is built from it)."""
     data: dict[str, Any] = {}
-    for f in dataclasses.fields(cluster):
-        value = getattr(cluster, f.name)
+    for name in cluster.__struct_fields__:
+        value = getattr(cluster, name)
         if not isinstance(value, tuple):
             continue
         items = []
@@ -175,7 +174,7 @@ def encode_cluster(cluster: Cluster) -> dict[str, Any]:
             except TooLarge as exc:
                 raise InputError(f"{_label(obj)}: {exc}; the lab keeps the objects it runs and "
                                  "refuses one an API server would refuse too") from None
-        data[f.name] = items
+        data[name] = items
     return data
 
 

@@ -8,8 +8,10 @@ the first), and the caller decides whether to refuse the input or skip those obj
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec.structs import replace
 
 from stockade.model.crds import API_VERSIONS as CLUSTER_POLICY_KINDS
 from stockade.model.decode import Decoder

@@ -4,12 +4,19 @@ Pure data: no parsing, no I/O, no behaviour beyond trivial accessors. Field name
 the Kubernetes API (``pod_selector``, ``policy_types``, ``ip_block``) so that a reader who
 knows the API knows the model. Values are kept as the user wrote them (a ``cidr`` string, a
 ``protocol`` string) so that validation can report them verbatim; the engine normalises.
+
+The records are frozen ``msgspec.Struct`` classes, not dataclasses as elsewhere in
+stockade: they are made in bulk, several per object of the cluster, and a Struct is made in
+about a sixth of a frozen dataclass's time, its class in under a tenth (``dataclasses``
+compiles each class's methods, and every run imports these). They compare, hash, pickle
+and print as frozen dataclasses do; copy one with ``msgspec.structs.replace``.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+
+import msgspec
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -25,8 +32,7 @@ class PolicyType(enum.StrEnum):
     EGRESS = "Egress"
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(msgspec.Struct, frozen=True):
     """Where an object came from: a file (or ``-``, or a cluster URL) and a 1-based line."""
 
     file: str
@@ -39,15 +45,13 @@ class Origin:
 UNKNOWN_ORIGIN = Origin("<input>")
 
 
-@dataclass(frozen=True, slots=True)
-class LabelSelectorRequirement:
+class LabelSelectorRequirement(msgspec.Struct, frozen=True):
     key: str
     operator: str  # "In" | "NotIn" | "Exists" | "DoesNotExist"; validation rejects others
     values: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class LabelSelector:
+class LabelSelector(msgspec.Struct, frozen=True):
     """``metav1.LabelSelector``. The empty selector matches everything."""
 
     match_labels: tuple[tuple[str, str], ...] = ()
@@ -58,21 +62,18 @@ class LabelSelector:
         return not self.match_labels and not self.match_expressions
 
 
-@dataclass(frozen=True, slots=True)
-class IPBlock:
+class IPBlock(msgspec.Struct, frozen=True):
     cidr: str
     except_: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkPolicyPeer:
+class NetworkPolicyPeer(msgspec.Struct, frozen=True):
     pod_selector: LabelSelector | None = None
     namespace_selector: LabelSelector | None = None
     ip_block: IPBlock | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkPolicyPort:
+class NetworkPolicyPort(msgspec.Struct, frozen=True):
     """One ``ports[]`` entry after defaulting (``protocol`` is ``TCP`` when absent).
 
     ``port`` is an ``int`` (a number), a ``str`` (a named port) or ``None`` (all ports).
@@ -83,8 +84,7 @@ class NetworkPolicyPort:
     end_port: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkPolicyRule:
+class NetworkPolicyRule(msgspec.Struct, frozen=True):
     """An ingress rule (``peers`` = ``from``) or an egress rule (``peers`` = ``to``).
 
     An empty ``ports`` or ``peers`` tuple means "unrestricted", as in the API.
@@ -94,8 +94,7 @@ class NetworkPolicyRule:
     peers: tuple[NetworkPolicyPeer, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectMeta:
+class ObjectMeta(msgspec.Struct, frozen=True):
     name: str
     namespace: str = ""
     labels: tuple[tuple[str, str], ...] = ()
@@ -111,15 +110,13 @@ class ObjectMeta:
         return next((v for k, v in self.annotations if k == key), None)
 
 
-@dataclass(frozen=True, slots=True)
-class OwnerReference:
+class OwnerReference(msgspec.Struct, frozen=True):
     kind: str
     name: str
     controller: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkPolicy:
+class NetworkPolicy(msgspec.Struct, frozen=True):
     metadata: ObjectMeta
     pod_selector: LabelSelector = LabelSelector()
     policy_types: tuple[str, ...] = ("Ingress",)
@@ -146,8 +143,7 @@ class NetworkPolicy:
         return direction.value in self.policy_types
 
 
-@dataclass(frozen=True, slots=True)
-class Namespace:
+class Namespace(msgspec.Struct, frozen=True):
     metadata: ObjectMeta
     origin: Origin = UNKNOWN_ORIGIN
     declared: bool = True  # False when only implied by a pod or policy that lives in it
@@ -165,21 +161,18 @@ class Namespace:
         return labels
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerPort:
+class ContainerPort(msgspec.Struct, frozen=True):
     container_port: int
     protocol: str = "TCP"
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class VolumeMount:
+class VolumeMount(msgspec.Struct, frozen=True):
     name: str
     mount_path: str
 
 
-@dataclass(frozen=True, slots=True)
-class EnvVar:
+class EnvVar(msgspec.Struct, frozen=True):
     """One ``env`` entry: a literal ``value``, or ``value_from`` naming its source
     (``fieldRef``, ``resourceFieldRef``, ``configMapKeyRef`` or ``secretKeyRef``;
     ``field_path`` for a fieldRef)."""
@@ -190,16 +183,14 @@ class EnvVar:
     field_path: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class SecurityContext:
+class SecurityContext(msgspec.Struct, frozen=True):
     """The identity fields of a pod's or container's ``securityContext``."""
 
     run_as_user: int | None = None
     run_as_group: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Container:
+class Container(msgspec.Struct, frozen=True):
     name: str
     ports: tuple[ContainerPort, ...] = ()
     command: tuple[str, ...] = ()
@@ -212,14 +203,12 @@ class Container:
     security_context: SecurityContext = SecurityContext()
 
 
-@dataclass(frozen=True, slots=True)
-class HostAlias:
+class HostAlias(msgspec.Struct, frozen=True):
     ip: str
     hostnames: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class PodSpec:
+class PodSpec(msgspec.Struct, frozen=True):
     containers: tuple[Container, ...] = ()
     init_containers: tuple[Container, ...] = ()
     host_network: bool = False
@@ -231,8 +220,7 @@ class PodSpec:
     security_context: SecurityContext = SecurityContext()
 
 
-@dataclass(frozen=True, slots=True)
-class Pod:
+class Pod(msgspec.Struct, frozen=True):
     """A Pod, or a workload's pod template standing for its pods (``template_of`` set).
 
     ``ips`` come from ``status.podIPs`` / ``status.podIP``, primary first; ``host_ips``, the
@@ -275,16 +263,14 @@ class Pod:
         return tuple(p for c in self.spec.containers for p in c.ports)
 
 
-@dataclass(frozen=True, slots=True)
-class ServicePort:
+class ServicePort(msgspec.Struct, frozen=True):
     port: int
     target_port: int | str | None = None  # None: same as port
     protocol: str = "TCP"
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Service:
+class Service(msgspec.Struct, frozen=True):
     metadata: ObjectMeta
     selector: tuple[tuple[str, str], ...] | None = None  # None: no selector
     ports: tuple[ServicePort, ...] = ()
@@ -307,8 +293,7 @@ class Service:
         return f"{self.metadata.namespace}/{self.metadata.name}"
 
 
-@dataclass(frozen=True, slots=True)
-class Workload:
+class Workload(msgspec.Struct, frozen=True):
     """A controller (Deployment, StatefulSet, ...) reduced to what policies see: its template."""
 
     kind_name: str  # "Deployment"
@@ -338,16 +323,14 @@ class Workload:
 NODE_IP_TYPES = ("InternalIP", "ExternalIP")
 
 
-@dataclass(frozen=True, slots=True)
-class NodeAddress:
+class NodeAddress(msgspec.Struct, frozen=True):
     """One ``status.addresses`` entry: ``type`` is InternalIP, ExternalIP, Hostname, ..."""
 
     type: str
     address: str
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(msgspec.Struct, frozen=True):
     """A Node, reduced to what NetworkPolicy needs: its name and its addresses (traffic
     between a pod and its own node is always allowed)."""
 
@@ -387,24 +370,21 @@ class RuleAction(enum.StrEnum):
     PASS = "Pass"
 
 
-@dataclass(frozen=True, slots=True)
-class NamespacedPod:
+class NamespacedPod(msgspec.Struct, frozen=True):
     """``pods: {namespaceSelector, podSelector}`` of a cluster policy subject or peer."""
 
     namespace_selector: LabelSelector = LabelSelector()
     pod_selector: LabelSelector = LabelSelector()
 
 
-@dataclass(frozen=True, slots=True)
-class ClusterPolicySubject:
+class ClusterPolicySubject(msgspec.Struct, frozen=True):
     """Exactly one of ``namespaces`` or ``pods`` is set in a valid object."""
 
     namespaces: LabelSelector | None = None
     pods: NamespacedPod | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ClusterPolicyPeer:
+class ClusterPolicyPeer(msgspec.Struct, frozen=True):
     """One ``from``/``to`` entry. A valid object sets exactly one field; ``unknown`` names
     fields stockade does not know (a newer CRD): a peer with only those fails closed."""
 
@@ -421,8 +401,7 @@ class ClusterPolicyPeer:
                 and not self.networks and not self.domain_names)
 
 
-@dataclass(frozen=True, slots=True)
-class ClusterPolicyPort:
+class ClusterPolicyPort(msgspec.Struct, frozen=True):
     """One ``ports[]`` (v1alpha1) or ``protocols[]`` (v1alpha2) entry, normalised.
 
     Numbers and ranges: ``protocol`` with ``first..last`` (inclusive; a v1alpha1 range
@@ -439,8 +418,7 @@ class ClusterPolicyPort:
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ClusterPolicyRule:
+class ClusterPolicyRule(msgspec.Struct, frozen=True):
     """An ingress rule (``peers`` = ``from``) or egress rule (``peers`` = ``to``).
     ``ports`` is ``None`` when the rule has no ``ports``/``protocols``: all traffic."""
 
@@ -451,8 +429,7 @@ class ClusterPolicyRule:
     action_text: str = ""  # as written: v1alpha1 says "Allow" where v1alpha2 says "Accept"
 
 
-@dataclass(frozen=True, slots=True)
-class ClusterNetworkPolicy:
+class ClusterNetworkPolicy(msgspec.Struct, frozen=True):
     """A cluster-wide policy of either API version, in one shape.
 
     ``kind`` says which object it was: ``ClusterNetworkPolicy`` (v1alpha2, ``tier`` and
@@ -484,8 +461,7 @@ class ClusterNetworkPolicy:
         return self.ingress if direction is PolicyType.INGRESS else self.egress
 
 
-@dataclass(frozen=True, slots=True)
-class Cluster:
+class Cluster(msgspec.Struct, frozen=True):
     """Everything read from the inputs, after decoding. Namespaces include implied ones."""
 
     namespaces: tuple[Namespace, ...] = ()
@@ -493,7 +469,7 @@ class Cluster:
     policies: tuple[NetworkPolicy, ...] = ()
     services: tuple[Service, ...] = ()
     workloads: tuple[Workload, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
     nodes: tuple[Node, ...] = ()
     cluster_policies: tuple[ClusterNetworkPolicy, ...] = ()
 

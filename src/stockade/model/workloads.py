@@ -9,7 +9,9 @@ workload unless each pod is asked for. Pure: decides a list, reads nothing.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+
+from msgspec.structs import replace
 
 from stockade.model.selectors import selector_matches
 from stockade.model.types import (
