@@ -21,9 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling module, no p
 
 import strategies as gen
 
-from stockade.engine import Engine, Traffic
+from stockade.engine import Engine
 from stockade.engine.compile import BlockIndex, CompiledPeer, normalise_block
 from stockade.engine.explain import RuleMatch
+from stockade.engine.traffic import Traffic
 from stockade.model.types import IPBlock, NetworkPolicyPeer, PolicyType, Protocol
 
 Manifests = list[dict[str, Any]]
