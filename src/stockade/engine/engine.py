@@ -1,12 +1,10 @@
 """The engine over one cluster: built once, then asked about connections, pods and matrices.
 
-Evaluation of a connection follows the reference algorithm of the semantics spec (§10): a
-pod reaches itself; the source's egress side and the destination's ingress side must both
-allow; a side is isolated by the policies that select the pod and list that direction, and
-then some rule of theirs must match peer and port. Cluster-wide policies wrap that in tiers
-(adminnetworkpolicy.md §3, §4.6): the Admin tier's first matching rule decides, or passes;
-then NetworkPolicy decides for the pods it isolates; then the Baseline tier; then allow.
-Every answer records the deciding rules.
+Built here: the behaviour classes, the compiled NetworkPolicies and which isolate each class,
+and (with cluster-wide policies) the tiers. Questions are answered elsewhere, each module
+imported only by the questions that need it: one connection's verdict with its reasons in
+``engine.evaluate`` (the spec's §10 algorithm; adminnetworkpolicy.md §3, §4.6 for tiers), a
+pod's resolved rules for a dataplane in ``engine.resolve``, the matrix in ``engine.matrix``.
 """
 
 from __future__ import annotations
@@ -85,7 +83,8 @@ class Engine:
         named = _named_ports(cluster)
         blocks = policy_blocks(self.policies)
         if self.cluster_policies:
-            from stockade.engine.tiers import cluster_blocks, cluster_named_ports  # (see tiers)
+            # Tiers' module: imported for cluster-wide policies only.
+            from stockade.engine.tiers import cluster_blocks, cluster_named_ports
             named |= cluster_named_ports(self.cluster_policies)
             blocks += cluster_blocks(self.cluster_policies,
                                      [a for _, ips in self._node_info for a in ips])
@@ -118,7 +117,7 @@ class Engine:
         return self._tiers
 
     def _build_tiers(self) -> Tiers:
-        from stockade.engine.tiers import TierCompiler, build_tiers  # (see tiers)
+        from stockade.engine.tiers import TierCompiler, build_tiers  # (see ``tiers``)
         return build_tiers(TierCompiler(self.compiler, self._node_info), self.cluster_policies,
                            len(self.classes))
 

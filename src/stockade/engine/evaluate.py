@@ -51,11 +51,14 @@ class _PeerView:
     own_address: bool
     addr: IPAddress | None
     family: int
+
+
 def rule_word(rule: CompiledClusterRule) -> str:
     return f"{'ingress' if rule.direction is INGRESS else 'egress'}[{rule.index}]"
 
 
 def evaluate(engine: Engine, traffic: Traffic) -> Verdict:
+    """The verdict on one connection (``Engine.evaluate``)."""
     src, dst = traffic.source, traffic.destination
     if src.pod is not None and src.pod is dst.pod and not (
             traffic.via_service and not engine.tiers.empty):
