@@ -156,7 +156,7 @@ def explained(engine: Any, queries: Sequence[tuple[str, str, str, int]]) -> list
     explanation, rendered as text (the CLI's parsing and loading excluded)."""
     import io
 
-    from stockade.engine import Traffic
+    from stockade.engine.traffic import Traffic
     from stockade.model.types import Protocol
     from stockade.render import query as render
     from stockade.render.style import Style

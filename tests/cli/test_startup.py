@@ -21,6 +21,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOT_FOR_A_PLAIN_MATRIX = ("stockade.model.cluster_policies", "stockade.model.validate.crd",
                           "stockade.model.validate.cel", "shutil", "tempfile", "traceback", "csv",
                           "encodings.utf_8_sig")
+# The engine's modules for queries (connections, verdicts), for a dataplane (resolved rules)
+# and for cluster-wide policies (tiers): a matrix of NetworkPolicies needs none of them.
+ENGINE_NOT_FOR_A_PLAIN_MATRIX = ("stockade.engine.traffic", "stockade.engine.explain",
+                                 "stockade.engine.evaluate", "stockade.engine.resolved",
+                                 "stockade.engine.resolve", "stockade.engine.tiers")
 
 _RUN = """
 import contextlib, gc, io, json, os, sys
@@ -69,6 +74,7 @@ def test_a_plain_networkpolicy_matrix_imports_nothing_for_cluster_policies(
     modules = answer["modules"]
     assert isinstance(modules, list)
     assert [m for m in NOT_FOR_A_PLAIN_MATRIX if m in modules] == []
+    assert [m for m in ENGINE_NOT_FOR_A_PLAIN_MATRIX if m in modules] == []
 
 
 def test_cluster_policies_still_import_their_checks() -> None:
@@ -77,7 +83,25 @@ def test_cluster_policies_still_import_their_checks() -> None:
     assert answer["code"] == 0
     modules = answer["modules"]
     assert isinstance(modules, list)
-    assert {"stockade.model.cluster_policies", "stockade.model.validate.crd"} <= set(modules)
+    assert {"stockade.model.cluster_policies", "stockade.model.validate.crd",
+            "stockade.engine.tiers"} <= set(modules)
+
+
+def test_a_query_imports_the_engine_modules_a_matrix_leaves_alone() -> None:
+    """The other side for the engine's modules: a query (with its nearest misses) and a
+    compiled ruleset need the modules a plain matrix does not import."""
+    run = ("import contextlib, io, json, sys\n"
+           "from stockade.cli.main import main\n"
+           "with contextlib.redirect_stdout(io.StringIO()):\n"
+           "    codes = [main(['query', sys.argv[1], '--from', 'frontend/web', '--to',\n"
+           "                   'default/db', '--port', '80/TCP']),\n"
+           "             main(['compile', sys.argv[1]])]\n"
+           "print(json.dumps({'codes': codes, 'modules': sorted(sys.modules)}))\n")
+    done = subprocess.run([sys.executable, "-c", run, str(EXAMPLES / "konvoy")], check=True,
+                          capture_output=True, text=True)
+    answer = json.loads(done.stdout)
+    assert answer["codes"] == [1, 0]  # denied, with the rules that missed; compiled
+    assert [m for m in ENGINE_NOT_FOR_A_PLAIN_MATRIX if m not in answer["modules"]] == []
 
 
 def test_the_library_leaves_the_environment_and_the_collector_alone() -> None:

@@ -12,8 +12,9 @@ from benchmarks.reference import ReferenceCluster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stockade.engine import Engine, Traffic
+from stockade.engine import Engine
 from stockade.engine.matrix import connectivity, port_reachability, reachable_pods
+from stockade.engine.traffic import Traffic
 from stockade.model.types import PolicyType, Protocol
 
 FAST = settings(max_examples=100, deadline=None,

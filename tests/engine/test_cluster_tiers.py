@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from stockade.engine import Endpoint, Engine, Traffic
+from stockade.engine import Engine
 from stockade.engine.matrix import connectivity
 from stockade.engine.services import find_service, parse_service_ref, query_service, service_port
 from stockade.engine.tiers import domain_matches
+from stockade.engine.traffic import Endpoint, Traffic
 from stockade.model.build import build_cluster
 from stockade.model.types import Protocol
 from stockade.render.query import write_text

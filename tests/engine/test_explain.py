@@ -21,9 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling module, no p
 
 import strategies as gen
 
-from stockade.engine import Engine, Traffic
+from stockade.engine import Engine
+from stockade.engine import evaluate as evaluation
 from stockade.engine.compile import BlockIndex, CompiledPeer, normalise_block
 from stockade.engine.explain import RuleMatch
+from stockade.engine.traffic import Traffic
 from stockade.model.types import IPBlock, NetworkPolicyPeer, PolicyType, Protocol
 
 Manifests = list[dict[str, Any]]
@@ -48,13 +50,13 @@ def test_evaluate_words_nothing_until_the_misses_are_read(
         monkeypatch: pytest.MonkeyPatch) -> None:
     engine = gen.engine_of([_pod("a", "10.0.0.1"), _pod("b", "10.0.0.2"), POLICY])
     worded: list[int] = []
-    wording = Engine._match_peers
+    wording = evaluation._match_peers
 
-    def counting(self: Engine, *args: Any) -> Any:
+    def counting(engine: Engine, *args: Any) -> Any:
         worded.append(1)
-        return wording(self, *args)
+        return wording(engine, *args)
 
-    monkeypatch.setattr(Engine, "_match_peers", counting)
+    monkeypatch.setattr(evaluation, "_match_peers", counting)
     verdict = engine.evaluate(Traffic(engine.endpoint("x/a"), engine.endpoint("x/b"),
                                       Protocol.TCP, 443))
     assert not verdict.allowed and verdict.egress.isolated
@@ -81,12 +83,12 @@ def _worded_matches(engine: Engine, traffic: Traffic, direction: PolicyType) -> 
     src, dst = traffic.source, traffic.destination
     subject, peer = (src, dst) if direction is PolicyType.EGRESS else (dst, src)
     assert subject.pod is not None
-    family = engine._family(src, dst)
+    family = evaluation._family(engine, src, dst)
     found = []
     for i in engine.isolating[direction][engine.class_of(subject.pod).index]:
         for rule in engine.compiled[i].rules[direction]:
-            peer_hit, _ = engine._match_peers(rule, peer, family)
-            port_hit, _ = engine._match_ports(rule, dst, traffic)
+            peer_hit, _ = evaluation._match_peers(engine, rule, peer, family)
+            port_hit, _ = evaluation._match_ports(engine, rule, dst, traffic)
             if peer_hit is not False and port_hit is not False:
                 assert not isinstance(peer_hit, bool) and not isinstance(port_hit, bool)
                 found.append(RuleMatch(engine.policies[i].key, direction, rule.index,

@@ -24,8 +24,9 @@ if ROOT not in sys.path:
 import strategies as gen  # noqa: E402
 from benchmarks.reference import ReferenceCluster  # noqa: E402
 
-from stockade.engine import Engine, Traffic  # noqa: E402
+from stockade.engine import Engine  # noqa: E402
 from stockade.engine.matrix import connectivity, port_reachability, reachable_pods  # noqa: E402
+from stockade.engine.traffic import Traffic  # noqa: E402
 from stockade.model.types import Protocol  # noqa: E402
 
 FAST = settings(max_examples=100, deadline=None,

@@ -13,11 +13,12 @@ import pytest
 import yaml
 from benchmarks.generate import default_params, generate, write
 
-from stockade.engine import Endpoint, Engine, Traffic
+from stockade.engine import Engine
 from stockade.engine.diff import Comparison
 from stockade.engine.diff_result import DiffResult, diff_result
 from stockade.engine.matrix import spans_allow
 from stockade.engine.ports import PROTOCOLS, parse_connections
+from stockade.engine.traffic import Endpoint, Traffic
 from stockade.model.build import build_cluster
 from stockade.model.types import Protocol
 from stockade.model.workloads import choose_endpoints, with_endpoints

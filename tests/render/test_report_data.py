@@ -16,10 +16,11 @@ import pytest
 from benchmarks.generate import default_params, generate, write
 
 from stockade.cli.main import main
-from stockade.engine import Endpoint, Engine, Traffic
+from stockade.engine import Engine
 from stockade.engine.addresses import address_ranges
 from stockade.engine.matrix import ClassRows
 from stockade.engine.ports import PROTOCOLS, format_connections, parse_connections
+from stockade.engine.traffic import Endpoint, Traffic
 from stockade.model.build import build_cluster
 from stockade.model.workloads import choose_endpoints, with_endpoints
 from stockade.render.connections import ConnectionGraph, connection_graph

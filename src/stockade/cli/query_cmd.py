@@ -20,7 +20,7 @@ from stockade.cli.common import (
     parse_port,
 )
 from stockade.cli.options import check_endpoint, check_input_options, check_service_ref
-from stockade.engine import Endpoint, Engine, Traffic
+from stockade.engine import Engine
 from stockade.engine.services import (
     check_resolvable,
     find_service,
@@ -28,6 +28,7 @@ from stockade.engine.services import (
     query_service,
     service_port,
 )
+from stockade.engine.traffic import Endpoint, Traffic
 from stockade.errors import InputError, UsageError
 from stockade.model.netparse import parse_ip
 from stockade.model.types import Cluster

@@ -28,7 +28,7 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -40,8 +40,10 @@ from stockade.engine.classset import ClassSet, distinct, sorted_unique
 from stockade.engine.compile import CompiledRule
 from stockade.engine.engine import EGRESS, INGRESS, Engine
 from stockade.engine.ports import PROTOCOLS, PortSpan, format_connections
-from stockade.engine.tiers import ClusterPort, CompiledClusterRule
 from stockade.model.types import PolicyType, Protocol, RuleAction, Tier
+
+if TYPE_CHECKING:  # tiers: imported by the engine for cluster-wide policies only
+    from stockade.engine.tiers import ClusterPort, CompiledClusterRule
 
 BoolMatrix = npt.NDArray[np.bool_]
 _NO_POSITIONS = np.zeros(0, dtype=np.int32)
@@ -78,7 +80,7 @@ def _text(spans: Spans) -> str:
     return format_connections(PortSpan(PROTOCOLS[p], first, last) for p, first, last in spans)
 
 
-AnyRule = CompiledRule | CompiledClusterRule
+AnyRule: TypeAlias = "CompiledRule | CompiledClusterRule"
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,8 +440,9 @@ class PairSets:
                     for i, f in enumerate((4, 6))}
         blocks = {f for cp in engine.compiled for rs in cp.rules.values() for r in rs
                   for f in r.block_members}
-        blocks |= {f for ccp in engine.tiers.compiled for rs in ccp.rules.values()
-                   for r in rs for f in r.block_members}
+        if engine.cluster_policies:
+            blocks |= {f for ccp in engine.tiers.compiled for rs in ccp.rules.values()
+                       for r in rs for f in r.block_members}
         self.variants = [*sorted(blocks), 0]  # families whose ipBlocks differ, then none
         self.sets: list[Spans] = [ALL]
         self._set_ids: dict[Spans, int] = {ALL: 0}
@@ -507,6 +510,8 @@ class PairSets:
 
     def _layers_keys(self, direction: PolicyType) -> list[tuple[object, ...]]:
         """``_layers_key`` of every class, in class order."""
+        if not self.engine.cluster_policies:  # no tiers: every class's stacks are number 0
+            return [(0, key, 0) for key in map(tuple, self.engine.isolating[direction])]
         tiers = self.engine.tiers
         return list(zip(tiers.stack_of[Tier.ADMIN, direction].tolist(),
                         map(tuple, self.engine.isolating[direction]),
@@ -515,11 +520,18 @@ class PairSets:
     def _layers(self, cls: int, direction: PolicyType) -> Layers:
         isolating = self.engine.isolating[direction][cls]
         return Layers(
-            self.engine.tiers.stack(Tier.ADMIN, direction, cls),
+            self._stack(Tier.ADMIN, direction, cls),
             tuple(r for i in isolating for r in self.engine.compiled[i].rules[direction]),
             bool(isolating),
-            self.engine.tiers.stack(Tier.BASELINE, direction, cls),
+            self._stack(Tier.BASELINE, direction, cls),
         )
+
+    def _stack(self, tier: Tier, direction: PolicyType,
+               cls: int) -> tuple[CompiledClusterRule, ...]:
+        """A class's rules in a tier: none without cluster-wide policies (no tiers)."""
+        if not self.engine.cluster_policies:
+            return ()
+        return self.engine.tiers.stack(tier, direction, cls)
 
     def rule_spans(self, rule: AnyRule, destination: int | None) -> Spans:
         """The ports a rule allows towards a destination class (named ports resolved), or
@@ -527,7 +539,7 @@ class PairSets:
         if rule.any_port:
             return ALL
         cls = None if destination is None else self.engine.classes[destination]
-        if isinstance(rule, CompiledClusterRule):
+        if not isinstance(rule, CompiledRule):  # a cluster-wide policy's
             return _merge([s for port in rule.ports for s in _cluster_port_spans(port, cls)])
         spans = []
         for port in rule.ports:
@@ -925,7 +937,7 @@ class PairSets:
             layers = self._part_layers.get((tier, ids))
             if layers is None:
                 layers = self._part_layers[tier, ids] = (
-                    Layers(cast(tuple[CompiledClusterRule, ...], rules), (), False, ())
+                    Layers(cast("tuple[CompiledClusterRule, ...]", rules), (), False, ())
                     if tier else Layers((), cast(tuple[CompiledRule, ...], rules), True, ()))
             named_bits = sum(1 << j for j, rule in enumerate(rules) if rule.named)
             found = self._part_rules_of[id(rules)] = _PartRules(

@@ -25,8 +25,8 @@ from stockade.engine.compile import (
     peer_selects,
     policy_selects,
 )
-from stockade.engine.engine import resolve_cluster_ports, resolve_ports
 from stockade.engine.nodes import NodeAddresses, parse_addresses
+from stockade.engine.resolve import resolve_cluster_ports, resolve_ports
 from stockade.engine.resolved import (
     NamedPort,
     PodRules,
