@@ -5,7 +5,7 @@ a pod spec with containers (a name, an image, ports) and a node name. These func
 decode exactly that and nothing else: on any other field, type or shape they return
 ``None`` and the caller decodes the value with ``Decoder``, which reports what is wrong.
 What they return equals what ``Decoder`` returns for the same value (without errors,
-which such a value never has); ``tests/model/test_plain.py`` compares the two.
+which such a value never has); ``tests/model/test_fast_paths.py`` compares the two.
 """
 
 from __future__ import annotations
