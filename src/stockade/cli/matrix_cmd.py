@@ -154,17 +154,7 @@ def _forked_rows(view: render.MatrixView, rows: ClassRows | None, progress: Prog
     if ranges is None or rows is None:
         return None
     workers = forked.workers_wanted(len(view.names))
-    with timings.stage("matrix"), bulk_allocation():
-        # The row types, worked out once before the rows are made (and shared out). They
-        # make millions of lasting objects and no cycles (ports named per app: a port set
-        # per egress type and signature), which the cyclic collector would walk again and
-        # again (40% of the time at 50,000 pods). With two processes, the egress sides
-        # they need by a second one while this one gathers the ingress columns.
-        if workers >= 2:
-            keys = rows.keys
-            keys.adopt_egress_sides(*forked.beside(keys.main_egress_sides,
-                                                   keys.gather_ingress))
-        rows.prepare()
+    _prepare(rows, workers)
     if workers < 2:
         return None
     encoder = render.RowEncoder(len(view.names))  # one per process, kept between pieces
@@ -175,6 +165,20 @@ def _forked_rows(view: render.MatrixView, rows: ClassRows | None, progress: Prog
 
     return forked.forked_parts(produce, len(view.names), workers,
                                getattr(out, "buffer", None), progress)
+
+
+def _prepare(rows: ClassRows, workers: int) -> None:
+    """The row types, worked out once before the rows are made (and shared out). They make
+    millions of lasting objects and no cycles (ports named per app: a port set per egress
+    type and signature), which the cyclic collector would walk again and again (40% of the
+    time at 50,000 pods). With two processes, the egress sides they need by a second one
+    while this one gathers the ingress columns."""
+    with timings.stage("matrix"), bulk_allocation():
+        if workers >= 2:
+            keys = rows.keys
+            keys.adopt_egress_sides(*forked.beside(keys.main_egress_sides,
+                                                   keys.gather_ingress))
+        rows.prepare()
 
 
 def _write_rolled_up(args: argparse.Namespace, engine: Engine, owner: Mapping[str, str],
@@ -207,12 +211,7 @@ def _forked_units(rolled: Aggregation, progress: Progress, out: Any) -> Iterator
     workers = forked.workers_wanted(n)
     if workers < 2:
         return None
-    with timings.stage("matrix"):
-        # The row types, worked out once before the units are shared out (as for the rows
-        # of the full matrix).
-        keys = rolled.class_rows.keys
-        keys.adopt_egress_sides(*forked.beside(keys.main_egress_sides, keys.gather_ingress))
-        rolled.class_rows.prepare()
+    _prepare(rolled.class_rows, workers)  # before the units are shared out
 
     def produce(start: int, stop: int) -> Iterator[bytes]:
         return render_units.encoded_rows(rolled.rows_of(start, stop, report=False),
