@@ -31,8 +31,9 @@ import signal
 import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import IO, Any, TypeVar, cast
+
+import msgspec
 
 from stockade.errors import EnvironmentProblem
 
@@ -294,8 +295,7 @@ def split(n: int, parts: int) -> list[tuple[int, int]]:
     return [(bounds[k], bounds[k + 1]) for k in range(parts)]
 
 
-@dataclass(slots=True)
-class _Child:
+class _Child(msgspec.Struct):
     pid: int
     spool: IO[bytes]  # its pieces' bytes, in the order it made them
     index: IO[bytes]  # (piece, offset, length) of each, pickled at its end

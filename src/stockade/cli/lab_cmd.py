@@ -8,7 +8,6 @@ engine + down) and test (up + promises checked with packets + down). Thin: the w
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -18,6 +17,8 @@ import subprocess
 import sys
 from types import FrameType
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from stockade.cli import diagnostics
 from stockade.cli.common import add_input_arguments, read_inputs, report
@@ -330,7 +331,7 @@ def _report_policies(result: BuildResult, args: argparse.Namespace) -> None:
     """What ``build_cluster`` says of the policies ``lab apply`` loads, but that their
     namespaces are undeclared: the lab has its namespaces already."""
     warnings = [w for w in result.warnings if "used but not declared" not in w]
-    report(dataclasses.replace(result, warnings=warnings), args, errors=False)
+    report(msgspec.structs.replace(result, warnings=warnings), args, errors=False)
 
 
 def _logs(args: argparse.Namespace) -> int:

@@ -7,8 +7,9 @@ import functools
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from stockade.cli import diagnostics, forked, timings
 from stockade.cli.common import (
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             rows = None if args.pods else ClassRows(engine, progress)
             view = (render.pod_view(connectivity(engine, progress)) if rows is None
                     else render.group_view(rows, owner))
-            view = replace(view, source=timings.timed("matrix", view.source))
+            view = msgspec.structs.replace(view, source=timings.timed("matrix", view.source))
             if args.output == "json":
                 render.write_json(view, out, extra, _forked_rows(view, rows, progress, out))
             elif args.output == "csv":

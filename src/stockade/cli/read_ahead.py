@@ -11,8 +11,9 @@ objects read before it, as reading here would have raised it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from stockade.cli import forked
 from stockade.errors import DocumentError
@@ -24,8 +25,7 @@ from stockade.sources.limits import Budget
 READ_AHEAD_BYTES = 256 << 10  # files smaller in all are read here: a process would not pay
 
 
-@dataclass(frozen=True, slots=True)
-class _Text:
+class _Text(msgspec.Struct, frozen=True):
     """A file's text, for a caller that keeps them."""
 
     name: str

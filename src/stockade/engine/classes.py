@@ -31,9 +31,9 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -45,8 +45,7 @@ _PROTOCOL_OF = {p.value: p for p in Protocol}  # ``Protocol(text)`` without its 
 OTHER = "*"  # a label value no selector names (never a valid label value)
 
 
-@dataclass(frozen=True, slots=True)
-class BehaviourClass:
+class BehaviourClass(msgspec.Struct, frozen=True):
     index: int
     namespace: str
     # Restricted to the keys selectors read; a value the members do not all carry (none

@@ -11,9 +11,9 @@ on the members (or the exceptions) only. Pure.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -70,8 +70,7 @@ def _difference(a: Indices, b: Indices) -> Indices:
     return a[~_isin(a, b)]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class ClassSet:
+class ClassSet(msgspec.Struct, frozen=True, eq=False):
     """Classes ``0 .. size-1``: ``indices`` are the members, or with ``inverted`` the classes
     that are not members. Immutable; compare with ``same``."""
 

@@ -8,9 +8,9 @@ Each policy becomes: the classes it selects. Nothing here is evaluated per pair 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -37,8 +37,7 @@ EMPTY_SELECTOR = LabelSelector()
 PROTOCOL_OF = {p.value: p for p in Protocol}  # ``Protocol(text)`` without its exception
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(msgspec.Struct, frozen=True):
     """An ipBlock with its networks normalised (host bits masked, IPv4-mapped unwrapped)."""
 
     network: IPNetwork
@@ -54,15 +53,15 @@ class Block:
 SCAN_LIMIT = 8  # ipBlock peers of one family tested one by one; more are looked up at once
 
 
-@dataclass(frozen=True, slots=True)
-class BlockIndex:
+class BlockIndex(msgspec.Struct, frozen=True, eq=False):
     """The ipBlock peers of one rule, per family, so that the first one containing an
     address is found with a few vector operations however many there are (the vectors are
-    built on first use: most rules are never asked about an address)."""
+    built on first use: most rules are never asked about an address; so two indexes are
+    equal only if they are the same object, whatever their caches hold)."""
 
     peers: dict[int, tuple[tuple[int, Block], ...]]  # family -> (peer index, block), in order
-    _ranges: dict[int, tuple[npt.NDArray[Any], npt.NDArray[Any]]] = field(
-        default_factory=dict, repr=False, compare=False)
+    _ranges: dict[int, tuple[npt.NDArray[Any], npt.NDArray[Any]]] = msgspec.field(
+        default_factory=dict)
 
     @classmethod
     def of(cls, peers: Sequence[CompiledPeer]) -> BlockIndex:
@@ -105,16 +104,14 @@ def normalise_block(block: IPBlock) -> Block | None:
     return Block(effective_network(net), excepts)
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledPeer:
+class CompiledPeer(msgspec.Struct, frozen=True):
     peer: NetworkPolicyPeer
     selected: ClassSet | None  # classes matched by the selectors; None for an ipBlock peer
     block: Block | None
     block_members: dict[int, ClassSet]  # family -> classes whose address is inside
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledPort:
+class CompiledPort(msgspec.Struct, frozen=True):
     port: NetworkPolicyPort
     protocol: Protocol
     first: int  # numeric range, or 1..65535 for protocol-only entries
@@ -122,8 +119,7 @@ class CompiledPort:
     name: str  # named port, "" for numeric/protocol-only
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
+class CompiledRule(msgspec.Struct, frozen=True):
     policy: int  # index into the engine's policy list
     direction: PolicyType
     index: int  # position in spec.ingress / spec.egress
@@ -136,7 +132,7 @@ class CompiledRule:
     ports: tuple[CompiledPort, ...]
     named: tuple[tuple[Protocol, str], ...]
     blocks: BlockIndex
-    by_family: dict[int, ClassSet] = field(default_factory=dict, compare=False)
+    by_family: dict[int, ClassSet] = msgspec.field(default_factory=dict)
 
     def peer_classes(self, family: int) -> ClassSet:
         """The classes the peers match for connections of ``family`` (selectors, and the
@@ -144,8 +140,7 @@ class CompiledRule:
         return self.by_family.get(family, self.selected)
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledPolicy:
+class CompiledPolicy(msgspec.Struct, frozen=True):
     policy: NetworkPolicy
     subjects: ClassSet  # classes the policy selects
     rules: dict[PolicyType, tuple[CompiledRule, ...]]

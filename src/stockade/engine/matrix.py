@@ -27,9 +27,9 @@ import functools
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias, cast
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -83,8 +83,7 @@ def _text(spans: Spans) -> str:
 AnyRule: TypeAlias = "CompiledRule | CompiledClusterRule"
 
 
-@dataclass(frozen=True, slots=True)
-class Layers:
+class Layers(msgspec.Struct, frozen=True):
     """A side's rules, in the order masks number them: the Admin tier's, the NetworkPolicy
     rules (``isolated``: NetworkPolicy isolates the class in this direction), the Baseline
     tier's. Without cluster rules a side is the union of its NetworkPolicy rules."""
@@ -113,8 +112,7 @@ NO_LAYERS = Layers((), (), False, ())
 SideValues = Callable[[Layers, Keys, list[Spans] | None, npt.NDArray[np.int64]], list[int]]
 
 
-@dataclass(frozen=True, slots=True)
-class Side:
+class Side(msgspec.Struct, frozen=True):
     """One side's port-set numbers over every class, stored sparsely: ``values`` at
     ``positions`` (the classes some rule's peers single out), ``default`` elsewhere; when
     ``by_named``, the default depends on the class's named-port signature
@@ -147,8 +145,7 @@ class Side:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class _Rows:
+class _Rows(msgspec.Struct, frozen=True):
     """A side's rules' matches, decomposed (``PairSets._decomposed``): the classes some rule
     singles out (``positions``), the distinct (mask, signature) rows to number (``masks``,
     ``signatures``: the signature standing for each row's group), each position's row and
@@ -166,8 +163,7 @@ class _Rows:
     by_named: bool
 
 
-@dataclass(frozen=True, slots=True)
-class _PartRules:
+class _PartRules(msgspec.Struct, frozen=True):
     """The rules of one part of tiered sides (a tier's stack, or the NetworkPolicy rules
     that isolate a side), as ``PairSets._part_side`` keys them: their identities, the
     layers their sides are worked out with, whether some name a port (the bits of those),
@@ -1602,8 +1598,7 @@ class PairSets:
         return self._ingress_row(variant, i_type)
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectivityMatrix:
+class ConnectivityMatrix(msgspec.Struct, frozen=True):
     """Connections allowed between classes: ``texts[codes[src, dst]]``. ``texts`` always
     holds ``all`` (the verdict of a pod towards itself and node traffic)."""
 

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+import msgspec
 
 from stockade.model.types import Protocol
 
@@ -12,8 +13,7 @@ MIN_PORT, MAX_PORT = 1, 65535
 PROTOCOLS: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP, Protocol.SCTP)
 
 
-@dataclass(frozen=True, slots=True)
-class PortSpan:
+class PortSpan(msgspec.Struct, frozen=True):
     protocol: Protocol
     first: int
     last: int

@@ -8,9 +8,9 @@ the first), and the caller decides whether to refuse the input or skip those obj
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from msgspec.structs import replace
 
 from stockade.model.crds import API_VERSIONS as CLUSTER_POLICY_KINDS
@@ -40,8 +40,7 @@ from stockade.model.validate import (
 from stockade.wording import count as counted
 
 
-@dataclass(frozen=True, slots=True)
-class RawObject:
+class RawObject(msgspec.Struct, frozen=True):
     """One manifest object as read, before decoding, with where it was read from."""
 
     data: Mapping[str, Any]
@@ -79,15 +78,14 @@ CORE_KINDS: dict[str, tuple[str, ...]] = {
 KNOWN_KINDS = {**CORE_KINDS, **WORKLOAD_KINDS, **CLUSTER_POLICY_KINDS}
 
 
-@dataclass(slots=True)
-class BuildResult:
+class BuildResult(msgspec.Struct):
     cluster: Cluster
-    findings: list[Finding] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # notes about objects not modelled
-    invalid_keys: set[str] = field(default_factory=set)  # "Kind ns/name" of invalid objects
-    notes: list[str] = field(default_factory=list)  # what the analysis leaves out, and why
-    finished: list[Pod] = field(default_factory=list)  # valid pods in a terminal phase
+    findings: list[Finding] = msgspec.field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
+    skipped: list[str] = msgspec.field(default_factory=list)  # notes about objects not modelled
+    invalid_keys: set[str] = msgspec.field(default_factory=set)  # "Kind ns/name" of invalid objects
+    notes: list[str] = msgspec.field(default_factory=list)  # what the analysis leaves out, and why
+    finished: list[Pod] = msgspec.field(default_factory=list)  # valid pods in a terminal phase
 
 
 Decoded = Namespace | Pod | NetworkPolicy | Service | Workload | Node

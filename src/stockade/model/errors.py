@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass
+
+import msgspec
 
 from stockade.model.numbers import number_text
 from stockade.model.types import Origin
@@ -61,8 +62,7 @@ def render_value(value: Value) -> str:
     return ""
 
 
-@dataclass(frozen=True, slots=True)
-class FieldError:
+class FieldError(msgspec.Struct, frozen=True):
     path: str
     type: ErrorType
     detail: str = ""
@@ -114,8 +114,7 @@ def duplicate(path: str, value: Value) -> FieldError:
     return FieldError(path, ErrorType.DUPLICATE, "", value)
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     """A field error about one object, located for a person."""
 
     origin: Origin

@@ -9,8 +9,8 @@ workload unless each pod is asked for. Pure: decides a list, reads nothing.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 
+import msgspec
 from msgspec.structs import replace
 
 from stockade.model.selectors import selector_matches
@@ -27,8 +27,7 @@ TEMPLATE_NOTE = ("workloads stand for their pods through their pod templates, wh
                  "IP addresses: selectors match them, ipBlocks never do")
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoints:
+class Endpoints(msgspec.Struct, frozen=True):
     """The pods the engine is built over, and how the input's pods map to workloads.
 
     ``owner`` maps every owned pod's key (``ns/name``) to its workload's key

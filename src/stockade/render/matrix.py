@@ -15,9 +15,9 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import IO, Any
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -29,8 +29,7 @@ from stockade.render.groups import group_names
 from stockade.render.style import Style
 
 
-@dataclass(frozen=True, slots=True)
-class MatrixView:
+class MatrixView(msgspec.Struct, frozen=True):
     """Rows/columns to show (groups of identical pods, or single pods), and for each row the
     id of the text in ``texts`` that every column gets."""
 
@@ -40,9 +39,9 @@ class MatrixView:
     source: Iterable[tuple[int, npt.NDArray[np.int32]]]  # each row once, in order
     # Grouped view only: host-network pod -> pods on its node. Such pairs always reach each
     # other (node traffic) whatever their groups' cells say; per-pod rows already show it.
-    node_traffic: dict[str, list[str]] = field(default_factory=dict)
+    node_traffic: dict[str, list[str]] = msgspec.field(default_factory=dict)
     # After each row of ``source``: an earlier row it equals exactly, if it knows of one.
-    earlier: Callable[[], int | None] = field(default=lambda: None)
+    earlier: Callable[[], int | None] = msgspec.field(default=lambda: None)
     # The rows from one position up to another, when they can be computed apart (the
     # matrix of groups): ``encoded_rows`` of a range can then run in another process. They
     # report no progress (the caller knows how far it is).
