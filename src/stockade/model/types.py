@@ -5,11 +5,13 @@ the Kubernetes API (``pod_selector``, ``policy_types``, ``ip_block``) so that a 
 knows the API knows the model. Values are kept as the user wrote them (a ``cidr`` string, a
 ``protocol`` string) so that validation can report them verbatim; the engine normalises.
 
-The records are frozen ``msgspec.Struct`` classes, not dataclasses as elsewhere in
-stockade: they are made in bulk, several per object of the cluster, and a Struct is made in
-about a sixth of a frozen dataclass's time, its class in under a tenth (``dataclasses``
-compiles each class's methods, and every run imports these). They compare, hash, pickle
-and print as frozen dataclasses do; copy one with ``msgspec.structs.replace``.
+The records are frozen ``msgspec.Struct`` classes: they are made in bulk, several per
+object of the cluster, and a Struct is made in about a sixth of a frozen dataclass's time,
+its class in a thirtieth (``dataclasses`` compiles each class's methods, and every run
+imports these). So are the other records that a plain analysis imports (the engine's, the
+matrix's, reading and building); records only other commands use stay dataclasses. They
+compare, hash, pickle and print as frozen dataclasses do; copy one with
+``msgspec.structs.replace``.
 """
 
 from __future__ import annotations
