@@ -250,6 +250,8 @@ ANNOTATED: list[tuple[str, dict[str, Any], dict[str, str], list[str]]] = [
     ("ranges-annotation-unparsable", lb(), {RANGES: "10.0.0.0/8,10.0.0.0/33,"},
      [f'metadata.annotations[{RANGES}]: Invalid value: "10.0.0.0/33": {CIDR}',
       f'metadata.annotations[{RANGES}]: Invalid value: "": {CIDR}']),
+    ("ranges-annotation-null-not-lb", {"ports": PORT}, {RANGES: None},  # type: ignore[dict-item]
+     [f"metadata.annotations[{RANGES}]: Forbidden: {LB_ONLY}"]),
     ("ranges-field-wins", lb(loadBalancerSourceRanges=["10.0.0.0/8"]), {RANGES: "bad"}, []),
     ("topology-same", {"ports": PORT}, {"service.kubernetes.io/topology-mode": "Auto",
                                         "service.kubernetes.io/topology-aware-hints": "Auto"},

@@ -563,9 +563,10 @@ class Decoder:
         annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
         if not isinstance(annotations, Mapping):
             return ()
+        # A null value is the empty string in a Go map[string]string: the key is still set.
         return tuple(
             (key, self.string(annotations[key], f"metadata.annotations[{key}]"))
-            for key in SERVICE_ANNOTATIONS if annotations.get(key) is not None
+            for key in SERVICE_ANNOTATIONS if key in annotations
         )
 
     def _service_port(self, value: object, path: str) -> ServicePort:
