@@ -507,7 +507,8 @@ class Decoder:
             (cluster_ip,) if cluster_ip else ())
         external_ips = self.field_strings(spec, "externalIPs", "spec")
         affinity = self.field_string(spec, "sessionAffinity", "spec") or "None"
-        timeout = self._affinity_timeout(spec.get("sessionAffinityConfig"))
+        config = spec.get("sessionAffinityConfig")
+        timeout = None if config is None else self._affinity_timeout(config)
         if affinity == "ClientIP" and timeout is None:
             timeout = DEFAULT_AFFINITY_TIMEOUT
         policy = self.field_string(spec, "externalTrafficPolicy", "spec")
@@ -561,7 +562,7 @@ class Decoder:
 
     def _service_annotations(self, meta: object) -> tuple[tuple[str, str], ...]:
         annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
-        if not isinstance(annotations, Mapping):
+        if not annotations or not isinstance(annotations, Mapping):
             return ()
         # A null value is the empty string in a Go map[string]string: the key is still set.
         return tuple(
