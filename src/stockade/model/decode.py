@@ -50,9 +50,11 @@ from stockade.model.types import (
     Workload,
 )
 from stockade.model.validate.addresses import IP_MESSAGE
+from stockade.model.validate.service import SERVICE_ANNOTATIONS
 
 T = TypeVar("T")
 ANNOTATION_PREFIX = "stockade.dev/"
+DEFAULT_AFFINITY_TIMEOUT = 10800  # v1.DefaultClientIPServiceAffinitySeconds
 
 _TYPE_NAMES = {dict: "object", list: "array", str: "string", int: "integer", bool: "boolean"}
 
@@ -493,31 +495,93 @@ class Decoder:
                            address=self.string(a.get("address"), f"{path}.address"))
 
     def service(self, obj: Mapping[str, Any], origin: Origin) -> Service:
+        """A Service after ``SetDefaults_Service`` and the ``clusterIP``/``clusterIPs``
+        normalisation the API server does on create, before it validates."""
         spec = self.mapping(obj.get("spec"), "spec")
         selector = None if spec.get("selector") is None else self.string_map(
             spec.get("selector"), "spec.selector"
         )
-        ips = self.strings(spec.get("clusterIPs"), "spec.clusterIPs") or tuple(
-            ip for ip in [self.string(spec.get("clusterIP"), "spec.clusterIP")] if ip
-        )
+        kind = self.field_string(spec, "type", "spec") or "ClusterIP"
+        cluster_ip = self.field_string(spec, "clusterIP", "spec")
+        ips = self.field_strings(spec, "clusterIPs", "spec") or (
+            (cluster_ip,) if cluster_ip else ())
+        external_ips = self.field_strings(spec, "externalIPs", "spec")
+        affinity = self.field_string(spec, "sessionAffinity", "spec") or "None"
+        config = spec.get("sessionAffinityConfig")
+        timeout = None if config is None else self._affinity_timeout(config)
+        if affinity == "ClientIP" and timeout is None:
+            timeout = DEFAULT_AFFINITY_TIMEOUT
+        policy = self.field_string(spec, "externalTrafficPolicy", "spec")
+        if not policy and (kind in ("LoadBalancer", "NodePort")
+                           or (kind == "ClusterIP" and external_ips)):
+            policy = "Cluster"
+        internal = self._optional_string(spec, "internalTrafficPolicy")
+        if internal is None and kind in ("ClusterIP", "LoadBalancer", "NodePort"):
+            internal = "Cluster"
+        allocate = (None if spec.get("allocateLoadBalancerNodePorts") is None else
+                    self.boolean(spec["allocateLoadBalancerNodePorts"],
+                                 "spec.allocateLoadBalancerNodePorts"))
+        if allocate is None and kind == "LoadBalancer":
+            allocate = True
         return Service(
             metadata=self.object_meta(obj.get("metadata")),
             selector=selector,
             ports=self.each(spec.get("ports"), "spec.ports", self._service_port),
-            type=self.string(spec.get("type"), "spec.type") or "ClusterIP",
-            external_name=self.string(spec.get("externalName"), "spec.externalName"),
+            type=kind,
+            external_name=self.field_string(spec, "externalName", "spec"),
             cluster_ips=ips,
             origin=origin,
+            cluster_ip=cluster_ip,
+            ip_families=self.field_strings(spec, "ipFamilies", "spec"),
+            ip_family_policy=self._optional_string(spec, "ipFamilyPolicy"),
+            session_affinity=affinity,
+            affinity_timeout=timeout if affinity == "ClientIP" else None,
+            external_ips=external_ips,
+            load_balancer_source_ranges=self.field_strings(
+                spec, "loadBalancerSourceRanges", "spec"),
+            allocate_load_balancer_node_ports=allocate,
+            load_balancer_class=self._optional_string(spec, "loadBalancerClass"),
+            external_traffic_policy=policy,
+            internal_traffic_policy=internal,
+            health_check_node_port=self.integer(
+                spec.get("healthCheckNodePort"), "spec.healthCheckNodePort") or 0,
+            traffic_distribution=self._optional_string(spec, "trafficDistribution"),
+            annotations=self._service_annotations(obj.get("metadata")),
+        )
+
+    def _optional_string(self, spec: Mapping[str, Any], key: str) -> str | None:
+        """A pointer-to-string field: absent (nil) is not the same as ``""``."""
+        value = spec.get(key)
+        return None if value is None else self.string(value, f"spec.{key}")
+
+    def _affinity_timeout(self, value: object) -> int | None:
+        config = self.mapping(value, "spec.sessionAffinityConfig")
+        client = self.mapping(config.get("clientIP"), "spec.sessionAffinityConfig.clientIP")
+        return self.integer(client.get("timeoutSeconds"),
+                            "spec.sessionAffinityConfig.clientIP.timeoutSeconds")
+
+    def _service_annotations(self, meta: object) -> tuple[tuple[str, str], ...]:
+        annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
+        if not annotations or not isinstance(annotations, Mapping):
+            return ()
+        # A null value is the empty string in a Go map[string]string: the key is still set.
+        return tuple(
+            (key, self.string(annotations[key], f"metadata.annotations[{key}]"))
+            for key in SERVICE_ANNOTATIONS if key in annotations
         )
 
     def _service_port(self, value: object, path: str) -> ServicePort:
         p = self.mapping(value, path)
         number = self.integer(p.get("port"), f"{path}.port")  # absent: 0, refused by validation
+        app_protocol = p.get("appProtocol")
         return ServicePort(
             port=number or 0,
             target_port=self.int_or_string(p.get("targetPort"), f"{path}.targetPort"),
             protocol=self.string(p.get("protocol"), f"{path}.protocol") or "TCP",
             name=self.string(p.get("name"), f"{path}.name"),
+            node_port=self.integer(p.get("nodePort"), f"{path}.nodePort") or 0,
+            app_protocol=None if app_protocol is None else self.string(
+                app_protocol, f"{path}.appProtocol"),
         )
 
     def workload(self, obj: Mapping[str, Any], origin: Origin) -> Workload:

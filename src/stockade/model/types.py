@@ -270,6 +270,8 @@ class ServicePort(msgspec.Struct, frozen=True):
     target_port: int | str | None = None  # None: same as port
     protocol: str = "TCP"
     name: str = ""
+    node_port: int = 0  # 0: none requested
+    app_protocol: str | None = None
 
 
 class Service(msgspec.Struct, frozen=True):
@@ -278,8 +280,23 @@ class Service(msgspec.Struct, frozen=True):
     ports: tuple[ServicePort, ...] = ()
     type: str = "ClusterIP"
     external_name: str = ""
-    cluster_ips: tuple[str, ...] = ()
+    cluster_ips: tuple[str, ...] = ()  # spec.clusterIPs, or [spec.clusterIP] when only it is set
     origin: Origin = UNKNOWN_ORIGIN
+    # What only validation reads, after the API server's defaulting (docs/validation.md).
+    cluster_ip: str = ""  # spec.clusterIP as written
+    ip_families: tuple[str, ...] = ()
+    ip_family_policy: str | None = None
+    session_affinity: str = "None"
+    affinity_timeout: int | None = None  # ClientIP's timeoutSeconds; defaulted to 10800
+    external_ips: tuple[str, ...] = ()
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    allocate_load_balancer_node_ports: bool | None = None
+    load_balancer_class: str | None = None
+    external_traffic_policy: str = ""
+    internal_traffic_policy: str | None = None
+    health_check_node_port: int = 0
+    traffic_distribution: str | None = None
+    annotations: tuple[tuple[str, str], ...] = ()  # the service annotations validation reads
     kind = "Service"
 
     @property

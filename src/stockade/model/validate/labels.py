@@ -63,6 +63,15 @@ def is_label_key(value: str) -> list[str]:
     return errors
 
 
+def is_qualified_name(value: str) -> list[str]:
+    """``IsQualifiedName``: a label key's rules, but a value with two or more ``/`` is
+    "a qualified name" in the message (``appProtocol``, ``loadBalancerClass``)."""
+    errors = is_label_key(value)
+    if value.count("/") > 1:
+        return [errors[0].replace("a valid label key ", "a qualified name ", 1)]
+    return errors
+
+
 def is_label_value(value: str) -> list[str]:
     errors: list[str] = []
     if byte_length(value) > LABEL_VALUE_MAX_LENGTH:
