@@ -33,6 +33,12 @@ from stockade.sources.yaml_scalars import (
     non_finite,
     resolve_plain,
 )
+from stockade.sources.yaml_stream import (
+    GO_SPACE,
+    bad_separator,
+    separator_offsets,
+    yaml_ready,
+)
 
 
 class YAMLProblem(ValueError):
@@ -276,18 +282,14 @@ def alias_expansion(data: Any) -> int:
     return aliased
 
 
-_DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)
-# A line that starts with --- and goes on with more than a comment: kubectl's stream reader
-# (apimachinery's YAMLReader) splits documents at every line starting with ---, and refuses
-# one followed by anything but a comment ("invalid Yaml document separator"), where YAML
-# reads ``---apiVersion: v1`` as a key of the document before and ``--- {...}`` as content.
-_BAD_SEPARATOR = re.compile(r"^---[ \t\r\f\v]*[^\s#][^\n]*", re.MULTILINE)
+_DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)  # as YAML reads a marker
 _CONTENT = re.compile(r"^[^\s#]", re.MULTILINE)
 
 
 def document_starts(text: str) -> list[int]:
-    """Offsets where the stream's documents start: 0, and each ``---`` marker after it."""
-    return [0, *(m.start() for m in _DOC_START.finditer(text) if m.start())]
+    """Offsets where the stream's documents start, as kubectl splits it (``yaml_stream``):
+    0, and each separator line after it."""
+    return [0, *(offset for offset in separator_offsets(text) if offset)]
 
 
 def documents(text: str, *, broken: list[YAMLProblem] | None = None,
@@ -300,17 +302,22 @@ def documents(text: str, *, broken: list[YAMLProblem] | None = None,
     ``document_starts(text)`` when the caller computed it already. ``aliases`` receives,
     per document read with anchors, how many nodes its aliases add (``alias_expansion``).
     """
-    bad = _BAD_SEPARATOR.search(text) if "---" in text else None
+    bad = bad_separator(text)
     if bad is not None:
-        separator = bad.group().rstrip()
-        problem = YAMLProblem(text.count("\n", 0, bad.start()) + 1,
-                              f"\"{separator}\" is no document separator: only a comment may "
+        offset, line = bad
+        shown = "".join(f"\\u{ord(c):04x}" if c in GO_SPACE and c not in " \t" else c
+                        for c in line.rstrip(" \t\r"))
+        problem = YAMLProblem(text.count("\n", 0, offset) + 1,
+                              f"\"{shown}\" is no document separator: only a comment may "
                               "follow --- on its line (kubectl stops reading the stream there)")
         if broken is None:
             raise problem
         broken.append(problem)
-        text = text[:bad.start()]  # what kubectl reads before it stops
+        text = text[:offset]  # what kubectl reads before it stops
         starts = None
+    # Separator lines YAML reads otherwise (---#c) become plain ---, of the same length: the
+    # offsets in ``starts`` (kubectl's separators) stay right.
+    text = yaml_ready(text)
     out: list[tuple[Any, int]] = []
     for chunk, first_line in _chunks(text, document_starts(text) if starts is None else starts):
         counted: list[int] = []
