@@ -8,6 +8,7 @@ and separators with nothing before them make no document."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +20,7 @@ from stockade.errors import InputError
 from stockade.sources import yaml_docs
 from stockade.sources.files import parse_text
 from stockade.sources.positions import DocumentLines
-from stockade.sources.yaml_stream import separator_line
+from stockade.sources.yaml_stream import kubectl_view, separator_line, separator_offsets
 
 # unicode.IsSpace in Go: '\t', '\n', '\v', '\f', '\r', ' ', U+0085, U+00A0, and the other
 # characters with Unicode's White_Space property.
@@ -159,3 +160,22 @@ def test_field_lines_after_a_kubectl_separator() -> None:
     text = "a: 1\n---#x\nkind: B\nspec:\n  ports:\n  - port: 80\n"
     lines = DocumentLines(text)
     assert lines.line(3, "spec.ports[0].port") == 6
+
+
+@given(st.text(alphabet="-\n #x\t\v\r\xa0a:", max_size=40))
+def test_the_line_scan_agrees_with_a_regular_expression(text: str) -> None:
+    """``separator_offsets`` and ``kubectl_view`` find lines with ``str.find``; here the
+    same with a plain multi-line regular expression, line by line."""
+    lines = [(m.start(), m.group()) for m in re.finditer(r"^---[^\n]*", text, re.MULTILINE)]
+    assert separator_offsets(text) == [pos for pos, line in lines if separator_line(line)]
+    view, bad = kubectl_view(text)
+    refused = [(pos, line) for pos, line in lines if not separator_line(line)]
+    assert bad == (refused[0] if refused else None)
+    kept = text if bad is None else text[:bad[0]]
+    assert len(view) == len(kept) and view.count("\n") == kept.count("\n")
+    for before, after in zip(kept.split("\n"), view.split("\n"), strict=True):
+        if separator_line(before):
+            assert after == before or after == "---" + " " * (len(before) - 3)
+            assert re.fullmatch(r"---(?:[ \t]+(?:#.*)?)?\r?", after)
+        else:
+            assert after == before

@@ -33,12 +33,7 @@ from stockade.sources.yaml_scalars import (
     non_finite,
     resolve_plain,
 )
-from stockade.sources.yaml_stream import (
-    GO_SPACE,
-    bad_separator,
-    separator_offsets,
-    yaml_ready,
-)
+from stockade.sources.yaml_stream import GO_SPACE, kubectl_view, separator_offsets
 
 
 class YAMLProblem(ValueError):
@@ -302,7 +297,7 @@ def documents(text: str, *, broken: list[YAMLProblem] | None = None,
     ``document_starts(text)`` when the caller computed it already. ``aliases`` receives,
     per document read with anchors, how many nodes its aliases add (``alias_expansion``).
     """
-    bad = bad_separator(text)
+    text, bad = kubectl_view(text)
     if bad is not None:
         offset, line = bad
         shown = "".join(f"\\u{ord(c):04x}" if c in GO_SPACE and c not in " \t" else c
@@ -313,11 +308,9 @@ def documents(text: str, *, broken: list[YAMLProblem] | None = None,
         if broken is None:
             raise problem
         broken.append(problem)
-        text = text[:offset]  # what kubectl reads before it stops
-        starts = None
-    # Separator lines YAML reads otherwise (---#c) become plain ---, of the same length: the
-    # offsets in ``starts`` (kubectl's separators) stay right.
-    text = yaml_ready(text)
+        starts = None  # the text stops where kubectl stops
+    # Separator lines YAML reads otherwise (---#c) are plain --- now, of the same length: the
+    # offsets in ``starts`` (kubectl's separators) are still right.
     out: list[tuple[Any, int]] = []
     for chunk, first_line in _chunks(text, document_starts(text) if starts is None else starts):
         counted: list[int] = []

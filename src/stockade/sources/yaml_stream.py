@@ -12,7 +12,7 @@ document separator"). The separator line itself is dropped: go-yaml never sees i
 So ``---#c`` (no space before the comment), ``---\\v`` or ``--- \\u00a0`` separate
 documents for kubectl, where YAML reads a plain scalar or refuses a control character;
 and ``---x``, ``----``, ``--- a: 1`` or ``--- |`` are errors, where YAML reads content.
-``separator_line`` is that rule; ``yaml_ready`` rewrites the separator lines that YAML would
+``separator_line`` is that rule; ``kubectl_view`` rewrites the separator lines that YAML would
 read otherwise to a plain ``---`` of the same length, so that the parsers split where
 kubectl splits and every offset and line number stays where it was in the file.
 """
@@ -20,17 +20,16 @@ kubectl splits and every offset and line number stays where it was in the file.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 # unicode.IsSpace, which strings.TrimSpace trims: ASCII white space, NEL, no-break space and
 # the Unicode White_Space characters. (Not Python's str.strip(): that also strips \x1c-\x1f.)
 GO_SPACE = ("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
             "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-# Lines that start with --- and go on: the only ones whose reading can differ. A separator
-# that YAML reads as kubectl does: ---, then nothing, or spaces and tabs, then nothing or a
-# comment of printable characters.
-_SEPARATOR_LINE = re.compile(r"^---([^\n]*)", re.MULTILINE)
-_LONG_SEPARATOR = re.compile(r"^---[^\n]", re.MULTILINE)
-_YAML_ALIKE = re.compile(r"---(?:[ \t]+(?:#[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029]*)?)?")
+# A separator line that YAML reads as kubectl does: ---, then nothing, or spaces and tabs,
+# then nothing or a comment of characters YAML takes in a comment on one line.
+_YAML_ALIKE = re.compile(
+    r"---(?:[ \t]+(?:#[^\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]*)?)?\r?")
 
 
 def separator_line(line: str) -> bool | None:
@@ -43,50 +42,51 @@ def separator_line(line: str) -> bool | None:
     return not rest or rest.startswith("#")
 
 
+def _dash_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Each line that starts with ``---``: its offset, and its text when it goes on after
+    the ``---`` ("" for a bare ``---``). Found with ``str.find``, five times faster than a
+    multi-line regular expression over a large stream."""
+    pos = 0 if text.startswith("---") else (text.find("\n---") + 1 or -1)  # -1: no more
+    while pos >= 0:
+        if text[pos + 3:pos + 4] in ("\n", ""):
+            yield pos, ""
+        else:
+            end = text.find("\n", pos)
+            yield pos, text[pos:end if end >= 0 else len(text)]
+        pos = text.find("\n---", pos + 3) + 1 or -1
+
+
 def separator_offsets(text: str) -> list[int]:
     """Where the lines kubectl reads as document separators start (refused ones are left
-    out: see ``bad_separator``)."""
-    return [m.start() for m in _SEPARATOR_LINE.finditer(text)
-            if not m.group(1) or separator_line(m.group())]
+    out: see ``kubectl_view``)."""
+    return [pos for pos, line in _dash_lines(text) if not line or separator_line(line)]
 
 
-def bad_separator(text: str) -> tuple[int, str] | None:
-    """The offset and text of the first line that starts with ``---`` and is no separator
-    to kubectl, or ``None``."""
-    if "---" not in text:
-        return None
-    for match in _LONG_SEPARATOR.finditer(text):
-        end = text.find("\n", match.start())
-        line = text[match.start():end if end >= 0 else len(text)]
-        if not separator_line(line):
-            return match.start(), line
-    return None
+def kubectl_view(text: str) -> tuple[str, tuple[int, str] | None]:
+    """The part of the stream kubectl reads, ready for a YAML parser, and the offset and
+    text of the line that stops it (the first refused separator), or ``None``.
 
-
-def yaml_ready(text: str) -> str:
-    """The text with every separator line that YAML would read otherwise (``---#c``,
-    ``---\\v``) replaced by ``---`` and spaces of the same length; the text itself when there
-    is none (the common case costs one search). Refused lines are left as they are."""
-    if "---" not in text:
-        return text
+    Every separator line that YAML would read otherwise (``---#c``, ``---\\v``) is replaced
+    by ``---`` and spaces, of the same length; the text itself comes back when there is
+    none and nothing is refused (the common case costs one search)."""
     pieces: list[str] = []
     done = 0
-    for match in _LONG_SEPARATOR.finditer(text):
-        end = text.find("\n", match.start())
-        end = end if end >= 0 else len(text)
-        line = text[match.start():end]
-        if _YAML_ALIKE.fullmatch(line.rstrip("\r")) or not separator_line(line):
+    bad: tuple[int, str] | None = None
+    for pos, line in _dash_lines(text):
+        if not line or _YAML_ALIKE.fullmatch(line):
             continue
-        pieces += [text[done:match.start()], "---", " " * (len(line) - 3)]
-        done = end
+        if not separator_line(line):
+            bad = (pos, line)
+            break
+        pieces += [text[done:pos], "---", " " * (len(line) - 3)]
+        done = pos + len(line)
+    end = len(text) if bad is None else bad[0]
     if not pieces:
-        return text
-    pieces.append(text[done:])
-    return "".join(pieces)
+        return (text if bad is None else text[:end]), bad
+    pieces.append(text[done:end])
+    return "".join(pieces), bad
 
 
 def kubectl_text(text: str) -> str:
-    """The part of the stream kubectl reads (up to the first refused separator line), ready
-    for a YAML parser (``yaml_ready``)."""
-    bad = bad_separator(text)
-    return yaml_ready(text if bad is None else text[:bad[0]])
+    """``kubectl_view``'s text: what kubectl reads, ready for a YAML parser."""
+    return kubectl_view(text)[0]
