@@ -135,11 +135,9 @@ def underscore_ok(s: str) -> bool:
     return saw != "_"
 
 
-def parse_float_dot(s: str) -> float:
-    """``strconv.ParseFloat(s, 64)`` for a text that starts with ``.`` (no sign, no hex
-    prefix, no ``inf``/``nan`` can start so): digits with underscores between them, an
-    optional exponent, the whole text consumed; out of range is an error."""
-    i = 1
+def _digit_run(s: str, i: int) -> tuple[int, str, bool]:
+    """``readFloat``'s loop over digits and underscores from ``i``: where it stops, the
+    digits, and whether it passed an underscore."""
     digits = ""
     underscores = False
     while i < len(s) and ((s[i].isascii() and s[i].isdigit()) or s[i] == "_"):
@@ -148,6 +146,14 @@ def parse_float_dot(s: str) -> float:
         else:
             digits += s[i]
         i += 1
+    return i, digits, underscores
+
+
+def parse_float_dot(s: str) -> float:
+    """``strconv.ParseFloat(s, 64)`` for a text that starts with ``.`` (no sign, no hex
+    prefix, no ``inf``/``nan`` can start so): digits with underscores between them, an
+    optional exponent, the whole text consumed; out of range is an error."""
+    i, digits, underscores = _digit_run(s, 1)
     if not digits:
         raise _SyntaxOrRange
     exponent = ""
@@ -157,15 +163,10 @@ def parse_float_dot(s: str) -> float:
         if i < len(s) and s[i] in "+-":
             sign = s[i]
             i += 1
-        exp_digits = ""
-        while i < len(s) and ((s[i].isascii() and s[i].isdigit()) or s[i] == "_"):
-            if s[i] == "_":
-                underscores = True
-            else:
-                exp_digits += s[i]
-            i += 1
+        i, exp_digits, more = _digit_run(s, i)
         if not exp_digits:
             raise _SyntaxOrRange
+        underscores = underscores or more
         exponent = f"e{sign}{exp_digits}"
     if i != len(s) or (underscores and not underscore_ok(s)):
         raise _SyntaxOrRange
