@@ -80,6 +80,22 @@ def test_text_output_names_file_line_of_the_field(capsys: pytest.CaptureFixture[
     assert lines[-1] == "2 findings: 1 error, 1 warning, 0 info"
 
 
+def test_field_lines_with_separators_only_kubectl_reads(capsys: pytest.CaptureFixture[str],
+                                                         tmp_path: Path) -> None:
+    """``---#c`` and ``---`` followed by a vertical tab separate documents for kubectl
+    (``yaml_stream``): the objects, and the lines of their fields, are those of the file
+    with plain separators."""
+    parts = BROKEN.split("\n---\n")
+    path = tmp_path / "kubectl.yaml"
+    path.write_text(parts[0] + "\n---#1\n" + parts[1] + "\n---\v\n" + parts[2] + "\n---\xa0# 3\n"
+                    + parts[3])
+    code, out, _ = run(capsys, "lint", str(path), "-o", "json")
+    assert code == 1
+    found = [(f["line"], f["object_line"], f["path"]) for f in json.loads(out)["findings"]]
+    assert found == [(22, 11, "spec.ingress[0].from[0].namespaceSelector"),
+                     (24, 11, "spec.egress")]
+
+
 @pytest.mark.parametrize(("fail_on", "expected"), [("error", 1), ("warning", 1),
                                                     ("info", 1)])
 def test_fail_on(capsys: pytest.CaptureFixture[str], broken: str, fail_on: str,

@@ -101,6 +101,24 @@ def test_the_corpus_really_takes_the_fast_path() -> None:
     ("v: 2:30:00\n", {"v": "2:30:00"}),
     ("v: =\n", {"v": "="}),
     ("{1: a, true: b, 1.5: c}\n", {"1": "a", "true": "b", "1.5": "c"}),
+    # YAML 1.1 against 1.2, as go-yaml v2 (resolve.go) reads them; yaml_rs reads 1.2
+    ("v: [yes, Yes, YES, yEs, no, on, OFF, y, n, Y, N]\n",
+     {"v": [True, True, True, "yEs", False, True, False, True, False, True, False]}),
+    ("v: [true, True, TRUE, tRUE, false]\n", {"v": [True, True, True, "tRUE", False]}),
+    ("v: [~, null, Null, NULL, nULL, '']\n", {"v": [None, None, None, None, "nULL", ""]}),
+    ("v:\n", {"v": None}),
+    ("v: [0o17, 0O17, 017, -017, 0x1F, +0x1F, 0b101, -0b101, 0b-101]\n",
+     {"v": [15, 15, 15, -15, 31, 31, 5, -5, -5]}),
+    ("v: [1e3, 1E3, 1e+3, 1.5e-1, 6.02e23]\n", {"v": [1000.0, 1000.0, 1000.0, 0.15, 6.02e23]}),
+    ("v: [2001-12-14, 2001-12-14t21:59:43.10-05:00, 2001-12-14 21:59:43.10]\n",
+     {"v": ["2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10"]}),
+    ("v: [<<, '<<', <<x]\n", {"v": ["<<", "<<", "<<x"]}),
+    ("b: &b {x: 1}\nv: {<<: *b, y2: 2}\n", {"b": {"x": 1}, "v": {"x": 1, "y2": 2}}),
+    ("{'<<': 1}\n", {"<<": 1}),
+    ("{.inf: a, .nan: b, 9223372036854775807: c}\n",
+     {".inf": "a", ".nan": "b", "9223372036854775807": "c"}),
+    ("v: [_1, 1_, 0_x1F, .5_0, 0xFFFFFFFFFFFFFFFFF, 18446744073709551616]\n",
+     {"v": ["_1", 1, 31, 0.5, "0xFFFFFFFFFFFFFFFFF", 18446744073709551616.0]}),
 ])
 def test_scalars_keep_their_kubernetes_meaning(text: str, expected: Any) -> None:
     """As go-yaml v2 (``sigs.k8s.io/yaml``, which kubectl and the API server read YAML with)
@@ -112,6 +130,7 @@ def test_scalars_keep_their_kubernetes_meaning(text: str, expected: Any) -> None
     ("{y: 1, true: 2}\n", "mapping key true already defined at line 1"),
     ("a: 1\n'a': 2\n", 'mapping key "a" already defined at line 1'),
     ("~: 1\n", "not null"),
+    ("18446744073709551615: 1\n", "an integer beyond int64"),
 ])
 def test_keys_that_cannot_be_json_keys_are_refused(text: str, problem: str) -> None:
     with pytest.raises(yaml_docs.YAMLProblem, match=re.escape(problem)):
@@ -272,3 +291,23 @@ def test_the_documents_before_a_bad_separator_are_kept_when_skipping() -> None:
                                   "kind: A\n---\r\nkind: B\n", "a: |\n  ---x\n"])
 def test_separators_with_a_comment_or_spaces_are_separators(text: str) -> None:
     assert yaml_docs.documents(text) == _pyyaml(text)
+
+
+@pytest.mark.parametrize(("text", "where", "line"), [
+    ("a: .inf\n", "a: +Inf", 1), ("a: [1, -.Inf]\n", "a[1]: -Inf", 1),
+    ("a: {b: .NaN}\n", "a.b: NaN", 1), ("kind: A\n---\nx: 1\nw: {z: [+.INF]}\n", "w.z[0]: +Inf", 3),
+])
+def test_infinite_and_nan_values_refuse_the_document(text: str, where: str, line: int) -> None:
+    """go-yaml reads them as floats; ``sigs.k8s.io/yaml`` then fails in ``json.Marshal``
+    ("json: unsupported value: +Inf"), so kubectl sends no part of the document."""
+    with pytest.raises(yaml_docs.YAMLProblem) as caught:
+        yaml_docs.documents(text)
+    assert caught.value.problem.startswith(f"{where} cannot be written as JSON")
+    assert caught.value.line == line
+
+
+def test_a_document_with_an_infinite_value_is_skipped_alone() -> None:
+    broken: list[yaml_docs.YAMLProblem] = []
+    text = "kind: A\n---\nkind: B\nx: .inf\n---\nkind: C\n"
+    assert yaml_docs.documents(text, broken=broken) == [({"kind": "A"}, 1), ({"kind": "C"}, 6)]
+    assert [(p.line, p.problem.split(":")[0]) for p in broken] == [(3, "x")]

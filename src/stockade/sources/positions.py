@@ -3,7 +3,8 @@
 Reading keeps only each object's first line (the fast path never builds a node tree). When
 a finding needs the line of a field, the file's text is composed once with PyYAML (which
 keeps positions; JSON is YAML too) and the field's path is followed in the node tree.
-Only files that are asked about are composed. Pure over the texts it is given.
+Only files that are asked about are composed, split into documents as kubectl splits them
+(``yaml_stream``). Pure over the texts it is given.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stockade.model.types import Origin
+from stockade.sources.yaml_stream import kubectl_text
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -64,7 +66,7 @@ class SourceMap:
         enabled = gc.isenabled()
         gc.disable()
         try:
-            for doc in yaml.compose_all(text, Loader=loader):
+            for doc in yaml.compose_all(kubectl_text(text), Loader=loader):
                 _collect(doc, found)
         except yaml.YAMLError:
             return []
@@ -131,7 +133,8 @@ class DocumentLines:
 
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
-            self.documents = [d for d in yaml.compose_all(text, Loader=loader) if d is not None]
+            self.documents = [d for d in yaml.compose_all(kubectl_text(text), Loader=loader)
+                              if d is not None]
         except yaml.YAMLError:
             self.documents = []
 

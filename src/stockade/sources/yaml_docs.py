@@ -26,7 +26,14 @@ except ImportError:  # pragma: no cover - the fast path is optional
 
 from stockade.model.numbers import LongNumber
 from stockade.sources.limits import MAX_DEPTH, MAX_INTEGER_DIGITS, YAML_CHUNK_BYTES
-from stockade.sources.yaml_scalars import FIRST_CHARS, json_key, resolve_plain
+from stockade.sources.yaml_scalars import (
+    FIRST_CHARS,
+    NON_FINITE_WORD,
+    json_key,
+    non_finite,
+    resolve_plain,
+)
+from stockade.sources.yaml_stream import GO_SPACE, kubectl_view, separator_offsets
 
 
 class YAMLProblem(ValueError):
@@ -42,15 +49,18 @@ TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (stockade's limit, MAX_DEP
 RECURSIVE = "an alias refers to its own mapping or list: the document never ends"
 
 # Where go-yaml's YAML 1.1 (``yaml_scalars``) and yaml_rs's YAML 1.2 read a plain scalar
-# differently, 1.2 mostly yields a string or a float that the parsed data shows: 1.1's
-# extra booleans (``y``, ``yes``, ``on``...), underscored or binary integers, merge keys,
-# and floats (always read again, rarely seen). Only integers with a leading zero (octal in
-# 1.1) look alike once parsed; the text is searched for those. A false alarm (a quoted
-# "yes", say) only costs the slow path. So is a
-# run of digits longer than Python converts quickly, which the slow path keeps as a
-# LongNumber (``yaml_rs`` would spend seconds converting it), and an anchor: ``yaml_rs``
-# reads an alias to its own anchor as null, and copies what aliases share (an alias bomb
-# grows to a million nodes), where PyYAML shares, and the recursion is refused.
+# differently, 1.2 mostly yields a string, a float or an integer that the parsed data shows:
+# 1.1's extra booleans (``y``, ``yes``, ``on``...), merge keys, a string that go-yaml reads
+# as a number once its underscores are gone (``0_x1F``) or by its ``0b`` fallback
+# (``0b-1``), an integer beyond 64 bits (a float or a string to go-yaml), and floats
+# (always read again, rarely seen). Two kinds look alike once parsed; the text is searched
+# for those: integers with a leading zero (octal in 1.1), and a scalar that starts with an
+# underscore (``_1`` is 1 to yaml_rs, the string "_1" to go-yaml). A false alarm (a quoted
+# "yes", say) only costs the slow path. So is a run of digits longer than Python converts
+# quickly (``yaml_rs`` would spend seconds converting it; to go-yaml it is a float or a
+# string), and an anchor: ``yaml_rs`` reads an alias to its own anchor as null, and copies
+# what aliases share (an alias bomb grows to a million nodes), where PyYAML shares, and the
+# recursion is refused.
 _BOOL_11 = frozenset(["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
                       "y", "Y", "n", "N"])
 # An integer with a leading zero or 0o, as a whole plain scalar: not inside a word, an
@@ -63,7 +73,14 @@ _LEADING_ZERO = re.compile(r"0(?=(?:[0-9_]+|o[0-7_]+)[ \t]*(?:[\r\n,\]}#]|:(?:\s
                            r"(?:(?<![\w.:/+\"'-]0)|(?<=[^\w.:/+\"'-][-+]0)|(?<=^[-+]0))")
 _ANCHOR = re.compile(r"(?:^|(?<=[\s\[{,]))&[^\s\]},]")
 _LONG_DIGITS = re.compile(f"[0-9]{{{MAX_INTEGER_DIGITS + 1}}}")
-_UNDERSCORED = re.compile(r"[-+]?(?:0b[01_]+|[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?)")
+# An underscore that starts a plain scalar of underscores and digits, or follows its sign
+# (``+_070`` is octal to go-yaml, 70 to yaml_rs), as the leading zero above (written to
+# start at the literal "_").
+_LEADING_UNDERSCORE = re.compile(r"_(?=[_0-9]*[0-9][_0-9]*[ \t]*(?:[\r\n,\]}#]|:(?:\s|$)|$))"
+                                 r"(?:(?<![^\s\[{,]_)|(?<=[\s\[{,][-+]_)|(?<=^[-+]_))")
+_NUMBER_FIRST = frozenset("+-.0123456789")
+_INT64 = 2**63
+_UINT64 = 2**64
 
 
 def long_number(text: str) -> bool:
@@ -86,6 +103,7 @@ def _slow_text(text: str) -> bool:
     text: a scalar before one would read otherwise (``0777\u2028`` is 511 to PyYAML)."""
     return ("!" in text or "\x85" in text or "\u2028" in text or "\u2029" in text
             or _LEADING_ZERO.search(text) is not None
+            or ("_" in text and _LEADING_UNDERSCORE.search(text) is not None)
             or ("&" in text and _ANCHOR.search(text) is not None) or long_number(text))
 
 
@@ -95,7 +113,8 @@ _SPECIAL = _BOOL_11 | {"<<"}
 def _string_differs(value: str) -> bool:
     if value in _SPECIAL:
         return True
-    return ("_" in value or "0b" in value) and _UNDERSCORED.fullmatch(value) is not None
+    return (("_" in value or "0b" in value) and value[:1] in _NUMBER_FIRST
+            and type(resolve_plain(value)) is not str)
 
 
 class _TooDeep(Exception):
@@ -155,7 +174,7 @@ def _differs(data: Any, text: str | None = None, quoted: set[str] | None = None)
                 if (value in _SPECIAL or "_" in value or "0b" in value) \
                         and differs(value):
                     return True
-            elif kind is float:
+            elif kind is float or (kind is int and not -_INT64 <= value < _UINT64):
                 return True
         level = below
     return False
@@ -258,18 +277,14 @@ def alias_expansion(data: Any) -> int:
     return aliased
 
 
-_DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)
-# A line that starts with --- and goes on with more than a comment: kubectl's stream reader
-# (apimachinery's YAMLReader) splits documents at every line starting with ---, and refuses
-# one followed by anything but a comment ("invalid Yaml document separator"), where YAML
-# reads ``---apiVersion: v1`` as a key of the document before and ``--- {...}`` as content.
-_BAD_SEPARATOR = re.compile(r"^---[ \t\r\f\v]*[^\s#][^\n]*", re.MULTILINE)
+_DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)  # as YAML reads a marker
 _CONTENT = re.compile(r"^[^\s#]", re.MULTILINE)
 
 
 def document_starts(text: str) -> list[int]:
-    """Offsets where the stream's documents start: 0, and each ``---`` marker after it."""
-    return [0, *(m.start() for m in _DOC_START.finditer(text) if m.start())]
+    """Offsets where the stream's documents start, as kubectl splits it (``yaml_stream``):
+    0, and each separator line after it."""
+    return [0, *(offset for offset in separator_offsets(text) if offset)]
 
 
 def documents(text: str, *, broken: list[YAMLProblem] | None = None,
@@ -282,17 +297,20 @@ def documents(text: str, *, broken: list[YAMLProblem] | None = None,
     ``document_starts(text)`` when the caller computed it already. ``aliases`` receives,
     per document read with anchors, how many nodes its aliases add (``alias_expansion``).
     """
-    bad = _BAD_SEPARATOR.search(text) if "---" in text else None
+    text, bad = kubectl_view(text)
     if bad is not None:
-        separator = bad.group().rstrip()
-        problem = YAMLProblem(text.count("\n", 0, bad.start()) + 1,
-                              f"\"{separator}\" is no document separator: only a comment may "
+        offset, line = bad
+        shown = "".join(f"\\u{ord(c):04x}" if c in GO_SPACE and c not in " \t" else c
+                        for c in line.rstrip(" \t\r"))
+        problem = YAMLProblem(text.count("\n", 0, offset) + 1,
+                              f"\"{shown}\" is no document separator: only a comment may "
                               "follow --- on its line (kubectl stops reading the stream there)")
         if broken is None:
             raise problem
         broken.append(problem)
-        text = text[:bad.start()]  # what kubectl reads before it stops
-        starts = None
+        starts = None  # the text stops where kubectl stops
+    # Separator lines YAML reads otherwise (---#c) are plain --- now, of the same length: the
+    # offsets in ``starts`` (kubectl's separators) are still right.
     out: list[tuple[Any, int]] = []
     for chunk, first_line in _chunks(text, document_starts(text) if starts is None else starts):
         counted: list[int] = []
@@ -353,6 +371,13 @@ def _parse(text: str, first_line: int, aliases: list[int] | None = None
                 raise YAMLProblem(line + shift, exc.problem) from None
             if aliases is not None:
                 aliases.append(expanded)
+        if "!" in text or NON_FINITE_WORD.search(text) is not None:
+            found = non_finite(doc)
+            if found is not None:
+                path, name = found
+                raise YAMLProblem(line + shift, f"{path or 'the document'}: {name} cannot be "
+                                  "written as JSON: kubectl refuses the whole document "
+                                  f"(\"json: unsupported value: {name}\")")
     return [(doc, line + shift) for doc, line in docs]
 
 
@@ -456,6 +481,9 @@ def _strict_loader() -> Any:
                 return LongNumber(str(self.construct_scalar(node)))
 
     def _shown(key: Any) -> str:
+        if isinstance(key, int) and not isinstance(key, bool):
+            return (f"{key}, an integer beyond int64 (go-yaml reads it as a uint64, which "
+                    "sigs.k8s.io/yaml does not convert)")
         return "null" if key is None else ("a list" if isinstance(key, list) else
                                            "a mapping" if isinstance(key, dict) else repr(key))
 
@@ -477,6 +505,8 @@ def _strict_loader() -> Any:
                     f"{first.start_mark.line + 1}", key_node.start_mark)
 
     StrictLoader.add_constructor(_GO_TAG, lambda _loader, node: resolve_plain(node.value))
+    # A plain "<<" merges only as a mapping key (go-yaml's isMerge); elsewhere it is text.
+    StrictLoader.add_constructor("tag:yaml.org,2002:merge", lambda _loader, node: node.value)
     StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
     StrictLoader.add_constructor("tag:yaml.org,2002:timestamp",
                                  base.construct_yaml_str)
