@@ -366,6 +366,37 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path, cluste
                    "its spec.manifests is empty; give manifest PATHs\n")
 
 
+def test_a_test_file_with_a_document_of_another_kind_is_refused_not_left_out(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, cluster: str) -> None:
+    """One misspelt kind (or a manifest) among a file's ConnectivityTests once made the whole
+    file read as manifests: its promises were never checked, and nothing said so."""
+    first = write(tmp_path, "a.yaml", suite(expect("a", "app/db", "ops/probe", True, "[1]")))
+    second = suite(expect("b", "app/db", "ops/probe", False, "[1]"))
+    for other, message in [
+            (second.replace("kind: ConnectivityTest", "kind: ConectivityTest"),
+             'ConectivityTest t: kind: Unsupported value: "ConectivityTest": supported '
+             'values: "ConnectivityTest"'),
+            ("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+             'Namespace x: kind: Unsupported value: "Namespace": supported values: '
+             '"ConnectivityTest"'),
+            ("- a\n", 'document <unnamed>: Invalid value: "array": a test file holds only '
+             "ConnectivityTest documents")]:
+        tests = write(tmp_path, "b.yaml", second + "---\n" + other)
+        code, out, err = run(capsys, "test", first, tests, cluster)
+        assert (code, out) == (2, "")
+        assert err.splitlines()[0] == f"error: {tests}:12: {message}"
+
+
+def test_a_netassert_list_with_a_broken_test_is_read_as_tests(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, cluster: str) -> None:
+    """A list in which one test lacks every netassert field is still a netassert file (not
+    a manifest that "must be an object"): the broken test is named."""
+    tests = write(tmp_path, "n.yaml", NETASSERT + "- {nam: typo}\n")
+    code, _, err = run(capsys, "test", tests, cluster)
+    assert code == 2
+    assert f"error: {tests}:45: netassert test n.yaml: [5].name: Required value" in err
+
+
 def test_manifests_of_the_file_and_add(capsys: pytest.CaptureFixture[str],
                                        tmp_path: Path) -> None:
     (tmp_path / "k8s").mkdir()
