@@ -358,7 +358,9 @@ def test_bad_entries_of_spec_manifests_are_named(capsys: pytest.CaptureFixture[s
 
 def test_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path, cluster: str) -> None:
     code, _, err = run(capsys, "test", cluster)
-    assert code == 2 and "no test file among the arguments" in err
+    assert code == 2
+    assert err.startswith(f"stockade: error: no test file among the arguments ({cluster}: "
+                          "manifests): give ConnectivityTest files")
     tests = write(tmp_path, "t.yaml", suite(expect("a", "app/db", "ops/probe", True, "[1]")))
     code, _, err = run(capsys, "test", tests)
     assert code == 2
