@@ -136,7 +136,7 @@ def load_pod(path: str, pod_name: str | None, budget: Budget | None = None) -> P
     raws = read_paths([path], budget=budget)
     if not raws:
         raise InputError(no_objects([path]))
-    result = build_cluster(raws)
+    result = build_cluster(raws, generate_names=False)  # the kubelet's name: --pod-name
     for warning in result.warnings:
         if "defined more than once" in warning:
             _warn(warning)

@@ -186,12 +186,64 @@ def decode_object(raw: RawObject) -> tuple[Decoded | None, list[FieldError]]:
     return obj, decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
 
 
-def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default") -> BuildResult:
+# What the API server appends to generateName: five characters of this alphabet (apimachinery's
+# util/rand, no vowels nor 0, 1, 3), after at most 58 characters of generateName.
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_SUFFIX_LENGTH, _MAX_GENERATED_BASE = 5, 58
+
+
+def _suffix(number: int) -> str:
+    digits = []
+    for _ in range(_SUFFIX_LENGTH):
+        number, digit = divmod(number, len(_SUFFIX_ALPHABET))
+        digits.append(_SUFFIX_ALPHABET[digit])
+    return "".join(reversed(digits))
+
+
+def _generate_names(valid: dict[tuple[str, str, str] | int, Decoded | ClusterNetworkPolicy],
+                    ) -> list[str]:
+    """Name the objects that have only ``generateName`` as the API server would (the
+    prefix and five characters), with suffixes counted up from ``bbbbb`` rather than drawn
+    at random, so that every run names them alike and two pods of one prefix stay two.
+    Returns a note listing them."""
+    taken = {key for key in valid if isinstance(key, tuple)}
+    named: list[str] = []
+    for key, obj in list(valid.items()):
+        if isinstance(key, tuple) or isinstance(obj, ClusterNetworkPolicy):
+            continue
+        meta = obj.metadata
+        if meta.name or not meta.generate_name:
+            continue
+        kind = _key_kind(obj)
+        ns = "" if isinstance(obj, _CLUSTER_SCOPED) else meta.namespace
+        base, number = meta.generate_name[:_MAX_GENERATED_BASE], 0
+        while (kind, ns, base + _suffix(number)) in taken:
+            number += 1
+        name = base + _suffix(number)
+        taken.add((kind, ns, name))
+        valid[key] = replace(obj, metadata=replace(meta, name=name))
+        named.append(f"{kind} {f'{ns}/' if ns else ''}{name} ({obj.origin})")
+    if not named:
+        return []
+    return [f"{counted(len(named), 'object')} with only metadata.generateName, named as the API "
+            "server would name them, with suffixes stockade chose: " + ", ".join(named[:5])
+            + (", ..." if len(named) > 5 else "")]
+
+
+def _key_kind(obj: Decoded) -> str:
+    """The kind an object is keyed by (a workload's own kind)."""
+    return obj.kind_name if isinstance(obj, Workload) else type(obj).__name__
+
+
+def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default",
+                  generate_names: bool = True) -> BuildResult:
     """Decode and validate every object; the ``Cluster`` holds the valid ones.
 
     An object defined twice (same kind, namespace and name) is taken from its later
     definition, as ``kubectl apply`` leaves it, with a warning naming both places; an invalid
     later definition leaves the earlier one in place, as the API server would refuse it.
+    Objects with only ``generateName`` are given names (``kubectl create`` accepts them, and
+    each is another object) unless ``generate_names`` is false.
     """
     result = BuildResult(Cluster())
     valid: dict[tuple[str, str, str] | int, Decoded | ClusterNetworkPolicy] = {}
@@ -260,7 +312,8 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
                     f"than once ({seen[ident]}, then {raw.origin}): {outcome}")
             seen[ident] = raw.origin
         if errors:
-            result.findings.extend(Finding(raw.origin, kind, ns, obj.metadata.name, e)
+            result.findings.extend(Finding(raw.origin, kind, ns, obj.metadata.name, e,
+                                           generate_name=obj.metadata.generate_name)
                                    for e in errors)
             result.invalid_keys.add(f"{kind} {ns}/{obj.metadata.name}")
             continue
@@ -277,6 +330,8 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     workloads: list[Workload] = []
     nodes: list[Node] = []
     cluster_policies: list[ClusterNetworkPolicy] = []
+    if generate_names:
+        result.notes.extend(_generate_names(valid))
     ended = {id(valid[k]) for k in finished}
     if ended:
         shown = sorted(f"{k[1]}/{k[2]}" if isinstance(k, tuple) else "(unnamed)"
