@@ -30,6 +30,7 @@ from stockade.model.types import (
     Service,
     Workload,
 )
+from stockade.model.unknown_fields import SCHEMAS, unknown_fields
 from stockade.model.validate import (
     validate_namespace,
     validate_network_policy,
@@ -144,6 +145,19 @@ def _unusable_addresses(node: Node) -> list[str]:
             f"({a.type}) is not an IP address; not counted among the node's addresses"
             for i, a in enumerate(node.addresses)
             if a.type in NODE_IP_TYPES and parse_ip(a.address) is None]
+
+
+def _unknown_field_warnings(raw: RawObject, kind: str, namespace: str,
+                            meta: ObjectMeta) -> list[str]:
+    """A warning for each field the API server would drop as unknown (``kubectl apply``
+    refuses the object): a misspelt field changes what the object means, silently."""
+    fields = list(unknown_fields(raw.data, SCHEMAS[kind]))
+    if not fields:
+        return []
+    name = meta.name or (f"{meta.generate_name}*" if meta.generate_name else "<unnamed>")
+    ident = f"{namespace}/{name}" if namespace else name
+    return [f"{raw.origin}: {kind} {ident}: {path}: unknown field, ignored (the API server "
+            "drops it with a warning; kubectl apply refuses the object)" for path in fields]
 
 
 def _meta_text(raw: RawObject, field: str) -> str:
@@ -311,6 +325,8 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
                     f"{kind} {f'{ns}/' if ns else ''}{obj.metadata.name} is defined more "
                     f"than once ({seen[ident]}, then {raw.origin}): {outcome}")
             seen[ident] = raw.origin
+        if not errors:
+            result.warnings.extend(_unknown_field_warnings(raw, kind, ns, obj.metadata))
         if errors:
             result.findings.extend(Finding(raw.origin, kind, ns, obj.metadata.name, e,
                                            generate_name=obj.metadata.generate_name)
