@@ -15,7 +15,7 @@ from msgspec.structs import replace
 
 from stockade.model.crds import API_VERSIONS as CLUSTER_POLICY_KINDS
 from stockade.model.decode import Decoder
-from stockade.model.errors import FieldError, Finding, required
+from stockade.model.errors import FieldError, Finding, not_supported, required
 from stockade.model.netparse import parse_ip
 from stockade.model.types import (
     NODE_IP_TYPES,
@@ -77,6 +77,12 @@ CORE_KINDS: dict[str, tuple[str, ...]] = {
     "Node": ("v1",),
 }
 KNOWN_KINDS = {**CORE_KINDS, **WORKLOAD_KINDS, **CLUSTER_POLICY_KINDS}
+# The groups Kubernetes serves (or once served) these kinds from. Another version there is
+# not a third party's object of the same name (Calico's projectcalico.org NetworkPolicy) but
+# one no current API server serves, such as NetworkPolicy in extensions/v1beta1 (removed in
+# 1.16) or CronJob in batch/v1beta1 (1.25): kubectl refuses it ("no matches for kind").
+_KUBERNETES_GROUPS = frozenset({"", "extensions", "apps", "batch", "networking.k8s.io"})
+_CLUSTER_POLICY_GROUP = "policy.networking.k8s.io"
 
 
 class BuildResult(msgspec.Struct):
@@ -278,6 +284,14 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         if api_version not in KNOWN_KINDS[kind]:
             if not api_version:
                 result.findings.append(_finding(raw, kind, required("apiVersion")))
+            elif api_version.rpartition("/")[0] in _KUBERNETES_GROUPS:
+                result.findings.append(_finding(raw, kind, not_supported(
+                    "apiVersion", api_version, KNOWN_KINDS[kind])))
+            elif api_version.rpartition("/")[0] == _CLUSTER_POLICY_GROUP:
+                result.warnings.append(
+                    f"{raw.origin}: {kind} {_meta_text(raw, 'name') or '<unnamed>'}: "
+                    f"apiVersion {api_version} is not read (stockade reads {kind} as "
+                    f"{', '.join(KNOWN_KINDS[kind])}); skipped")
             else:
                 label = f"{kind} ({api_version})"
                 skipped_kinds[label] = skipped_kinds.get(label, 0) + 1
