@@ -86,26 +86,36 @@ SCHEMAS: Mapping[str, Schema] = {
 }
 
 
-def unknown_fields(value: Any, schema: Schema, path: str = "") -> list[str]:
+def unknown_fields(value: Any, schema: Schema) -> list[str]:
     """The paths of the fields of ``value`` that ``schema`` does not declare. Values of the
     wrong type are left alone (decoding reports them)."""
     found: list[str] = []
-    _walk(value, schema, path, found)
+    _walk(value, schema, [], found)
     return found
 
 
-def _walk(value: Any, schema: Schema, path: str, found: list[str]) -> None:
+def _path(segments: list[str | int], key: str) -> str:
+    text = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in (*segments, key))
+    return text[1:]
+
+
+def _walk(value: Any, schema: Schema, segments: list[str | int], found: list[str]) -> None:
+    # The path is a stack of segments, made into text only for an unknown field: most
+    # objects have none, and formatting every path would cost more than the walk.
     if isinstance(schema, ListOf):
         if isinstance(value, list):
             for i, item in enumerate(value):
-                _walk(item, schema.item, f"{path}[{i}]", found)
+                segments.append(i)
+                _walk(item, schema.item, segments, found)
+                segments.pop()
         return
     if schema is None or not isinstance(value, Mapping):
         return
-    prefix = f"{path}." if path else ""
     if schema.closed and not value.keys() <= schema.names:
-        found.extend(f"{prefix}{key}" for key in value if key not in schema.names)
+        found.extend(_path(segments, key) for key in value if key not in schema.names)
     for key, child in schema.nested:
         item = value.get(key)
         if item is not None:
-            _walk(item, child, prefix + key, found)
+            segments.append(key)
+            _walk(item, child, segments, found)
+            segments.pop()
