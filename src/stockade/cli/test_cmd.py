@@ -76,7 +76,7 @@ def read_tests(paths: Sequence[str]) -> tuple[list[Suite], list[str]]:
         suites.extend(found)
         findings.extend(problems)
     if findings:
-        raise InvalidObjects(findings)
+        raise InvalidObjects(findings, skippable=False)
     return suites, manifests
 
 
