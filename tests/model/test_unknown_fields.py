@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from k8s_recorded import recorded_cluster
+
 from stockade.model.build import RawObject, build_cluster
 from stockade.model.types import Origin
 
