@@ -42,12 +42,16 @@ class DocumentError(InputError):
 
 
 class InvalidObjects(InputError):
-    def __init__(self, findings: Sequence[Finding]) -> None:
+    """Invalid objects; ``skippable`` when ``--skip-invalid`` would analyse the rest (not
+    for the test files of ``stockade test``, whose promises are never skipped)."""
+
+    def __init__(self, findings: Sequence[Finding], skippable: bool = True) -> None:
         self.findings = tuple(findings)
+        self.skippable = skippable
         super().__init__("\n".join(str(f) for f in self.findings))
 
-    def __reduce__(self) -> tuple[type[InvalidObjects], tuple[tuple[Finding, ...]]]:
-        return InvalidObjects, (self.findings,)
+    def __reduce__(self) -> tuple[type[InvalidObjects], tuple[tuple[Finding, ...], bool]]:
+        return InvalidObjects, (self.findings, self.skippable)
 
 
 class UsageError(StockadeError):

@@ -127,7 +127,7 @@ def test_invalid_pod_name(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
 def test_pod_name_contradicting_a_pod(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     code, _, err = run(capsysbinary, str(SEED), "--pod-name", "other")
     assert code == 2
-    assert "differs from the Pod's own name" in err
+    assert f"{SEED}:9: --pod-name \"other\" differs from the Pod's own name" in err
 
 
 MOUNTS_HOSTS = """  - name: own-hosts

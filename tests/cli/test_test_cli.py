@@ -287,7 +287,8 @@ def test_test_files_are_validated_with_file_line_and_field(
         "answer)",
         f"error: {tests}:25: ConnectivityTest t: spec.expect[4].ports: Required value: "
         "10.1.0.5 is an address, not a pod: list the ports to check",
-        "stockade: 9 errors; nothing analysed (--skip-invalid analyses the valid objects only)",
+        # --skip-invalid skips invalid manifests, never promises: no hint to it.
+        "stockade: 9 errors; nothing analysed",
     ]
 
 
@@ -307,8 +308,10 @@ def test_document_level_errors(capsys: pytest.CaptureFixture[str], tmp_path: Pat
         f'error: {tests}:5: ConnectivityTest x: spec.manifests: Invalid value: "../k8s": must '
         "be a list of paths (files or directories)",
         f'error: {tests}:8: ConnectivityTest x: spec.expect[1].name: Duplicate value: "a"',
-        "stockade: 4 errors; nothing analysed (--skip-invalid analyses the valid objects only)",
+        "stockade: 4 errors; nothing analysed",
     ]
+    code, _, err = run(capsys, "test", "--skip-invalid", tests, cluster)
+    assert code == 2 and err.endswith("stockade: 4 errors; nothing analysed\n")
 
 
 def test_unknown_names_are_input_errors_at_the_promise(
@@ -358,12 +361,45 @@ def test_bad_entries_of_spec_manifests_are_named(capsys: pytest.CaptureFixture[s
 
 def test_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path, cluster: str) -> None:
     code, _, err = run(capsys, "test", cluster)
-    assert code == 2 and "no test file among the arguments" in err
+    assert code == 2
+    assert err.startswith(f"stockade: error: no test file among the arguments ({cluster}: "
+                          "manifests): give ConnectivityTest files")
     tests = write(tmp_path, "t.yaml", suite(expect("a", "app/db", "ops/probe", True, "[1]")))
     code, _, err = run(capsys, "test", tests)
     assert code == 2
     assert err == (f"stockade: error: {tests}:1: t: nothing to check the promises against: "
                    "its spec.manifests is empty; give manifest PATHs\n")
+
+
+def test_a_test_file_with_a_document_of_another_kind_is_refused_not_left_out(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, cluster: str) -> None:
+    """One misspelt kind (or a manifest) among a file's ConnectivityTests once made the whole
+    file read as manifests: its promises were never checked, and nothing said so."""
+    first = write(tmp_path, "a.yaml", suite(expect("a", "app/db", "ops/probe", True, "[1]")))
+    second = suite(expect("b", "app/db", "ops/probe", False, "[1]"))
+    for other, message in [
+            (second.replace("kind: ConnectivityTest", "kind: ConectivityTest"),
+             'ConectivityTest t: kind: Unsupported value: "ConectivityTest": supported '
+             'values: "ConnectivityTest"'),
+            ("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+             'Namespace x: kind: Unsupported value: "Namespace": supported values: '
+             '"ConnectivityTest"'),
+            ("- a\n", 'document <unnamed>: Invalid value: "array": a test file holds only '
+             "ConnectivityTest documents")]:
+        tests = write(tmp_path, "b.yaml", second + "---\n" + other)
+        code, out, err = run(capsys, "test", first, tests, cluster)
+        assert (code, out) == (2, "")
+        assert err.splitlines()[0] == f"error: {tests}:12: {message}"
+
+
+def test_a_netassert_list_with_a_broken_test_is_read_as_tests(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, cluster: str) -> None:
+    """A list in which one test lacks every netassert field is still a netassert file (not
+    a manifest that "must be an object"): the broken test is named."""
+    tests = write(tmp_path, "n.yaml", NETASSERT + "- {nam: typo}\n")
+    code, _, err = run(capsys, "test", tests, cluster)
+    assert code == 2
+    assert f"error: {tests}:45: netassert test n.yaml: [5].name: Required value" in err
 
 
 def test_manifests_of_the_file_and_add(capsys: pytest.CaptureFixture[str],

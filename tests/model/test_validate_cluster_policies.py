@@ -372,6 +372,19 @@ def test_other_unknown_fields_are_pruned_with_a_warning() -> None:
                                 "fields its CRD does not declare)"]
 
 
+@pytest.mark.parametrize("status", [
+    {"conditions": [{"type": "Ready", "status": "True", "reason": "Applied", "message": "",
+                     "lastTransitionTime": "2024-05-02T09:14:03Z"}]},
+    {"anything": 1},
+])
+def test_status_is_dropped_without_a_warning(status: dict[str, Any]) -> None:
+    """The CRDs have a status subresource: a create drops status before pruning, so a policy
+    read back from a cluster is not "unknown field" (as every such object once was)."""
+    checked = check_cluster_policy({**CNP, "status": status}, Origin("t.yaml", 1))
+    assert (checked.errors, checked.warnings) == ([], [])
+    assert checked.policy is not None
+
+
 def test_v1alpha1_ports_the_crd_does_not_check_are_explained() -> None:
     obj = egress_ports(ANP, "ports", [{"portRange": {"start": 90, "end": 80}},
                                       {"portNumber": {"protocol": "ICMP", "port": 1}}])

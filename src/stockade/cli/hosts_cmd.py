@@ -136,7 +136,7 @@ def load_pod(path: str, pod_name: str | None, budget: Budget | None = None) -> P
     raws = read_paths([path], budget=budget)
     if not raws:
         raise InputError(no_objects([path]))
-    result = build_cluster(raws)
+    result = build_cluster(raws, generate_names=False)  # the kubelet's name: --pod-name
     for warning in result.warnings:
         if "defined more than once" in warning:
             _warn(warning)
@@ -161,8 +161,8 @@ def load_pod(path: str, pod_name: str | None, budget: Budget | None = None) -> P
                              "are chosen by its controller; name the pod with --pod-name")
         return _named(pod, pod_name)
     if pod_name is not None and pod.name and pod_name != pod.name:
-        raise UsageError(f'--pod-name "{pod_name}" differs from the Pod\'s own name '
-                         f'"{pod.name}"')
+        raise UsageError(f'{pod.origin}: --pod-name "{pod_name}" differs from the Pod\'s own '
+                         f'name "{pod.name}"')
     if not pod.name:
         if pod_name is None:
             raise UsageError(f"{pod.origin}: the Pod has no metadata.name (the API server "

@@ -88,8 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidObjects as exc:
         for finding in exc.findings:
             diagnostics.error(str(finding))
-        hint = " (--skip-invalid analyses the valid objects only)" if hasattr(
-            args, "skip_invalid") else ""
+        # Only where the flag would help: not given yet, and the objects are skippable.
+        hint = " (--skip-invalid analyses the valid objects only)" if (
+            exc.skippable and getattr(args, "skip_invalid", True) is False) else ""
         print(f"stockade: {count(len(exc.findings), 'error')}; nothing analysed{hint}",
               file=sys.stderr)
         return EXIT_INPUT

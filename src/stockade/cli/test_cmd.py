@@ -64,8 +64,11 @@ def read_tests(paths: Sequence[str]) -> tuple[list[Suite], list[str]]:
             if problem is not None:
                 raise InputError(f"{problem} (no test file could be read among the "
                                  "arguments)")
-        raise UsageError("no test file among the arguments: give ConnectivityTest files "
-                         "(apiVersion: stockade.dev/v1alpha1) or netassert test lists")
+        named = ", ".join(manifests) if len(manifests) <= 3 else (
+            f"{', '.join(manifests[:3])} and {len(manifests) - 3} more")
+        where = f" ({named}: manifests)" if manifests else ""
+        raise UsageError(f"no test file among the arguments{where}: give ConnectivityTest "
+                         "files (apiVersion: stockade.dev/v1alpha1) or netassert test lists")
     suites: list[Suite] = []
     findings = []
     for path in tests:
@@ -73,7 +76,7 @@ def read_tests(paths: Sequence[str]) -> tuple[list[Suite], list[str]]:
         suites.extend(found)
         findings.extend(problems)
     if findings:
-        raise InvalidObjects(findings)
+        raise InvalidObjects(findings, skippable=False)
     return suites, manifests
 
 

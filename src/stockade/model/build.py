@@ -15,7 +15,7 @@ from msgspec.structs import replace
 
 from stockade.model.crds import API_VERSIONS as CLUSTER_POLICY_KINDS
 from stockade.model.decode import Decoder
-from stockade.model.errors import FieldError, Finding, required
+from stockade.model.errors import FieldError, Finding, not_supported, required
 from stockade.model.netparse import parse_ip
 from stockade.model.types import (
     NODE_IP_TYPES,
@@ -30,6 +30,7 @@ from stockade.model.types import (
     Service,
     Workload,
 )
+from stockade.model.unknown_fields import SCHEMAS, unknown_fields
 from stockade.model.validate import (
     validate_namespace,
     validate_network_policy,
@@ -76,6 +77,12 @@ CORE_KINDS: dict[str, tuple[str, ...]] = {
     "Node": ("v1",),
 }
 KNOWN_KINDS = {**CORE_KINDS, **WORKLOAD_KINDS, **CLUSTER_POLICY_KINDS}
+# The groups Kubernetes serves (or once served) these kinds from. Another version there is
+# not a third party's object of the same name (Calico's projectcalico.org NetworkPolicy) but
+# one no current API server serves, such as NetworkPolicy in extensions/v1beta1 (removed in
+# 1.16) or CronJob in batch/v1beta1 (1.25): kubectl refuses it ("no matches for kind").
+_KUBERNETES_GROUPS = frozenset({"", "extensions", "apps", "batch", "networking.k8s.io"})
+_CLUSTER_POLICY_GROUP = "policy.networking.k8s.io"
 
 
 class BuildResult(msgspec.Struct):
@@ -146,6 +153,19 @@ def _unusable_addresses(node: Node) -> list[str]:
             if a.type in NODE_IP_TYPES and parse_ip(a.address) is None]
 
 
+def _unknown_field_warnings(raw: RawObject, kind: str, namespace: str,
+                            meta: ObjectMeta) -> list[str]:
+    """A warning for each field the API server would drop as unknown (``kubectl apply``
+    refuses the object): a misspelt field changes what the object means, silently."""
+    fields = list(unknown_fields(raw.data, SCHEMAS[kind]))
+    if not fields:
+        return []
+    name = meta.name or (f"{meta.generate_name}*" if meta.generate_name else "<unnamed>")
+    ident = f"{namespace}/{name}" if namespace else name
+    return [f"{raw.origin}: {kind} {ident}: {path}: unknown field, ignored (the API server "
+            "drops it with a warning; kubectl apply refuses the object)" for path in fields]
+
+
 def _meta_text(raw: RawObject, field: str) -> str:
     """``metadata.<field>`` as the raw object has it, when it is a string."""
     meta = raw.data.get("metadata")
@@ -186,12 +206,64 @@ def decode_object(raw: RawObject) -> tuple[Decoded | None, list[FieldError]]:
     return obj, decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
 
 
-def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default") -> BuildResult:
+# What the API server appends to generateName: five characters of this alphabet (apimachinery's
+# util/rand, no vowels nor 0, 1, 3), after at most 58 characters of generateName.
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_SUFFIX_LENGTH, _MAX_GENERATED_BASE = 5, 58
+
+
+def _suffix(number: int) -> str:
+    digits = []
+    for _ in range(_SUFFIX_LENGTH):
+        number, digit = divmod(number, len(_SUFFIX_ALPHABET))
+        digits.append(_SUFFIX_ALPHABET[digit])
+    return "".join(reversed(digits))
+
+
+def _generate_names(valid: dict[tuple[str, str, str] | int, Decoded | ClusterNetworkPolicy],
+                    ) -> list[str]:
+    """Name the objects that have only ``generateName`` as the API server would (the
+    prefix and five characters), with suffixes counted up from ``bbbbb`` rather than drawn
+    at random, so that every run names them alike and two pods of one prefix stay two.
+    Returns a note listing them."""
+    taken = {key for key in valid if isinstance(key, tuple)}
+    named: list[str] = []
+    for key, obj in list(valid.items()):
+        if isinstance(key, tuple) or isinstance(obj, ClusterNetworkPolicy):
+            continue
+        meta = obj.metadata
+        if meta.name or not meta.generate_name:
+            continue
+        kind = _key_kind(obj)
+        ns = "" if isinstance(obj, _CLUSTER_SCOPED) else meta.namespace
+        base, number = meta.generate_name[:_MAX_GENERATED_BASE], 0
+        while (kind, ns, base + _suffix(number)) in taken:
+            number += 1
+        name = base + _suffix(number)
+        taken.add((kind, ns, name))
+        valid[key] = replace(obj, metadata=replace(meta, name=name))
+        named.append(f"{kind} {f'{ns}/' if ns else ''}{name} ({obj.origin})")
+    if not named:
+        return []
+    return [f"{counted(len(named), 'object')} with only metadata.generateName, named as the API "
+            "server would name them, with suffixes stockade chose: " + ", ".join(named[:5])
+            + (", ..." if len(named) > 5 else "")]
+
+
+def _key_kind(obj: Decoded) -> str:
+    """The kind an object is keyed by (a workload's own kind)."""
+    return obj.kind_name if isinstance(obj, Workload) else type(obj).__name__
+
+
+def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default",
+                  generate_names: bool = True) -> BuildResult:
     """Decode and validate every object; the ``Cluster`` holds the valid ones.
 
     An object defined twice (same kind, namespace and name) is taken from its later
     definition, as ``kubectl apply`` leaves it, with a warning naming both places; an invalid
     later definition leaves the earlier one in place, as the API server would refuse it.
+    Objects with only ``generateName`` are given names (``kubectl create`` accepts them, and
+    each is another object) unless ``generate_names`` is false.
     """
     result = BuildResult(Cluster())
     valid: dict[tuple[str, str, str] | int, Decoded | ClusterNetworkPolicy] = {}
@@ -212,6 +284,14 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         if api_version not in KNOWN_KINDS[kind]:
             if not api_version:
                 result.findings.append(_finding(raw, kind, required("apiVersion")))
+            elif api_version.rpartition("/")[0] in _KUBERNETES_GROUPS:
+                result.findings.append(_finding(raw, kind, not_supported(
+                    "apiVersion", api_version, KNOWN_KINDS[kind])))
+            elif api_version.rpartition("/")[0] == _CLUSTER_POLICY_GROUP:
+                result.warnings.append(
+                    f"{raw.origin}: {kind} {_meta_text(raw, 'name') or '<unnamed>'}: "
+                    f"apiVersion {api_version} is not read (stockade reads {kind} as "
+                    f"{', '.join(KNOWN_KINDS[kind])}); skipped")
             else:
                 label = f"{kind} ({api_version})"
                 skipped_kinds[label] = skipped_kinds.get(label, 0) + 1
@@ -259,8 +339,11 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
                     f"{kind} {f'{ns}/' if ns else ''}{obj.metadata.name} is defined more "
                     f"than once ({seen[ident]}, then {raw.origin}): {outcome}")
             seen[ident] = raw.origin
+        if not errors:
+            result.warnings.extend(_unknown_field_warnings(raw, kind, ns, obj.metadata))
         if errors:
-            result.findings.extend(Finding(raw.origin, kind, ns, obj.metadata.name, e)
+            result.findings.extend(Finding(raw.origin, kind, ns, obj.metadata.name, e,
+                                           generate_name=obj.metadata.generate_name)
                                    for e in errors)
             result.invalid_keys.add(f"{kind} {ns}/{obj.metadata.name}")
             continue
@@ -277,6 +360,8 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     workloads: list[Workload] = []
     nodes: list[Node] = []
     cluster_policies: list[ClusterNetworkPolicy] = []
+    if generate_names:
+        result.notes.extend(_generate_names(valid))
     ended = {id(valid[k]) for k in finished}
     if ended:
         shown = sorted(f"{k[1]}/{k[2]}" if isinstance(k, tuple) else "(unnamed)"

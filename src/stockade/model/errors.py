@@ -122,10 +122,12 @@ class Finding(msgspec.Struct, frozen=True):
     namespace: str
     name: str
     error: FieldError
+    generate_name: str = ""  # for an object without a name: ``web-*`` names it
 
     @property
     def object_ref(self) -> str:
-        ident = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        name = self.name or (f"{self.generate_name}*" if self.generate_name else "")
+        ident = f"{self.namespace}/{name}" if self.namespace else name
         return f"{self.kind} {ident or '<unnamed>'}"
 
     def __str__(self) -> str:

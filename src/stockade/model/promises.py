@@ -29,7 +29,8 @@ from stockade.model.selectors import describe_selector
 from stockade.model.types import LabelSelector, Origin, Protocol
 from stockade.model.validate.selectors import validate_label_selector
 
-API_VERSION = "stockade.dev/v1alpha1"
+API_GROUP = "stockade.dev"
+API_VERSION = f"{API_GROUP}/v1alpha1"
 KIND = "ConnectivityTest"
 NETASSERT = "netassert"
 SERVICE_PREFIX = "svc/"

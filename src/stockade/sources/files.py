@@ -411,7 +411,9 @@ def _objects(docs: Iterable[tuple[Any, int]], name: str, text: str,
         if not _is_list_kind(kind) or "items" not in data:
             yield RawObject(data, where)
             continue
-        items = data["items"]
+        # `items: null` (a Go client's nil slice, or `items:` with nothing after it) is an
+        # empty list to apimachinery's list decoding, as kubectl reads it.
+        items = data["items"] if data["items"] is not None else []
         if not isinstance(items, list):
             _report(DocumentError(where, f"{kind}: items: must be of type array"), broken)
             continue
@@ -457,7 +459,7 @@ def _list_items(data: dict[str, Any], items: list[Any], origin: Origin, text_lin
         nested = obj.get("kind")
         if _is_list_kind(nested) and "items" in obj:
             # A List inside a List: kubectl's FlattenListVisitor reads it down to objects.
-            inner = obj["items"]
+            inner = obj["items"] if obj["items"] is not None else []
             if not isinstance(inner, list):
                 _report(DocumentError(where, f"{kind} items[{i}]: {nested}: items: must be "
                                       "of type array"), broken)

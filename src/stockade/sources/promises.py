@@ -1,8 +1,9 @@
 """Test files for ``stockade test``: telling them from manifests, and reading them with
 the line of every field, so that an error points at the very line.
 
-A file is a test file when each of its documents is a ``ConnectivityTest``, or when it is
-one YAML list of netassert tests. Everything else named on the command line is manifests.
+A file is a test file when one of its documents is a ``ConnectivityTest`` (or of
+stockade's API group), or when it is one YAML list of netassert tests. Everything else
+named on the command line is manifests.
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from stockade.errors import InputError
-from stockade.model.errors import Finding
-from stockade.model.promises import KIND, Suite, decode_connectivity_test, decode_netassert
+from stockade.model.decode import json_type_name
+from stockade.model.errors import Finding, invalid, not_supported
+from stockade.model.promises import (
+    API_GROUP,
+    KIND,
+    Suite,
+    decode_connectivity_test,
+    decode_netassert,
+)
 from stockade.model.types import Origin
 from stockade.sources.files import MANIFEST_SUFFIXES, decode_text, read_file
 from stockade.sources.limits import Budget
@@ -37,13 +45,25 @@ def _docs(text: str, name: str) -> list[tuple[Any, int]]:
         raise InputError(f"{where}: invalid YAML: {exc.problem}") from exc
 
 
+def _is_test_document(doc: object) -> bool:
+    """A ConnectivityTest, or meant as one: a document of stockade's own API group is no
+    Kubernetes manifest, whatever its kind says (a misspelt kind, say)."""
+    if not isinstance(doc, Mapping):
+        return False
+    version = doc.get("apiVersion")
+    return doc.get("kind") == KIND or (isinstance(version, str)
+                                       and version.startswith(API_GROUP + "/"))
+
+
 def _format(docs: Sequence[tuple[Any, int]]) -> str:
-    """``ConnectivityTest``, ``netassert`` or ``""`` (manifests)."""
+    """``ConnectivityTest``, ``netassert`` or ``""`` (manifests). One test document makes
+    a test file, whose other documents are then errors: read as manifests, the file's
+    promises would be left out without a word."""
     if not docs:
         return ""
-    if all(isinstance(d, Mapping) and d.get("kind") == KIND for d, _ in docs):
+    if any(_is_test_document(d) for d, _ in docs):
         return KIND
-    if len(docs) == 1 and isinstance(docs[0][0], list) and docs[0][0] and all(
+    if len(docs) == 1 and isinstance(docs[0][0], list) and docs[0][0] and any(
             isinstance(t, Mapping) and NETASSERT_HINTS & set(t) for t in docs[0][0]):
         return "netassert"
     return ""
@@ -98,6 +118,9 @@ def read_suites(path: str) -> tuple[list[Suite], list[Finding]]:
         raise InputError(f"{path}: not a test file: expected ConnectivityTest documents "
                          "(apiVersion: stockade.dev/v1alpha1) or a netassert test list")
     for data, line in docs:
+        if not isinstance(data, Mapping) or data.get("kind") != KIND:
+            findings.append(_not_a_test(data, Origin(path, line)))
+            continue
 
         def field_line(field: str, at: int = line) -> int:
             return lines.line(at, field)
@@ -106,6 +129,20 @@ def read_suites(path: str) -> tuple[list[Suite], list[Finding]]:
         suites.append(suite)
         findings.extend(found)
     return suites, findings
+
+
+def _not_a_test(data: object, origin: Origin) -> Finding:
+    """A document of a test file that is no ConnectivityTest (manifests belong in the
+    files spec.manifests names)."""
+    if not isinstance(data, Mapping):
+        return Finding(origin, "document", "", "", invalid(
+            "", json_type_name(data), f"a test file holds only {KIND} documents"))
+    kind, meta = data.get("kind"), data.get("metadata")
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    shown = kind if isinstance(kind, str) and kind else "object"
+    return Finding(origin, shown, "", name if isinstance(name, str) else "",
+                   not_supported("kind", kind if isinstance(kind, str) else json_type_name(
+                       kind), (KIND,)))
 
 
 def manifest_paths(suite: Suite) -> list[str]:
