@@ -470,6 +470,11 @@ class PairSets:
         self._part_layers: dict[tuple[object, ...], Layers] = {}
         self._part_rules_of: dict[int, _PartRules] = {}
         self._part_rows: dict[tuple[object, ...], _Rows] = {}
+        # An Admin part combined with a second part's default (``_over_admin``): the part,
+        # the default, the positions and numbers where they differ from it.
+        self._admin_bases: dict[tuple[int, int, bool, bool],
+                                tuple[Side, npt.NDArray[np.int64], npt.NDArray[np.int32],
+                                      npt.NDArray[np.int32]]] = {}
         self._reading: _Reading | None = None
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
         self._variant_users()
@@ -620,10 +625,21 @@ class PairSets:
         if rows.shape[1] == 1:
             _, first, inverse = np.unique(rows[:, 0], return_index=True, return_inverse=True)
             return first, inverse.ravel()
-        void = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.dtype.itemsize
-                                                         * rows.shape[1]))).ravel()
-        _, first, inverse = np.unique(void, return_index=True, return_inverse=True)
-        return first, inverse.ravel()
+        n = len(rows)
+        if not n:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        # In the order and with the numbers ``np.unique`` gives the rows viewed as bytes
+        # (each word's bytes in memory order, the lowest first on a little-endian machine),
+        # which sorts them several times slower: a stable sort by each word, bytes swapped.
+        words = rows.byteswap() if np.little_endian else rows
+        order = np.lexsort(words.T[::-1])
+        ordered = rows[order]
+        starts = np.empty(n, dtype=np.bool_)
+        starts[0] = True
+        np.any(ordered[1:] != ordered[:-1], axis=1, out=starts[1:])
+        inverse = np.empty(n, dtype=np.int64)
+        inverse[order] = np.cumsum(starts) - 1
+        return order[starts].astype(np.int64), inverse
 
     def egress_ids(self, variant: int, e_type: int,
                    dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
@@ -865,6 +881,8 @@ class PairSets:
         and shared by every side with that stack; a class's number differs from the
         default only where one of its parts' does, so only there is it combined."""
         admin, second = self._tier_parts_of(layers, variant, spans)
+        if len(second.default) == 1 or not (second.default != second.default[0]).any():
+            return self._over_admin(admin, second, layers.isolated, by_named)
         n_def = len(self.named_rep) if by_named else 1
         signatures = np.arange(n_def, dtype=np.int64)
         default = self._combine(self._defaults(admin, signatures),
@@ -877,6 +895,44 @@ class PairSets:
                                layers.isolated)
         keep = values != (default[self.named[wide]] if by_named else default[0])
         return Side(default, by_named, positions[keep], values[keep].astype(np.int32))
+
+    def _over_admin(self, admin: Side, second: Side, isolated: bool, by_named: bool) -> Side:
+        """``_tiered_side`` when the second part's default is one number: the Admin part
+        combined with that default (its default, and its numbers where they differ from
+        it) is the same for every side with these two and is kept (``_admin_bases``);
+        only the second part's few positions are combined, and put in its place."""
+        fill = int(second.default[0])
+        key = (id(admin), fill, isolated, by_named)
+        found = self._admin_bases.get(key)
+        if found is None or found[0] is not admin:
+            n_def = len(self.named_rep) if by_named else 1
+            default = self._combine(self._defaults(admin, np.arange(n_def, dtype=np.int64)),
+                                    np.full(n_def, fill, dtype=np.int64), isolated)
+            at_admin = admin.positions.astype(np.int64)
+            combined = self._combine(admin.values.astype(np.int64),
+                                     np.full(len(at_admin), fill, dtype=np.int64), isolated)
+            keep = combined != (default[self.named[at_admin]] if by_named else default[0])
+            found = self._admin_bases[key] = (admin, default, admin.positions[keep],
+                                              combined[keep].astype(np.int32))
+        _, default, positions, values = found
+        own = second.positions
+        if not len(own):
+            return Side(default, by_named, positions, values)
+        wide = own.astype(np.int64)
+        mine = self._combine(admin.at(wide, self.named), second.values.astype(np.int64),
+                             isolated)
+        kept = mine != (default[self.named[wide]] if by_named else default[0])
+        if len(positions):  # the base's numbers at the second part's positions give way
+            at = np.searchsorted(positions, own)
+            inside = at < len(positions)
+            inside[inside] = positions[at[inside]] == own[inside]
+            if inside.any():
+                positions = np.delete(positions, at[inside])
+                values = np.delete(values, at[inside])
+        own = own[kept]
+        at = np.searchsorted(positions, own)
+        return Side(default, by_named, np.insert(positions, at, own),
+                    np.insert(values, at, mine[kept].astype(np.int32)))
 
     def _tiered_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
                    reading: _Reading) -> npt.NDArray[np.int64]:
@@ -1302,9 +1358,11 @@ class PairSets:
 
     def gather_ingress(self) -> None:
         """The ingress columns ``row_types`` reads, gathered ahead (another process may
-        work out ``main_egress_sides`` meanwhile); and the parts of tiered egress sides
-        that reads in the other variants take (``_tiered_at``), so that the processes the
-        rows are shared out to have them already."""
+        work out ``main_egress_sides`` meanwhile); and what the rows of the other variants
+        read, so that the processes the rows are shared out to have it already (else each
+        works it out): the ingress columns of every variant's sources (those of sources
+        without an address too, which ``row_types`` does not read), and the parts of
+        tiered egress sides that reads in the other variants take (``_tiered_at``)."""
         for _, _, variant in self._families():
             if variant == self.main_variant:
                 self._ingress_columns(variant)
@@ -1313,6 +1371,7 @@ class PairSets:
         for variant in self.variant_users:
             if variant == self.main_variant:
                 continue
+            self._some_table(variant)
             for t, layers in enumerate(self.e_layers):
                 if layers.tiered:
                     self._egress_parts(layers, variant if self.e_blocks[t] else 0)
