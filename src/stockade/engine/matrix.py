@@ -163,6 +163,17 @@ class _Rows(msgspec.Struct, frozen=True):
     by_named: bool
 
 
+class EgressWork(msgspec.Struct, frozen=True):
+    """What ``PairSets.main_egress_sides`` worked out, for ``adopt_egress_sides``: the port
+    sets and tier pairs it numbered, the main variant's egress side of each type, and the
+    part sides of tiered egress sides that reads in the other variants take (by key)."""
+
+    sets: list[Spans]
+    pairs: list[tuple[int, int]]
+    sides: list[Side]
+    parts: dict[tuple[object, ...], Side]
+
+
 class _PartRules(msgspec.Struct, frozen=True):
     """The rules of one part of tiered sides (a tier's stack, or the NetworkPolicy rules
     that isolate a side), as ``PairSets._part_side`` keys them: their identities, the
@@ -676,23 +687,41 @@ class PairSets:
         self._sides[key] = side
         self._side_bytes += side.positions.nbytes + side.values.nbytes
 
-    def main_egress_sides(self) -> tuple[list[Spans], list[Side]]:
-        """Every egress type's side in the main variant (as ``row_types`` needs them), and
-        the port sets numbered so far: what ``adopt_egress_sides`` takes, so that another
-        process can work them out meanwhile."""
+    def main_egress_sides(self) -> EgressWork:
+        """Every egress type's side in the main variant (as ``row_types`` needs them), the
+        parts of tiered egress sides that reads in the other variants take (``_tiered_at``:
+        the rows of those variants' sources read them), and the port sets and tier pairs
+        numbered so far: what ``adopt_egress_sides`` takes, so that another process can
+        work them out meanwhile."""
         sides = [self.egress_side(self.main_variant, t) for t in range(len(self.e_layers))]
-        return list(self.sets), sides
+        parts: dict[tuple[object, ...], Side] = {}
+        for variant in self.variant_users:
+            if variant == self.main_variant:
+                continue
+            for t, layers in enumerate(self.e_layers):
+                if layers.tiered:
+                    for key in self._egress_parts(layers, variant if self.e_blocks[t] else 0):
+                        parts[key] = self._part_sides[key]
+        return EgressWork(list(self.sets), list(self.pairs), sides, parts)
 
-    def adopt_egress_sides(self, sets: Sequence[Spans], sides: Sequence[Side]) -> None:
+    def adopt_egress_sides(self, work: EgressWork) -> None:
         """Take ``main_egress_sides`` made by another process on a copy of this one: its
-        set numbers are renumbered as this one numbers them."""
-        renumber = np.array([self.set_id(spans) for spans in sets], dtype=np.int64)
-        for t, side in enumerate(sides):
+        set and pair numbers are renumbered as this one numbers them."""
+        renumber = np.array([self.set_id(spans) for spans in work.sets], dtype=np.int64)
+        paired = np.array([self.pair_id(int(renumber[accepted]), int(renumber[decided]))
+                           for accepted, decided in work.pairs], dtype=np.int64)
+        for t, side in enumerate(work.sides):
             key = (EGRESS, self.main_variant if self.e_blocks[t] else 0, t)
             if key not in self._sides:
                 self._keep_egress(key, Side(renumber[side.default], side.by_named,
                                             side.positions,
                                             renumber[side.values].astype(np.int32)))
+        for part_key, side in work.parts.items():
+            if part_key not in self._part_sides:  # a tier's part numbers pairs, else sets
+                table = paired if part_key[0] else renumber
+                self._part_sides[part_key] = Side(table[side.default], side.by_named,
+                                                  side.positions,
+                                                  table[side.values].astype(np.int32))
 
     def ingress_side(self, variant: int, i_type: int) -> Side:
         key = (INGRESS, variant if self.i_blocks[i_type] else 0, i_type)
@@ -1004,14 +1033,12 @@ class PairSets:
         (accepted, decided) pairs (their numbers in ``pairs``; no rules: the empty pair), or
         the port sets of the NetworkPolicy rules that isolate it. ``spans``: the rules'
         ports on an ingress side's class (None: egress)."""
-        part = self._part_rules(rules, tier)
-        own = variant if part.blocky else 0
-        # Rules that name no port give every ingress side the same ports.
-        key = (tier, part.ids, own, None if spans is None or not part.named else tuple(spans),
-               spans is None)
+        key = self._part_key(rules, tier, variant, spans)
         found = self._part_sides.get(key)
         if found is not None:
             return found
+        part = self._part_rules(rules, tier)
+        own = variant if part.blocky else 0
         if not rules:  # no tier rule matches; isolated without a rule: nothing allowed
             found = Side(np.array([self._no_pair if tier else self.set_id(())], dtype=np.int64),
                          False, _NO_POSITIONS, np.zeros(0, dtype=np.int32))
@@ -1027,6 +1054,15 @@ class PairSets:
                                        self._part_values if tier else self._side_values)
         self._part_sides[key] = found
         return found
+
+    def _part_key(self, rules: tuple[AnyRule, ...], tier: bool, variant: int,
+                  spans: list[Spans] | None) -> tuple[object, ...]:
+        """What a part side is kept by: whether a tier's, its rules, the variant when they
+        have address peers, their ports when some are named (rules that name no port give
+        every ingress side the same ports), whether an egress side's."""
+        part = self._part_rules(rules, tier)
+        return (tier, part.ids, variant if part.blocky else 0,
+                None if spans is None or not part.named else tuple(spans), spans is None)
 
     def _part_values(self, layers: Layers, masks: Keys, spans: list[Spans] | None,
                      signatures: npt.NDArray[np.int64]) -> list[int]:
@@ -1369,20 +1405,22 @@ class PairSets:
             else:
                 self._some_table(variant)
         for variant in self.variant_users:
-            if variant == self.main_variant:
-                continue
-            self._some_table(variant)
-            for t, layers in enumerate(self.e_layers):
-                if layers.tiered:
-                    self._egress_parts(layers, variant if self.e_blocks[t] else 0)
+            if variant != self.main_variant:
+                self._some_table(variant)
 
-    def _egress_parts(self, layers: Layers, variant: int) -> None:
-        """The part sides ``_tiered_at`` reads for a tiered egress side in ``variant``."""
-        self._part_side(layers.admin, True, variant, None)
+    def _egress_parts(self, layers: Layers, variant: int) -> list[tuple[object, ...]]:
+        """The part sides ``_tiered_at`` reads for a tiered egress side in ``variant``,
+        worked out; their keys."""
+        wanted: list[tuple[tuple[AnyRule, ...], bool]] = [(layers.admin, True)]
         if not layers.isolated:
-            self._part_side(layers.baseline, True, variant, None)
+            wanted.append((layers.baseline, True))
         elif not self._part_rules(layers.networkpolicy, False).blocky:
-            self._part_side(layers.networkpolicy, False, variant, None)
+            wanted.append((layers.networkpolicy, False))
+        keys: list[tuple[object, ...]] = []
+        for rules, tier in wanted:
+            self._part_side(rules, tier, variant, None)
+            keys.append(self._part_key(rules, tier, variant, None))
+        return keys
 
     def _some_table(self, variant: int) -> tuple[npt.NDArray[np.int64],
                                                  npt.NDArray[np.int32]]:
