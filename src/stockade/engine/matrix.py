@@ -481,6 +481,8 @@ class PairSets:
         self._part_layers: dict[tuple[object, ...], Layers] = {}
         self._part_rules_of: dict[int, _PartRules] = {}
         self._part_rows: dict[tuple[object, ...], _Rows] = {}
+        self._admin_values: dict[int, tuple[Side, npt.NDArray[np.int64],
+                                            npt.NDArray[np.int64]]] = {}
         # An Admin part combined with a second part's default (``_over_admin``): the part,
         # the default, the positions and numbers where they differ from it.
         self._admin_bases: dict[tuple[int, int, bool, bool],
@@ -938,8 +940,14 @@ class PairSets:
             default = self._combine(self._defaults(admin, np.arange(n_def, dtype=np.int64)),
                                     np.full(n_def, fill, dtype=np.int64), isolated)
             at_admin = admin.positions.astype(np.int64)
-            combined = self._combine(admin.values.astype(np.int64),
-                                     np.full(len(at_admin), fill, dtype=np.int64), isolated)
+            known = self._admin_values.get(id(admin))
+            if known is None or known[0] is not admin:  # its few numbers, and where each is
+                found_numbers, where = np.unique(admin.values, return_inverse=True)
+                known = self._admin_values[id(admin)] = (
+                    admin, found_numbers.astype(np.int64), where.ravel())
+            _, numbers, where = known
+            combined = self._combine(numbers, np.full(len(numbers), fill, dtype=np.int64),
+                                     isolated)[where]
             keep = combined != (default[self.named[at_admin]] if by_named else default[0])
             found = self._admin_bases[key] = (admin, default, admin.positions[keep],
                                               combined[keep].astype(np.int32))
@@ -1033,11 +1041,11 @@ class PairSets:
         (accepted, decided) pairs (their numbers in ``pairs``; no rules: the empty pair), or
         the port sets of the NetworkPolicy rules that isolate it. ``spans``: the rules'
         ports on an ingress side's class (None: egress)."""
-        key = self._part_key(rules, tier, variant, spans)
+        part = self._part_rules(rules, tier)
+        key = self._key_of_part(part, tier, variant, spans)
         found = self._part_sides.get(key)
         if found is not None:
             return found
-        part = self._part_rules(rules, tier)
         own = variant if part.blocky else 0
         if not rules:  # no tier rule matches; isolated without a rule: nothing allowed
             found = Side(np.array([self._no_pair if tier else self.set_id(())], dtype=np.int64),
@@ -1060,7 +1068,11 @@ class PairSets:
         """What a part side is kept by: whether a tier's, its rules, the variant when they
         have address peers, their ports when some are named (rules that name no port give
         every ingress side the same ports), whether an egress side's."""
-        part = self._part_rules(rules, tier)
+        return self._key_of_part(self._part_rules(rules, tier), tier, variant, spans)
+
+    @staticmethod
+    def _key_of_part(part: _PartRules, tier: bool, variant: int,
+                     spans: list[Spans] | None) -> tuple[object, ...]:
         return (tier, part.ids, variant if part.blocky else 0,
                 None if spans is None or not part.named else tuple(spans), spans is None)
 
