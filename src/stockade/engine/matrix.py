@@ -409,6 +409,22 @@ class PairSets:
         self.i_spans: list[list[Spans]] = [[]]
         alike: dict[tuple[object, ...], tuple[Layers, dict[int, tuple[tuple[object, ...],
                                                                        list[Spans]]]]] = {}
+        # A cluster rule's ports on a class, kept by the rule and the class's named-port
+        # signature (one entry for a rule that names no port): types share tiers' stacks
+        # of many rules.
+        ports_at: dict[tuple[int, int], Spans] = {}
+        plain: dict[int, bool] = {}  # rule -> names no port
+
+        def ports_of(rule: CompiledClusterRule, cls: int, signature: int) -> Spans:
+            unnamed = plain.get(id(rule))
+            if unnamed is None:
+                unnamed = plain[id(rule)] = not rule.named
+            key = (id(rule), -1 if unnamed else signature)
+            found = ports_at.get(key)
+            if found is None:
+                found = ports_at[key] = self.rule_spans(rule, cls)
+            return found
+
         for cls, layers_key in zip(classes, self._layers_keys(INGRESS), strict=True):
             entry = alike.get(layers_key)
             if entry is None:
@@ -419,7 +435,12 @@ class PairSets:
             signature = named[cls.index]
             found = by_signature.get(signature)
             if found is None:
-                spans = [self.rule_spans(rule, cls.index) for rule in layers.rules]
+                spans = [self.rule_spans(rule, cls.index) for rule in layers.networkpolicy]
+                if layers.tiered:  # in the order of ``layers.rules``
+                    spans = [*(ports_of(rule, cls.index, signature) for rule in layers.admin),
+                             *spans,
+                             *(ports_of(rule, cls.index, signature)
+                               for rule in layers.baseline)]
                 found = by_signature[signature] = ((layers_key, tuple(spans)), spans)
             i_key, spans = found
             if i_key not in i_types:
