@@ -53,7 +53,7 @@ def test_few_rows_equal_the_vector_rows(manifests: list[gen.Manifest], last_word
                 cut = last_word & ((1 << len(sets)) - 1)
                 few = keys._decomposed_few(sets, projected, reps, by_named, cut)
                 many = keys._decomposed_many(sets, projected, reps, by_named, cut)
-                for name in few.__slots__:
+                for name in few.__struct_fields__:
                     a, b = getattr(few, name), getattr(many, name)
                     if isinstance(a, np.ndarray):
                         assert a.dtype == b.dtype and a.shape == b.shape, name
