@@ -166,6 +166,22 @@ def test_forked_matrix_is_the_single_process_one_and_the_references(
     assert check(ref, read_matrix(answer), sample_pairs(ref, 3000, seed=4)) == []
 
 
+def test_forked_matrix_with_cluster_policies_is_the_single_process_one(
+        tmp_path: Path) -> None:
+    """With Admin and Baseline tiers a second process works out the egress sides and the
+    parts that the rows of other address families read, renumbered here: the answer is
+    the single process's, and the reference's."""
+    directory = tmp_path / "cluster"
+    files = generate(Params(pods=400, namespaces=12, policies=130, seed=5,
+                            admin_policies=8, baseline_policies=3))
+    write(files, directory)
+    single = _matrix(directory, 1)
+    for workers in (2, 3):
+        assert _matrix(directory, workers) == single
+    ref = ReferenceCluster.from_dicts([d for docs in files.values() for d in docs])
+    assert check(ref, read_matrix(json.loads(single)), sample_pairs(ref, 3000, seed=2)) == []
+
+
 def test_beside_returns_the_childs_result_and_fails_with_it(
         capfd: pytest.CaptureFixture[str]) -> None:
     ran: list[str] = []

@@ -163,6 +163,17 @@ class _Rows(msgspec.Struct, frozen=True):
     by_named: bool
 
 
+class EgressWork(msgspec.Struct, frozen=True):
+    """What ``PairSets.main_egress_sides`` worked out, for ``adopt_egress_sides``: the port
+    sets and tier pairs it numbered, the main variant's egress side of each type, and the
+    part sides of tiered egress sides that reads in the other variants take (by key)."""
+
+    sets: list[Spans]
+    pairs: list[tuple[int, int]]
+    sides: list[Side]
+    parts: dict[tuple[object, ...], Side]
+
+
 class _PartRules(msgspec.Struct, frozen=True):
     """The rules of one part of tiered sides (a tier's stack, or the NetworkPolicy rules
     that isolate a side), as ``PairSets._part_side`` keys them: their identities, the
@@ -398,6 +409,22 @@ class PairSets:
         self.i_spans: list[list[Spans]] = [[]]
         alike: dict[tuple[object, ...], tuple[Layers, dict[int, tuple[tuple[object, ...],
                                                                        list[Spans]]]]] = {}
+        # A cluster rule's ports on a class, kept by the rule and the class's named-port
+        # signature (one entry for a rule that names no port): types share tiers' stacks
+        # of many rules.
+        ports_at: dict[tuple[int, int], Spans] = {}
+        plain: dict[int, bool] = {}  # rule -> names no port
+
+        def ports_of(rule: CompiledClusterRule, cls: int, signature: int) -> Spans:
+            unnamed = plain.get(id(rule))
+            if unnamed is None:
+                unnamed = plain[id(rule)] = not rule.named
+            key = (id(rule), -1 if unnamed else signature)
+            found = ports_at.get(key)
+            if found is None:
+                found = ports_at[key] = self.rule_spans(rule, cls)
+            return found
+
         for cls, layers_key in zip(classes, self._layers_keys(INGRESS), strict=True):
             entry = alike.get(layers_key)
             if entry is None:
@@ -408,7 +435,12 @@ class PairSets:
             signature = named[cls.index]
             found = by_signature.get(signature)
             if found is None:
-                spans = [self.rule_spans(rule, cls.index) for rule in layers.rules]
+                spans = [self.rule_spans(rule, cls.index) for rule in layers.networkpolicy]
+                if layers.tiered:  # in the order of ``layers.rules``
+                    spans = [*(ports_of(rule, cls.index, signature) for rule in layers.admin),
+                             *spans,
+                             *(ports_of(rule, cls.index, signature)
+                               for rule in layers.baseline)]
                 found = by_signature[signature] = ((layers_key, tuple(spans)), spans)
             i_key, spans = found
             if i_key not in i_types:
@@ -470,6 +502,13 @@ class PairSets:
         self._part_layers: dict[tuple[object, ...], Layers] = {}
         self._part_rules_of: dict[int, _PartRules] = {}
         self._part_rows: dict[tuple[object, ...], _Rows] = {}
+        self._admin_values: dict[int, tuple[Side, npt.NDArray[np.int64],
+                                            npt.NDArray[np.int64]]] = {}
+        # An Admin part combined with a second part's default (``_over_admin``): the part,
+        # the default, the positions and numbers where they differ from it.
+        self._admin_bases: dict[tuple[int, int, bool, bool],
+                                tuple[Side, npt.NDArray[np.int64], npt.NDArray[np.int32],
+                                      npt.NDArray[np.int32]]] = {}
         self._reading: _Reading | None = None
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
         self._variant_users()
@@ -620,10 +659,21 @@ class PairSets:
         if rows.shape[1] == 1:
             _, first, inverse = np.unique(rows[:, 0], return_index=True, return_inverse=True)
             return first, inverse.ravel()
-        void = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.dtype.itemsize
-                                                         * rows.shape[1]))).ravel()
-        _, first, inverse = np.unique(void, return_index=True, return_inverse=True)
-        return first, inverse.ravel()
+        n = len(rows)
+        if not n:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        # In the order and with the numbers ``np.unique`` gives the rows viewed as bytes
+        # (each word's bytes in memory order, the lowest first on a little-endian machine),
+        # which sorts them several times slower: a stable sort by each word, bytes swapped.
+        words = rows.byteswap() if np.little_endian else rows
+        order = np.lexsort(words.T[::-1])
+        ordered = rows[order]
+        starts = np.empty(n, dtype=np.bool_)
+        starts[0] = True
+        np.any(ordered[1:] != ordered[:-1], axis=1, out=starts[1:])
+        inverse = np.empty(n, dtype=np.int64)
+        inverse[order] = np.cumsum(starts) - 1
+        return order[starts].astype(np.int64), inverse
 
     def egress_ids(self, variant: int, e_type: int,
                    dst: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
@@ -660,23 +710,41 @@ class PairSets:
         self._sides[key] = side
         self._side_bytes += side.positions.nbytes + side.values.nbytes
 
-    def main_egress_sides(self) -> tuple[list[Spans], list[Side]]:
-        """Every egress type's side in the main variant (as ``row_types`` needs them), and
-        the port sets numbered so far: what ``adopt_egress_sides`` takes, so that another
-        process can work them out meanwhile."""
+    def main_egress_sides(self) -> EgressWork:
+        """Every egress type's side in the main variant (as ``row_types`` needs them), the
+        parts of tiered egress sides that reads in the other variants take (``_tiered_at``:
+        the rows of those variants' sources read them), and the port sets and tier pairs
+        numbered so far: what ``adopt_egress_sides`` takes, so that another process can
+        work them out meanwhile."""
         sides = [self.egress_side(self.main_variant, t) for t in range(len(self.e_layers))]
-        return list(self.sets), sides
+        parts: dict[tuple[object, ...], Side] = {}
+        for variant in self.variant_users:
+            if variant == self.main_variant:
+                continue
+            for t, layers in enumerate(self.e_layers):
+                if layers.tiered:
+                    for key in self._egress_parts(layers, variant if self.e_blocks[t] else 0):
+                        parts[key] = self._part_sides[key]
+        return EgressWork(list(self.sets), list(self.pairs), sides, parts)
 
-    def adopt_egress_sides(self, sets: Sequence[Spans], sides: Sequence[Side]) -> None:
+    def adopt_egress_sides(self, work: EgressWork) -> None:
         """Take ``main_egress_sides`` made by another process on a copy of this one: its
-        set numbers are renumbered as this one numbers them."""
-        renumber = np.array([self.set_id(spans) for spans in sets], dtype=np.int64)
-        for t, side in enumerate(sides):
+        set and pair numbers are renumbered as this one numbers them."""
+        renumber = np.array([self.set_id(spans) for spans in work.sets], dtype=np.int64)
+        paired = np.array([self.pair_id(int(renumber[accepted]), int(renumber[decided]))
+                           for accepted, decided in work.pairs], dtype=np.int64)
+        for t, side in enumerate(work.sides):
             key = (EGRESS, self.main_variant if self.e_blocks[t] else 0, t)
             if key not in self._sides:
                 self._keep_egress(key, Side(renumber[side.default], side.by_named,
                                             side.positions,
                                             renumber[side.values].astype(np.int32)))
+        for part_key, side in work.parts.items():
+            if part_key not in self._part_sides:  # a tier's part numbers pairs, else sets
+                table = paired if part_key[0] else renumber
+                self._part_sides[part_key] = Side(table[side.default], side.by_named,
+                                                  side.positions,
+                                                  table[side.values].astype(np.int32))
 
     def ingress_side(self, variant: int, i_type: int) -> Side:
         key = (INGRESS, variant if self.i_blocks[i_type] else 0, i_type)
@@ -865,6 +933,8 @@ class PairSets:
         and shared by every side with that stack; a class's number differs from the
         default only where one of its parts' does, so only there is it combined."""
         admin, second = self._tier_parts_of(layers, variant, spans)
+        if len(second.default) == 1 or not (second.default != second.default[0]).any():
+            return self._over_admin(admin, second, layers.isolated, by_named)
         n_def = len(self.named_rep) if by_named else 1
         signatures = np.arange(n_def, dtype=np.int64)
         default = self._combine(self._defaults(admin, signatures),
@@ -877,6 +947,50 @@ class PairSets:
                                layers.isolated)
         keep = values != (default[self.named[wide]] if by_named else default[0])
         return Side(default, by_named, positions[keep], values[keep].astype(np.int32))
+
+    def _over_admin(self, admin: Side, second: Side, isolated: bool, by_named: bool) -> Side:
+        """``_tiered_side`` when the second part's default is one number: the Admin part
+        combined with that default (its default, and its numbers where they differ from
+        it) is the same for every side with these two and is kept (``_admin_bases``);
+        only the second part's few positions are combined, and put in its place."""
+        fill = int(second.default[0])
+        key = (id(admin), fill, isolated, by_named)
+        found = self._admin_bases.get(key)
+        if found is None or found[0] is not admin:
+            n_def = len(self.named_rep) if by_named else 1
+            default = self._combine(self._defaults(admin, np.arange(n_def, dtype=np.int64)),
+                                    np.full(n_def, fill, dtype=np.int64), isolated)
+            at_admin = admin.positions.astype(np.int64)
+            known = self._admin_values.get(id(admin))
+            if known is None or known[0] is not admin:  # its few numbers, and where each is
+                found_numbers, where = np.unique(admin.values, return_inverse=True)
+                known = self._admin_values[id(admin)] = (
+                    admin, found_numbers.astype(np.int64), where.ravel())
+            _, numbers, where = known
+            combined = self._combine(numbers, np.full(len(numbers), fill, dtype=np.int64),
+                                     isolated)[where]
+            keep = combined != (default[self.named[at_admin]] if by_named else default[0])
+            found = self._admin_bases[key] = (admin, default, admin.positions[keep],
+                                              combined[keep].astype(np.int32))
+        _, default, positions, values = found
+        own = second.positions
+        if not len(own):
+            return Side(default, by_named, positions, values)
+        wide = own.astype(np.int64)
+        mine = self._combine(admin.at(wide, self.named), second.values.astype(np.int64),
+                             isolated)
+        kept = mine != (default[self.named[wide]] if by_named else default[0])
+        if len(positions):  # the base's numbers at the second part's positions give way
+            at = np.searchsorted(positions, own)
+            inside = at < len(positions)
+            inside[inside] = positions[at[inside]] == own[inside]
+            if inside.any():
+                positions = np.delete(positions, at[inside])
+                values = np.delete(values, at[inside])
+        own = own[kept]
+        at = np.searchsorted(positions, own)
+        return Side(default, by_named, np.insert(positions, at, own),
+                    np.insert(values, at, mine[kept].astype(np.int32)))
 
     def _tiered_at(self, layers: Layers, variant: int, spans: list[Spans] | None,
                    reading: _Reading) -> npt.NDArray[np.int64]:
@@ -949,13 +1063,11 @@ class PairSets:
         the port sets of the NetworkPolicy rules that isolate it. ``spans``: the rules'
         ports on an ingress side's class (None: egress)."""
         part = self._part_rules(rules, tier)
-        own = variant if part.blocky else 0
-        # Rules that name no port give every ingress side the same ports.
-        key = (tier, part.ids, own, None if spans is None or not part.named else tuple(spans),
-               spans is None)
+        key = self._key_of_part(part, tier, variant, spans)
         found = self._part_sides.get(key)
         if found is not None:
             return found
+        own = variant if part.blocky else 0
         if not rules:  # no tier rule matches; isolated without a rule: nothing allowed
             found = Side(np.array([self._no_pair if tier else self.set_id(())], dtype=np.int64),
                          False, _NO_POSITIONS, np.zeros(0, dtype=np.int32))
@@ -971,6 +1083,19 @@ class PairSets:
                                        self._part_values if tier else self._side_values)
         self._part_sides[key] = found
         return found
+
+    def _part_key(self, rules: tuple[AnyRule, ...], tier: bool, variant: int,
+                  spans: list[Spans] | None) -> tuple[object, ...]:
+        """What a part side is kept by: whether a tier's, its rules, the variant when they
+        have address peers, their ports when some are named (rules that name no port give
+        every ingress side the same ports), whether an egress side's."""
+        return self._key_of_part(self._part_rules(rules, tier), tier, variant, spans)
+
+    @staticmethod
+    def _key_of_part(part: _PartRules, tier: bool, variant: int,
+                     spans: list[Spans] | None) -> tuple[object, ...]:
+        return (tier, part.ids, variant if part.blocky else 0,
+                None if spans is None or not part.named else tuple(spans), spans is None)
 
     def _part_values(self, layers: Layers, masks: Keys, spans: list[Spans] | None,
                      signatures: npt.NDArray[np.int64]) -> list[int]:
@@ -1302,28 +1427,33 @@ class PairSets:
 
     def gather_ingress(self) -> None:
         """The ingress columns ``row_types`` reads, gathered ahead (another process may
-        work out ``main_egress_sides`` meanwhile); and the parts of tiered egress sides
-        that reads in the other variants take (``_tiered_at``), so that the processes the
-        rows are shared out to have them already."""
+        work out ``main_egress_sides`` meanwhile); and what the rows of the other variants
+        read, so that the processes the rows are shared out to have it already (else each
+        works it out): the ingress columns of every variant's sources (those of sources
+        without an address too, which ``row_types`` does not read), and the parts of
+        tiered egress sides that reads in the other variants take (``_tiered_at``)."""
         for _, _, variant in self._families():
             if variant == self.main_variant:
                 self._ingress_columns(variant)
             else:
                 self._some_table(variant)
         for variant in self.variant_users:
-            if variant == self.main_variant:
-                continue
-            for t, layers in enumerate(self.e_layers):
-                if layers.tiered:
-                    self._egress_parts(layers, variant if self.e_blocks[t] else 0)
+            if variant != self.main_variant:
+                self._some_table(variant)
 
-    def _egress_parts(self, layers: Layers, variant: int) -> None:
-        """The part sides ``_tiered_at`` reads for a tiered egress side in ``variant``."""
-        self._part_side(layers.admin, True, variant, None)
+    def _egress_parts(self, layers: Layers, variant: int) -> list[tuple[object, ...]]:
+        """The part sides ``_tiered_at`` reads for a tiered egress side in ``variant``,
+        worked out; their keys."""
+        wanted: list[tuple[tuple[AnyRule, ...], bool]] = [(layers.admin, True)]
         if not layers.isolated:
-            self._part_side(layers.baseline, True, variant, None)
+            wanted.append((layers.baseline, True))
         elif not self._part_rules(layers.networkpolicy, False).blocky:
-            self._part_side(layers.networkpolicy, False, variant, None)
+            wanted.append((layers.networkpolicy, False))
+        keys: list[tuple[object, ...]] = []
+        for rules, tier in wanted:
+            self._part_side(rules, tier, variant, None)
+            keys.append(self._part_key(rules, tier, variant, None))
+        return keys
 
     def _some_table(self, variant: int) -> tuple[npt.NDArray[np.int64],
                                                  npt.NDArray[np.int32]]:

@@ -95,14 +95,17 @@ def cluster_blocks(policies: Sequence[ClusterNetworkPolicy],
     """Every network the cluster policies name, and every node address (a ``nodes`` peer
     matches single addresses): the cuts that behaviour classes must respect."""
     found: dict[IPNetwork, None] = {}
+    nodes: list[IPNetwork] | None = None  # the node addresses' networks, made once
     for policy in policies:
         for rule in policy.egress:
             for peer in rule.peers:
                 for net in networks_of(peer):
                     found[net] = None
                 if peer.nodes is not None:
-                    for addr in node_addresses:
-                        found[effective_network(_host_network(addr))] = None
+                    if nodes is None:
+                        nodes = [effective_network(_host_network(addr))
+                                 for addr in node_addresses]
+                    found.update(dict.fromkeys(nodes))
     return [(net, ()) for net in found]
 
 
