@@ -157,7 +157,7 @@ def _unknown_field_warnings(raw: RawObject, kind: str, namespace: str,
                             meta: ObjectMeta) -> list[str]:
     """A warning for each field the API server would drop as unknown (``kubectl apply``
     refuses the object): a misspelt field changes what the object means, silently."""
-    fields = list(unknown_fields(raw.data, SCHEMAS[kind]))
+    fields = unknown_fields(raw.data, SCHEMAS[kind])
     if not fields:
         return []
     name = meta.name or (f"{meta.generate_name}*" if meta.generate_name else "<unnamed>")
