@@ -146,3 +146,44 @@ def test_the_command_sets_one_blas_thread_and_resumes_the_collector_for_the_work
     done = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True,
                           env=env, check=False)
     assert (done.returncode, done.stdout) == (0, "1 True True\n"), done.stderr
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_the_yaml_parser_is_imported_by_the_process_that_reads(tmp_path: Path,
+                                                                read_ahead: bool) -> None:
+    """A large input is read (and parsed) by a second process: this one never imports the
+    fast YAML parser; a small input is read, and parsed, here."""
+    paths = [_plain_cluster(tmp_path)] if read_ahead else sorted(
+        (EXAMPLES / "konvoy").iterdir())
+    answer = _matrix(*paths)
+    assert answer["code"] == 0
+    modules = answer["modules"]
+    assert isinstance(modules, list)
+    assert ("yaml_rs" in modules) is not read_ahead
+
+
+def test_the_command_imports_msgspec_without_typing_extensions() -> None:
+    """Start-up keeps ``typing_extensions`` (and ``inspect``, ``ast``... which it imports)
+    out of msgspec: a whole matrix run never imports it."""
+    done = subprocess.run([sys.executable, "-v", "-m", "stockade", "matrix",
+                           str(EXAMPLES / "konvoy"), "-o", "json"], capture_output=True,
+                          text=True, check=True)
+    loaded = {line.split("'")[1] for line in done.stderr.splitlines()
+              if line.startswith("import '")}  # what was loaded, from a file or built in
+    assert {"msgspec", "stockade.cli.main", "numpy"} <= loaded
+    assert "typing_extensions" not in loaded
+
+
+def test_typing_extensions_still_imports_after_msgspec_did_without_it() -> None:
+    probe = ("import sys\n"
+             "from stockade.cli import start\n"
+             "start.msgspec_without_typing_extensions()\n"
+             "before = 'typing_extensions' in sys.modules\n"
+             "import msgspec, typing_extensions\n"
+             "from stockade.model.types import Origin\n"
+             "again = msgspec.msgpack.decode(msgspec.msgpack.encode(Origin('f', 3)), "
+             "type=Origin)\n"
+             "print(before, typing_extensions.__name__, again == Origin('f', 3))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False)
+    assert (done.returncode, done.stdout) == (0, "False typing_extensions True\n"), done.stderr

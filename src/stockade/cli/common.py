@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import os
 import re
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
+from typing import overload
 
 from stockade.cli import diagnostics, timings
 from stockade.cli.options import check_input_options
-from stockade.cli.read_ahead import read_ahead, read_ahead_pays
+from stockade.cli.read_ahead import Check, read_ahead, read_ahead_pays
 from stockade.errors import DocumentError, InputError, InvalidObjects, UsageError
-from stockade.model.build import BuildResult, RawObject, build_cluster
+from stockade.model.build import BuildResult, Checked, RawObject, build_cluster, check_object
 from stockade.model.types import Cluster, Protocol
 from stockade.model.workloads import TEMPLATE_NOTE, Endpoints, choose_endpoints, with_endpoints
 from stockade.sources.files import check_sizes, expand_paths, file_sizes, read_files
@@ -87,13 +89,27 @@ def read_inputs(args: argparse.Namespace,
     return list(stream_inputs(args, broken, texts))
 
 
+@overload
+def stream_inputs(args: argparse.Namespace, broken: list[DocumentError] | None = None,
+                  texts: dict[str, str] | None = None, check: None = None
+                  ) -> Iterator[RawObject]: ...
+
+
+@overload
+def stream_inputs(args: argparse.Namespace, broken: list[DocumentError] | None,
+                  texts: dict[str, str] | None, check: Check
+                  ) -> Iterator[RawObject | Checked]: ...
+
+
 def stream_inputs(args: argparse.Namespace,
                   broken: list[DocumentError] | None = None,
-                  texts: dict[str, str] | None = None) -> Iterator[RawObject]:
+                  texts: dict[str, str] | None = None,
+                  check: Check | None = None) -> Iterator[RawObject | Checked]:
     """``read_inputs``, object by object. Files named are found (and missing ones refused)
     at once; large ones are then read by a second process, started now, while this one
-    works on the objects handed over (``read_ahead``). ``broken`` and ``texts`` are
-    complete once the objects are."""
+    works on the objects handed over (``read_ahead``; with ``check``, that process may
+    check objects for this one). ``broken`` and ``texts`` are complete once the objects
+    are."""
     check_input_options(args)
     if getattr(args, "cluster", False):
         from stockade.sources.cluster import ClusterSource
@@ -111,15 +127,15 @@ def stream_inputs(args: argparse.Namespace,
     sizes = file_sizes(files)
     check_sizes(sizes, args.paths, budget)
     if helm_chart is None and read_ahead_pays(files, sizes):
-        objects = read_ahead(files, broken, texts)
+        objects: Iterator[RawObject | Checked] = read_ahead(files, broken, texts, check)
     else:
         objects = read_files(files, broken=broken, budget=budget, texts=texts)
     return _checked(args, objects, broken, budget, skipping=skipping)
 
 
-def _checked(args: argparse.Namespace, objects: Iterator[RawObject],
+def _checked(args: argparse.Namespace, objects: Iterator[RawObject | Checked],
              broken: list[DocumentError] | None, budget: Budget, *,
-             skipping: bool) -> Iterator[RawObject]:
+             skipping: bool) -> Iterator[RawObject | Checked]:
     """The objects read, then those of the Helm chart; what was skipped is reported, and
     input without any object refused, at the end."""
     found = 0
@@ -183,11 +199,13 @@ def load(args: argparse.Namespace, texts: dict[str, str] | None = None) -> Build
     also skips documents that cannot be read (each named in a warning). With ``texts``,
     the files' texts are kept there."""
     with bulk_allocation():
+        namespace = default_namespace(args)
         with timings.stage("read"):
-            raws = stream_inputs(args, texts=texts)
+            raws = stream_inputs(args, None, texts,
+                                 functools.partial(check_object, default_namespace=namespace))
             import stockade.engine  # noqa: F401 - every caller's next step, while a child reads
         with timings.stage("build"):
-            result = build_cluster(raws, default_namespace=default_namespace(args))
+            result = build_cluster(raws, default_namespace=namespace)
             del raws
     if result.findings and not args.skip_invalid:
         raise InvalidObjects(result.findings)

@@ -109,13 +109,32 @@ _FRAME = struct.Struct("=BQ")
 _MARSHAL, _PICKLE = range(2)
 
 
-def ahead(produce: Callable[[], Iterable[T]], what: str) -> Iterator[T]:
+class Demand:
+    """Whether the process reading what ``ahead``'s child makes has started to read: until
+    then it is busy with work of its own (imports, say), and work it would otherwise do
+    on the items is better done by the child, which asks ``waiting()``. A byte of memory
+    both processes share; made before the fork."""
+
+    def __init__(self) -> None:
+        self._flag = mmap.mmap(-1, 1)  # anonymous and shared: it survives the fork as one
+
+    def waiting(self) -> bool:
+        return self._flag[0] == 1
+
+    def start(self) -> None:
+        self._flag[0] = 1
+
+
+def ahead(produce: Callable[[], Iterable[T]], what: str,
+          demand: Demand | None = None) -> Iterator[T]:
     """What ``produce()`` yields, in order, made by a forked child while this process works
     on the items already handed over (in batches through a pipe, see ``_FRAME``; a full
-    pipe holds the child back). An exception ``produce`` raises (a ``StockadeError``, say) is raised
-    here after the items before it. A child that dies otherwise, or that makes what pickle
-    cannot carry, fails the whole (``WorkerFailed``); an iterator closed or dropped early
-    stops the child. A child that cannot be started raises ``WorkerFailed`` at once.
+    pipe holds the child back). With ``demand``, which ``produce`` may ask, the batch being
+    made is handed over as soon as this process starts reading. An exception ``produce``
+    raises (a ``StockadeError``, say) is raised here after the items before it. A child
+    that dies otherwise, or that makes what pickle cannot carry, fails the whole
+    (``WorkerFailed``); an iterator closed or dropped early stops the child. A child that
+    cannot be started raises ``WorkerFailed`` at once.
 
     The child starts at once, so that this process can do other work before it reads."""
     read_end, write_end = os.pipe()
@@ -124,7 +143,7 @@ def ahead(produce: Callable[[], Iterable[T]], what: str) -> Iterator[T]:
 
     def work() -> None:
         os.close(read_end)
-        _hand_over(produce, write_end, what)
+        _hand_over(produce, demand, write_end, what)
 
     try:
         pid = _fork(work, what)
@@ -134,16 +153,17 @@ def ahead(produce: Callable[[], Iterable[T]], what: str) -> Iterator[T]:
         raise
     os.close(write_end)
     source = open(read_end, "rb", buffering=_PIPE_BYTES)  # noqa: SIM115 - closed by _receive
-    received: Iterator[T] = _receive(pid, source, what)
+    received: Iterator[T] = _receive(pid, source, what, demand)
     next(received)  # into its ``try``: closed or dropped unread, it still stops the child
     return received
 
 
-def _hand_over(produce: Callable[[], Iterable[T]], out: int, what: str) -> None:
+def _hand_over(produce: Callable[[], Iterable[T]], demand: Demand | None, out: int,
+               what: str) -> None:
     """The child's side: each frame encoded whole, then written straight to the pipe (no
     buffer left to flush when the reader is gone: then the child just ends)."""
     try:
-        for frame in _frames(produce):
+        for frame in _frames(produce, demand):
             kind, data = _encoded(frame, what)
             view = memoryview(data)
             while view:
@@ -156,12 +176,16 @@ def _hand_over(produce: Callable[[], Iterable[T]], out: int, what: str) -> None:
         os.close(out)
 
 
-def _frames(produce: Callable[[], Iterable[T]]) -> Iterator[tuple[int, object]]:
+def _frames(produce: Callable[[], Iterable[T]], demand: Demand | None
+            ) -> Iterator[tuple[int, object]]:
     batch: list[T] = []
+    watched = demand  # until the reader is seen waiting
     try:
         for item in produce():
             batch.append(item)
-            if len(batch) >= AHEAD_BATCH:
+            if len(batch) >= AHEAD_BATCH or (watched is not None and watched.waiting()):
+                if watched is not None and watched.waiting():
+                    watched = None
                 yield _ITEMS, batch
                 batch = []
     except Exception as exc:  # handed over; anything else fails the child
@@ -204,10 +228,13 @@ def _decoded(source: IO[bytes]) -> tuple[int, Any] | None:
     return frame
 
 
-def _receive(pid: int, source: IO[bytes], what: str) -> Iterator[T]:
+def _receive(pid: int, source: IO[bytes], what: str, demand: Demand | None
+             ) -> Iterator[T]:
     ended = False
     try:
         yield cast(T, None)  # taken by ahead(), to enter this ``try`` at once
+        if demand is not None:
+            demand.start()
         while True:
             try:
                 frame = _decoded(source)

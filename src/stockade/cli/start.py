@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from collections.abc import MutableMapping
 
 # What NumPy's bundled OpenBLAS reads for its number of threads, the first set one winning.
@@ -46,9 +47,26 @@ def resume_collector() -> None:
         gc.enable()
 
 
+def msgspec_without_typing_extensions() -> None:
+    """Import msgspec with the ``typing`` module's ``get_type_hints`` and ``Required``
+    rather than ``typing_extensions``' (which it prefers when installed, as the live-cluster
+    client's dependencies install it): ``typing_extensions`` imports ``inspect``, ``ast``,
+    ``dis`` and ``tokenize``, about 5 ms of every command's start-up, for features
+    stockade's types do not use (its ``Struct``s hold plain types). Afterwards
+    ``typing_extensions`` imports as usual for any other module that wants it."""
+    if "msgspec" in sys.modules or "typing_extensions" in sys.modules:
+        return
+    sys.modules["typing_extensions"] = None  # type: ignore[assignment] # "not importable"
+    try:
+        import msgspec  # noqa: F401
+    finally:
+        del sys.modules["typing_extensions"]
+
+
 def entry() -> None:
     pause_collector()
     single_threaded_blas(os.environ)
+    msgspec_without_typing_extensions()
     from stockade.cli.main import entry as run  # only now: it imports the rest
 
     run()

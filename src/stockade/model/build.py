@@ -192,6 +192,97 @@ def _phase(raw: RawObject) -> str:
     return phase if isinstance(phase, str) else ""
 
 
+class Checked(msgspec.Struct, frozen=True):
+    """One object of a built-in kind decoded and checked by itself (``check_object``): all
+    that ``build_cluster`` needs of it, so that the work may be done in another process
+    (the one reading the input, see ``cli.read_ahead``) and handed over."""
+
+    kind: str
+    origin: Origin
+    obj: Decoded
+    errors: list[FieldError]  # decoding's, then validation's (each field once)
+    warnings: list[str]  # unknown fields, for a valid object
+    phase: str = ""  # a pod's status.phase
+
+
+def decoded_here(raw: RawObject) -> bool:
+    """Whether ``raw`` is of a built-in kind at a version stockade decodes, which
+    ``check_object`` checks by itself (everything else ``build_cluster`` takes whole)."""
+    kind = raw.kind
+    return raw.api_version in CORE_KINDS.get(kind, WORKLOAD_KINDS.get(kind, ()))
+
+
+def check_object(raw: RawObject, default_namespace: str = "default") -> Checked:
+    """Decode, default and validate one object for which ``decoded_here`` holds, and find
+    its unknown fields: ``build_cluster``'s work on each object, which depends on nothing
+    else. A field that failed to decode is reported once, not again by validation."""
+    decoder = Decoder()
+    obj = _with_namespace(_decode(raw, decoder), default_namespace)
+    if decoder.errors:
+        undecodable = {e.path for e in decoder.errors}
+        errors = decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
+    else:
+        errors = _validate(obj)
+    kind = raw.kind
+    ns = "" if isinstance(obj, _CLUSTER_SCOPED) else obj.metadata.namespace
+    warnings = [] if errors else _unknown_field_warnings(raw, kind, ns, obj.metadata)
+    return Checked(kind, raw.origin, obj, errors, warnings,
+                   _phase(raw) if isinstance(obj, Pod) else "")
+
+
+def _not_decoded(raw: RawObject, result: BuildResult,
+                 valid: dict[tuple[str, str, str] | int, Decoded | ClusterNetworkPolicy],
+                 seen: dict[tuple[str, str, str], Origin], skipped_kinds: dict[str, int]
+                 ) -> None:
+    """An object ``check_object`` does not take: a cluster-wide policy (checked against
+    its CRD's schema and rules), or one of a kind or version stockade does not read
+    (a finding without kind or apiVersion, or for a version Kubernetes no longer serves;
+    a warning, or a note for ``--verbose``, otherwise)."""
+    kind = raw.kind
+    if kind not in KNOWN_KINDS:
+        if not kind:
+            result.findings.append(_finding(raw, kind, required(
+                "kind", "every manifest needs a kind")))
+        else:
+            skipped_kinds[kind] = skipped_kinds.get(kind, 0) + 1
+        return
+    api_version = raw.api_version
+    if api_version not in KNOWN_KINDS[kind]:
+        if not api_version:
+            result.findings.append(_finding(raw, kind, required("apiVersion")))
+        elif api_version.rpartition("/")[0] in _KUBERNETES_GROUPS:
+            result.findings.append(_finding(raw, kind, not_supported(
+                "apiVersion", api_version, KNOWN_KINDS[kind])))
+        elif api_version.rpartition("/")[0] == _CLUSTER_POLICY_GROUP:
+            result.warnings.append(
+                f"{raw.origin}: {kind} {_meta_text(raw, 'name') or '<unnamed>'}: "
+                f"apiVersion {api_version} is not read (stockade reads {kind} as "
+                f"{', '.join(KNOWN_KINDS[kind])}); skipped")
+        else:
+            label = f"{kind} ({api_version})"
+            skipped_kinds[label] = skipped_kinds.get(label, 0) + 1
+        return
+    # A cluster-scoped CRD: schema and CEL rules. Imported here: its schemas and checks
+    # are for inputs that hold such a policy.
+    from stockade.model.cluster_policies import check_cluster_policy
+
+    checked = check_cluster_policy(raw.data, raw.origin)
+    name = _meta_text(raw, "name")
+    ident = (kind, "", name)
+    if name:
+        if ident in seen:
+            result.warnings.append(
+                f"{kind} {name} is defined more than once ({seen[ident]}, then "
+                f"{raw.origin}): the later definition wins, as with kubectl apply")
+        seen[ident] = raw.origin
+    result.warnings.extend(f"{raw.origin}: {kind} {name}: {w}" for w in checked.warnings)
+    if checked.errors or checked.policy is None:
+        result.findings.extend(Finding(raw.origin, kind, "", name, e) for e in checked.errors)
+        result.invalid_keys.add(f"{kind} /{name}")
+        return
+    valid[ident if name else len(valid)] = checked.policy
+
+
 def decode_object(raw: RawObject) -> tuple[Decoded | None, list[FieldError]]:
     """One object of a modelled kind, decoded, with what decoding and validation found
     (``None`` for a kind or apiVersion stockade does not model). Unlike ``build_cluster``
@@ -255,7 +346,7 @@ def _key_kind(obj: Decoded) -> str:
     return obj.kind_name if isinstance(obj, Workload) else type(obj).__name__
 
 
-def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "default",
+def build_cluster(raws: Iterable[RawObject | Checked], *, default_namespace: str = "default",
                   generate_names: bool = True) -> BuildResult:
     """Decode and validate every object; the ``Cluster`` holds the valid ones.
 
@@ -263,7 +354,8 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     definition, as ``kubectl apply`` leaves it, with a warning naming both places; an invalid
     later definition leaves the earlier one in place, as the API server would refuse it.
     Objects with only ``generateName`` are given names (``kubectl create`` accepts them, and
-    each is another object) unless ``generate_names`` is false.
+    each is another object) unless ``generate_names`` is false. An object may come already
+    checked (``check_object``, by the process that read it); the outcome is the same.
     """
     result = BuildResult(Cluster())
     valid: dict[tuple[str, str, str] | int, Decoded | ClusterNetworkPolicy] = {}
@@ -271,63 +363,17 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
     seen: dict[tuple[str, str, str], Origin] = {}
     skipped_kinds: dict[str, int] = {}
 
-    for raw in raws:
-        kind = raw.kind
-        if kind not in KNOWN_KINDS:
-            if not kind:
-                result.findings.append(_finding(raw, kind, required(
-                    "kind", "every manifest needs a kind")))
-            else:
-                skipped_kinds[kind] = skipped_kinds.get(kind, 0) + 1
-            continue
-        api_version = raw.api_version
-        if api_version not in KNOWN_KINDS[kind]:
-            if not api_version:
-                result.findings.append(_finding(raw, kind, required("apiVersion")))
-            elif api_version.rpartition("/")[0] in _KUBERNETES_GROUPS:
-                result.findings.append(_finding(raw, kind, not_supported(
-                    "apiVersion", api_version, KNOWN_KINDS[kind])))
-            elif api_version.rpartition("/")[0] == _CLUSTER_POLICY_GROUP:
-                result.warnings.append(
-                    f"{raw.origin}: {kind} {_meta_text(raw, 'name') or '<unnamed>'}: "
-                    f"apiVersion {api_version} is not read (stockade reads {kind} as "
-                    f"{', '.join(KNOWN_KINDS[kind])}); skipped")
-            else:
-                label = f"{kind} ({api_version})"
-                skipped_kinds[label] = skipped_kinds.get(label, 0) + 1
-            continue
-
-        if kind in CLUSTER_POLICY_KINDS:  # cluster-scoped CRDs: schema and CEL rules
-            # Imported here: its schemas and checks are for inputs that hold such a policy.
-            from stockade.model.cluster_policies import check_cluster_policy
-
-            checked = check_cluster_policy(raw.data, raw.origin)
-            name = _meta_text(raw, "name")
-            ident = (kind, "", name)
-            if name:
-                if ident in seen:
-                    result.warnings.append(
-                        f"{kind} {name} is defined more than once ({seen[ident]}, then "
-                        f"{raw.origin}): the later definition wins, as with kubectl apply")
-                seen[ident] = raw.origin
-            result.warnings.extend(f"{raw.origin}: {kind} {name}: {w}"
-                                   for w in checked.warnings)
-            if checked.errors or checked.policy is None:
-                result.findings.extend(Finding(raw.origin, kind, "", name, e)
-                                       for e in checked.errors)
-                result.invalid_keys.add(f"{kind} /{name}")
-                continue
-            valid[ident if name else len(valid)] = checked.policy
-            continue
-
-        decoder = Decoder()
-        obj = _with_namespace(_decode(raw, decoder), default_namespace)
-        if decoder.errors:
-            # A field that failed to decode is reported once, not again by validation.
-            undecodable = {e.path for e in decoder.errors}
-            errors = decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
+    for item in raws:
+        if isinstance(item, Checked):
+            checked = item
         else:
-            errors = _validate(obj)
+            raw = item
+            kind = raw.kind
+            if not decoded_here(raw):
+                _not_decoded(raw, result, valid, seen, skipped_kinds)
+                continue
+            checked = check_object(raw, default_namespace)
+        kind, obj, errors, origin = checked.kind, checked.obj, checked.errors, checked.origin
         ns = "" if isinstance(obj, _CLUSTER_SCOPED) else obj.metadata.namespace
         ident = (kind, ns, obj.metadata.name)
         if obj.metadata.name:
@@ -337,12 +383,11 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
                            else "the later definition wins, as with kubectl apply")
                 result.warnings.append(
                     f"{kind} {f'{ns}/' if ns else ''}{obj.metadata.name} is defined more "
-                    f"than once ({seen[ident]}, then {raw.origin}): {outcome}")
-            seen[ident] = raw.origin
-        if not errors:
-            result.warnings.extend(_unknown_field_warnings(raw, kind, ns, obj.metadata))
+                    f"than once ({seen[ident]}, then {origin}): {outcome}")
+            seen[ident] = origin
+        result.warnings.extend(checked.warnings)
         if errors:
-            result.findings.extend(Finding(raw.origin, kind, ns, obj.metadata.name, e,
+            result.findings.extend(Finding(origin, kind, ns, obj.metadata.name, e,
                                            generate_name=obj.metadata.generate_name)
                                    for e in errors)
             result.invalid_keys.add(f"{kind} {ns}/{obj.metadata.name}")
@@ -350,8 +395,8 @@ def build_cluster(raws: Iterable[RawObject], *, default_namespace: str = "defaul
         key = ident if obj.metadata.name else len(valid)
         valid[key] = obj
         finished.pop(key, None)
-        if isinstance(obj, Pod) and _phase(raw) in TERMINAL_PHASES:
-            finished[key] = _phase(raw)
+        if checked.phase in TERMINAL_PHASES:
+            finished[key] = checked.phase
 
     namespaces: dict[str, Namespace] = {}
     pods: list[Pod] = []

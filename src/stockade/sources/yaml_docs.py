@@ -17,12 +17,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any, ClassVar
-
-try:
-    import yaml_rs
-except ImportError:  # pragma: no cover - the fast path is optional
-    yaml_rs = None  # type: ignore[assignment]
 
 from stockade.model.numbers import LongNumber
 from stockade.sources.limits import MAX_DEPTH, MAX_INTEGER_DIGITS, YAML_CHUNK_BYTES
@@ -384,7 +380,7 @@ def _parse(text: str, first_line: int, aliases: list[int] | None = None
 def fast_documents(text: str) -> list[tuple[Any, int]] | None:
     """The ``yaml_rs`` reading of the stream, or ``None`` when it cannot be trusted to be
     what YAML 1.1 (and PyYAML) reads, or when it fails (a duplicate key among others)."""
-    if yaml_rs is None or _slow_text(text):
+    if _yaml_rs() is None or _slow_text(text):
         return None
     fast = _fast(text)
     if fast is None:
@@ -398,10 +394,23 @@ def fast_documents(text: str) -> list[tuple[Any, int]] | None:
     return fast
 
 
-def _fast(text: str) -> list[tuple[Any, int]] | None:
-    assert yaml_rs is not None
+@functools.cache
+def _yaml_rs() -> ModuleType | None:
+    """The fast parser, imported at its first use: its start-up (about 5 ms) is then paid
+    by the process that reads (``cli.read_ahead``'s child, for a large input), not by one
+    that only hands the reading over. ``None`` if it is not installed."""
     try:
-        loaded = yaml_rs.loads(text, parse_datetime=False)
+        import yaml_rs
+    except ImportError:  # pragma: no cover - the fast path is optional
+        return None
+    return yaml_rs
+
+
+def _fast(text: str) -> list[tuple[Any, int]] | None:
+    parser = _yaml_rs()
+    assert parser is not None
+    try:
+        loaded = parser.loads(text, parse_datetime=False)
     except Exception:
         return None
     starts = _start_lines(text)
