@@ -311,3 +311,14 @@ def test_a_document_with_an_infinite_value_is_skipped_alone() -> None:
     text = "kind: A\n---\nkind: B\nx: .inf\n---\nkind: C\n"
     assert yaml_docs.documents(text, broken=broken) == [({"kind": "A"}, 1), ({"kind": "C"}, 6)]
     assert [(p.line, p.problem.split(":")[0]) for p in broken] == [(3, "x")]
+
+
+_PLAIN_DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)
+
+
+@given(st.lists(st.sampled_from(["---", "--", "-", "\n", "\r\n", " ", "\t", "a", "#", "..."]),
+                max_size=30).map("".join))
+def test_document_markers_are_found_as_the_plain_pattern_finds_them(text: str) -> None:
+    """``_DOC_START`` is written for speed; it finds what ``^---(?:[ \\t\\r]|$)`` finds."""
+    assert [m.start() for m in yaml_docs._DOC_START.finditer(text)] == [
+        m.start() for m in _PLAIN_DOC_START.finditer(text)]

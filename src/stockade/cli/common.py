@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import functools
 import gc
+import importlib
 import os
 import re
 from collections.abc import Collection, Iterator, Sequence
@@ -194,16 +195,20 @@ def bulk_allocation() -> Iterator[None]:
             gc.enable()
 
 
-def load(args: argparse.Namespace, texts: dict[str, str] | None = None) -> BuildResult:
+def load(args: argparse.Namespace, texts: dict[str, str] | None = None,
+         modules: Sequence[str] = ()) -> BuildResult:
     """Read and build the cluster; refuse invalid input unless ``--skip-invalid``, which
     also skips documents that cannot be read (each named in a warning). With ``texts``,
-    the files' texts are kept there."""
+    the files' texts are kept there. The engine, and the ``modules`` named, are imported
+    while a second process reads (and checks) the input."""
     with bulk_allocation():
         namespace = default_namespace(args)
         with timings.stage("read"):
             raws = stream_inputs(args, None, texts,
                                  functools.partial(check_object, default_namespace=namespace))
-            import stockade.engine  # noqa: F401 - every caller's next step, while a child reads
+            import stockade.engine  # noqa: F401 - every caller's next step
+            for module in modules:
+                importlib.import_module(module)
         with timings.stage("build"):
             result = build_cluster(raws, default_namespace=namespace)
             del raws

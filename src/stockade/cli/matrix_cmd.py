@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     if args.by and (ports or args.pods or args.services or args.output in ("dot", "svg")):
         raise UsageError("--by rolls up the full matrix: it takes no --port, --pods or "
                          "--services, and is written as text, json, csv or md")
-    result = load(args)  # the engine and NumPy are imported meanwhile, not before
+    # The engine, NumPy and the matrix's modules are imported while the input is read.
+    result = load(args, modules=("stockade.engine.matrix", "stockade.render.matrix"))
     from stockade.engine import Engine
     from stockade.engine.matrix import ClassRows, connectivity, port_reachability
     from stockade.render import matrix as render
