@@ -215,14 +215,10 @@ def decoded_here(raw: RawObject) -> bool:
 def check_object(raw: RawObject, default_namespace: str = "default") -> Checked:
     """Decode, default and validate one object for which ``decoded_here`` holds, and find
     its unknown fields: ``build_cluster``'s work on each object, which depends on nothing
-    else. A field that failed to decode is reported once, not again by validation."""
+    else."""
     decoder = Decoder()
     obj = _with_namespace(_decode(raw, decoder), default_namespace)
-    if decoder.errors:
-        undecodable = {e.path for e in decoder.errors}
-        errors = decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
-    else:
-        errors = _validate(obj)
+    errors = _errors(obj, decoder)
     kind = raw.kind
     ns = "" if isinstance(obj, _CLUSTER_SCOPED) else obj.metadata.namespace
     warnings = [] if errors else _unknown_field_warnings(raw, kind, ns, obj.metadata)
@@ -293,8 +289,16 @@ def decode_object(raw: RawObject) -> tuple[Decoded | None, list[FieldError]]:
         return None, []
     decoder = Decoder()
     obj = _decode(raw, decoder)
+    return obj, _errors(obj, decoder)
+
+
+def _errors(obj: Decoded, decoder: Decoder) -> list[FieldError]:
+    """What decoding ``obj`` found, then what validating it finds: a field that failed to
+    decode is reported once, not again by validation."""
+    if not decoder.errors:
+        return _validate(obj)
     undecodable = {e.path for e in decoder.errors}
-    return obj, decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
+    return decoder.errors + [e for e in _validate(obj) if e.path not in undecodable]
 
 
 # What the API server appends to generateName: five characters of this alphabet (apimachinery's
