@@ -10,8 +10,7 @@ import importlib
 import os
 import re
 from collections.abc import Collection, Iterator, Sequence
-from pathlib import Path
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from stockade.cli import diagnostics, timings
 from stockade.cli.options import check_input_options
@@ -23,6 +22,9 @@ from stockade.model.workloads import TEMPLATE_NOTE, Endpoints, choose_endpoints,
 from stockade.sources.files import check_sizes, expand_paths, file_sizes, read_files
 from stockade.sources.limits import Budget
 from stockade.wording import count
+
+if TYPE_CHECKING:  # pathlib (with urllib.parse) is not imported by a run that writes no file
+    from pathlib import Path
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, cluster: bool = True,
@@ -256,9 +258,8 @@ def write_atomically(path: Path, text: str, mode: int = 0o600) -> None:
     leaves half a file and a reader never sees one."""
     import tempfile  # few commands write files: not imported with this module
 
-    directory = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     try:
@@ -267,5 +268,6 @@ def write_atomically(path: Path, text: str, mode: int = 0o600) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc

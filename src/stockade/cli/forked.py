@@ -26,11 +26,11 @@ import gc
 import marshal
 import mmap
 import os
-import pickle
 import signal
 import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
 from typing import IO, Any, TypeVar, cast
 
 import msgspec
@@ -76,6 +76,7 @@ def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
     """``there()`` worked out by a forked child while this process runs ``here()``: its
     result comes back pickled through an unlinked temporary file. A child that fails fails
     the whole (``WorkerFailed``)."""
+    pickle = _pickle()
     with _spool() as spool:
 
         def work() -> None:
@@ -198,13 +199,14 @@ def _frames(produce: Callable[[], Iterable[T]], demand: Demand | None
 
 def _encoded(frame: tuple[int, Any], what: str) -> tuple[int, bytes]:
     """A frame's kind, and its bytes for the pipe."""
-    if frame[0] == _ITEMS:
+    if frame[0] != _RAISED:  # an exception is never plain data
         try:
             data = marshal.dumps(frame)
         except Exception:  # not plain data (or nested too deep for marshal): by pickle
             pass
         else:
-            return _ITEMS, _FRAME.pack(_MARSHAL, len(data)) + data
+            return frame[0], _FRAME.pack(_MARSHAL, len(data)) + data
+    pickle = _pickle()
     try:
         kind, data = frame[0], pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # an object pickle cannot carry: said, not half written
@@ -224,7 +226,8 @@ def _decoded(source: IO[bytes]) -> tuple[int, Any] | None:
     data = source.read(size)
     if len(data) < size:
         return None
-    frame: tuple[int, Any] = marshal.loads(data) if codec == _MARSHAL else pickle.loads(data)
+    frame: tuple[int, Any] = (marshal.loads(data) if codec == _MARSHAL
+                              else _pickle().loads(data))
     return frame
 
 
@@ -306,6 +309,14 @@ def _fork(work: Callable[[], object], what: str) -> int:
             sys.stderr.write(traceback.format_exc())
             sys.stderr.flush()
     os._exit(code)
+
+
+def _pickle() -> ModuleType:
+    """``pickle``, imported when first needed: the read-ahead of a plain run hands over only
+    plain data, by ``marshal``, and the import costs more than a millisecond of start-up."""
+    import pickle
+
+    return pickle
 
 
 def _spool() -> IO[bytes]:
@@ -403,7 +414,7 @@ def _child(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[in
         made.append((piece, offset, length))
         offset += length
     spool.flush()
-    pickle.dump(made, index)
+    _pickle().dump(made, index)
     index.flush()
 
 
@@ -426,7 +437,7 @@ def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[
                 raise WorkerFailed("a process making rows of the matrix failed "
                                    f"({_ending(code)})")
             child.index.seek(0)
-            for piece, offset, length in pickle.load(child.index):
+            for piece, offset, length in _pickle().load(child.index):
                 placed[piece] = (child, offset, length)
         for piece in range(taken, len(pieces)):
             child, offset, length = placed[piece]
