@@ -188,7 +188,7 @@ TERMINAL_PHASES = ("Succeeded", "Failed")
 
 def _phase(raw: RawObject) -> str:
     status = raw.data.get("status")
-    phase = status.get("phase") if isinstance(status, Mapping) else None
+    phase = status.get("phase") if type(status) is dict or isinstance(status, Mapping) else None
     return phase if isinstance(phase, str) else ""
 
 

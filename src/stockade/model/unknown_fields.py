@@ -109,8 +109,8 @@ def _walk(value: Any, schema: Schema, segments: list[str | int], found: list[str
                 _walk(item, schema.item, segments, found)
                 segments.pop()
         return
-    if schema is None or not isinstance(value, Mapping):
-        return
+    if schema is None or (type(value) is not dict and not isinstance(value, Mapping)):
+        return  # (parsed manifests hold dicts: the ABC's slower check is for the rest)
     if schema.closed and not value.keys() <= schema.names:
         found.extend(_path(segments, key) for key in value if key not in schema.names)
     for key, child in schema.nested:
