@@ -5,6 +5,7 @@ object, and however the work is shared, the build is exactly the one-process bui
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +174,28 @@ def test_every_example_builds_the_same_from_checked_objects(example: str) -> Non
     assert there == _built_here(files, "default")
     assert checked == _checkable(files, "default")
     assert checked > 0 or not any(decoded_here(raw) for raw in read_files(files))
+
+
+def test_what_messagepack_cannot_carry_goes_as_read(tmp_path: Path) -> None:
+    """A file name that is not UTF-8 (held with surrogates), an integer beyond 64 bits that
+    validation leaves alone, a string with a lone surrogate (from a JSON escape): MessagePack
+    cannot carry them, so these objects go as read, and the build is the one-process build."""
+    pad = "\n".join(f"# {'x' * 70}" for _ in range(40))  # the other files: some bytes
+    (tmp_path / "00.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w, namespace: a}\nspec:\n"
+        "  replicas: 99999999999999999999999\n  selector: {matchLabels: {app: w}}\n"
+        "  template:\n    metadata: {labels: {app: w}}\n"
+        "    spec: {containers: [{name: c, image: i}]}\n" + pad + "\n")
+    (tmp_path / "01.json").write_text(
+        '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a"},'
+        ' "spec": {"containers": [{"name": "c", "image": "img\\ud800"}]}}\n')
+    (tmp_path / os.fsdecode(b"02-\xe9.yaml")).write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n" + pad + "\n")
+    (tmp_path / "03.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n")
+    files = expand_paths([str(tmp_path)])
+    assert len(files) == 4
+    there, checked = _built(files, "default", wait="all")
+    here = _built_here(files, "default")
+    assert there == here and not here.findings
+    assert checked == 1  # only namespace b crosses checked
+    assert children(zombies=True) == set()

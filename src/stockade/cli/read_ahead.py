@@ -97,17 +97,31 @@ def _read(files: Sequence[str], collect: bool, keep_texts: bool, check: Check | 
             for obj in read_files([path], broken=found, budget=budget, texts=kept):
                 file, line = obj.origin.file, obj.origin.line
                 if check is not None and not demand.waiting() and decoded_here(obj):
-                    checked = check(obj)
-                    code = _CODES.get(type(checked.obj))
-                    if code is not None and not checked.errors:  # else checked again there
-                        yield (file, line, checked.kind, code, encode(checked.obj),
-                               tuple(checked.warnings), checked.phase)
+                    checked = _packed(check(obj), file, line, encode)
+                    if checked is not None:
+                        yield checked
                         continue
                 yield file, line, obj.data
         except Exception:
             yield from _found(found, kept)  # handed over too when the reading stops
             raise
         yield from _found(found, kept)
+
+
+def _packed(checked: Checked, file: str, line: int, encode: Callable[[Any], bytes]
+            ) -> _CheckedObject | None:
+    """A checked object as handed over, or None for one that goes as read (and is checked
+    again there): an invalid one, or one MessagePack cannot carry (a file name or a string
+    that is not valid UTF-8, an integer beyond 64 bits in a field validation leaves alone),
+    which the parent's own check keeps as one process keeps it."""
+    code = _CODES.get(type(checked.obj))
+    if code is None or checked.errors:
+        return None
+    try:
+        packed = encode(checked.obj)
+    except (TypeError, ValueError, OverflowError):  # UnicodeEncodeError is a ValueError
+        return None
+    return (file, line, checked.kind, code, packed, tuple(checked.warnings), checked.phase)
 
 
 def _found(found: list[DocumentError] | None, kept: dict[str, str] | None

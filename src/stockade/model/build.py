@@ -372,7 +372,6 @@ def build_cluster(raws: Iterable[RawObject | Checked], *, default_namespace: str
             checked = item
         else:
             raw = item
-            kind = raw.kind
             if not decoded_here(raw):
                 _not_decoded(raw, result, valid, seen, skipped_kinds)
                 continue
