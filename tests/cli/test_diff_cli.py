@@ -263,6 +263,7 @@ def test_a_side_that_cannot_be_read_is_reported_before_an_invalid_one(
     (["diff", "--base", "HEAD", "--cluster", SHOP], "give --base or --cluster, not both"),
     (["diff", "--cluster"], "diff --cluster NEW: give the manifests"),
     (["diff", SHOP, BROKEN, "--port", "80/ICMP"], "protocol must be TCP, UDP or SCTP"),
+    (["diff", SHOP, BROKEN, "--port", "80/"], "--port 80/: protocol must be TCP, UDP or SCTP"),
     (["diff", SHOP, BROKEN, "--context", "prod"], "--context is for --cluster"),
     (["diff", "--base", "", SHOP], "--base '': give a git revision"),
     (["diff", "--base", "HEAD", "-"], "- (stdin) is neither"),

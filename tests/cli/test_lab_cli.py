@@ -69,12 +69,19 @@ def test_good_pod_cidrs_parse(value: str) -> None:
 
 
 @pytest.mark.parametrize("value", ["\u00b2", "\u0668\u0660", "\uff18\uff10", "80/XTP", "0",
-                                   "65536", "000000080", "-1", "/TCP"])
+                                   "65536", "000000080", "-1", "/TCP", "80/"])
 def test_bad_ports_are_usage_errors(value: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "lab", "probe", "somelab", f"--port={value}")
     assert code == 2
     assert out == ""
     assert "argument --port" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("value", "port"), [("80", (80, "TCP")), ("80/tcp", (80, "TCP")),
+                                           ("53/UDP", (53, "UDP"))])
+def test_good_ports_parse(value: str, port: tuple[int, str]) -> None:
+    args = build_parser("lab").parse_args(["lab", "probe", "x", "--port", value])
+    assert args.port == [port]
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:

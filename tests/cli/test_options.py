@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from stockade.cli.common import parse_port
 from stockade.cli.main import main
+from stockade.model.types import Protocol
 from stockade.wording import count, plural
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +36,10 @@ QUERY = ["query", KONVOY, "--from", "default/db", "--to", "frontend/web"]
     ([*QUERY, "--port", "0" * 5000 + "80"], "port must be a number from 1 to 65535"),
     (["matrix", KONVOY, "--port", "８０/TCP"], "--port ８０/TCP: port must be a number"),
     (["matrix", KONVOY, "--port", "80/ICMP"], "protocol must be TCP, UDP or SCTP"),
+    # A slash with nothing after it names no protocol: not read as TCP, as "80" is.
+    ([*QUERY, "--port", "80/"], "--port 80/: protocol must be TCP, UDP or SCTP"),
+    (["matrix", KONVOY, "--port", "80", "--port", "80/"],
+     "--port 80/: protocol must be TCP, UDP or SCTP"),
     (["query", SHOP, "--from", "shop/Deployment/web", "--to", "svc/shop/api:²"],
      "--to 'svc/shop/api:²': the port must be a number from 1 to 65535 (ASCII digits)"),
     (["query", SHOP, "--from", "shop/Deployment/web", "--to", "svc/shop/api:٨٠"],
@@ -79,6 +85,15 @@ def test_options_are_checked_before_the_input_is_read(capsys: pytest.CaptureFixt
     code, _, err = run(capsys, "matrix", str(tmp_path / "missing.yaml"), "--port", "٨٠")
     assert code == 2
     assert "--port ٨٠" in err and "missing.yaml" not in err
+
+
+@pytest.mark.parametrize(("text", "port"), [
+    ("80", (80, Protocol.TCP)), ("80/TCP", (80, Protocol.TCP)), ("80/tcp", (80, Protocol.TCP)),
+    ("53/udp", (53, Protocol.UDP)), ("9/SCTP", (9, Protocol.SCTP)),
+])
+def test_port_spellings(text: str, port: tuple[int, Protocol]) -> None:
+    """Without a slash a port is TCP; the protocol's case does not matter."""
+    assert parse_port(text) == port
 
 
 def test_argparse_errors_have_one_prefix(capsys: pytest.CaptureFixture[str]) -> None:

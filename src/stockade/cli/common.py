@@ -242,10 +242,11 @@ _ASCII_PORT = re.compile(r"[0-9]{1,5}")
 
 def parse_port(text: str, option: str = "--port") -> tuple[int, Protocol]:
     """``80/TCP``, ``53/udp`` or ``80`` (TCP) -> (port, protocol). Only ASCII digits make a
-    number, as the API server reads them: Arabic-Indic or full-width digits are refused."""
-    number, _, proto = text.partition("/")
+    number, as the API server reads them: Arabic-Indic or full-width digits are refused.
+    ``80/`` is refused too: a slash says a protocol follows, so none is a mistake, not TCP."""
+    number, slash, proto = text.partition("/")
     try:
-        protocol = Protocol(proto.upper() or "TCP")
+        protocol = Protocol(proto.upper() if slash else "TCP")
     except ValueError:
         raise UsageError(f"{option} {text}: protocol must be TCP, UDP or SCTP") from None
     if not _ASCII_PORT.fullmatch(number) or not 1 <= int(number) <= 65535:

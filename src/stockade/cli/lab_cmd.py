@@ -40,8 +40,9 @@ RUN_COMMANDS_HINT = ("run them sandboxed with --run-commands (no image: the host
 
 
 def parse_port(text: str) -> tuple[int, str]:
-    number, _, protocol = text.partition("/")
-    protocol = (protocol or "TCP").upper()
+    number, slash, protocol = text.partition("/")
+    # "80" is TCP, but "80/" names no protocol: refused, as matrix --port refuses it.
+    protocol = protocol.upper() if slash else "TCP"
     # ASCII digits only, as the API server reads a port: "²" or "٨٠" are not numbers here.
     if (not (number.isascii() and number.isdigit()) or len(number) > 5
             or not 1 <= int(number) <= 65535 or protocol not in _PROTOCOLS):
