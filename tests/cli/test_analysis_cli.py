@@ -189,6 +189,22 @@ def test_matrix_port_text_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[6].split()[-6:] == ["X", ".", ".", ".", ".", "."]  # bridge/in-except
 
 
+@pytest.mark.parametrize("output", ["text", "json", "csv", "md"])
+def test_matrix_port_given_twice_is_tabulated_once(capsys: pytest.CaptureFixture[str],
+                                                   output: str) -> None:
+    """The same port and protocol in any spelling is one port, where it was first given."""
+    code, twice, _ = run(capsys, "matrix", KONVOY, "--port", "6379", "--port", "53/udp",
+                         "--port", "6379/TCP", "--port", "53/UDP", "--port", "6379/tcp",
+                         "-o", output)
+    _, once, _ = run(capsys, "matrix", KONVOY, "--port", "6379", "--port", "53/udp",
+                     "-o", output)
+    assert code == 0
+    assert twice == once
+    if output == "json":
+        assert [(r["port"], r["protocol"]) for r in json.loads(twice)["results"]] == [
+            (6379, "TCP"), (53, "UDP")]
+
+
 @pytest.mark.parametrize("port", ["0", "70000", "80/ICMP", "http"])
 def test_bad_port_is_a_usage_error(capsys: pytest.CaptureFixture[str], port: str) -> None:
     code, _, err = run(capsys, "matrix", KONVOY, "--port", port)

@@ -134,6 +134,20 @@ def test_port_json_is_exactly_the_contract(capsys: pytest.CaptureFixture[str]) -
         {"port": 53, "protocol": "UDP", "added": {}, "removed": {}}]}
 
 
+def test_port_given_twice_is_answered_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """The same port and protocol in any spelling is one port, where it was first given."""
+    code, out, _ = run(capsys, "diff", SHOP, BROKEN, "--port", "8000", "--port", "53/udp",
+                       "--port", "8000/TCP", "--port", "8000/tcp", "--port", "53/UDP",
+                       "-o", "json")
+    assert code == 1
+    assert [(r["port"], r["protocol"]) for r in json.loads(out)["results"]] == [
+        (8000, "TCP"), (53, "UDP")]
+    for output in ("text", "md"):
+        twice = run(capsys, "diff", SHOP, BROKEN, "--port", "8000", "--port", "8000/TCP",
+                    "-o", output)
+        assert twice == run(capsys, "diff", SHOP, BROKEN, "--port", "8000", "-o", output)
+
+
 def test_port_json_per_pod_and_per_group(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     old = cluster(tmp_path, "old")

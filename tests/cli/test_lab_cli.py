@@ -84,6 +84,16 @@ def test_good_ports_parse(value: str, port: tuple[int, str]) -> None:
     assert args.port == [port]
 
 
+@pytest.mark.parametrize("command", [["lab", "probe", "x"], ["lab", "run", KONVOY]])
+def test_a_port_given_twice_is_probed_once(command: list[str]) -> None:
+    """The same port and protocol in any spelling is one port, where it was first given."""
+    parser = build_parser("lab")
+    args = parser.parse_args([*command, "--port", "80", "--port", "53/udp", "--port",
+                              "80/TCP", "--port", "80/tcp", "--port", "53/UDP"])
+    assert args.port == [(80, "TCP"), (53, "UDP")]
+    assert parser.parse_args(command).port == []  # the default list is left as it was
+
+
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
     parser = build_parser("lab")
     lab = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

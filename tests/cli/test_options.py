@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stockade.cli.common import parse_port
+from stockade.cli.common import parse_port, parse_ports
 from stockade.cli.main import main
 from stockade.model.types import Protocol
 from stockade.wording import count, plural
@@ -94,6 +94,12 @@ def test_options_are_checked_before_the_input_is_read(capsys: pytest.CaptureFixt
 def test_port_spellings(text: str, port: tuple[int, Protocol]) -> None:
     """Without a slash a port is TCP; the protocol's case does not matter."""
     assert parse_port(text) == port
+
+
+def test_repeated_ports_count_once_in_the_order_first_given() -> None:
+    assert parse_ports(["53/udp", "80", "80/TCP", "53/UDP", "80/tcp", "80/UDP"]) == [
+        (53, Protocol.UDP), (80, Protocol.TCP), (80, Protocol.UDP)]
+    assert parse_ports([]) == []
 
 
 def test_argparse_errors_have_one_prefix(capsys: pytest.CaptureFixture[str]) -> None:

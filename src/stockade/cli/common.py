@@ -9,7 +9,7 @@ import gc
 import importlib
 import os
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, overload
 
 from stockade.cli import diagnostics, timings
@@ -252,6 +252,13 @@ def parse_port(text: str, option: str = "--port") -> tuple[int, Protocol]:
     if not _ASCII_PORT.fullmatch(number) or not 1 <= int(number) <= 65535:
         raise UsageError(f"{option} {text}: port must be a number from 1 to 65535")
     return int(number), protocol
+
+
+def parse_ports(texts: Iterable[str], option: str = "--port") -> list[tuple[int, Protocol]]:
+    """The ports of a repeatable option (each as ``parse_port`` reads it), in the order
+    first given: one given again, in any spelling (``80``, ``80/TCP``, ``80/tcp``), is
+    answered once."""
+    return list(dict.fromkeys(parse_port(text, option) for text in texts))
 
 
 def write_atomically(path: Path, text: str, mode: int = 0o600) -> None:

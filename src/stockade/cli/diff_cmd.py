@@ -20,7 +20,7 @@ from stockade.cli.common import (
     add_endpoint_arguments,
     add_input_arguments,
     bulk_allocation,
-    parse_port,
+    parse_ports,
     read_inputs,
     stream_inputs,
 )
@@ -84,7 +84,7 @@ _NOT_CLUSTER = {"cluster": False, "context": None, "kubeconfig": None,
 
 def check_options(args: argparse.Namespace) -> list[tuple[int, Protocol]]:
     """Every option, before anything is read; the ``--port`` list."""
-    ports = [parse_port(p) for p in args.port]
+    ports = parse_ports(args.port)
     if args.output == "html":
         if ports:
             raise UsageError("-o html shows every connection: --port narrows text, json "

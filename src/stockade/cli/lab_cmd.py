@@ -51,6 +51,19 @@ def parse_port(text: str) -> tuple[int, str]:
     return int(number), protocol
 
 
+class _AppendOnce(argparse.Action):
+    """``action="append"`` that keeps a value given again once, where it was first given:
+    ``--port 80 --port 80/TCP`` probes port 80 once and shows one grid for it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        # A new list each time, as "append" makes: the default list is never changed.
+        items = list(getattr(namespace, self.dest) or [])
+        if values not in items:
+            items.append(values)
+        setattr(namespace, self.dest, items)
+
+
 _SECONDS = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")  # ASCII digits, as for ports
 
 
@@ -94,7 +107,7 @@ def _name_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _probe_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", action="append", type=parse_port, default=[],
+    parser.add_argument("--port", action=_AppendOnce, type=parse_port, default=[],
                         metavar="PORT/PROTO", help="probe this port, such as 80/TCP or 53/UDP "
                         "(repeatable; default: every declared container port)")
     parser.add_argument("-o", "--output", choices=("text", "json"), default="text",

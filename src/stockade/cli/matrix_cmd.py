@@ -18,7 +18,7 @@ from stockade.cli.common import (
     bulk_allocation,
     choose,
     load,
-    parse_port,
+    parse_ports,
 )
 from stockade.cli.options import check_input_options
 from stockade.cli.progress import Progress
@@ -68,7 +68,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_input_options(args)
-    ports = [parse_port(p) for p in args.port]
+    ports = parse_ports(args.port)
     if args.services and ports and args.output in ("csv", "md"):
         raise UsageError(f"--services with --port cannot be written as {args.output}; "
                          "leave out --port, or use -o text or -o json")
