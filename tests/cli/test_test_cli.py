@@ -564,3 +564,21 @@ def test_names_from_the_input_are_escaped(capsys: pytest.CaptureFixture[str], tm
     code, out, _ = run(capsys, "test", tests, cluster, "-o", "junit")
     case = ET.fromstring(out).find(".//testcase")
     assert case is not None and case.get("name") == "evil]0;owned\nPASS  forged"
+
+
+@pytest.mark.parametrize("port", ["80/", "٨٠/TCP", "８０", "9" * 5000, "0080/TCP"])
+def test_a_promise_port_is_read_as_the_command_line_reads_one(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, cluster: str, port: str) -> None:
+    """A protocol left empty after its slash, digits that are not ASCII, a number of
+    thousands of digits: each a clear error on its field, never TCP 80 nor a traceback.
+    Leading zeros within five digits are a number, as they are for --port."""
+    tests = write(tmp_path, "t.yaml", suite(
+        f"  - name: p\n    from: app/db\n    to: ops/probe\n    ports: ['{port}']\n"
+        "    allowed: false\n"))
+    code, out, err = run(capsys, "test", tests, cluster)
+    if port == "0080/TCP":  # port 80: a promise checked, not a validation error
+        assert code in (0, 1) and "Invalid value" not in err and "Traceback" not in err
+        return
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "spec.expect[0].ports[0]: Invalid value" in err
+    assert "must be PORT/PROTOCOL" in err

@@ -118,7 +118,8 @@ def _join(path: str, key: str) -> str:
 # --- ports and endpoints --------------------------------------------------------------------
 
 def parse_port(value: object) -> PortSpec | None:
-    """``5432/TCP``, ``53/udp``, ``80`` or the number 80 (TCP); ``None`` when invalid."""
+    """``5432/TCP``, ``53/udp``, ``80`` or the number 80 (TCP); ``None`` when invalid
+    (``80/``, digits other than ASCII's, more than five of them)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -127,12 +128,15 @@ def parse_port(value: object) -> PortSpec | None:
         text = value
     else:
         return None
-    number, _, proto = text.partition("/")
-    try:
-        protocol = Protocol(proto.upper() or "TCP")
+    number, slash, proto = text.partition("/")
+    try:  # "80" is TCP; "80/" names no protocol (as --port 80/ on the command line)
+        protocol = Protocol(proto.upper() if slash else "TCP")
     except ValueError:
         return None
-    if not number.isdigit() or not 1 <= int(number) <= 65535:
+    # ASCII digits only, as the API server reads a port (and as --port does): "٨٠" is no
+    # number; five digits at most, before converting (a 5,000-digit run is refused here).
+    if not (number.isascii() and number.isdigit()) or len(number) > 5 \
+            or not 1 <= int(number) <= 65535:
         return None
     return PortSpec(int(number), protocol)
 
