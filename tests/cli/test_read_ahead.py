@@ -169,6 +169,7 @@ def _read(files: list[str], collect: bool, *, ahead: bool) -> _Read:
     try:
         for obj in (read_ahead(files, kept, texts) if ahead
                     else read_files(files, broken=kept, texts=texts)):
+            assert isinstance(obj, RawObject)  # nothing comes checked without a check
             objects.append(obj)
     except InputError as exc:
         return objects, broken, texts, f"{type(exc).__name__}: {exc}"
