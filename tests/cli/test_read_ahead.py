@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from manifest_trees import trees, write_tree
 from processes import children
 from stockade.cli import forked
 from stockade.cli.read_ahead import READ_AHEAD_BYTES, read_ahead, read_ahead_pays
@@ -140,20 +141,11 @@ _DOCUMENTS = st.sampled_from([
 ])
 
 
-@st.composite
-def _trees(draw: st.DrawFn) -> list[str]:
-    files = draw(st.lists(st.lists(_DOCUMENTS, min_size=0, max_size=6), min_size=2,
-                          max_size=6))
-    return ["---\n".join(doc.format(i=f"{n}{k}") for k, doc in enumerate(docs))
-            for n, docs in enumerate(files)]
+def _trees() -> st.SearchStrategy[list[str]]:
+    return trees(_DOCUMENTS, min_docs=0, max_docs=6)
 
 
-def _write(root: Path, texts: list[str]) -> list[str]:
-    for old in root.glob("*.yaml"):
-        old.unlink()
-    for n, text in enumerate(texts):
-        (root / f"{n:02d}.yaml").write_text(text)
-    return expand_paths([str(root)])
+_write = write_tree
 
 
 _Read = tuple[list[RawObject], list[DocumentError], dict[str, str], str]

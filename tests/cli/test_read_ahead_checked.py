@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from manifest_trees import trees, write_tree
 from processes import children
 from stockade.cli import forked
 from stockade.cli.read_ahead import read_ahead
@@ -102,20 +103,11 @@ _DOCUMENTS = st.sampled_from([
 ])
 
 
-@st.composite
-def _trees(draw: st.DrawFn) -> list[str]:
-    files = draw(st.lists(st.lists(_DOCUMENTS, min_size=1, max_size=8), min_size=2,
-                          max_size=6))
-    return ["---\n".join(doc.format(i=f"{n}{k}") for k, doc in enumerate(docs))
-            for n, docs in enumerate(files)]
+def _trees() -> st.SearchStrategy[list[str]]:
+    return trees(_DOCUMENTS, min_docs=1, max_docs=8)
 
 
-def _write(root: Path, texts: list[str]) -> list[str]:
-    for old in root.glob("*.yaml"):
-        old.unlink()
-    for n, text in enumerate(texts):
-        (root / f"{n:02d}.yaml").write_text(text)
-    return expand_paths([str(root)])
+_write = write_tree
 
 
 def _wait_for_the_child() -> None:
