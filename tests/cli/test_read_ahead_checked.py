@@ -56,7 +56,7 @@ def test_the_child_learns_when_the_reader_starts_and_hands_over_at_once() -> Non
     assert children(zombies=True) == set()
 
 
-def test_without_a_demand_the_batches_are_full_ones() -> None:
+def test_without_a_demand_items_over_several_batches_come_back_in_order() -> None:
     made = list(range(forked.AHEAD_BATCH * 2 + 3))
     assert list(forked.ahead(lambda: iter(made), "a test reader")) == made
 

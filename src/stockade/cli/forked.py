@@ -184,11 +184,12 @@ def _frames(produce: Callable[[], Iterable[T]], demand: Demand | None
     try:
         for item in produce():
             batch.append(item)
-            if len(batch) >= AHEAD_BATCH or (watched is not None and watched.waiting()):
-                if watched is not None and watched.waiting():
-                    watched = None
-                yield _ITEMS, batch
-                batch = []
+            if watched is not None and watched.waiting():
+                watched = None  # the reader reads: what was made so far goes now
+            elif len(batch) < AHEAD_BATCH:
+                continue
+            yield _ITEMS, batch
+            batch = []
     except Exception as exc:  # handed over; anything else fails the child
         yield _ITEMS, batch
         yield _RAISED, exc

@@ -76,9 +76,9 @@ def read_ahead(files: Sequence[str], broken: list[DocumentError] | None,
 
 
 _Object = tuple[str, int, Any]  # an object as handed over: its file, line and data
-# A checked object as handed over: its file and line, kind, type (an index of _TYPES), the
-# object as MessagePack, its warnings and its pod phase.
-_CheckedObject = tuple[str, int, str, int, bytes, tuple[str, ...], str]
+# A checked object as handed over: its type (an index of _TYPES), the object as MessagePack
+# (its origin, file and line, within), its warnings and its pod phase.
+_CheckedObject = tuple[int, bytes, tuple[str, ...], str]
 _TYPES = (Namespace, Pod, NetworkPolicy, Service, Workload, Node)  # model.build.Decoded
 _CODES = {kind: code for code, kind in enumerate(_TYPES)}
 
@@ -95,21 +95,19 @@ def _read(files: Sequence[str], collect: bool, keep_texts: bool, check: Check | 
         kept: dict[str, str] | None = {} if keep_texts else None
         try:
             for obj in read_files([path], broken=found, budget=budget, texts=kept):
-                file, line = obj.origin.file, obj.origin.line
                 if check is not None and not demand.waiting() and decoded_here(obj):
-                    checked = _packed(check(obj), file, line, encode)
+                    checked = _packed(check(obj), encode)
                     if checked is not None:
                         yield checked
                         continue
-                yield file, line, obj.data
+                yield obj.origin.file, obj.origin.line, obj.data
         except Exception:
             yield from _found(found, kept)  # handed over too when the reading stops
             raise
         yield from _found(found, kept)
 
 
-def _packed(checked: Checked, file: str, line: int, encode: Callable[[Any], bytes]
-            ) -> _CheckedObject | None:
+def _packed(checked: Checked, encode: Callable[[Any], bytes]) -> _CheckedObject | None:
     """A checked object as handed over, or None for one that goes as read (and is checked
     again there): an invalid one, or one MessagePack cannot carry (a file name or a string
     that is not valid UTF-8, an integer beyond 64 bits in a field validation leaves alone),
@@ -121,7 +119,7 @@ def _packed(checked: Checked, file: str, line: int, encode: Callable[[Any], byte
         packed = encode(checked.obj)
     except (TypeError, ValueError, OverflowError):  # UnicodeEncodeError is a ValueError
         return None
-    return (file, line, checked.kind, code, packed, tuple(checked.warnings), checked.phase)
+    return code, packed, tuple(checked.warnings), checked.phase
 
 
 def _found(found: list[DocumentError] | None, kept: dict[str, str] | None
@@ -145,14 +143,14 @@ def _sorted_out(handed: Iterator[_Object | _CheckedObject | DocumentError | _Tex
     origin = Origin("")
     for item in handed:
         if type(item) is tuple:
-            if item[1] != origin.line or item[0] != origin.file:  # a List's items share one
-                origin = Origin(item[0], item[1])
             if len(item) == 3:
-                yield RawObject(item[2], origin)
+                file, line, data = item
+                if line != origin.line or file != origin.file:  # a List's items share one
+                    origin = Origin(file, line)
+                yield RawObject(data, origin)
             else:
-                _, _, kind, code, obj, warnings, phase = item
-                yield Checked(kind, origin, _decoder(code).decode(obj), [], list(warnings),
-                              phase)
+                code, obj, warnings, phase = item
+                yield Checked(_decoder(code).decode(obj), [], list(warnings), phase)
         elif isinstance(item, DocumentError):
             assert broken is not None
             broken.append(item)

@@ -197,12 +197,18 @@ class Checked(msgspec.Struct, frozen=True):
     that ``build_cluster`` needs of it, so that the work may be done in another process
     (the one reading the input, see ``cli.read_ahead``) and handed over."""
 
-    kind: str
-    origin: Origin
     obj: Decoded
     errors: list[FieldError]  # decoding's, then validation's (each field once)
     warnings: list[str]  # unknown fields, for a valid object
     phase: str = ""  # a pod's status.phase
+
+    @property
+    def kind(self) -> str:
+        return _key_kind(self.obj)
+
+    @property
+    def origin(self) -> Origin:
+        return self.obj.origin
 
 
 def decoded_here(raw: RawObject) -> bool:
@@ -222,8 +228,7 @@ def check_object(raw: RawObject, default_namespace: str = "default") -> Checked:
     kind = raw.kind
     ns = "" if isinstance(obj, _CLUSTER_SCOPED) else obj.metadata.namespace
     warnings = [] if errors else _unknown_field_warnings(raw, kind, ns, obj.metadata)
-    return Checked(kind, raw.origin, obj, errors, warnings,
-                   _phase(raw) if isinstance(obj, Pod) else "")
+    return Checked(obj, errors, warnings, _phase(raw) if isinstance(obj, Pod) else "")
 
 
 def _not_decoded(raw: RawObject, result: BuildResult,
