@@ -66,10 +66,13 @@ class Engine:
         self._addresses = [pod_addresses(pod) for pod in self.pods]
         self._by_ip: dict[IPAddress, int] = {}
         for i, addrs in enumerate(self._addresses):
+            on_host = self.pods[i].host_network
             for addr in addrs:
-                # A hostNetwork pod shares its node's address; prefer the pod-network owner.
-                if addr not in self._by_ip or not self.pods[i].host_network:
-                    self._by_ip.setdefault(addr, i)
+                # A hostNetwork pod shares its node's address: the first pod-network pod
+                # holding it is what the address names, wherever the two are listed.
+                held = self._by_ip.get(addr)
+                if held is None or (not on_host and self.pods[held].host_network):
+                    self._by_ip[addr] = i
         self.nodes = NodeAddresses(self.pods, self._addresses, cluster.nodes)
         self.namespaces: dict[str, Namespace] = {ns.name: ns for ns in cluster.namespaces}
         for pod in self.pods:

@@ -240,21 +240,26 @@ def _not_decoded(raw: RawObject, result: BuildResult,
     (a finding without kind or apiVersion, or for a version Kubernetes no longer serves;
     a warning, or a note for ``--verbose``, otherwise)."""
     kind = raw.kind
+    api_version = raw.api_version
     if kind not in KNOWN_KINDS:
+        meant = _kind_meant(kind, api_version)
         if not kind:
             result.findings.append(_finding(raw, kind, required(
                 "kind", "every manifest needs a kind")))
+        elif meant is not None:
+            result.findings.append(_finding(raw, kind, not_supported("kind", kind, (meant,))))
         else:
             skipped_kinds[kind] = skipped_kinds.get(kind, 0) + 1
         return
-    api_version = raw.api_version
     if api_version not in KNOWN_KINDS[kind]:
+        group = api_version.rpartition("/")[0]
         if not api_version:
             result.findings.append(_finding(raw, kind, required("apiVersion")))
-        elif api_version.rpartition("/")[0] in _KUBERNETES_GROUPS:
+        elif group.lower() in _KUBERNETES_GROUPS or (
+                group != _CLUSTER_POLICY_GROUP and group.lower() == _CLUSTER_POLICY_GROUP):
             result.findings.append(_finding(raw, kind, not_supported(
                 "apiVersion", api_version, KNOWN_KINDS[kind])))
-        elif api_version.rpartition("/")[0] == _CLUSTER_POLICY_GROUP:
+        elif group == _CLUSTER_POLICY_GROUP:
             result.warnings.append(
                 f"{raw.origin}: {kind} {_meta_text(raw, 'name') or '<unnamed>'}: "
                 f"apiVersion {api_version} is not read (stockade reads {kind} as "
@@ -282,6 +287,31 @@ def _not_decoded(raw: RawObject, result: BuildResult,
         result.invalid_keys.add(f"{kind} /{name}")
         return
     valid[ident if name else len(valid)] = checked.policy
+
+
+def _plural(kind: str) -> str:
+    """A kind's resource name, as ``kubectl get networkpolicies`` types it."""
+    lower = kind.lower()
+    return lower[:-1] + "ies" if lower.endswith("y") else lower + "s"
+
+
+# Each way a kind stockade reads is misspelt in earnest: another case (``Networkpolicy``,
+# ``list``) or its resource name (``networkpolicies``). No Kubernetes kind differs from
+# another only so.
+_MISSPELT = {spelling: kind for kind in (*KNOWN_KINDS, "List")
+             for spelling in (kind.lower(), _plural(kind))}
+
+
+def _kind_meant(kind: str, api_version: str) -> str | None:
+    """The kind stockade reads that ``kind`` misspells, when ``api_version`` is of a group
+    that serves it (any case). kubectl refuses such an object ("no matches for kind");
+    skipped as another group's kind, it would be lost without a word: a deny-all policy
+    spelt ``Networkpolicy`` would leave every pod open."""
+    meant = _MISSPELT.get(kind.lower())
+    if meant is None or meant == kind:
+        return None
+    group = api_version.rpartition("/")[0].lower()
+    return meant if group in _KUBERNETES_GROUPS or group == _CLUSTER_POLICY_GROUP else None
 
 
 def decode_object(raw: RawObject) -> tuple[Decoded | None, list[FieldError]]:
