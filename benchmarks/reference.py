@@ -584,10 +584,14 @@ def _pod(obj: Mapping[str, Any], namespace: str) -> RefPod:
     texts = [entry["ip"] for entry in _list(status.get("podIPs")) if entry.get("ip")]
     if not texts and status.get("podIP"):
         texts = [status["podIP"]]
-    ports = tuple(
-        (p["name"], int(p["containerPort"]), p.get("protocol", "TCP"))
-        for c in _list(spec.get("containers")) for p in _list(c.get("ports")) if p.get("name")
-    )
+    # A name two containers declare (with one protocol) resolves to the first one's port,
+    # as Kubernetes resolves it for services and probes: later ones are dropped.
+    first: dict[tuple[str, str], int] = {}
+    for c in _list(spec.get("containers")):
+        for p in _list(c.get("ports")):
+            if p.get("name"):
+                first.setdefault((p["name"], p.get("protocol", "TCP")), int(p["containerPort"]))
+    ports = tuple((name, number, proto) for (name, proto), number in first.items())
     return RefPod(
         namespace=namespace,
         name=meta["name"],

@@ -32,6 +32,7 @@ from stockade.model.types import (
 )
 from stockade.model.unknown_fields import SCHEMAS, unknown_fields
 from stockade.model.validate import (
+    pod_warnings,
     validate_namespace,
     validate_network_policy,
     validate_node,
@@ -126,15 +127,29 @@ def _with_namespace(obj: Decoded, namespace: str) -> Decoded:
     return replace(obj, metadata=meta)
 
 
+def _template_spec(workload: Workload) -> str:
+    """The path of a workload's pod template's spec, as the API server names it."""
+    return ("spec.template.spec" if workload.kind_name != "CronJob"
+            else "spec.jobTemplate.spec.template.spec")
+
+
+def _pod_warnings(obj: Decoded) -> list[str]:
+    """The API server's warnings for a valid pod or workload template that stockade
+    models (see ``pod_warnings``), with the template's path for a workload."""
+    if isinstance(obj, Pod):
+        return pod_warnings(obj)
+    if isinstance(obj, Workload):
+        return pod_warnings(obj.template, _template_spec(obj))
+    return []
+
+
 def _validate(obj: Decoded) -> list[FieldError]:
     if isinstance(obj, NetworkPolicy):
         return validate_network_policy(obj)
     if isinstance(obj, Pod):
         return validate_pod(obj)
     if isinstance(obj, Workload):
-        return validate_pod(obj.template, prefix="spec.template.spec"
-                            if obj.kind_name != "CronJob"
-                            else "spec.jobTemplate.spec.template.spec")
+        return validate_pod(obj.template, prefix=_template_spec(obj))
     if isinstance(obj, Namespace):
         return validate_namespace(obj)
     if isinstance(obj, Node):
@@ -160,10 +175,15 @@ def _unknown_field_warnings(raw: RawObject, kind: str, namespace: str,
     fields = unknown_fields(raw.data, SCHEMAS[kind])
     if not fields:
         return []
-    name = meta.name or (f"{meta.generate_name}*" if meta.generate_name else "<unnamed>")
-    ident = f"{namespace}/{name}" if namespace else name
+    ident = _ident(namespace, meta)
     return [f"{raw.origin}: {kind} {ident}: {path}: unknown field, ignored (the API server "
             "drops it with a warning; kubectl apply refuses the object)" for path in fields]
+
+
+def _ident(namespace: str, meta: ObjectMeta) -> str:
+    """``ns/name`` (``name`` when cluster-scoped) as a warning names an object."""
+    name = meta.name or (f"{meta.generate_name}*" if meta.generate_name else "<unnamed>")
+    return f"{namespace}/{name}" if namespace else name
 
 
 def _meta_text(raw: RawObject, field: str) -> str:
@@ -199,7 +219,7 @@ class Checked(msgspec.Struct, frozen=True):
 
     obj: Decoded
     errors: list[FieldError]  # decoding's, then validation's (each field once)
-    warnings: list[str]  # unknown fields, for a valid object
+    warnings: list[str]  # unknown fields and the API server's pod warnings, if valid
     phase: str = ""  # a pod's status.phase
 
     @property
@@ -228,6 +248,9 @@ def check_object(raw: RawObject, default_namespace: str = "default") -> Checked:
     kind = raw.kind
     ns = "" if isinstance(obj, _CLUSTER_SCOPED) else obj.metadata.namespace
     warnings = [] if errors else _unknown_field_warnings(raw, kind, ns, obj.metadata)
+    if not errors:
+        warnings.extend(f"{raw.origin}: {kind} {_ident(ns, obj.metadata)}: {w}"
+                        for w in _pod_warnings(obj))
     return Checked(obj, errors, warnings, _phase(raw) if isinstance(obj, Pod) else "")
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from stockade.model.validate.namespace import validate_namespace
 from stockade.model.validate.network_policy import validate_network_policy
 from stockade.model.validate.node import validate_node
-from stockade.model.validate.pod import validate_pod
+from stockade.model.validate.pod import pod_warnings, validate_pod
 from stockade.model.validate.service import validate_service
 
 __all__ = [
-    "validate_namespace", "validate_network_policy", "validate_node", "validate_pod",
-    "validate_service",
+    "pod_warnings", "validate_namespace", "validate_network_policy", "validate_node",
+    "validate_pod", "validate_service",
 ]

@@ -2,7 +2,8 @@
 
 Checks metadata, container and init-container ports (``validateContainerPorts``) and
 ``hostAliases`` (``ValidateHostAliases``, 1.33+ paths and messages), in the API server's
-order. Everything else in a PodSpec is left to the cluster: stockade neither pulls images
+order; ``pod_warnings`` gives the API server's warning for a port name declared twice in
+the pod. Everything else in a PodSpec is left to the cluster: stockade neither pulls images
 nor schedules.
 """
 
@@ -115,6 +116,31 @@ def _check_container(container: Container, path: str) -> list[FieldError]:
                 not_supported(f"{port_path}.protocol", port.protocol, CONTAINER_PROTOCOLS)
             )
     return errors
+
+
+def pod_warnings(pod: Pod, prefix: str = "spec") -> list[str]:
+    """The API server's warning (``warningsForPodSpecAndMeta``) for each named port whose
+    name an earlier port of the pod already declares, in another container or the same
+    one: init containers first, then containers, whatever the protocol. Services and
+    probes resolve the name to the first; so does stockade, for a named-port rule."""
+    spec = pod.spec
+    if len(spec.containers) + len(spec.init_containers) < 2:
+        return []  # one container: a name declared twice in it is an error, not this
+    first: dict[str, str] = {}
+    warnings: list[str] = []
+    for field, group in (("initContainers", spec.init_containers),
+                         ("containers", spec.containers)):
+        for i, container in enumerate(group):
+            for j, port in enumerate(container.ports):
+                if not port.name:
+                    continue
+                path = f"{prefix}.{field}[{i}].ports[{j}]"
+                other = first.setdefault(port.name, path)
+                if other != path:
+                    warnings.append(
+                        f'{path}: duplicate port name "{port.name}" with {other}, services '
+                        f"and probes that select ports by name will use {other}")
+    return warnings
 
 
 def validate_host_aliases(aliases: tuple[HostAlias, ...], path: str) -> list[FieldError]:
