@@ -15,6 +15,12 @@ and ``---x``, ``----``, ``--- a: 1`` or ``--- |`` are errors, where YAML reads c
 ``separator_line`` is that rule; ``kubectl_view`` rewrites the separator lines that YAML would
 read otherwise to a plain ``---`` of the same length, so that the parsers split where
 kubectl splits and every offset and line number stays where it was in the file.
+
+kubectl hands go-yaml each document on its own, so a UTF-8 byte-order mark that starts one
+(``cat a.yaml b.yaml`` when ``b.yaml`` starts with one) is dropped by go-yaml's reader as
+the mark of its input's encoding; YAML parsers given the whole stream would read it as
+text (``\ufeffapiVersion``). ``kubectl_view`` moves such a mark into the separator line
+before it, as a space.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ GO_SPACE = ("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006
 # then nothing or a comment of characters YAML takes in a comment on one line.
 _YAML_ALIKE = re.compile(
     r"---(?:[ \t]+(?:#[^\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]*)?)?\r?")
+# A byte-order mark at the start of the line after a separator line (in ``kubectl_view``'s
+# text, every line that starts with --- is one).
+_MARK_AFTER_SEPARATOR = re.compile("^---(.*\n)\ufeff", re.MULTILINE)
 
 
 def separator_line(line: str) -> bool | None:
@@ -67,8 +76,10 @@ def kubectl_view(text: str) -> tuple[str, tuple[int, str] | None]:
     text of the line that stops it (the first refused separator), or ``None``.
 
     Every separator line that YAML would read otherwise (``---#c``, ``---\\v``) is replaced
-    by ``---`` and spaces, of the same length; the text itself comes back when there is
-    none and nothing is refused (the common case costs one search)."""
+    by ``---`` and spaces, of the same length, and a byte-order mark that starts a document
+    becomes a space on its separator line (``---\\n\\ufeff`` is ``--- \\n``); the text itself
+    comes back when there is none of either and nothing is refused (the common case costs
+    two searches)."""
     pieces: list[str] = []
     done = 0
     bad: tuple[int, str] | None = None
@@ -81,10 +92,14 @@ def kubectl_view(text: str) -> tuple[str, tuple[int, str] | None]:
         pieces += [text[done:pos], "---", " " * (len(line) - 3)]
         done = pos + len(line)
     end = len(text) if bad is None else bad[0]
-    if not pieces:
-        return (text if bad is None else text[:end]), bad
-    pieces.append(text[done:end])
-    return "".join(pieces), bad
+    if pieces:
+        pieces.append(text[done:end])
+        view = "".join(pieces)
+    else:
+        view = text if bad is None else text[:end]
+    if "\ufeff" in view:
+        view = _MARK_AFTER_SEPARATOR.sub(r"--- \1", view)
+    return view, bad
 
 
 def kubectl_text(text: str) -> str:
