@@ -172,3 +172,33 @@ def test_cluster_wide_policy_findings_located_at_the_rule_and_the_peer(
         kind, name = location["logicalLocations"][0]["fullyQualifiedName"].split("/")[:2]
         assert related["message"]["text"] == f"{kind} {name}"
     assert got == expected
+
+
+@pytest.mark.parametrize("name", ["a b#c%d?.yaml", "política ñ.yaml"])
+def test_file_names_are_percent_encoded_uris(capsys: pytest.CaptureFixture[str],
+                                             tmp_path: Path, name: str) -> None:
+    """A URI must be percent-encoded (SARIF 2.1.0, 3.10.2): unencoded, ``#`` and ``?`` end
+    the path there, a space is no URI at all, and code scanning points at another file.
+    Decoded, each URI (and the root's) is the path again. Found by a hostile-input hunt."""
+    from urllib.parse import unquote, urlsplit
+
+    root = tmp_path / "source root"
+    (root / "sub dir").mkdir(parents=True)
+    policy = root / "sub dir" / name
+    policy.write_text((ROOT / "examples" / "konvoy" / "policy.yaml").read_text()
+                      + (ROOT / "examples" / "konvoy" / "pods.yaml").read_text()
+                      .replace("apiVersion", "---\napiVersion", 1))
+    code, doc = _sarif(capsys, str(policy), "--source-root", str(root))
+    _validate(doc)
+    run = doc["runs"][0]
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in run["results"]}
+    assert len(uris) == 1
+    uri = uris.pop()
+    parts = urlsplit(uri)
+    assert (parts.scheme, parts.query, parts.fragment) == ("", "", "")
+    assert " " not in uri and uri.isascii()
+    assert unquote(uri) == f"sub dir/{name}"
+    base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    assert " " not in base and unquote(urlsplit(base).path) == f"{root}/"
+    assert code == 1

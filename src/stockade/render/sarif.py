@@ -14,6 +14,7 @@ import json
 import posixpath
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
+from urllib.parse import quote
 
 from stockade import __version__
 from stockade.lint import CHECKS, Check, LintFinding, LintReport, Severity
@@ -38,13 +39,15 @@ def _rule(check: Check) -> dict[str, Any]:
 
 def artifact_uri(file: str, where: Mapping[str, str], root: str | None) -> str:
     """The file as a URI reference: relative to ``root`` when its absolute path
-    (``where[file]``) lies under it, else as it was named."""
+    (``where[file]``) lies under it, else as it was named; percent-encoded, as a URI must
+    be (SARIF 2.1.0, 3.10.2): a ``#`` or ``?`` in a file name would otherwise end its path
+    there, and a code-scanning tool would point at another file."""
     absolute = where.get(file)
     if root is not None and absolute is not None:
         rel = posixpath.relpath(absolute, root)
         if rel != ".." and not rel.startswith("../"):
-            return rel
-    return file
+            return quote(rel)
+    return quote(file)
 
 
 def _fingerprint(f: LintFinding) -> str:
@@ -107,7 +110,8 @@ def sarif_log(report: LintReport, root: str | None = None,
         "columnKind": "unicodeCodePoints",
     }
     if root is not None:
-        run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": "file://" + root.rstrip("/") + "/"}}
+        run["originalUriBaseIds"] = {
+            "%SRCROOT%": {"uri": "file://" + quote(root.rstrip("/")) + "/"}}
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
