@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stockade.model.decode import Decoder
+from stockade.model.decode import Decoder, json_type_name
 from stockade.model.errors import ErrorType, FieldError, Finding, invalid, not_supported, required
 from stockade.model.netparse import parse_ip
 from stockade.model.selectors import describe_selector
@@ -160,8 +160,18 @@ def _ports(ctx: _Context, value: object, path: str) -> tuple[PortSpec, ...]:
 
 
 def _shown(value: object) -> str | int:
+    """A value for a message: itself when a string or an integer, else its JSON type
+    (``null``, ``boolean``, ``object``), as the API server names what it cannot show."""
     return value if isinstance(value, str | int) and not isinstance(value, bool) else (
-        type(value).__name__)
+        json_type_name(value))
+
+
+def _name_error(value: object, path: str, detail: str = "") -> FieldError:
+    """Why a ``name`` is missing: absent or empty, or not a string at all (``name: y``, which
+    YAML reads as a boolean, is no missing name)."""
+    if value is None or value == "":
+        return required(path, detail)
+    return invalid(path, json_type_name(value), "must be of type string")
 
 
 SELECTION_KEYS = ("namespace", "namespaceSelector", "podSelector")
@@ -244,7 +254,7 @@ def decode_connectivity_test(data: Mapping[str, Any], origin: Origin,
     else:
         _unknown(ctx, meta, "metadata", ("name", "labels", "annotations"))
         if not ctx.name:
-            ctx.errors.append(required("metadata.name"))
+            ctx.errors.append(_name_error(name, "metadata.name"))
     spec = data.get("spec")
     if not isinstance(spec, Mapping):
         ctx.errors.append(required("spec", "spec.expect lists the promises"))
@@ -290,7 +300,7 @@ def _expectation(ctx: _Context, item: object, path: str) -> Promise | None:
     _unknown(ctx, item, path, EXPECT_KEYS)
     name = item.get("name")
     if not isinstance(name, str) or not name:
-        ctx.errors.append(required(f"{path}.name", "say what is promised, in words"))
+        ctx.errors.append(_name_error(name, f"{path}.name", "say what is promised, in words"))
     source = _target(ctx, item.get("from"), f"{path}.from", destination=False)
     destination = _target(ctx, item.get("to"), f"{path}.to", destination=True)
     ports = _ports(ctx, item.get("ports"), f"{path}.ports")
@@ -356,7 +366,7 @@ def _netassert_test(ctx: _Context, item: Mapping[str, Any], path: str) -> Promis
     _unknown(ctx, item, path, TEST_KEYS)
     name = item.get("name")
     if not isinstance(name, str) or not name:
-        ctx.errors.append(required(_join(path, "name")))
+        ctx.errors.append(_name_error(name, _join(path, "name")))
     kind = item.get("type")
     protocol_text = item.get("protocol", "tcp")
     protocol = (Protocol(protocol_text.upper()) if isinstance(protocol_text, str)
