@@ -20,14 +20,16 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any, ClassVar
 
-from stockade.model.numbers import LongNumber
 from stockade.sources.limits import MAX_DEPTH, MAX_INTEGER_DIGITS, YAML_CHUNK_BYTES
 from stockade.sources.yaml_scalars import (
     FIRST_CHARS,
     NON_FINITE_WORD,
+    RESOLVABLE,
+    decode_binary,
     json_key,
     non_finite,
     resolve_plain,
+    resolve_tagged,
 )
 from stockade.sources.yaml_stream import GO_SPACE, kubectl_view, separator_offsets
 
@@ -462,8 +464,8 @@ def _strict_loader() -> Any:
     scalars resolve as go-yaml v2 resolves them (``yaml_scalars``: ``y`` is true, ``12:30``
     a string, ``1e3`` a float); mapping keys become the JSON keys ``sigs.k8s.io/yaml``
     writes (``1: a`` has the key ``"1"``); a repeated key is an error (``mapping key "x"
-    already defined at line N``, go-yaml's words); timestamps stay strings; an integer too
-    long to convert becomes a ``LongNumber``."""
+    already defined at line N``, go-yaml's words); timestamps stay strings; tags are read
+    as go-yaml reads them (``construct_tagged``)."""
     import yaml  # only on the slow path: importing PyYAML costs start-up time
 
     base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -491,11 +493,34 @@ def _strict_loader() -> Any:
                 mapping[text] = self.construct_object(value_node, deep=deep)
             return mapping
 
-        def construct_yaml_int(self, node: Any) -> Any:
+        def flatten_mapping(self, node: Any) -> None:
+            # go-yaml merges only a "<<" scalar (isMerge): with any other text or node,
+            # ``!!merge`` is an unknown tag.
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" and not (
+                        isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<"):
+                    key_node.tag = "!"
+            super().flatten_mapping(node)
+
+        def construct_tagged(self, node: Any) -> Any:
+            """A node with a tag as go-yaml v2 reads it into ``interface{}``: the tag of a
+            mapping or a list is ignored (``!!set`` and ``!!omap`` are a mapping and a
+            list), a scalar with a tag ``resolve`` knows is resolved for it, ``!!binary``
+            is decoded to text, and any other tag leaves a scalar's text (``!custom 82``
+            is "82")."""
+            if isinstance(node, yaml.MappingNode):
+                return self.construct_yaml_map(node)
+            if isinstance(node, yaml.SequenceNode):
+                return self.construct_yaml_seq(node)
             try:
-                return super().construct_yaml_int(node)
-            except ValueError:  # more digits than Python converts
-                return LongNumber(str(self.construct_scalar(node)))
+                if node.tag in RESOLVABLE:
+                    return resolve_tagged(node.tag, node.value)
+                if node.tag == "tag:yaml.org,2002:binary":
+                    return decode_binary(node.value)
+            except ValueError as exc:
+                raise yaml.constructor.ConstructorError(
+                    None, None, str(exc), node.start_mark) from None
+            return node.value
 
     def _shown(key: Any) -> str:
         if isinstance(key, int) and not isinstance(key, bool):
@@ -521,12 +546,10 @@ def _strict_loader() -> Any:
                     None, None, f"mapping key {shown} already defined at line "
                     f"{first.start_mark.line + 1}", key_node.start_mark)
 
+    # Every tag but the plain scalars' goes through construct_tagged, unknown ones (None)
+    # too. A "<<" merges only as a mapping key (go-yaml's isMerge); elsewhere it is text.
+    StrictLoader.yaml_constructors = {None: StrictLoader.construct_tagged}
     StrictLoader.add_constructor(_GO_TAG, lambda _loader, node: resolve_plain(node.value))
-    # A plain "<<" merges only as a mapping key (go-yaml's isMerge); elsewhere it is text.
-    StrictLoader.add_constructor("tag:yaml.org,2002:merge", lambda _loader, node: node.value)
-    StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
-    StrictLoader.add_constructor("tag:yaml.org,2002:timestamp",
-                                 base.construct_yaml_str)
     return StrictLoader
 
 
