@@ -139,6 +139,8 @@ def test_both_yaml_paths_read_plain_scalars_as_the_go_code_does(text: str,
     if isinstance(expected, float) and not math.isfinite(expected):
         return  # such a document is refused (see test_yaml_docs)
     if layout.startswith("{}:"):
+        if text.startswith("---"):
+            return  # at the start of a line: kubectl's separator rule (test_yaml_stream)
         key = json_key(expected)
         if key is None:
             return

@@ -24,12 +24,9 @@ from stockade.sources.limits import MAX_DEPTH, MAX_INTEGER_DIGITS, YAML_CHUNK_BY
 from stockade.sources.yaml_scalars import (
     FIRST_CHARS,
     NON_FINITE_WORD,
-    RESOLVABLE,
-    decode_binary,
     json_key,
     non_finite,
     resolve_plain,
-    resolve_tagged,
 )
 from stockade.sources.yaml_stream import GO_SPACE, kubectl_view, separator_offsets
 
@@ -467,6 +464,8 @@ def _strict_loader() -> Any:
     already defined at line N``, go-yaml's words); timestamps stay strings; tags are read
     as go-yaml reads them (``construct_tagged``)."""
     import yaml  # only on the slow path: importing PyYAML costs start-up time
+
+    from stockade.sources.yaml_tags import RESOLVABLE, decode_binary, resolve_tagged
 
     base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     anything = re.compile(r".*", re.DOTALL)
