@@ -54,7 +54,7 @@ def test_metadata_of_every_kind_and_of_pod_templates() -> None:
            "spec": {"containers": [{"name": "c", "image": "x", "anything": 1}]}, "x": 1}
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
                   "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
-                      "metadata": {"lables": {"a": "b"}},
+                      "metadata": {"labels": {"a": "b"}, "lables": {"a": "b"}},
                       "spec": {"containers": [{"name": "c"}]}}}}
     cron = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
             "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {

@@ -38,6 +38,7 @@ from stockade.model.validate import (
     validate_node,
     validate_pod,
     validate_service,
+    validate_workload,
 )
 from stockade.wording import count as counted
 
@@ -149,7 +150,7 @@ def _validate(obj: Decoded) -> list[FieldError]:
     if isinstance(obj, Pod):
         return validate_pod(obj)
     if isinstance(obj, Workload):
-        return validate_pod(obj.template, prefix=_template_spec(obj))
+        return validate_workload(obj, _template_spec(obj))
     if isinstance(obj, Namespace):
         return validate_namespace(obj)
     if isinstance(obj, Node):

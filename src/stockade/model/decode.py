@@ -613,5 +613,7 @@ class Decoder:
         field = "parallelism" if kind in ("Job", "CronJob") else "replicas"
         replicas = None if kind == "DaemonSet" else self.integer(
             spec.get(field), f"{path.removesuffix('.template')}.{field}")
+        manual = kind in ("Job", "CronJob") and self.boolean(
+            spec.get("manualSelector"), f"{path.removesuffix('.template')}.manualSelector")
         return Workload(kind_name=kind, metadata=meta, selector=parsed, template=pod,
-                        origin=origin, replicas=replicas)
+                        origin=origin, replicas=replicas, manual_selector=manual)

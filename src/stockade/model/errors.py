@@ -45,6 +45,16 @@ def go_quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def go_json(value: object) -> GoSyntax:
+    """A value as apimachinery (1.34+) shows a map or struct: Go's ``json.Marshal`` (no
+    spaces; ``<``, ``>``, ``&``, U+2028 and U+2029 escaped; nil is ``null``). Go sorts a
+    map's keys but keeps a struct's field order, so callers pass maps sorted."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return GoSyntax(text)
+
+
 def render_value(value: Value) -> str:
     """Render a value as ``field.Error`` does: strings quoted, numbers bare, nil as null."""
     if value is None:

@@ -321,6 +321,7 @@ class Workload(msgspec.Struct, frozen=True):
     template: Pod
     origin: Origin = UNKNOWN_ORIGIN
     replicas: int | None = None  # spec.replicas (a Job's spec.parallelism); None: not set
+    manual_selector: bool = False  # a Job's (or CronJob's job template's) manualSelector
 
     @property
     def kind(self) -> str:

@@ -1,5 +1,5 @@
 """API-server validation of decoded objects: NetworkPolicy, Pod (hostAliases), Namespace, Node,
-Service.
+Service, workloads (their selectors and pod templates).
 
 Each function returns every ``FieldError`` the Kubernetes API server would report when the
 object is created, with the same paths, values and messages, in the same order. Pure: no
@@ -13,8 +13,9 @@ from stockade.model.validate.network_policy import validate_network_policy
 from stockade.model.validate.node import validate_node
 from stockade.model.validate.pod import pod_warnings, validate_pod
 from stockade.model.validate.service import validate_service
+from stockade.model.validate.workload import validate_workload
 
 __all__ = [
     "pod_warnings", "validate_namespace", "validate_network_policy", "validate_node",
-    "validate_pod", "validate_service",
+    "validate_pod", "validate_service", "validate_workload",
 ]

@@ -31,10 +31,25 @@ def validate_pod(pod: Pod, prefix: str = "spec") -> list[FieldError]:
     """Validate a Pod (``prefix="spec"``) or a workload's pod template (``template_of`` set,
     ``prefix`` the template's spec path, e.g. ``spec.template.spec``)."""
     if pod.template_of:
-        errors = _validate_template_meta(pod, prefix)
-    else:
-        errors = validate_object_meta(pod.metadata, name_is_dns_subdomain,
-                                      requires_namespace=True)
+        return template_namespace_errors(pod) + validate_template(pod, prefix)
+    errors = validate_object_meta(pod.metadata, name_is_dns_subdomain, requires_namespace=True)
+    return errors + _validate_spec(pod, prefix)
+
+
+def template_namespace_errors(pod: Pod) -> list[FieldError]:
+    """A template's namespace is its workload's own, checked at ``metadata.namespace`` by
+    the workload's ``ValidateObjectMeta``: before anything in its spec."""
+    return validate_namespace_field(pod.metadata.namespace, "metadata.namespace")
+
+
+def validate_template(pod: Pod, prefix: str) -> list[FieldError]:
+    """A workload's pod template (``ValidatePodTemplateSpec``) without the workload's
+    namespace, so that a workload's own spec errors can come between the two."""
+    return _validate_template_meta(pod, prefix) + _validate_spec(pod, prefix)
+
+
+def _validate_spec(pod: Pod, prefix: str) -> list[FieldError]:
+    errors: list[FieldError] = []
     spec = pod.spec
     for i, container in enumerate(spec.containers):
         if container.ports and not _plain_ports(container.ports):
@@ -54,14 +69,11 @@ def validate_pod(pod: Pod, prefix: str = "spec") -> list[FieldError]:
 
 
 def _validate_template_meta(pod: Pod, prefix: str) -> list[FieldError]:
-    # The namespace is the workload's own (checked at metadata.namespace by its
-    # ValidateObjectMeta); its name rules vary by kind and are not checked here. The
-    # template's labels are checked at "<template>.labels": upstream's
-    # ValidatePodTemplateSpec uses that path, without "metadata".
+    # The workload's name rules vary by kind and are not checked here. The template's
+    # labels are checked at "<template>.labels": upstream's ValidatePodTemplateSpec uses
+    # that path, without "metadata".
     template_path = prefix.removesuffix(".spec")
-    errors = validate_namespace_field(pod.metadata.namespace, "metadata.namespace")
-    errors.extend(validate_labels(pod.metadata.labels, f"{template_path}.labels"))
-    return errors
+    return validate_labels(pod.metadata.labels, f"{template_path}.labels")
 
 
 def _plain_ports(ports: tuple[ContainerPort, ...]) -> bool:

@@ -1,0 +1,147 @@
+"""Workload validation: the selector and its agreement with the pod template's labels.
+
+Upstream checks a controller's selector before its template (``ValidateDeploymentSpec``,
+``ValidateReplicaSetSpec``, ``ValidateStatefulSetSpec``, ``ValidateDaemonSetSpec``,
+``ValidateReplicationControllerSpec``), or after it for a Job (``ValidateJobSpec``) and a
+CronJob's job template (``ValidateJobTemplateSpec``). A selector that does not match its
+template's labels is refused: the controller could never own the pods it makes, so an
+analysis of them would describe pods that never exist.
+"""
+
+from __future__ import annotations
+
+from stockade.model.errors import FieldError, go_json, invalid, not_supported, required
+from stockade.model.selectors import selector_matches
+from stockade.model.types import LabelSelector, Workload
+from stockade.model.validate.pod import template_namespace_errors, validate_template
+from stockade.model.validate.selectors import validate_label_selector
+
+MISMATCH = "`selector` does not match template `labels`"
+
+# The empty-selector message per kind; ReplicaSet shares the Deployment's wording upstream.
+_EMPTY = {"Deployment": "empty selector is invalid for deployment",
+          "ReplicaSet": "empty selector is invalid for deployment",
+          "StatefulSet": "empty selector is invalid for statefulset"}
+# ``LabelSelectorAsSelector`` failing: Deployment and ReplicaSet say so, StatefulSet not.
+_UNPARSABLE = {"Deployment": "invalid label selector", "ReplicaSet": "invalid label selector",
+               "StatefulSet": ""}
+
+
+def validate_workload(workload: Workload, prefix: str) -> list[FieldError]:
+    """Every error of a workload stockade models, in the API server's order: the namespace
+    (``ValidateObjectMeta``), then its spec; ``prefix`` is the template's spec path."""
+    errors = template_namespace_errors(workload.template)
+    template = validate_template(workload.template, prefix)
+    kind = workload.kind_name
+    if kind in _EMPTY:
+        return errors + _replica_selector(workload) + template
+    if kind == "DaemonSet":
+        return errors + _daemon_set_selector(workload) + template
+    if kind == "ReplicationController":
+        return errors + _rc_selector(workload) + template
+    if kind == "Job":
+        return errors + template + _job_selector(workload)
+    if kind == "CronJob":
+        return errors + template + _job_template_selector(workload)
+    return errors + template
+
+
+def go_selector(selector: LabelSelector) -> object:
+    """A ``metav1.LabelSelector`` as ``json.Marshal`` sees it (empty fields omitted)."""
+    out: dict[str, object] = {}
+    if selector.match_labels:
+        out["matchLabels"] = dict(sorted(selector.match_labels))
+    if selector.match_expressions:
+        out["matchExpressions"] = [
+            {"key": r.key, "operator": r.operator, **({"values": list(r.values)} if r.values
+                                                      else {})}
+            for r in selector.match_expressions]
+    return out
+
+
+def _template_labels(workload: Workload) -> object:
+    """The template's labels as the error shows them; none is Go's nil map, ``null``."""
+    labels = workload.template.metadata.labels
+    return dict(sorted(labels)) if labels else None
+
+
+def _mismatch(workload: Workload, selector: LabelSelector | None) -> list[FieldError]:
+    """``selector.Matches(template labels)``; a nil selector (``labels.Nothing``) matches
+    nothing, an empty one (``labels.Everything``) everything."""
+    labels = workload.template.metadata.label_map
+    if selector is not None and selector_matches(selector, labels):
+        return []
+    return [invalid("spec.template.metadata.labels", go_json(_template_labels(workload)),
+                    MISMATCH)]
+
+
+def _replica_selector(workload: Workload) -> list[FieldError]:
+    """Deployment, ReplicaSet, StatefulSet: required, valid, not empty, matching."""
+    kind, selector = workload.kind_name, workload.selector
+    if selector is None:
+        return [required("spec.selector"), *_mismatch(workload, None)]
+    errors = validate_label_selector(selector, "spec.selector")
+    # LabelSelectorAsSelector fails exactly when ValidateLabelSelector finds an error.
+    unparsable = bool(errors)
+    if selector.is_empty:
+        errors.append(invalid("spec.selector", go_json({}), _EMPTY[kind]))
+    if unparsable:
+        errors.append(invalid("spec.selector", go_json(go_selector(selector)),
+                              _UNPARSABLE[kind]))
+    elif not selector.is_empty:
+        errors.extend(_mismatch(workload, selector))
+    return errors
+
+
+def _daemon_set_selector(workload: Workload) -> list[FieldError]:
+    """DaemonSet: no Required (a nil selector only fails to match), the match before the
+    empty-selector error."""
+    selector = workload.selector
+    if selector is None:
+        return _mismatch(workload, None)
+    errors = validate_label_selector(selector, "spec.selector")
+    if not errors:
+        errors.extend(_mismatch(workload, selector))
+    if selector.is_empty:
+        errors.append(invalid("spec.selector", go_json({}),
+                              "empty selector is invalid for daemonset"))
+    return errors
+
+
+def _rc_selector(workload: Workload) -> list[FieldError]:
+    """ReplicationController: ``SetDefaults_ReplicationController`` copies the template's
+    labels into an empty selector first, so only a selector and labels both empty is
+    missing (``ValidateNonEmptySelector``); the map's keys are not validated."""
+    selector = workload.selector
+    if selector is None or selector.is_empty:
+        if workload.template.metadata.labels:
+            return []  # defaulted from the labels: matches them
+        return [required("spec.selector")]
+    return _mismatch(workload, selector)
+
+
+def _job_selector(workload: Workload) -> list[FieldError]:
+    """Job: the API server generates the selector (and the template labels it matches)
+    unless ``manualSelector`` is true; only a manual one is the user's to get right."""
+    if not workload.manual_selector:
+        return []
+    selector = workload.selector
+    if selector is None:
+        return [required("spec.selector"), *_mismatch(workload, None)]
+    errors = validate_label_selector(selector, "spec.selector")
+    if not errors:
+        errors.extend(_mismatch(workload, selector))
+    return errors
+
+
+def _job_template_selector(workload: Workload) -> list[FieldError]:
+    """CronJob: each Job's selector is generated, so its job template may not set one."""
+    errors: list[FieldError] = []
+    if workload.selector is not None:
+        errors.append(invalid("spec.jobTemplate.spec.selector",
+                              go_json(go_selector(workload.selector)),
+                              "`selector` will be auto-generated"))
+    if workload.manual_selector:
+        errors.append(not_supported("spec.jobTemplate.spec.manualSelector", True,
+                                    ("nil", "false")))
+    return errors

@@ -1,0 +1,152 @@
+"""Workload selectors against their pod templates, as the API server checks them.
+
+Expected strings are written out from upstream's ``ValidateDeploymentSpec``,
+``ValidateReplicaSetSpec``, ``ValidateStatefulSetSpec``, ``ValidateDaemonSetSpec``
+(``pkg/apis/apps/validation``), ``ValidateJobSpec`` / ``ValidateJobTemplateSpec``
+(``pkg/apis/batch/validation``) and ``ValidateReplicationControllerSpec``
+(``pkg/apis/core/validation``), values rendered as apimachinery 1.34+ does (JSON).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stockade.model.decode import Decoder
+from stockade.model.types import Origin
+from stockade.model.validate import validate_workload
+
+MISMATCH = "`selector` does not match template `labels`"
+LABELS_PATH = "spec.template.metadata.labels"
+API_VERSIONS = {"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "StatefulSet": "apps/v1",
+                "DaemonSet": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1",
+                "ReplicationController": "v1"}
+MATCH_EXPRESSIONS = {"matchExpressions": [{"key": "app", "operator": "In",
+                                           "values": ["web", "api"]}]}
+
+
+def errors(kind: str, selector: Any = None, labels: Any = None, namespace: str = "shop",
+           **spec: Any) -> list[str]:
+    template: dict[str, Any] = {"spec": {"containers": [{"name": "c", "image": "x"}]}}
+    if labels is not None:
+        template["metadata"] = {"labels": labels}
+    body: dict[str, Any] = {"template": template, **spec}
+    if selector is not None:
+        body["selector"] = selector
+    if kind == "CronJob":
+        body = {"schedule": "@daily", "jobTemplate": {"spec": body}}
+    obj = {"apiVersion": API_VERSIONS[kind], "kind": kind,
+           "metadata": {"name": "web", "namespace": namespace}, "spec": body}
+    decoder = Decoder()
+    workload = decoder.workload(obj, Origin("w.yaml", 1))
+    assert decoder.errors == []
+    prefix = "spec.jobTemplate.spec.template.spec" if kind == "CronJob" else "spec.template.spec"
+    return [str(e) for e in validate_workload(workload, prefix)]
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"])
+def test_mismatch_is_refused(kind: str) -> None:
+    assert errors(kind, {"matchLabels": {"app": "web", "tier": "a"}},
+                  {"tier": "b", "app": "api"}) == [
+        f'{LABELS_PATH}: Invalid value: {{"app":"api","tier":"b"}}: {MISMATCH}']
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet",
+                                  "ReplicationController"])
+@pytest.mark.parametrize("selector", [{"matchLabels": {"app": "web"}}, MATCH_EXPRESSIONS])
+def test_matching_selector_passes(kind: str, selector: dict[str, Any]) -> None:
+    if kind == "ReplicationController":
+        if "matchExpressions" in selector:
+            pytest.skip("a ReplicationController's selector is a plain map")
+        selector = selector["matchLabels"]
+    assert errors(kind, selector, {"app": "web", "tier": "a"}) == []
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "ReplicaSet", "StatefulSet"])
+def test_selector_required(kind: str) -> None:
+    assert errors(kind, None, {"app": "web"}) == [
+        "spec.selector: Required value",
+        f'{LABELS_PATH}: Invalid value: {{"app":"web"}}: {MISMATCH}']
+
+
+def test_no_template_labels_is_null() -> None:
+    assert errors("Deployment", {"matchLabels": {"app": "web"}}) == [
+        f"{LABELS_PATH}: Invalid value: null: {MISMATCH}"]
+
+
+@pytest.mark.parametrize(("kind", "word"), [("Deployment", "deployment"),
+                                            ("ReplicaSet", "deployment"),
+                                            ("StatefulSet", "statefulset")])
+def test_empty_selector(kind: str, word: str) -> None:
+    assert errors(kind, {}, {"app": "web"}) == [
+        f"spec.selector: Invalid value: {{}}: empty selector is invalid for {word}"]
+
+
+def test_daemon_set_empty_and_missing_selector() -> None:
+    assert errors("DaemonSet", {}, {"app": "web"}) == [
+        "spec.selector: Invalid value: {}: empty selector is invalid for daemonset"]
+    assert errors("DaemonSet", None, {"app": "web"}) == [
+        f'{LABELS_PATH}: Invalid value: {{"app":"web"}}: {MISMATCH}']
+
+
+@pytest.mark.parametrize(("kind", "detail"), [("Deployment", ": invalid label selector"),
+                                              ("StatefulSet", "")])
+def test_unparsable_selector(kind: str, detail: str) -> None:
+    selector = {"matchExpressions": [{"key": "app", "operator": "In"}]}
+    assert errors(kind, selector, {"app": "web"}) == [
+        "spec.selector.matchExpressions[0].values: Required value: must be specified when "
+        "`operator` is 'In' or 'NotIn'",
+        'spec.selector: Invalid value: {"matchExpressions":[{"key":"app","operator":"In"}]}'
+        + detail]
+
+
+def test_daemon_set_unparsable_selector_is_not_matched() -> None:
+    selector = {"matchLabels": {"app": "-bad"}}
+    assert len(errors("DaemonSet", selector, {"app": "web"})) == 1
+
+
+def test_selector_errors_come_between_namespace_and_template() -> None:
+    got = errors("Deployment", {"matchLabels": {"app": "web"}}, {"app": "-x"},
+                 namespace="Bad_NS")
+    assert [e.split(":")[0] for e in got] == [
+        "metadata.namespace", LABELS_PATH, "spec.template.labels"]
+
+
+def test_replication_controller_defaults_selector_from_labels() -> None:
+    assert errors("ReplicationController", None, {"app": "web"}) == []
+    assert errors("ReplicationController", None) == ["spec.selector: Required value"]
+    assert errors("ReplicationController", {"app": "web"}, {"app": "api"}) == [
+        f'{LABELS_PATH}: Invalid value: {{"app":"api"}}: {MISMATCH}']
+
+
+def test_job_selector_only_checked_when_manual() -> None:
+    assert errors("Job", {"matchLabels": {"app": "web"}}, {"app": "api"}) == []
+    assert errors("Job", {"matchLabels": {"app": "web"}}, {"app": "api"},
+                  manualSelector=True) == [
+        f'{LABELS_PATH}: Invalid value: {{"app":"api"}}: {MISMATCH}']
+    assert errors("Job", None, {"app": "api"}, manualSelector=True) == [
+        "spec.selector: Required value",
+        f'{LABELS_PATH}: Invalid value: {{"app":"api"}}: {MISMATCH}']
+    assert errors("Job", MATCH_EXPRESSIONS, {"app": "web"}, manualSelector=True) == []
+
+
+def test_job_template_errors_come_before_selector() -> None:
+    got = errors("Job", {"matchLabels": {"app": "web"}}, {"app": "-x"}, manualSelector=True)
+    assert [e.split(":")[0] for e in got] == ["spec.template.labels", LABELS_PATH]
+
+
+def test_cron_job_selector_is_generated() -> None:
+    assert errors("CronJob", None, {"app": "web"}) == []
+    assert errors("CronJob", {"matchLabels": {"b": "2", "a": "1"}}, {"a": "1"},
+                  manualSelector=True) == [
+        'spec.jobTemplate.spec.selector: Invalid value: {"matchLabels":{"a":"1","b":"2"}}: '
+        "`selector` will be auto-generated",
+        'spec.jobTemplate.spec.manualSelector: Unsupported value: true: supported values: '
+        '"nil", "false"']
+
+
+def test_json_escapes_as_go() -> None:
+    got = errors("Deployment", {"matchLabels": {"app": "web"}}, {"app": "a<b&c>"})
+    assert got[0] == (f'{LABELS_PATH}: Invalid value: {{"app":"a\\u003cb\\u0026c\\u003e"}}: '
+                      f"{MISMATCH}")
