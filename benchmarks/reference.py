@@ -218,6 +218,11 @@ class ReferenceCluster:
         owners.sort(key=lambda p: p.host_network)
         return owners[0] if owners else RefAddress(ip)
 
+    def named_address(self, text: str) -> IPAddress | None:
+        """The address an end given as ``text`` uses: the one written (a connection made to
+        or from it uses it, §5.3), or None for a pod given by ``ns/name``."""
+        return None if text in self.pods else _address(text)
+
     def named_node_addresses(self, name: str) -> set[IPAddress]:
         """Every address the input knows for node ``name``: the hostIPs of the pods that
         run there, the addresses of its host-network pods, the Node object's
@@ -269,17 +274,18 @@ class ReferenceCluster:
         src, dst = self.endpoint(src_key), self.endpoint(dst_key)
         if src is dst:
             return True  # a pod cannot block itself
-        version = _version(src, dst)
-        return (self._egress_ok(src, dst, version, protocol, port)
-                and self._ingress_ok(src, dst, version, protocol, port))
+        given = self.named_address(src_key), self.named_address(dst_key)
+        version = _version(src, dst, given)
+        src_ip, dst_ip = _ip_of(src, given[0], version), _ip_of(dst, given[1], version)
+        return (self._egress_ok(src, dst, dst_ip, protocol, port)
+                and self._ingress_ok(src, dst, src_ip, protocol, port))
 
-    def _egress_ok(self, src: RefPod | RefAddress, dst: RefPod | RefAddress, version: int,
-                   protocol: str, port: int) -> bool:
+    def _egress_ok(self, src: RefPod | RefAddress, dst: RefPod | RefAddress,
+                   dst_ip: IPAddress | None, protocol: str, port: int) -> bool:
         if isinstance(src, RefAddress) or src.host_network:
             return True  # not a pod, or node traffic: no policy applies to it
         if self._on_own_node(src, dst):
             return True  # traffic to the pod's own node
-        dst_ip = _ip_of(dst, version)
         admin = self.tier_action("Admin", "egress", src, dst, other_ip=dst_ip, dst=dst,
                                  protocol=protocol, port=port)
         if admin in ("Accept", "Deny"):
@@ -295,13 +301,12 @@ class ReferenceCluster:
                     return True
         return False
 
-    def _ingress_ok(self, src: RefPod | RefAddress, dst: RefPod | RefAddress, version: int,
-                    protocol: str, port: int) -> bool:
+    def _ingress_ok(self, src: RefPod | RefAddress, dst: RefPod | RefAddress,
+                    src_ip: IPAddress | None, protocol: str, port: int) -> bool:
         if isinstance(dst, RefAddress) or dst.host_network:
             return True  # not a pod, or node traffic: no policy applies to it
         if self._on_own_node(dst, src):
             return True  # from the pod's own node
-        src_ip = _ip_of(src, version)
         admin = self.tier_action("Admin", "ingress", dst, src, other_ip=src_ip, dst=dst,
                                  protocol=protocol, port=port)
         if admin in ("Accept", "Deny"):
@@ -538,11 +543,13 @@ def _cluster_ports_match(rule: Mapping[str, Any], dst: RefPod | RefAddress, prot
     return False
 
 
-def _version(src: RefPod | RefAddress, dst: RefPod | RefAddress) -> int:
-    """The IP version of a connection: an address's own, else as between two pods."""
-    for end in (src, dst):
-        if isinstance(end, RefAddress):
-            return end.ip.version
+def _version(src: RefPod | RefAddress, dst: RefPod | RefAddress,
+             given: tuple[IPAddress | None, IPAddress | None]) -> int:
+    """The IP version of a connection: that of an address the question names (the
+    source's first), even a dual-stack pod's, else as between two pods."""
+    for ip in given:
+        if ip is not None:
+            return ip.version
     assert isinstance(src, RefPod) and isinstance(dst, RefPod)
     return _connection_family(src, dst)
 
@@ -561,10 +568,14 @@ def _connection_family(src: RefPod, dst: RefPod) -> int:
     return dst.ips[0].version if dst.ips else 0
 
 
-def _ip_of(end: RefPod | RefAddress, version: int) -> IPAddress | None:
-    """The pod's first address of that IP version, if it has one; an address itself."""
+def _ip_of(end: RefPod | RefAddress, given: IPAddress | None,
+           version: int) -> IPAddress | None:
+    """The address ``end`` uses: the one the question names, else the pod's first address
+    of that IP version, if it has one."""
+    if given is not None:
+        return given
     if isinstance(end, RefAddress):
-        return end.ip if end.ip.version == version else None
+        return end.ip
     for ip in end.ips:
         if ip.version == version:
             return ip

@@ -410,9 +410,10 @@ def _rule_matches(ref: ReferenceCluster, policy: dict[str, Any], cause: dict[str
     if cause["port_entry"] is not None:
         ports = [ports[cause["port_entry"]]]
     other = src if ingress else dst
-    version = _ref_version(src, dst)
+    given = ref.named_address(checked["from"]), ref.named_address(checked["to"])
+    version = _ref_version(src, dst, given)
     return bool(ref._peers_match(peers, policy["metadata"]["namespace"], other,
-                                 _ref_ip(other, version))
+                                 _ref_ip(other, given[0 if ingress else 1], version))
                 and _ref_ports(ports, dst, checked["protocol"], checked["port"]))
 
 
