@@ -116,11 +116,11 @@ def default_policy_types(spec: Mapping[str, Any]) -> tuple[str, ...]:
 
 def ip_in_block(ip: IPAddress, block: Mapping[str, Any]) -> bool:
     """§5.3: inside cidr (host bits masked) and inside no except; families never mix."""
-    cidr = ipaddress.ip_network(block["cidr"], strict=False)
+    cidr = _network(block["cidr"])
     if ip.version != cidr.version or ip not in cidr:
         return False
     for text in _list(block.get("except")):
-        excluded = ipaddress.ip_network(text, strict=False)
+        excluded = _network(text)
         if ip.version == excluded.version and ip in excluded:
             return False
     return True
@@ -588,6 +588,20 @@ def _address(text: str) -> IPAddress:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     return ip
+
+
+def _network(text: str) -> IPNetwork:
+    """A CIDR as Go reads it (``net.ParseCIDR``, then ``IPNet.Contains``): host bits
+    masked, and a network whose masked address is IPv4-mapped (``::ffff:10.0.0.0/104``)
+    is the IPv4 network under the mask's last 32 bits (``10.0.0.0/8``), since Contains
+    compares ``n.IP.To4()`` with ``mask[12:]``. (A prefix under 96 masks the ffff away:
+    it stays an IPv6 network.)"""
+    net = ipaddress.ip_network(text, strict=False)
+    if isinstance(net, ipaddress.IPv6Network):
+        mapped = net.network_address.ipv4_mapped
+        if mapped is not None:
+            return ipaddress.IPv4Network((mapped, net.prefixlen - 96))
+    return net
 
 
 def _pod(obj: Mapping[str, Any], namespace: str) -> RefPod:

@@ -68,3 +68,25 @@ def test_a_dual_stack_pod_named_by_an_address_uses_that_family(src: str, dst: st
     """§5.3: an ipBlock matches the address the traffic uses, and a question naming an
     address asks about that address's family."""
     assert _answers(DUAL, src, dst) == (allowed, allowed)
+
+
+def _mapped(block: dict[str, Any]) -> Manifests:
+    return [_pod("a", "10.0.0.1"), _pod("b", "10.0.0.2", labels={"app": "b"}),
+            _policy({"podSelector": {"matchLabels": {"app": "b"}},
+                     "ingress": [{"from": [{"ipBlock": block}]}]})]
+
+
+@pytest.mark.parametrize(("block", "src", "allowed"), [
+    ({"cidr": "::ffff:10.0.0.0/104"}, "x/a", True),  # 10.0.0.0/8
+    ({"cidr": "::ffff:10.0.0.0/104"}, "10.1.2.3", True),
+    ({"cidr": "::ffff:10.0.0.0/104"}, "11.0.0.1", False),
+    ({"cidr": "::ffff:10.0.0.0/104"}, "fd00::1", False),  # families never mix
+    ({"cidr": "10.0.0.0/24", "except": ["::ffff:10.0.0.1/128"]}, "x/a", False),  # 10.0.0.1/32
+    ({"cidr": "10.0.0.0/24", "except": ["::ffff:10.0.0.1/128"]}, "10.0.0.3", True),
+])
+def test_an_ipv4_mapped_cidr_is_the_ipv4_network_go_reads(block: dict[str, Any], src: str,
+                                                          allowed: bool) -> None:
+    """§5.3 as Go's net.ParseCIDR and IPNet.Contains read a cidr: Contains compares
+    n.IP.To4() under the 16-byte mask's last 4 bytes, so ::ffff:10.0.0.0/104 is
+    10.0.0.0/8."""
+    assert _answers(_mapped(block), src, "x/b") == (allowed, allowed)
