@@ -76,6 +76,8 @@ class RefClusterPolicy:
 
 
 CLUSTER_POLICY_API = "policy.networking.k8s.io"
+# A pod in one of these phases has finished: it has no network, and its IP may be another's.
+FINISHED_PHASES = ("Succeeded", "Failed")
 PEER_FIELDS = ("namespaces", "pods", "nodes", "networks", "domainNames")
 
 
@@ -133,8 +135,12 @@ class ReferenceCluster:
                  policies: Sequence[RefPolicy],
                  nodes: Mapping[str, Sequence[IPAddress]] | None = None, *,
                  cluster_policies: Sequence[RefClusterPolicy] = (),
-                 node_labels: Mapping[str, Mapping[str, str]] | None = None) -> None:
+                 node_labels: Mapping[str, Mapping[str, str]] | None = None,
+                 finished: Sequence[RefPod] = ()) -> None:
+        """``finished``: pods in phase Succeeded or Failed, no endpoints; only the hostIPs
+        they report of their node (which outlives them) count."""
         self.pods: dict[str, RefPod] = {p.key: p for p in pods}
+        self._finished = list(finished)
         self._node_objects = {name: tuple(ips) for name, ips in (nodes or {}).items()}
         self.cluster_policies = list(cluster_policies)
         self.node_labels = dict(node_labels or {})
@@ -150,6 +156,7 @@ class ReferenceCluster:
     def from_dicts(cls, objects: Iterable[Mapping[str, Any]]) -> ReferenceCluster:
         namespaces: dict[str, Mapping[str, str]] = {}
         pods: list[RefPod] = []
+        finished: list[RefPod] = []
         policies: list[RefPolicy] = []
         nodes: dict[str, list[IPAddress]] = {}
         node_labels: dict[str, Mapping[str, str]] = {}
@@ -161,7 +168,8 @@ class ReferenceCluster:
             if kind == "Namespace" and api == "v1":
                 namespaces[meta["name"]] = dict(_mapping(meta.get("labels")))
             elif kind == "Pod" and api == "v1":
-                pods.append(_pod(obj, ns))
+                done = _mapping(obj.get("status")).get("phase") in FINISHED_PHASES
+                (finished if done else pods).append(_pod(obj, ns))
             elif kind == "NetworkPolicy" and api == "networking.k8s.io/v1":
                 spec = _mapping(obj.get("spec"))
                 policies.append(RefPolicy(ns, meta["name"], spec, default_policy_types(spec)))
@@ -184,7 +192,7 @@ class ReferenceCluster:
                 cluster_policies.append(RefClusterPolicy(kind, meta["name"], tier, priority,
                                                          spec))
         return cls(namespaces, pods, policies, nodes, cluster_policies=cluster_policies,
-                   node_labels=node_labels)
+                   node_labels=node_labels, finished=finished)
 
     def namespace_labels(self, name: str) -> dict[str, str]:
         """§7: declared labels plus the name label; undeclared namespaces have only that."""
@@ -225,8 +233,8 @@ class ReferenceCluster:
 
     def named_node_addresses(self, name: str) -> set[IPAddress]:
         """Every address the input knows for node ``name``: the hostIPs of the pods that
-        run there, the addresses of its host-network pods, the Node object's
-        InternalIP/ExternalIP addresses."""
+        run there (finished ones too), the addresses of its host-network pods, the Node
+        object's InternalIP/ExternalIP addresses."""
         return self._nodes().get(name, set())
 
     def _nodes(self) -> dict[str, set[IPAddress]]:
@@ -239,6 +247,9 @@ class ReferenceCluster:
                     found.update(other.host_ips)
                     if other.host_network:
                         found.update(other.ips)
+            for done in self._finished:
+                if done.node_name:
+                    self._named.setdefault(done.node_name, set()).update(done.host_ips)
         return self._named
 
     def node_names(self, pod: RefPod) -> set[str]:

@@ -90,3 +90,31 @@ def test_an_ipv4_mapped_cidr_is_the_ipv4_network_go_reads(block: dict[str, Any],
     n.IP.To4() under the 16-byte mask's last 4 bytes, so ::ffff:10.0.0.0/104 is
     10.0.0.0/8."""
     assert _answers(_mapped(block), src, "x/b") == (allowed, allowed)
+
+
+# x/t has finished on n1; 10.0.0.13 is known only as its hostIP. x/a, on n1, denies all.
+TERMINAL: Manifests = [
+    _pod("a", "10.0.0.1"),
+    _pod("t", "10.0.0.5", status={"hostIP": "10.0.0.13", "phase": "Succeeded"}),
+    _policy({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+]
+# x/t has failed, and its address is x/a's now; only x/a (app: new) is isolated.
+TERMINAL2: Manifests = [
+    _pod("t", "10.0.0.1", labels={"app": "old"}, status={"phase": "Failed"}),
+    _pod("a", "10.0.0.1", labels={"app": "new"}),
+    {**_pod("b", "10.0.0.2"), "spec": {"containers": [{"name": "c", "image": "i"}],
+                                       "nodeName": "n2"}},
+    _policy({"podSelector": {"matchLabels": {"app": "new"}}, "ingress": []}),
+]
+
+
+@pytest.mark.parametrize(("manifests", "src", "dst", "allowed"), [
+    (TERMINAL, "10.0.0.13", "x/a", True),  # §8: from the pod's own node
+    (TERMINAL, "x/a", "10.0.0.13", True),  # §8: to the pod's own node
+    (TERMINAL, "x/a", "10.0.0.5", False),  # the finished pod's own IP is nobody's now
+    (TERMINAL2, "x/b", "10.0.0.1", False),  # 10.0.0.1 is x/a, which admits nobody
+    (TERMINAL2, "10.0.0.2", "10.0.0.1", False),
+])
+def test_a_finished_pod_is_no_endpoint_but_its_node_keeps_its_host_ip(
+        manifests: Manifests, src: str, dst: str, allowed: bool) -> None:
+    assert _answers(manifests, src, dst) == (allowed, allowed)

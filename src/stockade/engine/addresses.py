@@ -111,7 +111,8 @@ def address_ranges(engine: Engine) -> list[AddressRange]:
     if not blocks and not engine.policies and not engine.cluster_policies:
         return []
     taken: set[IPAddress] = set()
-    node_ips = (ip for node in engine.cluster.nodes for ip in node.ips)
+    node_ips = (*(ip for node in engine.cluster.nodes for ip in node.ips),
+                *(ip for _, ips in engine.cluster.finished_host_ips for ip in ips))
     for text in (*(ip for pod in engine.pods for ip in (*pod.ips, *pod.host_ips)), *node_ips):
         addr = parse_ip(text)
         if addr is not None:

@@ -73,7 +73,8 @@ class Engine:
                 held = self._by_ip.get(addr)
                 if held is None or (not on_host and self.pods[held].host_network):
                     self._by_ip[addr] = i
-        self.nodes = NodeAddresses(self.pods, self._addresses, cluster.nodes)
+        self.nodes = NodeAddresses(self.pods, self._addresses, cluster.nodes,
+                                   cluster.finished_host_ips)
         self.namespaces: dict[str, Namespace] = {ns.name: ns for ns in cluster.namespaces}
         for pod in self.pods:
             if pod.namespace not in self.namespaces:

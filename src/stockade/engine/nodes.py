@@ -3,9 +3,10 @@
 NetworkPolicy always allows traffic between a pod and the node it runs on, whatever the
 address used. A node's addresses are what the input says about it: the ``status.hostIPs``
 of every pod on it (``spec.nodeName``), the addresses of its host-network pods (they share
-the node's network), and its Node object's InternalIP and ExternalIP. A pod without a node
-name still knows its own ``hostIPs``; a host-network pod without one is on whichever node
-has one of its addresses. Pure.
+the node's network), and its Node object's InternalIP and ExternalIP; also the ``hostIPs``
+of finished pods (phase Succeeded or Failed), which are no endpoints but were on a node
+that outlives them. A pod without a node name still knows its own ``hostIPs``; a
+host-network pod without one is on whichever node has one of its addresses. Pure.
 """
 
 from __future__ import annotations
@@ -36,10 +37,14 @@ class NodeAddresses:
     at once, on first use, so that building an engine does not pay for it."""
 
     def __init__(self, pods: Sequence[Pod], addresses: Sequence[Sequence[IPAddress]],
-                 nodes: Sequence[Node]) -> None:
+                 nodes: Sequence[Node],
+                 reported: Sequence[tuple[str, Sequence[str]]] = ()) -> None:
+        """``reported``: (node name, hostIPs) that pods no longer analysed (finished ones)
+        report of their node."""
         self._pods = pods
         self._addresses = addresses
         self._nodes = nodes
+        self._reported = reported
         self._own: list[Addresses] = []
         self._peers: dict[int, frozenset[int]] = {}
         self._host_peers: dict[int, list[int]] = {}
@@ -60,6 +65,8 @@ class NodeAddresses:
                     found.update(addresses[i])
         for node in nodes:
             named.setdefault(node.name, set()).update(parse_addresses(node.ips))
+        for name, ips in self._reported:
+            named.setdefault(name, set()).update(parse_addresses(ips))
         host_network = [i for i, p in enumerate(pods) if p.host_network]
         # A host-network pod with one of a node's addresses has them all: add its others.
         by_address: dict[IPAddress, list[int]] = {}

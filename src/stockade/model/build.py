@@ -522,6 +522,9 @@ def build_cluster(raws: Iterable[RawObject | Checked], *, default_namespace: str
         workloads=tuple(workloads),
         nodes=tuple(nodes),
         cluster_policies=tuple(cluster_policies),
+        finished_host_ips=tuple(dict.fromkeys(
+            (p.spec.node_name, p.host_ips) for p in result.finished
+            if p.spec.node_name and p.host_ips)),
     )
     return result
 

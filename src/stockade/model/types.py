@@ -492,6 +492,9 @@ class Cluster(msgspec.Struct, frozen=True):
     notes: tuple[str, ...] = ()
     nodes: tuple[Node, ...] = ()
     cluster_policies: tuple[ClusterNetworkPolicy, ...] = ()
+    # (spec.nodeName, status.hostIPs) of the pods in phase Succeeded or Failed: they are no
+    # endpoints, but their node outlives them, and these are still its addresses.
+    finished_host_ips: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def namespace(self, name: str) -> Namespace | None:
         for ns in self.namespaces:
