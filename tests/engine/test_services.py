@@ -192,6 +192,16 @@ def test_target_port_resolution() -> None:
         None, "declares no container port named 'web': not a backend for this port")
 
 
+def test_a_target_port_of_zero_or_empty_is_the_services_port() -> None:
+    """The API server defaults ``targetPort: 0`` and ``targetPort: ""`` to ``port``
+    (``SetDefaults_Service``), as validation here already reads them; the empty name once
+    matched the first unnamed container port, and 0 was port 0 (a review's hunt)."""
+    pod = _pod(ContainerPort(7000, "TCP"), ContainerPort(8080, "TCP", "http"))
+    assert target_port(pod, ServicePort(80, 0)) == (80, "")
+    assert target_port(pod, ServicePort(80, "")) == (80, "")
+    assert target_port(pod, ServicePort(53, 0, "UDP")) == (53, "")
+
+
 def test_named_target_port_ignores_init_containers() -> None:
     pod = Pod(ObjectMeta("p", "ns"), PodSpec(
         containers=(Container("c"),),

@@ -139,9 +139,10 @@ def _protocol(service: Service, port: ServicePort) -> Protocol:
 def target_port(pod: Pod, port: ServicePort) -> tuple[int | None, str]:
     """The backend's port for a Service port, as the endpoints controller finds it: a
     number as is; a name looked up among the regular containers' ports of the same
-    protocol; no ``targetPort`` means the Service's own port."""
+    protocol; no ``targetPort``, or 0 or ``""`` (which the API server defaults, as
+    ``SetDefaults_Service`` does), means the Service's own port."""
     target = port.target_port
-    if target is None:
+    if target is None or target in (0, ""):
         return port.port, ""
     if isinstance(target, int):
         return target, ""
