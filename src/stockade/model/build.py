@@ -266,11 +266,10 @@ def _not_decoded(raw: RawObject, result: BuildResult,
     kind = raw.kind
     api_version = raw.api_version
     if kind not in KNOWN_KINDS:
-        meant = _kind_meant(kind, api_version)
         if not kind:
             result.findings.append(_finding(raw, kind, required(
                 "kind", "every manifest needs a kind")))
-        elif meant is not None:
+        elif (meant := _kind_meant(kind, api_version)) is not None:
             result.findings.append(_finding(raw, kind, not_supported("kind", kind, (meant,))))
         else:
             skipped_kinds[kind] = skipped_kinds.get(kind, 0) + 1
@@ -279,8 +278,7 @@ def _not_decoded(raw: RawObject, result: BuildResult,
         group = api_version.rpartition("/")[0]
         if not api_version:
             result.findings.append(_finding(raw, kind, required("apiVersion")))
-        elif group.lower() in _KUBERNETES_GROUPS or (
-                group != _CLUSTER_POLICY_GROUP and group.lower() == _CLUSTER_POLICY_GROUP):
+        elif _served_group(group) and group != _CLUSTER_POLICY_GROUP:
             result.findings.append(_finding(raw, kind, not_supported(
                 "apiVersion", api_version, KNOWN_KINDS[kind])))
         elif group == _CLUSTER_POLICY_GROUP:
@@ -326,6 +324,13 @@ _MISSPELT = {spelling: kind for kind in (*KNOWN_KINDS, "List")
              for spelling in (kind.lower(), _plural(kind))}
 
 
+def _served_group(group: str) -> bool:
+    """Whether ``group``, in any case, is one Kubernetes serves the kinds stockade reads
+    from (another case of it is no group kubectl knows, and no third party's either)."""
+    lower = group.lower()
+    return lower in _KUBERNETES_GROUPS or lower == _CLUSTER_POLICY_GROUP
+
+
 def _kind_meant(kind: str, api_version: str) -> str | None:
     """The kind stockade reads that ``kind`` misspells, when ``api_version`` is of a group
     that serves it (any case). kubectl refuses such an object ("no matches for kind");
@@ -334,8 +339,7 @@ def _kind_meant(kind: str, api_version: str) -> str | None:
     meant = _MISSPELT.get(kind.lower())
     if meant is None or meant == kind:
         return None
-    group = api_version.rpartition("/")[0].lower()
-    return meant if group in _KUBERNETES_GROUPS or group == _CLUSTER_POLICY_GROUP else None
+    return meant if _served_group(api_version.rpartition("/")[0]) else None
 
 
 def decode_object(raw: RawObject) -> tuple[Decoded | None, list[FieldError]]:

@@ -184,4 +184,3 @@ def non_finite(data: object) -> tuple[str, str] | None:
             name = "NaN" if math.isnan(node) else ("+Inf" if node > 0 else "-Inf")
             return path, name
     return None
-

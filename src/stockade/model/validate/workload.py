@@ -46,7 +46,7 @@ def validate_workload(workload: Workload, prefix: str) -> list[FieldError]:
     return errors + template
 
 
-def go_selector(selector: LabelSelector) -> object:
+def _go_selector(selector: LabelSelector) -> object:
     """A ``metav1.LabelSelector`` as ``json.Marshal`` sees it (empty fields omitted)."""
     out: dict[str, object] = {}
     if selector.match_labels:
@@ -86,7 +86,7 @@ def _replica_selector(workload: Workload) -> list[FieldError]:
     if selector.is_empty:
         errors.append(invalid("spec.selector", go_json({}), _EMPTY[kind]))
     if unparsable:
-        errors.append(invalid("spec.selector", go_json(go_selector(selector)),
+        errors.append(invalid("spec.selector", go_json(_go_selector(selector)),
                               _UNPARSABLE[kind]))
     elif not selector.is_empty:
         errors.extend(_mismatch(workload, selector))
@@ -139,7 +139,7 @@ def _job_template_selector(workload: Workload) -> list[FieldError]:
     errors: list[FieldError] = []
     if workload.selector is not None:
         errors.append(invalid("spec.jobTemplate.spec.selector",
-                              go_json(go_selector(workload.selector)),
+                              go_json(_go_selector(workload.selector)),
                               "`selector` will be auto-generated"))
     if workload.manual_selector:
         errors.append(not_supported("spec.jobTemplate.spec.manualSelector", True,
