@@ -97,6 +97,8 @@ _DOCUMENTS = st.sampled_from([
     "  name: anp-{i}\nspec:\n  priority: 5\n  subject: {{namespaces: {{}}}}\n  ingress:\n"
     "  - name: deny\n    action: Deny\n    from: [{{namespaces: {{}}}}]\n",
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n",  # not modelled
+    # a key written twice: the later value, and a note that travels with the object
+    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: twice-{i}\n  labels: {{a: b, a: c}}\n",
     "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata:\n  name: old-{i}\n",
     "kind: Pod\nmetadata:\n  name: noversion-{i}\n",
     "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns-1\n",  # defined again

@@ -411,35 +411,7 @@ def test_symbolic_links_that_work_are_followed(capsys: pytest.CaptureFixture[str
     assert (code, out) == (0, "valid: 1 NetworkPolicy, 6 Pods, 4 Namespaces\n")
 
 
-# --- duplicate keys ------------------------------------------------------------------------
-
-DUPLICATE = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: x\n  name: b\n"
-
-
-@pytest.mark.parametrize("text", [DUPLICATE, DUPLICATE.replace("kind: Pod", "kind: !!str Pod")])
-def test_duplicate_yaml_keys_are_errors_on_both_readers(text: str) -> None:
-    """The second text has a tag, which sends it to PyYAML; the first takes the fast path,
-    which must refuse it too rather than keep the last value."""
-    assert fast_documents(text) is None
-    with pytest.raises(DocumentError) as caught:
-        parse_text(text, "dup.yaml")
-    assert str(caught.value) == (
-        'dup.yaml:6: invalid YAML: mapping key "name" already defined at line 4')
-
-
-def test_duplicate_keys_in_flow_mappings_and_merge_keys() -> None:
-    with pytest.raises(DocumentError, match='mapping key "a" already defined at line 2'):
-        parse_text("kind: Pod\nmetadata: {labels: {a: '1', a: '2'}}\n", "d.yaml")
-    # A merge key's values may be overridden: that is what merging is for.
-    merged = parse_text("base: &b {k: 1}\nkind: X\nm:\n  <<: *b\n  k: 2\n", "m.yaml")
-    assert merged[0].data["m"] == {"k": 2}
-
-
-def test_duplicate_json_fields_are_errors_with_their_line() -> None:
-    text = '{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "a",\n "name": "b"}}'
-    with pytest.raises(DocumentError) as caught:
-        parse_text(text, "dup.json", json_hint=True)
-    assert str(caught.value) == 'dup.json:3: invalid JSON: duplicate field "name"'
+# --- duplicate keys: read as kubectl reads them, in test_repeated_keys.py -----------------
 
 
 def test_timestamps_stay_strings_on_both_readers() -> None:

@@ -81,10 +81,13 @@ _Object = tuple[str, int, Any]  # an object as handed over: its file, line and d
 _CheckedObject = tuple[int, bytes, tuple[str, ...], str]
 _TYPES = (Namespace, Pod, NetworkPolicy, Service, Workload, Node)  # model.build.Decoded
 _CODES = {kind: code for code, kind in enumerate(_TYPES)}
+# What the child hands over: objects as read or checked (or whole, with their reading's
+# notes), unreadable documents, file texts.
+_Handed = _Object | _CheckedObject | RawObject | DocumentError | _Text
 
 
 def _read(files: Sequence[str], collect: bool, keep_texts: bool, check: Check | None,
-          demand: forked.Demand) -> Iterator[_Object | _CheckedObject | DocumentError | _Text]:
+          demand: forked.Demand) -> Iterator[_Handed]:
     """In the child: each file's objects, then its unreadable documents and its text.
     Objects go as plain tuples of plain data, which marshal carries (``forked._FRAME``):
     checked while the reader does not wait yet, as read afterwards."""
@@ -100,7 +103,8 @@ def _read(files: Sequence[str], collect: bool, keep_texts: bool, check: Check | 
                     if checked is not None:
                         yield checked
                         continue
-                yield obj.origin.file, obj.origin.line, obj.data
+                # An object its reading noted something about goes whole (by pickle: rare).
+                yield obj if obj.notes else (obj.origin.file, obj.origin.line, obj.data)
         except Exception:
             yield from _found(found, kept)  # handed over too when the reading stops
             raise
@@ -137,7 +141,7 @@ def _decoder(code: int) -> msgspec.msgpack.Decoder[Any]:
     return msgspec.msgpack.Decoder(_TYPES[code])
 
 
-def _sorted_out(handed: Iterator[_Object | _CheckedObject | DocumentError | _Text],
+def _sorted_out(handed: Iterator[_Handed],
                 broken: list[DocumentError] | None,
                 texts: dict[str, str] | None) -> Iterator[RawObject | Checked]:
     origin = Origin("")
@@ -151,6 +155,8 @@ def _sorted_out(handed: Iterator[_Object | _CheckedObject | DocumentError | _Tex
             else:
                 code, obj, warnings, phase = item
                 yield Checked(_decoder(code).decode(obj), [], list(warnings), phase)
+        elif isinstance(item, RawObject):
+            yield item
         elif isinstance(item, DocumentError):
             assert broken is not None
             broken.append(item)

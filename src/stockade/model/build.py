@@ -44,10 +44,13 @@ from stockade.wording import count as counted
 
 
 class RawObject(msgspec.Struct, frozen=True):
-    """One manifest object as read, before decoding, with where it was read from."""
+    """One manifest object as read, before decoding, with where it was read from, and
+    what its reading found to say (a key written twice, each note naming its file and
+    line), which ``build_cluster`` passes on as warnings."""
 
     data: Mapping[str, Any]
     origin: Origin
+    notes: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -220,7 +223,8 @@ class Checked(msgspec.Struct, frozen=True):
 
     obj: Decoded
     errors: list[FieldError]  # decoding's, then validation's (each field once)
-    warnings: list[str]  # unknown fields and the API server's pod warnings, if valid
+    warnings: list[str]  # reading's notes; unknown fields and the API server's pod
+    # warnings, if valid
     phase: str = ""  # a pod's status.phase
 
     @property
@@ -248,8 +252,9 @@ def check_object(raw: RawObject, default_namespace: str = "default") -> Checked:
     errors = _errors(obj, decoder)
     kind = raw.kind
     ns = "" if isinstance(obj, _CLUSTER_SCOPED) else obj.metadata.namespace
-    warnings = [] if errors else _unknown_field_warnings(raw, kind, ns, obj.metadata)
+    warnings = list(raw.notes)
     if not errors:
+        warnings += _unknown_field_warnings(raw, kind, ns, obj.metadata)
         warnings.extend(f"{raw.origin}: {kind} {_ident(ns, obj.metadata)}: {w}"
                         for w in _pod_warnings(obj))
     return Checked(obj, errors, warnings, _phase(raw) if isinstance(obj, Pod) else "")
@@ -436,6 +441,7 @@ def build_cluster(raws: Iterable[RawObject | Checked], *, default_namespace: str
         else:
             raw = item
             if not decoded_here(raw):
+                result.warnings.extend(raw.notes)
                 _not_decoded(raw, result, valid, seen, skipped_kinds)
                 continue
             checked = check_object(raw, default_namespace)

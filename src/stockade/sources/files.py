@@ -14,6 +14,7 @@ gap). A document that cannot be read is an error; ``broken=`` collects them inst
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
 import os
@@ -23,11 +24,13 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
+import msgspec
+
 from stockade.errors import DocumentError, InputError
 from stockade.model.build import RawObject
 from stockade.model.decode import json_type_name
 from stockade.model.types import Origin
-from stockade.sources.json_docs import load_json_values
+from stockade.sources.json_docs import JSONProblem, load_json_values
 from stockade.sources.limits import Budget
 from stockade.sources.yaml_docs import (
     RECURSIVE,
@@ -310,13 +313,14 @@ def parse_text(text: str, name: str, *, json_hint: bool = False,
         budget.take_values(text, name)
     stripped = text.lstrip()
     if json_hint or stripped.startswith(("{", "[")):
-        values, json_problem = load_json_values(text)
+        json_notes: list[JSONProblem] = []
+        values, json_problem = load_json_values(text, json_notes)
         if json_problem is None or json_hint:
             docs = [(d, line) for value, line in values
                     for d in (value if isinstance(value, list) else [value])]
             budget.take_objects(len(docs), name)
             # JSON items are not looked for line by line: they take their value's line.
-            objects = list(_objects(docs, name, "", broken, budget))
+            objects = _noted(list(_objects(docs, name, "", broken, budget)), name, json_notes)
             if json_problem is not None:
                 _report(DocumentError(Origin(name, json_problem.line), json_problem.problem),
                         broken)
@@ -325,14 +329,34 @@ def parse_text(text: str, name: str, *, json_hint: bool = False,
     budget.take_objects(len(starts), name)
     problems: list[YAMLProblem] | None = None if broken is None else []
     aliases: list[int] = []
+    notes: list[YAMLProblem] = []
     try:
-        parsed = documents(text, broken=problems, starts=starts, aliases=aliases)
+        parsed = documents(text, broken=problems, starts=starts, aliases=aliases, notes=notes)
     except YAMLProblem as exc:
         raise _yaml_error(name, exc) from exc
     budget.take_aliased(sum(aliases), name)
     for problem in problems or ():
         _report(_yaml_error(name, problem), broken)
-    return list(_objects(parsed, name, text, broken, budget))
+    return _noted(list(_objects(parsed, name, text, broken, budget)), name, notes)
+
+
+def _noted(objects: list[RawObject], name: str,
+           notes: Sequence[YAMLProblem | JSONProblem]) -> list[RawObject]:
+    """``objects`` with the reading's notes on them, each on the last object that starts
+    at or before its line (the first object for a note before any), so that they travel
+    with the objects and are said once. Notes of a file without objects have nothing to
+    say about the input."""
+    if not notes or not objects:
+        return objects
+    starts = [obj.origin.line for obj in objects]
+    by_object: dict[int, list[str]] = {}
+    for note in notes:
+        at = max(0, bisect.bisect_right(starts, note.line) - 1)
+        by_object.setdefault(at, []).append(f"{Origin(name, note.line)}: {note.problem}")
+    for at, said in by_object.items():
+        objects[at] = msgspec.structs.replace(objects[at],
+                                              notes=(*objects[at].notes, *said))
+    return objects
 
 
 def _yaml_error(name: str, exc: YAMLProblem) -> DocumentError:

@@ -69,7 +69,7 @@ def attribute_sources(objects: Sequence[RawObject], text: str, stream: str) -> l
             template = path
         origin = Origin(f"{template} ({stream} line {obj.origin.line})") if template else (
             obj.origin)
-        out.append(RawObject(obj.data, origin))
+        out.append(RawObject(obj.data, origin, obj.notes))
     return out
 
 

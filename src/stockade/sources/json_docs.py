@@ -1,11 +1,13 @@
-"""JSON text to Python data, read as the API server's strict decoding reads it; fast.
+"""JSON text to Python data, read as kubectl reads it, with every check; fast.
 
-Strictness: a field repeated in one object is an error (``duplicate field "x"``), an
-integer longer than Python converts is kept as a ``LongNumber``, nesting deeper than
-``MAX_DEPTH`` is refused. The standard library's parser, with a hook on every object, does
-all of that but costs seconds per hundred megabytes; ``msgspec`` parses the same text five
-to ten times faster but keeps the last of repeated fields silently. So ``msgspec`` reads
-first, and its result is kept only when it provably equals the strict reading:
+The checks: a field repeated in one object keeps its later value, as kubectl reads it (Go's
+JSON decoding into a map), with a note naming both lines (an error, ``duplicate field
+"x"``, where no notes are taken); an integer longer than Python converts is kept as a
+``LongNumber``; nesting deeper than ``MAX_DEPTH`` is refused. The standard library's
+parser, with a hook on every object, does all of that but costs seconds per hundred
+megabytes; ``msgspec`` parses the same text five to ten times faster but keeps the last of
+repeated fields silently. So ``msgspec`` reads first, and its result is kept only when it
+provably equals the strict reading:
 
 - no repeated field: every object member has exactly one ``:`` outside strings, so the
   colons of the text equal the colons of the parsed data written back as JSON, unless a
@@ -48,20 +50,25 @@ def load_json(text: str) -> Any:
     return strict_json(text)
 
 
-def load_json_values(text: str) -> tuple[list[tuple[Any, int]], JSONProblem | None]:
+def load_json_values(text: str, notes: list[JSONProblem] | None = None
+                     ) -> tuple[list[tuple[Any, int]], JSONProblem | None]:
     """The JSON values of ``text``, each with the line it starts on: one value, or a stream
     of them one after another, which kubectl reads from input that starts with ``{`` (as
     ``jq '.items[]'`` writes it). A value that does not parse ends the stream: the values
-    before it, and the problem. One value is read fast; a stream by the strict reader."""
+    before it, and the problem. One value is read fast; a stream by the strict reader.
+    ``notes``, when given, receives a note per repeated field (which then keeps its later
+    value; without ``notes`` it ends the stream as a problem)."""
     fast = fast_json(text)
     if fast is not None:
         return [(fast[0], 1 + text.count("\n", 0, _json_space(text, 0)))], None
     try:
-        return _json_stream(text, int)
+        return _json_stream(text, int, notes)
     except ValueError as exc:  # not a JSONDecodeError: an integer longer than Python converts
         if isinstance(exc, json.JSONDecodeError):
             raise
-        return _json_stream(text, _long_int)
+        if notes is not None:
+            del notes[:]
+        return _json_stream(text, _long_int, notes)
 
 
 # --- the fast reading, checked --------------------------------------------------------------
@@ -122,8 +129,7 @@ class _DuplicateField(Exception):
 
 
 def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object without repeated keys: apimachinery's strict JSON decoding refuses them
-    (``duplicate field "x"``), as its YAML decoding does."""
+    """An object without repeated keys, for readers that take no notes."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
@@ -132,6 +138,20 @@ def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 raise _DuplicateField(key)
             seen.add(key)
     return obj
+
+
+class _Repeats:
+    """An object hook that keeps a repeated key's later value, as Go's decoding into a map
+    (kubectl's) does, and remembers that it saw one."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            self.seen = True
+        return obj
 
 
 def _long_int(text: str) -> int:
@@ -159,14 +179,18 @@ def strict_json(text: str) -> Any:
     return data
 
 
-def _json_stream(text: str, parse_int: Callable[[str], Any]
+def _json_stream(text: str, parse_int: Callable[[str], Any],
+                 notes: list[JSONProblem] | None = None
                  ) -> tuple[list[tuple[Any, int]], JSONProblem | None]:
-    decoder = json.JSONDecoder(object_pairs_hook=_strict_object, parse_int=parse_int)
+    repeats = _Repeats()
+    decoder = json.JSONDecoder(object_pairs_hook=_strict_object if notes is None else repeats,
+                               parse_int=parse_int)
     values: list[tuple[Any, int]] = []
     pos = _json_space(text, 0)
     line = 1 + text.count("\n", 0, pos)
     while pos < len(text):
         try:
+            repeats.seen = False
             value, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             return values, JSONProblem(exc.lineno, f"invalid JSON: {exc.msg}")
@@ -177,6 +201,11 @@ def _json_stream(text: str, parse_int: Callable[[str], Any]
             return values, JSONProblem(line, TOO_DEEP)
         if deeper_than_limit(value):
             return values, JSONProblem(line, TOO_DEEP)
+        if repeats.seen and notes is not None:
+            notes.extend(JSONProblem(at, f'field "{key}" is repeated in one object (line '
+                                         f'{first}, then line {at}): kubectl keeps the later '
+                                         "value")
+                         for key, first, at in _repeated_fields(text, pos, end))
         values.append((value, line))
         after = _json_space(text, end)
         line += text.count("\n", pos, after)
@@ -195,6 +224,30 @@ def _json_space(text: str, pos: int) -> int:
 
 
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
+
+
+def _repeated_fields(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    """Each field repeated within one object of the JSON value ``text[start:end]``: its
+    name, the line of its first occurrence and of the repeat."""
+    frames: list[dict[str, int] | None] = []  # per open bracket: the object's keys' lines
+    last: re.Match[str] | None = None
+    found: list[tuple[str, int, int]] = []
+    line, counted = 1 + text.count("\n", 0, start), start
+    for token in _JSON_TOKEN.finditer(text, start, end):
+        t = token.group()
+        if t in "{[":
+            frames.append({} if t == "{" else None)
+        elif t in "}]":
+            frames.pop()
+        elif t == ":" and last is not None and frames and (keys := frames[-1]) is not None:
+            name = json.loads(last.group())
+            line += text.count("\n", counted, last.start())
+            counted = last.start()
+            if name in keys:
+                found.append((name, keys[name], line))
+            keys[name] = line
+        last = token if t.startswith('"') else None
+    return found
 
 
 def _duplicate_line(text: str, key: str) -> int:

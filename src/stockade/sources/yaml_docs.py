@@ -6,8 +6,9 @@ times faster but follows YAML 1.2. So a stream's ``yaml_rs`` reading is kept onl
 holds no value that the two versions read differently, and PyYAML reads it otherwise, and
 also on any parse error, so that the error names the line as PyYAML reports it.
 
-Both paths read as the API server's strict decoding does (``sigs.k8s.io/yaml``): a key
-repeated in one mapping is an error, timestamps stay strings. A stream is parsed a few
+Both paths read as kubectl does (``sigs.k8s.io/yaml`` over go-yaml v2): timestamps stay
+strings, and a key repeated in one mapping keeps its later value, with a note (an error for
+callers that take no notes). A stream is parsed a few
 documents at a time (``YAML_CHUNK_BYTES``), so that the parsers' memory stays small and a
 broken document can be reported by itself while the others are kept.
 """
@@ -18,7 +19,7 @@ import functools
 import re
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from stockade.sources.limits import MAX_DEPTH, MAX_INTEGER_DIGITS, YAML_CHUNK_BYTES
 from stockade.sources.yaml_scalars import (
@@ -292,8 +293,13 @@ def document_starts(text: str) -> list[int]:
 
 def documents(text: str, *, broken: list[YAMLProblem] | None = None,
               starts: list[int] | None = None,
-              aliases: list[int] | None = None) -> list[tuple[Any, int]]:
+              aliases: list[int] | None = None,
+              notes: list[YAMLProblem] | None = None) -> list[tuple[Any, int]]:
     """Every document of the stream with its first line (empty documents as ``None``).
+
+    A key written twice in one mapping (repeated, or overridden by a later merge) keeps
+    its later value, as kubectl reads it, when ``notes`` is a list, which receives a note
+    for each such key (``_strict_loader``); without ``notes`` it is an error.
 
     A document that does not parse raises ``YAMLProblem``; when ``broken`` is a list it is
     appended there instead, and every other document is still read. ``starts`` may pass
@@ -317,20 +323,28 @@ def documents(text: str, *, broken: list[YAMLProblem] | None = None,
     out: list[tuple[Any, int]] = []
     for chunk, first_line in _chunks(text, document_starts(text) if starts is None else starts):
         counted: list[int] = []
+        noted: list[YAMLProblem] | None = None if notes is None else []
         try:
-            out.extend(_parse(chunk, first_line, counted))
+            out.extend(_parse(chunk, first_line, counted, noted))
         except YAMLProblem:
             if broken is None:
                 raise
             # Read this chunk's documents one by one, to keep all but the broken ones.
             counted = []
+            noted = None if notes is None else []
             for doc, doc_line in _chunks(chunk, document_starts(chunk), 0, first_line):
+                kept: list[YAMLProblem] | None = None if notes is None else []
                 try:
-                    out.extend(_parse(doc, doc_line, counted))
+                    out.extend(_parse(doc, doc_line, counted, kept))
                 except YAMLProblem as exc:
                     broken.append(exc)
+                    continue
+                if noted is not None and kept is not None:
+                    noted.extend(kept)
         if aliases is not None:
             aliases.extend(counted)
+        if notes is not None and noted is not None:
+            notes.extend(noted)
     return out
 
 
@@ -352,15 +366,17 @@ def _chunks(text: str, starts: list[int], size: int = YAML_CHUNK_BYTES,
         begin = end
 
 
-def _parse(text: str, first_line: int, aliases: list[int] | None = None
-           ) -> list[tuple[Any, int]]:
-    """One piece of a stream, lines counted from ``first_line``."""
+def _parse(text: str, first_line: int, aliases: list[int] | None = None,
+           notes: list[YAMLProblem] | None = None) -> list[tuple[Any, int]]:
+    """One piece of a stream, lines counted from ``first_line``; ``notes`` as for
+    ``documents``."""
     shift = first_line - 1
     fast = fast_documents(text)
     if fast is not None:
         return [(doc, line + shift) for doc, line in fast]
+    noted: list[YAMLProblem] | None = None if notes is None else []
     try:
-        docs = list(_pyyaml(text))
+        docs = list(_pyyaml(text, noted))
     except YAMLProblem as exc:
         raise YAMLProblem(exc.line + shift if exc.line else first_line, exc.problem) from exc
     for doc, line in docs:
@@ -381,6 +397,8 @@ def _parse(text: str, first_line: int, aliases: list[int] | None = None
                 raise YAMLProblem(line + shift, f"{path or 'the document'}: {name} cannot be "
                                   "written as JSON: kubectl refuses the whole document "
                                   f"(\"json: unsupported value: {name}\")")
+    if notes is not None and noted:
+        notes.extend(YAMLProblem(note.line + shift, note.problem) for note in noted)
     return [(doc, line + shift) for doc, line in docs]
 
 
@@ -455,14 +473,26 @@ def _start_lines(text: str) -> list[int]:
 _GO_TAG = "tag:stockade,2026:go-yaml-plain"
 
 
+class _Written(NamedTuple):
+    """A key as written into a mapping: its value, its node, the ``<<`` key it was merged
+    through (``None`` for the mapping's own), the mapping node it stands in."""
+
+    key: Any
+    key_node: Any
+    merge: Any
+    source: Any
+
+
 @functools.cache
 def _strict_loader() -> Any:
-    """PyYAML's safe loader, reading as Kubernetes' strict YAML decoding does: plain
+    """PyYAML's safe loader, reading as kubectl reads YAML (``sigs.k8s.io/yaml``): plain
     scalars resolve as go-yaml v2 resolves them (``yaml_scalars``: ``y`` is true, ``12:30``
     a string, ``1e3`` a float); mapping keys become the JSON keys ``sigs.k8s.io/yaml``
-    writes (``1: a`` has the key ``"1"``); a repeated key is an error (``mapping key "x"
-    already defined at line N``, go-yaml's words); timestamps stay strings; tags are read
-    as go-yaml reads them (``construct_tagged``)."""
+    writes (``1: a`` has the key ``"1"``); a key written twice keeps the later value, a
+    merge (``<<``) written where it stands, as kubectl's non-strict go-yaml v2 reading
+    does, with a note in ``notes`` (``_repeated``; with ``notes`` None it is an error,
+    ``mapping key "x" already defined at line N`` in go-yaml's words); timestamps stay
+    strings; tags are read as go-yaml reads them (``construct_tagged``)."""
     import yaml  # only on the slow path: importing PyYAML costs start-up time
 
     from stockade.sources.yaml_tags import RESOLVABLE, decode_binary, resolve_tagged
@@ -476,30 +506,66 @@ def _strict_loader() -> Any:
             "<": list(base.yaml_implicit_resolvers.get("<", [])),  # the merge key
         }
 
+        notes: list[YAMLProblem] | None = None  # None: a repeated key is an error
+        noted: ClassVar[set[tuple[int, str]]]  # per loader: set by ``_pyyaml``
+
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             if not isinstance(node, yaml.MappingNode):
                 return super().construct_mapping(node, deep)
-            _refuse_duplicates(self, node)
-            self.flatten_mapping(node)
             mapping: dict[str, Any] = {}
-            for key_node, value_node in node.value:
+            written: dict[str, _Written] = {}
+            for key_node, value_node, merge, source in _writes(node):
                 key = self.construct_object(key_node, deep=deep)
                 text = json_key(key)
                 if text is None:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"a mapping key must be a string, a number or a boolean "
                         f"to become a JSON key, not {_shown(key)}", key_node.start_mark)
+                now = _Written(key, key_node, merge, source)
+                earlier = written.get(text)
+                if earlier is not None:
+                    self._repeated(earlier, now)
+                written[text] = now
                 mapping[text] = self.construct_object(value_node, deep=deep)
             return mapping
 
-        def flatten_mapping(self, node: Any) -> None:
-            # go-yaml merges only a "<<" scalar (isMerge): with any other text or node,
-            # ``!!merge`` is an unknown tag.
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge" and not (
-                        isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<"):
-                    key_node.tag = "!"
-            super().flatten_mapping(node)
+        def _repeated(self, earlier: _Written, now: _Written) -> None:
+            """A key written again in one mapping. kubectl's reading (go-yaml v2, not
+            strict) keeps the later value, a merge (``<<``) included where it stands; a
+            note says so, except where YAML readers agree (an explicit key over a merged
+            one; the maps of one merge list, the first of which wins). Two keys go-yaml
+            keeps apart but JSON cannot (``1`` and ``"1"``) are an error: which one
+            kubectl keeps is left to chance."""
+            shown, line = _quoted(now.key), now.key_node.start_mark.line + 1
+            first_line = earlier.key_node.start_mark.line + 1
+            if (type(earlier.key), earlier.key) != (type(now.key), now.key):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"mapping key {shown} and the key {_quoted(earlier.key)} at "
+                    f"line {first_line} become the same JSON key: kubectl keeps one of them "
+                    "at random", now.key_node.start_mark)
+            if now.merge is not None and (now.merge is earlier.merge
+                                          and now.source is not earlier.source):
+                return  # one merge list's maps: the first wins, for every reader
+            if now.merge is None and earlier.merge is not None:
+                return  # a key of the mapping's own over a merged one, for every reader
+            if self.notes is None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"mapping key {shown} already defined at line {first_line}",
+                    (now.merge or now.key_node).start_mark)
+            if now.merge is earlier.merge:  # within the mapping, or within one merged map
+                note = YAMLProblem(line, f"mapping key {shown} is repeated (line "
+                                         f"{first_line}, then line {line}): kubectl keeps "
+                                         "the later value")
+            else:
+                at = now.merge.start_mark.line + 1
+                before = (f"set at line {first_line}" if earlier.merge is None else
+                          f"merged at line {earlier.merge.start_mark.line + 1}")
+                note = YAMLProblem(at, f"mapping key {shown} {before} is overridden by the "
+                                       f"merge (<<) at line {at}: kubectl merges where the "
+                                       "<< stands, so the merged value wins")
+            if (note.line, note.problem) not in self.noted:  # an anchor's, merged again
+                self.noted.add((note.line, note.problem))
+                self.notes.append(note)
 
         def construct_tagged(self, node: Any) -> Any:
             """A node with a tag as go-yaml v2 reads it into ``interface{}``: the tag of a
@@ -521,6 +587,9 @@ def _strict_loader() -> Any:
                     None, None, str(exc), node.start_mark) from None
             return node.value
 
+    def _quoted(key: Any) -> str:
+        return f'"{key}"' if isinstance(key, str) else str(json_key(key))
+
     def _shown(key: Any) -> str:
         if isinstance(key, int) and not isinstance(key, bool):
             return (f"{key}, an integer beyond int64 (go-yaml reads it as a uint64, which "
@@ -528,22 +597,39 @@ def _strict_loader() -> Any:
         return "null" if key is None else ("a list" if isinstance(key, list) else
                                            "a mapping" if isinstance(key, dict) else repr(key))
 
-    def _refuse_duplicates(loader: Any, node: Any) -> None:
-        seen: dict[str, Any] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
-                    key_node, yaml.ScalarNode):
-                continue  # merged keys may be overridden; complex keys cannot be compared
-            key = loader.construct_object(key_node)
-            text = json_key(key)
-            if text is None:
-                continue  # refused by construct_mapping
-            first = seen.setdefault(text, key_node)
-            if first is not key_node:
-                shown = f'"{key}"' if isinstance(key, str) else text
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"mapping key {shown} already defined at line "
-                    f"{first.start_mark.line + 1}", key_node.start_mark)
+    def _writes(node: Any, merge: Any = None, within: frozenset[int] = frozenset()
+                ) -> Iterator[tuple[Any, Any, Any, Any]]:
+        """A mapping's pairs in the order go-yaml v2 writes them into its map: its own
+        keys where they stand, and a merge (``<<``) where it stands, its map's pairs
+        written there (those of a list of maps from the last map to the first, so that the
+        first wins); each with the ``<<`` key it came through (``None`` for its own) and
+        the mapping it stands in. ``within``: the mappings being merged into it (a merge of
+        one of them never ends)."""
+        if id(node) in within:
+            raise yaml.constructor.ConstructorError(None, None, RECURSIVE, node.start_mark)
+        within = within | {id(node)}
+        for key_node, value_node in node.value:
+            if not _merges(key_node):
+                yield key_node, value_node, merge, node
+                continue
+            maps = value_node.value if isinstance(value_node, yaml.SequenceNode) else [
+                value_node]
+            for merged in reversed(maps):
+                if not isinstance(merged, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "map merge requires map or sequence of maps as the value",
+                        merged.start_mark)
+                yield from _writes(merged, merge or key_node, within)
+
+    def _merges(key_node: Any) -> bool:
+        """go-yaml's ``isMerge``: a ``<<`` scalar, plain or tagged ``!!merge``. Any other
+        node tagged ``!!merge`` is read with an unknown tag."""
+        if key_node.tag != "tag:yaml.org,2002:merge":
+            return False
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<":
+            return True
+        key_node.tag = "!"
+        return False
 
     # Every tag but the plain scalars' goes through construct_tagged, unknown ones (None)
     # too. A "<<" merges only as a mapping key (go-yaml's isMerge); elsewhere it is text.
@@ -552,10 +638,12 @@ def _strict_loader() -> Any:
     return StrictLoader
 
 
-def _pyyaml(text: str) -> Iterator[tuple[Any, int]]:
+def _pyyaml(text: str, notes: list[YAMLProblem] | None = None
+            ) -> Iterator[tuple[Any, int]]:
     import yaml
 
     loader = _strict_loader()(text)
+    loader.notes, loader.noted = notes, set()
     construct: Callable[[Any], Any] = loader.construct_document
     try:
         while loader.check_node():
