@@ -187,3 +187,83 @@ def test_matrix_services_port_csv_is_refused(capsys: pytest.CaptureFixture[str])
     assert code == 2
     assert ("stockade: error: --services with --port cannot be written as csv; leave out "
             "--port, or use -o text or -o json") in err
+
+
+def _pod(name: str, namespace: str, labels: str, ip: str, more: str = "") -> str:
+    return (f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {namespace}, "
+            f"labels: {{{labels}}}}}\nspec: {{containers: [{{name: c, image: c, ports: "
+            f"[{{name: http, containerPort: 8080}}]}}]{more}}}\nstatus: {{podIP: {ip}}}\n")
+
+
+ONLY_BACKEND = "\n---\n".join([
+    "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n",
+    # Three replicas no policy tells apart; the Service selects one of them alone.
+    *(_pod(f"a-{n}", "ns", f"app: a, instance: '{n}'", f"10.0.0.{n}") for n in (1, 2, 3)),
+    "apiVersion: v1\nkind: Service\nmetadata: {name: first, namespace: ns}\n"
+    "spec: {selector: {instance: '1'}, ports: [{port: 80, targetPort: http}]}\n",
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+    "metadata: {name: deny, namespace: ns}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n",
+])
+
+
+def test_matrix_services_splits_a_group_for_its_only_backend(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The Service's only backend reaches it (itself): it becomes a group of its own, in
+    the matrix too, while the other replicas are denied."""
+    (tmp_path / "cluster.yaml").write_text(ONLY_BACKEND)
+    code, out, _ = run(capsys, "matrix", str(tmp_path), "--services")
+    assert code == 0
+    assert out.splitlines() == [
+        "ns/a-1",
+        "  -> all   ns/a-1",
+        "  -> none  ns/a-*",
+        "ns/a-*",
+        "  -> none  ns/a-1, ns/a-*",
+        "",
+        "groups (pods that every policy treats alike; --pods shows each)",
+        "  ns/a-*: ns/a-2, ns/a-3",
+        "",
+        "services (a Service is reachable when the policies allow every backend on its "
+        "target port)",
+        "ns/a-1",
+        "  -> allowed  svc/ns/first:80",
+        "ns/a-*",
+        "  -> denied  svc/ns/first:80"]
+    code, out, _ = run(capsys, "matrix", str(tmp_path), "--services", "-o", "json")
+    doc = json.loads(out)
+    assert doc["groups"] == [{"name": "ns/a-1", "pods": ["ns/a-1"]},
+                             {"name": "ns/a-*", "pods": ["ns/a-2", "ns/a-3"]}]
+    assert doc["matrix"] == [{"*": "all", "none": [1]}, {"*": "none"}]
+    first = doc["services"]["svc/ns/first:80"]
+    assert (first["reachable_from"], first["partially_from"], first["denied_from"]) == (
+        ["ns/a-1"], {}, ["ns/a-*"])
+    # Without --services the replicas stay one group.
+    code, out, _ = run(capsys, "matrix", str(tmp_path), "-o", "json")
+    assert json.loads(out)["groups"] == [{"name": "ns/a-*",
+                                          "pods": ["ns/a-1", "ns/a-2", "ns/a-3"]}]
+
+
+def test_matrix_services_splits_a_group_for_a_node_peer_of_a_backend(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Node traffic is always allowed: of two pods policies treat alike, the one on the
+    node of a host-network backend reaches it, the other is denied (egress)."""
+    (tmp_path / "cluster.yaml").write_text("\n---\n".join([
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: infra}\n",
+        _pod("agent", "infra", "app: agent", "10.0.1.1",
+             ", nodeName: n1, hostNetwork: true"),
+        _pod("c-1", "apps", "app: c", "10.0.0.1", ", nodeName: n1"),
+        _pod("c-2", "apps", "app: c", "10.0.0.2", ", nodeName: n2"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: agent, namespace: infra}\n"
+        "spec: {selector: {app: agent}, ports: [{port: 80, targetPort: 8080}]}\n",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: deny, namespace: apps}\nspec: {podSelector: {}, "
+        "policyTypes: [Egress]}\n"]))
+    code, out, _ = run(capsys, "matrix", str(tmp_path), "--services", "-o", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert [g["pods"] for g in doc["groups"]] == [["infra/agent"], ["apps/c-1"], ["apps/c-2"]]
+    agent = doc["services"]["svc/infra/agent:80"]
+    assert (agent["reachable_from"], agent["denied_from"]) == (
+        ["infra/agent", "apps/c-1"], ["apps/c-2"])
+    assert doc["node_traffic"] == {"infra/agent": ["apps/c-1"]}

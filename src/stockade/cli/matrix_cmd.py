@@ -7,7 +7,7 @@ import functools
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
@@ -45,7 +45,8 @@ def register(sub: Any) -> None:
     add_endpoint_arguments(parser)
     parser.add_argument("--services", action="store_true",
                         help="add every Service port as a destination (svc/NS/NAME:PORT): "
-                        "reachable when the policies allow each backend on its targetPort")
+                        "reachable when the policies allow each backend on its targetPort; "
+                        "a group whose pods reach one differently is split")
     parser.add_argument("--port", action="append", default=[], metavar="PORT/PROTO",
                         help="a port to tabulate, e.g. 80/TCP or 53/UDP (repeatable)")
     parser.add_argument("--pods", action="store_true",
@@ -97,11 +98,15 @@ def run(args: argparse.Namespace) -> int:
     unaddressed = [p.key for p in engine.pods
                    if not p.ips and not p.host_network and not p.template_of]
     extra: dict[str, Any] = {}
-    if args.services and args.output == "json":
+    # Service columns first: a group whose members reach a Service differently is split,
+    # in the matrix too, so that every row is true of each of its pods.
+    service_rows = (_service_rows(engine, args.pods or bool(ports), owner) if args.services
+                    else None)
+    if service_rows is not None and args.output == "json":
         from stockade.render import services as render_services
 
-        names, reaches = _service_reach(args, engine, bool(ports), owner)
-        extra["services"] = render_services.services_json(reaches, names)
+        extra["services"] = render_services.services_json(service_rows.reaches,
+                                                          service_rows.names)
     if unaddressed:
         diagnostics.note(f"{count(len(unaddressed), 'pod')} without an IP "
                          f"({', '.join(unaddressed[:5])}{', ...' if len(unaddressed) > 5 else ''}"
@@ -123,8 +128,12 @@ def run(args: argparse.Namespace) -> int:
         progress = Progress(sys.stderr, "stockade: computing the matrix", output=out)
         with timings.stage("output"):
             rows = None if args.pods else ClassRows(engine, progress)
-            view = (render.pod_view(connectivity(engine, progress)) if rows is None
-                    else render.group_view(rows, owner))
+            if rows is None:
+                view = render.pod_view(connectivity(engine, progress))
+            elif service_rows is not None and service_rows.split:
+                view = render.parts_view(rows, service_rows.names, service_rows.rows)
+            else:
+                view = render.group_view(rows, owner)
             view = msgspec.structs.replace(view, source=timings.timed("matrix", view.source))
             if args.output == "json":
                 render.write_json(view, out, extra, _forked_rows(view, rows, progress, out))
@@ -135,10 +144,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 render.write_text(view, out, style)
         progress.done()
-    if args.services and args.output != "json":
+    if service_rows is not None and args.output != "json":
         from stockade.render import services as render_services
 
-        names, reaches = _service_reach(args, engine, bool(ports), owner)
+        names, reaches = service_rows.names, service_rows.reaches
         if args.output == "text":
             render_services.write_services_text(reaches, names, out, style)
         else:
@@ -242,23 +251,26 @@ def _write_graph(args: argparse.Namespace, engine: Engine, owner: Mapping[str, s
     sys.stdout.write(dot_to_svg(text.getvalue()))
 
 
-def _rows(engine: Engine, per_pod: bool,
-          owner: Mapping[str, str]) -> tuple[list[str], list[tuple[str, ...]]]:
-    """The matrix's rows: every endpoint, or the groups of endpoints policies treat alike."""
-    from stockade.render.groups import group_names
+class _ServiceRows(NamedTuple):
+    names: list[str]
+    rows: tuple[tuple[int, ...], ...]  # pod indices
+    reaches: list[ColumnReach]
+    split: bool  # some group of the matrix is several rows
 
+
+def _service_rows(engine: Engine, per_pod: bool, owner: Mapping[str, str]) -> _ServiceRows:
+    """The rows (every endpoint, or the groups of endpoints policies treat alike, split
+    where their members reach some Service port differently) and, per Service port, who
+    reaches it."""
+    from stockade.engine.services import service_columns, split_rows
+    from stockade.render.groups import group_names, part_names
+
+    columns = service_columns(engine.cluster.services, engine.pods)
     if per_pod:
         keys = [p.key for p in engine.pods]
-        return keys, [(k,) for k in keys]
-    members = [tuple(engine.pods[i].key for i in c.members) for c in engine.classes]
-    return group_names(engine.classes, engine.pods, owner), members
-
-
-def _service_reach(args: argparse.Namespace, engine: Engine, per_port: bool,
-                   owner: Mapping[str, str]) -> tuple[list[str], list[ColumnReach]]:
-    """The rows (as the matrix shows them) and, per Service port, who reaches it."""
-    from stockade.engine.services import reach_columns, service_columns
-
-    names, members = _rows(engine, args.pods or per_port, owner)
-    columns = service_columns(engine.cluster.services, engine.pods)
-    return names, reach_columns(engine, columns, members)
+        found = split_rows(engine, columns, [(i,) for i in range(len(keys))])
+        return _ServiceRows(keys, found.rows, found.reaches, False)
+    found = split_rows(engine, columns, [c.members for c in engine.classes])
+    names = (part_names(engine.classes, engine.pod_class, engine.pods, found.rows, owner)
+             if found.split else group_names(engine.classes, engine.pods, owner))
+    return _ServiceRows(names, found.rows, found.reaches, found.split)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from stockade.engine.engine import Engine
 from stockade.engine.explain import Verdict
@@ -291,11 +292,35 @@ class ColumnReach:
         return outcome(len(self.reached[row]), self.usable)
 
 
-def reach_columns(engine: Engine, columns: Sequence[ServiceColumn],
-                  rows: Sequence[Sequence[str]]) -> list[ColumnReach]:
-    """Which backends each row reaches. A row is a group of endpoint keys that every policy
-    treats alike (or a single endpoint); it reaches a backend when its members do."""
+@dataclass(frozen=True, slots=True)
+class ServiceRows:
+    """Matrix rows with Service columns (``split_rows``): each row's pods (indices), the
+    group it is (a part of), and per column which backends each row reaches."""
+
+    rows: tuple[tuple[int, ...], ...]
+    origin: tuple[int, ...]
+    reaches: list[ColumnReach]
+
+    @property
+    def split(self) -> bool:
+        """Did some group become several rows?"""
+        return len(set(self.origin)) != len(self.origin)
+
+
+def split_rows(engine: Engine, columns: Sequence[ServiceColumn],
+               groups: Sequence[Sequence[int]]) -> ServiceRows:
+    """Which backends each row reaches, rows being ``groups`` (pod indices; each group's
+    pods of one behaviour class, such as a class's members or single pods) split where
+    their members' answers differ, so that every row's answers are true of each member.
+
+    Members of a class reach a backend that is another pod as the class does (the class
+    matrix between distinct pods). Only a pod that is a backend itself (it reaches itself
+    through the Service; cluster-wide policies still judge that) or exchanges node traffic
+    with one (always allowed) may answer otherwise: those pods, found from the backends,
+    are looked at one by one, and a group's members are split by the answers that differ
+    from its class's. A group none of whose members differ stays one row."""
     index = {pod.key: i for i, pod in enumerate(engine.pods)}
+    classes = np.asarray(engine.pod_class, dtype=np.int64)
     tables: dict[tuple[Protocol, int], BoolMatrix] = {}
 
     def allowed(protocol: Protocol, port: int) -> BoolMatrix:
@@ -303,35 +328,112 @@ def reach_columns(engine: Engine, columns: Sequence[ServiceColumn],
             tables[protocol, port] = port_reachability(engine, protocol, port)
         return tables[protocol, port]
 
-    classes = np.asarray(engine.pod_class, dtype=np.int64)
-    firsts = np.array([index[members[0]] for members in rows], dtype=np.int64)
-    singles = [r for r, members in enumerate(rows) if len(members) == 1]
-    out: list[ColumnReach] = []
-    for column in columns:
+    # Back to itself through the Service (hairpin): cluster-wide policies judge it, alike
+    # for every member of a class, so once per class and target port.
+    judged = bool(engine.cluster_policies) and not engine.tiers.empty
+    hairpins: dict[tuple[int, Protocol, int], bool] = {}
+
+    def hairpin(pod: int, protocol: Protocol, port: int) -> bool:
+        if not judged:
+            return True  # a pod always reaches itself
+        key = (int(classes[pod]), protocol, port)
+        if key not in hairpins:
+            end = Endpoint(engine.pods[pod])
+            traffic = Traffic(end, end, protocol, port, via_service=True)
+            hairpins[key] = engine.evaluate(traffic).allowed
+        return hairpins[key]
+
+    # Per column: its usable backends, their pods and target ports (None: unresolved).
+    targets: list[tuple[Protocol, list[str], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+                  | None] = []
+    # Per pod, the answers (column, backend's position, reached) that are not its class's.
+    differs: dict[int, list[tuple[int, int, bool]]] = {}
+    for k, column in enumerate(columns):
         if column.problem or column.port is None:
-            out.append(ColumnReach(column, tuple(() for _ in rows)))
+            targets.append(None)
             continue
         protocol = Protocol(column.port.protocol)
         usable = [b for b in column.backends if b.port is not None]
-        hits = np.zeros((len(rows), len(usable)), dtype=np.bool_)
-        at: dict[int, int] = {}
-        for j, backend in enumerate(usable):
-            assert backend.port is not None
-            b = index[backend.pod.key]
-            at[b] = j
-            hits[:, j] = allowed(protocol, backend.port)[classes[firsts], classes[b]]
-        for r in singles:  # a pod reaches itself, and node traffic is always allowed
-            first = int(firsts[r])
-            for b in (first, *engine.node_peers(first)):
-                if b in at:
-                    hits[r, at[b]] = True
-            if first in at and not engine.tiers.empty:
-                # Through the Service back to itself: cluster-wide policies judge it.
-                pod = Endpoint(engine.pods[first])
-                traffic = Traffic(pod, pod, protocol, int(usable[at[first]].port or 0),
-                                  via_service=True)
-                hits[r, at[first]] = engine.evaluate(traffic).allowed
-        keys = [b.pod.key for b in usable]
-        reached = tuple(tuple(keys[j] for j in np.flatnonzero(row)) for row in hits)
-        out.append(ColumnReach(column, reached))
+        at = np.array([index[b.pod.key] for b in usable], dtype=np.int64)
+        ports = np.array([b.port for b in usable], dtype=np.int64)
+        targets.append((protocol, [b.pod.key for b in usable], at, ports))
+        for j, (b, port) in enumerate(zip(at.tolist(), ports.tolist(), strict=True)):
+            table = allowed(protocol, port)
+            for m in (b, *engine.node_peers(b)):  # node traffic is always allowed
+                reached = hairpin(b, protocol, port) if m == b else True
+                if reached != bool(table[classes[m], classes[b]]):
+                    differs.setdefault(m, []).append((k, j, reached))
+
+    # The groups with a member that differs, split by what differs; the others as they are.
+    touched: set[int] = set()
+    if differs:
+        group_of = np.full(len(engine.pods), -1, dtype=np.int64)
+        group_of[np.fromiter((m for g in groups for m in g), dtype=np.int64)] = np.repeat(
+            np.arange(len(groups)), [len(g) for g in groups])
+        touched = {int(group_of[m]) for m in differs}
+    rows: list[tuple[int, ...]] = []
+    origin: list[int] = []
+    changes: list[tuple[tuple[int, int, bool], ...]] = []
+    for g, members in enumerate(groups):
+        if g not in touched:
+            rows.append(tuple(members))
+            origin.append(g)
+            changes.append(())
+            continue
+        parts: dict[tuple[tuple[int, int, bool], ...], list[int]] = {}
+        for m in members:
+            parts.setdefault(tuple(sorted(differs.get(m, ()))), []).append(m)
+        for change, part in parts.items():
+            rows.append(tuple(part))
+            origin.append(g)
+            changes.append(change)
+
+    by_column: dict[int, dict[int, list[tuple[int, bool]]]] = {}
+    for r, change in enumerate(changes):
+        for k, j, reached in change:
+            by_column.setdefault(k, {}).setdefault(r, []).append((j, reached))
+    split = len(rows) != len(groups)
+    row_class = classes[np.array([g[0] for g in groups], dtype=np.int64)]
+    out: list[ColumnReach] = []
+    for k, (column, target) in enumerate(zip(columns, targets, strict=True)):
+        if target is None:
+            out.append(ColumnReach(column, tuple(() for _ in rows)))
+            continue
+        protocol, keys, at, ports = target
+        found = np.zeros((len(groups), len(keys)), dtype=np.bool_)  # as their classes do
+        for port in np.unique(ports).tolist():
+            same = np.flatnonzero(ports == port)
+            found[:, same] = allowed(protocol, port)[np.ix_(row_class, classes[at[same]])]
+        per_group = _reached(found, keys)
+        per_row = [per_group[g] for g in origin] if split else per_group
+        for r, flips in by_column.get(k, {}).items():
+            row = found[origin[r]].copy()
+            for j, reached in flips:
+                row[j] = reached
+            per_row[r] = tuple(keys[j] for j in np.flatnonzero(row))
+        out.append(ColumnReach(column, tuple(per_row)))
+    return ServiceRows(tuple(rows), tuple(origin), out)
+
+
+def _reached(found: npt.NDArray[np.bool_], keys: Sequence[str]) -> list[tuple[str, ...]]:
+    """Per row of ``found``, the keys of its true columns (most rows: none)."""
+    out: list[tuple[str, ...]] = [()] * len(found)
+    rows, columns = np.nonzero(found)
+    if len(rows):
+        cuts = (np.flatnonzero(np.diff(rows)) + 1).tolist()
+        listed = columns.tolist()
+        for first, last in zip([0, *cuts], [*cuts, len(listed)], strict=True):
+            out[int(rows[first])] = tuple(keys[j] for j in listed[first:last])
     return out
+
+
+def reach_columns(engine: Engine, columns: Sequence[ServiceColumn],
+                  rows: Sequence[Sequence[str]]) -> list[ColumnReach]:
+    """Which backends each row reaches, ``rows`` being endpoint keys that must answer
+    alike (single endpoints, or the rows ``split_rows`` made); ``ValueError`` if the
+    members of one do not."""
+    index = {pod.key: i for i, pod in enumerate(engine.pods)}
+    found = split_rows(engine, columns, [[index[key] for key in row] for row in rows])
+    if found.split:
+        raise ValueError("the members of a row answer differently: see split_rows")
+    return found.reaches

@@ -8,7 +8,7 @@ otherwise the namespace and the labels that policies look at.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from stockade.model.types import Pod
 
@@ -63,3 +63,43 @@ def group_names(classes: Sequence[Group], pods: Sequence[Pod],
         used[name] = count + 1
         names.append(name if count == 0 else f"{name}#{count + 1}")
     return names
+
+
+class Part(NamedTuple):
+    """Some members of a behaviour class, shown as a group of their own (``matrix
+    --services`` splits a group whose members reach a Service differently)."""
+
+    namespace: str
+    labels: tuple[tuple[str, str], ...]
+    members: tuple[int, ...]
+
+
+def part_names(classes: Sequence[Group], pod_class: Sequence[int], pods: Sequence[Pod],
+               parts: Sequence[Sequence[int]], owner: Mapping[str, str] | None = None,
+               ) -> list[str]:
+    """``group_names`` of ``parts`` (pod indices, each within one class). A part is named
+    after the workload owning its pods only when no other part of its class holds some of
+    that workload's pods: the others read as pods (``ns/api-7f9c-x2`` or ``ns/api-7f9c-*``)."""
+    keys = [p.key for p in pods]
+    owners_in: dict[int, dict[str | None, int]] = {}  # class -> owner -> parts holding it
+    for members in parts:
+        seen = {owner.get(keys[i]) for i in members} if owner else {None}
+        counts = owners_in.setdefault(pod_class[members[0]], {})
+        for found in seen:
+            counts[found] = counts.get(found, 0) + 1
+    divided = {(cls, found) for cls, counts in owners_in.items()
+               for found, n in counts.items() if n > 1 and found is not None}
+    kept: Mapping[str, str] | None = owner
+    if owner and divided:
+        dropped = dict(owner)
+        split = {cls for cls, _ in divided}
+        for members in parts:
+            cls = pod_class[members[0]]
+            if cls in split:
+                for i in members:
+                    if (cls, owner.get(keys[i])) in divided:
+                        dropped.pop(keys[i], None)
+        kept = dropped
+    groups = [Part(classes[pod_class[m[0]]].namespace, classes[pod_class[m[0]]].labels,
+                   tuple(m)) for m in parts]
+    return group_names(groups, pods, kept, keys=keys)

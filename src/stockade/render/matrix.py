@@ -78,6 +78,62 @@ def group_view(rows: ClassRows, owner: Mapping[str, str] | None = None) -> Matri
                       lambda: rows.same_as, functools.partial(rows.rows, report=False))
 
 
+def parts_view(rows: ClassRows, names: Sequence[str],
+               parts: Sequence[Sequence[int]]) -> MatrixView:
+    """Like ``group_view``, the groups being parts of classes (pod indices; in class
+    order, a class's parts together), as ``matrix --services`` splits them."""
+    engine = rows.engine
+    keys = [p.key for p in engine.pods]
+    source = _PartRows(rows, parts)
+    return MatrixView(tuple(names), tuple(tuple(keys[i] for i in p) for p in parts),
+                      rows.texts, source, node_traffic(engine), source.earlier,
+                      functools.partial(source.range, report=False))
+
+
+class _PartRows:
+    """The rows of parts of classes: a part's row is its class's row read at every part's
+    class (two parts of one class are distinct pods, as a class's row towards itself says),
+    except that a part of one pod out of a class of several reaches itself (``all``)."""
+
+    def __init__(self, rows: ClassRows, parts: Sequence[Sequence[int]]) -> None:
+        engine = rows.engine
+        pod_class = np.asarray(engine.pod_class, dtype=np.int64)
+        n = len(engine.classes)
+        self.rows = rows
+        self.of = pod_class[np.array([p[0] for p in parts], dtype=np.int64)]
+        if len(self.of) and (np.diff(self.of) < 0).any():
+            raise ValueError("the parts of classes must come in class order")
+        self.first = np.searchsorted(self.of, np.arange(n))
+        self.count = np.bincount(self.of, minlength=n)
+        sizes = np.array([len(c.members) for c in engine.classes], dtype=np.int64)
+        self.own = np.array([len(p) == 1 for p in parts], dtype=np.bool_) & (sizes[self.of] > 1)
+        self._earlier: int | None = None
+
+    def earlier(self) -> int | None:
+        """An earlier row the last one equals: a class's shown whole, as ``same_as``."""
+        return self._earlier
+
+    def __iter__(self) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
+        return self.range(0, len(self.of))
+
+    def range(self, start: int, stop: int, *,
+              report: bool = True) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
+        """The rows of parts ``start .. stop-1``, in order."""
+        of, first, count = self.of, self.first, self.count
+        for cls, row in self.rows.rows_of(np.unique(of[start:stop]), report=report):
+            same = self.rows.same_as
+            earlier = (int(first[same]) if same is not None and count[cls] == 1
+                       and count[same] == 1 else None)
+            wide = row[of]
+            for at in range(max(int(first[cls]), start), min(int(first[cls] + count[cls]), stop)):
+                ids = wide
+                if self.own[at]:
+                    ids = wide.copy()
+                    ids[at] = self.rows.all_id
+                self._earlier = earlier
+                yield at, ids
+
+
 def node_traffic(engine: Engine) -> dict[str, list[str]]:
     """Host-network pod -> the pods on its node: pairs that always reach each other."""
     return {
