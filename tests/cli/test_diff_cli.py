@@ -194,6 +194,52 @@ def test_pods_lists_every_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert causes[0]["checked"]["port"] == 80  # a port the destination declares
 
 
+DENY_INGRESS_TO_WEB = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-web, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+"""
+
+
+def test_a_group_pair_is_not_said_of_its_node_traffic(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Host-network pods alike on two nodes (one group) and a pod on the first node: the
+    first agent reaches the pod as node traffic on both sides, whatever the policy says.
+    Dropping the policy that isolates the pod opens it to the second agent only; the group
+    pair says so of every pair of pods but that node traffic, which it names."""
+    agents = (pod("agent-1", "sys", {"app": "agent"}, "10.0.9.1", host_network=True)
+              + pod("agent-2", "sys", {"app": "agent"}, "10.0.9.2", node="n2",
+                    host_network=True))
+    old = cluster(tmp_path, "old", DENY_INGRESS_TO_WEB, agents)
+    new = cluster(tmp_path, "new", "", agents)
+    code, out, _ = run(capsys, "diff", old, new, "-o", "json")
+    assert code == 1
+    rows = {(c["from"], c["to"]): (c["before"], c["after"], c["except"])
+            for c in json.loads(out)["connections"]}
+    assert rows[("sys/agent-*", "x/web-*")] == (
+        "none", "all", [["sys/agent-1", "x/web-1"], ["sys/agent-1", "x/web-2"]])
+    assert rows[("x/{*}", "x/web-*")] == ("none", "all", [])  # x/a and x/b: no node traffic
+    _, out, _ = run(capsys, "diff", old, new, "--pods", "-o", "json")
+    pairs = {(c["from"], c["to"]): (c["before"], c["after"])
+             for c in json.loads(out)["connections"] if c["from"].startswith("sys/")}
+    assert pairs == {("sys/agent-2", "x/web-1"): ("none", "all"),
+                     ("sys/agent-2", "x/web-2"): ("none", "all")}
+    _, out, _ = run(capsys, "diff", old, new)
+    assert ("sys/agent-* -> x/web-*\n  before  none\n  after   all\n  gained  all\n"
+            "  except  sys/agent-1 -> x/web-1 (node traffic, always allowed)\n"
+            "          sys/agent-1 -> x/web-2\n  because ") in out
+    # A port answer names each pair of the group pair (its node traffic aside) by its pods.
+    _, out, _ = run(capsys, "diff", old, new, "--port", "80", "-o", "json")
+    added = json.loads(out)["results"][0]["added"]
+    assert added["sys/agent-2"] == ["x/web-1", "x/web-2"]
+    assert "sys/agent-1" not in added and "sys/agent-*" not in added
+    _, out, _ = run(capsys, "diff", old, new, "-o", "html")
+    assert '"except":[["sys/agent-1","x/web-1"],["sys/agent-1","x/web-2"]]' in out
+
+
 def test_markdown_caps_its_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pods = "".join(pod(f"p{i}", "x", {"n": str(i)}, f"10.0.1.{i + 1}") for i in range(8))
     deny = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, "

@@ -1,11 +1,12 @@
 """``stockade diff OLD NEW --port P/PROTO... [--pods] -o json`` end to end, against the
 independent evaluator ``benchmarks/reference.py`` run pair by pair on both sides: the way
-the issue's filers check it. Pairs of random small clusters are written to YAML files, the
-new side edited the way pull requests edit policies (port numbers, named ports, endPort
-ranges, ipBlocks with excepts, namespace labels, policyTypes, pods added and removed,
-cluster-wide policies of every kind), and the JSON must be exactly what the reference's
-answers say: with ``--pods`` the pod pairs, without it the same pairs named by group (each
-group expanded through the ``groups`` of the ``-o json`` diff)."""
+the issue's filers check it. Pairs of random small clusters (some with a DaemonSet of
+host-network pods over the nodes) are written to YAML files, the new side edited the way pull
+requests edit policies (port numbers, named ports, endPort ranges, ipBlocks with excepts,
+namespace labels, policyTypes, pods added and removed, cluster-wide policies of every kind),
+and the JSON must be exactly what the reference's answers say: with ``--pods`` the pod pairs,
+without it the same pairs named by group (each group expanded through the ``groups`` of the
+``-o json`` diff, but the pairs of node traffic a row names in ``except``)."""
 
 from __future__ import annotations
 
@@ -114,15 +115,17 @@ def small_edit(draw: st.DrawFn, manifests: Manifests) -> Manifests:
 @st.composite
 def cluster_pairs(draw: st.DrawFn, cluster_wide: bool = False
                   ) -> tuple[Manifests, Manifests]:
-    """A cluster and its edited version; ``cluster_wide``: with cluster-wide policies of
-    every kind, one of them edited at least."""
+    """A cluster (half of the time with a DaemonSet of host-network pods) and its edited
+    version; ``cluster_wide``: with cluster-wide policies of every kind, one of them edited
+    at least."""
     if cluster_wide:
         old = draw(gen.clusters(min_policies=0, max_policies=2, max_cluster_policies=4))
-        new = draw(cluster_edited(old))
     else:
         old = draw(gen.clusters(min_policies=1,
                                 max_cluster_policies=draw(st.sampled_from((0, 0, 2)))))
-        new = old
+    if draw(st.booleans()):  # a group of host-network pods over the nodes: node traffic
+        old = draw(gen.host_daemonset(old))
+    new = draw(cluster_edited(old)) if cluster_wide else old
     for _ in range(draw(st.integers(0 if cluster_wide else 1, 3))):
         how = draw(st.sampled_from(("small", "small", "small", "edited", "cluster")))
         if how == "small":
@@ -218,9 +221,27 @@ def _check_shape(answer: Any, ports: list[tuple[int, str]]) -> None:
     assert answer["changed"] == any(r["added"] or r["removed"] for r in answer["results"])
 
 
-def _host_network(manifests: Manifests) -> set[str]:
-    return {f"{m['metadata']['namespace']}/{m['metadata']['name']}" for m in manifests
-            if m["kind"] == "Pod" and m["spec"].get("hostNetwork")}
+def _check_rows(old: Manifests, new: Manifests, answer: Any) -> None:
+    """Each row of the grouped ``-o json`` is the reference's before and after for every
+    pair of pods of its groups but those it names in ``except`` (node traffic on a side),
+    and every pair of pods whose connections differ is in exactly one row."""
+    before = ReferenceCluster.from_dicts(copy.deepcopy(old))
+    after = ReferenceCluster.from_dicts(copy.deepcopy(new))
+    members: dict[str, list[str]] = answer["groups"]
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for row in answer["connections"]:
+        excepted = {(a, b) for a, b in row["except"]}
+        for a in members.get(row["from"], [row["from"]]):
+            for b in members.get(row["to"], [row["to"]]):
+                if a != b and (a, b) not in excepted:
+                    assert (a, b) not in found, (a, b)
+                    found[a, b] = (row["before"], row["after"])
+        for a, b in excepted:  # node traffic: all on a side, whatever the policies say
+            assert "all" in (before.connections(a, b), after.connections(a, b)), (a, b)
+    common = sorted(before.pods.keys() & after.pods.keys())
+    changed = {(a, b): (before.connections(a, b), after.connections(a, b))
+               for a in common for b in common if a != b}
+    assert found == {k: v for k, v in changed.items() if v[0] != v[1]}
 
 
 def _check_port_json(old: Manifests, new: Manifests, data: st.DataObject) -> None:
@@ -239,7 +260,7 @@ def _check_port_json(old: Manifests, new: Manifests, data: st.DataObject) -> Non
     target(float(sum(len(d) for r in answer["results"] for d in (*r["added"].values(),
                                                                   *r["removed"].values()))))
     members: dict[str, list[str]] = whole["groups"]
-    special = _host_network(old) | _host_network(new)
+    _check_rows(old, new, whole)
     for result, by_group, (port, proto) in zip(answer["results"], grouped["results"], ports,
                                                strict=True):
         added, removed = _expected(old, new, port, proto)
@@ -252,12 +273,9 @@ def _check_port_json(old: Manifests, new: Manifests, data: st.DataObject) -> Non
                     for b in members.get(dst, [dst]):
                         if a != b:
                             expanded.add((a, b))
-            # Every changed pod pair lies in a listed group pair; a listed group pair
-            # holds only changed pod pairs, but for node traffic (a host-network pod).
-            assert expected <= expanded, (field, port, proto, expected - expanded)
-            extra = {(a, b) for a, b in expanded - expected
-                     if a not in special and b not in special}
-            assert not extra, (field, port, proto, extra)
+            # Every changed pod pair lies in a listed group pair, which holds only changed
+            # pod pairs (node traffic in a group pair is named by its pods instead).
+            assert expanded == expected, (field, port, proto, expected ^ expanded)
 
 
 @FAST

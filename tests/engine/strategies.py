@@ -332,6 +332,26 @@ def clusters(draw: st.DrawFn, *, min_policies: int = 0, max_policies: int = 4,
     return out
 
 
+@st.composite
+def host_daemonset(draw: st.DrawFn, manifests: Sequence[Manifest]) -> list[Manifest]:
+    """``manifests`` and a host-network pod on every node, alike (a DaemonSet's): one
+    behaviour class spread over the nodes, so that only some of its pairs with a pod of a
+    node are node traffic."""
+    namespaces = sorted({m["metadata"]["namespace"] for m in manifests if m["kind"] == "Pod"})
+    namespace = draw(st.sampled_from(namespaces))
+    labels = _labels(draw, POD_LABELS)
+    out = list(manifests)
+    for node in NODES:
+        ip = NODE_IPS[node]
+        out.append({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"namespace": namespace, "name": f"ds-{node}",
+                                 "labels": dict(labels)},
+                    "spec": {"containers": [{"name": "main", "image": "agnhost"}],
+                             "nodeName": node, "hostNetwork": True},
+                    "status": {"podIP": ip, "podIPs": [{"ip": ip}], "hostIP": ip}})
+    return out
+
+
 # --- helpers over generated manifests ------------------------------------------------------
 
 

@@ -13,9 +13,8 @@ are computed. Anything else that differs makes every pair be compared.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import msgspec
 import numpy as np
@@ -110,13 +109,18 @@ class JointGroup:
 class PairChange:
     """A pair of joint groups whose connection set differs (for distinct pods when both
     are the same group), or, with ``pods`` set, one pair of pods that differs only through
-    node traffic (a host-network pod and a pod on its node, always allowed)."""
+    node traffic (a host-network pod and a pod on its node, always allowed).
+
+    A group pair is true of each of its pairs of pods but those in ``node_pairs``: the
+    ones that are node traffic on a side (always allowed there whatever the policies say;
+    one that changed is a change of its own, with ``pods``)."""
 
     source: int
     destination: int
     before: Spans
     after: Spans
     pods: tuple[int, int] | None = None  # new-engine pod indices for a node-traffic pair
+    node_pairs: tuple[tuple[int, int], ...] = ()  # new-engine pod indices, sorted
 
     @property
     def gained(self) -> Spans:
@@ -262,12 +266,16 @@ class Comparison:
                     if (s, d) not in found:
                         found[s, d] = PairChange(s, d, self.old_rows.spans[int(o[r, c])],
                                                  self.new_rows.spans[int(n[r, c])])
-        before, after = self.node_traffic()
-        special = Counter((self.group_of_new[a], self.group_of_new[b])
-                          for a, b in before | after)
-        # A group pair all of whose pairs of pods are node traffic changed in name only.
-        changes = [found[k] for k in sorted(found)
-                   if not special[k] or self._pair_count(*k) > special[k]]
+        special = self._node_pairs_by_group()
+        changes: list[PairChange] = []
+        for k in sorted(found):
+            pairs = special.get(k, ())
+            if not pairs:
+                changes.append(found[k])
+            # A group pair all of whose pairs of pods are node traffic changed in name only;
+            # one with some says which pairs it is not true of.
+            elif self._pair_count(*k) > len(pairs):
+                changes.append(replace(found[k], node_pairs=tuple(sorted(pairs))))
         changes.extend(self._node_traffic_changes())
         self._changes = changes
         return changes
@@ -282,10 +290,10 @@ class Comparison:
         """A pair of pods (new indices) of a change that is node traffic on neither side."""
         if change.pods is not None:
             return change.pods
-        before, after = self.node_traffic()
+        special = set(change.node_pairs)
         for a in self.groups[change.source].members:
             for b in self.groups[change.destination].members:
-                if a != b and (a, b) not in before and (a, b) not in after:
+                if a != b and (a, b) not in special:
                     return a, b
         raise AssertionError("a group pair without a pair of pods")  # filtered in changes()
 
@@ -313,6 +321,15 @@ class Comparison:
                                   self._node_pairs(self.new, same))
         return self._node_traffic
 
+    def _node_pairs_by_group(self) -> dict[tuple[int, int], list[tuple[int, int]]]:
+        """The pairs of pods that are node traffic on a side, by their pair of joint
+        groups (none without host-network pods)."""
+        before, after = self.node_traffic()
+        out: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for a, b in before | after:
+            out.setdefault((self.group_of_new[a], self.group_of_new[b]), []).append((a, b))
+        return out
+
     def _node_traffic_changes(self) -> list[PairChange]:
         """Pairs that are node traffic (always allowed) on one side only: the other side's
         verdict is its groups' cell."""
@@ -332,26 +349,36 @@ class Comparison:
 
     def pod_changes(self) -> Iterator[tuple[int, int, PairChange]]:
         """Every pair of distinct pods (new indices) whose connections differ."""
-        before, after = self.node_traffic()
-        special = before | after  # node traffic on a side: its own change if any
         for change in self.changes():
             if change.pods is not None:
                 yield (*change.pods, change)
-                continue
-            for a in self.groups[change.source].members:
-                for b in self.groups[change.destination].members:
-                    if a != b and (a, b) not in special:
-                        yield a, b, change
+            else:
+                yield from self._member_pairs(change)
+
+    def _member_pairs(self, change: PairChange) -> Iterator[tuple[int, int, PairChange]]:
+        """The pairs of pods (new indices) a group pair's change is true of: distinct, and
+        not node traffic on a side (such a pair is its own change, if any)."""
+        special = set(change.node_pairs)
+        for a in self.groups[change.source].members:
+            for b in self.groups[change.destination].members:
+                if a != b and (a, b) not in special:
+                    yield a, b, change
 
     def port_changes(self, protocol: Protocol, port: int, *, per_pod: bool
                      ) -> Iterator[tuple[int, int, bool, bool]]:
         """``(source, destination, now_allowed, pods)`` for every pair whose answer on one
         port differs: joint groups, or pods (new indices) when ``pods`` is true (always
-        with ``per_pod``; a pair that differs through node traffic otherwise)."""
-        changes = self.pod_changes() if per_pod else (
-            (*(c.pods or (c.source, c.destination)), c) for c in self.changes())
-        for a, b, change in changes:
+        with ``per_pod``; otherwise a pair that differs through node traffic, and the pairs
+        of a group pair with some node traffic in it, but that node traffic)."""
+        for change in self.changes():
             was, now = (spans_allow(change.before, protocol, port),
                         spans_allow(change.after, protocol, port))
-            if was != now:
-                yield a, b, now, per_pod or change.pods is not None
+            if was == now:
+                continue
+            if change.pods is not None:
+                yield *change.pods, now, True
+            elif per_pod or change.node_pairs:
+                for a, b, _ in self._member_pairs(change):
+                    yield a, b, now, True
+            else:
+                yield change.source, change.destination, now, False

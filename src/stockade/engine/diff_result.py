@@ -2,7 +2,8 @@
 and each changed pair with its connection sets before and after and why. Pure.
 
 Joint groups are named by the caller (the CLI names them as ``matrix`` names groups), so
-that this stays free of presentation; ``per_pod`` lists every pair of pods instead.
+that this stays free of presentation; ``per_pod`` lists every pair of pods instead. A pair
+of groups names the pairs of their pods it is not true of (node traffic).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class ConnectionChange:
     lost: str
     because: tuple[Cause, ...] = ()
     node_traffic: bool = False  # a pair of pods that differs through node traffic
+    # Pairs of pods of the groups this is not true of: node traffic on a side, always
+    # allowed there (one that changed is listed on its own, with ``node_traffic``).
+    except_pairs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +61,16 @@ class PortResult:
     removed: dict[str, list[str]]
 
 
-def _entry(name_a: str, name_b: str, change: PairChange, because: tuple[Cause, ...],
-           node: bool = False) -> ConnectionChange:
+def _entry(name_a: str, name_b: str, change: PairChange, because: tuple[Cause, ...], *,
+           node: bool = False, excepted: tuple[tuple[str, str], ...] = ()
+           ) -> ConnectionChange:
     def text(spans: Spans) -> str:
         return spans_text(spans)
 
     gained, lost = change.gained, change.lost
     return ConnectionChange(name_a, name_b, text(change.before), text(change.after),
                             text(gained) if gained else "", text(lost) if lost else "",
-                            because, node)
+                            because, node, excepted)
 
 
 def diff_result(cmp: Comparison, names: Sequence[str], *, per_pod: bool = False,
@@ -88,16 +93,18 @@ def diff_result(cmp: Comparison, names: Sequence[str], *, per_pod: bool = False,
         index = {id(c): k for k, c in enumerate(cmp.changes())}
         for a, b, change in sorted(cmp.pod_changes(), key=lambda t: (t[0], t[1])):
             entries.append(_entry(pods[a].key, pods[b].key, change,
-                                  because(index[id(change)], change), change.pods is not None))
+                                  because(index[id(change)], change),
+                                  node=change.pods is not None))
     else:
         for k, change in enumerate(cmp.changes()):
             if change.pods is not None:
                 a, b = change.pods
                 entries.append(_entry(pods[a].key, pods[b].key, change, because(k, change),
-                                      True))
+                                      node=True))
             else:
+                excepted = tuple((pods[a].key, pods[b].key) for a, b in change.node_pairs)
                 entries.append(_entry(names[change.source], names[change.destination], change,
-                                      because(k, change)))
+                                      because(k, change), excepted=excepted))
     groups = {} if per_pod else {
         names[g.index]: tuple(pods[m].key for m in g.members) for g in cmp.groups}
     common = len(cmp.common_new)

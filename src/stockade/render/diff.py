@@ -3,7 +3,8 @@ comment (counts, a capped table of changed pairs, then details). Pure.
 
 JSON without ``--port``: ``{"changed", "endpoints": {"added", "removed"}, "policies":
 {"added", "removed", "modified"}, "connections": [{"from", "to", "before", "after",
-"gained", "lost", "because": [...]}], "groups", "pairs_compared"}``. With ``--port``,
+"gained", "lost", "because": [...], "node_traffic", "except": [[from, to]]}], "groups",
+"pairs_compared"}``. With ``--port``,
 exactly ``{"changed", "results": [{"port", "protocol", "added": {src: [dst]}, "removed":
 {src: [dst]}}]}``, which tools rely on.
 """
@@ -33,6 +34,8 @@ from stockade.wording import count
 TABLE_ROWS = 25  # changed pairs in the Markdown table
 DETAILED = 10  # changed pairs explained in the Markdown details
 CAUSES_SHOWN = 4  # causes per pair in text and Markdown
+EXCEPTS_SHOWN = 3  # pairs of pods a group pair is not true of, in text and Markdown
+NODE_TRAFFIC = "node traffic, always allowed"
 
 
 def _unit(result: DiffResult) -> str:
@@ -148,6 +151,8 @@ def _change_text(change: ConnectionChange, style: Style) -> str:
         lines.append(f"  gained  {style.good(change.gained)}")
     if change.lost:
         lines.append(f"  lost    {style.bad(change.lost)}")
+    lines.extend(("  except  " if i == 0 else "          ") + escape(text)
+                 for i, text in enumerate(_excepted(change)))
     for i, cause in enumerate(change.because[:CAUSES_SHOWN]):
         lines.append(("  because " if i == 0 else "          ") + escape(cause_text(cause)))
         where = cause_where(cause)
@@ -158,6 +163,16 @@ def _change_text(change: ConnectionChange, style: Style) -> str:
     if hidden > 0:
         lines.append(f"          ... and {hidden} more (-o json lists them all)")
     return "\n".join(lines) + "\n"
+
+
+def _excepted(change: ConnectionChange) -> list[str]:
+    """The pairs of pods a group pair is not true of (node traffic), a few, one a line."""
+    pairs = change.except_pairs
+    lines = [f"{a} -> {b}" + (f" ({NODE_TRAFFIC})" if i == 0 else "")
+             for i, (a, b) in enumerate(pairs[:EXCEPTS_SHOWN])]
+    if len(pairs) > EXCEPTS_SHOWN:
+        lines.append(f"... and {len(pairs) - EXCEPTS_SHOWN} more (-o json lists them all)")
+    return lines
 
 
 # --- JSON -----------------------------------------------------------------------------------
@@ -190,7 +205,8 @@ def to_json(result: DiffResult) -> dict[str, Any]:
         "connections": [
             {"from": c.source, "to": c.destination, "before": c.before, "after": c.after,
              "gained": c.gained or "none", "lost": c.lost or "none",
-             "because": [cause_json(x) for x in c.because], "node_traffic": c.node_traffic}
+             "because": [cause_json(x) for x in c.because], "node_traffic": c.node_traffic,
+             "except": [list(pair) for pair in c.except_pairs]}
             for c in result.connections
         ],
         "groups": {name: list(m) for name, m in result.groups.items()},
@@ -272,7 +288,9 @@ def write_markdown(result: DiffResult, out: IO[str]) -> None:
                    + (f" ({md(_short(first))})" if _short(first) else "")) if first else ""
             if len(c.because) > 1:
                 why += f" +{len(c.because) - 1}"
-            out.write(f"| {md(c.source)} | {md(c.destination)} | {md(c.gained)} | "
+            but = (f" (except {count(len(c.except_pairs), 'pod pair')} of node traffic)"
+                   if c.except_pairs else "")
+            out.write(f"| {md(c.source)} | {md(c.destination + but)} | {md(c.gained)} | "
                       f"{md(c.lost)} | {why} |\n")
         hidden = len(result.connections) - TABLE_ROWS
         if hidden > 0:
@@ -285,6 +303,8 @@ def write_markdown(result: DiffResult, out: IO[str]) -> None:
         for c in result.connections[:DETAILED]:
             out.write(f"**{md(c.source)} → {md(c.destination)}**: {md(c.before)} → "
                       f"{md(c.after)}\n\n")
+            if c.except_pairs:
+                out.write(f"except {md('; '.join(_excepted(c)))}\n\n")
             for cause in c.because[:CAUSES_SHOWN]:
                 where = cause_where(cause)
                 out.write(f"- {md(cause_text(cause))}" + (f" ({md(where)})" if where else "")

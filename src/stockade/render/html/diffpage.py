@@ -102,6 +102,7 @@ class _Builder:
             "from": change.source, "to": change.destination, "before": change.before,
             "after": change.after, "gained": change.gained or "none",
             "lost": change.lost or "none", "nodeTraffic": change.node_traffic,
+            "except": [list(pair) for pair in change.except_pairs],
             "because": [self.cause(c) for c in change.because], "cell": cell})
         return len(self.pairs) - 1
 

@@ -501,6 +501,7 @@
         el("div", {}, "before ", el("code", {}, p.before), " · after ", el("code", {}, p.after)));
       if (p.gained !== "none") item.append(el("div", {}, "gained ", el("span", { class: "ok" }, p.gained)));
       if (p.lost !== "none") item.append(el("div", {}, "lost ", el("span", { class: "bad" }, p.lost)));
+      if (p.except && p.except.length) item.append(el("div", { class: "muted" }, `except node traffic, always allowed: ${p.except.slice(0, 5).map(([a, b]) => `${a} → ${b}`).join(", ")}${p.except.length > 5 ? ", ..." : ""}`));
       if (p.because.length) item.append(el("div", { class: "because" }, "because", ...p.because.map((k) => causeBlock(DIFF.causes[k]))));
       box.append(item);
     }
