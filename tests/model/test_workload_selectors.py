@@ -119,7 +119,14 @@ def test_replication_controller_defaults_selector_from_labels() -> None:
 
 
 def test_job_selector_only_checked_when_manual() -> None:
-    assert errors("Job", {"matchLabels": {"app": "web"}}, {"app": "api"}) == []
+    """Without ``manualSelector`` the selector is the server's: one of the user's that the
+    pods' generated labels do not match is refused (``validateGeneratedSelector``)."""
+    assert errors("Job", {"matchLabels": {"app": "web"}}, {"app": "api"}) == [
+        'spec.selector: Invalid value: {"matchLabels":{"app":"web"}}: '
+        "`selector` not auto-generated"]
+    assert errors("Job", {"matchLabels": {"job-name": "web"}}, {"app": "api"}) == []
+    assert errors("Job", {"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]},
+                  {"app": "api"}) == []
     assert errors("Job", {"matchLabels": {"app": "web"}}, {"app": "api"},
                   manualSelector=True) == [
         f'{LABELS_PATH}: Invalid value: {{"app":"api"}}: {MISMATCH}']
@@ -148,3 +155,84 @@ def test_json_escapes_as_go() -> None:
     got = errors("Deployment", {"matchLabels": {"app": "web"}}, {"app": "a<b&c>"})
     assert got[0] == (f'{LABELS_PATH}: Invalid value: {{"app":"a\\u003cb\\u0026c\\u003e"}}: '
                       f"{MISMATCH}")
+
+
+# --- the labels the API server gives a Job's pods (generateSelector) -----------------------
+
+def _template_labels(kind: str, labels: Any, **spec: Any) -> dict[str, str]:
+    template: dict[str, Any] = {"metadata": {"labels": labels},
+                                "spec": {"containers": [{"name": "c", "image": "x"}]}}
+    body: dict[str, Any] = {"template": template, **spec}
+    if kind == "CronJob":
+        body = {"schedule": "@daily", "jobTemplate": {"spec": body}}
+    obj = {"apiVersion": API_VERSIONS[kind], "kind": kind,
+           "metadata": {"name": "migrate", "namespace": "shop"}, "spec": body}
+    return Decoder().workload(obj, Origin("w.yaml", 1)).template.metadata.label_map
+
+
+def test_a_jobs_pods_carry_its_name() -> None:
+    assert _template_labels("Job", {"app": "m"}) == {
+        "app": "m", "job-name": "migrate", "batch.kubernetes.io/job-name": "migrate"}
+    # A label the user set stays (validation refuses another value); manual: none added.
+    assert _template_labels("Job", {"job-name": "migrate"}) == {
+        "job-name": "migrate", "batch.kubernetes.io/job-name": "migrate"}
+    assert _template_labels("Job", {"app": "m"}, manualSelector=True) == {"app": "m"}
+    # A CronJob's Jobs are named when they are made: their name is not known here.
+    assert _template_labels("CronJob", {"app": "m"}) == {"app": "m"}
+    for kind in ("Deployment", "StatefulSet"):
+        assert _template_labels(kind, {"app": "m"}) == {"app": "m"}
+
+
+def test_a_job_label_of_another_value_is_refused() -> None:
+    assert errors("Job", None, {"job-name": "other"}) == [
+        f'{LABELS_PATH}[job-name]: Invalid value: {{"batch.kubernetes.io/job-name":"web",'
+        '"job-name":"other"}: must be \'web\'']
+    assert errors("Job", None, {"job-name": "other"}, manualSelector=True) == [
+        "spec.selector: Required value",
+        f'{LABELS_PATH}: Invalid value: {{"job-name":"other"}}: {MISMATCH}']
+
+
+def test_a_job_read_from_a_cluster_passes() -> None:
+    """``kubectl get job -o yaml``: the server's selector and labels, with its uid."""
+    uid = "6f1c2e3a-0b1d-4c5e-9f7a-8b9c0d1e2f3a"
+    labels = {"batch.kubernetes.io/controller-uid": uid, "controller-uid": uid,
+              "batch.kubernetes.io/job-name": "web", "job-name": "web"}
+    assert errors("Job", {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}},
+                  labels) == []
+    assert errors("Job", {"matchLabels": {"batch.kubernetes.io/controller-uid": "other"}},
+                  labels) == [
+        'spec.selector: Invalid value: {"matchLabels":{"batch.kubernetes.io/controller-uid":'
+        '"other"}}: `selector` not auto-generated']
+
+
+def test_a_policy_selects_a_jobs_pods_by_its_name(tmp_path: Any) -> None:
+    from stockade.cli.main import main
+
+    path = tmp_path / "job.yaml"
+    path.write_text("""\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: migrate}}
+    spec: {restartPolicy: Never, containers: [{name: m, image: x}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: shop}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: pg}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {job-name: migrate}}}]}]
+""")
+    assert main(["query", str(path), "--from", "shop/Job/migrate", "--to",
+                 "shop/Deployment/db", "--port", "5432"]) == 0

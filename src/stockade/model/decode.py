@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import msgspec
+
 from stockade.model.errors import FieldError, invalid
 from stockade.model.netparse import is_ip
 from stockade.model.numbers import plain_text
@@ -51,6 +53,7 @@ from stockade.model.types import (
 )
 from stockade.model.validate.addresses import IP_MESSAGE
 from stockade.model.validate.service import SERVICE_ANNOTATIONS
+from stockade.model.workloads import job_name_labels
 
 T = TypeVar("T")
 ANNOTATION_PREFIX = "stockade.dev/"
@@ -615,5 +618,9 @@ class Decoder:
             spec.get(field), f"{path.removesuffix('.template')}.{field}")
         manual = kind in ("Job", "CronJob") and self.boolean(
             spec.get("manualSelector"), f"{path.removesuffix('.template')}.manualSelector")
+        if kind == "Job" and not manual:
+            # The API server labels a Job's pods with its name (``generateSelector``).
+            pod = msgspec.structs.replace(pod, metadata=msgspec.structs.replace(
+                pod.metadata, labels=job_name_labels(pod.metadata.labels, meta.name)))
         return Workload(kind_name=kind, metadata=meta, selector=parsed, template=pod,
                         origin=origin, replicas=replicas, manual_selector=manual)

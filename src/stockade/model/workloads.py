@@ -23,6 +23,21 @@ from stockade.model.types import (
 )
 from stockade.wording import count
 
+# The labels the API server gives a Job's pod template, unless the Job selects its pods
+# itself (``manualSelector``): its name under the legacy key and the prefixed one
+# (``generateSelector``, batch/v1 1.27 and later), in that order. The ``controller-uid``
+# pair it also adds carries the uid the server assigns, which a manifest cannot know.
+JOB_NAME_LABELS = ("job-name", "batch.kubernetes.io/job-name")
+
+
+def job_name_labels(labels: tuple[tuple[str, str], ...],
+                    name: str) -> tuple[tuple[str, str], ...]:
+    """``labels`` with each of ``JOB_NAME_LABELS`` they lack set to ``name``: a label the
+    user set is kept (validation refuses one that differs, as upstream's does)."""
+    present = {key for key, _ in labels}
+    return labels + tuple((key, name) for key in JOB_NAME_LABELS if key not in present)
+
+
 TEMPLATE_NOTE = ("workloads stand for their pods through their pod templates, which have no "
                  "IP addresses: selectors match them, ipBlocks never do")
 

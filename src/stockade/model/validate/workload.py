@@ -15,8 +15,12 @@ from stockade.model.selectors import selector_matches
 from stockade.model.types import LabelSelector, Workload
 from stockade.model.validate.pod import template_namespace_errors, validate_template
 from stockade.model.validate.selectors import validate_label_selector
+from stockade.model.workloads import JOB_NAME_LABELS
 
 MISMATCH = "`selector` does not match template `labels`"
+# A Job's uid labels (legacy, prefixed), and a uid no selector can name (not a label value).
+JOB_UID_LABELS = ("controller-uid", "batch.kubernetes.io/controller-uid")
+_UNKNOWN_UID = "\x00"
 
 # The empty-selector message per kind; ReplicaSet shares the Deployment's wording upstream.
 _EMPTY = {"Deployment": "empty selector is invalid for deployment",
@@ -40,7 +44,7 @@ def validate_workload(workload: Workload, prefix: str) -> list[FieldError]:
     if kind == "ReplicationController":
         return errors + _rc_selector(workload) + template
     if kind == "Job":
-        return errors + template + _job_selector(workload)
+        return errors + _job_name_labels(workload) + template + _job_selector(workload)
     if kind == "CronJob":
         return errors + template + _job_template_selector(workload)
     return errors + template
@@ -131,6 +135,34 @@ def _job_selector(workload: Workload) -> list[FieldError]:
     errors = validate_label_selector(selector, "spec.selector")
     if not errors:
         errors.extend(_mismatch(workload, selector))
+    return errors
+
+
+def _job_name_labels(workload: Workload) -> list[FieldError]:
+    """A Job that leaves its selector to the API server (``generateSelector``) gets its
+    name as its pods' ``JOB_NAME_LABELS`` (``decode.job_name_labels``), and a selector
+    of the labels the server gives its pods: ``validateGeneratedSelector``, which runs
+    before the spec's checks, refuses a template that sets one of those labels to another
+    value, and a selector of the user's that those labels do not match
+    (```selector` not auto-generated``; upstream shows it with the ``controller-uid`` the
+    server added, which stockade cannot know). The uid is the one the template's
+    ``controller-uid`` labels carry (as in a Job read from a cluster), else one no
+    selector can name: the server assigns it."""
+    if workload.manual_selector:
+        return []
+    labels = workload.template.metadata.label_map
+    name = workload.metadata.name
+    errors = [invalid(f"spec.template.metadata.labels[{key}]",
+                      go_json(_template_labels(workload)), f"must be '{name}'")
+              for key in JOB_NAME_LABELS if labels.get(key, name) != name]
+    selector = workload.selector
+    if selector is not None:
+        uid = labels.get(JOB_UID_LABELS[1], labels.get(JOB_UID_LABELS[0], _UNKNOWN_UID))
+        expected = {**dict.fromkeys(JOB_NAME_LABELS, name), **dict.fromkeys(JOB_UID_LABELS, uid)}
+        if not validate_label_selector(selector, "spec.selector") and not selector_matches(
+                selector, expected):
+            errors.append(invalid("spec.selector", go_json(_go_selector(selector)),
+                                  "`selector` not auto-generated"))
     return errors
 
 
