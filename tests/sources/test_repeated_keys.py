@@ -237,3 +237,64 @@ def test_the_transcription_can_tell_the_orders_apart() -> None:
     entries: list[tuple[str, Any]] = [("a", 1), ("<<", [("a", 2)])]
     assert _go_yaml_v2(entries) == {"a": 2}
     assert RawObject({}, parse_text("kind: X\n", "x.yaml")[0].origin).notes == ()
+
+
+# --- review: merge bombs, lines after a broken document, a map merged twice ----------------
+
+def _merge_chain(levels: int) -> str:
+    """Each map merges the one before twice: go-yaml decodes it twice, through aliases,
+    so the document doubles per level (a merge bomb, like an alias bomb)."""
+    lines = ["a0: &a0 {k: 1}"]
+    lines += [f"a{i}: &a{i} {{<<: [*a{i - 1}, *a{i - 1}]}}" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [16, 60])
+def test_a_merge_bomb_is_refused_as_go_yaml_refuses_it(levels: int) -> None:
+    """go-yaml stops at "excessive aliasing"; walking every merged pair again took time
+    doubling per level (a 1 KB file read for hours)."""
+    started = time.monotonic()
+    with pytest.raises(YAMLProblem, match="excessive aliasing"):
+        documents(_merge_chain(levels), notes=[])
+    assert time.monotonic() - started < 5
+    assert documents(_merge_chain(4), notes=[])[0][0]["a4"] == {"k": 1}
+
+
+def test_a_long_chain_of_merges_is_read_in_time() -> None:
+    text = "a0: &a0 {k0: 1}\n" + "".join(f"a{i}: &a{i} {{<<: *a{i - 1}, k{i}: 1}}\n"
+                                          for i in range(1, 301))
+    started = time.monotonic()
+    [(doc, _)] = documents(text, notes=[])
+    assert time.monotonic() - started < 5
+    assert len(doc["a300"]) == 301
+
+
+def test_notes_name_the_files_lines_after_a_broken_document() -> None:
+    text = ("a: 1\n---\nb: [\n---\nx: 1\nm:\n  k: 1\n  k: 2\n"
+            "---\nc: &c {k: 1}\nd: {k: 2, <<: *c}\n")
+    broken: list[YAMLProblem] = []
+    notes: list[YAMLProblem] = []
+    documents(text, broken=broken, notes=notes)
+    assert [p.line for p in broken] == [4]
+    assert [(n.line, n.problem.split(":")[0]) for n in notes] == [
+        (8, 'mapping key "k" is repeated (line 7, then line 8)'),
+        (11, 'mapping key "k" set at line 11 is overridden by the merge (<<) at line 11')]
+    documents("a: 1\n---\nb: [\n---\nx: 1\nm:\n  k: 1\n  k: 2\n", broken=broken)
+    assert [(p.line, p.problem) for p in broken[1:]] == [
+        (4, "did not find expected node content"),
+        (8, 'mapping key "k" already defined at line 7')]  # promises: no notes, strict
+
+
+def test_a_map_merged_twice_is_no_repeat() -> None:
+    notes: list[YAMLProblem] = []
+    assert documents("a: &a {k: 1}\nm: {<<: [*a, *a]}\nd: {<<: *a, <<: *a}\n",
+                     notes=notes) == [({"a": {"k": 1}, "m": {"k": 1}, "d": {"k": 1}}, 1)]
+    assert notes == []
+
+
+def test_an_alias_to_a_list_of_maps_is_no_merge() -> None:
+    """go-yaml's ``merge``: an alias must name a map; only a list written in place is a
+    list of maps to merge."""
+    with pytest.raises(YAMLProblem, match="map merge requires map or sequence of maps"):
+        documents("s: &s [{a: 1}]\nm: {<<: *s}\n", notes=[])
+    assert documents("m: {<<: &s [{a: 1}]}\n", notes=[]) == [({"m": {"a": 1}}, 1)]

@@ -376,7 +376,7 @@ def _parse(text: str, first_line: int, aliases: list[int] | None = None,
         return [(doc, line + shift) for doc, line in fast]
     noted: list[YAMLProblem] | None = None if notes is None else []
     try:
-        docs = list(_pyyaml(text, noted))
+        docs = list(_pyyaml(text, noted, shift))
     except YAMLProblem as exc:
         raise YAMLProblem(exc.line + shift if exc.line else first_line, exc.problem) from exc
     for doc, line in docs:
@@ -398,7 +398,7 @@ def _parse(text: str, first_line: int, aliases: list[int] | None = None,
                                   "written as JSON: kubectl refuses the whole document "
                                   f"(\"json: unsupported value: {name}\")")
     if notes is not None and noted:
-        notes.extend(YAMLProblem(note.line + shift, note.problem) for note in noted)
+        notes.extend(noted)  # their lines are the file's already (``_pyyaml``'s shift)
     return [(doc, line + shift) for doc, line in docs]
 
 
@@ -508,13 +508,24 @@ def _strict_loader() -> Any:
 
         notes: list[YAMLProblem] | None = None  # None: a repeated key is an error
         noted: ClassVar[set[tuple[int, str]]]  # per loader: set by ``_pyyaml``
+        shift = 0  # lines before the text's first (set by ``_pyyaml``), for messages
+        # Per document (``construct_document``): its node, the mappings walked so far, the
+        # pairs merged again (``_merged_again``) and the document's own nodes once counted.
+        root: Any = None
+        walked: set[int]
+        merged = 0
+        own_nodes: int | None = None
+
+        def construct_document(self, node: Any) -> Any:
+            self.root, self.walked, self.merged, self.own_nodes = node, set(), 0, None
+            return super().construct_document(node)
 
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             if not isinstance(node, yaml.MappingNode):
                 return super().construct_mapping(node, deep)
             mapping: dict[str, Any] = {}
             written: dict[str, _Written] = {}
-            for key_node, value_node, merge, source in _writes(node):
+            for key_node, value_node, merge, source in _writes(self, node):
                 key = self.construct_object(key_node, deep=deep)
                 text = json_key(key)
                 if text is None:
@@ -536,8 +547,11 @@ def _strict_loader() -> Any:
             one; the maps of one merge list, the first of which wins). Two keys go-yaml
             keeps apart but JSON cannot (``1`` and ``"1"``) are an error: which one
             kubectl keeps is left to chance."""
-            shown, line = _quoted(now.key), now.key_node.start_mark.line + 1
-            first_line = earlier.key_node.start_mark.line + 1
+            if now.key_node is earlier.key_node:
+                return  # one map merged twice: the same pair written again, same value
+            shift = self.shift
+            shown, line = _quoted(now.key), now.key_node.start_mark.line + 1 + shift
+            first_line = earlier.key_node.start_mark.line + 1 + shift
             if (type(earlier.key), earlier.key) != (type(now.key), now.key):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"mapping key {shown} and the key {_quoted(earlier.key)} at "
@@ -557,9 +571,9 @@ def _strict_loader() -> Any:
                                          f"{first_line}, then line {line}): kubectl keeps "
                                          "the later value")
             else:
-                at = now.merge.start_mark.line + 1
+                at = now.merge.start_mark.line + 1 + shift
                 before = (f"set at line {first_line}" if earlier.merge is None else
-                          f"merged at line {earlier.merge.start_mark.line + 1}")
+                          f"merged at line {earlier.merge.start_mark.line + 1 + shift}")
                 note = YAMLProblem(at, f"mapping key {shown} {before} is overridden by the "
                                        f"merge (<<) at line {at}: kubectl merges where the "
                                        "<< stands, so the merged value wins")
@@ -597,29 +611,97 @@ def _strict_loader() -> Any:
         return "null" if key is None else ("a list" if isinstance(key, list) else
                                            "a mapping" if isinstance(key, dict) else repr(key))
 
-    def _writes(node: Any, merge: Any = None, within: frozenset[int] = frozenset()
-                ) -> Iterator[tuple[Any, Any, Any, Any]]:
+    def _writes(loader: Any, node: Any) -> Iterator[tuple[Any, Any, Any, Any]]:
         """A mapping's pairs in the order go-yaml v2 writes them into its map: its own
         keys where they stand, and a merge (``<<``) where it stands, its map's pairs
         written there (those of a list of maps from the last map to the first, so that the
         first wins); each with the ``<<`` key it came through (``None`` for its own) and
-        the mapping it stands in. ``within``: the mappings being merged into it (a merge of
-        one of them never ends)."""
-        if id(node) in within:
-            raise yaml.constructor.ConstructorError(None, None, RECURSIVE, node.start_mark)
-        within = within | {id(node)}
-        for key_node, value_node in node.value:
+        the mapping it stands in. A merge of a mapping that is being merged already never
+        ends. A map merged again is decoded again by go-yaml, through an alias:
+        ``_merged_again`` counts it, and stops a merge bomb as go-yaml does. Walked with a
+        stack of the maps being merged, not nested generators, whose every pair would
+        climb back through each of them."""
+        within: set[int] = set()
+        stack: list[tuple[Any, Any, bool, Iterator[tuple[Any, Any, Any]]]] = []
+
+        def enter(mapping: Any, merge: Any) -> None:
+            if id(mapping) in within:
+                raise yaml.constructor.ConstructorError(None, None, RECURSIVE,
+                                                        mapping.start_mark)
+            within.add(id(mapping))
+            again = merge is not None and id(mapping) in loader.walked
+            loader.walked.add(id(mapping))
+            stack.append((mapping, merge, again, _items(mapping, merge)))
+
+        enter(node, None)
+        while stack:
+            mapping, merge, again, items = stack[-1]
+            for key_node, value_node, inner in items:
+                if key_node is None:
+                    enter(value_node, inner)
+                    break
+                if again:
+                    _merged_again(loader, key_node)
+                yield key_node, value_node, merge, mapping
+            else:
+                stack.pop()
+                within.discard(id(mapping))
+
+    def _items(mapping: Any, merge: Any) -> Iterator[tuple[Any, Any, Any]]:
+        """A mapping's own pairs ``(key, value, None)``, and in a merge's place each map it
+        merges, last first, as ``(None, map, the << key it comes through)``."""
+        for key_node, value_node in mapping.value:
             if not _merges(key_node):
-                yield key_node, value_node, merge, node
+                yield key_node, value_node, None
                 continue
-            maps = value_node.value if isinstance(value_node, yaml.SequenceNode) else [
-                value_node]
+            if isinstance(value_node, yaml.SequenceNode):
+                # go-yaml merges a list written there, not an alias to one: PyYAML hands
+                # over the anchored node itself, which an alias finds earlier in the text.
+                if value_node.start_mark.index < key_node.start_mark.index:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "map merge requires map or sequence of maps as the value",
+                        key_node.start_mark)
+                maps = value_node.value
+            else:
+                maps = [value_node]
             for merged in reversed(maps):
                 if not isinstance(merged, yaml.MappingNode):
                     raise yaml.constructor.ConstructorError(
                         None, None, "map merge requires map or sequence of maps as the value",
                         merged.start_mark)
-                yield from _writes(merged, merge or key_node, within)
+                yield None, merged, merge or key_node
+
+    def _merged_again(loader: Any, key_node: Any) -> None:
+        """Count a pair merged from a map decoded before (go-yaml decodes its key and value
+        again, through an alias: at least two nodes) and refuse the document as go-yaml
+        surely does (``allowedAliasRatio``): the count is at most go-yaml's, the document's
+        own nodes at least the ones it has decoded, so the ratio is at most go-yaml's."""
+        loader.merged += 2
+        if loader.merged <= 100:
+            return
+        if loader.own_nodes is None:
+            loader.own_nodes = _node_count(loader.root)
+        decoded = loader.own_nodes + loader.merged
+        if decoded > 1000 and loader.merged / decoded > _allowed_alias_ratio(decoded):
+            raise yaml.constructor.ConstructorError(None, None, EXCESSIVE_ALIASING,
+                                                    key_node.start_mark)
+
+    def _node_count(root: Any) -> int:
+        """The nodes of a composed document, each once (an alias is its anchor's node)."""
+        seen: set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node is None or id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    stack.append(key_node)
+                    stack.append(value_node)
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+        return len(seen)
 
     def _merges(key_node: Any) -> bool:
         """go-yaml's ``isMerge``: a ``<<`` scalar, plain or tagged ``!!merge``. Any other
@@ -638,12 +720,14 @@ def _strict_loader() -> Any:
     return StrictLoader
 
 
-def _pyyaml(text: str, notes: list[YAMLProblem] | None = None
+def _pyyaml(text: str, notes: list[YAMLProblem] | None = None, shift: int = 0
             ) -> Iterator[tuple[Any, int]]:
+    """The documents of ``text`` by PyYAML, each with its first line (counted in ``text``);
+    ``shift``: the lines before ``text``, for the lines messages name."""
     import yaml
 
     loader = _strict_loader()(text)
-    loader.notes, loader.noted = notes, set()
+    loader.notes, loader.noted, loader.shift = notes, set(), shift
     construct: Callable[[Any], Any] = loader.construct_document
     try:
         while loader.check_node():
