@@ -123,10 +123,30 @@ def test_job_selector_only_checked_when_manual() -> None:
     pods' generated labels do not match is refused (``validateGeneratedSelector``)."""
     assert errors("Job", {"matchLabels": {"app": "web"}}, {"app": "api"}) == [
         'spec.selector: Invalid value: {"matchLabels":{"app":"web"}}: '
-        "`selector` not auto-generated"]
+        "`selector` not auto-generated",
+        # ValidateJobSpec's own check, after validateGeneratedSelector's
+        f'{LABELS_PATH}: Invalid value: {{"app":"api","batch.kubernetes.io/job-name":"web",'
+        f'"job-name":"web"}}: {MISMATCH}']
     assert errors("Job", {"matchLabels": {"job-name": "web"}}, {"app": "api"}) == []
-    assert errors("Job", {"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]},
+    assert errors("Job", {"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]},
                   {"app": "api"}) == []
+
+
+def test_a_jobs_own_selector_is_checked_without_manual_selector_too() -> None:
+    """``ValidateJobSpec`` checks the selector, the user's with the generated
+    ``controller-uid`` added, whatever ``manualSelector`` says: its rules, and that it
+    matches the template's labels (the generated ones included)."""
+    assert errors("Job", {"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]},
+                  {"app": "api"}) == [
+        f'{LABELS_PATH}: Invalid value: {{"app":"api","batch.kubernetes.io/job-name":"web",'
+        f'"job-name":"web"}}: {MISMATCH}']
+    assert errors("Job", {"matchExpressions": [{"key": "job-name", "operator": "In",
+                                                "values": []}]}, {"app": "api"}) == [
+        "spec.selector.matchExpressions[0].values: Required value: must be specified when "
+        "`operator` is 'In' or 'NotIn'"]
+    # The uid labels the server adds to the template match a selector naming them.
+    assert errors("Job", {"matchExpressions": [{"key": "controller-uid",
+                                                "operator": "Exists"}]}, {"app": "api"}) == []
     assert errors("Job", {"matchLabels": {"app": "web"}}, {"app": "api"},
                   manualSelector=True) == [
         f'{LABELS_PATH}: Invalid value: {{"app":"api"}}: {MISMATCH}']
@@ -199,10 +219,13 @@ def test_a_job_read_from_a_cluster_passes() -> None:
               "batch.kubernetes.io/job-name": "web", "job-name": "web"}
     assert errors("Job", {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}},
                   labels) == []
-    assert errors("Job", {"matchLabels": {"batch.kubernetes.io/controller-uid": "other"}},
-                  labels) == [
+    got = errors("Job", {"matchLabels": {"batch.kubernetes.io/controller-uid": "other"}},
+                 labels)
+    assert got[0] == (
         'spec.selector: Invalid value: {"matchLabels":{"batch.kubernetes.io/controller-uid":'
-        '"other"}}: `selector` not auto-generated']
+        '"other"}}: `selector` not auto-generated')
+    assert len(got) == 2 and got[1].startswith(f"{LABELS_PATH}: Invalid value: ")
+    assert got[1].endswith(MISMATCH)
 
 
 def test_a_policy_selects_a_jobs_pods_by_its_name(tmp_path: Any) -> None:

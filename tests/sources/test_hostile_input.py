@@ -492,10 +492,12 @@ LIST_ITEMS = {
                     "ports: [{port: 80}]}}"),
     **{f"{kind}List": (version, "{metadata: {name: w, namespace: team}, spec: {selector: "
                        "{matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: "
-                       "{containers: [{name: c}]}}}}")
-       for kind, version in [("Deployment", "apps/v1"), ("ReplicaSet", "apps/v1"),
-                             ("StatefulSet", "apps/v1"), ("DaemonSet", "apps/v1"),
-                             ("Job", "batch/v1")]},
+                       "{containers: [{name: c}]}}" + manual + "}}")
+       for kind, version, manual in [
+           ("Deployment", "apps/v1", ""), ("ReplicaSet", "apps/v1", ""),
+           ("StatefulSet", "apps/v1", ""), ("DaemonSet", "apps/v1", ""),
+           # a Job's own selector is its only with manualSelector (else not auto-generated)
+           ("Job", "batch/v1", ", manualSelector: true")]},
     "CronJobList": ("batch/v1", "{metadata: {name: w, namespace: team}, spec: {jobTemplate: "
                     "{spec: {template: {metadata: {labels: {a: b}}, spec: {containers: "
                     "[{name: c}]}}}}}}"),

@@ -66,6 +66,13 @@ def effective_selector(workload: Workload) -> LabelSelector | None:
     if workload.selector is not None and not workload.selector.is_empty:
         return workload.selector
     labels = workload.template.metadata.labels
+    if workload.kind_name == "Job" and not workload.manual_selector:
+        # Not the name labels the server adds (``job_name_labels``): pods written without
+        # them, or from a cluster before 1.27 (no batch.kubernetes.io/job-name), are the
+        # Job's by the labels its manifest gives them, as before it had them.
+        name = workload.metadata.name
+        labels = tuple((key, value) for key, value in labels
+                       if key not in JOB_NAME_LABELS or value != name)
     return LabelSelector(match_labels=labels) if labels else None
 
 

@@ -126,10 +126,20 @@ def _rc_selector(workload: Workload) -> list[FieldError]:
 
 def _job_selector(workload: Workload) -> list[FieldError]:
     """Job: the API server generates the selector (and the template labels it matches)
-    unless ``manualSelector`` is true; only a manual one is the user's to get right."""
-    if not workload.manual_selector:
-        return []
+    unless ``manualSelector`` is true. A selector of the user's is checked all the same
+    (``ValidateJobSpec``): its rules, and that it matches the template's labels, the
+    generated ones included (the server adds its ``controller-uid`` to both)."""
     selector = workload.selector
+    if not workload.manual_selector:
+        if selector is None:
+            return []  # generated
+        errors = validate_label_selector(selector, "spec.selector")
+        labels = {**dict.fromkeys(JOB_UID_LABELS, _job_uid(workload)),
+                  **workload.template.metadata.label_map}
+        if not errors and not selector_matches(selector, labels):
+            errors.append(invalid("spec.template.metadata.labels",
+                                  go_json(_template_labels(workload)), MISMATCH))
+        return errors
     if selector is None:
         return [required("spec.selector"), *_mismatch(workload, None)]
     errors = validate_label_selector(selector, "spec.selector")
@@ -157,13 +167,20 @@ def _job_name_labels(workload: Workload) -> list[FieldError]:
               for key in JOB_NAME_LABELS if labels.get(key, name) != name]
     selector = workload.selector
     if selector is not None:
-        uid = labels.get(JOB_UID_LABELS[1], labels.get(JOB_UID_LABELS[0], _UNKNOWN_UID))
+        uid = _job_uid(workload)
         expected = {**dict.fromkeys(JOB_NAME_LABELS, name), **dict.fromkeys(JOB_UID_LABELS, uid)}
         if not validate_label_selector(selector, "spec.selector") and not selector_matches(
                 selector, expected):
             errors.append(invalid("spec.selector", go_json(_go_selector(selector)),
                                   "`selector` not auto-generated"))
     return errors
+
+
+def _job_uid(workload: Workload) -> str:
+    """The uid a Job's generated labels carry: its template's ``controller-uid`` (a Job
+    read from a cluster), else one no selector can name (the server assigns it)."""
+    labels = workload.template.metadata.label_map
+    return labels.get(JOB_UID_LABELS[1], labels.get(JOB_UID_LABELS[0], _UNKNOWN_UID))
 
 
 def _job_template_selector(workload: Workload) -> list[FieldError]:
