@@ -574,9 +574,11 @@ def _strict_loader() -> Any:
                 at = now.merge.start_mark.line + 1 + shift
                 before = (f"set at line {first_line}" if earlier.merge is None else
                           f"merged at line {earlier.merge.start_mark.line + 1 + shift}")
+                # Not "the merged value wins": a key after the merge may override it.
                 note = YAMLProblem(at, f"mapping key {shown} {before} is overridden by the "
                                        f"merge (<<) at line {at}: kubectl merges where the "
-                                       "<< stands, so the merged value wins")
+                                       "<< stands (readers that follow the YAML merge-key "
+                                       "spec keep the mapping's own value)")
             if (note.line, note.problem) not in self.noted:  # an anchor's, merged again
                 self.noted.add((note.line, note.problem))
                 self.notes.append(note)
