@@ -223,8 +223,8 @@ class Checked(msgspec.Struct, frozen=True):
 
     obj: Decoded
     errors: list[FieldError]  # decoding's, then validation's (each field once)
-    warnings: list[str]  # reading's notes; unknown fields and the API server's pod
-    # warnings, if valid
+    # the reading's notes, then (if valid) unknown fields and the API server's pod warnings
+    warnings: list[str]
     phase: str = ""  # a pod's status.phase
 
     @property

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from stockade.model.numbers import LongNumber
@@ -170,7 +170,7 @@ def strict_json(text: str) -> Any:
     except json.JSONDecodeError as exc:
         raise JSONProblem(exc.lineno, f"invalid JSON: {exc.msg}") from None
     except _DuplicateField as exc:
-        raise JSONProblem(_duplicate_line(text, exc.key),
+        raise JSONProblem(_duplicate_line(text),
                           f'invalid JSON: duplicate field "{exc.key}"') from None
     except RecursionError:
         raise JSONProblem(1, TOO_DEEP) from None
@@ -195,7 +195,7 @@ def _json_stream(text: str, parse_int: Callable[[str], Any],
         except json.JSONDecodeError as exc:
             return values, JSONProblem(exc.lineno, f"invalid JSON: {exc.msg}")
         except _DuplicateField as exc:
-            return values, JSONProblem(_duplicate_line(text, exc.key),
+            return values, JSONProblem(_duplicate_line(text),
                                        f'invalid JSON: duplicate field "{exc.key}"')
         except RecursionError:
             return values, JSONProblem(line, TOO_DEEP)
@@ -226,12 +226,12 @@ def _json_space(text: str, pos: int) -> int:
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
 
 
-def _repeated_fields(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
-    """Each field repeated within one object of the JSON value ``text[start:end]``: its
-    name, the line of its first occurrence and of the repeat."""
+def _repeated_fields(text: str, start: int, end: int) -> Iterator[tuple[str, int, int]]:
+    """Each field repeated within one object of the JSON value ``text[start:end]``, in
+    the order of the text: its name, the line of its first occurrence and of the repeat
+    (read no further than asked: text after a repeat need not be JSON)."""
     frames: list[dict[str, int] | None] = []  # per open bracket: the object's keys' lines
     last: re.Match[str] | None = None
-    found: list[tuple[str, int, int]] = []
     line, counted = 1 + text.count("\n", 0, start), start
     for token in _JSON_TOKEN.finditer(text, start, end):
         t = token.group()
@@ -244,26 +244,12 @@ def _repeated_fields(text: str, start: int, end: int) -> list[tuple[str, int, in
             line += text.count("\n", counted, last.start())
             counted = last.start()
             if name in keys:
-                found.append((name, keys[name], line))
+                yield name, keys[name], line
             keys[name] = line
         last = token if t.startswith('"') else None
-    return found
 
 
-def _duplicate_line(text: str, key: str) -> int:
-    """The line of the first key repeated within one JSON object (``text`` is valid JSON)."""
-    frames: list[set[str] | None] = []  # per open bracket: the object's keys, None for [
-    last: re.Match[str] | None = None
-    for token in _JSON_TOKEN.finditer(text):
-        t = token.group()
-        if t in "{[":
-            frames.append(set() if t == "{" else None)
-        elif t in "}]":
-            frames.pop()
-        elif t == ":" and last is not None and frames and frames[-1] is not None:
-            name = json.loads(last.group())
-            if name in frames[-1]:
-                return text.count("\n", 0, last.start()) + 1
-            frames[-1].add(name)
-        last = token if t.startswith('"') else None
-    return 1
+def _duplicate_line(text: str) -> int:
+    """The line of the first key repeated within one JSON object (``text`` is valid JSON
+    up to there)."""
+    return next((line for _, _, line in _repeated_fields(text, 0, len(text))), 1)
