@@ -1,7 +1,8 @@
 """The matrix's plain-Python paths for small pieces give exactly what the vector paths
 give, on random small clusters with and without cluster-wide policies: a side whose rules
 list few classes (``FEW_LISTED``) decomposed and numbered with dicts and lists (the same
-rows in the same order, the same sparse side as the bytes the row types compare), a side
+rows in the same order, the same sparse side as the bytes the row types compare; the
+vector path's listed classes found by a sort or by a scan, ``SCAN_SHARE``), a side
 read at a few classes, the ingress columns of few exceptions (``FEW_ENTRIES``), the
 grouping of few named-port signatures (``group_rows``), each single-pod class's cell
 towards itself read from its type's row (``prepare``), and the whole matrix."""
@@ -52,14 +53,19 @@ def test_few_rows_equal_the_vector_rows(manifests: list[gen.Manifest], last_word
                                    else (np.zeros(1, dtype=np.int64), [0]))
                 cut = last_word & ((1 << len(sets)) - 1)
                 few = keys._decomposed_few(sets, projected, reps, by_named, cut)
-                many = keys._decomposed_many(sets, projected, reps, by_named, cut)
+                # The classes the rules list found by sorting them, and by a scan.
+                with mock.patch.object(matrix, "SCAN_SHARE", 0):
+                    many = keys._decomposed_many(sets, projected, reps, by_named, cut)
+                with mock.patch.object(matrix, "SCAN_SHARE", 1 << 40):
+                    scanned = keys._decomposed_many(sets, projected, reps, by_named, cut)
                 for name in few.__struct_fields__:
-                    a, b = getattr(few, name), getattr(many, name)
-                    if isinstance(a, np.ndarray):
-                        assert a.dtype == b.dtype and a.shape == b.shape, name
-                        assert np.array_equal(a, b), name
-                    else:
-                        assert a == b, name
+                    a = getattr(few, name)
+                    for b in (getattr(many, name), getattr(scanned, name)):
+                        if isinstance(a, np.ndarray):
+                            assert a.dtype == b.dtype and a.shape == b.shape, name
+                            assert np.array_equal(a, b), name
+                        else:
+                            assert a == b, name
                 side_values = keys._part_values if tier else keys._side_values
                 numbers = side_values(layers, few.masks, None, few.signatures)
                 assert PairSets._side_key(PairSets._few_side_of_rows(few, numbers)) \

@@ -182,14 +182,17 @@ def _prepare(rows: ClassRows, workers: int) -> None:
     """The row types, worked out once before the rows are made (and shared out). They make
     millions of lasting objects and no cycles (ports named per app: a port set per egress
     type and signature), which the cyclic collector would walk again and again (40% of the
-    time at 50,000 pods). With two processes, the egress sides they need (and the parts of
-    tiered ones the rows of other variants read) by a second one while this one gathers
-    the ingress columns."""
+    time at 50,000 pods). With two processes, a second one works out the egress sides
+    they need, the parts of tiered ones the rows of other variants read, and what the
+    ingress types with ipBlock peers accept in those variants, while this one gathers the
+    main variant's ingress columns; the other variants' columns are then put together
+    here from both."""
     with timings.stage("matrix"), bulk_allocation():
         if workers >= 2:
             keys = rows.keys
             keys.adopt_egress_sides(forked.beside(keys.main_egress_sides,
                                                   keys.gather_ingress))
+            keys.gather_other_ingress()
         rows.prepare()
 
 

@@ -62,6 +62,7 @@ SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out
 # Sides whose rules list at most this many classes in all are decomposed in plain Python:
 # at a few classes NumPy's cost per call is most of the work (``PairSets._decomposed``).
 FEW_LISTED = 256
+SCAN_SHARE = 32  # rules listing over 1/32 of the classes: the listed found by a scan, not a sort
 FEW_ENTRIES = 1 << 16  # ingress columns of at most this many exceptions sorted at once
 
 # Port sets as sorted, merged (protocol index, first, last) triples.
@@ -172,6 +173,9 @@ class EgressWork(msgspec.Struct, frozen=True):
     pairs: list[tuple[int, int]]
     sides: list[Side]
     parts: dict[tuple[object, ...], Side]
+    # Per other variant: the port set numbers of each ingress type that has ipBlock peers
+    # (``_blocky_types``), at each source with pairs in that variant (``_some_columns``).
+    blocky: dict[int, npt.NDArray[np.int32]] = msgspec.field(default_factory=dict)
 
 
 class _PartRules(msgspec.Struct, frozen=True):
@@ -511,6 +515,7 @@ class PairSets:
                                       npt.NDArray[np.int32]]] = {}
         self._reading: _Reading | None = None
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
+        self._blocky: dict[int, npt.NDArray[np.int32]] = {}  # adopted ``_blocky_columns``
         self._variant_users()
         self.pairs: list[tuple[int, int]] = []  # (accepted, decided) set numbers of a tier
         self._pair_ids: dict[tuple[int, int], int] = {}
@@ -596,17 +601,27 @@ class PairSets:
         columns = np.arange(self.n) if dst is None else dst
         return self.families(src[:, None], columns[None, :])
 
-    def pair_family_rows(self, src: npt.NDArray[np.int64],
-                         dst: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64]:
-        """``pair_family`` worked out once per distinct (primary, secondary) family of the
-        sources: a few rows over the destinations, then gathered."""
+    def _pair_variants(self, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64] | None
+                       ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]:
+        """The variant of each pair of ``src`` x ``dst`` (its family when that family's
+        address peers differ, else 0) and how many pairs each variant has: worked out per
+        distinct family profile of the sources (a few rows over the destinations), and
+        only then gathered (one byte a pair)."""
         columns = np.arange(self.n) if dst is None else dst
+        if not len(src):
+            return np.zeros((0, len(columns)), dtype=np.int8), np.zeros(8, dtype=np.int64)
         profile = self.primary[src] * 8 + self.secondary[src]
-        kinds, which = np.unique(profile, return_inverse=True)
-        reps = np.array([src[np.flatnonzero(profile == k)[0]] for k in kinds])
-        rows = self.families(reps[:, None], columns[None, :])
-        found: npt.NDArray[np.int64] = rows[which.ravel()]
-        return found
+        kinds, first, which = np.unique(profile, return_index=True, return_inverse=True)
+        which = which.ravel()
+        fam = self.families(src[first][:, None], columns[None, :])
+        rows = np.zeros(fam.shape, dtype=np.int8)
+        for v in self.variants:
+            if v:
+                rows[fam == v] = v
+        per_kind = np.stack([np.bincount(row, minlength=8) for row in rows.view(np.uint8)])
+        counts = np.bincount(which, minlength=len(kinds)) @ per_kind
+        variant: npt.NDArray[np.int8] = rows[which]
+        return variant, counts
 
     def families(self, src: npt.NDArray[np.int64] | int,
                  dst: npt.NDArray[np.int64] | int) -> npt.NDArray[np.int64]:
@@ -715,9 +730,12 @@ class PairSets:
         parts of tiered egress sides that reads in the other variants take (``_tiered_at``:
         the rows of those variants' sources read them), and the port sets and tier pairs
         numbered so far: what ``adopt_egress_sides`` takes, so that another process can
-        work them out meanwhile."""
+        work them out meanwhile. And, for the ingress columns of the other variants
+        (``_some_columns``), what depends on the variant: the numbers of the ingress types
+        with ipBlock peers at those variants' sources."""
         sides = [self.egress_side(self.main_variant, t) for t in range(len(self.e_layers))]
         parts: dict[tuple[object, ...], Side] = {}
+        blocky: dict[int, npt.NDArray[np.int32]] = {}
         for variant in self.variant_users:
             if variant == self.main_variant:
                 continue
@@ -725,7 +743,8 @@ class PairSets:
                 if layers.tiered:
                     for key in self._egress_parts(layers, variant if self.e_blocks[t] else 0):
                         parts[key] = self._part_sides[key]
-        return EgressWork(list(self.sets), list(self.pairs), sides, parts)
+            blocky[variant] = self._blocky_columns(variant)
+        return EgressWork(list(self.sets), list(self.pairs), sides, parts, blocky)
 
     def adopt_egress_sides(self, work: EgressWork) -> None:
         """Take ``main_egress_sides`` made by another process on a copy of this one: its
@@ -745,6 +764,10 @@ class PairSets:
                 self._part_sides[part_key] = Side(table[side.default], side.by_named,
                                                   side.positions,
                                                   table[side.values].astype(np.int32))
+        numbers = renumber.astype(np.int32)
+        for variant, columns in work.blocky.items():
+            if variant not in self._some:
+                self._blocky[variant] = np.take(numbers, columns, out=columns)
 
     def ingress_side(self, variant: int, i_type: int) -> Side:
         key = (INGRESS, variant if self.i_blocks[i_type] else 0, i_type)
@@ -795,21 +818,30 @@ class PairSets:
         """``_decomposed`` with vector operations (``sets``: each rule's peer classes;
         ``projected``, ``reps``: the side's ``_named_projection``)."""
         words = max(1, (len(sets) + 63) // 64)
-        positions = (sorted_unique(np.concatenate([c.indices for c in sets])) if sets
-                     else _NO_POSITIONS)
-        masks = np.zeros((len(positions) + 1, words), dtype=np.uint64)  # last row: default
         if words == 1:
             # Each rule's listed classes scattered into one scratch row over all classes:
             # no search, work in proportion to what the rules list.
             scratch = self._scratch
+            default = np.uint64(0)
             for j, classes in enumerate(sets):
                 bit = np.uint64(1) << np.uint64(j)
                 scratch[classes.indices] |= bit
                 if classes.inverted:  # listed are the exceptions: flip to members
-                    masks[-1, 0] |= bit
-            masks[:-1, 0] = scratch[positions] ^ masks[-1, 0]
+                    default |= bit
+            # The classes listed: those with a bit, when a scan of the row costs less than
+            # sorting what the rules list (a few thousand classes, from a few to 50,000).
+            listed = sum(len(c.indices) for c in sets)
+            positions = (np.flatnonzero(scratch != 0).astype(np.int32)
+                         if listed * SCAN_SHARE > self.n
+                         else sorted_unique(np.concatenate([c.indices for c in sets])) if sets
+                         else _NO_POSITIONS)
+            masks = np.zeros((len(positions) + 1, words), dtype=np.uint64)  # last: default
+            masks[-1, 0] = default
+            masks[:-1, 0] = scratch[positions] ^ default
             scratch[positions] = 0
         else:
+            positions = sorted_unique(np.concatenate([c.indices for c in sets]))
+            masks = np.zeros((len(positions) + 1, words), dtype=np.uint64)
             for j, classes in enumerate(sets):
                 shift = np.uint64(j % 64)
                 hit = classes.at(positions).astype(np.uint64)
@@ -1426,16 +1458,20 @@ class PairSets:
                 yield slot, users, family if family in self.variants else 0
 
     def gather_ingress(self) -> None:
-        """The ingress columns ``row_types`` reads, gathered ahead (another process may
-        work out ``main_egress_sides`` meanwhile); and what the rows of the other variants
-        read, so that the processes the rows are shared out to have it already (else each
-        works it out): the ingress columns of every variant's sources (those of sources
-        without an address too, which ``row_types`` does not read), and the parts of
-        tiered egress sides that reads in the other variants take (``_tiered_at``)."""
+        """The main variant's ingress columns, which ``row_types`` reads, gathered ahead
+        (another process may work out ``main_egress_sides`` meanwhile)."""
         for _, _, variant in self._families():
             if variant == self.main_variant:
                 self._ingress_columns(variant)
-            else:
+
+    def gather_other_ingress(self) -> None:
+        """What the rows of the other variants read, so that the processes the rows are
+        shared out to have it already (else each works it out): the ingress columns of
+        every other variant's sources (those of sources without an address too, which
+        ``row_types`` does not read), from the main columns and, where adopted, the
+        numbers ``main_egress_sides`` worked out for them."""
+        for _, _, variant in self._families():
+            if variant != self.main_variant:
                 self._some_table(variant)
         for variant in self.variant_users:
             if variant != self.main_variant:
@@ -1470,17 +1506,34 @@ class PairSets:
         users = self.variant_users.get(variant)
         sources = (np.flatnonzero(users) if users is not None
                    else np.zeros(0, dtype=np.int64))
-        types_n = len(self.i_rules)
         grid = self._main_table(sources)
-        reading = _Reading(self, sources, variant)  # peers and parts looked up once
-        for t in range(1, types_n):
-            if not self.i_blocks[t] or not len(sources):
-                continue
-            grid[:, t] = self._read_side(self.i_layers[t], variant, self.i_spans[t], False,
-                                         reading)
+        blocky = self._blocky.pop(variant, None)
+        grid[:, self._blocky_types()] = (self._blocky_columns(variant) if blocky is None
+                                         else blocky)
         rows = np.full(self.n, -1, dtype=np.int64)
         rows[sources] = np.arange(len(sources))
         return rows, grid
+
+    def _blocky_types(self) -> npt.NDArray[np.int64]:
+        """The ingress types whose rules have ipBlock peers: what they accept from a source
+        depends on the variant its pairs are in."""
+        return np.array([t for t in self.i_block_types if t], dtype=np.int64)
+
+    def _blocky_columns(self, variant: int) -> npt.NDArray[np.int32]:
+        """``_some_columns``' part that depends on the variant: ``columns[k][j]``, the port
+        set number ingress type ``_blocky_types()[j]`` accepts from the ``k``-th source with
+        pairs in ``variant``."""
+        users = self.variant_users.get(variant)
+        sources = (np.flatnonzero(users) if users is not None
+                   else np.zeros(0, dtype=np.int64))
+        types = self._blocky_types().tolist()
+        columns = np.zeros((len(sources), len(types)), dtype=np.int32)
+        reading = _Reading(self, sources, variant)  # peers and parts looked up once
+        for j, t in enumerate(types):
+            if len(sources):
+                columns[:, j] = self._read_side(self.i_layers[t], variant, self.i_spans[t],
+                                                False, reading)
+        return columns
 
     def _main_table(self, src: npt.NDArray[np.int64],
                     only: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int32]:
@@ -1552,15 +1605,9 @@ class PairSets:
              ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         """``block`` for any source classes ``src`` and destination classes ``dst``
         (default: every class): ``(len(src), len(dst))`` each."""
-        fam = self.pair_family_rows(src, dst)
-        # The variant of each pair: its family when that family's address peers differ,
-        # else 0. The commonest variant is worked out for every pair, the others only over
-        # the destinations that have pairs of theirs.
-        variant = np.zeros(fam.shape, dtype=np.int8)
-        for v in self.variants:
-            if v:
-                variant[fam == v] = v
-        counts = np.bincount(variant.ravel(), minlength=8)
+        variant, counts = self._pair_variants(src, dst)
+        # The commonest variant is worked out for every pair, the others only over the
+        # destinations that have pairs of theirs.
         order = [int(v) for v in np.argsort(-counts, kind="stable") if counts[v]]
         e_ids, i_ids = self._grid_of(order[0], src, dst)
         for v in order[1:]:

@@ -145,6 +145,7 @@ def node_traffic(engine: Engine) -> dict[str, list[str]]:
 
 WRITE_BLOCK = 8 << 20  # bytes of rows gathered before one write
 FEW_LISTED = 96  # a row listing at most this many columns is encoded by Python, not NumPy
+SAMPLED = 256  # columns of a row sampled for a guess at its commonest text
 
 
 def _write_extra(extra: Mapping[str, Any] | None, out: IO[str]) -> None:
@@ -159,43 +160,52 @@ class RowEncoder:
     written from a table of every position's digits, texts in the order of their first
     columns.
 
-    The table holds each position's ``"N, "`` in a slot of fixed width with a mask of its
-    bytes: a row's digits are its columns' slots, gathered whole, and the mask's bytes of
-    them (no work per byte but one pass)."""
+    The table holds each position's ``"N, "`` in a slot of one width for all, its digits
+    padded with NUL bytes before the separator (``"7\\0\\0, "``): a row's digits are its
+    columns' slots gathered whole, a text's run of them ends with its separator at a known
+    place, and one pass over the row's bytes drops the padding (JSON text never holds a
+    raw NUL, so nothing else is dropped)."""
 
     def __init__(self, columns: int) -> None:
-        tokens = [f"{i}, ".encode() for i in range(columns)]
-        width = -(-max((len(t) for t in tokens), default=1) // 8) * 8  # whole words
-        slots = np.zeros((max(1, columns), width), dtype=np.uint8)
-        used = np.zeros((max(1, columns), width), dtype=np.bool_)
-        self._length = np.array([len(t) for t in tokens], dtype=np.int64)
-        for size in sorted({len(t) for t in tokens}):  # positions of one length at once
-            at = np.flatnonzero(self._length == size)
-            joined = b"".join(tokens[i] for i in at.tolist())
-            slots[at, :size] = np.frombuffer(joined, dtype=np.uint8).reshape(-1, size)
-            used[at, :size] = True
-        slot = np.dtype(np.uint64) if width == 8 else np.dtype(f"V{width}")
-        self._slots = slots.view(slot).ravel()  # a slot per position, gathered as one item
-        self._used = used.view(slot).ravel()
+        digits = len(str(max(0, columns - 1)))
+        self._width = -(-(digits + 2) // 8) * 8  # whole words: gathered as one item
+        slots = np.full((max(1, columns), self._width), 0, dtype=np.uint8)
+        slots[:, -2:] = np.frombuffer(b", ", dtype=np.uint8)
+        value = np.arange(max(1, columns), dtype=np.int64)
+        length = np.ones(max(1, columns), dtype=np.int64)
+        for place in range(1, digits):
+            length += value >= 10 ** place
+        for place in range(digits):  # the digit ``place`` from the right, where it is
+            has = length > place
+            slots[has, length[has] - 1 - place] = 48 + (value[has] // 10 ** place) % 10
+        slot = np.dtype(np.uint64) if self._width == 8 else np.dtype(f"V{self._width}")
+        self._slots = slots.view(slot).ravel()  # a slot per position
         self._keys: dict[int, bytes] = {}  # text number -> ', "text": ['
         self._common: dict[int, bytes] = {}  # text number -> '{"*": "text"'
 
     def encode(self, ids: npt.NDArray[np.int32], texts: Sequence[str]) -> bytes:
-        counts = np.bincount(ids)
-        numbers = counts.tolist()  # per text: a few dozen
-        most = max(numbers)
-        common = numbers.index(most)
-        if numbers.count(most) > 1:  # the tied text of the first column, not the lowest
-            # number: the numbers follow the order a process met the texts in, which
-            # pieces change
-            tied = [text for text, n in enumerate(numbers) if n == most]
-            common = int(ids[np.flatnonzero(np.isin(ids, tied))[0]])
+        # The commonest text of a sample, checked: holding most columns, it is the row's
+        # commonest (the usual row, spared counting every text); else every text counted.
+        guess = int(np.bincount(ids[::max(1, len(ids) // SAMPLED)]).argmax())
+        listed = np.flatnonzero(ids != guess)
+        common = guess
+        if 2 * len(listed) >= len(ids):
+            numbers = np.bincount(ids).tolist()  # per text: a few hundred at most
+            most = max(numbers)
+            common = numbers.index(most)
+            if numbers.count(most) > 1:  # the tied text of the first column, not the lowest
+                # number: the numbers follow the order a process met the texts in, which
+                # pieces change
+                tied = [text for text, n in enumerate(numbers) if n == most]
+                common = int(ids[np.flatnonzero(np.isin(ids, tied))[0]])
+            if common != guess:
+                listed = np.flatnonzero(ids != common)
         head = self._common.get(common)
         if head is None:
             head = self._common[common] = b'{"*": ' + json.dumps(texts[common]).encode()
-        if len(ids) - most <= FEW_LISTED:
-            return self._few(ids, common, head, texts)
-        return self._many(ids, counts, common, head, texts)
+        if len(listed) <= FEW_LISTED:
+            return self._few(ids, listed, head, texts)
+        return self._many(ids, listed, head, texts)
 
     def _key(self, text: int, texts: Sequence[str]) -> bytes:
         key = self._keys.get(text)
@@ -203,12 +213,12 @@ class RowEncoder:
             key = self._keys[text] = b", " + json.dumps(texts[text]).encode() + b": ["
         return key
 
-    def _few(self, ids: npt.NDArray[np.int32], common: int, head: bytes,
+    def _few(self, ids: npt.NDArray[np.int32], listed: npt.NDArray[np.intp], head: bytes,
              texts: Sequence[str]) -> bytes:
-        """``encode`` of a row that lists few columns (its commonest text covers the rest):
-        grouped by text in a dict, which keeps the texts in the order of their first
-        columns, and written by Python; NumPy's cost per call would be most of the work."""
-        listed = np.flatnonzero(ids != common)
+        """``encode`` of a row that lists few columns (``listed``: those not of its
+        commonest text): grouped by text in a dict, which keeps the texts in the order of
+        their first columns, and written by Python; NumPy's cost per call would be most of
+        the work."""
         by_text: dict[int, list[str]] = {}
         for column, text in zip(listed.tolist(), ids[listed].tolist(), strict=True):
             found = by_text.get(text)
@@ -222,30 +232,30 @@ class RowEncoder:
         parts.append(b"}")
         return b"".join(parts)
 
-    def _many(self, ids: npt.NDArray[np.int32], counts: npt.NDArray[np.intp], common: int,
-              head: bytes, texts: Sequence[str]) -> bytes:
-        """``encode`` by vector operations (the digits gathered from the table)."""
+    def _many(self, ids: npt.NDArray[np.int32], listed: npt.NDArray[np.intp], head: bytes,
+              texts: Sequence[str]) -> bytes:
+        """``encode`` by vector operations: the listed columns sorted by text, their slots
+        gathered from the table, each text's run cut out of them."""
         parts = [head]
-        listed = np.flatnonzero(ids != common)
         if len(listed):
-            by_text = listed[np.argsort(ids[listed].astype(np.uint16 if len(counts) <= 1 << 16
-                                                         else np.int64), kind="stable")]
-            digits = self._slots[by_text].view(np.uint8)[
-                self._used[by_text].view(np.bool_)].tobytes()
-            ends = np.cumsum(self._length[by_text])
-            present = np.flatnonzero(counts)
-            present = present[present != common]
-            last = np.cumsum(counts[present])  # each text's columns end there in ``by_text``
-            first = last - counts[present]
+            numbers = ids[listed]
+            numbers = numbers.astype(np.uint16 if int(numbers.max()) < 1 << 16 else np.int64)
+            order = np.argsort(numbers, kind="stable")
+            by_text, numbers = listed[order], numbers[order]
+            padded = self._slots[by_text].tobytes()
+            last = np.append(np.flatnonzero(numbers[1:] != numbers[:-1]) + 1, len(numbers))
+            first = np.append(0, last[:-1])  # each text's run in ``by_text``
             # Texts in the order of their first columns (not of their numbers, which follow
             # the order the connection sets were met in: the same row reads the same).
             order = np.argsort(by_text[first], kind="stable")
-            begins = np.concatenate([[0], ends])[first[order]].tolist()
-            stops = (ends[last[order] - 1] - 2).tolist()  # without the last separator
-            for text, begin, stop in zip(present[order].tolist(), begins, stops, strict=True):
-                parts += (self._key(text, texts), digits[begin:stop], b"]")
+            width = self._width
+            keys = [self._key(text, texts) for text in numbers[first[order]].tolist()]
+            begins = (first[order] * width).tolist()
+            stops = (last[order] * width - 2).tolist()  # without the last separator
+            for key, begin, stop in zip(keys, begins, stops, strict=True):
+                parts += (key, padded[begin:stop], b"]")
         parts.append(b"}")
-        return b"".join(parts)
+        return b"".join(parts).translate(None, b"\0")
 
 
 def encoded_rows(view: MatrixView, source: Iterable[tuple[int, npt.NDArray[np.int32]]],
