@@ -195,3 +195,42 @@ def test_beside_returns_the_childs_result_and_fails_with_it(
     with pytest.raises(forked.WorkerFailed, match="beside this one failed"):
         forked.beside(broken, lambda: None)
     assert "broken beside" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(("seed", "tiers"), [(11, False), (5, True)])
+@pytest.mark.parametrize("child_takes", [0, 1, 1000])
+def test_ingress_pieces_shared_with_the_second_process_are_renumbered_here(
+        seed: int, tiers: bool, child_takes: int) -> None:
+    """``matrix_cmd._prepare``'s sharing, with the pieces of the other variants' ingress
+    columns split between the processes in a fixed way (none, one, every piece worked out
+    by the second process): each other variant's columns name the port sets one process
+    alone names there."""
+    from stockade.engine.matrix import PairSets
+    from strategies import engine_of
+
+    files = generate(Params(pods=400, namespaces=12, policies=130, seed=seed,
+                            admin_policies=8 if tiers else 0,
+                            baseline_policies=3 if tiers else 0))
+    engine = engine_of([doc for docs in files.values() for doc in docs])
+    alone, keys = PairSets(engine), PairSets(engine)
+    others = [v for v in keys.variant_users if v != keys.main_variant]
+    assert others and len(keys.blocky_pieces()) >= 2  # the case this test is about
+    board = forked.Board(len(keys.blocky_pieces()))
+    taken = iter(range(child_takes))
+    try:
+        work = forked.beside(
+            lambda: keys.main_egress_sides(
+                lambda: board.take(front=True) if next(taken, None) is not None else None),
+            lambda: None)
+        keys.gather_ingress(lambda: board.take(front=False))
+    finally:
+        board.close()
+    assert len(work.blocky) == min(child_takes, len(keys.blocky_pieces()))
+    keys.adopt_egress_sides(work)
+    keys.gather_other_ingress()
+    for variant in others:
+        rows, grid = keys._some_table(variant)
+        alone_rows, alone_grid = alone._some_table(variant)
+        assert rows.tolist() == alone_rows.tolist()
+        assert [keys.sets[i] for i in grid.ravel().tolist()] == \
+            [alone.sets[i] for i in alone_grid.ravel().tolist()]

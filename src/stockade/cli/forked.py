@@ -340,7 +340,7 @@ class _Child(msgspec.Struct):
     index: IO[bytes]  # (piece, offset, length) of each, pickled at its end
 
 
-class _Board:
+class Board:
     """Which pieces are taken: the front one and the end of the back, in a small file that
     the processes map, moved under a POSIX record lock on it (held per process, so a
     forked child does not hold its parent's, and released by the kernel if its holder
@@ -382,7 +382,7 @@ def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers
     if workers < 2 or n < 2:
         return iter(produce(0, n))
     pieces = split(n, min(n, workers * PIECES_PER_WORKER))
-    board = _Board(len(pieces))
+    board = Board(len(pieces))
     children: list[_Child] = []
     gc.collect()
     gc.freeze()
@@ -403,7 +403,7 @@ def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers
 
 
 def _child(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[int, int]],
-           board: _Board, spool: IO[bytes], index: IO[bytes]) -> None:
+           board: Board, spool: IO[bytes], index: IO[bytes]) -> None:
     """A child's work: pieces from the back into ``spool``, where each went into ``index``."""
     made: list[tuple[int, int, int]] = []
     offset = 0
@@ -420,7 +420,7 @@ def _child(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[in
 
 
 def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[int, int]],
-             board: _Board, children: list[_Child], *, sink: IO[bytes] | None,
+             board: Board, children: list[_Child], *, sink: IO[bytes] | None,
              progress: Callable[[float], None] | None) -> Iterator[bytes]:
     try:
         yield b""  # taken by forked_parts, to enter this ``try`` at once
@@ -476,7 +476,7 @@ def _send(spool: IO[bytes], sink: IO[bytes], offset: int, length: int) -> bool:
     return True
 
 
-def _abandon(children: list[_Child], board: _Board) -> None:
+def _abandon(children: list[_Child], board: Board) -> None:
     """Children still running are killed (an error, or the reader stopped); files closed."""
     for child in children:
         if child.pid:

@@ -183,15 +183,21 @@ def _prepare(rows: ClassRows, workers: int) -> None:
     millions of lasting objects and no cycles (ports named per app: a port set per egress
     type and signature), which the cyclic collector would walk again and again (40% of the
     time at 50,000 pods). With two processes, a second one works out the egress sides
-    they need, the parts of tiered ones the rows of other variants read, and what the
-    ingress types with ipBlock peers accept in those variants, while this one gathers the
-    main variant's ingress columns; the other variants' columns are then put together
-    here from both."""
+    they need (and the parts of tiered ones the rows of other variants read) while this
+    one gathers the main variant's ingress columns; then each, as it is free, takes pieces
+    of what the ingress types with ipBlock peers accept in the other variants, from which
+    the other variants' columns are put together here."""
     with timings.stage("matrix"), bulk_allocation():
         if workers >= 2:
             keys = rows.keys
-            keys.adopt_egress_sides(forked.beside(keys.main_egress_sides,
-                                                  keys.gather_ingress))
+            board = forked.Board(len(keys.blocky_pieces()))
+            try:
+                work = forked.beside(
+                    lambda: keys.main_egress_sides(functools.partial(board.take, front=True)),
+                    lambda: keys.gather_ingress(functools.partial(board.take, front=False)))
+            finally:
+                board.close()
+            keys.adopt_egress_sides(work)
             keys.gather_other_ingress()
         rows.prepare()
 

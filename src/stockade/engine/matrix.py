@@ -62,6 +62,7 @@ SMALL_MASK_KEYS = 1 << 20  # a grid over fewer than 1/4 of the classes works out
 # Sides whose rules list at most this many classes in all are decomposed in plain Python:
 # at a few classes NumPy's cost per call is most of the work (``PairSets._decomposed``).
 FEW_LISTED = 256
+BLOCKY_PIECE = 1024  # ingress types of ipBlock peers per piece shared out (``blocky_pieces``)
 SCAN_SHARE = 32  # rules listing over 1/32 of the classes: the listed found by a scan, not a sort
 FEW_ENTRIES = 1 << 16  # ingress columns of at most this many exceptions sorted at once
 
@@ -173,8 +174,7 @@ class EgressWork(msgspec.Struct, frozen=True):
     pairs: list[tuple[int, int]]
     sides: list[Side]
     parts: dict[tuple[object, ...], Side]
-    # Per other variant: the port set numbers of each ingress type that has ipBlock peers
-    # (``_blocky_types``), at each source with pairs in that variant (``_some_columns``).
+    # The pieces of ``PairSets.blocky_pieces`` it took: their port set numbers.
     blocky: dict[int, npt.NDArray[np.int32]] = msgspec.field(default_factory=dict)
 
 
@@ -515,7 +515,9 @@ class PairSets:
                                       npt.NDArray[np.int32]]] = {}
         self._reading: _Reading | None = None
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
-        self._blocky: dict[int, npt.NDArray[np.int32]] = {}  # adopted ``_blocky_columns``
+        self._blocky: dict[int, npt.NDArray[np.int32]] = {}  # ``blocky_pieces``' numbers
+        self._pieces: list[tuple[int, int, int]] | None = None
+        self._block_types: npt.NDArray[np.int64] | None = None
         self._variant_users()
         self.pairs: list[tuple[int, int]] = []  # (accepted, decided) set numbers of a tier
         self._pair_ids: dict[tuple[int, int], int] = {}
@@ -725,14 +727,13 @@ class PairSets:
         self._sides[key] = side
         self._side_bytes += side.positions.nbytes + side.values.nbytes
 
-    def main_egress_sides(self) -> EgressWork:
+    def main_egress_sides(self, take: Callable[[], int | None] | None = None) -> EgressWork:
         """Every egress type's side in the main variant (as ``row_types`` needs them), the
         parts of tiered egress sides that reads in the other variants take (``_tiered_at``:
         the rows of those variants' sources read them), and the port sets and tier pairs
         numbered so far: what ``adopt_egress_sides`` takes, so that another process can
-        work them out meanwhile. And, for the ingress columns of the other variants
-        (``_some_columns``), what depends on the variant: the numbers of the ingress types
-        with ipBlock peers at those variants' sources."""
+        work them out meanwhile. Then the pieces of ``blocky_pieces`` that ``take`` gives
+        (shared with the other process: whichever is free takes the next)."""
         sides = [self.egress_side(self.main_variant, t) for t in range(len(self.e_layers))]
         parts: dict[tuple[object, ...], Side] = {}
         blocky: dict[int, npt.NDArray[np.int32]] = {}
@@ -743,7 +744,9 @@ class PairSets:
                 if layers.tiered:
                     for key in self._egress_parts(layers, variant if self.e_blocks[t] else 0):
                         parts[key] = self._part_sides[key]
-            blocky[variant] = self._blocky_columns(variant)
+        pieces = self.blocky_pieces()
+        while take is not None and (piece := take()) is not None:
+            blocky[piece] = self._blocky_piece(*pieces[piece])
         return EgressWork(list(self.sets), list(self.pairs), sides, parts, blocky)
 
     def adopt_egress_sides(self, work: EgressWork) -> None:
@@ -765,9 +768,8 @@ class PairSets:
                                                   side.positions,
                                                   table[side.values].astype(np.int32))
         numbers = renumber.astype(np.int32)
-        for variant, columns in work.blocky.items():
-            if variant not in self._some:
-                self._blocky[variant] = np.take(numbers, columns, out=columns)
+        for piece, columns in work.blocky.items():
+            self._blocky[piece] = np.take(numbers, columns, out=columns)
 
     def ingress_side(self, variant: int, i_type: int) -> Side:
         key = (INGRESS, variant if self.i_blocks[i_type] else 0, i_type)
@@ -1457,19 +1459,23 @@ class PairSets:
             if users.any():
                 yield slot, users, family if family in self.variants else 0
 
-    def gather_ingress(self) -> None:
+    def gather_ingress(self, take: Callable[[], int | None] | None = None) -> None:
         """The main variant's ingress columns, which ``row_types`` reads, gathered ahead
-        (another process may work out ``main_egress_sides`` meanwhile)."""
+        (another process may work out ``main_egress_sides`` meanwhile); then the pieces of
+        ``blocky_pieces`` that ``take`` gives."""
         for _, _, variant in self._families():
             if variant == self.main_variant:
                 self._ingress_columns(variant)
+        pieces = self.blocky_pieces()
+        while take is not None and (piece := take()) is not None:
+            self._blocky[piece] = self._blocky_piece(*pieces[piece])
 
     def gather_other_ingress(self) -> None:
         """What the rows of the other variants read, so that the processes the rows are
         shared out to have it already (else each works it out): the ingress columns of
         every other variant's sources (those of sources without an address too, which
-        ``row_types`` does not read), from the main columns and, where adopted, the
-        numbers ``main_egress_sides`` worked out for them."""
+        ``row_types`` does not read): the main columns, with the types of ipBlock peers
+        read in the variant (``blocky_pieces``, those worked out already taken)."""
         for _, _, variant in self._families():
             if variant != self.main_variant:
                 self._some_table(variant)
@@ -1507,9 +1513,12 @@ class PairSets:
         sources = (np.flatnonzero(users) if users is not None
                    else np.zeros(0, dtype=np.int64))
         grid = self._main_table(sources)
-        blocky = self._blocky.pop(variant, None)
-        grid[:, self._blocky_types()] = (self._blocky_columns(variant) if blocky is None
-                                         else blocky)
+        types = self._blocky_types()
+        for piece, (of, start, stop) in enumerate(self.blocky_pieces()):
+            if of == variant:
+                found = self._blocky.pop(piece, None)
+                grid[:, types[start:stop]] = (self._blocky_piece(of, start, stop)
+                                              if found is None else found)
         rows = np.full(self.n, -1, dtype=np.int64)
         rows[sources] = np.arange(len(sources))
         return rows, grid
@@ -1517,22 +1526,33 @@ class PairSets:
     def _blocky_types(self) -> npt.NDArray[np.int64]:
         """The ingress types whose rules have ipBlock peers: what they accept from a source
         depends on the variant its pairs are in."""
-        return np.array([t for t in self.i_block_types if t], dtype=np.int64)
+        if self._block_types is None:
+            self._block_types = np.array([t for t in self.i_block_types if t], dtype=np.int64)
+        return self._block_types
 
-    def _blocky_columns(self, variant: int) -> npt.NDArray[np.int32]:
-        """``_some_columns``' part that depends on the variant: ``columns[k][j]``, the port
-        set number ingress type ``_blocky_types()[j]`` accepts from the ``k``-th source with
-        pairs in ``variant``."""
-        users = self.variant_users.get(variant)
-        sources = (np.flatnonzero(users) if users is not None
-                   else np.zeros(0, dtype=np.int64))
-        types = self._blocky_types().tolist()
+    def blocky_pieces(self) -> list[tuple[int, int, int]]:
+        """The part of the other variants' ingress columns that depends on the variant (the
+        types of ipBlock peers, read at the variant's sources) in pieces that two processes
+        can share out: ``(variant, start, stop)``, the types ``_blocky_types()[start:stop]``."""
+        if self._pieces is None:
+            count = len(self._blocky_types())
+            self._pieces = [
+                (variant, start, min(count, start + BLOCKY_PIECE))
+                for variant in sorted(self.variant_users)
+                if variant != self.main_variant
+                for start in range(0, count, BLOCKY_PIECE)]
+        return self._pieces
+
+    def _blocky_piece(self, variant: int, start: int, stop: int) -> npt.NDArray[np.int32]:
+        """``columns[k][j]``: the port set number ingress type ``_blocky_types()[start + j]``
+        accepts from the ``k``-th source with pairs in ``variant``."""
+        sources = np.flatnonzero(self.variant_users[variant])
+        types = self._blocky_types()[start:stop].tolist()
         columns = np.zeros((len(sources), len(types)), dtype=np.int32)
         reading = _Reading(self, sources, variant)  # peers and parts looked up once
         for j, t in enumerate(types):
-            if len(sources):
-                columns[:, j] = self._read_side(self.i_layers[t], variant, self.i_spans[t],
-                                                False, reading)
+            columns[:, j] = self._read_side(self.i_layers[t], variant, self.i_spans[t], False,
+                                            reading)
         return columns
 
     def _main_table(self, src: npt.NDArray[np.int64],
