@@ -16,9 +16,11 @@ import pytest
 from benchmarks.generate import Params, generate, write
 from benchmarks.reference import ReferenceCluster
 from benchmarks.run import check, read_matrix, sample_pairs
+from strategies import engine_of
 
 from processes import children
 from stockade.cli import forked
+from stockade.engine.matrix import PairSets
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -205,9 +207,6 @@ def test_ingress_pieces_shared_with_the_second_process_are_renumbered_here(
     columns split between the processes in a fixed way (none, one, every piece worked out
     by the second process): each other variant's columns name the port sets one process
     alone names there."""
-    from stockade.engine.matrix import PairSets
-    from strategies import engine_of
-
     files = generate(Params(pods=400, namespaces=12, policies=130, seed=seed,
                             admin_policies=8 if tiers else 0,
                             baseline_policies=3 if tiers else 0))
