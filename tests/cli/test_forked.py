@@ -35,6 +35,7 @@ def _numbers(start: int, stop: int) -> Iterator[bytes]:
 def test_parts_come_back_in_order(n: int, workers: int) -> None:
     whole = b"".join(_numbers(0, n))
     assert b"".join(forked.forked_parts(_numbers, n, workers)) == whole
+    assert children(zombies=True) == set()  # each child waited for once it was read
 
 
 @pytest.mark.parametrize("workers", [2, 3])
@@ -190,13 +191,16 @@ def test_beside_returns_the_childs_result_and_fails_with_it(
     assert forked.beside(lambda: {"sum": sum(range(10))}, lambda: ran.append("here")) == {
         "sum": 45}
     assert ran == ["here"]
+    forked.reap_ended()  # the child, left to end on its own once its result was whole
+    assert children(zombies=True) == set()
 
     def broken() -> int:
         raise RuntimeError("broken beside")
 
-    with pytest.raises(forked.WorkerFailed, match="beside this one failed"):
+    with pytest.raises(forked.WorkerFailed, match=r"beside this one failed \(exit status 1\)"):
         forked.beside(broken, lambda: None)
     assert "broken beside" in capfd.readouterr().err
+    assert children(zombies=True) == set()
 
 
 @pytest.mark.parametrize(("seed", "tiers"), [(11, False), (5, True)])

@@ -33,6 +33,7 @@ from stockade.sources.files import expand_paths, file_sizes, read_files
 def test_items_come_back_in_order(n: int) -> None:
     made = [(i, f"item {i}", {"nested": [i] * (i % 3)}) for i in range(n)]
     assert list(forked.ahead(lambda: iter(made), "a test reader")) == made
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()
 
 
@@ -53,6 +54,7 @@ def test_plain_data_comes_back_exactly(made: list[object]) -> None:
     (``repr`` tells ``1`` from ``True`` and ``0.0`` from ``-0.0``)."""
     got = list(forked.ahead(lambda: iter(made), "a test reader"))
     assert repr(got) == repr(made)
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()
 
 
@@ -87,6 +89,7 @@ def test_an_error_comes_after_the_items_before_it() -> None:
     assert caught.value.origin == origin
     assert str(caught.value) == ("cluster/pods.yaml:12: invalid YAML: mapping values are not "
                                  "allowed here")
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()
 
 
@@ -101,6 +104,7 @@ def test_a_child_that_dies_fails_the_whole() -> None:
         for item in forked.ahead(produce, "the test reader"):
             got.append(item)
     assert got == list(range(forked.AHEAD_BATCH))
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()
 
 
@@ -115,10 +119,12 @@ def test_a_reader_closed_early_or_dropped_stops_the_child() -> None:
     assert next(items) == 0
     assert len(children(zombies=True)) == 1
     items.close()  # type: ignore[attr-defined]
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()
     dropped = forked.ahead(endless, "a test reader")  # never read
     assert len(children(zombies=True)) == 1
     del dropped
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()
 
 
@@ -189,6 +195,7 @@ def test_read_ahead_reads_what_one_process_reads(tmp_path: Path, texts: list[str
                                                           for e in here[1]]
     assert there[2] == here[2]  # texts, up to the file that stopped the reading
     assert there[3] == here[3]
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()
 
 
@@ -207,6 +214,7 @@ def test_a_frame_cut_short_fails_the_whole() -> None:
     os.kill(child, signal.SIGKILL)
     with pytest.raises(forked.WorkerFailed, match="test reader failed"):
         list(items)
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()
 
 
@@ -214,6 +222,7 @@ def test_what_pickle_cannot_carry_fails_cleanly(capfd: pytest.CaptureFixture[str
     with pytest.raises(forked.WorkerFailed, match="could not hand over"):
         list(forked.ahead(lambda: iter([1, lambda: 2]), "the test reader"))
     assert "Traceback" not in capfd.readouterr().err
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()
 
 

@@ -53,6 +53,7 @@ def test_the_child_learns_when_the_reader_starts_and_hands_over_at_once() -> Non
     assert [next(items), next(items)] == [False, True]
     assert time.monotonic() - started < 30
     items.close()  # type: ignore[attr-defined]
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()
 
 
@@ -149,6 +150,7 @@ def test_a_build_from_checked_objects_is_the_one_process_build(
     assert there == here  # the cluster, findings, warnings, notes, skipped kinds
     if wait == "all":  # the child checked every valid object of a built-in kind
         assert checked == _checkable(files, namespace)
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()
 
 
@@ -192,4 +194,5 @@ def test_what_messagepack_cannot_carry_goes_as_read(tmp_path: Path) -> None:
     here = _built_here(files, "default")
     assert there == here and not here.findings
     assert checked == 1  # only namespace b crosses checked
+    forked.reap_ended()  # children that handed everything over end on their own
     assert children(zombies=True) == set()

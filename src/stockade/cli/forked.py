@@ -75,27 +75,57 @@ def _cores() -> int:
 def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
     """``there()`` worked out by a forked child while this process runs ``here()``: its
     result comes back pickled through an unlinked temporary file. A child that fails fails
-    the whole (``WorkerFailed``)."""
+    the whole (``WorkerFailed``). The child says through a pipe when its result is whole,
+    so that this process goes on while the child's exit releases its memory (seconds on a
+    large cluster); the child is waited for later (``reap_ended``)."""
     pickle = _pickle()
     with _spool() as spool:
+        ready, said = os.pipe()
 
         def work() -> None:
             pickle.dump(there(), spool, protocol=pickle.HIGHEST_PROTOCOL)
             spool.flush()
+            os.write(said, _WHOLE)
 
-        pid = _fork(work, "a second process")
         try:
-            here()
+            pid = _fork(work, "a second process")
         except BaseException:
-            with contextlib.suppress(OSError):
-                _reap(pid, kill=True)
+            os.close(ready)
             raise
-        code = _reap(pid)
-        if code != 0:
-            raise WorkerFailed(f"a process working beside this one failed ({_ending(code)})")
+        finally:
+            os.close(said)  # this process's copy: the pipe ends when the child does
+        with open(ready, "rb", buffering=0) as pipe:
+            try:
+                here()
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    _reap(pid, kill=True)
+                raise
+            whole = pipe.read(1) == _WHOLE  # or the end of the pipe: the child ended first
+        if not whole:
+            code = _reap(pid)
+            raise WorkerFailed("a process working beside this one failed "
+                               f"({_ending(code) if code else 'without its result'})")
+        _ended.append(pid)
         spool.seek(0)
         result: T = pickle.load(spool)
         return result
+
+
+_WHOLE = b"+"
+_ended: list[int] = []  # children that handed their result over, not yet waited for
+
+
+def reap_ended(*, wait: bool = True) -> None:
+    """Wait for the children that ``beside`` and ``ahead`` left to end on their own once
+    they had handed everything over; without ``wait``, only for those that have ended."""
+    for pid in list(_ended):
+        try:
+            done = os.waitpid(pid, 0 if wait else os.WNOHANG)[0] != 0
+        except ChildProcessError:  # waited for already
+            done = True
+        if done:
+            _ended.remove(pid)
 
 
 AHEAD_BATCH = 256  # items handed over at once by ``ahead``
@@ -260,8 +290,11 @@ def _receive(pid: int, source: IO[bytes], what: str, demand: Demand | None
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         source.close()
-        code = _reap(pid)
-    if not ended or code != 0:
+        if ended:  # all it made was read: it is left to end on its own (``reap_ended``)
+            _ended.append(pid)
+        else:
+            code = _reap(pid)
+    if not ended:
         raise WorkerFailed(f"{what} failed ({_ending(code)})")
 
 
@@ -288,6 +321,7 @@ def _fork(work: Callable[[], object], what: str) -> int:
     """A child process running ``work`` then leaving without cleanup (exit 0; 130 on
     Ctrl-C, which reached the whole group and which the parent reports; 1 on any other
     failure, its traceback on stderr); its pid here."""
+    reap_ended(wait=False)
     for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
         with contextlib.suppress(Exception):
             stream.flush()
@@ -338,6 +372,7 @@ class _Child(msgspec.Struct):
     pid: int
     spool: IO[bytes]  # its pieces' bytes, in the order it made them
     index: IO[bytes]  # (piece, offset, length) of each, pickled at its end
+    ready: int = -1  # a pipe's end: ``_WHOLE`` once ``index`` is whole, else the pipe's end
 
 
 class Board:
@@ -390,9 +425,13 @@ def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers
         for _ in range(workers - 1):
             child = _Child(0, _spool(), _spool())
             children.append(child)  # its files closed by _abandon, whatever happens
-            child.pid = _fork(functools.partial(_child, produce, pieces, board, child.spool,
-                                                child.index),
-                              "a process for rows of the matrix")
+            child.ready, said = os.pipe()
+            try:
+                child.pid = _fork(functools.partial(_child, produce, pieces, board,
+                                                    child.spool, child.index, said=said),
+                                  "a process for rows of the matrix")
+            finally:
+                os.close(said)  # this process's copy: the pipe ends when the child does
     except BaseException:
         _abandon(children, board)
         gc.unfreeze()
@@ -403,8 +442,9 @@ def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers
 
 
 def _child(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[int, int]],
-           board: Board, spool: IO[bytes], index: IO[bytes]) -> None:
-    """A child's work: pieces from the back into ``spool``, where each went into ``index``."""
+           board: Board, spool: IO[bytes], index: IO[bytes], *, said: int) -> None:
+    """A child's work: pieces from the back into ``spool``, where each went into ``index``;
+    then ``_WHOLE`` said through ``said`` (the parent need not wait for this exit)."""
     made: list[tuple[int, int, int]] = []
     offset = 0
     while (piece := board.take(front=False)) is not None:
@@ -417,6 +457,7 @@ def _child(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[in
     spool.flush()
     _pickle().dump(made, index)
     index.flush()
+    os.write(said, _WHOLE)
 
 
 def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[int, int]],
@@ -432,11 +473,11 @@ def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[
                 progress(taken / len(pieces))
         placed: dict[int, tuple[_Child, int, int]] = {}  # piece -> (child, offset, length)
         for child in children:
-            code = _reap(child.pid)
-            child.pid = 0
-            if code != 0:
+            if os.read(child.ready, 1) != _WHOLE:  # the pipe's end: the child ended first
+                code = _reap(child.pid)
+                child.pid = 0
                 raise WorkerFailed("a process making rows of the matrix failed "
-                                   f"({_ending(code)})")
+                                   f"({_ending(code) if code else 'without its rows'})")
             child.index.seek(0)
             for piece, offset, length in _pickle().load(child.index):
                 placed[piece] = (child, offset, length)
@@ -448,6 +489,10 @@ def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[
             while length > 0 and (block := child.spool.read(min(READ_BLOCK, length))):
                 length -= len(block)
                 yield block
+        for child in children:  # each ending on its own meanwhile
+            _reap(child.pid)
+            child.pid = 0
+        reap_ended()
     finally:
         _abandon(children, board)
         gc.unfreeze()
@@ -485,4 +530,7 @@ def _abandon(children: list[_Child], board: Board) -> None:
             child.pid = 0
         child.spool.close()
         child.index.close()
+        if child.ready >= 0:
+            os.close(child.ready)
+            child.ready = -1
     board.close()
