@@ -516,9 +516,14 @@ class PairSets:
         self._reading: _Reading | None = None
         self._some: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]] = {}
         self._blocky: dict[int, npt.NDArray[np.int32]] = {}  # ``blocky_pieces``' numbers
-        self._pieces: list[tuple[int, int, int]] | None = None
-        self._block_types: npt.NDArray[np.int64] | None = None
         self._variant_users()
+        # The ingress types whose rules have ipBlock peers (what they accept from a source
+        # depends on the variant its pairs are in), and ``blocky_pieces``.
+        self._block_types = np.array([t for t in self.i_block_types if t], dtype=np.int64)
+        self._pieces = [(variant, start, min(len(self._block_types), start + BLOCKY_PIECE))
+                        for variant in sorted(self.variant_users)
+                        if variant != self.main_variant
+                        for start in range(0, len(self._block_types), BLOCKY_PIECE)]
         self.pairs: list[tuple[int, int]] = []  # (accepted, decided) set numbers of a tier
         self._pair_ids: dict[tuple[int, int], int] = {}
         self._no_pair = self.pair_id(self.set_id(()), self.set_id(()))
@@ -1513,7 +1518,7 @@ class PairSets:
         sources = (np.flatnonzero(users) if users is not None
                    else np.zeros(0, dtype=np.int64))
         grid = self._main_table(sources)
-        types = self._blocky_types()
+        types = self._block_types
         for piece, (of, start, stop) in enumerate(self.blocky_pieces()):
             if of == variant:
                 found = self._blocky.pop(piece, None)
@@ -1523,31 +1528,17 @@ class PairSets:
         rows[sources] = np.arange(len(sources))
         return rows, grid
 
-    def _blocky_types(self) -> npt.NDArray[np.int64]:
-        """The ingress types whose rules have ipBlock peers: what they accept from a source
-        depends on the variant its pairs are in."""
-        if self._block_types is None:
-            self._block_types = np.array([t for t in self.i_block_types if t], dtype=np.int64)
-        return self._block_types
-
     def blocky_pieces(self) -> list[tuple[int, int, int]]:
         """The part of the other variants' ingress columns that depends on the variant (the
         types of ipBlock peers, read at the variant's sources) in pieces that two processes
-        can share out: ``(variant, start, stop)``, the types ``_blocky_types()[start:stop]``."""
-        if self._pieces is None:
-            count = len(self._blocky_types())
-            self._pieces = [
-                (variant, start, min(count, start + BLOCKY_PIECE))
-                for variant in sorted(self.variant_users)
-                if variant != self.main_variant
-                for start in range(0, count, BLOCKY_PIECE)]
+        can share out: ``(variant, start, stop)``, the types ``_block_types[start:stop]``."""
         return self._pieces
 
     def _blocky_piece(self, variant: int, start: int, stop: int) -> npt.NDArray[np.int32]:
-        """``columns[k][j]``: the port set number ingress type ``_blocky_types()[start + j]``
+        """``columns[k][j]``: the port set number ingress type ``_block_types[start + j]``
         accepts from the ``k``-th source with pairs in ``variant``."""
         sources = np.flatnonzero(self.variant_users[variant])
-        types = self._blocky_types()[start:stop].tolist()
+        types = self._block_types[start:stop].tolist()
         columns = np.zeros((len(sources), len(types)), dtype=np.int32)
         reading = _Reading(self, sources, variant)  # peers and parts looked up once
         for j, t in enumerate(types):

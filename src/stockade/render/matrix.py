@@ -238,8 +238,7 @@ class RowEncoder:
         gathered from the table, each text's run cut out of them."""
         parts = [head]
         if len(listed):
-            numbers = ids[listed]
-            numbers = numbers.astype(np.uint16 if int(numbers.max()) < 1 << 16 else np.int64)
+            numbers = ids[listed].astype(np.uint16 if len(texts) <= 1 << 16 else np.int64)
             order = np.argsort(numbers, kind="stable")
             by_text, numbers = listed[order], numbers[order]
             padded = self._slots[by_text].tobytes()
