@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,9 +30,9 @@ from stockade.engine import Engine
 from stockade.engine.diff import Comparison
 from stockade.engine.diff_result import DiffResult, diff_result, port_results
 from stockade.errors import DocumentError, InputError, InvalidObjects, UsageError
-from stockade.model.build import BuildResult, RawObject, build_cluster
+from stockade.model.build import BuildResult, Checked, RawObject, build_cluster, check_object
 from stockade.model.types import Origin, Protocol
-from stockade.model.workloads import TEMPLATE_NOTE, choose_endpoints, with_endpoints
+from stockade.model.workloads import TEMPLATE_NOTE, Endpoints, choose_endpoints, with_endpoints
 from stockade.render import diff as render
 from stockade.render.escape import escape
 from stockade.render.groups import group_names
@@ -74,10 +75,11 @@ class Side:
     """One version of the input: what it is called in messages, and its objects."""
 
     label: str
-    objects: Iterable[RawObject]  # read as the side is built (texts complete after)
+    objects: Iterable[RawObject | Checked]  # read as the side is built (texts complete after)
     texts: dict[str, str]
 
 
+DEFAULT_NAMESPACE = "default"  # of objects without one, on both sides (diff takes no --helm)
 _NOT_CLUSTER = {"cluster": False, "context": None, "kubeconfig": None,
                 "cluster_namespace": None}
 
@@ -160,21 +162,45 @@ def _side_read(label: str, read: Any) -> tuple[Iterable[RawObject], dict[str, st
 
 def _files(args: argparse.Namespace, label: str, paths: Sequence[str]) -> Side:
     """A side read from files as any command reads them (limits, broken documents), while
-    it is built."""
+    it is built. A process reading a large side ahead also checks its objects for as long
+    as this one is busy elsewhere: the new side's, while the old side is built and
+    compiled."""
     side = argparse.Namespace(**{**vars(args), **_NOT_CLUSTER, "paths": list(paths)})
     texts: dict[str, str] = {}
-    objects, _ = _side_read(label, lambda: (stream_inputs(side, texts=texts), {}))
+    check = functools.partial(check_object, default_namespace=DEFAULT_NAMESPACE)
+    objects, _ = _side_read(label, lambda: (stream_inputs(side, None, texts, check), {}))
     return Side(label, _labelled(label, objects), texts)
 
 
-def _labelled(label: str, objects: Iterable[RawObject]) -> Iterator[RawObject]:
+def _labelled(label: str, objects: Iterable[RawObject | Checked]
+              ) -> Iterator[RawObject | Checked]:
     """A side's objects; what stops reading them is named with the side."""
     with _named(label):
         yield from objects
 
 
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A side's engine, and its endpoints (which notes come from)."""
+
+    engine: Engine
+    endpoints: Endpoints
+
+
+def _compiled(result: BuildResult, args: argparse.Namespace) -> Compiled | None:
+    """The engine of a side that will be judged valid (None for one that will be refused:
+    ``_engine`` says so)."""
+    if result.findings and not args.skip_invalid:
+        return None
+    endpoints = choose_endpoints(result.cluster, per_pod=args.per_pod)
+    return Compiled(Engine(with_endpoints(result.cluster, endpoints)), endpoints)
+
+
 def _engine(side: Side, result: BuildResult, args: argparse.Namespace,
-            notes: dict[tuple[str, str], None]) -> tuple[Engine, dict[str, str]]:
+            notes: dict[tuple[str, str], None], compiled: Compiled | None = None
+            ) -> tuple[Engine, dict[str, str]]:
+    """A side judged (refused when invalid, unless skipped) and its notes kept, then its
+    engine: ``compiled`` (already made) or made now."""
     if result.findings and not args.skip_invalid:
         print("stockade: " + escape(f"the {side.label} is invalid:"), file=sys.stderr)
         raise InvalidObjects(result.findings)
@@ -186,12 +212,14 @@ def _engine(side: Side, result: BuildResult, args: argparse.Namespace,
         notes.setdefault(("note", f"{side.label}: {text}"))
     for text in result.skipped if args.verbose else ():
         notes.setdefault(("note", text))
-    endpoints = choose_endpoints(result.cluster, per_pod=args.per_pod)
+    compiled = compiled or _compiled(result, args)
+    assert compiled is not None  # a side refused was refused above
+    endpoints = compiled.endpoints
     for note in endpoints.notes:
         notes.setdefault(("note", f"{side.label}: {note}"))
     if endpoints.has_templates:
         notes.setdefault(("note", TEMPLATE_NOTE))
-    return Engine(with_endpoints(result.cluster, endpoints)), dict(endpoints.owner)
+    return compiled.engine, dict(endpoints.owner)
 
 
 def _located(result: DiffResult, texts: dict[str, str]) -> DiffResult:
@@ -246,9 +274,13 @@ def run(args: argparse.Namespace) -> int:
         old_side, new_side = _sides(args)
         # Both sides read (each built as it is read) before either is judged: an input
         # that cannot be read is reported before an invalid object of the other side.
-        built = build_cluster(old_side.objects), build_cluster(new_side.objects)
-        old, old_owner = _engine(old_side, built[0], args, notes)
-        new, new_owner = _engine(new_side, built[1], args, notes)
+        # The old side's engine is made before the new side is read: meanwhile a process
+        # reading the new side ahead checks its objects (the second core is free then).
+        built_old = build_cluster(old_side.objects, default_namespace=DEFAULT_NAMESPACE)
+        compiled_old = _compiled(built_old, args)
+        built_new = build_cluster(new_side.objects, default_namespace=DEFAULT_NAMESPACE)
+        old, old_owner = _engine(old_side, built_old, args, notes, compiled_old)
+        new, new_owner = _engine(new_side, built_new, args, notes)
     for level, text in notes:  # once, even when both sides have them
         (diagnostics.warning if level == "warning" else diagnostics.note)(text)
     comparison = Comparison(old, new)

@@ -51,12 +51,27 @@ def _isin(values: Indices, sorted_set: Indices) -> BoolArray:
     return found
 
 
-def _union(a: Indices, b: Indices) -> Indices:
+MARK_SHARE = 16  # members of a union past 1/16 of the classes: marked, not sorted
+
+
+def _merged(size: int, parts: Sequence[Indices]) -> Indices:
+    """The sorted union of index lists of classes ``0 .. size-1``: many members are marked
+    in a mask of every class and read back in order (a pass over the classes costs less
+    than sorting them), few are sorted."""
+    if sum(map(len, parts)) * MARK_SHARE <= size:
+        return sorted_unique(np.concatenate(parts))
+    mask = np.zeros(size, dtype=np.bool_)
+    for part in parts:
+        mask[part] = True
+    return np.flatnonzero(mask).astype(np.int32)
+
+
+def _union(size: int, a: Indices, b: Indices) -> Indices:
     if len(a) == 0:
         return b
     if len(b) == 0:
         return a
-    return sorted_unique(np.concatenate([a, b]))
+    return _merged(size, [a, b])
 
 
 def _intersection(a: Indices, b: Indices) -> Indices:
@@ -168,7 +183,7 @@ class ClassSet(msgspec.Struct, frozen=True, eq=False):
     def __or__(self, other: ClassSet) -> ClassSet:
         a, b = self, other
         if not a.inverted and not b.inverted:
-            return ClassSet._shortest(a.size, _union(a.indices, b.indices), False)
+            return ClassSet._shortest(a.size, _union(a.size, a.indices, b.indices), False)
         if a.inverted and b.inverted:
             return ClassSet._frozen(a.size, _intersection(a.indices, b.indices), True)
         listed, excluded = (b, a) if a.inverted else (a, b)
@@ -180,7 +195,7 @@ class ClassSet(msgspec.Struct, frozen=True, eq=False):
         if not a.inverted and not b.inverted:
             return ClassSet._frozen(a.size, _intersection(a.indices, b.indices), False)
         if a.inverted and b.inverted:
-            return ClassSet._shortest(a.size, _union(a.indices, b.indices), True)
+            return ClassSet._shortest(a.size, _union(a.size, a.indices, b.indices), True)
         listed, excluded = (b, a) if a.inverted else (a, b)
         return ClassSet._frozen(a.size, _difference(listed.indices, excluded.indices), False)
 
@@ -202,7 +217,7 @@ def union_all(size: int, sets: Sequence[ClassSet]) -> ClassSet:
             excluded = s.indices if excluded is None else _intersection(excluded, s.indices)
         else:
             listed.append(s.indices)
-    members = sorted_unique(np.concatenate(listed)) if listed else _EMPTY
+    members = _merged(size, listed) if listed else _EMPTY
     if excluded is None:
         return ClassSet._shortest(size, members, False)
     return ClassSet._frozen(size, _difference(excluded, members), True)

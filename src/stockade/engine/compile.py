@@ -188,6 +188,7 @@ class Compiler:
         self._block_cache: dict[Block, dict[int, ClassSet]] = {}
         self._ns_cache: dict[bytes, ClassSet] = {}
         self._selection_cache: dict[tuple[object, ...], ClassSet] = {}
+        self._unions: dict[tuple[int, ...], tuple[tuple[ClassSet, ...], ClassSet]] = {}
         # The pod-network classes a selector chooses from: per namespace, per namespace
         # selector.
         self._local: dict[str, ClassSet] = {}
@@ -251,6 +252,17 @@ class Compiler:
             found = self._selection_cache[key] = make()
         return found
 
+    def union(self, sets: Sequence[ClassSet]) -> ClassSet:
+        """``union_all`` of ``sets``, once per combination: the sets are the compiler's own
+        (cached per selector, ipBlock or combination), so the same peers met in another
+        rule or policy (a shared namespace selector, say) are not sorted together again."""
+        key = tuple(map(id, sets))
+        found = self._unions.get(key)
+        if found is None:
+            # The sets are kept with the union: their ids name them for as long as it lives.
+            found = self._unions[key] = (tuple(sets), union_all(self.size, sets))
+        return found[1]
+
     def block_members(self, block: Block) -> dict[int, ClassSet]:
         cached = self._block_cache.get(block)
         if cached is not None:
@@ -290,12 +302,12 @@ class Compiler:
     def rule(self, policy_index: int, policy: NetworkPolicy, direction: PolicyType,
              index: int, rule: NetworkPolicyRule) -> CompiledRule:
         peers = tuple([self.peer(p, policy.namespace) for p in rule.peers])
-        selected = union_all(self.size, [cp.selected for cp in peers
-                                         if cp.selected is not None])
+        selected = self.union([cp.selected for cp in peers if cp.selected is not None])
         blocks: dict[int, ClassSet] = {}
         for cp in peers:
             for family, members in cp.block_members.items():
-                blocks[family] = blocks[family] | members if family in blocks else members
+                blocks[family] = (self.union([blocks[family], members]) if family in blocks
+                                  else members)
         ports = tuple([p for p in map(compile_port, rule.ports) if p is not None])
         any_peer = not rule.peers
         if any_peer:
@@ -306,7 +318,7 @@ class Compiler:
             any_port=not rule.ports, ports=ports,
             named=tuple(sorted({(p.protocol, p.name) for p in ports if p.name})),
             blocks=BlockIndex.of(peers),
-            by_family={f: selected | members for f, members in blocks.items()},
+            by_family={f: self.union([selected, members]) for f, members in blocks.items()},
         )
 
     def policy(self, index: int, policy: NetworkPolicy) -> CompiledPolicy:

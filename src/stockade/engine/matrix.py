@@ -1816,7 +1816,9 @@ class ConnectivityMatrix(msgspec.Struct, frozen=True):
 
 
 
-PAIR_TABLE_CELLS = 1 << 26  # (egress set, ingress set) pairs numbered through a table (256 MiB)
+# (egress set, ingress set) pairs numbered through a table (256 MiB); below 2**31, a cell's
+# number is computed in 32 bits
+PAIR_TABLE_CELLS = 1 << 26
 
 
 class ClassRows:
@@ -1897,14 +1899,17 @@ class ClassRows:
             old = self._table.reshape(self._width, self._width)
             grown[:self._width, :self._width] = old
             self._table, self._width = grown.ravel(), width
-        flat = e_ids.astype(np.int64) * self._width  # int32 would overflow past 46,340 sets
+        # A cell's number fits 32 bits: the table holds at most PAIR_TABLE_CELLS.
+        flat = e_ids.astype(np.int32) * np.int32(self._width)
         flat += i_ids
         found: npt.NDArray[np.int32] = np.take(self._table, flat)
         missing = np.flatnonzero(found < 0)
         if len(missing):
-            pairs = distinct(flat.ravel()[missing])
-            self._table[pairs] = self._pair_ids(*np.divmod(pairs, self._width))
-            found = np.take(self._table, flat)
+            cells = flat.ravel()[missing]
+            pairs = distinct(cells)
+            self._table[pairs] = self._pair_ids(*np.divmod(pairs.astype(np.int64),
+                                                           self._width))
+            found.ravel()[missing] = self._table[cells]  # only the cells not known before
         return found
 
     def _sparse_ids_of(self, e_ids: npt.NDArray[np.int32],
