@@ -79,15 +79,16 @@ def test_a_side_not_read_yet_comes_checked(tmp_path: Path) -> None:
     _side(tmp_path / "new", port=8080)
     args = build_parser().parse_args(["diff", str(tmp_path / "new"), str(tmp_path / "new")])
     side = diff_cmd._files(args, "new side", [str(tmp_path / "new")])
+    reading = side.read()
     time.sleep(1.0)  # busy: the child reads and checks everything meanwhile
-    objects = list(side.objects)
+    objects = list(reading)
     forked.reap_ended()
     assert sum(isinstance(o, Checked) for o in objects) == len(objects) == 40 * 13
     alone = argparse.Namespace(**{**vars(args), "paths": [str(tmp_path / "new")]})
     os.environ["STOCKADE_WORKERS"] = "1"
     try:
         here = diff_cmd._files(alone, "new side", [str(tmp_path / "new")])
-        read_here = list(here.objects)
+        read_here = list(here.read())
     finally:
         del os.environ["STOCKADE_WORKERS"]
     assert not any(isinstance(o, Checked) for o in read_here)

@@ -5,6 +5,7 @@ object, and however the work is shared, the build is exactly the one-process bui
 from __future__ import annotations
 
 import functools
+import mmap
 import os
 import time
 from collections.abc import Iterator
@@ -54,6 +55,37 @@ def test_the_child_learns_when_the_reader_starts_and_hands_over_at_once() -> Non
     assert time.monotonic() - started < 30
     items.close()  # type: ignore[attr-defined]
     forked.reap_ended()  # children that handed everything over end on their own
+    assert children(zombies=True) == set()
+
+
+def test_until_the_reader_reads_the_child_is_not_held_back_by_the_pipe() -> None:
+    """Before the reader reads, the child makes everything (many times what the pipe
+    holds: frames wait in the child); the items then come in order. Once the reader reads,
+    a full pipe holds the child back again."""
+    made = mmap.mmap(-1, 8)  # how many items the child made, shared with it
+    demand = forked.Demand()
+    size = 4 << 10  # batches of 1 MiB, what the pipe holds
+    first, second = 4 * forked.AHEAD_BATCH, 8 * forked.AHEAD_BATCH
+
+    def produce() -> Iterator[bytes]:
+        for n in range(first + second):
+            if n == first:  # the reader is now reading: it sees this wait
+                deadline = time.monotonic() + 30
+                while not demand.waiting() and time.monotonic() < deadline:
+                    time.sleep(0.005)
+            made[:8] = (n + 1).to_bytes(8, "little")
+            yield bytes([n % 256]) * size
+
+    items = forked.ahead(produce, "a test reader", demand)
+    deadline = time.monotonic() + 30
+    while int.from_bytes(made[:8], "little") < first and time.monotonic() < deadline:
+        time.sleep(0.01)  # busy elsewhere: the child goes on meanwhile
+    assert int.from_bytes(made[:8], "little") == first
+    assert next(items) == bytes([0]) * size
+    time.sleep(1.0)  # reading now: a full pipe holds the child back
+    assert int.from_bytes(made[:8], "little") < first + second
+    assert [*items] == [bytes([n % 256]) * size for n in range(1, first + second)]
+    forked.reap_ended()
     assert children(zombies=True) == set()
 
 

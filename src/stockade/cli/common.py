@@ -10,7 +10,7 @@ import importlib
 import os
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, NamedTuple, overload
 
 from stockade.cli import diagnostics, timings
 from stockade.cli.options import check_input_options
@@ -121,14 +121,39 @@ def stream_inputs(args: argparse.Namespace,
             kubeconfig=args.kubeconfig, context=args.context, warn=diagnostics.warning
         )
         return iter(source.read(namespace=args.cluster_namespace))
-    helm_chart = getattr(args, "helm", None)
-    skipping = broken is None and bool(getattr(args, "skip_invalid", False))
-    if skipping:
-        broken = []
+    return read_found(args, find_files(args), broken, texts, check)
+
+
+class Found(NamedTuple):
+    """The files of an input, found and measured (``find_files``), not read yet."""
+
+    files: list[str]
+    sizes: list[int | None]
+    budget: Budget
+
+
+def find_files(args: argparse.Namespace) -> Found:
+    """The files ``args.paths`` name, found (missing ones refused) and their sizes checked
+    against the limits: ``stream_inputs``'s first step, for a caller that reads them
+    later (``read_found``)."""
     budget = Budget()
     files = expand_paths(args.paths)
     sizes = file_sizes(files)
     check_sizes(sizes, args.paths, budget)
+    return Found(files, sizes, budget)
+
+
+def read_found(args: argparse.Namespace, found: Found,
+               broken: list[DocumentError] | None = None,
+               texts: dict[str, str] | None = None,
+               check: Check | None = None) -> Iterator[RawObject | Checked]:
+    """``stream_inputs`` of files found already: a second process, if it pays, starts
+    reading now."""
+    helm_chart = getattr(args, "helm", None)
+    skipping = broken is None and bool(getattr(args, "skip_invalid", False))
+    if skipping:
+        broken = []
+    files, sizes, budget = found
     if helm_chart is None and read_ahead_pays(files, sizes):
         objects: Iterator[RawObject | Checked] = read_ahead(files, broken, texts, check)
     else:

@@ -12,7 +12,7 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,11 +21,16 @@ from stockade.cli.common import (
     add_endpoint_arguments,
     add_input_arguments,
     bulk_allocation,
+    find_files,
     parse_ports,
+    read_found,
     read_inputs,
-    stream_inputs,
 )
-from stockade.cli.options import check_cluster_options, check_no_cluster_options
+from stockade.cli.options import (
+    check_cluster_options,
+    check_input_options,
+    check_no_cluster_options,
+)
 from stockade.engine import Engine
 from stockade.engine.diff import Comparison
 from stockade.engine.diff_result import DiffResult, diff_result, port_results
@@ -72,10 +77,12 @@ def register(sub: Any) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Side:
-    """One version of the input: what it is called in messages, and its objects."""
+    """One version of the input: what it is called in messages, and its objects (``read``
+    starts reading them, if they are not read already; they are built as they come, and
+    ``texts`` is complete after)."""
 
     label: str
-    objects: Iterable[RawObject | Checked]  # read as the side is built (texts complete after)
+    read: Callable[[], Iterable[RawObject | Checked]]
     texts: dict[str, str]
 
 
@@ -133,12 +140,14 @@ def _sides(args: argparse.Namespace) -> tuple[Side, Side]:
         for problem in broken or ():
             diagnostics.warning(f"{label}: skipping a document that cannot be read: "
                                 f"{problem}")
-        return Side(label, objects, texts), _files(args, f"new side ({shown})", paths or ["."])
+        return (Side(label, lambda: objects, texts),
+                _files(args, f"new side ({shown})", paths or ["."]))
     if args.cluster:
         label = f"old side (cluster{' context ' + args.context if args.context else ''})"
         cluster = argparse.Namespace(**{**vars(args), "paths": []})
         objects, _ = _side_read(label, lambda: (read_inputs(cluster), {}))
-        return Side(label, objects, {}), _files(args, f"new side ({' '.join(paths)})", paths)
+        return (Side(label, lambda: objects, {}),
+                _files(args, f"new side ({' '.join(paths)})", paths))
     return (_files(args, f"old side ({paths[0]})", [paths[0]]),
             _files(args, f"new side ({paths[1]})", [paths[1]]))
 
@@ -162,14 +171,17 @@ def _side_read(label: str, read: Any) -> tuple[Iterable[RawObject], dict[str, st
 
 def _files(args: argparse.Namespace, label: str, paths: Sequence[str]) -> Side:
     """A side read from files as any command reads them (limits, broken documents), while
-    it is built. A process reading a large side ahead also checks its objects for as long
-    as this one is busy elsewhere: the new side's, while the old side is built and
-    compiled."""
+    it is built. Its files are found now (a missing one is refused before anything is
+    read), and read when asked. A process reading a large side ahead also checks its
+    objects for as long as this one is busy elsewhere."""
     side = argparse.Namespace(**{**vars(args), **_NOT_CLUSTER, "paths": list(paths)})
+    with _named(label):
+        check_input_options(side)
+        found = find_files(side)
     texts: dict[str, str] = {}
     check = functools.partial(check_object, default_namespace=DEFAULT_NAMESPACE)
-    objects, _ = _side_read(label, lambda: (stream_inputs(side, None, texts, check), {}))
-    return Side(label, _labelled(label, objects), texts)
+    return Side(label, lambda: _labelled(label, read_found(side, found, None, texts, check)),
+                texts)
 
 
 def _labelled(label: str, objects: Iterable[RawObject | Checked]
@@ -274,11 +286,13 @@ def run(args: argparse.Namespace) -> int:
         old_side, new_side = _sides(args)
         # Both sides read (each built as it is read) before either is judged: an input
         # that cannot be read is reported before an invalid object of the other side.
-        # The old side's engine is made before the new side is read: meanwhile a process
-        # reading the new side ahead checks its objects (the second core is free then).
-        built_old = build_cluster(old_side.objects, default_namespace=DEFAULT_NAMESPACE)
+        # The new side starts to be read once the old one is built, and the old side's
+        # engine is made meanwhile: a process reading the new side ahead has the second
+        # core to itself then, and checks the objects it reads.
+        built_old = build_cluster(old_side.read(), default_namespace=DEFAULT_NAMESPACE)
+        new_objects = new_side.read()
         compiled_old = _compiled(built_old, args)
-        built_new = build_cluster(new_side.objects, default_namespace=DEFAULT_NAMESPACE)
+        built_new = build_cluster(new_objects, default_namespace=DEFAULT_NAMESPACE)
         old, old_owner = _engine(old_side, built_old, args, notes, compiled_old)
         new, new_owner = _engine(new_side, built_new, args, notes)
     for level, text in notes:  # once, even when both sides have them

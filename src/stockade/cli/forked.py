@@ -29,6 +29,7 @@ import os
 import signal
 import struct
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import IO, Any, TypeVar, cast
@@ -192,19 +193,51 @@ def ahead(produce: Callable[[], Iterable[T]], what: str,
 def _hand_over(produce: Callable[[], Iterable[T]], demand: Demand | None, out: int,
                what: str) -> None:
     """The child's side: each frame encoded whole, then written straight to the pipe (no
-    buffer left to flush when the reader is gone: then the child just ends)."""
+    buffer left to flush when the reader is gone: then the child just ends). Until the
+    reader reads (``demand``), frames the full pipe cannot take wait here, in order, and
+    the child goes on: work it does for a reader busy elsewhere is not held back by the
+    pipe's size. Once the reader reads, a full pipe holds the child back."""
+    waiting: deque[memoryview] = deque()
+    ahead = demand is not None
     try:
         for frame in _frames(produce, demand):
             kind, data = _encoded(frame, what)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(out, view):]
+            waiting.append(memoryview(data))
+            if ahead and not cast(Demand, demand).waiting():
+                _write_some(out, waiting)
+            else:
+                _write_all(out, waiting)
             if kind != _ITEMS:
                 break
+        _write_all(out, waiting)
     except BrokenPipeError:
         pass  # the reader stopped early: nobody wants the rest
     finally:
         os.close(out)
+
+
+def _write_some(out: int, waiting: deque[memoryview]) -> None:
+    """What of ``waiting`` the pipe takes now, without waiting for room."""
+    os.set_blocking(out, False)
+    try:
+        while waiting:
+            written = os.write(out, waiting[0])  # as much as there is room for
+            if written < len(waiting[0]):
+                waiting[0] = waiting[0][written:]
+                return
+            waiting.popleft()
+    except BlockingIOError:
+        return  # no room at all
+    finally:
+        os.set_blocking(out, True)
+
+
+def _write_all(out: int, waiting: deque[memoryview]) -> None:
+    """Every frame of ``waiting``, in order, waiting for room as needed."""
+    while waiting:
+        view = waiting.popleft()
+        while view:
+            view = view[os.write(out, view):]
 
 
 def _frames(produce: Callable[[], Iterable[T]], demand: Demand | None
