@@ -162,7 +162,8 @@ def ahead(produce: Callable[[], Iterable[T]], what: str,
     """What ``produce()`` yields, in order, made by a forked child while this process works
     on the items already handed over (in batches through a pipe, see ``_FRAME``; a full
     pipe holds the child back). With ``demand``, which ``produce`` may ask, the batch being
-    made is handed over as soon as this process starts reading. An exception ``produce``
+    made is handed over as soon as this process starts reading, and until then the child
+    is not held back (``_hand_over``). An exception ``produce``
     raises (a ``StockadeError``, say) is raised here after the items before it. A child
     that dies otherwise, or that makes what pickle cannot carry, fails the whole
     (``WorkerFailed``); an iterator closed or dropped early stops the child. A child that
