@@ -163,8 +163,8 @@ def ahead(produce: Callable[[], Iterable[T]], what: str,
     on the items already handed over (in batches through a pipe, see ``_FRAME``; a full
     pipe holds the child back). With ``demand``, which ``produce`` may ask, the batch being
     made is handed over as soon as this process starts reading, and until then the child
-    is not held back (``_hand_over``). An exception ``produce``
-    raises (a ``StockadeError``, say) is raised here after the items before it. A child
+    is not held back (``_hand_over``). An exception ``produce`` raises (a
+    ``StockadeError``, say) is raised here after the items before it. A child
     that dies otherwise, or that makes what pickle cannot carry, fails the whole
     (``WorkerFailed``); an iterator closed or dropped early stops the child. A child that
     cannot be started raises ``WorkerFailed`` at once.
@@ -199,12 +199,11 @@ def _hand_over(produce: Callable[[], Iterable[T]], demand: Demand | None, out: i
     the child goes on: work it does for a reader busy elsewhere is not held back by the
     pipe's size. Once the reader reads, a full pipe holds the child back."""
     waiting: deque[memoryview] = deque()
-    ahead = demand is not None
     try:
         for frame in _frames(produce, demand):
             kind, data = _encoded(frame, what)
             waiting.append(memoryview(data))
-            if ahead and not cast(Demand, demand).waiting():
+            if demand is not None and not demand.waiting():
                 _write_some(out, waiting)
             else:
                 _write_all(out, waiting)
