@@ -4,7 +4,6 @@ side checks its objects while this one builds and compiles the old side, and the
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from processes import children
 from stockade.cli import diff_cmd, forked
 from stockade.cli.main import build_parser
 from stockade.cli.read_ahead import read_ahead_pays
@@ -53,7 +53,9 @@ def _diff(old: Path, new: Path, workers: str, *extra: str) -> tuple[int, str, st
     ({"invalid": True}, {"broken": True}),
 ])
 def test_diff_answers_the_same_with_and_without_reading_processes(
-        tmp_path: Path, old_faults: dict[str, bool], new_faults: dict[str, bool]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old_faults: dict[str, bool],
+        new_faults: dict[str, bool]) -> None:
+    monkeypatch.setenv("STOCKADE_WORKERS", "2")  # what the runs with "2" below read ahead
     _side(tmp_path / "old", port=80, **old_faults)
     _side(tmp_path / "new", port=8080, **new_faults)
     for side in ("old", "new"):
@@ -73,24 +75,26 @@ def test_diff_answers_the_same_with_and_without_reading_processes(
         assert code == 2 and ("17.yaml" if new_faults.get("broken") else "BAD_NAME") in err
 
 
-def test_a_side_not_read_yet_comes_checked(tmp_path: Path) -> None:
+def test_a_side_not_read_yet_comes_checked(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """While this process is busy elsewhere, the reading process checks what it reads:
     the objects come checked, and build the cluster they build as read here."""
     _side(tmp_path / "new", port=8080)
+    monkeypatch.setenv("STOCKADE_WORKERS", "2")  # a second process, however many cores
     args = build_parser().parse_args(["diff", str(tmp_path / "new"), str(tmp_path / "new")])
     side = diff_cmd._files(args, "new side", [str(tmp_path / "new")])
+    before = children()
     reading = side.read()
-    time.sleep(1.0)  # busy: the child reads and checks everything meanwhile
+    reader = children() - before
+    assert len(reader) == 1
+    deadline = time.monotonic() + 60
+    while children() & reader and time.monotonic() < deadline:
+        time.sleep(0.05)  # busy elsewhere: the child reads and checks everything, and ends
     objects = list(reading)
     forked.reap_ended()
     assert sum(isinstance(o, Checked) for o in objects) == len(objects) == 40 * 13
-    alone = argparse.Namespace(**{**vars(args), "paths": [str(tmp_path / "new")]})
-    os.environ["STOCKADE_WORKERS"] = "1"
-    try:
-        here = diff_cmd._files(alone, "new side", [str(tmp_path / "new")])
-        read_here = list(here.read())
-    finally:
-        del os.environ["STOCKADE_WORKERS"]
+    monkeypatch.setenv("STOCKADE_WORKERS", "1")
+    read_here = list(diff_cmd._files(args, "new side", [str(tmp_path / "new")]).read())
     assert not any(isinstance(o, Checked) for o in read_here)
     built = build_cluster(objects, default_namespace=diff_cmd.DEFAULT_NAMESPACE)
     built_here = build_cluster(read_here, default_namespace=diff_cmd.DEFAULT_NAMESPACE)

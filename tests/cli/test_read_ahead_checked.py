@@ -89,6 +89,26 @@ def test_until_the_reader_reads_the_child_is_not_held_back_by_the_pipe() -> None
     assert children(zombies=True) == set()
 
 
+def test_what_waits_in_the_child_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``AHEAD_WAITING_BYTES`` waiting, a full pipe holds the child back even before
+    the reader reads; everything still comes, in order."""
+    monkeypatch.setattr(forked, "AHEAD_WAITING_BYTES", 1 << 20)
+    made = mmap.mmap(-1, 8)
+    size, count = 4 << 10, 16 * forked.AHEAD_BATCH  # 16 MiB in all
+
+    def produce() -> Iterator[bytes]:
+        for n in range(count):
+            made[:8] = (n + 1).to_bytes(8, "little")
+            yield bytes([n % 256]) * size
+
+    items = forked.ahead(produce, "a test reader", forked.Demand())
+    time.sleep(1.0)  # the child would make all 16 MiB in this time, unbounded
+    assert int.from_bytes(made[:8], "little") <= 4 * forked.AHEAD_BATCH
+    assert [*items] == [bytes([n % 256]) * size for n in range(count)]
+    forked.reap_ended()
+    assert children(zombies=True) == set()
+
+
 def test_without_a_demand_items_over_several_batches_come_back_in_order() -> None:
     made = list(range(forked.AHEAD_BATCH * 2 + 3))
     assert list(forked.ahead(lambda: iter(made), "a test reader")) == made

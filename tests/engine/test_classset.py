@@ -54,9 +54,9 @@ def test_both_ways_of_merging_give_the_sorted_union(size: int, data: st.DataObje
     assert merged.tolist() == expected
 
 
-def test_the_two_ways_are_both_taken() -> None:
-    """Few members are sorted, many are marked: the threshold is where the tests above
-    reach (a mask of 1,600 classes for 100 members and more)."""
+def test_merging_on_both_sides_of_the_threshold() -> None:
+    """Just below ``MARK_SHARE``'s threshold (sorted) and well above it (marked); the
+    property above draws sizes and members on both sides of it too."""
     size = 1_600
     few = [np.arange(0, size // MARK_SHARE - 1, dtype=np.int32)]
     many = [np.arange(0, size, 2, dtype=np.int32), np.arange(1, 40, 2, dtype=np.int32)]

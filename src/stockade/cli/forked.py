@@ -131,6 +131,7 @@ def reap_ended(*, wait: bool = True) -> None:
 
 AHEAD_BATCH = 256  # items handed over at once by ``ahead``
 _PIPE_BYTES = 1 << 20
+AHEAD_WAITING_BYTES = 256 << 20  # frames kept in the child until its reader reads, at most
 _ITEMS, _RAISED, _END = range(3)
 # A frame through the pipe: how its payload is encoded and its length, then the payload.
 # Batches of plain data (dicts, lists, strings, numbers: parsed manifests) go by marshal,
@@ -195,15 +196,17 @@ def _hand_over(produce: Callable[[], Iterable[T]], demand: Demand | None, out: i
                what: str) -> None:
     """The child's side: each frame encoded whole, then written straight to the pipe (no
     buffer left to flush when the reader is gone: then the child just ends). Until the
-    reader reads (``demand``), frames the full pipe cannot take wait here, in order, and
-    the child goes on: work it does for a reader busy elsewhere is not held back by the
-    pipe's size. Once the reader reads, a full pipe holds the child back."""
+    reader reads (``demand``), frames the full pipe cannot take wait here, in order (up to
+    ``AHEAD_WAITING_BYTES``), and the child goes on: work it does for a reader busy
+    elsewhere is not held back by the pipe's size. Once the reader reads, or that much
+    waits, a full pipe holds the child back."""
     waiting: deque[memoryview] = deque()
     try:
         for frame in _frames(produce, demand):
             kind, data = _encoded(frame, what)
             waiting.append(memoryview(data))
-            if demand is not None and not demand.waiting():
+            if (demand is not None and not demand.waiting()
+                    and sum(map(len, waiting)) <= AHEAD_WAITING_BYTES):
                 _write_some(out, waiting)
             else:
                 _write_all(out, waiting)
