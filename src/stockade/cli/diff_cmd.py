@@ -77,9 +77,9 @@ def register(sub: Any) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Side:
-    """One version of the input: what it is called in messages, and its objects (``read``
-    starts reading them, if they are not read already; they are built as they come, and
-    ``texts`` is complete after)."""
+    """One version of the input: what it is called in messages, and its objects (``read``,
+    called once, starts reading files, or gives objects read already; they are built as
+    they come, and ``texts`` is complete after)."""
 
     label: str
     read: Callable[[], Iterable[RawObject | Checked]]
@@ -209,10 +209,10 @@ def _compiled(result: BuildResult, args: argparse.Namespace) -> Compiled | None:
 
 
 def _engine(side: Side, result: BuildResult, args: argparse.Namespace,
-            notes: dict[tuple[str, str], None], compiled: Compiled | None = None
+            notes: dict[tuple[str, str], None], compiled: Compiled | None
             ) -> tuple[Engine, dict[str, str]]:
     """A side judged (refused when invalid, unless skipped) and its notes kept, then its
-    engine: ``compiled`` (already made) or made now."""
+    engine (``_compiled``'s)."""
     if result.findings and not args.skip_invalid:
         print("stockade: " + escape(f"the {side.label} is invalid:"), file=sys.stderr)
         raise InvalidObjects(result.findings)
@@ -224,8 +224,7 @@ def _engine(side: Side, result: BuildResult, args: argparse.Namespace,
         notes.setdefault(("note", f"{side.label}: {text}"))
     for text in result.skipped if args.verbose else ():
         notes.setdefault(("note", text))
-    compiled = compiled or _compiled(result, args)
-    assert compiled is not None  # a side refused was refused above
+    assert compiled is not None  # ``_compiled`` makes none only for a side refused above
     endpoints = compiled.endpoints
     for note in endpoints.notes:
         notes.setdefault(("note", f"{side.label}: {note}"))
@@ -294,7 +293,8 @@ def run(args: argparse.Namespace) -> int:
         compiled_old = _compiled(built_old, args)
         built_new = build_cluster(new_objects, default_namespace=DEFAULT_NAMESPACE)
         old, old_owner = _engine(old_side, built_old, args, notes, compiled_old)
-        new, new_owner = _engine(new_side, built_new, args, notes)
+        new, new_owner = _engine(new_side, built_new, args, notes,
+                                 _compiled(built_new, args))
     for level, text in notes:  # once, even when both sides have them
         (diagnostics.warning if level == "warning" else diagnostics.note)(text)
     comparison = Comparison(old, new)

@@ -303,11 +303,11 @@ class Compiler:
              index: int, rule: NetworkPolicyRule) -> CompiledRule:
         peers = tuple([self.peer(p, policy.namespace) for p in rule.peers])
         selected = self.union([cp.selected for cp in peers if cp.selected is not None])
-        blocks: dict[int, ClassSet] = {}
+        per_family: dict[int, list[ClassSet]] = {}
         for cp in peers:
             for family, members in cp.block_members.items():
-                blocks[family] = (self.union([blocks[family], members]) if family in blocks
-                                  else members)
+                per_family.setdefault(family, []).append(members)
+        blocks = {family: self.union(sets) for family, sets in per_family.items()}
         ports = tuple([p for p in map(compile_port, rule.ports) if p is not None])
         any_peer = not rule.peers
         if any_peer:
