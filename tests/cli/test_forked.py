@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from benchmarks.generate import Params, generate, write
@@ -64,6 +65,67 @@ def test_pieces_copied_into_a_file_come_in_order(tmp_path: Path, workers: int) -
     assert 0 < len(shares) < workers * forked.PIECES_PER_WORKER  # the children took pieces
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("held_bytes", [0, 40, 1 << 20])
+def test_pieces_made_before_their_turn_are_written_in_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int,
+        held_bytes: int) -> None:
+    """The first piece is made last: every other piece is made before its turn, held by
+    the process that made it (in memory up to ``HELD_BYTES``, the rest in its spool: all
+    of it, part of it, none of it) and written by that process when its turn comes."""
+    monkeypatch.setattr(forked, "HELD_BYTES", held_bytes)  # the children inherit it
+    n = 3000
+    pieces = forked.split(n, workers * forked.PIECES_PER_WORKER)
+    made = tmp_path / "every-other-piece-made"
+    makers = tmp_path / "makers"
+    makers.mkdir()
+
+    def produce(start: int, stop: int) -> Iterator[bytes]:
+        if start == 0:
+            _wait_for_count(made, len(pieces) - 1)
+        blocks = list(_numbers(start, stop))
+        (makers / f"{start}-{os.getpid()}").touch()
+        if start:
+            with made.open("a") as marks:
+                marks.write("+")
+        return iter(blocks)
+
+    with (tmp_path / "out").open("wb") as sink:
+        sink.write(b"head ")
+        for block in forked.forked_parts(produce, n, workers, sink):
+            sink.write(block)
+        sink.write(b"tail")
+    assert (tmp_path / "out").read_bytes() == b"head " + b"".join(_numbers(0, n)) + b"tail"
+    assert len({path.name.split("-")[1] for path in makers.iterdir()}) >= 2  # both made some
+    assert children(zombies=True) == set()
+
+
+def _wait_for_count(marks: Path, count: int) -> None:
+    """Until ``marks`` holds ``count`` characters (bounded: a minute)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (
+            not marks.exists() or len(marks.read_text()) < count):
+        time.sleep(0.01)
+
+
+def test_pieces_written_in_turn_go_into_a_pipe_in_order() -> None:
+    """A pipe as the output: the children write into it too, in turn."""
+    import threading
+
+    n = 20000
+    reading, writing = os.pipe()
+    got: list[bytes] = []
+    with open(reading, "rb") as source:
+        drain = threading.Thread(target=lambda: got.append(source.read()))
+        drain.start()
+        with open(writing, "wb") as sink:
+            for block in forked.forked_parts(_numbers, n, 2, sink):
+                sink.write(block)
+        drain.join(60)
+    assert got == [b"".join(_numbers(0, n))]
+    assert children(zombies=True) == set()
+
+
 def test_split_covers_every_position_once() -> None:
     for n in (0, 1, 9, 10, 1001):
         for parts in (1, 2, 3, 7):
@@ -94,6 +156,59 @@ def test_a_failing_part_fails_the_whole(tmp_path: Path,
     with pytest.raises(forked.WorkerFailed, match="making rows"):
         list(forked.forked_parts(produce, 10, 2))
     assert "broken part" in capfd.readouterr().err
+
+
+def test_a_failing_part_fails_the_whole_when_children_write_the_output(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    parent = os.getpid()
+    marker = tmp_path / "child-took-a-piece"
+
+    def produce(start: int, stop: int) -> Iterator[bytes]:
+        if os.getpid() != parent:
+            marker.touch()
+            raise RuntimeError("broken part")
+        _wait_for(marker)
+        yield b"%d" % start
+
+    with (tmp_path / "out").open("wb") as sink, \
+            pytest.raises(forked.WorkerFailed, match="making rows"):
+        for block in forked.forked_parts(produce, 10, 2, sink):
+            sink.write(block)
+    assert "broken part" in capfd.readouterr().err
+    assert children(zombies=True) == set()
+
+
+def test_a_result_handed_back_has_its_arrays_each_in_memory_of_its_own(
+        tmp_path: Path) -> None:
+    import numpy as np
+
+    sent: dict[str, Any] = {
+        "ids": np.arange(7, dtype=np.int32), "grid": np.ones((3, 4), dtype=np.int64),
+        "none": np.zeros(0, dtype=np.uint64), "strided": np.arange(20)[::3],
+        "text": "plain", "nested": [(1, 2), {"mask": np.array([True, False])}]}
+    with (tmp_path / "spool").open("w+b") as spool:
+        forked._hand_back(sent, spool)
+        back = forked._taken_back(spool)
+        spool.truncate(spool.tell() - 1)
+        with pytest.raises(forked.WorkerFailed, match="too little"):
+            forked._taken_back(spool)
+    assert back.keys() == sent.keys()
+    arrays = [back["ids"], back["grid"], back["none"], back["strided"],
+              back["nested"][1]["mask"]]
+    for got, want in zip(arrays, [sent["ids"], sent["grid"], sent["none"], sent["strided"],
+                                  sent["nested"][1]["mask"]], strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.tolist() == want.tolist()
+        assert got.flags.writeable
+    assert back["text"] == "plain" and back["nested"][0] == (1, 2)
+    back["ids"][0] = 99
+    assert back["grid"].tolist() == sent["grid"].tolist()
+    for array in arrays[:3] + arrays[4:]:  # each read into memory of its own
+        owner = array
+        while isinstance(owner, np.ndarray):
+            owner = owner.base
+        buffer = owner.obj if isinstance(owner, memoryview) else owner
+        assert isinstance(buffer, bytearray) and len(buffer) == array.nbytes
 
 
 def test_rows_never_read_stop_the_children(tmp_path: Path) -> None:

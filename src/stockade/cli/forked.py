@@ -3,14 +3,16 @@ cluster uses every core of a small machine.
 
 ``forked_parts(produce, n, workers)`` cuts positions ``0 .. n-1`` into consecutive pieces
 of work and shares them out as they are done, so that no process idles while another still
-has much to do (rows differ in cost, and this process also writes what the others made).
-This process takes pieces from the front and yields their bytes as it makes them; the
-``workers - 1`` children, forked at once, take pieces from the back, each writing what
-``produce`` yields to an unlinked temporary file. Once the two ends meet, the children's
-pieces are handed back in order: copied by the kernel straight into ``sink`` (the file the
-caller writes to, which must hold everything yielded so far), or read and yielded. The
-caller sees exactly the bytes one process would have made. A child that fails (an
-exception, a signal) fails the whole: ``WorkerFailed`` names its piece.
+has much to do (rows differ in cost). When the output is a file descriptor (a file, a pipe),
+every process takes pieces from the front and writes each into it in its turn: a piece made
+before its turn is held by its maker (in memory up to ``HELD_BYTES``, past that in a
+temporary file) until every piece before it is written, so no piece is copied through
+another process. Otherwise this process takes pieces from the front and yields their bytes
+as it makes them, the ``workers - 1`` children take pieces from the back, each writing what
+``produce`` yields to an unlinked temporary file, and once the two ends meet the children's
+pieces are read back in order and yielded. Either way the caller sees exactly the bytes one
+process would have made. A child that fails (an exception, a signal) fails the whole:
+``WorkerFailed`` names its piece.
 
 The children share the parent's memory copy-on-write: the objects made so far are moved
 out of the garbage collector's reach first (``gc.freeze``), so that collections in a child
@@ -26,22 +28,31 @@ import gc
 import marshal
 import mmap
 import os
+import select
 import signal
 import struct
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
-from typing import IO, Any, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 import msgspec
 
 from stockade.errors import EnvironmentProblem
 
+if TYPE_CHECKING:
+    from pickle import PickleBuffer
+
 READ_BLOCK = 8 << 20
 MIN_PER_WORKER = 1000  # positions below which a part is not worth a process
 PIECES_PER_WORKER = 24  # pieces of work per process: small enough to even out the end
-_COUNTERS = struct.Struct("qq")  # the next piece from the front, the end of the back
+# The next piece from the front, the end of the back, and the next piece to be written
+# (``Board.turn``).
+_COUNTERS = struct.Struct("qqq")
+HELD_BYTES = 128 << 20  # a process's pieces made before their turn kept in memory, at most
+_TURN_WAIT = 0.002  # seconds between looks at whose turn it is, while waiting for it
 T = TypeVar("T")
 
 
@@ -75,17 +86,16 @@ def _cores() -> int:
 
 def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
     """``there()`` worked out by a forked child while this process runs ``here()``: its
-    result comes back pickled through an unlinked temporary file. A child that fails fails
-    the whole (``WorkerFailed``). The child says through a pipe when its result is whole,
-    so that this process goes on while the child's exit releases its memory (seconds on a
-    large cluster); the child is waited for later (``reap_ended``)."""
-    pickle = _pickle()
+    result comes back through an unlinked temporary file (``_hand_back``, ``_taken_back``).
+    A child that fails fails the whole (``WorkerFailed``). The child says through a pipe
+    when its result is whole, so that this process goes on while the child's exit releases
+    its memory (seconds on a large cluster); the child is waited for later
+    (``reap_ended``)."""
     with _spool() as spool:
         ready, said = os.pipe()
 
         def work() -> None:
-            pickle.dump(there(), spool, protocol=pickle.HIGHEST_PROTOCOL)
-            spool.flush()
+            _hand_back(there(), spool)
             os.write(said, _WHOLE)
 
         try:
@@ -108,9 +118,55 @@ def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
             raise WorkerFailed("a process working beside this one failed "
                                f"({_ending(code) if code else 'without its result'})")
         _ended.append(pid)
-        spool.seek(0)
-        result: T = pickle.load(spool)
+        result: T = _taken_back(spool)
         return result
+
+
+def _hand_back(result: object, spool: IO[bytes]) -> None:
+    """``result`` pickled into ``spool`` with its arrays' memory out of band (pickle's
+    protocol 5): ``_HEADER`` (the pickle's length and the arrays' count), each array's
+    length, the pickle, then each array's bytes. Hundreds of megabytes of arrays are then
+    copied once each way, not taken apart and put together by the pickle."""
+    pickle = _pickle()
+    buffers: list[PickleBuffer] = []
+    data = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
+    raws = [buffer.raw() for buffer in buffers]
+    spool.write(_HEADER.pack(len(data), len(raws)))
+    spool.write(struct.pack(f"{len(raws)}q", *(raw.nbytes for raw in raws)))
+    spool.write(data)
+    for raw in raws:
+        spool.write(raw)
+    spool.flush()
+
+
+def _taken_back(spool: IO[bytes]) -> Any:
+    """What ``_hand_back`` wrote, each array read into memory of its own (released with
+    it, not with the others)."""
+    source = spool.fileno()
+    length, count = _HEADER.unpack(_read_at(source, bytearray(_HEADER.size), 0))
+    at = _HEADER.size + 8 * count
+    sizes = struct.unpack(f"{count}q", _read_at(source, bytearray(8 * count), _HEADER.size))
+    data = _read_at(source, bytearray(length), at)
+    at += length
+    buffers = []
+    for size in sizes:
+        buffers.append(_read_at(source, bytearray(size), at))
+        at += size
+    return _pickle().loads(data, buffers=buffers)
+
+
+def _read_at(source: int, buffer: bytearray, offset: int) -> bytearray:
+    """``buffer`` filled from file ``source`` at ``offset``."""
+    view = memoryview(buffer)
+    while view:
+        got = os.preadv(source, [view], offset)
+        if not got:
+            raise WorkerFailed("a process working beside this one handed back too little")
+        view, offset = view[got:], offset + got
+    return buffer
+
+
+_HEADER = struct.Struct("qq")
 
 
 _WHOLE = b"+"
@@ -412,28 +468,46 @@ class _Child(msgspec.Struct):
 
 
 class Board:
-    """Which pieces are taken: the front one and the end of the back, in a small file that
-    the processes map, moved under a POSIX record lock on it (held per process, so a
-    forked child does not hold its parent's, and released by the kernel if its holder
-    dies)."""
+    """Which pieces are taken, and whose turn it is to write: the front piece, the end of
+    the back and the next piece to be written, in a small file that the processes map,
+    moved under a POSIX record lock on it (held per process, so a forked child does not hold
+    its parent's, and released by the kernel if its holder dies)."""
 
     def __init__(self, pieces: int) -> None:
         self._file = _spool()  # closed by close()
         self._file.write(bytes(_COUNTERS.size))
         self._file.flush()
         self._memory = mmap.mmap(self._file.fileno(), _COUNTERS.size)
-        _COUNTERS.pack_into(self._memory, 0, 0, pieces)
+        _COUNTERS.pack_into(self._memory, 0, 0, pieces, -1)
 
     def take(self, front: bool) -> int | None:
         """The next piece from the front (or the back), or None when none is left."""
-        fcntl.lockf(self._file, fcntl.LOCK_EX)
-        try:
-            low, high = _COUNTERS.unpack_from(self._memory, 0)
+        with self._locked():
+            low, high, turn = _COUNTERS.unpack_from(self._memory, 0)
             if low >= high:
                 return None
-            _COUNTERS.pack_into(self._memory, 0, *((low + 1, high) if front
-                                                    else (low, high - 1)))
+            _COUNTERS.pack_into(self._memory, 0, *((low + 1, high, turn) if front
+                                                    else (low, high - 1, turn)))
             return int(low if front else high - 1)
+
+    def turn(self) -> int:
+        """The piece whose bytes come next in the output (-1: not even the first yet)."""
+        with self._locked():
+            return int(_COUNTERS.unpack_from(self._memory, 0)[2])
+
+    def written(self, piece: int) -> None:
+        """``piece`` is whole in the output (-1: what comes before the first): the next
+        one's turn."""
+        with self._locked():
+            low, high, turn = _COUNTERS.unpack_from(self._memory, 0)
+            assert turn == piece, f"piece {piece} written in piece {turn}'s turn"
+            _COUNTERS.pack_into(self._memory, 0, low, high, piece + 1)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        fcntl.lockf(self._file, fcntl.LOCK_EX)
+        try:
+            yield
         finally:
             fcntl.lockf(self._file, fcntl.LOCK_UN)
 
@@ -447,12 +521,14 @@ def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers
                  sink: IO[bytes] | None = None,
                  progress: Callable[[float], None] | None = None) -> Iterator[bytes]:
     """What ``produce(start, stop)`` yields over ``0 .. n-1``, in order, made by ``workers``
-    processes. ``sink``: where the caller writes each block before asking for the next; the
-    children's pieces are then copied into it directly. ``progress``: called with the share
-    of pieces taken, as this process takes them."""
+    processes. ``sink``: where the caller writes each block before asking for the next;
+    with a file descriptor under it, the children write their pieces into it themselves, in
+    turn (``_collect_in_turn``), else they spool them for this process (``_collect``).
+    ``progress``: called with the share of pieces taken, as this process takes them."""
     if workers < 2 or n < 2:
         return iter(produce(0, n))
     pieces = split(n, min(n, workers * PIECES_PER_WORKER))
+    target = _descriptor(sink)
     board = Board(len(pieces))
     children: list[_Child] = []
     gc.collect()
@@ -462,19 +538,190 @@ def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers
             child = _Child(0, _spool(), _spool())
             children.append(child)  # its files closed by _abandon, whatever happens
             child.ready, said = os.pipe()
+            work = (functools.partial(_child, produce, pieces, board, child.spool,
+                                      child.index, said=said) if target is None
+                    else functools.partial(_child_in_turn, produce, pieces, board, target,
+                                           child.spool, said=said))
             try:
-                child.pid = _fork(functools.partial(_child, produce, pieces, board,
-                                                    child.spool, child.index, said=said),
-                                  "a process for rows of the matrix")
+                child.pid = _fork(work, "a process for rows of the matrix")
             finally:
                 os.close(said)  # this process's copy: the pipe ends when the child does
     except BaseException:
         _abandon(children, board)
         gc.unfreeze()
         raise
-    parts = _collect(produce, pieces, board, children, sink=sink, progress=progress)
+    parts = (_collect(produce, pieces, board, children, progress=progress)
+             if target is None or sink is None
+             else _collect_in_turn(produce, pieces, board, children, sink=sink, progress=progress))
     next(parts)  # into its ``try``: closed or dropped unread, it still stops the children
     return parts
+
+
+def _descriptor(sink: IO[bytes] | None) -> int | None:
+    """The file descriptor under ``sink`` (a file, a pipe, a terminal), or None."""
+    if sink is None:
+        return None
+    try:
+        return sink.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+class _Held:
+    """Pieces one process made before their turn, until it comes: their blocks in memory up
+    to ``HELD_BYTES`` in all, the rest of a piece past that in ``spool``."""
+
+    def __init__(self, spool: IO[bytes]) -> None:
+        self.spool = spool
+        self._pieces: dict[int, tuple[list[bytes], int, int]] = {}  # blocks, spooled range
+        self._in_memory = 0
+        self._spooled = 0
+
+    def __bool__(self) -> bool:
+        return bool(self._pieces)
+
+    def keep(self, piece: int, blocks: Iterable[bytes]) -> None:
+        kept: list[bytes] = []
+        offset, length = self._spooled, 0
+        for block in blocks:
+            if not length and self._in_memory + len(block) <= HELD_BYTES:
+                kept.append(block)
+                self._in_memory += len(block)
+            else:
+                self.spool.write(block)
+                length += len(block)
+        if length:
+            self.spool.flush()
+            self._spooled += length
+        self._pieces[piece] = (kept, offset, length)
+
+    def due(self, board: Board) -> Iterator[tuple[int, list[bytes], int, int]]:
+        """The held pieces whose turn has come, in order, each as ``(piece, blocks, offset,
+        length)``: its blocks, then ``length`` bytes of ``spool`` from ``offset``. The
+        caller writes them, then says ``board.written(piece)``."""
+        while (turn := board.turn()) in self._pieces:
+            kept, offset, length = self._pieces.pop(turn)
+            self._in_memory -= sum(map(len, kept))
+            yield turn, kept, offset, length
+
+
+def _child_in_turn(produce: Callable[[int, int], Iterable[bytes]],
+                   pieces: list[tuple[int, int]], board: Board, target: int, spool: IO[bytes],
+                   *, said: int) -> None:
+    """A child's work when the output is a file descriptor: pieces from the front, each
+    written to ``target`` in its turn (``_collect_in_turn``); then ``_WHOLE`` said through
+    ``said`` once all of its pieces are written."""
+    parent = os.getppid()
+    sink = open(target, "wb", buffering=0, closefd=False)  # noqa: SIM115 (never closed)
+
+    def write(blocks: Iterable[bytes]) -> None:
+        for block in blocks:
+            view = memoryview(block)
+            while view:
+                view = view[os.write(target, view):]
+
+    def write_due() -> None:
+        for piece, blocks, offset, length in held.due(board):
+            write(blocks)
+            if length and not _send(spool, sink, offset, length):
+                write(_spooled(spool, offset, length))
+            board.written(piece)
+
+    held = _Held(spool)
+    while (piece := board.take(front=True)) is not None:
+        if board.turn() == piece:
+            write(produce(*pieces[piece]))
+            board.written(piece)
+        else:
+            held.keep(piece, produce(*pieces[piece]))
+        write_due()
+    while held:
+        write_due()
+        if held:
+            if os.getppid() != parent:
+                raise WorkerFailed("the process collecting the rows ended")
+            time.sleep(_TURN_WAIT)
+    os.write(said, _WHOLE)
+
+
+def _spooled(spool: IO[bytes], offset: int, length: int) -> Iterator[bytes]:
+    """``length`` bytes of ``spool`` from ``offset``, in blocks."""
+    spool.seek(offset)
+    while length > 0 and (block := spool.read(min(READ_BLOCK, length))):
+        length -= len(block)
+        yield block
+
+
+def _collect_in_turn(produce: Callable[[int, int], Iterable[bytes]],
+                     pieces: list[tuple[int, int]], board: Board, children: list[_Child], *,
+                     sink: IO[bytes], progress: Callable[[float], None] | None
+                     ) -> Iterator[bytes]:
+    """This process's part when the children write into the output themselves. Every
+    process takes pieces from the front. A piece taken in its turn (every piece before it
+    written) is written as it is made; one taken before is held (``_Held``) until its turn,
+    and each process writes the held pieces whose turn has come whenever it ends a piece.
+    Only the maker of the piece whose turn it is can hold the others back, and it never
+    waits: nothing waits for ever, and no piece is copied through another process. Here,
+    writing is yielding to the caller, and ``sink`` is flushed before a turn passes."""
+    waiting = list(children)
+    held = _Held(_spool())
+
+    def write_due() -> Iterator[bytes]:
+        for piece, blocks, offset, length in held.due(board):
+            yield from blocks
+            sink.flush()
+            if length and not _send(held.spool, sink, offset, length):
+                yield from _spooled(held.spool, offset, length)
+                sink.flush()
+            board.written(piece)
+
+    try:
+        yield b""  # taken by forked_parts, to enter this ``try`` at once
+        sink.flush()  # what the caller wrote before the first piece
+        board.written(-1)
+        while (piece := board.take(front=True)) is not None:
+            if board.turn() == piece:
+                yield from produce(*pieces[piece])
+                sink.flush()
+                board.written(piece)
+            else:
+                held.keep(piece, produce(*pieces[piece]))
+            yield from write_due()
+            if progress is not None:
+                progress((piece + 1) / len(pieces))
+            _children_ended(waiting, 0)  # a child that failed stops the rest at once
+        while held or board.turn() < len(pieces):
+            yield from write_due()
+            if held or board.turn() < len(pieces):
+                if not waiting:
+                    raise WorkerFailed("a process making rows of the matrix ended "
+                                       "without writing them")
+                _children_ended(waiting, _TURN_WAIT)
+        while waiting:
+            _children_ended(waiting, None)
+        for child in children:  # each ending on its own meanwhile
+            _reap(child.pid)
+            child.pid = 0
+        reap_ended()
+    finally:
+        held.spool.close()
+        _abandon(children, board)
+        gc.unfreeze()
+
+
+def _children_ended(waiting: list[_Child], timeout: float | None) -> None:
+    """Children of ``waiting`` that said they are done (within ``timeout`` seconds; None:
+    until one has) taken out of it; one that ended without saying so fails the whole."""
+    if not waiting:
+        return
+    ready, _, _ = select.select([child.ready for child in waiting], [], [], timeout)
+    for child in [c for c in waiting if c.ready in ready]:
+        if os.read(child.ready, 1) != _WHOLE:  # the pipe's end: the child ended first
+            code = _reap(child.pid)
+            child.pid = 0
+            raise WorkerFailed("a process making rows of the matrix failed "
+                               f"({_ending(code) if code else 'without its rows'})")
+        waiting.remove(child)
 
 
 def _child(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[int, int]],
@@ -497,8 +744,10 @@ def _child(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[in
 
 
 def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[int, int]],
-             board: Board, children: list[_Child], *, sink: IO[bytes] | None,
+             board: Board, children: list[_Child], *,
              progress: Callable[[float], None] | None) -> Iterator[bytes]:
+    """This process's part when the output is no file descriptor: pieces from the front,
+    yielded as they are made; then the children's, read back from their spools in order."""
     try:
         yield b""  # taken by forked_parts, to enter this ``try`` at once
         taken = 0
@@ -519,12 +768,7 @@ def _collect(produce: Callable[[int, int], Iterable[bytes]], pieces: list[tuple[
                 placed[piece] = (child, offset, length)
         for piece in range(taken, len(pieces)):
             child, offset, length = placed[piece]
-            if sink is not None and _send(child.spool, sink, offset, length):
-                continue
-            child.spool.seek(offset)
-            while length > 0 and (block := child.spool.read(min(READ_BLOCK, length))):
-                length -= len(block)
-                yield block
+            yield from _spooled(child.spool, offset, length)
         for child in children:  # each ending on its own meanwhile
             _reap(child.pid)
             child.pid = 0

@@ -774,7 +774,7 @@ class PairSets:
                                                   table[side.values].astype(np.int32))
         numbers = renumber.astype(np.int32)
         for piece, columns in work.blocky.items():
-            self._blocky[piece] = np.take(numbers, columns, out=columns)
+            self._blocky[piece] = numbers[columns]
 
     def ingress_side(self, variant: int, i_type: int) -> Side:
         key = (INGRESS, variant if self.i_blocks[i_type] else 0, i_type)
