@@ -199,13 +199,14 @@ class Compiled:
     endpoints: Endpoints
 
 
-def _compiled(result: BuildResult, args: argparse.Namespace) -> Compiled | None:
+def _compiled(result: BuildResult, args: argparse.Namespace,
+              like: Engine | None = None) -> Compiled | None:
     """The engine of a side that will be judged valid (None for one that will be refused:
-    ``_engine`` says so)."""
+    ``_engine`` says so); ``like``: the other side's, whose shared parts it takes."""
     if result.findings and not args.skip_invalid:
         return None
     endpoints = choose_endpoints(result.cluster, per_pod=args.per_pod)
-    return Compiled(Engine(with_endpoints(result.cluster, endpoints)), endpoints)
+    return Compiled(Engine(with_endpoints(result.cluster, endpoints), like=like), endpoints)
 
 
 def _engine(side: Side, result: BuildResult, args: argparse.Namespace,
@@ -293,8 +294,9 @@ def run(args: argparse.Namespace) -> int:
         compiled_old = _compiled(built_old, args)
         built_new = build_cluster(new_objects, default_namespace=DEFAULT_NAMESPACE)
         old, old_owner = _engine(old_side, built_old, args, notes, compiled_old)
+        # What the two sides share (the classes, the policies not changed) is made once.
         new, new_owner = _engine(new_side, built_new, args, notes,
-                                 _compiled(built_new, args))
+                                 _compiled(built_new, args, like=old))
     for level, text in notes:  # once, even when both sides have them
         (diagnostics.warning if level == "warning" else diagnostics.note)(text)
     comparison = Comparison(old, new)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -28,6 +27,7 @@ from stockade.engine.matrix import (
     difference,
     spans_allow,
 )
+from stockade.model.same import same_but_origin
 from stockade.model.types import (
     Cluster,
     ClusterNetworkPolicy,
@@ -44,19 +44,12 @@ _UNDERSTOOD = frozenset({"pods", "policies", "cluster_policies", "namespaces", "
 AnyPolicy = NetworkPolicy | ClusterNetworkPolicy  # keys ``ns/name`` and ``Kind/name``
 
 
-def _same(a: msgspec.Struct, b: msgspec.Struct) -> bool:
-    """Equal in every field but ``origin`` (where they were read from)."""
-    return a is b or (type(a) is type(b) and all(
-        getattr(a, name) == getattr(b, name) for name in a.__struct_fields__
-        if name != "origin"))
-
-
 def same_policy(a: AnyPolicy, b: AnyPolicy) -> bool:
-    return _same(a, b)
+    return same_but_origin(a, b)
 
 
 def same_pod(a: Pod, b: Pod) -> bool:
-    return _same(a, b)
+    return same_but_origin(a, b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +161,7 @@ class Comparison:
         self._old_gid: list[int] = []
         self._new_gid: list[int] = []
         self._old_of_new = dict(zip(self.common_new, self.common_old, strict=True))
-        self.changed_pods = frozenset(
+        self.changed_pods = frozenset() if new.pods_of is old.pods_of else frozenset(
             i for i in self.common_new
             if not same_pod(old.pods[self._old_of_new[i]], new.pods[i]))
         self._changes: list[PairChange] | None = None

@@ -12,13 +12,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from stockade.engine.classes import BehaviourClass, Regions, build_classes, pod_addresses
 from stockade.engine.compile import CompiledPolicy, Compiler, policy_blocks
 from stockade.engine.nodes import NodeAddresses, parse_addresses
 from stockade.errors import InputError
 from stockade.model.netparse import IPAddress, effective_address, parse_ip
+from stockade.model.same import same_but_origin
 from stockade.model.selectors import add_selector_values
-from stockade.model.types import Cluster, Namespace, ObjectMeta, Pod, PolicyType, Protocol
+from stockade.model.types import (
+    Cluster,
+    Namespace,
+    NetworkPolicy,
+    ObjectMeta,
+    Pod,
+    PolicyType,
+    Protocol,
+)
 
 if TYPE_CHECKING:
     from stockade.engine.explain import Verdict
@@ -55,26 +66,59 @@ def _named_ports(cluster: Cluster) -> set[tuple[Protocol, str]]:
     return named
 
 
-class Engine:
-    """Compiled policies of one cluster. Immutable after construction."""
+def _same_list(a: Sequence[msgspec.Struct], b: Sequence[msgspec.Struct]) -> bool:
+    """The same objects in the same order, wherever each was read from."""
+    return len(a) == len(b) and all(map(same_but_origin, a, b))
 
-    def __init__(self, cluster: Cluster, *, extra_pods: Sequence[Pod] = ()) -> None:
+
+def _compiled_by_key(engine: Engine) -> dict[str, CompiledPolicy]:
+    return {cp.policy.key: cp for cp in engine.compiled}
+
+
+def _taken(found: CompiledPolicy | None, index: int,
+           policy: NetworkPolicy) -> CompiledPolicy | None:
+    """``found`` (another engine's compiled policy of the same key, over the same classes)
+    as this engine's ``index``-th policy ``policy``, if the two policies are the same."""
+    if found is None or not same_but_origin(found.policy, policy):
+        return None
+    rules = found.rules
+    if any(rule.policy != index for direction in rules.values() for rule in direction):
+        rules = {d: tuple(msgspec.structs.replace(rule, policy=index) for rule in direction)
+                 for d, direction in rules.items()}
+    return msgspec.structs.replace(found, policy=policy, rules=rules)
+
+
+class Engine:
+    """Compiled policies of one cluster. Immutable after construction.
+
+    ``like``: the engine of a cluster that may differ from this one (the other side of a
+    diff). When the two have the same pods and namespaces, and their policies select by the
+    same labels and name the same ports and address blocks, their behaviour classes are the
+    same: this engine takes ``like``'s classes and compiler, and the compiled form of each
+    policy that is the same on both sides, and compiles only the others."""
+
+    def __init__(self, cluster: Cluster, *, extra_pods: Sequence[Pod] = (),
+                 like: Engine | None = None) -> None:
         self.cluster = cluster
         self.pods: tuple[Pod, ...] = (*cluster.pods, *extra_pods)
         self.policies = cluster.policies
         self._by_key = {pod.key: i for i, pod in enumerate(self.pods)}
-        self._addresses = [pod_addresses(pod) for pod in self.pods]
-        self._by_ip: dict[IPAddress, int] = {}
-        for i, addrs in enumerate(self._addresses):
-            on_host = self.pods[i].host_network
-            for addr in addrs:
-                # A hostNetwork pod shares its node's address: the first pod-network pod
-                # holding it is what the address names, wherever the two are listed.
-                held = self._by_ip.get(addr)
-                if held is None or (not on_host and self.pods[held].host_network):
-                    self._by_ip[addr] = i
-        self.nodes = NodeAddresses(self.pods, self._addresses, cluster.nodes,
-                                   cluster.finished_host_ips)
+        if like is not None and not _same_list(like.pods, self.pods):
+            like = None
+        self._addresses: list[tuple[IPAddress, ...]] = (
+            like._addresses if like is not None else [pod_addresses(pod) for pod in self.pods])
+        self._by_ip: dict[IPAddress, int] = (like._by_ip if like is not None
+                                             else self._address_index())
+        # The first engine with these pods (the same, in the same order): this one or
+        # ``like``'s.
+        self.pods_of: Engine = like.pods_of if like is not None else self
+        same_nodes = like is not None and (
+            _same_list(like.cluster.nodes, cluster.nodes)
+            and like.cluster.finished_host_ips == cluster.finished_host_ips)
+        self.nodes: NodeAddresses = (
+            like.nodes if like is not None and same_nodes
+            else NodeAddresses(self.pods, self._addresses, cluster.nodes,
+                               cluster.finished_host_ips))
         self.namespaces: dict[str, Namespace] = {ns.name: ns for ns in cluster.namespaces}
         for pod in self.pods:
             if pod.namespace not in self.namespaces:
@@ -92,14 +136,31 @@ class Engine:
             named |= cluster_named_ports(self.cluster_policies)
             blocks += cluster_blocks(self.cluster_policies,
                                      [a for _, ips in self._node_info for a in ips])
-        self.regions = Regions(blocks)
-        self.classes, self.pod_class = build_classes(
-            self.pods, _selector_label_values(cluster), named, self.regions, self._addresses,
-        )
-        self.compiler = Compiler(self.classes, list(self.namespaces.values()), self.regions)
+        # What the behaviour classes and the compiler are made of, besides the pods (the
+        # regions are those of the set of blocks, in whatever order they come).
+        self._class_inputs = (_selector_label_values(cluster), named, frozenset(blocks))
+        if like is not None and (like._class_inputs != self._class_inputs or not _same_list(
+                list(like.namespaces.values()), list(self.namespaces.values()))):
+            like = None
+        self.regions: Regions
+        self.classes: list[BehaviourClass]
+        self.pod_class: list[int]
+        self.compiler: Compiler
+        if like is not None:
+            self.regions, self.classes = like.regions, like.classes
+            self.pod_class, self.compiler = like.pod_class, like.compiler
+        else:
+            self.regions = Regions(blocks)
+            self.classes, self.pod_class = build_classes(
+                self.pods, self._class_inputs[0], named, self.regions, self._addresses,
+            )
+            self.compiler = Compiler(self.classes, list(self.namespaces.values()),
+                                     self.regions)
         self._tiers = self._build_tiers() if self.cluster_policies else None
+        compiled = _compiled_by_key(like) if like is not None else {}
         self.compiled: tuple[CompiledPolicy, ...] = tuple(
-            self.compiler.policy(i, p) for i, p in enumerate(self.policies)
+            _taken(compiled.get(p.key), i, p) or self.compiler.policy(i, p)
+            for i, p in enumerate(self.policies)
         )
         # Per class and direction: the policies that isolate it, and their rules.
         self.isolating: dict[PolicyType, list[list[int]]] = {
@@ -111,6 +172,19 @@ class Engine:
                 isolating = self.isolating[direction]
                 for c in subjects:
                     isolating[c].append(i)
+
+    def _address_index(self) -> dict[IPAddress, int]:
+        """Each pod address, and the pod it names."""
+        by_ip: dict[IPAddress, int] = {}
+        for i, addrs in enumerate(self._addresses):
+            on_host = self.pods[i].host_network
+            for addr in addrs:
+                # A hostNetwork pod shares its node's address: the first pod-network pod
+                # holding it is what the address names, wherever the two are listed.
+                held = by_ip.get(addr)
+                if held is None or (not on_host and self.pods[held].host_network):
+                    by_ip[addr] = i
+        return by_ip
 
     @property
     def tiers(self) -> Tiers:
