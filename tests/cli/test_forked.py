@@ -126,6 +126,33 @@ def test_pieces_written_in_turn_go_into_a_pipe_in_order() -> None:
     assert children(zombies=True) == set()
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_reader_that_goes_away_stops_every_writer_quietly(
+        workers: int, capfd: pytest.CaptureFixture[str]) -> None:
+    """The output a pipe whose reader reads a little and leaves (``| head``): the children
+    writing into it stop without a traceback and say so, and the parts end as a write of
+    this process's own would, with ``BrokenPipeError``."""
+    parent = os.getpid()
+
+    def produce(start: int, stop: int) -> Iterator[bytes]:
+        if os.getpid() == parent:  # this process is slow: the children write first
+            time.sleep(0.05)
+        for i in range(start, stop):
+            yield b"%d " % i * 100
+
+    # The pipe's reading end only in the reader's process (a thread's would be inherited by
+    # the children, and the pipe would never break).
+    reader = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
+    assert reader.stdin is not None
+    with pytest.raises(BrokenPipeError), reader.stdin as sink:
+        for block in forked.forked_parts(produce, 20000, workers, sink):
+            sink.write(block)
+    assert reader.wait(60) == 0
+    assert "Traceback" not in capfd.readouterr().err
+    assert children(zombies=True) == set()
+
+
 def test_split_covers_every_position_once() -> None:
     for n in (0, 1, 9, 10, 1001):
         for parts in (1, 2, 3, 7):
@@ -209,6 +236,33 @@ def test_a_result_handed_back_has_its_arrays_each_in_memory_of_its_own(
             owner = owner.base
         buffer = owner.obj if isinstance(owner, memoryview) else owner
         assert isinstance(buffer, bytearray) and len(buffer) == array.nbytes
+
+
+def test_parts_written_in_turn_and_dropped_unread_stop_the_children(tmp_path: Path) -> None:
+    """Dropped before their first block (the caller failed writing what comes before), parts
+    that the children would write into the output themselves still stop them, and nothing
+    of theirs is written: their turn never came."""
+    marker = tmp_path / "children-started"
+    parent = os.getpid()
+
+    def produce(start: int, stop: int) -> Iterator[bytes]:
+        if os.getpid() != parent:
+            marker.touch()
+            if start >= 2:
+                time.sleep(60)  # would outlive the test unless killed
+        yield b"x" * 100
+
+    frozen = gc.get_freeze_count()
+    with (tmp_path / "out").open("wb") as sink:
+        sink.write(b"head")
+        parts = forked.forked_parts(produce, 100, 3, sink)
+        _wait_for(marker)
+        assert len(children()) == 2
+        del parts
+        gc.collect()
+        assert children(zombies=True) == set()
+        assert gc.get_freeze_count() <= frozen
+    assert (tmp_path / "out").read_bytes() == b"head"
 
 
 def test_rows_never_read_stop_the_children(tmp_path: Path) -> None:

@@ -22,9 +22,11 @@ do not touch, and copy, the pages of the whole cluster.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import functools
 import gc
+import io
 import marshal
 import mmap
 import os
@@ -51,7 +53,7 @@ PIECES_PER_WORKER = 24  # pieces of work per process: small enough to even out t
 # The next piece from the front, the end of the back, and the next piece to be written
 # (``Board.turn``).
 _COUNTERS = struct.Struct("qqq")
-HELD_BYTES = 128 << 20  # a process's pieces made before their turn kept in memory, at most
+HELD_BYTES = 128 << 20  # each process's pieces made before their turn kept in memory, at most
 _TURN_WAIT = 0.002  # seconds between looks at whose turn it is, while waiting for it
 T = TypeVar("T")
 
@@ -170,6 +172,7 @@ _HEADER = struct.Struct("qq")
 
 
 _WHOLE = b"+"
+_CLOSED = b"-"  # a child's word that the output it wrote into was closed by its reader
 _ended: list[int] = []  # children that handed their result over, not yet waited for
 
 
@@ -558,12 +561,14 @@ def forked_parts(produce: Callable[[int, int], Iterable[bytes]], n: int, workers
 
 
 def _descriptor(sink: IO[bytes] | None) -> int | None:
-    """The file descriptor under ``sink`` (a file, a pipe, a terminal), or None."""
-    if sink is None:
+    """The file descriptor that ``sink`` writes its bytes to as they are (a file, a pipe, a
+    terminal opened for writing; not one that compresses them or reads ahead), or None."""
+    raw = sink.raw if isinstance(sink, io.BufferedWriter) else sink
+    if not isinstance(raw, io.FileIO):
         return None
     try:
-        return sink.fileno()
-    except (AttributeError, OSError, ValueError):
+        return raw.fileno()
+    except (OSError, ValueError):
         return None
 
 
@@ -628,19 +633,23 @@ def _child_in_turn(produce: Callable[[int, int], Iterable[bytes]],
             board.written(piece)
 
     held = _Held(spool)
-    while (piece := board.take(front=True)) is not None:
-        if board.turn() == piece:
-            write(produce(*pieces[piece]))
-            board.written(piece)
-        else:
-            held.keep(piece, produce(*pieces[piece]))
-        write_due()
-    while held:
-        write_due()
-        if held:
-            if os.getppid() != parent:
-                raise WorkerFailed("the process collecting the rows ended")
-            time.sleep(_TURN_WAIT)
+    try:
+        while (piece := board.take(front=True)) is not None:
+            if board.turn() == piece:
+                write(produce(*pieces[piece]))
+                board.written(piece)
+            else:
+                held.keep(piece, produce(*pieces[piece]))
+            write_due()
+        while held:
+            write_due()
+            if held:
+                if os.getppid() != parent:
+                    raise WorkerFailed("the process collecting the rows ended")
+                time.sleep(_TURN_WAIT)
+    except BrokenPipeError:  # the reader of the output went away (``| head``): not a failure
+        os.write(said, _CLOSED)
+        return
     os.write(said, _WHOLE)
 
 
@@ -664,9 +673,10 @@ def _collect_in_turn(produce: Callable[[int, int], Iterable[bytes]],
     waits: nothing waits for ever, and no piece is copied through another process. Here,
     writing is yielding to the caller, and ``sink`` is flushed before a turn passes."""
     waiting = list(children)
-    held = _Held(_spool())
+    held: _Held | None = None
 
     def write_due() -> Iterator[bytes]:
+        assert held is not None
         for piece, blocks, offset, length in held.due(board):
             yield from blocks
             sink.flush()
@@ -677,6 +687,7 @@ def _collect_in_turn(produce: Callable[[int, int], Iterable[bytes]],
 
     try:
         yield b""  # taken by forked_parts, to enter this ``try`` at once
+        held = _Held(_spool())
         sink.flush()  # what the caller wrote before the first piece
         board.written(-1)
         while (piece := board.take(front=True)) is not None:
@@ -704,7 +715,8 @@ def _collect_in_turn(produce: Callable[[int, int], Iterable[bytes]],
             child.pid = 0
         reap_ended()
     finally:
-        held.spool.close()
+        if held is not None:
+            held.spool.close()
         _abandon(children, board)
         gc.unfreeze()
 
@@ -714,9 +726,15 @@ def _children_ended(waiting: list[_Child], timeout: float | None) -> None:
     until one has) taken out of it; one that ended without saying so fails the whole."""
     if not waiting:
         return
-    ready, _, _ = select.select([child.ready for child in waiting], [], [], timeout)
+    poller = select.poll()
+    for child in waiting:
+        poller.register(child.ready, select.POLLIN)
+    ready = {fd for fd, _ in poller.poll(None if timeout is None else timeout * 1000)}
     for child in [c for c in waiting if c.ready in ready]:
-        if os.read(child.ready, 1) != _WHOLE:  # the pipe's end: the child ended first
+        said = os.read(child.ready, 1)
+        if said == _CLOSED:  # as this process's own write would, once the reader is gone
+            raise BrokenPipeError(errno.EPIPE, "the output was closed")
+        if said != _WHOLE:  # the pipe's end: the child ended first
             code = _reap(child.pid)
             child.pid = 0
             raise WorkerFailed("a process making rows of the matrix failed "

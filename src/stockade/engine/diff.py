@@ -161,7 +161,7 @@ class Comparison:
         self._old_gid: list[int] = []
         self._new_gid: list[int] = []
         self._old_of_new = dict(zip(self.common_new, self.common_old, strict=True))
-        self.changed_pods = frozenset() if new.pods_of is old.pods_of else frozenset(
+        self.changed_pods = frozenset() if new.pods_token is old.pods_token else frozenset(
             i for i in self.common_new
             if not same_pod(old.pods[self._old_of_new[i]], new.pods[i]))
         self._changes: list[PairChange] | None = None

@@ -95,7 +95,9 @@ class Engine:
     diff). When the two have the same pods and namespaces, and their policies select by the
     same labels and name the same ports and address blocks, their behaviour classes are the
     same: this engine takes ``like``'s classes and compiler, and the compiled form of each
-    policy that is the same on both sides, and compiles only the others."""
+    policy that is the same on both sides, and compiles only the others (through the shared
+    compiler, whose caches then hold them too: memoisation only, ``like`` answers as
+    before)."""
 
     def __init__(self, cluster: Cluster, *, extra_pods: Sequence[Pod] = (),
                  like: Engine | None = None) -> None:
@@ -109,9 +111,9 @@ class Engine:
             like._addresses if like is not None else [pod_addresses(pod) for pod in self.pods])
         self._by_ip: dict[IPAddress, int] = (like._by_ip if like is not None
                                              else self._address_index())
-        # The first engine with these pods (the same, in the same order): this one or
-        # ``like``'s.
-        self.pods_of: Engine = like.pods_of if like is not None else self
+        # The same for every engine with these pods (the same, in the same order): made
+        # here or taken from ``like``.
+        self.pods_token: object = like.pods_token if like is not None else object()
         same_nodes = like is not None and (
             _same_list(like.cluster.nodes, cluster.nodes)
             and like.cluster.finished_host_ips == cluster.finished_host_ips)

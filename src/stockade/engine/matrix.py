@@ -756,7 +756,8 @@ class PairSets:
 
     def adopt_egress_sides(self, work: EgressWork) -> None:
         """Take ``main_egress_sides`` made by another process on a copy of this one: its
-        set and pair numbers are renumbered as this one numbers them."""
+        set and pair numbers are renumbered as this one numbers them (the pieces' columns
+        taken out of ``work`` as they are)."""
         renumber = np.array([self.set_id(spans) for spans in work.sets], dtype=np.int64)
         paired = np.array([self.pair_id(int(renumber[accepted]), int(renumber[decided]))
                            for accepted, decided in work.pairs], dtype=np.int64)
@@ -773,7 +774,8 @@ class PairSets:
                                                   side.positions,
                                                   table[side.values].astype(np.int32))
         numbers = renumber.astype(np.int32)
-        for piece, columns in work.blocky.items():
+        while work.blocky:  # each piece's columns let go of as they are renumbered
+            piece, columns = work.blocky.popitem()
             self._blocky[piece] = numbers[columns]
 
     def ingress_side(self, variant: int, i_type: int) -> Side:
