@@ -66,14 +66,18 @@ def test_pieces_copied_into_a_file_come_in_order(tmp_path: Path, workers: int) -
 
 
 @pytest.mark.parametrize("workers", [2, 3])
-@pytest.mark.parametrize("held_bytes", [0, 40, 1 << 20])
+@pytest.mark.parametrize(("held_bytes", "sendfile"), [(0, True), (40, True), (1 << 20, True),
+                                                      (0, False), (40, False)])
 def test_pieces_made_before_their_turn_are_written_in_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int,
-        held_bytes: int) -> None:
+        held_bytes: int, sendfile: bool) -> None:
     """The first piece is made last: every other piece is made before its turn, held by
     the process that made it (in memory up to ``HELD_BYTES``, the rest in its spool: all
-    of it, part of it, none of it) and written by that process when its turn comes."""
+    of it, part of it, none of it) and written by that process when its turn comes (its
+    spooled part copied by the kernel, or read back where that cannot be)."""
     monkeypatch.setattr(forked, "HELD_BYTES", held_bytes)  # the children inherit it
+    if not sendfile:
+        monkeypatch.setattr(forked, "_send", lambda *_: False)
     n = 3000
     pieces = forked.split(n, workers * forked.PIECES_PER_WORKER)
     made = tmp_path / "every-other-piece-made"
@@ -98,6 +102,34 @@ def test_pieces_made_before_their_turn_are_written_in_it(
     assert (tmp_path / "out").read_bytes() == b"head " + b"".join(_numbers(0, n)) + b"tail"
     assert len({path.name.split("-")[1] for path in makers.iterdir()}) >= 2  # both made some
     assert children(zombies=True) == set()
+
+
+def test_a_piece_spooled_after_another_was_read_back_is_kept_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces 1 and 3 spooled; 1 written when its turn comes, read back from the spool
+    (where the kernel cannot copy it); then 2 spooled: it must not land on 3."""
+    monkeypatch.setattr(forked, "HELD_BYTES", 0)
+    board = forked.Board(4)
+    try:
+        with (tmp_path / "spool").open("w+b") as spool:
+            held = forked._Held(spool)
+            held.keep(1, [b"one-" * 3])
+            held.keep(3, [b"three-" * 2])
+            board.written(-1)
+            board.written(0)
+            written = []
+            for piece, blocks, offset, length in held.due(board):
+                written.append((piece, b"".join(blocks)
+                                + b"".join(forked._spooled(spool, offset, length))))
+                board.written(piece)
+            held.keep(2, [b"two-" * 3])
+            for piece, blocks, offset, length in held.due(board):
+                written.append((piece, b"".join(blocks)
+                                + b"".join(forked._spooled(spool, offset, length))))
+                board.written(piece)
+    finally:
+        board.close()
+    assert written == [(1, b"one-" * 3), (2, b"two-" * 3), (3, b"three-" * 2)]
 
 
 def _wait_for_count(marks: Path, count: int) -> None:

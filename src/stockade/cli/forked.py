@@ -593,6 +593,8 @@ class _Held:
                 kept.append(block)
                 self._in_memory += len(block)
             else:
+                if not length:  # after the spooled pieces, wherever a read left the file
+                    self.spool.seek(offset)
                 self.spool.write(block)
                 length += len(block)
         if length:
