@@ -237,37 +237,102 @@ def test_a_failing_part_fails_the_whole_when_children_write_the_output(
     assert children(zombies=True) == set()
 
 
-def test_a_result_handed_back_has_its_arrays_each_in_memory_of_its_own(
-        tmp_path: Path) -> None:
+def _arrays_sent() -> dict[str, Any]:
     import numpy as np
 
-    sent: dict[str, Any] = {
-        "ids": np.arange(7, dtype=np.int32), "grid": np.ones((3, 4), dtype=np.int64),
-        "none": np.zeros(0, dtype=np.uint64), "strided": np.arange(20)[::3],
-        "text": "plain", "nested": [(1, 2), {"mask": np.array([True, False])}]}
-    with (tmp_path / "spool").open("w+b") as spool:
-        forked._hand_back(sent, spool)
-        back = forked._taken_back(spool)
-        spool.truncate(spool.tell() - 1)
-        with pytest.raises(forked.WorkerFailed, match="too little"):
-            forked._taken_back(spool)
+    return {"ids": np.arange(7, dtype=np.int32), "grid": np.ones((3, 4), dtype=np.int64),
+            "none": np.zeros(0, dtype=np.uint64), "strided": np.arange(20)[::3],
+            "frozen": np.arange(5, dtype=np.int16), "text": "plain",
+            "nested": [(1, 2), {"mask": np.array([True, False])}],
+            # more arrays than one process_vm_readv call takes (IOV_MAX)
+            "many": [np.full(i % 5, i, dtype=np.int32) for i in range(2500)]}
+
+
+def _same_arrays(back: dict[str, Any], sent: dict[str, Any]) -> None:
     assert back.keys() == sent.keys()
-    arrays = [back["ids"], back["grid"], back["none"], back["strided"],
-              back["nested"][1]["mask"]]
-    for got, want in zip(arrays, [sent["ids"], sent["grid"], sent["none"], sent["strided"],
-                                  sent["nested"][1]["mask"]], strict=True):
+    pairs = [(back[k], sent[k]) for k in ("ids", "grid", "none", "strided", "frozen")]
+    pairs += [(back["nested"][1]["mask"], sent["nested"][1]["mask"])]
+    pairs += list(zip(back["many"], sent["many"], strict=True))
+    for got, want in pairs:
         assert got.dtype == want.dtype and got.shape == want.shape
         assert got.tolist() == want.tolist()
         assert got.flags.writeable
     assert back["text"] == "plain" and back["nested"][0] == (1, 2)
-    back["ids"][0] = 99
-    assert back["grid"].tolist() == sent["grid"].tolist()
-    for array in arrays[:3] + arrays[4:]:  # each read into memory of its own
-        owner = array
-        while isinstance(owner, np.ndarray):
-            owner = owner.base
-        buffer = owner.obj if isinstance(owner, memoryview) else owner
-        assert isinstance(buffer, bytearray) and len(buffer) == array.nbytes
+    bases = [a.base for a, _ in pairs if a.size]
+    assert len({id(b) for b in bases}) == len(bases)  # each array in memory of its own
+
+
+def _refusing(errno_: int, got: int) -> Any:
+    import ctypes
+
+    def readv(*_: int) -> int:
+        ctypes.set_errno(errno_)
+        return got
+
+    return lambda: readv
+
+
+@pytest.mark.parametrize("kernel", ["pulls", "has none", "refuses", "gives a part"])
+def test_a_result_handed_back_has_its_arrays_each_in_memory_of_its_own(
+        kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pulled out of the child's memory, or, where the kernel will not, written by the
+    child into the file on this process's word: the same result either way."""
+    import errno
+
+    from stockade.cli import handback
+
+    if kernel == "pulls":
+        assert handback.process_vm_readv() is not None  # as on every machine CI runs on
+        # and the child is not asked to write them: the test fails if it is
+        monkeypatch.setattr(handback, "write_arrays", lambda *_: os._exit(3))
+    else:
+        monkeypatch.setattr(handback, "process_vm_readv", {
+            "has none": lambda: None, "refuses": _refusing(errno.EPERM, -1),
+            "gives a part": _refusing(0, 3)}[kernel])
+    sent = _arrays_sent()
+    sent["frozen"].flags.writeable = False  # its buffer is handed as read-only
+    back = forked.beside(_arrays_sent, lambda: None)
+    sent["frozen"].flags.writeable = True
+    _same_arrays(back, sent)
+    forked.reap_ended()
+    assert children(zombies=True) == set()
+
+
+def test_a_result_handed_back_short_fails(tmp_path: Path) -> None:
+    """A file cut short, or a child gone before its arrays were pulled."""
+    from stockade.cli import handback
+
+    with (tmp_path / "spool").open("w+b") as spool:
+        raws = handback.send(_arrays_sent(), spool)
+        handed = handback.Handed.read(spool)
+        handback.write_arrays(raws, spool)
+        _same_arrays(handed.loads(handback.read_arrays(spool, handed)), _arrays_sent())
+        spool.truncate(spool.tell() - 1)
+        with pytest.raises(EOFError, match="too little"):
+            handback.read_arrays(spool, handed)
+        spool.truncate(handback._HEADER.size + 3)
+        with pytest.raises(EOFError, match="too little"):
+            handback.Handed.read(spool)
+    pid = os.fork()
+    if not pid:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    with pytest.raises(ProcessLookupError):
+        handback.pull(pid, handed)
+
+
+def test_a_child_ended_before_its_arrays_were_taken_fails_the_whole(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child is asked to write its arrays, and dies instead."""
+    import numpy as np
+
+    from stockade.cli import handback
+
+    monkeypatch.setattr(handback, "process_vm_readv", lambda: None)
+    monkeypatch.setattr(handback, "write_arrays", lambda *_: os._exit(3))
+    with pytest.raises(forked.WorkerFailed, match=r"failed \(exit status 3\)"):
+        forked.beside(lambda: np.arange(4), lambda: None)
+    assert children(zombies=True) == set()
 
 
 def test_parts_written_in_turn_and_dropped_unread_stop_the_children(tmp_path: Path) -> None:

@@ -36,16 +36,14 @@ import struct
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import ModuleType
-from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
+from typing import IO, Any, TypeVar, cast
 
 import msgspec
 
+from stockade.cli import handback
 from stockade.errors import EnvironmentProblem
-
-if TYPE_CHECKING:
-    from pickle import PickleBuffer
 
 READ_BLOCK = 8 << 20
 MIN_PER_WORKER = 1000  # positions below which a part is not worth a process
@@ -88,90 +86,69 @@ def _cores() -> int:
 
 def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
     """``there()`` worked out by a forked child while this process runs ``here()``: its
-    result comes back through an unlinked temporary file (``_hand_back``, ``_taken_back``).
-    A child that fails fails the whole (``WorkerFailed``). The child says through a pipe
-    when its result is whole, so that this process goes on while the child's exit releases
-    its memory (seconds on a large cluster); the child is waited for later
+    result comes back as ``handback`` says (its arrays copied out of the child's memory, or
+    through an unlinked temporary file). A child that fails fails the whole
+    (``WorkerFailed``). The child says through a pipe when its result is ready, and waits
+    on a second pipe until this process has taken it (or asks for its arrays in the file);
+    its exit, which releases its memory (seconds on a large cluster), is waited for later
     (``reap_ended``)."""
     with _spool() as spool:
         ready, said = os.pipe()
+        asked, ask = os.pipe()
 
         def work() -> None:
-            _hand_back(there(), spool)
+            os.close(ask)
+            raws = handback.send(there(), spool)
             os.write(said, _WHOLE)
+            if os.read(asked, 1) == _WRITE:  # else this process took them, or is gone
+                handback.write_arrays(raws, spool)
+                os.write(said, _WHOLE)
 
         try:
             pid = _fork(work, "a second process")
         except BaseException:
-            os.close(ready)
+            for end in (ready, ask):
+                os.close(end)
             raise
-        finally:
-            os.close(said)  # this process's copy: the pipe ends when the child does
-        with open(ready, "rb", buffering=0) as pipe:
+        finally:  # this process's copies: each pipe ends when the child's end closes
+            os.close(said)
+            os.close(asked)
+        with open(ready, "rb", buffering=0) as pipe, open(ask, "wb", buffering=0) as asking:
             try:
                 here()
             except BaseException:
                 with contextlib.suppress(OSError):
                     _reap(pid, kill=True)
                 raise
-            whole = pipe.read(1) == _WHOLE  # or the end of the pipe: the child ended first
-        if not whole:
-            code = _reap(pid)
-            raise WorkerFailed("a process working beside this one failed "
-                               f"({_ending(code) if code else 'without its result'})")
-        _ended.append(pid)
-        result: T = _taken_back(spool)
-        return result
+            if pipe.read(1) == _WHOLE:  # or the end of the pipe: the child ended first
+                _ended.append(pid)
+                try:
+                    result: T = _taken_back(spool, pid, pipe, asking)
+                    return result
+                except (EOFError, ProcessLookupError):
+                    _ended.remove(pid)
+        code = _reap(pid)
+        raise WorkerFailed("a process working beside this one failed "
+                           f"({_ending(code) if code else 'without its result'})")
 
 
-def _hand_back(result: object, spool: IO[bytes]) -> None:
-    """``result`` pickled into ``spool`` with its arrays' memory out of band (pickle's
-    protocol 5): ``_HEADER`` (the pickle's length and the arrays' count), each array's
-    length, the pickle, then each array's bytes. Hundreds of megabytes of arrays are then
-    copied once each way, not taken apart and put together by the pickle."""
-    pickle = _pickle()
-    buffers: list[PickleBuffer] = []
-    data = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
-    raws = [buffer.raw() for buffer in buffers]
-    spool.write(_HEADER.pack(len(data), len(raws)))
-    spool.write(struct.pack(f"{len(raws)}q", *(raw.nbytes for raw in raws)))
-    spool.write(data)
-    for raw in raws:
-        spool.write(raw)
-    spool.flush()
-
-
-def _taken_back(spool: IO[bytes]) -> Any:
-    """What ``_hand_back`` wrote, each array read into memory of its own (released with
-    it, not with the others)."""
-    source = spool.fileno()
-    length, count = _HEADER.unpack(_read_at(source, bytearray(_HEADER.size), 0))
-    at = _HEADER.size + 8 * count
-    sizes = struct.unpack(f"{count}q", _read_at(source, bytearray(8 * count), _HEADER.size))
-    data = _read_at(source, bytearray(length), at)
-    at += length
-    buffers = []
-    for size in sizes:
-        buffers.append(_read_at(source, bytearray(size), at))
-        at += size
-    return _pickle().loads(data, buffers=buffers)
-
-
-def _read_at(source: int, buffer: bytearray, offset: int) -> bytearray:
-    """``buffer`` filled from file ``source`` at ``offset``."""
-    view = memoryview(buffer)
-    while view:
-        got = os.preadv(source, [view], offset)
-        if not got:
-            raise WorkerFailed("a process working beside this one handed back too little")
-        view, offset = view[got:], offset + got
-    return buffer
-
-
-_HEADER = struct.Struct("qq")
+def _taken_back(spool: IO[bytes], pid: int, pipe: IO[bytes], asking: IO[bytes]) -> Any:
+    """The result child ``pid`` handed back: its arrays pulled out of its memory, or, if
+    the kernel refuses, written by it into ``spool`` on this process's word and read from
+    there. The child may end once this returns."""
+    handed = handback.Handed.read(spool)
+    buffers: Sequence[object] | None = handback.pull(pid, handed) if handed.sizes else []
+    if buffers is None:
+        asking.write(_WRITE)
+        if pipe.read(1) != _WHOLE:
+            raise EOFError("the child ended before it wrote its arrays")
+        buffers = handback.read_arrays(spool, handed)
+    asking.close()
+    return handed.loads(buffers)
 
 
 _WHOLE = b"+"
+_WRITE = b"w"  # a parent's word that its child must write its arrays into the file
 _CLOSED = b"-"  # a child's word that the output it wrote into was closed by its reader
 _ended: list[int] = []  # children that handed their result over, not yet waited for
 
