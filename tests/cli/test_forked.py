@@ -412,10 +412,10 @@ def test_workers_wanted_follows_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert forked.workers_wanted(10) == 1  # too few rows to be worth a process
 
 
-def _matrix(directory: Path, workers: int) -> bytes:
+def _matrix(directory: Path, workers: int, *options: str) -> bytes:
     env = {**os.environ, "STOCKADE_WORKERS": str(workers)}
     return subprocess.run([sys.executable, "-m", "stockade", "matrix", str(directory), "-o",
-                           "json"], env=env, check=True, capture_output=True).stdout
+                           "json", *options], env=env, check=True, capture_output=True).stdout
 
 
 @pytest.mark.parametrize("workloads", [False, True])
@@ -433,6 +433,19 @@ def test_forked_matrix_is_the_single_process_one_and_the_references(
         assert _matrix(directory, workers) == single
     ref = ReferenceCluster.from_dicts([d for docs in files.values() for d in docs])
     assert check(ref, read_matrix(answer), sample_pairs(ref, 3000, seed=4)) == []
+
+
+def test_forked_matrix_of_groups_split_by_services_is_the_single_process_one(
+        tmp_path: Path) -> None:
+    """``--services`` splits a class into parts: the view of parts is made while the second
+    process works, as the view of classes is."""
+    from test_services_cli import ONLY_BACKEND
+
+    (tmp_path / "cluster.yaml").write_text(ONLY_BACKEND)
+    single = _matrix(tmp_path, 1, "--services")
+    assert [g["name"] for g in json.loads(single)["groups"]] == ["ns/a-1", "ns/a-*"]
+    for workers in (2, 3):
+        assert _matrix(tmp_path, workers, "--services") == single
 
 
 def test_forked_matrix_with_cluster_policies_is_the_single_process_one(
