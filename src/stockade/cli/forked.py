@@ -42,7 +42,7 @@ from typing import IO, Any, TypeVar, cast
 
 import msgspec
 
-from stockade.cli import handback
+from stockade.cli import handback, timings
 from stockade.errors import EnvironmentProblem
 
 READ_BLOCK = 8 << 20
@@ -91,7 +91,8 @@ def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
     (``WorkerFailed``). The child says through a pipe when its result is ready, and waits
     on a second pipe until this process has taken it (or asks for its arrays in the file);
     its exit, which releases its memory (seconds on a large cluster), is waited for later
-    (``reap_ended``)."""
+    (``reap_ended``). ``here`` must not fork a process that outlives it: holding that pipe,
+    it would keep the child waiting."""
     with _spool() as spool:
         ready, said = os.pipe()
         asked, ask = os.pipe()
@@ -116,14 +117,17 @@ def beside(there: Callable[[], T], here: Callable[[], object]) -> T:
         with open(ready, "rb", buffering=0) as pipe, open(ask, "wb", buffering=0) as asking:
             try:
                 here()
+                with timings.stage("handback"):  # the wait for the child, and the copy
+                    whole = pipe.read(1) == _WHOLE  # or the pipe's end: the child ended
             except BaseException:
                 with contextlib.suppress(OSError):
                     _reap(pid, kill=True)
                 raise
-            if pipe.read(1) == _WHOLE:  # or the end of the pipe: the child ended first
+            if whole:
                 _ended.append(pid)
                 try:
-                    result: T = _taken_back(spool, pid, pipe, asking)
+                    with timings.stage("handback"):
+                        result: T = _taken_back(spool, pid, pipe, asking)
                     return result
                 except (EOFError, ProcessLookupError):
                     _ended.remove(pid)
@@ -139,7 +143,10 @@ def _taken_back(spool: IO[bytes], pid: int, pipe: IO[bytes], asking: IO[bytes]) 
     handed = handback.Handed.read(spool)
     buffers: Sequence[object] | None = handback.pull(pid, handed) if handed.sizes else []
     if buffers is None:
-        asking.write(_WRITE)
+        try:
+            asking.write(_WRITE)
+        except BrokenPipeError:  # the child is gone (killed for memory, say)
+            raise EOFError("the child ended before it was asked for its arrays") from None
         if pipe.read(1) != _WHOLE:
             raise EOFError("the child ended before it wrote its arrays")
         buffers = handback.read_arrays(spool, handed)

@@ -14,7 +14,6 @@ after the pickle (``write_arrays``) and the parent reads them from there (``read
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import functools
 import os
@@ -29,6 +28,8 @@ if TYPE_CHECKING:
 _HEADER = struct.Struct("qq")  # the pickle's length, the number of arrays
 _ENTRY = struct.Struct("QQ")  # an array's address in the child and its length in bytes
 IOV_MAX = 1024  # iovecs per process_vm_readv call, at most (Linux's UIO_MAXIOV)
+# Bytes per call, at most: Linux ends a call at 2 GiB less a page, a short copy here.
+CALL_BYTES = 1 << 30
 
 Readv = Callable[[int, int, int, int, int, int], int]
 
@@ -101,34 +102,56 @@ def read_arrays(spool: IO[bytes], handed: Handed) -> list[bytearray]:
 
 def pull(pid: int, handed: Handed) -> list[npt.NDArray[np.uint8]] | None:
     """The arrays of ``handed`` copied out of child ``pid``'s memory, each into memory of
-    its own; None if the kernel refuses (then the child must write them). Raises
-    ``ProcessLookupError`` if the child is gone."""
+    its own; None if the kernel refuses, or copies less than asked (then the child must
+    write them). Raises ``ProcessLookupError`` if the child is gone."""
+    import ctypes
+
     import numpy as np
 
     readv = process_vm_readv()
     if readv is None:
         return None
     arrays = [np.empty(size, dtype=np.uint8) for size in handed.sizes]
-    local = np.empty((len(arrays), 2), dtype=np.uint64)  # struct iovec: base, length
-    local[:, 0] = [array.__array_interface__["data"][0] for array in arrays]
-    local[:, 1] = handed.sizes
-    remote = np.empty_like(local)
-    remote[:, 0], remote[:, 1] = handed.addresses, handed.sizes
-    for start in range(0, len(arrays), IOV_MAX):
-        mine, theirs = local[start:start + IOV_MAX], remote[start:start + IOV_MAX]
-        want = sum(handed.sizes[start:start + IOV_MAX])
+    pieces = _pieces([array.__array_interface__["data"][0] for array in arrays],
+                     handed.addresses, handed.sizes)
+    ends = np.cumsum(pieces[:, 2])
+    start = 0
+    while start < len(pieces):  # calls of at most IOV_MAX pieces and CALL_BYTES bytes
+        done = int(ends[start - 1]) if start else 0
+        stop = min(start + IOV_MAX, int(np.searchsorted(ends, done + CALL_BYTES, "right")))
+        mine = np.ascontiguousarray(pieces[start:stop, 0::2])  # struct iovec: base, length
+        theirs = np.ascontiguousarray(pieces[start:stop, 1:])
         ctypes.set_errno(0)
         got = readv(pid, mine.ctypes.data, len(mine), theirs.ctypes.data, len(theirs), 0)
         if got < 0 and ctypes.get_errno() == errno.ESRCH:
             raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
-        if got != want:  # refused, or a part only: the child writes them all instead
+        if got != int(ends[stop - 1]) - done:  # refused, or a part only
             return None
+        start = stop
     return arrays
+
+
+def _pieces(local: Sequence[int], remote: Sequence[int], sizes: Sequence[int]
+            ) -> npt.NDArray[np.uint64]:
+    """Rows of (address here, address in the child, length): an array's own, or, for an
+    array of more than ``CALL_BYTES``, pieces of it of that length at most."""
+    import numpy as np
+
+    if max(sizes, default=0) <= CALL_BYTES:
+        return np.array([local, remote, sizes], dtype=np.uint64).T.reshape(-1, 3)
+    return np.array([(here + at, there + at, min(CALL_BYTES, size - at))
+                     for here, there, size in zip(local, remote, sizes, strict=True)
+                     for at in range(0, size, CALL_BYTES)], dtype=np.uint64).reshape(-1, 3)
 
 
 @functools.cache
 def process_vm_readv() -> Readv | None:
-    """The C library's ``process_vm_readv``, or None where it has none."""
+    """The C library's ``process_vm_readv``, or None where it has none (or where a pointer
+    is not 64 bits wide, as ``pull``'s vectors are laid out)."""
+    import ctypes
+
+    if ctypes.sizeof(ctypes.c_void_p) != 8:
+        return None
     try:
         function = ctypes.CDLL(None, use_errno=True).process_vm_readv
     except (OSError, AttributeError):
