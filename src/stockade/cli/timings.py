@@ -64,6 +64,11 @@ def timed(name: str, items: Iterable[T]) -> Iterator[T]:
         yield item
 
 
+def spent(name: str) -> float:
+    """The wall seconds stage ``name`` has taken so far (0 before it first ends)."""
+    return _stages.get(name, {}).get("wall", 0.0)
+
+
 def report() -> None:
     if ENABLED and _stages:
         print("stockade-timings: " + json.dumps(_stages), file=sys.stderr)
