@@ -42,8 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ["matrix", str(args.directory), "-o", "json"])).cluster
     with common.bulk_allocation():
         engine = Engine(cluster)
+    measuring, pulling = timings.ENABLED, handback.process_vm_readv
     timings.ENABLED = True  # the ``handback`` stage is measured from here on
-    pulling = handback.process_vm_readv
     ways: dict[str, Callable[[], handback.Readv | None]] = {
         "pulled": pulling, "written": lambda: None}
     waits: dict[str, list[float]] = {way: [] for way in ways}
@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"{walls[way][-1]:.2f} s", file=sys.stderr)
     finally:
         handback.process_vm_readv = pulling
+        timings.ENABLED = measuring
     for way in ways:
         print(f"{way}: after its share, this process waited and took the result in "
               f"{statistics.median(waits[way]):.2f} s (median; least "
