@@ -4,6 +4,7 @@ workers counted."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 import textwrap
 from pathlib import Path
@@ -44,3 +45,28 @@ def test_peak_memory_counts_forked_children(tmp_path: Path) -> None:
     run = scale.run([sys.executable, str(script)], None, 60)
     assert run.ok
     assert run.peak_mib > 400
+
+
+def test_the_700_pod_ratio_starts_each_tool_once_unmeasured(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stockade runs once before its five measured runs, network-config-analyzer once
+    (``--help``) before its measured one; the ratio is of the measured runs. Both tools are
+    test doubles here (a script that logs its arguments and sleeps): what is tested is the
+    harness's order of runs, not either tool."""
+    log = tmp_path / "log"
+    tool = tmp_path / "tool"
+    tool.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import sys, time
+        with open({str(log)!r}, "a") as f:
+            f.write(" ".join(sys.argv[1:2]) + "\\n")
+        time.sleep(1.0 if sys.argv[1] == "--connectivity" else 0.01)
+        """))
+    tool.chmod(0o755)
+    monkeypatch.setattr(scale, "ensure_nca", lambda venv: tool)
+    monkeypatch.setattr(scale, "stockade", lambda *args: [str(tool), *args])
+    target = scale.nca_target("yaml", argparse.Namespace(
+        seed=1, work=tmp_path / "work", timeout=60.0, nca_timeout=60.0))
+    assert log.read_text().split("\n")[:-1] == ["matrix"] * 6 + ["--help", "--connectivity"]
+    ratio = float(target.measured.rsplit(": ", 1)[1].rstrip("x"))
+    assert ratio >= 10  # the analysis (1 s) against the short runs
