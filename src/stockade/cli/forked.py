@@ -141,7 +141,7 @@ def _taken_back(spool: IO[bytes], pid: int, pipe: IO[bytes], asking: IO[bytes]) 
     the kernel refuses, written by it into ``spool`` on this process's word and read from
     there. The child may end once this returns."""
     handed = handback.Handed.read(spool)
-    buffers: Sequence[object] | None = handback.pull(pid, handed) if handed.sizes else []
+    buffers: Sequence[object] | None = handback.pull(pid, handed)
     if buffers is None:
         try:
             asking.write(_WRITE)

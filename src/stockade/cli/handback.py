@@ -108,6 +108,8 @@ def pull(pid: int, handed: Handed) -> list[npt.NDArray[np.uint8]] | None:
 
     import numpy as np
 
+    if not handed.sizes:  # nothing to copy: no call, nor the C library, needed
+        return []
     readv = process_vm_readv()
     if readv is None:
         return None
@@ -138,7 +140,7 @@ def _pieces(local: Sequence[int], remote: Sequence[int], sizes: Sequence[int]
     import numpy as np
 
     if max(sizes, default=0) <= CALL_BYTES:
-        return np.array([local, remote, sizes], dtype=np.uint64).T.reshape(-1, 3)
+        return np.array([local, remote, sizes], dtype=np.uint64).T
     return np.array([(here + at, there + at, min(CALL_BYTES, size - at))
                      for here, there, size in zip(local, remote, sizes, strict=True)
                      for at in range(0, size, CALL_BYTES)], dtype=np.uint64).reshape(-1, 3)
