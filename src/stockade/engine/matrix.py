@@ -531,16 +531,22 @@ class PairSets:
     def _variant_users(self) -> None:
         """Which sources have pairs in each variant, and the variant most pairs are in:
         worked out per kind of source (its primary and other family) over every
-        destination. Only the main variant's ingress columns are worked out for every
-        source; another's for the sources that have pairs in it."""
+        destination, and kept (``_kind_rows``: a kind's variant towards each destination,
+        one byte each; ``_kind_of``: each class's kind). Only the main variant's ingress
+        columns are worked out for every source; another's for the sources that have pairs
+        in it."""
         profile = self.primary * 8 + self.secondary
         kinds, first, which = np.unique(profile, return_index=True, return_inverse=True)
+        self._kind_of = which.ravel().astype(np.int64)
+        self._kind_rows = np.zeros((len(kinds), self.n), dtype=np.int8)
+        self._kind_counts = np.zeros((len(kinds), 8), dtype=np.int64)
         pairs = np.zeros(8, dtype=np.int64)
         users = np.zeros((len(kinds), 8), dtype=np.bool_)
         for k, rep in enumerate(first):
             fam = self.families(int(rep), np.arange(self.n))
             variant = np.where(np.isin(fam, [v for v in self.variants if v]), fam, 0)
-            counts = np.bincount(variant, minlength=8)
+            self._kind_rows[k] = variant
+            counts = self._kind_counts[k] = np.bincount(variant, minlength=8)
             users[k] = counts > 0
             pairs += counts * int(np.count_nonzero(which == k))
         self.main_variant = int(np.argmax(pairs)) if len(kinds) else 0
@@ -609,26 +615,24 @@ class PairSets:
         return self.families(src[:, None], columns[None, :])
 
     def _pair_variants(self, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64] | None
-                       ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]:
-        """The variant of each pair of ``src`` x ``dst`` (its family when that family's
-        address peers differ, else 0) and how many pairs each variant has: worked out per
-        distinct family profile of the sources (a few rows over the destinations), and
-        only then gathered (one byte a pair)."""
-        columns = np.arange(self.n) if dst is None else dst
-        if not len(src):
-            return np.zeros((0, len(columns)), dtype=np.int8), np.zeros(8, dtype=np.int64)
-        profile = self.primary[src] * 8 + self.secondary[src]
-        kinds, first, which = np.unique(profile, return_index=True, return_inverse=True)
+                       ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64],
+                                  npt.NDArray[np.int64]]:
+        """The variants of the pairs of ``src`` x ``dst`` by kind of source (its families):
+        ``rows[k][j]`` the variant of a source of the ``k``-th kind present towards
+        ``dst[j]`` (its family when that family's address peers differ, else 0), ``which``
+        each source's kind among them, and how many pairs each variant has. A source's
+        variants depend on its kind only: its rows are read from those kept, not worked
+        out pair by pair."""
+        present, which = np.unique(self._kind_of[src], return_inverse=True)
         which = which.ravel()
-        fam = self.families(src[first][:, None], columns[None, :])
-        rows = np.zeros(fam.shape, dtype=np.int8)
-        for v in self.variants:
-            if v:
-                rows[fam == v] = v
-        per_kind = np.stack([np.bincount(row, minlength=8) for row in rows.view(np.uint8)])
-        counts = np.bincount(which, minlength=len(kinds)) @ per_kind
-        variant: npt.NDArray[np.int8] = rows[which]
-        return variant, counts
+        rows = self._kind_rows[present]
+        if dst is None:
+            per_kind = self._kind_counts[present]
+        else:
+            rows = rows[:, dst]
+            per_kind = np.stack([np.bincount(row, minlength=8) for row in rows.view(np.uint8)])
+        counts = np.bincount(which, minlength=len(present)) @ per_kind
+        return rows, which, counts
 
     def families(self, src: npt.NDArray[np.int64] | int,
                  dst: npt.NDArray[np.int64] | int) -> npt.NDArray[np.int64]:
@@ -1618,21 +1622,21 @@ class PairSets:
              ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         """``block`` for any source classes ``src`` and destination classes ``dst``
         (default: every class): ``(len(src), len(dst))`` each."""
-        variant, counts = self._pair_variants(src, dst)
+        rows, which, counts = self._pair_variants(src, dst)
         # The commonest variant is worked out for every pair, the others only over the
-        # destinations that have pairs of theirs.
+        # pairs of theirs: for the sources of each kind, the destinations it has there.
         order = [int(v) for v in np.argsort(-counts, kind="stable") if counts[v]]
         e_ids, i_ids = self._grid_of(order[0], src, dst)
         for v in order[1:]:
-            # Only the sources and destinations with pairs in this variant.
-            where = variant == v
-            columns = np.flatnonzero(where.any(axis=0))
-            sources = np.flatnonzero(where.any(axis=1))
-            dst_cols = columns if dst is None else dst[columns]
-            e_sub, i_sub = self._grid_of(v, src[sources], dst_cols)
-            rows, cols = np.nonzero(where[np.ix_(sources, columns)])
-            e_ids[sources[rows], columns[cols]] = e_sub[rows, cols]
-            i_ids[sources[rows], columns[cols]] = i_sub[rows, cols]
+            for k, row in enumerate(rows):
+                columns = np.flatnonzero(row == v)
+                if not len(columns):
+                    continue
+                sources = np.flatnonzero(which == k)
+                e_sub, i_sub = self._grid_of(v, src[sources],
+                                             columns if dst is None else dst[columns])
+                cells = np.ix_(sources, columns)
+                e_ids[cells], i_ids[cells] = e_sub, i_sub
         return e_ids, i_ids
 
     def _grid_of(self, variant: int, src: npt.NDArray[np.int64],
