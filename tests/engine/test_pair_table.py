@@ -80,3 +80,17 @@ def test_rows_with_few_sides_ports_kept_equal_rows_with_all_kept(
         with monkeypatch.context() as patch:
             patch.setattr(matrix, "SPANS_CACHE_LISTS", limit)
             assert _rows(manifests) == kept
+
+
+@pytest.mark.parametrize("by_named", [False, True])
+def test_a_side_filled_in_place_reads_as_its_dense_row(by_named: bool) -> None:
+    import numpy as np
+
+    side = matrix.Side(default=np.array([7, 3, 9], dtype=np.int64), by_named=by_named,
+                       positions=np.array([1, 4], dtype=np.int32),
+                       values=np.array([5, 6], dtype=np.int32))
+    named = np.array([2, 0, 1, 1, 0, 2], dtype=np.int64)
+    out = np.full(len(named), -1, dtype=np.int32)
+    side.fill(out, named)
+    assert out.tolist() == side.dense(named).tolist()
+    assert out.tolist() == ([9, 5, 3, 3, 6, 9] if by_named else [7, 5, 7, 7, 6, 7])

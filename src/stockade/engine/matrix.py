@@ -133,6 +133,14 @@ class Side(msgspec.Struct, frozen=True):
         row[self.positions] = self.values
         return row
 
+    def fill(self, out: npt.NDArray[np.int32], named: npt.NDArray[np.int64]) -> None:
+        """``dense`` written into ``out`` (a row of every class, of 32-bit numbers)."""
+        if self.by_named:
+            out[:] = self.default[named]
+        else:
+            out.fill(self.default[0])
+        out[self.positions] = self.values
+
     def at(self, classes: npt.NDArray[np.int64],
            named: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """The numbers of ``classes`` only."""
@@ -1644,13 +1652,23 @@ class PairSets:
                                                               npt.NDArray[np.int32]]:
         """Egress and ingress set numbers of every pair of ``src`` x ``dst`` in one
         variant."""
-        e_type = self.e_type[src]
-        present, which = np.unique(e_type, return_inverse=True)
         few = dst is not None and len(dst) * SUBSET_SHARE < self.n
-        rows = [self.egress_ids(variant, int(t), dst if few else None) for t in present]
-        egress = np.stack(rows if few or dst is None else [r[dst] for r in rows])
-        egress32 = egress.astype(np.int32)[which.ravel()]
-        return egress32, self.ingress_grid(variant, src, dst)
+        egress = np.empty((len(src), self.n if dst is None else len(dst)), dtype=np.int32)
+        # A row per egress type, written where its first source's goes; the other sources
+        # of the type (a grid of row types has few) copy it.
+        present, first, which = np.unique(self.e_type[src], return_index=True,
+                                          return_inverse=True)
+        for t, at in zip(present.tolist(), first.tolist(), strict=True):
+            if dst is None:
+                self.egress_side(variant, t).fill(egress[at], self.named)
+            else:
+                row = self.egress_ids(variant, t, dst if few else None)
+                egress[at] = row if few else row[dst]
+        if len(present) < len(src):
+            firsts = first[which.ravel()]
+            rest = np.flatnonzero(firsts != np.arange(len(src)))
+            egress[rest] = egress[firsts[rest]]
+        return egress, self.ingress_grid(variant, src, dst)
 
     @staticmethod
     def _union(mask: Keys, spans: Sequence[Spans]) -> Spans:
