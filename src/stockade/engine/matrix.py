@@ -1923,12 +1923,14 @@ class ClassRows:
             old = self._table.reshape(self._width, self._width)
             grown[:self._width, :self._width] = old
             self._table, self._width = grown.ravel(), width
-        # A cell's number fits 32 bits: the table holds at most PAIR_TABLE_CELLS.
-        flat = e_ids.astype(np.int32) * np.int32(self._width)
+        # A cell's number fits 32 bits: the table holds at most PAIR_TABLE_CELLS. The
+        # grid's own egress numbers become the cells' (callers pass arrays made for this).
+        flat = e_ids.astype(np.int32, copy=False)
+        flat *= np.int32(self._width)
         flat += i_ids
         found: npt.NDArray[np.int32] = np.take(self._table, flat)
-        missing = np.flatnonzero(found < 0)
-        if len(missing):
+        if found.size and found.min() < 0:  # cells not known before (one pass if none)
+            missing = np.flatnonzero(found < 0)
             cells = flat.ravel()[missing]
             pairs = distinct(cells)
             self._table[pairs] = self._pair_ids(*np.divmod(pairs.astype(np.int64),
