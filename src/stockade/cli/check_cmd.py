@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections import Counter
@@ -18,7 +19,7 @@ from stockade.cli.common import (
 )
 from stockade.cli.options import check_input_options
 from stockade.errors import DocumentError
-from stockade.model.build import build_cluster
+from stockade.model.build import build_cluster, check_object
 from stockade.wording import count, plural
 
 
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     broken: list[DocumentError] = []
     with bulk_allocation():
         with timings.stage("read"):
-            raws = stream_inputs(args, broken)
+            raws = stream_inputs(args, broken, None, functools.partial(
+                check_object, default_namespace=default_namespace(args)))
         with timings.stage("build"):
             result = build_cluster(raws, default_namespace=default_namespace(args))
             del raws

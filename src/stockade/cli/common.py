@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple, overload
 from stockade.cli import diagnostics, timings
 from stockade.cli.options import check_input_options
 from stockade.cli.read_ahead import Check, read_ahead, read_ahead_pays
+from stockade.cli.read_split import read_split, read_split_pays
 from stockade.errors import DocumentError, InputError, InvalidObjects, UsageError
 from stockade.model.build import BuildResult, Checked, RawObject, build_cluster, check_object
 from stockade.model.types import Cluster, Protocol
@@ -156,6 +157,8 @@ def read_found(args: argparse.Namespace, found: Found,
     files, sizes, budget = found
     if helm_chart is None and read_ahead_pays(files, sizes):
         objects: Iterator[RawObject | Checked] = read_ahead(files, broken, texts, check)
+    elif helm_chart is None and check is not None and read_split_pays(files, sizes):
+        objects = read_split(files, broken, budget, texts, check)
     else:
         objects = read_files(files, broken=broken, budget=budget, texts=texts)
     return _checked(args, objects, broken, budget, skipping=skipping)

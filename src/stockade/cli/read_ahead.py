@@ -78,12 +78,12 @@ def read_ahead(files: Sequence[str], broken: list[DocumentError] | None,
 _Object = tuple[str, int, Any]  # an object as handed over: its file, line and data
 # A checked object as handed over: its type (an index of _TYPES), the object as MessagePack
 # (its origin, file and line, within), its warnings and its pod phase.
-_CheckedObject = tuple[int, bytes, tuple[str, ...], str]
+CheckedObject = tuple[int, bytes, tuple[str, ...], str]
 _TYPES = (Namespace, Pod, NetworkPolicy, Service, Workload, Node)  # model.build.Decoded
 _CODES = {kind: code for code, kind in enumerate(_TYPES)}
 # What the child hands over: objects as read or checked (or whole, with their reading's
 # notes), unreadable documents, file texts.
-_Handed = _Object | _CheckedObject | RawObject | DocumentError | _Text
+_Handed = _Object | CheckedObject | RawObject | DocumentError | _Text
 
 
 def _read(files: Sequence[str], collect: bool, keep_texts: bool, check: Check | None,
@@ -99,7 +99,7 @@ def _read(files: Sequence[str], collect: bool, keep_texts: bool, check: Check | 
         try:
             for obj in read_files([path], broken=found, budget=budget, texts=kept):
                 if check is not None and not demand.waiting() and decoded_here(obj):
-                    checked = _packed(check(obj), encode)
+                    checked = packed(check(obj), encode)
                     if checked is not None:
                         yield checked
                         continue
@@ -111,7 +111,7 @@ def _read(files: Sequence[str], collect: bool, keep_texts: bool, check: Check | 
         yield from _found(found, kept)
 
 
-def _packed(checked: Checked, encode: Callable[[Any], bytes]) -> _CheckedObject | None:
+def packed(checked: Checked, encode: Callable[[Any], bytes]) -> CheckedObject | None:
     """A checked object as handed over, or None for one that goes as read (and is checked
     again there): an invalid one, or one MessagePack cannot carry (a file name or a string
     that is not valid UTF-8, an integer beyond 64 bits in a field validation leaves alone),
@@ -120,10 +120,10 @@ def _packed(checked: Checked, encode: Callable[[Any], bytes]) -> _CheckedObject 
     if code is None or checked.errors:
         return None
     try:
-        packed = encode(checked.obj)
+        data = encode(checked.obj)
     except (TypeError, ValueError, OverflowError):  # UnicodeEncodeError is a ValueError
         return None
-    return code, packed, tuple(checked.warnings), checked.phase
+    return code, data, tuple(checked.warnings), checked.phase
 
 
 def _found(found: list[DocumentError] | None, kept: dict[str, str] | None
@@ -141,6 +141,12 @@ def _decoder(code: int) -> msgspec.msgpack.Decoder[Any]:
     return msgspec.msgpack.Decoder(_TYPES[code])
 
 
+def unpacked(item: CheckedObject) -> Checked:
+    """A checked object handed over (``packed``), as it was."""
+    code, obj, warnings, phase = item
+    return Checked(_decoder(code).decode(obj), [], list(warnings), phase)
+
+
 def _sorted_out(handed: Iterator[_Handed],
                 broken: list[DocumentError] | None,
                 texts: dict[str, str] | None) -> Iterator[RawObject | Checked]:
@@ -153,8 +159,7 @@ def _sorted_out(handed: Iterator[_Handed],
                     origin = Origin(file, line)
                 yield RawObject(data, origin)
             else:
-                code, obj, warnings, phase = item
-                yield Checked(_decoder(code).decode(obj), [], list(warnings), phase)
+                yield unpacked(item)
         elif isinstance(item, RawObject):
             yield item
         elif isinstance(item, DocumentError):

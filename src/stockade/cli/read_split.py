@@ -1,0 +1,147 @@
+"""One large file (a ``kubectl get -o json`` List, a ``snapshot -o json``) read by two
+processes, each checking part of its objects: a directory of many files is read ahead by a
+second process (``read_ahead``), but one file would keep this process waiting until the
+second had parsed all of it, and then the checking would run on one core.
+
+Both processes read and parse the whole file (in parallel: the parsing is what cannot be
+shared out). Then they meet in the middle: this process takes the objects from the front
+(``build_cluster`` checks them as they come), the child checks them from the back and hands
+each over checked, as MessagePack (``read_ahead.packed``), or as ``None`` for one this process
+checks itself (an invalid one, one its reading noted something about, one of a kind checked
+elsewhere). Where they meet depends on how fast each goes (a policy costs twice a pod to
+check), not on a guess. Two counters in memory both processes share say how far each has
+come (``_Meeting``); they only steer the work: an object both took is this process's, and
+one the child did not hand over is checked here. The objects come out in the file's order,
+each checked by the same ``check``: the answer is the one a single process gives.
+
+This process trusts the child only as far as it can tell: its own reading decides what the
+objects, errors and file texts are. A child that counts a different number of objects,
+stops early, fails or cannot be started leaves the rest to be checked here.
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Iterator, Sequence
+
+import msgspec
+
+from stockade.cli import forked
+from stockade.cli.read_ahead import Check, CheckedObject, packed, unpacked
+from stockade.errors import DocumentError
+from stockade.model.build import Checked, RawObject, decoded_here
+from stockade.sources.files import read_files
+from stockade.sources.limits import Budget
+
+SPLIT_BYTES = 8 << 20  # one file this large is read by two processes
+
+
+def read_split_pays(files: Sequence[str], sizes: Sequence[int | None]) -> bool:
+    """Whether the input is one regular file of ``SPLIT_BYTES`` or more, on a machine with
+    a second core for it (``STOCKADE_WORKERS=1`` turns it off)."""
+    return (len(files) == 1 and sizes[0] is not None and sizes[0] >= SPLIT_BYTES
+            and forked.processes_allowed() >= 2)
+
+
+class _Meeting:
+    """Where the two processes are: the next object this process takes from the front,
+    and the last the child took from the back. Two aligned 64-bit integers in anonymous
+    memory made before the fork, which both processes share."""
+
+    _UNCLAIMED = 1 << 62  # the child's place before it has read the file
+
+    def __init__(self) -> None:
+        import ctypes  # here: a large input's cost, not every command's start
+
+        self._memory = mmap.mmap(-1, 16)
+        self._places = (ctypes.c_int64 * 2).from_buffer(self._memory)
+        self._places[1] = self._UNCLAIMED
+
+    def front_may_take(self, at: int) -> bool:
+        """This process: whether object ``at`` is still free; if so it is taken."""
+        if at >= self._places[1]:
+            return False
+        self._places[0] = at + 1
+        return True
+
+    def back_may_take(self, at: int) -> bool:
+        """The child: whether object ``at`` is still free; if so it is taken."""
+        self._places[1] = at
+        return at >= self._places[0]
+
+
+def read_split(files: Sequence[str], broken: list[DocumentError] | None, budget: Budget,
+               texts: dict[str, str] | None, check: Check) -> Iterator[RawObject | Checked]:
+    """The objects of ``files`` as ``read_files`` reads them (``broken``, ``budget`` and
+    ``texts`` as there), those from the back checked by a child started now."""
+    collect = broken is not None
+    meeting = _Meeting()
+    # The child's budget is this one as it is now (a copy, made by the fork). Until this
+    # process reads, what the child hands over waits in the child (``forked.Demand``).
+    try:
+        handed = forked.ahead(lambda: _from_the_back(files, collect, budget, check, meeting),
+                              "the process checking part of the input", forked.Demand())
+    except forked.WorkerFailed:  # no process to be had (too many already): all here
+        return read_files(files, broken=broken, budget=budget, texts=texts)
+    return _merged(read_files(files, broken=broken, budget=budget, texts=texts), handed,
+                   meeting)
+
+
+_Handed = tuple[int, CheckedObject | None]  # an object's place, and the object checked
+
+
+def _from_the_back(files: Sequence[str], collect: bool, budget: Budget, check: Check,
+                   meeting: _Meeting) -> Iterator[int | _Handed]:
+    """In the child: how many objects it read, then from the last one back, as long as
+    this process has not taken them, each object's place and the object checked (or
+    ``None``: checked by the reader)."""
+    objects: list[RawObject | None] = list(
+        read_files(files, broken=[] if collect else None, budget=budget))
+    yield len(objects)
+    encode = msgspec.msgpack.Encoder().encode
+    for at in range(len(objects) - 1, -1, -1):
+        if not meeting.back_may_take(at):
+            return
+        obj, objects[at] = objects[at], None  # let it go once handed over
+        assert obj is not None
+        yield at, (packed(check(obj), encode) if not obj.notes and decoded_here(obj)
+                   else None)
+
+
+def _merged(own: Iterator[RawObject], handed: Iterator[int | _Handed], meeting: _Meeting
+            ) -> Iterator[RawObject | Checked]:
+    """This process's objects in order: as read up to where the two met, then as the
+    child checked them where it did. Reading here raises what reading raises, before
+    any object."""
+    try:
+        objects = list(own)
+        at = 0
+        while at < len(objects) and meeting.front_may_take(at):
+            yield objects[at]
+            at += 1
+        checked = _collected(handed, len(objects), at)
+        for place in range(at, len(objects)):
+            item = checked.get(place)
+            yield objects[place] if item is None else unpacked(item)
+    finally:
+        close = getattr(handed, "close", None)
+        if close is not None:
+            close()
+
+
+def _collected(handed: Iterator[int | _Handed], count: int, taken: int
+               ) -> dict[int, CheckedObject]:
+    """What the child checked of the objects this process did not take (``taken`` and
+    on), if it read as many objects as this process (else nothing)."""
+    checked: dict[int, CheckedObject] = {}
+    try:
+        if next(handed, None) != count:
+            return checked
+        for item in handed:
+            if isinstance(item, tuple):
+                place, obj = item
+                if obj is not None and place >= taken:
+                    checked[place] = obj
+    except Exception:  # its reading failed, or it died: the rest is checked here
+        pass
+    return checked
