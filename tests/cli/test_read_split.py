@@ -21,14 +21,8 @@ from hypothesis import strategies as st
 from processes import children
 from stockade.cli import forked, read_split
 from stockade.errors import DocumentError, InputError
-from stockade.model.build import (
-    BuildResult,
-    Checked,
-    RawObject,
-    build_cluster,
-    check_object,
-    decoded_here,
-)
+from stockade.model import build
+from stockade.model.build import BuildResult, Checked, RawObject, build_cluster, check_object
 from stockade.sources.files import file_sizes, read_files
 from stockade.sources.limits import Budget
 
@@ -114,7 +108,7 @@ def _here(files: list[str], namespace: str) -> tuple[BuildResult, list[str]]:
 
 def _checkable(files: list[str], namespace: str) -> int:
     """Objects the child hands over checked: valid, of a built-in kind, without notes."""
-    return sum(not raw.notes and decoded_here(raw)
+    return sum(not raw.notes and build.decoded_here(raw)
                and not check_object(raw, namespace).errors
                for raw in read_files(files, broken=[]))
 
