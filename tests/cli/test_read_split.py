@@ -73,7 +73,7 @@ class _Watched(read_split._Meeting):
         _Watched.last = self
 
     def child_place(self) -> int:
-        return int(self._places[1])
+        return self._place(1)
 
 
 def _split(files: list[str], namespace: str, *, child_first: bool, child_all: bool = True,
@@ -202,6 +202,50 @@ def test_a_child_that_goes_wrong_leaves_the_rest_to_this_process(
         assert checked == 1
     else:  # what it made before it died may be lost with it
         assert checked <= 1
+
+
+def test_a_place_is_never_read_half_written() -> None:
+    """The child's place, written by another process as fast as it can between two values
+    that differ in every byte, is only ever read as one or the other (a place read half
+    written once stopped this process at the first object)."""
+    meeting = read_split._Meeting()
+    values = (0x00FF_FFFF_FFFF_FFFF, 0x0100_0000_0000_0000)
+    pid = os.fork()
+    if pid == 0:  # the writer: the child's side of the meeting
+        try:
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                for value in values * 1000:
+                    meeting.back_may_take(value)
+        finally:
+            os._exit(0)
+    seen: set[int] = set()
+    try:
+        deadline = time.monotonic() + 0.8
+        while time.monotonic() < deadline:
+            for _ in range(1000):
+                seen.add(meeting._place(1))
+    finally:
+        os.waitpid(pid, 0)
+    assert seen <= {*values, read_split._Meeting._UNCLAIMED}
+    assert set(values) <= seen  # it was read while it was written
+
+
+def test_a_file_replaced_meanwhile_is_read_as_it_was(tmp_path: Path) -> None:
+    """The bytes are read once, before the fork: a file replaced by another of as many
+    objects once the child has started gives neither process the new objects."""
+    path = tmp_path / "list.json"
+    files = _list_file(path, [1, 3, 2] * 50)
+    original, _ = _here(files, "default")
+    broken: list[DocumentError] = []
+    check = functools.partial(check_object, default_namespace="default")
+    objects = read_split.read_split(files, broken, Budget(), None, check)
+    replaced = tmp_path / "replaced.json"
+    _list_file(replaced, [3, 1, 0] * 50)
+    os.replace(replaced, path)
+    assert _here(files, "default")[0] != original
+    taken = list(objects)
+    assert build_cluster(taken) == original
 
 
 def test_without_a_process_to_be_had_the_file_is_read_here(

@@ -198,16 +198,27 @@ def read_files(files: Iterable[str], stdin: IO[str] | IO[bytes] | None = None, *
                 texts[STDIN] = text
             yield from parse_text(text, STDIN, broken=broken, budget=budget)
             continue
-        data = read_file(path, budget)
-        budget.take_values(data, path)
-        text = decode_text(data, path)
-        del data
+        text = read_text(path, budget)
         if texts is not None:
             texts[path] = text
-        objects = parse_text(text, path, json_hint=path.lower().endswith(".json"),
-                             broken=broken, budget=budget, counted=True)
+        objects = parse_file_text(text, path, broken, budget)
         del text
         yield from objects
+
+
+def read_text(path: str, budget: Budget) -> str:
+    """A file's text as ``read_files`` reads it (its bytes and values counted against the
+    budget), for ``parse_file_text``."""
+    data = read_file(path, budget)
+    budget.take_values(data, path)
+    return decode_text(data, path)
+
+
+def parse_file_text(text: str, path: str, broken: list[DocumentError] | None,
+                    budget: Budget) -> list[RawObject]:
+    """The objects of a file's text read by ``read_text``, as ``read_files`` parses them."""
+    return parse_text(text, path, json_hint=path.lower().endswith(".json"), broken=broken,
+                      budget=budget, counted=True)
 
 
 def read_file(path: str, budget: Budget, *, what: str = "") -> bytes:
