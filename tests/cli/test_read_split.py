@@ -73,7 +73,7 @@ class _Watched(read_split._Meeting):
         _Watched.last = self
 
     def child_place(self) -> int:
-        return self._place(1)
+        return int(self._places[1])
 
 
 def _split(files: list[str], namespace: str, *, child_first: bool, child_all: bool = True,
@@ -224,7 +224,7 @@ def test_a_place_is_never_read_half_written() -> None:
         deadline = time.monotonic() + 0.8
         while time.monotonic() < deadline:
             for _ in range(1000):
-                seen.add(meeting._place(1))
+                seen.add(int(meeting._places[1]))
     finally:
         os.waitpid(pid, 0)
     assert seen <= {*values, read_split._Meeting._UNCLAIMED}

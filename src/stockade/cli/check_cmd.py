@@ -44,12 +44,13 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     check_input_options(args)
     broken: list[DocumentError] = []
+    namespace = default_namespace(args)
     with bulk_allocation():
         with timings.stage("read"):
             raws = stream_inputs(args, broken, None, functools.partial(
-                check_object, default_namespace=default_namespace(args)))
+                check_object, default_namespace=namespace))
         with timings.stage("build"):
-            result = build_cluster(raws, default_namespace=default_namespace(args))
+            result = build_cluster(raws, default_namespace=namespace)
             del raws
     cluster = result.cluster
     failed = bool(result.findings or broken)

@@ -1,4 +1,4 @@
-"""One large file (a ``kubectl get -o json`` List, a ``snapshot -o json``) read by two
+"""One large file (a ``kubectl get -o json`` List, a ``snapshot --format json``) read by two
 processes, each checking part of its objects: a directory of many files is read ahead by a
 second process (``read_ahead``), but one file would keep this process waiting until the
 second had parsed all of it, and then the checking would run on one core.
@@ -61,9 +61,6 @@ class _Meeting:
         self._memory = mmap.mmap(-1, 16)
         self._places = memoryview(self._memory).cast("q")
         self._places[1] = self._UNCLAIMED
-
-    def _place(self, which: int) -> int:
-        return int(self._places[which])
 
     def front_may_take(self, at: int) -> bool:
         """This process: whether object ``at`` is still free; if so it is taken."""
