@@ -107,6 +107,18 @@ RULES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("cnp-priority-type", edit(CNP, ("spec.priority", "high")),
      ['spec.priority: Invalid value: "string": spec.priority in body must be of type '
       'integer: "string"', NOT_CHECKED]),
+    # kubectl sends a whole float as its digits (10.0 as 10), but 9e99 as 9e+99: a number
+    # to the API server, as is 1e19 (its digits overflow an int64).
+    ("cnp-priority-whole-float", edit(CNP, ("spec.priority", 10.0)), []),
+    ("cnp-priority-whole-float-above", edit(CNP, ("spec.priority", 1e3 + 1)),
+     ["spec.priority: Invalid value: 1001: spec.priority in body should be less than or "
+      "equal to 1000"]),
+    ("cnp-priority-exponent", edit(CNP, ("spec.priority", 9e99)),
+     ['spec.priority: Invalid value: "number": spec.priority in body must be of type '
+      'integer: "number"', NOT_CHECKED]),
+    ("cnp-priority-beyond-int64", edit(CNP, ("spec.priority", 1e19)),
+     ['spec.priority: Invalid value: "number": spec.priority in body must be of type '
+      'integer: "number"', NOT_CHECKED]),
     ("cnp-null-is-absent", edit(CNP, ("spec.priority", None)),
      ["spec.priority: Required value", NOT_CHECKED]),
     ("cnp-subject-required", edit(CNP, ("spec.subject", DELETE)),

@@ -370,6 +370,41 @@ def test_a_whole_float_port_is_the_integer_kubectl_sends(written: Any, port: Any
     assert policy.ingress[0].ports[0].port == port
 
 
+@pytest.mark.parametrize(("written", "shown"), [
+    # Below 1e21 Go's encoding/json writes a whole float as digits, the shortest that read
+    # back as it (as Python's repr): an integer out of range.
+    (9.99e20, "999000000000000000000"),
+    (1.2345678901234567e20, "123456789012345670000"),
+])
+def test_a_large_whole_float_is_the_integer_kubectl_sends(written: float, shown: str) -> None:
+    decoder = Decoder()
+    decoder.network_policy(np({"podSelector": {}, "ingress": [{"ports": [
+        {"port": 80, "endPort": written}]}]}), Origin("t.yaml", 1))
+    assert decoder.errors == []
+    assert errors_of(np({"podSelector": {}, "ingress": [{"ports": [
+        {"port": 80, "endPort": written}]}]})) == [
+        f"spec.ingress[0].ports[0].endPort: Invalid value: {shown}: must be between 1 and "
+        "65535, inclusive"]
+
+
+@pytest.mark.parametrize("written", [1e21, 9e99, -1e21, float("inf")])
+@pytest.mark.parametrize("field", ["port", "endPort"])
+def test_a_float_kubectl_writes_with_an_exponent_is_a_type_error(written: float,
+                                                                 field: str) -> None:
+    """``endPort: 9e99`` goes to the API server as ``9e+99`` (Go writes floats from 1e21
+    up with an exponent), which no integer field decodes: a number, not a 100-digit
+    integer out of range."""
+    decoder = Decoder()
+    port: dict[str, Any] = {"port": 80, "endPort": 90}
+    port[field] = written
+    decoder.network_policy(np({"podSelector": {}, "ingress": [{"ports": [port]}]}),
+                           Origin("t.yaml", 1))
+    expected = "integer or string" if field == "port" else "integer"
+    assert [str(e) for e in decoder.errors] == [
+        f'spec.ingress[0].ports[0].{field}: Invalid value: "number": must be of type '
+        f"{expected}"]
+
+
 def test_a_fractional_port_is_a_type_error() -> None:
     decoder = Decoder()
     decoder.network_policy(np({"podSelector": {}, "ingress": [{"ports": [{"port": 80.5}]}]}),

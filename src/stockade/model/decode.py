@@ -16,7 +16,7 @@ import msgspec
 
 from stockade.model.errors import FieldError, invalid
 from stockade.model.netparse import is_ip
-from stockade.model.numbers import plain_text
+from stockade.model.numbers import plain_text, whole_float
 from stockade.model.plain import (
     NO_SECURITY_CONTEXT,
     all_strings,
@@ -129,8 +129,8 @@ class Decoder:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
+        if isinstance(value, float) and (whole := whole_float(value)) is not None:
+            return whole
         self._wrong(path, value, "integer")
         return None
 
@@ -149,10 +149,10 @@ class Decoder:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and (whole := whole_float(value)) is not None:
             # `port: 80.0` or `1e3`: kubectl's YAML-to-JSON writes a whole float as an
             # integer (80, 1000), as for integer fields above.
-            return int(value)
+            return whole
         self._wrong(path, value, "integer or string")
         return None
 

@@ -10,6 +10,9 @@ range, and messages show it as ``<5000-digit number>`` rather than five thousand
 from __future__ import annotations
 
 SHOWN_DIGITS = 24  # longer integers are abbreviated in messages
+# Go's encoding/json writes a float64 of this magnitude or more with an exponent (``9e+99``),
+# which no integer field decodes; below it a whole float is written as its digits.
+GO_EXPONENT_FROM = 1e21
 
 
 class LongNumber(int):
@@ -46,6 +49,23 @@ def number_text(value: int) -> str:
     sign = "-" if text.startswith("-") else ""
     digits = text.lstrip("-")
     return f"{sign}{digits[:12]}...{digits[-4:]} ({len(digits)} digits)"
+
+
+def whole_float(value: float) -> int | None:
+    """The integer kubectl sends for a whole float in a manifest (``port: 80.0``, ``1e3``),
+    or None when it sends none: its YAML-to-JSON conversion keeps the float, and Go's
+    encoding/json writes it as digits (``80``, ``1000``) only below ``GO_EXPONENT_FROM``;
+    ``9e99`` goes as ``9e+99``, which an integer field refuses as a number, not as an
+    integer out of range. A fraction (``80.5``) is refused alike."""
+    if not value.is_integer() or abs(value) >= GO_EXPONENT_FROM:
+        return None
+    if abs(value) < 2**53:  # every integer there is a float of its own
+        return int(value)
+    # Go writes the shortest digits that read back as the float, as Python's repr does:
+    # 1.2345678901234567e20 goes as 123456789012345670000, not the float's exact value.
+    from decimal import Decimal  # msgspec has imported it already
+
+    return int(Decimal(repr(value)))
 
 
 def plain_text(value: object) -> str | None:

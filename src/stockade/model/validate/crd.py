@@ -25,6 +25,7 @@ from stockade.model.errors import (
     too_long,
     too_many,
 )
+from stockade.model.numbers import whole_float
 
 Schema = Mapping[str, Any]
 Rule = Callable[[Any], bool]
@@ -45,7 +46,10 @@ def json_type(value: object) -> str:
     if isinstance(value, int):
         return "integer"
     if isinstance(value, float):
-        return "integer" if value.is_integer() else "number"
+        # kubectl sends a whole float as its digits (``numbers.whole_float``); the API server
+        # reads digits that fit in an int64 as an integer, anything else as a number.
+        whole = whole_float(value)
+        return "integer" if whole is not None and -(2**63) <= whole < 2**63 else "number"
     if isinstance(value, str):
         return "string"
     if isinstance(value, list):
