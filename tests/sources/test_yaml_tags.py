@@ -37,6 +37,16 @@ def read(value: str) -> Any:
     ("!!omap [{a: 1}, {b: 2}]", [{"a": 1}, {"b": 2}]),
     ("!!pairs [{a: 1}, {a: 2}]", [{"a": 1}, {"a": 2}]),
     ("!!str {a: 1}", {"a": 1}),
+    # The non-specific tag ``!``: go-yaml's resolve leaves the text (PyYAML alone would
+    # resolve it as a plain scalar: 82, true, null).
+    ("! 82", "82"),
+    ('! "82"', "82"),
+    ("! y", "y"),
+    ("! ~", "~"),
+    ("! {a: y}", {"a": True}),               # on a mapping or a list it is ignored
+    ("! [1, y]", [1, True]),
+    ("[! 82, 82]", ["82", 82]),
+    ("{k: ! 07, l: 07}", {"k": "07", "l": 7}),
 ])
 def test_tagged_values_read_as_go_yaml_v2(value: str, expected: Any) -> None:
     assert read(value) == expected
@@ -54,6 +64,19 @@ def test_tagged_values_read_as_go_yaml_v2(value: str, expected: Any) -> None:
 def test_resolvable_tags_still_read_as_go_yaml_v2(value: str, expected: Any) -> None:
     """Read right before tags went through ``construct_tagged`` too; kept so they stay so."""
     assert read(value) == expected
+
+
+def test_a_bare_tagged_double_angle_key_still_merges() -> None:
+    """go-yaml's isMerge takes a ``<<`` resolved implicitly, which ``! <<`` is."""
+    data = parse_text(f"{HEAD}x:\n  ! <<: {{a: 1}}\n  ! 2: b\n", "t.yaml")[0].data
+    assert data["x"] == {"a": 1, "2": "b"}
+
+
+def test_an_exclamation_mark_in_text_reads_as_before() -> None:
+    """A ``! `` that is not a tag (in a quoted string) takes the loader for bare tags,
+    which reads everything else as before."""
+    data = parse_text(f'{HEAD}x: "x ! y"\nw: 82\nz: yes\n', "t.yaml")[0].data
+    assert (data["x"], data["w"], data["z"]) == ("x ! y", 82, True)
 
 
 def test_merge_tag_merges_only_a_double_angle_key() -> None:
@@ -79,13 +102,15 @@ def test_values_go_yaml_v2_cannot_decode_are_errors_with_a_line(value: str,
 
 
 def test_check_reads_tagged_ports(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """``!custom 82`` is the port name "82" (no letter: refused, as kubectl refuses it);
+    """``!custom 82`` and ``! 82`` are the port name "82" (no letter: refused, as kubectl
+    refuses it);
     ``!!binary aGk=`` the port name "hi"; ``!foo`` on the labels is ignored."""
     path = tmp_path / "np.yaml"
     path.write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
                     "metadata: {name: np, namespace: a, labels: !foo {a: b}}\n"
                     "spec:\n  podSelector: {}\n  ingress:\n  - ports:\n"
-                    "    - port: !custom 82\n    - port: !!binary aGk=\n")
+                    "    - port: !custom 82\n    - port: !!binary aGk=\n"
+                    "    - port: ! 82\n")
     code = main(["check", str(path)])
     err = capsys.readouterr().err
     assert code == 2
@@ -93,3 +118,5 @@ def test_check_reads_tagged_ports(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert 'spec.ingress[0].ports[0].port: Invalid value: "82": must contain at least one ' \
            "letter" in err
     assert "ports[1]" not in err
+    assert 'spec.ingress[0].ports[2].port: Invalid value: "82": must contain at least one ' \
+           "letter" in err

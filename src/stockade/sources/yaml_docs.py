@@ -471,6 +471,11 @@ def _start_lines(text: str) -> list[int]:
 
 
 _GO_TAG = "tag:stockade,2026:go-yaml-plain"
+_STR_TAG = "tag:yaml.org,2002:str"
+# The non-specific tag ``!`` standing alone where a node starts (``port: ! 82``). PyYAML
+# resolves such a scalar as if it were plain (82); go-yaml, as YAML says, reads its text
+# ("82"). A false match (``! `` inside a quoted string) only costs the slower loader.
+_BARE_TAG = re.compile(r"(?:^|(?<=[\s:\-\[{,?]))!(?=[\s,\]}]|$)", re.MULTILINE)
 
 
 class _Written(NamedTuple):
@@ -484,7 +489,7 @@ class _Written(NamedTuple):
 
 
 @functools.cache
-def _strict_loader() -> Any:
+def _strict_loader(bare_tags: bool = False) -> Any:
     """PyYAML's safe loader, reading as kubectl reads YAML (``sigs.k8s.io/yaml``): plain
     scalars resolve as go-yaml v2 resolves them (``yaml_scalars``: ``y`` is true, ``12:30``
     a string, ``1e3`` a float); mapping keys become the JSON keys ``sigs.k8s.io/yaml``
@@ -492,12 +497,15 @@ def _strict_loader() -> Any:
     merge (``<<``) written where it stands, as kubectl's non-strict go-yaml v2 reading
     does, with a note in ``notes`` (``_repeated``; with ``notes`` None it is an error,
     ``mapping key "x" already defined at line N`` in go-yaml's words); timestamps stay
-    strings; tags are read as go-yaml reads them (``construct_tagged``)."""
+    strings; tags are read as go-yaml reads them (``construct_tagged``). With
+    ``bare_tags``, PyYAML's own composer in Python (libyaml's cannot be changed), which
+    reads a scalar tagged ``!`` as text (``compose_scalar_node``)."""
     import yaml  # only on the slow path: importing PyYAML costs start-up time
 
     from stockade.sources.yaml_tags import RESOLVABLE, decode_binary, resolve_tagged
 
-    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base: Any = yaml.SafeLoader if bare_tags else getattr(yaml, "CSafeLoader",
+                                                            yaml.SafeLoader)
     anything = re.compile(r".*", re.DOTALL)
 
     class StrictLoader(base):  # type: ignore[misc]
@@ -582,6 +590,16 @@ def _strict_loader() -> Any:
             if (note.line, note.problem) not in self.noted:  # an anchor's, merged again
                 self.noted.add((note.line, note.problem))
                 self.notes.append(note)
+
+        def compose_scalar_node(self, anchor: Any) -> Any:
+            """With ``bare_tags`` (Python's composer), a scalar tagged ``!`` is a string
+            (go-yaml's ``resolve`` leaves the text of a tag it does not know), where PyYAML
+            resolves it as a plain scalar; but ``! <<`` still merges, as go-yaml's
+            ``isMerge`` takes a ``<<`` that was resolved implicitly."""
+            event = self.peek_event()
+            if event.tag == "!" and event.value != "<<":
+                event.tag = _STR_TAG
+            return super().compose_scalar_node(anchor)
 
         def construct_tagged(self, node: Any) -> Any:
             """A node with a tag as go-yaml v2 reads it into ``interface{}``: the tag of a
@@ -728,7 +746,7 @@ def _pyyaml(text: str, notes: list[YAMLProblem] | None = None, shift: int = 0
     ``shift``: the lines before ``text``, for the lines messages name."""
     import yaml
 
-    loader = _strict_loader()(text)
+    loader = _strict_loader(_BARE_TAG.search(text) is not None)(text)
     loader.notes, loader.noted, loader.shift = notes, set(), shift
     construct: Callable[[Any], Any] = loader.construct_document
     try:
