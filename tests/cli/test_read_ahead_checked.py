@@ -229,11 +229,12 @@ def test_what_messagepack_cannot_carry_goes_as_read(tmp_path: Path) -> None:
     validation leaves alone, a string with a lone surrogate (from a JSON escape): MessagePack
     cannot carry them, so these objects go as read, and the build is the one-process build."""
     pad = "\n".join(f"# {'x' * 70}" for _ in range(40))  # the other files: some bytes
-    (tmp_path / "00.yaml").write_text(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w, namespace: a}\nspec:\n"
-        "  replicas: 99999999999999999999999\n  selector: {matchLabels: {app: w}}\n"
-        "  template:\n    metadata: {labels: {app: w}}\n"
-        "    spec: {containers: [{name: c, image: i}]}\n" + pad + "\n")
+    # In JSON (in YAML, go-yaml reads so long a number as a float: 1e+23, refused).
+    (tmp_path / "00.json").write_text(
+        '{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w", '
+        '"namespace": "a"}, "spec": {"replicas": 99999999999999999999999, "selector": '
+        '{"matchLabels": {"app": "w"}}, "template": {"metadata": {"labels": {"app": "w"}}, '
+        '"spec": {"containers": [{"name": "c", "image": "i"}]}}}}\n' + " " * 2900 + "\n")
     (tmp_path / "01.json").write_text(
         '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a"},'
         ' "spec": {"containers": [{"name": "c", "image": "img\\ud800"}]}}\n')

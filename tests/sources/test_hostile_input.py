@@ -138,6 +138,28 @@ def test_what_aliases_add_counts_against_the_values_limit() -> None:
 
 # --- numbers -------------------------------------------------------------------------------
 
+@pytest.mark.parametrize(("written", "expected"), [
+    # go-yaml reads a number past 64 bits as a float64, which kubectl sends as 1e+23:
+    # no integer field takes it. (Below 1e21 a whole float goes as its digits, an integer
+    # out of int32's range, which stockade does not check for spec.replicas.)
+    ("99999999999999999999999", 'spec.replicas: Invalid value: "number": must be of type '
+                                "integer"),
+    ("-1" + "8" * 22, 'spec.replicas: Invalid value: "number": must be of type '
+                              "integer"),
+    ("9e99", 'spec.replicas: Invalid value: "number": must be of type integer'),
+])
+def test_a_yaml_number_beyond_int64_is_read_as_kubectl_sends_it(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, written: str,
+        expected: str) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w, namespace: a}\n"
+                    f"spec:\n  replicas: {written}\n  selector: {{matchLabels: {{app: w}}}}\n"
+                    "  template:\n    metadata: {labels: {app: w}}\n"
+                    "    spec: {containers: [{name: c, image: i}]}\n")
+    assert main(["check", str(path)]) == 2
+    assert f"Deployment a/w: {expected}" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("field", "document", "yaml_problem"), [
     ("spec.ingress[0].ports[0].port", "networking.k8s.io/v1|NetworkPolicy|"
      "spec: {podSelector: {}, ingress: [{ports: [{port: N}]}]}",

@@ -24,7 +24,7 @@ from processes import children
 from stockade.cli.main import main
 from stockade.cli.read_ahead import read_ahead
 from stockade.model.build import Checked, RawObject, build_cluster, check_object
-from stockade.sources.files import parse_text, read_files
+from stockade.sources.files import MAX_NOTES, parse_text, read_files
 from stockade.sources.json_docs import load_json_values
 from stockade.sources.yaml_docs import YAMLProblem, documents, fast_documents
 
@@ -115,6 +115,24 @@ def test_notes_land_on_the_object_of_their_document() -> None:
     assert first.notes == ()
     assert second.notes == ('two.yaml:7: mapping key "name" is repeated (line 7, then line '
                             '7): kubectl keeps the later value',)
+
+
+@pytest.mark.parametrize("repeats", [MAX_NOTES, MAX_NOTES + 1, 1000])
+def test_a_file_says_at_most_max_notes_and_counts_the_rest(repeats: int) -> None:
+    """A generated file repeating a key thousands of times: twenty warnings, then one that
+    counts the rest with their lines, instead of a warning per repeat."""
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: a}\ndata:\n"
+            + "".join(f'  a: "{i}"\n' for i in range(repeats + 1)))
+    [obj] = parse_text(text, "rep.yaml")
+    assert obj.data["data"] == {"a": str(repeats)}
+    shown = min(repeats, MAX_NOTES)
+    assert list(obj.notes[:shown]) == [
+        f'rep.yaml:{line}: mapping key "a" is repeated (line {line - 1}, then line {line}): '
+        "kubectl keeps the later value" for line in range(6, 6 + shown)]
+    rest = repeats - shown
+    assert list(obj.notes[shown:]) == ([] if not rest else [
+        f"rep.yaml:{6 + shown}: {rest:,} more notes like these on the reading of this file, "
+        f"from line {6 + shown} to line {5 + repeats}, are not shown one by one"])
 
 
 MANIFESTS = """\

@@ -351,19 +351,29 @@ def parse_text(text: str, name: str, *, json_hint: bool = False,
     return _noted(list(_objects(parsed, name, text, broken, budget)), name, notes)
 
 
+MAX_NOTES = 20  # the reading's notes on one file said one by one; the rest are counted
+
+
 def _noted(objects: list[RawObject], name: str,
            notes: Sequence[YAMLProblem | JSONProblem]) -> list[RawObject]:
     """``objects`` with the reading's notes on them, each on the last object that starts
     at or before its line (the first object for a note before any), so that they travel
-    with the objects and are said once. Notes of a file without objects have nothing to
-    say about the input."""
+    with the objects and are said once; past ``MAX_NOTES`` one more note counts the rest.
+    Notes of a file without objects have nothing to say about the input."""
     if not notes or not objects:
         return objects
     starts = [obj.origin.line for obj in objects]
     by_object: dict[int, list[str]] = {}
-    for note in notes:
+    for note in notes[:MAX_NOTES]:
         at = max(0, bisect.bisect_right(starts, note.line) - 1)
         by_object.setdefault(at, []).append(f"{Origin(name, note.line)}: {note.problem}")
+    rest = notes[MAX_NOTES:]
+    if rest:  # a generated file repeating a key 100,000 times: one line for the rest
+        first, last = min(n.line for n in rest), max(n.line for n in rest)
+        at = max(0, bisect.bisect_right(starts, first) - 1)
+        by_object.setdefault(at, []).append(
+            f"{Origin(name, first)}: {len(rest):,} more notes like these on the reading of "
+            f"this file, from line {first} to line {last}, are not shown one by one")
     for at, said in by_object.items():
         objects[at] = msgspec.structs.replace(objects[at],
                                               notes=(*objects[at].notes, *said))
