@@ -202,11 +202,55 @@ def test_a_target_port_of_zero_or_empty_is_the_services_port() -> None:
     assert target_port(pod, ServicePort(53, 0, "UDP")) == (53, "")
 
 
-def test_named_target_port_ignores_init_containers() -> None:
+@pytest.mark.parametrize("policy", ["", "OnFailure", "always"])
+def test_named_target_port_ignores_init_containers(policy: str) -> None:
     pod = Pod(ObjectMeta("p", "ns"), PodSpec(
         containers=(Container("c"),),
-        init_containers=(Container("i", (ContainerPort(8080, "TCP", "http"),)),)))
+        init_containers=(Container("i", (ContainerPort(8080, "TCP", "http"),),
+                                   restart_policy=policy),)))
     assert target_port(pod, ServicePort(80, "http"))[0] is None
+
+
+def test_named_target_port_finds_a_native_sidecars_port_after_the_containers() -> None:
+    """``FindPort`` looks in the regular containers, then in the init containers with
+    ``restartPolicy: Always`` (native sidecars, which run beside them), each by name and
+    protocol."""
+    sidecar = Container("proxy", (ContainerPort(15001, "TCP", "http"),
+                                  ContainerPort(15053, "UDP", "dns")), restart_policy="Always")
+    pod = Pod(ObjectMeta("p", "ns"), PodSpec(
+        containers=(Container("app", (ContainerPort(8080, "TCP", "http"),
+                                      ContainerPort(53, "TCP", "dns"))),),
+        init_containers=(sidecar,)))
+    assert target_port(pod, ServicePort(80, "http")) == (8080, "")  # the container's first
+    assert target_port(pod, ServicePort(53, "dns", "UDP")) == (15053, "")
+    alone = Pod(ObjectMeta("p", "ns"), PodSpec(containers=(Container("app"),),
+                                               init_containers=(sidecar,)))
+    assert target_port(alone, ServicePort(80, "http")) == (15001, "")
+    assert [p.container_port for p in pod.serving_ports()] == [8080, 53, 15001, 15053]
+    assert [p.container_port for p in pod.container_ports()] == [8080, 53]  # named ports
+
+
+def test_a_service_reaches_a_sidecars_named_port_from_manifests() -> None:
+    engine = engine_for("""\
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: a, labels: {app: p}}
+spec:
+  initContainers:
+  - {name: proxy, image: envoy, restartPolicy: Always, ports: [{name: web, containerPort: 8080}]}
+  containers: [{name: app, image: app}]
+status: {podIP: 10.0.0.5}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: a}
+spec:
+  selector: {app: p}
+  ports: [{port: 80, targetPort: web}]
+""")
+    [service] = engine.cluster.services
+    [backend] = backends(service, service.ports[0], engine.pods)
+    assert (backend.port, backend.problem) == (8080, "")
 
 
 def test_backends_are_selected_in_the_service_namespace(engine: Engine) -> None:

@@ -17,6 +17,7 @@ from stockade.lab.codec import OBJECT_LIMIT, TooLarge, decode, encode
 from stockade.lab.containers import NOBODY, containers_of, expand
 from stockade.lab.listeners import answer
 from stockade.lab.names import LabNames, lab_of_netns
+from stockade.lab.plan import make_plan
 from stockade.model.build import build_cluster
 from stockade.model.types import Cluster
 from stockade.sources.files import read_paths
@@ -205,3 +206,20 @@ def test_lab_names() -> None:
                                       "stk-demo-x", "stk-demo2-p1", "other")] == [
         "demo", "demo", "demo", None, "demo2", None]
     assert names.owns_netns("stk-demo-p1") and not names.owns_netns("stk-demo2-p1")
+
+
+def test_a_lab_pod_serves_its_native_sidecars_ports_too(tmp_path: Path) -> None:
+    """A native sidecar (an init container with ``restartPolicy: Always``) runs beside the
+    containers, so the lab pod listens on its ports too (a Service may target them by
+    name); an ordinary init container has ended before the pod serves."""
+    path = tmp_path / "p.yaml"
+    path.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n"
+                    "  initContainers:\n"
+                    "  - {name: proxy, image: envoy, restartPolicy: Always,\n"
+                    "     ports: [{name: web, containerPort: 15001}]}\n"
+                    "  - {name: setup, image: busybox, ports: [{containerPort: 9999}]}\n"
+                    "  containers: [{name: app, image: app, ports: [{containerPort: 8080}]}]\n"
+                    "status: {podIP: 10.0.0.5}\n")
+    plan = make_plan(build_cluster(read_paths([str(path)])).cluster, LabNames("t"))
+    [pod] = plan.pods
+    assert pod.ports == ((8080, "TCP"), (15001, "TCP"))

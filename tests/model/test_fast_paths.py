@@ -60,7 +60,8 @@ PORT = st.one_of(_maybe({"containerPort": st.one_of(st.integers(-1, 70000), ODD)
 CONTAINER = st.one_of(_maybe({"name": STRINGISH, "image": STRINGISH,
                               "ports": st.one_of(st.lists(PORT, max_size=3), ODD)},
                              ["command", "args", "volumeMounts", "env", "envFrom",
-                              "workingDir", "securityContext", "resources"]), ODD)
+                              "workingDir", "securityContext", "resources",
+                              "restartPolicy"]), ODD)
 SPEC = st.one_of(_maybe({"containers": st.one_of(st.lists(CONTAINER, max_size=3), ODD),
                          "nodeName": STRINGISH},
                         ["initContainers", "hostNetwork", "hostAliases", "hostname",

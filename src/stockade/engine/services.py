@@ -139,9 +139,10 @@ def _protocol(service: Service, port: ServicePort) -> Protocol:
 
 def target_port(pod: Pod, port: ServicePort) -> tuple[int | None, str]:
     """The backend's port for a Service port, as the endpoints controller finds it: a
-    number as is; a name looked up among the regular containers' ports of the same
-    protocol; no ``targetPort``, or 0 or ``""`` (which the API server defaults, as
-    ``SetDefaults_Service`` does), means the Service's own port."""
+    number as is; a name looked up among the ports of the same protocol of the regular
+    containers, then of the native sidecars (``Pod.serving_ports``); no ``targetPort``,
+    or 0 or ``""`` (which the API server defaults, as ``SetDefaults_Service`` does),
+    means the Service's own port."""
     target = port.target_port
     if target is None or target in (0, ""):
         return port.port, ""
@@ -149,7 +150,7 @@ def target_port(pod: Pod, port: ServicePort) -> tuple[int | None, str]:
         return target, ""
     if target.isdigit():  # "8080" as a string is still a number to the API
         return int(target), ""
-    same_name = [p for p in pod.container_ports() if p.name == target]
+    same_name = [p for p in pod.serving_ports() if p.name == target]
     for p in same_name:
         if p.protocol == port.protocol:
             return p.container_port, ""

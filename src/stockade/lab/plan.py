@@ -303,7 +303,7 @@ def make_plan(cluster: Cluster, names: LabNames, *, pod_cidr: str = DEFAULT_POD_
                                  f"{owners[ip]}; a lab cannot give two pods one address")
             owners[ip] = pod.key
         index = kept[pod.key] if pod.key in kept else (next(fresh) if kept else len(pods))
-        ports = tuple(sorted({(p.container_port, p.protocol) for p in pod.container_ports()}))
+        ports = tuple(sorted({(p.container_port, p.protocol) for p in pod.serving_ports()}))
         hostname = kernel_hostname(pod, pod_hostname_and_domain(pod))
         hosts_for = {c.name for c in pod.spec.init_containers + pod.spec.containers
                      if gets_managed_hosts_file(pod, c, ips)}

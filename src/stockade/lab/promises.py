@@ -82,7 +82,7 @@ class _Lab:
         if probe.protocol is not None and probe.port is not None:
             return [(src, dst, probe.port, probe.protocol.value)], ""
         pod = probe.destination.pod
-        ports = {(p.container_port, p.protocol) for p in (pod.container_ports() if pod else ())
+        ports = {(p.container_port, p.protocol) for p in (pod.serving_ports() if pod else ())
                  if p.protocol in ("TCP", "UDP")}
         answer = checker.answer(probe)
         if answer.allowed and answer.example and answer.example[0].value in ("TCP", "UDP"):

@@ -421,6 +421,7 @@ class Decoder:
             working_dir=self.field_string(c, "workingDir", path),
             security_context=self._security_context(
                 c.get("securityContext"), f"{path}.securityContext"),
+            restart_policy=self.field_string(c, "restartPolicy", path),
         )
 
     _ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")

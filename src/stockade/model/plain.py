@@ -32,7 +32,7 @@ _RARE_META = frozenset(["generateName", "ownerReferences", "annotations"])
 _RARE_POD_SPEC = frozenset(["initContainers", "hostNetwork", "hostAliases", "hostname",
                             "subdomain", "setHostnameAsFQDN", "securityContext"])
 _RARE_CONTAINER = frozenset(["command", "args", "volumeMounts", "env", "envFrom",
-                             "workingDir", "securityContext"])
+                             "workingDir", "securityContext", "restartPolicy"])
 
 
 def only_strings(value: dict[Any, Any]) -> bool:

@@ -203,6 +203,9 @@ class Container(msgspec.Struct, frozen=True):
     env_from: tuple[str, ...] = ()  # the kinds of its envFrom sources (configMapRef, ...)
     working_dir: str = ""
     security_context: SecurityContext = SecurityContext()
+    # An init container's "Always" makes it a native sidecar: it runs beside the regular
+    # containers. Read for that only; its values are not validated.
+    restart_policy: str = ""
 
 
 class HostAlias(msgspec.Struct, frozen=True):
@@ -261,8 +264,18 @@ class Pod(msgspec.Struct, frozen=True):
         return self.spec.host_network
 
     def container_ports(self) -> tuple[ContainerPort, ...]:
-        """Ports a named-port rule may resolve against: every regular container's ports."""
+        """Ports a named-port rule may resolve against: every regular container's ports (as
+        kube-network-policies, the SIG's implementation, reads them)."""
         return tuple(p for c in self.spec.containers for p in c.ports)
+
+    def serving_ports(self) -> tuple[ContainerPort, ...]:
+        """The ports of the containers that run while the pod serves: the regular ones',
+        then the native sidecars' (init containers with ``restartPolicy: Always``), the
+        order in which the endpoints controller's ``FindPort`` looks up a Service's named
+        ``targetPort``."""
+        sidecars = tuple(p for c in self.spec.init_containers if c.restart_policy == "Always"
+                         for p in c.ports)
+        return self.container_ports() + sidecars if sidecars else self.container_ports()
 
 
 class ServicePort(msgspec.Struct, frozen=True):
