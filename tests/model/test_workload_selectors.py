@@ -259,3 +259,32 @@ spec:
 """)
     assert main(["query", str(path), "--from", "shop/Job/migrate", "--to",
                  "shop/Deployment/db", "--port", "5432"]) == 0
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "ReplicaSet", "StatefulSet"])
+def test_negative_replicas_come_before_the_selector(kind: str) -> None:
+    """``ValidateNonnegativeField(spec.Replicas)`` opens these kinds' spec checks."""
+    assert errors(kind, None, {"app": "web"}, replicas=-1) == [
+        "spec.replicas: Invalid value: -1: must be greater than or equal to 0",
+        "spec.selector: Required value",
+        f'{LABELS_PATH}: Invalid value: {{"app":"web"}}: {MISMATCH}']
+    assert errors(kind, {"matchLabels": {"app": "web"}}, {"app": "web"}, replicas=0) == []
+
+
+def test_a_replicationcontrollers_replicas_come_after_a_missing_selector() -> None:
+    """``ValidateReplicationControllerSpec``: the selector (``ValidateNonEmptySelector``),
+    the replicas, then the template (where its labels are matched)."""
+    assert errors("ReplicationController", None, None, replicas=-2) == [
+        "spec.selector: Required value",
+        "spec.replicas: Invalid value: -2: must be greater than or equal to 0"]
+    assert errors("ReplicationController", {"app": "web"}, {"app": "api"}, replicas=-2) == [
+        "spec.replicas: Invalid value: -2: must be greater than or equal to 0",
+        f'{LABELS_PATH}: Invalid value: {{"app":"api"}}: {MISMATCH}']
+
+
+@pytest.mark.parametrize("kind", ["DaemonSet", "Job"])
+def test_kinds_without_replicas_ignore_them(kind: str) -> None:
+    """A DaemonSet has no replicas (the field is unknown: dropped); a Job's are its
+    parallelism, which stockade does not check."""
+    selector = {"matchLabels": {"app": "web"}} if kind == "DaemonSet" else None
+    assert errors(kind, selector, {"app": "web"}, replicas=-1, parallelism=-1) == []

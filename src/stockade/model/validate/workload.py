@@ -1,16 +1,26 @@
-"""Workload validation: the selector and its agreement with the pod template's labels.
+"""Workload validation: the replicas, the selector and its agreement with the pod template's
+labels.
 
 Upstream checks a controller's selector before its template (``ValidateDeploymentSpec``,
 ``ValidateReplicaSetSpec``, ``ValidateStatefulSetSpec``, ``ValidateDaemonSetSpec``,
 ``ValidateReplicationControllerSpec``), or after it for a Job (``ValidateJobSpec``) and a
 CronJob's job template (``ValidateJobTemplateSpec``). A selector that does not match its
 template's labels is refused: the controller could never own the pods it makes, so an
-analysis of them would describe pods that never exist.
+analysis of them would describe pods that never exist. The replicas of a Deployment,
+ReplicaSet or StatefulSet are checked before the selector, a ReplicationController's
+between a missing selector and the template (a Job's parallelism is not checked).
 """
 
 from __future__ import annotations
 
-from stockade.model.errors import FieldError, go_json, invalid, not_supported, required
+from stockade.model.errors import (
+    ErrorType,
+    FieldError,
+    go_json,
+    invalid,
+    not_supported,
+    required,
+)
 from stockade.model.selectors import selector_matches
 from stockade.model.types import LabelSelector, Workload
 from stockade.model.validate.pod import template_namespace_errors, validate_template
@@ -18,6 +28,7 @@ from stockade.model.validate.selectors import validate_label_selector
 from stockade.model.workloads import JOB_NAME_LABELS
 
 MISMATCH = "`selector` does not match template `labels`"
+NEGATIVE = "must be greater than or equal to 0"  # apimachinery's IsNegativeErrorMsg
 # A Job's uid labels (legacy, prefixed), and a uid no selector can name (not a label value).
 JOB_UID_LABELS = ("controller-uid", "batch.kubernetes.io/controller-uid")
 _UNKNOWN_UID = "\x00"
@@ -38,16 +49,28 @@ def validate_workload(workload: Workload, prefix: str) -> list[FieldError]:
     template = validate_template(workload.template, prefix)
     kind = workload.kind_name
     if kind in _EMPTY:
-        return errors + _replica_selector(workload) + template
+        return errors + _replicas(workload) + _replica_selector(workload) + template
     if kind == "DaemonSet":
         return errors + _daemon_set_selector(workload) + template
     if kind == "ReplicationController":
-        return errors + _rc_selector(workload) + template
+        # A missing selector first, then the replicas, then the template's match with it.
+        selector = _rc_selector(workload)
+        missing = [e for e in selector if e.type is ErrorType.REQUIRED]
+        return (errors + missing + _replicas(workload)
+                + [e for e in selector if e not in missing] + template)
     if kind == "Job":
         return errors + _job_name_labels(workload) + template + _job_selector(workload)
     if kind == "CronJob":
         return errors + template + _job_template_selector(workload)
     return errors + template
+
+
+def _replicas(workload: Workload) -> list[FieldError]:
+    """``ValidateNonnegativeField`` of ``spec.replicas`` (Deployment, ReplicaSet,
+    StatefulSet, ReplicationController)."""
+    if workload.replicas is not None and workload.replicas < 0:
+        return [invalid("spec.replicas", workload.replicas, NEGATIVE)]
+    return []
 
 
 def _go_selector(selector: LabelSelector) -> object:
