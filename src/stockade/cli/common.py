@@ -8,7 +8,6 @@ import functools
 import gc
 import importlib
 import os
-import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple, overload
 
@@ -18,6 +17,7 @@ from stockade.cli.read_ahead import Check, read_ahead, read_ahead_pays
 from stockade.cli.read_split import read_split, read_split_pays
 from stockade.errors import DocumentError, InputError, InvalidObjects, UsageError
 from stockade.model.build import BuildResult, Checked, RawObject, build_cluster, check_object
+from stockade.model.port_text import read_port
 from stockade.model.types import Cluster, Protocol
 from stockade.model.workloads import TEMPLATE_NOTE, Endpoints, choose_endpoints, with_endpoints
 from stockade.sources.files import check_sizes, expand_paths, file_sizes, read_files
@@ -265,21 +265,16 @@ def report(result: BuildResult, args: argparse.Namespace, *, errors: bool) -> No
             diagnostics.note(text)
 
 
-_ASCII_PORT = re.compile(r"[0-9]{1,5}")
-
-
 def parse_port(text: str, option: str = "--port") -> tuple[int, Protocol]:
-    """``80/TCP``, ``53/udp`` or ``80`` (TCP) -> (port, protocol). Only ASCII digits make a
-    number, as the API server reads them: Arabic-Indic or full-width digits are refused.
-    ``80/`` is refused too: a slash says a protocol follows, so none is a mistake, not TCP."""
-    number, slash, proto = text.partition("/")
-    try:
-        protocol = Protocol(proto.upper() if slash else "TCP")
-    except ValueError:
-        raise UsageError(f"{option} {text}: protocol must be TCP, UDP or SCTP") from None
-    if not _ASCII_PORT.fullmatch(number) or not 1 <= int(number) <= 65535:
+    """``80/TCP``, ``53/udp`` or ``80`` (TCP) -> (port, protocol), read as
+    ``model.port_text.read_port`` reads it (ASCII digits only, as the API server reads a
+    port; ``80/`` names no protocol, so none is a mistake, not TCP)."""
+    number, protocol = read_port(text)
+    if protocol is None:
+        raise UsageError(f"{option} {text}: protocol must be TCP, UDP or SCTP")
+    if number is None:
         raise UsageError(f"{option} {text}: port must be a number from 1 to 65535")
-    return int(number), protocol
+    return number, protocol
 
 
 def parse_ports(texts: Iterable[str], option: str = "--port") -> list[tuple[int, Protocol]]:

@@ -25,6 +25,7 @@ from stockade.cli.common import add_input_arguments, read_inputs, report
 from stockade.cli.test_cmd import TESTS_HELP
 from stockade.errors import UsageError
 from stockade.lab.names import DEFAULT_POD_CIDR, check_lab_name
+from stockade.model.port_text import read_port
 from stockade.render.escape import escape, safe_log
 from stockade.render.style import Style
 from stockade.wording import count
@@ -33,22 +34,18 @@ if TYPE_CHECKING:
     from stockade.lab.lifecycle import Lab
     from stockade.model.build import BuildResult
 
-_PROTOCOLS = ("TCP", "UDP", "SCTP")
 MIN_TIMEOUT, MAX_TIMEOUT = 0.05, 60.0
 RUN_COMMANDS_HINT = ("run them sandboxed with --run-commands (no image: the host's binaries, "
                      "read-only; see the README's lab sandbox section)")
 
 
 def parse_port(text: str) -> tuple[int, str]:
-    number, slash, protocol = text.partition("/")
-    # "80" is TCP, but "80/" names no protocol: refused, as matrix --port refuses it.
-    protocol = protocol.upper() if slash else "TCP"
-    # ASCII digits only, as the API server reads a port: "²" or "٨٠" are not numbers here.
-    if (not (number.isascii() and number.isdigit()) or len(number) > 5
-            or not 1 <= int(number) <= 65535 or protocol not in _PROTOCOLS):
+    """``--port``, read as ``model.port_text.read_port`` reads it (as ``matrix --port``)."""
+    number, protocol = read_port(text)
+    if number is None or protocol is None:
         raise argparse.ArgumentTypeError(f"{text!r}: expected PORT/PROTOCOL such as 80/TCP "
                                          "or 53/UDP (port 1-65535; TCP, UDP or SCTP)")
-    return int(number), protocol
+    return number, protocol.value
 
 
 class _AppendOnce(argparse.Action):

@@ -25,6 +25,7 @@ from typing import Any
 from stockade.model.decode import Decoder, json_type_name
 from stockade.model.errors import ErrorType, FieldError, Finding, invalid, not_supported, required
 from stockade.model.netparse import parse_ip
+from stockade.model.port_text import read_port
 from stockade.model.selectors import describe_selector
 from stockade.model.types import LabelSelector, Origin, Protocol
 from stockade.model.validate.selectors import validate_label_selector
@@ -119,7 +120,7 @@ def _join(path: str, key: str) -> str:
 
 def parse_port(value: object) -> PortSpec | None:
     """``5432/TCP``, ``53/udp``, ``80`` or the number 80 (TCP); ``None`` when invalid
-    (``80/``, digits other than ASCII's, more than five of them)."""
+    (``80/``, digits other than ASCII's, more than five of them: ``port_text.read_port``)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -128,17 +129,10 @@ def parse_port(value: object) -> PortSpec | None:
         text = value
     else:
         return None
-    number, slash, proto = text.partition("/")
-    try:  # "80" is TCP; "80/" names no protocol (as --port 80/ on the command line)
-        protocol = Protocol(proto.upper() if slash else "TCP")
-    except ValueError:
+    number, protocol = read_port(text)
+    if number is None or protocol is None:
         return None
-    # ASCII digits only, as the API server reads a port (and as --port does): "٨٠" is no
-    # number; five digits at most, before converting (a 5,000-digit run is refused here).
-    if not (number.isascii() and number.isdigit()) or len(number) > 5 \
-            or not 1 <= int(number) <= 65535:
-        return None
-    return PortSpec(int(number), protocol)
+    return PortSpec(number, protocol)
 
 
 def _ports(ctx: _Context, value: object, path: str) -> tuple[PortSpec, ...]:
