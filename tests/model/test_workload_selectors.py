@@ -282,9 +282,23 @@ def test_a_replicationcontrollers_replicas_come_after_a_missing_selector() -> No
         f'{LABELS_PATH}: Invalid value: {{"app":"api"}}: {MISMATCH}']
 
 
-@pytest.mark.parametrize("kind", ["DaemonSet", "Job"])
-def test_kinds_without_replicas_ignore_them(kind: str) -> None:
-    """A DaemonSet has no replicas (the field is unknown: dropped); a Job's are its
-    parallelism, which stockade does not check."""
-    selector = {"matchLabels": {"app": "web"}} if kind == "DaemonSet" else None
-    assert errors(kind, selector, {"app": "web"}, replicas=-1, parallelism=-1) == []
+def test_a_daemonsets_replicas_are_ignored() -> None:
+    """A DaemonSet has no replicas (an unknown field, dropped)."""
+    assert errors("DaemonSet", {"matchLabels": {"app": "web"}}, {"app": "web"},
+                  replicas=-1) == []
+
+
+@pytest.mark.parametrize(("kind", "path"), [
+    ("Job", "spec.parallelism"), ("CronJob", "spec.jobTemplate.spec.parallelism")])
+def test_a_jobs_negative_parallelism_comes_before_its_template(kind: str, path: str) -> None:
+    """``validateJobSpec`` checks ``parallelism`` first, then the template (here an
+    invalid label of it), then ``ValidateJobSpec`` the selector (a Job's generated one
+    passes); ``replicas`` is no Job field."""
+    template = "spec.jobTemplate.spec.template" if kind == "CronJob" else "spec.template"
+    assert errors(kind, None, {"app": "-web"}, replicas=-1, parallelism=-1) == [
+        f"{path}: Invalid value: -1: must be greater than or equal to 0",
+        f'{template}.labels: Invalid value: "-web": a valid label must be an empty string '
+        "or consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+        "with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', "
+        "regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"]
+    assert errors(kind, None, {"app": "web"}, parallelism=0) == []

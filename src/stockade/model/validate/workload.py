@@ -8,7 +8,8 @@ CronJob's job template (``ValidateJobTemplateSpec``). A selector that does not m
 template's labels is refused: the controller could never own the pods it makes, so an
 analysis of them would describe pods that never exist. The replicas of a Deployment,
 ReplicaSet or StatefulSet are checked before the selector, a ReplicationController's
-between a missing selector and the template (a Job's parallelism is not checked).
+between a missing selector and the template, a Job's parallelism (``validateJobSpec``)
+after its generated labels and before the template.
 """
 
 from __future__ import annotations
@@ -59,17 +60,20 @@ def validate_workload(workload: Workload, prefix: str) -> list[FieldError]:
         return (errors + missing + _replicas(workload)
                 + [e for e in selector if e not in missing] + template)
     if kind == "Job":
-        return errors + _job_name_labels(workload) + template + _job_selector(workload)
+        return (errors + _job_name_labels(workload) + _replicas(workload, "spec.parallelism")
+                + template + _job_selector(workload))
     if kind == "CronJob":
-        return errors + template + _job_template_selector(workload)
+        return (errors + _replicas(workload, "spec.jobTemplate.spec.parallelism") + template
+                + _job_template_selector(workload))
     return errors + template
 
 
-def _replicas(workload: Workload) -> list[FieldError]:
+def _replicas(workload: Workload, path: str = "spec.replicas") -> list[FieldError]:
     """``ValidateNonnegativeField`` of ``spec.replicas`` (Deployment, ReplicaSet,
-    StatefulSet, ReplicationController)."""
+    StatefulSet, ReplicationController) or of a Job's ``parallelism`` (``validateJobSpec``
+    checks it first, before the template), which ``Workload.replicas`` holds."""
     if workload.replicas is not None and workload.replicas < 0:
-        return [invalid("spec.replicas", workload.replicas, NEGATIVE)]
+        return [invalid(path, workload.replicas, NEGATIVE)]
     return []
 
 
