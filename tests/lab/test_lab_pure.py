@@ -223,3 +223,16 @@ def test_a_lab_pod_serves_its_native_sidecars_ports_too(tmp_path: Path) -> None:
     plan = make_plan(build_cluster(read_paths([str(path)])).cluster, LabNames("t"))
     [pod] = plan.pods
     assert pod.ports == ((8080, "TCP"), (15001, "TCP"))
+
+
+def test_a_native_sidecar_is_started_not_waited_for(tmp_path: Path) -> None:
+    """The kubelet starts what follows a native sidecar once it has started: the lab does
+    not wait for it to end as it waits for an init container."""
+    pod = _pod(tmp_path, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+               "  initContainers:\n"
+               "  - {name: proxy, image: envoy, restartPolicy: Always, command: [sleep, '60']}\n"
+               "  - {name: setup, image: busybox, command: ['true']}\n"
+               "  containers: [{name: app, image: app, command: [sleep, '60']}]\n")
+    proxy, setup, app = containers_of(pod, ("10.1.0.5",), set())
+    assert [(c.name, c.init) for c in (proxy, setup, app)] == [
+        ("proxy", False), ("setup", True), ("app", False)]

@@ -113,6 +113,9 @@ RULES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("cnp-priority-whole-float-above", edit(CNP, ("spec.priority", 1e3 + 1)),
      ["spec.priority: Invalid value: 1001: spec.priority in body should be less than or "
       "equal to 1000"]),
+    ("cnp-priority-shortest-digits", edit(CNP, ("spec.priority", 1.2345678901234567e18)),
+     ["spec.priority: Invalid value: 1234567890123456800: spec.priority in body should be "
+      "less than or equal to 1000"]),
     ("cnp-priority-exponent", edit(CNP, ("spec.priority", 9e99)),
      ['spec.priority: Invalid value: "number": spec.priority in body must be of type '
       'integer: "number"', NOT_CHECKED]),

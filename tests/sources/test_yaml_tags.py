@@ -46,6 +46,7 @@ def read(value: str) -> Any:
     ("! {a: y}", {"a": True}),               # on a mapping or a list it is ignored
     ("! [1, y]", [1, True]),
     ("[! 82, 82]", ["82", 82]),
+    ("!<!> 82", "82"),                       # the same tag, written verbatim
     ("{k: ! 07, l: 07}", {"k": "07", "l": 7}),
 ])
 def test_tagged_values_read_as_go_yaml_v2(value: str, expected: Any) -> None:
@@ -77,6 +78,16 @@ def test_an_exclamation_mark_in_text_reads_as_before() -> None:
     which reads everything else as before."""
     data = parse_text(f'{HEAD}x: "x ! y"\nw: 82\nz: yes\n', "t.yaml")[0].data
     assert (data["x"], data["w"], data["z"]) == ("x ! y", 82, True)
+
+
+def test_tabs_read_as_before_beside_a_bare_tag() -> None:
+    """The text with a bare tag keeps libyaml's scanner, which takes a tab where go-yaml
+    does (after a scalar, in a flow collection): only the composer is PyYAML's."""
+    text = (f'{HEAD}x: "while ! nc -z db 5432"\t\nw: [1,\t2]\nv: {{b: 1,\tc: ! 2}}\n'
+            "u: p\t\n")
+    data = parse_text(text, "t.yaml")[0].data
+    assert (data["x"], data["w"], data["v"], data["u"]) == (
+        "while ! nc -z db 5432", [1, 2], {"b": 1, "c": "2"}, "p")
 
 
 def test_merge_tag_merges_only_a_double_angle_key() -> None:

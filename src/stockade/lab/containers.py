@@ -27,7 +27,7 @@ _LABEL_REF = re.compile(r"metadata\.labels\['(.+)'\]")
 class LabContainer:
     name: str
     argv: tuple[str, ...]
-    init: bool
+    init: bool  # run to its end before what follows starts (not a native sidecar)
     env: tuple[tuple[str, str], ...]
     working_dir: str  # "" for the default, /
     user: int
@@ -160,7 +160,8 @@ def _check(pod: Pod, container: Container, argv: Sequence[str], env: Mapping[str
 
 def containers_of(pod: Pod, ips: Sequence[str], hosts_for: set[str]) -> tuple[LabContainer,
                                                                               ...]:
-    """The pod's init containers, then its regular ones, that have something to run."""
+    """The pod's init containers, then its regular ones, that have something to run; a
+    native sidecar (``restartPolicy: Always``) is not marked ``init`` (not waited for)."""
     out: list[LabContainer] = []
     for init, containers in ((True, pod.spec.init_containers), (False, pod.spec.containers)):
         for c in containers:
@@ -186,6 +187,9 @@ def containers_of(pod: Pod, ips: Sequence[str], hosts_for: set[str]) -> tuple[La
             user = NOBODY if user is None else user
             group = NOBODY if group is None else group
             _check(pod, c, argv, env, (user, group))
-            out.append(LabContainer(c.name, argv, init, tuple(env.items()), c.working_dir,
+            # A native sidecar is not waited for: the kubelet starts what follows it once
+            # it has started, and it runs beside the pod's containers.
+            waited = init and c.restart_policy != "Always"
+            out.append(LabContainer(c.name, argv, waited, tuple(env.items()), c.working_dir,
                                     user, group, c.name in hosts_for, tuple(notes)))
     return tuple(out)

@@ -1,5 +1,6 @@
 """Run a lab's containers, as the kubelet would, each in its sandbox (``sandbox``): a pod's
-init containers one after the other, then its other containers; pods side by side.
+init containers one after the other (a native sidecar started, not waited for), then its
+other containers; pods side by side.
 
 Each container's output goes through a pipe into its log, capped at ``LOG_LIMIT``: past
 it the log ends with a note and the pipe is no longer read, so a container that keeps

@@ -472,10 +472,11 @@ def _start_lines(text: str) -> list[int]:
 
 _GO_TAG = "tag:stockade,2026:go-yaml-plain"
 _STR_TAG = "tag:yaml.org,2002:str"
-# The non-specific tag ``!`` standing alone where a node starts (``port: ! 82``). PyYAML
-# resolves such a scalar as if it were plain (82); go-yaml, as YAML says, reads its text
-# ("82"). A false match (``! `` inside a quoted string) only costs the slower loader.
-_BARE_TAG = re.compile(r"(?:^|(?<=[\s:\-\[{,?]))!(?=[\s,\]}]|$)", re.MULTILINE)
+# The non-specific tag ``!`` standing alone where a node starts (``port: ! 82``), or
+# verbatim (``!<!> 82``). PyYAML resolves such a scalar as if it were plain (82); go-yaml,
+# as YAML says, reads its text ("82"). A false match (``! `` inside a quoted string, a
+# shell line's ``if ! ...``) only costs PyYAML's composer in Python.
+_BARE_TAG = re.compile(r"(?:^|(?<=[\s:\-\[{,?]))!(?=[\s,\]}]|$)|!<!>", re.MULTILINE)
 
 
 class _Written(NamedTuple):
@@ -498,14 +499,25 @@ def _strict_loader(bare_tags: bool = False) -> Any:
     does, with a note in ``notes`` (``_repeated``; with ``notes`` None it is an error,
     ``mapping key "x" already defined at line N`` in go-yaml's words); timestamps stay
     strings; tags are read as go-yaml reads them (``construct_tagged``). With
-    ``bare_tags``, PyYAML's own composer in Python (libyaml's cannot be changed), which
-    reads a scalar tagged ``!`` as text (``compose_scalar_node``)."""
+    ``bare_tags``, PyYAML's composer in Python over libyaml's parser (libyaml's own
+    composer cannot be changed), which reads a scalar tagged ``!`` as text
+    (``compose_scalar_node``)."""
     import yaml  # only on the slow path: importing PyYAML costs start-up time
 
     from stockade.sources.yaml_tags import RESOLVABLE, decode_binary, resolve_tagged
 
-    base: Any = yaml.SafeLoader if bare_tags else getattr(yaml, "CSafeLoader",
-                                                            yaml.SafeLoader)
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if bare_tags and base is not yaml.SafeLoader:
+        # libyaml's scanner and parser (which read tabs as go-yaml does, and fast) under
+        # PyYAML's composer in Python, whose ``compose_scalar_node`` can be changed.
+        c_loader = base
+
+        class PythonComposer(yaml.composer.Composer, c_loader):  # type: ignore[misc,valid-type]
+            def __init__(self, stream: str) -> None:
+                c_loader.__init__(self, stream)
+                yaml.composer.Composer.__init__(self)
+
+        base = PythonComposer
     anything = re.compile(r".*", re.DOTALL)
 
     class StrictLoader(base):  # type: ignore[misc]
@@ -592,7 +604,7 @@ def _strict_loader(bare_tags: bool = False) -> Any:
                 self.notes.append(note)
 
         def compose_scalar_node(self, anchor: Any) -> Any:
-            """With ``bare_tags`` (Python's composer), a scalar tagged ``!`` is a string
+            """With ``bare_tags`` (the composer in Python), a scalar tagged ``!`` is a string
             (go-yaml's ``resolve`` leaves the text of a tag it does not know), where PyYAML
             resolves it as a plain scalar; but ``! <<`` still merges, as go-yaml's
             ``isMerge`` takes a ``<<`` that was resolved implicitly."""

@@ -93,8 +93,8 @@ class _Walk:
         elif expected == "string":
             self._string(schema, value, path)
         elif expected in ("integer", "number"):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
+            if isinstance(value, float):  # whole and within int64 (``json_type``)
+                value = whole_float(value)
             self._number(schema, value, path)
         for rule, message in schema.get("rules", ()):
             self.cel.append((rule, message, path or ROOT, value, expected or "object"))
